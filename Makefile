@@ -1,0 +1,59 @@
+# SPDX-License-Identifier: MIT
+# Thin wrapper over meson. Build dirs: build/ (release), build-test/ (ASan+UBSan, test hooks),
+# build-fuzz/ (clang, libFuzzer).
+BUILD      ?= build
+TESTBUILD  ?= build-test
+FUZZBUILD  ?= build-fuzz
+FUZZ_TIME  ?= 60
+
+.PHONY: all deps check unit integration bench fuzz demo clean format
+
+all: $(BUILD)/build.ninja
+	ninja -C $(BUILD)
+
+deps:
+	./scripts/install-deps.sh
+
+$(BUILD)/build.ninja:
+	./scripts/install-deps.sh
+	meson setup $(BUILD) --buildtype=release
+
+$(TESTBUILD)/build.ninja:
+	./scripts/install-deps.sh
+	meson setup $(TESTBUILD) --buildtype=debugoptimized -Db_sanitize=address,undefined \
+		-Db_lundef=false -Dtest_hooks=true
+
+$(FUZZBUILD)/build.ninja:
+	./scripts/install-deps.sh
+	CC=clang meson setup $(FUZZBUILD) --buildtype=debugoptimized -Dfuzz=true \
+		-Db_lundef=false
+
+# Every test: unit (cmocka), fuzz smoke runs, netns integration. Ends with "N passed, N failed".
+check: deps $(TESTBUILD)/build.ninja $(FUZZBUILD)/build.ninja
+	ninja -C $(TESTBUILD)
+	ninja -C $(FUZZBUILD)
+	./scripts/run-tests.sh --build $(TESTBUILD) --fuzz-build $(FUZZBUILD)
+
+unit: $(TESTBUILD)/build.ninja
+	ninja -C $(TESTBUILD)
+	./scripts/run-tests.sh --build $(TESTBUILD) --only unit
+
+integration: $(TESTBUILD)/build.ninja
+	ninja -C $(TESTBUILD)
+	./scripts/run-tests.sh --build $(TESTBUILD) --only integration
+
+bench: all
+	./bench/throughput.sh $(BUILD)
+
+fuzz: $(FUZZBUILD)/build.ninja
+	ninja -C $(FUZZBUILD)
+	./scripts/run-fuzz.sh $(FUZZBUILD) $(FUZZ_TIME)
+
+demo: all
+	./demo/demo.sh $(BUILD)
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+clean:
+	rm -rf $(BUILD) $(TESTBUILD) $(FUZZBUILD)

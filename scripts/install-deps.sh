@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# Installs the build, test and demo dependencies on Debian 12. Idempotent: does nothing
+# (and needs no network) when everything is already there.
+set -eu
+
+PKGS=(
+	# build
+	build-essential meson ninja-build pkg-config clang libclang-rt-dev
+	libssl-dev libsodium-dev libcmocka-dev libmnl-dev
+	# interop, tests, demo, bench
+	wireguard-go wireguard-tools iproute2 iputils-ping iperf3 tcpdump nftables
+	procps psmisc python3 socat
+)
+
+missing=()
+for p in "${PKGS[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" != 0 ]; then
+	echo "install-deps: missing packages: ${missing[*]}" >&2
+	echo "install-deps: run as root (or install them yourself) and try again" >&2
+	exit 1
+fi
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# --no-install-recommends: wireguard-tools would otherwise pull in a kernel image
+apt-get install -y -qq --no-install-recommends "${missing[@]}"
