@@ -1,0 +1,79 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The WireGuard primitives, every one from OpenSSL 3 libcrypto (XChaCha20-Poly1305 from
+ * libsodium, which OpenSSL lacks). Nothing here implements a primitive itself.
+ */
+#ifndef RN_WG_CRYPTO_H
+#define RN_WG_CRYPTO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define RN_BLAKE2S_LEN  32
+#define RN_X25519_LEN   32
+#define RN_AEAD_KEY_LEN 32
+#define RN_AEAD_TAG_LEN 16
+#define RN_XAEAD_NONCE_LEN 24
+
+#define RN_WARN_UNUSED __attribute__((warn_unused_result))
+
+/* Fetches the algorithms once; call before anything else. 0 or -ENOSYS if one is missing. */
+int rn_crypto_init(void);
+
+/* HASH(a || b) with BLAKE2s-256; b may be NULL with blen 0. */
+void rn_blake2s(uint8_t out[RN_BLAKE2S_LEN], const void *a, size_t alen, const void *b,
+		size_t blen);
+/* Keyed BLAKE2s (MAC in the whitepaper) with an outlen-byte digest (16 for mac1/mac2/cookie). */
+void rn_blake2s_mac(uint8_t *out, size_t outlen, const uint8_t *key, size_t keylen,
+		    const void *in, size_t inlen);
+/* HMAC-BLAKE2s-256. */
+void rn_hmac_blake2s(uint8_t out[RN_BLAKE2S_LEN], const uint8_t *key, size_t keylen,
+		     const void *in, size_t inlen);
+/* The Noise HKDF: t1..t3 = KDF_n(key, in); t2 and t3 may be NULL. */
+void rn_kdf(uint8_t *t1, uint8_t *t2, uint8_t *t3, const uint8_t key[RN_BLAKE2S_LEN],
+	    const void *in, size_t inlen);
+
+/* A fresh random Curve25519 private key (clamped, as `wg genkey` makes them). */
+void rn_x25519_generate(uint8_t priv[RN_X25519_LEN]);
+bool rn_x25519_public(uint8_t pub[RN_X25519_LEN], const uint8_t priv[RN_X25519_LEN]) RN_WARN_UNUSED;
+/* DH; false for a low-order public key (all-zero shared secret) or an error. */
+bool rn_x25519(uint8_t out[RN_X25519_LEN], const uint8_t priv[RN_X25519_LEN],
+	       const uint8_t pub[RN_X25519_LEN]) RN_WARN_UNUSED;
+
+/*
+ * ChaCha20-Poly1305 with WireGuard's nonce (32 zero bits, then the 64-bit counter little-endian).
+ * seal writes len + 16 bytes to dst; open reads len (>= 16) bytes and writes len - 16. dst may
+ * equal src. A context is used by one thread at a time; the packet path keeps one per thread.
+ */
+struct rn_aead;
+struct rn_aead *rn_aead_new(void);
+void rn_aead_free(struct rn_aead *a);
+bool rn_aead_seal(struct rn_aead *a, uint8_t *dst, const uint8_t *src, size_t len,
+		  const uint8_t *ad, size_t adlen, uint64_t nonce,
+		  const uint8_t key[RN_AEAD_KEY_LEN]) RN_WARN_UNUSED;
+bool rn_aead_open(struct rn_aead *a, uint8_t *dst, const uint8_t *src, size_t len,
+		  const uint8_t *ad, size_t adlen, uint64_t nonce,
+		  const uint8_t key[RN_AEAD_KEY_LEN]) RN_WARN_UNUSED;
+/* One-shot forms for the handshake path (a per-thread context inside). */
+bool rn_aead_seal1(uint8_t *dst, const uint8_t *src, size_t len, const uint8_t *ad, size_t adlen,
+		   uint64_t nonce, const uint8_t key[RN_AEAD_KEY_LEN]) RN_WARN_UNUSED;
+bool rn_aead_open1(uint8_t *dst, const uint8_t *src, size_t len, const uint8_t *ad, size_t adlen,
+		   uint64_t nonce, const uint8_t key[RN_AEAD_KEY_LEN]) RN_WARN_UNUSED;
+
+/* XChaCha20-Poly1305 (cookie replies). */
+bool rn_xaead_seal(uint8_t *dst, const uint8_t *src, size_t len, const uint8_t *ad, size_t adlen,
+		   const uint8_t nonce[RN_XAEAD_NONCE_LEN], const uint8_t key[RN_AEAD_KEY_LEN])
+	RN_WARN_UNUSED;
+bool rn_xaead_open(uint8_t *dst, const uint8_t *src, size_t len, const uint8_t *ad, size_t adlen,
+		   const uint8_t nonce[RN_XAEAD_NONCE_LEN], const uint8_t key[RN_AEAD_KEY_LEN])
+	RN_WARN_UNUSED;
+
+void rn_random(void *buf, size_t len);
+/* Constant-time equality for MACs and keys. */
+bool rn_ct_equal(const void *a, const void *b, size_t len);
+/* Constant-time check that a key is all zero (an unset key). */
+bool rn_ct_is_zero(const void *a, size_t len);
+void rn_wipe(void *p, size_t len);
+
+#endif

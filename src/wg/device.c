@@ -1,0 +1,382 @@
+/* SPDX-License-Identifier: MIT */
+/* The device: lifecycle, threads, and applying or reading the configuration. */
+#include "wg/device_priv.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "wg/clock.h"
+#include "wg/crypto.h"
+#include "wg/tun.h"
+
+const char *rn_wg_device_ifname(const struct rn_wg_device *dev)
+{
+	return dev->ifname;
+}
+
+bool rn_wg_device_is_dead(const struct rn_wg_device *dev)
+{
+	return dev->dead;
+}
+
+unsigned int rn_wg_device_capabilities(const struct rn_wg_device *dev)
+{
+	return RN_WG_CAP_USERSPACE | (dev->vnet_hdr ? RN_WG_CAP_TUN_OFFLOAD : 0) |
+	       (dev->udp.gso ? RN_WG_CAP_UDP_GSO : 0);
+}
+
+void rn_wg_device_refresh_mtu(struct rn_wg_device *dev)
+{
+	struct ifreq ifr = { 0 };
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return;
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", dev->ifname);
+	if (ioctl(fd, SIOCGIFMTU, &ifr) == 0 && ifr.ifr_mtu > 0)
+		dev->mtu = ifr.ifr_mtu;
+	close(fd);
+}
+
+static void stop_threads(struct rn_wg_device *dev)
+{
+	uint64_t one = 1;
+
+	if (!dev->threads_started)
+		return;
+	dev->stopping = true;
+	if (write(dev->stop_fd, &one, sizeof(one)) < 0)
+		log_warn(MAIN, "waking the packet threads failed: %s", strerror(errno));
+	pthread_mutex_lock(&dev->hs_lock);
+	pthread_cond_broadcast(&dev->hs_cond);
+	pthread_mutex_unlock(&dev->hs_lock);
+	pthread_join(dev->tun_thread, NULL);
+	pthread_join(dev->udp_thread, NULL);
+	pthread_join(dev->handshake_thread, NULL);
+	pthread_join(dev->timer_thread, NULL);
+	dev->threads_started = false;
+}
+
+void rn_wg_device_stop(struct rn_wg_device *dev)
+{
+	if (!dev)
+		return;
+	stop_threads(dev);
+	while (dev->peers)
+		rn_peer_destroy(dev->peers);
+	rn_allowedips_free(&dev->allowedips);
+	rn_index_free(&dev->index);
+	rn_ratelimiter_free(&dev->ratelimiter);
+	rn_cookie_checker_destroy(&dev->cookie_checker);
+	rn_udp_close(&dev->udp);
+	if (dev->tun_fd >= 0)
+		close(dev->tun_fd);
+	if (dev->stop_fd >= 0)
+		close(dev->stop_fd);
+	if (dev->udp_wake_fd >= 0)
+		close(dev->udp_wake_fd);
+	if (dev->hs_queue)
+		rn_wipe(dev->hs_queue, sizeof(*dev->hs_queue) * RN_HANDSHAKE_QUEUE_LEN);
+	free(dev->hs_queue);
+	pthread_mutex_destroy(&dev->hs_lock);
+	pthread_cond_destroy(&dev->hs_cond);
+	pthread_rwlock_destroy(&dev->cfg_lock);
+	rn_wipe(dev, sizeof(*dev));
+	free(dev);
+}
+
+static int start_threads(struct rn_wg_device *dev)
+{
+	static void *(*const fns[])(void *) = { rn_send_tun_thread, rn_receive_udp_thread,
+						rn_receive_handshake_thread, rn_timers_thread };
+	pthread_t *ids[] = { &dev->tun_thread, &dev->udp_thread, &dev->handshake_thread,
+			     &dev->timer_thread };
+	int err;
+
+	for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
+		err = pthread_create(ids[i], NULL, fns[i], dev);
+		if (err) {
+			/* Join what did start before failing. */
+			dev->stopping = true;
+			for (size_t j = 0; j < i; j++) {
+				uint64_t one = 1;
+
+				if (write(dev->stop_fd, &one, sizeof(one)) < 0)
+					break;
+				pthread_mutex_lock(&dev->hs_lock);
+				pthread_cond_broadcast(&dev->hs_cond);
+				pthread_mutex_unlock(&dev->hs_lock);
+				pthread_join(*ids[j], NULL);
+			}
+			return -err;
+		}
+	}
+	dev->threads_started = true;
+	return 0;
+}
+
+int rn_wg_device_start(const char *ifname, struct rn_wg_device **out)
+{
+	struct rn_wg_device *dev;
+	int err;
+
+	err = rn_crypto_init();
+	if (err)
+		return err;
+	rn_clock_init();
+	dev = calloc(1, sizeof(*dev));
+	if (!dev)
+		return -ENOMEM;
+	dev->tun_fd = dev->stop_fd = dev->udp_wake_fd = -1;
+	dev->udp.fd = -1;
+	pthread_rwlock_init(&dev->cfg_lock, NULL);
+	pthread_mutex_init(&dev->hs_lock, NULL);
+	pthread_cond_init(&dev->hs_cond, NULL);
+	rn_cookie_checker_init(&dev->cookie_checker);
+	rn_allowedips_init(&dev->allowedips);
+	rn_index_init(&dev->index);
+	err = rn_ratelimiter_init(&dev->ratelimiter);
+	if (err)
+		goto fail;
+	dev->hs_queue = calloc(RN_HANDSHAKE_QUEUE_LEN, sizeof(*dev->hs_queue));
+	dev->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	dev->udp_wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (!dev->hs_queue || dev->stop_fd < 0 || dev->udp_wake_fd < 0) {
+		err = -ENOMEM;
+		goto fail;
+	}
+	dev->tun_fd = rn_tun_open(ifname, dev->ifname, &dev->vnet_hdr, &dev->tun_uso);
+	if (dev->tun_fd < 0) {
+		err = dev->tun_fd;
+		goto fail;
+	}
+	err = rn_udp_open(AF_INET6, 0, 0, &dev->udp);
+	if (err)
+		goto fail;
+#ifdef RN_TEST_HOOKS
+	if (getenv("RUSTYNET_WG_FORCE_UNDER_LOAD")) {
+		dev->force_under_load = true;
+		log_warn(MAIN, "test build: always under load (RUSTYNET_WG_FORCE_UNDER_LOAD)");
+	}
+#endif
+	dev->mtu = 1420;
+	rn_wg_device_refresh_mtu(dev);
+	err = start_threads(dev);
+	if (err)
+		goto fail;
+	log_info(MAIN, "%s up: TUN offload %s, UDP GSO %s, GRO %s", dev->ifname,
+		 dev->vnet_hdr ? "on" : "off", dev->udp.gso ? "on" : "off",
+		 dev->udp.gro ? "on" : "off");
+	*out = dev;
+	return 0;
+fail:
+	rn_wg_device_stop(dev);
+	return err;
+}
+
+/* Caller holds cfg_lock for writing. */
+static int set_private_key(struct rn_wg_device *dev, const uint8_t key[RN_WG_KEY_LEN])
+{
+	struct rn_wg_peer *self;
+
+	if (dev->identity.has_identity && rn_ct_equal(dev->identity.static_private, key, 32))
+		return 0;
+	if (!rn_noise_identity_set(&dev->identity, key))
+		return -EINVAL;
+	rn_cookie_checker_set_key(&dev->cookie_checker,
+				  dev->identity.has_identity ? dev->identity.static_public : NULL);
+	/* A peer with our own public key makes no sense: drop it, as the kernel does. */
+	if (dev->identity.has_identity && (self = rn_peer_lookup(dev, dev->identity.static_public)))
+		rn_peer_destroy(self);
+	for (struct rn_wg_peer *p = dev->peers; p; p = p->next) {
+		pthread_mutex_lock(&p->lock);
+		rn_peer_expire_current_keypairs(p);
+		rn_noise_handshake_rekey_identity(&p->handshake, &dev->identity);
+		pthread_mutex_unlock(&p->lock);
+	}
+	return 0;
+}
+
+/* Caller holds cfg_lock for writing. */
+static int apply_peer(struct rn_wg_device *dev, const struct rn_wg_peer_config *pc)
+{
+	struct rn_wg_peer *peer = rn_peer_lookup(dev, pc->public_key);
+	bool keepalive_turned_on = false;
+	int err;
+
+	if (dev->identity.has_identity && rn_ct_equal(pc->public_key, dev->identity.static_public, 32))
+		return 0;
+	if (pc->flags & RN_WG_PEER_REMOVE) {
+		if (peer)
+			rn_peer_destroy(peer);
+		return 0;
+	}
+	if (!peer) {
+		if (pc->flags & RN_WG_PEER_UPDATE_ONLY)
+			return 0;
+		if (dev->n_peers >= RN_MAX_PEERS)
+			return -ENOSPC;
+		peer = rn_peer_create(dev, pc->public_key);
+		if (!peer)
+			return -ENOMEM;
+	}
+	pthread_mutex_lock(&peer->lock);
+	if (pc->flags & RN_WG_PEER_HAS_PRESHARED_KEY)
+		memcpy(peer->handshake.preshared_key, pc->preshared_key, RN_WG_KEY_LEN);
+	if (pc->flags & RN_WG_PEER_HAS_ENDPOINT)
+		rn_peer_set_endpoint(peer, &pc->endpoint);
+	if (pc->flags & RN_WG_PEER_HAS_KEEPALIVE) {
+		keepalive_turned_on = !peer->persistent_keepalive_s && pc->persistent_keepalive;
+		peer->persistent_keepalive_s = pc->persistent_keepalive;
+		if (!pc->persistent_keepalive)
+			peer->timer_persistent_keepalive = 0;
+	}
+	pthread_mutex_unlock(&peer->lock);
+	if (pc->flags & RN_WG_PEER_REPLACE_ALLOWEDIPS)
+		rn_allowedips_remove_by_peer(&dev->allowedips, peer);
+	for (size_t i = 0; i < pc->n_allowed_ips; i++) {
+		const struct rn_wg_allowed_ip *a = &pc->allowed_ips[i];
+
+		err = rn_allowedips_insert(&dev->allowedips, a->family, &a->ip4, a->cidr, peer);
+		if (err)
+			return err;
+	}
+	/* Persistent keepalive starts at once: that is how a peer behind NAT gets reachable. */
+	if (keepalive_turned_on) {
+		pthread_mutex_lock(&peer->lock);
+		rn_send_keepalive_locked(peer, rn_now_ns());
+		pthread_mutex_unlock(&peer->lock);
+	}
+	return 0;
+}
+
+int rn_wg_device_apply(struct rn_wg_device *dev, const struct rn_wg_config *cfg)
+{
+	uint64_t one = 1;
+	int err = 0;
+
+	pthread_rwlock_wrlock(&dev->cfg_lock);
+	if (cfg->flags & RN_WG_DEV_HAS_PRIVATE_KEY) {
+		err = set_private_key(dev, cfg->private_key);
+		if (err)
+			goto out;
+	}
+	if ((cfg->flags & RN_WG_DEV_HAS_LISTEN_PORT) && cfg->listen_port != dev->udp.port) {
+		err = rn_udp_rebind(&dev->udp, cfg->listen_port);
+		if (err) {
+			log_warn(MAIN, "cannot listen on UDP port %u: %s", cfg->listen_port,
+				 strerror(-err));
+			goto out;
+		}
+		if (write(dev->udp_wake_fd, &one, sizeof(one)) < 0)
+			log_warn(MAIN, "waking the receiver failed: %s", strerror(errno));
+	}
+	if (cfg->flags & RN_WG_DEV_HAS_FWMARK) {
+		err = rn_udp_set_fwmark(&dev->udp, cfg->fwmark);
+		if (err)
+			goto out;
+		dev->fwmark = cfg->fwmark;
+	}
+	if (cfg->flags & RN_WG_DEV_REPLACE_PEERS)
+		while (dev->peers)
+			rn_peer_destroy(dev->peers);
+	for (size_t i = 0; i < cfg->n_peers && !err; i++)
+		err = apply_peer(dev, &cfg->peers[i]);
+out:
+	pthread_rwlock_unlock(&dev->cfg_lock);
+	return err;
+}
+
+static int add_allowed_ip(void *ctx, int family, const void *addr, uint8_t cidr)
+{
+	struct rn_wg_allowed_ip a = { .family = (uint16_t)family, .cidr = cidr };
+
+	memcpy(&a.ip4, addr, family == AF_INET ? 4 : 16);
+	return rn_wg_peer_config_add_allowed_ip(ctx, &a);
+}
+
+static int snapshot_peer(struct rn_wg_device *dev, struct rn_wg_peer *peer,
+			 struct rn_wg_peer_config *pc)
+{
+	pthread_mutex_lock(&peer->lock);
+	memcpy(pc->public_key, peer->public_key, RN_WG_KEY_LEN);
+	memcpy(pc->preshared_key, peer->handshake.preshared_key, RN_WG_KEY_LEN);
+	pc->flags = RN_WG_PEER_HAS_PRESHARED_KEY | RN_WG_PEER_HAS_KEEPALIVE;
+	if (peer->endpoint.sa.sa_family != AF_UNSPEC) {
+		pc->endpoint = peer->endpoint;
+		pc->flags |= RN_WG_PEER_HAS_ENDPOINT;
+	}
+	pc->persistent_keepalive = peer->persistent_keepalive_s;
+	pthread_mutex_unlock(&peer->lock);
+	pc->rx_bytes = peer->rx_bytes;
+	pc->tx_bytes = peer->tx_bytes;
+	pc->last_handshake.tv_sec = peer->last_handshake_sec;
+	pc->last_handshake.tv_nsec = peer->last_handshake_nsec;
+	return rn_allowedips_walk_by_peer(&dev->allowedips, peer, add_allowed_ip, pc);
+}
+
+int rn_wg_device_snapshot(struct rn_wg_device *dev, struct rn_wg_config *out)
+{
+	struct rn_wg_peer_config *pc;
+	int err = 0;
+	size_t i;
+
+	memset(out, 0, sizeof(*out));
+	pthread_rwlock_rdlock(&dev->cfg_lock);
+	if (dev->identity.has_identity) {
+		out->flags |= RN_WG_DEV_HAS_PRIVATE_KEY;
+		memcpy(out->private_key, dev->identity.static_private, RN_WG_KEY_LEN);
+	}
+	out->flags |= RN_WG_DEV_HAS_LISTEN_PORT | RN_WG_DEV_HAS_FWMARK;
+	out->listen_port = dev->udp.port;
+	out->fwmark = dev->fwmark;
+	/* The list is newest first; report in the order peers were added. */
+	out->peers = calloc(dev->n_peers ? dev->n_peers : 1, sizeof(*out->peers));
+	if (!out->peers) {
+		err = -ENOMEM;
+		goto out;
+	}
+	out->n_peers = dev->n_peers;
+	i = dev->n_peers;
+	for (struct rn_wg_peer *p = dev->peers; p && !err; p = p->next) {
+		pc = &out->peers[--i];
+		err = snapshot_peer(dev, p, pc);
+	}
+out:
+	pthread_rwlock_unlock(&dev->cfg_lock);
+	if (err)
+		rn_wg_config_free(out);
+	return err;
+}
+
+int rn_wg_device_set_peer(struct rn_wg_device *dev, const struct rn_wg_peer_config *peer)
+{
+	struct rn_wg_config cfg = { .peers = (struct rn_wg_peer_config *)peer, .n_peers = 1 };
+
+	return rn_wg_device_apply(dev, &cfg);
+}
+
+int rn_wg_device_remove_peer(struct rn_wg_device *dev, const uint8_t public_key[RN_WG_KEY_LEN])
+{
+	struct rn_wg_peer_config pc = { .flags = RN_WG_PEER_REMOVE };
+
+	memcpy(pc.public_key, public_key, RN_WG_KEY_LEN);
+	return rn_wg_device_set_peer(dev, &pc);
+}
+
+int rn_wg_device_update_endpoint(struct rn_wg_device *dev,
+				 const uint8_t public_key[RN_WG_KEY_LEN],
+				 const union rn_wg_endpoint *ep)
+{
+	struct rn_wg_peer_config pc = { .flags = RN_WG_PEER_UPDATE_ONLY | RN_WG_PEER_HAS_ENDPOINT,
+					.endpoint = *ep };
+
+	memcpy(pc.public_key, public_key, RN_WG_KEY_LEN);
+	return rn_wg_device_set_peer(dev, &pc);
+}

@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The data plane's backend interface: one userspace WireGuard device on a TUN interface.
+ * rustynet-wg serves it over the UAPI socket; rustynetd drives it directly. Configuration uses
+ * the data model of wg/config.h, so "set peer", "remove peer" and "update endpoint" are all
+ * partial updates through rn_wg_device_apply.
+ */
+#ifndef RN_WG_DEVICE_H
+#define RN_WG_DEVICE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "wg/config.h"
+
+struct rn_wg_device;
+
+/* What this backend can do, so a kernel backend can sit beside it later. */
+enum rn_wg_capability {
+	RN_WG_CAP_USERSPACE = 1u << 0,
+	RN_WG_CAP_TUN_OFFLOAD = 1u << 1, /* TUN super-packets (TSO/GRO) in use */
+	RN_WG_CAP_UDP_GSO = 1u << 2,
+};
+
+/* Creates TUN ifname and starts the packet threads. 0 or -errno; *out is set on success. */
+int rn_wg_device_start(const char *ifname, struct rn_wg_device **out);
+/* Stops the threads, closes the TUN device and sockets, wipes every key. */
+void rn_wg_device_stop(struct rn_wg_device *dev);
+
+/* Applies a (partial) configuration atomically with respect to the packet path. 0 or -errno. */
+int rn_wg_device_apply(struct rn_wg_device *dev, const struct rn_wg_config *cfg);
+/* A snapshot of the whole configuration and statistics; free with rn_wg_config_free. */
+int rn_wg_device_snapshot(struct rn_wg_device *dev, struct rn_wg_config *out);
+
+/* Convenience forms of apply for the daemon. */
+int rn_wg_device_set_peer(struct rn_wg_device *dev, const struct rn_wg_peer_config *peer);
+int rn_wg_device_remove_peer(struct rn_wg_device *dev, const uint8_t public_key[RN_WG_KEY_LEN]);
+int rn_wg_device_update_endpoint(struct rn_wg_device *dev,
+				 const uint8_t public_key[RN_WG_KEY_LEN],
+				 const union rn_wg_endpoint *ep);
+
+const char *rn_wg_device_ifname(const struct rn_wg_device *dev);
+unsigned int rn_wg_device_capabilities(const struct rn_wg_device *dev);
+/* True once the TUN interface was deleted or failed: the owner should stop the device. */
+bool rn_wg_device_is_dead(const struct rn_wg_device *dev);
+/* Re-reads the interface MTU (call periodically; padding never exceeds it). */
+void rn_wg_device_refresh_mtu(struct rn_wg_device *dev);
+
+#endif

@@ -1,0 +1,168 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The device's internals, shared by device.c, peer.c, timers.c, send.c and receive.c only.
+ *
+ * Locking, outermost first:
+ *   dev->cfg_lock (rwlock)  writers: configuration changes. Readers: every packet batch, the
+ *                           handshake worker and the timer tick. Holding it for reading keeps
+ *                           every peer alive, so the packet path needs no peer refcounts.
+ *   peer->lock (mutex)      the peer's handshake, keypair slots, endpoint, cookie and timers.
+ *   dev->index.lock         the index table (taken inside peer->lock, never the other way).
+ *   keypair->replay_lock    one keypair's replay window.
+ * Keypairs are refcounted: the packet path holds a reference across a batch.
+ */
+#ifndef RN_WG_DEVICE_PRIV_H
+#define RN_WG_DEVICE_PRIV_H
+
+#include <net/if.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "wg/allowedips.h"
+#include "wg/config.h"
+#include "wg/cookie.h"
+#include "wg/device.h"
+#include "wg/index.h"
+#include "wg/noise.h"
+#include "wg/ratelimiter.h"
+#include "wg/udp.h"
+
+enum {
+	RN_MAX_STAGED_PACKETS = 128,      /* per peer, waiting for a session */
+	RN_HANDSHAKE_QUEUE_LEN = 4096,    /* incoming handshake messages awaiting the worker */
+	RN_UNDER_LOAD_QUEUE_LEN = RN_HANDSHAKE_QUEUE_LEN / 8,
+	RN_UNDER_LOAD_AFTER_MS = 1000,    /* stay "under load" this long after the queue drains */
+	RN_MAX_SEGMENTS = 64,             /* IP packets per TUN read (one 64 KiB super-packet) */
+	RN_DATA_OVERHEAD = RN_MESSAGE_DATA_HEADER_LEN + RN_NOISE_AUTHTAG_LEN,
+};
+
+struct rn_staged_packet {
+	struct rn_staged_packet *next;
+	size_t len;
+	uint8_t data[];
+};
+
+struct rn_wg_peer {
+	struct rn_wg_device *dev;
+	struct rn_wg_peer *next; /* device's peer list (cfg_lock) */
+	struct rn_wg_peer *hash_next; /* device's public-key hash chain (cfg_lock) */
+	uint8_t public_key[RN_WG_KEY_LEN];
+	uint64_t serial; /* creation order, for stable listing */
+
+	pthread_mutex_t lock;
+	struct rn_noise_handshake handshake;
+	struct rn_noise_keypairs keypairs;
+	struct rn_cookie cookie;
+	union rn_wg_endpoint endpoint;
+	uint16_t persistent_keepalive_s;
+	struct rn_staged_packet *staged_head, *staged_tail;
+	unsigned int staged_count;
+
+	/* Timers: absolute deadlines in protocol ns, 0 = not armed (all under peer->lock). */
+	uint64_t timer_retransmit_handshake;
+	uint64_t timer_send_keepalive;
+	uint64_t timer_new_handshake;
+	uint64_t timer_zero_key_material;
+	uint64_t timer_persistent_keepalive;
+	unsigned int handshake_attempts;
+	bool need_another_keepalive;
+	bool sent_lastminute_handshake;
+	uint64_t last_sent_handshake_ns;
+
+	/* Statistics, read by "get" without the peer lock. */
+	_Atomic uint64_t rx_bytes, tx_bytes;
+	_Atomic int64_t last_handshake_sec, last_handshake_nsec; /* wall clock */
+};
+
+struct rn_handshake_job {
+	union rn_wg_endpoint src;
+	uint16_t len;
+	uint8_t data[RN_MESSAGE_INITIATION_LEN]; /* the largest handshake message */
+};
+
+struct rn_wg_device {
+	char ifname[IFNAMSIZ];
+	int tun_fd;
+	bool vnet_hdr;
+	bool tun_uso;
+	_Atomic int mtu;
+	int stop_fd;     /* eventfd, never drained: wakes every thread on shutdown */
+	int udp_wake_fd; /* eventfd, drained by the UDP reader: its socket was rebound */
+	_Atomic bool stopping;
+	_Atomic bool dead; /* the TUN device went away */
+
+	pthread_rwlock_t cfg_lock;
+	struct rn_noise_identity identity;
+	struct rn_cookie_checker cookie_checker;
+	struct rn_allowedips allowedips;
+	struct rn_wg_peer *peers;           /* list, newest first */
+	struct rn_wg_peer *peer_hash[1024]; /* by public key */
+	size_t n_peers;
+	uint64_t next_peer_serial;
+	uint16_t listen_port;
+	uint32_t fwmark;
+	struct rn_udp udp;
+	struct rn_index_table index;
+	struct rn_ratelimiter ratelimiter;
+
+	/* Incoming handshake messages, handed from the UDP reader to the handshake worker. */
+	pthread_mutex_t hs_lock;
+	pthread_cond_t hs_cond;
+	struct rn_handshake_job *hs_queue; /* ring of RN_HANDSHAKE_QUEUE_LEN */
+	unsigned int hs_head, hs_count;
+	uint64_t last_under_load_ns;
+	bool force_under_load; /* test builds: RUSTYNET_WG_FORCE_UNDER_LOAD */
+
+	pthread_t tun_thread, udp_thread, handshake_thread, timer_thread;
+	bool threads_started;
+};
+
+/* peer.c */
+struct rn_wg_peer *rn_peer_create(struct rn_wg_device *dev, const uint8_t public_key[32]);
+void rn_peer_destroy(struct rn_wg_peer *peer);
+struct rn_wg_peer *rn_peer_lookup(struct rn_wg_device *dev, const uint8_t public_key[32]);
+/* Installs a new session (whitepaper key rotation); caller holds peer->lock. */
+void rn_peer_add_keypair(struct rn_wg_peer *peer, struct rn_noise_keypair *kp);
+/* A data packet arrived on kp: if it was the "next" keypair it becomes current. */
+bool rn_peer_confirm_keypair(struct rn_wg_peer *peer, struct rn_noise_keypair *kp);
+/* Drops every session and the handshake; caller holds peer->lock. */
+void rn_peer_clear_keypairs(struct rn_wg_peer *peer);
+void rn_peer_expire_current_keypairs(struct rn_wg_peer *peer);
+/* The current keypair with a reference if it may still send, else NULL. Takes peer->lock. */
+struct rn_noise_keypair *rn_peer_sending_keypair(struct rn_wg_peer *peer, uint64_t now_ns);
+void rn_peer_stage_packet(struct rn_wg_peer *peer, const uint8_t *pkt, size_t len);
+void rn_peer_purge_staged(struct rn_wg_peer *peer);
+void rn_peer_set_endpoint(struct rn_wg_peer *peer, const union rn_wg_endpoint *ep);
+
+/* timers.c: the whitepaper's timer events; caller holds peer->lock. */
+void rn_timers_data_sent(struct rn_wg_peer *peer, uint64_t now);
+void rn_timers_data_received(struct rn_wg_peer *peer, uint64_t now);
+void rn_timers_any_authenticated_packet_sent(struct rn_wg_peer *peer);
+void rn_timers_any_authenticated_packet_received(struct rn_wg_peer *peer);
+void rn_timers_any_authenticated_packet_traversal(struct rn_wg_peer *peer, uint64_t now);
+void rn_timers_handshake_initiated(struct rn_wg_peer *peer, uint64_t now);
+void rn_timers_handshake_complete(struct rn_wg_peer *peer);
+void rn_timers_session_derived(struct rn_wg_peer *peer, uint64_t now);
+void rn_timers_stop(struct rn_wg_peer *peer);
+/* One pass over every peer's deadlines; caller holds cfg_lock for reading. */
+void rn_timers_tick(struct rn_wg_device *dev, uint64_t now);
+void *rn_timers_thread(void *arg);
+
+/* send.c */
+/* Sends an initiation unless one went out within REKEY_TIMEOUT (or is_retry). Takes peer->lock. */
+void rn_send_handshake_initiation(struct rn_wg_peer *peer, bool is_retry);
+void rn_send_handshake_initiation_locked(struct rn_wg_peer *peer, bool is_retry, uint64_t now);
+void rn_send_keepalive_locked(struct rn_wg_peer *peer, uint64_t now);
+/* Encrypts and sends staged packets now that a session exists (or a keepalive if none). */
+void rn_send_staged_locked(struct rn_wg_peer *peer, uint64_t now);
+int rn_send_raw(struct rn_wg_device *dev, const union rn_wg_endpoint *dst, const void *buf,
+		size_t len);
+void *rn_send_tun_thread(void *arg);
+
+/* receive.c */
+void *rn_receive_udp_thread(void *arg);
+void *rn_receive_handshake_thread(void *arg);
+
+#endif

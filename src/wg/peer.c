@@ -1,0 +1,216 @@
+/* SPDX-License-Identifier: MIT */
+/* Peers: creation and removal, the session slots (current/previous/next) and staged packets. */
+#include "wg/device_priv.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/log.h"
+#include "wg/clock.h"
+#include "wg/crypto.h"
+
+static unsigned int key_hash(const uint8_t key[32])
+{
+	unsigned int h;
+
+	/* Public keys are uniformly random points: any bytes make a fine hash. */
+	memcpy(&h, key, sizeof(h));
+	return h % (sizeof(((struct rn_wg_device *)0)->peer_hash) / sizeof(void *));
+}
+
+struct rn_wg_peer *rn_peer_lookup(struct rn_wg_device *dev, const uint8_t public_key[32])
+{
+	for (struct rn_wg_peer *p = dev->peer_hash[key_hash(public_key)]; p; p = p->hash_next)
+		if (!memcmp(p->public_key, public_key, 32))
+			return p;
+	return NULL;
+}
+
+struct rn_wg_peer *rn_peer_create(struct rn_wg_device *dev, const uint8_t public_key[32])
+{
+	struct rn_wg_peer *peer = calloc(1, sizeof(*peer));
+	unsigned int h = key_hash(public_key);
+
+	if (!peer)
+		return NULL;
+	peer->dev = dev;
+	memcpy(peer->public_key, public_key, 32);
+	pthread_mutex_init(&peer->lock, NULL);
+	rn_noise_handshake_init(&peer->handshake, &dev->identity, public_key, NULL);
+	rn_cookie_init(&peer->cookie, public_key);
+	peer->serial = dev->next_peer_serial++;
+	peer->next = dev->peers;
+	dev->peers = peer;
+	peer->hash_next = dev->peer_hash[h];
+	dev->peer_hash[h] = peer;
+	dev->n_peers++;
+	return peer;
+}
+
+/* The index entry goes first, so no lookup can hand out a new reference afterwards. */
+static void keypair_drop(struct rn_wg_peer *peer, struct rn_noise_keypair **slot)
+{
+	struct rn_noise_keypair *kp = *slot;
+
+	if (!kp)
+		return;
+	*slot = NULL;
+	rn_index_remove(&peer->dev->index, kp->local_index);
+	rn_noise_keypair_put(kp);
+}
+
+static void handshake_drop(struct rn_wg_peer *peer)
+{
+	rn_index_remove(&peer->dev->index, peer->handshake.local_index);
+	peer->handshake.local_index = 0;
+	rn_noise_handshake_clear(&peer->handshake);
+}
+
+void rn_peer_clear_keypairs(struct rn_wg_peer *peer)
+{
+	keypair_drop(peer, &peer->keypairs.current);
+	keypair_drop(peer, &peer->keypairs.previous);
+	keypair_drop(peer, &peer->keypairs.next);
+	handshake_drop(peer);
+}
+
+void rn_peer_expire_current_keypairs(struct rn_wg_peer *peer)
+{
+	handshake_drop(peer);
+	if (peer->keypairs.current)
+		peer->keypairs.current->sending_valid = false;
+	if (peer->keypairs.next)
+		peer->keypairs.next->sending_valid = false;
+}
+
+void rn_peer_destroy(struct rn_wg_peer *peer)
+{
+	struct rn_wg_device *dev = peer->dev;
+	struct rn_wg_peer **pp;
+
+	for (pp = &dev->peers; *pp; pp = &(*pp)->next)
+		if (*pp == peer) {
+			*pp = peer->next;
+			break;
+		}
+	for (pp = &dev->peer_hash[key_hash(peer->public_key)]; *pp; pp = &(*pp)->hash_next)
+		if (*pp == peer) {
+			*pp = peer->hash_next;
+			break;
+		}
+	dev->n_peers--;
+	rn_allowedips_remove_by_peer(&dev->allowedips, peer);
+	pthread_mutex_lock(&peer->lock);
+	rn_peer_clear_keypairs(peer);
+	rn_peer_purge_staged(peer);
+	pthread_mutex_unlock(&peer->lock);
+	pthread_mutex_destroy(&peer->lock);
+	rn_noise_handshake_wipe(&peer->handshake);
+	rn_wipe(peer, sizeof(*peer));
+	free(peer);
+}
+
+void rn_peer_add_keypair(struct rn_wg_peer *peer, struct rn_noise_keypair *kp)
+{
+	struct rn_noise_keypairs *k = &peer->keypairs;
+
+	kp->peer = peer;
+	if (kp->i_am_initiator) {
+		/* We initiated: the session is confirmed, use it at once. */
+		if (k->next) {
+			keypair_drop(peer, &k->previous);
+			k->previous = k->next;
+			k->next = NULL;
+			keypair_drop(peer, &k->current);
+		} else {
+			keypair_drop(peer, &k->previous);
+			k->previous = k->current;
+		}
+		k->current = kp;
+	} else {
+		/* We responded: wait for the initiator's first data packet to confirm it. */
+		keypair_drop(peer, &k->next);
+		k->next = kp;
+		keypair_drop(peer, &k->previous);
+	}
+}
+
+bool rn_peer_confirm_keypair(struct rn_wg_peer *peer, struct rn_noise_keypair *kp)
+{
+	struct rn_noise_keypairs *k = &peer->keypairs;
+	bool confirmed = false;
+
+	pthread_mutex_lock(&peer->lock);
+	if (k->next == kp) {
+		keypair_drop(peer, &k->previous);
+		k->previous = k->current;
+		k->current = kp;
+		k->next = NULL;
+		confirmed = true;
+	}
+	pthread_mutex_unlock(&peer->lock);
+	return confirmed;
+}
+
+struct rn_noise_keypair *rn_peer_sending_keypair(struct rn_wg_peer *peer, uint64_t now_ns)
+{
+	struct rn_noise_keypair *kp;
+
+	pthread_mutex_lock(&peer->lock);
+	kp = peer->keypairs.current;
+	if (kp && (!kp->sending_valid ||
+		   now_ns - kp->birthdate_ns >= RN_REJECT_AFTER_TIME_S * RN_NS_PER_S ||
+		   kp->send_counter >= RN_REJECT_AFTER_MESSAGES))
+		kp = NULL;
+	rn_noise_keypair_get(kp);
+	pthread_mutex_unlock(&peer->lock);
+	return kp;
+}
+
+void rn_peer_stage_packet(struct rn_wg_peer *peer, const uint8_t *pkt, size_t len)
+{
+	struct rn_staged_packet *sp;
+
+	if (peer->staged_count >= RN_MAX_STAGED_PACKETS) {
+		/* Keep the newest: drop the oldest, as the kernel does. */
+		sp = peer->staged_head;
+		peer->staged_head = sp->next;
+		if (!peer->staged_head)
+			peer->staged_tail = NULL;
+		peer->staged_count--;
+		free(sp);
+	}
+	sp = malloc(sizeof(*sp) + len);
+	if (!sp)
+		return;
+	sp->next = NULL;
+	sp->len = len;
+	memcpy(sp->data, pkt, len);
+	if (peer->staged_tail)
+		peer->staged_tail->next = sp;
+	else
+		peer->staged_head = sp;
+	peer->staged_tail = sp;
+	peer->staged_count++;
+}
+
+void rn_peer_purge_staged(struct rn_wg_peer *peer)
+{
+	while (peer->staged_head) {
+		struct rn_staged_packet *sp = peer->staged_head;
+
+		peer->staged_head = sp->next;
+		rn_wipe(sp->data, sp->len);
+		free(sp);
+	}
+	peer->staged_tail = NULL;
+	peer->staged_count = 0;
+}
+
+void rn_peer_set_endpoint(struct rn_wg_peer *peer, const union rn_wg_endpoint *ep)
+{
+	if (ep->sa.sa_family == AF_INET)
+		peer->endpoint.sin = ep->sin;
+	else if (ep->sa.sa_family == AF_INET6)
+		peer->endpoint.sin6 = ep->sin6;
+}
