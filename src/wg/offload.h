@@ -55,7 +55,7 @@ int rn_offload_split(const uint8_t *buf, size_t len, bool vnet_hdr, uint8_t *slo
 		     size_t slot_stride, size_t headroom, size_t *out_lens, int max_out);
 
 /* Most packets one coalescing batch holds; rn_gro_add returns -ENOSPC past it. */
-#define RN_GRO_MAX_PKTS	    128
+#define RN_GRO_MAX_PKTS 128
 /* UDP super-packets stop at the kernel's UDP GRO segment count; TCP ones only at 64 KiB. */
 #define RN_GRO_MAX_UDP_SEGS 64
 #define RN_GRO_TABLE_SIZE   256 /* flow hash slots, a power of two */
@@ -74,9 +74,9 @@ struct rn_gro_item {
 	uint32_t total_len; /* IP length of the merged packet */
 	uint32_t next_seq;  /* TCP: the sequence number the next segment must carry */
 	uint16_t next_id;   /* IPv4 without DF: the IP id the next segment must carry */
-	uint8_t kind;       /* enum rn_gro_kind (offload.c) */
-	bool open;          /* false once nothing may be appended (short segment, PSH, limits) */
-	bool psh;           /* the last segment carried PSH: set it on the merged header */
+	uint8_t kind;	    /* enum rn_gro_kind (offload.c) */
+	bool open;	    /* false once nothing may be appended (short segment, PSH, limits) */
+	bool psh;	    /* the last segment carried PSH: set it on the merged header */
 };
 
 /*

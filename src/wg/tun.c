@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: MIT
+/* SPDX-License-Identifier: MIT */
 /*
  * Opening the TUN device with the virtio-net header and the widest offload set the kernel
  * accepts, falling back step by step so that older kernels still get a working device.
@@ -15,8 +15,8 @@
 
 #include "common/log.h"
 
-static const unsigned int tun_offload_full = TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_USO4 |
-					     TUN_F_USO6;
+static const unsigned int tun_offload_full =
+    TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_USO4 | TUN_F_USO6;
 static const unsigned int tun_offload_tcp = TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6;
 
 /* Attaches fd to the interface; 0 or -errno. */
@@ -57,8 +57,7 @@ static bool tun_set_offload(int fd, const char *name, bool *uso)
 		log_info(TUN, "%s: no UDP segmentation offload on this kernel (needs 6.2)", name);
 		return true;
 	}
-	log_warn(TUN, "%s: TUNSETOFFLOAD refused (%s): one packet per read", name,
-		 strerror(errno));
+	log_warn(TUN, "%s: TUNSETOFFLOAD refused (%s): one packet per read", name, strerror(errno));
 	return false;
 }
 

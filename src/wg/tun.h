@@ -18,8 +18,9 @@
  *	}
  *
  * Under load reads succeed and poll() is never called, so waking costs no syscall per packet.
- * Writes never block either way (the TUN socket's send buffer is unlimited). A read or write
- * failing with EBADFD or EIO means the interface was deleted; rn_tun_exists() confirms it.
+ * Writes never block either way (the TUN socket's send buffer is unlimited). A write failing
+ * with EIO means the interface is down (drop and go on); EBADFD on a read or write means it
+ * was deleted, which rn_tun_exists() confirms.
  */
 #ifndef RN_WG_TUN_H
 #define RN_WG_TUN_H

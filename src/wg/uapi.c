@@ -31,8 +31,8 @@ enum uapi_section { SEC_DEVICE, SEC_PEER, SEC_NEW_PEER };
 struct uapi_parser {
 	struct rn_wg_config *cfg;
 	struct rn_wg_peer_config *peer; /* the peer being configured; NULL in the device section */
-	size_t peers_cap;               /* slots in cfg->peers, one per public_key line */
-	size_t ips_cap;                 /* slots in peer->allowed_ips */
+	size_t peers_cap;		/* slots in cfg->peers, one per public_key line */
+	size_t ips_cap;			/* slots in peer->allowed_ips */
 	size_t lineno;
 	const char *why; /* set by a failing value parser: what the value should have been */
 	char *err;
@@ -67,15 +67,15 @@ static const char *quote(char *dst, size_t dstlen, const char *s, size_t n)
 	return dst;
 }
 
-static int __attribute__((format(printf, 3, 4))) fail(struct uapi_parser *p, int ret,
-						       const char *fmt, ...)
+static int __attribute__((format(printf, 3, 4)))
+fail(struct uapi_parser *p, int ret, const char *fmt, ...)
 {
 	va_list ap;
 	int n;
 
 	if (!p->errlen)
 		return ret;
-	n = snprintf(p->err, p->errlen, "line %zu: ", p->lineno);
+	n = p->lineno ? snprintf(p->err, p->errlen, "line %zu: ", p->lineno) : 0;
 	if (n < 0 || (size_t)n >= p->errlen)
 		return ret;
 	va_start(ap, fmt);
@@ -237,7 +237,7 @@ static must_check bool parse_scope(const char *zone, uint32_t *scope_id)
 /* "a.b.c.d:port" or "[v6%scope]:port", as netip.ParseAddrPort takes them: no names, no v6 bare. */
 static int peer_endpoint(struct uapi_parser *p, const char *v)
 {
-	union rn_wg_endpoint ep = { 0 };
+	union rn_wg_endpoint ep = {0};
 	char host[UAPI_MAX_VALUE];
 	const char *end, *port;
 	char *zone;
@@ -311,7 +311,7 @@ static int peer_replace_allowed_ips(struct uapi_parser *p, const char *v)
 
 static void mask_prefix(uint8_t *addr, size_t len, unsigned int cidr)
 {
-	for (size_t i = 0; i < len; i++, cidr = cidr > 8 ? cidr - 8 : 0)
+	for (size_t i = 0; i<len; i++, cidr = cidr> 8 ? cidr - 8 : 0)
 		addr[i] &= cidr >= 8 ? 0xff : (uint8_t)(0xff00 >> cidr);
 }
 
@@ -326,7 +326,7 @@ static must_check bool parse_prefix(const char *v, struct rn_wg_allowed_ip *ip)
 		return false;
 	memcpy(addr, v, (size_t)(slash - v));
 	addr[slash - v] = '\0';
-	*ip = (struct rn_wg_allowed_ip){ 0 };
+	*ip = (struct rn_wg_allowed_ip){0};
 	if (strchr(addr, ':')) {
 		if (bits > 128 || inet_pton(AF_INET6, addr, &ip->ip6) != 1)
 			return false;
@@ -375,19 +375,19 @@ static int peer_protocol_version(struct uapi_parser *p, const char *v)
 }
 
 static const struct uapi_key uapi_keys[] = {
-	{ "private_key", SEC_DEVICE, true, dev_private_key },
-	{ "listen_port", SEC_DEVICE, false, dev_listen_port },
-	{ "fwmark", SEC_DEVICE, false, dev_fwmark },
-	{ "replace_peers", SEC_DEVICE, false, dev_replace_peers },
-	{ "public_key", SEC_NEW_PEER, false, peer_public_key },
-	{ "remove", SEC_PEER, false, peer_remove },
-	{ "update_only", SEC_PEER, false, peer_update_only },
-	{ "preshared_key", SEC_PEER, true, peer_preshared_key },
-	{ "endpoint", SEC_PEER, false, peer_endpoint },
-	{ "persistent_keepalive_interval", SEC_PEER, false, peer_keepalive },
-	{ "replace_allowed_ips", SEC_PEER, false, peer_replace_allowed_ips },
-	{ "allowed_ip", SEC_PEER, false, peer_allowed_ip },
-	{ "protocol_version", SEC_PEER, false, peer_protocol_version },
+    {"private_key", SEC_DEVICE, true, dev_private_key},
+    {"listen_port", SEC_DEVICE, false, dev_listen_port},
+    {"fwmark", SEC_DEVICE, false, dev_fwmark},
+    {"replace_peers", SEC_DEVICE, false, dev_replace_peers},
+    {"public_key", SEC_NEW_PEER, false, peer_public_key},
+    {"remove", SEC_PEER, false, peer_remove},
+    {"update_only", SEC_PEER, false, peer_update_only},
+    {"preshared_key", SEC_PEER, true, peer_preshared_key},
+    {"endpoint", SEC_PEER, false, peer_endpoint},
+    {"persistent_keepalive_interval", SEC_PEER, false, peer_keepalive},
+    {"replace_allowed_ips", SEC_PEER, false, peer_replace_allowed_ips},
+    {"allowed_ip", SEC_PEER, false, peer_allowed_ip},
+    {"protocol_version", SEC_PEER, false, peer_protocol_version},
 };
 
 static const struct uapi_key *find_key(const char *k, size_t klen)
@@ -411,8 +411,8 @@ static int parse_value(struct uapi_parser *p, const struct uapi_key *key, const 
 		return fail(p, -EPROTO, "peer key %s before any public_key", key->name);
 	if (vlen > UAPI_MAX_VALUE || memchr(v, '\0', vlen)) {
 		if (key->secret)
-			return fail(p, -EINVAL, "invalid %s (%zu bytes, value not shown)", key->name,
-				    vlen);
+			return fail(p, -EINVAL, "invalid %s (%zu bytes, value not shown)",
+				    key->name, vlen);
 		return fail(p, -EINVAL, "invalid %s \"%s\": too long or holds a NUL byte",
 			    key->name, quote(q, sizeof(q), v, vlen));
 	}
@@ -427,8 +427,8 @@ static int parse_value(struct uapi_parser *p, const struct uapi_key *key, const 
 		return fail(p, ret, "invalid %s (%zu characters, value not shown): %s", key->name,
 			    vlen, p->why ? p->why : "rejected");
 	if (ret)
-		return fail(p, ret, "invalid %s \"%s\": %s", key->name, quote(q, sizeof(q), v, vlen),
-			    p->why ? p->why : "rejected");
+		return fail(p, ret, "invalid %s \"%s\": %s", key->name,
+			    quote(q, sizeof(q), v, vlen), p->why ? p->why : "rejected");
 	return 0;
 }
 
@@ -441,7 +441,8 @@ static int parse_line(struct uapi_parser *p, const char *line, size_t len)
 	if (!len)
 		return fail(p, -EPROTO, "empty line inside the request");
 	if (!eq)
-		return fail(p, -EPROTO, "expected key=value, got \"%s\"", quote(q, sizeof(q), line, len));
+		return fail(p, -EPROTO, "expected key=value, got \"%s\"",
+			    quote(q, sizeof(q), line, len));
 	key = find_key(line, (size_t)(eq - line));
 	if (!key)
 		return fail(p, -EINVAL, "unknown key \"%s\"",
@@ -469,7 +470,7 @@ static size_t count_peers(const char *buf, size_t len)
 int rn_uapi_parse_set(const char *buf, size_t len, struct rn_wg_config *out, char *err,
 		      size_t errlen)
 {
-	struct uapi_parser p = { .cfg = out, .err = err, .errlen = errlen };
+	struct uapi_parser p = {.cfg = out, .err = err, .errlen = errlen};
 	size_t i = 0;
 	int ret = 0;
 
@@ -499,14 +500,14 @@ int rn_uapi_parse_set(const char *buf, size_t len, struct rn_wg_config *out, cha
 /* ---- get ---- */
 
 /* Upper bounds of what one device, peer or allowed IP can print, so *out is sized once. */
-#define UAPI_DEVICE_MAX     160
-#define UAPI_PEER_MAX       512
+#define UAPI_DEVICE_MAX	    160
+#define UAPI_PEER_MAX	    512
 #define UAPI_ALLOWED_IP_MAX 72
 
 struct uapi_out {
 	char *buf;
 	size_t len, cap; /* cap counts the terminating NUL */
-	bool overflow;   /* a bound above is wrong: fail rather than send half a reply */
+	bool overflow;	 /* a bound above is wrong: fail rather than send half a reply */
 };
 
 static void __attribute__((format(printf, 2, 3))) emit(struct uapi_out *o, const char *fmt, ...)
@@ -571,8 +572,9 @@ static void format_ip6(char *dst, size_t len, const struct in6_addr *a)
 			i += best_len - 1;
 			continue;
 		}
-		o += (size_t)snprintf(dst + o, len - o, "%s%x", i && i != best + best_len ? ":" : "",
-				      (unsigned int)(b[2 * i] << 8 | b[2 * i + 1]));
+		o +=
+		    (size_t)snprintf(dst + o, len - o, "%s%x", i && i != best + best_len ? ":" : "",
+				     (unsigned int)(b[2 * i] << 8 | b[2 * i + 1]));
 	}
 }
 
@@ -654,7 +656,7 @@ static size_t reply_bound(const struct rn_wg_config *c)
 
 int rn_uapi_format_get(const struct rn_wg_config *c, char **out, size_t *outlen)
 {
-	struct uapi_out o = { 0 };
+	struct uapi_out o = {0};
 
 	*out = NULL;
 	*outlen = 0;

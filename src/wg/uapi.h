@@ -13,7 +13,7 @@
 #include "wg/config.h"
 
 #define RN_UAPI_KEY_HEX_LEN (2 * RN_WG_KEY_LEN) /* characters in a hex key, no terminator */
-#define RN_UAPI_ERR_LEN     256                 /* enough for any rn_uapi_parse_set message */
+#define RN_UAPI_ERR_LEN	    256			/* enough for any rn_uapi_parse_set message */
 
 /*
  * Parses the body of a "set=1" request: the key=value lines after "set=1\n", up to but excluding
@@ -51,7 +51,7 @@ int rn_uapi_parse_set(const char *buf, size_t len, struct rn_wg_config *out, cha
  * rn_uapi_free_response(). Returns 0 or -ENOMEM.
  */
 int rn_uapi_format_get(const struct rn_wg_config *c, char **out, size_t *outlen)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 
 /* Wipes and frees a reply from rn_uapi_format_get(). Safe on NULL. */
 void rn_uapi_free_response(char *buf, size_t len);

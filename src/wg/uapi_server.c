@@ -46,7 +46,7 @@ static int64_t now_ms(void)
 /* 0 when fd has one of events, -ETIMEDOUT past deadline, or -errno. */
 static int conn_wait(const struct uapi_conn *c, short events, int64_t deadline)
 {
-	struct pollfd pfd = { .fd = c->fd, .events = events };
+	struct pollfd pfd = {.fd = c->fd, .events = events};
 
 	for (;;) {
 		int64_t left = deadline - now_ms();
@@ -213,7 +213,7 @@ static void conn_consume(struct uapi_conn *c, size_t n)
 
 static int serve_get(struct rn_uapi_server *s, const struct uapi_conn *c, int64_t deadline)
 {
-	struct rn_wg_config snap = { 0 };
+	struct rn_wg_config snap = {0};
 	char *body = NULL;
 	size_t len = 0;
 	int ret;
@@ -236,7 +236,7 @@ static int serve_get(struct rn_uapi_server *s, const struct uapi_conn *c, int64_
 static int serve_set(struct rn_uapi_server *s, const struct uapi_conn *c, size_t body_len,
 		     int64_t deadline)
 {
-	struct rn_wg_config cfg = { 0 };
+	struct rn_wg_config cfg = {0};
 	char err[RN_UAPI_ERR_LEN];
 	int ret;
 
@@ -284,17 +284,20 @@ static void conn_refuse(struct rn_uapi_server *s, const struct uapi_conn *c, int
 		return;
 	}
 	if (ret == -EMSGSIZE)
-		log_warn(UAPI, "%s: request larger than %u bytes, closing the connection", s->ifname,
-			 RN_UAPI_MAX_REQUEST_BYTES);
+		log_warn(UAPI, "%s: request larger than %u bytes, closing the connection",
+			 s->ifname, RN_UAPI_MAX_REQUEST_BYTES);
 	else if (ret == -EPROTO)
 		log_warn(UAPI, "%s: the client closed its end inside a request starting \"%s\"",
 			 s->ifname, conn_quote_head(c, q, sizeof(q)));
 	else if (ret == -EINVAL && c->len > UAPI_OP_LEN && !memcmp(c->buf, "get=1\n", 6))
-		log_warn(UAPI, "%s: \"get=1\" not followed by an empty line, closing the connection",
+		log_warn(UAPI,
+			 "%s: \"get=1\" not followed by an empty line, closing the connection",
 			 s->ifname);
 	else if (ret == -EINVAL)
-		log_warn(UAPI, "%s: request starting \"%s\" is neither get=1 nor set=1, closing "
-			 "the connection", s->ifname, conn_quote_head(c, q, sizeof(q)));
+		log_warn(UAPI,
+			 "%s: request starting \"%s\" is neither get=1 nor set=1, closing "
+			 "the connection",
+			 s->ifname, conn_quote_head(c, q, sizeof(q)));
 	else {
 		log_debug(UAPI, "%s: connection lost: %s", s->ifname, strerror(-ret));
 		return;
@@ -304,7 +307,7 @@ static void conn_refuse(struct rn_uapi_server *s, const struct uapi_conn *c, int
 
 static void serve(struct rn_uapi_server *s, int fd)
 {
-	struct uapi_conn c = { .fd = fd };
+	struct uapi_conn c = {.fd = fd};
 	size_t body_len, req_len;
 	enum uapi_op op;
 	int ret;
@@ -371,7 +374,8 @@ static bool ifname_valid(const char *name)
 	if (!n || n >= IF_NAMESIZE || !strcmp(name, ".") || !strcmp(name, ".."))
 		return false;
 	for (; *name; name++)
-		if (*name == '/' || *name == ':' || *name == ' ' || (*name >= '\t' && *name <= '\r'))
+		if (*name == '/' || *name == ':' || *name == ' ' ||
+		    (*name >= '\t' && *name <= '\r'))
 			return false;
 	return true;
 }
@@ -442,20 +446,22 @@ static int bind_or_reclaim(int fd, const struct sockaddr_un *sun)
 int rn_uapi_server_open(struct rn_uapi_server *s, const char *ifname, const char *dir,
 			const struct rn_uapi_ops *ops, void *ctx)
 {
-	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
 	int ret, n;
 
 	*s = (struct rn_uapi_server){
-		.fd = -1, .timeout_ms = RN_UAPI_TIMEOUT_MS, .ops = ops, .ctx = ctx
-	};
+	    .fd = -1, .timeout_ms = RN_UAPI_TIMEOUT_MS, .ops = ops, .ctx = ctx};
 	if (!ifname_valid(ifname)) {
-		log_warn(UAPI, "interface name \"%s\" is not valid: 1-%d characters, no '/', ':' or "
-			 "spaces", ifname, IF_NAMESIZE - 1);
+		log_warn(UAPI,
+			 "interface name \"%s\" is not valid: 1-%d characters, no '/', ':' or "
+			 "spaces",
+			 ifname, IF_NAMESIZE - 1);
 		return -EINVAL;
 	}
 	n = snprintf(s->path, sizeof(s->path), "%s/%s.sock", dir, ifname);
 	if (!*dir || n < 0 || (size_t)n >= sizeof(s->path)) {
-		log_warn(UAPI, "socket directory \"%s\" is empty or too long for a socket path", dir);
+		log_warn(UAPI, "socket directory \"%s\" is empty or too long for a socket path",
+			 dir);
 		return -ENAMETOOLONG;
 	}
 	memcpy(s->ifname, ifname, strlen(ifname) + 1);

@@ -12,9 +12,9 @@
 
 #include "wg/config.h"
 
-#define RN_UAPI_SOCKET_DIR        "/var/run/wireguard" /* where wg(8) looks */
+#define RN_UAPI_SOCKET_DIR	  "/var/run/wireguard" /* where wg(8) looks */
 #define RN_UAPI_MAX_REQUEST_BYTES (1u << 20) /* one request; larger ones are refused, EMSGSIZE */
-#define RN_UAPI_TIMEOUT_MS        1000       /* per request, and per reply */
+#define RN_UAPI_TIMEOUT_MS	  1000	     /* per request, and per reply */
 
 struct rn_uapi_ops {
 	/* Fills *out (zeroed by the server) with a snapshot of the device; 0 or -errno. The
@@ -26,10 +26,10 @@ struct rn_uapi_ops {
 };
 
 struct rn_uapi_server {
-	int fd;                        /* listening socket; -1 when closed */
-	int timeout_ms;                /* RN_UAPI_TIMEOUT_MS; tests may shorten it after open */
+	int fd;			       /* listening socket; -1 when closed */
+	int timeout_ms;		       /* RN_UAPI_TIMEOUT_MS; tests may shorten it after open */
 	const struct rn_uapi_ops *ops; /* borrowed */
-	void *ctx;                     /* borrowed, passed to ops */
+	void *ctx;		       /* borrowed, passed to ops */
 	char ifname[IF_NAMESIZE];
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 };

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: MIT
+/* SPDX-License-Identifier: MIT */
 /*
  * The WireGuard UDP socket: opening it with the options the fast path needs, batched sends with
  * UDP GSO and their fallbacks, and batched receives split back into datagrams by the GRO size.
@@ -6,6 +6,7 @@
 #include "wg/udp.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/udp.h>
 #include <stdlib.h>
 #include <string.h>
@@ -284,8 +285,8 @@ int rn_udp_send_batch_from(struct rn_udp *u, const union rn_wg_endpoint *dst,
 	if (err)
 		return err;
 	dst_family = a.sa.sa_family == AF_INET || IN6_IS_ADDR_V4MAPPED(&a.sin6.sin6_addr)
-			     ? AF_INET
-			     : AF_INET6;
+			 ? AF_INET
+			 : AF_INET6;
 	while (i < n) {
 		/* A source of the other family than the destination cannot be used. */
 		bool use_src = src && src->family == dst_family;
@@ -305,8 +306,11 @@ int rn_udp_send_batch_from(struct rn_udp *u, const union rn_wg_endpoint *dst,
 			/* The route cannot offload (IPsec, UDP-Lite): never try GSO again. */
 			__atomic_store_n(&u->gso, false, __ATOMIC_RELAXED);
 			gso = false;
-		} else if (err == EINVAL && use_src) {
-			src->family = AF_UNSPEC; /* the address is gone; the kernel driver does this */
+		} else if (use_src &&
+			   (err == EINVAL || err == ENETUNREACH || err == EADDRNOTAVAIL)) {
+			/* The address is gone (IPv4 says ENETUNREACH, IPv6 EINVAL): as the kernel
+			 * driver does, forget it and let routing choose. */
+			src->family = AF_UNSPEC;
 		} else if ((err == EINVAL || err == EMSGSIZE) && tx.count[0] > 1) {
 			gso = false; /* segment larger than the path MTU: let the kernel fragment */
 		} else {
@@ -318,8 +322,7 @@ int rn_udp_send_batch_from(struct rn_udp *u, const union rn_wg_endpoint *dst,
 	return sent ? sent : first_err;
 }
 
-int rn_udp_send_batch(struct rn_udp *u, const union rn_wg_endpoint *dst, struct iovec *segs,
-		      int n)
+int rn_udp_send_batch(struct rn_udp *u, const union rn_wg_endpoint *dst, struct iovec *segs, int n)
 {
 	return rn_udp_send_batch_from(u, dst, NULL, segs, n);
 }
@@ -415,8 +418,9 @@ int rn_udp_recv_batch(struct rn_udp *u, struct rn_udp_rx *rx)
 		udp_rx_parse(rx, k);
 		len = rx->msgs[k].msg_len;
 		if (len)
-			count += rx->seg_size[k] ? (int)((len + rx->seg_size[k] - 1) / rx->seg_size[k])
-						 : 1;
+			count += rx->seg_size[k]
+				     ? (int)((len + rx->seg_size[k] - 1) / rx->seg_size[k])
+				     : 1;
 	}
 	rx->n_msgs = r;
 	return count;

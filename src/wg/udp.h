@@ -23,9 +23,9 @@
 /* Socket buffers asked for; SO_*BUFFORCE goes past net.core.[rw]mem_max when we are root. */
 #define RN_UDP_SOCKBUF_BYTES (8 << 20)
 /* Segments in one UDP GSO send: the kernel's UDP_MAX_SEGMENTS on every version we support. */
-#define RN_UDP_GSO_MAX_SEGS  64
+#define RN_UDP_GSO_MAX_SEGS 64
 /* Largest UDP payload of one send (65535 - IPv4 header - UDP header). */
-#define RN_UDP_MAX_PAYLOAD   65507
+#define RN_UDP_MAX_PAYLOAD 65507
 /* recvmmsg() messages per batch and their buffer size, with and without UDP GRO. */
 #define RN_UDP_RX_MSGS_GRO   16
 #define RN_UDP_RX_BUF_GRO    65536
@@ -34,12 +34,12 @@
 #define RN_UDP_RX_MAX_MSGS   RN_UDP_RX_MSGS_PLAIN
 
 struct rn_udp {
-	int fd;          /* -1 when closed */
-	int family;      /* AF_INET6 (dual-stack) or AF_INET */
-	uint16_t port;   /* bound port, host order */
+	int fd;		 /* -1 when closed */
+	int family;	 /* AF_INET6 (dual-stack) or AF_INET */
+	uint16_t port;	 /* bound port, host order */
 	uint32_t fwmark; /* 0 = none */
-	bool gro;        /* UDP_GRO accepted: one received message may hold many datagrams */
-	bool gso;        /* UDP_SEGMENT supported; cleared (atomically) if the route refuses it */
+	bool gro;	 /* UDP_GRO accepted: one received message may hold many datagrams */
+	bool gso;	 /* UDP_SEGMENT supported; cleared (atomically) if the route refuses it */
 };
 
 /* The local address a datagram arrived at, so that replies leave from it (sticky source). */
@@ -100,11 +100,11 @@ int rn_udp_rebind(struct rn_udp *u, uint16_t port);
  * UDP GSO send, and everything goes in one sendmmsg() when possible. Returns the number of
  * datagrams the kernel took (the rest were dropped), or -errno if it took none.
  */
-int rn_udp_send_batch(struct rn_udp *u, const union rn_wg_endpoint *dst, struct iovec *segs,
-		      int n);
+int rn_udp_send_batch(struct rn_udp *u, const union rn_wg_endpoint *dst, struct iovec *segs, int n);
 /*
  * The same from a chosen local address (src may be NULL). If the kernel refuses the address
- * (it was removed), src is cleared to AF_UNSPEC and the datagrams go from the default source.
+ * (it was removed), *src is cleared to AF_UNSPEC and the datagrams go from the default source;
+ * so pass a copy taken under the peer's lock and store it back, not a shared struct.
  */
 int rn_udp_send_batch_from(struct rn_udp *u, const union rn_wg_endpoint *dst,
 			   struct rn_udp_src *src, struct iovec *segs, int n);
