@@ -327,7 +327,9 @@ static void handle_initiation(struct rn_wg_device *dev, const struct rn_handshak
 	peer->handshake.local_index = 0;
 	rn_peer_add_keypair(peer, kp);
 	rn_timers_any_authenticated_packet_sent(peer);
-	rn_send_raw(dev, &peer->endpoint, &resp, sizeof(resp));
+	peer->rx_bytes += job->len;
+	if (rn_send_raw(dev, &peer->endpoint, &resp, sizeof(resp)) >= 0)
+		peer->tx_bytes += sizeof(resp);
 	rn_timers_session_derived(peer, now);
 	log_debug(NOISE, "answered an initiation (index %08x)", index);
 out:
@@ -358,6 +360,7 @@ static void handle_response(struct rn_wg_device *dev, const struct rn_handshake_
 	peer->handshake.local_index = 0;
 	rn_peer_add_keypair(peer, kp);
 	rn_peer_set_endpoint(peer, &job->src);
+	peer->rx_bytes += job->len;
 	rn_timers_any_authenticated_packet_received(peer);
 	rn_timers_any_authenticated_packet_traversal(peer, now);
 	rn_timers_handshake_complete(peer);

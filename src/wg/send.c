@@ -113,8 +113,10 @@ void rn_send_handshake_initiation_locked(struct rn_wg_peer *peer, bool is_retry,
 	rn_cookie_add_macs(&peer->cookie, &msg, sizeof(msg), now);
 	rn_timers_any_authenticated_packet_traversal(peer, now);
 	rn_timers_any_authenticated_packet_sent(peer);
-	if (rn_send_raw(dev, &peer->endpoint, &msg, sizeof(msg)) >= 0)
+	if (rn_send_raw(dev, &peer->endpoint, &msg, sizeof(msg)) >= 0) {
+		peer->tx_bytes += sizeof(msg);
 		log_debug(NOISE, "sent handshake initiation (index %08x)", index);
+	}
 	rn_timers_handshake_initiated(peer, now);
 	rn_wipe(&msg, sizeof(msg));
 }
