@@ -76,7 +76,8 @@ static int serve(const char *ifname, int ready_fd)
 	if (err) {
 		log_error(MAIN, "cannot create interface %s: %s%s", ifname, strerror(-err),
 			  err == -EPERM || err == -EACCES ? " (run as root or with CAP_NET_ADMIN)"
-							  : "");
+			  : err == -EBUSY ? " (another process already runs this interface)"
+					  : "");
 		report_ready(ready_fd, err);
 		return 1;
 	}
@@ -149,8 +150,9 @@ static int daemonize(const char *ifname)
 		status = -EIO;
 	close(pipefd[0]);
 	if (status) {
-		fprintf(stderr, "rustynet-wg: failed to start %s: %s (see the system log)\n", ifname,
-			strerror(-status));
+		fprintf(stderr, "rustynet-wg: failed to start %s: %s%s (details in the system log)\n",
+			ifname, strerror(-status),
+			status == -EBUSY ? ": another process already runs this interface" : "");
 		return 1;
 	}
 	return 0;
