@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# shellcheck disable=SC2317 # functions run indirectly (check DESC FUNC...)
+# ipv6-underlay: the tunnel runs over IPv6 endpoints (the dual-stack UDP socket), between
+# rustynet-wg and wireguard-go both ways and between two rustynet-wg.
+#
+#   ns A                                          ns B
+#   +-------------------------------+            +-------------------------------+
+#   | IF_A  100.64.0.1/24           |            | IF_B  100.64.0.2/24           |
+#   |       fd00:64::1/64           |  WireGuard |       fd00:64::2/64           |
+#   |       IMPL_A, udp 51820       |<==========>|       IMPL_B, udp 51821       |
+#   | va    fd00:198::1/64 ---------+----veth----+------- vb fd00:198::2/64       |
+#   +-------------------------------+            +-------------------------------+
+set -eu
+TEST_TAG=v6u
+# shellcheck source=tests/lib.sh
+. "$(dirname "$0")/../lib.sh"
+need_root
+need_cmds wg wireguard-go ip ping tcpdump
+
+U6_A=fd00:198::1
+U6_B=fd00:198::2
+
+only_v6_underlay() {
+	local v4 v6
+	v6=$(capture_count "$1" ip6 and udp)
+	v4=$(capture_count "$1" ip and udp)
+	echo "$v6 IPv6 UDP, $v4 IPv4 UDP datagrams on the underlay"
+	[ "$v6" -ge 4 ] && [ "$v4" = 0 ]
+}
+
+endpoint_is_v6() {
+	ip netns exec "$NS_A" wg show "$IF_A" endpoints | tee /dev/stderr | grep -q "\[$U6_B\]:$PORT_B"
+}
+
+scenario() {
+	local L
+	L="v6 underlay [$(pair_label "$1" "$2")]"
+	if ! pair_netns || ! pair_wg "$1" "$2"; then
+		not_ok "$L: set up"
+		pair_down "$L"
+		return
+	fi
+	addr_add "$NS_A" va "$U6_A/64"
+	addr_add "$NS_B" vb "$U6_B/64"
+	nsx "$NS_A" wg set "$IF_A" peer "$PUB_b" allowed-ips "$T4_B/32,$T6_B/128" \
+		endpoint "[$U6_B]:$PORT_B"
+	nsx "$NS_B" wg set "$IF_B" peer "$PUB_a" allowed-ips "$T4_A/32,$T6_A/128" \
+		endpoint "[$U6_A]:$PORT_A"
+	capture_start "$NS_A" va udp
+	check "$L: ping 100.64.0.2 over an IPv6 underlay" ping_until "$NS_A" "$T4_B" 10
+	check "$L: ping6 fd00:64::2 over an IPv6 underlay" ping_ok "$NS_A" "$T6_B"
+	check "$L: ping back from B" ping_ok "$NS_B" "$T4_A"
+	capture_stop
+	check "$L: every datagram on the underlay is IPv6" only_v6_underlay "$CAPTURE_FILE"
+	check "$L: wg show reports the IPv6 endpoint" endpoint_is_v6
+	pair_down "$L"
+}
+
+if rn_available && [ -z "${IMPL_A:-}${IMPL_B:-}" ]; then
+	scenario "$RUSTYNET_WG" wireguard-go
+	scenario wireguard-go "$RUSTYNET_WG"
+	scenario "$RUSTYNET_WG" "$RUSTYNET_WG"
+else
+	for_each_pair scenario
+fi
+t_done
