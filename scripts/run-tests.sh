@@ -1,0 +1,339 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# The test suite runner: unit tests (cmocka), fuzz smoke runs, netns integration tests.
+#
+#   scripts/run-tests.sh --build DIR [--fuzz-build DIR] [--only unit|fuzz|integration] [--script NAME]
+#
+# unit         every executable meson registered in suite 'unit' of --build DIR, run directly so
+#              the cmocka summaries can be read; each cmocka test case counts ("[  PASSED  ] N
+#              test(s)." / "[  FAILED  ] N test(s)" / "[  SKIPPED ] N test(s)"); a binary that
+#              crashes, times out, or exits non-zero without a failure in its summary counts as
+#              one failure.
+# fuzz         (with --fuzz-build) every executable in DIR/fuzz/ for FUZZ_SMOKE_TIME (15) s, on a
+#              temp copy of fuzz/corpus/NAME/ if there is one; one pass/fail per target. Crash
+#              inputs are kept in DIR/fuzz-artifacts/NAME/.
+# integration  every tests/integration/*.sh (or only --script NAME), as root, with RUSTYNET_WG=
+#              DIR/src/rustynet-wg/rustynet-wg; counts the "ok - ", "not ok - ", "skip - " lines;
+#              a script that exits non-zero without a "not ok" line, times out
+#              (INTEGRATION_TIMEOUT, 300 s) or leaves rnt-* namespaces behind counts one failure.
+#
+# Without --only, runs unit, then fuzz if --fuzz-build is given, then integration. Ends with the
+# line "N passed, N failed, N skipped"; exits 1 if anything failed, 2 on bad usage.
+# Env: UNIT_TIMEOUT (s per unit binary; default: the meson test timeout, 30 s if unset),
+#      FUZZ_SMOKE_TIME (15), INTEGRATION_TIMEOUT (300), IMPL_A/IMPL_B (passed on to the
+#      integration scripts: e.g. both wireguard-go to validate the harness), KEEP_TMP, VERBOSE.
+set -eu
+
+usage() {
+	sed -n '3,/^set -eu/p' "$0" | sed -e '/^set -eu/d' -e 's/^# \{0,1\}//'
+}
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+BUILD=
+FUZZ_BUILD=
+ONLY=
+SCRIPT=
+while [ $# -gt 0 ]; do
+	case $1 in
+	--build) BUILD=${2:-}; shift 2 || { usage >&2; exit 2; } ;;
+	--build=*) BUILD=${1#*=}; shift ;;
+	--fuzz-build) FUZZ_BUILD=${2:-}; shift 2 || { usage >&2; exit 2; } ;;
+	--fuzz-build=*) FUZZ_BUILD=${1#*=}; shift ;;
+	--only) ONLY=${2:-}; shift 2 || { usage >&2; exit 2; } ;;
+	--only=*) ONLY=${1#*=}; shift ;;
+	--script) SCRIPT=${2:-}; shift 2 || { usage >&2; exit 2; } ;;
+	--script=*) SCRIPT=${1#*=}; shift ;;
+	-h | --help) usage; exit 0 ;;
+	*) echo "run-tests: unknown argument: $1" >&2; usage >&2; exit 2 ;;
+	esac
+done
+if [ -z "$BUILD" ]; then
+	echo "run-tests: --build DIR is required" >&2
+	usage >&2
+	exit 2
+fi
+case $ONLY in
+'' | unit | fuzz | integration) ;;
+*) echo "run-tests: --only takes unit, fuzz or integration" >&2; exit 2 ;;
+esac
+if [ "$ONLY" = fuzz ] && [ -z "$FUZZ_BUILD" ]; then
+	echo "run-tests: --only fuzz needs --fuzz-build DIR" >&2
+	exit 2
+fi
+BUILD=$(realpath -m "$BUILD")
+[ -z "$FUZZ_BUILD" ] || FUZZ_BUILD=$(realpath -m "$FUZZ_BUILD")
+
+FUZZ_SMOKE_TIME=${FUZZ_SMOKE_TIME:-15}
+INTEGRATION_TIMEOUT=${INTEGRATION_TIMEOUT:-300}
+
+PASS=0
+FAIL=0
+SKIP=0
+FAILED_NAMES=()
+FAILED_LOGS=()
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/run-tests.XXXXXX")
+CHILD=
+trap 'rm -rf "$WORK"' EXIT
+on_signal() {
+	if [ -n "$CHILD" ]; then
+		echo "run-tests: interrupted; stopping the running script (it cleans up)" >&2
+		kill -TERM "$CHILD" 2>/dev/null || true
+		wait "$CHILD" 2>/dev/null || true
+	fi
+	exit 130
+}
+trap on_signal INT TERM
+
+section() { printf '\n======== %s ========\n' "$*"; }
+
+# failed NAME LOG: remember a failure for the summary at the end.
+failed() {
+	FAILED_NAMES+=("$1")
+	FAILED_LOGS+=("$2")
+}
+
+# ------------------------------------------------------------------------------ unit
+
+# unit_list BUILD: one line per test of suite 'unit': NAME TAB TIMEOUT TAB WORKDIR TAB ENV TAB CMD
+# (ENV and CMD shell-quoted for eval).
+unit_list() {
+	python3 - "$1" <<-'EOF'
+		import json, os, shlex, subprocess, sys
+		build = sys.argv[1]
+		f = os.path.join(build, "meson-info", "intro-tests.json")
+		if os.path.exists(f):
+		    tests = json.load(open(f))
+		else:
+		    tests = json.loads(subprocess.run(["meson", "introspect", build, "--tests"],
+		                                      check=True, capture_output=True, text=True).stdout)
+		for t in tests:
+		    if not any(s == "unit" or s.endswith(":unit") for s in t.get("suite", [])):
+		        continue
+		    env = t.get("env") or {}
+		    if isinstance(env, list):
+		        env = dict(e.split("=", 1) for e in env)
+		    print("\t".join([
+		        t["name"].replace("\t", " "), str(t.get("timeout") or 30), t.get("workdir") or build,
+		        " ".join(shlex.quote("%s=%s" % kv) for kv in env.items()),
+		        " ".join(shlex.quote(c) for c in t["cmd"])]))
+	EOF
+}
+
+run_unit() {
+	section "unit tests: meson suite 'unit' in $BUILD"
+	if [ ! -d "$BUILD/meson-info" ]; then
+		echo "not ok - $BUILD is not a configured meson build dir (run: make unit, or meson setup $BUILD)"
+		FAIL=$((FAIL + 1))
+		failed "unit: build dir $BUILD" /dev/null
+		return 0
+	fi
+	local list="$WORK/unit.list" n=0
+	if ! unit_list "$BUILD" >"$list" 2>"$WORK/unit.err"; then
+		echo "not ok - cannot read the test list of $BUILD"
+		cat "$WORK/unit.err"
+		FAIL=$((FAIL + 1))
+		failed "unit: test list" "$WORK/unit.err"
+		return 0
+	fi
+	local name tmo wd envq cmdq log rc p f s summ line
+	while IFS=$'\t' read -r name tmo wd envq cmdq; do
+		n=$((n + 1))
+		log="$WORK/unit.$n.log"
+		tmo=${UNIT_TIMEOUT:-$tmo}
+		[ "$tmo" -gt 0 ] 2>/dev/null || tmo=600
+		local envs=() cmd=()
+		eval "envs=($envq)"
+		eval "cmd=($cmdq)"
+		rc=0
+		# no exec: the subshell reaps the binary, so a crash report ("Aborted") lands in the log
+		(
+			cd "$wd" &&
+				env CMOCKA_MESSAGE_OUTPUT=STDOUT \
+					ASAN_OPTIONS="${ASAN_OPTIONS:-halt_on_error=1:abort_on_error=1:print_summary=1}" \
+					UBSAN_OPTIONS="${UBSAN_OPTIONS:-halt_on_error=1:abort_on_error=1:print_summary=1:print_stacktrace=1}" \
+					MALLOC_PERTURB_="${MALLOC_PERTURB_:-$((RANDOM % 255 + 1))}" \
+					${envs[@]+"${envs[@]}"} timeout -k 10 "$tmo" "${cmd[@]}"
+			exit $?
+		) </dev/null >"$log" 2>&1 || rc=$?
+		p=$(awk '/^\[  PASSED  \] [0-9]+ test\(s\)/ {n += $4} END {print n + 0}' "$log")
+		f=$(awk '/^\[  FAILED  \] [0-9]+ test\(s\)/ {n += $4} END {print n + 0}' "$log")
+		s=$(awk '/^\[  SKIPPED \] [0-9]+ test\(s\)/ {n += $4} END {print n + 0}' "$log")
+		summ=$(grep -c '^\[==========\] [0-9]* test(s) run\.' "$log" || true)
+		line="$name: $p passed, $f failed, $s skipped"
+		if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
+			f=$((f + 1))
+			line="$line; timed out after ${tmo}s"
+		elif [ "$summ" = 0 ] && [ "$rc" = 0 ]; then
+			p=$((p + 1))
+			line="$name: exited 0 (no cmocka summary: counted as one test)"
+		elif [ "$rc" != 0 ] && [ "$f" = 0 ]; then
+			f=1
+			if [ "$summ" = 0 ]; then
+				line="$name: exit status $rc without a cmocka summary (crash?)"
+			else
+				line="$line; but exit status $rc (sanitizer report at exit?)"
+			fi
+		fi
+		PASS=$((PASS + p))
+		FAIL=$((FAIL + f))
+		SKIP=$((SKIP + s))
+		if [ "$f" -gt 0 ]; then
+			echo "FAIL  $line"
+			grep -E '^\[  (FAILED|ERROR)   ?\] [^0-9]' "$log" | awk '!seen[$0]++' | sed 's/^/        /' || true
+			failed "unit: $name" "$log"
+		else
+			echo "ok    $line"
+		fi
+	done <"$list"
+	[ "$n" -gt 0 ] || echo "(no tests registered in suite 'unit' in $BUILD)"
+}
+
+# ------------------------------------------------------------------------------ fuzz
+
+run_fuzz() {
+	local dir="$FUZZ_BUILD/fuzz" t name tmp corpus log rc n=0 art
+	section "fuzz smoke runs: $dir, ${FUZZ_SMOKE_TIME}s each"
+	if [ ! -d "$FUZZ_BUILD/meson-info" ]; then
+		echo "not ok - $FUZZ_BUILD is not a configured meson build dir (run: make check, or see the Makefile)"
+		FAIL=$((FAIL + 1))
+		failed "fuzz: build dir $FUZZ_BUILD" /dev/null
+		return 0
+	fi
+	for t in "$dir"/*; do
+		if [ ! -f "$t" ] || [ ! -x "$t" ]; then continue; fi
+		name=$(basename "$t")
+		n=$((n + 1))
+		tmp="$WORK/fuzz.$name"
+		corpus="$tmp/corpus"
+		mkdir -p "$corpus" "$tmp/artifacts"
+		if [ -d "$ROOT/fuzz/corpus/$name" ]; then
+			cp -R "$ROOT/fuzz/corpus/$name/." "$corpus/"
+		fi
+		log="$tmp/log"
+		rc=0
+		(cd "$tmp" && UBSAN_OPTIONS="${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}" \
+			timeout -k 10 $((FUZZ_SMOKE_TIME + 120)) "$t" -max_total_time="$FUZZ_SMOKE_TIME" \
+			-print_final_stats=1 -artifact_prefix="$tmp/artifacts/" "$corpus") </dev/null >"$log" 2>&1 || rc=$?
+		if [ "$rc" = 0 ]; then
+			PASS=$((PASS + 1))
+			echo "ok    $name: $(grep -Eo 'stat::number_of_executed_units: *[0-9]+' "$log" | grep -Eo '[0-9]+$' || echo '?') runs, corpus $(find "$corpus" -type f | wc -l) files"
+		else
+			FAIL=$((FAIL + 1))
+			art=""
+			if [ -n "$(ls -A "$tmp/artifacts")" ]; then
+				mkdir -p "$FUZZ_BUILD/fuzz-artifacts/$name"
+				cp "$tmp/artifacts/"* "$FUZZ_BUILD/fuzz-artifacts/$name/"
+				art="; crash input(s) saved in $FUZZ_BUILD/fuzz-artifacts/$name/"
+			fi
+			echo "FAIL  $name: exit status $rc$art"
+			failed "fuzz: $name" "$log"
+		fi
+	done
+	[ "$n" -gt 0 ] || echo "(no fuzz targets in $dir)"
+}
+
+# ------------------------------------------------------------------------------ integration
+
+list_rnt_netns() { ip netns list 2>/dev/null | awk '{print $1}' | grep '^rnt-' | sort || true; }
+
+run_integration() {
+	local s name log rc p f k before after leaked n=0
+	section "integration tests: tests/integration/*.sh (timeout ${INTEGRATION_TIMEOUT}s each)"
+	export RUSTYNET_WG="$BUILD/src/rustynet-wg/rustynet-wg"
+	if [ -x "$RUSTYNET_WG" ]; then
+		echo "rustynet-wg: $RUSTYNET_WG"
+	else
+		echo "rustynet-wg: not built ($RUSTYNET_WG missing): its interop checks will be skipped"
+	fi
+	if [ -n "${IMPL_A:-}${IMPL_B:-}" ]; then
+		echo "IMPL_A=${IMPL_A:-wireguard-go} IMPL_B=${IMPL_B:-wireguard-go} (from the environment)"
+	fi
+	for s in "$ROOT"/tests/integration/*.sh; do
+		[ -f "$s" ] || continue
+		name=$(basename "$s" .sh)
+		if [ -n "$SCRIPT" ] && [ "$name" != "${SCRIPT%.sh}" ] && [ "$(basename "$SCRIPT" .sh)" != "$name" ]; then
+			continue
+		fi
+		n=$((n + 1))
+		printf '\n---- %s\n' "$name"
+		if [ "$(id -u)" != 0 ]; then
+			echo "skip - $name (integration tests need root)"
+			SKIP=$((SKIP + 1))
+			continue
+		fi
+		log="$WORK/integration.$name.log"
+		before=$(list_rnt_netns)
+		local t0=$SECONDS tailpid
+		# timeout runs the script in its own process group (a terminal's Ctrl-C does not reach
+		# it): on_signal forwards INT/TERM so the script's cleanup trap runs.
+		timeout -k 20 "$INTEGRATION_TIMEOUT" bash "$s" </dev/null >"$log" 2>&1 &
+		CHILD=$!
+		tail -s 0.2 -n +1 -f --pid="$CHILD" "$log" &
+		tailpid=$!
+		rc=0
+		wait "$CHILD" || rc=$?
+		wait "$tailpid" || true
+		CHILD=
+		p=$(grep -c '^ok - ' "$log" || true)
+		f=$(grep -c '^not ok - ' "$log" || true)
+		k=$(grep -c '^skip - ' "$log" || true)
+		if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
+			echo "not ok - $name: timed out after ${INTEGRATION_TIMEOUT}s" | tee -a "$log"
+			f=$((f + 1))
+		elif [ "$rc" != 0 ] && [ "$f" = 0 ]; then
+			echo "not ok - $name: exited with status $rc without a failed check" | tee -a "$log"
+			f=1
+		fi
+		after=$(list_rnt_netns)
+		leaked=$(comm -13 <(echo "$before") <(echo "$after") | grep -v '^$' || true)
+		if [ -n "$leaked" ]; then
+			echo "not ok - $name: left namespaces behind: $(echo "$leaked" | tr '\n' ' ')" | tee -a "$log"
+			f=$((f + 1))
+			local ns
+			for ns in $leaked; do
+				ip netns pids "$ns" 2>/dev/null | xargs -r kill -KILL 2>/dev/null || true
+				ip netns del "$ns" 2>/dev/null || true
+			done
+		fi
+		echo "---- $name: $p ok, $f not ok, $k skipped ($((SECONDS - t0))s)"
+		PASS=$((PASS + p))
+		FAIL=$((FAIL + f))
+		SKIP=$((SKIP + k))
+		[ "$f" = 0 ] || failed "integration: $name" "$log"
+	done
+	if [ "$n" = 0 ]; then
+		if [ -n "$SCRIPT" ]; then
+			echo "not ok - no integration script named $SCRIPT"
+			FAIL=$((FAIL + 1))
+		else
+			echo "(no integration scripts)"
+		fi
+	fi
+}
+
+# ------------------------------------------------------------------------------ main
+
+cd "$ROOT"
+if [ -z "$ONLY" ] || [ "$ONLY" = unit ]; then run_unit; fi
+if [ -n "$FUZZ_BUILD" ] && { [ -z "$ONLY" ] || [ "$ONLY" = fuzz ]; }; then run_fuzz; fi
+if [ -z "$ONLY" ] || [ "$ONLY" = integration ]; then run_integration; fi
+
+if [ ${#FAILED_NAMES[@]} -gt 0 ]; then
+	section "failures"
+	for i in "${!FAILED_NAMES[@]}"; do
+		printf -- '---- %s (last lines of its output)\n' "${FAILED_NAMES[$i]}"
+		if [ -s "${FAILED_LOGS[$i]}" ]; then
+			if [[ ${FAILED_NAMES[$i]} == integration:* ]]; then
+				# the failed checks with their detail lines, then the end of the output
+				awk '/^not ok - / {show = 1; print; next} show && /^#/ {print; next} {show = 0}' "${FAILED_LOGS[$i]}" | tail -n 60
+				echo "  ... the script's last lines:"
+				grep -v '^ok - ' "${FAILED_LOGS[$i]}" | tail -n 8 | sed 's/^/  /'
+			else
+				tail -n 30 "${FAILED_LOGS[$i]}"
+			fi
+		fi
+	done
+fi
+echo
+echo "$PASS passed, $FAIL failed, $SKIP skipped"
+[ "$FAIL" = 0 ]
