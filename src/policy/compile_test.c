@@ -1,0 +1,651 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Table-driven tests of the policy compiler: each case is a policy, a world and probe packets
+ * at a receiving node, each allowed or denied; some also pin the exact rules. The must-deny
+ * cases are the ones that would widen a grant: another protocol, another port, another
+ * context, another exit, an unapproved route or exit, a tag whose owner may not set it, a user
+ * outside the group, a node that was removed. Then the peer, exit, LAN route and
+ * autoApprovers queries, from the same kind of table.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <cmocka.h>
+
+#include "policy/compile.h"
+#include "policy/policy.h"
+
+/* ---- the world ---- */
+
+#define PFX(a, b, c, d, l)                                                                         \
+	{                                                                                          \
+		AF_INET, l,                                                                        \
+		{                                                                                  \
+			a, b, c, d                                                                 \
+		}                                                                                  \
+	}
+
+static const char *const users[] = {"alice", "bob", "carol", "admin"};
+static const char *const t_server[] = {"tag:server"};
+static const char *const t_exit[] = {"tag:exit"};
+static const char *const t_router[] = {"tag:router"};
+static const struct rn_filter_prefix exit_a_routes[] = {PFX(192, 168, 1, 0, 24),
+							PFX(203, 0, 113, 0, 24)};
+static const struct rn_filter_prefix router_adv[] = {
+    PFX(10, 1, 0, 0, 16), PFX(10, 2, 0, 0, 16), {AF_INET6, 64, {0xfd, 0, 0, 1}}};
+static const struct rn_filter_prefix router_ok[] = {PFX(10, 1, 0, 0, 16),
+						    {AF_INET6, 48, {0xfd, 0, 0, 1}}};
+/* A /16 advertised, two /24s of it approved: only those two are reached. */
+static const struct rn_filter_prefix split_adv[] = {PFX(172, 20, 0, 0, 16)};
+static const struct rn_filter_prefix split_ok[] = {PFX(172, 20, 1, 0, 24), PFX(172, 20, 3, 0, 24),
+						   PFX(172, 21, 0, 0, 24)};
+
+#define NODE(i, n, u)                                                                              \
+	.id = i, .name = n, .user = u, .ip4 = {100, 64, 0, i}, .ip6 = {0xfd, 0x7a, [15] = i}
+
+#define ALICE_LAPTOP                                                                               \
+	{                                                                                          \
+		NODE(1, "alice-laptop", "alice")                                                   \
+	}
+#define BOB_LAPTOP                                                                                 \
+	{                                                                                          \
+		NODE(2, "bob-laptop", "bob")                                                       \
+	}
+#define SERVER1                                                                                    \
+	{                                                                                          \
+		NODE(3, "server1", "alice"), .tags = t_server, .n_tags = 1                         \
+	}
+#define BOBSRV                                                                                     \
+	{                                                                                          \
+		NODE(4, "bobsrv", "carol"), .tags = t_server, .n_tags = 1                          \
+	} /* not carol's tag */
+
+static const struct rn_policy_node nodes[] = {
+    ALICE_LAPTOP,
+    BOB_LAPTOP,
+    SERVER1,
+    BOBSRV,
+    {NODE(5, "exit-a", "admin"), .tags = t_exit, .n_tags = 1, .advertised = exit_a_routes,
+     .n_advertised = 2, .approved = exit_a_routes, .n_approved = 2, .advertises_exit = true,
+     .exit_approved = true},
+    {NODE(6, "exit-b", "admin"), .tags = t_exit, .n_tags = 1, .advertises_exit = true,
+     .exit_approved = true},
+    {NODE(7, "exit-u", "admin"), .tags = t_exit, .n_tags = 1, .advertises_exit = true},
+    {NODE(8, "router", "admin"), .tags = t_router, .n_tags = 1, .advertised = router_adv,
+     .n_advertised = 3, .approved = router_ok, .n_approved = 2},
+    {NODE(9, "carol-phone", "carol")},
+    {NODE(10, "router2", "admin"), .tags = t_router, .n_tags = 1, .advertised = split_adv,
+     .n_advertised = 1, .approved = split_ok, .n_approved = 3},
+};
+
+static const struct rn_policy_world world = {users, 4, nodes, 10};
+/* The same network after bob-laptop was removed. */
+static const struct rn_policy_node nodes_without_bob[] = {ALICE_LAPTOP, SERVER1, BOBSRV};
+static const struct rn_policy_world world_without_bob = {users, 4, nodes_without_bob, 3};
+
+#define HEAD                                                                                       \
+	"{\"groups\": {\"group:eng\": [\"alice\"]},"                                               \
+	" \"tagOwners\": {\"tag:server\": [\"group:eng\"], \"tag:exit\": [\"admin\"],"             \
+	" \"tag:router\": [\"admin\"]},"                                                           \
+	" \"hosts\": {\"office\": \"192.168.1.0/24\", \"nas\": \"192.168.1.10\"},"
+#define POLICY(acls) HEAD " \"acls\": [" acls "]}"
+#define A(src, dst)  "{\"action\": \"accept\", \"src\": [" src "], \"dst\": [" dst "]}"
+#define AP(proto, src, dst)                                                                        \
+	"{\"action\": \"accept\", \"proto\": \"" proto "\", \"src\": [" src "], \"dst\": [" dst "]}"
+#define AV(src, dst, via)                                                                          \
+	"{\"action\": \"accept\", \"src\": [" src "], \"dst\": [" dst "], \"via\": [" via "]}"
+
+/* ---- the probe table ---- */
+
+enum { MESH = RN_FILTER_MESH, SUBNET = RN_FILTER_SUBNET, EXIT = RN_FILTER_EXIT };
+enum { TCP = 6, UDP = 17, ICMP = 1, ICMP6 = 58 };
+enum { DENY, ALLOW };
+
+struct probe {
+	const char *at;	 /* the receiving node, whose filter is compiled */
+	const char *src; /* a node name ("name/6" for its IPv6) or an address */
+	int ctx;
+	const char *dst; /* the same */
+	uint8_t proto;
+	uint16_t port;
+	int want;
+};
+
+struct rules {
+	const char *at;
+	const char *const *want; /* NULL-terminated rule texts */
+};
+
+struct filter_case {
+	const char *name;
+	const char *policy;
+	const struct rn_policy_world *world; /* NULL: world */
+	const struct probe *probes;	     /* ended by at == NULL */
+	struct rules rules;		     /* optional */
+};
+
+#define PROBES(...) ((const struct probe[]){__VA_ARGS__, {0}})
+#define RULES(at, ...)                                                                             \
+	{                                                                                          \
+		at, (const char *const[])                                                          \
+		{                                                                                  \
+			__VA_ARGS__, NULL                                                          \
+		}                                                                                  \
+	}
+
+static const struct filter_case filter_cases[] = {
+    {"starter policy: mesh only, never the internet or a LAN", NULL /* rn_policy_default_text() */,
+     NULL,
+     PROBES({"bob-laptop", "alice-laptop", MESH, "bob-laptop", TCP, 22, ALLOW},
+	    {"bob-laptop", "alice-laptop/6", MESH, "bob-laptop/6", UDP, 53, ALLOW},
+	    {"alice-laptop", "carol-phone", MESH, "alice-laptop", ICMP, 0, ALLOW},
+	    {"exit-a", "alice-laptop", EXIT, "8.8.8.8", TCP, 443, DENY},
+	    {"exit-a", "alice-laptop", SUBNET, "192.168.1.10", TCP, 22, DENY},
+	    {"router", "alice-laptop", SUBNET, "10.1.0.5", TCP, 22, DENY})},
+    {"tcp grant admits neither udp nor other ports nor the other direction",
+     POLICY(AP("tcp", "\"group:eng\"", "\"bob-laptop:22\"")), NULL,
+     PROBES({"bob-laptop", "alice-laptop", MESH, "bob-laptop", TCP, 22, ALLOW},
+	    {"bob-laptop", "alice-laptop/6", MESH, "bob-laptop/6", TCP, 22, ALLOW},
+	    {"bob-laptop", "alice-laptop", MESH, "bob-laptop", UDP, 22, DENY},
+	    {"bob-laptop", "alice-laptop", MESH, "bob-laptop", TCP, 23, DENY},
+	    {"bob-laptop", "alice-laptop", MESH, "bob-laptop", ICMP, 0, DENY},
+	    {"alice-laptop", "bob-laptop", MESH, "alice-laptop", TCP, 22, DENY}),
+     RULES("bob-laptop", "mesh tcp 100.64.0.1/32,fd7a::1/128 -> 100.64.0.2/32,fd7a::2/128 "
+			 "ports 22")},
+    {"port 443 grant admits no other port and nothing port-less",
+     POLICY(A("\"alice\"", "\"tag:server:443\"")), NULL,
+     PROBES({"server1", "alice-laptop", MESH, "server1", TCP, 443, ALLOW},
+	    {"server1", "alice-laptop", MESH, "server1", UDP, 443, ALLOW},
+	    {"server1", "alice-laptop", MESH, "server1", TCP, 444, DENY},
+	    {"server1", "alice-laptop", MESH, "server1", TCP, 442, DENY},
+	    {"server1", "alice-laptop", MESH, "server1", ICMP, 0, DENY},
+	    {"server1", "alice-laptop", MESH, "server1", 132 /* SCTP */, 443, DENY})},
+    {"icmp grant is icmp for v4 and icmpv6 for v6, nothing else",
+     POLICY(AP("icmp", "\"*\"", "\"alice-laptop:*\"")), NULL,
+     PROBES({"alice-laptop", "bob-laptop", MESH, "alice-laptop", ICMP, 0, ALLOW},
+	    {"alice-laptop", "bob-laptop/6", MESH, "alice-laptop/6", ICMP6, 0, ALLOW},
+	    {"alice-laptop", "bob-laptop/6", MESH, "alice-laptop/6", ICMP, 0, DENY},
+	    {"alice-laptop", "bob-laptop", MESH, "alice-laptop", TCP, 80, DENY})},
+    {"subnet grant never admits the exit context", POLICY(A("\"alice\"", "\"office:*\"")), NULL,
+     PROBES({"exit-a", "alice-laptop", SUBNET, "192.168.1.10", TCP, 22, ALLOW},
+	    {"exit-a", "alice-laptop", SUBNET, "192.168.1.255", UDP, 9, ALLOW},
+	    {"exit-a", "alice-laptop", EXIT, "8.8.8.8", TCP, 22, DENY},
+	    {"exit-a", "alice-laptop", EXIT, "192.168.1.10", TCP, 22, DENY},
+	    {"exit-a", "alice-laptop", MESH, "exit-a", TCP, 22, DENY},
+	    {"exit-a", "alice-laptop", SUBNET, "203.0.113.7", TCP, 22, DENY},
+	    {"exit-a", "bob-laptop", SUBNET, "192.168.1.10", TCP, 22, DENY},
+	    {"exit-b", "alice-laptop", EXIT, "8.8.8.8", TCP, 22, DENY}),
+     RULES("exit-a", "subnet any 100.64.0.1/32,fd7a::1/128 -> 192.168.1.0/24")},
+    {"exit grant never admits a LAN, the mesh, or an unapproved exit",
+     POLICY(A("\"alice\"", "\"autogroup:internet:*\"")), NULL,
+     PROBES({"exit-a", "alice-laptop", EXIT, "8.8.8.8", TCP, 443, ALLOW},
+	    {"exit-a", "alice-laptop/6", EXIT, "2606:4700::1111", UDP, 53, ALLOW},
+	    {"exit-b", "alice-laptop", EXIT, "1.1.1.1", UDP, 53, ALLOW},
+	    {"exit-a", "alice-laptop", SUBNET, "192.168.1.10", TCP, 22, DENY},
+	    {"exit-a", "alice-laptop", EXIT, "192.168.1.10", TCP, 22, DENY},
+	    {"exit-a", "alice-laptop", EXIT, "203.0.113.7", TCP, 22, DENY},
+	    {"exit-a", "alice-laptop", EXIT, "100.64.0.2", TCP, 22, DENY},
+	    {"exit-a", "alice-laptop", MESH, "exit-a", TCP, 22, DENY},
+	    {"exit-u", "alice-laptop", EXIT, "8.8.8.8", TCP, 443, DENY},
+	    {"router", "alice-laptop", EXIT, "8.8.8.8", TCP, 443, DENY},
+	    {"exit-a", "bob-laptop", EXIT, "8.8.8.8", TCP, 443, DENY}),
+     RULES("exit-a", "exit any 100.64.0.1/32,fd7a::1/128 -> 0.0.0.0/0,::/0")},
+    {"a shared exit keeps each user's own limits",
+     POLICY(AP("tcp", "\"alice\"", "\"autogroup:internet:443\"") "," A("\"bob\"",
+								       "\"autogroup:internet:*\"")),
+     NULL,
+     PROBES({"exit-a", "alice-laptop", EXIT, "8.8.8.8", TCP, 443, ALLOW},
+	    {"exit-a", "alice-laptop", EXIT, "8.8.8.8", UDP, 443, DENY},
+	    {"exit-a", "alice-laptop", EXIT, "8.8.8.8", TCP, 80, DENY},
+	    {"exit-a", "bob-laptop", EXIT, "8.8.8.8", UDP, 53, ALLOW})},
+    {"via narrows a grant to the exits it names",
+     POLICY(AV("\"alice\"", "\"autogroup:internet:*\"",
+	       "\"exit-b\"") "," AV("\"bob\"", "\"autogroup:internet:*\"", "\"tag:exit\"")),
+     NULL,
+     PROBES({"exit-b", "alice-laptop", EXIT, "8.8.8.8", TCP, 443, ALLOW},
+	    {"exit-a", "alice-laptop", EXIT, "8.8.8.8", TCP, 443, DENY},
+	    {"exit-a", "bob-laptop", EXIT, "8.8.8.8", TCP, 443, ALLOW},
+	    {"exit-b", "bob-laptop", EXIT, "8.8.8.8", TCP, 443, ALLOW},
+	    {"exit-u", "bob-laptop", EXIT, "8.8.8.8", TCP, 443, DENY})},
+    {"via narrows a LAN grant to the routers it names",
+     POLICY(AV("\"alice\"", "\"office:*\", \"10.0.0.0/8:22\"", "\"router\"")), NULL,
+     PROBES({"exit-a", "alice-laptop", SUBNET, "192.168.1.10", TCP, 22, DENY},
+	    {"router", "alice-laptop", SUBNET, "10.1.2.3", TCP, 22, ALLOW},
+	    {"router", "alice-laptop", MESH, "router", TCP, 22, DENY})},
+    {"only advertised and approved routes are reached",
+     POLICY(A("\"alice\"", "\"10.0.0.0/8:*\", \"fd00::/16:*\"")), NULL,
+     PROBES({"router", "alice-laptop", SUBNET, "10.1.0.5", TCP, 22, ALLOW},
+	    {"router", "alice-laptop", SUBNET, "10.2.0.5", TCP, 22, DENY}, /* unapproved */
+	    {"router", "alice-laptop", SUBNET, "10.3.0.5", TCP, 22, DENY}, /* unadvertised */
+	    {"router", "alice-laptop/6", SUBNET, "fd00:1::5", UDP, 53, ALLOW},
+	    {"router", "alice-laptop/6", SUBNET, "fd00:2::5", UDP, 53, DENY},
+	    {"exit-a", "alice-laptop", SUBNET, "192.168.1.10", TCP, 22, DENY}),
+     RULES("router", "subnet any 100.64.0.1/32,fd7a::1/128 -> 10.1.0.0/16",
+	   "subnet any 100.64.0.1/32,fd7a::1/128 -> fd00:1::/64")},
+    {"approval narrower than the advertised route", POLICY(A("\"alice\"", "\"172.16.0.0/12:*\"")),
+     NULL,
+     PROBES({"router2", "alice-laptop", SUBNET, "172.20.1.9", TCP, 22, ALLOW},
+	    {"router2", "alice-laptop", SUBNET, "172.20.3.9", TCP, 22, ALLOW},
+	    {"router2", "alice-laptop", SUBNET, "172.20.2.9", TCP, 22, DENY},
+	    {"router2", "alice-laptop", SUBNET, "172.21.0.9", TCP, 22, DENY}),
+     RULES("router2", "subnet any 100.64.0.1/32,fd7a::1/128 -> 172.20.1.0/24,172.20.3.0/24")},
+    {"a narrow LAN grant stays narrow", POLICY(AP("tcp", "\"alice\"", "\"nas:445\"")), NULL,
+     PROBES({"exit-a", "alice-laptop", SUBNET, "192.168.1.10", TCP, 445, ALLOW},
+	    {"exit-a", "alice-laptop", SUBNET, "192.168.1.11", TCP, 445, DENY},
+	    {"exit-a", "alice-laptop", SUBNET, "192.168.1.10", TCP, 139, DENY}),
+     RULES("exit-a", "subnet tcp 100.64.0.1/32,fd7a::1/128 -> 192.168.1.10/32 ports 445")},
+    {"a tag counts only when its owner may set it",
+     POLICY(A("\"*\"", "\"tag:server:22\"") "," A("\"bob\"", "\"carol:80\", \"alice:8080\"")), NULL,
+     PROBES({"server1", "bob-laptop", MESH, "server1", TCP, 22, ALLOW},
+	    {"bobsrv", "bob-laptop", MESH, "bobsrv", TCP, 22, DENY},	 /* tag not owned */
+	    {"bobsrv", "bob-laptop", MESH, "bobsrv", TCP, 80, ALLOW},	 /* so still carol's */
+	    {"server1", "bob-laptop", MESH, "server1", TCP, 8080, DENY}, /* tagged: not alice's */
+	    {"alice-laptop", "bob-laptop", MESH, "alice-laptop", TCP, 8080, ALLOW})},
+    {"a tagged node is not its owner's as a source either",
+     POLICY(A("\"alice\"", "\"bob-laptop:*\"")), NULL,
+     PROBES({"bob-laptop", "alice-laptop", MESH, "bob-laptop", TCP, 22, ALLOW},
+	    {"bob-laptop", "server1", MESH, "bob-laptop", TCP, 22, DENY})},
+    {"group membership", POLICY(A("\"group:eng\"", "\"bob-laptop:*\"")), NULL,
+     PROBES({"bob-laptop", "alice-laptop", MESH, "bob-laptop", TCP, 22, ALLOW},
+	    {"bob-laptop", "carol-phone", MESH, "bob-laptop", TCP, 22, DENY},
+	    {"bob-laptop", "bobsrv", MESH, "bob-laptop", TCP, 22, DENY})},
+    {"a removed node is granted nothing and grants nothing",
+     POLICY(A("\"bob-laptop\"", "\"alice-laptop:*\"") "," A("\"alice\"", "\"bob-laptop:*\"")),
+     &world_without_bob,
+     PROBES({"alice-laptop", "100.64.0.2", MESH, "alice-laptop", TCP, 22, DENY},
+	    {"server1", "alice-laptop", MESH, "server1", TCP, 22, DENY})},
+    {"the same policy before the removal",
+     POLICY(A("\"bob-laptop\"", "\"alice-laptop:*\"") "," A("\"alice\"", "\"bob-laptop:*\"")), NULL,
+     PROBES({"alice-laptop", "100.64.0.2", MESH, "alice-laptop", TCP, 22, ALLOW},
+	    {"bob-laptop", "alice-laptop", MESH, "bob-laptop", TCP, 22, ALLOW})},
+    {"a CIDR destination reaches the mesh nodes inside it only",
+     POLICY(A("\"*\"", "\"100.64.0.1/32:22\", \"[fd7a::3]:80\"")), NULL,
+     PROBES({"alice-laptop", "bob-laptop", MESH, "alice-laptop", TCP, 22, ALLOW},
+	    {"alice-laptop", "bob-laptop/6", MESH, "alice-laptop/6", TCP, 22, DENY},
+	    {"server1", "bob-laptop/6", MESH, "server1/6", TCP, 80, ALLOW},
+	    {"server1", "bob-laptop", MESH, "server1", TCP, 80, DENY},
+	    {"bob-laptop", "alice-laptop", MESH, "bob-laptop", TCP, 22, DENY})},
+    {"CIDR and host sources", POLICY(A("\"100.64.0.9/32\", \"nas\"", "\"alice-laptop:*\"")), NULL,
+     PROBES({"alice-laptop", "carol-phone", MESH, "alice-laptop", TCP, 22, ALLOW},
+	    {"alice-laptop", "carol-phone/6", MESH, "alice-laptop/6", TCP, 22, DENY},
+	    {"alice-laptop", "192.168.1.10", MESH, "alice-laptop", TCP, 22, ALLOW},
+	    {"alice-laptop", "192.168.1.11", MESH, "alice-laptop", TCP, 22, DENY})},
+    {"a user grant reaches the user's untagged nodes", POLICY(A("\"bob\"", "\"alice:*\"")), NULL,
+     PROBES({"alice-laptop", "bob-laptop", MESH, "alice-laptop", TCP, 22, ALLOW},
+	    {"server1", "bob-laptop", MESH, "server1", TCP, 22, DENY})},
+    {"nothing is allowed by an empty policy", "{}", NULL,
+     PROBES({"alice-laptop", "bob-laptop", MESH, "alice-laptop", TCP, 22, DENY},
+	    {"exit-a", "bob-laptop", EXIT, "8.8.8.8", TCP, 22, DENY})},
+    {"an empty group grants nothing",
+     "{\"groups\": {\"group:none\": []}, \"acls\": [" A("\"group:none\"", "\"*:*\"") "]}", NULL,
+     PROBES({"alice-laptop", "bob-laptop", MESH, "alice-laptop", TCP, 22, DENY})},
+};
+
+static int addr_of(const struct rn_policy_world *w, const char *spec, uint8_t *addr)
+{
+	char name[64];
+	size_t n = strcspn(spec, "/");
+	bool v6 = spec[n] == '/';
+
+	snprintf(name, sizeof(name), "%.*s", (int)n, spec);
+	for (size_t i = 0; i < w->n_nodes; i++) {
+		if (strcmp(w->nodes[i].name, name))
+			continue;
+		memcpy(addr, v6 ? w->nodes[i].ip6 : w->nodes[i].ip4, v6 ? 16 : 4);
+		return v6 ? AF_INET6 : AF_INET;
+	}
+	for (size_t i = 0; i < sizeof(nodes) / sizeof(nodes[0]); i++) {
+		if (!strcmp(nodes[i].name, name)) { /* a node gone from w keeps its address */
+			memcpy(addr, v6 ? nodes[i].ip6 : nodes[i].ip4, v6 ? 16 : 4);
+			return v6 ? AF_INET6 : AF_INET;
+		}
+	}
+	if (inet_pton(AF_INET, spec, addr) == 1)
+		return AF_INET;
+	if (inet_pton(AF_INET6, spec, addr) == 1)
+		return AF_INET6;
+	fail_msg("bad address in the table: %s", spec);
+	return -1;
+}
+
+static struct rn_policy *parse_ok(const char *text)
+{
+	struct rn_policy_error err;
+	struct rn_policy *pol;
+
+	if (rn_policy_parse(text, strlen(text), "case", &pol, &err))
+		fail_msg("policy does not parse: %s\n%s", err.text, text);
+	return pol;
+}
+
+static void compile_at(const struct rn_policy *pol, const struct rn_policy_world *w, const char *at,
+		       struct rn_filter *f)
+{
+	const struct rn_policy_node *n = rn_policy_node_by_name(w, at);
+
+	if (!n)
+		fail_msg("no node %s in the table's world", at);
+	if (rn_policy_compile_filter(pol, w, n->id, f))
+		fail_msg("compile at %s failed", at);
+}
+
+static void check_probe(const struct filter_case *c, const struct rn_policy *pol,
+			const struct rn_policy_world *w, const struct probe *p)
+{
+	struct rn_filter f = {0};
+	uint8_t src[16], dst[16];
+	int family = addr_of(w, p->src, src);
+	bool got;
+
+	if (addr_of(w, p->dst, dst) != family)
+		fail_msg("%s: probe %s -> %s mixes families", c->name, p->src, p->dst);
+	compile_at(pol, w, p->at, &f);
+	got = rn_filter_allows(&f, (enum rn_filter_context)p->ctx, family, src, dst, p->proto,
+			       p->port);
+	/* What the data plane will classify the packet as must agree with the probe's context. */
+	if (got && rn_filter_context_of(&f, family, dst) != (enum rn_filter_context)p->ctx)
+		fail_msg("%s: at %s, %s is context %d, not %d", c->name, p->at, p->dst,
+			 rn_filter_context_of(&f, family, dst), p->ctx);
+	if (got != (p->want == ALLOW))
+		fail_msg("%s: at %s, %s -> %s proto %u port %u context %d: got %s, want %s",
+			 c->name, p->at, p->src, p->dst, p->proto, p->port, p->ctx,
+			 got ? "allow" : "deny", p->want == ALLOW ? "allow" : "deny");
+	rn_filter_free(&f);
+}
+
+static void check_rules(const struct filter_case *c, const struct rn_policy *pol,
+			const struct rn_policy_world *w)
+{
+	struct rn_filter f = {0};
+	size_t n = 0;
+
+	compile_at(pol, w, c->rules.at, &f);
+	while (c->rules.want[n])
+		n++;
+	if (f.n_rules != n)
+		fail_msg("%s: at %s, %zu rules, want %zu", c->name, c->rules.at, f.n_rules, n);
+	for (size_t i = 0; i < n; i++) {
+		char got[512];
+
+		rn_filter_rule_format(&f.rules[i], got, sizeof(got));
+		if (strcmp(got, c->rules.want[i]))
+			fail_msg("%s: rule %zu:\n got  %s\n want %s", c->name, i, got,
+				 c->rules.want[i]);
+	}
+	rn_filter_free(&f);
+}
+
+static void test_filters(void **state)
+{
+	size_t probes = 0;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(filter_cases) / sizeof(filter_cases[0]); i++) {
+		const struct filter_case *c = &filter_cases[i];
+		const struct rn_policy_world *w = c->world ? c->world : &world;
+		struct rn_policy *pol = parse_ok(c->policy ? c->policy : rn_policy_default_text());
+
+		for (const struct probe *p = c->probes; p->at; p++, probes++)
+			check_probe(c, pol, w, p);
+		if (c->rules.at)
+			check_rules(c, pol, w);
+		rn_policy_free(pol);
+	}
+	print_message("%zu cases, %zu probes\n", sizeof(filter_cases) / sizeof(filter_cases[0]),
+		      probes);
+}
+
+static void test_unknown_node(void **state)
+{
+	struct rn_policy *pol = parse_ok("{}");
+	struct rn_policy_routes routes = {0};
+	struct rn_filter f = {0};
+	uint64_t ids[10];
+	size_t n;
+
+	(void)state;
+	assert_int_equal(rn_policy_compile_filter(pol, &world, 2, &f), 0);
+	assert_int_equal(f.n_rules, 0);
+	rn_filter_free(&f);
+	assert_int_equal(rn_policy_compile_filter(pol, &world_without_bob, 2, &f), -ENOENT);
+	assert_int_equal(rn_policy_visible_peers(pol, &world, 99, ids, &n), -ENOENT);
+	assert_int_equal(rn_policy_exit_nodes_for(pol, &world, 99, ids, &n), -ENOENT);
+	assert_int_equal(rn_policy_lan_routes_for(pol, &world, 99, &routes), -ENOENT);
+	rn_policy_free(pol);
+}
+
+/* A tag may own a tag: it counts on a node that has the owning tag, in any order. */
+static void test_tag_owned_by_tag(void **state)
+{
+	static const char *const ab[] = {"tag:b", "tag:a"}, *const b_only[] = {"tag:b"};
+	static const struct rn_policy_node n[] = {
+	    {NODE(1, "both", "alice"), .tags = ab, .n_tags = 2},
+	    {NODE(2, "b-only", "alice"), .tags = b_only, .n_tags = 1},
+	    {NODE(3, "client", "bob")},
+	};
+	static const struct rn_policy_world w = {users, 4, n, 3};
+	struct rn_policy *pol = parse_ok(
+	    "{\"tagOwners\": {\"tag:a\": [\"alice\"], \"tag:b\": [\"tag:a\"]},"
+	    " \"acls\": [" A("\"bob\"", "\"tag:b:22\"") "," A("\"bob\"", "\"alice:80\"") "]}");
+	struct rn_filter f = {0};
+
+	(void)state;
+	assert_int_equal(rn_policy_compile_filter(pol, &w, 1, &f), 0);
+	assert_true(rn_filter_allows(&f, RN_FILTER_MESH, AF_INET, n[2].ip4, n[0].ip4, TCP, 22));
+	assert_false(rn_filter_allows(&f, RN_FILTER_MESH, AF_INET, n[2].ip4, n[0].ip4, TCP, 80));
+	rn_filter_free(&f);
+	/* tag:b without tag:a does not count, so b-only is still alice's own node. */
+	assert_int_equal(rn_policy_compile_filter(pol, &w, 2, &f), 0);
+	assert_false(rn_filter_allows(&f, RN_FILTER_MESH, AF_INET, n[2].ip4, n[1].ip4, TCP, 22));
+	assert_true(rn_filter_allows(&f, RN_FILTER_MESH, AF_INET, n[2].ip4, n[1].ip4, TCP, 80));
+	rn_filter_free(&f);
+	rn_policy_free(pol);
+}
+
+/* ---- peers, exits and LAN routes ---- */
+
+struct netmap_case {
+	const char *policy; /* NULL: the starter policy */
+	const char *client;
+	const char *peers; /* space-separated names, in world order */
+	const char *exits;
+	const char *routes; /* "router=prefix ..." */
+};
+
+#define LAN_POLICY                                                                                 \
+	POLICY(AP("tcp", "\"group:eng\"", "\"tag:server:22\"") "," AV(                             \
+	    "\"alice\"", "\"autogroup:internet:*\"",                                               \
+	    "\"exit-a\"") "," A("\"alice\"", "\"nas:445\", \"192.168.0.0/16:80\", "                \
+					     "\"10.0.0.0/8:*\"") "," A("\"10.1.0.0/16\"",          \
+								       "\"carol-phone:*\""))
+
+static const struct netmap_case netmap_cases[] = {
+    {NULL, "alice-laptop",
+     "bob-laptop server1 bobsrv exit-a exit-b exit-u router carol-phone router2", "", ""},
+    {POLICY(A("\"*\"", "\"autogroup:internet:*\"")), "alice-laptop", "exit-a exit-b",
+     "exit-a exit-b", ""},
+    /* Everyone may use exit-a, so it must know everyone. */
+    {POLICY(A("\"*\"", "\"autogroup:internet:*\"")), "exit-a",
+     "alice-laptop bob-laptop server1 bobsrv exit-b exit-u router carol-phone router2", "exit-b",
+     ""},
+    {LAN_POLICY, "alice-laptop", "server1 exit-a router", "exit-a",
+     "exit-a=192.168.1.10/32 exit-a=192.168.1.0/24 router=10.1.0.0/16"},
+    {LAN_POLICY, "server1", "alice-laptop", "", ""},
+    {LAN_POLICY, "bob-laptop", "", "", ""},
+    {LAN_POLICY, "exit-a", "alice-laptop", "", ""},
+    /* The router forwards its LAN's packets to carol, so each must know the other. */
+    {LAN_POLICY, "router", "alice-laptop carol-phone", "", ""},
+    {LAN_POLICY, "carol-phone", "router", "", ""},
+};
+
+static const char *name_of(uint64_t id)
+{
+	for (size_t i = 0; i < sizeof(nodes) / sizeof(nodes[0]); i++)
+		if (nodes[i].id == id)
+			return nodes[i].name;
+	return "?";
+}
+
+static void ids_text(const uint64_t *ids, size_t n, char *buf, size_t len)
+{
+	buf[0] = '\0';
+	for (size_t i = 0; i < n; i++)
+		snprintf(buf + strlen(buf), len - strlen(buf), "%s%s", i ? " " : "",
+			 name_of(ids[i]));
+}
+
+static void test_netmaps(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof(netmap_cases) / sizeof(netmap_cases[0]); i++) {
+		const struct netmap_case *c = &netmap_cases[i];
+		struct rn_policy *pol = parse_ok(c->policy ? c->policy : rn_policy_default_text());
+		uint64_t id = rn_policy_node_by_name(&world, c->client)->id, ids[10];
+		struct rn_policy_routes routes = {0};
+		char got[512];
+		size_t n;
+
+		assert_int_equal(rn_policy_visible_peers(pol, &world, id, ids, &n), 0);
+		ids_text(ids, n, got, sizeof(got));
+		if (strcmp(got, c->peers))
+			fail_msg("case %zu, %s: peers \"%s\", want \"%s\"", i, c->client, got,
+				 c->peers);
+		assert_int_equal(rn_policy_exit_nodes_for(pol, &world, id, ids, &n), 0);
+		ids_text(ids, n, got, sizeof(got));
+		if (strcmp(got, c->exits))
+			fail_msg("case %zu, %s: exits \"%s\", want \"%s\"", i, c->client, got,
+				 c->exits);
+		assert_int_equal(rn_policy_lan_routes_for(pol, &world, id, &routes), 0);
+		got[0] = '\0';
+		for (size_t r = 0; r < routes.n; r++) {
+			char p[RN_FILTER_PREFIX_STRLEN];
+
+			snprintf(got + strlen(got), sizeof(got) - strlen(got), "%s%s=%s",
+				 r ? " " : "", name_of(routes.v[r].router),
+				 rn_filter_prefix_format(&routes.v[r].prefix, p, sizeof(p)));
+		}
+		if (strcmp(got, c->routes))
+			fail_msg("case %zu, %s: routes \"%s\", want \"%s\"", i, c->client, got,
+				 c->routes);
+		rn_policy_routes_free(&routes);
+		rn_policy_free(pol);
+	}
+}
+
+/* Every exit offered and every route offered is one the router's filter admits. */
+static void test_netmap_agrees_with_filters(void **state)
+{
+	struct rn_policy *pol = parse_ok(LAN_POLICY);
+
+	(void)state;
+	for (size_t c = 0; c < world.n_nodes; c++) {
+		struct rn_policy_routes routes = {0};
+		uint64_t ids[10];
+		size_t n;
+
+		assert_int_equal(rn_policy_exit_nodes_for(pol, &world, nodes[c].id, ids, &n), 0);
+		for (size_t i = 0; i < n; i++) {
+			struct rn_filter f = {0};
+
+			assert_int_equal(rn_policy_compile_filter(pol, &world, ids[i], &f), 0);
+			assert_true(rn_filter_allows(&f, RN_FILTER_EXIT, AF_INET, nodes[c].ip4,
+						     (uint8_t[4]){8, 8, 8, 8}, TCP, 443));
+			rn_filter_free(&f);
+		}
+		assert_int_equal(rn_policy_lan_routes_for(pol, &world, nodes[c].id, &routes), 0);
+		for (size_t i = 0; i < routes.n; i++) {
+			struct rn_filter f = {0};
+			bool any = false;
+			bool v6 = routes.v[i].prefix.family == AF_INET6;
+
+			assert_int_equal(
+			    rn_policy_compile_filter(pol, &world, routes.v[i].router, &f), 0);
+			for (uint16_t port = 1; port < 1024 && !any; port++)
+				any = rn_filter_allows(&f, RN_FILTER_SUBNET,
+						       routes.v[i].prefix.family,
+						       v6 ? nodes[c].ip6 : nodes[c].ip4,
+						       routes.v[i].prefix.addr, TCP, port);
+			assert_true(any);
+			rn_filter_free(&f);
+		}
+		rn_policy_routes_free(&routes);
+	}
+	rn_policy_free(pol);
+}
+
+/* ---- autoApprovers ---- */
+
+static const char approvers[] =
+    HEAD " \"autoApprovers\": {\"routes\": {\"10.0.0.0/8\": [\"tag:router\"],"
+	 " \"192.168.1.0/24\": [\"alice\"], \"fd00::/8\": [\"group:eng\"]},"
+	 " \"exitNode\": [\"tag:exit\", \"group:eng\"]}}";
+
+static void test_auto_approve(void **state)
+{
+	static const struct rn_filter_prefix adv[] = {
+	    PFX(10, 1, 0, 0, 16),    PFX(172, 16, 0, 0, 12),	PFX(192, 168, 1, 0, 25),
+	    PFX(192, 168, 0, 0, 16), {AF_INET6, 64, {0xfd, 1}}, PFX(0, 0, 0, 0, 0)};
+	static const struct {
+		struct rn_policy_node node;
+		const char *routes; /* one 0/1 per adv[] */
+		bool exit;
+	} cases[] = {
+	    {{NODE(8, "router", "admin"), .tags = t_router, .n_tags = 1}, "100000", false},
+	    {{NODE(8, "router", "admin"), .tags = t_router, .n_tags = 1, .advertises_exit = true},
+	     "100000",
+	     false},
+	    {{NODE(1, "alice-laptop", "alice"), .advertises_exit = true}, "001010", true},
+	    /* Tagged: alice's approvals no longer apply to it. */
+	    {{NODE(3, "server1", "alice"), .tags = t_server, .n_tags = 1, .advertises_exit = true},
+	     "000000",
+	     false},
+	    {{NODE(5, "exit-a", "admin"), .tags = t_exit, .n_tags = 1, .advertises_exit = true},
+	     "000000",
+	     true},
+	    {{NODE(5, "exit-a", "admin"), .tags = t_exit, .n_tags = 1}, "000000", false},
+	    {{NODE(9, "carol-phone", "carol"), .advertises_exit = true}, "000000", false},
+	    /* A tag carol may not set does not make her node a router. */
+	    {{NODE(4, "bobsrv", "carol"), .tags = t_router, .n_tags = 1}, "000000", false},
+	};
+	struct rn_policy *pol = parse_ok(approvers);
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct rn_policy_node node = cases[i].node;
+		bool ok[6], exit_ok;
+		char got[7] = {0};
+
+		node.advertised = adv;
+		node.n_advertised = 6;
+		assert_int_equal(rn_policy_auto_approve(pol, &node, ok, &exit_ok), 0);
+		for (size_t r = 0; r < 6; r++)
+			got[r] = ok[r] ? '1' : '0';
+		if (strcmp(got, cases[i].routes) || exit_ok != cases[i].exit)
+			fail_msg("case %zu (%s): routes %s exit %d, want %s %d", i, node.name, got,
+				 exit_ok, cases[i].routes, cases[i].exit);
+	}
+	rn_policy_free(pol);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_filters),
+	    cmocka_unit_test(test_unknown_node),
+	    cmocka_unit_test(test_tag_owned_by_tag),
+	    cmocka_unit_test(test_netmaps),
+	    cmocka_unit_test(test_netmap_agrees_with_filters),
+	    cmocka_unit_test(test_auto_approve),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,269 @@
+/* SPDX-License-Identifier: MIT */
+/* Unit tests for the compiled filter's matcher, its context classifier and the prefix helpers. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <cmocka.h>
+
+#include "policy/filter.h"
+
+static struct rn_filter_prefix P(const char *s) {
+	struct rn_filter_prefix p;
+
+	if (rn_filter_prefix_parse(s, &p))
+		fail_msg("bad prefix in the test: %s", s);
+	return p;
+}
+
+static void
+test_prefix_parse(void **state)
+{
+	static const struct {
+		const char *in;
+		int ret;
+		const char *out; /* formatted back */
+	} cases[] = {
+	    {"10.0.0.0/8", 0, "10.0.0.0/8"},
+	    {"10.1.2.3", 0, "10.1.2.3/32"},
+	    {"0.0.0.0/0", 0, "0.0.0.0/0"},
+	    {"fd00::/64", 0, "fd00::/64"},
+	    {"fd00::1", 0, "fd00::1/128"},
+	    {"::/0", 0, "::/0"},
+	    {"::ffff:1.2.3.4", 0, "::ffff:1.2.3.4/128"},
+	    {"10.0.0.1/8", -EDOM, "10.0.0.0/8"},
+	    {"fd00::1/64", -EDOM, "fd00::/64"},
+	    {"10.0.0.0/33", -EINVAL, NULL},
+	    {"fd00::/129", -EINVAL, NULL},
+	    {"10.0.0.0/", -EINVAL, NULL},
+	    {"10.0.0.0/08", -EINVAL, NULL},
+	    {"10.0.0.0/-1", -EINVAL, NULL},
+	    {"10.0.0.0/+8", -EINVAL, NULL},
+	    {"10.0.0/8", -EINVAL, NULL},
+	    {"010.0.0.0/8", -EINVAL, NULL},
+	    {"256.0.0.0/8", -EINVAL, NULL},
+	    {"fe80::1%eth0", -EINVAL, NULL},
+	    {"/8", -EINVAL, NULL},
+	    {"", -EINVAL, NULL},
+	    {"fd00:::1", -EINVAL, NULL},
+	    {"1.2.3.4/32/1", -EINVAL, NULL},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char text[RN_FILTER_PREFIX_STRLEN];
+		struct rn_filter_prefix p;
+		int ret = rn_filter_prefix_parse(cases[i].in, &p);
+
+		if (ret != cases[i].ret)
+			fail_msg("%s: got %d, want %d", cases[i].in, ret, cases[i].ret);
+		if (cases[i].out &&
+		    strcmp(rn_filter_prefix_format(&p, text, sizeof(text)), cases[i].out))
+			fail_msg("%s: formatted %s, want %s", cases[i].in, text, cases[i].out);
+	}
+}
+
+static void test_prefix_ops(void **state)
+{
+	struct rn_filter_prefix a = P("10.0.0.0/8"), b = P("10.1.0.0/16"), c = P("11.0.0.0/8");
+	struct rn_filter_prefix v6 = P("fd00::/8"), out;
+	uint8_t addr[16];
+
+	(void)state;
+	assert_true(rn_filter_prefix_intersect(&a, &b, &out));
+	assert_true(rn_filter_prefix_equal(&out, &b));
+	assert_true(rn_filter_prefix_intersect(&b, &a, &out));
+	assert_true(rn_filter_prefix_equal(&out, &b));
+	assert_false(rn_filter_prefix_intersect(&a, &c, &out));
+	assert_false(rn_filter_prefix_intersect(&a, &v6, &out));
+	inet_pton(AF_INET, "10.255.1.1", addr);
+	assert_true(rn_filter_prefix_has(&a, AF_INET, addr));
+	assert_false(rn_filter_prefix_has(&b, AF_INET, addr));
+	assert_false(rn_filter_prefix_has(&v6, AF_INET, addr));
+	inet_pton(AF_INET6, "fdff::1", addr);
+	assert_true(rn_filter_prefix_has(&v6, AF_INET6, addr));
+	out = P("0.0.0.0/0");
+	assert_true(rn_filter_prefix_has(&out, AF_INET, (const uint8_t[4]){255, 255, 255, 255}));
+	/* a /12 boundary: 172.16/12 holds 172.31.x, not 172.32.x */
+	out = P("172.16.0.0/12");
+	assert_true(rn_filter_prefix_has(&out, AF_INET, (const uint8_t[4]){172, 31, 9, 9}));
+	assert_false(rn_filter_prefix_has(&out, AF_INET, (const uint8_t[4]){172, 32, 0, 0}));
+}
+
+/*
+ * A hand-built filter for a node 100.64.0.1 / fd7a::1 that routes 192.168.1.0/24 and the
+ * public 203.0.113.0/24 and is an exit node.
+ */
+static struct rn_filter_prefix src_a[] = {{AF_INET, 32, {100, 64, 0, 2}},
+					  {AF_INET6, 128, {0xfd, 0x7a, [15] = 2}}};
+static struct rn_filter_prefix self_dst[] = {{AF_INET, 32, {100, 64, 0, 1}},
+					     {AF_INET6, 128, {0xfd, 0x7a, [15] = 1}}};
+static struct rn_filter_prefix lan_dst[] = {{AF_INET, 24, {192, 168, 1}}};
+static struct rn_filter_prefix world[] = {{AF_INET, 0, {0}}, {AF_INET6, 0, {0}}};
+static struct rn_filter_prefix routes[] = {{AF_INET, 24, {192, 168, 1}},
+					   {AF_INET, 24, {203, 0, 113}}};
+static struct rn_filter_ports p22[] = {{22, 22}, {8000, 8100}};
+static struct rn_filter_ports p_all[] = {{0, 65535}};
+static struct rn_filter_ports p443[] = {{443, 443}};
+
+static struct rn_filter_rule rules[] = {
+    {RN_FILTER_MESH, RN_FILTER_PROTO_TCP, src_a, 2, self_dst, 2, p22, 2},
+    {RN_FILTER_MESH, RN_FILTER_PROTO_ICMP, src_a, 2, self_dst, 2, p_all, 1},
+    {RN_FILTER_SUBNET, RN_FILTER_PROTO_ANY, src_a, 2, lan_dst, 1, p443, 1},
+    {RN_FILTER_EXIT, RN_FILTER_PROTO_UDP, src_a, 2, world, 2, p_all, 1},
+};
+
+static const struct rn_filter filter = {
+    .self = {{AF_INET, 32, {100, 64, 0, 1}}, {AF_INET6, 128, {0xfd, 0x7a, [15] = 1}}},
+    .n_self = 2,
+    .routes = routes,
+    .n_routes = 2,
+    .exit = true,
+    .rules = rules,
+    .n_rules = 4,
+};
+
+struct probe {
+	enum rn_filter_context ctx;
+	const char *src, *dst;
+	uint8_t proto;
+	uint16_t port;
+	bool allow;
+};
+
+static const struct probe probes[] = {
+    {RN_FILTER_MESH, "100.64.0.2", "100.64.0.1", RN_IPPROTO_TCP, 22, true},
+    {RN_FILTER_MESH, "fd7a::2", "fd7a::1", RN_IPPROTO_TCP, 8050, true},
+    {RN_FILTER_MESH, "100.64.0.2", "100.64.0.1", RN_IPPROTO_TCP, 23, false},
+    {RN_FILTER_MESH, "100.64.0.2", "100.64.0.1", RN_IPPROTO_UDP, 22, false}, /* tcp only */
+    {RN_FILTER_MESH, "100.64.0.3", "100.64.0.1", RN_IPPROTO_TCP, 22, false}, /* other src */
+    {RN_FILTER_MESH, "100.64.0.2", "fd7a::1", RN_IPPROTO_TCP, 22, false},    /* mixed */
+    {RN_FILTER_MESH, "100.64.0.2", "100.64.0.1", RN_IPPROTO_ICMP, 0, true},
+    {RN_FILTER_MESH, "fd7a::2", "fd7a::1", RN_IPPROTO_ICMPV6, 0, true},
+    {RN_FILTER_MESH, "fd7a::2", "fd7a::1", RN_IPPROTO_ICMP, 0, false}, /* v4 icmp in v6 */
+    {RN_FILTER_MESH, "100.64.0.2", "100.64.0.1", RN_IPPROTO_ICMPV6, 0, false},
+    {RN_FILTER_SUBNET, "100.64.0.2", "192.168.1.9", RN_IPPROTO_TCP, 443, true},
+    {RN_FILTER_SUBNET, "100.64.0.2", "192.168.1.9", RN_IPPROTO_UDP, 443, true}, /* any */
+    {RN_FILTER_SUBNET, "100.64.0.2", "192.168.1.9", RN_IPPROTO_TCP, 444, false},
+    {RN_FILTER_SUBNET, "100.64.0.2", "192.168.1.9", RN_IPPROTO_ICMP, 0, false}, /* no port */
+    {RN_FILTER_SUBNET, "100.64.0.2", "192.168.1.9", 47 /* GRE */, 443, false},
+    {RN_FILTER_SUBNET, "100.64.0.2", "192.168.2.9", RN_IPPROTO_TCP, 443, false},
+    {RN_FILTER_SUBNET, "100.64.0.2", "203.0.113.9", RN_IPPROTO_TCP, 443, false},
+    {RN_FILTER_EXIT, "100.64.0.2", "8.8.8.8", RN_IPPROTO_UDP, 53, true},
+    {RN_FILTER_EXIT, "fd7a::2", "2001:db8::1", RN_IPPROTO_UDP, 53, true},
+    {RN_FILTER_EXIT, "100.64.0.2", "8.8.8.8", RN_IPPROTO_TCP, 53, false},
+    {RN_FILTER_EXIT, "100.64.0.2", "192.168.1.9", RN_IPPROTO_UDP, 53, false}, /* LAN */
+    {RN_FILTER_EXIT, "100.64.0.2", "10.0.0.1", RN_IPPROTO_UDP, 53, false},
+    {RN_FILTER_EXIT, "100.64.0.2", "100.64.0.9", RN_IPPROTO_UDP, 53, false}, /* mesh */
+    {RN_FILTER_EXIT, "100.64.0.2", "169.254.1.1", RN_IPPROTO_UDP, 53, false},
+    {RN_FILTER_EXIT, "100.64.0.2", "127.0.0.1", RN_IPPROTO_UDP, 53, false},
+    {RN_FILTER_EXIT, "100.64.0.2", "224.0.0.251", RN_IPPROTO_UDP, 53, false},
+    {RN_FILTER_EXIT, "100.64.0.2", "203.0.113.9", RN_IPPROTO_UDP, 53, false}, /* own route */
+    {RN_FILTER_EXIT, "fd7a::2", "fd12::1", RN_IPPROTO_UDP, 53, false},	      /* ULA */
+    {RN_FILTER_EXIT, "fd7a::2", "fe80::1", RN_IPPROTO_UDP, 53, false},
+    {RN_FILTER_EXIT, "fd7a::2", "::ffff:10.0.0.1", RN_IPPROTO_UDP, 53, false},
+    {RN_FILTER_EXIT, "fd7a::2", "::1", RN_IPPROTO_UDP, 53, false},
+    {RN_FILTER_MESH, "100.64.0.2", "8.8.8.8", RN_IPPROTO_UDP, 53, false}, /* wrong ctx */
+    {RN_FILTER_NONE, "100.64.0.2", "100.64.0.1", RN_IPPROTO_TCP, 22, false},
+};
+
+static int parse_addr(const char *s, uint8_t *addr)
+{
+	if (inet_pton(AF_INET, s, addr) == 1)
+		return AF_INET;
+	if (inet_pton(AF_INET6, s, addr) == 1)
+		return AF_INET6;
+	fail_msg("bad address in the test: %s", s);
+	return -1;
+}
+
+static void test_allows(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof(probes) / sizeof(probes[0]); i++) {
+		const struct probe *p = &probes[i];
+		uint8_t src[16], dst[16];
+		int family = parse_addr(p->src, src);
+
+		if (parse_addr(p->dst, dst) != family && p->allow)
+			fail_msg("probe %zu mixes families", i);
+		if (rn_filter_allows(&filter, p->ctx, family, src, dst, p->proto, p->port) !=
+		    p->allow)
+			fail_msg("probe %zu: %s -> %s proto %u port %u in context %d: want %s", i,
+				 p->src, p->dst, p->proto, p->port, p->ctx,
+				 p->allow ? "allow" : "deny");
+	}
+	/* An empty filter and a NULL one deny. */
+	{
+		struct rn_filter none = {0};
+		uint8_t a[4] = {100, 64, 0, 2}, b[4] = {100, 64, 0, 1};
+
+		assert_false(rn_filter_allows(&none, RN_FILTER_MESH, AF_INET, a, b, 6, 22));
+		assert_false(rn_filter_allows(NULL, RN_FILTER_MESH, AF_INET, a, b, 6, 22));
+		assert_false(rn_filter_allows(&filter, RN_FILTER_MESH, AF_UNIX, a, b, 6, 22));
+	}
+}
+
+static void test_context_of(void **state)
+{
+	static const struct {
+		const char *dst;
+		enum rn_filter_context want;
+	} cases[] = {
+	    {"100.64.0.1", RN_FILTER_MESH},	 {"fd7a::1", RN_FILTER_MESH},
+	    {"192.168.1.200", RN_FILTER_SUBNET}, {"203.0.113.1", RN_FILTER_SUBNET},
+	    {"8.8.8.8", RN_FILTER_EXIT},	 {"2001:db8::1", RN_FILTER_EXIT},
+	    {"192.168.2.1", RN_FILTER_NONE},	 {"100.64.0.2", RN_FILTER_NONE},
+	    {"fd7a::2", RN_FILTER_NONE},	 {"10.0.0.1", RN_FILTER_NONE},
+	};
+	struct rn_filter not_exit = filter;
+
+	(void)state;
+	not_exit.exit = false;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		uint8_t dst[16];
+		int family = parse_addr(cases[i].dst, dst);
+
+		if (rn_filter_context_of(&filter, family, dst) != cases[i].want)
+			fail_msg("%s: got %d, want %d", cases[i].dst,
+				 rn_filter_context_of(&filter, family, dst), cases[i].want);
+	}
+	assert_int_equal(rn_filter_context_of(&not_exit, AF_INET, (uint8_t[4]){8, 8, 8, 8}),
+			 RN_FILTER_NONE);
+}
+
+static void test_format(void **state)
+{
+	char buf[256], small[10];
+	int n;
+
+	(void)state;
+	n = rn_filter_rule_format(&rules[0], buf, sizeof(buf));
+
+	assert_int_equal(n, (int)strlen(buf));
+	assert_string_equal(buf, "mesh tcp 100.64.0.2/32,fd7a::2/128 -> 100.64.0.1/32,fd7a::1/128 "
+				 "ports 22,8000-8100");
+	rn_filter_rule_format(&rules[3], buf, sizeof(buf));
+	assert_string_equal(buf, "exit udp 100.64.0.2/32,fd7a::2/128 -> 0.0.0.0/0,::/0");
+	/* Too small: cut, terminated, and the length needed is still returned. */
+	assert_int_equal(rn_filter_rule_format(&rules[3], small, sizeof(small)), (int)strlen(buf));
+	assert_string_equal(small, "exit udp ");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_prefix_parse), cmocka_unit_test(test_prefix_ops),
+	    cmocka_unit_test(test_allows),	 cmocka_unit_test(test_context_of),
+	    cmocka_unit_test(test_format),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,413 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Unit tests for the policy parser and validator: good policies read into the right model, and
+ * each kind of bad one is refused with the exact message, line and column.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <cmocka.h>
+
+#include "policy/policy.h"
+
+#define ACL(x) "{\"acls\": [" x "]}"
+
+struct bad_case {
+	const char *text;
+	unsigned line, col;
+	const char *message;
+};
+
+static const struct bad_case parse_cases[] = {
+    /* JSON and HuJSON */
+    {"", 1, 1, "bad JSON: '[' or '{' expected near end of file"},
+    {"{\"acls\": [}", 1, 11, "bad JSON: unexpected token near '}'"},
+    {"{\n  \"acls\": [,]\n}", 2, 12, "bad JSON: unexpected token near ','"},
+    {"{\"groups\": {}, \"groups\": {}}", 1, 23, "bad JSON: duplicate object key near '\"groups\"'"},
+    {"// fine\n{} /* not closed", 2, 4, "unterminated /* comment: close it with */"},
+    {"[]", 1, 1, "a policy is a JSON object, not a list"},
+    /* keys */
+    {"{\"acl\": []}", 1, 2,
+     "unknown key \"acl\" at the top level; expected groups, tagOwners, hosts, acls or "
+     "autoApprovers"},
+    {ACL("{\"action\": \"accept\", \"src\": [\"*\"], \"dst\": [\"*:*\"], \"ports\": []}"), 1, 62,
+     "unknown key \"ports\" in acls[0]; expected action, src, dst, proto or via"},
+    {"{\"autoApprovers\": {\"exitNodes\": []}}", 1, 20,
+     "unknown key \"exitNodes\" in autoApprovers; expected routes or exitNode"},
+    /* types */
+    {"{\"acls\": {}}", 1, 10, "acls must be a list, not an object"},
+    {"{\"groups\": {\"group:a\": \"alice\"}}", 1, 24,
+     "groups[\"group:a\"] must be a list, not a string"},
+    {ACL("{\"action\": \"accept\", \"src\": [7], \"dst\": [\"*:*\"]}"), 1, 40,
+     "acls[0].src[0] must be a string, not a number"},
+    {ACL("17"), 1, 11, "acls[0] must be an object, not a number"},
+    /* actions, required keys */
+    {ACL("{\"action\": \"deny\", \"src\": [\"*\"], \"dst\": [\"*:*\"]}"), 1, 22,
+     "unsupported action \"deny\" in acls[0].action: entries only grant (\"accept\"); "
+     "everything not granted is denied"},
+    {ACL("{\"src\": [\"*\"], \"dst\": [\"*:*\"]}"), 1, 11,
+     "acls[0] has no \"action\"; add \"action\": \"accept\""},
+    {ACL("{\"action\": \"accept\", \"dst\": [\"*:*\"]}"), 1, 11,
+     "acls[0] has no \"src\": say who this entry grants"},
+    {ACL("{\"action\": \"accept\", \"src\": [\"*\"]}"), 1, 11,
+     "acls[0] has no \"dst\": say what this entry grants"},
+    {ACL("{\"action\": \"accept\", \"src\": [], \"dst\": [\"*:*\"]}"), 1, 39,
+     "acls[0].src is empty; list at least one name"},
+    {ACL("{\"action\": \"accept\", \"src\": [\"*\"], \"dst\": []}"), 1, 53,
+     "acls[0].dst is empty; list at least one TARGET:PORTS"},
+    /* protocols */
+    {ACL("{\"action\": \"accept\", \"proto\": \"tcpp\", \"src\": [\"*\"], \"dst\": [\"*:*\"]}"), 1,
+     41,
+     "unknown proto \"tcpp\" in acls[0].proto; use \"tcp\", \"udp\" or \"icmp\", or leave it "
+     "out for any"},
+    {ACL("{\"action\": \"accept\", \"proto\": \"icmp\", \"src\": [\"*\"], \"dst\": [\"*:22\"]}"), 1,
+     71, "acls[0].dst[0]: icmp has no ports; write \"*:*\""},
+    /* ports */
+    {ACL("{\"action\": \"accept\", \"src\": [\"*\"], \"dst\": [\"*:0\"]}"), 1, 54,
+     "bad port \"0\" in acls[0].dst[0] \"*:0\": ports are 1-65535, a range A-B, a comma list of "
+     "those, or *"},
+    {ACL("{\"action\": \"accept\", \"src\": [\"*\"], \"dst\": [\"*:65536\"]}"), 1, 54,
+     "bad port \"65536\" in acls[0].dst[0] \"*:65536\": ports are 1-65535, a range A-B, a comma "
+     "list of those, or *"},
+    {ACL("{\"action\": \"accept\", \"src\": [\"*\"], \"dst\": [\"*:22,443-80\"]}"), 1, 54,
+     "bad port range \"443-80\" in acls[0].dst[0] \"*:22,443-80\": the first port is above the "
+     "last"},
+    {ACL("{\"action\": \"accept\", \"src\": [\"*\"], \"dst\": [\"*:22,\"]}"), 1, 54,
+     "bad port \"\" in acls[0].dst[0] \"*:22,\": ports are 1-65535, a range A-B, a comma list of "
+     "those, or *"},
+    {ACL("{\"action\": \"accept\", \"src\": [\"*\"], \"dst\": [\"*:http\"]}"), 1, 54,
+     "bad port \"http\" in acls[0].dst[0] \"*:http\": ports are 1-65535, a range A-B, a comma "
+     "list of those, or *"},
+    {ACL("{\"action\": \"accept\", \"src\": [\"*\"], \"dst\": [\"*\"]}"), 1, 54,
+     "\"*\" in acls[0].dst[0] has no ports; write TARGET:PORTS, for example \"*:*\""},
+    {ACL("{\"action\": \"accept\", \"src\": [\"*\"], \"dst\": [\"fd00::1\"]}"), 1, 54,
+     "\"fd00::1\" in acls[0].dst[0] has no ports; write TARGET:PORTS, for example "
+     "\"[fd00::1]:*\""},
+    /* CIDRs */
+    {ACL("{\"action\": \"accept\", \"src\": [\"10.0.0.0/33\"], \"dst\": [\"*:*\"]}"), 1, 40,
+     "bad CIDR \"10.0.0.0/33\" in acls[0].src: write an IPv4 or IPv6 address, optionally "
+     "/LENGTH"},
+    {ACL("{\"action\": \"accept\", \"src\": [\"*\"], \"dst\": [\"10.0.0.1/8:*\"]}"), 1, 54,
+     "bad CIDR \"10.0.0.1/8\" in acls[0].dst[0]: host bits are set; did you mean 10.0.0.0/8?"},
+    {"{\"hosts\": {\"nas\": \"192.168.1.300\"}}", 1, 19,
+     "bad CIDR \"192.168.1.300\" in hosts[\"nas\"]: write an IPv4 or IPv6 address, optionally "
+     "/LENGTH"},
+    {"{\"hosts\": {\"10.0.0.1\": \"10.0.0.1\"}}", 1, 12,
+     "bad host name \"10.0.0.1\" in hosts: use a name (no spaces, none of : / , [ ] * \" \\, not "
+     "an address)"},
+    {"{\"autoApprovers\": {\"routes\": {\"0.0.0.0/0\": []}}}", 1, 31,
+     "\"0.0.0.0/0\" in autoApprovers.routes: a default route is an exit node; approve exit "
+     "nodes with \"exitNode\""},
+    {"{\"autoApprovers\": {\"routes\": {\"fd00::/8\": [], \"fd00:0::/8\": []}}}", 1, 47,
+     "\"fd00:0::/8\" in autoApprovers.routes is the same route as fd00::/8"},
+    /* unknown names the text alone can tell */
+    {"{\"groups\": {\"group:eng\": [\"alice\"]},\n \"acls\": [\n  {\"action\": \"accept\",\n"
+     "   \"src\": [\"group:eng2\"], \"dst\": [\"*:*\"]}]}",
+     4, 12, "unknown group \"group:eng2\" in acls[0].src; define it in \"groups\""},
+    {ACL("{\"action\": \"accept\", \"src\": [\"*\"], \"dst\": [\"tag:web:443\"]}"), 1, 54,
+     "unknown tag \"tag:web\" in acls[0].dst[0]; define it in \"tagOwners\""},
+    {"{\"groups\": {\"eng\": []}}", 1, 13,
+     "bad name \"eng\" in groups: names there are group:NAME"},
+    {"{\"tagOwners\": {\"tag:\": []}}", 1, 16,
+     "bad name \"tag:\" in tagOwners: names there are tag:NAME"},
+    {"{\"groups\": {\"group:a\": [\"group:b\"], \"group:b\": []}}", 1, 25,
+     "\"group:b\" in groups[\"group:a\"]: groups hold users, not groups"},
+    {"{\"tagOwners\": {\"tag:a\": [\"*\"]}}", 1, 26,
+     "\"*\" in tagOwners[\"tag:a\"]: owners are users, groups and tags"},
+    {ACL("{\"action\": \"accept\", \"src\": [\"autogroup:internet\"], \"dst\": [\"*:*\"]}"), 1, 40,
+     "\"autogroup:internet\" in acls[0].src: it is only a destination"},
+    {ACL("{\"action\": \"accept\", \"src\": [\"*\"], \"dst\": [\"autogroup:self:*\"]}"), 1, 54,
+     "unsupported \"autogroup:self\" in acls[0].dst[0]: the only autogroup is "
+     "autogroup:internet"},
+    {ACL("{\"action\": \"accept\", \"src\": [\"al ice\"], \"dst\": [\"*:*\"]}"), 1, 40,
+     "bad name \"al ice\" in acls[0].src: names hold no spaces and none of : / , [ ] * \" \\"},
+    /* via */
+    {ACL("{\"action\": \"accept\", \"src\": [\"*\"], \"dst\": [\"*:*\"], \"via\": [\"exit1\"]}"), 1,
+     54,
+     "\"*\" in acls[0].dst[0] is a mesh target, but this entry has via, which only routed "
+     "destinations (CIDRs, hosts, autogroup:internet) take; move it to an entry without via"},
+    {"{\"groups\": {\"group:x\": []}, \"acls\": [{\"action\": \"accept\", \"src\": [\"*\"], "
+     "\"dst\": [\"autogroup:internet:*\"], \"via\": [\"group:x\"]}]}",
+     1, 114, "\"group:x\" in acls[0].via: via takes node names and tags, not groups"},
+    {ACL("{\"action\": \"accept\", \"src\": [\"*\"], \"dst\": [\"autogroup:internet:*\"], "
+	 "\"via\": []}"),
+     1, 86, "acls[0].via is empty; list at least one name"},
+    /* a long, hostile token is quoted safely and cut short */
+    {ACL("{\"action\": \"accept\", \"src\": [\"*\"], \"dst\": [\"*:*\"], "
+	 "\"\\u0001xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\": 1}"),
+     1, 62,
+     "unknown key \"\\x01xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx...\" in acls[0]; expected "
+     "action, src, dst, proto or via"},
+};
+
+static void test_parse_bad(void **state)
+{
+	size_t bad = 0;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(parse_cases) / sizeof(parse_cases[0]); i++) {
+		const struct bad_case *c = &parse_cases[i];
+		struct rn_policy_error err;
+		struct rn_policy *pol = (struct rn_policy *)1;
+		char want[RN_POLICY_TEXT_LEN];
+		int ret = rn_policy_parse(c->text, strlen(c->text), "policy.json", &pol, &err);
+
+		if (ret != -EINVAL || pol)
+			fail_msg("case %zu: accepted (%d): %s", i, ret, c->text);
+		snprintf(want, sizeof(want), "policy.json:%u:%u: %s", c->line, c->col, c->message);
+		if (err.line != c->line || err.column != c->col ||
+		    strcmp(err.message, c->message) || strcmp(err.text, want)) {
+			print_error("case %zu:\n got  %s\n want %s\n", i, err.text, want);
+			bad++;
+		}
+	}
+	assert_int_equal(bad, 0);
+}
+
+static const char good[] =
+    "// A policy with one of everything.\n"
+    "{\n"
+    "\t\"groups\": {\"group:eng\": [\"alice\", \"bob\"], \"group:empty\": [],},\n"
+    "\t\"tagOwners\": {\"tag:server\": [\"group:eng\"], \"tag:exit\": [\"tag:server\", "
+    "\"carol\"]},\n"
+    "\t\"hosts\": {\"nas\": \"192.168.1.10\", \"office-lan\": \"192.168.1.0/24\"},\n"
+    "\t\"acls\": [\n"
+    "\t\t/* mesh */\n"
+    "\t\t{\"action\": \"accept\", \"src\": [\"group:eng\", \"10.9.0.0/16\"], \"proto\": \"tcp\",\n"
+    "\t\t \"dst\": [\"tag:server:22,80,8000-8100\", \"[fd00::1]:443\", \"fd00::/64:53\"]},\n"
+    "\t\t{\"action\": \"accept\", \"src\": [\"carol\"], \"dst\": [\"nas:*\", "
+    "\"autogroup:internet:*\"],\n"
+    "\t\t \"via\": [\"exit1\", \"tag:exit\"]},\n"
+    "\t],\n"
+    "\t\"autoApprovers\": {\"routes\": {\"192.168.0.0/16\": [\"tag:server\"]}, \"exitNode\": "
+    "[\"carol\"]},\n"
+    "}\n";
+
+static void test_parse_good(void **state)
+{
+	struct rn_policy_error err;
+	struct rn_policy *pol;
+	const struct rn_policy_acl *a;
+	char text[RN_FILTER_PREFIX_STRLEN];
+
+	(void)state;
+	if (rn_policy_parse(good, sizeof(good) - 1, "good.json", &pol, &err))
+		fail_msg("%s", err.text);
+	assert_int_equal(pol->n_groups, 2);
+	assert_string_equal(pol->groups[0].name, "group:eng");
+	assert_int_equal(pol->groups[0].n_items, 2);
+	assert_string_equal(pol->groups[0].items[1].name, "bob");
+	assert_int_equal(pol->groups[1].n_items, 0);
+	assert_int_equal(pol->n_tag_owners, 2);
+	assert_int_equal(pol->tag_owners[1].items[0].kind, RN_POLICY_TARGET_TAG);
+	assert_int_equal(pol->tag_owners[1].items[0].index, 0);
+	assert_int_equal(pol->n_hosts, 2);
+	assert_string_equal(rn_filter_prefix_format(&pol->hosts[1].prefix, text, sizeof(text)),
+			    "192.168.1.0/24");
+	assert_int_equal(pol->n_acls, 2);
+	a = &pol->acls[0];
+	assert_int_equal(a->proto, RN_FILTER_PROTO_TCP);
+	assert_int_equal(a->n_src, 2);
+	assert_int_equal(a->src[0].kind, RN_POLICY_TARGET_GROUP);
+	assert_int_equal(a->src[1].kind, RN_POLICY_TARGET_CIDR);
+	assert_int_equal(a->n_dst, 3);
+	assert_int_equal(a->dst[0].target.kind, RN_POLICY_TARGET_TAG);
+	assert_int_equal(a->dst[0].n_ports, 3);
+	assert_int_equal(a->dst[0].ports[2].first, 8000);
+	assert_int_equal(a->dst[0].ports[2].last, 8100);
+	assert_string_equal(rn_filter_prefix_format(&a->dst[1].target.prefix, text, sizeof(text)),
+			    "fd00::1/128");
+	assert_int_equal(a->dst[1].ports[0].first, 443);
+	assert_string_equal(rn_filter_prefix_format(&a->dst[2].target.prefix, text, sizeof(text)),
+			    "fd00::/64");
+	assert_int_equal(a->dst[2].ports[0].last, 53);
+	a = &pol->acls[1];
+	assert_int_equal(a->proto, RN_FILTER_PROTO_ANY);
+	assert_int_equal(a->src[0].kind, RN_POLICY_TARGET_NAME);
+	assert_int_equal(a->dst[0].target.kind, RN_POLICY_TARGET_HOST);
+	assert_int_equal(a->dst[0].ports[0].first, 0);
+	assert_int_equal(a->dst[0].ports[0].last, 65535);
+	assert_int_equal(a->dst[1].target.kind, RN_POLICY_TARGET_INTERNET);
+	assert_int_equal(a->n_via, 2);
+	assert_int_equal(a->via[0].kind, RN_POLICY_TARGET_NAME);
+	assert_int_equal(a->via[1].kind, RN_POLICY_TARGET_TAG);
+	assert_int_equal(pol->n_route_approvers, 1);
+	assert_int_equal(pol->exit_approvers.n_items, 1);
+	rn_policy_free(pol);
+}
+
+static void test_default_text(void **state)
+{
+	const char *t = rn_policy_default_text();
+	struct rn_policy_world empty = {0};
+	struct rn_policy_error err;
+	struct rn_policy *pol;
+
+	(void)state;
+	if (rn_policy_parse(t, strlen(t), "default", &pol, &err))
+		fail_msg("%s", err.text);
+	assert_int_equal(pol->n_acls, 1);
+	assert_int_equal(pol->acls[0].src[0].kind, RN_POLICY_TARGET_ANY);
+	assert_int_equal(pol->acls[0].dst[0].target.kind, RN_POLICY_TARGET_ANY);
+	assert_int_equal(rn_policy_validate(pol, &empty, &err), 0);
+	rn_policy_free(pol);
+	assert_int_equal(rn_policy_check(t, strlen(t), NULL, &empty, &err), 0);
+}
+
+/* A small world for validation: users alice, bob, carol; nodes laptop (alice), exit1 (bob). */
+static const char *const users[] = {"alice", "bob", "carol"};
+static struct rn_policy_node nodes[] = {
+    {.id = 1,
+     .name = "laptop",
+     .user = "alice",
+     .ip4 = {100, 64, 0, 1},
+     .ip6 = {0xfd, 0x7a, [15] = 1}},
+    {.id = 2,
+     .name = "exit1",
+     .user = "bob",
+     .ip4 = {100, 64, 0, 2},
+     .ip6 = {0xfd, 0x7a, [15] = 2},
+     .advertises_exit = true,
+     .exit_approved = true},
+};
+static const struct rn_policy_world world = {users, 3, nodes, 2};
+
+static const struct bad_case validate_cases[] = {
+    {"{\"groups\": {\"group:eng\": [\"alice\", \"dave\"]}}", 1, 36,
+     "unknown user \"dave\" in groups[\"group:eng\"]; add the user or fix the name"},
+    {"{\"tagOwners\": {\"tag:a\": [\"laptop\"]}}", 1, 26,
+     "unknown user \"laptop\" in tagOwners[\"tag:a\"]; add the user or fix the name"},
+    {ACL("{\"action\": \"accept\", \"src\": [\"alice\", \"eve\"], \"dst\": [\"*:*\"]}"), 1, 49,
+     "unknown user or node \"eve\" in acls[0].src; fix the name or remove it"},
+    {ACL("{\"action\": \"accept\", \"src\": [\"*\"],\n \"dst\": [\"laptop:22\", \"server:22\"]}"),
+     2, 23, "unknown user or node \"server\" in acls[0].dst[1]; fix the name or remove it"},
+    {ACL("{\"action\": \"accept\", \"src\": [\"*\"], \"dst\": [\"autogroup:internet:*\"], "
+	 "\"via\": [\"exit2\"]}"),
+     1, 87, "unknown node \"exit2\" in acls[0].via; fix the name or remove it"},
+    {ACL("{\"action\": \"accept\", \"src\": [\"*\"], \"dst\": [\"autogroup:internet:*\"], "
+	 "\"via\": [\"bob\"]}"),
+     1, 87, "\"bob\" in acls[0].via is a user; via takes node names and tags"},
+    {"{\"autoApprovers\": {\"exitNode\": [\"exit1\"]}}", 1, 33,
+     "unknown user \"exit1\" in autoApprovers.exitNode; add the user or fix the name"},
+    {"{\"autoApprovers\": {\"routes\": {\"10.0.0.0/8\": [\"zed\"]}}}", 1, 46,
+     "unknown user \"zed\" in autoApprovers.routes[\"10.0.0.0/8\"]; add the user or fix the name"},
+};
+
+static void test_validate_bad(void **state)
+{
+	size_t bad = 0;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(validate_cases) / sizeof(validate_cases[0]); i++) {
+		const struct bad_case *c = &validate_cases[i];
+		struct rn_policy_error err;
+		struct rn_policy *pol;
+		char want[RN_POLICY_TEXT_LEN];
+
+		if (rn_policy_parse(c->text, strlen(c->text), "p.json", &pol, &err))
+			fail_msg("case %zu does not parse: %s", i, err.text);
+		if (rn_policy_validate(pol, &world, &err) != -EINVAL)
+			fail_msg("case %zu: validated: %s", i, c->text);
+		snprintf(want, sizeof(want), "p.json:%u:%u: %s", c->line, c->col, c->message);
+		if (err.line != c->line || err.column != c->col || strcmp(err.text, want)) {
+			print_error("case %zu:\n got  %s\n want %s\n", i, err.text, want);
+			bad++;
+		}
+		rn_policy_free(pol);
+		assert_int_equal(rn_policy_check(c->text, strlen(c->text), "p.json", &world, &err),
+				 -EINVAL);
+		assert_string_equal(err.text, want);
+	}
+	assert_int_equal(bad, 0);
+}
+
+static void test_validate_good(void **state)
+{
+	struct rn_policy_error err;
+	const char *t = ACL("{\"action\": \"accept\", \"src\": [\"alice\", \"exit1\"], "
+			    "\"dst\": [\"laptop:22\", \"bob:*\", \"autogroup:internet:443\"]}");
+
+	(void)state;
+	if (rn_policy_check(t, strlen(t), "p.json", &world, &err))
+		fail_msg("%s", err.text);
+}
+
+static void test_validate_world(void **state)
+{
+	static const char *const dup_users[] = {"alice", "alice"};
+	struct rn_policy_node bad[2];
+	struct rn_policy_world w = world;
+	struct rn_policy_error err;
+	struct rn_policy *pol;
+
+	(void)state;
+	assert_int_equal(rn_policy_parse("{}", 2, "p.json", &pol, &err), 0);
+	w.users = dup_users;
+	w.n_users = 2;
+	assert_int_equal(rn_policy_validate(pol, &w, &err), -EINVAL);
+	assert_string_equal(err.text, "p.json: world: user \"alice\" appears twice");
+	assert_int_equal(err.line, 0);
+
+	w = world;
+	w.nodes = bad;
+	memcpy(bad, nodes, sizeof(bad));
+	bad[1].id = 1;
+	assert_int_equal(rn_policy_validate(pol, &w, &err), -EINVAL);
+	assert_string_equal(err.message, "world: node 1 \"exit1\" has the id of another node");
+	memcpy(bad, nodes, sizeof(bad));
+	bad[1].user = "zed";
+	assert_int_equal(rn_policy_validate(pol, &w, &err), -EINVAL);
+	assert_string_equal(err.message,
+			    "world: node 2 \"exit1\" has an owner that is not among the users");
+	memcpy(bad, nodes, sizeof(bad));
+	bad[0].ip4[1] = 128;
+	assert_int_equal(rn_policy_validate(pol, &w, &err), -EINVAL);
+	assert_string_equal(err.message,
+			    "world: node 1 \"laptop\" has an IPv4 address outside 100.64.0.0/10");
+	memcpy(bad, nodes, sizeof(bad));
+	bad[1].name = "laptop";
+	assert_int_equal(rn_policy_validate(pol, &w, &err), -EINVAL);
+	assert_string_equal(err.message, "world: node 2 \"laptop\" has the name of another node");
+	rn_policy_free(pol);
+}
+
+/* Without a filename the errors say "policy"; a NULL err is allowed. */
+static void test_error_plumbing(void **state)
+{
+	struct rn_policy_error err;
+	struct rn_policy *pol;
+
+	(void)state;
+	assert_int_equal(rn_policy_parse("{", 1, NULL, &pol, &err), -EINVAL);
+	assert_null(pol);
+	assert_string_equal(err.text,
+			    "policy:1:1: bad JSON: string or '}' expected near end of file");
+	assert_int_equal(rn_policy_parse("{\"x\": 1}", 8, NULL, &pol, NULL), -EINVAL);
+	assert_int_equal(rn_policy_parse("{\n \"acls\": [4\0]}", 16, NULL, &pol, &err), -EINVAL);
+	assert_string_equal(err.text,
+			    "policy:2:12: NUL byte in the policy: a policy is UTF-8 text");
+	/* Not NUL-terminated: only len bytes are read. */
+	assert_int_equal(rn_policy_parse("{}garbage", 2, NULL, &pol, &err), 0);
+	rn_policy_free(pol);
+	rn_policy_free(NULL);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_parse_bad),	   cmocka_unit_test(test_parse_good),
+	    cmocka_unit_test(test_default_text),   cmocka_unit_test(test_validate_bad),
+	    cmocka_unit_test(test_validate_good),  cmocka_unit_test(test_validate_world),
+	    cmocka_unit_test(test_error_plumbing),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
