@@ -141,7 +141,8 @@ static void send_one_locked(struct rn_wg_peer *peer, struct rn_noise_keypair *kp
 	counter = atomic_fetch_add(&kp->send_counter, 1);
 	if (counter >= RN_REJECT_AFTER_MESSAGES)
 		return;
-	memcpy(buf + HEADROOM, pkt, len);
+	if (len) /* a keepalive has no packet at all */
+		memcpy(buf + HEADROOM, pkt, len);
 	n = encrypt_in_place(kp, counter, buf + HEADROOM, len, peer->dev->mtu);
 	if (n && rn_send_raw(peer->dev, &peer->endpoint, buf, n) >= 0)
 		peer->tx_bytes += n;
