@@ -256,7 +256,7 @@ static bool v_enum(struct pctx *c, json_t *v, const char *const *table, size_t n
 static bool v_ports(struct pctx *c, json_t *v, void *out)
 {
 	struct rn_filter_ports *p = out;
-	uint64_t first, last;
+	uint64_t first = 0, last = 0; /* set by v_uint; gcc -O3 cannot see it */
 
 	if (!want(c, v, JSON_ARRAY, "an array [first, last]"))
 		return false;
@@ -403,7 +403,7 @@ static bool g_peer(struct pctx *c, json_t *v, void *out)
 
 static bool g_context(struct pctx *c, json_t *v, void *out)
 {
-	int i;
+	int i = 0;
 
 	if (!v_enum(c, v, rn_netmap_context_names, 4, "mesh, subnet or exit", &i))
 		return false;
@@ -413,7 +413,7 @@ static bool g_context(struct pctx *c, json_t *v, void *out)
 
 static bool g_proto(struct pctx *c, json_t *v, void *out)
 {
-	int i;
+	int i = 0;
 
 	if (!v_enum(c, v, rn_netmap_proto_names, 4, "any, tcp, udp or icmp", &i))
 		return false;
@@ -468,7 +468,7 @@ static bool g_filter(struct pctx *c, json_t *v, void *out)
 static bool g_rr_type(struct pctx *c, json_t *v, void *out)
 {
 	static const char *const names[] = {"A", "AAAA"};
-	int i;
+	int i = 0;
 
 	if (!v_enum(c, v, names, 2, "A or AAAA", &i))
 		return false;
