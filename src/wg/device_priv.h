@@ -3,13 +3,20 @@
  * The device's internals, shared by device.c, peer.c, timers.c, send.c and receive.c only.
  *
  * Locking, outermost first:
- *   dev->cfg_lock (rwlock)  writers: configuration changes. Readers: every packet batch, the
+ *   dev->cfg_lock (rwlock)  writers: configuration changes. Readers: the I/O threads while they
+ *                           route and build a batch, the in-order drain of each batch, the
  *                           handshake worker and the timer tick. Holding it for reading keeps
- *                           every peer alive, so the packet path needs no peer refcounts.
+ *                           every linked peer alive and its removed flag stable.
  *   peer->lock (mutex)      the peer's handshake, keypair slots, endpoint, cookie and timers.
  *   dev->index.lock         the index table (taken inside peer->lock, never the other way).
  *   keypair->replay_lock    one keypair's replay window.
- * Keypairs are refcounted: the packet path holds a reference across a batch.
+ *   queue, serial and pool locks (queue.h) are leaves: no callback runs under them.
+ *
+ * Lifetimes. A batch lives from the I/O thread that builds it, through a crypto worker, to the
+ * drain that sends it or writes it to TUN, without the cfg_lock in between. So it holds a
+ * reference on its keypair and on its peer; removing a peer only unlinks it and marks it
+ * removed, and the last batch to let go frees it. A drain that finds its peer removed only
+ * releases the batch.
  */
 #ifndef RN_WG_DEVICE_PRIV_H
 #define RN_WG_DEVICE_PRIV_H
@@ -26,6 +33,8 @@
 #include "wg/device.h"
 #include "wg/index.h"
 #include "wg/noise.h"
+#include "wg/offload.h"
+#include "wg/queue.h"
 #include "wg/ratelimiter.h"
 #include "wg/udp.h"
 
@@ -36,6 +45,31 @@ enum {
 	RN_UNDER_LOAD_AFTER_MS = 1000,    /* stay "under load" this long after the queue drains */
 	RN_MAX_SEGMENTS = 64,             /* IP packets per TUN read (one 64 KiB super-packet) */
 	RN_DATA_OVERHEAD = RN_MESSAGE_DATA_HEADER_LEN + RN_NOISE_AUTHTAG_LEN,
+	RN_MAX_WORKERS = 64,              /* crypto worker threads, whatever the CPU count */
+	RN_INLINE_MAX_CPUS = 2,           /* up to this many CPUs, no workers by default */
+	/*
+	 * Batch buffers (a receive buffer is 1 MiB, a transmit one 196 KiB). The receive side
+	 * drops when they run out, so they must absorb a burst the drains are behind on: on 2
+	 * cores, 6 buffers lost ~8% of a TCP stream's datagrams, 32 ~0.5% (none once the reader
+	 * also waits a little, see receive.c). The transmit side waits instead: a few will do.
+	 */
+	RN_RX_BUFS_PER_WORKER = 8,
+	RN_RX_BUFS_MIN = 32,
+	RN_TX_BUFS_PER_WORKER = 4,
+	RN_TX_BUFS_MIN = 8,
+	RN_BUFS_MAX = 64,
+	/* The readers' own worker state, after the workers' in dev->workers. */
+	RN_READER_TUN = 0,
+	RN_READER_UDP = 1,
+	RN_READERS = 2,
+};
+
+struct rn_tx_buf; /* send.c */
+struct rn_rx_buf; /* receive.c */
+
+/* One crypto worker's own state. The readers have one each: they run work too (queue.h). */
+struct rn_wg_worker {
+	struct rn_gro gro; /* used only while this thread drains a peer, flushed before it stops */
 };
 
 struct rn_staged_packet {
@@ -46,6 +80,9 @@ struct rn_staged_packet {
 
 struct rn_wg_peer {
 	struct rn_wg_device *dev;
+	_Atomic int refcount; /* one for the device's lists, one per queued batch */
+	bool removed;	      /* unlinked from the device (cfg_lock): batches only release */
+	struct rn_serial tx_serial, rx_serial; /* batches in flight, in order (queue.h) */
 	struct rn_wg_peer *next; /* device's peer list (cfg_lock) */
 	struct rn_wg_peer *hash_next; /* device's public-key hash chain (cfg_lock) */
 	uint8_t public_key[RN_WG_KEY_LEN];
@@ -115,13 +152,26 @@ struct rn_wg_device {
 	uint64_t last_under_load_ns;
 	bool force_under_load; /* test builds: RUSTYNET_WG_FORCE_UNDER_LOAD */
 
+	/* Crypto workers; n_workers 0: the reader threads encrypt and decrypt inline. */
+	struct rn_queue queue;
+	unsigned int n_workers;
+	struct rn_wg_worker *workers; /* n_workers + RN_READERS: the readers help, or run inline */
+	struct rn_pool tx_pool, rx_pool; /* free batch buffers */
+	struct rn_tx_buf **tx_bufs;	 /* every buffer, for the final free */
+	struct rn_rx_buf **rx_bufs;
+	unsigned int n_tx_bufs, n_rx_bufs;
+	_Atomic uint64_t rx_pool_drops; /* data messages dropped for want of a buffer */
+
 	pthread_t tun_thread, udp_thread, handshake_thread, timer_thread;
 	bool threads_started;
 };
 
 /* peer.c */
 struct rn_wg_peer *rn_peer_create(struct rn_wg_device *dev, const uint8_t public_key[32]);
-void rn_peer_destroy(struct rn_wg_peer *peer);
+/* Unlinks the peer and drops its sessions; freed once no batch holds it. cfg_lock written. */
+void rn_peer_remove(struct rn_wg_peer *peer);
+struct rn_wg_peer *rn_peer_get(struct rn_wg_peer *peer);
+void rn_peer_put(struct rn_wg_peer *peer);
 struct rn_wg_peer *rn_peer_lookup(struct rn_wg_device *dev, const uint8_t public_key[32]);
 /* Installs a new session (whitepaper key rotation); caller holds peer->lock. */
 void rn_peer_add_keypair(struct rn_wg_peer *peer, struct rn_noise_keypair *kp);
@@ -160,9 +210,16 @@ void rn_send_staged_locked(struct rn_wg_peer *peer, uint64_t now);
 int rn_send_raw(struct rn_wg_device *dev, const union rn_wg_endpoint *dst, const void *buf,
 		size_t len);
 void *rn_send_tun_thread(void *arg);
+extern const struct rn_serial_ops rn_send_serial_ops;
+/* The transmit batch buffers into dev->tx_pool; 0 or -ENOMEM. Free after the threads stop. */
+int rn_send_pool_alloc(struct rn_wg_device *dev, unsigned int n);
+void rn_send_pool_free(struct rn_wg_device *dev);
 
 /* receive.c */
 void *rn_receive_udp_thread(void *arg);
+extern const struct rn_serial_ops rn_receive_serial_ops;
+int rn_receive_pool_alloc(struct rn_wg_device *dev, unsigned int n);
+void rn_receive_pool_free(struct rn_wg_device *dev);
 void *rn_receive_handshake_thread(void *arg);
 
 #endif

@@ -57,7 +57,7 @@ struct rn_noise_keypair {
 	uint32_t local_index;
 	uint32_t remote_index;
 	_Atomic int refcount;
-	void *peer; /* the owning peer (not counted: the peer outlives its keypairs) */
+	void *peer; /* the owning peer; not counted and never dereferenced through here */
 };
 
 /* Current/previous/next as in the whitepaper's key rotation; the owner's lock protects them. */

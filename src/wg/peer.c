@@ -34,6 +34,9 @@ struct rn_wg_peer *rn_peer_create(struct rn_wg_device *dev, const uint8_t public
 	if (!peer)
 		return NULL;
 	peer->dev = dev;
+	peer->refcount = 1;
+	rn_serial_init(&peer->tx_serial, &rn_send_serial_ops);
+	rn_serial_init(&peer->rx_serial, &rn_receive_serial_ops);
 	memcpy(peer->public_key, public_key, 32);
 	pthread_mutex_init(&peer->lock, NULL);
 	rn_noise_handshake_init(&peer->handshake, &dev->identity, public_key, NULL);
@@ -83,7 +86,25 @@ void rn_peer_expire_current_keypairs(struct rn_wg_peer *peer)
 		peer->keypairs.next->sending_valid = false;
 }
 
-void rn_peer_destroy(struct rn_wg_peer *peer)
+struct rn_wg_peer *rn_peer_get(struct rn_wg_peer *peer)
+{
+	atomic_fetch_add_explicit(&peer->refcount, 1, memory_order_relaxed);
+	return peer;
+}
+
+void rn_peer_put(struct rn_wg_peer *peer)
+{
+	if (atomic_fetch_sub_explicit(&peer->refcount, 1, memory_order_acq_rel) != 1)
+		return;
+	rn_serial_destroy(&peer->tx_serial);
+	rn_serial_destroy(&peer->rx_serial);
+	pthread_mutex_destroy(&peer->lock);
+	rn_noise_handshake_wipe(&peer->handshake);
+	rn_wipe(peer, sizeof(*peer));
+	free(peer);
+}
+
+void rn_peer_remove(struct rn_wg_peer *peer)
 {
 	struct rn_wg_device *dev = peer->dev;
 	struct rn_wg_peer **pp;
@@ -103,11 +124,10 @@ void rn_peer_destroy(struct rn_wg_peer *peer)
 	pthread_mutex_lock(&peer->lock);
 	rn_peer_clear_keypairs(peer);
 	rn_peer_purge_staged(peer);
+	peer->removed = true;
 	pthread_mutex_unlock(&peer->lock);
-	pthread_mutex_destroy(&peer->lock);
-	rn_noise_handshake_wipe(&peer->handshake);
-	rn_wipe(peer, sizeof(*peer));
-	free(peer);
+	/* Batches still queued hold their own references: the last one frees the peer. */
+	rn_peer_put(peer);
 }
 
 void rn_peer_add_keypair(struct rn_wg_peer *peer, struct rn_noise_keypair *kp)

@@ -1,14 +1,17 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The transmit path: TUN read -> split a super-packet into IP packets -> crypto-key routing by
- * destination -> encrypt in place -> one UDP GSO send per peer run. Also the handshake
- * initiation, keepalive and staged-packet senders used by the timers and the handshake worker.
+ * The transmit path: TUN read into a pooled batch buffer -> split a super-packet into IP
+ * packets -> crypto-key routing by destination -> the peer's ordered queue; a crypto worker
+ * encrypts the batch in place, and the peer's drain sends it with one UDP GSO send (queue.h).
+ * Also the handshake initiation, keepalive and staged-packet senders used by the timers and
+ * the handshake worker, which send inline.
  */
 #include "wg/device_priv.h"
 
 #include <endian.h>
 #include <errno.h>
 #include <poll.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/uio.h>
@@ -21,8 +24,13 @@
 
 enum {
 	HEADROOM = RN_MESSAGE_DATA_HEADER_LEN,
-	/* Any IP packet plus padding and tag fits one slot, so every read can be split. */
-	SLOT_STRIDE = 65536 + 128,
+	TAILROOM = RN_MESSAGE_PADDING_MULTIPLE + RN_NOISE_AUTHTAG_LEN,
+	/* A lone packet is encrypted where it was read: any IP packet plus padding and tag fits. */
+	READ_AREA = 65536 + 128,
+	/* A segment of a super-packet: IPv4 and TCP headers with all options, then payload. */
+	SEG_HDR_MAX = 60 + 60,
+	/* 64 segments at a 1500-byte MTU, or fewer larger ones (a 65535-byte one still fits). */
+	SLOT_AREA = 128 * 1024 + 4096,
 };
 
 int rn_send_raw(struct rn_wg_device *dev, const union rn_wg_endpoint *dst, const void *buf,
@@ -187,48 +195,95 @@ void rn_send_staged_locked(struct rn_wg_peer *peer, uint64_t now)
 	keep_key_fresh_locked(peer, kp, now);
 }
 
-/* A run of packets from one read that go to one peer. */
-static void send_run(struct rn_wg_peer *peer, uint8_t **pkts, size_t *lens, int n)
-{
-	struct rn_wg_device *dev = peer->dev;
-	struct iovec iov[RN_MAX_SEGMENTS];
-	union rn_wg_endpoint ep;
-	struct rn_noise_keypair *kp;
-	uint64_t now = rn_now_ns(), base, total = 0;
-	int mtu = dev->mtu, sent = 0;
+/* ---- the data path: batches of one TUN read each, encrypted by the workers ---- */
 
-	kp = rn_peer_sending_keypair(peer, now);
-	if (!kp) {
-		pthread_mutex_lock(&peer->lock);
-		for (int i = 0; i < n; i++)
-			rn_peer_stage_packet(peer, pkts[i], lens[i]);
-		rn_send_handshake_initiation_locked(peer, false, now);
-		pthread_mutex_unlock(&peer->lock);
+/* One TUN read, cut into IP packets that all go to one peer: the unit of work. */
+struct rn_tx_buf {
+	struct rn_pool_node node;
+	struct rn_queue_item item;
+	struct rn_wg_device *dev;
+	struct rn_wg_peer *peer;     /* referenced while queued */
+	struct rn_noise_keypair *kp; /* referenced while queued */
+	uint64_t counter;	     /* the first packet's nonce; the others follow it */
+	uint64_t now;
+	int mtu, count, n_msgs;
+	uint8_t *pkts[RN_MAX_SEGMENTS];
+	size_t lens[RN_MAX_SEGMENTS];
+	struct iovec msgs[RN_MAX_SEGMENTS]; /* the encrypted messages, for one GSO send */
+	uint8_t *read_area;		    /* READ_AREA bytes: the read, and a lone packet */
+	uint8_t *slot_area;		    /* SLOT_AREA bytes: the segments of a super-packet */
+};
+
+#define tx_of_item(it) ((struct rn_tx_buf *)((char *)(it) - offsetof(struct rn_tx_buf, item)))
+#define tx_of_node(n)  ((struct rn_tx_buf *)((char *)(n) - offsetof(struct rn_tx_buf, node)))
+
+/* The parallel step: encrypt every packet in place. Nonces were taken in read order. */
+static void tx_process(struct rn_queue_item *item, void *worker)
+{
+	struct rn_tx_buf *b = tx_of_item(item);
+
+	(void)worker;
+	b->n_msgs = 0;
+	if (b->counter + (uint64_t)b->count >= RN_REJECT_AFTER_MESSAGES)
 		return;
+	for (int i = 0; i < b->count; i++) {
+		uint64_t nonce = b->counter + (uint64_t)i;
+		size_t len = encrypt_in_place(b->kp, nonce, b->pkts[i], b->lens[i], b->mtu);
+
+		if (!len)
+			continue;
+		b->msgs[b->n_msgs].iov_base = b->pkts[i] - HEADROOM;
+		b->msgs[b->n_msgs++].iov_len = len;
 	}
+}
+
+/* The ordered step: one GSO send, then the timer events the whitepaper ties to sending. */
+static void tx_drain(struct rn_queue_item *item, void *worker)
+{
+	struct rn_tx_buf *b = tx_of_item(item);
+	struct rn_wg_device *dev = b->dev;
+	struct rn_wg_peer *peer = b->peer;
+	union rn_wg_endpoint ep;
+	uint64_t total = 0;
+
+	(void)worker;
+	pthread_rwlock_rdlock(&dev->cfg_lock);
+	if (peer->removed)
+		goto out;
 	pthread_mutex_lock(&peer->lock);
 	ep = peer->endpoint;
 	pthread_mutex_unlock(&peer->lock);
-	base = atomic_fetch_add(&kp->send_counter, (uint64_t)n);
-	if (ep.sa.sa_family != AF_UNSPEC && base + (uint64_t)n < RN_REJECT_AFTER_MESSAGES) {
-		for (int i = 0; i < n; i++) {
-			iov[sent].iov_len = encrypt_in_place(kp, base + (uint64_t)i, pkts[i], lens[i], mtu);
-			iov[sent].iov_base = pkts[i] - HEADROOM;
-			if (iov[sent].iov_len)
-				total += iov[sent++].iov_len;
-		}
-		if (sent && rn_udp_send_batch(&dev->udp, &ep, iov, sent) < 0)
-			total = 0;
-	}
+	if (b->n_msgs && ep.sa.sa_family != AF_UNSPEC &&
+	    rn_udp_send_batch(&dev->udp, &ep, b->msgs, b->n_msgs) >= 0)
+		for (int i = 0; i < b->n_msgs; i++)
+			total += b->msgs[i].iov_len;
 	pthread_mutex_lock(&peer->lock);
 	peer->tx_bytes += total;
-	rn_timers_any_authenticated_packet_traversal(peer, now);
+	rn_timers_any_authenticated_packet_traversal(peer, b->now);
 	rn_timers_any_authenticated_packet_sent(peer);
-	rn_timers_data_sent(peer, now);
-	keep_key_fresh_locked(peer, kp, now);
+	rn_timers_data_sent(peer, b->now);
+	keep_key_fresh_locked(peer, b->kp, b->now);
 	pthread_mutex_unlock(&peer->lock);
-	rn_noise_keypair_put(kp);
+out:
+	pthread_rwlock_unlock(&dev->cfg_lock);
 }
+
+static void tx_release(struct rn_queue_item *item)
+{
+	struct rn_tx_buf *b = tx_of_item(item);
+
+	rn_noise_keypair_put(b->kp);
+	rn_peer_put(b->peer);
+	b->kp = NULL;
+	b->peer = NULL;
+	rn_pool_put(&b->dev->tx_pool, &b->node);
+}
+
+const struct rn_serial_ops rn_send_serial_ops = {
+	.process = tx_process,
+	.drain = tx_drain,
+	.release = tx_release,
+};
 
 static struct rn_wg_peer *route_packet(struct rn_wg_device *dev, const uint8_t *pkt, size_t len)
 {
@@ -239,46 +294,100 @@ static struct rn_wg_peer *route_packet(struct rn_wg_device *dev, const uint8_t *
 	return NULL;
 }
 
-static void send_segments(struct rn_wg_device *dev, uint8_t *slots, size_t *lens, int count)
+/*
+ * Cuts what was read at rbuf into b's packets: a lone packet stays where it was read, the
+ * segments of a super-packet go to the slot area at a stride sized for their length. Returns
+ * the packet count or -EINVAL.
+ */
+static int tx_split(struct rn_wg_device *dev, struct rn_tx_buf *b, const uint8_t *rbuf, size_t n)
 {
-	uint8_t *pkts[RN_MAX_SEGMENTS];
-	struct rn_wg_peer *peers[RN_MAX_SEGMENTS];
-	int start = 0;
+	struct virtio_net_hdr vh = { 0 };
+	uint8_t *slots = b->read_area;
+	size_t stride = READ_AREA;
+	int count, max = 1;
 
-	for (int i = 0; i < count; i++) {
-		pkts[i] = slots + (size_t)i * SLOT_STRIDE + HEADROOM;
-		peers[i] = route_packet(dev, pkts[i], lens[i]);
+	if (dev->vnet_hdr && n >= sizeof(vh))
+		memcpy(&vh, rbuf, sizeof(vh));
+	if (vh.gso_type != VIRTIO_NET_HDR_GSO_NONE) {
+		stride = HEADROOM + SEG_HDR_MAX + (size_t)vh.gso_size + TAILROOM;
+		stride = (stride + 63) & ~(size_t)63;
+		slots = b->slot_area;
+		max = SLOT_AREA / stride < RN_MAX_SEGMENTS ? (int)(SLOT_AREA / stride)
+							  : RN_MAX_SEGMENTS;
 	}
-	/* Consecutive packets to one peer go out in one GSO send. */
-	for (int i = 1; i <= count; i++) {
-		if (i < count && peers[i] == peers[start])
-			continue;
-		if (peers[start])
-			send_run(peers[start], pkts + start, lens + start, i - start);
-		start = i;
+	count = rn_offload_split(rbuf, n, dev->vnet_hdr, slots, stride, HEADROOM, b->lens, max);
+	for (int i = 0; i < count; i++)
+		b->pkts[i] = slots + (size_t)i * stride + HEADROOM;
+	return count;
+}
+
+/* Routes b and queues it for encryption; false if it was staged or dropped instead. */
+static bool tx_queue(struct rn_wg_device *dev, struct rn_tx_buf *b, int count,
+		     struct rn_wg_worker *self)
+{
+	struct rn_noise_keypair *kp = NULL;
+	struct rn_wg_peer *peer;
+	uint64_t now = rn_now_ns();
+
+	pthread_rwlock_rdlock(&dev->cfg_lock);
+	/* The segments of a super-packet share its IP header: one lookup routes them all. */
+	peer = route_packet(dev, b->pkts[0], b->lens[0]);
+	if (peer)
+		kp = rn_peer_sending_keypair(peer, now);
+	if (peer && !kp) {
+		pthread_mutex_lock(&peer->lock);
+		for (int i = 0; i < count; i++)
+			rn_peer_stage_packet(peer, b->pkts[i], b->lens[i]);
+		rn_send_handshake_initiation_locked(peer, false, now);
+		pthread_mutex_unlock(&peer->lock);
 	}
+	if (kp)
+		rn_peer_get(peer);
+	pthread_rwlock_unlock(&dev->cfg_lock);
+	if (!kp)
+		return false;
+	b->peer = peer;
+	b->kp = kp;
+	b->now = now;
+	b->count = count;
+	b->mtu = dev->mtu;
+	b->counter = atomic_fetch_add(&kp->send_counter, (uint64_t)count);
+	rn_queue_submit(&dev->queue, &peer->tx_serial, &b->item, self, count == 1);
+	return true;
 }
 
 void *rn_send_tun_thread(void *arg)
 {
 	struct rn_wg_device *dev = arg;
 	size_t vhdr = dev->vnet_hdr ? RN_OFFLOAD_VNET_HDR_LEN : 0;
-	uint8_t *slots = malloc((size_t)RN_MAX_SEGMENTS * SLOT_STRIDE);
-	/* Read straight into slot 0, so a lone packet is never copied. */
-	uint8_t *rbuf = slots + HEADROOM - vhdr;
-	size_t lens[RN_MAX_SEGMENTS];
 	struct pollfd pfd[2] = { { .fd = dev->tun_fd, .events = POLLIN },
 				 { .fd = dev->stop_fd, .events = POLLIN } };
+	struct rn_wg_worker *self = &dev->workers[dev->n_workers + RN_READER_TUN];
+	struct rn_tx_buf *b = NULL;
 
-	if (!slots) {
-		log_error(TX, "out of memory for the transmit buffers");
-		dev->dead = true;
-		return NULL;
-	}
 	while (!dev->stopping) {
-		ssize_t n = read(dev->tun_fd, rbuf, SLOT_STRIDE - HEADROOM + vhdr);
+		struct rn_pool_node *node;
+		uint8_t *rbuf;
+		ssize_t n;
 		int count;
 
+		/*
+		 * Every buffer in flight: help the workers with what is queued, then wait, so
+		 * the back-pressure reaches the TUN queue rather than dropping.
+		 */
+		if (!b) {
+			node = rn_pool_get(&dev->tx_pool, 0);
+			while (!node && rn_queue_help(&dev->queue, self))
+				node = rn_pool_get(&dev->tx_pool, 0);
+			if (!node)
+				node = rn_pool_get(&dev->tx_pool, -1);
+			if (!node)
+				break;
+			b = tx_of_node(node);
+		}
+		/* Straight into the read area, so a lone packet is never copied. */
+		rbuf = b->read_area + HEADROOM - vhdr;
+		n = read(dev->tun_fd, rbuf, READ_AREA - HEADROOM + vhdr);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -291,16 +400,48 @@ void *rn_send_tun_thread(void *arg)
 			dev->dead = true;
 			break;
 		}
-		count = rn_offload_split(rbuf, (size_t)n, dev->vnet_hdr, slots, SLOT_STRIDE, HEADROOM,
-					 lens, RN_MAX_SEGMENTS);
+		count = tx_split(dev, b, rbuf, (size_t)n);
 		if (count <= 0) {
 			log_debug(TX, "dropped a malformed %zd-byte packet from %s", n, dev->ifname);
 			continue;
 		}
-		pthread_rwlock_rdlock(&dev->cfg_lock);
-		send_segments(dev, slots, lens, count);
-		pthread_rwlock_unlock(&dev->cfg_lock);
+		if (tx_queue(dev, b, count, self))
+			b = NULL;
 	}
-	free(slots);
+	if (b)
+		rn_pool_put(&dev->tx_pool, &b->node);
 	return NULL;
+}
+
+int rn_send_pool_alloc(struct rn_wg_device *dev, unsigned int n)
+{
+	dev->tx_bufs = calloc(n, sizeof(*dev->tx_bufs));
+	if (!dev->tx_bufs)
+		return -ENOMEM;
+	for (unsigned int i = 0; i < n; i++) {
+		struct rn_tx_buf *b = calloc(1, sizeof(*b));
+
+		if (!b)
+			return -ENOMEM;
+		dev->tx_bufs[dev->n_tx_bufs++] = b;
+		b->dev = dev;
+		b->read_area = malloc(READ_AREA);
+		b->slot_area = malloc(SLOT_AREA);
+		if (!b->read_area || !b->slot_area)
+			return -ENOMEM;
+		rn_pool_put(&dev->tx_pool, &b->node);
+	}
+	return 0;
+}
+
+void rn_send_pool_free(struct rn_wg_device *dev)
+{
+	for (unsigned int i = 0; i < dev->n_tx_bufs; i++) {
+		free(dev->tx_bufs[i]->read_area);
+		free(dev->tx_bufs[i]->slot_area);
+		free(dev->tx_bufs[i]);
+	}
+	free(dev->tx_bufs);
+	dev->tx_bufs = NULL;
+	dev->n_tx_bufs = 0;
 }
