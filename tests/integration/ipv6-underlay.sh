@@ -84,8 +84,10 @@ few_retrans() {
 if rn_available && [ -z "${IMPL_A:-}${IMPL_B:-}" ]; then
 	scenario "$RUSTYNET_WG" wireguard-go
 	scenario wireguard-go "$RUSTYNET_WG"
-	ENV_A=(RUSTYNET_WG_WORKERS=2) ENV_B=(RUSTYNET_WG_WORKERS=2) BULK=1 \
-		scenario "$RUSTYNET_WG" "$RUSTYNET_WG"
+	# Arrays cannot be prefixed to a call: set them for this one scenario.
+	ENV_A=(RUSTYNET_WG_WORKERS=2) ENV_B=(RUSTYNET_WG_WORKERS=2) BULK=1
+	scenario "$RUSTYNET_WG" "$RUSTYNET_WG"
+	unset ENV_A ENV_B BULK
 else
 	for_each_pair scenario
 fi
