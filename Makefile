@@ -46,6 +46,7 @@ integration: $(TESTBUILD)/build.ninja
 
 bench: all
 	./bench/throughput.sh $(BUILD)
+	./bench/rss.sh $(BUILD)
 
 fuzz: $(FUZZBUILD)/build.ninja
 	ninja -C $(FUZZBUILD)
