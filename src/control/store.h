@@ -1,0 +1,180 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The control server's state: users, auth keys, nodes, network settings, the policy and an audit
+ * log. This header is the only interface rustynet-control uses, so that a PostgreSQL backend can
+ * sit behind it later; today it is SQLite (WAL) in STATE_DIR/control.db.
+ *
+ * Conventions: functions return 0 or -errno; on failure rn_store_errmsg() says, for a person,
+ * what was wrong and what to do. Every function that changes configuration or membership takes
+ * the actor (who asked: "admin:alice", "node:42", ...) and appends an audit entry in the same
+ * transaction, so the log never disagrees with the state. Times are Unix seconds, passed in by
+ * the caller so that tests control the clock. Tags, routes and endpoints are JSON arrays of
+ * strings, checked on the way in. One struct rn_store serves one thread at a time; threads and
+ * processes that share a state dir each open their own.
+ */
+#ifndef RN_CONTROL_STORE_H
+#define RN_CONTROL_STORE_H
+
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct rn_store;
+
+enum {
+	RN_STORE_SCHEMA_VERSION = 1, /* the newest schema this code understands */
+	RN_STORE_KEY_LEN = 32,	     /* a node's WireGuard public key, bytes */
+	RN_STORE_LABEL_MAX = 63,     /* one DNS label, RFC 1035 */
+	RN_STORE_NAME_MAX = 255,     /* a hostname or user name as given, bytes */
+	/* "rnk_" + base64url (no padding) of 32 random bytes, and the NUL */
+	RN_STORE_AUTHKEY_SECRET_SIZE = 4 + 43 + 1,
+	RN_STORE_ULA_PREFIX_LEN = 6, /* the network's ULA /48, bytes */
+};
+
+int rn_store_open(const char *state_dir, struct rn_store **out);
+void rn_store_close(struct rn_store *store);
+/* The last failure, for a person; "" if none. Valid until the next call on the store. */
+const char *rn_store_errmsg(const struct rn_store *store);
+
+/* --- network settings --- */
+/* Known keys: "domain" (default "rustynet"), "ula_prefix" ("fdxx:xxxx:xxxx::/48", set at init). */
+int rn_store_setting_get(struct rn_store *store, const char *key, char *out, size_t size);
+int rn_store_setting_set(struct rn_store *store, const char *actor, const char *key,
+			 const char *value, int64_t now);
+void rn_store_ula_prefix(const struct rn_store *store, uint8_t out[RN_STORE_ULA_PREFIX_LEN]);
+/* Bumps and returns the netmap version: atomic across connections, never repeats, never falls. */
+int rn_store_next_version(struct rn_store *store, uint64_t *out);
+
+/* --- users --- */
+int rn_store_user_add(struct rn_store *store, const char *actor, const char *name, int64_t now,
+		      int64_t *id_out);
+/* -ENOENT if there is no such user. */
+int rn_store_user_get_by_name(struct rn_store *store, const char *name, int64_t *id_out);
+
+/* --- policy: the current text and every earlier one --- */
+int rn_store_policy_set(struct rn_store *store, const char *actor, const char *text, int64_t now);
+/* *text_out is malloc'd (NULL with *rev_out 0 if no policy was ever set); rev counts from 1. */
+int rn_store_policy_get(struct rn_store *store, char **text_out, int64_t *rev_out);
+
+/* --- auth keys --- */
+struct rn_store_authkey {
+	int64_t id;
+	int64_t user_id;
+	bool reusable;
+	int64_t expires_at; /* 0: never */
+	char *tags;	    /* JSON array of strings; owned, freed by rn_store_authkey_list_free */
+	int64_t created_at;
+	int64_t revoked_at; /* 0: not revoked */
+	int64_t used_count;
+};
+
+/*
+ * Makes a key and writes its secret to secret_out: the only time anyone sees it, since only its
+ * SHA-256 is stored. tags: JSON array of "tag:..." strings, or NULL for none.
+ */
+int rn_store_authkey_create(struct rn_store *store, const char *actor, int64_t user_id,
+			    bool reusable, int64_t expires_at, const char *tags, int64_t now,
+			    char secret_out[RN_STORE_AUTHKEY_SECRET_SIZE], int64_t *id_out);
+int rn_store_authkey_list(struct rn_store *store, struct rn_store_authkey **out, size_t *n_out);
+void rn_store_authkey_list_free(struct rn_store_authkey *keys, size_t n);
+int rn_store_authkey_revoke(struct rn_store *store, const char *actor, int64_t id, int64_t now);
+
+struct rn_store_authkey_use {
+	int64_t key_id;
+	int64_t user_id;
+	char *tags; /* JSON array; owned, freed by rn_store_authkey_use_clear */
+};
+
+/*
+ * Checks and uses a key in one IMMEDIATE transaction, so of two concurrent users of a single-use
+ * key exactly one gets 0. Returns -EINVAL (not a key), -ENOENT (unknown), -EKEYREVOKED,
+ * -EKEYEXPIRED, or -EKEYREJECTED (single-use and already used). The use is audited.
+ */
+int rn_store_authkey_consume(struct rn_store *store, const char *secret, int64_t now,
+			     struct rn_store_authkey_use *out);
+void rn_store_authkey_use_clear(struct rn_store_authkey_use *use);
+
+/* --- nodes --- */
+struct rn_store_node {
+	int64_t id;
+	char name[RN_STORE_NAME_MAX + 1];      /* the hostname the node gave */
+	char dns_name[RN_STORE_LABEL_MAX + 1]; /* the unique DNS label given to it */
+	int64_t user_id;
+	uint8_t public_key[RN_STORE_KEY_LEN];
+	struct in_addr ipv4;
+	struct in6_addr ipv6;
+	int64_t enrolled_at;
+	int64_t last_seen; /* 0: never */
+	bool expired;
+	bool advertises_exit;
+	bool exit_approved;
+	/* JSON arrays of strings; owned, freed by rn_store_node_clear */
+	char *tags;
+	char *advertised_routes; /* CIDRs */
+	char *approved_routes;	 /* CIDRs, a subset of advertised_routes when approved */
+	char *endpoints;	 /* "ip:port" / "[ip]:port" */
+};
+
+struct rn_store_node_enroll {
+	const char *hostname;
+	int64_t user_id;
+	const uint8_t *public_key; /* RN_STORE_KEY_LEN bytes */
+	const char *tags;	   /* JSON array or NULL */
+};
+
+/*
+ * Enrolls a node: a new key gets fresh addresses and a DNS name; a key already enrolled keeps
+ * its id, addresses and DNS name and is un-expired (*reenrolled_out true). out may be NULL.
+ */
+int rn_store_node_add(struct rn_store *store, const char *actor,
+		      const struct rn_store_node_enroll *req, int64_t now,
+		      struct rn_store_node *out, bool *reenrolled_out);
+/* -ENOENT when there is no such node. */
+int rn_store_node_get_by_key(struct rn_store *store, const uint8_t key[RN_STORE_KEY_LEN],
+			     struct rn_store_node *out);
+int rn_store_node_get_by_name(struct rn_store *store, const char *dns_name,
+			      struct rn_store_node *out);
+int rn_store_node_list(struct rn_store *store, struct rn_store_node **out, size_t *n_out);
+void rn_store_node_list_free(struct rn_store_node *nodes, size_t n);
+void rn_store_node_clear(struct rn_store_node *node);
+int rn_store_node_remove(struct rn_store *store, const char *actor, int64_t id, int64_t now);
+/* Sets the DNS name to the label of name; -EEXIST if another node has that label. */
+int rn_store_node_rename(struct rn_store *store, const char *actor, int64_t id, const char *name,
+			 int64_t now);
+int rn_store_node_expire(struct rn_store *store, const char *actor, int64_t id, int64_t now);
+/* What the node advertises; approvals of routes it no longer advertises are dropped. */
+int rn_store_node_set_routes(struct rn_store *store, const char *actor, int64_t id,
+			     const char *routes, bool advertises_exit, int64_t now);
+/* -EINVAL if a route is not advertised by the node. */
+int rn_store_node_approve_routes(struct rn_store *store, const char *actor, int64_t id,
+				 const char *routes, int64_t now);
+int rn_store_node_approve_exit(struct rn_store *store, const char *actor, int64_t id, bool approved,
+			       int64_t now);
+/*
+ * Records that the node checked in. Not audited: it happens on every poll, and the log is for
+ * changes people make or authorise, which a heartbeat is not. endpoints may be NULL (unchanged).
+ */
+int rn_store_node_touch(struct rn_store *store, int64_t id, int64_t now, const char *endpoints);
+
+/*
+ * A hostname as a DNS label: lowercased, every byte outside a-z 0-9 - turned into '-', leading
+ * and trailing '-' trimmed, cut to 63 bytes; "node" if nothing is left. Pure.
+ */
+void rn_store_dns_label(const char *hostname, char out[RN_STORE_LABEL_MAX + 1]);
+
+/* --- audit log --- */
+struct rn_store_audit {
+	int64_t id;
+	int64_t time;
+	char *actor;
+	char *action;  /* "node.add", "authkey.consume", ... */
+	char *details; /* a JSON object; never a secret */
+};
+
+/* Entries with id > after_id, oldest first, at most max. */
+int rn_store_audit_list(struct rn_store *store, int64_t after_id, size_t max,
+			struct rn_store_audit **out, size_t *n_out);
+void rn_store_audit_list_free(struct rn_store_audit *entries, size_t n);
+
+#endif

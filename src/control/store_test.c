@@ -1,0 +1,636 @@
+/* SPDX-License-Identifier: MIT */
+/* Tests of the control store, each in a fresh state dir of its own. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <sqlite3.h>
+
+#include "control/store.h"
+
+struct fixture {
+	char dir[64];
+	struct rn_store *store;
+	int64_t user;
+};
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+
+	assert_non_null(f);
+	strcpy(f->dir, "/tmp/rn-store-test.XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	assert_int_equal(rn_store_open(f->dir, &f->store), 0);
+	assert_int_equal(rn_store_user_add(f->store, "admin:test", "alice", 100, &f->user), 0);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+	char cmd[128];
+
+	rn_store_close(f->store);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
+	assert_int_equal(system(cmd), 0);
+	free(f);
+	return 0;
+}
+
+static void make_key(uint8_t key[RN_STORE_KEY_LEN], uint32_t n)
+{
+	memset(key, 0x5a, RN_STORE_KEY_LEN);
+	memcpy(key, &n, sizeof(n));
+}
+
+static int64_t enroll(struct fixture *f, const char *hostname, uint32_t n,
+		      struct rn_store_node *out)
+{
+	uint8_t key[RN_STORE_KEY_LEN];
+	struct rn_store_node_enroll req = {
+	    .hostname = hostname, .user_id = f->user, .public_key = key};
+	struct rn_store_node node;
+	int64_t id;
+
+	make_key(key, n);
+	assert_int_equal(rn_store_node_add(f->store, "node", &req, 1000 + n, &node, NULL), 0);
+	id = node.id;
+	if (out)
+		*out = node;
+	else
+		rn_store_node_clear(&node);
+	return id;
+}
+
+static void test_open_creates_and_reopens(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t ula[RN_STORE_ULA_PREFIX_LEN], ula2[RN_STORE_ULA_PREFIX_LEN];
+	char path[128], value[64];
+	struct stat sb;
+	int64_t id;
+
+	snprintf(path, sizeof(path), "%s/control.db", f->dir);
+	assert_int_equal(stat(path, &sb), 0);
+	assert_int_equal(sb.st_mode & 0777, 0600);
+	assert_int_equal(rn_store_setting_get(f->store, "domain", value, sizeof(value)), 0);
+	assert_string_equal(value, "rustynet");
+	assert_int_equal(rn_store_setting_get(f->store, "ula_prefix", value, sizeof(value)), 0);
+	assert_true(strncmp(value, "fd", 2) == 0 && strstr(value, "::/48"));
+	rn_store_ula_prefix(f->store, ula);
+	assert_int_equal(ula[0], 0xfd);
+
+	rn_store_close(f->store);
+	assert_int_equal(rn_store_open(f->dir, &f->store), 0);
+	rn_store_ula_prefix(f->store, ula2);
+	assert_memory_equal(ula, ula2, sizeof(ula));
+	assert_int_equal(rn_store_user_get_by_name(f->store, "alice", &id), 0);
+	assert_int_equal(id, f->user);
+	assert_int_equal(rn_store_user_get_by_name(f->store, "bob", &id), -ENOENT);
+	assert_int_equal(rn_store_user_add(f->store, "admin", "alice", 1, NULL), -EEXIST);
+	assert_int_equal(rn_store_setting_set(f->store, "admin", "domain", "corp", 5), 0);
+	assert_int_equal(rn_store_setting_set(f->store, "admin", "domain", "Bad Name", 5), -EINVAL);
+	assert_int_equal(rn_store_setting_set(f->store, "admin", "ula_prefix", "fd00::/48", 5),
+			 -EINVAL);
+	/* -wal and -shm follow the db's mode */
+	snprintf(path, sizeof(path), "%s/control.db-wal", f->dir);
+	assert_int_equal(stat(path, &sb), 0);
+	assert_int_equal(sb.st_mode & 0777, 0600);
+}
+
+static void test_open_refuses_unsafe(void **state)
+{
+	struct fixture *f = *state;
+	struct rn_store *s = NULL;
+	char path[128];
+
+	assert_int_equal(chmod(f->dir, 0777), 0);
+	assert_int_equal(rn_store_open(f->dir, &s), -EPERM);
+	assert_null(s);
+	assert_int_equal(chmod(f->dir, 0700), 0);
+	snprintf(path, sizeof(path), "%s/control.db", f->dir);
+	assert_int_equal(chmod(path, 0644), 0);
+	assert_int_equal(rn_store_open(f->dir, &s), -EPERM);
+	assert_int_equal(chmod(path, 0600), 0);
+	assert_int_equal(rn_store_open("/nonexistent/rn-state", &s), -ENOENT);
+}
+
+static void test_newer_schema_refused(void **state)
+{
+	struct fixture *f = *state;
+	struct rn_store *s = NULL;
+	char path[128];
+	sqlite3 *db;
+
+	snprintf(path, sizeof(path), "%s/control.db", f->dir);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(
+	    sqlite3_exec(db, "INSERT INTO schema_version VALUES (99)", NULL, NULL, NULL),
+	    SQLITE_OK);
+	sqlite3_close(db);
+	assert_int_equal(rn_store_open(f->dir, &s), -EPROTO);
+	assert_null(s);
+}
+
+static void test_next_version(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t a, b, c;
+
+	assert_int_equal(rn_store_next_version(f->store, &a), 0);
+	assert_int_equal(rn_store_next_version(f->store, &b), 0);
+	rn_store_close(f->store);
+	assert_int_equal(rn_store_open(f->dir, &f->store), 0);
+	assert_int_equal(rn_store_next_version(f->store, &c), 0);
+	assert_int_equal(a, 1);
+	assert_true(b == a + 1 && c == b + 1);
+}
+
+static void test_authkey_lifecycle(void **state)
+{
+	struct fixture *f = *state;
+	char single[RN_STORE_AUTHKEY_SECRET_SIZE], reuse[RN_STORE_AUTHKEY_SECRET_SIZE];
+	char expiring[RN_STORE_AUTHKEY_SECRET_SIZE];
+	struct rn_store_authkey_use use;
+	struct rn_store_authkey *keys;
+	int64_t id_single, id_reuse, id_exp;
+	size_t n;
+	int i;
+
+	assert_int_equal(rn_store_authkey_create(f->store, "admin", f->user, false, 0,
+						 "[\"tag:server\"]", 200, single, &id_single),
+			 0);
+	assert_int_equal(strlen(single), RN_STORE_AUTHKEY_SECRET_SIZE - 1);
+	assert_true(strncmp(single, "rnk_", 4) == 0);
+	assert_null(strpbrk(single + 4, "+/="));
+	assert_int_equal(rn_store_authkey_create(f->store, "admin", f->user, true, 0, NULL, 200,
+						 reuse, &id_reuse),
+			 0);
+	assert_int_equal(rn_store_authkey_create(f->store, "admin", f->user, true, 500, NULL, 200,
+						 expiring, &id_exp),
+			 0);
+	assert_string_not_equal(single, reuse);
+	assert_int_equal(rn_store_authkey_create(f->store, "admin", f->user, true, 0,
+						 "[\"server\"]", 200, reuse, NULL),
+			 -EINVAL);
+	assert_int_equal(
+	    rn_store_authkey_create(f->store, "admin", 999, true, 0, NULL, 200, reuse + 0, NULL),
+	    -ENOENT);
+
+	/* single use: once */
+	assert_int_equal(rn_store_authkey_consume(f->store, single, 300, &use), 0);
+	assert_int_equal(use.user_id, f->user);
+	assert_int_equal(use.key_id, id_single);
+	assert_string_equal(use.tags, "[\"tag:server\"]");
+	rn_store_authkey_use_clear(&use);
+	assert_int_equal(rn_store_authkey_consume(f->store, single, 301, &use), -EKEYREJECTED);
+	assert_null(use.tags);
+
+	/* reusable: as often as wanted, counted */
+	for (i = 0; i < 3; i++) {
+		assert_int_equal(rn_store_authkey_consume(f->store, reuse, 300, &use), 0);
+		rn_store_authkey_use_clear(&use);
+	}
+	/* expiry: usable before, not at or after */
+	assert_int_equal(rn_store_authkey_consume(f->store, expiring, 499, &use), 0);
+	rn_store_authkey_use_clear(&use);
+	assert_int_equal(rn_store_authkey_consume(f->store, expiring, 500, &use), -EKEYEXPIRED);
+	/* revoked */
+	assert_int_equal(rn_store_authkey_revoke(f->store, "admin", id_reuse, 600), 0);
+	assert_int_equal(rn_store_authkey_revoke(f->store, "admin", id_reuse, 601), 0);
+	assert_int_equal(rn_store_authkey_revoke(f->store, "admin", 12345, 601), -ENOENT);
+	assert_int_equal(rn_store_authkey_consume(f->store, reuse, 700, &use), -EKEYREVOKED);
+	/* unknown and malformed */
+	reuse[10] = reuse[10] == 'A' ? 'B' : 'A';
+	assert_int_equal(rn_store_authkey_consume(f->store, reuse, 700, &use), -ENOENT);
+	assert_int_equal(rn_store_authkey_consume(f->store, "rnk_short", 700, &use), -EINVAL);
+	assert_int_equal(rn_store_authkey_consume(f->store, "", 700, &use), -EINVAL);
+	/* the error message never quotes the secret */
+	assert_null(strstr(rn_store_errmsg(f->store), "rnk_short"));
+
+	assert_int_equal(rn_store_authkey_list(f->store, &keys, &n), 0);
+	assert_int_equal(n, 3);
+	assert_int_equal(keys[0].used_count, 1);
+	assert_false(keys[0].reusable);
+	assert_int_equal(keys[1].used_count, 3);
+	assert_int_equal(keys[1].revoked_at, 600);
+	assert_int_equal(keys[2].expires_at, 500);
+	assert_string_equal(keys[0].tags, "[\"tag:server\"]");
+	rn_store_authkey_list_free(keys, n);
+}
+
+struct racer {
+	const char *dir;
+	const char *secret;
+	pthread_barrier_t *barrier;
+	struct rn_store *store;
+	int result;
+};
+
+static void *race_consume(void *arg)
+{
+	struct racer *r = arg;
+	struct rn_store_authkey_use use;
+
+	pthread_barrier_wait(r->barrier);
+	r->result = rn_store_authkey_consume(r->store, r->secret, 10, &use);
+	rn_store_authkey_use_clear(&use);
+	return NULL;
+}
+
+static void test_authkey_race(void **state)
+{
+	struct fixture *f = *state;
+	char secret[RN_STORE_AUTHKEY_SECRET_SIZE];
+	struct rn_store_authkey *keys;
+	pthread_barrier_t barrier;
+	struct racer r[2];
+	pthread_t th[2];
+	size_t n;
+	int iter, i, wins;
+
+	assert_int_equal(pthread_barrier_init(&barrier, NULL, 2), 0);
+	for (i = 0; i < 2; i++) {
+		r[i] = (struct racer){.dir = f->dir, .secret = secret, .barrier = &barrier};
+		assert_int_equal(rn_store_open(f->dir, &r[i].store), 0);
+	}
+	for (iter = 0; iter < 200; iter++) {
+		assert_int_equal(rn_store_authkey_create(f->store, "admin", f->user, false, 0, NULL,
+							 1, secret, NULL),
+				 0);
+		for (i = 0; i < 2; i++)
+			assert_int_equal(pthread_create(&th[i], NULL, race_consume, &r[i]), 0);
+		wins = 0;
+		for (i = 0; i < 2; i++) {
+			assert_int_equal(pthread_join(th[i], NULL), 0);
+			if (r[i].result == 0)
+				wins++;
+			else
+				assert_int_equal(r[i].result, -EKEYREJECTED);
+		}
+		assert_int_equal(wins, 1);
+	}
+	assert_int_equal(rn_store_authkey_list(f->store, &keys, &n), 0);
+	assert_int_equal(n, 200);
+	for (i = 0; i < (int)n; i++)
+		assert_int_equal(keys[i].used_count, 1);
+	rn_store_authkey_list_free(keys, n);
+	for (i = 0; i < 2; i++)
+		rn_store_close(r[i].store);
+	pthread_barrier_destroy(&barrier);
+}
+
+static void test_dns_label_table(void **state)
+{
+	static const struct {
+		const char *in, *want;
+	} cases[] = {
+	    {"nas", "nas"},
+	    {"NAS", "nas"},
+	    {"MyLaptop", "mylaptop"},
+	    {"my laptop", "my-laptop"},
+	    {"my_laptop.local", "my-laptop-local"},
+	    {"web-01", "web-01"},
+	    {"-web-", "web"},
+	    {"---a---", "a"},
+	    {"  spaced  ", "spaced"},
+	    {"caf\xc3\xa9", "caf"},
+	    {"\xc3\xa9t\xc3\xa9", "t"},
+	    {"na\xc3\xafve", "na--ve"},
+	    {"\xe2\x98\x83", "node"},
+	    {"", "node"},
+	    {NULL, "node"},
+	    {"----", "node"},
+	    {"!@#$%", "node"},
+	    {"123", "123"},
+	    {"a.b.c", "a-b-c"},
+	    {"Tab\there", "tab-here"},
+	    {"iPhone (2)", "iphone--2"},
+	    /* 70 characters: cut to 63 */
+	    {"abcdefghijabcdefghijabcdefghijabcdefghijabcdefghijabcdefghijabcdefghij",
+	     "abcdefghijabcdefghijabcdefghijabcdefghijabcdefghijabcdefghijabc"},
+	    /* a cut that would end in '-' is trimmed */
+	    {"abcdefghijabcdefghijabcdefghijabcdefghijabcdefghijabcdefghijab-cdefgh",
+	     "abcdefghijabcdefghijabcdefghijabcdefghijabcdefghijabcdefghijab"},
+	    /* leading junk does not count against the 63 */
+	    {"----abcdefghijabcdefghijabcdefghijabcdefghijabcdefghijabcdefghijabcdefghij",
+	     "abcdefghijabcdefghijabcdefghijabcdefghijabcdefghijabcdefghijabc"},
+	};
+	char out[RN_STORE_LABEL_MAX + 1];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		rn_store_dns_label(cases[i].in, out);
+		if (strcmp(out, cases[i].want) != 0)
+			fail_msg("case %zu \"%s\": got \"%s\", want \"%s\"", i,
+				 cases[i].in ?: "(null)", out, cases[i].want);
+		assert_true(strlen(out) <= RN_STORE_LABEL_MAX);
+	}
+}
+
+static void assert_dns(struct fixture *f, int64_t id, const char *want)
+{
+	struct rn_store_node *nodes;
+	size_t n, i;
+	bool found = false;
+
+	assert_int_equal(rn_store_node_list(f->store, &nodes, &n), 0);
+	for (i = 0; i < n; i++) {
+		if (nodes[i].id == id) {
+			assert_string_equal(nodes[i].dns_name, want);
+			found = true;
+		}
+	}
+	rn_store_node_list_free(nodes, n);
+	assert_true(found);
+}
+
+/*
+ * The rule: a new node gets the first free of LABEL, LABEL-2, LABEL-3, ... at its enrollment and
+ * keeps it; removals free names without renaming anyone.
+ */
+static void test_dns_duplicates(void **state)
+{
+	struct fixture *f = *state;
+	int64_t a, b, c, d, e, g;
+	struct rn_store_node node;
+	char long_name[80];
+
+	a = enroll(f, "nas", 1, NULL);
+	b = enroll(f, "NAS", 2, NULL);
+	c = enroll(f, "nas.", 3, NULL);
+	assert_dns(f, a, "nas");
+	assert_dns(f, b, "nas-2");
+	assert_dns(f, c, "nas-3");
+	assert_int_equal(rn_store_node_remove(f->store, "admin", b, 2000), 0);
+	assert_dns(f, a, "nas");
+	assert_dns(f, c, "nas-3");
+	d = enroll(f, "nas", 4, NULL);
+	assert_dns(f, d, "nas-2");
+	e = enroll(f, "nas", 5, NULL);
+	assert_dns(f, e, "nas-4");
+	/* a hostname that is itself a suffixed name */
+	g = enroll(f, "nas-4", 6, NULL);
+	assert_dns(f, g, "nas-4-2");
+	/* re-enrolling keeps the name even under a new hostname */
+	enroll(f, "other", 3, &node);
+	assert_int_equal(node.id, c);
+	assert_string_equal(node.dns_name, "nas-3");
+	assert_string_equal(node.name, "other");
+	rn_store_node_clear(&node);
+	/* a suffix on a 63-byte label cuts the label, not the suffix */
+	memset(long_name, 'x', 70);
+	long_name[70] = '\0';
+	enroll(f, long_name, 7, NULL);
+	enroll(f, long_name, 8, &node);
+	assert_int_equal(strlen(node.dns_name), 63);
+	assert_string_equal(node.dns_name + 61, "-2");
+	rn_store_node_clear(&node);
+	assert_int_equal(rn_store_node_get_by_name(f->store, "nas-4", &node), 0);
+	assert_int_equal(node.id, e);
+	rn_store_node_clear(&node);
+	assert_int_equal(rn_store_node_get_by_name(f->store, "nope", &node), -ENOENT);
+}
+
+static void test_rename(void **state)
+{
+	struct fixture *f = *state;
+	struct rn_store_node node;
+	int64_t a, b;
+
+	a = enroll(f, "alpha", 1, NULL);
+	b = enroll(f, "beta", 2, NULL);
+	assert_int_equal(rn_store_node_rename(f->store, "admin", b, "Alpha", 10), -EEXIST);
+	assert_non_null(strstr(rn_store_errmsg(f->store), "\"alpha\""));
+	assert_dns(f, b, "beta");
+	assert_int_equal(rn_store_node_rename(f->store, "admin", b, "Gamma Ray", 10), 0);
+	assert_dns(f, b, "gamma-ray");
+	/* renaming to its own name is fine */
+	assert_int_equal(rn_store_node_rename(f->store, "admin", a, "ALPHA", 10), 0);
+	assert_int_equal(rn_store_node_rename(f->store, "admin", 999, "zeta", 10), -ENOENT);
+	assert_int_equal(rn_store_node_get_by_name(f->store, "gamma-ray", &node), 0);
+	assert_string_equal(node.name, "Gamma Ray");
+	rn_store_node_clear(&node);
+}
+
+static bool ipv4_ok(struct in_addr a)
+{
+	uint32_t ip = ntohl(a.s_addr);
+
+	return (ip & 0xffc00000) == 0x64400000 && (ip & 0xff) != 0 && (ip & 0xff) != 255 &&
+	       (ip & 0xffffff00) != 0x64646400;
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+enum { N_NODES = 5000 };
+
+static void test_addresses(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t ula[RN_STORE_ULA_PREFIX_LEN];
+	struct rn_store_node *before, *after, node;
+	uint32_t *v4 = calloc(N_NODES, sizeof(*v4));
+	char name[32];
+	size_t n, n2, i, j;
+
+	assert_non_null(v4);
+	rn_store_ula_prefix(f->store, ula);
+	for (i = 0; i < N_NODES; i++) {
+		snprintf(name, sizeof(name), "host%zu", i);
+		enroll(f, name, (uint32_t)i, NULL);
+	}
+	assert_int_equal(rn_store_node_list(f->store, &before, &n), 0);
+	assert_int_equal(n, N_NODES);
+	for (i = 0; i < n; i++) {
+		assert_true(ipv4_ok(before[i].ipv4));
+		assert_memory_equal(before[i].ipv6.s6_addr, ula, sizeof(ula));
+		assert_memory_equal(before[i].ipv6.s6_addr + 12, &before[i].ipv4, 4);
+		v4[i] = before[i].ipv4.s_addr;
+	}
+	qsort(v4, n, sizeof(*v4), cmp_u32);
+	for (i = 1; i < n; i++)
+		assert_true(v4[i] != v4[i - 1]);
+
+	/* remove every tenth node and add new ones: nobody else moves, no address reused */
+	for (i = 0; i < n; i += 10)
+		assert_int_equal(rn_store_node_remove(f->store, "admin", before[i].id, 5000), 0);
+	for (i = 0; i < 50; i++) {
+		snprintf(name, sizeof(name), "late%zu", i);
+		enroll(f, name, (uint32_t)(N_NODES + i), &node);
+		assert_true(ipv4_ok(node.ipv4));
+		assert_null(bsearch(&node.ipv4.s_addr, v4, n, sizeof(*v4), cmp_u32));
+		rn_store_node_clear(&node);
+	}
+	/* a removed key enrolling again is a new node; a kept key keeps its addresses */
+	enroll(f, "host1", 1, &node);
+	assert_int_equal(node.id, before[1].id);
+	assert_int_equal(node.ipv4.s_addr, before[1].ipv4.s_addr);
+	assert_memory_equal(&node.ipv6, &before[1].ipv6, sizeof(node.ipv6));
+	rn_store_node_clear(&node);
+
+	assert_int_equal(rn_store_node_list(f->store, &after, &n2), 0);
+	assert_int_equal(n2, N_NODES - N_NODES / 10 + 50);
+	for (i = 0, j = 0; i < n; i++) {
+		if (i % 10 == 0)
+			continue;
+		while (after[j].id != before[i].id)
+			j++;
+		assert_int_equal(after[j].ipv4.s_addr, before[i].ipv4.s_addr);
+		assert_memory_equal(&after[j].ipv6, &before[i].ipv6, sizeof(after[j].ipv6));
+		assert_string_equal(after[j].dns_name, before[i].dns_name);
+	}
+	rn_store_node_list_free(before, n);
+	rn_store_node_list_free(after, n2);
+	free(v4);
+}
+
+static void test_node_state(void **state)
+{
+	struct fixture *f = *state;
+	struct rn_store_node node;
+	uint8_t key[RN_STORE_KEY_LEN];
+	int64_t id;
+
+	id = enroll(f, "router", 1, NULL);
+	make_key(key, 1);
+	assert_int_equal(rn_store_node_set_routes(f->store, "node", id,
+						  "[\"192.168.1.0/24\",\"10.0.0.0/8\"]", true, 10),
+			 0);
+	assert_int_equal(
+	    rn_store_node_approve_routes(f->store, "admin", id, "[\"172.16.0.0/12\"]", 11),
+	    -EINVAL);
+	assert_int_equal(
+	    rn_store_node_set_routes(f->store, "node", id, "[\"192.168.1.0/33\"]", true, 10),
+	    -EINVAL);
+	assert_int_equal(rn_store_node_approve_routes(f->store, "admin", id,
+						      "[\"192.168.1.0/24\",\"10.0.0.0/8\"]", 11),
+			 0);
+	assert_int_equal(rn_store_node_approve_exit(f->store, "admin", id, true, 12), 0);
+	assert_int_equal(rn_store_node_touch(f->store, id, 13,
+					     "[\"198.51.100.7:41641\","
+					     "\"[2001:db8::1]:41641\"]"),
+			 0);
+	assert_int_equal(rn_store_node_touch(f->store, id, 13, "[\"nonsense\"]"), -EINVAL);
+	assert_int_equal(rn_store_node_get_by_key(f->store, key, &node), 0);
+	assert_string_equal(node.approved_routes, "[\"192.168.1.0/24\",\"10.0.0.0/8\"]");
+	assert_true(node.advertises_exit && node.exit_approved);
+	assert_int_equal(node.last_seen, 13);
+	assert_string_equal(node.endpoints, "[\"198.51.100.7:41641\",\"[2001:db8::1]:41641\"]");
+	rn_store_node_clear(&node);
+
+	/* withdrawing a route and the exit drops their approval */
+	assert_int_equal(
+	    rn_store_node_set_routes(f->store, "node", id, "[\"10.0.0.0/8\"]", false, 14), 0);
+	assert_int_equal(rn_store_node_expire(f->store, "admin", id, 15), 0);
+	assert_int_equal(rn_store_node_get_by_key(f->store, key, &node), 0);
+	assert_string_equal(node.approved_routes, "[\"10.0.0.0/8\"]");
+	assert_false(node.advertises_exit || node.exit_approved);
+	assert_true(node.expired);
+	rn_store_node_clear(&node);
+	/* re-enrolling un-expires */
+	enroll(f, "router", 1, &node);
+	assert_false(node.expired);
+	rn_store_node_clear(&node);
+	assert_int_equal(rn_store_node_expire(f->store, "admin", 999, 15), -ENOENT);
+	assert_int_equal(rn_store_node_remove(f->store, "admin", 999, 15), -ENOENT);
+}
+
+static void test_policy_and_audit(void **state)
+{
+	static const char *const want[] = {
+	    "user.add",	       "policy.set",	      "policy.set",
+	    "authkey.create",  "authkey.consume",     "authkey.revoke",
+	    "node.add",	       "node.reenroll",	      "node.rename",
+	    "node.set_routes", "node.approve_routes", "node.approve_exit",
+	    "node.expire",     "node.remove",	      "setting.set",
+	};
+	struct fixture *f = *state;
+	char secret[RN_STORE_AUTHKEY_SECRET_SIZE];
+	struct rn_store_authkey_use use;
+	struct rn_store_audit *log;
+	int64_t key_id, id, rev;
+	size_t n, i;
+	char *text;
+
+	assert_int_equal(rn_store_policy_get(f->store, &text, &rev), 0);
+	assert_null(text);
+	assert_int_equal(rn_store_policy_set(f->store, "admin", "{\"acls\":[]}", 10), 0);
+	assert_int_equal(rn_store_policy_set(f->store, "admin", "{\"acls\":[1]}", 11), 0);
+	assert_int_equal(rn_store_policy_get(f->store, &text, &rev), 0);
+	assert_string_equal(text, "{\"acls\":[1]}");
+	assert_int_equal(rev, 2);
+	free(text);
+	assert_int_equal(rn_store_authkey_create(f->store, "admin", f->user, false, 0, NULL, 12,
+						 secret, &key_id),
+			 0);
+	assert_int_equal(rn_store_authkey_consume(f->store, secret, 13, &use), 0);
+	rn_store_authkey_use_clear(&use);
+	assert_int_equal(rn_store_authkey_revoke(f->store, "admin", key_id, 14), 0);
+	id = enroll(f, "box", 1, NULL);
+	enroll(f, "box", 1, NULL);
+	assert_int_equal(rn_store_node_rename(f->store, "admin", id, "crate", 15), 0);
+	assert_int_equal(
+	    rn_store_node_set_routes(f->store, "node", id, "[\"10.1.0.0/16\"]", true, 16), 0);
+	assert_int_equal(
+	    rn_store_node_approve_routes(f->store, "admin", id, "[\"10.1.0.0/16\"]", 17), 0);
+	assert_int_equal(rn_store_node_approve_exit(f->store, "admin", id, true, 18), 0);
+	assert_int_equal(rn_store_node_expire(f->store, "admin", id, 19), 0);
+	assert_int_equal(rn_store_node_touch(f->store, id, 19, NULL), 0);
+	assert_int_equal(rn_store_node_remove(f->store, "admin", id, 20), 0);
+	assert_int_equal(rn_store_setting_set(f->store, "admin", "domain", "corp", 21), 0);
+	/* refused changes leave no entry */
+	assert_int_equal(rn_store_node_remove(f->store, "admin", id, 22), -ENOENT);
+
+	assert_int_equal(rn_store_audit_list(f->store, 0, 1000, &log, &n), 0);
+	assert_int_equal(n, sizeof(want) / sizeof(want[0]));
+	for (i = 0; i < n; i++) {
+		assert_string_equal(log[i].action, want[i]);
+		assert_true(log[i].details[0] == '{');
+		assert_null(strstr(log[i].details, "rnk_"));
+	}
+	assert_string_equal(log[0].actor, "admin:test");
+	assert_int_equal(log[14].time, 21);
+	rn_store_audit_list_free(log, n);
+	assert_int_equal(rn_store_audit_list(f->store, 13, 1, &log, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(log[0].id, 14);
+	rn_store_audit_list_free(log, n);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_open_creates_and_reopens, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_open_refuses_unsafe, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_newer_schema_refused, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_next_version, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_authkey_lifecycle, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_authkey_race, setup, teardown),
+	    cmocka_unit_test(test_dns_label_table),
+	    cmocka_unit_test_setup_teardown(test_dns_duplicates, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_rename, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_addresses, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_node_state, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_policy_and_audit, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
