@@ -1,0 +1,107 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * What the rustynet-control admin commands share: the invocation (state dir, actor), the
+ * subcommand entry points the table in main.c dispatches to, and small helpers for opening the
+ * store, finding a node, printing JSON and reporting usage errors.
+ */
+#ifndef RN_CTL_CTL_H
+#define RN_CTL_CTL_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "control/store.h"
+
+#define RN_CTL_DEFAULT_STATE "/var/lib/rustynet-control"
+
+/* Exit codes of every command. */
+enum { RN_CTL_OK = 0, RN_CTL_ERR = 1, RN_CTL_USAGE = 2 };
+
+/* Files in the state dir, beside control.db. */
+#define RN_CTL_SIGN_KEY "netmap-signing.key"
+#define RN_CTL_SIGN_PUB "netmap-signing.pub"
+#define RN_CTL_TLS_CERT "tls-cert.pem"
+#define RN_CTL_TLS_KEY	"tls-key.pem"
+
+struct rn_ctl_verb;
+
+struct rn_ctl {
+	const char *state;		/* the state dir */
+	char actor[96];			/* "admin:" + the invoking user's name, for the audit log */
+	const char *prog;		/* "rustynet-control" */
+	const struct rn_ctl_verb *verb; /* the verb running, for its usage errors */
+};
+
+/* A command group: argv[0] is the group's name. Returns an exit code. */
+typedef int (*rn_ctl_main_fn)(struct rn_ctl *ctl, int argc, char **argv);
+
+int rn_ctl_init_main(struct rn_ctl *ctl, int argc, char **argv);
+int rn_ctl_authkey_main(struct rn_ctl *ctl, int argc, char **argv);
+int rn_ctl_nodes_main(struct rn_ctl *ctl, int argc, char **argv);
+int rn_ctl_users_main(struct rn_ctl *ctl, int argc, char **argv);
+int rn_ctl_routes_main(struct rn_ctl *ctl, int argc, char **argv);
+int rn_ctl_exit_main(struct rn_ctl *ctl, int argc, char **argv);
+int rn_ctl_policy_main(struct rn_ctl *ctl, int argc, char **argv);
+
+/* One verb of a group: "list", "create", ... and its help text. */
+struct rn_ctl_verb {
+	const char *name;
+	rn_ctl_main_fn fn;
+	const char *usage; /* "authkey list [--json]" */
+	const char *help;  /* one or more lines, printed by --help */
+};
+
+/* Dispatches argv[1] of a group to its verb; handles "--help" and unknown verbs. */
+int rn_ctl_dispatch(struct rn_ctl *ctl, const char *group, const struct rn_ctl_verb *verbs,
+		    int argc, char **argv);
+/* Prints a usage error naming the command, and returns RN_CTL_USAGE. */
+int rn_ctl_usage_error(const struct rn_ctl *ctl, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+void rn_ctl_print_help(const struct rn_ctl *ctl);
+
+/*
+ * Parses --help, --json (only if json is not NULL) and min..max positional arguments (max -1:
+ * no limit) of a verb; argv[0] is the verb. Sets *first to the index of the first positional
+ * argument; they are moved to the end of argv. Returns -1 to go on, or an exit code to return.
+ */
+int rn_ctl_simple_args(const struct rn_ctl *ctl, int argc, char **argv, int min, int max,
+		       bool *json, int *first);
+
+/* Opens the store of ctl->state, printing what went wrong. 0 or -errno. */
+int rn_ctl_store_open(struct rn_ctl *ctl, struct rn_store **out);
+/* Reports a failed store call: "what: message". Returns RN_CTL_ERR. */
+int rn_ctl_store_error(struct rn_store *store, const char *what, int err);
+
+/* A node by DNS name or, failing that, by decimal id. Prints an error; 0 or -errno. */
+int rn_ctl_node_find(struct rn_store *store, const char *arg, struct rn_store_node *out);
+
+/* --- users: the store has no listing call yet; read them read-only from control.db --- */
+struct rn_ctl_user {
+	int64_t id;
+	char *name; /* owned */
+	int64_t created_at;
+};
+int rn_ctl_users_load(struct rn_ctl *ctl, struct rn_ctl_user **out, size_t *n_out);
+void rn_ctl_users_free(struct rn_ctl_user *users, size_t n);
+/* The name of user id, or "?" */
+const char *rn_ctl_user_name(const struct rn_ctl_user *users, size_t n, int64_t id);
+
+/* --- TLS (tls.c) --- */
+/*
+ * Makes a P-256 key and a self-signed certificate (CN rustynet-control, SANs: the names, as IP
+ * SANs when they are addresses) and writes them to new files: the key 0600, the cert 0644.
+ */
+int rn_ctl_tls_create(const char *key_path, const char *cert_path, const char *const *names,
+		      size_t n_names);
+/* SHA-256 of the DER SubjectPublicKeyInfo of the certificate in cert_path. Prints errors. */
+int rn_ctl_tls_pin(const char *cert_path, uint8_t pin[32]);
+
+/* Prints obj (stolen) as indented JSON and a newline. Returns RN_CTL_OK or RN_CTL_ERR. */
+int rn_ctl_json_print(json_t *obj);
+/* "2024-05-01T12:00:00Z", or "never" for 0. */
+void rn_ctl_time_format(int64_t t, char *buf, size_t size);
+/* A JSON array text as a value: parsed, or an empty array if it does not parse. */
+json_t *rn_ctl_json_array(const char *text);
+
+#endif

@@ -1,0 +1,148 @@
+/* SPDX-License-Identifier: MIT */
+/* `rustynet-control nodes list|remove|expire|rename`: NODE is a DNS name or an id. */
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "rustynet-control/ctl.h"
+
+static json_t *rn_nodes_json(const struct rn_store_node *nd, const char *user)
+{
+	char v4[INET_ADDRSTRLEN], v6[INET6_ADDRSTRLEN];
+
+	inet_ntop(AF_INET, &nd->ipv4, v4, sizeof(v4));
+	inet_ntop(AF_INET6, &nd->ipv6, v6, sizeof(v6));
+	return json_pack(
+	    "{s:I,s:s,s:s,s:s,s:s,s:s,s:I,s:I,s:b,s:o,s:o,s:o,s:b,s:b,s:o}", "id",
+	    (json_int_t)nd->id, "name", nd->name, "dns_name", nd->dns_name, "user", user, "ipv4",
+	    v4, "ipv6", v6, "enrolled_at", (json_int_t)nd->enrolled_at, "last_seen",
+	    (json_int_t)nd->last_seen, "expired", nd->expired, "tags", rn_ctl_json_array(nd->tags),
+	    "advertised_routes", rn_ctl_json_array(nd->advertised_routes), "approved_routes",
+	    rn_ctl_json_array(nd->approved_routes), "advertises_exit", nd->advertises_exit,
+	    "exit_approved", nd->exit_approved, "endpoints", rn_ctl_json_array(nd->endpoints));
+}
+
+static int rn_nodes_list(struct rn_ctl *ctl, int argc, char **argv)
+{
+	struct rn_store_node *nodes = NULL;
+	struct rn_ctl_user *users = NULL;
+	struct rn_store *store = NULL;
+	size_t n = 0, n_users = 0;
+	json_t *arr = NULL;
+	int ret, first;
+	bool json;
+
+	ret = rn_ctl_simple_args(ctl, argc, argv, 0, 0, &json, &first);
+	if (ret >= 0)
+		return ret;
+	if (rn_ctl_store_open(ctl, &store))
+		return RN_CTL_ERR;
+	ret = rn_store_node_list(store, &nodes, &n);
+	if (ret) {
+		ret = rn_ctl_store_error(store, "listing nodes", ret);
+		goto out;
+	}
+	ret = RN_CTL_ERR;
+	if (rn_ctl_users_load(ctl, &users, &n_users) || !(arr = json_array()))
+		goto out;
+	if (!json)
+		printf("%-5s %-20s %-14s %-15s %-8s %-20s %s\n", "ID", "DNS NAME", "USER", "IPV4",
+		       "STATE", "LAST SEEN", "TAGS");
+	for (size_t i = 0; i < n; i++) {
+		const char *user = rn_ctl_user_name(users, n_users, nodes[i].user_id);
+		char v4[INET_ADDRSTRLEN], seen[32];
+
+		if (json) {
+			json_array_append_new(arr, rn_nodes_json(&nodes[i], user));
+			continue;
+		}
+		inet_ntop(AF_INET, &nodes[i].ipv4, v4, sizeof(v4));
+		rn_ctl_time_format(nodes[i].last_seen, seen, sizeof(seen));
+		printf("%-5lld %-20s %-14s %-15s %-8s %-20s %s\n", (long long)nodes[i].id,
+		       nodes[i].dns_name, user, v4, nodes[i].expired ? "expired" : "active", seen,
+		       nodes[i].tags);
+	}
+	ret = json ? rn_ctl_json_print(json_pack("{s:O}", "nodes", arr)) : RN_CTL_OK;
+out:
+	json_decref(arr);
+	rn_ctl_users_free(users, n_users);
+	rn_store_node_list_free(nodes, n);
+	rn_store_close(store);
+	return ret;
+}
+
+enum rn_nodes_change { RN_NODES_REMOVE, RN_NODES_EXPIRE, RN_NODES_RENAME };
+
+static int rn_nodes_change(struct rn_ctl *ctl, int argc, char **argv, enum rn_nodes_change what)
+{
+	struct rn_store_node node = {0};
+	struct rn_store *store = NULL;
+	int64_t now = time(NULL);
+	int ret, first;
+
+	ret = rn_ctl_simple_args(ctl, argc, argv, what == RN_NODES_RENAME ? 2 : 1,
+				 what == RN_NODES_RENAME ? 2 : 1, NULL, &first);
+	if (ret >= 0)
+		return ret;
+	if (rn_ctl_store_open(ctl, &store))
+		return RN_CTL_ERR;
+	ret = RN_CTL_ERR;
+	if (rn_ctl_node_find(store, argv[first], &node))
+		goto out;
+	if (what == RN_NODES_REMOVE)
+		ret = rn_store_node_remove(store, ctl->actor, node.id, now);
+	else if (what == RN_NODES_EXPIRE)
+		ret = rn_store_node_expire(store, ctl->actor, node.id, now);
+	else
+		ret = rn_store_node_rename(store, ctl->actor, node.id, argv[first + 1], now);
+	if (ret) {
+		ret = rn_ctl_store_error(store, ctl->verb->name, ret);
+		goto out;
+	}
+	if (what == RN_NODES_REMOVE)
+		printf("Removed node %lld (%s). Its key must enroll again to rejoin.\n",
+		       (long long)node.id, node.dns_name);
+	else if (what == RN_NODES_EXPIRE)
+		printf("Expired node %lld (%s): peers drop it until it enrolls again.\n",
+		       (long long)node.id, node.dns_name);
+	else
+		printf("Renamed node %lld (%s) to \"%s\".\n", (long long)node.id, node.dns_name,
+		       argv[first + 1]);
+out:
+	rn_store_node_clear(&node);
+	rn_store_close(store);
+	return ret;
+}
+
+static int rn_nodes_remove(struct rn_ctl *ctl, int argc, char **argv)
+{
+	return rn_nodes_change(ctl, argc, argv, RN_NODES_REMOVE);
+}
+
+static int rn_nodes_expire(struct rn_ctl *ctl, int argc, char **argv)
+{
+	return rn_nodes_change(ctl, argc, argv, RN_NODES_EXPIRE);
+}
+
+static int rn_nodes_rename(struct rn_ctl *ctl, int argc, char **argv)
+{
+	return rn_nodes_change(ctl, argc, argv, RN_NODES_RENAME);
+}
+
+static const struct rn_ctl_verb rn_nodes_verbs[] = {
+    {"list", rn_nodes_list, "nodes list [--json]",
+     "Lists the nodes: id, DNS name, user, addresses, state, last check-in, tags.\n"},
+    {"remove", rn_nodes_remove, "nodes remove NODE",
+     "Deletes NODE (DNS name or id) from the network.\n"},
+    {"expire", rn_nodes_expire, "nodes expire NODE",
+     "Expires NODE's enrollment: peers drop it until it enrolls again with an auth key.\n"},
+    {"rename", rn_nodes_rename, "nodes rename NODE NAME",
+     "Gives NODE the DNS name made from NAME (lowercased, a-z 0-9 -).\n"},
+    {0},
+};
+
+int rn_ctl_nodes_main(struct rn_ctl *ctl, int argc, char **argv)
+{
+	return rn_ctl_dispatch(ctl, "nodes", rn_nodes_verbs, argc, argv);
+}

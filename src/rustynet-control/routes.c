@@ -1,0 +1,184 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * `rustynet-control routes list|approve` and `exit approve`: the LAN routes and exit capability
+ * nodes advertise take effect only once the admin approves them.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "policy/filter.h"
+#include "rustynet-control/ctl.h"
+
+static int rn_routes_list(struct rn_ctl *ctl, int argc, char **argv)
+{
+	struct rn_store_node *nodes = NULL;
+	struct rn_store *store = NULL;
+	json_t *arr = NULL;
+	size_t n = 0;
+	int ret, first;
+	bool json;
+
+	ret = rn_ctl_simple_args(ctl, argc, argv, 0, 0, &json, &first);
+	if (ret >= 0)
+		return ret;
+	if (rn_ctl_store_open(ctl, &store))
+		return RN_CTL_ERR;
+	ret = rn_store_node_list(store, &nodes, &n);
+	if (ret) {
+		ret = rn_ctl_store_error(store, "listing nodes", ret);
+		goto out;
+	}
+	ret = RN_CTL_ERR;
+	arr = json_array();
+	if (!arr)
+		goto out;
+	if (!json)
+		printf("%-5s %-20s %-16s %-30s %s\n", "ID", "NODE", "EXIT", "ADVERTISED",
+		       "APPROVED");
+	for (size_t i = 0; i < n; i++) {
+		const struct rn_store_node *nd = &nodes[i];
+		const char *exit = !nd->advertises_exit ? "-"
+				   : nd->exit_approved	? "approved"
+							: "not approved";
+
+		if (!nd->advertises_exit && !strcmp(nd->advertised_routes, "[]") &&
+		    !strcmp(nd->approved_routes, "[]"))
+			continue;
+		if (json)
+			json_array_append_new(
+			    arr,
+			    json_pack("{s:I,s:s,s:o,s:o,s:b,s:b}", "id", (json_int_t)nd->id, "node",
+				      nd->dns_name, "advertised_routes",
+				      rn_ctl_json_array(nd->advertised_routes), "approved_routes",
+				      rn_ctl_json_array(nd->approved_routes), "advertises_exit",
+				      nd->advertises_exit, "exit_approved", nd->exit_approved));
+		else
+			printf("%-5lld %-20s %-16s %-30s %s\n", (long long)nd->id, nd->dns_name,
+			       exit, nd->advertised_routes, nd->approved_routes);
+	}
+	ret = json ? rn_ctl_json_print(json_pack("{s:O}", "routes", arr)) : RN_CTL_OK;
+out:
+	json_decref(arr);
+	rn_store_node_list_free(nodes, n);
+	rn_store_close(store);
+	return ret;
+}
+
+/* The node's approved routes plus cidrs, in order, each once. NULL after a message. */
+static char *rn_routes_union(const struct rn_ctl *ctl, const char *approved, char **cidrs, int n)
+{
+	json_t *arr = rn_ctl_json_array(approved);
+	char buf[64], *out = NULL;
+
+	for (int i = 0; arr && i < n; i++) {
+		struct rn_filter_prefix p;
+		size_t j;
+		json_t *v;
+
+		if (rn_filter_prefix_parse(cidrs[i], &p)) {
+			rn_ctl_usage_error(ctl, "\"%s\" is not a CIDR such as 192.168.1.0/24",
+					   cidrs[i]);
+			goto out;
+		}
+		rn_filter_prefix_format(&p, buf, sizeof(buf));
+		json_array_foreach(arr, j, v) if (!strcmp(json_string_value(v), buf)) break;
+		if (j == json_array_size(arr))
+			json_array_append_new(arr, json_string(buf));
+	}
+	out = arr ? json_dumps(arr, JSON_COMPACT) : NULL;
+out:
+	json_decref(arr);
+	return out;
+}
+
+static int rn_routes_approve(struct rn_ctl *ctl, int argc, char **argv)
+{
+	struct rn_store_node node = {0};
+	struct rn_store *store = NULL;
+	char *routes = NULL;
+	int ret, first;
+
+	ret = rn_ctl_simple_args(ctl, argc, argv, 2, -1, NULL, &first);
+	if (ret >= 0)
+		return ret;
+	if (rn_ctl_store_open(ctl, &store))
+		return RN_CTL_ERR;
+	ret = RN_CTL_ERR;
+	if (rn_ctl_node_find(store, argv[first], &node))
+		goto out;
+	routes = rn_routes_union(ctl, node.approved_routes, argv + first + 1, argc - first - 1);
+	if (!routes) {
+		ret = RN_CTL_USAGE;
+		goto out;
+	}
+	ret = rn_store_node_approve_routes(store, ctl->actor, node.id, routes, time(NULL));
+	if (ret) {
+		ret = rn_ctl_store_error(store, "approving routes", ret);
+		goto out;
+	}
+	printf("Node %s: approved routes now %s\n", node.dns_name, routes);
+out:
+	free(routes);
+	rn_store_node_clear(&node);
+	rn_store_close(store);
+	return ret;
+}
+
+static int rn_exit_approve(struct rn_ctl *ctl, int argc, char **argv)
+{
+	struct rn_store_node node = {0};
+	struct rn_store *store = NULL;
+	int ret, first;
+
+	ret = rn_ctl_simple_args(ctl, argc, argv, 1, 1, NULL, &first);
+	if (ret >= 0)
+		return ret;
+	if (rn_ctl_store_open(ctl, &store))
+		return RN_CTL_ERR;
+	ret = RN_CTL_ERR;
+	if (rn_ctl_node_find(store, argv[first], &node))
+		goto out;
+	if (!node.advertises_exit) {
+		fprintf(stderr,
+			"rustynet-control: node %s does not offer to be an exit node; "
+			"run `rustynet up --advertise-exit-node` on it first\n",
+			node.dns_name);
+		goto out;
+	}
+	ret = rn_store_node_approve_exit(store, ctl->actor, node.id, true, time(NULL));
+	if (ret) {
+		ret = rn_ctl_store_error(store, "approving the exit node", ret);
+		goto out;
+	}
+	printf("Node %s is an approved exit node; the policy decides who may use it.\n",
+	       node.dns_name);
+out:
+	rn_store_node_clear(&node);
+	rn_store_close(store);
+	return ret;
+}
+
+static const struct rn_ctl_verb rn_routes_verbs[] = {
+    {"list", rn_routes_list, "routes list [--json]",
+     "Lists the nodes that advertise LAN routes or exit capability, and what is approved.\n"},
+    {"approve", rn_routes_approve, "routes approve NODE CIDR...",
+     "Approves LAN routes NODE advertises, adding them to those already approved.\n"},
+    {0},
+};
+
+static const struct rn_ctl_verb rn_exit_verbs[] = {
+    {"approve", rn_exit_approve, "exit approve NODE",
+     "Approves NODE, which advertises exit capability, as an exit node.\n"},
+    {0},
+};
+
+int rn_ctl_routes_main(struct rn_ctl *ctl, int argc, char **argv)
+{
+	return rn_ctl_dispatch(ctl, "routes", rn_routes_verbs, argc, argv);
+}
+
+int rn_ctl_exit_main(struct rn_ctl *ctl, int argc, char **argv)
+{
+	return rn_ctl_dispatch(ctl, "exit", rn_exit_verbs, argc, argv);
+}
