@@ -678,6 +678,51 @@ int rn_store_user_get_by_name(struct rn_store *store, const char *name, int64_t 
 	return ret;
 }
 
+int rn_store_user_list(struct rn_store *store, struct rn_store_user **out, size_t *n_out)
+{
+	struct rn_store_user *users = NULL, *grown;
+	sqlite3_stmt *st;
+	size_t n = 0;
+	int ret, rc;
+
+	*out = NULL;
+	*n_out = 0;
+	ret = rn_store_prepare(store, "SELECT id, name, created_at FROM users ORDER BY id", &st);
+	if (ret)
+		return ret;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *name = (const char *)sqlite3_column_text(st, 1);
+
+		grown = realloc(users, (n + 1) * sizeof(*users));
+		if (!grown || !(grown[n].name = strdup(name ? name : ""))) {
+			users = grown ? grown : users;
+			ret = rn_store_fail(store, -ENOMEM, "out of memory listing users");
+			goto out;
+		}
+		users = grown;
+		users[n].id = sqlite3_column_int64(st, 0);
+		users[n++].created_at = sqlite3_column_int64(st, 2);
+	}
+	if (rc != SQLITE_DONE)
+		ret = rn_store_sql_fail(store, rc, "listing users");
+out:
+	sqlite3_finalize(st);
+	if (ret) {
+		rn_store_user_list_free(users, n);
+		return ret;
+	}
+	*out = users;
+	*n_out = n;
+	return 0;
+}
+
+void rn_store_user_list_free(struct rn_store_user *users, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(users[i].name);
+	free(users);
+}
+
 int rn_store_policy_set(struct rn_store *store, const char *actor, const char *text, int64_t now)
 {
 	sqlite3_stmt *st;

@@ -52,6 +52,15 @@ int rn_store_user_add(struct rn_store *store, const char *actor, const char *nam
 /* -ENOENT if there is no such user. */
 int rn_store_user_get_by_name(struct rn_store *store, const char *name, int64_t *id_out);
 
+struct rn_store_user {
+	int64_t id;
+	char *name; /* owned */
+	int64_t created_at;
+};
+/* Every user, by id; free with rn_store_user_list_free. */
+int rn_store_user_list(struct rn_store *store, struct rn_store_user **out, size_t *n_out);
+void rn_store_user_list_free(struct rn_store_user *users, size_t n);
+
 /* --- policy: the current text and every earlier one --- */
 int rn_store_policy_set(struct rn_store *store, const char *actor, const char *text, int64_t now);
 /* *text_out is malloc'd (NULL with *rev_out 0 if no policy was ever set); rev counts from 1. */

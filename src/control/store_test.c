@@ -73,6 +73,24 @@ static int64_t enroll(struct fixture *f, const char *hostname, uint32_t n,
 	return id;
 }
 
+static void test_user_list(void **state)
+{
+	struct fixture *f = *state;
+	struct rn_store_user *users;
+	int64_t bob;
+	size_t n;
+
+	assert_int_equal(rn_store_user_add(f->store, "admin:test", "bob", 200, &bob), 0);
+	assert_int_equal(rn_store_user_list(f->store, &users, &n), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(users[0].id, f->user);
+	assert_string_equal(users[0].name, "alice");
+	assert_int_equal(users[0].created_at, 100);
+	assert_int_equal(users[1].id, bob);
+	assert_string_equal(users[1].name, "bob");
+	rn_store_user_list_free(users, n);
+}
+
 static void test_open_creates_and_reopens(void **state)
 {
 	struct fixture *f = *state;
@@ -619,6 +637,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_open_creates_and_reopens, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_user_list, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_open_refuses_unsafe, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_newer_schema_refused, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_next_version, setup, teardown),

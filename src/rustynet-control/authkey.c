@@ -175,7 +175,7 @@ static json_t *rn_authkey_json(const struct rn_store_authkey *k, const char *use
 static int rn_authkey_list(struct rn_ctl *ctl, int argc, char **argv)
 {
 	struct rn_store_authkey *keys = NULL;
-	struct rn_ctl_user *users = NULL;
+	struct rn_store_user *users = NULL;
 	struct rn_store *store = NULL;
 	size_t n = 0, n_users = 0;
 	int64_t now = time(NULL);

@@ -77,15 +77,10 @@ int rn_ctl_store_error(struct rn_store *store, const char *what, int err);
 int rn_ctl_node_find(struct rn_store *store, const char *arg, struct rn_store_node *out);
 
 /* --- users: the store has no listing call yet; read them read-only from control.db --- */
-struct rn_ctl_user {
-	int64_t id;
-	char *name; /* owned */
-	int64_t created_at;
-};
-int rn_ctl_users_load(struct rn_ctl *ctl, struct rn_ctl_user **out, size_t *n_out);
-void rn_ctl_users_free(struct rn_ctl_user *users, size_t n);
+int rn_ctl_users_load(struct rn_ctl *ctl, struct rn_store_user **out, size_t *n_out);
+void rn_ctl_users_free(struct rn_store_user *users, size_t n);
 /* The name of user id, or "?" */
-const char *rn_ctl_user_name(const struct rn_ctl_user *users, size_t n, int64_t id);
+const char *rn_ctl_user_name(const struct rn_store_user *users, size_t n, int64_t id);
 
 /* --- TLS (tls.c) --- */
 /*

@@ -26,7 +26,7 @@ static json_t *rn_nodes_json(const struct rn_store_node *nd, const char *user)
 static int rn_nodes_list(struct rn_ctl *ctl, int argc, char **argv)
 {
 	struct rn_store_node *nodes = NULL;
-	struct rn_ctl_user *users = NULL;
+	struct rn_store_user *users = NULL;
 	struct rn_store *store = NULL;
 	size_t n = 0, n_users = 0;
 	json_t *arr = NULL;

@@ -18,7 +18,7 @@ enum { RN_POLICY_FILE_MAX = 4 << 20 }; /* bytes: far beyond any real policy */
 /* The world the policy library checks against, and everything it borrows. */
 struct rn_ctl_world {
 	struct rn_policy_world w;
-	struct rn_ctl_user *users;
+	struct rn_store_user *users;
 	size_t n_users;
 	const char **user_names;
 	struct rn_store_node *nodes;

@@ -1,80 +1,44 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * `rustynet-control users ...`. Users are made by `authkey create --user`. store.h has no call
- * that lists users yet, so rn_ctl_users_load reads them from control.db read-only; it is the one
- * place this binary touches SQL and should become rn_store_user_list().
+ * `rustynet-control users ...`. Users are made by `authkey create --user`.
  */
 #include <errno.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "rustynet-control/ctl.h"
 
-int rn_ctl_users_load(struct rn_ctl *ctl, struct rn_ctl_user **out, size_t *n_out)
+int rn_ctl_users_load(struct rn_ctl *ctl, struct rn_store_user **out, size_t *n_out)
 {
-	struct rn_ctl_user *users = NULL, *grown;
-	sqlite3_stmt *st = NULL;
-	sqlite3 *db = NULL;
-	char *path = NULL;
-	size_t n = 0;
-	int ret = -EIO, rc;
+	struct rn_store_user *users;
+	struct rn_store *store;
+	size_t n;
+	int ret;
 
 	*out = NULL;
 	*n_out = 0;
-	if (asprintf(&path, "%s/control.db", ctl->state) < 0)
-		return -ENOMEM;
-	rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOFOLLOW, NULL);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_busy_timeout(db, 5000);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_prepare_v2(db, "SELECT id, name, created_at FROM users ORDER BY id",
-					-1, &st, NULL);
-	while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *name = (const char *)sqlite3_column_text(st, 1);
-
-		grown = realloc(users, (n + 1) * sizeof(*users));
-		if (!grown) {
-			ret = -ENOMEM;
-			goto err;
-		}
-		users = grown;
-		users[n].id = sqlite3_column_int64(st, 0);
-		users[n].created_at = sqlite3_column_int64(st, 2);
-		users[n].name = strdup(name ? name : "");
-		if (!users[n++].name) {
-			ret = -ENOMEM;
-			goto err;
-		}
-		rc = SQLITE_OK;
+	ret = rn_ctl_store_open(ctl, &store);
+	if (ret)
+		return ret;
+	ret = rn_store_user_list(store, &users, &n);
+	if (ret) {
+		rn_ctl_store_error(store, "listing users", ret);
+		rn_store_close(store);
+		return ret;
 	}
-	if (rc != SQLITE_DONE) {
-		fprintf(stderr, "rustynet-control: reading users from \"%s\": %s\n", path,
-			db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
-		goto err;
-	}
+	rn_store_close(store);
 	*out = users;
 	*n_out = n;
-	ret = 0;
-	goto out;
-err:
-	rn_ctl_users_free(users, n);
-out:
-	sqlite3_finalize(st);
-	sqlite3_close(db);
-	free(path);
-	return ret;
+	return 0;
 }
 
-void rn_ctl_users_free(struct rn_ctl_user *users, size_t n)
+void rn_ctl_users_free(struct rn_store_user *users, size_t n)
 {
-	for (size_t i = 0; i < n; i++)
-		free(users[i].name);
-	free(users);
+	rn_store_user_list_free(users, n);
 }
 
-const char *rn_ctl_user_name(const struct rn_ctl_user *users, size_t n, int64_t id)
+const char *rn_ctl_user_name(const struct rn_store_user *users, size_t n, int64_t id)
 {
 	for (size_t i = 0; i < n; i++)
 		if (users[i].id == id)
@@ -85,7 +49,7 @@ const char *rn_ctl_user_name(const struct rn_ctl_user *users, size_t n, int64_t 
 static int rn_ctl_users_list(struct rn_ctl *ctl, int argc, char **argv)
 {
 	struct rn_store_node *nodes = NULL;
-	struct rn_ctl_user *users = NULL;
+	struct rn_store_user *users = NULL;
 	struct rn_store *store = NULL;
 	size_t n_users = 0, n_nodes = 0;
 	int ret, first;
