@@ -1,0 +1,81 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * rustynet status: this node's interface, public key and listen port, and each peer's key,
+ * endpoint, allowed IPs, latest handshake and transfer, as the daemon's data plane sees them.
+ * --json prints the daemon's answer as is.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <time.h>
+
+#include "rustynet/cli.h"
+
+static void print_bytes(uint64_t n, char *buf, size_t len)
+{
+	static const char *const unit[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+	double v = (double)n;
+	unsigned int u = 0;
+
+	while (v >= 1024 && u < 4) {
+		v /= 1024;
+		u++;
+	}
+	if (u == 0)
+		snprintf(buf, len, "%" PRIu64 " B", n);
+	else
+		snprintf(buf, len, "%.2f %s", v, unit[u]);
+}
+
+static void print_peer(const json_t *p)
+{
+	json_int_t hs = json_integer_value(json_object_get(p, "latest_handshake"));
+	const json_t *ep = json_object_get(p, "endpoint"), *ips = json_object_get(p, "allowed_ips");
+	char rx[32], tx[32];
+	const json_t *ip;
+	size_t i;
+
+	printf("\npeer: %s\n", json_string_value(json_object_get(p, "public_key")));
+	printf("  endpoint: %s\n", json_is_string(ep) ? json_string_value(ep) : "(none)");
+	printf("  allowed ips:");
+	json_array_foreach(ips, i, ip) printf("%s %s", i ? "," : "", json_string_value(ip));
+	printf("%s\n", json_array_size(ips) ? "" : " (none)");
+	if (hs > 0)
+		printf("  latest handshake: %lld seconds ago\n", (long long)(time(NULL) - hs));
+	else
+		printf("  latest handshake: never\n");
+	print_bytes((uint64_t)json_integer_value(json_object_get(p, "rx_bytes")), rx, sizeof(rx));
+	print_bytes((uint64_t)json_integer_value(json_object_get(p, "tx_bytes")), tx, sizeof(tx));
+	printf("  transfer: %s received, %s sent\n", rx, tx);
+}
+
+int rn_cli_status_main(int argc, char **argv)
+{
+	json_t *res = NULL, *peers, *p;
+	bool json = false;
+	size_t i;
+	int rc;
+
+	rc = rn_cli_read_opts(argc, argv, "status [--json]", &json);
+	if (rc >= 0)
+		return rc;
+	rc = rn_cli_call("status", &res);
+	if (rc)
+		return rc;
+	if (json) {
+		rn_cli_print_json(res);
+		json_decref(res);
+		return RN_CLI_OK;
+	}
+	printf("interface: %s\n", json_string_value(json_object_get(res, "interface")));
+	printf("  public key: %s\n", json_string_value(json_object_get(res, "public_key")));
+	printf("  listening port: %lld\n",
+	       (long long)json_integer_value(json_object_get(res, "listen_port")));
+	if (!json_is_true(json_object_get(res, "logged_in")))
+		printf("  logged in: no (this build has no control server connection yet)\n");
+	peers = json_object_get(res, "peers");
+	json_array_foreach(peers, i, p) print_peer(p);
+	if (!json_array_size(peers))
+		printf("  peers: none\n");
+	json_decref(res);
+	return RN_CLI_OK;
+}

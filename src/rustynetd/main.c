@@ -1,0 +1,232 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * rustynetd: the node daemon. This slice owns the state dir and node key, one TUN interface
+ * run by the embedded data plane (served to wg(8) over its UAPI socket, as rustynet-wg does),
+ * and the local control socket the rustynet CLI talks to, all in one poll loop.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <net/if.h>
+#include <openssl/crypto.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "ipc/ipc.h"
+#include "rustynetd/daemon.h"
+#include "wg/crypto.h"
+#include "wg/device.h"
+#include "wg/tun.h"
+
+#ifndef RN_VERSION
+#define RN_VERSION "unknown"
+#endif
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: rustynetd [--state DIR] [--socket PATH] [--interface NAME]\n"
+		"\n"
+		"The rustynet node daemon; runs as root, in the foreground.\n"
+		"  --state DIR       state directory, made 0700 (default %s)\n"
+		"  --socket PATH     control socket for the rustynet CLI (default %s)\n"
+		"  --interface NAME  the TUN interface to create (default %s)\n"
+		"Debug logging: RUSTYNETD_DEBUG=all (or a list: main,noise,peer,rx,tx,uapi,tun).\n",
+		RN_DAEMON_DEFAULT_STATE, RN_IPC_DEFAULT_SOCKET, RN_DAEMON_DEFAULT_INTERFACE);
+}
+
+static int uapi_get(void *ctx, struct rn_wg_config *out)
+{
+	return rn_wg_device_snapshot(ctx, out);
+}
+
+static int uapi_set(void *ctx, const struct rn_wg_config *cfg)
+{
+	return rn_wg_device_apply(ctx, cfg);
+}
+
+static const struct rn_uapi_ops uapi_ops = {.get = uapi_get, .set = uapi_set};
+
+/* Starts the device with the node key set. 0 or -errno (logged). */
+static int start_device(struct rn_daemon *d, const uint8_t priv[RN_WG_KEY_LEN])
+{
+	struct rn_wg_config cfg = {.flags = RN_WG_DEV_HAS_PRIVATE_KEY};
+	int err;
+
+	err = rn_wg_device_start(d->ifname, &d->dev);
+	if (err) {
+		log_error(MAIN, "cannot create interface %s: %s%s", d->ifname, strerror(-err),
+			  err == -EPERM || err == -EACCES ? " (run rustynetd as root)"
+			  : err == -EBUSY ? " (another process runs this interface: pick another "
+					    "--interface)"
+					  : "");
+		d->dev = NULL;
+		return err;
+	}
+	memcpy(cfg.private_key, priv, RN_WG_KEY_LEN);
+	err = rn_wg_device_apply(d->dev, &cfg);
+	OPENSSL_cleanse(cfg.private_key, sizeof(cfg.private_key));
+	if (err) {
+		log_error(MAIN, "cannot set the node key on %s: %s", d->ifname, strerror(-err));
+		rn_wg_device_stop(d->dev);
+		d->dev = NULL;
+	}
+	return err;
+}
+
+static void run(struct rn_daemon *d, int sfd)
+{
+	while (!d->stop) {
+		struct pollfd pfd[3] = {
+		    {.fd = sfd, .events = POLLIN},
+		    {.fd = d->ctl_fd, .events = POLLIN},
+		    {.fd = rn_uapi_server_fd(&d->uapi), .events = POLLIN},
+		};
+		int n = poll(pfd, 3, 1000);
+
+		if (n < 0 && errno != EINTR) {
+			log_error(MAIN, "poll failed: %s", strerror(errno));
+			break;
+		}
+		if (n > 0 && (pfd[0].revents & POLLIN)) {
+			log_info(MAIN, "signal received, shutting down");
+			break;
+		}
+		if (n > 0 && (pfd[1].revents & POLLIN))
+			rn_daemon_control_handle(d);
+		if (n > 0 && (pfd[2].revents & POLLIN))
+			rn_uapi_server_handle(&d->uapi);
+		if (rn_wg_device_is_dead(d->dev) || !rn_tun_exists(d->ifname)) {
+			log_error(MAIN, "interface %s is gone, shutting down", d->ifname);
+			break;
+		}
+		rn_wg_device_refresh_mtu(d->dev);
+	}
+}
+
+static int serve(struct rn_daemon *d)
+{
+	uint8_t priv[RN_WG_KEY_LEN];
+	char err[512] = "";
+	sigset_t mask;
+	int r, sfd, status = 1;
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	sfd = signalfd(-1, &mask, SFD_CLOEXEC);
+	if (sfd < 0) {
+		log_error(MAIN, "signalfd: %s", strerror(errno));
+		return 1;
+	}
+	if (rn_crypto_init()) {
+		log_error(MAIN, "OpenSSL lacks an algorithm WireGuard needs: install OpenSSL 3");
+		goto err_sfd;
+	}
+	if (rn_daemon_state_prepare(d->state_dir, err, sizeof(err)) ||
+	    rn_daemon_key_load(d->state_dir, priv, err, sizeof(err))) {
+		log_error(MAIN, "%s", err);
+		goto err_key;
+	}
+	if (!rn_x25519_public(d->public_key, priv)) {
+		log_error(MAIN, "cannot derive the public key from the node key");
+		goto err_key;
+	}
+	d->ctl_fd = rn_ipc_listen(d->socket_path, err, sizeof(err));
+	if (d->ctl_fd < 0) {
+		log_error(MAIN, "%s", err);
+		goto err_key;
+	}
+	if (start_device(d, priv))
+		goto err_ctl;
+	r = rn_uapi_server_open(&d->uapi, d->ifname, RN_UAPI_SOCKET_DIR, &uapi_ops, d->dev);
+	if (r) {
+		log_error(MAIN, "cannot serve %s/%s.sock: %s%s", RN_UAPI_SOCKET_DIR, d->ifname,
+			  strerror(-r),
+			  r == -EADDRINUSE ? " (another daemon serves this interface)" : "");
+		goto err_dev;
+	}
+	OPENSSL_cleanse(priv, sizeof(priv));
+	log_info(MAIN, "running %s; control socket %s, wg(8) socket %s", d->ifname, d->socket_path,
+		 d->uapi.path);
+	run(d, sfd);
+	status = 0;
+	rn_uapi_server_close(&d->uapi);
+err_dev:
+	rn_wg_device_stop(d->dev);
+err_ctl:
+	close(d->ctl_fd);
+	unlink(d->socket_path);
+err_key:
+	OPENSSL_cleanse(priv, sizeof(priv));
+err_sfd:
+	close(sfd);
+	if (!status)
+		log_info(MAIN, "stopped: interface and sockets removed");
+	return status;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"state", required_argument, NULL, 's'},	 {"socket", required_argument, NULL, 'S'},
+	    {"interface", required_argument, NULL, 'i'}, {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'v'},	 {0},
+	};
+	struct rn_daemon d = {
+	    .state_dir = RN_DAEMON_DEFAULT_STATE,
+	    .socket_path = RN_IPC_DEFAULT_SOCKET,
+	    .ifname = RN_DAEMON_DEFAULT_INTERFACE,
+	    .ctl_fd = -1,
+	};
+	int c;
+
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 's':
+			d.state_dir = optarg;
+			break;
+		case 'S':
+			d.socket_path = optarg;
+			break;
+		case 'i':
+			d.ifname = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case 'v':
+			printf("rustynetd %s\n", RN_VERSION);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "rustynetd: unexpected argument \"%s\"\n", argv[optind]);
+		usage(stderr);
+		return 2;
+	}
+	if (!*d.ifname || strlen(d.ifname) >= IF_NAMESIZE || strchr(d.ifname, '/')) {
+		fprintf(stderr,
+			"rustynetd: invalid interface name \"%s\" (1-%d characters, no '/')\n",
+			d.ifname, IF_NAMESIZE - 1);
+		return 2;
+	}
+	if (!*d.state_dir || !*d.socket_path) {
+		fprintf(stderr, "rustynetd: --state and --socket need a non-empty path\n");
+		return 2;
+	}
+	rn_log_set_debug(getenv("RUSTYNETD_DEBUG"));
+	rn_log_open("rustynetd", false);
+	return serve(&d);
+}
