@@ -15,7 +15,7 @@
 # integration  every tests/integration/*.sh (or only --script NAME), as root, with RUSTYNET_WG=
 #              DIR/src/rustynet-wg/rustynet-wg; counts the "ok - ", "not ok - ", "skip - " lines;
 #              a script that exits non-zero without a "not ok" line, times out
-#              (INTEGRATION_TIMEOUT, 300 s) or leaves rnt-* namespaces behind counts one failure.
+#              (INTEGRATION_TIMEOUT, 300 s) or leaves its rnt-RUN-* namespaces behind counts one failure.
 #
 # Without --only, runs unit, then fuzz if --fuzz-build is given, then integration. Ends with the
 # line "N passed, N failed, N skipped"; exits 1 if anything failed, 2 on bad usage.
@@ -234,7 +234,10 @@ run_fuzz() {
 
 # ------------------------------------------------------------------------------ integration
 
-list_rnt_netns() { ip netns list 2>/dev/null | awk '{print $1}' | grep '^rnt-' | sort || true; }
+# Only this run's namespaces (tests/lib.sh puts RNT_RUN in every name): another suite or a
+# developer's script running at the same time must neither fail nor lose its namespaces here.
+export RNT_RUN=$$
+list_rnt_netns() { ip netns list 2>/dev/null | awk '{print $1}' | grep "^rnt-$RNT_RUN-" | sort || true; }
 
 run_integration() {
 	local s name log rc p f k before after leaked n=0

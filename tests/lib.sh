@@ -41,7 +41,9 @@
 #   VERBOSE=1              print the full output of failed checks, not only the tail
 
 : "${TEST_TAG:=$(basename "$0" .sh)}"
-T_ID="rnt-${TEST_TAG}-$$"
+# RNT_RUN (set by scripts/run-tests.sh) scopes the names to one suite run, so the runner's
+# leftover check never mistakes another run's namespaces for this one's.
+T_ID="rnt-${RNT_RUN:+$RNT_RUN-}${TEST_TAG}-$$"
 T_DIR=$(mktemp -d "${TMPDIR:-/tmp}/${T_ID}.XXXXXX")
 T_PASS=0
 T_FAIL=0
