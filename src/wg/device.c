@@ -86,6 +86,9 @@ void rn_wg_device_stop(struct rn_wg_device *dev)
 	rn_allowedips_free(&dev->allowedips);
 	rn_index_free(&dev->index);
 	rn_ratelimiter_free(&dev->ratelimiter);
+	rn_filter_free(dev->filter);
+	free(dev->filter);
+	rn_flowtable_free(&dev->flows);
 	rn_cookie_checker_destroy(&dev->cookie_checker);
 	rn_udp_close(&dev->udp);
 	if (dev->tun_fd >= 0)
@@ -374,6 +377,37 @@ int rn_wg_device_apply(struct rn_wg_device *dev, const struct rn_wg_config *cfg)
 out:
 	pthread_rwlock_unlock(&dev->cfg_lock);
 	return err;
+}
+
+int rn_wg_device_set_filter(struct rn_wg_device *dev, struct rn_filter *filter)
+{
+	struct rn_filter *old;
+	int err = 0;
+
+	pthread_rwlock_wrlock(&dev->cfg_lock);
+	/* Allocated once, here: a device never given a filter never pays for the table. */
+	if (filter && !dev->flows.buckets)
+		err = rn_flowtable_init(&dev->flows, RN_FLOW_BUCKETS);
+	if (err) {
+		old = filter;
+	} else {
+		old = dev->filter;
+		dev->filter = filter;
+	}
+	pthread_rwlock_unlock(&dev->cfg_lock);
+	/* No packet path can see old now: each looks at dev->filter only under the cfg_lock. */
+	rn_filter_free(old);
+	free(old);
+	if (err)
+		log_warn(MAIN, "%s: no memory for the flow table: the old packet filter stays",
+			 dev->ifname);
+	return err;
+}
+
+void rn_wg_device_stats(struct rn_wg_device *dev, struct rn_wg_device_stats *out)
+{
+	out->filtered = atomic_load(&dev->filtered);
+	out->rx_pool_drops = atomic_load(&dev->rx_pool_drops);
 }
 
 static int add_allowed_ip(void *ctx, int family, const void *addr, uint8_t cidr)

@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "policy/filter.h"
 #include "wg/config.h"
 
 struct rn_wg_device;
@@ -38,6 +39,21 @@ int rn_wg_device_remove_peer(struct rn_wg_device *dev, const uint8_t public_key[
 int rn_wg_device_update_endpoint(struct rn_wg_device *dev,
 				 const uint8_t public_key[RN_WG_KEY_LEN],
 				 const union rn_wg_endpoint *ep);
+
+/*
+ * Installs the packet filter every decrypted inbound packet must pass (policy/filter.h), or
+ * removes it (NULL: everything passes, plain WireGuard). filter must come from malloc and
+ * belongs to the device from the call on, whatever it returns; the old one is freed.
+ * 0, or -ENOMEM with the old filter kept.
+ */
+int rn_wg_device_set_filter(struct rn_wg_device *dev, struct rn_filter *filter);
+
+struct rn_wg_device_stats {
+	uint64_t filtered;	/* inbound packets the packet filter refused */
+	uint64_t rx_pool_drops; /* data messages dropped for want of a receive buffer */
+};
+
+void rn_wg_device_stats(struct rn_wg_device *dev, struct rn_wg_device_stats *out);
 
 const char *rn_wg_device_ifname(const struct rn_wg_device *dev);
 unsigned int rn_wg_device_capabilities(const struct rn_wg_device *dev);

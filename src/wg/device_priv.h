@@ -34,6 +34,7 @@
 #include "wg/index.h"
 #include "wg/noise.h"
 #include "wg/offload.h"
+#include "wg/pktfilter.h"
 #include "wg/queue.h"
 #include "wg/ratelimiter.h"
 #include "wg/udp.h"
@@ -161,6 +162,15 @@ struct rn_wg_device {
 	struct rn_rx_buf **rx_bufs;
 	unsigned int n_tx_bufs, n_rx_bufs;
 	_Atomic uint64_t rx_pool_drops; /* data messages dropped for want of a buffer */
+
+	/*
+	 * The packet filter (cfg_lock). NULL lets every packet in, as plain WireGuard does, and
+	 * the send path then records no flows. The flow table is allocated with the first filter
+	 * and kept when it changes: the connections this node opened are still its own.
+	 */
+	struct rn_filter *filter; /* owned, malloc'd */
+	struct rn_flowtable flows;
+	_Atomic uint64_t filtered; /* inbound packets the filter refused */
 
 	pthread_t tun_thread, udp_thread, handshake_thread, timer_thread;
 	bool threads_started;

@@ -4,8 +4,8 @@
  * message's type and exact length before any crypto, and files data messages into one batch
  * per session, queued on the peer's ordered queue (queue.h). A crypto worker decrypts a batch
  * in place; the peer's drain then, in arrival order, drops replays and inner packets whose
- * source is not in the sending peer's allowed IPs (crypto-key routing) and writes the
- * survivors to TUN merged into super-packets. Handshake messages are copied to a queue for
+ * source is not in the sending peer's allowed IPs (crypto-key routing) or that the packet
+ * filter refuses (pktfilter.h, when one is installed), and writes the survivors to TUN merged into super-packets. Handshake messages are copied to a queue for
  * the handshake worker, which checks macs, cookies and rate limits first.
  */
 #include "wg/device_priv.h"
@@ -155,6 +155,7 @@ static void rx_replay(struct rn_rx_batch *bt)
 /* What one batch did for its peer, applied under the peer's lock once. */
 struct rx_acc {
 	uint64_t rx_bytes;
+	unsigned int filtered; /* refused by the packet filter */
 	bool got_any, got_data;
 	const union rn_wg_endpoint *src; /* latest authenticated source */
 };
@@ -198,7 +199,11 @@ static void rx_confirm(struct rn_rx_batch *bt)
 	pthread_mutex_unlock(&peer->lock);
 }
 
-/* Crypto-key routing: an inner packet must come from one of the sending peer's allowed IPs. */
+/*
+ * Crypto-key routing: an inner packet must come from one of the sending peer's allowed IPs.
+ * Then the packet filter, if any: it sees only sources the peer may use, so a rule's source
+ * prefixes stand for the peers behind them.
+ */
 static void rx_inner(struct rn_wg_device *dev, struct rn_rx_batch *bt, struct rn_gro *gro,
 		     struct rx_dgram *d, struct rx_acc *acc)
 {
@@ -218,7 +223,13 @@ static void rx_inner(struct rn_wg_device *dev, struct rn_rx_batch *bt, struct rn
 		log_debug(RX, "dropped a packet whose source is not in the peer's allowed IPs");
 		return;
 	}
+	/* The session carried data, refused or not: the timers' keepalive is still due. */
 	acc->got_data = true;
+	if (dev->filter && !rn_pktfilter_allows(dev->filter, &dev->flows, plain, ip_len,
+						bt->buf->now)) {
+		acc->filtered++;
+		return;
+	}
 	if (rn_gro_add(gro, plain, ip_len) < 0) {
 		rn_gro_flush(gro, dev->tun_fd);
 		if (rn_gro_add(gro, plain, ip_len) < 0)
@@ -247,6 +258,10 @@ static void rx_deliver(struct rn_wg_device *dev, struct rn_rx_batch *bt, struct 
 	}
 	if (acc.got_any)
 		rx_account(bt, &acc);
+	if (acc.filtered) {
+		atomic_fetch_add(&dev->filtered, acc.filtered);
+		log_debug(RX, "the packet filter refused %u packets", acc.filtered);
+	}
 }
 
 /* The ordered step: one thread at a time per peer, so the worker's GRO table is its own. */

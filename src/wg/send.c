@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The transmit path: TUN read into a pooled batch buffer -> split a super-packet into IP
- * packets -> crypto-key routing by destination -> the peer's ordered queue; a crypto worker
+ * packets -> crypto-key routing by destination -> (with a packet filter installed, the flow
+ * recorded so replies are let back in) -> the peer's ordered queue; a crypto worker
  * encrypts the batch in place, and the peer's drain sends it with one UDP GSO send (queue.h).
  * Also the handshake initiation, keepalive and staged-packet senders used by the timers and
  * the handshake worker, which send inline.
@@ -321,6 +322,19 @@ static int tx_split(struct rn_wg_device *dev, struct rn_tx_buf *b, const uint8_t
 	return count;
 }
 
+/*
+ * Records the flow of a packet leaving through the tunnel, so the filter admits its replies.
+ * Caller holds cfg_lock for reading and a filter is installed. The segments of a super-packet
+ * share one 5-tuple, so one packet per batch is enough, and the lock is taken once per batch.
+ */
+static void tx_record_flow(struct rn_wg_device *dev, const uint8_t *pkt, size_t len,
+			   uint64_t now)
+{
+	pthread_mutex_lock(&dev->flows.write_lock);
+	rn_flowtable_record(&dev->flows, pkt, len, now);
+	pthread_mutex_unlock(&dev->flows.write_lock);
+}
+
 /* Routes b and queues it for encryption; false if it was staged or dropped instead. */
 static bool tx_queue(struct rn_wg_device *dev, struct rn_tx_buf *b, int count,
 		     struct rn_wg_worker *self)
@@ -332,6 +346,8 @@ static bool tx_queue(struct rn_wg_device *dev, struct rn_tx_buf *b, int count,
 	pthread_rwlock_rdlock(&dev->cfg_lock);
 	/* The segments of a super-packet share its IP header: one lookup routes them all. */
 	peer = route_packet(dev, b->pkts[0], b->lens[0]);
+	if (peer && dev->filter)
+		tx_record_flow(dev, b->pkts[0], b->lens[0], now);
 	if (peer)
 		kp = rn_peer_sending_keypair(peer, now);
 	if (peer && !kp) {
