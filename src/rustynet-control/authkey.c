@@ -194,7 +194,7 @@ static int rn_authkey_list(struct rn_ctl *ctl, int argc, char **argv)
 		goto out;
 	}
 	ret = RN_CTL_ERR;
-	if (rn_ctl_users_load(ctl, &users, &n_users) || !(arr = json_array()))
+	if (rn_ctl_users_load(store, &users, &n_users) || !(arr = json_array()))
 		goto out;
 	if (!json)
 		printf("%-5s %-16s %-10s %-8s %-20s %-5s %s\n", "ID", "USER", "TYPE", "STATE",

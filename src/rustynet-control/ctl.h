@@ -77,7 +77,8 @@ int rn_ctl_store_error(struct rn_store *store, const char *what, int err);
 int rn_ctl_node_find(struct rn_store *store, const char *arg, struct rn_store_node *out);
 
 /* --- users: the store has no listing call yet; read them read-only from control.db --- */
-int rn_ctl_users_load(struct rn_ctl *ctl, struct rn_store_user **out, size_t *n_out);
+/* Every user, from the store the command already has open; reports errors itself. */
+int rn_ctl_users_load(struct rn_store *store, struct rn_store_user **out, size_t *n_out);
 void rn_ctl_users_free(struct rn_store_user *users, size_t n);
 /* The name of user id, or "?" */
 const char *rn_ctl_user_name(const struct rn_store_user *users, size_t n, int64_t id);

@@ -44,7 +44,7 @@ static int rn_nodes_list(struct rn_ctl *ctl, int argc, char **argv)
 		goto out;
 	}
 	ret = RN_CTL_ERR;
-	if (rn_ctl_users_load(ctl, &users, &n_users) || !(arr = json_array()))
+	if (rn_ctl_users_load(store, &users, &n_users) || !(arr = json_array()))
 		goto out;
 	if (!json)
 		printf("%-5s %-20s %-14s %-15s %-8s %-20s %s\n", "ID", "DNS NAME", "USER", "IPV4",

@@ -105,7 +105,7 @@ static int rn_world_node(struct rn_ctl_world *cw, size_t i, const char **tags,
 	return (int)(adv + app);
 }
 
-static int rn_world_load(struct rn_ctl *ctl, struct rn_store *store, struct rn_ctl_world *cw)
+static int rn_world_load(struct rn_store *store, struct rn_ctl_world *cw)
 {
 	size_t n_tags = 0, n_pfx = 0, t = 0, p = 0;
 	int ret;
@@ -114,7 +114,7 @@ static int rn_world_load(struct rn_ctl *ctl, struct rn_store *store, struct rn_c
 	ret = rn_store_node_list(store, &cw->nodes, &cw->n_nodes);
 	if (ret)
 		return rn_ctl_store_error(store, "listing nodes", ret), ret;
-	ret = rn_ctl_users_load(ctl, &cw->users, &cw->n_users);
+	ret = rn_ctl_users_load(store, &cw->users, &cw->n_users);
 	if (ret)
 		return ret;
 	for (size_t i = 0; i < cw->n_nodes; i++) {
@@ -177,8 +177,7 @@ static char *rn_policy_read(const char *path, size_t *len)
 }
 
 /* Reads and checks FILE against the store's world; prints why not. 0 or -errno. */
-static int rn_policy_load_checked(struct rn_ctl *ctl, struct rn_store *store, const char *path,
-				  char **text_out)
+static int rn_policy_load_checked(struct rn_store *store, const char *path, char **text_out)
 {
 	struct rn_policy_error err = {0};
 	struct rn_ctl_world cw;
@@ -190,7 +189,7 @@ static int rn_policy_load_checked(struct rn_ctl *ctl, struct rn_store *store, co
 	text = rn_policy_read(path, &len);
 	if (!text)
 		return -EIO;
-	ret = rn_world_load(ctl, store, &cw);
+	ret = rn_world_load(store, &cw);
 	if (!ret) {
 		ret = rn_policy_check(text, len, path, &cw.w, &err);
 		if (ret == -EINVAL)
@@ -218,7 +217,7 @@ static int rn_policy_cmd_check(struct rn_ctl *ctl, int argc, char **argv)
 		return ret;
 	if (rn_ctl_store_open(ctl, &store))
 		return RN_CTL_ERR;
-	ret = rn_policy_load_checked(ctl, store, argv[first], &text) ? RN_CTL_ERR : RN_CTL_OK;
+	ret = rn_policy_load_checked(store, argv[first], &text) ? RN_CTL_ERR : RN_CTL_OK;
 	if (!ret)
 		printf("%s: ok\n", argv[first]);
 	free(text);
@@ -239,7 +238,7 @@ static int rn_policy_cmd_set(struct rn_ctl *ctl, int argc, char **argv)
 	if (rn_ctl_store_open(ctl, &store))
 		return RN_CTL_ERR;
 	ret = RN_CTL_ERR;
-	if (rn_policy_load_checked(ctl, store, argv[first], &text)) {
+	if (rn_policy_load_checked(store, argv[first], &text)) {
 		fprintf(stderr,
 			"rustynet-control: policy not changed; the old one stays in force\n");
 		goto out;

@@ -9,28 +9,13 @@
 
 #include "rustynet-control/ctl.h"
 
-int rn_ctl_users_load(struct rn_ctl *ctl, struct rn_store_user **out, size_t *n_out)
+int rn_ctl_users_load(struct rn_store *store, struct rn_store_user **out, size_t *n_out)
 {
-	struct rn_store_user *users;
-	struct rn_store *store;
-	size_t n;
-	int ret;
+	int ret = rn_store_user_list(store, out, n_out);
 
-	*out = NULL;
-	*n_out = 0;
-	ret = rn_ctl_store_open(ctl, &store);
 	if (ret)
-		return ret;
-	ret = rn_store_user_list(store, &users, &n);
-	if (ret) {
 		rn_ctl_store_error(store, "listing users", ret);
-		rn_store_close(store);
-		return ret;
-	}
-	rn_store_close(store);
-	*out = users;
-	*n_out = n;
-	return 0;
+	return ret;
 }
 
 void rn_ctl_users_free(struct rn_store_user *users, size_t n)
@@ -67,7 +52,7 @@ static int rn_ctl_users_list(struct rn_ctl *ctl, int argc, char **argv)
 		goto out;
 	}
 	ret = RN_CTL_ERR;
-	if (rn_ctl_users_load(ctl, &users, &n_users))
+	if (rn_ctl_users_load(store, &users, &n_users))
 		goto out;
 	arr = json_array();
 	if (!json)
