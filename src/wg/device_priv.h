@@ -192,6 +192,8 @@ void rn_peer_clear_keypairs(struct rn_wg_peer *peer);
 void rn_peer_expire_current_keypairs(struct rn_wg_peer *peer);
 /* The current keypair with a reference if it may still send, else NULL. Takes peer->lock. */
 struct rn_noise_keypair *rn_peer_sending_keypair(struct rn_wg_peer *peer, uint64_t now_ns);
+/* The same without the lock or a reference; caller holds peer->lock. */
+struct rn_noise_keypair *rn_peer_sending_keypair_locked(struct rn_wg_peer *peer, uint64_t now_ns);
 void rn_peer_stage_packet(struct rn_wg_peer *peer, const uint8_t *pkt, size_t len);
 void rn_peer_purge_staged(struct rn_wg_peer *peer);
 void rn_peer_set_endpoint(struct rn_wg_peer *peer, const union rn_wg_endpoint *ep);

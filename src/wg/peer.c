@@ -172,17 +172,23 @@ bool rn_peer_confirm_keypair(struct rn_wg_peer *peer, struct rn_noise_keypair *k
 	return confirmed;
 }
 
+struct rn_noise_keypair *rn_peer_sending_keypair_locked(struct rn_wg_peer *peer, uint64_t now_ns)
+{
+	struct rn_noise_keypair *kp = peer->keypairs.current;
+
+	if (!kp || !kp->sending_valid ||
+	    now_ns - kp->birthdate_ns >= RN_REJECT_AFTER_TIME_S * RN_NS_PER_S ||
+	    kp->send_counter >= RN_REJECT_AFTER_MESSAGES)
+		return NULL;
+	return kp;
+}
+
 struct rn_noise_keypair *rn_peer_sending_keypair(struct rn_wg_peer *peer, uint64_t now_ns)
 {
 	struct rn_noise_keypair *kp;
 
 	pthread_mutex_lock(&peer->lock);
-	kp = peer->keypairs.current;
-	if (kp && (!kp->sending_valid ||
-		   now_ns - kp->birthdate_ns >= RN_REJECT_AFTER_TIME_S * RN_NS_PER_S ||
-		   kp->send_counter >= RN_REJECT_AFTER_MESSAGES))
-		kp = NULL;
-	rn_noise_keypair_get(kp);
+	kp = rn_noise_keypair_get(rn_peer_sending_keypair_locked(peer, now_ns));
 	pthread_mutex_unlock(&peer->lock);
 	return kp;
 }

@@ -73,17 +73,6 @@ static size_t encrypt_in_place(struct rn_noise_keypair *kp, uint64_t counter, ui
 	return HEADROOM + padded + RN_NOISE_AUTHTAG_LEN;
 }
 
-static struct rn_noise_keypair *sending_keypair_locked(struct rn_wg_peer *peer, uint64_t now)
-{
-	struct rn_noise_keypair *kp = peer->keypairs.current;
-
-	if (!kp || !kp->sending_valid ||
-	    now - kp->birthdate_ns >= RN_REJECT_AFTER_TIME_S * RN_NS_PER_S ||
-	    kp->send_counter >= RN_REJECT_AFTER_MESSAGES)
-		return NULL;
-	return kp;
-}
-
 /* Whitepaper 6.2: the initiator rekeys an old or much-used session before it expires. */
 static void keep_key_fresh_locked(struct rn_wg_peer *peer, struct rn_noise_keypair *kp,
 				  uint64_t now)
@@ -163,7 +152,7 @@ static void send_one_locked(struct rn_wg_peer *peer, struct rn_noise_keypair *kp
 
 void rn_send_keepalive_locked(struct rn_wg_peer *peer, uint64_t now)
 {
-	struct rn_noise_keypair *kp = sending_keypair_locked(peer, now);
+	struct rn_noise_keypair *kp = rn_peer_sending_keypair_locked(peer, now);
 
 	if (!kp) {
 		rn_send_handshake_initiation_locked(peer, false, now);
@@ -175,7 +164,7 @@ void rn_send_keepalive_locked(struct rn_wg_peer *peer, uint64_t now)
 
 void rn_send_staged_locked(struct rn_wg_peer *peer, uint64_t now)
 {
-	struct rn_noise_keypair *kp = sending_keypair_locked(peer, now);
+	struct rn_noise_keypair *kp = rn_peer_sending_keypair_locked(peer, now);
 
 	if (!kp) {
 		rn_send_handshake_initiation_locked(peer, false, now);
