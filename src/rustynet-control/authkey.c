@@ -13,7 +13,7 @@
 #include <time.h>
 
 #include "netmap/netmap.h"
-#include "rustynet-control/authkey_format.h"
+#include "common/authkey_format.h"
 #include "rustynet-control/ctl.h"
 #include "rustynet-control/duration.h"
 

@@ -8,7 +8,7 @@
 
 #include <cmocka.h>
 
-#include "rustynet-control/authkey_format.h"
+#include "common/authkey_format.h"
 
 #define SECRET "rnk_AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8"
 

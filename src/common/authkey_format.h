@@ -14,8 +14,8 @@
  *
  * Pure C with no library beyond libc, so the node can reuse it.
  */
-#ifndef RN_CTL_AUTHKEY_FORMAT_H
-#define RN_CTL_AUTHKEY_FORMAT_H
+#ifndef RN_COMMON_AUTHKEY_FORMAT_H
+#define RN_COMMON_AUTHKEY_FORMAT_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -3,7 +3,7 @@
 #include <string.h>
 #include <stdio.h>
 
-#include "rustynet-control/authkey_format.h"
+#include "common/authkey_format.h"
 
 static const char rn_b64url[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
