@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# shellcheck disable=SC2317 # functions run indirectly (check DESC FUNC...)
+# mesh-restart: restarts and crashes of the control server and of rustynetd.
+#
+#            ns sw: bridge br0 (198.51.100.0/24)
+#     +-------------+-------------+
+#   ctl .1        n1 .10        n2 .11
+#   control       rustynetd     rustynetd
+#
+# Checks: with the control server stopped, the tunnel keeps working and status says the server
+# is unreachable; restarted on its state, it serves the same network (same addresses, new maps
+# reach the nodes). rustynetd killed with SIGKILL under traffic and restarted: exactly one of
+# each address and route it installs (no duplicates), the mesh back within 5 s; `down` leaves no
+# rustynet route or address behind.
+set -eu
+TEST_TAG=mrst
+# shellcheck source=tests/lib.sh
+. "$(dirname "$0")/../lib.sh"
+# shellcheck source=tests/mesh-lib.sh
+. "$(dirname "$0")/../mesh-lib.sh"
+need_root
+need_cmds python3
+
+if ! mesh_have_bins; then
+	skip "mesh-restart: all checks" "rustynetd, rustynet or rustynet-control missing in $BUILD_DIR"
+	t_done
+fi
+if ! check_ok "control server starts" mesh_init; then
+	mesh_dump_logs
+	t_done
+fi
+for n in n1 n2; do
+	check_ok "rustynetd $n starts" mesh_node "$n" || { mesh_dump_logs; t_done; }
+	check "$n up" mesh_up "$n" alice
+done
+N1=$(mesh_ip4 n1 || echo none) N2=$(mesh_ip4 n2 || echo none) N26=$(mesh_ip6 n2 || echo none)
+check "n1 pings n2" wait_for 5 mesh_ping n1 "$N2"
+
+# ---------------------------------------------------------------- control server down
+server_unreachable() { mesh_json n1 'j["server"]["connected"]' | grep -qx False; }
+server_back() { mesh_json n1 'j["server"]["connected"]' | grep -qx True; }
+mesh_ctl_stop
+check "with the server stopped, n1 still pings n2" mesh_ping n1 "$N2"
+check "status says the server is unreachable" wait_for 40 server_unreachable
+check "... and the tunnel still works after that" mesh_ping n2 "$N1"
+check "the server restarts on its state" mesh_ctl_start
+check "n1 reconnects" wait_for 40 server_back
+check "n1 kept its address" test "$(mesh_ip4 n1)" = "$N1"
+ctl nodes rename n2 n2b >/dev/null 2>&1
+check "a change after the restart reaches n1" \
+	wait_for 3 sh -c "'$RNCLI' --socket '${MESH_SOCK[n1]}' status --json | grep -q n2b"
+
+# ---------------------------------------------------------------- kill -9 rustynetd
+# count_installed NS: how many of the mesh routes and addresses are in NS (each must be 1).
+installed() {
+	local ns=${MESH_NS[n1]} if=${MESH_IF[n1]} r4 r6 a4 a6
+	r4=$(ip -n "$ns" route show 100.64.0.0/10 | wc -l)
+	r6=$(ip -n "$ns" -6 route show "$(python3 -c "import ipaddress,sys; print(ipaddress.ip_network(sys.argv[1] + '/48', strict=False))" "$N26")" | wc -l)
+	a4=$(ip -n "$ns" -4 addr show dev "$if" 2>/dev/null | grep -c "inet $N1/32" || true)
+	a6=$(ip -n "$ns" -6 addr show dev "$if" 2>/dev/null | grep -c "inet6 .*/128" || true)
+	echo "routes v4 $r4 v6 $r6, addresses v4 $a4 v6 $a6"
+	[ "$r4" = 1 ] && [ "$r6" = 1 ] && [ "$a4" = 1 ] && [ "$a6" = 1 ]
+}
+check "n1 has exactly one of each mesh route and address" installed
+
+nsx "${MESH_NS[n1]}" ping -n -i 0.05 -w 30 "$N2" >/dev/null 2>&1 &
+PING=$!
+T_BG+=("$PING")
+sleep 0.5
+kill -KILL "${MESH_PID[n1]}"
+wait "${MESH_PID[n1]}" 2>/dev/null || true
+t0=$(now_ms)
+check "rustynetd restarts after SIGKILL" mesh_node_start n1
+check "mesh back within 5 s of the restart" wait_for 5 mesh_ping n1 "$N2"
+note "mesh back $(($(now_ms) - t0)) ms after the kill"
+kill "$PING" 2>/dev/null || true
+check "after the crash and restart: one of each route and address" installed
+check "restart a second time (clean): still one of each" \
+	sh -c "kill -TERM ${MESH_PID[n1]}; sleep 1"
+check "rustynetd starts again" mesh_node_start n1
+check "mesh back again" wait_for 5 mesh_ping n1 "$N2"
+check "still one of each" installed
+
+# ---------------------------------------------------------------- down
+gone() {
+	local ns=${MESH_NS[n1]}
+	ip -n "$ns" route show table all | grep -E "100\.64\.0\.0/10|rustynet|${MESH_IF[n1]}" && return 1
+	ip -n "$ns" -6 route show table all | grep -E "${MESH_IF[n1]}" && return 1
+	ip -n "$ns" addr | grep -F "$N1" && return 1
+	return 0
+}
+check "rustynet down" rnn n1 down
+check "down leaves no rustynet route or address" wait_for 5 gone
+
+check "no sanitizer report in any log" mesh_logs_clean
+[ "$T_FAIL" = 0 ] || mesh_dump_logs
+t_done

@@ -1,0 +1,159 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# shellcheck disable=SC2317 # functions run indirectly (check DESC FUNC...)
+# mesh-trust: what a node refuses, and that a refusal changes nothing.
+#
+#            ns sw: bridge br0 (198.51.100.0/24)
+#     +-------------+-------------+-------------+-------------+
+#   ctl .1        n1 .10        n2 .11        n3 .12        n4 .13
+#   control       alice         alice         alice         (enrolls with bad keys)
+#   serve :8443, later replaced by tests/tools/rogue-control.py on the same address, holding
+#   the server's TLS key but not its netmap key
+#
+# Checks: an auth key with another server's TLS pin is refused before anything is sent, and
+# the node stays logged out; a single-use key works once and not twice, also when two nodes
+# race with it (exactly one wins); expired and revoked keys are refused; from a rogue server,
+# a netmap with a broken signature, an older (replayed) netmap and one signed by another key
+# are each refused, shown in status, and change nothing (version, peers, traffic); the real
+# server back, the node takes new maps again; a node removed by the admin loses access to the
+# others within 2 s.
+set -eu
+TEST_TAG=mtru
+# shellcheck source=tests/lib.sh
+. "$(dirname "$0")/../lib.sh"
+# shellcheck source=tests/mesh-lib.sh
+. "$(dirname "$0")/../mesh-lib.sh"
+need_root
+need_cmds python3 openssl
+
+ROGUE=$(dirname "$0")/../tools/rogue-control.py
+if ! mesh_have_bins; then
+	skip "mesh-trust: all checks" "rustynetd, rustynet or rustynet-control missing in $BUILD_DIR"
+	t_done
+fi
+if ! check_ok "control server starts" mesh_init; then
+	mesh_dump_logs
+	t_done
+fi
+for n in n1 n2 n3 n4; do
+	check_ok "rustynetd $n starts" mesh_node "$n" || { mesh_dump_logs; t_done; }
+done
+
+# fails_with TEXT CMD...: CMD fails and says TEXT (case-insensitive, a regex) on stderr/stdout.
+fails_with() {
+	local text=$1 rc=0
+	shift
+	"$@" >"$T_DIR/out" 2>&1 || rc=$?
+	cat "$T_DIR/out"
+	[ "$rc" != 0 ] && grep -qiE -- "$text" "$T_DIR/out"
+}
+logged_out() { mesh_json "$1" 'j["state"]' | grep -qx NeedsLogin; }
+
+# ---------------------------------------------------------------- auth keys
+"$RNC" --state "$T_DIR/other" init --hostname 198.51.100.1 >/dev/null 2>&1
+KEY=$(mesh_key alice)
+OTHER=$("$RNC" --state "$T_DIR/other" authkey create --user alice 2>/dev/null | tail -n 1)
+IFS=. read -r v secret _ nkey <<<"$KEY"
+IFS=. read -r _ _ opin _ <<<"$OTHER"
+check "an auth key with another server's TLS pin is refused" \
+	fails_with "pin|not the (one|server)" rnn n4 up --server "$MESH_URL" --auth-key "$v.$secret.$opin.$nkey" --hostname n4
+check "... and n4 stays logged out" logged_out n4
+check "... and the key was not used up: n1 enrolls with it" \
+	rnn n1 up --server "$MESH_URL" --auth-key "$KEY" --hostname n1
+check "a single-use key does not work twice" \
+	fails_with "used" rnn n4 up --server "$MESH_URL" --auth-key "$KEY" --hostname n4
+check "... and n4 stays logged out" logged_out n4
+check "a malformed auth key is refused with what is wrong" \
+	fails_with "auth key" rnn n4 up --server "$MESH_URL" --auth-key "rnk1.nonsense" --hostname n4
+
+race() {
+	local k rc2=0 rc3=0
+	k=$(mesh_key alice) || return 1
+	rnn n2 up --server "$MESH_URL" --auth-key "$k" --hostname n2 >"$T_DIR/r2" 2>&1 &
+	local p2=$!
+	rnn n3 up --server "$MESH_URL" --auth-key "$k" --hostname n3 >"$T_DIR/r3" 2>&1 || rc3=$?
+	wait "$p2" || rc2=$?
+	cat "$T_DIR/r2" "$T_DIR/r3"
+	echo "n2: $rc2, n3: $rc3"
+	{ [ "$rc2" = 0 ] && [ "$rc3" != 0 ]; } || { [ "$rc2" != 0 ] && [ "$rc3" = 0 ]; }
+}
+check "two nodes race with one single-use key: exactly one wins" race
+# whichever lost enrolls now with a key of its own
+for n in n2 n3; do
+	logged_out "$n" && check "$n enrolls with its own key" mesh_up "$n" alice
+done
+
+EXP=$(mesh_key alice --expires 1s)
+sleep 2
+check "an expired key is refused" \
+	fails_with "expired" rnn n4 up --server "$MESH_URL" --auth-key "$EXP" --hostname n4
+REV=$(mesh_key alice)
+REV_ID=$(ctl authkey list --json | python3 -c 'import json,sys; print(max(k["id"] for k in json.load(sys.stdin)["authkeys"]))')
+ctl authkey revoke "$REV_ID" >/dev/null 2>&1
+check "a revoked key is refused" \
+	fails_with "revoked" rnn n4 up --server "$MESH_URL" --auth-key "$REV" --hostname n4
+check "n4 is still logged out" logged_out n4
+
+N2=$(mesh_ip4 n2 || echo none)
+check "n1 pings n2" wait_for 5 mesh_ping n1 "$N2"
+
+# ---------------------------------------------------------------- a rogue server
+cp "${MESH_ST[n1]}/netmap.json" "$T_DIR/old.json"
+# a newer map, so that old.json is a replay
+ctl nodes rename n3 n3b >/dev/null 2>&1
+check "n1 takes the map that renames n3" \
+	wait_for 3 sh -c "'$RNCLI' --socket '${MESH_SOCK[n1]}' status --json | grep -q n3b"
+V=$(mesh_version n1)
+cp "${MESH_ST[n1]}/netmap.json" "$T_DIR/good.json"
+
+mesh_ctl_stop
+cp "$T_DIR/old.json" "$T_DIR/rogue.json"
+nsx "$MESH_CTL_NS" python3 "$ROGUE" 198.51.100.1 8443 "$MESH_CTL_ST/tls-cert.pem" \
+	"$MESH_CTL_ST/tls-key.pem" "$T_DIR/rogue.json" >>"$T_DIR/rogue.log" 2>&1 </dev/null &
+T_BG+=("$!")
+
+# refused NAME REASON-REGEX: n1 shows a rejected map whose reason matches, still runs version V
+# and still reaches n2.
+refused() {
+	local r
+	r=$(mesh_json n1 '(j["netmap"]["last_rejected"] or {}).get("reason", "")') || return 1
+	echo "last_rejected: $r; version $(mesh_version n1) (want $V)"
+	echo "$r" | grep -qiE -- "$2" && [ "$(mesh_version n1)" = "$V" ]
+}
+check "a replayed older netmap is refused" wait_for 10 refused n1 "version|older|replay|stale"
+check "... the node still reaches n2" mesh_ping n1 "$N2"
+
+python3 - "$T_DIR/good.json" >"$T_DIR/rogue.json" <<-'PY'
+	import base64, json, sys
+	e = json.load(open(sys.argv[1]))
+	m = json.loads(e["map"]); m["version"] += 1000
+	e["map"] = json.dumps(m, separators=(",", ":"))  # signature no longer matches
+	json.dump(e, sys.stdout, separators=(",", ":"))
+PY
+check "a netmap with a broken signature is refused" wait_for 10 refused n1 "signature"
+check "... the node still reaches n2" mesh_ping n1 "$N2"
+
+python3 "$ROGUE" forge "$T_DIR/good.json" "$T_DIR/other/netmap-signing.key" 2000 >"$T_DIR/rogue.json"
+check "a netmap signed by another key is refused" wait_for 10 refused n1 "key"
+check "... the node still reaches n2" mesh_ping n1 "$N2"
+check "... and lists the same peers" \
+	sh -c "'$RNCLI' --socket '${MESH_SOCK[n1]}' status --json | grep -q n3b"
+
+# ---------------------------------------------------------------- the real server again
+for p in $(ip netns pids "$MESH_CTL_NS"); do kill -TERM "$p" 2>/dev/null || true; done
+sleep 0.5
+check "the real server restarts on its state" mesh_ctl_start
+ctl nodes rename n3b n3c >/dev/null 2>&1
+check "n1 takes new maps from the real server again" \
+	wait_for 15 sh -c "'$RNCLI' --socket '${MESH_SOCK[n1]}' status --json | grep -q n3c"
+
+# ---------------------------------------------------------------- removal
+n1_lacks_n2() { ! mesh_json n1 '[p["ipv4"] for p in j["peers"]]' | grep -qF "'$N2'"; }
+check "admin removes n2" ctl nodes remove n2
+check "n1 drops n2 within 2 s" wait_for 2 n1_lacks_n2
+check "n1 cannot reach n2" mesh_no_ping n1 "$N2"
+check "n2 is told it is logged out" wait_for 5 logged_out n2
+
+check "no sanitizer report in any log" mesh_logs_clean
+[ "$T_FAIL" = 0 ] || { mesh_dump_logs; tail -n 5 "$T_DIR/rogue.log" | sed 's/^/#   /'; }
+t_done

@@ -1,0 +1,80 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""A rogue control server for the trust tests: it holds the real server's TLS key (so the node's
+pin check passes, as after a key theft or on a compromised host) and answers every /v1/poll
+with whatever envelope the test put in MAPFILE, re-read per request. The node must refuse a map
+that is forged, replayed or signed by another key, and keep running on its last good one.
+
+Usage: rogue-control.py ADDR PORT CERT KEY MAPFILE
+Also: rogue-control.py forge ENVELOPE SIGNKEY_B64_FILE VERSION_BUMP > NEW_ENVELOPE
+(re-signs the map with another Ed25519 key via `openssl pkeyutl`, version raised by VERSION_BUMP).
+"""
+import base64
+import hashlib
+import http.server
+import json
+import os
+import ssl
+import subprocess
+import sys
+import tempfile
+import time
+
+
+def forge(envelope_path, key_path, bump):
+    env = json.load(open(envelope_path))
+    m = json.loads(env["map"])
+    m["version"] += int(bump)
+    m["issued_at"] = int(time.time())
+    text = json.dumps(m, separators=(",", ":"))
+    seed = base64.b64decode(open(key_path).read().strip())
+    with tempfile.TemporaryDirectory() as d:
+        der = bytes.fromhex("302e020100300506032b657004220420") + seed
+        open(os.path.join(d, "k.der"), "wb").write(der)
+        open(os.path.join(d, "m"), "wb").write(text.encode())
+        subprocess.run(["openssl", "pkey", "-inform", "DER", "-in", os.path.join(d, "k.der"),
+                        "-out", os.path.join(d, "k.pem")], check=True)
+        subprocess.run(["openssl", "pkeyutl", "-sign", "-rawin", "-inkey",
+                        os.path.join(d, "k.pem"), "-in", os.path.join(d, "m"), "-out",
+                        os.path.join(d, "s")], check=True)
+        sig = open(os.path.join(d, "s"), "rb").read()
+        pub = subprocess.run(["openssl", "pkey", "-in", os.path.join(d, "k.pem"), "-pubout",
+                              "-outform", "DER"], check=True, capture_output=True).stdout[-32:]
+    out = {"format": env["format"], "key_id": hashlib.sha256(pub).hexdigest()[:16],
+           "map": text, "sig": base64.b64encode(sig).decode()}
+    json.dump(out, sys.stdout, separators=(",", ":"))
+
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def do_POST(self):
+        n = int(self.headers.get("Content-Length", "0"))
+        self.rfile.read(n)
+        time.sleep(0.3)  # the node polls again at once: keep the loop slow
+        body = open(self.server.mapfile, "rb").read()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, fmt, *args):
+        sys.stderr.write("rogue: " + (fmt % args) + "\n")
+
+
+def serve(addr, port, cert, key, mapfile):
+    srv = http.server.ThreadingHTTPServer((addr, int(port)), Handler)
+    srv.mapfile = mapfile
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_3
+    ctx.load_cert_chain(cert, key)
+    srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
+    srv.serve_forever()
+
+
+if __name__ == "__main__":
+    if sys.argv[1] == "forge":
+        forge(*sys.argv[2:5])
+    else:
+        serve(*sys.argv[1:6])
