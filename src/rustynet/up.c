@@ -94,10 +94,7 @@ static int check(struct up_opts *o, char *host, size_t hostlen)
 				   "runs over HTTPS only)",
 				   o->server);
 	if (!rn_authkey_parse(o->key, &key, why, sizeof(why))) {
-		fprintf(stderr,
-			PROG_NAME " up: the auth key is not usable: %s\n(paste the whole rnk1.... "
-				  "text that `rustynet-control authkey create` printed)\n",
-			why);
+		fprintf(stderr, PROG_NAME " up: the auth key is not usable: %s\n", why);
 		return RN_CLI_USAGE;
 	}
 	memset(&key, 0, sizeof(key));

@@ -48,7 +48,10 @@ static void apply_system(struct rn_daemon *d, const struct rn_netmap *next)
 		return;
 	}
 	rn_apply_plan_system(next, d->ifname, &want);
-	if (d->installed.n_addrs && !rn_apply_intents_equal(&d->installed, &want)) {
+	/* Installed and journaled already: adding again would only make the kernel say EEXIST. */
+	if (d->installed.n_addrs && rn_apply_intents_equal(&d->installed, &want))
+		return;
+	if (d->installed.n_addrs) {
 		log_info(MAIN, "apply: this node's mesh addresses changed: replacing them");
 		rn_system_undo_group(d->sys, RN_APPLY_GROUP);
 	}
@@ -74,7 +77,8 @@ static void apply_system(struct rn_daemon *d, const struct rn_netmap *next)
 				 rn_ipaddr_format_prefix(&want.routes[i].dst, what), strerror(-r));
 		}
 	}
-	d->installed = want;
+	if (!first)
+		d->installed = want; /* a partial install is retried by the next map */
 	if (first)
 		log_error(MAIN, "apply: %s (tunnels to peers may not work)", d->apply_error);
 }

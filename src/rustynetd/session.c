@@ -100,8 +100,7 @@ static bool login_from_args(struct rn_login *l, const char *server, const char *
 	if (!rn_client_url_ok(server, err, errlen))
 		return false;
 	if (!rn_authkey_parse(authkey, key, why, sizeof(why))) {
-		snprintf(err, errlen, "the auth key is not usable: %s (paste the whole rnk1.... "
-				      "text that rustynet-control authkey create printed)", why);
+		snprintf(err, errlen, "the auth key is not usable: %s", why);
 		return false;
 	}
 	if (!hostname_ok(hostname, err, errlen))
