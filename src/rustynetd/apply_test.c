@@ -22,10 +22,11 @@
 static const uint8_t self_key[32] = {
     1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1};
 
-static char *sealed_fixture(size_t *len, void (*change)(struct rn_netmap *))
+static __attribute__((noinline)) char *sealed_fixture(size_t *len,
+						   void (*change)(struct rn_netmap *))
 {
 	struct rn_netmap m;
-	char err[256], *out;
+	char err[256], *out = NULL;
 
 	fx_map(&m);
 	if (change)
@@ -244,10 +245,12 @@ static void test_verify(void **state)
 					 sizeof(err)),
 			 -EKEYREJECTED);
 	{
-		char *sig = strstr(env, "\"sig\":\"");
+		const char *sig = strstr(env, "\"sig\":\"");
+		size_t at;
 
 		assert_non_null(sig);
-		sig[7] = sig[7] == 'A' ? 'B' : 'A';
+		at = (size_t)(sig - env) + 7;
+		env[at] = env[at] == 'A' ? 'B' : 'A';
 		assert_int_equal(rn_apply_verify(NULL, self_key, fx_pub, env, len, FX_NOW, 600,
 						 &got, err, sizeof(err)),
 				 -EBADMSG);
