@@ -282,10 +282,10 @@ int rn_cli_ping_main(int argc, char **argv)
 		json_decref(out);
 	} else {
 		json_decref(rtts);
-		printf("%ld/%ld replies; %s\n", got, count,
-		       ep ? "direct, via the peer's endpoint " : "no endpoint known for the peer");
 		if (ep)
-			printf("endpoint: %s\n", ep);
+			printf("%ld/%ld replies; peer endpoint %s (direct)\n", got, count, ep);
+		else
+			printf("%ld/%ld replies; no endpoint known for the peer\n", got, count);
 	}
 	json_decref(status);
 	return got ? RN_CLI_OK : RN_CLI_ERR;

@@ -34,7 +34,7 @@ static int apply_peers(struct rn_daemon *d, const struct rn_netmap *next, char *
 	return r;
 }
 
-/* Addresses, link up, routes. Failures are logged and kept in d->apply_error; the rest goes on. */
+/* Link up, addresses, routes. Failures are logged and kept in d->apply_error; the rest goes on. */
 static void apply_system(struct rn_daemon *d, const struct rn_netmap *next)
 {
 	struct rn_apply_intents want;
@@ -55,6 +55,13 @@ static void apply_system(struct rn_daemon *d, const struct rn_netmap *next)
 		log_info(MAIN, "apply: this node's mesh addresses changed: replacing them");
 		rn_system_undo_group(d->sys, RN_APPLY_GROUP);
 	}
+	/* Link first: undo runs in reverse, and taking the link down drops IPv6 addresses. */
+	r = rn_system_link_up(d->sys, RN_APPLY_GROUP, d->ifname);
+	if (r) {
+		first = r;
+		snprintf(d->apply_error, sizeof(d->apply_error), "cannot set %s up: %s", d->ifname,
+			 strerror(-r));
+	}
 	for (size_t i = 0; i < want.n_addrs; i++) {
 		r = rn_system_addr_add(d->sys, RN_APPLY_GROUP, d->ifname, &want.addrs[i]);
 		if (r && !first) {
@@ -62,12 +69,6 @@ static void apply_system(struct rn_daemon *d, const struct rn_netmap *next)
 			snprintf(d->apply_error, sizeof(d->apply_error), "cannot add address %s: %s",
 				 rn_ipaddr_format_prefix(&want.addrs[i], what), strerror(-r));
 		}
-	}
-	r = rn_system_link_up(d->sys, RN_APPLY_GROUP, d->ifname);
-	if (r && !first) {
-		first = r;
-		snprintf(d->apply_error, sizeof(d->apply_error), "cannot set %s up: %s", d->ifname,
-			 strerror(-r));
 	}
 	for (size_t i = 0; i < want.n_routes; i++) {
 		r = rn_system_route_add(d->sys, RN_APPLY_GROUP, &want.routes[i]);
