@@ -110,12 +110,13 @@ struct rn_client_status {
 };
 
 /*
- * Starts polling with a copy of login. since is the version of the map the node runs. The
+ * Starts polling with a copy of login. since is the version of the map the node runs;
+ * connected is what status says until the first poll ends (true right after an enroll). The
  * returned client's fd (rn_client_fd) becomes readable when an envelope or a status change
  * is waiting. 0 or -errno.
  */
 int rn_client_start(const struct rn_login *login, const char *ifname, uint16_t port,
-		    uint64_t since, struct rn_client **out);
+		    uint64_t since, bool connected, struct rn_client **out);
 /* Stops the thread (an in-flight request is aborted within ~1 s) and frees. NULL is fine. */
 void rn_client_stop(struct rn_client *c);
 int rn_client_fd(const struct rn_client *c);

@@ -175,7 +175,7 @@ static void *poll_thread(void *arg)
 }
 
 int rn_client_start(const struct rn_login *login, const char *ifname, uint16_t port,
-		    uint64_t since, struct rn_client **out)
+		    uint64_t since, bool connected, struct rn_client **out)
 {
 	struct rn_client *c = calloc(1, sizeof(*c));
 	pthread_condattr_t ca;
@@ -187,6 +187,7 @@ int rn_client_start(const struct rn_login *login, const char *ifname, uint16_t p
 	snprintf(c->ifname, sizeof(c->ifname), "%s", ifname);
 	c->port = port;
 	c->since = since;
+	c->st.connected = connected;
 	c->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (c->efd < 0) {
 		err = -errno;

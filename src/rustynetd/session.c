@@ -16,13 +16,14 @@
 #include "rustynetd/daemon.h"
 #include "rustynetd/persist.h"
 
-static void start_polling(struct rn_daemon *d)
+static void start_polling(struct rn_daemon *d, bool connected)
 {
 	int r;
 
 	rn_client_stop(d->client);
 	d->client = NULL;
-	r = rn_client_start(&d->login, d->ifname, d->listen_port, d->map.version, &d->client);
+	r = rn_client_start(&d->login, d->ifname, d->listen_port, d->map.version, connected,
+			    &d->client);
 	if (r)
 		log_error(MAIN, "control: cannot start polling: %s", strerror(-r));
 }
@@ -54,7 +55,7 @@ void rn_daemon_session_resume(struct rn_daemon *d)
 	}
 	log_info(MAIN, "logged in to %s as node %llu", d->login.server_url,
 		 (unsigned long long)d->login.node_id);
-	start_polling(d);
+	start_polling(d, false);
 }
 
 static bool hostname_ok(const char *h, char *err, size_t errlen)
@@ -177,7 +178,7 @@ int rn_daemon_session_up(struct rn_daemon *d, const char *server, const char *au
 		log_error(MAIN, "up: %s: the login is lost at the next restart", err);
 	log_info(MAIN, "up: logged in to %s as %s (node %llu)", d->login.server_url,
 		 d->map.self.dns_name, (unsigned long long)d->login.node_id);
-	start_polling(d);
+	start_polling(d, true);
 	return 0;
 }
 
