@@ -289,6 +289,12 @@ static void recv_error(int r, const char *path, char *err, size_t errlen)
 int rn_ipc_call(const char *path, const char *cmd, json_t *args, json_t **result, char *err,
 		size_t errlen)
 {
+	return rn_ipc_call_timeout(path, cmd, args, RN_IPC_TIMEOUT_MS, result, err, errlen);
+}
+
+int rn_ipc_call_timeout(const char *path, const char *cmd, json_t *args, int reply_timeout_ms,
+			json_t **result, char *err, size_t errlen)
+{
 	json_t *req, *rep = NULL, *ok, *e;
 	int fd, r;
 
@@ -307,7 +313,7 @@ int rn_ipc_call(const char *path, const char *cmd, json_t *args, json_t **result
 	json_decref(req);
 	/* The daemon may refuse (SO_PEERCRED) and close before reading: its answer says why. */
 	if (!r || r == -EPIPE || r == -ECONNRESET)
-		r = rn_ipc_recv(fd, &rep, RN_IPC_TIMEOUT_MS);
+		r = rn_ipc_recv(fd, &rep, reply_timeout_ms);
 	close(fd);
 	if (r) {
 		recv_error(r, path, err, errlen);

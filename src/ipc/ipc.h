@@ -57,6 +57,11 @@ int rn_ipc_connect(const char *path, int timeout_ms, char *err, size_t errlen);
 int rn_ipc_call(const char *path, const char *cmd, json_t *args, json_t **result, char *err,
 		size_t errlen);
 
+/* rn_ipc_call for commands the daemon answers only after a slow step (a control server
+ * round trip): the reply may take reply_timeout_ms. */
+int rn_ipc_call_timeout(const char *path, const char *cmd, json_t *args, int reply_timeout_ms,
+			json_t **result, char *err, size_t errlen);
+
 /*
  * Server side: listens on path (mode 0600). The directory is created 0755 if missing. A socket
  * a live daemon answers on is left alone (-EADDRINUSE); a stale one is replaced; any other file

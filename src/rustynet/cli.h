@@ -20,6 +20,12 @@ extern const char *rn_cli_socket;
 int rn_cli_status_main(int argc, char **argv);
 int rn_cli_version_main(int argc, char **argv);
 int rn_cli_down_main(int argc, char **argv);
+int rn_cli_up_main(int argc, char **argv);
+int rn_cli_logout_main(int argc, char **argv);
+int rn_cli_ping_main(int argc, char **argv);
+
+/* How long `up` and `logout` wait for the daemon, which waits for the control server. */
+#define RN_CLI_SLOW_TIMEOUT_MS 25000
 
 /*
  * Parses a command's only options, --json and --help. Returns -1 to go on, or an exit code
@@ -29,6 +35,9 @@ int rn_cli_read_opts(int argc, char **argv, const char *usage, bool *json);
 
 /* Sends cmd to the daemon; on failure prints "rustynet CMD: <why>" and returns RN_CLI_ERR. */
 int rn_cli_call(const char *cmd, json_t **result);
+
+/* rn_cli_call with arguments (stolen) and a reply timeout. */
+int rn_cli_call_args(const char *cmd, json_t *args, int timeout_ms, json_t **result);
 
 /* Prints v as indented JSON and a newline. */
 void rn_cli_print_json(const json_t *v);

@@ -17,7 +17,10 @@ static const struct {
 	int (*fn)(int argc, char **argv);
 	const char *summary;
 } commands[] = {
+    {"up", rn_cli_up_main, "log in to a control server and join its network"},
     {"status", rn_cli_status_main, "show this node, its interface and its peers"},
+    {"ping", rn_cli_ping_main, "ping a peer through the tunnel, by name or mesh address"},
+    {"logout", rn_cli_logout_main, "leave the network: peers, addresses and routes removed"},
     {"version", rn_cli_version_main, "print the versions of rustynet and rustynetd"},
     {"down", rn_cli_down_main, "stop rustynetd: interface and sockets removed"},
 };
@@ -54,9 +57,14 @@ int rn_cli_read_opts(int argc, char **argv, const char *use, bool *json)
 
 int rn_cli_call(const char *cmd, json_t **result)
 {
-	char err[512];
+	return rn_cli_call_args(cmd, NULL, RN_IPC_TIMEOUT_MS, result);
+}
 
-	if (rn_ipc_call(rn_cli_socket, cmd, NULL, result, err, sizeof(err))) {
+int rn_cli_call_args(const char *cmd, json_t *args, int timeout_ms, json_t **result)
+{
+	char err[1024];
+
+	if (rn_ipc_call_timeout(rn_cli_socket, cmd, args, timeout_ms, result, err, sizeof(err))) {
 		fprintf(stderr, PROG_NAME " %s: %s\n", cmd, err);
 		return RN_CLI_ERR;
 	}

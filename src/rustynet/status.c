@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * rustynet status: this node's interface, public key and listen port, and each peer's key,
- * endpoint, allowed IPs, latest handshake and transfer, as the daemon's data plane sees them.
- * --json prints the daemon's answer as is.
+ * rustynet status: this node's login state, interface, public key and listen port, its
+ * control server connection and netmap, and each peer's name, addresses, key, endpoint,
+ * allowed IPs, latest handshake and transfer. --json prints the daemon's answer as is.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -34,7 +34,14 @@ static void print_peer(const json_t *p)
 	const json_t *ip;
 	size_t i;
 
+	const char *name = json_string_value(json_object_get(p, "dns_name"));
+
 	printf("\npeer: %s\n", json_string_value(json_object_get(p, "public_key")));
+	if (name)
+		printf("  name: %s (%s, %s), %s\n", name,
+		       json_string_value(json_object_get(p, "ipv4")),
+		       json_string_value(json_object_get(p, "ipv6")),
+		       json_is_true(json_object_get(p, "online")) ? "online" : "offline");
 	printf("  endpoint: %s\n", json_is_string(ep) ? json_string_value(ep) : "(none)");
 	printf("  allowed ips:");
 	json_array_foreach(ips, i, ip) printf("%s %s", i ? "," : "", json_string_value(ip));
@@ -46,6 +53,43 @@ static void print_peer(const json_t *p)
 	print_bytes((uint64_t)json_integer_value(json_object_get(p, "rx_bytes")), rx, sizeof(rx));
 	print_bytes((uint64_t)json_integer_value(json_object_get(p, "tx_bytes")), tx, sizeof(tx));
 	printf("  transfer: %s received, %s sent\n", rx, tx);
+}
+
+static const char *str(const json_t *o, const char *key)
+{
+	const char *s = json_string_value(json_object_get(o, key));
+
+	return s ? s : "";
+}
+
+static void print_login(const json_t *res)
+{
+	const json_t *server = json_object_get(res, "server"), *self = json_object_get(res, "self");
+	const json_t *nm = json_object_get(res, "netmap"), *rej = json_object_get(nm, "last_rejected");
+
+	printf("  state: %s\n", str(res, "state"));
+	if (!json_is_true(json_object_get(res, "logged_in"))) {
+		printf("  logged in: no%s%s%s\n", str(server, "last_error")[0] ? " (" : "",
+		       str(server, "last_error"), str(server, "last_error")[0] ? ")" : "");
+		printf("  to join a network: " PROG_NAME " up --server URL --auth-key KEY\n");
+	} else {
+		printf("  control server: %s, %s%s%s\n", str(server, "url"),
+		       json_is_true(json_object_get(server, "connected")) ? "connected"
+									  : "not connected",
+		       str(server, "last_error")[0] ? ": " : "", str(server, "last_error"));
+	}
+	if (json_is_object(self))
+		printf("  this node: %s (%s, %s), user %s\n", str(self, "dns_name"),
+		       str(self, "ipv4"), str(self, "ipv6"), str(self, "user"));
+	if (json_integer_value(json_object_get(nm, "version")))
+		printf("  netmap: version %lld\n",
+		       (long long)json_integer_value(json_object_get(nm, "version")));
+	if (json_is_string(json_object_get(nm, "apply_error")))
+		printf("  netmap not fully applied: %s\n", str(nm, "apply_error"));
+	if (json_is_object(rej))
+		printf("  last refused netmap: %lld seconds ago: %s\n",
+		       (long long)(time(NULL) - json_integer_value(json_object_get(rej, "time"))),
+		       str(rej, "reason"));
 }
 
 int rn_cli_status_main(int argc, char **argv)
@@ -70,8 +114,7 @@ int rn_cli_status_main(int argc, char **argv)
 	printf("  public key: %s\n", json_string_value(json_object_get(res, "public_key")));
 	printf("  listening port: %lld\n",
 	       (long long)json_integer_value(json_object_get(res, "listen_port")));
-	if (!json_is_true(json_object_get(res, "logged_in")))
-		printf("  logged in: no (this build has no control server connection yet)\n");
+	print_login(res);
 	peers = json_object_get(res, "peers");
 	json_array_foreach(peers, i, p) print_peer(p);
 	if (!json_array_size(peers))

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The local control socket: who may talk to rustynetd (root, or the daemon's own user, checked
- * with SO_PEERCRED), and the commands of this build: status, version, down. One request per
- * connection, with a deadline, so a stuck client cannot hold the daemon's loop.
+ * with SO_PEERCRED), and the commands of this build: status, version, down, up, logout. One
+ * request per connection, with a deadline, so a stuck client cannot hold the daemon's loop;
+ * only `up` and `logout` wait on the control server, at most RN_CLIENT_REQUEST_TIMEOUT_S.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -21,82 +22,63 @@
 
 #define CTL_TIMEOUT_MS 1000 /* a client must send its whole request within this */
 
-static json_t *endpoint_json(const union rn_wg_endpoint *ep)
+static json_t *cmd_status(struct rn_daemon *d, json_t *args)
 {
-	char addr[INET6_ADDRSTRLEN], buf[INET6_ADDRSTRLEN + 8];
+	(void)args;
+	return rn_daemon_status(d);
+}
 
-	if (ep->sa.sa_family == AF_INET) {
-		inet_ntop(AF_INET, &ep->sin.sin_addr, addr, sizeof(addr));
-		snprintf(buf, sizeof(buf), "%s:%u", addr, ntohs(ep->sin.sin_port));
-	} else if (ep->sa.sa_family == AF_INET6) {
-		inet_ntop(AF_INET6, &ep->sin6.sin6_addr, addr, sizeof(addr));
-		snprintf(buf, sizeof(buf), "[%s]:%u", addr, ntohs(ep->sin6.sin6_port));
-	} else {
-		return json_null();
+static const char *arg_str(json_t *args, const char *name)
+{
+	return json_string_value(json_object_get(args, name));
+}
+
+/* {"server","auth_key","hostname"}: log in; none of them: say whether we are up. */
+static json_t *cmd_up(struct rn_daemon *d, json_t *args)
+{
+	const char *server = arg_str(args, "server"), *key = arg_str(args, "auth_key");
+	const char *host = arg_str(args, "hostname");
+	char err[RN_CLIENT_ERR_MAX], v4[INET_ADDRSTRLEN], v6[INET6_ADDRSTRLEN];
+
+	if (!server && !key) {
+		if (!d->logged_in)
+			return rn_ipc_reply_error("not logged in: run rustynet up --server URL "
+						  "--auth-key KEY");
+	} else if (!server || !key || !host) {
+		return rn_ipc_reply_error("up needs server, auth_key and hostname");
+	} else if (rn_daemon_session_up(d, server, key, host, err, sizeof(err))) {
+		return rn_ipc_reply_error("%s", err);
 	}
-	return json_string(buf);
+	if (!d->map.version)
+		return rn_ipc_reply_ok(json_pack("{s:s, s:b, s:n}", "server", d->login.server_url,
+						 "already", !server, "self"));
+	inet_ntop(AF_INET, d->map.self.ipv4, v4, sizeof(v4));
+	inet_ntop(AF_INET6, d->map.self.ipv6, v6, sizeof(v6));
+	return rn_ipc_reply_ok(json_pack("{s:s, s:b, s:{s:s, s:s, s:s, s:s}}", "server",
+					 d->login.server_url, "already", !server, "self", "name",
+					 d->map.self.name, "dns_name", d->map.self.dns_name, "ipv4",
+					 v4, "ipv6", v6));
 }
 
-static json_t *allowed_ips_json(const struct rn_wg_peer_config *p)
+static json_t *cmd_logout(struct rn_daemon *d, json_t *args)
 {
-	char addr[INET6_ADDRSTRLEN], buf[INET6_ADDRSTRLEN + 8];
-	json_t *a = json_array();
+	char err[RN_CLIENT_ERR_MAX];
 
-	for (size_t i = 0; a && i < p->n_allowed_ips; i++) {
-		const struct rn_wg_allowed_ip *ip = &p->allowed_ips[i];
-
-		inet_ntop(ip->family,
-			  ip->family == AF_INET ? (const void *)&ip->ip4 : (const void *)&ip->ip6,
-			  addr, sizeof(addr));
-		snprintf(buf, sizeof(buf), "%s/%u", addr, ip->cidr);
-		json_array_append_new(a, json_string(buf));
-	}
-	return a;
+	(void)args;
+	if (rn_daemon_session_logout(d, err, sizeof(err)))
+		return rn_ipc_reply_error("%s", err);
+	return rn_ipc_reply_ok(json_pack("{s:s?}", "warning", err[0] ? err : NULL));
 }
 
-static json_t *peer_json(const struct rn_wg_peer_config *p)
+static json_t *cmd_version(struct rn_daemon *d, json_t *args)
 {
-	char key[RN_DAEMON_B64_KEY_LEN + 1];
-
-	rn_daemon_key_b64(p->public_key, key);
-	return json_pack("{s:s, s:o, s:o, s:I, s:I, s:I, s:i}", "public_key", key, "endpoint",
-			 endpoint_json(&p->endpoint), "allowed_ips", allowed_ips_json(p),
-			 "latest_handshake", (json_int_t)p->last_handshake.tv_sec, "rx_bytes",
-			 (json_int_t)p->rx_bytes, "tx_bytes", (json_int_t)p->tx_bytes,
-			 "persistent_keepalive", (int)p->persistent_keepalive);
-}
-
-static json_t *cmd_status(struct rn_daemon *d)
-{
-	char key[RN_DAEMON_B64_KEY_LEN + 1];
-	struct rn_wg_config cfg = {0};
-	json_t *peers, *res;
-	int err;
-
-	err = rn_wg_device_snapshot(d->dev, &cfg);
-	if (err)
-		return rn_ipc_reply_error("cannot read interface %s: %s (see rustynetd's log)",
-					  d->ifname, strerror(-err));
-	peers = json_array();
-	for (size_t i = 0; peers && i < cfg.n_peers; i++)
-		json_array_append_new(peers, peer_json(&cfg.peers[i]));
-	rn_daemon_key_b64(d->public_key, key);
-	res = json_pack("{s:s, s:s, s:i, s:i, s:b, s:s, s:o}", "interface",
-			rn_wg_device_ifname(d->dev), "public_key", key, "listen_port",
-			(int)cfg.listen_port, "fwmark", (int)cfg.fwmark, "logged_in", 0, "state",
-			"NeedsLogin", "peers", peers);
-	rn_wg_config_free(&cfg);
-	return res ? rn_ipc_reply_ok(res) : NULL;
-}
-
-static json_t *cmd_version(struct rn_daemon *d)
-{
-	(void)d;
+	(void)d, (void)args;
 	return rn_ipc_reply_ok(json_pack("{s:s}", "version", RN_VERSION));
 }
 
-static json_t *cmd_down(struct rn_daemon *d)
+static json_t *cmd_down(struct rn_daemon *d, json_t *args)
 {
+	(void)args;
 	log_info(MAIN, "shutdown requested over the control socket");
 	d->stop = true;
 	return rn_ipc_reply_ok(NULL);
@@ -104,11 +86,10 @@ static json_t *cmd_down(struct rn_daemon *d)
 
 static const struct {
 	const char *name;
-	json_t *(*fn)(struct rn_daemon *d);
+	json_t *(*fn)(struct rn_daemon *d, json_t *args);
 } commands[] = {
-    {"status", cmd_status},
-    {"version", cmd_version},
-    {"down", cmd_down},
+    {"status", cmd_status}, {"version", cmd_version}, {"down", cmd_down},
+    {"up", cmd_up},	    {"logout", cmd_logout},
 };
 
 static json_t *dispatch(struct rn_daemon *d, json_t *req)
@@ -121,9 +102,9 @@ static json_t *dispatch(struct rn_daemon *d, json_t *req)
 					  "\"args\": {...}}");
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		if (!strcmp(cmd, commands[i].name))
-			return commands[i].fn(d);
+			return commands[i].fn(d, args);
 	return rn_ipc_reply_error("unknown command \"%.64s\": this rustynetd (%s) knows status, "
-				  "version and down; are rustynet and rustynetd the same version?",
+				  "version, down, up and logout; are rustynet and rustynetd the same version?",
 				  cmd, RN_VERSION);
 }
 

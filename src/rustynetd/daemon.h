@@ -11,6 +11,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
+#include "netmap/netmap.h"
+#include "rustynetd/apply.h"
+#include "rustynetd/client.h"
 #include "wg/config.h"
 #include "wg/uapi_server.h"
 
@@ -18,8 +23,11 @@
 #define RN_DAEMON_DEFAULT_INTERFACE "rustynet0"
 #define RN_DAEMON_NODE_KEY	    "node.key" /* in the state dir, wg-compatible base64, 0600 */
 #define RN_DAEMON_B64_KEY_LEN	    44	       /* base64 of 32 bytes with its one '=' */
+#define RN_DAEMON_DEFAULT_PORT	    41641      /* WireGuard UDP listen port */
+#define RN_DAEMON_UP_TIMEOUT_MS	    20000      /* how long `rustynet up` waits for an answer */
 
 struct rn_wg_device;
+struct rn_system;
 
 struct rn_daemon {
 	const char *state_dir;	    /* borrowed from argv */
@@ -30,6 +38,19 @@ struct rn_daemon {
 	int ctl_fd;		    /* the local API's listening socket; -1 when closed */
 	bool stop;		    /* set by `rustynet down`: leave the loop and clean up */
 	uint8_t public_key[RN_WG_KEY_LEN];
+	uint16_t listen_port;
+
+	struct rn_system *sys; /* owned: every address and route installed, journaled */
+	bool logged_in;	       /* login holds a node token (STATE/control.json) */
+	struct rn_login login; /* its token is a secret: wiped on logout and exit */
+	struct rn_client *client; /* owned: the poll thread; NULL when not polling */
+
+	/* The applied map; version 0: none. Its filter was moved to the data plane. */
+	struct rn_netmap map;
+	struct rn_apply_intents installed; /* group "mesh" as last installed; n_addrs 0: none */
+	char apply_error[RN_CLIENT_ERR_MAX]; /* the last map's system-layer failure, "" if none */
+	uint64_t rejected_at;		     /* unix seconds of the last refused map, 0: none */
+	char rejected_reason[RN_CLIENT_ERR_MAX];
 };
 
 /*
@@ -51,5 +72,21 @@ void rn_daemon_key_b64(const uint8_t key[RN_WG_KEY_LEN], char out[RN_DAEMON_B64_
 
 /* Accepts one connection on d->ctl_fd and answers its one request. Never fatal. */
 void rn_daemon_control_handle(struct rn_daemon *d);
+
+/* The status command's answer (status.c). */
+json_t *rn_daemon_status(struct rn_daemon *d);
+
+/* session.c: login, logout and the poll thread's hand-overs. */
+/* At start: load control.json and netmap.json, apply the map, start polling. Never fatal. */
+void rn_daemon_session_resume(struct rn_daemon *d);
+/* `up`: enroll, persist, apply the first map, start polling. 0 or -errno, err for people. */
+int rn_daemon_session_up(struct rn_daemon *d, const char *server, const char *authkey,
+			 const char *hostname, char *err, size_t errlen);
+/* `logout`: tells the server (best effort), clears peers/addresses/routes/filter, forgets. */
+int rn_daemon_session_logout(struct rn_daemon *d, char *err, size_t errlen);
+/* The client fd was readable: take and apply what the poll thread handed over. */
+void rn_daemon_session_poll_ready(struct rn_daemon *d);
+/* At exit: stop the thread, wipe the token. Kernel state is undone by main.c. */
+void rn_daemon_session_close(struct rn_daemon *d);
 
 #endif

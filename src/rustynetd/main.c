@@ -19,6 +19,7 @@
 #include "common/log.h"
 #include "ipc/ipc.h"
 #include "rustynetd/daemon.h"
+#include "system/system.h"
 #include "wg/crypto.h"
 #include "wg/device.h"
 #include "wg/tun.h"
@@ -30,14 +31,16 @@
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"Usage: rustynetd [--state DIR] [--socket PATH] [--interface NAME]\n"
+		"Usage: rustynetd [--state DIR] [--socket PATH] [--interface NAME] [--port N]\n"
 		"\n"
 		"The rustynet node daemon; runs as root, in the foreground.\n"
 		"  --state DIR       state directory, made 0700 (default %s)\n"
 		"  --socket PATH     control socket for the rustynet CLI (default %s)\n"
 		"  --interface NAME  the TUN interface to create (default %s)\n"
+		"  --port N          WireGuard UDP listen port, 1-65535 (default %d)\n"
 		"Debug logging: RUSTYNETD_DEBUG=all (or a list: main,noise,peer,rx,tx,uapi,tun).\n",
-		RN_DAEMON_DEFAULT_STATE, RN_IPC_DEFAULT_SOCKET, RN_DAEMON_DEFAULT_INTERFACE);
+		RN_DAEMON_DEFAULT_STATE, RN_IPC_DEFAULT_SOCKET, RN_DAEMON_DEFAULT_INTERFACE,
+		RN_DAEMON_DEFAULT_PORT);
 }
 
 static int uapi_get(void *ctx, struct rn_wg_config *out)
@@ -52,10 +55,11 @@ static int uapi_set(void *ctx, const struct rn_wg_config *cfg)
 
 static const struct rn_uapi_ops uapi_ops = {.get = uapi_get, .set = uapi_set};
 
-/* Starts the device with the node key set. 0 or -errno (logged). */
+/* Starts the device with the node key and listen port set. 0 or -errno (logged). */
 static int start_device(struct rn_daemon *d, const uint8_t priv[RN_WG_KEY_LEN])
 {
-	struct rn_wg_config cfg = {.flags = RN_WG_DEV_HAS_PRIVATE_KEY};
+	struct rn_wg_config cfg = {.flags = RN_WG_DEV_HAS_PRIVATE_KEY | RN_WG_DEV_HAS_LISTEN_PORT,
+				   .listen_port = d->listen_port};
 	int err;
 
 	err = rn_wg_device_start(d->ifname, &d->dev);
@@ -72,22 +76,54 @@ static int start_device(struct rn_daemon *d, const uint8_t priv[RN_WG_KEY_LEN])
 	err = rn_wg_device_apply(d->dev, &cfg);
 	OPENSSL_cleanse(cfg.private_key, sizeof(cfg.private_key));
 	if (err) {
-		log_error(MAIN, "cannot set the node key on %s: %s", d->ifname, strerror(-err));
+		log_error(MAIN, "cannot set the node key and UDP port %u on %s: %s%s",
+			  d->listen_port, d->ifname, strerror(-err),
+			  err == -EADDRINUSE ? " (pick another --port)" : "");
 		rn_wg_device_stop(d->dev);
 		d->dev = NULL;
 	}
 	return err;
 }
 
+/*
+ * Opens the system layer and undoes what an earlier run left (it crashed, or was killed):
+ * its routes and addresses went with its TUN device, but the journal still lists them.
+ * Without the system layer the daemon still runs the data plane; applying maps reports it.
+ */
+static void open_system(struct rn_daemon *d)
+{
+	size_t left, swept = 0;
+	int err;
+
+	err = rn_system_open(d->state_dir, &d->sys);
+	if (err) {
+		log_error(MAIN, "cannot open the system layer in %s: %s: mesh addresses and routes "
+				"will not be installed",
+			  d->state_dir, strerror(-err));
+		d->sys = NULL;
+		return;
+	}
+	left = rn_system_count(d->sys, NULL);
+	if (!left)
+		return;
+	err = rn_system_undo_all(d->sys);
+	/* Only after an unclean exit: the sweep removes every tagged route in this netns. */
+	if (!err)
+		err = rn_system_sweep(d->sys, &swept);
+	log_info(MAIN, "undid %zu changes left by an earlier run, swept %zu more%s", left, swept,
+		 err ? " (some failed: see above)" : "");
+}
+
 static void run(struct rn_daemon *d, int sfd)
 {
 	while (!d->stop) {
-		struct pollfd pfd[3] = {
+		struct pollfd pfd[4] = {
 		    {.fd = sfd, .events = POLLIN},
 		    {.fd = d->ctl_fd, .events = POLLIN},
 		    {.fd = rn_uapi_server_fd(&d->uapi), .events = POLLIN},
+		    {.fd = d->client ? rn_client_fd(d->client) : -1, .events = POLLIN},
 		};
-		int n = poll(pfd, 3, 1000);
+		int n = poll(pfd, 4, 1000);
 
 		if (n < 0 && errno != EINTR) {
 			log_error(MAIN, "poll failed: %s", strerror(errno));
@@ -101,6 +137,8 @@ static void run(struct rn_daemon *d, int sfd)
 			rn_daemon_control_handle(d);
 		if (n > 0 && (pfd[2].revents & POLLIN))
 			rn_uapi_server_handle(&d->uapi);
+		if (n > 0 && (pfd[3].revents & POLLIN) && d->client)
+			rn_daemon_session_poll_ready(d);
 		if (rn_wg_device_is_dead(d->dev) || !rn_tun_exists(d->ifname)) {
 			log_error(MAIN, "interface %s is gone, shutting down", d->ifname);
 			break;
@@ -145,8 +183,13 @@ static int serve(struct rn_daemon *d)
 		log_error(MAIN, "%s", err);
 		goto err_key;
 	}
-	if (start_device(d, priv))
+	if (rn_client_global_init()) {
+		log_error(MAIN, "cannot initialise libcurl");
 		goto err_ctl;
+	}
+	open_system(d);
+	if (start_device(d, priv))
+		goto err_sys;
 	r = rn_uapi_server_open(&d->uapi, d->ifname, RN_UAPI_SOCKET_DIR, &uapi_ops, d->dev);
 	if (r) {
 		log_error(MAIN, "cannot serve %s/%s.sock: %s%s", RN_UAPI_SOCKET_DIR, d->ifname,
@@ -155,13 +198,20 @@ static int serve(struct rn_daemon *d)
 		goto err_dev;
 	}
 	OPENSSL_cleanse(priv, sizeof(priv));
-	log_info(MAIN, "running %s; control socket %s, wg(8) socket %s", d->ifname, d->socket_path,
-		 d->uapi.path);
+	log_info(MAIN, "running %s, UDP port %u; control socket %s, wg(8) socket %s", d->ifname,
+		 d->listen_port, d->socket_path, d->uapi.path);
+	rn_daemon_session_resume(d);
 	run(d, sfd);
 	status = 0;
+	rn_daemon_session_close(d);
 	rn_uapi_server_close(&d->uapi);
 err_dev:
+	if (d->sys && rn_system_undo_all(d->sys))
+		log_error(MAIN, "some addresses or routes could not be removed: see above");
 	rn_wg_device_stop(d->dev);
+err_sys:
+	rn_system_close(d->sys);
+	rn_client_global_cleanup();
 err_ctl:
 	close(d->ctl_fd);
 	unlink(d->socket_path);
@@ -178,15 +228,19 @@ int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 	    {"state", required_argument, NULL, 's'},	 {"socket", required_argument, NULL, 'S'},
-	    {"interface", required_argument, NULL, 'i'}, {"help", no_argument, NULL, 'h'},
-	    {"version", no_argument, NULL, 'v'},	 {0},
+	    {"interface", required_argument, NULL, 'i'}, {"port", required_argument, NULL, 'p'},
+	    {"help", no_argument, NULL, 'h'},		 {"version", no_argument, NULL, 'v'},
+	    {0},
 	};
 	struct rn_daemon d = {
 	    .state_dir = RN_DAEMON_DEFAULT_STATE,
 	    .socket_path = RN_IPC_DEFAULT_SOCKET,
 	    .ifname = RN_DAEMON_DEFAULT_INTERFACE,
 	    .ctl_fd = -1,
+	    .listen_port = RN_DAEMON_DEFAULT_PORT,
 	};
+	unsigned long port;
+	char *end;
 	int c;
 
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -199,6 +253,17 @@ int main(int argc, char **argv)
 			break;
 		case 'i':
 			d.ifname = optarg;
+			break;
+		case 'p':
+			errno = 0;
+			port = strtoul(optarg, &end, 10);
+			if (errno || end == optarg || *end || optarg[0] == '-' || port < 1 ||
+			    port > 65535) {
+				fprintf(stderr, "rustynetd: invalid --port \"%s\" (1-65535)\n",
+					optarg);
+				return 2;
+			}
+			d.listen_port = (uint16_t)port;
 			break;
 		case 'h':
 			usage(stdout);

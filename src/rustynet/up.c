@@ -1,0 +1,153 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * rustynet up: logs this node in to a control server with an auth key (the daemon enrolls,
+ * applies the first netmap and keeps polling), or, without flags, says whether it is up.
+ */
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/authkey_format.h"
+#include "rustynet/cli.h"
+
+#define UP_USAGE "up [--server URL --auth-key KEY [--hostname NAME]] [--json]"
+
+struct up_opts {
+	const char *server, *key, *hostname;
+	bool json;
+};
+
+/* --name VALUE or --name=VALUE at argv[*i]; advances *i past it. */
+static bool opt_value(int argc, char **argv, int *i, const char *name, const char **out)
+{
+	size_t n = strlen(name);
+
+	if (!strncmp(argv[*i], name, n) && argv[*i][n] == '=') {
+		*out = argv[*i] + n + 1;
+		return true;
+	}
+	if (strcmp(argv[*i], name))
+		return false;
+	if (*i + 1 >= argc) {
+		*out = NULL;
+		return true;
+	}
+	*out = argv[++*i];
+	return true;
+}
+
+static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static int usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, PROG_NAME " up: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\nUsage: " PROG_NAME " " UP_USAGE "\n");
+	return RN_CLI_USAGE;
+}
+
+static int parse(int argc, char **argv, struct up_opts *o)
+{
+	for (int i = 1; i < argc; i++) {
+		const char *v = "";
+
+		if (!strcmp(argv[i], "--json")) {
+			o->json = true;
+		} else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			printf("Usage: " PROG_NAME " " UP_USAGE "\n");
+			return RN_CLI_OK;
+		} else if (opt_value(argc, argv, &i, "--server", &v)) {
+			o->server = v;
+		} else if (opt_value(argc, argv, &i, "--auth-key", &v)) {
+			o->key = v;
+		} else if (opt_value(argc, argv, &i, "--hostname", &v)) {
+			o->hostname = v;
+		} else {
+			return usage_error("unexpected argument \"%s\"", argv[i]);
+		}
+		if (!v)
+			return usage_error("%s needs a value", argv[i]);
+	}
+	return -1;
+}
+
+/* Checks what can be checked here, so a typo is reported before the daemon is asked. */
+static int check(struct up_opts *o, char *host, size_t hostlen)
+{
+	struct rn_authkey key;
+	char why[256];
+
+	if (!o->server != !o->key)
+		return usage_error("%s", "--server and --auth-key go together");
+	if (!o->server && o->hostname)
+		return usage_error("%s", "--hostname needs --server and --auth-key");
+	if (!o->server)
+		return -1;
+	if (strncmp(o->server, "https://", 8) || !o->server[8])
+		return usage_error("--server \"%s\" must be an https:// URL (the control protocol "
+				   "runs over HTTPS only)",
+				   o->server);
+	if (!rn_authkey_parse(o->key, &key, why, sizeof(why))) {
+		fprintf(stderr, PROG_NAME " up: the auth key is not usable: %s\n", why);
+		return RN_CLI_USAGE;
+	}
+	memset(&key, 0, sizeof(key));
+	if (!o->hostname) {
+		if (gethostname(host, hostlen) < 0 || !host[0])
+			return usage_error("%s", "cannot read this host's name: pass --hostname NAME");
+		host[hostlen - 1] = '\0';
+		o->hostname = host;
+	}
+	if (!o->hostname[0] || strlen(o->hostname) > 255)
+		return usage_error("--hostname \"%s\" must be 1-255 bytes", o->hostname);
+	return -1;
+}
+
+static void print_result(const json_t *res, bool json)
+{
+	const json_t *self = json_object_get(res, "self");
+	const char *server = json_string_value(json_object_get(res, "server"));
+
+	if (json) {
+		rn_cli_print_json(res);
+		return;
+	}
+	if (json_is_true(json_object_get(res, "already")))
+		printf("already up: ");
+	if (!json_is_object(self)) {
+		printf("logged in to %s; waiting for the first network map\n", server);
+		return;
+	}
+	printf("logged in as %s (%s, %s) to %s\n",
+	       json_string_value(json_object_get(self, "dns_name")),
+	       json_string_value(json_object_get(self, "ipv4")),
+	       json_string_value(json_object_get(self, "ipv6")), server);
+}
+
+int rn_cli_up_main(int argc, char **argv)
+{
+	struct up_opts o = {0};
+	char host[HOST_NAME_MAX + 1];
+	json_t *args = NULL, *res = NULL;
+	int rc;
+
+	rc = parse(argc, argv, &o);
+	if (rc < 0)
+		rc = check(&o, host, sizeof(host));
+	if (rc >= 0)
+		return rc;
+	if (o.server)
+		args = json_pack("{s:s, s:s, s:s}", "server", o.server, "auth_key", o.key,
+				 "hostname", o.hostname);
+	rc = rn_cli_call_args("up", args, RN_CLI_SLOW_TIMEOUT_MS, &res);
+	if (!rc)
+		print_result(res, o.json);
+	json_decref(res);
+	return rc;
+}

@@ -1,0 +1,169 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Applying a verified netmap to the node, from the daemon's loop only: the data plane's peers,
+ * the mesh addresses and routes through the system layer (journal group "mesh", so `down`,
+ * logout and a restart after a crash remove exactly them), the packet filter.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/log.h"
+#include "rustynetd/daemon.h"
+#include "rustynetd/persist.h"
+#include "system/system.h"
+#include "wg/device.h"
+
+static int apply_peers(struct rn_daemon *d, const struct rn_netmap *next, char *err,
+		       size_t errlen)
+{
+	struct rn_wg_config running = {0}, plan = {0};
+	int r;
+
+	r = rn_wg_device_snapshot(d->dev, &running);
+	if (!r)
+		r = rn_apply_plan_peers(d->map.version ? &d->map : NULL, &running, next, &plan);
+	if (!r)
+		r = rn_wg_device_apply(d->dev, &plan);
+	if (r)
+		snprintf(err, errlen, "cannot set the peers on %s: %s", d->ifname, strerror(-r));
+	rn_wg_config_free(&plan);
+	rn_wg_config_free(&running);
+	return r;
+}
+
+/* Link up, addresses, routes. Failures are logged and kept in d->apply_error; the rest goes on. */
+static void apply_system(struct rn_daemon *d, const struct rn_netmap *next)
+{
+	struct rn_apply_intents want;
+	char what[RN_IPADDR_STRLEN];
+	int r, first = 0;
+
+	d->apply_error[0] = '\0';
+	if (!d->sys) {
+		snprintf(d->apply_error, sizeof(d->apply_error),
+			 "no system layer: addresses and routes not installed (see the log at start)");
+		return;
+	}
+	rn_apply_plan_system(next, d->ifname, &want);
+	/* Installed and journaled already: adding again would only make the kernel say EEXIST. */
+	if (d->installed.n_addrs && rn_apply_intents_equal(&d->installed, &want))
+		return;
+	if (d->installed.n_addrs) {
+		log_info(MAIN, "apply: this node's mesh addresses changed: replacing them");
+		rn_system_undo_group(d->sys, RN_APPLY_GROUP);
+	}
+	/* Link first: undo runs in reverse, and taking the link down drops IPv6 addresses. */
+	r = rn_system_link_up(d->sys, RN_APPLY_GROUP, d->ifname);
+	if (r) {
+		first = r;
+		snprintf(d->apply_error, sizeof(d->apply_error), "cannot set %s up: %s", d->ifname,
+			 strerror(-r));
+	}
+	for (size_t i = 0; i < want.n_addrs; i++) {
+		r = rn_system_addr_add(d->sys, RN_APPLY_GROUP, d->ifname, &want.addrs[i]);
+		if (r && !first) {
+			first = r;
+			snprintf(d->apply_error, sizeof(d->apply_error), "cannot add address %s: %s",
+				 rn_ipaddr_format_prefix(&want.addrs[i], what), strerror(-r));
+		}
+	}
+	for (size_t i = 0; i < want.n_routes; i++) {
+		r = rn_system_route_add(d->sys, RN_APPLY_GROUP, &want.routes[i]);
+		if (r && !first) {
+			first = r;
+			snprintf(d->apply_error, sizeof(d->apply_error), "cannot add route %s: %s",
+				 rn_ipaddr_format_prefix(&want.routes[i].dst, what), strerror(-r));
+		}
+	}
+	if (!first)
+		d->installed = want; /* a partial install is retried by the next map */
+	if (first)
+		log_error(MAIN, "apply: %s (tunnels to peers may not work)", d->apply_error);
+}
+
+/* The filter moves from the map to the device, which frees it (even on failure). */
+static void apply_filter(struct rn_daemon *d, struct rn_netmap *next)
+{
+	struct rn_filter *f = malloc(sizeof(*f));
+
+	if (!f) {
+		log_error(MAIN, "apply: no memory for the packet filter: the old one stays");
+		return;
+	}
+	*f = next->filter;
+	memset(&next->filter, 0, sizeof(next->filter));
+	if (rn_wg_device_set_filter(d->dev, f))
+		log_error(MAIN, "apply: cannot install the packet filter: the old one stays");
+}
+
+static void reject(struct rn_daemon *d, const char *why)
+{
+	d->rejected_at = (uint64_t)time(NULL);
+	snprintf(d->rejected_reason, sizeof(d->rejected_reason), "%s", why);
+	log_warn(MAIN, "apply: refused a netmap, keeping version %llu: %s",
+		 (unsigned long long)d->map.version, why);
+}
+
+int rn_apply_envelope(struct rn_daemon *d, const char *buf, size_t len, enum rn_apply_source src,
+		      char *err, size_t errlen)
+{
+	const struct rn_netmap *cur = src == RN_APPLY_FROM_POLL && d->map.version ? &d->map : NULL;
+	uint64_t max_age = src == RN_APPLY_FROM_CACHE ? RN_NETMAP_MAX_INT : RN_APPLY_MAX_AGE_S;
+	struct rn_netmap next;
+	int r;
+
+	r = rn_apply_verify(cur, d->public_key, d->login.netmap_pub, buf, len,
+			    (uint64_t)time(NULL), max_age, &next, err, errlen);
+	if (r) {
+		reject(d, err);
+		return r;
+	}
+	r = apply_peers(d, &next, err, errlen);
+	if (r) {
+		reject(d, err);
+		rn_netmap_free(&next);
+		return r;
+	}
+	apply_system(d, &next);
+	apply_filter(d, &next);
+	if (src != RN_APPLY_FROM_CACHE) {
+		int w = rn_persist_netmap_save(d->state_dir, buf, len);
+
+		if (w)
+			log_warn(MAIN, "apply: cannot save %s/%s: %s: a restart without the server "
+				       "will start with no peers",
+				 d->state_dir, RN_PERSIST_NETMAP_FILE, strerror(-w));
+	}
+	log_info(MAIN, "apply: netmap version %llu%s: %zu peers, %s %s",
+		 (unsigned long long)next.version, src == RN_APPLY_FROM_CACHE ? " (cached)" : "",
+		 next.n_peers, next.self.name, d->apply_error[0] ? "(with errors)" : "");
+	rn_netmap_free(&d->map);
+	d->map = next;
+	return 0;
+}
+
+void rn_apply_clear(struct rn_daemon *d)
+{
+	struct rn_wg_config running = {0}, plan = {0};
+	struct rn_netmap none = {0};
+	int r;
+
+	r = rn_wg_device_snapshot(d->dev, &running);
+	if (!r)
+		r = rn_apply_plan_peers(NULL, &running, &none, &plan);
+	if (!r)
+		r = rn_wg_device_apply(d->dev, &plan);
+	if (r)
+		log_error(MAIN, "logout: cannot remove the peers: %s", strerror(-r));
+	rn_wg_config_free(&plan);
+	rn_wg_config_free(&running);
+	if (d->sys && rn_system_undo_group(d->sys, RN_APPLY_GROUP))
+		log_error(MAIN, "logout: some mesh addresses or routes stay: see the log above");
+	rn_wg_device_set_filter(d->dev, NULL);
+	rn_netmap_free(&d->map);
+	memset(&d->installed, 0, sizeof(d->installed));
+	d->apply_error[0] = '\0';
+}

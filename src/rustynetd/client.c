@@ -1,0 +1,414 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The control protocol's HTTPS requests (docs/control-protocol.md) and the long-poll thread.
+ * Trust is the pin alone: the certificate is self-signed, so chain and name checks are off and
+ * CURLOPT_PINNEDPUBLICKEY refuses any server whose key is not the one the auth key named.
+ */
+#include "rustynetd/client.h"
+
+#include <ctype.h>
+#include <curl/curl.h>
+#include <errno.h>
+#include <jansson.h>
+#include <net/if.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/log.h"
+
+#define RETRY_AFTER_MAX_S 300 /* a server asking for more is capped: we still want to come back */
+#define ACK_WAIT_S	  10  /* how long the poll waits for the loop to handle a map */
+
+void rn_login_wipe(struct rn_login *l)
+{
+	OPENSSL_cleanse(l, sizeof(*l));
+}
+
+int rn_client_global_init(void)
+{
+	return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : -EIO;
+}
+
+void rn_client_global_cleanup(void)
+{
+	curl_global_cleanup();
+}
+
+bool rn_client_url_ok(const char *url, char *err, size_t errlen)
+{
+	size_t len = strlen(url);
+
+	if (strncmp(url, "https://", 8) || len == 8) {
+		snprintf(err, errlen,
+			 "the server URL \"%.200s\" is not https://HOST[:PORT]: the control protocol "
+			 "runs over HTTPS only",
+			 url);
+		return false;
+	}
+	if (len >= RN_CLIENT_URL_MAX - 16) {
+		snprintf(err, errlen, "the server URL is too long (%zu bytes)", len);
+		return false;
+	}
+	for (const char *p = url; *p; p++) {
+		if (!isgraph((unsigned char)*p)) {
+			snprintf(err, errlen, "the server URL \"%.200s\" contains a space or a control "
+					      "character", url);
+			return false;
+		}
+	}
+	return true;
+}
+
+/* ---- one request ---- */
+
+struct http_resp {
+	long status;
+	char *body; /* NUL-terminated; may hold a token: wiped by resp_free */
+	size_t len, cap;
+	bool too_big;
+	long retry_after_s; /* 0: none */
+};
+
+static void resp_free(struct http_resp *r)
+{
+	if (r->body)
+		OPENSSL_cleanse(r->body, r->cap);
+	free(r->body);
+	memset(r, 0, sizeof(*r));
+}
+
+static size_t on_body(char *p, size_t size, size_t n, void *ud)
+{
+	struct http_resp *r = ud;
+	size_t add = size * n, cap;
+	char *q;
+
+	if (add > RN_CLIENT_MAX_BODY - r->len) {
+		r->too_big = true;
+		return 0;
+	}
+	if (r->len + add + 1 > r->cap) {
+		cap = r->cap ? r->cap : 4096;
+		while (cap < r->len + add + 1)
+			cap *= 2;
+		q = malloc(cap);
+		if (!q)
+			return 0;
+		if (r->body) {
+			memcpy(q, r->body, r->len);
+			OPENSSL_cleanse(r->body, r->cap);
+			free(r->body);
+		}
+		r->body = q;
+		r->cap = cap;
+	}
+	memcpy(r->body + r->len, p, add);
+	r->len += add;
+	r->body[r->len] = '\0';
+	return add;
+}
+
+static size_t on_header(char *p, size_t size, size_t n, void *ud)
+{
+	struct http_resp *r = ud;
+	size_t len = size * n;
+	char num[16];
+	size_t i = 12, k = 0;
+
+	if (len > 12 && !strncasecmp(p, "Retry-After:", 12)) {
+		while (i < len && (p[i] == ' ' || p[i] == '\t'))
+			i++;
+		while (i < len && k < sizeof(num) - 1 && isdigit((unsigned char)p[i]))
+			num[k++] = p[i++];
+		num[k] = '\0';
+		if (k && k < 8)
+			r->retry_after_s = strtol(num, NULL, 10);
+	}
+	return len;
+}
+
+static int on_progress(void *ud, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un)
+{
+	const atomic_bool *stop = ud;
+
+	(void)dt, (void)dn, (void)ut, (void)un;
+	return stop && atomic_load(stop);
+}
+
+/* "sha256//" and the standard base64 of the pin, as libcurl wants it. */
+static void pin_string(const uint8_t pin[RN_AUTHKEY_HASH_LEN], char out[8 + 45])
+{
+	memcpy(out, "sha256//", 8);
+	EVP_EncodeBlock((unsigned char *)out + 8, pin, RN_AUTHKEY_HASH_LEN);
+}
+
+static enum rn_client_failure transport_error(const struct rn_login *l, CURLcode rc,
+					      const char *detail, const struct http_resp *r,
+					      char *err, size_t errlen)
+{
+	if (rc == CURLE_SSL_PINNEDPUBKEYNOTMATCH) {
+		snprintf(err, errlen,
+			 "the server at %s is not the one this auth key was made for (its TLS key "
+			 "does not match the key's pin): check --server, or ask the admin for a key "
+			 "made by this server",
+			 l->server_url);
+		return RN_CLIENT_WRONG_SERVER;
+	}
+	if (r->too_big) {
+		snprintf(err, errlen, "the control server at %s sent an answer over %d MiB",
+			 l->server_url, RN_CLIENT_MAX_BODY >> 20);
+		return RN_CLIENT_RETRY;
+	}
+	snprintf(err, errlen, "cannot reach the control server at %s: %s", l->server_url,
+		 detail[0] ? detail : curl_easy_strerror(rc));
+	return RN_CLIENT_UNREACHABLE;
+}
+
+/*
+ * POSTs body to server_url + path. RN_CLIENT_OK when an HTTP answer came (any status, in *r);
+ * otherwise the transport failure, with err set.
+ */
+static enum rn_client_failure http_post(const struct rn_login *l, const char *path,
+					bool with_token, const char *body, long timeout_s,
+					atomic_bool *stop, struct http_resp *r, char *err,
+					size_t errlen)
+{
+	char url[RN_CLIENT_URL_MAX + 32], pin[8 + 45], auth[32 + RN_CLIENT_TOKEN_MAX];
+	char detail[CURL_ERROR_SIZE] = "";
+	struct curl_slist *hdr = NULL, *h;
+	enum rn_client_failure f = RN_CLIENT_OK;
+	CURL *c = curl_easy_init();
+	CURLcode rc;
+
+	memset(r, 0, sizeof(*r));
+	snprintf(url, sizeof(url), "%s%s", l->server_url, path);
+	pin_string(l->tls_pin, pin);
+	snprintf(auth, sizeof(auth), "Authorization: Bearer %s", l->node_token);
+	hdr = curl_slist_append(NULL, "Content-Type: application/json");
+	if (hdr && (h = curl_slist_append(hdr, "Accept: application/json")))
+		hdr = h;
+	if (hdr && with_token && (h = curl_slist_append(hdr, auth)))
+		hdr = h;
+	OPENSSL_cleanse(auth, sizeof(auth));
+	if (!c || !hdr) {
+		snprintf(err, errlen, "out of memory");
+		f = RN_CLIENT_RETRY;
+		goto out;
+	}
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https");
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdr);
+	curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+	curl_easy_setopt(c, CURLOPT_PINNEDPUBLICKEY, pin);
+	curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
+	curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
+	curl_easy_setopt(c, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_3);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, (long)RN_CLIENT_CONNECT_TIMEOUT_S);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, timeout_s);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)RN_CLIENT_MAX_BODY);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, r);
+	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(c, CURLOPT_HEADERDATA, r);
+	curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+	curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
+	curl_easy_setopt(c, CURLOPT_XFERINFODATA, stop);
+	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, detail);
+	rc = curl_easy_perform(c);
+	if (rc != CURLE_OK)
+		f = transport_error(l, rc, detail, r, err, errlen);
+	else
+		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
+out:
+	if (hdr && with_token)
+		for (h = hdr; h; h = h->next)
+			OPENSSL_cleanse(h->data, strlen(h->data));
+	curl_slist_free_all(hdr);
+	curl_easy_cleanup(c);
+	if (f)
+		resp_free(r);
+	return f;
+}
+
+/* The server's {"error": "..."} text, made safe to print, or "". */
+static void server_message(const struct http_resp *r, char *out, size_t len)
+{
+	json_t *j = r->body ? json_loadb(r->body, r->len, 0, NULL) : NULL;
+	const char *s = json_string_value(json_object_get(j, "error"));
+	size_t i;
+
+	snprintf(out, len, "%.300s", s ? s : "");
+	for (i = 0; out[i]; i++)
+		if ((unsigned char)out[i] < 0x20 || out[i] == 0x7f)
+			out[i] = ' ';
+	json_decref(j);
+}
+
+/* Turns a non-2xx status into a failure kind and a message (prefix names the request). */
+static enum rn_client_failure classify(const struct rn_login *l, const struct http_resp *r,
+				       const char *what, char *err, size_t errlen)
+{
+	char msg[320];
+
+	if (r->status >= 200 && r->status < 300)
+		return RN_CLIENT_OK;
+	server_message(r, msg, sizeof(msg));
+	if (!msg[0])
+		snprintf(msg, sizeof(msg), "no reason given");
+	snprintf(err, errlen, "%s: %s answered HTTP %ld: %s", what, l->server_url, r->status, msg);
+	switch (r->status) {
+	case 401:
+	case 403:
+		return RN_CLIENT_REFUSED;
+	case 400:
+	case 404:
+	case 405:
+	case 413:
+		return RN_CLIENT_BAD_REQUEST;
+	default:
+		return RN_CLIENT_RETRY;
+	}
+}
+
+static json_t *endpoints_json(const char *skip_ifname, uint16_t port)
+{
+	char eps[RN_CLIENT_MAX_ENDPOINTS][64];
+	size_t n = rn_client_endpoints(skip_ifname, port, eps);
+	json_t *a = json_array();
+
+	for (size_t i = 0; a && i < n; i++)
+		json_array_append_new(a, json_string(eps[i]));
+	return a;
+}
+
+/* ---- enroll and logout ---- */
+
+static bool enrolled_parse(const struct http_resp *r, struct rn_client_enrolled *out)
+{
+	json_t *j = json_loadb(r->body ? r->body : "", r->len, 0, NULL);
+	json_t *id = json_object_get(j, "node_id"), *nm = json_object_get(j, "netmap");
+	const char *tok = json_string_value(json_object_get(j, "node_token"));
+	bool ok = false;
+
+	if (!json_is_integer(id) || json_integer_value(id) < 1 || !json_is_object(nm) || !tok ||
+	    strncmp(tok, "rnt_", 4) || strlen(tok) >= RN_CLIENT_TOKEN_MAX)
+		goto out;
+	out->node_id = (uint64_t)json_integer_value(id);
+	snprintf(out->node_token, sizeof(out->node_token), "%s", tok);
+	out->envelope = json_dumps(nm, JSON_COMPACT);
+	out->envelope_len = out->envelope ? strlen(out->envelope) : 0;
+	ok = out->envelope != NULL;
+out:
+	if (tok)
+		OPENSSL_cleanse((char *)tok, strlen(tok));
+	json_decref(j);
+	return ok;
+}
+
+enum rn_client_failure rn_client_enroll(const struct rn_login *login, const char *secret,
+					const uint8_t public_key[32], const char *skip_ifname,
+					uint16_t port, struct rn_client_enrolled *out, char *err,
+					size_t errlen)
+{
+	char pub[45];
+	json_t *req;
+	char *body;
+	struct http_resp r;
+	enum rn_client_failure f;
+
+	memset(out, 0, sizeof(*out));
+	EVP_EncodeBlock((unsigned char *)pub, public_key, 32);
+	req = json_pack("{s:s, s:s, s:s, s:o, s:[], s:b}", "auth_key", secret, "public_key", pub,
+			"hostname", login->hostname, "endpoints",
+			endpoints_json(skip_ifname, port), "advertise_routes", "advertise_exit", 0);
+	body = req ? json_dumps(req, JSON_COMPACT) : NULL;
+	if (req)
+		OPENSSL_cleanse((char *)json_string_value(json_object_get(req, "auth_key")),
+				strlen(secret));
+	json_decref(req);
+	if (!body) {
+		snprintf(err, errlen, "out of memory");
+		return RN_CLIENT_RETRY;
+	}
+	f = http_post(login, "/v1/enroll", false, body, RN_CLIENT_REQUEST_TIMEOUT_S, NULL, &r, err,
+		      errlen);
+	OPENSSL_cleanse(body, strlen(body));
+	free(body);
+	if (f)
+		return f;
+	f = classify(login, &r, "enroll", err, errlen);
+	if (!f && !enrolled_parse(&r, out)) {
+		snprintf(err, errlen,
+			 "enroll: %s answered 200 without a node_id, node_token and netmap: is it a "
+			 "rustynet control server of this version?",
+			 login->server_url);
+		rn_client_enrolled_free(out);
+		f = RN_CLIENT_BAD_REQUEST;
+	}
+	resp_free(&r);
+	return f;
+}
+
+void rn_client_enrolled_free(struct rn_client_enrolled *e)
+{
+	free(e->envelope);
+	OPENSSL_cleanse(e, sizeof(*e));
+}
+
+enum rn_client_failure rn_client_logout(const struct rn_login *login, char *err, size_t errlen)
+{
+	struct http_resp r;
+	enum rn_client_failure f;
+
+	f = http_post(login, "/v1/logout", true, "{}", RN_CLIENT_REQUEST_TIMEOUT_S, NULL, &r, err,
+		      errlen);
+	if (f)
+		return f;
+	f = classify(login, &r, "logout", err, errlen);
+	resp_free(&r);
+	return f;
+}
+
+enum rn_client_failure rn_client_poll_once(const struct rn_login *login, const char *skip_ifname,
+					   uint16_t port, uint64_t since, atomic_bool *stop,
+					   struct rn_client_polled *out, char *err, size_t errlen)
+{
+	struct http_resp r;
+	enum rn_client_failure f;
+	json_t *req;
+	char *body;
+
+	memset(out, 0, sizeof(*out));
+	req = json_pack("{s:I, s:o, s:[], s:b}", "since", (json_int_t)since, "endpoints",
+			endpoints_json(skip_ifname, port), "advertise_routes", "advertise_exit", 0);
+	body = req ? json_dumps(req, JSON_COMPACT) : NULL;
+	json_decref(req);
+	if (!body) {
+		snprintf(err, errlen, "out of memory");
+		return RN_CLIENT_RETRY;
+	}
+	f = http_post(login, "/v1/poll", true, body, RN_CLIENT_POLL_TIMEOUT_S, stop, &r, err,
+		      errlen);
+	free(body);
+	if (f)
+		return f;
+	f = classify(login, &r, "poll", err, errlen);
+	out->retry_after_s = r.retry_after_s;
+	if (!f && r.status == 200) {
+		out->envelope = r.body; /* the loop decodes it: nothing here is trusted */
+		out->envelope_len = r.len;
+		r.body = NULL;
+	}
+	resp_free(&r);
+	return f;
+}

@@ -1,0 +1,271 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The long-poll thread: asks the control server for a map newer than the one the node runs,
+ * and hands each answer to the daemon's loop (eventfd + one slot under a mutex), waiting for
+ * the loop's verdict before it polls again. Failures back off 1 s doubling to 30 s, with
+ * jitter so that nodes restarted together do not retry together; 429 waits Retry-After;
+ * 401/403 end the thread: the node needs a new login.
+ */
+#include <errno.h>
+#include <net/if.h>
+#include <openssl/crypto.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "rustynetd/client.h"
+
+#define ACK_WAIT_S 10 /* the loop handles a map in well under this */
+
+struct rn_client {
+	struct rn_login login; /* a copy; its token wiped on stop */
+	char ifname[IF_NAMESIZE];
+	uint16_t port;
+	int efd; /* readable: an envelope or a status change waits for the loop */
+	pthread_t thread;
+	atomic_bool stop;
+
+	pthread_mutex_t lock; /* guards everything below */
+	pthread_cond_t cond;  /* CLOCK_MONOTONIC; signalled by stop and ack */
+	char *pending;	      /* owned: an envelope the loop has not taken */
+	size_t pending_len;
+	bool waiting_ack;
+	bool accepted;
+	uint64_t since;
+	struct rn_client_status st;
+};
+
+static void notify(struct rn_client *c)
+{
+	uint64_t one = 1;
+
+	if (write(c->efd, &one, sizeof(one)) < 0)
+		log_warn(MAIN, "control: cannot wake the main loop: %s", strerror(errno));
+}
+
+/* Sleeps ms unless stopped first. Caller holds c->lock. Returns false once stopped. */
+static bool wait_locked(struct rn_client *c, long ms)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	ts.tv_sec += ms / 1000;
+	ts.tv_nsec += (ms % 1000) * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	while (!atomic_load(&c->stop))
+		if (pthread_cond_timedwait(&c->cond, &c->lock, &ts) == ETIMEDOUT)
+			break;
+	return !atomic_load(&c->stop);
+}
+
+static bool sleep_ms(struct rn_client *c, long ms)
+{
+	bool ok;
+
+	pthread_mutex_lock(&c->lock);
+	ok = wait_locked(c, ms);
+	pthread_mutex_unlock(&c->lock);
+	return ok;
+}
+
+static void set_status(struct rn_client *c, bool connected, bool refused, const char *err)
+{
+	bool changed;
+
+	pthread_mutex_lock(&c->lock);
+	changed = c->st.connected != connected || c->st.refused != refused ||
+		  strcmp(c->st.last_error, err);
+	c->st.connected = connected;
+	c->st.refused = refused;
+	snprintf(c->st.last_error, sizeof(c->st.last_error), "%s", err);
+	pthread_mutex_unlock(&c->lock);
+	if (changed && err[0])
+		log_warn(MAIN, "control: %s", err);
+	else if (changed && connected)
+		log_info(MAIN, "control: connected to %s", c->login.server_url);
+	if (changed)
+		notify(c);
+}
+
+/* Hands an envelope over and waits for the verdict. Returns whether it was accepted. */
+static bool hand_over(struct rn_client *c, char *env, size_t len)
+{
+	bool accepted;
+
+	pthread_mutex_lock(&c->lock);
+	free(c->pending);
+	c->pending = env;
+	c->pending_len = len;
+	c->waiting_ack = true;
+	c->accepted = false;
+	pthread_mutex_unlock(&c->lock);
+	notify(c);
+	pthread_mutex_lock(&c->lock);
+	/* rn_client_ack broadcasts: each wait ends at once when the verdict comes. */
+	for (int i = 0; i < ACK_WAIT_S * 10 && c->waiting_ack && !atomic_load(&c->stop); i++)
+		wait_locked(c, 100);
+	accepted = !c->waiting_ack && c->accepted;
+	pthread_mutex_unlock(&c->lock);
+	return accepted;
+}
+
+static long next_backoff(long prev)
+{
+	long d = prev ? prev * 2 : RN_CLIENT_BACKOFF_MIN_MS;
+
+	return d > RN_CLIENT_BACKOFF_MAX_MS ? RN_CLIENT_BACKOFF_MAX_MS : d;
+}
+
+static long jitter(long ms, unsigned int *seed)
+{
+	return ms / 2 + (long)(rand_r(seed) % (unsigned int)(ms / 2 + 1));
+}
+
+static void *poll_thread(void *arg)
+{
+	struct rn_client *c = arg;
+	char err[RN_CLIENT_ERR_MAX];
+	unsigned int seed = (unsigned int)time(NULL) ^ (unsigned int)getpid();
+	struct rn_client_polled got;
+	enum rn_client_failure f;
+	long backoff = 0, wait;
+	uint64_t since;
+
+	while (!atomic_load(&c->stop)) {
+		pthread_mutex_lock(&c->lock);
+		since = c->since;
+		pthread_mutex_unlock(&c->lock);
+		err[0] = '\0';
+		f = rn_client_poll_once(&c->login, c->ifname, c->port, since, &c->stop, &got, err,
+					sizeof(err));
+		if (atomic_load(&c->stop)) {
+			free(got.envelope);
+			break;
+		}
+		wait = 0;
+		if (f == RN_CLIENT_OK) {
+			set_status(c, true, false, "");
+			backoff = 0;
+			if (got.envelope && !hand_over(c, got.envelope, got.envelope_len))
+				wait = jitter(backoff = next_backoff(backoff), &seed);
+		} else if (f == RN_CLIENT_REFUSED) {
+			set_status(c, true, true, err);
+			break;
+		} else if (got.retry_after_s > 0) {
+			set_status(c, true, false, err);
+			wait = 1000L * (got.retry_after_s > 300 ? 300 : got.retry_after_s);
+		} else {
+			set_status(c, f == RN_CLIENT_RETRY || f == RN_CLIENT_BAD_REQUEST, false, err);
+			wait = jitter(backoff = next_backoff(backoff), &seed);
+		}
+		if (wait)
+			log_debug(MAIN, "control: next poll in %ld ms", wait);
+		if (wait && !sleep_ms(c, wait))
+			break;
+	}
+	return NULL;
+}
+
+int rn_client_start(const struct rn_login *login, const char *ifname, uint16_t port,
+		    uint64_t since, bool connected, struct rn_client **out)
+{
+	struct rn_client *c = calloc(1, sizeof(*c));
+	pthread_condattr_t ca;
+	int err;
+
+	if (!c)
+		return -ENOMEM;
+	c->login = *login;
+	snprintf(c->ifname, sizeof(c->ifname), "%s", ifname);
+	c->port = port;
+	c->since = since;
+	c->st.connected = connected;
+	c->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (c->efd < 0) {
+		err = -errno;
+		rn_login_wipe(&c->login);
+		free(c);
+		return err;
+	}
+	pthread_mutex_init(&c->lock, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&c->cond, &ca);
+	pthread_condattr_destroy(&ca);
+	err = -pthread_create(&c->thread, NULL, poll_thread, c);
+	if (err) {
+		pthread_cond_destroy(&c->cond);
+		pthread_mutex_destroy(&c->lock);
+		close(c->efd);
+		rn_login_wipe(&c->login);
+		free(c);
+		return err;
+	}
+	log_info(MAIN, "control: polling %s for maps above version %llu", login->server_url,
+		 (unsigned long long)since);
+	*out = c;
+	return 0;
+}
+
+void rn_client_stop(struct rn_client *c)
+{
+	if (!c)
+		return;
+	pthread_mutex_lock(&c->lock);
+	atomic_store(&c->stop, true);
+	pthread_cond_broadcast(&c->cond);
+	pthread_mutex_unlock(&c->lock);
+	pthread_join(c->thread, NULL);
+	pthread_cond_destroy(&c->cond);
+	pthread_mutex_destroy(&c->lock);
+	close(c->efd);
+	free(c->pending);
+	rn_login_wipe(&c->login);
+	free(c);
+}
+
+int rn_client_fd(const struct rn_client *c)
+{
+	return c->efd;
+}
+
+char *rn_client_take(struct rn_client *c, size_t *len)
+{
+	uint64_t n;
+	char *env;
+
+	if (read(c->efd, &n, sizeof(n)) < 0 && errno != EAGAIN)
+		log_debug(MAIN, "control: eventfd read: %s", strerror(errno));
+	pthread_mutex_lock(&c->lock);
+	env = c->pending;
+	*len = c->pending_len;
+	c->pending = NULL;
+	c->pending_len = 0;
+	pthread_mutex_unlock(&c->lock);
+	return env;
+}
+
+void rn_client_ack(struct rn_client *c, uint64_t version, bool accepted)
+{
+	pthread_mutex_lock(&c->lock);
+	c->since = version;
+	c->accepted = accepted;
+	c->waiting_ack = false;
+	pthread_cond_broadcast(&c->cond);
+	pthread_mutex_unlock(&c->lock);
+}
+
+void rn_client_get_status(struct rn_client *c, struct rn_client_status *out)
+{
+	pthread_mutex_lock(&c->lock);
+	*out = c->st;
+	pthread_mutex_unlock(&c->lock);
+}
