@@ -76,6 +76,10 @@ static const char *const rn_store_migrations[RN_STORE_SCHEMA_VERSION + 1] = {
 	  "	action TEXT NOT NULL,\n"
 	  "	details TEXT NOT NULL\n"
 	  ");\n",
+    /* Node tokens: SHA-256 of the bearer token a node polls with; NULL until it has one. */
+    [2] = "ALTER TABLE nodes ADD COLUMN token_hash BLOB\n"
+	  "	CHECK (token_hash IS NULL OR length(token_hash) = 32);\n"
+	  "CREATE UNIQUE INDEX nodes_token_hash ON nodes (token_hash);\n",
 };
 
 int rn_store_fail(struct rn_store *store, int err, const char *fmt, ...)
