@@ -131,6 +131,16 @@ uint64_t rn_mapper_epoch_serial(const struct rn_mapper_epoch *e)
 	return e->serial;
 }
 
+const struct rn_control_world *rn_mapper_epoch_world(const struct rn_mapper_epoch *e)
+{
+	return &e->world;
+}
+
+const struct rn_policy *rn_mapper_epoch_policy(const struct rn_mapper_epoch *e)
+{
+	return e->policy;
+}
+
 static bool rn_mapper_online(int64_t last_seen, int64_t now)
 {
 	return last_seen > 0 && now - last_seen <= RN_MAPPER_ONLINE_S;

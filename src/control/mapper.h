@@ -20,6 +20,7 @@
 #include <stdint.h>
 
 #include "control/store.h"
+#include "control/world.h"
 #include "netmap/netmap.h"
 
 enum {
@@ -39,6 +40,9 @@ int rn_mapper_epoch_load(struct rn_store *store, uint64_t serial, int64_t now,
 			 struct rn_mapper_epoch **out, char *err, size_t errlen);
 void rn_mapper_epoch_free(struct rn_mapper_epoch *e);
 uint64_t rn_mapper_epoch_serial(const struct rn_mapper_epoch *e);
+/* What e was made from, borrowed for e's lifetime (e.g. for autoApprovers at enrollment). */
+const struct rn_control_world *rn_mapper_epoch_world(const struct rn_mapper_epoch *e);
+const struct rn_policy *rn_mapper_epoch_policy(const struct rn_mapper_epoch *e);
 /* Whether some node's online state at now differs from what the epoch says: time to reload. */
 bool rn_mapper_epoch_online_changed(const struct rn_mapper_epoch *e, int64_t now);
 

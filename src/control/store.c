@@ -839,3 +839,20 @@ void rn_store_audit_list_free(struct rn_store_audit *entries, size_t n)
 	}
 	free(entries);
 }
+
+int rn_store_audit_last_id(struct rn_store *store, int64_t *id_out)
+{
+	sqlite3_stmt *st;
+	int ret, rc;
+
+	ret = rn_store_prepare(store, "SELECT coalesce(max(id), 0) FROM audit", &st);
+	if (ret)
+		return ret;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*id_out = sqlite3_column_int64(st, 0);
+	else
+		ret = rn_store_sql_fail(store, rc, "reading the audit log");
+	sqlite3_finalize(st);
+	return ret;
+}

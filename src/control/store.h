@@ -201,5 +201,7 @@ struct rn_store_audit {
 int rn_store_audit_list(struct rn_store *store, int64_t after_id, size_t max,
 			struct rn_store_audit **out, size_t *n_out);
 void rn_store_audit_list_free(struct rn_store_audit *entries, size_t n);
+/* The id of the newest entry (0: none): cheap, for noticing changes other processes made. */
+int rn_store_audit_last_id(struct rn_store *store, int64_t *id_out);
 
 #endif

@@ -573,6 +573,7 @@ static void test_node_state(void **state)
 
 static void test_policy_and_audit(void **state)
 {
+	int64_t last = -1;
 	static const char *const want[] = {
 	    "user.add",	       "policy.set",	      "policy.set",
 	    "authkey.create",  "authkey.consume",     "authkey.revoke",
@@ -631,6 +632,8 @@ static void test_policy_and_audit(void **state)
 	assert_int_equal(n, 1);
 	assert_int_equal(log[0].id, 14);
 	rn_store_audit_list_free(log, n);
+	assert_int_equal(rn_store_audit_last_id(f->store, &last), 0);
+	assert_int_equal(last, (int64_t)(sizeof(want) / sizeof(want[0])));
 }
 
 static void test_node_token(void **state)
