@@ -76,6 +76,10 @@ static const char *const rn_store_migrations[RN_STORE_SCHEMA_VERSION + 1] = {
 	  "	action TEXT NOT NULL,\n"
 	  "	details TEXT NOT NULL\n"
 	  ");\n",
+    /* Node tokens: SHA-256 of the bearer token a node polls with; NULL until it has one. */
+    [2] = "ALTER TABLE nodes ADD COLUMN token_hash BLOB\n"
+	  "	CHECK (token_hash IS NULL OR length(token_hash) = 32);\n"
+	  "CREATE UNIQUE INDEX nodes_token_hash ON nodes (token_hash);\n",
 };
 
 int rn_store_fail(struct rn_store *store, int err, const char *fmt, ...)
@@ -834,4 +838,21 @@ void rn_store_audit_list_free(struct rn_store_audit *entries, size_t n)
 		free(entries[i].details);
 	}
 	free(entries);
+}
+
+int rn_store_audit_last_id(struct rn_store *store, int64_t *id_out)
+{
+	sqlite3_stmt *st;
+	int ret, rc;
+
+	ret = rn_store_prepare(store, "SELECT coalesce(max(id), 0) FROM audit", &st);
+	if (ret)
+		return ret;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*id_out = sqlite3_column_int64(st, 0);
+	else
+		ret = rn_store_sql_fail(store, rc, "reading the audit log");
+	sqlite3_finalize(st);
+	return ret;
 }

@@ -23,12 +23,15 @@
 struct rn_store;
 
 enum {
-	RN_STORE_SCHEMA_VERSION = 1, /* the newest schema this code understands */
+	RN_STORE_SCHEMA_VERSION = 2, /* the newest schema this code understands */
 	RN_STORE_KEY_LEN = 32,	     /* a node's WireGuard public key, bytes */
 	RN_STORE_LABEL_MAX = 63,     /* one DNS label, RFC 1035 */
 	RN_STORE_NAME_MAX = 255,     /* a hostname or user name as given, bytes */
-	/* "rnk_" + base64url (no padding) of 32 random bytes, and the NUL */
-	RN_STORE_AUTHKEY_SECRET_SIZE = 4 + 43 + 1,
+	/* A secret: 4-byte prefix + base64url (no padding) of 32 random bytes, and the NUL */
+	RN_STORE_SECRET_SIZE = 4 + 43 + 1,
+	RN_STORE_SECRET_HASH_LEN = 32,			    /* SHA-256, what is stored */
+	RN_STORE_AUTHKEY_SECRET_SIZE = RN_STORE_SECRET_SIZE, /* "rnk_..." */
+	RN_STORE_NODE_TOKEN_SIZE = RN_STORE_SECRET_SIZE,     /* "rnt_..." */
 	RN_STORE_ULA_PREFIX_LEN = 6, /* the network's ULA /48, bytes */
 };
 
@@ -167,6 +170,19 @@ int rn_store_node_approve_exit(struct rn_store *store, const char *actor, int64_
 int rn_store_node_touch(struct rn_store *store, int64_t id, int64_t now, const char *endpoints);
 
 /*
+ * Node tokens ("rnt_" + 43 base64url), the credential a node polls with. set_token makes a new
+ * one, replacing (and so revoking) the old, and writes it to token_out: the only time anyone
+ * sees it, since only its SHA-256 is stored. Not audited on its own: it is part of an enrollment,
+ * which is. get_by_token: -EINVAL if token is not a token, -ENOENT if no node has it.
+ */
+int rn_store_node_set_token(struct rn_store *store, int64_t id,
+			    char token_out[RN_STORE_NODE_TOKEN_SIZE]);
+int rn_store_node_get_by_token(struct rn_store *store, const char *token,
+			       struct rn_store_node *out);
+/* The node logs itself out: expired and its token forgotten, in one transaction, audited. */
+int rn_store_node_logout(struct rn_store *store, const char *actor, int64_t id, int64_t now);
+
+/*
  * A hostname as a DNS label: lowercased, every byte outside a-z 0-9 - turned into '-', leading
  * and trailing '-' trimmed, cut to 63 bytes; "node" if nothing is left. Pure.
  */
@@ -185,5 +201,7 @@ struct rn_store_audit {
 int rn_store_audit_list(struct rn_store *store, int64_t after_id, size_t max,
 			struct rn_store_audit **out, size_t *n_out);
 void rn_store_audit_list_free(struct rn_store_audit *entries, size_t n);
+/* The id of the newest entry (0: none): cheap, for noticing changes other processes made. */
+int rn_store_audit_last_id(struct rn_store *store, int64_t *id_out);
 
 #endif

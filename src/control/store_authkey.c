@@ -8,14 +8,10 @@
 #include <string.h>
 
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/rand.h>
 
 #define RN_AUTHKEY_PREFIX "rnk_"
 
 enum {
-	RN_AUTHKEY_RANDOM_LEN = 32, /* bytes of entropy in a secret */
-	RN_AUTHKEY_HASH_LEN = 32,   /* SHA-256 */
 	RN_AUTHKEY_MAX_TAGS = 64,
 };
 
@@ -35,64 +31,11 @@ static bool rn_authkey_tag_ok(const char *tag)
 	return true;
 }
 
-static bool rn_authkey_format_ok(const char *secret)
-{
-	size_t i, plen = strlen(RN_AUTHKEY_PREFIX);
-
-	if (strnlen(secret, RN_STORE_AUTHKEY_SECRET_SIZE) != RN_STORE_AUTHKEY_SECRET_SIZE - 1 ||
-	    strncmp(secret, RN_AUTHKEY_PREFIX, plen) != 0)
-		return false;
-	for (i = plen; secret[i]; i++) {
-		char c = secret[i];
-
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		      c == '-' || c == '_'))
-			return false;
-	}
-	return true;
-}
-
-static int rn_authkey_hash(struct rn_store *store, const char *secret,
-			   uint8_t hash[RN_AUTHKEY_HASH_LEN])
-{
-	unsigned int len = 0;
-
-	if (EVP_Digest(secret, strlen(secret), hash, &len, EVP_sha256(), NULL) != 1 ||
-	    len != RN_AUTHKEY_HASH_LEN)
-		return rn_store_fail(store, -EIO, "SHA-256 failed");
-	return 0;
-}
-
-/* "rnk_" + base64url without padding: safe in URLs, shells and config files. */
-static int rn_authkey_generate(struct rn_store *store, char out[RN_STORE_AUTHKEY_SECRET_SIZE])
-{
-	uint8_t raw[RN_AUTHKEY_RANDOM_LEN];
-	unsigned char b64[48];
-	size_t i, plen = strlen(RN_AUTHKEY_PREFIX);
-	int len;
-
-	if (RAND_bytes(raw, sizeof(raw)) != 1)
-		return rn_store_fail(store, -EIO, "no randomness for an auth key");
-	len = EVP_EncodeBlock(b64, raw, sizeof(raw));
-	OPENSSL_cleanse(raw, sizeof(raw));
-	while (len > 0 && b64[len - 1] == '=')
-		len--;
-	/* Always true for 32 random bytes; spelled out so the bound is visible to the compiler. */
-	if (len < 0 || (size_t)len > RN_STORE_AUTHKEY_SECRET_SIZE - plen - 1)
-		return rn_store_fail(store, -EIO, "auth key encoding failed");
-	memcpy(out, RN_AUTHKEY_PREFIX, plen);
-	for (i = 0; i < (size_t)len; i++)
-		out[plen + i] = b64[i] == '+' ? '-' : b64[i] == '/' ? '_' : (char)b64[i];
-	out[plen + (size_t)len] = '\0';
-	OPENSSL_cleanse(b64, sizeof(b64));
-	return 0;
-}
-
 int rn_store_authkey_create(struct rn_store *store, const char *actor, int64_t user_id,
 			    bool reusable, int64_t expires_at, const char *tags, int64_t now,
 			    char secret_out[RN_STORE_AUTHKEY_SECRET_SIZE], int64_t *id_out)
 {
-	uint8_t hash[RN_AUTHKEY_HASH_LEN];
+	uint8_t hash[RN_STORE_SECRET_HASH_LEN];
 	char secret[RN_STORE_AUTHKEY_SECRET_SIZE];
 	char *norm_tags = NULL;
 	sqlite3_stmt *st;
@@ -108,9 +51,9 @@ int rn_store_authkey_create(struct rn_store *store, const char *actor, int64_t u
 				    RN_AUTHKEY_MAX_TAGS, &norm_tags);
 	if (ret)
 		return ret;
-	ret = rn_authkey_generate(store, secret);
+	ret = rn_store_secret_generate(store, RN_AUTHKEY_PREFIX, secret);
 	if (!ret)
-		ret = rn_authkey_hash(store, secret, hash);
+		ret = rn_store_secret_hash(store, secret, hash);
 	if (ret)
 		goto out;
 	ret = rn_store_begin(store);
@@ -301,19 +244,19 @@ static int rn_authkey_mark_used(struct rn_store *store, int64_t id)
 int rn_store_authkey_consume(struct rn_store *store, const char *secret, int64_t now,
 			     struct rn_store_authkey_use *out)
 {
-	uint8_t hash[RN_AUTHKEY_HASH_LEN];
+	uint8_t hash[RN_STORE_SECRET_HASH_LEN];
 	const char *refusal = NULL;
 	sqlite3_stmt *st = NULL;
 	int ret, rc, refused = 0;
 	int64_t id;
 
 	memset(out, 0, sizeof(*out));
-	if (!rn_authkey_format_ok(secret))
+	if (!rn_store_secret_format_ok(secret, RN_AUTHKEY_PREFIX))
 		return rn_store_fail(store, -EINVAL,
 				     "that is not an auth key: keys are \"%s\" and "
 				     "%d more letters; copy the whole key",
 				     RN_AUTHKEY_PREFIX, RN_STORE_AUTHKEY_SECRET_SIZE - 1 - 4);
-	ret = rn_authkey_hash(store, secret, hash);
+	ret = rn_store_secret_hash(store, secret, hash);
 	if (ret)
 		return ret;
 	/* IMMEDIATE: the check and the mark happen under the write lock, so a second consumer

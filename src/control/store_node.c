@@ -23,6 +23,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
+
 #define RN_NODE_COLUMNS                                                                            \
 	"id, name, dns_name, user_id, public_key, ipv4, ipv6, enrolled_at, last_seen, expired, "   \
 	"advertises_exit, exit_approved, tags, advertised_routes, approved_routes, endpoints"
@@ -767,4 +769,72 @@ int rn_store_node_touch(struct rn_store *store, int64_t id, int64_t now, const c
 	}
 	free(eps);
 	return ret;
+}
+
+#define RN_NODE_TOKEN_PREFIX "rnt_"
+
+int rn_store_node_set_token(struct rn_store *store, int64_t id,
+			    char token_out[RN_STORE_NODE_TOKEN_SIZE])
+{
+	uint8_t hash[RN_STORE_SECRET_HASH_LEN];
+	char token[RN_STORE_NODE_TOKEN_SIZE];
+	sqlite3_stmt *st;
+	int ret;
+
+	ret = rn_store_secret_generate(store, RN_NODE_TOKEN_PREFIX, token);
+	if (!ret)
+		ret = rn_store_secret_hash(store, token, hash);
+	if (!ret)
+		ret = rn_store_prepare(store, "UPDATE nodes SET token_hash = ? WHERE id = ?", &st);
+	if (ret)
+		goto out;
+	sqlite3_bind_blob(st, 1, hash, sizeof(hash), SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, id);
+	ret = rn_store_step_done(store, st, "storing a node token");
+	if (!ret && sqlite3_changes(store->db) == 0)
+		ret = rn_store_fail(store, -ENOENT, "there is no node with id %lld", (long long)id);
+	if (!ret)
+		memcpy(token_out, token, sizeof(token));
+out:
+	OPENSSL_cleanse(token, sizeof(token));
+	return ret;
+}
+
+int rn_store_node_get_by_token(struct rn_store *store, const char *token,
+			       struct rn_store_node *out)
+{
+	uint8_t hash[RN_STORE_SECRET_HASH_LEN];
+	sqlite3_stmt *st;
+	int ret;
+
+	if (!rn_store_secret_format_ok(token, RN_NODE_TOKEN_PREFIX))
+		return rn_store_fail(store, -EINVAL,
+				     "that is not a node token: tokens are \"" RN_NODE_TOKEN_PREFIX
+				     "\" and 43 more letters");
+	ret = rn_store_secret_hash(store, token, hash);
+	if (!ret)
+		ret = rn_store_prepare(
+		    store, "SELECT " RN_NODE_COLUMNS " FROM nodes WHERE token_hash = ?", &st);
+	if (ret)
+		return ret;
+	sqlite3_bind_blob(st, 1, hash, sizeof(hash), SQLITE_TRANSIENT);
+	ret = rn_node_get_one(store, st, "looking up a node by token", out);
+	if (ret == -ENOENT)
+		ret = rn_store_fail(store, -ENOENT,
+				    "unknown node token: the node was removed or logged in again");
+	return ret;
+}
+
+int rn_store_node_logout(struct rn_store *store, const char *actor, int64_t id, int64_t now)
+{
+	sqlite3_stmt *st;
+	int ret;
+
+	ret = rn_node_begin(store, "UPDATE nodes SET expired = 1, token_hash = NULL WHERE id = ?",
+			    &st);
+	if (ret)
+		return ret;
+	sqlite3_bind_int64(st, 1, id);
+	ret = rn_node_change(store, actor, now, id, st, "node.logout", json_object());
+	return rn_node_end(store, ret);
 }

@@ -37,6 +37,13 @@ int rn_store_audit(struct rn_store *store, const char *actor, int64_t now, const
  * and returns it re-encoded compactly (malloc'd). NULL text is the empty array. */
 int rn_store_json_strings(struct rn_store *store, const char *what, const char *text,
 			  bool (*check)(const char *), size_t max, char **out);
+/* Secrets (store_secret.c): PREFIX + base64url of 32 random bytes, kept only as SHA-256. */
+bool rn_store_secret_format_ok(const char *secret, const char *prefix);
+int rn_store_secret_hash(struct rn_store *store, const char *secret,
+			 uint8_t hash[RN_STORE_SECRET_HASH_LEN]);
+int rn_store_secret_generate(struct rn_store *store, const char *prefix,
+			     char out[RN_STORE_SECRET_SIZE]);
+
 /* A malloc'd copy of a text column ("[]" when NULL), or NULL when out of memory. */
 char *rn_store_column_dup(sqlite3_stmt *st, int col);
 

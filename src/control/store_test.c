@@ -573,6 +573,7 @@ static void test_node_state(void **state)
 
 static void test_policy_and_audit(void **state)
 {
+	int64_t last = -1;
 	static const char *const want[] = {
 	    "user.add",	       "policy.set",	      "policy.set",
 	    "authkey.create",  "authkey.consume",     "authkey.revoke",
@@ -631,6 +632,86 @@ static void test_policy_and_audit(void **state)
 	assert_int_equal(n, 1);
 	assert_int_equal(log[0].id, 14);
 	rn_store_audit_list_free(log, n);
+	assert_int_equal(rn_store_audit_last_id(f->store, &last), 0);
+	assert_int_equal(last, (int64_t)(sizeof(want) / sizeof(want[0])));
+}
+
+static void test_node_token(void **state)
+{
+	struct fixture *f = *state;
+	char tok[RN_STORE_NODE_TOKEN_SIZE], tok2[RN_STORE_NODE_TOKEN_SIZE];
+	struct rn_store_node node;
+	int64_t id = enroll(f, "laptop", 1, NULL);
+	int64_t other = enroll(f, "phone", 2, NULL);
+
+	assert_int_equal(rn_store_node_set_token(f->store, id, tok), 0);
+	assert_int_equal(strlen(tok), RN_STORE_NODE_TOKEN_SIZE - 1);
+	assert_memory_equal(tok, "rnt_", 4);
+	assert_int_equal(rn_store_node_get_by_token(f->store, tok, &node), 0);
+	assert_int_equal(node.id, id);
+	rn_store_node_clear(&node);
+	/* a second token replaces the first */
+	assert_int_equal(rn_store_node_set_token(f->store, id, tok2), 0);
+	assert_string_not_equal(tok, tok2);
+	assert_int_equal(rn_store_node_get_by_token(f->store, tok, &node), -ENOENT);
+	assert_int_equal(rn_store_node_get_by_token(f->store, tok2, &node), 0);
+	rn_store_node_clear(&node);
+	/* malformed: wrong prefix, short, an auth key's prefix, non-canonical last letter */
+	assert_int_equal(rn_store_node_get_by_token(f->store, "rnt_abc", &node), -EINVAL);
+	memcpy(tok, tok2, sizeof(tok));
+	memcpy(tok, "rnk_", 4);
+	assert_int_equal(rn_store_node_get_by_token(f->store, tok, &node), -EINVAL);
+	memcpy(tok, tok2, sizeof(tok));
+	tok[RN_STORE_NODE_TOKEN_SIZE - 2] = '_'; /* 63: low bits set, not canonical */
+	assert_int_equal(rn_store_node_get_by_token(f->store, tok, &node), -EINVAL);
+	assert_int_equal(rn_store_node_set_token(f->store, 999, tok), -ENOENT);
+	/* no secret in the store's error message */
+	assert_null(strstr(rn_store_errmsg(f->store), tok2 + 4));
+	/* logout: expired, token gone, audited; the other node untouched */
+	assert_int_equal(rn_store_node_set_token(f->store, other, tok), 0);
+	assert_int_equal(rn_store_node_logout(f->store, "node:1", id, 2000), 0);
+	assert_int_equal(rn_store_node_get_by_token(f->store, tok2, &node), -ENOENT);
+	assert_int_equal(rn_store_node_get_by_token(f->store, tok, &node), 0);
+	assert_int_equal(node.id, other);
+	assert_false(node.expired);
+	rn_store_node_clear(&node);
+	assert_int_equal(rn_store_node_logout(f->store, "node:999", 999, 2000), -ENOENT);
+}
+
+/* A database made by schema 1 gains token_hash on open and keeps its nodes. */
+static void test_migrate_v1(void **state)
+{
+	struct fixture *f = *state;
+	char path[128], tok[RN_STORE_NODE_TOKEN_SIZE];
+	struct rn_store_node node;
+	int64_t id = enroll(f, "laptop", 1, NULL);
+	sqlite3 *db;
+	sqlite3_stmt *st;
+
+	rn_store_close(f->store);
+	snprintf(path, sizeof(path), "%s/control.db", f->dir);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db,
+				      "DROP INDEX nodes_token_hash; "
+				      "ALTER TABLE nodes DROP COLUMN token_hash; "
+				      "DELETE FROM schema_version WHERE version = 2;",
+				      NULL, NULL, NULL),
+			 SQLITE_OK);
+	sqlite3_close(db);
+	assert_int_equal(rn_store_open(f->dir, &f->store), 0);
+	assert_int_equal(rn_store_node_set_token(f->store, id, tok), 0);
+	assert_int_equal(rn_store_node_get_by_token(f->store, tok, &node), 0);
+	assert_string_equal(node.dns_name, "laptop");
+	rn_store_node_clear(&node);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT max(version) FROM schema_version", -1, &st,
+					    NULL),
+			 SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_int(st, 0), RN_STORE_SCHEMA_VERSION);
+	assert_int_equal(RN_STORE_SCHEMA_VERSION, 2);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
 }
 
 int main(void)
@@ -649,6 +730,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_addresses, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_node_state, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_policy_and_audit, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_node_token, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_migrate_v1, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * libFuzzer target for the control server's request bodies, what any client on the network can
+ * send: every input goes to the enroll, poll and logout parsers and the Bearer header parser.
+ * Whatever parses must carry only members in range (checked here); whatever is refused must say
+ * why and leave nothing to free.
+ */
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "control/api.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static void check_offer(const struct rn_api_offer *o)
+{
+	if (o->endpoints && o->endpoints[0] != '[')
+		abort();
+	if (o->routes && o->routes[0] != '[')
+		abort();
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	const char *body = (const char *)data;
+	char err[RN_API_ERR_LEN], tok[RN_STORE_NODE_TOKEN_SIZE], *hdr;
+	struct rn_api_enroll e;
+	struct rn_api_poll p;
+	int ret;
+
+	err[0] = '\0';
+	ret = rn_api_parse_enroll(body, size, &e, err, sizeof(err));
+	if (ret == 0) {
+		if (strlen(e.auth_key) != RN_STORE_AUTHKEY_SECRET_SIZE - 1 || !e.hostname[0])
+			abort();
+		check_offer(&e.offer);
+		rn_api_enroll_clear(&e);
+	} else if (!err[0] || e.offer.endpoints || e.offer.routes) {
+		abort();
+	}
+	err[0] = '\0';
+	ret = rn_api_parse_poll(body, size, &p, err, sizeof(err));
+	if (ret == 0) {
+		if (p.since > RN_NETMAP_MAX_INT)
+			abort();
+		check_offer(&p.offer);
+		rn_api_poll_clear(&p);
+	} else if (!err[0] || p.offer.endpoints || p.offer.routes) {
+		abort();
+	}
+	(void)rn_api_parse_logout(body, size, err, sizeof(err));
+	hdr = strndup(body, size);
+	if (hdr) {
+		if (rn_api_bearer(hdr, tok) && strlen(tok) != RN_STORE_NODE_TOKEN_SIZE - 1)
+			abort();
+		free(hdr);
+	}
+	return 0;
+}

@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The bodies of the control protocol (docs/control-protocol.md): strict parsers of what nodes
+ * send, into plain structs, and builders of what the server answers. Pure: no store, no HTTP,
+ * so that they can be fuzzed and tested alone. Every refusal says, for a person, what is wrong;
+ * none quotes a secret.
+ */
+#ifndef RN_CONTROL_API_H
+#define RN_CONTROL_API_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "control/store.h"
+#include "netmap/netmap.h"
+
+enum {
+	RN_API_BODY_MAX = 64 << 10, /* bytes in a request body */
+	RN_API_ENDPOINTS_MAX = 16,
+	RN_API_ROUTES_MAX = 256,
+	RN_API_HOSTNAME_MAX = 255, /* bytes */
+	RN_API_ERR_LEN = 256,	   /* room for an error message */
+};
+
+/* What a node offers, in enroll and poll. A member left out of a poll changes nothing. */
+struct rn_api_offer {
+	char *endpoints;     /* owned: compact JSON array of "ip:port"; NULL if absent */
+	char *routes;	     /* owned: compact JSON array of CIDRs; NULL if absent */
+	bool has_exit;	     /* advertise_exit was given */
+	bool advertise_exit; /* ... and its value */
+};
+
+struct rn_api_enroll {
+	char auth_key[RN_STORE_AUTHKEY_SECRET_SIZE]; /* a secret: wiped by rn_api_enroll_clear */
+	uint8_t public_key[RN_STORE_KEY_LEN];
+	char hostname[RN_API_HOSTNAME_MAX + 1];
+	struct rn_api_offer offer;
+};
+
+struct rn_api_poll {
+	uint64_t since; /* version the node runs; 0 = none */
+	struct rn_api_offer offer;
+};
+
+/*
+ * Parse body[0..len) (need not be NUL-terminated). *out is overwritten; on failure it holds
+ * nothing to free and err says why. Return 0, -EMSGSIZE (over RN_API_BODY_MAX) or -EINVAL.
+ */
+int rn_api_parse_enroll(const char *body, size_t len, struct rn_api_enroll *out, char *err,
+			size_t errlen) __attribute__((warn_unused_result));
+int rn_api_parse_poll(const char *body, size_t len, struct rn_api_poll *out, char *err,
+		      size_t errlen) __attribute__((warn_unused_result));
+/* Logout takes exactly {}. */
+int rn_api_parse_logout(const char *body, size_t len, char *err, size_t errlen)
+    __attribute__((warn_unused_result));
+void rn_api_enroll_clear(struct rn_api_enroll *e);
+void rn_api_poll_clear(struct rn_api_poll *p);
+
+/* The token of "Bearer rnt_..." (header may be NULL). false when it is not that shape. */
+bool rn_api_bearer(const char *header, char token[RN_STORE_NODE_TOKEN_SIZE])
+    __attribute__((warn_unused_result));
+
+/* {"error":msg}; malloc'd, NULL when out of memory. */
+char *rn_api_error_body(const char *msg);
+/* {"node_id":..,"node_token":..,"netmap":<envelope, as an object>}; NULL when out of memory
+ * or the envelope is not JSON. The text holds the token: wipe it after sending. */
+char *rn_api_enroll_body(int64_t node_id, const char *token, const char *envelope, size_t len);
+
+#endif

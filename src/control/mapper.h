@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Netmaps for nodes: what the control server sends each node, computed for that node alone
+ * from the store (nodes, users, settings) and the policy in force (docs/control-protocol.md).
+ *
+ * Two layers, so that a change costs one load of the store and one parse of the policy however
+ * many nodes there are:
+ *   - an epoch: an immutable snapshot of the store and the parsed policy at one moment. The
+ *     server makes one per change and builds every node's map from it;
+ *   - a cache of each node's last map: its content hash, version and signed envelope. A map whose
+ *     content (everything but version, issued_at and the peers' last_seen) did not change keeps
+ *     its version and envelope; a changed one gets the next version from the store.
+ * Neither is thread-safe: the server calls them under its lock.
+ */
+#ifndef RN_CONTROL_MAPPER_H
+#define RN_CONTROL_MAPPER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "control/store.h"
+#include "control/world.h"
+#include "netmap/netmap.h"
+
+enum {
+	RN_MAPPER_ONLINE_S = 60, /* a node polled this recently is online in others' maps */
+};
+
+struct rn_mapper_epoch;
+struct rn_mapper_cache;
+
+/*
+ * Snapshots store and its policy at time now. serial names the epoch (the server's counter; the
+ * cache reuses a map it built at the same serial). A stored policy that no longer parses is
+ * logged and treated as deny-all, so no node is granted more than before. Returns 0 or -errno
+ * with err set.
+ */
+int rn_mapper_epoch_load(struct rn_store *store, uint64_t serial, int64_t now,
+			 struct rn_mapper_epoch **out, char *err, size_t errlen);
+void rn_mapper_epoch_free(struct rn_mapper_epoch *e);
+uint64_t rn_mapper_epoch_serial(const struct rn_mapper_epoch *e);
+/* What e was made from, borrowed for e's lifetime (e.g. for autoApprovers at enrollment). */
+const struct rn_control_world *rn_mapper_epoch_world(const struct rn_mapper_epoch *e);
+const struct rn_policy *rn_mapper_epoch_policy(const struct rn_mapper_epoch *e);
+/* Whether some node's online state at now differs from what the epoch says: time to reload. */
+bool rn_mapper_epoch_online_changed(const struct rn_mapper_epoch *e, int64_t now);
+
+/*
+ * The map of node_id at epoch e, with version 0 and issued_at e's time, not yet signed; free
+ * with rn_netmap_free(). Returns 0, -ENOENT (no such node, or it is expired: it gets no map),
+ * -ENOMEM.
+ */
+int rn_mapper_build(const struct rn_mapper_epoch *e, uint64_t node_id, struct rn_netmap *out,
+		    char *err, size_t errlen);
+
+/* signing_priv is copied. NULL when out of memory. */
+struct rn_mapper_cache *rn_mapper_cache_new(const uint8_t signing_priv[RN_NETMAP_KEY_LEN]);
+void rn_mapper_cache_free(struct rn_mapper_cache *c);
+
+/*
+ * The signed envelope of node_id at epoch e and its version, built (and versioned through
+ * store) only if this node's entry is older than e. *envelope stays owned by the cache and is
+ * valid until the next call on it: copy it before unlocking. Returns 0, -ENOENT (no map for
+ * this node: unknown or expired), or -errno with err set.
+ */
+int rn_mapper_cache_get(struct rn_mapper_cache *c, const struct rn_mapper_epoch *e,
+			struct rn_store *store, uint64_t node_id, uint64_t *version,
+			const char **envelope, size_t *len, char *err, size_t errlen);
+/* Drops node_id's entry (it was removed or logged out). */
+void rn_mapper_cache_forget(struct rn_mapper_cache *c, uint64_t node_id);
+
+#endif

@@ -1,0 +1,396 @@
+/* SPDX-License-Identifier: MIT */
+/* Tests of the netmap builder and its version cache, on a real store in a temp state dir. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <cmocka.h>
+
+#include "control/mapper.h"
+#include "control/store.h"
+#include "netmap/netmap.h"
+#include "policy/filter.h"
+
+#define NOW 1767225600
+
+static const char ssh_only[] =
+    "{\"acls\":[{\"action\":\"accept\",\"src\":[\"alice\"],\"proto\":\"tcp\","
+    "\"dst\":[\"bob:22\"]}]}";
+static const char lan_too[] =
+    "{\"acls\":[{\"action\":\"accept\",\"src\":[\"*\"],"
+    "\"dst\":[\"*:*\",\"192.168.0.0/16:*\",\"100.64.0.0/16:*\"]}]}";
+static const char allow_all[] =
+    "{\"acls\":[{\"action\":\"accept\",\"src\":[\"*\"],\"dst\":[\"*:*\"]}]}";
+
+struct fixture {
+	char dir[64];
+	struct rn_store *store;
+	uint8_t priv[32], pub[32];
+	int64_t alice, bob;
+	int64_t laptop, server, old; /* alice's, bob's, bob's expired */
+	struct rn_mapper_cache *cache;
+	uint64_t serial;
+};
+
+static int64_t enroll(struct fixture *f, const char *hostname, int64_t user, uint8_t n)
+{
+	uint8_t key[RN_STORE_KEY_LEN];
+	struct rn_store_node_enroll req = {.hostname = hostname, .user_id = user, .public_key = key};
+	struct rn_store_node node;
+	int64_t id;
+
+	memset(key, n, sizeof(key));
+	assert_int_equal(rn_store_node_add(f->store, "test", &req, NOW, &node, NULL), 0);
+	id = node.id;
+	rn_store_node_clear(&node);
+	return id;
+}
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+
+	assert_non_null(f);
+	strcpy(f->dir, "/tmp/rn-mapper-test.XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	assert_int_equal(rn_store_open(f->dir, &f->store), 0);
+	assert_int_equal(rn_store_user_add(f->store, "test", "alice", NOW, &f->alice), 0);
+	assert_int_equal(rn_store_user_add(f->store, "test", "bob", NOW, &f->bob), 0);
+	f->laptop = enroll(f, "laptop", f->alice, 1);
+	f->server = enroll(f, "server", f->bob, 2);
+	f->old = enroll(f, "old", f->bob, 3);
+	assert_int_equal(rn_store_node_expire(f->store, "test", f->old, NOW), 0);
+	assert_int_equal(rn_store_policy_set(f->store, "test", ssh_only, NOW), 0);
+	memset(f->priv, 0x42, sizeof(f->priv));
+	assert_int_equal(rn_netmap_sign_key_public(f->priv, f->pub), 0);
+	f->cache = rn_mapper_cache_new(f->priv);
+	assert_non_null(f->cache);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+	char cmd[128];
+
+	rn_mapper_cache_free(f->cache);
+	rn_store_close(f->store);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
+	assert_int_equal(system(cmd), 0);
+	free(f);
+	return 0;
+}
+
+static struct rn_mapper_epoch *epoch(struct fixture *f, int64_t now)
+{
+	struct rn_mapper_epoch *e = NULL;
+	char err[256];
+
+	assert_int_equal(rn_mapper_epoch_load(f->store, ++f->serial, now, &e, err, sizeof(err)), 0);
+	return e;
+}
+
+static bool allows(const struct rn_netmap *m, const struct rn_netmap *from, uint16_t port)
+{
+	return rn_filter_allows(&m->filter, RN_FILTER_MESH, AF_INET, from->self.ipv4, m->self.ipv4,
+				RN_IPPROTO_TCP, port);
+}
+
+/* alice -> bob tcp/22: each side's peers and filter, and no map for the expired node. */
+static void test_maps_follow_policy(void **state)
+{
+	struct fixture *f = *state;
+	struct rn_mapper_epoch *e;
+	struct rn_netmap lap, srv, none;
+	char err[256];
+
+	assert_int_equal(rn_store_node_touch(f->store, f->laptop, NOW - 10,
+					     "[\"198.51.100.7:41641\",\"[2001:db8::7]:41641\"]"),
+			 0);
+	e = epoch(f, NOW);
+	assert_int_equal(rn_mapper_build(e, (uint64_t)f->laptop, &lap, err, sizeof(err)), 0);
+	assert_int_equal(rn_mapper_build(e, (uint64_t)f->server, &srv, err, sizeof(err)), 0);
+	assert_int_equal(rn_mapper_build(e, (uint64_t)f->old, &none, err, sizeof(err)), -ENOENT);
+	assert_int_equal(rn_mapper_build(e, 999, &none, err, sizeof(err)), -ENOENT);
+
+	/* peers: each sees the other and never the expired node */
+	assert_int_equal(lap.n_peers, 1);
+	assert_int_equal(lap.peers[0].id, (uint64_t)f->server);
+	assert_int_equal(srv.n_peers, 1);
+	assert_int_equal(srv.peers[0].id, (uint64_t)f->laptop);
+	assert_string_equal(srv.peers[0].dns_name, "laptop.rustynet");
+	assert_string_equal(lap.self.user, "alice");
+	assert_string_equal(lap.dns.search_domain, "rustynet");
+	/* the laptop checked in 10 s ago with two endpoints; the server never did */
+	assert_int_equal(srv.peers[0].n_endpoints, 2);
+	assert_true(srv.peers[0].online);
+	assert_int_equal(srv.peers[0].last_seen, NOW - 10);
+	assert_false(lap.peers[0].online);
+	assert_int_equal(lap.peers[0].n_endpoints, 0);
+	assert_int_equal(srv.peers[0].n_allowed_ips, 2);
+
+	/* filters: the server admits the laptop on 22 only; the laptop admits nothing */
+	assert_true(allows(&srv, &lap, 22));
+	assert_false(allows(&srv, &lap, 23));
+	assert_false(allows(&lap, &srv, 22));
+	assert_int_equal(lap.filter.n_rules, 0);
+
+	rn_netmap_free(&lap);
+	rn_netmap_free(&srv);
+	rn_mapper_epoch_free(e);
+
+	/* 61 s later the laptop is offline, and the epoch knows it should be reloaded */
+	e = epoch(f, NOW);
+	assert_false(rn_mapper_epoch_online_changed(e, NOW + 40));
+	assert_true(rn_mapper_epoch_online_changed(e, NOW + 60));
+	rn_mapper_epoch_free(e);
+	e = epoch(f, NOW + 60);
+	assert_int_equal(rn_mapper_build(e, (uint64_t)f->server, &srv, err, sizeof(err)), 0);
+	assert_false(srv.peers[0].online);
+	rn_netmap_free(&srv);
+	rn_mapper_epoch_free(e);
+}
+
+struct got {
+	uint64_t version;
+	char *envelope;
+};
+
+static struct got get(struct fixture *f, struct rn_mapper_epoch *e, int64_t node)
+{
+	struct got g = {0};
+	const char *env = NULL;
+	char err[256];
+	size_t len = 0;
+
+	assert_int_equal(rn_mapper_cache_get(f->cache, e, f->store, (uint64_t)node, &g.version,
+					     &env, &len, err, sizeof(err)),
+			 0);
+	assert_int_equal(strlen(env), len);
+	g.envelope = strdup(env);
+	return g;
+}
+
+/* The map decodes under the signing key, with the version the cache reported. */
+static void check_decodes(struct fixture *f, const struct got *g, size_t n_peers)
+{
+	struct rn_netmap m;
+	uint8_t other[32], other_pub[32];
+	char err[256];
+
+	assert_int_equal(rn_netmap_decode(g->envelope, strlen(g->envelope), f->pub, &m, err,
+					  sizeof(err)),
+			 0);
+	assert_int_equal(m.version, g->version);
+	assert_int_equal(m.n_peers, n_peers);
+	rn_netmap_free(&m);
+	memset(other, 0x43, sizeof(other));
+	assert_int_equal(rn_netmap_sign_key_public(other, other_pub), 0);
+	assert_int_equal(rn_netmap_decode(g->envelope, strlen(g->envelope), other_pub, &m, err,
+					  sizeof(err)),
+			 -EKEYREJECTED);
+}
+
+/* What changes a version, in order; each step is a change made, then a fresh epoch. */
+static void test_versions(void **state)
+{
+	struct fixture *f = *state;
+	struct rn_mapper_epoch *e;
+	struct got first, g;
+	const char *env;
+	uint64_t v;
+	char err[256];
+	size_t len;
+
+	/* the laptop is online from the start, so a later check-in moves only last_seen */
+	assert_int_equal(rn_store_node_touch(f->store, f->laptop, NOW - 5, NULL), 0);
+	e = epoch(f, NOW);
+	first = get(f, e, f->server);
+	assert_true(first.version >= 1);
+	check_decodes(f, &first, 1);
+	/* same epoch: the same entry, no new version */
+	g = get(f, e, f->server);
+	assert_int_equal(g.version, first.version);
+	assert_string_equal(g.envelope, first.envelope);
+	free(g.envelope);
+	/* the expired node has no map */
+	assert_int_equal(rn_mapper_cache_get(f->cache, e, f->store, (uint64_t)f->old, &v, &env,
+					     &len, err, sizeof(err)),
+			 -ENOENT);
+	rn_mapper_epoch_free(e);
+
+	static const struct {
+		const char *what;
+		int change; /* 0 none, 1 last_seen only, 2 endpoints, 3 policy */
+		bool bumps;
+	} steps[] = {
+	    {"new epoch, nothing changed", 0, false},
+	    {"the laptop checked in: only last_seen moved", 1, false},
+	    {"the laptop's endpoints changed", 2, true},
+	    {"the policy now allows everything", 3, true},
+	    {"nothing changed again", 0, false},
+	};
+	v = first.version;
+	free(first.envelope);
+	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+		if (steps[i].change == 1)
+			assert_int_equal(rn_store_node_touch(f->store, f->laptop, NOW + 1, NULL), 0);
+		if (steps[i].change == 2)
+			assert_int_equal(rn_store_node_touch(f->store, f->laptop, NOW + 2,
+							     "[\"198.51.100.9:1\"]"),
+					 0);
+		if (steps[i].change == 3)
+			assert_int_equal(rn_store_policy_set(f->store, "test", allow_all, NOW), 0);
+		e = epoch(f, NOW + 3);
+		g = get(f, e, f->server);
+		if (steps[i].bumps)
+			assert_true(g.version > v);
+		else
+			assert_int_equal(g.version, v);
+		check_decodes(f, &g, 1);
+		print_message("  %s: version %llu\n", steps[i].what, (unsigned long long)g.version);
+		v = g.version;
+		free(g.envelope);
+		rn_mapper_epoch_free(e);
+	}
+}
+
+/* Expiring a node takes it out of its peers' maps and bumps their versions. */
+static void test_expire_drops_peer(void **state)
+{
+	struct fixture *f = *state;
+	struct rn_mapper_epoch *e = epoch(f, NOW);
+	struct got a = get(f, e, f->server), b;
+
+	rn_mapper_epoch_free(e);
+	assert_int_equal(rn_store_node_expire(f->store, "test", f->laptop, NOW), 0);
+	e = epoch(f, NOW);
+	b = get(f, e, f->server);
+	assert_true(b.version > a.version);
+	check_decodes(f, &b, 0);
+	free(a.envelope);
+	free(b.envelope);
+	rn_mapper_epoch_free(e);
+}
+
+/* Routes: approved LAN routes reach the client through one router; mesh-overlapping ones never. */
+static void test_lan_routes(void **state)
+{
+	struct fixture *f = *state;
+	struct rn_mapper_epoch *e;
+	struct rn_netmap lap;
+	char err[256], buf[RN_FILTER_PREFIX_STRLEN];
+	int64_t r2 = enroll(f, "router2", f->bob, 4);
+	const char *routes = "[\"192.168.1.0/24\",\"100.64.0.0/16\"]";
+
+	assert_int_equal(rn_store_policy_set(f->store, "test", lan_too, NOW), 0);
+	assert_int_equal(rn_store_node_set_routes(f->store, "test", f->server, routes, false, NOW),
+			 0);
+	assert_int_equal(rn_store_node_approve_routes(f->store, "test", f->server, routes, NOW), 0);
+	assert_int_equal(rn_store_node_set_routes(f->store, "test", r2, "[\"192.168.1.0/24\"]",
+						  false, NOW),
+			 0);
+	assert_int_equal(
+	    rn_store_node_approve_routes(f->store, "test", r2, "[\"192.168.1.0/24\"]", NOW), 0);
+	e = epoch(f, NOW);
+	assert_int_equal(rn_mapper_build(e, (uint64_t)f->laptop, &lap, err, sizeof(err)), 0);
+	assert_int_equal(lap.n_peers, 2);
+	/* the server (lower id) wins 192.168.1.0/24; 100.64.0.0/16 overlaps the mesh: dropped */
+	assert_int_equal(lap.peers[0].id, (uint64_t)f->server);
+	assert_int_equal(lap.peers[0].n_lan_routes, 1);
+	assert_string_equal(rn_filter_prefix_format(&lap.peers[0].lan_routes[0], buf, sizeof(buf)),
+			    "192.168.1.0/24");
+	assert_int_equal(lap.peers[0].n_allowed_ips, 3);
+	assert_int_equal(lap.peers[1].n_lan_routes, 0);
+	assert_int_equal(lap.peers[1].n_allowed_ips, 2);
+	assert_int_equal(rn_netmap_validate(&(struct rn_netmap){0}, NULL, 0) != 0, 1);
+	lap.version = 1;
+	assert_int_equal(rn_netmap_validate(&lap, err, sizeof(err)), 0);
+	rn_netmap_free(&lap);
+	rn_mapper_epoch_free(e);
+}
+
+static double cpu_seconds(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/*
+ * A policy change for 1,000 nodes, where each sees every other: one epoch load, then every
+ * node's map. Building (store, policy, compile) is the part that must stay well under a second;
+ * signing and encoding 1,000 maps of 1,000 peers (~300 MB of JSON) is measured and printed.
+ */
+#ifdef __SANITIZE_ADDRESS__
+#define BUILD_BOUND_S 15.0 /* ASan and UBSan slow this down many times */
+#else
+#define BUILD_BOUND_S 1.0
+#endif
+static void test_thousand_nodes(void **state)
+{
+	struct fixture *f = *state;
+	struct rn_mapper_epoch *e;
+	struct rn_netmap m;
+	char name[32], err[256];
+	double t0, t_build, t_all;
+
+	assert_int_equal(rn_store_policy_set(f->store, "test", allow_all, NOW), 0);
+	for (int i = 0; i < 997; i++) {
+		uint8_t key[RN_STORE_KEY_LEN];
+		struct rn_store_node_enroll req = {
+		    .hostname = name, .user_id = i % 2 ? f->alice : f->bob, .public_key = key};
+
+		snprintf(name, sizeof(name), "n%d", i);
+		memset(key, 0x10, sizeof(key));
+		memcpy(key, &i, sizeof(i));
+		assert_int_equal(rn_store_node_add(f->store, "test", &req, NOW, NULL, NULL), 0);
+	}
+	t0 = cpu_seconds();
+	e = epoch(f, NOW);
+	for (int64_t id = 1; id <= 1000; id++) {
+		if (id == f->old)
+			continue;
+		assert_int_equal(rn_mapper_build(e, (uint64_t)id, &m, err, sizeof(err)), 0);
+		assert_int_equal(m.n_peers, 998);
+		rn_netmap_free(&m);
+	}
+	t_build = cpu_seconds() - t0;
+	rn_mapper_epoch_free(e);
+	t0 = cpu_seconds();
+	e = epoch(f, NOW);
+	for (int64_t id = 1; id <= 1000; id++) {
+		struct got g;
+
+		if (id == f->old)
+			continue;
+		g = get(f, e, id);
+		free(g.envelope);
+	}
+	t_all = cpu_seconds() - t0;
+	print_message("  1000 nodes, full mesh: build %.3f s, build+encode+sign %.3f s of CPU\n",
+		      t_build, t_all);
+	assert_true(t_build < BUILD_BOUND_S);
+	rn_mapper_epoch_free(e);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_maps_follow_policy, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_versions, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_expire_drops_peer, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_lan_routes, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_thousand_nodes, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Failed enrollments per source address: a token bucket per address (RN_RATELIMIT_BURST failures,
+ * one more every RN_RATELIMIT_REFILL_MS), in a fixed-size table so that a flood of addresses
+ * costs no memory: when a table slot is needed, a full bucket or else the least recently used
+ * one is reused. IPv6 addresses count per /64, what one host usually gets. Thread-safe.
+ */
+#ifndef RN_CTL_RATELIMIT_H
+#define RN_CTL_RATELIMIT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+enum {
+	RN_RATELIMIT_BURST = 10,	/* failures an address may have in a row */
+	RN_RATELIMIT_REFILL_MS = 6000,	/* one more failure allowed per this long */
+	RN_RATELIMIT_SLOTS = 4096,	/* addresses tracked at once */
+};
+
+struct rn_ratelimit;
+
+struct rn_ratelimit *rn_ratelimit_new(void);
+void rn_ratelimit_free(struct rn_ratelimit *rl);
+/*
+ * Whether addr may try now (it has a failure left); if not, *retry_after_s says in how many
+ * seconds it will. now_ms is a monotonic clock.
+ */
+bool rn_ratelimit_allow(struct rn_ratelimit *rl, const struct sockaddr *addr, uint64_t now_ms,
+			unsigned *retry_after_s);
+/* Counts one failure of addr. */
+void rn_ratelimit_fail(struct rn_ratelimit *rl, const struct sockaddr *addr, uint64_t now_ms);
+
+#endif

@@ -1,0 +1,99 @@
+/* SPDX-License-Identifier: MIT */
+/* Tests of the failed-enrollment rate limit: burst, refill, separate addresses, a flood. */
+#include <arpa/inet.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "rustynet-control/ratelimit.h"
+
+static struct sockaddr_in v4(uint32_t a)
+{
+	struct sockaddr_in s = {.sin_family = AF_INET};
+
+	s.sin_addr.s_addr = htonl(a);
+	return s;
+}
+
+static void test_burst_and_refill(void **state)
+{
+	struct rn_ratelimit *rl = rn_ratelimit_new();
+	struct sockaddr_in a = v4(0xc6336401), b = v4(0xc6336402);
+	uint64_t t = 1000000;
+	unsigned retry = 0;
+
+	(void)state;
+	assert_non_null(rl);
+	for (int i = 0; i < RN_RATELIMIT_BURST; i++) {
+		assert_true(rn_ratelimit_allow(rl, (struct sockaddr *)&a, t, &retry));
+		rn_ratelimit_fail(rl, (struct sockaddr *)&a, t);
+	}
+	/* the 11th try is refused, for about 6 s; another address is not affected */
+	assert_false(rn_ratelimit_allow(rl, (struct sockaddr *)&a, t, &retry));
+	assert_int_equal(retry, 6);
+	assert_true(rn_ratelimit_allow(rl, (struct sockaddr *)&b, t, &retry));
+	assert_false(rn_ratelimit_allow(rl, (struct sockaddr *)&a, t + 5999, &retry));
+	assert_int_equal(retry, 1);
+	/* one failure back per 6 s */
+	assert_true(rn_ratelimit_allow(rl, (struct sockaddr *)&a, t + 6000, &retry));
+	rn_ratelimit_fail(rl, (struct sockaddr *)&a, t + 6000);
+	assert_false(rn_ratelimit_allow(rl, (struct sockaddr *)&a, t + 6001, &retry));
+	/* a minute later all are back */
+	assert_true(rn_ratelimit_allow(rl, (struct sockaddr *)&a, t + 66000, &retry));
+	for (int i = 0; i < RN_RATELIMIT_BURST - 1; i++)
+		rn_ratelimit_fail(rl, (struct sockaddr *)&a, t + 6000 + 60000);
+	assert_true(rn_ratelimit_allow(rl, (struct sockaddr *)&a, t + 66000, &retry));
+	rn_ratelimit_fail(rl, (struct sockaddr *)&a, t + 6000 + 60000);
+	assert_false(rn_ratelimit_allow(rl, (struct sockaddr *)&a, t + 66000, &retry));
+	rn_ratelimit_free(rl);
+}
+
+static void test_ipv6_per_64(void **state)
+{
+	struct rn_ratelimit *rl = rn_ratelimit_new();
+	struct sockaddr_in6 a = {.sin6_family = AF_INET6}, b = {.sin6_family = AF_INET6};
+	struct sockaddr_in6 c = {.sin6_family = AF_INET6};
+
+	(void)state;
+	inet_pton(AF_INET6, "2001:db8:1:2::1", &a.sin6_addr);
+	inet_pton(AF_INET6, "2001:db8:1:2::ffff", &b.sin6_addr);
+	inet_pton(AF_INET6, "2001:db8:1:3::1", &c.sin6_addr);
+	for (int i = 0; i < RN_RATELIMIT_BURST; i++)
+		rn_ratelimit_fail(rl, (struct sockaddr *)&a, 1000);
+	assert_false(rn_ratelimit_allow(rl, (struct sockaddr *)&b, 1000, NULL));
+	assert_true(rn_ratelimit_allow(rl, (struct sockaddr *)&c, 1000, NULL));
+	rn_ratelimit_free(rl);
+}
+
+/* Far more addresses than slots: nothing grows, nothing crashes, the newest still counts. */
+static void test_flood(void **state)
+{
+	struct rn_ratelimit *rl = rn_ratelimit_new();
+	struct sockaddr_in a;
+
+	(void)state;
+	for (uint32_t i = 0; i < 8 * RN_RATELIMIT_SLOTS; i++) {
+		a = v4(0x0a000000 + i);
+		rn_ratelimit_fail(rl, (struct sockaddr *)&a, 1000 + i);
+	}
+	a = v4(0xc0000201);
+	for (int i = 0; i < RN_RATELIMIT_BURST; i++)
+		rn_ratelimit_fail(rl, (struct sockaddr *)&a, 100000);
+	assert_false(rn_ratelimit_allow(rl, (struct sockaddr *)&a, 100000, NULL));
+	rn_ratelimit_free(rl);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_burst_and_refill),
+	    cmocka_unit_test(test_ipv6_per_64),
+	    cmocka_unit_test(test_flood),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

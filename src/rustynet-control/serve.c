@@ -1,0 +1,444 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * `rustynet-control serve --listen ADDR:PORT`: the control protocol over HTTPS (TLS 1.3 only,
+ * with the certificate made by init), on libmicrohttpd with a thread per connection so a
+ * long-poll simply waits on a condition variable. A watcher thread notices the admin CLI's
+ * changes (another process) through the audit log, and nodes going offline through time.
+ * SIGTERM or SIGINT stops it cleanly: long-polls are answered, connections closed.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <microhttpd.h>
+#include <openssl/crypto.h>
+
+#include "common/log.h"
+#include "control/api.h"
+#include "netmap/netmap_priv.h"
+#include "rustynet-control/ctl.h"
+#include "rustynet-control/serve.h"
+
+enum {
+	RN_SERVE_MAX_CONNECTIONS = 4096,
+	RN_SERVE_MAX_PER_IP = 64,
+	RN_SERVE_CONN_TIMEOUT_S = 60,	   /* above the long-poll's 25 s */
+	RN_SERVE_STACK = 512 << 10,	   /* bytes per connection thread */
+	RN_SERVE_PEM_MAX = 64 << 10,	   /* bytes of a key or certificate file */
+};
+
+#define RN_SERVE_TLS_PRIORITIES "NORMAL:-VERS-ALL:+VERS-TLS1.3"
+
+static const char rn_serve_json[] = "application/json";
+
+void rn_serve_bump(struct rn_serve *s)
+{
+	s->epoch++;
+	pthread_cond_broadcast(&s->changed);
+}
+
+struct rn_mapper_epoch *rn_serve_snapshot(struct rn_serve *s)
+{
+	struct rn_mapper_epoch *e = NULL;
+	char err[256];
+
+	if (s->snap && rn_mapper_epoch_serial(s->snap) == s->epoch)
+		return s->snap;
+	if (rn_mapper_epoch_load(s->store, s->epoch, time(NULL), &e, err, sizeof(err))) {
+		log_error(MAIN, "loading the network: %s", err);
+		return NULL;
+	}
+	rn_mapper_epoch_free(s->snap);
+	s->snap = e;
+	return e;
+}
+
+/* ---- HTTP ---- */
+
+struct rn_serve_req {
+	char *body; /* owned: what has come so far */
+	size_t len;
+	bool too_big;
+};
+
+static void rn_serve_free_secret(void *cls)
+{
+	char *body = cls;
+
+	OPENSSL_cleanse(body, strlen(body));
+	free(body);
+}
+
+static enum MHD_Result rn_serve_send(struct MHD_Connection *conn, struct rn_serve_reply *r)
+{
+	struct MHD_Response *resp;
+	enum MHD_Result ret;
+	char retry[16];
+
+	if (!r->body && r->status != 204)
+		rn_serve_error(r, 500, "out of memory");
+	if (!r->body)
+		resp = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+	else if (r->secret)
+		resp = MHD_create_response_from_buffer_with_free_callback(r->len, r->body,
+									  rn_serve_free_secret);
+	else
+		resp = MHD_create_response_from_buffer(r->len, r->body, MHD_RESPMEM_MUST_FREE);
+	if (!resp) {
+		free(r->body);
+		return MHD_NO;
+	}
+	r->body = NULL; /* the response owns it */
+	if (r->status != 204)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, rn_serve_json);
+	if (r->status == 429) {
+		snprintf(retry, sizeof(retry), "%u", r->retry_after_s);
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, retry);
+	}
+	if (r->status == 405)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, "POST");
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+	ret = MHD_queue_response(conn, r->status, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+static enum MHD_Result rn_serve_fail_now(struct MHD_Connection *conn, unsigned status,
+					 const char *msg)
+{
+	struct rn_serve_reply r = {0};
+
+	rn_serve_error(&r, status, "%s", msg);
+	return rn_serve_send(conn, &r);
+}
+
+static bool rn_serve_known_path(const char *url)
+{
+	return !strcmp(url, "/v1/enroll") || !strcmp(url, "/v1/poll") ||
+	       !strcmp(url, "/v1/logout");
+}
+
+/* The first call for a request: path, method and declared size, before any body is read. */
+static enum MHD_Result rn_serve_begin(struct MHD_Connection *conn, const char *url,
+				      const char *method, void **con_cls)
+{
+	const char *clen = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+						       MHD_HTTP_HEADER_CONTENT_LENGTH);
+	struct rn_serve_req *req;
+
+	if (!rn_serve_known_path(url))
+		return rn_serve_fail_now(conn, 404,
+					 "unknown path: the API is POST /v1/enroll, /v1/poll, "
+					 "/v1/logout");
+	if (strcmp(method, MHD_HTTP_METHOD_POST))
+		return rn_serve_fail_now(conn, 405, "use POST");
+	if (clen && strtoull(clen, NULL, 10) > RN_API_BODY_MAX)
+		return rn_serve_fail_now(conn, 413, "the body is over 64 KiB");
+	req = calloc(1, sizeof(*req));
+	if (!req)
+		return MHD_NO;
+	*con_cls = req;
+	return MHD_YES;
+}
+
+static void rn_serve_append(struct rn_serve_req *req, const char *data, size_t n)
+{
+	char *grown;
+
+	if (req->too_big || req->len + n > RN_API_BODY_MAX) {
+		req->too_big = true;
+		return;
+	}
+	grown = realloc(req->body, req->len + n + 1);
+	if (!grown) {
+		req->too_big = true;
+		return;
+	}
+	memcpy(grown + req->len, data, n);
+	req->body = grown;
+	req->len += n;
+	req->body[req->len] = '\0';
+}
+
+static enum MHD_Result rn_serve_handle(void *cls, struct MHD_Connection *conn, const char *url,
+				       const char *method, const char *version,
+				       const char *upload_data, size_t *upload_data_size,
+				       void **con_cls)
+{
+	struct rn_serve *s = cls;
+	struct rn_serve_req *req = *con_cls;
+	struct rn_serve_reply r = {0};
+	const union MHD_ConnectionInfo *ci;
+	const char *auth;
+
+	(void)version;
+	if (!req)
+		return rn_serve_begin(conn, url, method, con_cls);
+	if (*upload_data_size) {
+		rn_serve_append(req, upload_data, *upload_data_size);
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+	if (req->too_big)
+		return rn_serve_fail_now(conn, 413, "the body is over 64 KiB");
+	auth = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+	if (!strcmp(url, "/v1/enroll")) {
+		ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+		if (!ci || !ci->client_addr)
+			return MHD_NO;
+		rn_serve_enroll(s, ci->client_addr, req->body, req->len, &r);
+	} else if (!strcmp(url, "/v1/poll")) {
+		rn_serve_poll(s, auth, req->body, req->len, &r);
+	} else {
+		rn_serve_logout(s, auth, req->body, req->len, &r);
+	}
+	return rn_serve_send(conn, &r);
+}
+
+static void rn_serve_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+			       enum MHD_RequestTerminationCode toe)
+{
+	struct rn_serve_req *req = *con_cls;
+
+	(void)cls;
+	(void)conn;
+	(void)toe;
+	if (!req)
+		return;
+	if (req->body)
+		OPENSSL_cleanse(req->body, req->len); /* an enroll body holds an auth key */
+	free(req->body);
+	free(req);
+	*con_cls = NULL;
+}
+
+/* ---- the watcher: others' changes, and time ---- */
+
+static void *rn_serve_watch(void *arg)
+{
+	struct rn_serve *s = arg;
+	struct timespec next;
+	int64_t id, online_check = 0;
+
+	clock_gettime(CLOCK_MONOTONIC, &next);
+	pthread_mutex_lock(&s->lock);
+	while (!s->stopping) {
+		next.tv_nsec += RN_SERVE_WATCH_MS * 1000000L;
+		if (next.tv_nsec >= 1000000000L) {
+			next.tv_sec++;
+			next.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&s->changed, &s->lock, &next);
+		if (s->stopping)
+			break;
+		if (rn_store_audit_last_id(s->store, &id) == 0 && id != s->audit_id) {
+			s->audit_id = id;
+			rn_serve_bump(s);
+		}
+		if (next.tv_sec - online_check >= RN_SERVE_ONLINE_CHECK_S) {
+			online_check = next.tv_sec;
+			if (s->snap && rn_mapper_epoch_online_changed(s->snap, time(NULL)))
+				rn_serve_bump(s);
+		}
+	}
+	pthread_mutex_unlock(&s->lock);
+	return NULL;
+}
+
+/* ---- setup ---- */
+
+/* Reads a PEM file whole; a private one must be 0600-ish (nobody else may read it). */
+static char *rn_serve_read_pem(const char *dir, const char *name, bool private)
+{
+	char path[4096], *buf = NULL;
+	struct stat sb;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0 || fstat(fd, &sb) < 0) {
+		log_error(MAIN, "cannot read \"%s\": %s (run rustynet-control init?)", path,
+			  strerror(errno));
+		goto out;
+	}
+	if (private && (sb.st_mode & 077)) {
+		log_error(MAIN, "\"%s\" is open to others (mode %04o): chmod 600 it", path,
+			  (unsigned)(sb.st_mode & 07777));
+		goto out;
+	}
+	if (!S_ISREG(sb.st_mode) || sb.st_size <= 0 || sb.st_size > RN_SERVE_PEM_MAX) {
+		log_error(MAIN, "\"%s\" is not a PEM file of at most %d bytes", path,
+			  RN_SERVE_PEM_MAX);
+		goto out;
+	}
+	buf = calloc(1, (size_t)sb.st_size + 1);
+	if (buf && (n = read(fd, buf, (size_t)sb.st_size)) != sb.st_size) {
+		log_error(MAIN, "short read of \"%s\"", path);
+		free(buf);
+		buf = NULL;
+	}
+out:
+	if (fd >= 0)
+		close(fd);
+	return buf;
+}
+
+static int rn_serve_init(struct rn_serve *s, struct rn_ctl *ctl, uint8_t priv[RN_NETMAP_KEY_LEN])
+{
+	pthread_condattr_t ca;
+	char path[4096], err[256];
+	int ret;
+
+	memset(s, 0, sizeof(*s));
+	snprintf(path, sizeof(path), "%s/%s", ctl->state, RN_CTL_SIGN_KEY);
+	ret = rn_netmap_key_load(path, RN_NETMAP_KEY_PRIVATE, priv, err, sizeof(err));
+	if (ret) {
+		log_error(MAIN, "the netmap signing key: %s", err);
+		return ret;
+	}
+	pthread_mutex_init(&s->lock, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&s->changed, &ca);
+	pthread_condattr_destroy(&ca);
+	s->rl = rn_ratelimit_new();
+	s->cache = rn_mapper_cache_new(priv);
+	if (!s->rl || !s->cache)
+		return -ENOMEM;
+	ret = rn_ctl_store_open(ctl, &s->store);
+	if (!ret)
+		ret = rn_store_audit_last_id(s->store, &s->audit_id);
+	return ret;
+}
+
+static void rn_serve_fini(struct rn_serve *s)
+{
+	rn_mapper_epoch_free(s->snap);
+	rn_mapper_cache_free(s->cache);
+	rn_ratelimit_free(s->rl);
+	rn_store_close(s->store);
+	pthread_cond_destroy(&s->changed);
+	pthread_mutex_destroy(&s->lock);
+}
+
+static struct MHD_Daemon *rn_serve_start(struct rn_serve *s, const union rn_netmap_endpoint *ep,
+					 const char *key, const char *cert)
+{
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
+			 MHD_USE_TLS | MHD_USE_ERROR_LOG;
+	uint16_t port = ntohs(ep->sa.sa_family == AF_INET ? ep->sin.sin_port : ep->sin6.sin6_port);
+
+	if (ep->sa.sa_family == AF_INET6)
+		flags |= MHD_USE_IPv6;
+	return MHD_start_daemon(
+	    flags, port, NULL, NULL, rn_serve_handle, s, MHD_OPTION_SOCK_ADDR, &ep->sa,
+	    MHD_OPTION_HTTPS_MEM_KEY, key, MHD_OPTION_HTTPS_MEM_CERT, cert,
+	    MHD_OPTION_HTTPS_PRIORITIES, RN_SERVE_TLS_PRIORITIES, MHD_OPTION_CONNECTION_LIMIT,
+	    (unsigned)RN_SERVE_MAX_CONNECTIONS, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+	    (unsigned)RN_SERVE_MAX_PER_IP, MHD_OPTION_CONNECTION_TIMEOUT,
+	    (unsigned)RN_SERVE_CONN_TIMEOUT_S, MHD_OPTION_THREAD_STACK_SIZE,
+	    (size_t)RN_SERVE_STACK, MHD_OPTION_NOTIFY_COMPLETED, rn_serve_completed, s,
+	    MHD_OPTION_END);
+}
+
+/* Runs until SIGTERM or SIGINT. */
+static int rn_serve_run(struct rn_serve *s, const union rn_netmap_endpoint *ep, const char *key,
+			const char *cert, const char *listen)
+{
+	struct MHD_Daemon *d;
+	pthread_t watcher;
+	sigset_t set;
+	int sig = 0;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	/* blocked before any thread starts, so every thread inherits it and sigwait gets them */
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	if (pthread_create(&watcher, NULL, rn_serve_watch, s))
+		return -EAGAIN;
+	d = rn_serve_start(s, ep, key, cert);
+	if (!d) {
+		log_error(MAIN, "cannot serve on %s: is the address ours and the port free?",
+			  listen);
+	} else {
+		log_info(MAIN, "serving the control protocol on https://%s", listen);
+		sigwait(&set, &sig);
+		log_info(MAIN, "signal %d: stopping", sig);
+	}
+	pthread_mutex_lock(&s->lock);
+	s->stopping = true;
+	pthread_cond_broadcast(&s->changed);
+	pthread_mutex_unlock(&s->lock);
+	if (d)
+		MHD_stop_daemon(d);
+	pthread_join(watcher, NULL);
+	return d ? 0 : -EADDRNOTAVAIL;
+}
+
+static int rn_serve_cmd(struct rn_ctl *ctl, int argc, char **argv)
+{
+	uint8_t priv[RN_NETMAP_KEY_LEN];
+	union rn_netmap_endpoint ep;
+	const char *listen = NULL;
+	char *key = NULL, *cert = NULL;
+	struct rn_serve s;
+	int ret = RN_CTL_ERR;
+
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			rn_ctl_print_help(ctl);
+			return RN_CTL_OK;
+		} else if (!strcmp(argv[i], "--listen") && i + 1 < argc) {
+			listen = argv[++i];
+		} else if (!strncmp(argv[i], "--listen=", 9)) {
+			listen = argv[i] + 9;
+		} else {
+			return rn_ctl_usage_error(ctl, "unexpected argument \"%s\"", argv[i]);
+		}
+	}
+	if (!listen)
+		return rn_ctl_usage_error(ctl, "--listen ADDR:PORT is required");
+	if (rn_netmap_endpoint_parse(listen, &ep))
+		return rn_ctl_usage_error(ctl,
+					  "--listen \"%s\" is not ADDR:PORT or [ADDR]:PORT with a "
+					  "port of 1-65535",
+					  listen);
+	if (rn_serve_init(&s, ctl, priv))
+		goto out;
+	key = rn_serve_read_pem(ctl->state, RN_CTL_TLS_KEY, true);
+	cert = rn_serve_read_pem(ctl->state, RN_CTL_TLS_CERT, false);
+	if (key && cert && !rn_serve_run(&s, &ep, key, cert, listen))
+		ret = RN_CTL_OK;
+out:
+	rn_serve_fini(&s);
+	if (key)
+		OPENSSL_cleanse(key, strlen(key));
+	free(key);
+	free(cert);
+	OPENSSL_cleanse(priv, sizeof(priv));
+	return ret;
+}
+
+static const struct rn_ctl_verb rn_serve_verbs[] = {
+    {"serve", rn_serve_cmd, "serve --listen ADDR:PORT",
+     "Serves the control protocol (docs/control-protocol.md) over HTTPS, TLS 1.3 only, with\n"
+     "the certificate init made: nodes enroll with auth keys and long-poll their netmaps.\n"
+     "ADDR is an IPv4 address or [IPv6]; 0.0.0.0 or [::] for all. Runs in the foreground\n"
+     "until SIGTERM or SIGINT; logs one line per enrollment or refusal.\n"},
+    {0},
+};
+
+int rn_ctl_serve_main(struct rn_ctl *ctl, int argc, char **argv)
+{
+	ctl->verb = &rn_serve_verbs[0];
+	return rn_serve_verbs[0].fn(ctl, argc, argv);
+}

@@ -1,0 +1,67 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * `rustynet-control serve`: the state shared by the HTTPS front (serve.c) and the protocol's
+ * endpoints (serve_api.c). One store handle serves every connection thread, under one lock:
+ * SQLite handles are one thread at a time, and the epoch, snapshot and map cache change with it.
+ */
+#ifndef RN_CTL_SERVE_H
+#define RN_CTL_SERVE_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "control/mapper.h"
+#include "control/store.h"
+#include "rustynet-control/ratelimit.h"
+
+enum {
+	RN_SERVE_POLL_S = 25,	     /* a long-poll without change answers 204 after this */
+	RN_SERVE_WATCH_MS = 200,     /* how often the audit log is checked for others' changes */
+	RN_SERVE_ONLINE_CHECK_S = 5, /* how often nodes going offline are looked for */
+};
+
+struct rn_serve {
+	pthread_mutex_t lock;
+	pthread_cond_t changed; /* broadcast on every epoch bump and at shutdown */
+	/* under lock: */
+	struct rn_store *store;
+	struct rn_mapper_cache *cache;
+	struct rn_mapper_epoch *snap; /* the snapshot of epoch, made on first need */
+	uint64_t epoch;		      /* bumped by every change */
+	bool stopping;
+	/* only the watcher thread: */
+	int64_t audit_id;
+	struct rn_ratelimit *rl; /* locks itself */
+};
+
+/* An answer: status, a malloc'd body (NULL: none) and an optional Retry-After. */
+struct rn_serve_reply {
+	unsigned status;
+	char *body;
+	size_t len;
+	bool secret;		  /* the body holds a token: wiped when sent */
+	unsigned retry_after_s;	  /* 429 */
+};
+
+/* Marks a change (lock held): new epoch, every long-poll wakes. */
+void rn_serve_bump(struct rn_serve *s);
+/*
+ * The snapshot of the current epoch, made if needed (lock held). NULL on failure, logged.
+ */
+struct rn_mapper_epoch *rn_serve_snapshot(struct rn_serve *s);
+
+/* The endpoints (serve_api.c). body is the request's, peer its source address. */
+void rn_serve_enroll(struct rn_serve *s, const struct sockaddr *peer, const char *body,
+		     size_t len, struct rn_serve_reply *r);
+void rn_serve_poll(struct rn_serve *s, const char *auth, const char *body, size_t len,
+		   struct rn_serve_reply *r);
+void rn_serve_logout(struct rn_serve *s, const char *auth, const char *body, size_t len,
+		     struct rn_serve_reply *r);
+/* Sets r to status with {"error":msg}. */
+void rn_serve_error(struct rn_serve_reply *r, unsigned status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+#endif

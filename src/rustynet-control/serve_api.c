@@ -1,0 +1,396 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The control protocol's endpoints (docs/control-protocol.md): enroll, poll and logout, on the
+ * server's shared state. HTTP is serve.c's; these take a body and fill in a reply.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <netinet/in.h>
+#include <openssl/crypto.h>
+
+#include "common/log.h"
+#include "control/api.h"
+#include "netmap/netmap_priv.h"
+#include "policy/compile.h"
+#include "rustynet-control/serve.h"
+
+void rn_serve_error(struct rn_serve_reply *r, unsigned status, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	free(r->body);
+	r->status = status;
+	r->body = rn_api_error_body(msg);
+	r->len = r->body ? strlen(r->body) : 0;
+}
+
+static uint64_t rn_serve_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void rn_serve_addr_text(const struct sockaddr *sa, char *buf, size_t len)
+{
+	union rn_netmap_endpoint ep;
+
+	memset(&ep, 0, sizeof(ep));
+	if (sa->sa_family == AF_INET)
+		memcpy(&ep.sin, sa, sizeof(ep.sin));
+	else if (sa->sa_family == AF_INET6)
+		memcpy(&ep.sin6, sa, sizeof(ep.sin6));
+	else {
+		snprintf(buf, len, "?");
+		return;
+	}
+	rn_netmap_endpoint_format(&ep, buf, len);
+}
+
+/* The node's own map at the current epoch, copied into r as a 200 (lock held). */
+static int rn_serve_map(struct rn_serve *s, uint64_t node_id, uint64_t *version, char **out,
+			size_t *len)
+{
+	struct rn_mapper_epoch *e = rn_serve_snapshot(s);
+	const char *env;
+	char err[256];
+	int ret;
+
+	if (!e)
+		return -EIO;
+	ret = rn_mapper_cache_get(s->cache, e, s->store, node_id, version, &env, len, err,
+				  sizeof(err));
+	if (ret == -ENOENT)
+		return ret;
+	if (ret) {
+		log_error(MAIN, "the netmap of node %llu: %s", (unsigned long long)node_id, err);
+		return ret;
+	}
+	*out = malloc(*len + 1);
+	if (!*out)
+		return -ENOMEM;
+	memcpy(*out, env, *len + 1);
+	return 0;
+}
+
+/*
+ * What the policy's autoApprovers approve of node id's offer, approved now (lock held, after the
+ * offer is stored and the epoch bumped so the snapshot has it).
+ */
+static void rn_serve_auto_approve(struct rn_serve *s, int64_t id, const char *actor, int64_t now)
+{
+	struct rn_mapper_epoch *e = rn_serve_snapshot(s);
+	const struct rn_control_world *w;
+	const struct rn_policy_node *pn = NULL;
+	bool *ok = NULL, exit_ok = false;
+	json_t *approve;
+	char *text;
+
+	if (!e)
+		return;
+	w = rn_mapper_epoch_world(e);
+	for (size_t i = 0; i < w->n_nodes && !pn; i++)
+		if (w->nodes[i].id == id)
+			pn = &w->pnodes[i];
+	if (!pn || !(ok = calloc(pn->n_advertised + 1, sizeof(*ok))) ||
+	    rn_policy_auto_approve(rn_mapper_epoch_policy(e), pn, ok, &exit_ok)) {
+		free(ok);
+		return;
+	}
+	approve = json_array();
+	for (size_t i = 0; i < pn->n_advertised; i++) {
+		char buf[RN_FILTER_PREFIX_STRLEN];
+
+		if (ok[i])
+			json_array_append_new(approve, json_string(rn_filter_prefix_format(
+							   &pn->advertised[i], buf, sizeof(buf))));
+	}
+	text = json_array_size(approve) ? json_dumps(approve, JSON_COMPACT) : NULL;
+	if (text && rn_store_node_approve_routes(s->store, actor, id, text, now))
+		log_warn(MAIN, "auto-approving routes of node %lld: %s", (long long)id,
+			 rn_store_errmsg(s->store));
+	if (exit_ok && pn->advertises_exit && !pn->exit_approved &&
+	    rn_store_node_approve_exit(s->store, actor, id, true, now))
+		log_warn(MAIN, "auto-approving exit node %lld: %s", (long long)id,
+			 rn_store_errmsg(s->store));
+	free(text);
+	json_decref(approve);
+	free(ok);
+	if (text || exit_ok)
+		rn_serve_bump(s);
+}
+
+/* Stores what the node offers when it changed (lock held). true if anything did. */
+static bool rn_serve_offer(struct rn_serve *s, const struct rn_store_node *nd,
+			   const struct rn_api_offer *o, const char *actor, int64_t now)
+{
+	const char *routes = o->routes ? o->routes : nd->advertised_routes;
+	bool exit = o->has_exit ? o->advertise_exit : nd->advertises_exit;
+
+	if (!strcmp(routes, nd->advertised_routes) && exit == nd->advertises_exit)
+		return false;
+	if (rn_store_node_set_routes(s->store, actor, nd->id, routes, exit, now)) {
+		log_warn(MAIN, "storing the routes node %lld offers: %s", (long long)nd->id,
+			 rn_store_errmsg(s->store));
+		return false;
+	}
+	rn_serve_bump(s);
+	rn_serve_auto_approve(s, nd->id, actor, now);
+	return true;
+}
+
+static void rn_serve_refuse_enroll(struct rn_serve *s, const struct sockaddr *peer,
+				   struct rn_serve_reply *r, unsigned status, const char *why)
+{
+	char addr[RN_NETMAP_ENDPOINT_STRLEN];
+
+	rn_ratelimit_fail(s->rl, peer, rn_serve_now_ms());
+	rn_serve_addr_text(peer, addr, sizeof(addr));
+	log_info(MAIN, "enrollment from %s refused (%u): %s", addr, status, why);
+	rn_serve_error(r, status, "%s", why);
+}
+
+/* The enrollment proper, lock held: key, node, token, offer, map. */
+static void rn_serve_enroll_locked(struct rn_serve *s, const struct sockaddr *peer,
+				   const struct rn_api_enroll *req, struct rn_serve_reply *r)
+{
+	struct rn_store_authkey_use use;
+	struct rn_store_node nd = {0};
+	char token[RN_STORE_NODE_TOKEN_SIZE], actor[32], addr[RN_NETMAP_ENDPOINT_STRLEN];
+	int64_t now = time(NULL);
+	char *env = NULL;
+	uint64_t version = 0;
+	size_t len = 0;
+	bool again = false;
+	int ret;
+
+	ret = rn_store_authkey_consume(s->store, req->auth_key, now, &use);
+	if (ret) {
+		rn_serve_refuse_enroll(s, peer, r,
+				       ret == -EINVAL || ret == -ENOENT ? 401
+				       : ret == -EKEYREVOKED || ret == -EKEYEXPIRED ||
+					       ret == -EKEYREJECTED
+					   ? 403
+					   : 503,
+				       ret == -EKEYREJECTED ? "auth key already used: ask the admin "
+							      "for a new one"
+							    : rn_store_errmsg(s->store));
+		return;
+	}
+	ret = rn_store_node_add(s->store, "authkey",
+				&(struct rn_store_node_enroll){.hostname = req->hostname,
+							       .user_id = use.user_id,
+							       .public_key = req->public_key,
+							       .tags = use.tags},
+				now, &nd, &again);
+	if (!ret)
+		ret = rn_store_node_set_token(s->store, nd.id, token);
+	if (!ret)
+		ret = rn_store_node_touch(s->store, nd.id, now, req->offer.endpoints);
+	if (ret) {
+		log_error(MAIN, "enrolling \"%s\": %s", req->hostname, rn_store_errmsg(s->store));
+		rn_serve_error(r, ret == -EINVAL ? 400 : 500, "%s", rn_store_errmsg(s->store));
+		goto out;
+	}
+	snprintf(actor, sizeof(actor), "node:%lld", (long long)nd.id);
+	rn_serve_bump(s);
+	rn_serve_offer(s, &nd, &req->offer, actor, now);
+	ret = rn_serve_map(s, (uint64_t)nd.id, &version, &env, &len);
+	if (ret) {
+		rn_serve_error(r, 500, "the node is enrolled but its netmap could not be made: "
+				       "see the server's log, then poll");
+		goto out;
+	}
+	r->status = 200;
+	r->secret = true;
+	r->body = rn_api_enroll_body(nd.id, token, env, len);
+	r->len = r->body ? strlen(r->body) : 0;
+	if (!r->body)
+		rn_serve_error(r, 500, "out of memory");
+	rn_serve_addr_text(peer, addr, sizeof(addr));
+	log_info(MAIN, "%s node %lld \"%s\" (%s) from %s with auth key %lld, netmap version %llu",
+		 again ? "re-enrolled" : "enrolled", (long long)nd.id, req->hostname, nd.dns_name,
+		 addr, (long long)use.key_id, (unsigned long long)version);
+out:
+	OPENSSL_cleanse(token, sizeof(token));
+	free(env);
+	rn_store_node_clear(&nd);
+	rn_store_authkey_use_clear(&use);
+}
+
+void rn_serve_enroll(struct rn_serve *s, const struct sockaddr *peer, const char *body,
+		     size_t len, struct rn_serve_reply *r)
+{
+	struct rn_api_enroll req;
+	char err[RN_API_ERR_LEN];
+	unsigned retry = 0;
+	int ret;
+
+	/* over the limit: refused without looking at the key, so guessing keys stays slow */
+	if (!rn_ratelimit_allow(s->rl, peer, rn_serve_now_ms(), &retry)) {
+		rn_serve_error(r, 429, "too many failed enrollments from this address: wait %u s",
+			       retry);
+		r->retry_after_s = retry ? retry : 1;
+		return;
+	}
+	ret = rn_api_parse_enroll(body, len, &req, err, sizeof(err));
+	if (ret) {
+		rn_serve_refuse_enroll(s, peer, r, ret == -EMSGSIZE ? 413 : 400, err);
+		return;
+	}
+	pthread_mutex_lock(&s->lock);
+	rn_serve_enroll_locked(s, peer, &req, r);
+	pthread_mutex_unlock(&s->lock);
+	rn_api_enroll_clear(&req);
+}
+
+/* The node of a Bearer header, lock held; fills r and returns false when there is none. */
+static bool rn_serve_auth(struct rn_serve *s, const char *auth, struct rn_store_node *nd,
+			  struct rn_serve_reply *r)
+{
+	char token[RN_STORE_NODE_TOKEN_SIZE];
+	int ret;
+
+	if (!rn_api_bearer(auth, token)) {
+		rn_serve_error(r, 401, "no node token: send Authorization: Bearer rnt_...");
+		return false;
+	}
+	ret = rn_store_node_get_by_token(s->store, token, nd);
+	OPENSSL_cleanse(token, sizeof(token));
+	if (ret == -ENOENT || ret == -EINVAL) {
+		rn_serve_error(r, 401, "unknown node token: the node was removed or logged out; "
+				       "run rustynet up --auth-key ...");
+		return false;
+	}
+	if (ret) {
+		rn_serve_error(r, 503, "the control database is busy: try again");
+		return false;
+	}
+	if (nd->expired) {
+		rn_serve_error(r, 403, "node %lld is expired: run rustynet up --auth-key ...",
+			       (long long)nd->id);
+		rn_store_node_clear(nd);
+		return false;
+	}
+	return true;
+}
+
+/* Records the check-in; bumps the epoch when others' maps change (lock held). */
+static void rn_serve_checkin(struct rn_serve *s, const struct rn_store_node *nd,
+			     const struct rn_api_poll *req, int64_t now)
+{
+	bool was_online = nd->last_seen > 0 && now - nd->last_seen <= RN_MAPPER_ONLINE_S;
+	bool moved = req->offer.endpoints && strcmp(req->offer.endpoints, nd->endpoints);
+	char actor[32];
+
+	if (rn_store_node_touch(s->store, nd->id, now, req->offer.endpoints))
+		log_warn(MAIN, "check-in of node %lld: %s", (long long)nd->id,
+			 rn_store_errmsg(s->store));
+	else if (!was_online || moved)
+		rn_serve_bump(s);
+	snprintf(actor, sizeof(actor), "node:%lld", (long long)nd->id);
+	rn_serve_offer(s, nd, &req->offer, actor, now);
+}
+
+static void rn_serve_abs_deadline(struct timespec *ts, int seconds)
+{
+	clock_gettime(CLOCK_MONOTONIC, ts);
+	ts->tv_sec += seconds;
+}
+
+void rn_serve_poll(struct rn_serve *s, const char *auth, const char *body, size_t len,
+		   struct rn_serve_reply *r)
+{
+	struct rn_store_node nd;
+	struct rn_api_poll req;
+	struct timespec deadline;
+	char err[RN_API_ERR_LEN];
+	uint64_t version;
+	int ret;
+
+	ret = rn_api_parse_poll(body, len, &req, err, sizeof(err));
+	if (ret) {
+		rn_serve_error(r, ret == -EMSGSIZE ? 413 : 400, "%s", err);
+		return;
+	}
+	rn_serve_abs_deadline(&deadline, RN_SERVE_POLL_S);
+	pthread_mutex_lock(&s->lock);
+	if (!rn_serve_auth(s, auth, &nd, r))
+		goto out;
+	rn_serve_checkin(s, &nd, &req, time(NULL));
+	for (;;) {
+		char *env = NULL;
+		size_t n = 0;
+
+		ret = rn_serve_map(s, (uint64_t)nd.id, &version, &env, &n);
+		if (ret == -ENOENT) {
+			rn_serve_error(r, 403, "node %lld is no longer in the network",
+				       (long long)nd.id);
+			break;
+		}
+		if (ret) {
+			rn_serve_error(r, 500, "the netmap could not be made: see the server's log");
+			break;
+		}
+		if (version > req.since) {
+			r->status = 200;
+			r->body = env;
+			r->len = n;
+			break;
+		}
+		free(env);
+		if (s->stopping) {
+			rn_serve_error(r, 503, "the server is shutting down: poll again");
+			break;
+		}
+		if (pthread_cond_timedwait(&s->changed, &s->lock, &deadline) == ETIMEDOUT) {
+			r->status = 204;
+			break;
+		}
+	}
+	rn_store_node_clear(&nd);
+out:
+	pthread_mutex_unlock(&s->lock);
+	rn_api_poll_clear(&req);
+}
+
+void rn_serve_logout(struct rn_serve *s, const char *auth, const char *body, size_t len,
+		     struct rn_serve_reply *r)
+{
+	struct rn_store_node nd;
+	char err[RN_API_ERR_LEN], actor[32];
+	int ret;
+
+	ret = rn_api_parse_logout(body, len, err, sizeof(err));
+	if (ret) {
+		rn_serve_error(r, ret == -EMSGSIZE ? 413 : 400, "%s", err);
+		return;
+	}
+	pthread_mutex_lock(&s->lock);
+	if (rn_serve_auth(s, auth, &nd, r)) {
+		snprintf(actor, sizeof(actor), "node:%lld", (long long)nd.id);
+		ret = rn_store_node_logout(s->store, actor, nd.id, time(NULL));
+		if (ret) {
+			rn_serve_error(r, 503, "%s", rn_store_errmsg(s->store));
+		} else {
+			rn_mapper_cache_forget(s->cache, (uint64_t)nd.id);
+			rn_serve_bump(s);
+			log_info(MAIN, "node %lld (%s) logged out", (long long)nd.id, nd.dns_name);
+			r->status = 200;
+			r->body = strdup("{}");
+			r->len = r->body ? 2 : 0;
+		}
+		rn_store_node_clear(&nd);
+	}
+	pthread_mutex_unlock(&s->lock);
+}
