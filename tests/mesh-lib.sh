@@ -34,6 +34,8 @@ mesh_have_bins() { [ -x "$RND" ] && [ -x "$RNCLI" ] && [ -x "$RNC" ]; }
 
 ctl() { "$RNC" --state "$MESH_CTL_ST" "$@"; }
 rnn() { local n=$1; shift; "$RNCLI" --socket "${MESH_SOCK[$n]}" "$@"; }
+# rnx NAME ARGS...: the CLI run inside NAME's namespace (ping needs the interface there).
+rnx() { local n=$1; shift; nsx "${MESH_NS[$n]}" "$RNCLI" --socket "${MESH_SOCK[$n]}" "$@"; }
 
 # mesh_link NS IFACE OCTET: a veth from NS to the switch with its underlay addresses.
 mesh_link() {
@@ -155,12 +157,12 @@ mesh_dump_logs() {
 
 # mesh_listen NAME PROTO ADDR PORT: background listener in NAME's namespace (tcp or udp).
 mesh_listen() {
-	local ns=${MESH_NS[$1]} a=$3
-	case $a in *:*) a="[$a]" ;; esac
+	local ns=${MESH_NS[$1]} a=$3 v=''
+	case $a in *:*) a="[$a]" v=6 ;; esac
 	case $2 in
-	tcp) nsx "$ns" socat "TCP-LISTEN:$4,bind=$a,reuseaddr,fork" SYSTEM:'echo open' \
+	tcp) nsx "$ns" socat "TCP$v-LISTEN:$4,bind=$a,reuseaddr,fork" SYSTEM:'echo open' \
 		>/dev/null 2>&1 </dev/null & ;;
-	udp) nsx "$ns" socat "UDP-RECVFROM:$4,bind=$a,reuseaddr,fork" SYSTEM:'echo open' \
+	udp) nsx "$ns" socat "UDP$v-RECVFROM:$4,bind=$a,reuseaddr,fork" SYSTEM:'echo open' \
 		>/dev/null 2>&1 </dev/null & ;;
 	esac
 	T_BG+=("$!")
@@ -169,13 +171,13 @@ mesh_listen() {
 
 # mesh_reach NAME PROTO ADDR PORT: NAME gets "open" back from ADDR:PORT within 2 s.
 mesh_reach() {
-	local a=$3
-	case $a in *:*) a="[$a]" ;; esac
+	local a=$3 v=''
+	case $a in *:*) a="[$a]" v=6 ;; esac
 	case $2 in
 	tcp) echo hi | timeout 3 ip netns exec "${MESH_NS[$1]}" \
-		socat -T 2 - "TCP:$a:$4,connect-timeout=2" 2>/dev/null | grep -q open ;;
+		socat -T 2 - "TCP$v:$a:$4,connect-timeout=2" 2>/dev/null | grep -q open ;;
 	udp) echo hi | timeout 3 ip netns exec "${MESH_NS[$1]}" \
-		socat -T 2 - "UDP:$a:$4" 2>/dev/null | grep -q open ;;
+		socat -T 2 - "UDP$v:$a:$4" 2>/dev/null | grep -q open ;;
 	esac
 }
 mesh_no_reach() { ! mesh_reach "$@"; }

@@ -58,10 +58,17 @@ STRICT='// only alice'"'"'s group may reach x, and only on tcp/22
 		{"action": "accept", "src": ["group:a"], "proto": "tcp", "dst": ["x:22"]},
 	],
 }'
+# all_past V: every node runs a netmap newer than version V.
+all_past() {
+	local n
+	for n in a1 x c1; do [ "$(mesh_version "$n")" -gt "$1" ] || return 1; done
+}
+V=$(mesh_version x)
 t0=$(now_ms)
 check "policy set (tcp/22 from group:a to x)" mesh_policy <<<"$STRICT"
-check "within 2 s ICMP a1 -> x is dropped" wait_for 2 mesh_no_ping a1 "$X4"
-note "strict policy took effect after $(($(now_ms) - t0)) ms"
+check "within 2 s every node runs the new map" wait_for 2 all_past "$V"
+note "strict policy reached all nodes $(($(now_ms) - t0)) ms after policy set began"
+check "ICMP a1 -> x is dropped" mesh_no_ping a1 "$X4"
 check "a1 -> x tcp/22 works (IPv4)" mesh_reach a1 tcp "$X4" 22
 check "a1 -> x tcp/22 works (IPv6)" mesh_reach a1 tcp "$X6" 22
 check "a1 -> x tcp/23 is dropped" mesh_no_reach a1 tcp "$X4" 23
@@ -85,13 +92,15 @@ sleep 1
 check "after the refusal the old policy still holds: tcp/22 works" mesh_reach a1 tcp "$X4" 22
 check "after the refusal the old policy still holds: ICMP dropped" mesh_no_ping a1 "$X4"
 
-t0=$(now_ms)
 printf '{"acls": [{"action": "accept", "src": ["*"], "dst": ["*:*"]}]}\n' >"$T_DIR/all.hujson"
+V=$(mesh_version x)
+t0=$(now_ms)
 check "policy set (everyone to everyone)" ctl policy set "$T_DIR/all.hujson"
-check "within 2 s a1 pings x again" wait_for 2 mesh_ping a1 "$X4"
-note "open policy took effect after $(($(now_ms) - t0)) ms"
+check "within 2 s every node runs the new map" wait_for 2 all_past "$V"
+note "open policy reached all nodes $(($(now_ms) - t0)) ms after policy set began"
+check "a1 pings x again" mesh_ping a1 "$X4"
 check "and x reaches a1 tcp/22" mesh_reach x tcp "$A4" 22
-check "and c1 pings a1" wait_for 2 mesh_ping c1 "$A4"
+check "and c1 pings a1" wait_for 6 mesh_ping c1 "$A4"
 check "no daemon was restarted" kill -0 "${MESH_PID[a1]}" "${MESH_PID[x]}" "${MESH_PID[c1]}"
 
 check "no sanitizer report in any log" mesh_logs_clean

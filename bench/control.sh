@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# bench/control.sh BUILD_DIR: the control plane's costs.
+#
+# 1. Netmap computation + signing, no data planes (BUILD_DIR/bench/control-bench): a store with
+#    N nodes (100, 1,000, 10,000) under the starter policy (everyone reaches everyone, the
+#    worst case: every map lists every node); the time to build and sign one node's map, and
+#    all N maps after a policy change.
+# 2. Propagation: a control server and DAEMONS (10) running rustynetd in namespaces (topology
+#    of tests/mesh-lib.sh); `policy set` ROUNDS (5) times; the time until every daemon runs
+#    the new map (read with `rustynet status --json` every 20 ms, so ~20-50 ms resolution).
+# 3. rustynetd with 100 peers (the 9 other daemons plus 91 nodes added straight to the store):
+#    resident memory and CPU over IDLE (10) s.
+#
+# Output, `name value` lines:
+#   netmap_one_ms_N, netmap_all_ms_N, netmap_all_server_cpu_ms_N     (1)
+#   policy_propagation_ms_median, policy_propagation_ms_max          (2)
+#   rustynetd_rss_kib_100_peers, rustynetd_idle_cpu_percent          (3)
+# Env: DAEMONS, ROUNDS, IDLE, NODES ("100 1000 10000").
+set -eu
+if [ $# -lt 1 ] || [ "$1" = -h ] || [ "$1" = --help ]; then
+	sed -n '3,/^set -eu/p' "$0" | sed -e '/^set -eu/d' -e 's/^# \{0,1\}//'
+	exit 2
+fi
+BUILD=$(cd "$1" && pwd)
+DAEMONS=${DAEMONS:-10}
+ROUNDS=${ROUNDS:-5}
+IDLE=${IDLE:-10}
+NODES=${NODES:-100 1000 10000}
+TEST_TAG=bctl
+RUSTYNET_WG=$BUILD/src/rustynet-wg/rustynet-wg
+# shellcheck source=tests/lib.sh
+. "$(dirname "$0")/../tests/lib.sh"
+# shellcheck source=tests/mesh-lib.sh
+. "$(dirname "$0")/../tests/mesh-lib.sh"
+if [ "$(id -u)" != 0 ]; then
+	echo "control bench: needs root (network namespaces, TUN devices)" >&2
+	exit 1
+fi
+CB=$BUILD/bench/control-bench
+mesh_have_bins && [ -x "$CB" ] || { echo "control bench: build first (make)" >&2; exit 1; }
+
+# ---------------------------------------------------------------- 1. netmaps without data planes
+for n in $NODES; do
+	"$CB" mapper "$n"
+done
+
+# ---------------------------------------------------------------- 2. propagation
+mesh_init >/dev/null
+for i in $(seq "$DAEMONS"); do
+	mesh_node "d$i" >/dev/null
+	mesh_up "d$i" bench >/dev/null
+done
+
+# all_at V: every daemon runs a map of version >= V.
+all_at() {
+	local i v
+	for i in $(seq "$DAEMONS"); do
+		v=$(mesh_version "d$i") || return 1
+		[ "$v" -ge "$1" ] || return 1
+	done
+}
+times=()
+for r in $(seq "$ROUNDS"); do
+	v=$(mesh_version d1)
+	printf '{"acls": [{"action": "accept", "src": ["*"], "dst": ["*:*"]},\n' >"$T_DIR/p.hujson"
+	printf ' {"action": "accept", "src": ["bench"], "proto": "tcp", "dst": ["*:%d"]}]}\n' \
+		$((1000 + r)) >>"$T_DIR/p.hujson"
+	t0=$(now_ms)
+	ctl policy set "$T_DIR/p.hujson" >/dev/null 2>&1
+	while ! all_at $((v + 1)); do sleep 0.02; done
+	times+=($(($(now_ms) - t0)))
+done
+printf '%s\n' "${times[@]}" | sort -n | awk '{a[NR]=$1} END {
+	printf "policy_propagation_ms_median %d\npolicy_propagation_ms_max %d\n", a[int((NR+1)/2)], a[NR]}'
+
+# ---------------------------------------------------------------- 3. rustynetd with 100 peers
+"$CB" populate "$MESH_CTL_ST" $((100 - (DAEMONS - 1))) >/dev/null
+wait_for 10 sh -c "[ \"\$('$RNCLI' --socket '${MESH_SOCK[d1]}' status --json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)[\"peers\"]))')\" -ge 100 ]" ||
+	echo "control bench: d1 did not get 100 peers" >&2
+pid=${MESH_PID[d1]}
+sleep 2
+ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+t0=$(ticks "$pid")
+sleep "$IDLE"
+t1=$(ticks "$pid")
+hz=$(getconf CLK_TCK)
+echo "rustynetd_rss_kib_100_peers $(awk '/^VmRSS/ {print $2}' "/proc/$pid/status")"
+awk -v d=$((t1 - t0)) -v hz="$hz" -v s="$IDLE" \
+	'BEGIN {printf "rustynetd_idle_cpu_percent %.2f\n", 100 * d / hz / s}'
