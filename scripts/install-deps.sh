@@ -11,7 +11,7 @@ PKGS=(
 	libsqlite3-dev libmicrohttpd-dev libcurl4-openssl-dev
 	# interop, tests, demo, bench
 	wireguard-go wireguard-tools iproute2 iputils-ping iperf3 tcpdump nftables
-	procps psmisc python3 socat
+	procps psmisc python3 socat curl
 )
 
 missing=()
