@@ -6,13 +6,17 @@ TESTBUILD  ?= build-test
 FUZZBUILD  ?= build-fuzz
 FUZZ_TIME  ?= 60
 
-.PHONY: all deps check unit integration bench fuzz demo clean format
+.PHONY: all deps install check unit integration bench fuzz demo clean format
 
 all: $(BUILD)/build.ninja
 	ninja -C $(BUILD)
 
 deps:
 	./scripts/install-deps.sh
+
+# rustynet, rustynetd, rustynet-control and rustynet-wg into /usr/local/bin (PREFIX via meson)
+install: all
+	meson install -C $(BUILD)
 
 $(BUILD)/build.ninja:
 	./scripts/install-deps.sh
@@ -47,6 +51,7 @@ integration: $(TESTBUILD)/build.ninja
 bench: all
 	./bench/throughput.sh $(BUILD)
 	./bench/rss.sh $(BUILD)
+	./bench/control.sh $(BUILD)
 
 fuzz: $(FUZZBUILD)/build.ninja
 	ninja -C $(FUZZBUILD)

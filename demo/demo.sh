@@ -1,151 +1,112 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# demo/demo.sh BUILD_DIR: a guided tour of a WireGuard tunnel between two rustynet-wg peers
-# (BUILD_DIR/src/rustynet-wg/rustynet-wg; wireguard-go stands in if it is not built yet).
+# demo/demo.sh BUILD_DIR: a guided tour of a Rustynet network: a control server and three
+# devices, each a network namespace on this machine, enrolled with one command each.
 #
-#   "alice" (network namespace)                  "bob" (network namespace)
-#   +-------------------------------+            +-------------------------------+
-#   | tunnel  100.64.0.1            |  WireGuard |  tunnel  100.64.0.2           |
-#   |   rustynet-wg, udp 51820      |<==========>|    rustynet-wg, udp 51821     |
-#   | va      198.51.100.1 ---------+----veth----+------- vb 198.51.100.2        |
-#   +-------------------------------+            +-------------------------------+
+#                 ns sw: a switch (bridge) playing the internet, 198.51.100.0/24
+#      +-----------------+-----------------+-----------------+
+#   control .1         laptop .10        phone .11         server .12
+#   rustynet-control   rustynetd         rustynetd         rustynetd
+#   serve :8443        (alice)           (alice)           (bob)
+#                      \______ mesh 100.64.0.0/10 + fdxx::/48, WireGuard ______/
 #
 # Every command is printed before it runs. Everything is removed at the end (and on Ctrl-C).
-# Env: DEMO_PAUSE=1 waits for Enter between steps; RUSTYNET_WG overrides the binary path.
+# Env: DEMO_PAUSE=1 waits for Enter between steps. demo/wg-pair.sh is the lower-level tour of
+# the data plane alone (two rustynet-wg daemons configured with wg(8)).
 set -eu
 if [ $# -lt 1 ] || [ "$1" = -h ] || [ "$1" = --help ]; then
 	sed -n '3,/^set -eu/p' "$0" | sed -e '/^set -eu/d' -e 's/^# \{0,1\}//'
 	exit 2
 fi
-BUILD=$1
+BUILD=$(cd "$1" && pwd)
 TEST_TAG=demo
-RUSTYNET_WG=${RUSTYNET_WG:-$BUILD/src/rustynet-wg/rustynet-wg}
+RUSTYNET_WG=$BUILD/src/rustynet-wg/rustynet-wg
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/../tests/lib.sh"
+# shellcheck source=tests/mesh-lib.sh
+. "$(dirname "$0")/../tests/mesh-lib.sh"
+# shellcheck source=demo/demo-lib.sh
+. "$(dirname "$0")/demo-lib.sh"
 if [ "$(id -u)" != 0 ]; then
 	echo "demo: run me as root (network namespaces and TUN devices need it)" >&2
 	exit 1
 fi
-for c in wg ip ping iperf3 tcpdump; do
+if ! mesh_have_bins; then
+	echo "demo: build first (make): rustynetd, rustynet and rustynet-control are not in $BUILD" >&2
+	exit 1
+fi
+for c in wg ip ping socat python3; do
 	command -v "$c" >/dev/null || { echo "demo: $c is missing: run ./scripts/install-deps.sh" >&2; exit 1; }
 done
-
-STEP=0
-B='' C='' N=''
-if [ -t 1 ]; then B=$'\033[1m' C=$'\033[36m' N=$'\033[0m'; fi
-# step TITLE TEXT...: a numbered heading and a short explanation.
-step() {
-	STEP=$((STEP + 1))
-	if [ "${DEMO_PAUSE:-0}" = 1 ] && [ "$STEP" -gt 1 ]; then
-		read -r -p "(press Enter for step $STEP) " _ </dev/tty || true
-	fi
-	printf '\n%s%d. %s%s\n' "$B" "$STEP" "$1" "$N"
-	shift
-	printf '%s\n' "$@" | fold -s -w 96 | sed 's/^/   /'
-	echo
-}
-# run CMD...: print the command, then run it, indenting its output.
-run() {
-	printf '   %s$ %s%s\n' "$C" "$*" "$N"
-	"$@" 2>&1 | sed 's/^/     /'
-}
-# run_sh 'SHELL CODE': the same for a line of shell (pipes, redirections).
-run_sh() {
-	printf '   %s$ %s%s\n' "$C" "$1" "$N"
-	bash -c "$1" 2>&1 | sed 's/^/     /'
-}
-
-if rn_available; then
-	IMPL=$RUSTYNET_WG
-	NAME=rustynet-wg
-else
-	IMPL=wireguard-go
-	NAME=wireguard-go
-fi
-ALICE="$T_ID-alice"
-BOB="$T_ID-bob"
-IFA="alice$$"
-IFB="bob$$"
 cd "$T_DIR"
+# in a namespace, as the commands a user would type there
+on() { local n=$1; shift; run ip netns exec "${MESH_NS[$n]}" "$@"; }
+rn_on() { local n=$1; shift; run ip netns exec "${MESH_NS[$n]}" rustynet --socket "${MESH_SOCK[$n]}" "$@"; }
+PATH=$BUILD/src/rustynet:$BUILD/src/rustynetd:$BUILD/src/rustynet-control:$PATH
 
 step "What we are going to build" \
-	"Two pretend computers, alice and bob, each a Linux network namespace on this machine (its own interfaces, addresses and routes). A virtual cable (a veth pair) connects them; its addresses 198.51.100.1 and .2 play the public internet." \
-	"Then each side runs $NAME, a WireGuard implementation, and we build an encrypted tunnel: alice is 100.64.0.1 and bob 100.64.0.2 inside it."
-if [ "$NAME" = wireguard-go ]; then
-	echo "   NOTE: rustynet-wg is not built ($RUSTYNET_WG not found), so this demo uses wireguard-go,"
-	echo "   which rustynet-wg replaces one for one. Build it with 'make' and run the demo again."
-fi
+	"A Rustynet network: one control server and three devices (alice's laptop and phone, bob's server). Each is a Linux network namespace on this machine with its own interfaces and routes; a bridge plays the internet between them (198.51.100.0/24)." \
+	"The control server enrolls devices, holds the access policy and hands each device a signed map of the network. Each device runs rustynetd, which builds WireGuard tunnels to the others."
+mesh_init >/dev/null
+echo "   (made the switch and the control server's namespace; see tests/mesh-lib.sh)"
 
-step "Create the two computers and the cable between them" \
-	"'ip netns add' makes a namespace; 'ip link add ... type veth' makes a cable whose two ends we put in alice and bob."
-run ip netns add "$ALICE"
-T_NS+=("$ALICE")
-run ip netns add "$BOB"
-T_NS+=("$BOB")
-run ip link add va netns "$ALICE" type veth peer name vb netns "$BOB"
-run ip -n "$ALICE" addr add 198.51.100.1/24 dev va
-run ip -n "$BOB" addr add 198.51.100.2/24 dev vb
-run ip -n "$ALICE" link set va up
-run ip -n "$BOB" link set vb up
-run ip netns exec "$ALICE" ping -c 1 198.51.100.2
+step "Set up the control server" \
+	"'init' creates its state: an SQLite database, the Ed25519 key that signs network maps, a TLS key and certificate, and a starter policy that lets every device reach every other. Then 'serve' runs the HTTPS API (TLS 1.3) on 198.51.100.1:8443."
+run cat "$T_DIR/init.out"
+echo "   \$ rustynet-control --state $MESH_CTL_ST serve --listen 198.51.100.1:8443 &   (already running)"
 
-step "Make a key pair for each side" \
-	"WireGuard identifies peers by public keys. Each side keeps its private key to itself and tells the other its public key (like SSH keys, but 32 bytes of Curve25519)."
-run_sh "umask 077; wg genkey > alice.key; wg genkey > bob.key"
-run_sh "wg pubkey < alice.key > alice.pub; wg pubkey < bob.key > bob.pub"
-run_sh "cat alice.pub bob.pub"
+step "Make auth keys" \
+	"An auth key lets a device join as a user. It also carries the server's certificate pin and its map-signing key, so the device trusts the right server from the first contact: no trust on first use."
+run_sh "'$RNC' --state '$MESH_CTL_ST' authkey create --user alice --reusable 2>&1 | tail -n 1 | tee alice.key"
+run_sh "'$RNC' --state '$MESH_CTL_ST' authkey create --user bob 2>&1 | tail -n 1 | tee bob.key"
 
-step "Start $NAME on both sides" \
-	"The daemon creates a TUN interface (a network card whose packets go to a program instead of a wire) and listens on a UNIX socket, /var/run/wireguard/NAME.sock, for configuration. That socket speaks the same protocol as kernel WireGuard's, so the standard 'wg' tool configures it."
-echo "   \$ ip netns exec $ALICE $NAME -f $IFA &"
-echo "   \$ ip netns exec $BOB $NAME -f $IFB &"
-wg_start "$ALICE" "$IFA" "$IMPL"
-wg_start "$BOB" "$IFB" "$IMPL"
-run ls -l "/var/run/wireguard/$IFA.sock" "/var/run/wireguard/$IFB.sock"
-run ip -n "$ALICE" link show "$IFA"
+step "Start rustynetd on each device and log in" \
+	"rustynetd creates the device's key pair (the private key never leaves it) and a tunnel interface. 'rustynet up' enrolls it: the server assigns a stable address in 100.64.0.0/10 and one in the network's IPv6 ULA /48, and pushes the map."
+for n in laptop phone server; do
+	mesh_node "$n" >/dev/null
+done
+rn_on laptop up --server "$MESH_URL" --auth-key "$(cat alice.key)" --hostname laptop
+rn_on phone up --server "$MESH_URL" --auth-key "$(cat alice.key)" --hostname phone
+rn_on server up --server "$MESH_URL" --auth-key "$(cat bob.key)" --hostname server
+run "$RNC" --state "$MESH_CTL_ST" nodes list
 
-step "Configure the tunnel with wg" \
-	"Each side gets its private key and a UDP port, then learns about the other: its public key, where to reach it (the endpoint), and which tunnel addresses may come from it (allowed IPs). That last part is WireGuard's 'cryptokey routing': a packet from 100.64.0.2 is only accepted if bob's key encrypted it."
-run ip netns exec "$ALICE" wg set "$IFA" private-key alice.key listen-port 51820 \
-	peer "$(cat bob.pub)" endpoint 198.51.100.2:51821 allowed-ips 100.64.0.2/32
-run ip netns exec "$BOB" wg set "$IFB" private-key bob.key listen-port 51821 \
-	peer "$(cat alice.pub)" endpoint 198.51.100.1:51820 allowed-ips 100.64.0.1/32
-run ip -n "$ALICE" addr add 100.64.0.1/24 dev "$IFA"
-run ip -n "$BOB" addr add 100.64.0.2/24 dev "$IFB"
-run ip -n "$ALICE" link set "$IFA" mtu 1420 up
-run ip -n "$BOB" link set "$IFB" mtu 1420 up
+LAPTOP=$(mesh_ip4 laptop) PHONE=$(mesh_ip4 phone) SERVER=$(mesh_ip4 server) SERVER6=$(mesh_ip6 server)
+step "Ping each other by mesh address" \
+	"Each device got the others as WireGuard peers from its map. The first packet triggers a handshake; after that everything is encrypted end to end, device to device."
+on laptop ping -c 2 "$SERVER"
+on phone ping -c 2 "$LAPTOP"
+on server ping -c 2 "$PHONE"
+on laptop ping -6 -c 2 "$SERVER6"
+rn_on laptop ping -c 2 server
 
-step "Look at alice's side before any traffic" \
-	"'wg show' lists the interface and its peer. There is no 'latest handshake' yet: WireGuard is silent until there is something to send."
-run ip netns exec "$ALICE" wg show "$IFA"
+step "What a device knows" \
+	"'rustynet status' shows this device, the control server connection, the map version, and each peer with its address, endpoint, last handshake and traffic. 'wg show' works on the same interface, as with kernel WireGuard."
+rn_on laptop status
+on laptop wg show "${MESH_IF[laptop]}"
 
-step "Ping bob through the tunnel, and watch the cable" \
-	"The first packet makes alice send a handshake initiation; bob answers; from then on packets travel encrypted. We record the cable with tcpdump at the same time: it only sees UDP between the two endpoints, never the ping inside."
-capture_start "$BOB" vb udp
-run ip netns exec "$ALICE" ping -c 3 100.64.0.2
-capture_stop
-echo "   What went over the cable (UDP payload: 148 bytes = handshake initiation, 92 = response,"
-echo "   32 = keepalive, the rest = encrypted pings):"
-run tcpdump -r "$CAPTURE_FILE" -n -q -c 8
-
-step "Look again" \
-	"Now there is a handshake and the transfer counters count encrypted bytes. The endpoint was learned from where bob's packets came from, so a peer can move (roam) without reconfiguration."
-run ip netns exec "$ALICE" wg show "$IFA"
-
-step "Move some data" \
-	"iperf3 sends TCP data from alice to bob through the tunnel for 3 seconds. On this shared machine both computers, both daemons and iperf3 share the same CPU cores, so read the figure as a sanity check, not a benchmark (that is 'make bench')."
-nsx "$BOB" iperf3 -s -1 -D -p 5201 >/dev/null
-wait_for 10 iperf_listening "$BOB" 5201
-run ip netns exec "$ALICE" iperf3 -c 100.64.0.2 -p 5201 -t 3 -f m
-run ip netns exec "$BOB" wg show "$IFB" transfer
+step "Change the policy: only ssh from alice to the server" \
+	"The policy is default-deny, in the shape of Tailscale's policy file. The server compiles it into a packet filter for each device and pushes new maps at once; each device enforces its filter on what it receives. Here alice may reach the server on tcp/22 only, and nothing else is allowed."
+cat >policy.hujson <<-'EOF'
+	{
+		// alice may ssh to the server; nothing else
+		"acls": [{"action": "accept", "src": ["alice"], "proto": "tcp", "dst": ["server:22"]}],
+	}
+EOF
+run cat policy.hujson
+V=$(mesh_version laptop)
+run "$RNC" --state "$MESH_CTL_ST" policy set policy.hujson
+wait_for 5 sh -c "[ \"\$('$RNCLI' --socket '${MESH_SOCK[laptop]}' status --json | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"netmap\"][\"version\"])')\" -gt $V ]" || true
+mesh_listen server tcp "$SERVER" 22
+mesh_listen server tcp "$SERVER" 80
+printf '   %s$ %s%s\n' "$C" "echo | socat - TCP:$SERVER:22   (from the laptop)" "$N"
+if mesh_reach laptop tcp "$SERVER" 22; then echo "     connected: tcp/22 is allowed"; else echo "     NOT connected"; fi
+printf '   %s$ %s%s\n' "$C" "echo | socat - TCP:$SERVER:80   (from the laptop)" "$N"
+if mesh_reach laptop tcp "$SERVER" 80; then echo "     connected (unexpected!)"; else echo "     no answer: tcp/80 is not in the policy, the server's filter drops it"; fi
+on laptop ping -c 1 -W 1 "$SERVER" || true
 
 step "Clean up" \
-	"Stopping the daemons removes their interfaces and sockets; deleting the namespaces removes the cable. The same cleanup runs if the demo is interrupted."
-echo "   \$ kill <the two $NAME processes>"
-wg_stop "$IFA"
-wg_stop "$IFB"
-run ip netns del "$ALICE"
-run ip netns del "$BOB"
-T_NS=()
+	"Stopping rustynetd removes exactly the interface, addresses and routes it installed (it keeps a journal of them, so even after a crash a restart cleans up). Deleting the namespaces removes the rest."
+for n in laptop phone server; do rn_on "$n" down; done
 echo
-echo "Done. That is all it takes: keys, one 'wg set' per side, addresses, and traffic flows."
+echo "Done: three devices enrolled with one command each, reaching each other by address and name,"
+echo "under a policy the control server pushed in well under a second."

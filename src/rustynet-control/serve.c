@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -328,6 +329,22 @@ static void rn_serve_fini(struct rn_serve *s)
 	pthread_mutex_destroy(&s->lock);
 }
 
+/* libmicrohttpd's own messages (mostly failed TLS handshakes from scanners and old clients):
+ * into our log at debug level rather than raw on stderr. */
+__attribute__((format(printf, 2, 0))) static void rn_serve_mhd_log(void *cls, const char *fmt,
+								   va_list ap)
+{
+	char buf[512];
+	size_t n;
+
+	(void)cls;
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	n = strlen(buf);
+	while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+		buf[--n] = '\0';
+	log_debug(MAIN, "libmicrohttpd: %s", buf);
+}
+
 static struct MHD_Daemon *rn_serve_start(struct rn_serve *s, const union rn_netmap_endpoint *ep,
 					 const char *key, const char *cert)
 {
@@ -340,7 +357,8 @@ static struct MHD_Daemon *rn_serve_start(struct rn_serve *s, const union rn_netm
 	return MHD_start_daemon(
 	    flags, port, NULL, NULL, rn_serve_handle, s, MHD_OPTION_SOCK_ADDR, &ep->sa,
 	    MHD_OPTION_HTTPS_MEM_KEY, key, MHD_OPTION_HTTPS_MEM_CERT, cert,
-	    MHD_OPTION_HTTPS_PRIORITIES, RN_SERVE_TLS_PRIORITIES, MHD_OPTION_CONNECTION_LIMIT,
+	    MHD_OPTION_HTTPS_PRIORITIES, RN_SERVE_TLS_PRIORITIES, MHD_OPTION_EXTERNAL_LOGGER,
+	    rn_serve_mhd_log, NULL, MHD_OPTION_CONNECTION_LIMIT,
 	    (unsigned)RN_SERVE_MAX_CONNECTIONS, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
 	    (unsigned)RN_SERVE_MAX_PER_IP, MHD_OPTION_CONNECTION_TIMEOUT,
 	    (unsigned)RN_SERVE_CONN_TIMEOUT_S, MHD_OPTION_THREAD_STACK_SIZE,

@@ -143,6 +143,23 @@ static int on_progress(void *ud, curl_off_t dt, curl_off_t dn, curl_off_t ut, cu
 	return stop && atomic_load(stop);
 }
 
+/* Told once the TLS session with the pinned server is up, before the request goes out. */
+struct on_connect {
+	void (*fn)(void *arg);
+	void *arg;
+};
+
+static int on_prereq(void *ud, char *conn_primary_ip, char *conn_local_ip, int conn_primary_port,
+		     int conn_local_port)
+{
+	const struct on_connect *oc = ud;
+
+	(void)conn_primary_ip, (void)conn_local_ip, (void)conn_primary_port, (void)conn_local_port;
+	if (oc && oc->fn)
+		oc->fn(oc->arg);
+	return CURL_PREREQFUNC_OK;
+}
+
 /* "sha256//" and the standard base64 of the pin, as libcurl wants it. */
 static void pin_string(const uint8_t pin[RN_AUTHKEY_HASH_LEN], char out[8 + 45])
 {
@@ -178,8 +195,8 @@ static enum rn_client_failure transport_error(const struct rn_login *l, CURLcode
  */
 static enum rn_client_failure http_post(const struct rn_login *l, const char *path,
 					bool with_token, const char *body, long timeout_s,
-					atomic_bool *stop, struct http_resp *r, char *err,
-					size_t errlen)
+					atomic_bool *stop, const struct on_connect *oc,
+					struct http_resp *r, char *err, size_t errlen)
 {
 	char url[RN_CLIENT_URL_MAX + 32], pin[8 + 45], auth[32 + RN_CLIENT_TOKEN_MAX];
 	char detail[CURL_ERROR_SIZE] = "";
@@ -224,6 +241,10 @@ static enum rn_client_failure http_post(const struct rn_login *l, const char *pa
 	curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
 	curl_easy_setopt(c, CURLOPT_XFERINFODATA, stop);
 	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, detail);
+	if (oc) {
+		curl_easy_setopt(c, CURLOPT_PREREQFUNCTION, on_prereq);
+		curl_easy_setopt(c, CURLOPT_PREREQDATA, oc);
+	}
 	rc = curl_easy_perform(c);
 	if (rc != CURLE_OK)
 		f = transport_error(l, rc, detail, r, err, errlen);
@@ -293,9 +314,9 @@ static json_t *endpoints_json(const char *skip_ifname, uint16_t port)
 
 /* ---- enroll and logout ---- */
 
-static bool enrolled_parse(const struct http_resp *r, struct rn_client_enrolled *out)
+bool rn_client_enrolled_parse(const char *body, size_t len, struct rn_client_enrolled *out)
 {
-	json_t *j = json_loadb(r->body ? r->body : "", r->len, 0, NULL);
+	json_t *j = json_loadb(body ? body : "", body ? len : 0, 0, NULL);
 	json_t *id = json_object_get(j, "node_id"), *nm = json_object_get(j, "netmap");
 	const char *tok = json_string_value(json_object_get(j, "node_token"));
 	bool ok = false;
@@ -340,14 +361,14 @@ enum rn_client_failure rn_client_enroll(const struct rn_login *login, const char
 		snprintf(err, errlen, "out of memory");
 		return RN_CLIENT_RETRY;
 	}
-	f = http_post(login, "/v1/enroll", false, body, RN_CLIENT_REQUEST_TIMEOUT_S, NULL, &r, err,
+	f = http_post(login, "/v1/enroll", false, body, RN_CLIENT_REQUEST_TIMEOUT_S, NULL, NULL, &r, err,
 		      errlen);
 	OPENSSL_cleanse(body, strlen(body));
 	free(body);
 	if (f)
 		return f;
 	f = classify(login, &r, "enroll", err, errlen);
-	if (!f && !enrolled_parse(&r, out)) {
+	if (!f && !rn_client_enrolled_parse(r.body, r.len, out)) {
 		snprintf(err, errlen,
 			 "enroll: %s answered 200 without a node_id, node_token and netmap: is it a "
 			 "rustynet control server of this version?",
@@ -370,7 +391,7 @@ enum rn_client_failure rn_client_logout(const struct rn_login *login, char *err,
 	struct http_resp r;
 	enum rn_client_failure f;
 
-	f = http_post(login, "/v1/logout", true, "{}", RN_CLIENT_REQUEST_TIMEOUT_S, NULL, &r, err,
+	f = http_post(login, "/v1/logout", true, "{}", RN_CLIENT_REQUEST_TIMEOUT_S, NULL, NULL, &r, err,
 		      errlen);
 	if (f)
 		return f;
@@ -381,8 +402,10 @@ enum rn_client_failure rn_client_logout(const struct rn_login *login, char *err,
 
 enum rn_client_failure rn_client_poll_once(const struct rn_login *login, const char *skip_ifname,
 					   uint16_t port, uint64_t since, atomic_bool *stop,
+					   void (*connected)(void *arg), void *arg,
 					   struct rn_client_polled *out, char *err, size_t errlen)
 {
+	struct on_connect oc = {.fn = connected, .arg = arg};
 	struct http_resp r;
 	enum rn_client_failure f;
 	json_t *req;
@@ -397,7 +420,7 @@ enum rn_client_failure rn_client_poll_once(const struct rn_login *login, const c
 		snprintf(err, errlen, "out of memory");
 		return RN_CLIENT_RETRY;
 	}
-	f = http_post(login, "/v1/poll", true, body, RN_CLIENT_POLL_TIMEOUT_S, stop, &r, err,
+	f = http_post(login, "/v1/poll", true, body, RN_CLIENT_POLL_TIMEOUT_S, stop, &oc, &r, err,
 		      errlen);
 	free(body);
 	if (f)

@@ -83,12 +83,21 @@ enum rn_client_failure rn_client_enroll(const struct rn_login *login, const char
 					uint16_t port, struct rn_client_enrolled *out, char *err,
 					size_t errlen);
 void rn_client_enrolled_free(struct rn_client_enrolled *e);
+/*
+ * Parses a 200 answer to enroll (hostile input: the server is trusted only after the netmap in
+ * it verifies). false if it is not {"node_id": >= 1, "node_token": "rnt_...", "netmap": {...}};
+ * *out then holds nothing to free.
+ */
+bool rn_client_enrolled_parse(const char *body, size_t len, struct rn_client_enrolled *out)
+    __attribute__((warn_unused_result));
 
 /* POST /v1/logout with the node token. */
 enum rn_client_failure rn_client_logout(const struct rn_login *login, char *err, size_t errlen);
 
 /* One POST /v1/poll. A 200's body goes to out->envelope (for free()); a 204 leaves it NULL.
- * stop, when set, aborts the request within about a second. */
+ * stop, when set, aborts the request within about a second. connected (may be NULL) is called
+ * with arg once the TLS session with the pinned server is up: a long-poll may then wait 25 s
+ * for its answer, and the node is connected meanwhile. */
 struct rn_client_polled {
 	char *envelope;
 	size_t envelope_len;
@@ -96,6 +105,7 @@ struct rn_client_polled {
 };
 enum rn_client_failure rn_client_poll_once(const struct rn_login *login, const char *skip_ifname,
 					   uint16_t port, uint64_t since, atomic_bool *stop,
+					   void (*connected)(void *arg), void *arg,
 					   struct rn_client_polled *out, char *err, size_t errlen);
 
 /* ---- the long-poll thread (poll.c) ---- */

@@ -129,6 +129,19 @@ static long jitter(long ms, unsigned int *seed)
 	return ms / 2 + (long)(rand_r(seed) % (unsigned int)(ms / 2 + 1));
 }
 
+/* The TLS session of a poll is up: connected, even while the answer is 25 s away. */
+static void poll_connected(void *arg)
+{
+	struct rn_client *c = arg;
+	bool was;
+
+	pthread_mutex_lock(&c->lock);
+	was = c->st.connected && !c->st.last_error[0];
+	pthread_mutex_unlock(&c->lock);
+	if (!was)
+		set_status(c, true, false, "");
+}
+
 static void *poll_thread(void *arg)
 {
 	struct rn_client *c = arg;
@@ -144,8 +157,8 @@ static void *poll_thread(void *arg)
 		since = c->since;
 		pthread_mutex_unlock(&c->lock);
 		err[0] = '\0';
-		f = rn_client_poll_once(&c->login, c->ifname, c->port, since, &c->stop, &got, err,
-					sizeof(err));
+		f = rn_client_poll_once(&c->login, c->ifname, c->port, since, &c->stop,
+					poll_connected, c, &got, err, sizeof(err));
 		if (atomic_load(&c->stop)) {
 			free(got.envelope);
 			break;
