@@ -37,7 +37,7 @@ struct rn_mapper_entry {
 };
 
 struct rn_mapper_cache {
-	uint8_t priv[RN_NETMAP_KEY_LEN];
+	struct rn_netmap_encoder *enc; /* owned: holds the signing key */
 	struct rn_mapper_entry *v; /* owned */
 	size_t n, cap;
 };
@@ -382,8 +382,10 @@ struct rn_mapper_cache *rn_mapper_cache_new(const uint8_t signing_priv[RN_NETMAP
 {
 	struct rn_mapper_cache *c = calloc(1, sizeof(*c));
 
-	if (c)
-		memcpy(c->priv, signing_priv, RN_NETMAP_KEY_LEN);
+	if (c && !(c->enc = rn_netmap_encoder_new(signing_priv))) {
+		free(c);
+		return NULL;
+	}
 	return c;
 }
 
@@ -394,7 +396,7 @@ void rn_mapper_cache_free(struct rn_mapper_cache *c)
 	for (size_t i = 0; i < c->n; i++)
 		free(c->v[i].envelope);
 	free(c->v);
-	OPENSSL_cleanse(c->priv, sizeof(c->priv));
+	rn_netmap_encoder_free(c->enc);
 	free(c);
 }
 
@@ -569,7 +571,7 @@ static int rn_mapper_renew(struct rn_mapper_cache *c, struct rn_store *store,
 	ret = rn_store_next_version(store, &m->version);
 	if (ret)
 		return rn_mapper_fail(err, errlen, ret, "%s", rn_store_errmsg(store));
-	ret = rn_netmap_encode(m, c->priv, &text, &len, err, errlen);
+	ret = rn_netmap_encoder_run(c->enc, m, &text, &len, err, errlen);
 	if (ret)
 		return ret;
 	free(en->envelope);
