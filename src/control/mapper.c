@@ -29,7 +29,7 @@ struct rn_mapper_epoch {
 	int64_t now;
 	struct rn_control_world world; /* without expired nodes: they are in nobody's map */
 	struct rn_policy *policy;
-	char domain[RN_STORE_LABEL_MAX + 1]; /* a DNS label: the store allows no more */
+	char domain[RN_STORE_LABEL_MAX + 1];  /* a DNS label: the store allows no more */
 	struct rn_filter_prefix cgnat, ula48; /* the mesh: no LAN route may overlap them */
 	struct rn_mapper_eps *eps; /* owned: world.nodes[i]'s endpoints, parsed once per epoch */
 };
@@ -45,7 +45,7 @@ struct rn_mapper_entry {
 
 struct rn_mapper_cache {
 	struct rn_netmap_encoder *enc; /* owned: holds the signing key */
-	struct rn_mapper_entry *v; /* owned */
+	struct rn_mapper_entry *v;     /* owned */
 	size_t n, cap;
 };
 
@@ -78,8 +78,9 @@ static int rn_mapper_policy(struct rn_store *store, struct rn_policy **out)
 	if (text) {
 		ret = rn_policy_parse(text, strlen(text), "policy", out, &perr);
 		if (ret == -EINVAL)
-			log_error(MAIN, "the stored policy (revision %lld) does not parse: %s; "
-					"denying everything until a good one is set",
+			log_error(MAIN,
+				  "the stored policy (revision %lld) does not parse: %s; "
+				  "denying everything until a good one is set",
 				  (long long)rev, perr.text);
 		free(text);
 		if (ret != -EINVAL)
@@ -378,8 +379,9 @@ int rn_mapper_build(const struct rn_mapper_epoch *e, uint64_t node_id, struct rn
 
 		if (p < 0 || p == self)
 			continue;
-		ret = rn_mapper_peer(e, &e->world.nodes[p], &routes, taken,
-				     rn_mapper_has(exits, n_exits, peers[i]), &m->peers[m->n_peers]);
+		ret =
+		    rn_mapper_peer(e, &e->world.nodes[p], &routes, taken,
+				   rn_mapper_has(exits, n_exits, peers[i]), &m->peers[m->n_peers]);
 		m->n_peers++;
 	}
 out:
@@ -581,7 +583,8 @@ static int rn_mapper_content_hash(const struct rn_netmap *m, uint8_t hash[32], c
 
 /* A new version of the entry's map: numbered by the store, signed. */
 static int rn_mapper_renew(struct rn_mapper_cache *c, struct rn_store *store,
-			   struct rn_mapper_entry *en, struct rn_netmap *m, char *err, size_t errlen)
+			   struct rn_mapper_entry *en, struct rn_netmap *m, char *err,
+			   size_t errlen)
 {
 	char *text = NULL;
 	size_t len = 0;

@@ -355,7 +355,8 @@ static bool rn_enc_ascii(const char *s, size_t n)
 
 /* The rare map that is not ASCII (only from tools and tests): jansson checks it is UTF-8. */
 static int rn_enc_seal_utf8(const char *map, size_t len,
-			    const uint8_t signing_priv[RN_NETMAP_KEY_LEN], char **out, size_t *outlen)
+			    const uint8_t signing_priv[RN_NETMAP_KEY_LEN], char **out,
+			    size_t *outlen)
 {
 	uint8_t pub[RN_NETMAP_KEY_LEN], sig[RN_NETMAP_SIG_LEN];
 	char key_id[RN_NETMAP_KEY_ID_STRLEN], sig_text[RN_NETMAP_B64_SIG_LEN + 1];

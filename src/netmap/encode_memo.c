@@ -5,7 +5,7 @@
 #include <stdlib.h>
 
 enum {
-	RN_ENC_MIN_CAP = 64,	  /* peer slots, a power of two */
+	RN_ENC_MIN_CAP = 64,	   /* peer slots, a power of two */
 	RN_ENC_SPARE_PEERS = 1024, /* entries kept beyond twice a map's peers */
 };
 
@@ -63,7 +63,8 @@ static bool rn_enc_grow(struct rn_enc_memo *memo)
 
 		if (!memo->peers[i].key.id)
 			continue;
-		for (j = rn_enc_slot(memo->peers[i].key.id, cap); v[j].key.id; j = (j + 1) & (cap - 1))
+		for (j = rn_enc_slot(memo->peers[i].key.id, cap); v[j].key.id;
+		     j = (j + 1) & (cap - 1))
 			;
 		v[j] = memo->peers[i];
 	}
@@ -176,8 +177,7 @@ bool rn_enc_memo_peer(struct rn_netmap_encoder *enc, const struct rn_netmap_peer
 	return true;
 }
 
-void rn_enc_memo_prefixes(struct rn_netmap_encoder *enc, const struct rn_filter_prefix *v,
-			  size_t n)
+void rn_enc_memo_prefixes(struct rn_netmap_encoder *enc, const struct rn_filter_prefix *v, size_t n)
 {
 	struct rn_enc_memo *memo = rn_enc_memo(enc);
 	struct rn_enc_list_memo *l;

@@ -18,8 +18,8 @@ struct rn_enc_text {
 };
 
 struct rn_enc_peer_memo {
-	struct rn_netmap_peer key; /* id 0: a free slot; endpoints owned, no prefixes */
-	struct rn_enc_text head;   /* "{"id":...,"allowed_ips":" */
+	struct rn_netmap_peer key;     /* id 0: a free slot; endpoints owned, no prefixes */
+	struct rn_enc_text head;       /* "{"id":...,"allowed_ips":" */
 	struct rn_enc_text own4, own6; /* "ipv4/32", "ipv6/128", quoted */
 	struct rn_enc_text mid;	       /* ","online":...,"is_exit":" */
 };
@@ -31,7 +31,7 @@ struct rn_enc_list_memo {
 };
 
 enum {
-	RN_ENC_LISTS = 8,	 /* prefix lists kept: a policy's distinct long sources */
+	RN_ENC_LISTS = 8,     /* prefix lists kept: a policy's distinct long sources */
 	RN_ENC_LIST_MIN = 16, /* prefixes: shorter lists are written each time */
 };
 

@@ -58,8 +58,7 @@ EVP_PKEY *rn_netmap_sign_key_new(const uint8_t priv[RN_NETMAP_KEY_LEN])
 	return EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, NULL, priv, RN_NETMAP_KEY_LEN);
 }
 
-int rn_netmap_sign_pkey(EVP_PKEY *key, const void *msg, size_t len,
-			uint8_t sig[RN_NETMAP_SIG_LEN])
+int rn_netmap_sign_pkey(EVP_PKEY *key, const void *msg, size_t len, uint8_t sig[RN_NETMAP_SIG_LEN])
 {
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
 	size_t siglen = RN_NETMAP_SIG_LEN;
