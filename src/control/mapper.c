@@ -18,13 +18,20 @@
 #include "netmap/netmap_priv.h"
 #include "policy/compile.h"
 
+/* A node's endpoints as the netmap carries them. */
+struct rn_mapper_eps {
+	union rn_netmap_endpoint v[RN_NETMAP_MAX_ENDPOINTS];
+	size_t n;
+};
+
 struct rn_mapper_epoch {
 	uint64_t serial;
 	int64_t now;
 	struct rn_control_world world; /* without expired nodes: they are in nobody's map */
 	struct rn_policy *policy;
-	char domain[RN_STORE_LABEL_MAX + 1]; /* a DNS label: the store allows no more */
+	char domain[RN_STORE_LABEL_MAX + 1];  /* a DNS label: the store allows no more */
 	struct rn_filter_prefix cgnat, ula48; /* the mesh: no LAN route may overlap them */
+	struct rn_mapper_eps *eps; /* owned: world.nodes[i]'s endpoints, parsed once per epoch */
 };
 
 struct rn_mapper_entry {
@@ -37,8 +44,8 @@ struct rn_mapper_entry {
 };
 
 struct rn_mapper_cache {
-	uint8_t priv[RN_NETMAP_KEY_LEN];
-	struct rn_mapper_entry *v; /* owned */
+	struct rn_netmap_encoder *enc; /* owned: holds the signing key */
+	struct rn_mapper_entry *v;     /* owned */
 	size_t n, cap;
 };
 
@@ -71,14 +78,31 @@ static int rn_mapper_policy(struct rn_store *store, struct rn_policy **out)
 	if (text) {
 		ret = rn_policy_parse(text, strlen(text), "policy", out, &perr);
 		if (ret == -EINVAL)
-			log_error(MAIN, "the stored policy (revision %lld) does not parse: %s; "
-					"denying everything until a good one is set",
+			log_error(MAIN,
+				  "the stored policy (revision %lld) does not parse: %s; "
+				  "denying everything until a good one is set",
 				  (long long)rev, perr.text);
 		free(text);
 		if (ret != -EINVAL)
 			return ret;
 	}
 	return rn_policy_parse("{}", 2, "deny-all", out, NULL);
+}
+
+/* Endpoints from the store's JSON array; ones the netmap could not carry are left out. */
+static void rn_mapper_endpoints(const char *text, struct rn_mapper_eps *out)
+{
+	json_t *a = json_loads(text ? text : "[]", 0, NULL), *v;
+	size_t i;
+
+	out->n = 0;
+	json_array_foreach(a, i, v)
+	{
+		if (out->n < RN_NETMAP_MAX_ENDPOINTS && json_is_string(v) &&
+		    rn_netmap_endpoint_parse(json_string_value(v), &out->v[out->n]) == 0)
+			out->n++;
+	}
+	json_decref(a);
 }
 
 int rn_mapper_epoch_load(struct rn_store *store, uint64_t serial, int64_t now,
@@ -107,6 +131,13 @@ int rn_mapper_epoch_load(struct rn_store *store, uint64_t serial, int64_t now,
 		rn_mapper_fail(err, errlen, ret, "%s", rn_store_errmsg(store));
 		goto err;
 	}
+	e->eps = calloc(e->world.n_nodes + 1, sizeof(*e->eps));
+	if (!e->eps) {
+		ret = rn_mapper_fail(err, errlen, -ENOMEM, "out of memory");
+		goto err;
+	}
+	for (size_t i = 0; i < e->world.n_nodes; i++)
+		rn_mapper_endpoints(e->world.nodes[i].endpoints, &e->eps[i]);
 	rn_store_ula_prefix(store, ula);
 	rn_filter_prefix_make(&e->cgnat, AF_INET, cgnat, 10);
 	rn_filter_prefix_make(&e->ula48, AF_INET6, ula, 48);
@@ -123,6 +154,7 @@ void rn_mapper_epoch_free(struct rn_mapper_epoch *e)
 		return;
 	rn_control_world_free(&e->world);
 	rn_policy_free(e->policy);
+	free(e->eps);
 	free(e);
 }
 
@@ -197,29 +229,17 @@ static void rn_mapper_user(const char *name, char out[RN_NETMAP_USER_MAX + 1])
 		strcpy(out, "?");
 }
 
-/* Endpoints from the store's JSON array; ones the netmap could not carry are left out. */
-static int rn_mapper_endpoints(const char *text, struct rn_netmap_peer *p)
+/* p's endpoints: a copy of those parsed with the epoch. */
+static int rn_mapper_peer_endpoints(const struct rn_mapper_eps *eps, struct rn_netmap_peer *p)
 {
-	json_t *a = json_loads(text ? text : "[]", 0, NULL), *v;
-	size_t i;
-
 	p->n_endpoints = 0;
-	if (!json_is_array(a) || !json_array_size(a)) {
-		json_decref(a);
+	if (!eps->n)
 		return 0;
-	}
-	p->endpoints = calloc(json_array_size(a), sizeof(*p->endpoints));
-	if (!p->endpoints) {
-		json_decref(a);
+	p->endpoints = malloc(eps->n * sizeof(*p->endpoints));
+	if (!p->endpoints)
 		return -ENOMEM;
-	}
-	json_array_foreach(a, i, v)
-	{
-		if (p->n_endpoints < RN_NETMAP_MAX_ENDPOINTS && json_is_string(v) &&
-		    rn_netmap_endpoint_parse(json_string_value(v), &p->endpoints[p->n_endpoints]) == 0)
-			p->n_endpoints++;
-	}
-	json_decref(a);
+	memcpy(p->endpoints, eps->v, eps->n * sizeof(*p->endpoints));
+	p->n_endpoints = eps->n;
 	return 0;
 }
 
@@ -276,7 +296,7 @@ static int rn_mapper_peer(const struct rn_mapper_epoch *e, const struct rn_store
 		p->lan_routes[p->n_lan_routes++] = r->v[i].prefix;
 		p->allowed_ips[p->n_allowed_ips++] = r->v[i].prefix;
 	}
-	return rn_mapper_endpoints(nd->endpoints, p);
+	return rn_mapper_peer_endpoints(&e->eps[nd - e->world.nodes], p);
 }
 
 static bool rn_mapper_has(const uint64_t *v, size_t n, uint64_t id)
@@ -359,8 +379,9 @@ int rn_mapper_build(const struct rn_mapper_epoch *e, uint64_t node_id, struct rn
 
 		if (p < 0 || p == self)
 			continue;
-		ret = rn_mapper_peer(e, &e->world.nodes[p], &routes, taken,
-				     rn_mapper_has(exits, n_exits, peers[i]), &m->peers[m->n_peers]);
+		ret =
+		    rn_mapper_peer(e, &e->world.nodes[p], &routes, taken,
+				   rn_mapper_has(exits, n_exits, peers[i]), &m->peers[m->n_peers]);
 		m->n_peers++;
 	}
 out:
@@ -382,8 +403,10 @@ struct rn_mapper_cache *rn_mapper_cache_new(const uint8_t signing_priv[RN_NETMAP
 {
 	struct rn_mapper_cache *c = calloc(1, sizeof(*c));
 
-	if (c)
-		memcpy(c->priv, signing_priv, RN_NETMAP_KEY_LEN);
+	if (c && !(c->enc = rn_netmap_encoder_new(signing_priv))) {
+		free(c);
+		return NULL;
+	}
 	return c;
 }
 
@@ -394,7 +417,7 @@ void rn_mapper_cache_free(struct rn_mapper_cache *c)
 	for (size_t i = 0; i < c->n; i++)
 		free(c->v[i].envelope);
 	free(c->v);
-	OPENSSL_cleanse(c->priv, sizeof(c->priv));
+	rn_netmap_encoder_free(c->enc);
 	free(c);
 }
 
@@ -560,7 +583,8 @@ static int rn_mapper_content_hash(const struct rn_netmap *m, uint8_t hash[32], c
 
 /* A new version of the entry's map: numbered by the store, signed. */
 static int rn_mapper_renew(struct rn_mapper_cache *c, struct rn_store *store,
-			   struct rn_mapper_entry *en, struct rn_netmap *m, char *err, size_t errlen)
+			   struct rn_mapper_entry *en, struct rn_netmap *m, char *err,
+			   size_t errlen)
 {
 	char *text = NULL;
 	size_t len = 0;
@@ -569,7 +593,7 @@ static int rn_mapper_renew(struct rn_mapper_cache *c, struct rn_store *store,
 	ret = rn_store_next_version(store, &m->version);
 	if (ret)
 		return rn_mapper_fail(err, errlen, ret, "%s", rn_store_errmsg(store));
-	ret = rn_netmap_encode(m, c->priv, &text, &len, err, errlen);
+	ret = rn_netmap_encoder_run(c->enc, m, &text, &len, err, errlen);
 	if (ret)
 		return ret;
 	free(en->envelope);

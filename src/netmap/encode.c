@@ -4,6 +4,12 @@
  * rules the node applies, so the server finds out about a map nodes would refuse before it
  * sends one. The map is written compact, fields in a fixed order; the signature covers those
  * exact bytes, which travel as a JSON string inside the envelope.
+ *
+ * Speed (docs/performance.md): a change rebuilds every node's map, and in a network where all
+ * reach all each map lists every node. So the map is written directly (jsonw.h), and its
+ * escaped copy for the envelope as it goes; what repeats from map to map (a peer's fields,
+ * a rule's long source list) is kept, checked field by field against the map at hand, and
+ * copied rather than formatted again.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -12,196 +18,351 @@
 #include <jansson.h>
 #include <openssl/crypto.h>
 
+#include "netmap/encode_memo.h"
+#include "netmap/jsonw.h"
 #include "netmap/netmap_priv.h"
 
-/*
- * jansson's *_set_new and *_append_new take the value even when they fail, and fail on a NULL
- * value, so building goes on after an allocation failure and is checked once at the end.
- */
-static void put(json_t *obj, const char *key, json_t *v, bool *ok)
+struct rn_netmap_encoder {
+	EVP_PKEY *key; /* owned */
+	char key_id[RN_NETMAP_KEY_ID_STRLEN];
+	struct rn_jw map; /* the map being written, kept between calls for its buffer */
+	struct rn_jw env; /* its envelope, escaped up to map_done; handed to the caller */
+	size_t map_done;
+	struct rn_enc_memo memo;
+};
+
+/* Brings the envelope's escaped copy of the map up to date. */
+static void rn_enc_flush(struct rn_netmap_encoder *enc)
 {
-	if (json_object_set_new(obj, key, v))
-		*ok = false;
+	rn_jw_esc(&enc->env, enc->map.buf + enc->map_done, enc->map.len - enc->map_done);
+	enc->map_done = enc->map.len;
 }
 
-static void add(json_t *arr, json_t *v, bool *ok)
+void rn_enc_paste(struct rn_netmap_encoder *enc, const struct rn_enc_text *t)
 {
-	if (json_array_append_new(arr, v))
-		*ok = false;
+	rn_enc_flush(enc);
+	rn_jw_raw(&enc->map, t->raw, t->raw_len);
+	rn_jw_raw(&enc->env, t->esc, t->esc_len);
+	enc->map_done = enc->map.len;
 }
 
-static json_t *done(json_t *v, bool ok)
+struct rn_jw *rn_enc_map(struct rn_netmap_encoder *enc)
 {
-	if (ok)
-		return v;
-	json_decref(v);
-	return NULL;
+	return &enc->map;
 }
 
-static json_t *j_int(uint64_t v)
+struct rn_enc_memo *rn_enc_memo(struct rn_netmap_encoder *enc)
 {
-	return json_integer((json_int_t)v); /* validated: at most 2^53 - 1 */
+	return &enc->memo;
 }
 
-static json_t *j_ip(int family, const void *addr)
+static void rn_enc_key(struct rn_jw *w, const uint8_t key[RN_NETMAP_KEY_LEN])
 {
-	struct rn_netmap_ip ip = {.family = (uint8_t)family};
-	char text[INET6_ADDRSTRLEN];
+	char text[RN_NETMAP_B64_KEY_LEN + 3];
 
-	memcpy(ip.addr, addr, family == AF_INET ? 4 : 16);
-	rn_netmap_ip_format(&ip, text, sizeof(text));
-	return json_string(text);
+	text[0] = '"';
+	rn_netmap_b64_encode(key, RN_NETMAP_KEY_LEN, text + 1);
+	text[RN_NETMAP_B64_KEY_LEN + 1] = '"';
+	rn_jw_raw(w, text, RN_NETMAP_B64_KEY_LEN + 2);
 }
 
-static json_t *j_key(const uint8_t key[RN_NETMAP_KEY_LEN])
+static void rn_enc_self(struct rn_jw *w, const struct rn_netmap_self *s)
 {
-	char text[RN_NETMAP_B64_KEY_LEN + 1];
-
-	rn_netmap_b64_encode(key, RN_NETMAP_KEY_LEN, text);
-	return json_string(text);
+	RN_JW_LIT(w, "\"self\":{\"id\":");
+	rn_jw_u64(w, s->id);
+	RN_JW_LIT(w, ",\"name\":");
+	rn_jw_str(w, s->name);
+	RN_JW_LIT(w, ",\"dns_name\":");
+	rn_jw_str(w, s->dns_name);
+	RN_JW_LIT(w, ",\"user\":");
+	rn_jw_str(w, s->user);
+	RN_JW_LIT(w, ",\"ipv4\":");
+	rn_jw_ip(w, AF_INET, s->ipv4);
+	RN_JW_LIT(w, ",\"ipv6\":");
+	rn_jw_ip(w, AF_INET6, s->ipv6);
+	RN_JW_LIT(w, ",\"public_key\":");
+	rn_enc_key(w, s->public_key);
+	RN_JW_LIT(w, "}");
 }
 
-static json_t *j_prefixes(const struct rn_filter_prefix *p, size_t n)
+void rn_enc_peer_head(struct rn_jw *w, const struct rn_netmap_peer *p)
 {
-	json_t *arr = json_array();
-	char text[RN_FILTER_PREFIX_STRLEN];
-	bool ok = arr != NULL;
-
-	for (size_t i = 0; i < n && ok; i++)
-		add(arr, json_string(rn_filter_prefix_format(&p[i], text, sizeof(text))), &ok);
-	return done(arr, ok);
-}
-
-static json_t *j_self(const struct rn_netmap_self *s)
-{
-	json_t *o = json_object();
-	bool ok = o != NULL;
-
-	put(o, "id", j_int(s->id), &ok);
-	put(o, "name", json_string(s->name), &ok);
-	put(o, "dns_name", json_string(s->dns_name), &ok);
-	put(o, "user", json_string(s->user), &ok);
-	put(o, "ipv4", j_ip(AF_INET, s->ipv4), &ok);
-	put(o, "ipv6", j_ip(AF_INET6, s->ipv6), &ok);
-	put(o, "public_key", j_key(s->public_key), &ok);
-	return done(o, ok);
-}
-
-static json_t *j_endpoints(const union rn_netmap_endpoint *ep, size_t n)
-{
-	json_t *arr = json_array();
 	char text[RN_NETMAP_ENDPOINT_STRLEN];
-	bool ok = arr != NULL;
 
-	for (size_t i = 0; i < n && ok; i++) {
-		rn_netmap_endpoint_format(&ep[i], text, sizeof(text));
-		add(arr, json_string(text), &ok);
+	RN_JW_LIT(w, "{\"id\":");
+	rn_jw_u64(w, p->id);
+	RN_JW_LIT(w, ",\"name\":");
+	rn_jw_str(w, p->name);
+	RN_JW_LIT(w, ",\"dns_name\":");
+	rn_jw_str(w, p->dns_name);
+	RN_JW_LIT(w, ",\"public_key\":");
+	rn_enc_key(w, p->public_key);
+	RN_JW_LIT(w, ",\"ipv4\":");
+	rn_jw_ip(w, AF_INET, p->ipv4);
+	RN_JW_LIT(w, ",\"ipv6\":");
+	rn_jw_ip(w, AF_INET6, p->ipv6);
+	RN_JW_LIT(w, ",\"endpoints\":[");
+	for (size_t i = 0; i < p->n_endpoints; i++) {
+		if (i)
+			RN_JW_LIT(w, ",");
+		rn_netmap_endpoint_format(&p->endpoints[i], text, sizeof(text));
+		rn_jw_str(w, text);
 	}
-	return done(arr, ok);
+	RN_JW_LIT(w, "],\"allowed_ips\":");
 }
 
-static json_t *j_peer(const struct rn_netmap_peer *p)
+void rn_enc_peer_mid(struct rn_jw *w, const struct rn_netmap_peer *p)
 {
-	json_t *o = json_object();
-	bool ok = o != NULL;
-
-	put(o, "id", j_int(p->id), &ok);
-	put(o, "name", json_string(p->name), &ok);
-	put(o, "dns_name", json_string(p->dns_name), &ok);
-	put(o, "public_key", j_key(p->public_key), &ok);
-	put(o, "ipv4", j_ip(AF_INET, p->ipv4), &ok);
-	put(o, "ipv6", j_ip(AF_INET6, p->ipv6), &ok);
-	put(o, "endpoints", j_endpoints(p->endpoints, p->n_endpoints), &ok);
-	put(o, "allowed_ips", j_prefixes(p->allowed_ips, p->n_allowed_ips), &ok);
-	put(o, "online", json_boolean(p->online), &ok);
-	put(o, "last_seen", j_int(p->last_seen), &ok);
-	put(o, "is_exit", json_boolean(p->is_exit), &ok);
-	put(o, "lan_routes", j_prefixes(p->lan_routes, p->n_lan_routes), &ok);
-	return done(o, ok);
+	RN_JW_LIT(w, ",\"online\":");
+	rn_jw_bool(w, p->online);
+	RN_JW_LIT(w, ",\"last_seen\":");
+	rn_jw_u64(w, p->last_seen);
+	RN_JW_LIT(w, ",\"is_exit\":");
 }
 
-static json_t *j_rule(const struct rn_filter_rule *r)
+static void rn_enc_peer_tail(struct rn_jw *w, const struct rn_netmap_peer *p)
 {
-	json_t *o = json_object(), *ports = json_array();
-	bool ok = o && ports;
-
-	for (size_t i = 0; i < r->n_ports && ok; i++)
-		add(ports, json_pack("[ii]", r->ports[i].first, r->ports[i].last), &ok);
-	put(o, "context", json_string(rn_netmap_context_names[r->context]), &ok);
-	put(o, "proto", json_string(rn_netmap_proto_names[r->proto]), &ok);
-	put(o, "src", j_prefixes(r->src, r->n_src), &ok);
-	put(o, "dst", j_prefixes(r->dst, r->n_dst), &ok);
-	put(o, "ports", ports, &ok);
-	return done(o, ok);
+	rn_jw_bool(w, p->is_exit);
+	RN_JW_LIT(w, ",\"lan_routes\":");
+	rn_jw_prefixes(w, p->lan_routes, p->n_lan_routes);
+	RN_JW_LIT(w, "}");
 }
 
-static json_t *j_filter(const struct rn_filter *f)
+static void rn_enc_peer(struct rn_netmap_encoder *enc, const struct rn_netmap_peer *p)
 {
-	json_t *o = json_object(), *rules = json_array();
-	bool ok = o && rules;
-
-	for (size_t i = 0; i < f->n_rules && ok; i++)
-		add(rules, j_rule(&f->rules[i]), &ok);
-	put(o, "self", j_prefixes(f->self, f->n_self), &ok);
-	put(o, "routes", j_prefixes(f->routes, f->n_routes), &ok);
-	put(o, "exit", json_boolean(f->exit), &ok);
-	put(o, "rules", rules, &ok);
-	return done(o, ok);
+	if (!rn_enc_memo_peer(enc, p)) {
+		rn_enc_peer_head(&enc->map, p);
+		rn_jw_prefixes(&enc->map, p->allowed_ips, p->n_allowed_ips);
+		rn_enc_peer_mid(&enc->map, p);
+	}
+	rn_enc_peer_tail(&enc->map, p);
 }
 
-static json_t *j_dns(const struct rn_netmap_dns *d)
+static void rn_enc_rule(struct rn_netmap_encoder *enc, const struct rn_filter_rule *r)
 {
-	json_t *o = json_object(), *res = json_array(), *rec = json_array();
-	bool ok = o && res && rec;
+	struct rn_jw *w = &enc->map;
 
-	for (size_t i = 0; i < d->n_resolvers && ok; i++)
-		add(res, j_ip(d->resolvers[i].family, d->resolvers[i].addr), &ok);
-	for (size_t i = 0; i < d->n_records && ok; i++) {
+	RN_JW_LIT(w, "{\"context\":");
+	rn_jw_str(w, rn_netmap_context_names[r->context]);
+	RN_JW_LIT(w, ",\"proto\":");
+	rn_jw_str(w, rn_netmap_proto_names[r->proto]);
+	RN_JW_LIT(w, ",\"src\":");
+	rn_enc_memo_prefixes(enc, r->src, r->n_src);
+	RN_JW_LIT(w, ",\"dst\":");
+	rn_enc_memo_prefixes(enc, r->dst, r->n_dst);
+	RN_JW_LIT(w, ",\"ports\":[");
+	for (size_t i = 0; i < r->n_ports; i++) {
+		if (i)
+			RN_JW_LIT(w, ",");
+		RN_JW_LIT(w, "[");
+		rn_jw_u64(w, r->ports[i].first);
+		RN_JW_LIT(w, ",");
+		rn_jw_u64(w, r->ports[i].last);
+		RN_JW_LIT(w, "]");
+	}
+	RN_JW_LIT(w, "]}");
+}
+
+static void rn_enc_filter(struct rn_netmap_encoder *enc, const struct rn_filter *f)
+{
+	struct rn_jw *w = &enc->map;
+
+	RN_JW_LIT(w, "\"filter\":{\"self\":");
+	rn_jw_prefixes(w, f->self, f->n_self);
+	RN_JW_LIT(w, ",\"routes\":");
+	rn_jw_prefixes(w, f->routes, f->n_routes);
+	RN_JW_LIT(w, ",\"exit\":");
+	rn_jw_bool(w, f->exit);
+	RN_JW_LIT(w, ",\"rules\":[");
+	for (size_t i = 0; i < f->n_rules; i++) {
+		if (i)
+			RN_JW_LIT(w, ",");
+		rn_enc_rule(enc, &f->rules[i]);
+	}
+	RN_JW_LIT(w, "]}");
+}
+
+static void rn_enc_dns(struct rn_jw *w, const struct rn_netmap_dns *d)
+{
+	RN_JW_LIT(w, "\"dns\":{\"resolvers\":[");
+	for (size_t i = 0; i < d->n_resolvers; i++) {
+		if (i)
+			RN_JW_LIT(w, ",");
+		rn_jw_ip(w, d->resolvers[i].family, d->resolvers[i].addr);
+	}
+	RN_JW_LIT(w, "],\"records\":[");
+	for (size_t i = 0; i < d->n_records; i++) {
 		const struct rn_netmap_dns_record *r = &d->records[i];
-		json_t *one = json_object();
 
-		put(one, "name", json_string(r->name), &ok);
-		put(one, "type", json_string(r->type == RN_NETMAP_RR_A ? "A" : "AAAA"), &ok);
-		put(one, "value", j_ip(r->value.family, r->value.addr), &ok);
-		add(rec, one, &ok);
+		if (i)
+			RN_JW_LIT(w, ",");
+		RN_JW_LIT(w, "{\"name\":");
+		rn_jw_str(w, r->name);
+		if (r->type == RN_NETMAP_RR_A)
+			RN_JW_LIT(w, ",\"type\":\"A\",\"value\":");
+		else
+			RN_JW_LIT(w, ",\"type\":\"AAAA\",\"value\":");
+		rn_jw_ip(w, r->value.family, r->value.addr);
+		RN_JW_LIT(w, "}");
 	}
-	put(o, "resolvers", res, &ok);
-	put(o, "records", rec, &ok);
-	put(o, "search_domain", json_string(d->search_domain), &ok);
-	return done(o, ok);
+	RN_JW_LIT(w, "],\"search_domain\":");
+	rn_jw_str(w, d->search_domain);
+	RN_JW_LIT(w, "}");
 }
 
-static json_t *j_map(const struct rn_netmap *m)
+static void rn_enc_map_write(struct rn_netmap_encoder *enc, const struct rn_netmap *m)
 {
-	json_t *o = json_object(), *peers = json_array();
-	bool ok = o && peers;
+	struct rn_jw *w = &enc->map;
 
-	for (size_t i = 0; i < m->n_peers && ok; i++)
-		add(peers, j_peer(&m->peers[i]), &ok);
-	put(o, "version", j_int(m->version), &ok);
-	put(o, "issued_at", j_int(m->issued_at), &ok);
-	put(o, "domain", json_string(m->domain), &ok);
-	put(o, "self", j_self(&m->self), &ok);
-	put(o, "peers", peers, &ok);
-	put(o, "filter", j_filter(&m->filter), &ok);
-	put(o, "dns", j_dns(&m->dns), &ok);
-	return done(o, ok);
+	RN_JW_LIT(w, "{\"version\":");
+	rn_jw_u64(w, m->version);
+	RN_JW_LIT(w, ",\"issued_at\":");
+	rn_jw_u64(w, m->issued_at);
+	RN_JW_LIT(w, ",\"domain\":");
+	rn_jw_str(w, m->domain);
+	RN_JW_LIT(w, ",");
+	rn_enc_self(w, &m->self);
+	RN_JW_LIT(w, ",\"peers\":[");
+	for (size_t i = 0; i < m->n_peers; i++) {
+		if (i)
+			RN_JW_LIT(w, ",");
+		rn_enc_peer(enc, &m->peers[i]);
+	}
+	RN_JW_LIT(w, "],");
+	rn_enc_filter(enc, &m->filter);
+	RN_JW_LIT(w, ",");
+	rn_enc_dns(w, &m->dns);
+	RN_JW_LIT(w, "}");
+	rn_enc_flush(enc);
 }
 
-int rn_netmap_seal(const char *map, size_t len, const uint8_t signing_priv[RN_NETMAP_KEY_LEN],
-		   char **out, size_t *outlen)
+struct rn_netmap_encoder *rn_netmap_encoder_new(const uint8_t signing_priv[RN_NETMAP_KEY_LEN])
+{
+	struct rn_netmap_encoder *enc = calloc(1, sizeof(*enc));
+	uint8_t pub[RN_NETMAP_KEY_LEN];
+	size_t len = sizeof(pub);
+
+	if (!enc)
+		return NULL;
+	rn_jw_init(&enc->map);
+	rn_jw_init(&enc->env);
+	enc->key = rn_netmap_sign_key_new(signing_priv);
+	if (!enc->key || EVP_PKEY_get_raw_public_key(enc->key, pub, &len) != 1 ||
+	    len != sizeof(pub)) {
+		rn_netmap_encoder_free(enc);
+		return NULL;
+	}
+	rn_netmap_key_id(pub, enc->key_id);
+	return enc;
+}
+
+void rn_netmap_encoder_free(struct rn_netmap_encoder *enc)
+{
+	if (!enc)
+		return;
+	EVP_PKEY_free(enc->key);
+	rn_jw_free(&enc->map);
+	rn_jw_free(&enc->env);
+	rn_enc_memo_free(&enc->memo);
+	free(enc);
+}
+
+/* The envelope around the escaped map in enc->env, once the map is signed. */
+static int rn_enc_seal(struct rn_netmap_encoder *enc, char **out, size_t *outlen)
+{
+	uint8_t sig[RN_NETMAP_SIG_LEN];
+	char sig_text[RN_NETMAP_B64_SIG_LEN + 1];
+	int ret;
+
+	if (enc->map.len > RN_NETMAP_MAX_BYTES)
+		return -EMSGSIZE;
+	ret = rn_netmap_sign_pkey(enc->key, enc->map.buf, enc->map.len, sig);
+	if (ret)
+		return ret;
+	rn_netmap_b64_encode(sig, sizeof(sig), sig_text);
+	RN_JW_LIT(&enc->env, "\",\"sig\":\"");
+	rn_jw_raw(&enc->env, sig_text, RN_NETMAP_B64_SIG_LEN);
+	RN_JW_LIT(&enc->env, "\"}");
+	if (!enc->env.ok)
+		return -ENOMEM;
+	if (enc->env.len > RN_NETMAP_MAX_BYTES)
+		return -EMSGSIZE;
+	*out = realloc(enc->env.buf, enc->env.len + 1) ?: enc->env.buf; /* kept in caches */
+	*outlen = enc->env.len;
+	rn_jw_init(&enc->env); /* the caller owns it now */
+	return 0;
+}
+
+/* The envelope up to the map's opening quote. */
+static void rn_enc_start(struct rn_netmap_encoder *enc, size_t expect)
+{
+	rn_jw_reset(&enc->map);
+	rn_jw_reset(&enc->env);
+	enc->map_done = 0;
+	if (rn_jw_reserve(&enc->map, expect))
+		rn_jw_reserve(&enc->env, expect + expect / 4); /* ~12% of a map is escaped */
+	RN_JW_LIT(&enc->env, "{\"format\":\"" RN_NETMAP_FORMAT "\",\"key_id\":\"");
+	rn_jw_raw(&enc->env, enc->key_id, RN_NETMAP_KEY_ID_STRLEN - 1);
+	RN_JW_LIT(&enc->env, "\",\"map\":\"");
+}
+
+int rn_netmap_encoder_run(struct rn_netmap_encoder *enc, const struct rn_netmap *m, char **out,
+			  size_t *len, char *err, size_t errlen)
+{
+	int ret;
+
+	*out = NULL;
+	*len = 0;
+	ret = rn_netmap_validate(m, err, errlen);
+	if (ret)
+		return ret;
+	rn_enc_start(enc, enc->map.cap > 1 ? enc->map.cap - 1 : 0);
+	rn_enc_map_write(enc, m);
+	if (!enc->map.ok || !enc->env.ok)
+		return -ENOMEM; /* the strings of a valid map are ASCII: this is memory */
+	ret = rn_enc_seal(enc, out, len);
+	if (ret == -EMSGSIZE)
+		rn_netmap_fail(err, errlen,
+			       "the encoded map is over %d bytes: nodes would refuse it",
+			       RN_NETMAP_MAX_BYTES);
+	rn_enc_memo_trim(&enc->memo, m->n_peers);
+	return ret;
+}
+
+int rn_netmap_encode(const struct rn_netmap *m, const uint8_t signing_priv[RN_NETMAP_KEY_LEN],
+		     char **out, size_t *len, char *err, size_t errlen)
+{
+	struct rn_netmap_encoder *enc = rn_netmap_encoder_new(signing_priv);
+	int ret;
+
+	*out = NULL;
+	*len = 0;
+	if (!enc)
+		return -ENOMEM;
+	ret = rn_netmap_encoder_run(enc, m, out, len, err, errlen);
+	rn_netmap_encoder_free(enc);
+	return ret;
+}
+
+/* Whether s[0..n) is ASCII, which the envelope writer takes as it is. */
+static bool rn_enc_ascii(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)s[i] >= 0x80)
+			return false;
+	return true;
+}
+
+/* The rare map that is not ASCII (only from tools and tests): jansson checks it is UTF-8. */
+static int rn_enc_seal_utf8(const char *map, size_t len,
+			    const uint8_t signing_priv[RN_NETMAP_KEY_LEN], char **out,
+			    size_t *outlen)
 {
 	uint8_t pub[RN_NETMAP_KEY_LEN], sig[RN_NETMAP_SIG_LEN];
 	char key_id[RN_NETMAP_KEY_ID_STRLEN], sig_text[RN_NETMAP_B64_SIG_LEN + 1];
 	json_t *env;
 	int ret;
 
-	*out = NULL;
-	*outlen = 0;
-	if (len > RN_NETMAP_MAX_BYTES)
-		return -EMSGSIZE;
-	if (memchr(map, '\0', len))
-		return -EINVAL; /* the node reads JSON strings without NUL bytes */
 	ret = rn_netmap_sign_key_public(signing_priv, pub);
 	if (!ret)
 		ret = rn_netmap_sign(signing_priv, map, len, sig);
@@ -209,7 +370,6 @@ int rn_netmap_seal(const char *map, size_t len, const uint8_t signing_priv[RN_NE
 		return ret;
 	rn_netmap_key_id(pub, key_id);
 	rn_netmap_b64_encode(sig, sizeof(sig), sig_text);
-	/* json_pack refuses a map that is not UTF-8: the node could not read it back. */
 	env = json_pack("{s:s,s:s,s:s%,s:s}", "format", RN_NETMAP_FORMAT, "key_id", key_id, "map",
 			map, len, "sig", sig_text);
 	if (!env)
@@ -228,30 +388,29 @@ int rn_netmap_seal(const char *map, size_t len, const uint8_t signing_priv[RN_NE
 	return 0;
 }
 
-int rn_netmap_encode(const struct rn_netmap *m, const uint8_t signing_priv[RN_NETMAP_KEY_LEN],
-		     char **out, size_t *len, char *err, size_t errlen)
+int rn_netmap_seal(const char *map, size_t len, const uint8_t signing_priv[RN_NETMAP_KEY_LEN],
+		   char **out, size_t *outlen)
 {
-	json_t *map;
-	char *text;
+	struct rn_netmap_encoder *enc;
 	int ret;
 
 	*out = NULL;
-	*len = 0;
-	ret = rn_netmap_validate(m, err, errlen);
-	if (ret)
+	*outlen = 0;
+	if (len > RN_NETMAP_MAX_BYTES)
+		return -EMSGSIZE;
+	if (memchr(map, '\0', len))
+		return -EINVAL; /* the node reads JSON strings without NUL bytes */
+	enc = rn_netmap_encoder_new(signing_priv);
+	if (!enc)
+		return -EINVAL;
+	if (rn_enc_ascii(map, len)) {
+		rn_enc_start(enc, len);
+		rn_jw_raw(&enc->map, map, len);
+		rn_enc_flush(enc);
+		ret = enc->map.ok && enc->env.ok ? rn_enc_seal(enc, out, outlen) : -ENOMEM;
+		rn_netmap_encoder_free(enc);
 		return ret;
-	map = j_map(m);
-	if (!map)
-		return -ENOMEM;
-	text = json_dumps(map, JSON_COMPACT);
-	json_decref(map);
-	if (!text)
-		return -ENOMEM;
-	ret = rn_netmap_seal(text, strlen(text), signing_priv, out, len);
-	if (ret == -EMSGSIZE)
-		rn_netmap_fail(err, errlen,
-			       "the encoded map is over %d bytes: nodes would refuse it",
-			       RN_NETMAP_MAX_BYTES);
-	free(text);
-	return ret;
+	}
+	rn_netmap_encoder_free(enc);
+	return rn_enc_seal_utf8(map, len, signing_priv, out, outlen);
 }

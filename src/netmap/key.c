@@ -53,11 +53,13 @@ int rn_netmap_sign_key_public(const uint8_t priv[RN_NETMAP_KEY_LEN], uint8_t pub
 	return ret;
 }
 
-int rn_netmap_sign(const uint8_t priv[RN_NETMAP_KEY_LEN], const void *msg, size_t len,
-		   uint8_t sig[RN_NETMAP_SIG_LEN])
+EVP_PKEY *rn_netmap_sign_key_new(const uint8_t priv[RN_NETMAP_KEY_LEN])
 {
-	EVP_PKEY *key =
-	    EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, NULL, priv, RN_NETMAP_KEY_LEN);
+	return EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, NULL, priv, RN_NETMAP_KEY_LEN);
+}
+
+int rn_netmap_sign_pkey(EVP_PKEY *key, const void *msg, size_t len, uint8_t sig[RN_NETMAP_SIG_LEN])
+{
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
 	size_t siglen = RN_NETMAP_SIG_LEN;
 	int ret = -ENOMEM;
@@ -72,6 +74,15 @@ int rn_netmap_sign(const uint8_t priv[RN_NETMAP_KEY_LEN], const void *msg, size_
 	ret = 0;
 out:
 	EVP_MD_CTX_free(ctx);
+	return ret;
+}
+
+int rn_netmap_sign(const uint8_t priv[RN_NETMAP_KEY_LEN], const void *msg, size_t len,
+		   uint8_t sig[RN_NETMAP_SIG_LEN])
+{
+	EVP_PKEY *key = rn_netmap_sign_key_new(priv);
+	int ret = rn_netmap_sign_pkey(key, msg, len, sig);
+
 	EVP_PKEY_free(key);
 	return ret;
 }

@@ -206,6 +206,18 @@ int rn_netmap_encode(const struct rn_netmap *m, const uint8_t signing_priv[RN_NE
     __attribute__((warn_unused_result));
 
 /*
+ * An encoder for many maps signed with one key: rn_netmap_encode() that keeps its buffers and
+ * the text of what repeats between maps (peers, long prefix lists), for the control server.
+ * Not thread-safe. new returns NULL when the key is bad or out of memory; signing_priv is not
+ * kept (OpenSSL keeps the key).
+ */
+struct rn_netmap_encoder;
+struct rn_netmap_encoder *rn_netmap_encoder_new(const uint8_t signing_priv[RN_NETMAP_KEY_LEN]);
+void rn_netmap_encoder_free(struct rn_netmap_encoder *enc);
+int rn_netmap_encoder_run(struct rn_netmap_encoder *enc, const struct rn_netmap *m, char **out,
+			  size_t *len, char *err, size_t errlen) __attribute__((warn_unused_result));
+
+/*
  * Signs map[0..len) as it is, unchecked, into an envelope (for tests, fuzzing and tools; the
  * control server uses rn_netmap_encode()). map must be valid UTF-8 without NUL bytes.
  * Returns 0, -EINVAL, -ENOMEM.

@@ -7,12 +7,23 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <openssl/evp.h>
+
 #include "netmap/netmap.h"
 
 #define RN_NETMAP_B64_KEY_LEN	  44 /* base64 of 32 bytes, with its one '=' */
 #define RN_NETMAP_B64_SIG_LEN	  88 /* base64 of 64 bytes, with its two '=' */
 #define RN_NETMAP_ENDPOINT_STRLEN 56 /* "[" INET6_ADDRSTRLEN "]:65535" and a NUL, rounded up */
 #define RN_NETMAP_QUOTE_LEN	  80 /* a quoted value in an error message */
+
+/*
+ * The OpenSSL key of an Ed25519 private seed, for signing many maps without deriving the
+ * public key each time (free with EVP_PKEY_free). NULL when priv is bad or out of memory.
+ */
+EVP_PKEY *rn_netmap_sign_key_new(const uint8_t priv[RN_NETMAP_KEY_LEN]);
+/* rn_netmap_sign() with such a key; -ENOMEM when key is NULL. */
+int rn_netmap_sign_pkey(EVP_PKEY *key, const void *msg, size_t len, uint8_t sig[RN_NETMAP_SIG_LEN])
+    __attribute__((warn_unused_result));
 
 /* Names on the wire of the filter's enums, indexed by the enum; NULL where there is none. */
 extern const char *const rn_netmap_context_names[4];
