@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* Strict parsers and builders of the control protocol's JSON bodies (see api.h). */
+#include "common/util.h"
 #include "control/api.h"
 
 #include <errno.h>
@@ -15,21 +16,6 @@
 #include "netmap/netmap_priv.h"
 #include "policy/filter.h"
 
-static int rn_api_fail(char *err, size_t errlen, int ret, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static int rn_api_fail(char *err, size_t errlen, int ret, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return ret;
-}
-
 /* The body as a JSON object, with only the members in allowed (NULL-terminated). */
 static int rn_api_load(const char *body, size_t len, const char *const *allowed, json_t **out,
 		       char *err, size_t errlen)
@@ -40,16 +26,16 @@ static int rn_api_load(const char *body, size_t len, const char *const *allowed,
 
 	*out = NULL;
 	if (len > RN_API_BODY_MAX)
-		return rn_api_fail(err, errlen, -EMSGSIZE, "the body is over %d bytes",
-				   RN_API_BODY_MAX);
+		return rn_errf(err, errlen, -EMSGSIZE, "the body is over %d bytes",
+			       RN_API_BODY_MAX);
 	obj = json_loadb(body ? body : "", len, JSON_REJECT_DUPLICATES, &jerr);
 	if (!obj)
-		return rn_api_fail(err, errlen, -EINVAL,
-				   "the body is not JSON (%s at byte %d): send one JSON object",
-				   jerr.text, jerr.position);
+		return rn_errf(err, errlen, -EINVAL,
+			       "the body is not JSON (%s at byte %d): send one JSON object",
+			       jerr.text, jerr.position);
 	if (!json_is_object(obj)) {
 		json_decref(obj);
-		return rn_api_fail(err, errlen, -EINVAL, "the body is not a JSON object");
+		return rn_errf(err, errlen, -EINVAL, "the body is not a JSON object");
 	}
 	json_object_foreach(obj, key, v)
 	{
@@ -61,9 +47,9 @@ static int rn_api_load(const char *body, size_t len, const char *const *allowed,
 			char q[RN_NETMAP_QUOTE_LEN];
 
 			/* quoted before the object (and key with it) is freed */
-			rn_api_fail(err, errlen, -EINVAL,
-				    "unknown member %s: check its spelling against the protocol",
-				    rn_netmap_quote(key, strlen(key), q));
+			rn_errf(err, errlen, -EINVAL,
+				"unknown member %s: check its spelling against the protocol",
+				rn_netmap_quote(key, strlen(key), q));
 			json_decref(obj);
 			return -EINVAL;
 		}
@@ -79,12 +65,12 @@ static const char *rn_api_string(json_t *obj, const char *name, size_t max, char
 	json_t *v = json_object_get(obj, name);
 
 	if (!v) {
-		rn_api_fail(err, errlen, -EINVAL, "member \"%s\" is missing", name);
+		rn_errf(err, errlen, -EINVAL, "member \"%s\" is missing", name);
 		return NULL;
 	}
 	if (!json_is_string(v) || json_string_length(v) == 0 || json_string_length(v) > max) {
-		rn_api_fail(err, errlen, -EINVAL, "\"%s\" must be a string of 1 to %zu bytes",
-			    name, max);
+		rn_errf(err, errlen, -EINVAL, "\"%s\" must be a string of 1 to %zu bytes", name,
+			max);
 		return NULL;
 	}
 	return json_string_value(v);
@@ -99,8 +85,8 @@ static bool rn_api_unicast(const union rn_netmap_endpoint *ep)
 
 		return memcmp(a, zero, 4) && a[0] < 224;
 	}
-	return memcmp(ep->sin6.sin6_addr.s6_addr, zero, 16) && ep->sin6.sin6_addr.s6_addr[0] != 0xff &&
-	       !ep->sin6.sin6_scope_id;
+	return memcmp(ep->sin6.sin6_addr.s6_addr, zero, 16) &&
+	       ep->sin6.sin6_addr.s6_addr[0] != 0xff && !ep->sin6.sin6_scope_id;
 }
 
 static bool rn_api_endpoint_ok(const char *s, char *why, size_t whylen)
@@ -159,20 +145,21 @@ static int rn_api_strings(json_t *obj, const char *name, size_t max,
 	if (!a)
 		return 0;
 	if (!json_is_array(a) || json_array_size(a) > max)
-		return rn_api_fail(err, errlen, -EINVAL, "\"%s\" must be an array of at most %zu "
-				   "strings", name, max);
+		return rn_errf(err, errlen, -EINVAL,
+			       "\"%s\" must be an array of at most %zu "
+			       "strings",
+			       name, max);
 	json_array_foreach(a, i, v)
 	{
 		if (!json_is_string(v))
-			return rn_api_fail(err, errlen, -EINVAL, "%s[%zu] is not a string", name,
-					   i);
+			return rn_errf(err, errlen, -EINVAL, "%s[%zu] is not a string", name, i);
 		if (!check(json_string_value(v), why, sizeof(why)))
-			return rn_api_fail(
+			return rn_errf(
 			    err, errlen, -EINVAL, "%s[%zu] %s %s", name, i,
 			    rn_netmap_quote(json_string_value(v), json_string_length(v), q), why);
 	}
 	*out = json_dumps(a, JSON_COMPACT);
-	return *out ? 0 : rn_api_fail(err, errlen, -ENOMEM, "out of memory");
+	return *out ? 0 : rn_errf(err, errlen, -ENOMEM, "out of memory");
 }
 
 static int rn_api_offer(json_t *obj, struct rn_api_offer *o, char *err, size_t errlen)
@@ -186,7 +173,7 @@ static int rn_api_offer(json_t *obj, struct rn_api_offer *o, char *err, size_t e
 		ret = rn_api_strings(obj, "advertise_routes", RN_API_ROUTES_MAX, rn_api_route_ok,
 				     &o->routes, err, errlen);
 	if (!ret && x && !json_is_boolean(x))
-		ret = rn_api_fail(err, errlen, -EINVAL, "\"advertise_exit\" must be true or false");
+		ret = rn_errf(err, errlen, -EINVAL, "\"advertise_exit\" must be true or false");
 	if (!ret && x) {
 		o->has_exit = true;
 		o->advertise_exit = json_is_true(x);
@@ -219,23 +206,23 @@ static int rn_api_enroll_fields(json_t *obj, struct rn_api_enroll *out, char *er
 		return -EINVAL;
 	/* Only the shape here; the store checks the rest. Never quoted: it is a secret. */
 	if (strlen(key) != RN_STORE_AUTHKEY_SECRET_SIZE - 1 || strncmp(key, "rnk_", 4))
-		return rn_api_fail(err, errlen, -EINVAL,
-				   "\"auth_key\" is not an auth key secret: send the \"rnk_...\" "
-				   "part of the rnk1 key, 47 characters");
+		return rn_errf(err, errlen, -EINVAL,
+			       "\"auth_key\" is not an auth key secret: send the \"rnk_...\" "
+			       "part of the rnk1 key, 47 characters");
 	memcpy(out->auth_key, key, RN_STORE_AUTHKEY_SECRET_SIZE);
 	pub = rn_api_string(obj, "public_key", 64, err, errlen);
 	if (!pub)
 		return -EINVAL;
 	if (!rn_netmap_b64_decode(pub, strlen(pub), out->public_key, RN_STORE_KEY_LEN) ||
 	    !memcmp(out->public_key, zero, sizeof(zero)))
-		return rn_api_fail(err, errlen, -EINVAL,
-				   "\"public_key\" is not a WireGuard public key (44 characters "
-				   "of base64, as `wg pubkey` prints)");
+		return rn_errf(err, errlen, -EINVAL,
+			       "\"public_key\" is not a WireGuard public key (44 characters "
+			       "of base64, as `wg pubkey` prints)");
 	host = rn_api_string(obj, "hostname", RN_API_HOSTNAME_MAX, err, errlen);
 	if (!host)
 		return -EINVAL;
 	if (!rn_api_hostname_ok(host))
-		return rn_api_fail(err, errlen, -EINVAL, "\"hostname\" has control characters");
+		return rn_errf(err, errlen, -EINVAL, "\"hostname\" has control characters");
 	snprintf(out->hostname, sizeof(out->hostname), "%s", host);
 	return rn_api_offer(obj, &out->offer, err, errlen);
 }
@@ -243,8 +230,8 @@ static int rn_api_enroll_fields(json_t *obj, struct rn_api_enroll *out, char *er
 int rn_api_parse_enroll(const char *body, size_t len, struct rn_api_enroll *out, char *err,
 			size_t errlen)
 {
-	static const char *const members[] = {"auth_key",	  "public_key",	    "hostname",
-					      "endpoints",	  "advertise_routes", "advertise_exit",
+	static const char *const members[] = {"auth_key",  "public_key",       "hostname",
+					      "endpoints", "advertise_routes", "advertise_exit",
 					      NULL};
 	json_t *obj;
 	int ret;
@@ -281,13 +268,13 @@ int rn_api_parse_poll(const char *body, size_t len, struct rn_api_poll *out, cha
 		return ret;
 	since = json_object_get(obj, "since");
 	if (!since)
-		ret = rn_api_fail(err, errlen, -EINVAL,
-				  "member \"since\" is missing: send the version of the netmap "
-				  "the node runs, 0 for none");
+		ret = rn_errf(err, errlen, -EINVAL,
+			      "member \"since\" is missing: send the version of the netmap "
+			      "the node runs, 0 for none");
 	else if (!json_is_integer(since) || json_integer_value(since) < 0 ||
 		 (uint64_t)json_integer_value(since) > RN_NETMAP_MAX_INT)
-		ret = rn_api_fail(err, errlen, -EINVAL,
-				  "\"since\" must be an integer from 0 to 2^53 - 1");
+		ret = rn_errf(err, errlen, -EINVAL,
+			      "\"since\" must be an integer from 0 to 2^53 - 1");
 	else
 		out->since = (uint64_t)json_integer_value(since);
 	if (!ret)

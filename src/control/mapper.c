@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* Per-node netmaps from an epoch snapshot, and the cache that versions them (see mapper.h). */
+#include "common/util.h"
 #include "control/mapper.h"
 
 #include <errno.h>
@@ -48,21 +49,6 @@ struct rn_mapper_cache {
 	struct rn_mapper_entry *v;     /* owned */
 	size_t n, cap;
 };
-
-static int rn_mapper_fail(char *err, size_t errlen, int ret, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static int rn_mapper_fail(char *err, size_t errlen, int ret, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return ret;
-}
 
 /* The policy in force, or deny-all when none was ever set or the stored one does not parse. */
 static int rn_mapper_policy(struct rn_store *store, struct rn_policy **out)
@@ -116,24 +102,24 @@ int rn_mapper_epoch_load(struct rn_store *store, uint64_t serial, int64_t now,
 	*out = NULL;
 	e = calloc(1, sizeof(*e));
 	if (!e)
-		return rn_mapper_fail(err, errlen, -ENOMEM, "out of memory");
+		return rn_errf(err, errlen, -ENOMEM, "out of memory");
 	e->serial = serial;
 	e->now = now;
 	ret = rn_control_world_load(store, RN_CONTROL_WORLD_SKIP_EXPIRED, &e->world);
 	if (ret) {
-		rn_mapper_fail(err, errlen, ret, "%s", e->world.err);
+		rn_errf(err, errlen, ret, "%s", e->world.err);
 		goto err;
 	}
 	ret = rn_store_setting_get(store, "domain", e->domain, sizeof(e->domain));
 	if (!ret)
 		ret = rn_mapper_policy(store, &e->policy);
 	if (ret) {
-		rn_mapper_fail(err, errlen, ret, "%s", rn_store_errmsg(store));
+		rn_errf(err, errlen, ret, "%s", rn_store_errmsg(store));
 		goto err;
 	}
 	e->eps = calloc(e->world.n_nodes + 1, sizeof(*e->eps));
 	if (!e->eps) {
-		ret = rn_mapper_fail(err, errlen, -ENOMEM, "out of memory");
+		ret = rn_errf(err, errlen, -ENOMEM, "out of memory");
 		goto err;
 	}
 	for (size_t i = 0; i < e->world.n_nodes; i++)
@@ -347,9 +333,9 @@ int rn_mapper_build(const struct rn_mapper_epoch *e, uint64_t node_id, struct rn
 
 	memset(m, 0, sizeof(*m));
 	if (self < 0)
-		return rn_mapper_fail(err, errlen, -ENOENT,
-				      "node %llu is not in the network, or is expired",
-				      (unsigned long long)node_id);
+		return rn_errf(err, errlen, -ENOENT,
+			       "node %llu is not in the network, or is expired",
+			       (unsigned long long)node_id);
 	peers = calloc(w->n_nodes + 1, sizeof(*peers));
 	exits = calloc(w->n_nodes + 1, sizeof(*exits));
 	if (!peers || !exits) {
@@ -391,8 +377,8 @@ out:
 	rn_policy_routes_free(&routes);
 	if (ret) {
 		rn_netmap_free(m);
-		return rn_mapper_fail(err, errlen, ret, "building the map of node %llu: %s",
-				      (unsigned long long)node_id, strerror(-ret));
+		return rn_errf(err, errlen, ret, "building the map of node %llu: %s",
+			       (unsigned long long)node_id, strerror(-ret));
 	}
 	return 0;
 }
@@ -561,7 +547,7 @@ static int rn_mapper_content_hash(const struct rn_netmap *m, uint8_t hash[32], c
 	int ok;
 
 	if (!h)
-		return rn_mapper_fail(err, errlen, -ENOMEM, "out of memory");
+		return rn_errf(err, errlen, -ENOMEM, "out of memory");
 	ok = EVP_DigestInit_ex(h, EVP_sha256(), NULL);
 	rn_hash_str(h, m->domain);
 	rn_hash_u64(h, m->self.id);
@@ -578,7 +564,7 @@ static int rn_mapper_content_hash(const struct rn_netmap *m, uint8_t hash[32], c
 	rn_hash_dns(h, &m->dns);
 	ok = ok && EVP_DigestFinal_ex(h, hash, &hlen) == 1 && hlen == 32;
 	EVP_MD_CTX_free(h);
-	return ok ? 0 : rn_mapper_fail(err, errlen, -EIO, "SHA-256 failed");
+	return ok ? 0 : rn_errf(err, errlen, -EIO, "SHA-256 failed");
 }
 
 /* A new version of the entry's map: numbered by the store, signed. */
@@ -592,7 +578,7 @@ static int rn_mapper_renew(struct rn_mapper_cache *c, struct rn_store *store,
 
 	ret = rn_store_next_version(store, &m->version);
 	if (ret)
-		return rn_mapper_fail(err, errlen, ret, "%s", rn_store_errmsg(store));
+		return rn_errf(err, errlen, ret, "%s", rn_store_errmsg(store));
 	ret = rn_netmap_encoder_run(c->enc, m, &text, &len, err, errlen);
 	if (ret)
 		return ret;
@@ -620,7 +606,7 @@ int rn_mapper_cache_get(struct rn_mapper_cache *c, const struct rn_mapper_epoch 
 			return ret;
 		ret = rn_mapper_content_hash(&m, hash, err, errlen);
 		if (!ret && !(en = rn_mapper_entry(c, node_id, true)))
-			ret = rn_mapper_fail(err, errlen, -ENOMEM, "out of memory");
+			ret = rn_errf(err, errlen, -ENOMEM, "out of memory");
 		if (!ret && (!en->envelope || memcmp(hash, en->hash, sizeof(hash)) != 0)) {
 			ret = rn_mapper_renew(c, store, en, &m, err, errlen);
 			if (!ret)

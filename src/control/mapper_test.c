@@ -317,34 +317,20 @@ static void test_lan_routes(void **state)
 	rn_mapper_epoch_free(e);
 }
 
-static double cpu_seconds(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /*
- * A policy change for 1,000 nodes, where each sees every other: one epoch load, then every
- * node's map. Building (store, policy, compile) is the part that must stay well under a second;
- * signing and encoding 1,000 maps of 1,000 peers (~300 MB of JSON) is measured and printed.
+ * A full mesh of 100 nodes: every live node's map lists every other live node, built and
+ * signed through the cache. (Its cost at 100 to 10,000 nodes is bench/control.sh's business:
+ * no timing here.)
  */
-#ifdef __SANITIZE_ADDRESS__
-#define BUILD_BOUND_S 15.0 /* ASan and UBSan slow this down many times */
-#else
-#define BUILD_BOUND_S 1.0
-#endif
-static void test_thousand_nodes(void **state)
+static void test_full_mesh(void **state)
 {
 	struct fixture *f = *state;
 	struct rn_mapper_epoch *e;
 	struct rn_netmap m;
 	char name[32], err[256];
-	double t0, t_build, t_all;
 
 	assert_int_equal(rn_store_policy_set(f->store, "test", allow_all, NOW), 0);
-	for (int i = 0; i < 997; i++) {
+	for (int i = 0; i < 97; i++) {
 		uint8_t key[RN_STORE_KEY_LEN];
 		struct rn_store_node_enroll req = {
 		    .hostname = name, .user_id = i % 2 ? f->alice : f->bob, .public_key = key};
@@ -354,31 +340,19 @@ static void test_thousand_nodes(void **state)
 		memcpy(key, &i, sizeof(i));
 		assert_int_equal(rn_store_node_add(f->store, "test", &req, NOW, NULL, NULL), 0);
 	}
-	t0 = cpu_seconds();
 	e = epoch(f, NOW);
-	for (int64_t id = 1; id <= 1000; id++) {
-		if (id == f->old)
-			continue;
-		assert_int_equal(rn_mapper_build(e, (uint64_t)id, &m, err, sizeof(err)), 0);
-		assert_int_equal(m.n_peers, 998);
-		rn_netmap_free(&m);
-	}
-	t_build = cpu_seconds() - t0;
-	rn_mapper_epoch_free(e);
-	t0 = cpu_seconds();
-	e = epoch(f, NOW);
-	for (int64_t id = 1; id <= 1000; id++) {
+	for (int64_t id = 1; id <= 100; id++) {
 		struct got g;
 
 		if (id == f->old)
 			continue;
+		assert_int_equal(rn_mapper_build(e, (uint64_t)id, &m, err, sizeof(err)), 0);
+		assert_int_equal(m.n_peers, 98);
+		rn_netmap_free(&m);
 		g = get(f, e, id);
+		assert_non_null(g.envelope);
 		free(g.envelope);
 	}
-	t_all = cpu_seconds() - t0;
-	print_message("  1000 nodes, full mesh: build %.3f s, build+encode+sign %.3f s of CPU\n",
-		      t_build, t_all);
-	assert_true(t_build < BUILD_BOUND_S);
 	rn_mapper_epoch_free(e);
 }
 
@@ -389,7 +363,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_versions, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_expire_drops_peer, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_lan_routes, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_thousand_nodes, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_full_mesh, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -16,6 +16,7 @@
 
 #include <openssl/evp.h>
 
+#include "common/util.h"
 #include "netmap/netmap_priv.h"
 
 #define KEY_FILE_MAX 256 /* bytes read from a key file: a key and some whitespace */
@@ -220,21 +221,6 @@ static void sync_dir_of(const char *path)
 	}
 }
 
-static int write_all(int fd, const char *buf, size_t len)
-{
-	while (len) {
-		ssize_t w = write(fd, buf, len);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -errno;
-		buf += w;
-		len -= (size_t)w;
-	}
-	return 0;
-}
-
 int rn_netmap_key_save(const char *path, enum rn_netmap_key_kind kind,
 		       const uint8_t key[RN_NETMAP_KEY_LEN], char *err, size_t errlen)
 {
@@ -255,7 +241,7 @@ int rn_netmap_key_save(const char *path, enum rn_netmap_key_kind kind,
 	}
 	rn_netmap_b64_encode(key, RN_NETMAP_KEY_LEN, text);
 	strcat(text, "\n");
-	ret = write_all(fd, text, strlen(text));
+	ret = rn_write_all(fd, text, strlen(text));
 	if (!ret && fchmod(fd, mode))
 		ret = -errno;
 	if (!ret && fsync(fd))

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* control.json and netmap.json in the state dir: atomic writes, strict reads. */
+#include "common/util.h"
 #include "rustynetd/persist.h"
 
 #include <errno.h>
@@ -15,21 +16,6 @@
 
 #include "netmap/netmap.h"
 
-static int write_all(int fd, const char *p, size_t len)
-{
-	while (len) {
-		ssize_t n = write(fd, p, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 static int write_atomic(const char *dir, const char *name, const char *buf, size_t len)
 {
 	char path[PATH_MAX], tmp[PATH_MAX];
@@ -42,7 +28,7 @@ static int write_atomic(const char *dir, const char *name, const char *buf, size
 	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0)
 		return -errno;
-	err = write_all(fd, buf, len);
+	err = rn_write_all(fd, buf, len);
 	if (!err && fsync(fd) < 0)
 		err = -errno;
 	if (close(fd) < 0 && !err)

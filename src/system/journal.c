@@ -4,6 +4,7 @@
  * tens of entries, and a whole-file atomic replace means a crash leaves either the old list or
  * the new one, never a torn one.
  */
+#include "common/util.h"
 #include "system/journal.h"
 
 #include <errno.h>
@@ -17,7 +18,7 @@
 #include "common/log.h"
 
 struct rn_journal {
-	char *dir, *path, *tmp_path; /* owned */
+	char *dir, *path, *tmp_path;	  /* owned */
 	struct rn_journal_entry *entries; /* owned; in the order applied */
 	size_t n, cap;
 };
@@ -106,22 +107,6 @@ out:
 	return text;
 }
 
-static int write_all(int fd, const char *buf, size_t len)
-{
-	while (len) {
-		ssize_t n = write(fd, buf, len);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		buf += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /* The directory's fsync makes the rename itself durable. */
 static int sync_dir(const char *dir)
 {
@@ -146,9 +131,9 @@ static int write_file(const struct rn_journal *j, const char *text)
 	/* O_CREAT's mode does not apply to a temp file left by a crash: set it again. */
 	err = fchmod(fd, 0600) < 0 ? -errno : 0;
 	if (!err)
-		err = write_all(fd, text, strlen(text));
+		err = rn_write_all(fd, text, strlen(text));
 	if (!err)
-		err = write_all(fd, "\n", 1);
+		err = rn_write_all(fd, "\n", 1);
 	if (!err && fsync(fd) < 0)
 		err = -errno;
 	if (close(fd) < 0 && !err)
@@ -218,7 +203,8 @@ static int parse_entries(const char *path, const json_t *arr, struct rn_journal_
 	size_t i;
 	json_t *v;
 
-	json_array_foreach(arr, i, v) {
+	json_array_foreach(arr, i, v)
+	{
 		if (rn_journal_entry_from_json(v, &out[i], why, sizeof(why)) == 0)
 			continue;
 		log_error(MAIN, "system: journal %s: entry %zu: %s; fix or remove the file", path,
@@ -240,8 +226,7 @@ static int journal_parse(struct rn_journal *j, const char *text, size_t len)
 		log_error(MAIN, "system: journal %s: line %d: %s", j->path, jerr.line, jerr.text);
 		return -EBADMSG;
 	}
-	if (json_unpack_ex(root, &jerr, 0, "{s:I, s:o !}", "version", &version, "entries",
-			   &arr) ||
+	if (json_unpack_ex(root, &jerr, 0, "{s:I, s:o !}", "version", &version, "entries", &arr) ||
 	    version != RN_JOURNAL_VERSION || !json_is_array(arr)) {
 		log_error(MAIN, "system: journal %s: not a version %d journal", j->path,
 			  RN_JOURNAL_VERSION);
