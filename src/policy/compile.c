@@ -175,16 +175,30 @@ static bool is_cidr(const struct rn_policy_target *t)
 	return t->kind == RN_POLICY_TARGET_CIDR || t->kind == RN_POLICY_TARGET_HOST;
 }
 
+/*
+ * The rule's source addresses. "*" is every address a peer may send from (the tunnel admits a
+ * peer's packets only from its allowed IPs), so 0.0.0.0/0 and ::/0 rather than a list that
+ * grows with the network. Node lists are aggregated: addresses are handed out in sequence.
+ */
 static int resolve_src(const struct ctx *c, const struct rn_policy_acl *a, struct acl_sets *s)
 {
+	static const uint8_t zero[16];
 	size_t nn = c->w->n_nodes;
+	bool any = false;
 
-	for (size_t i = 0; i < a->n_src; i++)
+	for (size_t i = 0; i < a->n_src; i++) {
+		any = any || a->src[i].kind == RN_POLICY_TARGET_ANY;
 		if (!is_cidr(&a->src[i]))
 			resolve(c, &a->src[i], false, s->src);
-	s->src_pfx.v = calloc(2 * nn + a->n_src + 1, sizeof(*s->src_pfx.v));
+	}
+	s->src_pfx.v = calloc(2 * nn + a->n_src + 2, sizeof(*s->src_pfx.v));
 	if (!s->src_pfx.v)
 		return -ENOMEM;
+	if (any) {
+		rn_filter_prefix_make(&s->src_pfx.v[s->src_pfx.n++], AF_INET, zero, 0);
+		rn_filter_prefix_make(&s->src_pfx.v[s->src_pfx.n++], AF_INET6, zero, 0);
+		return 0;
+	}
 	for (size_t m = 0; m < nn; m++) {
 		if (!s->src[m])
 			continue;
@@ -193,7 +207,8 @@ static int resolve_src(const struct ctx *c, const struct rn_policy_acl *a, struc
 	}
 	for (size_t i = 0; i < a->n_src; i++)
 		if (is_cidr(&a->src[i]))
-			add_unique(&s->src_pfx, &a->src[i].prefix);
+			s->src_pfx.v[s->src_pfx.n++] = a->src[i].prefix;
+	s->src_pfx.n = rn_filter_prefixes_aggregate(s->src_pfx.v, s->src_pfx.n);
 	return 0;
 }
 

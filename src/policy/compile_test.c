@@ -150,7 +150,9 @@ static const struct filter_case filter_cases[] = {
 	    {"alice-laptop", "carol-phone", MESH, "alice-laptop", ICMP, 0, ALLOW},
 	    {"exit-a", "alice-laptop", EXIT, "8.8.8.8", TCP, 443, DENY},
 	    {"exit-a", "alice-laptop", SUBNET, "192.168.1.10", TCP, 22, DENY},
-	    {"router", "alice-laptop", SUBNET, "10.1.0.5", TCP, 22, DENY})},
+	    {"router", "alice-laptop", SUBNET, "10.1.0.5", TCP, 22, DENY}),
+     /* "*" is any address a peer may send from, not a list that grows with the network */
+     RULES("bob-laptop", "mesh any 0.0.0.0/0,::/0 -> 100.64.0.2/32,fd7a::2/128")},
     {"tcp grant admits neither udp nor other ports nor the other direction",
      POLICY(AP("tcp", "\"group:eng\"", "\"bob-laptop:22\"")), NULL,
      PROBES({"bob-laptop", "alice-laptop", MESH, "bob-laptop", TCP, 22, ALLOW},

@@ -64,6 +64,54 @@ bool rn_filter_prefix_has(const struct rn_filter_prefix *p, int family, const vo
 	return !rest || !((p->addr[full] ^ a[full]) & (uint8_t)(0xff00u >> rest));
 }
 
+static int prefix_cmp(const void *pa, const void *pb)
+{
+	const struct rn_filter_prefix *a = pa, *b = pb;
+	int c = (int)a->family - (int)b->family;
+
+	if (!c)
+		c = memcmp(a->addr, b->addr, sizeof(a->addr));
+	return c ? c : (int)a->len - (int)b->len;
+}
+
+/* Whether a and b are the two halves of one prefix one bit shorter. */
+static bool siblings(const struct rn_filter_prefix *a, const struct rn_filter_prefix *b)
+{
+	struct rn_filter_prefix pa, pb;
+
+	if (a->family != b->family || a->len != b->len || !a->len)
+		return false;
+	rn_filter_prefix_make(&pa, a->family, a->addr, a->len - 1u);
+	rn_filter_prefix_make(&pb, b->family, b->addr, b->len - 1u);
+	return rn_filter_prefix_equal(&pa, &pb) && !rn_filter_prefix_equal(a, b);
+}
+
+size_t rn_filter_prefixes_aggregate(struct rn_filter_prefix *v, size_t n)
+{
+	size_t out = 0;
+
+	if (n < 2)
+		return n;
+	qsort(v, n, sizeof(*v), prefix_cmp);
+	/* A stack: each new prefix is dropped if the top covers it, else pushed and merged with
+	 * the top while they are siblings. Sorted input keeps covering prefixes on top. */
+	for (size_t i = 0; i < n; i++) {
+		struct rn_filter_prefix p = v[i];
+
+		if (out && rn_filter_prefix_has(&v[out - 1], p.family, p.addr) &&
+		    v[out - 1].len <= p.len)
+			continue;
+		while (out && siblings(&v[out - 1], &p)) {
+			struct rn_filter_prefix half = p; /* make() clears out before reading addr */
+
+			rn_filter_prefix_make(&p, half.family, half.addr, half.len - 1u);
+			out--;
+		}
+		v[out++] = p;
+	}
+	return out;
+}
+
 bool rn_filter_prefix_intersect(const struct rn_filter_prefix *a, const struct rn_filter_prefix *b,
 				struct rn_filter_prefix *out)
 {

@@ -131,6 +131,14 @@ bool rn_filter_prefix_intersect(const struct rn_filter_prefix *a, const struct r
 bool rn_filter_prefix_equal(const struct rn_filter_prefix *a, const struct rn_filter_prefix *b);
 
 /*
+ * Rewrites v[0..n) as the fewest prefixes covering exactly the same addresses: sorted, those
+ * inside another dropped, sibling halves merged (100.64.0.0/32 + 100.64.0.1/32 = /31, and up).
+ * Node addresses are handed out in sequence, so a rule naming many nodes shrinks to a few
+ * prefixes. Returns the new count; v is reordered.
+ */
+size_t rn_filter_prefixes_aggregate(struct rn_filter_prefix *v, size_t n);
+
+/*
  * One rule as text, for logs, `policy check` output and tests, e.g.
  * "mesh tcp 100.64.0.1/32,fd7a::1/128 -> 100.64.0.2/32 ports 22,8000-8100".
  * Returns what snprintf would: the length it needed.

@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -257,12 +258,69 @@ static void test_format(void **state)
 	assert_string_equal(small, "exit udp ");
 }
 
+/* Aggregation keeps exactly the same address set, and shrinks runs of node addresses. */
+static bool covered(const struct rn_filter_prefix *v, size_t n, int family, const uint8_t *a)
+{
+	for (size_t i = 0; i < n; i++)
+		if (rn_filter_prefix_has(&v[i], family, a))
+			return true;
+	return false;
+}
+
+static void test_aggregate(void **state)
+{
+	struct rn_filter_prefix v[64], orig[64];
+	unsigned seed = 7;
+	uint8_t a[16] = {0};
+
+	(void)state;
+	/* 100.64.0.0 .. .7 as /32s, shuffled, plus a covered /32 inside 10.0.0.0/8 */
+	for (int i = 0; i < 8; i++) {
+		uint8_t ip[4] = {100, 64, 0, (uint8_t)((i * 5) % 8)};
+
+		rn_filter_prefix_make(&v[i], AF_INET, ip, 32);
+	}
+	rn_filter_prefix_make(&v[8], AF_INET, (uint8_t[4]){10, 0, 0, 0}, 8);
+	rn_filter_prefix_make(&v[9], AF_INET, (uint8_t[4]){10, 9, 9, 9}, 32);
+	assert_int_equal(rn_filter_prefixes_aggregate(v, 10), 2);
+	assert_int_equal(v[0].len, 8);
+	assert_int_equal(v[1].len, 29);
+	assert_int_equal(v[1].addr[3], 0);
+	/* random sets of v4 and v6 host and short prefixes: membership unchanged */
+	for (int round = 0; round < 200; round++) {
+		size_t n = 1 + (size_t)(rand_r(&seed) % 64), m;
+
+		for (size_t i = 0; i < n; i++) {
+			int fam = rand_r(&seed) % 3 ? AF_INET : AF_INET6;
+			uint8_t ip[16] = {100, 64, 0, (uint8_t)(rand_r(&seed) % 16)};
+
+			ip[15] = (uint8_t)(rand_r(&seed) % 16);
+			rn_filter_prefix_make(&v[i], fam, ip,
+					      (unsigned)(fam == AF_INET ? 26 + rand_r(&seed) % 7
+									: 122 + rand_r(&seed) % 7));
+		}
+		memcpy(orig, v, n * sizeof(v[0]));
+		m = rn_filter_prefixes_aggregate(v, n);
+		assert_true(m >= 1 && m <= n);
+		for (int x = 0; x < 64; x++) {
+			a[0] = 100, a[1] = 64, a[2] = 0, a[3] = (uint8_t)x;
+			assert_int_equal(covered(v, m, AF_INET, a), covered(orig, n, AF_INET, a));
+			memset(a, 0, sizeof(a));
+			a[0] = 100, a[1] = 64, a[3] = (uint8_t)(x % 16), a[15] = (uint8_t)x;
+			assert_int_equal(covered(v, m, AF_INET6, a), covered(orig, n, AF_INET6, a));
+		}
+		for (size_t i = 0; i + 1 < m; i++) /* nothing left that a neighbour covers */
+			assert_false(rn_filter_prefix_has(&v[i], v[i + 1].family, v[i + 1].addr) &&
+				     v[i].len <= v[i + 1].len);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_prefix_parse), cmocka_unit_test(test_prefix_ops),
 	    cmocka_unit_test(test_allows),	 cmocka_unit_test(test_context_of),
-	    cmocka_unit_test(test_format),
+	    cmocka_unit_test(test_format), cmocka_unit_test(test_aggregate),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
