@@ -102,7 +102,8 @@ size_t rn_filter_prefixes_aggregate(struct rn_filter_prefix *v, size_t n)
 		    v[out - 1].len <= p.len)
 			continue;
 		while (out && siblings(&v[out - 1], &p)) {
-			struct rn_filter_prefix half = p; /* make() clears out before reading addr */
+			struct rn_filter_prefix half =
+			    p; /* make() clears out before reading addr */
 
 			rn_filter_prefix_make(&p, half.family, half.addr, half.len - 1u);
 			out--;

@@ -320,7 +320,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_prefix_parse), cmocka_unit_test(test_prefix_ops),
 	    cmocka_unit_test(test_allows),	 cmocka_unit_test(test_context_of),
-	    cmocka_unit_test(test_format), cmocka_unit_test(test_aggregate),
+	    cmocka_unit_test(test_format),	 cmocka_unit_test(test_aggregate),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
