@@ -60,16 +60,36 @@ all_at() {
 		[ "$v" -ge "$1" ] || return 1
 	done
 }
+# applied_ms V: the latest time (ms of the day, from the daemons' logs) at which a daemon
+# applied its first map above version V: when the change had reached them all.
+applied_ms() {
+	local i f t last=0
+	for i in $(seq "$DAEMONS"); do
+		f=${MESH_LOG[d$i]}
+		t=$(awk -v v="$1" '/apply: netmap version/ {
+			for (k = 1; k <= NF; k++) if ($k == "version") { n = $(k + 1); sub(/[^0-9].*/, "", n) }
+			if (n + 0 > v + 0) { split($1, a, /[:.]/); print ((a[1] * 60 + a[2]) * 60 + a[3]) * 1000 + a[4]; exit }
+		}' "$f")
+		[ -n "$t" ] || return 1
+		[ "$t" -gt "$last" ] && last=$t
+	done
+	echo "$last"
+}
 times=()
 for r in $(seq "$ROUNDS"); do
 	v=$(mesh_version d1)
+	for i in $(seq 2 "$DAEMONS"); do
+		w=$(mesh_version "d$i")
+		[ "$w" -gt "$v" ] && v=$w
+	done
 	printf '{"acls": [{"action": "accept", "src": ["*"], "dst": ["*:*"]},\n' >"$T_DIR/p.hujson"
 	printf ' {"action": "accept", "src": ["bench"], "proto": "tcp", "dst": ["*:%d"]}]}\n' \
 		$((1000 + r)) >>"$T_DIR/p.hujson"
-	t0=$(now_ms)
+	t0=$(date +%H:%M:%S.%3N | awk '{split($1, a, /[:.]/); print ((a[1] * 60 + a[2]) * 60 + a[3]) * 1000 + a[4]}')
 	ctl policy set "$T_DIR/p.hujson" >/dev/null 2>&1
-	while ! all_at $((v + 1)); do sleep 0.02; done
-	times+=($(($(now_ms) - t0)))
+	while ! all_at $((v + 1)); do sleep 0.05; done
+	t1=$(applied_ms "$v") || { echo "control bench: no apply line in a daemon log" >&2; exit 1; }
+	times+=($((t1 - t0)))
 done
 printf '%s\n' "${times[@]}" | sort -n | awk '{a[NR]=$1} END {
 	printf "policy_propagation_ms_median %d\npolicy_propagation_ms_max %d\n", a[int((NR+1)/2)], a[NR]}'
