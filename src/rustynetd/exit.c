@@ -82,8 +82,8 @@ static void add_wanted(struct rn_daemon *d, const struct rn_exit_plan *want)
 			continue;
 		r = rn_system_rule_add(d->sys, RN_EXIT_GROUP, &want->rules[i]);
 		if (r)
-			set_error(d, r, "add rule", want->rules[i].family == AF_INET ? "(IPv4)"
-										   : "(IPv6)");
+			set_error(d, r, "add rule",
+				  want->rules[i].family == AF_INET ? "(IPv4)" : "(IPv6)");
 	}
 }
 
@@ -166,8 +166,9 @@ void rn_daemon_exit_load(struct rn_daemon *d)
 	if (r == -ENOENT)
 		return;
 	if (r || !rn_exit_prefs_parse(text, len, &d->exit.prefs))
-		log_error(MAIN, "%s/%s is %s: no exit node, LAN access off (choose again with "
-				"rustynet exit-node select / lan-access on)",
+		log_error(MAIN,
+			  "%s/%s is %s: no exit node, LAN access off (choose again with "
+			  "rustynet exit-node select / lan-access on)",
 			  d->state_dir, RN_EXIT_PREFS_FILE, r ? strerror(-r) : "damaged");
 	else if (d->exit.prefs.node_id || d->exit.prefs.lan_access)
 		log_info(MAIN, "exit: exit node %s, LAN access %s",
@@ -243,11 +244,11 @@ json_t *rn_daemon_exit_cmd_list(struct rn_daemon *d, json_t *args)
 		if (!p->is_exit)
 			continue;
 		json_array_append_new(
-		    arr, json_pack("{s:s, s:s, s:o, s:o, s:b, s:b, s:o}", "name", p->name,
-				   "dns_name", p->dns_name, "ipv4", ip_json(AF_INET, p->ipv4), "ipv6",
-				   ip_json(AF_INET6, p->ipv6), "online", p->online, "selected",
-				   p->id == d->exit.prefs.node_id, "lan_routes",
-				   lan_routes_json(p)));
+		    arr,
+		    json_pack("{s:s, s:s, s:o, s:o, s:b, s:b, s:o}", "name", p->name, "dns_name",
+			      p->dns_name, "ipv4", ip_json(AF_INET, p->ipv4), "ipv6",
+			      ip_json(AF_INET6, p->ipv6), "online", p->online, "selected",
+			      p->id == d->exit.prefs.node_id, "lan_routes", lan_routes_json(p)));
 	}
 	return arr ? rn_ipc_reply_ok(json_pack("{s:o}", "exit_nodes", arr)) : NULL;
 }
@@ -267,16 +268,16 @@ json_t *rn_daemon_exit_cmd_select(struct rn_daemon *d, json_t *args)
 	if (!p)
 		return rn_ipc_reply_error("%s", err);
 	if (p->id == d->exit.prefs.node_id)
-		return rn_ipc_reply_ok(json_pack("{s:s, s:b}", "exit_node", p->dns_name, "already",
-						 1));
+		return rn_ipc_reply_ok(
+		    json_pack("{s:s, s:b}", "exit_node", p->dns_name, "already", 1));
 	next.node_id = p->id;
 	snprintf(next.name, sizeof(next.name), "%s", p->name);
 	rep = change(d, &next);
 	if (rep)
 		return rep;
 	log_info(MAIN, "exit: internet traffic now goes through %s", p->dns_name);
-	return rn_ipc_reply_ok(json_pack("{s:s, s:b, s:s?}", "exit_node", p->dns_name, "already",
-					 0, "warning", d->exit.error[0] ? d->exit.error : NULL));
+	return rn_ipc_reply_ok(json_pack("{s:s, s:b, s:s?}", "exit_node", p->dns_name, "already", 0,
+					 "warning", d->exit.error[0] ? d->exit.error : NULL));
 }
 
 json_t *rn_daemon_exit_cmd_off(struct rn_daemon *d, json_t *args)
@@ -349,8 +350,7 @@ static json_t *exit_json(const struct rn_daemon *d, const struct rn_wg_config *c
 			 "exit node %s is offline: internet traffic is blocked, not sent directly",
 			 p->name);
 	else if (d->exit.error[0])
-		snprintf(problem, sizeof(problem), "routes not fully installed: %s",
-			 d->exit.error);
+		snprintf(problem, sizeof(problem), "routes not fully installed: %s", d->exit.error);
 	return json_pack("{s:s, s:o, s:o, s:b, s:b, s:s}", "name", p ? p->name : x->name, "ipv4",
 			 p ? ip_json(AF_INET, p->ipv4) : json_null(), "ipv6",
 			 p ? ip_json(AF_INET6, p->ipv6) : json_null(), "online", p && p->online,
@@ -365,10 +365,10 @@ json_t *rn_daemon_exit_status(const struct rn_daemon *d, const struct rn_wg_conf
 
 	for (size_t i = 0; routes && i < in->n_routes; i++)
 		if (in->routes[i].via[0])
-			json_array_append_new(
-			    routes, json_pack("{s:s, s:s}", "cidr",
-					      rn_ipaddr_format_prefix(&in->routes[i].route.dst, buf),
-					      "via", in->routes[i].via));
+			json_array_append_new(routes, json_pack("{s:s, s:s}", "cidr",
+								rn_ipaddr_format_prefix(
+								    &in->routes[i].route.dst, buf),
+								"via", in->routes[i].via));
 	return json_pack("{s:o, s:b, s:o}", "exit_node", exit_json(d, cfg), "lan_access",
 			 d->exit.prefs.lan_access, "lan_routes", routes);
 }

@@ -27,15 +27,15 @@
 #define RN_EXIT_PREFS_FILE "exit.json" /* in the state dir, 0600 */
 
 enum {
-	RN_EXIT_TABLE = 5150,	       /* rustynetd's routing table */
-	RN_EXIT_FWMARK = 0x80000,      /* SO_MARK of the WireGuard sockets while routing is on */
-	RN_EXIT_FWMASK = 0xff0000,     /* the bits of the mark the rules look at */
-	RN_EXIT_PRIO_BYPASS = 5200,    /* rule (a): marked packets use main */
-	RN_EXIT_PRIO_MAIN = 5210,      /* rule (b): main without its default routes */
-	RN_EXIT_PRIO_TABLE = 5220,     /* rule (c): our table */
-	RN_EXIT_MAX_RULES = 6,	       /* three per family */
-	RN_EXIT_REACHABLE_S = 180,     /* a handshake this recent: the exit answers (REJECT_AFTER) */
-	RN_EXIT_PREFS_MAX = 4096,      /* a larger exit.json is not ours */
+	RN_EXIT_TABLE = 5150,	    /* rustynetd's routing table */
+	RN_EXIT_FWMARK = 0x80000,   /* SO_MARK of the WireGuard sockets while routing is on */
+	RN_EXIT_FWMASK = 0xff0000,  /* the bits of the mark the rules look at */
+	RN_EXIT_PRIO_BYPASS = 5200, /* rule (a): marked packets use main */
+	RN_EXIT_PRIO_MAIN = 5210,   /* rule (b): main without its default routes */
+	RN_EXIT_PRIO_TABLE = 5220,  /* rule (c): our table */
+	RN_EXIT_MAX_RULES = 6,	    /* three per family */
+	RN_EXIT_REACHABLE_S = 180,  /* a handshake this recent: the exit answers (REJECT_AFTER) */
+	RN_EXIT_PREFS_MAX = 4096,   /* a larger exit.json is not ours */
 };
 
 /* What the user chose; persisted as exit.json. */
@@ -81,8 +81,8 @@ bool rn_exit_plan_has_dst(const struct rn_exit_plan *p, const struct rn_nl_route
  * dot allowed) or a mesh IPv4/IPv6 address, and that is an exit this node may use. NULL with
  * err saying why otherwise (unknown, this node itself, not an exit it may use).
  */
-const struct rn_netmap_peer *rn_exit_find(const struct rn_netmap *m, const char *query,
-					  char *err, size_t errlen);
+const struct rn_netmap_peer *rn_exit_find(const struct rn_netmap *m, const char *query, char *err,
+					  size_t errlen);
 /* The peer with node id, or NULL. */
 const struct rn_netmap_peer *rn_exit_peer(const struct rn_netmap *m, uint64_t id);
 

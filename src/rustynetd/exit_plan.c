@@ -13,8 +13,9 @@
 
 /* Private and special ranges that must not leave through an exit unless a LAN route allows. */
 static const char *const blocked[] = {
-    "10.0.0.0/8",     "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16",
-    "100.64.0.0/10", /* CGNAT; the mesh's own routes in main are more specific and win */
+    "10.0.0.0/8",     "172.16.0.0/12", "192.168.0.0/16",
+    "169.254.0.0/16", "100.64.0.0/10", /* CGNAT; the mesh's own routes in main are more specific and
+					  win */
     "fc00::/7",	      "fe80::/10",
 };
 
@@ -63,16 +64,23 @@ static void add_rules(struct rn_exit_plan *p, uint8_t family)
 	struct rn_nl_rule *r = &p->rules[p->n_rules];
 
 	memset(r, 0, 3 * sizeof(*r));
-	r[0] = (struct rn_nl_rule){.family = family, .priority = RN_EXIT_PRIO_BYPASS,
-				   .table = RT_TABLE_MAIN, .fwmark = RN_EXIT_FWMARK,
+	r[0] = (struct rn_nl_rule){.family = family,
+				   .priority = RN_EXIT_PRIO_BYPASS,
+				   .table = RT_TABLE_MAIN,
+				   .fwmark = RN_EXIT_FWMARK,
 				   .fwmask = RN_EXIT_FWMASK};
-	r[1] = (struct rn_nl_rule){.family = family, .priority = RN_EXIT_PRIO_MAIN,
-				   .table = RT_TABLE_MAIN, .suppress = true,
+	r[1] = (struct rn_nl_rule){.family = family,
+				   .priority = RN_EXIT_PRIO_MAIN,
+				   .table = RT_TABLE_MAIN,
+				   .suppress = true,
 				   .suppress_prefixlen = 0};
 	/* "not fwmark": a marked packet main cannot route must not fall into the tunnel. */
-	r[2] = (struct rn_nl_rule){.family = family, .priority = RN_EXIT_PRIO_TABLE,
-				   .table = RN_EXIT_TABLE, .fwmark = RN_EXIT_FWMARK,
-				   .fwmask = RN_EXIT_FWMASK, .invert = true};
+	r[2] = (struct rn_nl_rule){.family = family,
+				   .priority = RN_EXIT_PRIO_TABLE,
+				   .table = RN_EXIT_TABLE,
+				   .fwmark = RN_EXIT_FWMARK,
+				   .fwmask = RN_EXIT_FWMASK,
+				   .invert = true};
 	for (int i = 0; i < 3; i++)
 		rn_nl_rule_normalize(&r[i]);
 	p->n_rules += 3;
@@ -228,19 +236,22 @@ static bool names(const char *query, const char *name, const char *dns_name, con
 	return false;
 }
 
-const struct rn_netmap_peer *rn_exit_find(const struct rn_netmap *m, const char *query,
-					  char *err, size_t errlen)
+const struct rn_netmap_peer *rn_exit_find(const struct rn_netmap *m, const char *query, char *err,
+					  size_t errlen)
 {
 	const struct rn_netmap_self *s = &m->self;
 
 	if (!query || !*query || strlen(query) > RN_NETMAP_DNS_NAME_MAX) {
-		snprintf(err, errlen, "name an exit node: its name, DNS name or mesh address "
-				      "(see `rustynet exit-node list`)");
+		snprintf(err, errlen,
+			 "name an exit node: its name, DNS name or mesh address "
+			 "(see `rustynet exit-node list`)");
 		return NULL;
 	}
 	if (names(query, s->name, s->dns_name, s->ipv4, s->ipv6)) {
-		snprintf(err, errlen, "\"%s\" is this node itself: pick another exit node (see "
-				      "`rustynet exit-node list`)", query);
+		snprintf(err, errlen,
+			 "\"%s\" is this node itself: pick another exit node (see "
+			 "`rustynet exit-node list`)",
+			 query);
 		return NULL;
 	}
 	for (size_t i = 0; i < m->n_peers; i++) {
@@ -323,11 +334,11 @@ out:
 
 char *rn_exit_prefs_dump(const struct rn_exit_prefs *p)
 {
-	json_t *x = p->node_id ? json_pack("{s:I, s:s}", "id", (json_int_t)p->node_id, "name",
-					   p->name)
-			       : json_null();
-	json_t *j = json_pack("{s:i, s:o, s:b}", "version", 1, "exit_node", x, "lan_access",
-			      p->lan_access);
+	json_t *x = p->node_id
+			? json_pack("{s:I, s:s}", "id", (json_int_t)p->node_id, "name", p->name)
+			: json_null();
+	json_t *j =
+	    json_pack("{s:i, s:o, s:b}", "version", 1, "exit_node", x, "lan_access", p->lan_access);
 	char *text = j ? json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
 
 	json_decref(j);

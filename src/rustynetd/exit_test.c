@@ -22,15 +22,19 @@
 
 static void test_find(void **state)
 {
-	static const char *const hits[] = {"exit1", "EXIT1", "exit1.rustynet", "exit1.rustynet.",
-					   "100.64.0.2", "fd7a:115c:a1e0::2"};
+	static const char *const hits[] = {"exit1",	      "EXIT1",	    "exit1.rustynet",
+					   "exit1.rustynet.", "100.64.0.2", "fd7a:115c:a1e0::2"};
 	static const struct {
 		const char *query, *says;
 	} misses[] = {
-	    {"server", "not an exit node"},   {"100.64.0.3", "not an exit node"},
-	    {"laptop", "this node itself"},   {"100.64.0.1", "this node itself"},
-	    {"nosuch", "no node \"nosuch\""}, {"100.64.0.99", "no node"},
-	    {"", "name an exit node"},	      {"exit1.rustynet..", "no node"},
+	    {"server", "not an exit node"},
+	    {"100.64.0.3", "not an exit node"},
+	    {"laptop", "this node itself"},
+	    {"100.64.0.1", "this node itself"},
+	    {"nosuch", "no node \"nosuch\""},
+	    {"100.64.0.99", "no node"},
+	    {"", "name an exit node"},
+	    {"exit1.rustynet..", "no node"},
 	    {"exit", "no node"},
 	};
 	struct rn_netmap m;
@@ -97,10 +101,10 @@ static void check_rules(const struct rn_exit_plan *p, size_t n_families)
 	}
 }
 
-#define BLOCKED                                                                                  \
-	"unreachable 10.0.0.0/8  t5150", "unreachable 172.16.0.0/12  t5150",                     \
-	    "unreachable 192.168.0.0/16  t5150", "unreachable 169.254.0.0/16  t5150",            \
-	    "unreachable 100.64.0.0/10  t5150", "unreachable fc00::/7  t5150",                   \
+#define BLOCKED                                                                                    \
+	"unreachable 10.0.0.0/8  t5150", "unreachable 172.16.0.0/12  t5150",                       \
+	    "unreachable 192.168.0.0/16  t5150", "unreachable 169.254.0.0/16  t5150",              \
+	    "unreachable 100.64.0.0/10  t5150", "unreachable fc00::/7  t5150",                     \
 	    "unreachable fe80::/10  t5150"
 #define DEFAULTS " 0.0.0.0/0 rn0 t5150", " ::/0 rn0 t5150"
 #define LAN	 " 192.168.1.0/24 rn0 t5150", " fd00:1::/64 rn0 t5150"
@@ -110,8 +114,8 @@ static void test_plan(void **state)
 	static const char *const exit_only[] = {BLOCKED, DEFAULTS};
 	static const char *const exit_lan[] = {LAN, BLOCKED, DEFAULTS};
 	static const char *const lan_only[] = {LAN};
-	struct rn_exit_prefs none = {0}, ex = {.node_id = 2}, exlan = {.node_id = 2, .lan_access = 1},
-			     lan = {.lan_access = true};
+	struct rn_exit_prefs none = {0}, ex = {.node_id = 2},
+			     exlan = {.node_id = 2, .lan_access = 1}, lan = {.lan_access = true};
 	struct rn_exit_plan p, q;
 	struct rn_netmap m;
 
@@ -169,12 +173,16 @@ static void test_plan(void **state)
 /* A LAN route exactly a blocked range replaces the unreachable route. */
 static void test_plan_lan_equals_blocked(void **state)
 {
-	static const char *const want[] = {
-	    " 192.168.1.0/24 rn0 t5150",	 " fd00:1::/64 rn0 t5150",
-	    " 10.0.0.0/8 rn0 t5150",		 "unreachable 172.16.0.0/12  t5150",
-	    "unreachable 192.168.0.0/16  t5150", "unreachable 169.254.0.0/16  t5150",
-	    "unreachable 100.64.0.0/10  t5150",	 "unreachable fc00::/7  t5150",
-	    "unreachable fe80::/10  t5150",	 DEFAULTS};
+	static const char *const want[] = {" 192.168.1.0/24 rn0 t5150",
+					   " fd00:1::/64 rn0 t5150",
+					   " 10.0.0.0/8 rn0 t5150",
+					   "unreachable 172.16.0.0/12  t5150",
+					   "unreachable 192.168.0.0/16  t5150",
+					   "unreachable 169.254.0.0/16  t5150",
+					   "unreachable 100.64.0.0/10  t5150",
+					   "unreachable fc00::/7  t5150",
+					   "unreachable fe80::/10  t5150",
+					   DEFAULTS};
 	static const char *const ten[] = {"10.0.0.0/8"};
 	struct rn_exit_prefs exlan = {.node_id = 2, .lan_access = true};
 	struct rn_exit_plan p;
