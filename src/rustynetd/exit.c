@@ -204,8 +204,11 @@ void rn_daemon_exit_forget(struct rn_daemon *d)
 	struct rn_exit_prefs next = d->exit.prefs;
 	json_t *rep;
 
-	if (!next.node_id)
+	/* With no map left, the plan is empty: LAN routes go too. */
+	if (!next.node_id) {
+		rn_daemon_exit_apply(d);
 		return;
+	}
 	next.node_id = 0;
 	next.name[0] = '\0';
 	rep = change(d, &next);

@@ -20,7 +20,8 @@
 # exit is no longer allowed (exit.json from an earlier run) installs the fail-closed routing:
 # rules a/b/c both families, table 5150, `ip route get 203.0.113.5` into the tunnel, mesh still
 # up with WireGuard UDP to E on the underlay, no default allowed IP at E, status says why; kill -9
-# and restart: same rules, none twice; `exit-node off` and `down` restore the snapshots exactly.
+# and restart: same rules, none twice; `exit-node off` restores the snapshots exactly, `down` and
+# `logout` leave no rule or route of ours (logout forgets the selection).
 # With --advertise-exit-node (E's side, built elsewhere): list, select, allowed IPs 0/0 and ::/0,
 # round trip select/off with identical snapshots.
 set -eu
@@ -199,7 +200,12 @@ if check_ok "restart with a selected exit that is no longer allowed; mesh back" 
 	check "after down: no rule, no route of ours" none_left
 	check "rustynetd C starts again" mesh_node_start C
 	check "C's mesh is back" wait_for 10 mesh_ping C "$E4"
-	rnn C exit-node off >/dev/null 2>&1 || true
+	select_gone
+	check "logout with an exit selected" rnn C logout
+	check "after logout: no rule, no route of ours" none_left
+	check "after logout: the selection is forgotten" \
+		mesh_json C 'j["exit_node"] is None or exit(1)'
+	check "C up again" mesh_up C alice
 fi
 
 # ---------------------------------------------------------------- E as a real exit
