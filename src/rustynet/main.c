@@ -20,6 +20,9 @@ static const struct {
     {"up", rn_cli_up_main, "log in to a control server and join its network"},
     {"status", rn_cli_status_main, "show this node, its interface and its peers"},
     {"ping", rn_cli_ping_main, "ping a peer through the tunnel, by name or mesh address"},
+    {"exit-node", rn_cli_exit_node_main, "list, select or turn off the exit node for internet "
+					  "traffic"},
+    {"lan-access", rn_cli_lan_access_main, "on|off: reach the LAN subnets granted to this node"},
     {"logout", rn_cli_logout_main, "leave the network: peers, addresses and routes removed"},
     {"version", rn_cli_version_main, "print the versions of rustynet and rustynetd"},
     {"down", rn_cli_down_main, "stop rustynetd: interface and sockets removed"},
@@ -29,7 +32,7 @@ static void usage(FILE *f)
 {
 	fprintf(f, "Usage: " PROG_NAME " [--socket PATH] COMMAND [ARGS...]\n\nCommands:\n");
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].summary);
+		fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
 	fprintf(f,
 		"\n--socket PATH: rustynetd's control socket (default " RN_IPC_DEFAULT_SOCKET ").\n"
 		"`" PROG_NAME " COMMAND --help` describes a command. Read commands take --json.\n"

@@ -92,6 +92,28 @@ static void print_login(const json_t *res)
 		       str(rej, "reason"));
 }
 
+/* The exit node, LAN access and the LAN subnets routed. */
+static void print_exit(const json_t *res)
+{
+	const json_t *x = json_object_get(res, "exit_node"), *r;
+	const json_t *routes = json_object_get(res, "lan_routes");
+	size_t i;
+
+	if (json_is_object(x))
+		printf("  exit node: %s (%s), %s%s%s\n", str(x, "name"), str(x, "ipv4"),
+		       json_is_true(json_object_get(x, "reachable")) ? "reachable"
+		       : json_is_true(json_object_get(x, "online"))  ? "online, no recent handshake"
+								     : "offline",
+		       str(x, "problem")[0] ? ": " : "", str(x, "problem"));
+	else if (x)
+		printf("  exit node: none (internet traffic goes directly)\n");
+	if (json_is_boolean(json_object_get(res, "lan_access")))
+		printf("  LAN access: %s\n",
+		       json_is_true(json_object_get(res, "lan_access")) ? "on" : "off");
+	json_array_foreach(routes, i, r)
+	    printf("  LAN route: %s via %s\n", str(r, "cidr"), str(r, "via"));
+}
+
 int rn_cli_status_main(int argc, char **argv)
 {
 	json_t *res = NULL, *peers, *p;
@@ -115,6 +137,7 @@ int rn_cli_status_main(int argc, char **argv)
 	printf("  listening port: %lld\n",
 	       (long long)json_integer_value(json_object_get(res, "listen_port")));
 	print_login(res);
+	print_exit(res);
 	peers = json_object_get(res, "peers");
 	json_array_foreach(peers, i, p) print_peer(p);
 	if (!json_array_size(peers))

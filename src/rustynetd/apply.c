@@ -26,6 +26,8 @@ static int apply_peers(struct rn_daemon *d, const struct rn_netmap *next, char *
 	if (!r)
 		r = rn_apply_plan_peers(d->map.version ? &d->map : NULL, &running, next, &plan);
 	if (!r)
+		r = rn_daemon_exit_add_defaults(d, next, &plan);
+	if (!r)
 		r = rn_wg_device_apply(d->dev, &plan);
 	if (r)
 		snprintf(err, errlen, "cannot set the peers on %s: %s", d->ifname, strerror(-r));
@@ -142,6 +144,7 @@ int rn_apply_envelope(struct rn_daemon *d, const char *buf, size_t len, enum rn_
 		 next.n_peers, next.self.name, d->apply_error[0] ? "(with errors)" : "");
 	rn_netmap_free(&d->map);
 	d->map = next;
+	rn_daemon_exit_apply(d);
 	return 0;
 }
 

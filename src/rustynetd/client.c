@@ -19,10 +19,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "common/log.h"
+#include "rustynetd/exit.h"
 
 #define RETRY_AFTER_MAX_S 300 /* a server asking for more is capped: we still want to come back */
 #define ACK_WAIT_S	  10  /* how long the poll waits for the loop to handle a map */
@@ -190,6 +192,21 @@ static enum rn_client_failure transport_error(const struct rn_login *l, CURLcode
 }
 
 /*
+ * The control connection carries the WireGuard sockets' mark, so it bypasses the exit node's
+ * routing: a dead or revoked exit must not cut the node off from the server that fixes it.
+ * Without CAP_NET_ADMIN the mark is not set and the connection follows the routes.
+ */
+static int on_socket(void *arg, curl_socket_t fd, curlsocktype purpose)
+{
+	int mark = RN_EXIT_FWMARK;
+
+	(void)arg;
+	if (purpose == CURLSOCKTYPE_IPCXN)
+		setsockopt(fd, SOL_SOCKET, SO_MARK, &mark, sizeof(mark));
+	return CURL_SOCKOPT_OK;
+}
+
+/*
  * POSTs body to server_url + path. RN_CLIENT_OK when an HTTP answer came (any status, in *r);
  * otherwise the transport failure, with err set.
  */
@@ -241,6 +258,7 @@ static enum rn_client_failure http_post(const struct rn_login *l, const char *pa
 	curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
 	curl_easy_setopt(c, CURLOPT_XFERINFODATA, stop);
 	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, detail);
+	curl_easy_setopt(c, CURLOPT_SOCKOPTFUNCTION, on_socket);
 	if (oc) {
 		curl_easy_setopt(c, CURLOPT_PREREQFUNCTION, on_prereq);
 		curl_easy_setopt(c, CURLOPT_PREREQDATA, oc);

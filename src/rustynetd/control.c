@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The local control socket: who may talk to rustynetd (root, or the daemon's own user, checked
- * with SO_PEERCRED), and the commands of this build: status, version, down, up, logout. One
+ * with SO_PEERCRED), and the commands of this build: status, version, down, up, logout, and
+ * exit.c's exit-node and lan-access commands. One
  * request per connection, with a deadline, so a stuck client cannot hold the daemon's loop;
  * only `up` and `logout` wait on the control server, at most RN_CLIENT_REQUEST_TIMEOUT_S.
  */
@@ -90,6 +91,10 @@ static const struct {
 } commands[] = {
     {"status", cmd_status}, {"version", cmd_version}, {"down", cmd_down},
     {"up", cmd_up},	    {"logout", cmd_logout},
+    {"exit-node-list", rn_daemon_exit_cmd_list},
+    {"exit-node-select", rn_daemon_exit_cmd_select},
+    {"exit-node-off", rn_daemon_exit_cmd_off},
+    {"lan-access", rn_daemon_exit_cmd_lan},
 };
 
 static json_t *dispatch(struct rn_daemon *d, json_t *req)
@@ -104,7 +109,7 @@ static json_t *dispatch(struct rn_daemon *d, json_t *req)
 		if (!strcmp(cmd, commands[i].name))
 			return commands[i].fn(d, args);
 	return rn_ipc_reply_error("unknown command \"%.64s\": this rustynetd (%s) knows status, "
-				  "version, down, up and logout; are rustynet and rustynetd the same version?",
+				  "version, down, up, logout, exit-node-* and lan-access; are rustynet and rustynetd the same version?",
 				  cmd, RN_VERSION);
 }
 

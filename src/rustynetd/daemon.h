@@ -16,6 +16,7 @@
 #include "netmap/netmap.h"
 #include "rustynetd/apply.h"
 #include "rustynetd/client.h"
+#include "rustynetd/exit.h"
 #include "wg/config.h"
 #include "wg/uapi_server.h"
 
@@ -51,6 +52,7 @@ struct rn_daemon {
 	char apply_error[RN_CLIENT_ERR_MAX]; /* the last map's system-layer failure, "" if none */
 	uint64_t rejected_at;		     /* unix seconds of the last refused map, 0: none */
 	char rejected_reason[RN_CLIENT_ERR_MAX];
+	struct rn_exit_state exit; /* exit.c: exit node and LAN access, group "exit" */
 };
 
 /*
@@ -75,6 +77,24 @@ void rn_daemon_control_handle(struct rn_daemon *d);
 
 /* The status command's answer (status.c). */
 json_t *rn_daemon_status(struct rn_daemon *d);
+
+/* exit.c: exit node and LAN access. */
+/* At start, before the first map: read STATE/exit.json. */
+void rn_daemon_exit_load(struct rn_daemon *d);
+/* After each map and each choice: install the plan's difference (no-op when unchanged). */
+void rn_daemon_exit_apply(struct rn_daemon *d);
+/* Logout: drop the exit node choice (a new network has other nodes); LAN access stays. */
+void rn_daemon_exit_forget(struct rn_daemon *d);
+/* While planning next's peers: the selected exit's default allowed IPs. 0 or -ENOMEM. */
+int rn_daemon_exit_add_defaults(struct rn_daemon *d, const struct rn_netmap *next,
+				struct rn_wg_config *plan);
+/* status: {"exit_node", "lan_access", "lan_routes"} to merge into its answer. */
+json_t *rn_daemon_exit_status(const struct rn_daemon *d, const struct rn_wg_config *cfg);
+/* The local API's commands: exit-node-list, exit-node-select, exit-node-off, lan-access. */
+json_t *rn_daemon_exit_cmd_list(struct rn_daemon *d, json_t *args);
+json_t *rn_daemon_exit_cmd_select(struct rn_daemon *d, json_t *args);
+json_t *rn_daemon_exit_cmd_off(struct rn_daemon *d, json_t *args);
+json_t *rn_daemon_exit_cmd_lan(struct rn_daemon *d, json_t *args);
 
 /* session.c: login, logout and the poll thread's hand-overs. */
 /* At start: load control.json and netmap.json, apply the map, start polling. Never fatal. */

@@ -200,6 +200,7 @@ static int serve(struct rn_daemon *d)
 	OPENSSL_cleanse(priv, sizeof(priv));
 	log_info(MAIN, "running %s, UDP port %u; control socket %s, wg(8) socket %s", d->ifname,
 		 d->listen_port, d->socket_path, d->uapi.path);
+	rn_daemon_exit_load(d);
 	rn_daemon_session_resume(d);
 	run(d, sfd);
 	status = 0;
@@ -208,6 +209,7 @@ static int serve(struct rn_daemon *d)
 err_dev:
 	if (d->sys && rn_system_undo_all(d->sys))
 		log_error(MAIN, "some addresses or routes could not be removed: see above");
+	rn_exit_plan_free(&d->exit.installed);
 	rn_wg_device_stop(d->dev);
 err_sys:
 	rn_system_close(d->sys);

@@ -216,3 +216,13 @@ int rn_persist_forget(const char *dir)
 	}
 	return err;
 }
+
+int rn_persist_file_load(const char *dir, const char *name, size_t max, char **buf, size_t *len)
+{
+	return read_file(dir, name, max, buf, len);
+}
+
+int rn_persist_file_save(const char *dir, const char *name, const char *buf, size_t len)
+{
+	return write_atomic(dir, name, buf, len);
+}

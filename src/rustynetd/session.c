@@ -202,6 +202,7 @@ int rn_daemon_session_logout(struct rn_daemon *d, char *err, size_t errlen)
 			err[0] = '\0';
 	}
 	rn_apply_clear(d);
+	rn_daemon_exit_forget(d);
 	r = rn_persist_forget(d->state_dir);
 	if (r)
 		log_error(MAIN, "logout: cannot remove the login from %s: %s", d->state_dir,

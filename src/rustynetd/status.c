@@ -136,6 +136,8 @@ json_t *rn_daemon_status(struct rn_daemon *d)
 			d->logged_in ? d->login.hostname : NULL, "connected", st.connected,
 			"last_error", st.last_error, "self", self_json(d), "netmap", netmap_json(d),
 			"peers", peers);
+	if (res)
+		json_object_update_new(res, rn_daemon_exit_status(d, &cfg));
 	rn_wg_config_free(&cfg);
 	return res ? rn_ipc_reply_ok(res) : NULL;
 }

@@ -1,0 +1,109 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The client side of exit nodes and the LAN-access toggle. The user's choice (STATE/exit.json)
+ * becomes policy routing in rustynetd's own table, journal group "exit":
+ *   prio 5200  fwmark 0x80000/0xff0000 lookup main      the WireGuard sockets' own packets
+ *   prio 5210  lookup main suppress_prefixlength 0      local, LAN and mesh routes still win
+ *   prio 5220  not fwmark 0x80000/0xff0000 lookup 5150   the rest: rustynet's table
+ * Table 5150 holds, with an exit selected, the default routes into the tunnel and unreachable
+ * routes for private ranges (so LAN-off traffic fails locally instead of leaving), and with
+ * LAN access on the authorized LAN routes into the tunnel. The selected exit peer's allowed IPs
+ * gain 0.0.0.0/0 and ::/0 while it is an exit this node may use; if it goes offline or loses
+ * that right the routes stay (fail closed: never direct) and status says why.
+ * The rn_exit_* functions are pure; exit.c runs them against the daemon.
+ */
+#ifndef RN_DAEMON_EXIT_H
+#define RN_DAEMON_EXIT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "netmap/netmap.h"
+#include "system/netlink.h"
+#include "wg/config.h"
+
+#define RN_EXIT_GROUP	   "exit"      /* journal group of the rules and table routes */
+#define RN_EXIT_PREFS_FILE "exit.json" /* in the state dir, 0600 */
+
+enum {
+	RN_EXIT_TABLE = 5150,	    /* rustynetd's routing table */
+	RN_EXIT_FWMARK = 0x80000,   /* SO_MARK of the WireGuard sockets while routing is on */
+	RN_EXIT_FWMASK = 0xff0000,  /* the bits of the mark the rules look at */
+	RN_EXIT_PRIO_BYPASS = 5200, /* rule (a): marked packets use main */
+	RN_EXIT_PRIO_MAIN = 5210,   /* rule (b): main without its default routes */
+	RN_EXIT_PRIO_TABLE = 5220,  /* rule (c): our table */
+	RN_EXIT_MAX_RULES = 6,	    /* three per family */
+	RN_EXIT_REACHABLE_S = 180,  /* a handshake this recent: the exit answers (REJECT_AFTER) */
+	RN_EXIT_PREFS_MAX = 4096,   /* a larger exit.json is not ours */
+};
+
+/* What the user chose; persisted as exit.json. */
+struct rn_exit_prefs {
+	uint64_t node_id;		    /* the selected exit's node id; 0: none */
+	char name[RN_NETMAP_LABEL_MAX + 1]; /* its name when selected, for after it left the map */
+	bool lan_access;		    /* reach authorized LAN subnets; off by default */
+};
+
+/* A route of the plan; via names the peer a LAN route goes through ("" for the others). */
+struct rn_exit_route {
+	struct rn_nl_route route;
+	char via[RN_NETMAP_LABEL_MAX + 1];
+};
+
+/* The kernel state one (map, prefs) pair asks for. Empty (all zero): nothing installed. */
+struct rn_exit_plan {
+	struct rn_nl_rule rules[RN_EXIT_MAX_RULES];
+	size_t n_rules;
+	struct rn_exit_route *routes; /* owned: routes first in the order to install them */
+	size_t n_routes;
+	uint32_t fwmark; /* for the WireGuard sockets: RN_EXIT_FWMARK, or 0 when empty */
+};
+
+/*
+ * The plan for prefs on map m (NULL or version 0: no map yet) with the tunnel ifname.
+ * An exit selected that m no longer lists still gets the default routes: fail closed.
+ * 0 or -ENOMEM; *out for rn_exit_plan_free.
+ */
+int rn_exit_plan_make(const struct rn_netmap *m, const struct rn_exit_prefs *prefs,
+		      const char *ifname, struct rn_exit_plan *out)
+    __attribute__((warn_unused_result));
+void rn_exit_plan_free(struct rn_exit_plan *p);
+bool rn_exit_plan_equal(const struct rn_exit_plan *a, const struct rn_exit_plan *b);
+/* Whether p has a route or rule equal to r (normalized comparison). */
+bool rn_exit_plan_has_route(const struct rn_exit_plan *p, const struct rn_nl_route *r);
+bool rn_exit_plan_has_rule(const struct rn_exit_plan *p, const struct rn_nl_rule *r);
+/* Whether p has a route to the same destination in the same table (the kernel's key). */
+bool rn_exit_plan_has_dst(const struct rn_exit_plan *p, const struct rn_nl_route *r);
+
+/*
+ * The peer of m that query names: its DNS label or full dns_name (case-insensitive, a final
+ * dot allowed) or a mesh IPv4/IPv6 address, and that is an exit this node may use. NULL with
+ * err saying why otherwise (unknown, this node itself, not an exit it may use).
+ */
+const struct rn_netmap_peer *rn_exit_find(const struct rn_netmap *m, const char *query, char *err,
+					  size_t errlen);
+/* The peer with node id, or NULL. */
+const struct rn_netmap_peer *rn_exit_peer(const struct rn_netmap *m, uint64_t id);
+
+/*
+ * Adds 0.0.0.0/0 and ::/0 to the allowed IPs of exit_id's peer in plan, when m lists it as an
+ * exit (a revoked exit gets none: its traffic is dropped, not sent elsewhere). 0 or -ENOMEM.
+ */
+int rn_exit_plan_peer_defaults(struct rn_wg_config *plan, const struct rn_netmap *m,
+			       uint64_t exit_id) __attribute__((warn_unused_result));
+
+/* exit.json: parse (false when damaged) and print (malloc'ed, NULL when out of memory). */
+bool rn_exit_prefs_parse(const char *text, size_t len, struct rn_exit_prefs *out)
+    __attribute__((warn_unused_result));
+char *rn_exit_prefs_dump(const struct rn_exit_prefs *p);
+
+/* The daemon's exit state (exit.c). */
+struct rn_exit_state {
+	struct rn_exit_prefs prefs;
+	struct rn_exit_plan installed; /* what group "exit" holds, as last installed */
+	bool dirty;		       /* the last install failed in part: redo it all next time */
+	char error[256];	       /* that failure, "" if none */
+};
+
+#endif
