@@ -1,0 +1,221 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# shellcheck disable=SC2317 # functions run indirectly (check DESC FUNC...)
+# exit-node: clients using a shared exit node and subnet router, the LAN toggle, and the
+# protocol-filter matrix. Topology (tests/exit-lib.sh):
+#
+#   c1 (alice) c2 (bob) c3 (carol) e (exit+router) e2 (exit)  ctl    isp .254 --- inet I 203.0.113.10
+#      .10       .11       .12        .13             .14       .1      |
+#   ---------------------------- br0 198.51.100.0/24 -------------------+
+#                                      e: up0 192.0.2.1 --- isp (E's uplink, masqueraded)
+#                                         lan50 --- L1 192.168.50.10 (granted)
+#                                         lan60 --- L2 192.168.60.10 (approved, never granted)
+#
+# Policy: everyone reaches every node; alice: tcp/443 only, to the internet and to
+# 192.168.50.0/24; bob: anything to both; carol: the LAN 192.168.50.0/24 only (no internet).
+# Checks: the issue's list — select/off/select-another leave no stale rule, route, nft object
+# or sysctl; internet traffic leaves through E (I sees E's uplink address; c1's underlay shows
+# only WireGuard to E); LAN-off blocks L1 and L2, LAN-on reaches L1 only, and a client's own
+# route to L2 through the tunnel is still dropped at E; the protocol matrix {alice, bob} x
+# {internet via E, LAN via E} x {tcp/443, tcp/8080, udp, icmp}; carol can select no exit and
+# her hand-made packets to I through E are dropped; E killed: no fallback to direct internet,
+# the mesh still works.
+set -eu
+TEST_TAG=exit
+# shellcheck source=tests/lib.sh
+. "$(dirname "$0")/../lib.sh"
+# shellcheck source=tests/mesh-lib.sh
+. "$(dirname "$0")/../mesh-lib.sh"
+# shellcheck source=tests/exit-lib.sh
+. "$(dirname "$0")/../exit-lib.sh"
+need_root
+need_cmds python3 socat tcpdump nft wg
+
+if ! mesh_have_bins; then
+	skip "exit-node: all checks" "rustynetd, rustynet or rustynet-control missing in $BUILD_DIR"
+	t_done
+fi
+if ! "$RNCLI" up --help 2>&1 | grep -q -- --advertise-exit-node ||
+	! "$RNCLI" --help 2>&1 | grep -q exit-node; then
+	skip "exit-node: all checks" "this rustynet has no exit-node support yet"
+	t_done
+fi
+if ! check_ok "topology: control server, 5 nodes, ISP, internet host, two LANs" exit_topology; then
+	mesh_dump_logs
+	t_done
+fi
+
+POLICY='{
+	"acls": [
+		{"action": "accept", "src": ["*"], "dst": ["*:*"]},
+		{"action": "accept", "src": ["alice"], "proto": "tcp",
+		 "dst": ["autogroup:internet:443", "192.168.50.0/24:443"]},
+		{"action": "accept", "src": ["bob"], "dst": ["autogroup:internet:*", "192.168.50.0/24:*"]},
+		{"action": "accept", "src": ["carol"], "dst": ["192.168.50.0/24:*"]},
+	],
+}'
+check "policy set" mesh_policy <<<"$POLICY"
+check "c1 up (alice)" mesh_up c1 alice
+check "c2 up (bob)" mesh_up c2 bob
+check "c3 up (carol)" mesh_up c3 carol
+up_exit() {
+	local key
+	key=$(mesh_key admin) || return 1
+	rnn "$1" up --server "$MESH_URL" --auth-key "$key" --hostname "$1" "${@:2}"
+}
+check "e up, advertising an exit node and two LANs" \
+	up_exit e --advertise-exit-node --advertise-routes 192.168.50.0/24,192.168.60.0/24
+check "e2 up, advertising an exit node" up_exit e2 --advertise-exit-node
+
+E_STATE0=$(exit_net_state "${MESH_NS[e]}")
+exits_of() { rnn "$1" exit-node list --json | python3 -c 'import json,sys; print(" ".join(sorted(e["name"] for e in json.load(sys.stdin)["exit_nodes"])))'; }
+check "before approval, c1 may use no exit" test -z "$(exits_of c1)"
+check "before approval, selecting e fails" sh -c "! '$RNCLI' --socket '${MESH_SOCK[c1]}' exit-node select e"
+check "before approval, e forwards nothing (no sysctl, no nft change)" \
+	test "$(exit_net_state "${MESH_NS[e]}")" = "$E_STATE0"
+
+check "admin approves e as exit" ctl exit approve e
+check "admin approves both of e's LANs" ctl routes approve e 192.168.50.0/24 192.168.60.0/24
+check "admin approves e2 as exit" ctl exit approve e2
+exits_are() { [ "$(exits_of "$1")" = "$2" ]; }
+check "c1 (alice) sees e and e2 as exits within 2 s" wait_for 2 exits_are c1 "e e2"
+check "c3 (carol, no internet grant) sees no exit" test -z "$(exits_of c3)"
+check "e is now forwarding (ip_forward=1)" \
+	wait_for 3 sh -c "ip netns exec '${MESH_NS[e]}' sysctl -n net.ipv4.ip_forward | grep -qx 1"
+
+for p in 443 8080; do exit_listen inet tcp $p; exit_listen l1 tcp $p; exit_listen l2 tcp $p; done
+exit_listen inet udp 5353
+exit_listen l1 udp 5353
+sleep 0.3
+
+# seen_as NODE ADDR: NODE's tcp/443 to I arrives from ADDR.
+seen_as() { [ "$(exit_probe "$1" tcp "$I_ADDR" 443)" = "from $2" ]; }
+# ---------------------------------------------------------------- before: direct internet
+check "without an exit, c1 reaches I directly (I sees 198.51.100.10)" seen_as c1 198.51.100.10
+C1_STATE0=$(exit_net_state "${MESH_NS[c1]}")
+
+# ---------------------------------------------------------------- select e: internet via E
+check "c1 selects e" rnn c1 exit-node select e
+check "c1 -> I tcp/443 leaves through e (I sees e's uplink address)" wait_for 5 seen_as c1 "$E_UPLINK"
+check "ip route get I on c1 is the tunnel" \
+	sh -c "ip -n '${MESH_NS[c1]}' route get $I_ADDR | grep -q 'dev ${MESH_IF[c1]}'"
+only_wg_on_underlay() {
+	capture_start "${MESH_NS[c1]}" e0 || return 1
+	exit_probe c1 tcp "$I_ADDR" 443 >/dev/null
+	exit_probe c1 tcp "$I_ADDR" 443 >/dev/null
+	capture_stop
+	local all wg
+	all=$(capture_count "$CAPTURE_FILE" "ip and not arp")
+	wg=$(capture_count "$CAPTURE_FILE" "udp and host 198.51.100.13 and port 41641")
+	echo "packets on c1's underlay: $all, WireGuard to e: $wg"
+	[ "$all" -gt 0 ] && [ "$all" = "$wg" ]
+}
+check "c1's underlay carries only WireGuard UDP to e meanwhile" only_wg_on_underlay
+check "the mesh still works: c1 pings c2" mesh_ping c1 "$(mesh_ip4 c2)"
+check "the control server is still reached: c1 connected" \
+	sh -c "'$RNCLI' --socket '${MESH_SOCK[c1]}' status --json | python3 -c 'import json,sys; assert json.load(sys.stdin)[\"server\"][\"connected\"]'"
+check "status shows the selected exit and LAN access off" \
+	sh -c "'$RNCLI' --socket '${MESH_SOCK[c1]}' status --json | python3 -c 'import json,sys; j=json.load(sys.stdin); assert j[\"exit_node\"][\"name\"] == \"e\" and j[\"lan_access\"] is False, j'"
+
+# ---------------------------------------------------------------- LAN toggle
+check "LAN-off: c1 cannot reach L1 through e" exit_blocked c1 tcp "$L1_ADDR" 443
+check "LAN-off: c1 cannot reach L2 through e" exit_blocked c1 tcp "$L2_ADDR" 443
+check "lan-access on" rnn c1 lan-access on
+check "LAN-on: c1 reaches L1 tcp/443" wait_for 5 exit_reaches c1 tcp "$L1_ADDR" 443
+check "LAN-on: c1 still cannot reach L2 (never granted)" exit_blocked c1 tcp "$L2_ADDR" 443
+check "status lists 192.168.50.0/24 as the authorized LAN, not .60" \
+	sh -c "'$RNCLI' --socket '${MESH_SOCK[c1]}' status --json | grep -F 192.168.50.0/24 && ! '$RNCLI' --socket '${MESH_SOCK[c1]}' status --json | grep -F 192.168.60.0/24"
+own_route_to_l2() {
+	local pub
+	pub=$(mesh_json c1 '[p["public_key"] for p in j["peers"] if p["name"] == "e"][0]') || return 1
+	nsx "${MESH_NS[c1]}" wg set "${MESH_IF[c1]}" peer "$pub" allowed-ips \
+		"$(nsx "${MESH_NS[c1]}" wg show "${MESH_IF[c1]}" allowed-ips | awk -v k="$pub" '$1 == k {for (i = 2; i <= NF; i++) printf "%s%s", $i, (i < NF ? "," : "")}'),192.168.60.0/24" || return 1
+	ip -n "${MESH_NS[c1]}" route replace 192.168.60.0/24 dev "${MESH_IF[c1]}" table main || return 1
+	exit_blocked c1 tcp "$L2_ADDR" 443 && exit_blocked c1 icmp "$L2_ADDR"
+}
+check "a client that routes 192.168.60.0/24 into the tunnel itself still cannot reach L2" own_route_to_l2
+ip -n "${MESH_NS[c1]}" route del 192.168.60.0/24 dev "${MESH_IF[c1]}" table main 2>/dev/null || true
+
+# ---------------------------------------------------------------- the protocol matrix
+check "c2 (bob) selects e" rnn c2 exit-node select e
+check "c2 lan-access on" rnn c2 lan-access on
+# client  target      proto port  expect
+MATRIX="
+c1 $I_ADDR  tcp 443  allow
+c1 $I_ADDR  tcp 8080 deny
+c1 $I_ADDR  udp 5353 deny
+c1 $I_ADDR  icmp 0   deny
+c1 $L1_ADDR tcp 443  allow
+c1 $L1_ADDR tcp 8080 deny
+c1 $L1_ADDR udp 5353 deny
+c1 $L1_ADDR icmp 0   deny
+c2 $I_ADDR  tcp 443  allow
+c2 $I_ADDR  tcp 8080 allow
+c2 $I_ADDR  udp 5353 allow
+c2 $I_ADDR  icmp 0   allow
+c2 $L1_ADDR tcp 443  allow
+c2 $L1_ADDR tcp 8080 allow
+c2 $L1_ADDR udp 5353 allow
+c2 $L1_ADDR icmp 0   allow
+c2 $L2_ADDR tcp 443  deny
+"
+wait_for 5 exit_reaches c2 tcp "$I_ADDR" 8080 || true
+while read -r who addr proto port want; do
+	[ -n "$who" ] || continue
+	if [ "$want" = allow ]; then
+		check "matrix: $who -> $addr $proto/$port through e is allowed" exit_reaches "$who" "$proto" "$addr" "$port"
+	else
+		check "matrix: $who -> $addr $proto/$port through e is dropped" exit_blocked "$who" "$proto" "$addr" "$port"
+	fi
+done <<<"$MATRIX"
+
+# ---------------------------------------------------------------- carol: LAN grant, no exit grant
+check "c3 (carol) cannot select e: not granted the internet" \
+	sh -c "! '$RNCLI' --socket '${MESH_SOCK[c3]}' exit-node select e"
+check "c3's refused select changed nothing" \
+	sh -c "'$RNCLI' --socket '${MESH_SOCK[c3]}' status --json | python3 -c 'import json,sys; assert json.load(sys.stdin)[\"exit_node\"] is None'"
+handmade_via_e() {
+	local pub
+	pub=$(mesh_json c3 '[p["public_key"] for p in j["peers"] if p["name"] == "e"][0]') || return 1
+	nsx "${MESH_NS[c3]}" wg set "${MESH_IF[c3]}" peer "$pub" allowed-ips \
+		"$(nsx "${MESH_NS[c3]}" wg show "${MESH_IF[c3]}" allowed-ips | awk -v k="$pub" '$1 == k {for (i = 2; i <= NF; i++) printf "%s%s", $i, (i < NF ? "," : "")}'),203.0.113.0/24" || return 1
+	ip -n "${MESH_NS[c3]}" route replace 203.0.113.0/24 dev "${MESH_IF[c3]}" || return 1
+	exit_blocked c3 tcp "$I_ADDR" 443 && exit_blocked c3 icmp "$I_ADDR"
+}
+check "c3's hand-made packets to I through e are dropped at e" handmade_via_e
+check "c3 lan-access on" rnn c3 lan-access on
+check "c3 reaches L1 (its LAN grant works in the subnet context)" \
+	wait_for 5 exit_reaches c3 tcp "$L1_ADDR" 8080
+
+# ---------------------------------------------------------------- switch, off: no stale state
+check "c1 switches to e2" rnn c1 exit-node select e2
+check "c1 -> I now leaves through e2 (I sees e2's address)" wait_for 5 seen_as c1 198.51.100.14
+check "lan-access off" rnn c1 lan-access off
+check "exit-node off" rnn c1 exit-node off
+same_state() {
+	exit_net_state "${MESH_NS[c1]}" >"$T_DIR/c1.after"
+	printf '%s\n' "$C1_STATE0" >"$T_DIR/c1.before"
+	diff -u "$T_DIR/c1.before" "$T_DIR/c1.after"
+}
+check "after off: every rule, route, nft object and sysctl of c1 as before select" same_state
+check "after off, c1 reaches I directly again" seen_as c1 198.51.100.10
+
+# ---------------------------------------------------------------- the exit dies
+check "c2 still uses e" seen_as c2 "$E_UPLINK"
+kill -KILL "${MESH_PID[e]}" 2>/dev/null || true
+no_fallback() {
+	capture_start "${MESH_NS[c2]}" e0 || return 1
+	exit_probe c2 tcp "$I_ADDR" 443 >"$T_DIR/dead.out"
+	exit_probe c2 icmp "$I_ADDR" >>"$T_DIR/dead.out"
+	capture_stop
+	local direct
+	direct=$(capture_count "$CAPTURE_FILE" "host $I_ADDR")
+	echo "answers: $(cat "$T_DIR/dead.out"); packets to I on the underlay: $direct"
+	[ ! -s "$T_DIR/dead.out" ] && [ "$direct" = 0 ]
+}
+check "e dead: c2's internet traffic is blocked, never sent directly" no_fallback
+check "e dead: the mesh still works (c2 pings c1)" mesh_ping c2 "$(mesh_ip4 c1)"
+
+check "no sanitizer report in any log" mesh_logs_clean
+[ "$T_FAIL" = 0 ] || mesh_dump_logs
+t_done
