@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The local control socket: who may talk to rustynetd (root, or the daemon's own user, checked
- * with SO_PEERCRED), and the commands of this build: status, version, down, up, logout. One
+ * with SO_PEERCRED), and the commands of this build: status, version, down, up, logout, route. One
  * request per connection, with a deadline, so a stuck client cannot hold the daemon's loop;
  * only `up` and `logout` wait on the control server, at most RN_CLIENT_REQUEST_TIMEOUT_S.
  */
@@ -33,21 +33,34 @@ static const char *arg_str(json_t *args, const char *name)
 	return json_string_value(json_object_get(args, name));
 }
 
-/* {"server","auth_key","hostname"}: log in; none of them: say whether we are up. */
+/* {"server","auth_key","hostname"}: log in; none of them: say whether we are up. Either may
+ * carry "advertise_exit"/"advertise_routes" (route.c): the enroll sends them. */
 static json_t *cmd_up(struct rn_daemon *d, json_t *args)
 {
 	const char *server = arg_str(args, "server"), *key = arg_str(args, "auth_key");
 	const char *host = arg_str(args, "hostname");
 	char err[RN_CLIENT_ERR_MAX], v4[INET_ADDRSTRLEN], v6[INET6_ADDRSTRLEN];
+	struct rn_advertise adv, old = d->adv;
 
+	if (rn_daemon_advertise_args(d, args, &adv, err, sizeof(err)))
+		return rn_ipc_reply_error("%s", err);
 	if (!server && !key) {
 		if (!d->logged_in)
 			return rn_ipc_reply_error("not logged in: run rustynet up --server URL "
 						  "--auth-key KEY");
+		if (rn_daemon_advertise_set(d, &adv, err, sizeof(err)))
+			return rn_ipc_reply_error("%s", err);
 	} else if (!server || !key || !host) {
 		return rn_ipc_reply_error("up needs server, auth_key and hostname");
-	} else if (rn_daemon_session_up(d, server, key, host, err, sizeof(err))) {
-		return rn_ipc_reply_error("%s", err);
+	} else {
+		d->adv = adv; /* the enroll carries it; kept only if the login works */
+		if (rn_daemon_session_up(d, server, key, host, err, sizeof(err))) {
+			d->adv = old;
+			return rn_ipc_reply_error("%s", err);
+		}
+		d->adv = old;
+		if (rn_daemon_advertise_set(d, &adv, err, sizeof(err)))
+			log_warn(MAIN, "up: %s", err);
 	}
 	if (!d->map.version)
 		return rn_ipc_reply_ok(json_pack("{s:s, s:b, s:n}", "server", d->login.server_url,
@@ -89,7 +102,7 @@ static const struct {
 	json_t *(*fn)(struct rn_daemon *d, json_t *args);
 } commands[] = {
     {"status", cmd_status}, {"version", cmd_version}, {"down", cmd_down},
-    {"up", cmd_up},	    {"logout", cmd_logout},
+    {"up", cmd_up},	    {"logout", cmd_logout},   {"route", rn_daemon_cmd_route},
 };
 
 static json_t *dispatch(struct rn_daemon *d, json_t *req)
@@ -104,7 +117,7 @@ static json_t *dispatch(struct rn_daemon *d, json_t *req)
 		if (!strcmp(cmd, commands[i].name))
 			return commands[i].fn(d, args);
 	return rn_ipc_reply_error("unknown command \"%.64s\": this rustynetd (%s) knows status, "
-				  "version, down, up and logout; are rustynet and rustynetd the same version?",
+				  "version, down, up, logout and route; are rustynet and rustynetd the same version?",
 				  cmd, RN_VERSION);
 }
 

@@ -14,8 +14,10 @@
 #include <jansson.h>
 
 #include "netmap/netmap.h"
+#include "rustynetd/advertise.h"
 #include "rustynetd/apply.h"
 #include "rustynetd/client.h"
+#include "rustynetd/router.h"
 #include "wg/config.h"
 #include "wg/uapi_server.h"
 
@@ -51,6 +53,9 @@ struct rn_daemon {
 	char apply_error[RN_CLIENT_ERR_MAX]; /* the last map's system-layer failure, "" if none */
 	uint64_t rejected_at;		     /* unix seconds of the last refused map, 0: none */
 	char rejected_reason[RN_CLIENT_ERR_MAX];
+
+	struct rn_advertise adv;  /* what this node offers (STATE/advertise.json) */
+	struct rn_router router;  /* forwarding and NAT once approved (router.c) */
 };
 
 /*
@@ -72,6 +77,18 @@ void rn_daemon_key_b64(const uint8_t key[RN_WG_KEY_LEN], char out[RN_DAEMON_B64_
 
 /* Accepts one connection on d->ctl_fd and answers its one request. Never fatal. */
 void rn_daemon_control_handle(struct rn_daemon *d);
+
+/* route.c: the advertise and route commands' work. Loads STATE/advertise.json at start. */
+void rn_daemon_advertise_load(struct rn_daemon *d);
+/* Sets what this node offers (persisted, sent to the server at once). 0 or -errno, err set. */
+int rn_daemon_advertise_set(struct rn_daemon *d, const struct rn_advertise *adv, char *err,
+			    size_t errlen);
+/* The "advertise_exit"/"advertise_routes" arguments of a command, on top of d->adv, into
+ * *out. 0 (nothing given: *out = d->adv), or -EINVAL with err saying what is wrong. */
+int rn_daemon_advertise_args(const struct rn_daemon *d, json_t *args, struct rn_advertise *out,
+			     char *err, size_t errlen);
+/* The "route" command: {"action": "advertise"|"retract"|"list", "cidr": CIDR}. */
+json_t *rn_daemon_cmd_route(struct rn_daemon *d, json_t *args);
 
 /* The status command's answer (status.c). */
 json_t *rn_daemon_status(struct rn_daemon *d);

@@ -128,14 +128,16 @@ json_t *rn_daemon_status(struct rn_daemon *d)
 		json_array_append_new(peers,
 				      peer_json(&cfg.peers[i], map_peer(&d->map, cfg.peers[i].public_key)));
 	rn_daemon_key_b64(d->public_key, key);
-	res = json_pack("{s:s, s:b, s:s, s:s, s:i, s:i, s:{s:s?, s:s?, s:b, s:s}, s:o, s:o, s:o}",
+	res = json_pack("{s:s, s:b, s:s, s:s, s:i, s:i, s:{s:s?, s:s?, s:b, s:s}, s:o, s:o, s:o, "
+			"s:o, s:o}",
 			"state", state_name(d, &st), "logged_in", d->logged_in && !st.refused,
 			"interface", rn_wg_device_ifname(d->dev), "public_key", key, "listen_port",
 			(int)cfg.listen_port, "fwmark", (int)cfg.fwmark, "server", "url",
 			d->logged_in ? d->login.server_url : NULL, "hostname",
 			d->logged_in ? d->login.hostname : NULL, "connected", st.connected,
 			"last_error", st.last_error, "self", self_json(d), "netmap", netmap_json(d),
-			"peers", peers);
+			"peers", peers, "advertised", rn_advertise_to_json(&d->adv), "router",
+			rn_router_status(d));
 	rn_wg_config_free(&cfg);
 	return res ? rn_ipc_reply_ok(res) : NULL;
 }
