@@ -76,7 +76,8 @@ static void record_approvals(struct rn_router *r, const struct rn_filter *f)
 	size_t n = f->n_routes < RN_NETMAP_MAX_ROUTES ? f->n_routes : RN_NETMAP_MAX_ROUTES;
 
 	r->approved_exit = f->exit;
-	memcpy(r->approved_routes, f->routes, n * sizeof(f->routes[0]));
+	if (n)
+		memcpy(r->approved_routes, f->routes, n * sizeof(f->routes[0]));
 	r->n_approved_routes = n;
 }
 
