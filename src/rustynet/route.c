@@ -36,12 +36,12 @@ static void print_offer(const json_t *adv)
 	const json_t *routes = json_object_get(adv, "routes"), *v;
 	size_t i;
 
-	printf("exit node: %s\n", json_is_true(json_object_get(adv, "exit")) ? "advertised"
-									      : "not advertised");
+	printf("exit node: %s\n",
+	       json_is_true(json_object_get(adv, "exit")) ? "advertised" : "not advertised");
 	if (!json_array_size(routes))
 		printf("routes:    none advertised\n");
 	json_array_foreach(routes, i, v)
-		printf("%s %s\n", i ? "          " : "routes:   ", json_string_value(v));
+	    printf("%s %s\n", i ? "          " : "routes:   ", json_string_value(v));
 }
 
 static void print_list(const char *label, const json_t *arr)
@@ -50,8 +50,7 @@ static void print_list(const char *label, const json_t *arr)
 	size_t i;
 
 	printf("%s", label);
-	json_array_foreach(arr, i, v)
-		printf("%s%s", i ? ", " : " ", json_string_value(v));
+	json_array_foreach(arr, i, v) printf("%s%s", i ? ", " : " ", json_string_value(v));
 	printf("%s\n", json_array_size(arr) ? "" : " none");
 }
 
@@ -73,8 +72,9 @@ void rn_cli_print_router(const json_t *status)
 	printf("  approved: exit node %s;",
 	       json_is_true(json_object_get(r, "approved_exit")) ? "yes" : "no");
 	print_list(" routes", json_object_get(r, "approved_routes"));
-	printf("  forwarding: %s%s%s\n", json_is_true(json_object_get(r, "forwarding")) ? "on" : "off",
-	       err ? ": " : "", err ? err : "");
+	printf("  forwarding: %s%s%s\n",
+	       json_is_true(json_object_get(r, "forwarding")) ? "on" : "off", err ? ": " : "",
+	       err ? err : "");
 }
 
 int rn_cli_route_main(int argc, char **argv)
@@ -114,8 +114,8 @@ int rn_cli_route_main(int argc, char **argv)
 	else if (!json_is_true(json_object_get(res, "changed")))
 		printf("%s was already advertised\n", cidr);
 	else
-		printf("%s %s; the admin approves it with `rustynet-control routes approve`\n", cidr,
-		       !strcmp(action, "advertise") ? "advertised" : "retracted");
+		printf("%s %s; the admin approves it with `rustynet-control routes approve`\n",
+		       cidr, !strcmp(action, "advertise") ? "advertised" : "retracted");
 	json_decref(res);
 	return RN_CLI_OK;
 }

@@ -129,7 +129,8 @@ int rn_advertise_load(const char *dir, struct rn_advertise *out, char *err, size
 	if (r == -ENOENT)
 		return r;
 	if (r) {
-		snprintf(err, errlen, "cannot read %s/%s: %s", dir, RN_ADVERTISE_FILE, strerror(-r));
+		snprintf(err, errlen, "cannot read %s/%s: %s", dir, RN_ADVERTISE_FILE,
+			 strerror(-r));
 		return r;
 	}
 	j = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);

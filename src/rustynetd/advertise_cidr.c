@@ -28,8 +28,9 @@ bool rn_advertise_cidr_parse(const char *s, const struct rn_filter_prefix *mesh6
 		return false;
 	}
 	if (out->len == 0) {
-		snprintf(err, errlen, "\"%.64s\" is a default route: use --advertise-exit-node to "
-				      "offer internet access",
+		snprintf(err, errlen,
+			 "\"%.64s\" is a default route: use --advertise-exit-node to "
+			 "offer internet access",
 			 s);
 		return false;
 	}

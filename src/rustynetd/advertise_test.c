@@ -19,35 +19,35 @@
 
 #include "rustynetd/advertise.h"
 
-static struct rn_filter_prefix P(const char *s)
-{
+static struct rn_filter_prefix P(const char *s) {
 	struct rn_filter_prefix p;
 
 	assert_int_equal(rn_filter_prefix_parse(s, &p), 0);
 	return p;
 }
 
-static void test_cidr_checks(void **state)
+static void
+test_cidr_checks(void **state)
 {
 	static const struct {
 		const char *in, *why;
 	} bad[] = {
-		{"192.168.50.1/24", "host bits set: did you mean 192.168.50.0/24?"},
-		{"192.168.50.0", "not a CIDR"},
-		{"lan", "not a CIDR"},
-		{"", "not a CIDR"},
-		{"192.168.50.0/33", "not a CIDR"},
-		{"0.0.0.0/0", "default route: use --advertise-exit-node"},
-		{"::/0", "default route"},
-		{"100.64.0.0/10", "overlaps the mesh addresses 100.64.0.0/10"},
-		{"100.100.0.0/16", "overlaps the mesh addresses"},
-		{"100.0.0.0/8", "overlaps the mesh addresses"},
-		{"fd7a:115c:a1e0::/48", "overlaps the mesh's IPv6 network fd7a:115c:a1e0::/48"},
-		{"fd7a:115c:a1e0:5::/64", "overlaps the mesh's IPv6"},
-		{"fd7a::/16", "overlaps the mesh's IPv6"},
+	    {"192.168.50.1/24", "host bits set: did you mean 192.168.50.0/24?"},
+	    {"192.168.50.0", "not a CIDR"},
+	    {"lan", "not a CIDR"},
+	    {"", "not a CIDR"},
+	    {"192.168.50.0/33", "not a CIDR"},
+	    {"0.0.0.0/0", "default route: use --advertise-exit-node"},
+	    {"::/0", "default route"},
+	    {"100.64.0.0/10", "overlaps the mesh addresses 100.64.0.0/10"},
+	    {"100.100.0.0/16", "overlaps the mesh addresses"},
+	    {"100.0.0.0/8", "overlaps the mesh addresses"},
+	    {"fd7a:115c:a1e0::/48", "overlaps the mesh's IPv6 network fd7a:115c:a1e0::/48"},
+	    {"fd7a:115c:a1e0:5::/64", "overlaps the mesh's IPv6"},
+	    {"fd7a::/16", "overlaps the mesh's IPv6"},
 	};
-	static const char *const good[] = {"192.168.50.0/24", "10.0.0.0/8", "172.16.5.4/32",
-					   "100.128.0.0/9", "2001:db8::/32", "fd00:1::/64"};
+	static const char *const good[] = {"192.168.50.0/24", "10.0.0.0/8",    "172.16.5.4/32",
+					   "100.128.0.0/9",   "2001:db8::/32", "fd00:1::/64"};
 	struct rn_filter_prefix mesh6 = P("fd7a:115c:a1e0::/48"), p;
 	char err[256];
 
@@ -109,9 +109,13 @@ static void test_file(void **state)
 	struct rn_advertise a = {.exit = true}, back;
 	struct rn_filter_prefix y = P("192.168.50.0/24");
 	static const char *const damaged[] = {
-		"", "{", "[]", "{\"exit\":true}", "{\"exit\":1,\"routes\":[]}",
-		"{\"exit\":true,\"routes\":[\"0.0.0.0/0\"]}",
-		"{\"exit\":true,\"routes\":[],\"more\":1}",
+	    "",
+	    "{",
+	    "[]",
+	    "{\"exit\":true}",
+	    "{\"exit\":1,\"routes\":[]}",
+	    "{\"exit\":true,\"routes\":[\"0.0.0.0/0\"]}",
+	    "{\"exit\":true,\"routes\":[],\"more\":1}",
 	};
 	struct stat st;
 	FILE *f;
@@ -144,9 +148,9 @@ static void test_file(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_cidr_checks),
-		cmocka_unit_test(test_set),
-		cmocka_unit_test(test_file),
+	    cmocka_unit_test(test_cidr_checks),
+	    cmocka_unit_test(test_set),
+	    cmocka_unit_test(test_file),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

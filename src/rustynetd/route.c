@@ -20,8 +20,9 @@ void rn_daemon_advertise_load(struct rn_daemon *d)
 	int r = rn_advertise_load(d->state_dir, &d->adv, err, sizeof(err));
 
 	if (r && r != -ENOENT)
-		log_error(MAIN, "%s: advertising nothing until `rustynet up --advertise-...` or "
-				"`rustynet route advertise` writes it again",
+		log_error(MAIN,
+			  "%s: advertising nothing until `rustynet up --advertise-...` or "
+			  "`rustynet route advertise` writes it again",
 			  err);
 	else if (d->adv.exit || d->adv.n_routes)
 		log_info(MAIN, "advertising%s %zu LAN routes", d->adv.exit ? " exit node and" : "",

@@ -17,8 +17,8 @@
 #include "system/system.h"
 
 static const char *const forwarding_keys[] = {
-	"net.ipv4.ip_forward",
-	"net.ipv6.conf.all.forwarding",
+    "net.ipv4.ip_forward",
+    "net.ipv6.conf.all.forwarding",
 };
 
 /* Interface names go into the ruleset quoted: refuse anything that could end the string. */
@@ -106,7 +106,8 @@ static void install(struct rn_daemon *d, const char *ruleset)
 		err = rn_system_sysctl_set(d->sys, RN_ROUTER_GROUP, forwarding_keys[i], "1");
 		if (err) {
 			set_error(r, forwarding_keys[i], err);
-			/* IPv4 without it means no forwarding at all; IPv6 may be off on the host. */
+			/* IPv4 without it means no forwarding at all; IPv6 may be off on the host.
+			 */
 			if (i == 0)
 				r->forwarding = false;
 		}
@@ -114,8 +115,8 @@ static void install(struct rn_daemon *d, const char *ruleset)
 	if (r->error[0])
 		log_error(MAIN, "router: %s", r->error);
 	else
-		log_info(MAIN, "router: forwarding on; nft table inet " RN_ROUTER_TABLE
-			       " installed");
+		log_info(MAIN,
+			 "router: forwarding on; nft table inet " RN_ROUTER_TABLE " installed");
 }
 
 static void uninstall(struct rn_daemon *d)

@@ -19,10 +19,10 @@
 
 #include "netmap/netmap.h"
 
-#define RN_ROUTER_GROUP	 "router"
-#define RN_ROUTER_FAMILY "inet"
-#define RN_ROUTER_TABLE	 "rustynet-router"
-#define RN_ROUTER_MESH4	 "100.64.0.0/10"
+#define RN_ROUTER_GROUP	      "router"
+#define RN_ROUTER_FAMILY      "inet"
+#define RN_ROUTER_TABLE	      "rustynet-router"
+#define RN_ROUTER_MESH4	      "100.64.0.0/10"
 #define RN_ROUTER_RULESET_MAX 2048
 #define RN_ROUTER_ERR_MAX     512
 
@@ -31,9 +31,9 @@ struct rn_router {
 	bool approved_exit;
 	struct rn_filter_prefix approved_routes[RN_NETMAP_MAX_ROUTES];
 	size_t n_approved_routes;
-	bool forwarding;			 /* the group is installed in full */
-	char ruleset[RN_ROUTER_RULESET_MAX];	 /* as installed; "" when none */
-	char error[RN_ROUTER_ERR_MAX];		 /* the last failure, "" if none */
+	bool forwarding;		     /* the group is installed in full */
+	char ruleset[RN_ROUTER_RULESET_MAX]; /* as installed; "" when none */
+	char error[RN_ROUTER_ERR_MAX];	     /* the last failure, "" if none */
 };
 
 /*

@@ -31,8 +31,8 @@ bool rn_nft_name_ok(const char *name)
 
 bool rn_nft_family_ok(const char *family)
 {
-	return family && (!strcmp(family, "inet") || !strcmp(family, "ip") ||
-			  !strcmp(family, "ip6"));
+	return family &&
+	       (!strcmp(family, "inet") || !strcmp(family, "ip") || !strcmp(family, "ip6"));
 }
 
 bool rn_nft_body_ok(const char *body)
@@ -72,9 +72,9 @@ static int run(const char *cmds, char **out, char *err, size_t errlen)
 	if (nft_run_cmd_from_buffer(ctx, cmds)) {
 		msg = nft_ctx_get_error_buffer(ctx);
 		msg = msg ? msg : "";
-		rc = strstr(msg, "Operation not permitted") ? -EPERM
+		rc = strstr(msg, "Operation not permitted")	? -EPERM
 		     : strstr(msg, "No such file or directory") ? -ENOENT
-								  : -EIO;
+								: -EIO;
 		if (err)
 			snprintf(err, errlen, "%.*s", (int)strcspn(msg, "\n"), msg);
 		log_debug(MAIN, "nft: %s: %s", cmds, msg);
@@ -95,8 +95,8 @@ int rn_nft_table_replace(const char *family, const char *name, const char *body,
 
 	if (!rn_nft_family_ok(family) || !rn_nft_name_ok(name) || !rn_nft_body_ok(body))
 		return -EINVAL;
-	if (asprintf(&cmds, "table %s %s\ndelete table %s %s\ntable %s %s {\n%s\n}\n", family,
-		     name, family, name, family, name, body) < 0)
+	if (asprintf(&cmds, "table %s %s\ndelete table %s %s\ntable %s %s {\n%s\n}\n", family, name,
+		     family, name, family, name, body) < 0)
 		return -ENOMEM;
 	rc = run(cmds, NULL, err, errlen);
 	free(cmds);

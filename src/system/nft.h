@@ -12,11 +12,11 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define RN_NFT_PREFIX	    "rustynet"
-#define RN_NFT_NAME_MAX	    64	     /* table name with the NUL: RN_NFT_PREFIX, a-z 0-9 - _ */
-#define RN_NFT_FAMILY_MAX   8	     /* "inet", "ip", "ip6", with the NUL */
-#define RN_NFT_BODY_MAX	    (1u << 20) /* bytes of one table's ruleset text */
-#define RN_NFT_ERR_MAX	    512
+#define RN_NFT_PREFIX	  "rustynet"
+#define RN_NFT_NAME_MAX	  64	     /* table name with the NUL: RN_NFT_PREFIX, a-z 0-9 - _ */
+#define RN_NFT_FAMILY_MAX 8	     /* "inet", "ip", "ip6", with the NUL */
+#define RN_NFT_BODY_MAX	  (1u << 20) /* bytes of one table's ruleset text */
+#define RN_NFT_ERR_MAX	  512
 
 bool rn_nft_name_ok(const char *name);
 bool rn_nft_family_ok(const char *family);

@@ -27,9 +27,9 @@
 
 #define TABLE "rustynet-test"
 #define BODY_A                                                                                     \
-	"chain forward { type filter hook forward priority 0; policy accept;\n"                        \
+	"chain forward { type filter hook forward priority 0; policy accept;\n"                    \
 	"  iifname \"rn0\" accept\n}\n"                                                            \
-	"chain postrouting { type nat hook postrouting priority 100; policy accept;\n"                    \
+	"chain postrouting { type nat hook postrouting priority 100; policy accept;\n"             \
 	"  ip saddr 100.64.0.0/10 oifname != \"rn0\" masquerade\n}"
 #define BODY_B "chain only { type filter hook forward priority 0; policy accept; counter; }"
 
@@ -61,11 +61,19 @@ static void nft_cmd(const char *cmd)
 static void test_names_and_bodies(void **state)
 {
 	static const char *const bad_names[] = {
-		"", "router", "rustynet router", "rustynet/x", "Rustynet", "rustynet-ROUTER",
-		"rustynet-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+	    "",
+	    "router",
+	    "rustynet router",
+	    "rustynet/x",
+	    "Rustynet",
+	    "rustynet-ROUTER",
+	    "rustynet-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
 	};
 	static const char *const bad_bodies[] = {
-		"} table ip other { chain x { } ", "chain x {", "chain x { } }", "chain \"x { }",
+	    "} table ip other { chain x { } ",
+	    "chain x {",
+	    "chain x { } }",
+	    "chain \"x { }",
 	};
 
 	(void)state;
@@ -86,12 +94,12 @@ static void test_names_and_bodies(void **state)
 static void test_journal_json_round_trip(void **state)
 {
 	static const char *const bad[] = {
-		"{\"group\":\"router\",\"kind\":\"nft_table\",\"family\":\"inet\",\"name\":\"filter\"}",
-		"{\"group\":\"router\",\"kind\":\"nft_table\",\"family\":\"bridge\","
-		"\"name\":\"rustynet-x\"}",
-		"{\"group\":\"router\",\"kind\":\"nft_table\",\"family\":\"inet\"}",
-		"{\"group\":\"router\",\"kind\":\"nft_table\",\"family\":\"inet\","
-		"\"name\":\"rustynet-x\",\"rules\":\"\"}",
+	    "{\"group\":\"router\",\"kind\":\"nft_table\",\"family\":\"inet\",\"name\":\"filter\"}",
+	    "{\"group\":\"router\",\"kind\":\"nft_table\",\"family\":\"bridge\","
+	    "\"name\":\"rustynet-x\"}",
+	    "{\"group\":\"router\",\"kind\":\"nft_table\",\"family\":\"inet\"}",
+	    "{\"group\":\"router\",\"kind\":\"nft_table\",\"family\":\"inet\","
+	    "\"name\":\"rustynet-x\",\"rules\":\"\"}",
 	};
 	struct rn_journal_entry e, back;
 	char err[200], what[RN_JOURNAL_DESCRIBE_MAX];
@@ -168,8 +176,8 @@ static void test_set_replace_undo(void **state)
 	/* Another group may not take it; a ruleset nft refuses changes nothing. */
 	assert_int_equal(rn_system_nft_table_set(f.sys, "killswitch", "inet", TABLE, BODY_A),
 			 -EEXIST);
-	assert_int_equal(rn_system_nft_table_set(f.sys, "router", "inet", TABLE, "chain x { nope }"),
-			 -EIO);
+	assert_int_equal(
+	    rn_system_nft_table_set(f.sys, "router", "inet", TABLE, "chain x { nope }"), -EIO);
 	txt = list_table("inet", TABLE);
 	assert_non_null(strstr(txt, "chain only"));
 	free(txt);
@@ -250,11 +258,11 @@ static void test_crash_restart_and_sweep(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_names_and_bodies),
-		cmocka_unit_test(test_journal_json_round_trip),
-		cmocka_unit_test(test_set_replace_undo),
-		cmocka_unit_test(test_del),
-		cmocka_unit_test(test_crash_restart_and_sweep),
+	    cmocka_unit_test(test_names_and_bodies),
+	    cmocka_unit_test(test_journal_json_round_trip),
+	    cmocka_unit_test(test_set_replace_undo),
+	    cmocka_unit_test(test_del),
+	    cmocka_unit_test(test_crash_restart_and_sweep),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
