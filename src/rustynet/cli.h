@@ -25,6 +25,12 @@ int rn_cli_logout_main(int argc, char **argv);
 int rn_cli_ping_main(int argc, char **argv);
 int rn_cli_exit_node_main(int argc, char **argv);
 int rn_cli_lan_access_main(int argc, char **argv);
+int rn_cli_route_main(int argc, char **argv);
+
+/* Whether cidr may be advertised (route.c); otherwise says why as "rustynet CMD: ...". */
+bool rn_cli_cidr_ok(const char *cmd, const char *cidr);
+/* status's lines on what this node advertises and forwards (route.c); none if nothing. */
+void rn_cli_print_router(const json_t *status);
 
 /* How long `up` and `logout` wait for the daemon, which waits for the control server. */
 #define RN_CLI_SLOW_TIMEOUT_MS 25000

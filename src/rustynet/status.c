@@ -138,6 +138,7 @@ int rn_cli_status_main(int argc, char **argv)
 	       (long long)json_integer_value(json_object_get(res, "listen_port")));
 	print_login(res);
 	print_exit(res);
+	rn_cli_print_router(res);
 	peers = json_object_get(res, "peers");
 	json_array_foreach(peers, i, p) print_peer(p);
 	if (!json_array_size(peers))

@@ -12,10 +12,14 @@
 #include "common/authkey_format.h"
 #include "rustynet/cli.h"
 
-#define UP_USAGE "up [--server URL --auth-key KEY [--hostname NAME]] [--json]"
+#define UP_USAGE                                                                                   \
+	"up [--server URL --auth-key KEY [--hostname NAME]] [--advertise-exit-node[=false]]\n"     \
+	"          [--advertise-routes CIDR[,CIDR...]] [--json]"
 
 struct up_opts {
 	const char *server, *key, *hostname;
+	const char *exit; /* NULL: unchanged; "true" / "false" */
+	const char *routes; /* NULL: unchanged; "" clears */
 	bool json;
 };
 
@@ -68,6 +72,16 @@ static int parse(int argc, char **argv, struct up_opts *o)
 			o->key = v;
 		} else if (opt_value(argc, argv, &i, "--hostname", &v)) {
 			o->hostname = v;
+		} else if (!strcmp(argv[i], "--advertise-exit-node")) {
+			o->exit = "true";
+		} else if (!strncmp(argv[i], "--advertise-exit-node=", 22)) {
+			o->exit = argv[i] + 22;
+			if (strcmp(o->exit, "true") && strcmp(o->exit, "false"))
+				return usage_error("--advertise-exit-node takes =true or =false, "
+						   "not \"%s\"",
+						   o->exit);
+		} else if (opt_value(argc, argv, &i, "--advertise-routes", &v)) {
+			o->routes = v;
 		} else {
 			return usage_error("unexpected argument \"%s\"", argv[i]);
 		}
@@ -75,6 +89,28 @@ static int parse(int argc, char **argv, struct up_opts *o)
 			return usage_error("%s needs a value", argv[i]);
 	}
 	return -1;
+}
+
+/* "CIDR,CIDR" into a JSON array, each checked; NULL (said why) when one is bad. */
+static json_t *routes_arg(const char *list)
+{
+	json_t *a = json_array();
+	char buf[4096], *save = NULL, *tok;
+
+	if (strlen(list) >= sizeof(buf)) {
+		usage_error("%s", "--advertise-routes is too long");
+		json_decref(a);
+		return NULL;
+	}
+	snprintf(buf, sizeof(buf), "%s", list);
+	for (tok = strtok_r(buf, ",", &save); a && tok; tok = strtok_r(NULL, ",", &save)) {
+		if (!rn_cli_cidr_ok("up", tok)) {
+			json_decref(a);
+			return NULL;
+		}
+		json_array_append_new(a, json_string(tok));
+	}
+	return a;
 }
 
 /* Checks what can be checked here, so a typo is reported before the daemon is asked. */
@@ -145,6 +181,21 @@ int rn_cli_up_main(int argc, char **argv)
 	if (o.server)
 		args = json_pack("{s:s, s:s, s:s}", "server", o.server, "auth_key", o.key,
 				 "hostname", o.hostname);
+	if (o.exit || o.routes) {
+		json_t *routes = o.routes ? routes_arg(o.routes) : NULL;
+
+		if (o.routes && !routes) {
+			json_decref(args);
+			return RN_CLI_USAGE;
+		}
+		if (!args)
+			args = json_object();
+		if (o.exit)
+			json_object_set_new(args, "advertise_exit",
+					    json_boolean(!strcmp(o.exit, "true")));
+		if (routes)
+			json_object_set_new(args, "advertise_routes", routes);
+	}
 	rc = rn_cli_call_args("up", args, RN_CLI_SLOW_TIMEOUT_MS, &res);
 	if (!rc)
 		print_result(res, o.json);

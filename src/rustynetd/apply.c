@@ -130,6 +130,7 @@ int rn_apply_envelope(struct rn_daemon *d, const char *buf, size_t len, enum rn_
 		return r;
 	}
 	apply_system(d, &next);
+	rn_router_apply(d, &next); /* before the filter moves to the data plane */
 	apply_filter(d, &next);
 	if (src != RN_APPLY_FROM_CACHE) {
 		int w = rn_persist_netmap_save(d->state_dir, buf, len);
@@ -165,6 +166,7 @@ void rn_apply_clear(struct rn_daemon *d)
 	rn_wg_config_free(&running);
 	if (d->sys && rn_system_undo_group(d->sys, RN_APPLY_GROUP))
 		log_error(MAIN, "logout: some mesh addresses or routes stay: see the log above");
+	rn_router_clear(d);
 	rn_wg_device_set_filter(d->dev, NULL);
 	rn_netmap_free(&d->map);
 	memset(&d->installed, 0, sizeof(d->installed));

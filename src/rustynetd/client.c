@@ -319,6 +319,17 @@ static enum rn_client_failure classify(const struct rn_login *l, const struct ht
 	}
 }
 
+static json_t *routes_json(const struct rn_advertise *adv)
+{
+	char buf[RN_FILTER_PREFIX_STRLEN];
+	json_t *a = json_array();
+
+	for (size_t i = 0; a && adv && i < adv->n_routes; i++)
+		json_array_append_new(
+		    a, json_string(rn_filter_prefix_format(&adv->routes[i], buf, sizeof(buf))));
+	return a;
+}
+
 static json_t *endpoints_json(const char *skip_ifname, uint16_t port)
 {
 	char eps[RN_CLIENT_MAX_ENDPOINTS][64];
@@ -356,8 +367,8 @@ out:
 
 enum rn_client_failure rn_client_enroll(const struct rn_login *login, const char *secret,
 					const uint8_t public_key[32], const char *skip_ifname,
-					uint16_t port, struct rn_client_enrolled *out, char *err,
-					size_t errlen)
+					uint16_t port, const struct rn_advertise *adv,
+					struct rn_client_enrolled *out, char *err, size_t errlen)
 {
 	char pub[45];
 	json_t *req;
@@ -367,9 +378,10 @@ enum rn_client_failure rn_client_enroll(const struct rn_login *login, const char
 
 	memset(out, 0, sizeof(*out));
 	EVP_EncodeBlock((unsigned char *)pub, public_key, 32);
-	req = json_pack("{s:s, s:s, s:s, s:o, s:[], s:b}", "auth_key", secret, "public_key", pub,
+	req = json_pack("{s:s, s:s, s:s, s:o, s:o, s:b}", "auth_key", secret, "public_key", pub,
 			"hostname", login->hostname, "endpoints",
-			endpoints_json(skip_ifname, port), "advertise_routes", "advertise_exit", 0);
+			endpoints_json(skip_ifname, port), "advertise_routes", routes_json(adv),
+			"advertise_exit", adv && adv->exit);
 	body = req ? json_dumps(req, JSON_COMPACT) : NULL;
 	if (req)
 		OPENSSL_cleanse((char *)json_string_value(json_object_get(req, "auth_key")),
@@ -419,7 +431,8 @@ enum rn_client_failure rn_client_logout(const struct rn_login *login, char *err,
 }
 
 enum rn_client_failure rn_client_poll_once(const struct rn_login *login, const char *skip_ifname,
-					   uint16_t port, uint64_t since, atomic_bool *stop,
+					   uint16_t port, uint64_t since,
+					   const struct rn_advertise *adv, atomic_bool *stop,
 					   void (*connected)(void *arg), void *arg,
 					   struct rn_client_polled *out, char *err, size_t errlen)
 {
@@ -430,8 +443,9 @@ enum rn_client_failure rn_client_poll_once(const struct rn_login *login, const c
 	char *body;
 
 	memset(out, 0, sizeof(*out));
-	req = json_pack("{s:I, s:o, s:[], s:b}", "since", (json_int_t)since, "endpoints",
-			endpoints_json(skip_ifname, port), "advertise_routes", "advertise_exit", 0);
+	req = json_pack("{s:I, s:o, s:o, s:b}", "since", (json_int_t)since, "endpoints",
+			endpoints_json(skip_ifname, port), "advertise_routes", routes_json(adv),
+			"advertise_exit", adv && adv->exit);
 	body = req ? json_dumps(req, JSON_COMPACT) : NULL;
 	json_decref(req);
 	if (!body) {

@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "common/authkey_format.h"
+#include "rustynetd/advertise.h"
 
 enum {
 	RN_CLIENT_URL_MAX = 512,		/* server URL, bytes with the NUL */
@@ -74,14 +75,15 @@ struct rn_client_enrolled {
 };
 
 /*
- * POST /v1/enroll. login gives the server, pin and hostname (its token is not used). On success
+ * POST /v1/enroll. login gives the server, pin and hostname (its token is not used); adv what
+ * the node offers (advertise_exit, advertise_routes). On success
  * returns RN_CLIENT_OK and fills *out (free with rn_client_enrolled_free); otherwise err says
  * what went wrong and what to do.
  */
 enum rn_client_failure rn_client_enroll(const struct rn_login *login, const char *secret,
 					const uint8_t public_key[32], const char *skip_ifname,
-					uint16_t port, struct rn_client_enrolled *out, char *err,
-					size_t errlen);
+					uint16_t port, const struct rn_advertise *adv,
+					struct rn_client_enrolled *out, char *err, size_t errlen);
 void rn_client_enrolled_free(struct rn_client_enrolled *e);
 /*
  * Parses a 200 answer to enroll (hostile input: the server is trusted only after the netmap in
@@ -104,7 +106,8 @@ struct rn_client_polled {
 	long retry_after_s; /* the server's Retry-After, 0 for none */
 };
 enum rn_client_failure rn_client_poll_once(const struct rn_login *login, const char *skip_ifname,
-					   uint16_t port, uint64_t since, atomic_bool *stop,
+					   uint16_t port, uint64_t since,
+					   const struct rn_advertise *adv, atomic_bool *stop,
 					   void (*connected)(void *arg), void *arg,
 					   struct rn_client_polled *out, char *err, size_t errlen);
 
@@ -121,12 +124,16 @@ struct rn_client_status {
 
 /*
  * Starts polling with a copy of login. since is the version of the map the node runs;
- * connected is what status says until the first poll ends (true right after an enroll). The
+ * connected is what status says until the first poll ends (true right after an enroll); adv is
+ * what each poll reports the node offers (copied). The
  * returned client's fd (rn_client_fd) becomes readable when an envelope or a status change
  * is waiting. 0 or -errno.
  */
 int rn_client_start(const struct rn_login *login, const char *ifname, uint16_t port,
-		    uint64_t since, bool connected, struct rn_client **out);
+		    uint64_t since, bool connected, const struct rn_advertise *adv,
+		    struct rn_client **out);
+/* A new offer: the in-flight long-poll is restarted with it, so the server has it within ~1 s. */
+void rn_client_set_advertise(struct rn_client *c, const struct rn_advertise *adv);
 /* Stops the thread (an in-flight request is aborted within ~1 s) and frees. NULL is fine. */
 void rn_client_stop(struct rn_client *c);
 int rn_client_fd(const struct rn_client *c);

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The local control socket: who may talk to rustynetd (root, or the daemon's own user, checked
- * with SO_PEERCRED), and the commands of this build: status, version, down, up, logout, and
- * exit.c's exit-node and lan-access commands. One
+ * with SO_PEERCRED), and the commands of this build: status, version, down, up, logout, route,
+ * and exit.c's exit-node and lan-access commands. One
  * request per connection, with a deadline, so a stuck client cannot hold the daemon's loop;
  * only `up` and `logout` wait on the control server, at most RN_CLIENT_REQUEST_TIMEOUT_S.
  */
@@ -34,21 +34,34 @@ static const char *arg_str(json_t *args, const char *name)
 	return json_string_value(json_object_get(args, name));
 }
 
-/* {"server","auth_key","hostname"}: log in; none of them: say whether we are up. */
+/* {"server","auth_key","hostname"}: log in; none of them: say whether we are up. Either may
+ * carry "advertise_exit"/"advertise_routes" (route.c): the enroll sends them. */
 static json_t *cmd_up(struct rn_daemon *d, json_t *args)
 {
 	const char *server = arg_str(args, "server"), *key = arg_str(args, "auth_key");
 	const char *host = arg_str(args, "hostname");
 	char err[RN_CLIENT_ERR_MAX], v4[INET_ADDRSTRLEN], v6[INET6_ADDRSTRLEN];
+	struct rn_advertise adv, old = d->adv;
 
+	if (rn_daemon_advertise_args(d, args, &adv, err, sizeof(err)))
+		return rn_ipc_reply_error("%s", err);
 	if (!server && !key) {
 		if (!d->logged_in)
 			return rn_ipc_reply_error("not logged in: run rustynet up --server URL "
 						  "--auth-key KEY");
+		if (rn_daemon_advertise_set(d, &adv, err, sizeof(err)))
+			return rn_ipc_reply_error("%s", err);
 	} else if (!server || !key || !host) {
 		return rn_ipc_reply_error("up needs server, auth_key and hostname");
-	} else if (rn_daemon_session_up(d, server, key, host, err, sizeof(err))) {
-		return rn_ipc_reply_error("%s", err);
+	} else {
+		d->adv = adv; /* the enroll carries it; kept only if the login works */
+		if (rn_daemon_session_up(d, server, key, host, err, sizeof(err))) {
+			d->adv = old;
+			return rn_ipc_reply_error("%s", err);
+		}
+		d->adv = old;
+		if (rn_daemon_advertise_set(d, &adv, err, sizeof(err)))
+			log_warn(MAIN, "up: %s", err);
 	}
 	if (!d->map.version)
 		return rn_ipc_reply_ok(json_pack("{s:s, s:b, s:n}", "server", d->login.server_url,
@@ -89,12 +102,16 @@ static const struct {
 	const char *name;
 	json_t *(*fn)(struct rn_daemon *d, json_t *args);
 } commands[] = {
-    {"status", cmd_status}, {"version", cmd_version}, {"down", cmd_down},
-    {"up", cmd_up},	    {"logout", cmd_logout},
+    {"status", cmd_status},
+    {"version", cmd_version},
+    {"down", cmd_down},
+    {"up", cmd_up},
+    {"logout", cmd_logout},
     {"exit-node-list", rn_daemon_exit_cmd_list},
     {"exit-node-select", rn_daemon_exit_cmd_select},
     {"exit-node-off", rn_daemon_exit_cmd_off},
     {"lan-access", rn_daemon_exit_cmd_lan},
+    {"route", rn_daemon_cmd_route},
 };
 
 static json_t *dispatch(struct rn_daemon *d, json_t *req)
@@ -108,9 +125,11 @@ static json_t *dispatch(struct rn_daemon *d, json_t *req)
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		if (!strcmp(cmd, commands[i].name))
 			return commands[i].fn(d, args);
-	return rn_ipc_reply_error("unknown command \"%.64s\": this rustynetd (%s) knows status, "
-				  "version, down, up, logout, exit-node-* and lan-access; are rustynet and rustynetd the same version?",
-				  cmd, RN_VERSION);
+	return rn_ipc_reply_error(
+	    "unknown command \"%.64s\": this rustynetd (%s) knows status, "
+	    "version, down, up, logout, route, exit-node-* and lan-access; are rustynet and "
+	    "rustynetd the same version?",
+	    cmd, RN_VERSION);
 }
 
 /* Root and the daemon's own user may use it; everyone else gets a reason. */

@@ -14,9 +14,11 @@
 #include <jansson.h>
 
 #include "netmap/netmap.h"
+#include "rustynetd/advertise.h"
 #include "rustynetd/apply.h"
 #include "rustynetd/client.h"
 #include "rustynetd/exit.h"
+#include "rustynetd/router.h"
 #include "wg/config.h"
 #include "wg/uapi_server.h"
 
@@ -41,18 +43,21 @@ struct rn_daemon {
 	uint8_t public_key[RN_WG_KEY_LEN];
 	uint16_t listen_port;
 
-	struct rn_system *sys; /* owned: every address and route installed, journaled */
-	bool logged_in;	       /* login holds a node token (STATE/control.json) */
-	struct rn_login login; /* its token is a secret: wiped on logout and exit */
+	struct rn_system *sys;	  /* owned: every address and route installed, journaled */
+	bool logged_in;		  /* login holds a node token (STATE/control.json) */
+	struct rn_login login;	  /* its token is a secret: wiped on logout and exit */
 	struct rn_client *client; /* owned: the poll thread; NULL when not polling */
 
 	/* The applied map; version 0: none. Its filter was moved to the data plane. */
 	struct rn_netmap map;
-	struct rn_apply_intents installed; /* group "mesh" as last installed; n_addrs 0: none */
+	struct rn_apply_intents installed;   /* group "mesh" as last installed; n_addrs 0: none */
 	char apply_error[RN_CLIENT_ERR_MAX]; /* the last map's system-layer failure, "" if none */
 	uint64_t rejected_at;		     /* unix seconds of the last refused map, 0: none */
 	char rejected_reason[RN_CLIENT_ERR_MAX];
 	struct rn_exit_state exit; /* exit.c: exit node and LAN access, group "exit" */
+
+	struct rn_advertise adv; /* what this node offers (STATE/advertise.json) */
+	struct rn_router router; /* forwarding and NAT once approved (router.c) */
 };
 
 /*
@@ -74,6 +79,18 @@ void rn_daemon_key_b64(const uint8_t key[RN_WG_KEY_LEN], char out[RN_DAEMON_B64_
 
 /* Accepts one connection on d->ctl_fd and answers its one request. Never fatal. */
 void rn_daemon_control_handle(struct rn_daemon *d);
+
+/* route.c: the advertise and route commands' work. Loads STATE/advertise.json at start. */
+void rn_daemon_advertise_load(struct rn_daemon *d);
+/* Sets what this node offers (persisted, sent to the server at once). 0 or -errno, err set. */
+int rn_daemon_advertise_set(struct rn_daemon *d, const struct rn_advertise *adv, char *err,
+			    size_t errlen);
+/* The "advertise_exit"/"advertise_routes" arguments of a command, on top of d->adv, into
+ * *out. 0 (nothing given: *out = d->adv), or -EINVAL with err saying what is wrong. */
+int rn_daemon_advertise_args(const struct rn_daemon *d, json_t *args, struct rn_advertise *out,
+			     char *err, size_t errlen);
+/* The "route" command: {"action": "advertise"|"retract"|"list", "cidr": CIDR}. */
+json_t *rn_daemon_cmd_route(struct rn_daemon *d, json_t *args);
 
 /* The status command's answer (status.c). */
 json_t *rn_daemon_status(struct rn_daemon *d);

@@ -162,7 +162,7 @@ void rn_daemon_exit_load(struct rn_daemon *d)
 	int r;
 
 	memset(&d->exit.prefs, 0, sizeof(d->exit.prefs));
-	r = rn_persist_file_load(d->state_dir, RN_EXIT_PREFS_FILE, RN_EXIT_PREFS_MAX, &text, &len);
+	r = rn_persist_read(d->state_dir, RN_EXIT_PREFS_FILE, RN_EXIT_PREFS_MAX, &text, &len);
 	if (r == -ENOENT)
 		return;
 	if (r || !rn_exit_prefs_parse(text, len, &d->exit.prefs))
@@ -181,8 +181,8 @@ void rn_daemon_exit_load(struct rn_daemon *d)
 static json_t *change(struct rn_daemon *d, const struct rn_exit_prefs *next)
 {
 	char *text = rn_exit_prefs_dump(next);
-	int r = text ? rn_persist_file_save(d->state_dir, RN_EXIT_PREFS_FILE, text, strlen(text))
-		     : -ENOMEM;
+	int r =
+	    text ? rn_persist_write(d->state_dir, RN_EXIT_PREFS_FILE, text, strlen(text)) : -ENOMEM;
 
 	free(text);
 	if (r)

@@ -16,7 +16,7 @@
 
 #include "netmap/netmap.h"
 
-static int write_atomic(const char *dir, const char *name, const char *buf, size_t len)
+int rn_persist_write(const char *dir, const char *name, const char *buf, size_t len)
 {
 	char path[PATH_MAX], tmp[PATH_MAX];
 	int fd, dfd, err;
@@ -48,7 +48,7 @@ static int write_atomic(const char *dir, const char *name, const char *buf, size
 }
 
 /* Reads a whole regular file of at most max bytes; *buf NUL-terminated, for free(). */
-static int read_file(const char *dir, const char *name, size_t max, char **buf, size_t *len)
+int rn_persist_read(const char *dir, const char *name, size_t max, char **buf, size_t *len)
 {
 	char path[PATH_MAX];
 	struct stat st;
@@ -114,7 +114,7 @@ int rn_persist_login_save(const char *dir, const struct rn_login *l, char *err, 
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
-	r = write_atomic(dir, RN_PERSIST_LOGIN_FILE, text, strlen(text));
+	r = rn_persist_write(dir, RN_PERSIST_LOGIN_FILE, text, strlen(text));
 	OPENSSL_cleanse(text, strlen(text));
 	free(text);
 	if (r)
@@ -148,7 +148,7 @@ int rn_persist_login_load(const char *dir, struct rn_login *out, char *err, size
 	int r;
 
 	memset(out, 0, sizeof(*out));
-	r = read_file(dir, RN_PERSIST_LOGIN_FILE, RN_PERSIST_MAX_LOGIN, &text, &len);
+	r = rn_persist_read(dir, RN_PERSIST_LOGIN_FILE, RN_PERSIST_MAX_LOGIN, &text, &len);
 	if (r == -ENOENT)
 		return r;
 	if (r) {
@@ -194,12 +194,12 @@ out:
 
 int rn_persist_netmap_load(const char *dir, char **buf, size_t *len)
 {
-	return read_file(dir, RN_PERSIST_NETMAP_FILE, RN_NETMAP_MAX_BYTES, buf, len);
+	return rn_persist_read(dir, RN_PERSIST_NETMAP_FILE, RN_NETMAP_MAX_BYTES, buf, len);
 }
 
 int rn_persist_netmap_save(const char *dir, const char *buf, size_t len)
 {
-	return write_atomic(dir, RN_PERSIST_NETMAP_FILE, buf, len);
+	return rn_persist_write(dir, RN_PERSIST_NETMAP_FILE, buf, len);
 }
 
 int rn_persist_forget(const char *dir)
@@ -217,12 +217,3 @@ int rn_persist_forget(const char *dir)
 	return err;
 }
 
-int rn_persist_file_load(const char *dir, const char *name, size_t max, char **buf, size_t *len)
-{
-	return read_file(dir, name, max, buf, len);
-}
-
-int rn_persist_file_save(const char *dir, const char *name, const char *buf, size_t len)
-{
-	return write_atomic(dir, name, buf, len);
-}

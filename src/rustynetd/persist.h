@@ -28,10 +28,11 @@ int rn_persist_netmap_load(const char *dir, char **buf, size_t *len)
 int rn_persist_netmap_save(const char *dir, const char *buf, size_t len)
     __attribute__((warn_unused_result));
 
-/* Any other small file of the state dir, written the same way (0600) and read strictly. */
-int rn_persist_file_load(const char *dir, const char *name, size_t max, char **buf, size_t *len)
+/* The atomic write (mode 0600) and the bounded read (regular files only; *buf NUL-terminated,
+ * for free()) that the files above use, for other state files in dir. 0 or -errno. */
+int rn_persist_write(const char *dir, const char *name, const char *buf, size_t len)
     __attribute__((warn_unused_result));
-int rn_persist_file_save(const char *dir, const char *name, const char *buf, size_t len)
+int rn_persist_read(const char *dir, const char *name, size_t max, char **buf, size_t *len)
     __attribute__((warn_unused_result));
 
 /* Removes both files (the node key stays). 0 or the first -errno other than -ENOENT. */

@@ -4,7 +4,8 @@
  * and hands each answer to the daemon's loop (eventfd + one slot under a mutex), waiting for
  * the loop's verdict before it polls again. Failures back off 1 s doubling to 30 s, with
  * jitter so that nodes restarted together do not retry together; 429 waits Retry-After;
- * 401/403 end the thread: the node needs a new login.
+ * 401/403 end the thread: the node needs a new login. A new offer (advertise) aborts the
+ * request in flight and polls again at once with it.
  */
 #include <errno.h>
 #include <net/if.h>
@@ -29,6 +30,7 @@ struct rn_client {
 	int efd; /* readable: an envelope or a status change waits for the loop */
 	pthread_t thread;
 	atomic_bool stop;
+	atomic_bool abort; /* end the request in flight: set by stop and by a new offer */
 
 	pthread_mutex_t lock; /* guards everything below */
 	pthread_cond_t cond;  /* CLOCK_MONOTONIC; signalled by stop and ack */
@@ -37,6 +39,7 @@ struct rn_client {
 	bool waiting_ack;
 	bool accepted;
 	uint64_t since;
+	struct rn_advertise adv;
 	struct rn_client_status st;
 };
 
@@ -148,6 +151,7 @@ static void *poll_thread(void *arg)
 	char err[RN_CLIENT_ERR_MAX];
 	unsigned int seed = (unsigned int)time(NULL) ^ (unsigned int)getpid();
 	struct rn_client_polled got;
+	struct rn_advertise adv;
 	enum rn_client_failure f;
 	long backoff = 0, wait;
 	uint64_t since;
@@ -155,13 +159,19 @@ static void *poll_thread(void *arg)
 	while (!atomic_load(&c->stop)) {
 		pthread_mutex_lock(&c->lock);
 		since = c->since;
+		adv = c->adv;
+		atomic_store(&c->abort, false); /* a newer offer sets it again after this */
 		pthread_mutex_unlock(&c->lock);
 		err[0] = '\0';
-		f = rn_client_poll_once(&c->login, c->ifname, c->port, since, &c->stop,
+		f = rn_client_poll_once(&c->login, c->ifname, c->port, since, &adv, &c->abort,
 					poll_connected, c, &got, err, sizeof(err));
 		if (atomic_load(&c->stop)) {
 			free(got.envelope);
 			break;
+		}
+		if (f != RN_CLIENT_OK && atomic_load(&c->abort)) {
+			log_debug(MAIN, "control: the offer changed: polling again with it");
+			continue;
 		}
 		wait = 0;
 		if (f == RN_CLIENT_OK) {
@@ -188,7 +198,8 @@ static void *poll_thread(void *arg)
 }
 
 int rn_client_start(const struct rn_login *login, const char *ifname, uint16_t port,
-		    uint64_t since, bool connected, struct rn_client **out)
+		    uint64_t since, bool connected, const struct rn_advertise *adv,
+		    struct rn_client **out)
 {
 	struct rn_client *c = calloc(1, sizeof(*c));
 	pthread_condattr_t ca;
@@ -200,6 +211,8 @@ int rn_client_start(const struct rn_login *login, const char *ifname, uint16_t p
 	snprintf(c->ifname, sizeof(c->ifname), "%s", ifname);
 	c->port = port;
 	c->since = since;
+	if (adv)
+		c->adv = *adv;
 	c->st.connected = connected;
 	c->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (c->efd < 0) {
@@ -234,6 +247,7 @@ void rn_client_stop(struct rn_client *c)
 		return;
 	pthread_mutex_lock(&c->lock);
 	atomic_store(&c->stop, true);
+	atomic_store(&c->abort, true);
 	pthread_cond_broadcast(&c->cond);
 	pthread_mutex_unlock(&c->lock);
 	pthread_join(c->thread, NULL);
@@ -243,6 +257,16 @@ void rn_client_stop(struct rn_client *c)
 	free(c->pending);
 	rn_login_wipe(&c->login);
 	free(c);
+}
+
+void rn_client_set_advertise(struct rn_client *c, const struct rn_advertise *adv)
+{
+	if (!c)
+		return;
+	pthread_mutex_lock(&c->lock);
+	c->adv = *adv;
+	pthread_mutex_unlock(&c->lock);
+	atomic_store(&c->abort, true);
 }
 
 int rn_client_fd(const struct rn_client *c)

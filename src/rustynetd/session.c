@@ -23,7 +23,7 @@ static void start_polling(struct rn_daemon *d, bool connected)
 	rn_client_stop(d->client);
 	d->client = NULL;
 	r = rn_client_start(&d->login, d->ifname, d->listen_port, d->map.version, connected,
-			    &d->client);
+			    &d->adv, &d->client);
 	if (r)
 		log_error(MAIN, "control: cannot start polling: %s", strerror(-r));
 }
@@ -35,6 +35,7 @@ void rn_daemon_session_resume(struct rn_daemon *d)
 	size_t len;
 	int r;
 
+	rn_daemon_advertise_load(d);
 	r = rn_persist_login_load(d->state_dir, &d->login, err, sizeof(err));
 	if (r == -ENOENT) {
 		log_info(MAIN, "not logged in: waiting for `rustynet up --server URL --auth-key KEY`");
@@ -141,8 +142,8 @@ int rn_daemon_session_up(struct rn_daemon *d, const char *server, const char *au
 		return -EINVAL;
 	}
 	log_info(MAIN, "up: enrolling at %s as \"%s\"", l.server_url, l.hostname);
-	f = rn_client_enroll(&l, key.secret, d->public_key, d->ifname, d->listen_port, &en, err,
-			     errlen);
+	f = rn_client_enroll(&l, key.secret, d->public_key, d->ifname, d->listen_port, &d->adv, &en,
+			     err, errlen);
 	OPENSSL_cleanse(&key, sizeof(key));
 	if (f) {
 		log_warn(MAIN, "up: %s", err);

@@ -67,16 +67,15 @@ static json_t *peer_json(const struct rn_wg_peer_config *p, const struct rn_netm
 	char key[RN_DAEMON_B64_KEY_LEN + 1];
 
 	rn_daemon_key_b64(p->public_key, key);
-	return json_pack("{s:s?, s:s?, s:o, s:o, s:s, s:b, s:I, s:o, s:I, s:I, s:I, s:o, s:i}",
-			 "name", mp ? mp->name : NULL, "dns_name", mp ? mp->dns_name : NULL,
-			 "ipv4", mp ? ip_json(AF_INET, mp->ipv4) : json_null(), "ipv6",
-			 mp ? ip_json(AF_INET6, mp->ipv6) : json_null(), "public_key", key,
-			 "online", mp && mp->online, "last_seen",
-			 (json_int_t)(mp ? mp->last_seen : 0), "endpoint",
-			 endpoint_json(&p->endpoint), "latest_handshake",
-			 (json_int_t)p->last_handshake.tv_sec, "rx_bytes", (json_int_t)p->rx_bytes,
-			 "tx_bytes", (json_int_t)p->tx_bytes, "allowed_ips", allowed_ips_json(p),
-			 "persistent_keepalive", (int)p->persistent_keepalive);
+	return json_pack(
+	    "{s:s?, s:s?, s:o, s:o, s:s, s:b, s:I, s:o, s:I, s:I, s:I, s:o, s:i}", "name",
+	    mp ? mp->name : NULL, "dns_name", mp ? mp->dns_name : NULL, "ipv4",
+	    mp ? ip_json(AF_INET, mp->ipv4) : json_null(), "ipv6",
+	    mp ? ip_json(AF_INET6, mp->ipv6) : json_null(), "public_key", key, "online",
+	    mp && mp->online, "last_seen", (json_int_t)(mp ? mp->last_seen : 0), "endpoint",
+	    endpoint_json(&p->endpoint), "latest_handshake", (json_int_t)p->last_handshake.tv_sec,
+	    "rx_bytes", (json_int_t)p->rx_bytes, "tx_bytes", (json_int_t)p->tx_bytes, "allowed_ips",
+	    allowed_ips_json(p), "persistent_keepalive", (int)p->persistent_keepalive);
 }
 
 static json_t *self_json(const struct rn_daemon *d)
@@ -85,8 +84,8 @@ static json_t *self_json(const struct rn_daemon *d)
 
 	if (!d->map.version)
 		return json_null();
-	return json_pack("{s:I, s:s, s:s, s:s, s:o, s:o}", "id", (json_int_t)s->id, "name",
-			 s->name, "dns_name", s->dns_name, "user", s->user, "ipv4",
+	return json_pack("{s:I, s:s, s:s, s:s, s:o, s:o}", "id", (json_int_t)s->id, "name", s->name,
+			 "dns_name", s->dns_name, "user", s->user, "ipv4",
 			 ip_json(AF_INET, s->ipv4), "ipv6", ip_json(AF_INET6, s->ipv6));
 }
 
@@ -125,17 +124,18 @@ json_t *rn_daemon_status(struct rn_daemon *d)
 		rn_client_get_status(d->client, &st);
 	peers = json_array();
 	for (size_t i = 0; peers && i < cfg.n_peers; i++)
-		json_array_append_new(peers,
-				      peer_json(&cfg.peers[i], map_peer(&d->map, cfg.peers[i].public_key)));
+		json_array_append_new(
+		    peers, peer_json(&cfg.peers[i], map_peer(&d->map, cfg.peers[i].public_key)));
 	rn_daemon_key_b64(d->public_key, key);
-	res = json_pack("{s:s, s:b, s:s, s:s, s:i, s:i, s:{s:s?, s:s?, s:b, s:s}, s:o, s:o, s:o}",
-			"state", state_name(d, &st), "logged_in", d->logged_in && !st.refused,
-			"interface", rn_wg_device_ifname(d->dev), "public_key", key, "listen_port",
-			(int)cfg.listen_port, "fwmark", (int)cfg.fwmark, "server", "url",
-			d->logged_in ? d->login.server_url : NULL, "hostname",
-			d->logged_in ? d->login.hostname : NULL, "connected", st.connected,
-			"last_error", st.last_error, "self", self_json(d), "netmap", netmap_json(d),
-			"peers", peers);
+	res = json_pack(
+	    "{s:s, s:b, s:s, s:s, s:i, s:i, s:{s:s?, s:s?, s:b, s:s}, s:o, s:o, s:o, "
+	    "s:o, s:o}",
+	    "state", state_name(d, &st), "logged_in", d->logged_in && !st.refused, "interface",
+	    rn_wg_device_ifname(d->dev), "public_key", key, "listen_port", (int)cfg.listen_port,
+	    "fwmark", (int)cfg.fwmark, "server", "url", d->logged_in ? d->login.server_url : NULL,
+	    "hostname", d->logged_in ? d->login.hostname : NULL, "connected", st.connected,
+	    "last_error", st.last_error, "self", self_json(d), "netmap", netmap_json(d), "peers",
+	    peers, "advertised", rn_advertise_to_json(&d->adv), "router", rn_router_status(d));
 	if (res)
 		json_object_update_new(res, rn_daemon_exit_status(d, &cfg));
 	rn_wg_config_free(&cfg);

@@ -326,6 +326,9 @@ bool rn_journal_same_object(const struct rn_journal_entry *a, const struct rn_jo
 		return !strncmp(a->link_mtu.dev, b->link_mtu.dev, IFNAMSIZ);
 	case RN_JOURNAL_SYSCTL:
 		return !strncmp(a->sysctl.key, b->sysctl.key, sizeof(a->sysctl.key));
+	case RN_JOURNAL_NFT_TABLE:
+		return !strncmp(a->nft_table.family, b->nft_table.family, RN_NFT_FAMILY_MAX) &&
+		       !strncmp(a->nft_table.name, b->nft_table.name, RN_NFT_NAME_MAX);
 	}
 	return false;
 }
@@ -364,6 +367,8 @@ static int undo_kernel(struct rn_nl *nl, const struct rn_journal_entry *e)
 		return rn_nl_link_set_mtu(nl, e->link_mtu.dev, e->link_mtu.prev_mtu);
 	case RN_JOURNAL_SYSCTL:
 		return rn_sysctl_write(e->sysctl.key, e->sysctl.prev, NULL, 0);
+	case RN_JOURNAL_NFT_TABLE:
+		return rn_nft_table_delete(e->nft_table.family, e->nft_table.name, NULL, 0);
 	}
 	return -EINVAL;
 }

@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "system/netlink.h"
+#include "system/nft.h"
 #include "system/sysctl.h"
 
 #define RN_JOURNAL_FILE		"system-journal.json"
@@ -31,6 +32,7 @@ enum rn_journal_kind {
 	RN_JOURNAL_LINK_UP, /* administrative up/down state */
 	RN_JOURNAL_LINK_MTU,
 	RN_JOURNAL_SYSCTL,
+	RN_JOURNAL_NFT_TABLE, /* a whole nftables table of ours: undo deletes it */
 };
 
 struct rn_journal_link_up {
@@ -51,6 +53,12 @@ struct rn_journal_sysctl {
 	char prev[RN_SYSCTL_VALUE_MAX];	 /* what undo restores */
 };
 
+/* Only which table: its rules are rebuilt from the map, never read back from the journal. */
+struct rn_journal_nft_table {
+	char family[RN_NFT_FAMILY_MAX];
+	char name[RN_NFT_NAME_MAX];
+};
+
 /* Specs are kept normalized (rn_nl_*_normalize), so equal objects compare equal. */
 struct rn_journal_entry {
 	enum rn_journal_kind kind;
@@ -62,6 +70,7 @@ struct rn_journal_entry {
 		struct rn_journal_link_up link_up;
 		struct rn_journal_link_mtu link_mtu;
 		struct rn_journal_sysctl sysctl;
+		struct rn_journal_nft_table nft_table;
 	};
 };
 
@@ -88,8 +97,8 @@ struct rn_journal_entry *rn_journal_find(struct rn_journal *j, const struct rn_j
 bool rn_journal_same_object(const struct rn_journal_entry *a, const struct rn_journal_entry *b);
 
 /*
- * Undo in reverse order: delete addresses, routes and rules, put link settings and sysctls back
- * to their previous values. Objects already gone (-ENOENT, -ESRCH, -EADDRNOTAVAIL, -ENODEV)
+ * Undo in reverse order: delete addresses, routes, rules and nft tables, put link settings and
+ * sysctls back to their previous values. Objects already gone (-ENOENT, -ESRCH, -EADDRNOTAVAIL, -ENODEV)
  * count as undone. Other failures are logged, keep their entry (a later undo retries them) and
  * do not stop the rest; the first one is returned.
  */

@@ -27,6 +27,7 @@ static const char *const kind_names[] = {
 	[RN_JOURNAL_ADDR] = "addr",	    [RN_JOURNAL_ROUTE] = "route",
 	[RN_JOURNAL_RULE] = "rule",	    [RN_JOURNAL_LINK_UP] = "link_up",
 	[RN_JOURNAL_LINK_MTU] = "link_mtu", [RN_JOURNAL_SYSCTL] = "sysctl",
+	[RN_JOURNAL_NFT_TABLE] = "nft_table",
 };
 
 static const char *route_type_name(uint8_t type)
@@ -120,6 +121,9 @@ static json_t *body_to_json(const struct rn_journal_entry *e)
 	case RN_JOURNAL_SYSCTL:
 		return json_pack("{s:s, s:s, s:s}", "key", e->sysctl.key, "value", e->sysctl.value,
 				 "prev", e->sysctl.prev);
+	case RN_JOURNAL_NFT_TABLE:
+		return json_pack("{s:s, s:s}", "family", e->nft_table.family, "name",
+				 e->nft_table.name);
 	}
 	return NULL;
 }
@@ -129,7 +133,7 @@ json_t *rn_journal_entry_to_json(const struct rn_journal_entry *e)
 {
 	json_t *o, *body;
 
-	if (e->kind < RN_JOURNAL_ADDR || e->kind > RN_JOURNAL_SYSCTL)
+	if (e->kind < RN_JOURNAL_ADDR || e->kind > RN_JOURNAL_NFT_TABLE)
 		return NULL;
 	o = json_pack("{s:s, s:s}", "group", e->group, "kind", kind_names[e->kind]);
 	body = body_to_json(e);
@@ -322,6 +326,22 @@ static int sysctl_from_json(struct decode *d, const json_t *o, struct rn_journal
 	return 0;
 }
 
+static int nft_table_from_json(struct decode *d, const json_t *o, struct rn_journal_nft_table *t)
+{
+	const char *group, *kind, *family, *name;
+	int err = unpack(d, o, "{s:s, s:s, s:s, s:s !}", "group", &group, "kind", &kind, "family",
+			 &family, "name", &name);
+
+	if (err)
+		return err;
+	if (!rn_nft_family_ok(family) || !copy_str(t->family, sizeof(t->family), family))
+		return fail(d, "bad nft family \"%.16s\"", family);
+	if (!rn_nft_name_ok(name) || !copy_str(t->name, sizeof(t->name), name))
+		return fail(d, "bad nft table name \"%.80s\": ours start with \"" RN_NFT_PREFIX "\"",
+			    name);
+	return 0;
+}
+
 static int kind_parse(struct decode *d, const char *name, enum rn_journal_kind *kind)
 {
 	for (size_t i = 1; i < sizeof(kind_names) / sizeof(kind_names[0]); i++) {
@@ -362,6 +382,8 @@ int rn_journal_entry_from_json(const json_t *obj, struct rn_journal_entry *e, ch
 		return link_from_json(&d, obj, e);
 	case RN_JOURNAL_SYSCTL:
 		return sysctl_from_json(&d, obj, &e->sysctl);
+	case RN_JOURNAL_NFT_TABLE:
+		return nft_table_from_json(&d, obj, &e->nft_table);
 	}
 	return fail(&d, "unknown kind");
 }
@@ -415,6 +437,10 @@ const char *rn_journal_describe(const struct rn_journal_entry *e, char *buf, siz
 	case RN_JOURNAL_SYSCTL:
 		snprintf(body, sizeof(body), "sysctl %s=%s (was %s)", e->sysctl.key,
 			 e->sysctl.value, e->sysctl.prev);
+		break;
+	case RN_JOURNAL_NFT_TABLE:
+		snprintf(body, sizeof(body), "nft table %s %s", e->nft_table.family,
+			 e->nft_table.name);
 		break;
 	default:
 		snprintf(body, sizeof(body), "entry of unknown kind %d", (int)e->kind);

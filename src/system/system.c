@@ -17,6 +17,7 @@
 
 #include "common/log.h"
 #include "system/journal.h"
+#include "system/nft.h"
 
 struct rn_system {
 	struct rn_nl *nl;	    /* owned */
@@ -389,6 +390,56 @@ int rn_system_sysctl_set(struct rn_system *sys, const char *group, const char *k
 	return err;
 }
 
+/* ---- nftables tables ---- */
+
+static int nft_entry(struct rn_journal_entry *e, const char *group, const char *family,
+		     const char *name)
+{
+	if (!entry_start(e, RN_JOURNAL_NFT_TABLE, group) || !rn_nft_family_ok(family) ||
+	    !rn_nft_name_ok(name))
+		return -EINVAL;
+	strcpy(e->nft_table.family, family);
+	strcpy(e->nft_table.name, name);
+	return 0;
+}
+
+int rn_system_nft_table_set(struct rn_system *sys, const char *group, const char *family,
+			    const char *name, const char *ruleset)
+{
+	char why[RN_NFT_ERR_MAX] = "", what[RN_JOURNAL_DESCRIBE_MAX];
+	struct rn_journal_entry e;
+	bool owned;
+	int err = nft_entry(&e, group, family, name);
+
+	if (err || !rn_nft_body_ok(ruleset))
+		return -EINVAL;
+	if (foreign_owner(sys, &e))
+		return -EEXIST;
+	owned = rn_journal_find(sys->journal, &e) != NULL;
+	err = rn_nft_table_replace(family, name, ruleset, why, sizeof(why));
+	if (err) {
+		log_warn(MAIN, "system: cannot set %s: %s%s%s",
+			 rn_journal_describe(&e, what, sizeof(what)), strerror(-err),
+			 why[0] ? ": " : "", why);
+		return err;
+	}
+	if (owned)
+		return 0;
+	err = rn_journal_append(sys->journal, &e);
+	if (err && rn_nft_table_delete(family, name, NULL, 0))
+		log_warn(MAIN, "system: cannot revert unrecorded %s",
+			 rn_journal_describe(&e, what, sizeof(what)));
+	return err;
+}
+
+int rn_system_nft_table_del(struct rn_system *sys, const char *group, const char *family,
+			    const char *name)
+{
+	struct rn_journal_entry e;
+
+	return nft_entry(&e, group, family, name) ?: sys_del(sys, &e);
+}
+
 /* ---- undo, sweep, queries ---- */
 
 int rn_system_undo_group(struct rn_system *sys, const char *group)
@@ -493,14 +544,54 @@ static int sweep_addrs(struct rn_system *sys, const struct rn_nl_filter *f, size
 	return err;
 }
 
+struct nft_sweep {
+	struct rn_system *sys;
+	size_t *removed;
+	int err;
+};
+
+static void sweep_nft_one(const char *family, const char *name, void *arg)
+{
+	struct nft_sweep *sw = arg;
+	struct rn_journal_entry seen;
+	char what[RN_JOURNAL_DESCRIBE_MAX];
+	int err;
+
+	if (nft_entry(&seen, "sweep", family, name) || rn_journal_find(sw->sys->journal, &seen))
+		return;
+	err = rn_nft_table_delete(family, name, NULL, 0);
+	rn_journal_describe(&seen, what, sizeof(what));
+	if (err && err != -ENOENT) {
+		log_warn(MAIN, "system: cannot sweep %s: %s", what, strerror(-err));
+		if (!sw->err)
+			sw->err = err;
+		return;
+	}
+	if (!err) {
+		log_info(MAIN, "system: swept unrecorded %s", what);
+		(*sw->removed)++;
+	}
+}
+
+/* Tables go first: with a route gone, a table's rules for it would only be dead weight. */
+static int sweep_nft(struct rn_system *sys, size_t *removed)
+{
+	struct nft_sweep sw = {sys, removed, 0};
+	int err = rn_nft_tables_ours(sweep_nft_one, &sw);
+
+	return err ? err : sw.err;
+}
+
 int rn_system_sweep(struct rn_system *sys, size_t *removed)
 {
 	const struct rn_nl_filter ours = { .protocol = RN_RTPROT };
 	size_t n = 0;
 	int err;
 
+	err = sweep_nft(sys, &n);
 	/* Rules first, as undo would: nothing steers traffic into a table being emptied. */
-	err = sweep_rules(sys, &ours, &n);
+	if (!err)
+		err = sweep_rules(sys, &ours, &n);
 	if (!err)
 		err = sweep_routes(sys, &ours, &n);
 	if (!err)

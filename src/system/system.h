@@ -19,12 +19,13 @@
  * arguments carried in the journal's JSON form (rn_journal_entry_to_json) and the reply a
  * -errno (route_get's reply adds the rn_nl_route_info):
  *   proxied, state-changing: addr_add/del, route_add/del, rule_add/del, link_up/down/mtu,
- *     sysctl_set, undo_group, undo_all, sweep;
+ *     sysctl_set, nft_table_set/del, undo_group, undo_all, sweep;
  *   proxied, read-only: route_get, count (they need the parent's netlink socket or journal);
  *   parent-only: open and close, run once by the parent at start and exit, never on request.
  * The parent must check each request against the daemon's configuration before acting:
  * interfaces limited to rustynet's own and the uplink, tables and rule priorities to the
- * configured ranges, sysctl keys to an allow-list (forwarding, src_valid_mark, ...).
+ * configured ranges, sysctl keys to an allow-list (forwarding, src_valid_mark, ...), nft
+ * tables to rustynet's own names (the ruleset text is checked to stay inside its table).
  */
 #ifndef RN_SYSTEM_SYSTEM_H
 #define RN_SYSTEM_SYSTEM_H
@@ -67,14 +68,25 @@ int rn_system_link_mtu(struct rn_system *sys, const char *group, const char *ifn
 int rn_system_sysctl_set(struct rn_system *sys, const char *group, const char *key,
 			 const char *value);
 
+/*
+ * Creates or replaces the whole nftables table family/name ("inet", "rustynet-router") with
+ * ruleset (chains and rules in nft block syntax, without the "table" line: see nft.h) in one
+ * transaction. Undo deletes the table. Replacing a table the group owns keeps one entry.
+ */
+int rn_system_nft_table_set(struct rn_system *sys, const char *group, const char *family,
+			    const char *name, const char *ruleset);
+int rn_system_nft_table_del(struct rn_system *sys, const char *group, const char *family,
+			    const char *name);
+
 /* Reverse order; "already gone" counts as done; other failures are logged, kept for a retry,
  * and the first is returned after the rest were tried. */
 int rn_system_undo_group(struct rn_system *sys, const char *group);
 int rn_system_undo_all(struct rn_system *sys);
 
 /*
- * Removes routes, rules and addresses that carry our protocol tag (RN_RTPROT) but that the
- * journal does not own: left by a crash between the kernel's ACK and the journal write. Only
+ * Removes routes, rules and addresses that carry our protocol tag (RN_RTPROT), and nft tables
+ * named "rustynet*", that the journal does not own: left by a crash between the kernel's ACK
+ * and the journal write. Only
  * correct when one rustynetd runs per network namespace. *removed counts them.
  */
 int rn_system_sweep(struct rn_system *sys, size_t *removed);

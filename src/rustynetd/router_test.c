@@ -1,0 +1,99 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Unit tests for the router's nft ruleset text: what it masquerades and accepts, interface
+ * names it refuses to quote, and that nft itself accepts it (in a private network namespace,
+ * as root, through the system layer; skipped otherwise).
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "rustynetd/router.h"
+#include "system/nft.h"
+#include "system/system.h"
+#include "system/testns.h"
+
+static struct rn_filter_prefix P(const char *s) {
+	struct rn_filter_prefix p;
+
+	assert_int_equal(rn_filter_prefix_parse(s, &p), 0);
+	return p;
+}
+
+static void
+test_ruleset_text(void **state)
+{
+	struct rn_filter_prefix m6 = P("fd7a:115c:a1e0::/48");
+	char buf[RN_ROUTER_RULESET_MAX];
+	int n;
+
+	(void)state;
+	n = rn_router_ruleset("rustynet0", &m6, buf, sizeof(buf));
+	assert_true(n > 0 && (size_t)n == strlen(buf));
+	assert_true(rn_nft_body_ok(buf));
+	assert_non_null(strstr(buf, "type nat hook postrouting priority srcnat"));
+	assert_non_null(
+	    strstr(buf, "oifname != \"rustynet0\" ip saddr 100.64.0.0/10 masquerade\n"));
+	assert_non_null(
+	    strstr(buf, "oifname != \"rustynet0\" ip6 saddr fd7a:115c:a1e0::/48 masquerade\n"));
+	assert_non_null(strstr(buf, "type filter hook forward priority filter; policy accept;"));
+	assert_non_null(strstr(buf, "iifname \"rustynet0\" oifname != \"rustynet0\" accept\n"));
+	assert_non_null(strstr(buf, "oifname \"rustynet0\" ct state established,related accept\n"));
+	assert_null(strstr(buf, "drop"));
+}
+
+static void test_ruleset_refuses(void **state)
+{
+	struct rn_filter_prefix m6 = P("fd7a:115c:a1e0::/48"), m4 = P("100.64.0.0/10");
+	char buf[RN_ROUTER_RULESET_MAX];
+
+	(void)state;
+	assert_int_equal(rn_router_ruleset("rn\"0", &m6, buf, sizeof(buf)), -EINVAL);
+	assert_int_equal(rn_router_ruleset("rn 0", &m6, buf, sizeof(buf)), -EINVAL);
+	assert_int_equal(rn_router_ruleset("", &m6, buf, sizeof(buf)), -EINVAL);
+	assert_int_equal(rn_router_ruleset("a-very-long-ifname0", &m6, buf, sizeof(buf)), -EINVAL);
+	assert_int_equal(rn_router_ruleset("rn0", &m4, buf, sizeof(buf)), -EINVAL);
+	assert_int_equal(rn_router_ruleset("rn0", NULL, buf, sizeof(buf)), -EINVAL);
+	assert_int_equal(rn_router_ruleset("rn0", &m6, buf, 100), -ENOSPC);
+}
+
+static void test_nft_accepts_it(void **state)
+{
+	struct rn_filter_prefix m6 = P("fd7a:115c:a1e0::/48");
+	char buf[RN_ROUTER_RULESET_MAX], dir[64];
+	struct rn_system *sys;
+	struct rn_nl *nl;
+
+	(void)state;
+	nl = rn_testns_setup();
+	rn_testns_state_dir(dir, sizeof(dir));
+	assert_int_equal(rn_system_open(dir, &sys), 0);
+	assert_true(rn_router_ruleset(RN_TESTNS_DEV, &m6, buf, sizeof(buf)) > 0);
+	assert_int_equal(
+	    rn_system_nft_table_set(sys, RN_ROUTER_GROUP, RN_ROUTER_FAMILY, RN_ROUTER_TABLE, buf),
+	    0);
+	assert_int_equal(rn_nft_table_exists(RN_ROUTER_FAMILY, RN_ROUTER_TABLE), 1);
+	assert_int_equal(rn_system_undo_all(sys), 0);
+	assert_int_equal(rn_nft_table_exists(RN_ROUTER_FAMILY, RN_ROUTER_TABLE), 0);
+	rn_system_close(sys);
+	rn_nl_close(nl);
+	rn_testns_rm_state_dir(dir);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_ruleset_text),
+	    cmocka_unit_test(test_ruleset_refuses),
+	    cmocka_unit_test(test_nft_accepts_it),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
