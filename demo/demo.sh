@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# demo/demo.sh BUILD_DIR: a guided tour of a Rustynet network: a control server and three
-# devices, each a network namespace on this machine, enrolled with one command each.
+# demo/demo.sh BUILD_DIR: a guided tour of a Rustynet network: a control server, three
+# devices and an exit node, each a network namespace on this machine.
 #
-#                 ns sw: a switch (bridge) playing the internet, 198.51.100.0/24
-#      +-----------------+-----------------+-----------------+
-#   control .1         laptop .10        phone .11         server .12
-#   rustynet-control   rustynetd         rustynetd         rustynetd
-#   serve :8443        (alice)           (alice)           (bob)
-#                      \______ mesh 100.64.0.0/10 + fdxx::/48, WireGuard ______/
+#                 ns sw: a switch (bridge): the devices' local network, 198.51.100.0/24
+#      +----------------+---------------+---------------+---------------+-----------+
+#   control .1        laptop .10      phone .11       server .12      exit .13    isp .254
+#   rustynet-control  rustynetd       rustynetd       rustynetd       rustynetd     |
+#   serve :8443       (alice)         (alice)         (bob)           (admin)    "internet"
+#                     \___ mesh 100.64.0.0/10 + fdxx::/48, WireGuard ___/  |     203.0.113.10
+#                                                        uplink 192.0.2.1 --+--- isp
+#                                                        LAN 192.168.50.0/24: printer .10
 #
 # Every command is printed before it runs. Everything is removed at the end (and on Ctrl-C).
 # Env: DEMO_PAUSE=1 waits for Enter between steps. demo/wg-pair.sh is the lower-level tour of
@@ -48,7 +50,19 @@ step "What we are going to build" \
 	"A Rustynet network: one control server and three devices (alice's laptop and phone, bob's server). Each is a Linux network namespace on this machine with its own interfaces and routes; a bridge plays the internet between them (198.51.100.0/24)." \
 	"The control server enrolls devices, holds the access policy and hands each device a signed map of the network. Each device runs rustynetd, which builds WireGuard tunnels to the others."
 mesh_init >/dev/null
-echo "   (made the switch and the control server's namespace; see tests/mesh-lib.sh)"
+# the ISP router and an "internet" host that answers with the address it sees
+T_ISP="$T_ID-isp" T_NET="$T_ID-inet" T_LAN="$T_ID-printer"
+for ns in "$T_ISP" "$T_NET" "$T_LAN"; do ns_add "$ns"; done
+veth_add "$T_ISP" i0 "$MESH_SW" "s$$-254" && ip -n "$MESH_SW" link set "s$$-254" master br0
+addr_add "$T_ISP" i0 198.51.100.254/24
+veth_add "$T_ISP" i1 "$T_NET" w0 && addr_add "$T_ISP" i1 203.0.113.1/24
+addr_add "$T_NET" w0 203.0.113.10/24 && ip -n "$T_NET" route add default via 203.0.113.1
+nsx "$T_ISP" sysctl -qw net.ipv4.ip_forward=1
+nsx "$T_NET" socat TCP-LISTEN:80,reuseaddr,fork \
+	SYSTEM:'echo "internet host: you come from $SOCAT_PEERADDR"' >/dev/null 2>&1 &
+T_BG+=("$!")
+echo "   (made the switch, the control server, an ISP router and an internet host 203.0.113.10;"
+echo "    see tests/mesh-lib.sh)"
 
 step "Set up the control server" \
 	"'init' creates its state: an SQLite database, the Ed25519 key that signs network maps, a TLS key and certificate, and a starter policy that lets every device reach every other. Then 'serve' runs the HTTPS API (TLS 1.3) on 198.51.100.1:8443."
@@ -64,6 +78,7 @@ step "Start rustynetd on each device and log in" \
 	"rustynetd creates the device's key pair (the private key never leaves it) and a tunnel interface. 'rustynet up' enrolls it: the server assigns a stable address in 100.64.0.0/10 and one in the network's IPv6 ULA /48, and pushes the map."
 for n in laptop phone server; do
 	mesh_node "$n" >/dev/null
+	ip -n "${MESH_NS[$n]}" route add default via 198.51.100.254
 done
 rn_on laptop up --server "$MESH_URL" --auth-key "$(cat alice.key)" --hostname laptop
 rn_on phone up --server "$MESH_URL" --auth-key "$(cat alice.key)" --hostname phone
@@ -83,6 +98,62 @@ step "What a device knows" \
 	"'rustynet status' shows this device, the control server connection, the map version, and each peer with its address, endpoint, last handshake and traffic. 'wg show' works on the same interface, as with kernel WireGuard."
 rn_on laptop status
 on laptop wg show "${MESH_IF[laptop]}"
+
+step "An exit node" \
+	"An exit node carries other devices' internet traffic. Here 'exit' has an uplink to the ISP (192.0.2.1) and a LAN behind it (192.168.50.0/24, with a printer at .10). It offers both; nothing is exposed until the admin approves and the policy grants it." \
+	"The policy below keeps the mesh open and lets alice use exit nodes and reach that LAN."
+mesh_node exit >/dev/null
+veth_add "${MESH_NS[exit]}" up0 "$T_ISP" up1 && addr_add "${MESH_NS[exit]}" up0 192.0.2.1/24
+addr_add "$T_ISP" up1 192.0.2.254/24 && ip -n "${MESH_NS[exit]}" route add default via 192.0.2.254
+veth_add "${MESH_NS[exit]}" lan0 "$T_LAN" p0 && addr_add "${MESH_NS[exit]}" lan0 192.168.50.1/24
+addr_add "$T_LAN" p0 192.168.50.10/24 && ip -n "$T_LAN" route add default via 192.168.50.1
+nsx "$T_LAN" socat TCP-LISTEN:80,reuseaddr,fork SYSTEM:'echo "printer: ready"' >/dev/null 2>&1 &
+T_BG+=("$!")
+cat >exit-policy.hujson <<-'EOF'
+	{
+		"acls": [
+			{"action": "accept", "src": ["*"], "dst": ["*:*"]},
+			{"action": "accept", "src": ["alice"], "dst": ["autogroup:internet:*", "192.168.50.0/24:*"]},
+		],
+	}
+EOF
+run cat exit-policy.hujson
+run "$RNC" --state "$MESH_CTL_ST" policy set exit-policy.hujson
+rn_on exit up --server "$MESH_URL" --auth-key "$(mesh_key admin)" --hostname exit \
+	--advertise-exit-node --advertise-routes 192.168.50.0/24
+run "$RNC" --state "$MESH_CTL_ST" exit approve exit
+run "$RNC" --state "$MESH_CTL_ST" routes approve exit 192.168.50.0/24
+sleep 1
+
+# web_from NODE ADDR: what a small web service at ADDR says to NODE
+web_from() {
+	printf '   %s$ %s%s\n' "$C" "curl http://$2/   (on the $1)" "$N"
+	echo | timeout 4 ip netns exec "${MESH_NS[$1]}" socat -T 3 - "TCP:$2:80,connect-timeout=3" \
+		2>&1 | sed -e 's/^.* E connect.*: /(no connection: /' -e 's/^(no connection: .*/&)/' \
+		-e 's/^/     /' | grep . || echo "     (no answer)"
+}
+step "Use it from the laptop" \
+	"Without an exit node the laptop goes to the internet directly: the internet host sees the laptop's own address. After 'exit-node select', the laptop's internet traffic goes through the tunnel to the exit, which forwards it: the internet host sees the exit's address. rustynetd does this with a routing table of its own and an fwmark on its WireGuard packets (docs/exit-nodes.md)."
+rn_on laptop exit-node list
+web_from laptop 203.0.113.10
+rn_on laptop exit-node select exit
+sleep 1
+web_from laptop 203.0.113.10
+on laptop ip route get 203.0.113.10
+
+step "The LAN behind the exit: off, then on" \
+	"LAN access is off by default: the exit's LAN subnets are not reachable. 'lan-access on' routes the subnets this user is granted (and the admin approved) into the tunnel. The exit node enforces the policy on every packet, so a client cannot reach a LAN it was not granted, whatever routes it sets itself."
+web_from laptop 192.168.50.10
+rn_on laptop lan-access on
+sleep 1
+web_from laptop 192.168.50.10
+rn_on laptop status
+
+step "Back to direct" \
+	"'exit-node off' and 'lan-access off' remove exactly the rules and routes they added."
+rn_on laptop lan-access off
+rn_on laptop exit-node off
+web_from laptop 203.0.113.10
 
 step "Change the policy: only ssh from alice to the server" \
 	"The policy is default-deny, in the shape of Tailscale's policy file. The server compiles it into a packet filter for each device and pushes new maps at once; each device enforces its filter on what it receives. Here alice may reach the server on tcp/22 only, and nothing else is allowed."
@@ -106,7 +177,8 @@ on laptop ping -c 1 -W 1 "$SERVER" || true
 
 step "Clean up" \
 	"Stopping rustynetd removes exactly the interface, addresses and routes it installed (it keeps a journal of them, so even after a crash a restart cleans up). Deleting the namespaces removes the rest."
-for n in laptop phone server; do rn_on "$n" down; done
+for n in laptop phone server exit; do rn_on "$n" down; done
 echo
-echo "Done: three devices enrolled with one command each, reaching each other by address and name,"
-echo "under a policy the control server pushed in well under a second."
+echo "Done: devices enrolled with one command each, reaching each other by address and name, an"
+echo "exit node carrying the laptop's internet traffic and LAN, under a policy pushed in well under"
+echo "a second."
