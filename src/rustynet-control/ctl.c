@@ -135,7 +135,14 @@ int rn_ctl_node_find(struct rn_store *store, const char *arg, struct rn_store_no
 	long long id;
 	int ret;
 
-	ret = rn_store_node_get_by_name(store, arg, out);
+	char lower[RN_STORE_LABEL_MAX + 1];
+	size_t i;
+
+	/* DNS names are case-insensitive: "E" is node "e" */
+	for (i = 0; arg[i] && i < RN_STORE_LABEL_MAX; i++)
+		lower[i] = (char)(arg[i] >= 'A' && arg[i] <= 'Z' ? arg[i] - 'A' + 'a' : arg[i]);
+	lower[i] = '\0';
+	ret = rn_store_node_get_by_name(store, arg[i] ? arg : lower, out);
 	if (ret != -ENOENT) {
 		if (ret)
 			rn_ctl_store_error(store, "looking up a node", ret);
@@ -150,7 +157,7 @@ int rn_ctl_node_find(struct rn_store *store, const char *arg, struct rn_store_no
 			return ret;
 		}
 		ret = -ENOENT;
-		for (size_t i = 0; i < n; i++) {
+		for (i = 0; i < n; i++) {
 			if (nodes[i].id != id)
 				continue;
 			*out = nodes[i];

@@ -18,6 +18,7 @@
 #include "rustynetd/persist.h"
 #include "system/system.h"
 #include "wg/device.h"
+#include "wg/messages.h"
 
 static void set_error(struct rn_daemon *d, int r, const char *what, const char *name)
 {
@@ -341,7 +342,8 @@ static json_t *exit_json(const struct rn_daemon *d, const struct rn_wg_config *c
 	if (!x->node_id)
 		return json_null();
 	reachable = p && p->is_exit && p->online && run && run->last_handshake.tv_sec &&
-		    now - run->last_handshake.tv_sec <= RN_EXIT_REACHABLE_S;
+		    now - run->last_handshake.tv_sec <= RN_EXIT_REACHABLE_S &&
+		    !run->handshake_attempts;
 	if (!p || !p->is_exit)
 		snprintf(problem, sizeof(problem),
 			 "exit node %s is no longer allowed (removed from the network, approval or "
@@ -352,6 +354,11 @@ static json_t *exit_json(const struct rn_daemon *d, const struct rn_wg_config *c
 		snprintf(problem, sizeof(problem),
 			 "exit node %s is offline: internet traffic is blocked, not sent directly",
 			 p->name);
+	else if (run && run->handshake_attempts)
+		snprintf(problem, sizeof(problem),
+			 "exit node %s does not answer (handshakes unanswered for %u s): internet "
+			 "traffic is blocked, not sent directly",
+			 p->name, run->handshake_attempts * RN_REKEY_TIMEOUT_S);
 	else if (d->exit.error[0])
 		snprintf(problem, sizeof(problem), "routes not fully installed: %s", d->exit.error);
 	return json_pack("{s:s, s:o, s:o, s:b, s:b, s:s}", "name", p ? p->name : x->name, "ipv4",

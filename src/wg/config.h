@@ -52,6 +52,9 @@ struct rn_wg_peer_config {
 	/* Read-only state, filled by "get" only. */
 	struct timespec last_handshake; /* wall clock; 0 = never */
 	uint64_t rx_bytes, tx_bytes;
+	/* Handshake initiations retried in a row without a reply (each after 5 s): > 0 means the
+	 * peer has not answered for that long. Not part of the UAPI. */
+	unsigned int handshake_attempts;
 };
 
 enum rn_wg_device_flags {

@@ -430,6 +430,7 @@ static int snapshot_peer(struct rn_wg_device *dev, struct rn_wg_peer *peer,
 		pc->flags |= RN_WG_PEER_HAS_ENDPOINT;
 	}
 	pc->persistent_keepalive = peer->persistent_keepalive_s;
+	pc->handshake_attempts = peer->timer_retransmit_handshake ? peer->handshake_attempts : 0;
 	pthread_mutex_unlock(&peer->lock);
 	pc->rx_bytes = peer->rx_bytes;
 	pc->tx_bytes = peer->tx_bytes;

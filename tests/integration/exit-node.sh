@@ -19,6 +19,7 @@
 # route to L2 through the tunnel is still dropped at E; the protocol matrix {alice, bob} x
 # {internet via E, LAN via E} x {tcp/443, tcp/8080, udp, icmp}; carol can select no exit and
 # her hand-made packets to I through E are dropped; E killed: no fallback to direct internet,
+# status says the exit does not answer,
 # the mesh still works.
 set -eu
 TEST_TAG=exit
@@ -52,11 +53,13 @@ POLICY='{
 		 "dst": ["autogroup:internet:443", "192.168.50.0/24:443"]},
 		{"action": "accept", "src": ["bob"], "dst": ["autogroup:internet:*", "192.168.50.0/24:*"]},
 		{"action": "accept", "src": ["carol"], "dst": ["192.168.50.0/24:*"]},
+		{"action": "accept", "src": ["dave"], "dst": ["autogroup:internet:*"]},
 	],
 }'
 check "c1 up (alice)" mesh_up c1 alice
 check "c2 up (bob)" mesh_up c2 bob
 check "c3 up (carol)" mesh_up c3 carol
+check "c4 up (dave)" mesh_up c4 dave
 # after the enrollments: a policy naming users that do not exist yet is refused
 check "policy set" mesh_policy <<<"$POLICY"
 up_exit() {
@@ -85,6 +88,7 @@ check "e is now forwarding (ip_forward=1)" \
 	wait_for 3 sh -c "ip netns exec '${MESH_NS[e]}' sysctl -n net.ipv4.ip_forward | grep -qx 1"
 
 for p in 443 8080; do exit_listen inet tcp $p; exit_listen l1 tcp $p; exit_listen l2 tcp $p; done
+exit_listen inet tcp6 443
 exit_listen inet udp 5353
 exit_listen l1 udp 5353
 sleep 0.3
@@ -93,11 +97,23 @@ sleep 0.3
 seen_as() { [ "$(exit_probe "$1" tcp "$I_ADDR" 443)" = "from $2" ]; }
 # ---------------------------------------------------------------- before: direct internet
 check "without an exit, c1 reaches I directly (I sees 198.51.100.10)" seen_as c1 198.51.100.10
+# seen6_as NODE ADDR: NODE's tcp/443 to I over IPv6 arrives from ADDR (socat prints it expanded).
+seen6_as() {
+	exit_probe "$1" tcp6 "$I6_ADDR" 443 | python3 -c 'import ipaddress,sys
+s = sys.stdin.read().strip()
+sys.exit(0 if s.startswith("from ") and ipaddress.ip_address(s[5:].strip("[]")) == ipaddress.ip_address(sys.argv[1]) else 1)' "$2"
+}
+check "without an exit, c1 reaches I over IPv6 directly (I sees 2001:db8:1::10)" \
+	seen6_as c1 2001:db8:1::10
 C1_STATE0=$(exit_net_state "${MESH_NS[c1]}")
 
 # ---------------------------------------------------------------- select e: internet via E
 check "c1 selects e" rnn c1 exit-node select e
 check "c1 -> I tcp/443 leaves through e (I sees e's uplink address)" wait_for 5 seen_as c1 "$E_UPLINK"
+check "c1 -> I over IPv6 leaves through e too (I sees e's uplink $E6_UPLINK)" \
+	wait_for 5 seen6_as c1 "$E6_UPLINK"
+no_host_route() { ! ip -n "${MESH_NS[c1]}" route show table all | grep -q "^198\.51\.100\.13 "; }
+check "no host route to e's endpoint was added (the fwmark bypasses the tunnel)" no_host_route
 check "ip route get I on c1 is the tunnel" \
 	sh -c "ip -n '${MESH_NS[c1]}' route get $I_ADDR | grep -q 'dev ${MESH_IF[c1]}'"
 only_wg_on_underlay() {
@@ -188,6 +204,22 @@ check "c3 lan-access on" rnn c3 lan-access on
 check "c3 reaches L1 (its LAN grant works in the subnet context)" \
 	wait_for 5 exit_reaches c3 tcp "$L1_ADDR" 8080
 
+# ---------------------------------------------------------------- dave: exit grant, no LAN grant
+check "c4 (dave) selects e" rnn c4 exit-node select e
+check "c4 lan-access on" rnn c4 lan-access on
+check "c4 reaches I on any port (tcp/8080)" wait_for 5 exit_reaches c4 tcp "$I_ADDR" 8080
+no_lan_routes() { rnn c4 status --json | python3 -c 'import json,sys; assert json.load(sys.stdin)["lan_routes"] == []'; }
+check "c4's status routes no LAN (an internet grant is not a LAN grant)" no_lan_routes
+handmade_lan() {
+	local pub
+	pub=$(mesh_json c4 '[p["public_key"] for p in j["peers"] if p["name"] == "e"][0]') || return 1
+	nsx "${MESH_NS[c4]}" wg set "${MESH_IF[c4]}" peer "$pub" allowed-ips \
+		"$(nsx "${MESH_NS[c4]}" wg show "${MESH_IF[c4]}" allowed-ips | awk -v k="$pub" '$1 == k {for (i = 2; i <= NF; i++) printf "%s%s", $i, (i < NF ? "," : "")}'),192.168.50.0/24" || return 1
+	ip -n "${MESH_NS[c4]}" route replace 192.168.50.0/24 dev "${MESH_IF[c4]}" table main || return 1
+	exit_blocked c4 tcp "$L1_ADDR" 8080 && exit_blocked c4 icmp "$L1_ADDR"
+}
+check "c4's hand-made packets to L1 through e are dropped (exit context never admits a LAN)" handmade_lan
+
 # ---------------------------------------------------------------- switch, off: no stale state
 check "c1 switches to e2" rnn c1 exit-node select e2
 check "c1 -> I now leaves through e2 (I sees e2's address)" wait_for 5 seen_as c1 198.51.100.14
@@ -216,6 +248,12 @@ no_fallback() {
 }
 check "e dead: c2's internet traffic is blocked, never sent directly" no_fallback
 check "e dead: the mesh still works (c2 pings c1)" mesh_ping c2 "$(mesh_ip4 c1)"
+nsx "${MESH_NS[c2]}" ping -n -q -i 0.5 -w 40 "$I_ADDR" >/dev/null 2>&1 &
+T_BG+=("$!")
+exit_problem() {
+	rnn c2 status --json | python3 -c 'import json,sys; x=json.load(sys.stdin)["exit_node"]; print(x); assert not x["reachable"] and x["problem"]'
+}
+check "e dead: status says the exit is not reachable, and why (within 40 s)" wait_for 40 exit_problem
 
 check "no sanitizer report in any log" mesh_logs_clean
 [ "$T_FAIL" = 0 ] || mesh_dump_logs
