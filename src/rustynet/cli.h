@@ -25,6 +25,7 @@ int rn_cli_logout_main(int argc, char **argv);
 int rn_cli_ping_main(int argc, char **argv);
 int rn_cli_exit_node_main(int argc, char **argv);
 int rn_cli_lan_access_main(int argc, char **argv);
+int rn_cli_dns_main(int argc, char **argv);
 
 /* How long `up` and `logout` wait for the daemon, which waits for the control server. */
 #define RN_CLI_SLOW_TIMEOUT_MS 25000

@@ -23,6 +23,7 @@ static const struct {
     {"exit-node", rn_cli_exit_node_main, "list, select or turn off the exit node for internet "
 					  "traffic"},
     {"lan-access", rn_cli_lan_access_main, "on|off: reach the LAN subnets granted to this node"},
+    {"dns", rn_cli_dns_main, "inspect|query: what Magic DNS serves, and ask it a name"},
     {"logout", rn_cli_logout_main, "leave the network: peers, addresses and routes removed"},
     {"version", rn_cli_version_main, "print the versions of rustynet and rustynetd"},
     {"down", rn_cli_down_main, "stop rustynetd: interface and sockets removed"},

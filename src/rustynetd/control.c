@@ -95,6 +95,7 @@ static const struct {
     {"exit-node-select", rn_daemon_exit_cmd_select},
     {"exit-node-off", rn_daemon_exit_cmd_off},
     {"lan-access", rn_daemon_exit_cmd_lan},
+    {"dns-inspect", rn_daemon_dns_cmd_inspect},
 };
 
 static json_t *dispatch(struct rn_daemon *d, json_t *req)
@@ -109,7 +110,7 @@ static json_t *dispatch(struct rn_daemon *d, json_t *req)
 		if (!strcmp(cmd, commands[i].name))
 			return commands[i].fn(d, args);
 	return rn_ipc_reply_error("unknown command \"%.64s\": this rustynetd (%s) knows status, "
-				  "version, down, up, logout, exit-node-* and lan-access; are rustynet and rustynetd the same version?",
+				  "version, down, up, logout, exit-node-*, lan-access and dns-inspect; are rustynet and rustynetd the same version?",
 				  cmd, RN_VERSION);
 }
 
