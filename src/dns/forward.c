@@ -53,6 +53,7 @@ int rn_dns_error_reply(const uint8_t *q, size_t len, int rcode, uint8_t **out, s
 	ldns_pkt_set_rcode(p, (uint8_t)rcode);
 	if (ldns_pkt_edns(p)) {
 		ldns_pkt_set_edns_udp_size(p, RN_DNS_EDNS_SIZE);
+		ldns_rdf_deep_free(ldns_pkt_edns_data(p)); /* the client's options (a cookie) */
 		ldns_pkt_set_edns_data(p, NULL);
 	}
 	st = ldns_pkt2wire(out, p, outlen);
