@@ -322,6 +322,33 @@ static void test_upstream_reply(void **state)
 	free(fwd);
 }
 
+/* A SERVFAIL for a query carrying EDNS options (dig's cookie): options dropped, none leaked. */
+static void test_error_reply_edns(void **state)
+{
+	static const uint8_t cookie[12] = {0, 10, 0, 8, 1, 2, 3, 4, 5, 6, 7, 8};
+	ldns_pkt *p = NULL;
+	uint8_t *w = NULL, *out = NULL;
+	size_t len, outlen;
+
+	(void)state;
+	assert_int_equal(ldns_pkt_query_new_frm_str(&p, "www.example.", LDNS_RR_TYPE_A,
+						    LDNS_RR_CLASS_IN, LDNS_RD),
+			 LDNS_STATUS_OK);
+	ldns_pkt_set_edns_udp_size(p, 4096);
+	ldns_pkt_set_edns_data(p, ldns_rdf_new_frm_data(LDNS_RDF_TYPE_UNKNOWN, 12, cookie));
+	assert_int_equal(ldns_pkt2wire(&w, p, &len), LDNS_STATUS_OK);
+	ldns_pkt_free(p);
+	assert_int_equal(rn_dns_error_reply(w, len, LDNS_RCODE_SERVFAIL, &out, &outlen), 0);
+	p = NULL;
+	assert_int_equal(ldns_wire2pkt(&p, out, outlen), LDNS_STATUS_OK);
+	assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_SERVFAIL);
+	assert_int_equal(ldns_pkt_edns_udp_size(p), RN_DNS_EDNS_SIZE);
+	assert_null(ldns_pkt_edns_data(p));
+	ldns_pkt_free(p);
+	free(w);
+	free(out);
+}
+
 static void test_zone_listing(void **state)
 {
 	const struct rn_dns_zone *z = *state;
@@ -347,6 +374,7 @@ int main(void)
 	    cmocka_unit_test(test_malformed),
 	    cmocka_unit_test(test_badvers),
 	    cmocka_unit_test(test_upstream_reply),
+	    cmocka_unit_test(test_error_reply_edns),
 	    cmocka_unit_test(test_zone_listing),
 	};
 

@@ -116,6 +116,40 @@ check "dns query (zone)" sh -c "ip netns exec '${MESH_NS[a]}' '$RNCLI' --socket 
 check "dns query (upstream)" sh -c "ip netns exec '${MESH_NS[a]}' '$RNCLI' --socket '${MESH_SOCK[a]}' dns query www.example.test A | tee /dev/stderr | grep -q 'an upstream'"
 check "dns upstreams set refuses 100.100.100.100" sh -c "! '$RNC' --state '$MESH_CTL_ST' dns upstreams set 100.100.100.100"
 
+# ---------------------------------------------------------------- a flood
+# 3 s of garbage, zone queries and queries to forward (random names: each needs a worker) at
+# c's resolver; the daemon must keep answering its control socket and the zone throughout.
+flood() {
+	nsx "${MESH_NS[c]}" python3 - <<-'PY' &
+		import os, random, socket, struct, time
+		s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+		def q(name, t=1):
+		    b = struct.pack(">HHHHHH", random.getrandbits(16), 0x0100, 1, 0, 0, 0)
+		    for l in name.split("."):
+		        b += bytes([len(l)]) + l.encode()
+		    return b + b"\0" + struct.pack(">HH", t, 1)
+		end = time.time() + 3
+		while time.time() < end:
+		    for m in (os.urandom(random.randint(0, 600)), q("nas.rustynet"),
+		              q("r%d.example.test" % random.getrandbits(32))):
+		        try:
+		            s.sendto(m, ("100.100.100.100", 53))
+		        except OSError:
+		            pass
+	PY
+	local pid=$! t0
+	sleep 1
+	t0=$(now_ms)
+	rnn c status >/dev/null || return 1
+	echo "status took $(($(now_ms) - t0)) ms during the flood"
+	[ $(($(now_ms) - t0)) -lt 1000 ] || return 1
+	wait "$pid"
+	is "${IP4[a]}" qc c @100.100.100.100 nas.rustynet A
+}
+check "a UDP flood stalls neither the daemon nor the zone" flood
+check "dig still answers after the flood" wait_for 3 is 192.0.2.80 qc c @100.100.100.100 www.example.test A
+rnn c dns inspect --json | python3 -c "import json,sys; print('# c after the flood:', json.load(sys.stdin)['stats'])" || true
+
 # ---------------------------------------------------------------- rename, offline
 check "rename nas-2 to files" ctl nodes rename nas-2 files
 renamed() { is "${IP4[b]}" qc c @100.100.100.100 files.rustynet A; }
