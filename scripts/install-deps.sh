@@ -8,10 +8,10 @@ PKGS=(
 	# build
 	build-essential meson ninja-build pkg-config clang libclang-rt-dev
 	libssl-dev libsodium-dev libcmocka-dev libmnl-dev libjansson-dev
-	libsqlite3-dev libmicrohttpd-dev libcurl4-openssl-dev libnftables-dev
+	libsqlite3-dev libmicrohttpd-dev libcurl4-openssl-dev libnftables-dev libldns-dev
 	# interop, tests, demo, bench
 	wireguard-go wireguard-tools iproute2 iputils-ping iperf3 tcpdump nftables
-	procps psmisc python3 socat curl
+	procps psmisc python3 socat curl dnsutils knot-dnsutils dnsmasq-base dnsperf
 )
 
 missing=()

@@ -15,6 +15,8 @@
 # ctl ARGS...                    rustynet-control on the server's state dir
 # mesh_ip4/mesh_ip6 NAME         NAME's mesh addresses (from its status)
 # MESH_NS[NAME] MESH_IF[NAME] MESH_PID[NAME] MESH_LOG[NAME] MESH_ST[NAME]
+# MESH_RESOLV[NAME]: the node's own resolv.conf ($T_DIR/NAME.resolv.conf, made if missing), which
+# its Magic DNS rewrites: a test never touches the real /etc/resolv.conf.
 
 BUILD_DIR=$(dirname "$(dirname "$(dirname "${RUSTYNET_WG:-/nonexistent/x/y/z}")")")
 RND=$BUILD_DIR/src/rustynetd/rustynetd
@@ -27,7 +29,7 @@ MESH_CTL_LOG=$T_DIR/control.log
 MESH_CTL_PID=
 MESH_URL=https://198.51.100.1:8443
 MESH_N=10 # last octet of the next node's underlay address
-declare -A MESH_NS=() MESH_IF=() MESH_PID=() MESH_LOG=() MESH_ST=() MESH_SOCK=()
+declare -A MESH_NS=() MESH_IF=() MESH_PID=() MESH_LOG=() MESH_ST=() MESH_SOCK=() MESH_RESOLV=()
 
 # mesh_have_bins: all three binaries are built (else the caller skips).
 mesh_have_bins() { [ -x "$RND" ] && [ -x "$RNCLI" ] && [ -x "$RNC" ]; }
@@ -77,7 +79,8 @@ mesh_node_start() {
 	shift
 	ip netns exec "${MESH_NS[$n]}" env UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1}" "$@" \
 		"$RND" --state "${MESH_ST[$n]}" --socket "${MESH_SOCK[$n]}" \
-		--interface "${MESH_IF[$n]}" >>"${MESH_LOG[$n]}" 2>&1 </dev/null &
+		--interface "${MESH_IF[$n]}" --resolv-conf "${MESH_RESOLV[$n]}" \
+		>>"${MESH_LOG[$n]}" 2>&1 </dev/null &
 	MESH_PID[$n]=$!
 	T_BG+=("${MESH_PID[$n]}")
 	wait_for 15 rnn "$n" status || { tail -n 20 "${MESH_LOG[$n]}" >&2; return 1; }
@@ -92,6 +95,8 @@ mesh_node() {
 	MESH_ST[$n]=$T_DIR/$n
 	MESH_SOCK[$n]=$T_DIR/$n.sock
 	MESH_LOG[$n]=$T_DIR/$n.log
+	MESH_RESOLV[$n]=$T_DIR/$n.resolv.conf
+	[ -e "${MESH_RESOLV[$n]}" ] || printf 'nameserver 192.0.2.53\n' >"${MESH_RESOLV[$n]}"
 	T_SOCKS+=("$UAPI_DIR/${MESH_IF[$n]}.sock")
 	ns_add "${MESH_NS[$n]}" && mesh_link "${MESH_NS[$n]}" e0 "$o" || return 1
 	mesh_node_start "$n"

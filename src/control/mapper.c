@@ -31,6 +31,8 @@ struct rn_mapper_epoch {
 	struct rn_control_world world; /* without expired nodes: they are in nobody's map */
 	struct rn_policy *policy;
 	char domain[RN_STORE_LABEL_MAX + 1];  /* a DNS label: the store allows no more */
+	struct rn_store_ip ups[RN_STORE_DNS_UPSTREAMS_MAX]; /* dns_upstreams, for dns.resolvers */
+	size_t n_ups;
 	struct rn_filter_prefix cgnat, ula48; /* the mesh: no LAN route may overlap them */
 	struct rn_mapper_eps *eps; /* owned: world.nodes[i]'s endpoints, parsed once per epoch */
 };
@@ -91,6 +93,28 @@ static void rn_mapper_endpoints(const char *text, struct rn_mapper_eps *out)
 	json_decref(a);
 }
 
+/* The admin's DNS upstreams; none when never set. A stored value that no longer parses is
+ * logged and ignored: nodes then forward as if none were set. */
+static int rn_mapper_upstreams(struct rn_store *store, struct rn_mapper_epoch *e)
+{
+	char text[RN_STORE_DNS_UPSTREAMS_TEXT_MAX], err[128];
+	int ret;
+
+	e->n_ups = 0;
+	ret = rn_store_setting_get(store, "dns_upstreams", text, sizeof(text));
+	if (ret == -ENOENT)
+		return 0;
+	if (ret)
+		return ret;
+	if (rn_store_dns_upstreams_parse(text, e->ups, RN_STORE_DNS_UPSTREAMS_MAX, &e->n_ups, err,
+					 sizeof(err))) {
+		log_error(MAIN, "the stored dns_upstreams \"%s\" does not parse: %s; ignored", text,
+			  err);
+		e->n_ups = 0;
+	}
+	return 0;
+}
+
 int rn_mapper_epoch_load(struct rn_store *store, uint64_t serial, int64_t now,
 			 struct rn_mapper_epoch **out, char *err, size_t errlen)
 {
@@ -111,6 +135,8 @@ int rn_mapper_epoch_load(struct rn_store *store, uint64_t serial, int64_t now,
 		goto err;
 	}
 	ret = rn_store_setting_get(store, "domain", e->domain, sizeof(e->domain));
+	if (!ret)
+		ret = rn_mapper_upstreams(store, e);
 	if (!ret)
 		ret = rn_mapper_policy(store, &e->policy);
 	if (ret) {
@@ -310,6 +336,16 @@ static int rn_mapper_self(const struct rn_mapper_epoch *e, const struct rn_store
 	m->issued_at = e->now > 0 ? (uint64_t)e->now : 1;
 	snprintf(m->domain, sizeof(m->domain), "%s", e->domain);
 	snprintf(m->dns.search_domain, sizeof(m->dns.search_domain), "%s", e->domain);
+	if (e->n_ups) {
+		m->dns.resolvers = calloc(e->n_ups, sizeof(*m->dns.resolvers));
+		if (!m->dns.resolvers)
+			return -ENOMEM;
+		for (size_t i = 0; i < e->n_ups; i++) {
+			m->dns.resolvers[i].family = (uint8_t)e->ups[i].family;
+			memcpy(m->dns.resolvers[i].addr, e->ups[i].addr, 16);
+		}
+		m->dns.n_resolvers = e->n_ups;
+	}
 	m->self.id = (uint64_t)nd->id;
 	snprintf(m->self.name, sizeof(m->self.name), "%s", nd->dns_name);
 	snprintf(m->self.dns_name, sizeof(m->self.dns_name), "%s.%s", nd->dns_name, e->domain);
@@ -352,7 +388,9 @@ int rn_mapper_build(const struct rn_mapper_epoch *e, uint64_t node_id, struct rn
 	if (ret)
 		goto out;
 	rn_mapper_clean_filter(e, &m->filter);
-	rn_mapper_self(e, &e->world.nodes[self], m);
+	ret = rn_mapper_self(e, &e->world.nodes[self], m);
+	if (ret)
+		goto out;
 	taken = calloc(routes.n + 1, sizeof(*taken));
 	m->peers = calloc(n_peers + 1, sizeof(*m->peers));
 	if (!taken || !m->peers) {

@@ -546,6 +546,17 @@ static bool rn_store_setting_writable(const char *key, const char *value)
 		rn_store_dns_label(value, label);
 		return strcmp(label, value) == 0;
 	}
+	if (strcmp(key, "dns_upstreams") == 0) {
+		struct rn_store_ip ips[RN_STORE_DNS_UPSTREAMS_MAX];
+		char canon[RN_STORE_DNS_UPSTREAMS_TEXT_MAX], err[128];
+		size_t n;
+
+		if (rn_store_dns_upstreams_parse(value, ips, RN_STORE_DNS_UPSTREAMS_MAX, &n, err,
+						 sizeof(err)))
+			return false;
+		rn_store_dns_upstreams_format(ips, n, canon, sizeof(canon));
+		return strcmp(canon, value) == 0;
+	}
 	return false;
 }
 
@@ -557,17 +568,21 @@ int rn_store_setting_set(struct rn_store *store, const char *actor, const char *
 
 	if (!rn_store_setting_writable(key, value))
 		return rn_store_fail(store, -EINVAL,
-				     "cannot set \"%s\" to \"%.80s\": only "
-				     "\"domain\" may be set, to a DNS label (a-z 0-9 -)",
+				     "cannot set \"%s\" to \"%.80s\": only \"domain\" (a DNS "
+				     "label: a-z 0-9 -) and \"dns_upstreams\" (IP[,IP...]) may be set",
 				     key, value);
 	ret = rn_store_begin(store);
 	if (ret)
 		return ret;
-	ret = rn_store_prepare(store, "UPDATE settings SET value = ? WHERE key = ?", &st);
+	/* An upsert: stores made before a key existed lack its row. */
+	ret = rn_store_prepare(store,
+			       "INSERT INTO settings (key, value) VALUES (?, ?) "
+			       "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+			       &st);
 	if (ret)
 		goto err;
-	sqlite3_bind_text(st, 1, value, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
 	ret = rn_store_step_done(store, st, "writing a setting");
 	if (!ret)
 		ret = rn_store_audit(store, actor, now, "setting.set",

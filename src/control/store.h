@@ -41,7 +41,8 @@ void rn_store_close(struct rn_store *store);
 const char *rn_store_errmsg(const struct rn_store *store);
 
 /* --- network settings --- */
-/* Known keys: "domain" (default "rustynet"), "ula_prefix" ("fdxx:xxxx:xxxx::/48", set at init). */
+/* Known keys: "domain" (default "rustynet"), "ula_prefix" ("fdxx:xxxx:xxxx::/48", set at init),
+ * "dns_upstreams" (canonical "IP,IP", absent or "" for none; an admin setting). */
 int rn_store_setting_get(struct rn_store *store, const char *key, char *out, size_t size);
 int rn_store_setting_set(struct rn_store *store, const char *actor, const char *key,
 			 const char *value, int64_t now);
@@ -187,6 +188,23 @@ int rn_store_node_logout(struct rn_store *store, const char *actor, int64_t id, 
  * and trailing '-' trimmed, cut to 63 bytes; "node" if nothing is left. Pure.
  */
 void rn_store_dns_label(const char *hostname, char out[RN_STORE_LABEL_MAX + 1]);
+
+/*
+ * The "dns_upstreams" setting (dns_upstreams.c): "IP[,IP...]" of unicast addresses, none of
+ * them 100.100.100.100, at most max, no duplicates; "" is none. -EINVAL with err otherwise.
+ */
+#define RN_STORE_DNS_UPSTREAMS_MAX 8
+#define RN_STORE_DNS_UPSTREAMS_TEXT_MAX (RN_STORE_DNS_UPSTREAMS_MAX * 48)
+struct rn_store_ip {
+	int family; /* AF_INET (addr[0..3]) or AF_INET6 */
+	uint8_t addr[16];
+};
+int rn_store_dns_upstreams_parse(const char *text, struct rn_store_ip *out, size_t max,
+				 size_t *n, char *err, size_t errlen)
+    __attribute__((warn_unused_result));
+/* Canonical text of ips, comma-separated, into out. */
+void rn_store_dns_upstreams_format(const struct rn_store_ip *ips, size_t n, char *out,
+				   size_t size);
 
 /* --- audit log --- */
 struct rn_store_audit {

@@ -30,6 +30,7 @@ static const struct {
     {"routes", rn_ctl_routes_main, "list and approve the LAN routes nodes advertise"},
     {"exit", rn_ctl_exit_main, "approve a node as an exit node"},
     {"policy", rn_ctl_policy_main, "set, get and check the network policy"},
+    {"dns", rn_ctl_dns_main, "set and get the DNS upstreams nodes forward to"},
     {"serve", rn_ctl_serve_main, "serve the control protocol to nodes over HTTPS"},
     {"version", rn_ctl_version_main, "print the version"},
 };

@@ -31,6 +31,7 @@ int rn_cli_route_main(int argc, char **argv);
 bool rn_cli_cidr_ok(const char *cmd, const char *cidr);
 /* status's lines on what this node advertises and forwards (route.c); none if nothing. */
 void rn_cli_print_router(const json_t *status);
+int rn_cli_dns_main(int argc, char **argv);
 
 /* How long `up` and `logout` wait for the daemon, which waits for the control server. */
 #define RN_CLI_SLOW_TIMEOUT_MS 25000

@@ -25,6 +25,7 @@ static const struct {
      "traffic"},
     {"lan-access", rn_cli_lan_access_main, "on|off: reach the LAN subnets granted to this node"},
     {"route", rn_cli_route_main, "advertise or retract LAN routes this node can forward to"},
+    {"dns", rn_cli_dns_main, "inspect|query: what Magic DNS serves, and ask it a name"},
     {"logout", rn_cli_logout_main, "leave the network: peers, addresses and routes removed"},
     {"version", rn_cli_version_main, "print the versions of rustynet and rustynetd"},
     {"down", rn_cli_down_main, "stop rustynetd: interface and sockets removed"},

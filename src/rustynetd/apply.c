@@ -146,6 +146,7 @@ int rn_apply_envelope(struct rn_daemon *d, const char *buf, size_t len, enum rn_
 	rn_netmap_free(&d->map);
 	d->map = next;
 	rn_daemon_exit_apply(d);
+	rn_daemon_dns_apply(d);
 	return 0;
 }
 

@@ -112,6 +112,7 @@ static const struct {
     {"exit-node-off", rn_daemon_exit_cmd_off},
     {"lan-access", rn_daemon_exit_cmd_lan},
     {"route", rn_daemon_cmd_route},
+    {"dns-inspect", rn_daemon_dns_cmd_inspect},
 };
 
 static json_t *dispatch(struct rn_daemon *d, json_t *req)
@@ -127,8 +128,8 @@ static json_t *dispatch(struct rn_daemon *d, json_t *req)
 			return commands[i].fn(d, args);
 	return rn_ipc_reply_error(
 	    "unknown command \"%.64s\": this rustynetd (%s) knows status, "
-	    "version, down, up, logout, route, exit-node-* and lan-access; are rustynet and "
-	    "rustynetd the same version?",
+	    "version, down, up, logout, route, exit-node-*, lan-access and dns-inspect; are "
+	    "rustynet and rustynetd the same version?",
 	    cmd, RN_VERSION);
 }
 

@@ -18,6 +18,7 @@
 #include "rustynetd/apply.h"
 #include "rustynetd/client.h"
 #include "rustynetd/exit.h"
+#include "rustynetd/magicdns.h"
 #include "rustynetd/router.h"
 #include "wg/config.h"
 #include "wg/uapi_server.h"
@@ -56,8 +57,10 @@ struct rn_daemon {
 	char rejected_reason[RN_CLIENT_ERR_MAX];
 	struct rn_exit_state exit; /* exit.c: exit node and LAN access, group "exit" */
 
-	struct rn_advertise adv; /* what this node offers (STATE/advertise.json) */
-	struct rn_router router; /* forwarding and NAT once approved (router.c) */
+	struct rn_advertise adv;      /* what this node offers (STATE/advertise.json) */
+	struct rn_router router;      /* forwarding and NAT once approved (router.c) */
+	const char *resolv_conf;      /* borrowed from argv: --resolv-conf */
+	struct rn_magicdns_state dns; /* magicdns.c: Magic DNS, group "dns" */
 };
 
 /*
@@ -112,6 +115,22 @@ json_t *rn_daemon_exit_cmd_list(struct rn_daemon *d, json_t *args);
 json_t *rn_daemon_exit_cmd_select(struct rn_daemon *d, json_t *args);
 json_t *rn_daemon_exit_cmd_off(struct rn_daemon *d, json_t *args);
 json_t *rn_daemon_exit_cmd_lan(struct rn_daemon *d, json_t *args);
+
+/* magicdns.c: Magic DNS. */
+/* At start: resolv.conf left by a crash restored, the host's nameservers read. */
+void rn_daemon_dns_init(struct rn_daemon *d);
+/* After each applied map: serve its zone (starting the resolver with the first). */
+void rn_daemon_dns_apply(struct rn_daemon *d);
+/* Each turn of the loop: a change of protected mode changes the upstreams. */
+void rn_daemon_dns_tick(struct rn_daemon *d);
+/* Logout and exit: resolver stopped, addresses removed, resolv.conf restored. */
+void rn_daemon_dns_stop(struct rn_daemon *d);
+bool rn_daemon_dns_protected(const struct rn_daemon *d);
+size_t rn_daemon_dns_upstreams(const struct rn_daemon *d, struct rn_netmap_ip *out,
+			       const char **from);
+void rn_daemon_dns_service_addrs(const struct rn_netmap *m, struct rn_prefix *v4,
+				 struct rn_prefix *v6);
+json_t *rn_daemon_dns_cmd_inspect(struct rn_daemon *d, json_t *args);
 
 /* session.c: login, logout and the poll thread's hand-overs. */
 /* At start: load control.json and netmap.json, apply the map, start polling. Never fatal. */

@@ -32,15 +32,17 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"Usage: rustynetd [--state DIR] [--socket PATH] [--interface NAME] [--port N]\n"
+		"                 [--resolv-conf PATH]\n"
 		"\n"
 		"The rustynet node daemon; runs as root, in the foreground.\n"
 		"  --state DIR       state directory, made 0700 (default %s)\n"
 		"  --socket PATH     control socket for the rustynet CLI (default %s)\n"
 		"  --interface NAME  the TUN interface to create (default %s)\n"
 		"  --port N          WireGuard UDP listen port, 1-65535 (default %d)\n"
+		"  --resolv-conf PATH  the resolver file Magic DNS rewrites (default %s)\n"
 		"Debug logging: RUSTYNETD_DEBUG=all (or a list: main,noise,peer,rx,tx,uapi,tun).\n",
 		RN_DAEMON_DEFAULT_STATE, RN_IPC_DEFAULT_SOCKET, RN_DAEMON_DEFAULT_INTERFACE,
-		RN_DAEMON_DEFAULT_PORT);
+		RN_DAEMON_DEFAULT_PORT, RN_RESOLVCONF_DEFAULT);
 }
 
 static int uapi_get(void *ctx, struct rn_wg_config *out)
@@ -139,6 +141,7 @@ static void run(struct rn_daemon *d, int sfd)
 			rn_uapi_server_handle(&d->uapi);
 		if (n > 0 && (pfd[3].revents & POLLIN) && d->client)
 			rn_daemon_session_poll_ready(d);
+		rn_daemon_dns_tick(d);
 		if (rn_wg_device_is_dead(d->dev) || !rn_tun_exists(d->ifname)) {
 			log_error(MAIN, "interface %s is gone, shutting down", d->ifname);
 			break;
@@ -201,6 +204,7 @@ static int serve(struct rn_daemon *d)
 	log_info(MAIN, "running %s, UDP port %u; control socket %s, wg(8) socket %s", d->ifname,
 		 d->listen_port, d->socket_path, d->uapi.path);
 	rn_daemon_exit_load(d);
+	rn_daemon_dns_init(d);
 	rn_daemon_session_resume(d);
 	run(d, sfd);
 	status = 0;
@@ -232,6 +236,7 @@ int main(int argc, char **argv)
 	    {"state", required_argument, NULL, 's'},	 {"socket", required_argument, NULL, 'S'},
 	    {"interface", required_argument, NULL, 'i'}, {"port", required_argument, NULL, 'p'},
 	    {"help", no_argument, NULL, 'h'},		 {"version", no_argument, NULL, 'v'},
+	    {"resolv-conf", required_argument, NULL, 'r'},
 	    {0},
 	};
 	struct rn_daemon d = {
@@ -240,6 +245,7 @@ int main(int argc, char **argv)
 	    .ifname = RN_DAEMON_DEFAULT_INTERFACE,
 	    .ctl_fd = -1,
 	    .listen_port = RN_DAEMON_DEFAULT_PORT,
+	    .resolv_conf = RN_RESOLVCONF_DEFAULT,
 	};
 	unsigned long port;
 	char *end;
@@ -255,6 +261,9 @@ int main(int argc, char **argv)
 			break;
 		case 'i':
 			d.ifname = optarg;
+			break;
+		case 'r':
+			d.resolv_conf = optarg;
 			break;
 		case 'p':
 			errno = 0;
@@ -289,8 +298,9 @@ int main(int argc, char **argv)
 			d.ifname, IF_NAMESIZE - 1);
 		return 2;
 	}
-	if (!*d.state_dir || !*d.socket_path) {
-		fprintf(stderr, "rustynetd: --state and --socket need a non-empty path\n");
+	if (!*d.state_dir || !*d.socket_path || !*d.resolv_conf) {
+		fprintf(stderr, "rustynetd: --state, --socket and --resolv-conf need a non-empty "
+				"path\n");
 		return 2;
 	}
 	rn_log_set_debug(getenv("RUSTYNETD_DEBUG"));

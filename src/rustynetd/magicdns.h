@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Magic DNS in the daemon (magicdns.c): the service addresses on the tunnel (journal group
+ * "dns"), the resolver thread, the upstreams it may use, resolv.conf, and `dns inspect`.
+ * Upstreams: the map's dns.resolvers when set; else, with no exit selected, the host's own
+ * nameservers from before we rewrote resolv.conf; in protected mode (an exit selected) only
+ * the map's, through the tunnel, and none at all means SERVFAIL.
+ */
+#ifndef RN_DAEMON_MAGICDNS_H
+#define RN_DAEMON_MAGICDNS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "rustynetd/resolvconf.h"
+
+#define RN_MAGICDNS_GROUP "dns" /* journal group of the service addresses */
+
+struct rn_resolver;
+
+struct rn_magicdns_state {
+	struct rn_resolver *resolver; /* owned; NULL: not serving */
+	bool protected_mode;	      /* as the resolver's view was last set */
+	char error[256];	      /* why it is not serving, "" if it is */
+	struct rn_resolvconf rc;
+};
+
+#endif
