@@ -75,8 +75,8 @@ static void set_view(struct rn_daemon *d)
 		return;
 	}
 	n = rn_daemon_dns_upstreams(d, ups, &from);
-	rn_resolver_set(d->dns.resolver, z, ups, n);
 	d->dns.protected_mode = rn_daemon_dns_protected(d);
+	rn_resolver_set(d->dns.resolver, z, ups, n, d->dns.protected_mode ? d->ifname : NULL);
 	log_debug(MAIN, "dns: zone %s of map %llu, %zu upstreams (%s)%s", d->map.domain,
 		  (unsigned long long)d->map.version, n, from,
 		  d->dns.protected_mode ? ", protected mode" : "");

@@ -8,6 +8,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <net/if.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -34,6 +35,7 @@ struct view {
 	struct rn_dns_zone *zone; /* owned; NULL: no zone */
 	struct rn_netmap_ip ups[RN_RESOLVER_MAX_UPSTREAMS];
 	size_t n_ups;
+	char tunnel_if[IF_NAMESIZE]; /* protected mode: upstream sockets bound to it; "" otherwise */
 };
 
 union sa {
@@ -149,13 +151,33 @@ static socklen_t upstream_addr(const struct rn_netmap_ip *ip, union sa *sa)
 }
 
 /*
+ * A socket for one upstream. Never the tunnel-bypass mark (SO_MARK): in protected mode the
+ * query follows the default route into the tunnel, and the socket is bound to the tunnel
+ * interface besides, so that no route (the local network's, one someone adds) takes it
+ * outside; if the binding fails the upstream is not asked at all.
+ */
+static int upstream_socket(const struct view *v, int family, bool tcp)
+{
+	int fd = socket(family, (tcp ? SOCK_STREAM : SOCK_DGRAM) | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+
+	if (fd >= 0 && v->tunnel_if[0] &&
+	    setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, v->tunnel_if,
+		       (socklen_t)strlen(v->tunnel_if)) < 0) {
+		log_debug(MAIN, "dns: cannot bind an upstream socket to %s: %s: not asking",
+			  v->tunnel_if, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/*
  * One upstream: the query (under its own random ID) over UDP, or TCP; 1 with the client's
  * reply in *out, 0 when it did not answer, -EAGAIN when it answered truncated over UDP.
- * No SO_MARK: in protected mode these follow the default route, into the tunnel.
  */
-static int ask(struct rn_resolver *r, const struct rn_netmap_ip *up, const uint8_t *fq,
-	       size_t len, uint16_t cid, bool tcp, bool client_tcp, int64_t deadline,
-	       uint8_t **out, size_t *outlen)
+static int ask(struct rn_resolver *r, const struct view *v, const struct rn_netmap_ip *up,
+	       const uint8_t *fq, size_t len, uint16_t cid, bool tcp, bool client_tcp,
+	       int64_t deadline, uint8_t **out, size_t *outlen)
 {
 	uint8_t *rep = NULL, hdr[2];
 	size_t rlen;
@@ -163,8 +185,7 @@ static int ask(struct rn_resolver *r, const struct rn_netmap_ip *up, const uint8
 	socklen_t salen = upstream_addr(up, &sa);
 	int fd, res = 0;
 
-	fd = socket(sa.sa.sa_family, (tcp ? SOCK_STREAM : SOCK_DGRAM) | SOCK_NONBLOCK | SOCK_CLOEXEC,
-		    0);
+	fd = upstream_socket(v, sa.sa.sa_family, tcp);
 	if (fd < 0)
 		return 0;
 	rep = malloc(RN_DNS_TCP_MAX);
@@ -242,9 +263,9 @@ static int forward(struct rn_resolver *r, const struct view *v, const uint8_t *q
 		if (getrandom(&uid, sizeof(uid), 0) != sizeof(uid))
 			uid = (uint16_t)rand();
 		rn_dns_set_id(fq, len, uid);
-		res = ask(r, &v->ups[i], fq, len, cid, client_tcp, client_tcp, end, out, outlen);
+		res = ask(r, v, &v->ups[i], fq, len, cid, client_tcp, client_tcp, end, out, outlen);
 		if (res == -EAGAIN)
-			res = ask(r, &v->ups[i], fq, len, cid, true, client_tcp, end, out, outlen);
+			res = ask(r, v, &v->ups[i], fq, len, cid, true, client_tcp, end, out, outlen);
 	}
 	free(fq);
 	return res == 1 ? 0 : -ETIMEDOUT;
@@ -573,7 +594,7 @@ void rn_resolver_stop(struct rn_resolver *r)
 }
 
 void rn_resolver_set(struct rn_resolver *r, struct rn_dns_zone *zone,
-		     const struct rn_netmap_ip *ups, size_t n_ups)
+		     const struct rn_netmap_ip *ups, size_t n_ups, const char *tunnel_if)
 {
 	struct view *v = calloc(1, sizeof(*v)), *old;
 
@@ -586,6 +607,8 @@ void rn_resolver_set(struct rn_resolver *r, struct rn_dns_zone *zone,
 	v->zone = zone;
 	v->n_ups = n_ups < RN_RESOLVER_MAX_UPSTREAMS ? n_ups : RN_RESOLVER_MAX_UPSTREAMS;
 	memcpy(v->ups, ups, v->n_ups * sizeof(*ups));
+	if (tunnel_if)
+		snprintf(v->tunnel_if, sizeof(v->tunnel_if), "%s", tunnel_if);
 	pthread_mutex_lock(&r->mu);
 	old = r->view;
 	r->view = v;

@@ -43,10 +43,13 @@ int rn_resolver_start(const struct in_addr *v4, const struct in6_addr *v6,
 void rn_resolver_stop(struct rn_resolver *r);
 /*
  * Replaces the view: zone is taken (NULL: forward everything), ups copied (port 53 is used
- * whatever they say). Queries in flight finish on the old view.
+ * whatever they say). A non-NULL tunnel_if (protected mode) pins every upstream socket to that
+ * interface (SO_BINDTODEVICE): an upstream whose route is not the tunnel (one on the local
+ * network, say) then gets nothing rather than a query in the clear. Queries in flight finish
+ * on the old view.
  */
 void rn_resolver_set(struct rn_resolver *r, struct rn_dns_zone *zone,
-		     const struct rn_netmap_ip *ups, size_t n_ups);
+		     const struct rn_netmap_ip *ups, size_t n_ups, const char *tunnel_if);
 void rn_resolver_stats(struct rn_resolver *r, struct rn_resolver_stats *out);
 
 #endif
