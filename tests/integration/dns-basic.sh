@@ -17,7 +17,9 @@
 # node's namespace, over UDP and TCP, on both service addresses; NXDOMAIN for unknown names;
 # relative "nas"; resolv.conf rewritten while up; forwarding to the host's resolver and to the
 # admin's `dns upstreams set`; `rustynet dns query` tells zone from upstream; a rename reaches
-# the others within 2 s; an offline node still resolves and inspect marks it offline; down
+# the others within 2 s; a fourth "nas" gets nas-3, and after it leaves a new "nas" gets the freed
+# nas-3 while no other name changes; getaddrinfo (getent) through the rewritten resolver file
+# finds "nas" via the search domain; an offline node still resolves and inspect marks it offline; down
 # restores resolv.conf byte for byte; a crash (kill -9) is undone at the next start; a file
 # someone else rewrote is left alone and reported; no sanitizer report.
 set -eu
@@ -115,6 +117,46 @@ check "inspect: upstreams from the netmap" src_is b netmap
 check "dns query (zone)" sh -c "ip netns exec '${MESH_NS[a]}' '$RNCLI' --socket '${MESH_SOCK[a]}' dns query nas-2.rustynet | tee /dev/stderr | grep -q 'the Magic DNS zone'"
 check "dns query (upstream)" sh -c "ip netns exec '${MESH_NS[a]}' '$RNCLI' --socket '${MESH_SOCK[a]}' dns query www.example.test A | tee /dev/stderr | grep -q 'an upstream'"
 check "dns upstreams set refuses 100.100.100.100" sh -c "! '$RNC' --state '$MESH_CTL_ST' dns upstreams set 100.100.100.100"
+
+# ---------------------------------------------------------------- naming stability, getaddrinfo
+# A fourth "nas" joins (nas-3), leaves, and a new one joins: the names already given never
+# change, and the newcomer gets the first free of nas, nas-2, nas-3... (here the freed nas-3).
+name_of() { mesh_json "$1" 'j["self"]["name"]'; }
+check_ok "rustynetd d starts" mesh_node d || mesh_dump_logs
+d_joins() { up_as d nas && [ "$(name_of d)" = nas-3 ]; }
+check "d up (a third hostname nas): nas-3" d_joins
+check "a joining changed no name: nas, nas-2, web" names_ok
+d_resolves() { is "$(mesh_ip4 d)" qc c @100.100.100.100 nas-3.rustynet A; }
+check "c resolves nas-3 (within 3 s)" wait_for 3 d_resolves
+check "admin removes nas-3 (d leaves)" ctl nodes remove nas-3
+gone() { status_is NXDOMAIN @100.100.100.100 nas-3.rustynet A; }
+check "nas-3 is NXDOMAIN on c (within 3 s)" wait_for 3 gone
+check "a leaving changed no name: nas, nas-2, web" names_ok
+rejoin() {
+	wait_for 5 sh -c "'$RNCLI' --socket '${MESH_SOCK[d]}' status --json | grep -q NeedsLogin" ||
+		return 1
+	up_as d nas && [ "$(name_of d)" = nas-3 ]
+}
+check "a new \"nas\" joins: it gets the freed name nas-3" rejoin
+check "... and nobody else's name changed" names_ok
+check "c resolves the newcomer's nas-3 (within 3 s)" wait_for 3 d_resolves
+# getent NAME QUERY: getaddrinfo (getent ahosts) in NAME's namespace, with /etc/resolv.conf
+# being NAME's resolver file as the daemon rewrote it (a private mount namespace).
+getent_in() {
+	nsx "${MESH_NS[$1]}" unshare --mount --propagation private sh -c \
+		"mount --bind '${MESH_RESOLV[$1]}' /etc/resolv.conf && getent ahosts '$2'" |
+		awk '{print $1}' | sort -u | tee /dev/stderr
+}
+getent_nas() { getent_in c nas | grep -qxF "${IP4[a]}"; }
+check "getent ahosts nas on c (the search domain of the rewritten file)" getent_nas
+getent_both() {
+	local out
+	out=$(getent_in c nas-2.rustynet)
+	grep -qxF "${IP4[b]}" <<<"$out" && grep -qxF "${IP6[b]}" <<<"$out"
+}
+check "getent ahosts nas-2.rustynet on c: b's IPv4 and IPv6" getent_both
+getent_fails() { [ -z "$(getent_in c nosuchnode)" ]; }
+check "getent ahosts nosuchnode on c fails" getent_fails
 
 # ---------------------------------------------------------------- a flood
 # 3 s of garbage, zone queries and queries to forward (random names: each needs a worker) at

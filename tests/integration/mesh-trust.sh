@@ -14,7 +14,9 @@
 # the node stays logged out; a single-use key works once and not twice, also when two nodes
 # race with it (exactly one wins); expired and revoked keys are refused; from a rogue server,
 # a netmap with a broken signature, an older (replayed) netmap and one signed by another key
-# are each refused, shown in status, and change nothing (version, peers, traffic); the real
+# are each refused, shown in status, and change nothing (version, peers, traffic, and the
+# names n1's Magic DNS answers: the forged maps rename n3b to "evil", the replay brings back
+# "n3"; dig keeps answering n3b and nothing else); the real
 # server back, the node takes new maps again; a node removed by the admin loses access to the
 # others within 2 s.
 set -eu
@@ -24,7 +26,7 @@ TEST_TAG=mtru
 # shellcheck source=tests/mesh-lib.sh
 . "$(dirname "$0")/../mesh-lib.sh"
 need_root
-need_cmds python3 openssl
+need_cmds python3 openssl dig
 
 ROGUE=$(dirname "$0")/../tools/rogue-control.py
 if ! mesh_have_bins; then
@@ -105,6 +107,30 @@ check "n1 takes the map that renames n3" \
 	wait_for 3 sh -c "'$RNCLI' --socket '${MESH_SOCK[n1]}' status --json | grep -q n3b"
 V=$(mesh_version n1)
 cp "${MESH_ST[n1]}/netmap.json" "$T_DIR/good.json"
+N3=$(mesh_ip4 n3 || echo none)
+# dig1 NAME: the A record n1's Magic DNS answers for NAME.rustynet ("" for none).
+dig1() { nsx "${MESH_NS[n1]}" dig +time=2 +tries=1 +short @100.100.100.100 "$1.rustynet" A; }
+names_kept() {
+	local cur evil old
+	cur=$(dig1 n3b) evil=$(dig1 evil) old=$(dig1 n3)
+	echo "n3b: '$cur' (want $N3), evil: '$evil', n3: '$old' (want none)"
+	[ "$cur" = "$N3" ] && [ -z "$evil" ] && [ -z "$old" ]
+}
+check "n1's Magic DNS answers the current name n3b, not n3 (within 2 s)" wait_for 2 names_kept
+# renamed ENVELOPE: the envelope with n3b's DNS name turned into "evil" and the version raised
+# (its signature no longer matches).
+renamed() {
+	python3 - "$1" <<-'PY'
+		import json, sys
+		e = json.load(open(sys.argv[1]))
+		m = json.loads(e["map"]); m["version"] += 1000
+		for p in m["peers"]:
+		    if p["dns_name"] == "n3b":
+		        p["dns_name"] = p["name"] = "evil"
+		e["map"] = json.dumps(m, separators=(",", ":"))
+		json.dump(e, sys.stdout, separators=(",", ":"))
+	PY
+}
 
 mesh_ctl_stop
 cp "$T_DIR/old.json" "$T_DIR/rogue.json"
@@ -122,20 +148,19 @@ refused() {
 }
 check "a replayed older netmap is refused" wait_for 10 refused n1 "version|older|replay|stale"
 check "... the node still reaches n2" mesh_ping n1 "$N2"
+check "... Magic DNS still answers n3b, and n3 (the replay's name) is not back" names_kept
 
-python3 - "$T_DIR/good.json" >"$T_DIR/rogue.json" <<-'PY'
-	import base64, json, sys
-	e = json.load(open(sys.argv[1]))
-	m = json.loads(e["map"]); m["version"] += 1000
-	e["map"] = json.dumps(m, separators=(",", ":"))  # signature no longer matches
-	json.dump(e, sys.stdout, separators=(",", ":"))
-PY
+renamed "$T_DIR/good.json" >"$T_DIR/rogue.json"
+check "(the forged map does rename n3b to evil)" grep -q 'dns_name[^,]*evil' "$T_DIR/rogue.json"
 check "a netmap with a broken signature is refused" wait_for 10 refused n1 "signature"
 check "... the node still reaches n2" mesh_ping n1 "$N2"
+check "... Magic DNS still answers n3b, not the forged name evil" names_kept
 
-python3 "$ROGUE" forge "$T_DIR/good.json" "$T_DIR/other/netmap-signing.key" 2000 >"$T_DIR/rogue.json"
+renamed "$T_DIR/good.json" >"$T_DIR/evil.json"
+python3 "$ROGUE" forge "$T_DIR/evil.json" "$T_DIR/other/netmap-signing.key" 2000 >"$T_DIR/rogue.json"
 check "a netmap signed by another key is refused" wait_for 10 refused n1 "key"
 check "... the node still reaches n2" mesh_ping n1 "$N2"
+check "... Magic DNS still answers n3b, not the forged name evil" names_kept
 check "... and lists the same peers" \
 	sh -c "'$RNCLI' --socket '${MESH_SOCK[n1]}' status --json | grep -q n3b"
 
