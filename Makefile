@@ -52,6 +52,7 @@ bench: all
 	./bench/throughput.sh $(BUILD)
 	./bench/rss.sh $(BUILD)
 	./bench/control.sh $(BUILD)
+	./bench/dns.sh $(BUILD)
 
 fuzz: $(FUZZBUILD)/build.ninja
 	ninja -C $(FUZZBUILD)
