@@ -35,7 +35,10 @@ if [ "$(id -u)" != 0 ]; then
 	exit 1
 fi
 CB=$BUILD/bench/control-bench
-mesh_have_bins && [ -x "$CB" ] || { echo "dns bench: build first (make)" >&2; exit 1; }
+if ! mesh_have_bins || [ ! -x "$CB" ]; then
+	echo "dns bench: build first (make)" >&2
+	exit 1
+fi
 for c in dnsperf dnsmasq dig; do
 	command -v "$c" >/dev/null || { echo "dns bench: $c is missing (apt-get install $c)" >&2; exit 1; }
 done
@@ -44,9 +47,8 @@ mesh_init >/dev/null
 "$CB" populate "$MESH_CTL_ST" "$NODES" >/dev/null
 mesh_node n >/dev/null
 mesh_up n bench >/dev/null
-peers() { mesh_json n 'len(j["peers"])'; }
 wait_for 10 sh -c "[ \"\$('$RNCLI' --socket '${MESH_SOCK[n]}' status --json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)[\"peers\"]))')\" -ge $NODES ]" ||
-	{ echo "dns bench: n has $(peers) peers, not $NODES" >&2; exit 1; }
+	{ echo "dns bench: n did not get $NODES peers" >&2; exit 1; }
 
 # The names and addresses n's map holds: "NAME IPV4 IPV6" lines; the domain.
 rnn n status --json | python3 -c '
@@ -97,4 +99,3 @@ q_dm=$(qps 127.0.0.53)
 echo "dns_qps_rustynetd $q_rn"
 echo "dns_qps_dnsmasq $q_dm"
 awk -v a="$q_rn" -v b="$q_dm" 'BEGIN {printf "dns_ratio_vs_dnsmasq %.2f\n", b ? a / b : 0}'
-t_done >/dev/null 2>&1 || true

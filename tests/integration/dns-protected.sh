@@ -105,7 +105,7 @@ on_underlay() {
 	WG=$(capture_count "$CAPTURE_FILE" "udp and host $E_UL")
 	echo "on c's underlay: $DNS53 packet(s) on port 53/853, $WG WireGuard with e"
 	tcpdump -r "$CAPTURE_FILE" -n "port 53 or port 853" 2>/dev/null | head -n 5
-	return $rc
+	return "$rc"
 }
 no_leak() { on_underlay "$@" && [ "$DNS53" = 0 ]; }
 
