@@ -6,7 +6,7 @@ TESTBUILD  ?= build-test
 FUZZBUILD  ?= build-fuzz
 FUZZ_TIME  ?= 60
 
-.PHONY: all deps install check unit integration bench fuzz demo clean format
+.PHONY: all deps install check unit integration leak-test bench fuzz demo clean format
 
 all: $(BUILD)/build.ninja
 	ninja -C $(BUILD)
@@ -47,6 +47,11 @@ unit: $(TESTBUILD)/build.ninja
 integration: $(TESTBUILD)/build.ninja
 	ninja -C $(TESTBUILD)
 	./scripts/run-tests.sh --build $(TESTBUILD) --only integration
+
+# Only the leak scenarios (tests/integration/leak-*.sh; docs/leak-matrix.md).
+leak-test: $(TESTBUILD)/build.ninja
+	ninja -C $(TESTBUILD)
+	./scripts/run-tests.sh --build $(TESTBUILD) --only integration --script 'leak-*'
 
 bench: all
 	./bench/throughput.sh $(BUILD)

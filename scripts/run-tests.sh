@@ -12,7 +12,7 @@
 # fuzz         (with --fuzz-build) every executable in DIR/fuzz/ for FUZZ_SMOKE_TIME (15) s, on a
 #              temp copy of fuzz/corpus/NAME/ if there is one; one pass/fail per target. Crash
 #              inputs are kept in DIR/fuzz-artifacts/NAME/.
-# integration  every tests/integration/*.sh (or only --script NAME), as root, with RUSTYNET_WG=
+# integration  every tests/integration/*.sh (or only --script NAME; a pattern: 'leak-*'), as root, with RUSTYNET_WG=
 #              DIR/src/rustynet-wg/rustynet-wg; counts the "ok - ", "not ok - ", "skip - " lines;
 #              a script that exits non-zero without a "not ok" line, times out
 #              (INTEGRATION_TIMEOUT, 300 s) or leaves its rnt-RUN-* namespaces behind counts one failure.
@@ -254,7 +254,8 @@ run_integration() {
 	for s in "$ROOT"/tests/integration/*.sh; do
 		[ -f "$s" ] || continue
 		name=$(basename "$s" .sh)
-		if [ -n "$SCRIPT" ] && [ "$name" != "${SCRIPT%.sh}" ] && [ "$(basename "$SCRIPT" .sh)" != "$name" ]; then
+		# shellcheck disable=SC2053 # --script is a pattern ('leak-*')
+		if [ -n "$SCRIPT" ] && [[ $name != $(basename "${SCRIPT%.sh}") ]]; then
 			continue
 		fi
 		n=$((n + 1))

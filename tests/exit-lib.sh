@@ -16,7 +16,8 @@
 #         lan50 192.168.50.1/24 ---- ns l1: 192.168.50.10 (L1, authorized LAN)
 #         lan60 192.168.60.1/24 ---- ns l2: 192.168.60.10 (L2, never granted)
 #
-# exit_topology         builds all of it and starts the nodes (not logged in)
+# exit_topology         builds all of it and starts the nodes (not logged in); EXIT_NODES
+#                       (default "c1 c2 c3 e e2 c4") limits the nodes, numbered in that order
 # EXIT_NS[name]         namespace of isp, inet, l1, l2
 # I_ADDR I6_ADDR L1_ADDR L2_ADDR E_UPLINK E6_UPLINK
 
@@ -52,7 +53,7 @@ exit_topology() {
 		ip -n "${EXIT_NS[inet]}" -6 route add default via 2001:db8:113::1 || return 1
 	nsx "${EXIT_NS[isp]}" sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1 ||
 		return 1
-	for n in c1 c2 c3 e e2 c4; do
+	for n in ${EXIT_NODES:-c1 c2 c3 e e2 c4}; do
 		mesh_node "$n" || return 1
 		ip -n "${MESH_NS[$n]}" route add default via 198.51.100.254 &&
 			ip -n "${MESH_NS[$n]}" -6 route add default via 2001:db8:1::254 || return 1

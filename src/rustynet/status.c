@@ -92,6 +92,20 @@ static void print_login(const json_t *res)
 		       str(rej, "reason"));
 }
 
+/* Protected mode: whether the kill switch is on, and whether it is blocking traffic now. */
+static void print_killswitch(const json_t *k)
+{
+	if (!json_is_object(k))
+		return;
+	if (!json_is_true(json_object_get(k, "active")))
+		printf("  kill switch: off%s%s\n", str(k, "reason")[0] ? ": " : "",
+		       str(k, "reason"));
+	else if (json_is_true(json_object_get(k, "blocking")))
+		printf("  kill switch: on, BLOCKING: %s\n", str(k, "reason"));
+	else
+		printf("  kill switch: on (nothing leaves outside the tunnel)\n");
+}
+
 /* The exit node, LAN access and the LAN subnets routed. */
 static void print_exit(const json_t *res)
 {
@@ -112,6 +126,7 @@ static void print_exit(const json_t *res)
 		       json_is_true(json_object_get(res, "lan_access")) ? "on" : "off");
 	json_array_foreach(routes, i, r)
 	    printf("  LAN route: %s via %s\n", str(r, "cidr"), str(r, "via"));
+	print_killswitch(json_object_get(res, "killswitch"));
 }
 
 int rn_cli_status_main(int argc, char **argv)

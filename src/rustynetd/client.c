@@ -145,6 +145,23 @@ static int on_progress(void *ud, curl_off_t dt, curl_off_t dn, curl_off_t ut, cu
 	return stop && atomic_load(stop);
 }
 
+/*
+ * The control server's connections carry rustynetd's fwmark, as its WireGuard packets do: in
+ * protected mode rule 5200 sends them by the main table and the kill switch lets them out.
+ * Without an exit selected the mark matches no rule. Failing to set it is not fatal: the kill
+ * switch then drops the connection rather than letting it leak.
+ */
+static int on_sockopt(void *ud, curl_socket_t fd, curlsocktype purpose)
+{
+	int mark = RN_EXIT_FWMARK;
+
+	(void)ud;
+	if (purpose == CURLSOCKTYPE_IPCXN &&
+	    setsockopt(fd, SOL_SOCKET, SO_MARK, &mark, sizeof(mark)))
+		log_debug(MAIN, "control connection: cannot set fwmark: %s", strerror(errno));
+	return CURL_SOCKOPT_OK;
+}
+
 /* Told once the TLS session with the pinned server is up, before the request goes out. */
 struct on_connect {
 	void (*fn)(void *arg);
@@ -256,6 +273,7 @@ static enum rn_client_failure http_post(const struct rn_login *l, const char *pa
 	curl_easy_setopt(c, CURLOPT_HEADERDATA, r);
 	curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
 	curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
+	curl_easy_setopt(c, CURLOPT_SOCKOPTFUNCTION, on_sockopt);
 	curl_easy_setopt(c, CURLOPT_XFERINFODATA, stop);
 	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, detail);
 	curl_easy_setopt(c, CURLOPT_SOCKOPTFUNCTION, on_socket);

@@ -18,6 +18,7 @@
 #include "rustynetd/apply.h"
 #include "rustynetd/client.h"
 #include "rustynetd/exit.h"
+#include "rustynetd/killswitch.h"
 #include "rustynetd/magicdns.h"
 #include "rustynetd/router.h"
 #include "wg/config.h"
@@ -56,6 +57,7 @@ struct rn_daemon {
 	uint64_t rejected_at;		     /* unix seconds of the last refused map, 0: none */
 	char rejected_reason[RN_CLIENT_ERR_MAX];
 	struct rn_exit_state exit; /* exit.c: exit node and LAN access, group "exit" */
+	struct rn_killswitch killswitch; /* killswitch.c: protected mode, group "killswitch" */
 
 	struct rn_advertise adv;      /* what this node offers (STATE/advertise.json) */
 	struct rn_router router;      /* forwarding and NAT once approved (router.c) */

@@ -190,6 +190,7 @@ static json_t *change(struct rn_daemon *d, const struct rn_exit_prefs *next)
 		return rn_ipc_reply_error("cannot save %s/%s: %s: nothing changed", d->state_dir,
 					  RN_EXIT_PREFS_FILE, strerror(-r));
 	d->exit.prefs = *next;
+	rn_killswitch_sync(d); /* on before the routes change, off before they go */
 	if (next->node_id) {
 		rn_daemon_exit_apply(d); /* routes into the tunnel before the peer takes them */
 		reapply_peers(d);

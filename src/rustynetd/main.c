@@ -108,7 +108,7 @@ static void open_system(struct rn_daemon *d)
 	left = rn_system_count(d->sys, NULL);
 	if (!left)
 		return;
-	err = rn_system_undo_all(d->sys);
+	err = rn_killswitch_undo_others(d); /* the kill switch stays until the choice is read */
 	/* Only after an unclean exit: the sweep removes every tagged route in this netns. */
 	if (!err)
 		err = rn_system_sweep(d->sys, &swept);
@@ -204,6 +204,7 @@ static int serve(struct rn_daemon *d)
 	log_info(MAIN, "running %s, UDP port %u; control socket %s, wg(8) socket %s", d->ifname,
 		 d->listen_port, d->socket_path, d->uapi.path);
 	rn_daemon_exit_load(d);
+	rn_killswitch_sync(d);
 	rn_daemon_dns_init(d);
 	rn_daemon_session_resume(d);
 	run(d, sfd);
@@ -211,7 +212,7 @@ static int serve(struct rn_daemon *d)
 	rn_daemon_session_close(d);
 	rn_uapi_server_close(&d->uapi);
 err_dev:
-	if (d->sys && rn_system_undo_all(d->sys))
+	if (d->sys && rn_killswitch_shutdown(d))
 		log_error(MAIN, "some addresses or routes could not be removed: see above");
 	rn_exit_plan_free(&d->exit.installed);
 	rn_wg_device_stop(d->dev);

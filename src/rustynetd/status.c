@@ -138,6 +138,9 @@ json_t *rn_daemon_status(struct rn_daemon *d)
 	    peers, "advertised", rn_advertise_to_json(&d->adv), "router", rn_router_status(d));
 	if (res)
 		json_object_update_new(res, rn_daemon_exit_status(d, &cfg));
+	if (res)
+		json_object_set_new(res, "killswitch",
+				    rn_killswitch_status(d, json_object_get(res, "exit_node")));
 	rn_wg_config_free(&cfg);
 	return res ? rn_ipc_reply_ok(res) : NULL;
 }

@@ -402,13 +402,17 @@ static void drop(struct rn_journal *j, size_t i)
 	j->n--;
 }
 
-static int undo_matching(struct rn_journal *j, struct rn_nl *nl, const char *group)
+/* group NULL: every entry; keep (if given) is a group left in place. */
+static int undo_matching(struct rn_journal *j, struct rn_nl *nl, const char *group,
+			 const char *keep)
 {
 	int first_err = 0, err;
 	bool changed = false;
 
 	for (size_t i = j->n; i-- > 0;) {
 		if (group && strcmp(j->entries[i].group, group))
+			continue;
+		if (keep && !strcmp(j->entries[i].group, keep))
 			continue;
 		if (undo_one(j, nl, i, &first_err)) {
 			drop(j, i);
@@ -423,14 +427,21 @@ static int undo_matching(struct rn_journal *j, struct rn_nl *nl, const char *gro
 
 int rn_journal_undo_all(struct rn_journal *j, struct rn_nl *nl)
 {
-	return undo_matching(j, nl, NULL);
+	return undo_matching(j, nl, NULL, NULL);
+}
+
+int rn_journal_undo_all_but(struct rn_journal *j, struct rn_nl *nl, const char *keep)
+{
+	if (!keep || !rn_journal_group_ok(keep))
+		return -EINVAL;
+	return undo_matching(j, nl, NULL, keep);
 }
 
 int rn_journal_undo_group(struct rn_journal *j, struct rn_nl *nl, const char *group)
 {
 	if (!group || !rn_journal_group_ok(group))
 		return -EINVAL;
-	return undo_matching(j, nl, group);
+	return undo_matching(j, nl, group, NULL);
 }
 
 int rn_journal_undo_entry(struct rn_journal *j, struct rn_nl *nl, struct rn_journal_entry *e)

@@ -104,6 +104,8 @@ bool rn_journal_same_object(const struct rn_journal_entry *a, const struct rn_jo
  */
 int rn_journal_undo_all(struct rn_journal *j, struct rn_nl *nl);
 int rn_journal_undo_group(struct rn_journal *j, struct rn_nl *nl, const char *group);
+/* Every group but keep (the kill switch, which outlives the process that installed it). */
+int rn_journal_undo_all_but(struct rn_journal *j, struct rn_nl *nl, const char *keep);
 /* Undo one entry (a pointer from rn_journal_find) and drop it. */
 int rn_journal_undo_entry(struct rn_journal *j, struct rn_nl *nl, struct rn_journal_entry *e);
 

@@ -452,6 +452,11 @@ int rn_system_undo_all(struct rn_system *sys)
 	return rn_journal_undo_all(sys->journal, sys->nl);
 }
 
+int rn_system_undo_all_but(struct rn_system *sys, const char *keep)
+{
+	return rn_journal_undo_all_but(sys->journal, sys->nl, keep);
+}
+
 /* Whether a journalled route is the one a dump shows. The kernel fills in what we left to it:
  * IPv6 reports metric 1024 for our 0 and puts unreachable-type routes on "lo". */
 static bool route_covers(const struct rn_nl_route *ours, const struct rn_nl_route *seen)

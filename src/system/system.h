@@ -82,6 +82,8 @@ int rn_system_nft_table_del(struct rn_system *sys, const char *group, const char
  * and the first is returned after the rest were tried. */
 int rn_system_undo_group(struct rn_system *sys, const char *group);
 int rn_system_undo_all(struct rn_system *sys);
+/* All but group keep, which stays installed and journaled (-EINVAL for a bad name). */
+int rn_system_undo_all_but(struct rn_system *sys, const char *keep);
 
 /*
  * Removes routes, rules and addresses that carry our protocol tag (RN_RTPROT), and nft tables

@@ -1,0 +1,159 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Unit tests for the kill switch: its ruleset text (what it accepts, in which order, what it
+ * refuses to quote), and, as root in a private network namespace, that nft accepts it, that it
+ * drops a packet leaving by a physical interface while the tunnel's and marked ones pass, and
+ * that undo_all_but keeps it while every other group goes.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "rustynetd/exit.h"
+#include "rustynetd/killswitch.h"
+#include "system/nft.h"
+#include "system/system.h"
+#include "system/testns.h"
+
+/* The position of needle in hay; fails the test when absent. */
+static size_t at(const char *hay, const char *needle)
+{
+	const char *p = strstr(hay, needle);
+
+	if (!p)
+		fail_msg("\"%s\" not in the ruleset", needle);
+	return (size_t)(p - hay);
+}
+
+static void test_ruleset_text(void **state)
+{
+	char buf[RN_KILLSWITCH_RULESET_MAX];
+	int n;
+
+	(void)state;
+	n = rn_killswitch_ruleset("rustynet0", RN_EXIT_FWMARK, RN_EXIT_FWMASK, buf, sizeof(buf));
+	assert_true(n > 0 && (size_t)n == strlen(buf));
+	assert_true(rn_nft_body_ok(buf));
+	at(buf, "type filter hook output priority filter; policy accept;\n");
+	/* Exactly one drop-everything-else, last. */
+	assert_int_equal(at(buf, "\tcounter drop\n}"), strlen(buf) - strlen("\tcounter drop\n}"));
+	/* What goes out before any drop: loopback, the marked sockets, the tunnel. */
+	assert_true(at(buf, "oifname \"lo\" accept\n") < at(buf, "drop"));
+	assert_true(at(buf, "meta mark and 0xff0000 == 0x80000 accept\n") < at(buf, "drop"));
+	assert_true(at(buf, "oifname \"rustynet0\" accept\n") < at(buf, "drop"));
+	/* DNS dropped before any local-network allowance can accept it. */
+	assert_true(at(buf, "th dport { 53, 853 } counter drop\n") < at(buf, "ip daddr @allow4"));
+	assert_true(at(buf, "th dport { 53, 853 }") < at(buf, "192.168.0.0/16"));
+	assert_true(at(buf, "th dport { 53, 853 }") < at(buf, "fe80::/10"));
+	assert_true(at(buf, "th dport { 53, 853 }") < at(buf, "nd-neighbor-solicit"));
+	at(buf, "set allow4 {\n\ttype ipv4_addr\n\tflags interval\n}");
+	at(buf, "set allow6 {\n\ttype ipv6_addr\n\tflags interval\n}");
+	/* Never a public range, never a default. */
+	assert_null(strstr(buf, "0.0.0.0/0"));
+	assert_null(strstr(buf, "::/0"));
+	assert_null(strstr(buf, "203.0.113"));
+	assert_null(strstr(buf, "oifname != "));
+}
+
+static void test_ruleset_refuses(void **state)
+{
+	char buf[RN_KILLSWITCH_RULESET_MAX];
+
+	(void)state;
+	assert_int_equal(rn_killswitch_ruleset("rn\"0", 0x80000, 0xff0000, buf, sizeof(buf)),
+			 -EINVAL);
+	assert_int_equal(rn_killswitch_ruleset("rn 0", 0x80000, 0xff0000, buf, sizeof(buf)),
+			 -EINVAL);
+	assert_int_equal(rn_killswitch_ruleset("", 0x80000, 0xff0000, buf, sizeof(buf)), -EINVAL);
+	assert_int_equal(rn_killswitch_ruleset(NULL, 0x80000, 0xff0000, buf, sizeof(buf)),
+			 -EINVAL);
+	assert_int_equal(
+	    rn_killswitch_ruleset("a-very-long-ifname0", 0x80000, 0xff0000, buf, sizeof(buf)),
+	    -EINVAL);
+	assert_int_equal(rn_killswitch_ruleset("rn0", 0, 0xff0000, buf, sizeof(buf)), -EINVAL);
+	assert_int_equal(rn_killswitch_ruleset("rn0", 0x80001, 0xff0000, buf, sizeof(buf)),
+			 -EINVAL);
+	assert_int_equal(rn_killswitch_ruleset("rn0", 0x80000, 0xff0000, buf, 100), -ENOSPC);
+}
+
+#define PHYS_ADDR "203.0.113.1"
+#define PHYS_PEER "203.0.113.10"
+
+/* sendto() from a UDP socket with mark; 0 when the kernel let it out, else -errno. */
+static int send_udp(const char *dst, uint16_t port, int mark)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(port)};
+	int fd = socket(AF_INET, SOCK_DGRAM, 0), r = 0;
+
+	assert_true(fd >= 0);
+	assert_int_equal(inet_pton(AF_INET, dst, &sa.sin_addr), 1);
+	if (mark)
+		assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_MARK, &mark, sizeof(mark)), 0);
+	if (sendto(fd, "x", 1, 0, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		r = -errno;
+	close(fd);
+	return r;
+}
+
+static void test_nft_accepts_and_drops(void **state)
+{
+	char buf[RN_KILLSWITCH_RULESET_MAX], dir[64];
+	struct rn_system *sys;
+	struct rn_prefix lan;
+	struct rn_nl *nl;
+
+	(void)state;
+	nl = rn_testns_setup();
+	rn_testns_state_dir(dir, sizeof(dir));
+	assert_int_equal(rn_system_open(dir, &sys), 0);
+	/* A public-looking local network on the "physical" interface (TunnelCrack LocalNet). */
+	assert_true(rn_ipaddr_parse_prefix(PHYS_ADDR "/24", &lan));
+	assert_int_equal(rn_system_addr_add(sys, "other", RN_TESTNS_DEV, &lan), 0);
+	assert_true(rn_killswitch_ruleset("rn-tunnel0", RN_EXIT_FWMARK, RN_EXIT_FWMASK, buf,
+					  sizeof(buf)) > 0);
+	/* Before: a public address on the test device's subnet gets out. */
+	assert_int_equal(send_udp(PHYS_PEER, 9, 0), 0);
+	assert_int_equal(rn_system_nft_table_set(sys, RN_KILLSWITCH_GROUP, RN_KILLSWITCH_FAMILY,
+						 RN_KILLSWITCH_TABLE, buf),
+			 0);
+	assert_int_equal(rn_nft_table_exists(RN_KILLSWITCH_FAMILY, RN_KILLSWITCH_TABLE), 1);
+	/* An nft drop in output is EPERM to the sender: nothing left. */
+	assert_int_equal(send_udp(PHYS_PEER, 9, 0), -EPERM);
+	assert_int_equal(send_udp(PHYS_PEER, 53, RN_EXIT_FWMARK | 0x1), 0);
+	assert_int_equal(send_udp(PHYS_PEER, 9, 0x10000), -EPERM);
+	assert_int_equal(send_udp("127.0.0.1", 9, 0), 0);
+	/* Another group goes, the kill switch stays, in the kernel and the journal. */
+	assert_int_equal(rn_system_undo_all_but(sys, RN_KILLSWITCH_GROUP), 0);
+	assert_int_equal(rn_system_count(sys, "other"), 0);
+	assert_int_equal(rn_system_count(sys, RN_KILLSWITCH_GROUP), 1);
+	assert_int_equal(rn_nft_table_exists(RN_KILLSWITCH_FAMILY, RN_KILLSWITCH_TABLE), 1);
+	assert_int_equal(rn_system_undo_all_but(sys, "bad group!"), -EINVAL);
+	assert_int_equal(rn_system_undo_all(sys), 0);
+	assert_int_equal(rn_nft_table_exists(RN_KILLSWITCH_FAMILY, RN_KILLSWITCH_TABLE), 0);
+	assert_int_equal(send_udp("127.0.0.1", 9, 0), 0);
+	rn_system_close(sys);
+	rn_nl_close(nl);
+	rn_testns_rm_state_dir(dir);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_ruleset_text),
+	    cmocka_unit_test(test_ruleset_refuses),
+	    cmocka_unit_test(test_nft_accepts_and_drops),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

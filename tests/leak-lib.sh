@@ -1,0 +1,102 @@
+# shellcheck shell=bash disable=SC2317 # functions run indirectly (check DESC FUNC...)
+# SPDX-License-Identifier: MIT
+# tests/leak-lib.sh: the leak scenarios' common part, on tests/exit-lib.sh's topology cut down
+# to one client and one exit node. Source after lib.sh, mesh-lib.sh and exit-lib.sh.
+#
+#   c1 (alice) 198.51.100.10    e (exit) .11     ctl .1     isp .254 --- inet I 203.0.113.10
+#   ------------------------- br0 198.51.100.0/24 -----------------+      2001:db8:113::10
+#                               e: up0 192.0.2.1 --- isp (E's uplink, masqueraded)
+#
+# leak_setup            topology, alice on c1 and e as an approved exit, c1 selects e; a
+#                       listener on I (tcp/443, udp/5353, udp/53)
+# leak_traffic_start    c1 sends to I all along: ping, UDP, DNS to I as a resolver, TCP
+# leak_count FILE       packets in a capture of c1's underlay sent by c1 that are neither
+#                       WireGuard to E, nor rustynetd's control connection, nor ARP, neighbor
+#                       discovery or link-local multicast: leaks
+# seen_as ADDR          c1's tcp/443 to I arrives from ADDR
+
+C_UL4=198.51.100.10
+E_UL4=198.51.100.11
+E_UL6=2001:db8:1::11
+WG_PORT=41641
+CTL_UL4=198.51.100.1
+
+leak_setup() {
+	local key
+	EXIT_NODES="c1 e" exit_topology || return 1
+	mesh_up c1 alice || return 1
+	printf '%s\n' '{"acls": [{"action": "accept", "src": ["*"], "dst": ["*:*"]},
+		{"action": "accept", "src": ["alice"], "dst": ["autogroup:internet:*"]}]}' |
+		mesh_policy || return 1
+	key=$(mesh_key admin) || return 1
+	rnn e up --server "$MESH_URL" --auth-key "$key" --hostname e --advertise-exit-node &&
+		ctl exit approve e || return 1
+	wait_for 5 sh -c "'$RNCLI' --socket '${MESH_SOCK[c1]}' exit-node list | grep -qw e" &&
+		rnn c1 exit-node select e || return 1
+	exit_listen inet tcp 443
+	exit_listen inet udp 5353
+	exit_listen inet udp 53
+	wait_for 10 seen_as "$E_UPLINK"
+}
+
+seen_as() { [ "$(exit_probe c1 tcp "$I_ADDR" 443)" = "from $1" ]; }
+
+# A loop in c1's namespace that keeps trying to reach I by every path a leak could take.
+leak_traffic_start() {
+	nsx "${MESH_NS[c1]}" bash -c "while :; do
+		ping -n -c 1 -W 1 $I_ADDR; ping -n -c 1 -W 1 $I6_ADDR
+		echo x | timeout 1 socat - UDP:$I_ADDR:5353
+		echo x | timeout 1 socat - UDP:$I_ADDR:53
+		echo x | timeout 1 socat - TCP:$I_ADDR:443,connect-timeout=1
+		sleep 0.2
+	done" >/dev/null 2>&1 </dev/null &
+	T_BG+=("$!")
+	LEAK_LOOP=$!
+}
+leak_traffic_stop() { kill "$LEAK_LOOP" 2>/dev/null || true; }
+
+# The pcap filter of a leak: sent by c1 (its MAC: the bridge shows other hosts' packets too).
+leak_filter() {
+	local mac
+	mac=$(nsx "${MESH_NS[c1]}" cat /sys/class/net/e0/address)
+	echo "ether src $mac and not arp and
+	not (udp and (dst host $E_UL4 or dst host $E_UL6) and dst port $WG_PORT) and
+	not (tcp and dst host $CTL_UL4 and dst port 8443) and
+	not (icmp6 and ip6[40] >= 133 and ip6[40] <= 136) and
+	not (ip6 and dst net ff02::/16)"
+}
+leak_count() { capture_count "$1" "$(leak_filter)"; }
+# leak_show FILE: the first leaked packets, for the log.
+leak_show() { tcpdump -r "$1" -n "$(leak_filter)" 2>/dev/null | head -n 5; }
+
+# leak_none_for SECONDS [what]: a capture of c1's underlay for SECONDS has no leak.
+leak_none_for() {
+	local n all
+	capture_start "${MESH_NS[c1]}" e0 || return 1
+	sleep "$1"
+	capture_stop
+	n=$(leak_count "$CAPTURE_FILE")
+	all=$(capture_count "$CAPTURE_FILE")
+	echo "${2:-capture}: $all packets on c1's underlay, $n leaked"
+	leak_show "$CAPTURE_FILE"
+	[ "$n" = 0 ]
+}
+
+# leak_seen_for SECONDS: the opposite, for the checks that prove a capture would see a leak.
+leak_seen_for() {
+	local n
+	capture_start "${MESH_NS[c1]}" e0 || return 1
+	sleep "$1"
+	capture_stop
+	n=$(leak_count "$CAPTURE_FILE")
+	echo "$n leaked packets on c1's underlay"
+	leak_show "$CAPTURE_FILE"
+	[ "$n" -gt 0 ]
+}
+
+ks_present() { nsx "${MESH_NS[c1]}" nft list table inet rustynet-killswitch >/dev/null 2>&1; }
+ks_absent() { ! ks_present; }
+# ks_json PYEXPR: PYEXPR of c1's status "killswitch" (as k), printed.
+ks_json() { mesh_json c1 "j['killswitch']$1"; }
+# ks_state ACTIVE BLOCKING: status says so (Python's True/False).
+ks_state() { [ "$(ks_json "['active']") $(ks_json "['blocking']")" = "$1 $2" ]; }
