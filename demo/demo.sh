@@ -7,6 +7,7 @@
 #      +----------------+---------------+---------------+---------------+-----------+
 #   control .1        laptop .10      phone .11       server .12      exit .13    isp .254
 #   rustynet-control  rustynetd       rustynetd       rustynetd       rustynetd     |
+#   (each device's /etc/resolv.conf is its own: /etc/netns/NS/resolv.conf, removed at the end)
 #   serve :8443       (alice)         (alice)         (bob)           (admin)    "internet"
 #                     \___ mesh 100.64.0.0/10 + fdxx::/48, WireGuard ___/  |     203.0.113.10
 #                                                        uplink 192.0.2.1 --+--- isp
@@ -41,6 +42,13 @@ for c in wg ip ping socat python3; do
 	command -v "$c" >/dev/null || { echo "demo: $c is missing: run ./scripts/install-deps.sh" >&2; exit 1; }
 done
 cd "$T_DIR"
+demo_cleanup() {
+	cleanup
+	rm -rf "/etc/netns/$T_ID-"*
+}
+trap demo_cleanup EXIT
+trap 'demo_cleanup; exit 130' INT
+trap 'demo_cleanup; exit 143' TERM
 # in a namespace, as the commands a user would type there
 on() { local n=$1; shift; run ip netns exec "${MESH_NS[$n]}" "$@"; }
 rn_on() { local n=$1; shift; run ip netns exec "${MESH_NS[$n]}" rustynet --socket "${MESH_SOCK[$n]}" "$@"; }
@@ -79,6 +87,10 @@ step "Start rustynetd on each device and log in" \
 for n in laptop phone server; do
 	mesh_node "$n" >/dev/null
 	ip -n "${MESH_NS[$n]}" route add default via 198.51.100.254
+	# `ip netns exec` shows /etc/netns/NS/resolv.conf as the device's /etc/resolv.conf: link it
+	# to the file this device's rustynetd manages (--resolv-conf), so names work in the demo
+	mkdir -p "/etc/netns/${MESH_NS[$n]}"
+	ln -sf "${MESH_RESOLV[$n]}" "/etc/netns/${MESH_NS[$n]}/resolv.conf"
 done
 rn_on laptop up --server "$MESH_URL" --auth-key "$(cat alice.key)" --hostname laptop
 rn_on phone up --server "$MESH_URL" --auth-key "$(cat alice.key)" --hostname phone
@@ -93,6 +105,13 @@ on phone ping -c 2 "$LAPTOP"
 on server ping -c 2 "$PHONE"
 on laptop ping -6 -c 2 "$SERVER6"
 rn_on laptop ping -c 2 server
+
+step "Reach them by name: Magic DNS" \
+	"Every device also gets a DNS name from its hostname (laptop, phone, server; a second 'server' would be server-2). rustynetd answers for them on 100.100.100.100 and points the system resolver there (here each device's /etc/resolv.conf is its own file), so ordinary programs resolve mesh names; other names go to the usual resolvers."
+on laptop cat /etc/resolv.conf
+on laptop ping -c 2 server
+on phone getent hosts laptop
+rn_on laptop dns inspect
 
 step "What a device knows" \
 	"'rustynet status' shows this device, the control server connection, the map version, and each peer with its address, endpoint, last handshake and traffic. 'wg show' works on the same interface, as with kernel WireGuard."

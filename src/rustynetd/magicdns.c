@@ -94,12 +94,18 @@ static int start(struct rn_daemon *d)
 		return -ENODEV;
 	}
 	rn_daemon_dns_service_addrs(&d->map, &v4, &v6);
-	r = rn_system_addr_add(d->sys, RN_MAGICDNS_GROUP, d->ifname, &v4);
+	/*
+	 * On lo, not the tunnel: only this host asks them, and an address on the tunnel would be
+	 * a candidate source for traffic into it (the kernel picked PREFIX::53 for IPv6 through
+	 * an exit node, which the exit then dropped as not the node's own address).
+	 */
+	r = rn_system_addr_add(d->sys, RN_MAGICDNS_GROUP, RN_MAGICDNS_IFNAME, &v4);
 	if (!r)
-		r = rn_system_addr_add(d->sys, RN_MAGICDNS_GROUP, d->ifname, &v6);
+		r = rn_system_addr_add(d->sys, RN_MAGICDNS_GROUP, RN_MAGICDNS_IFNAME, &v6);
 	if (r) {
 		snprintf(d->dns.error, sizeof(d->dns.error),
-			 "cannot add the Magic DNS addresses to %s: %s", d->ifname, strerror(-r));
+			 "cannot add the Magic DNS addresses to %s: %s", RN_MAGICDNS_IFNAME,
+			 strerror(-r));
 		goto fail;
 	}
 	r = rn_resolver_start(&v4.addr.v4, &v6.addr.v6, &d->dns.resolver, d->dns.error,

@@ -14,7 +14,8 @@
 
 #include "rustynetd/resolvconf.h"
 
-#define RN_MAGICDNS_GROUP "dns" /* journal group of the service addresses */
+#define RN_MAGICDNS_GROUP  "dns" /* journal group of the service addresses */
+#define RN_MAGICDNS_IFNAME "lo"  /* where they live: the host asks them, nobody else */
 
 struct rn_resolver;
 

@@ -96,7 +96,7 @@ sleep 0.3
 # seen_as NODE ADDR: NODE's tcp/443 to I arrives from ADDR.
 seen_as() { [ "$(exit_probe "$1" tcp "$I_ADDR" 443)" = "from $2" ]; }
 # ---------------------------------------------------------------- before: direct internet
-check "without an exit, c1 reaches I directly (I sees 198.51.100.10)" seen_as c1 198.51.100.10
+check "without an exit, c1 reaches I directly (I sees 198.51.100.10)" wait_for 10 seen_as c1 198.51.100.10
 # seen6_as NODE ADDR: NODE's tcp/443 to I over IPv6 arrives from ADDR (socat prints it expanded).
 seen6_as() {
 	exit_probe "$1" tcp6 "$I6_ADDR" 443 | python3 -c 'import ipaddress,sys
@@ -104,14 +104,14 @@ s = sys.stdin.read().strip()
 sys.exit(0 if s.startswith("from ") and ipaddress.ip_address(s[5:].strip("[]")) == ipaddress.ip_address(sys.argv[1]) else 1)' "$2"
 }
 check "without an exit, c1 reaches I over IPv6 directly (I sees 2001:db8:1::10)" \
-	seen6_as c1 2001:db8:1::10
+	wait_for 10 seen6_as c1 2001:db8:1::10
 C1_STATE0=$(exit_net_state "${MESH_NS[c1]}")
 
 # ---------------------------------------------------------------- select e: internet via E
 check "c1 selects e" rnn c1 exit-node select e
 check "c1 -> I tcp/443 leaves through e (I sees e's uplink address)" wait_for 5 seen_as c1 "$E_UPLINK"
 check "c1 -> I over IPv6 leaves through e too (I sees e's uplink $E6_UPLINK)" \
-	wait_for 5 seen6_as c1 "$E6_UPLINK"
+	wait_for 10 seen6_as c1 "$E6_UPLINK"
 no_host_route() { ! ip -n "${MESH_NS[c1]}" route show table all | grep -q "^198\.51\.100\.13 "; }
 check "no host route to e's endpoint was added (the fwmark bypasses the tunnel)" no_host_route
 check "ip route get I on c1 is the tunnel" \

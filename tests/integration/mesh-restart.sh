@@ -35,6 +35,7 @@ for n in n1 n2; do
 	check "$n up" mesh_up "$n" alice
 done
 N1=$(mesh_ip4 n1 || echo none) N2=$(mesh_ip4 n2 || echo none) N26=$(mesh_ip6 n2 || echo none)
+N16=$(mesh_ip6 n1 || echo none)
 check "n1 pings n2" wait_for 5 mesh_ping n1 "$N2"
 
 # ---------------------------------------------------------------- control server down
@@ -58,7 +59,7 @@ installed() {
 	r4=$(ip -n "$ns" route show 100.64.0.0/10 | wc -l)
 	r6=$(ip -n "$ns" -6 route show "$(python3 -c "import ipaddress,sys; print(ipaddress.ip_network(sys.argv[1] + '/48', strict=False))" "$N26")" | wc -l)
 	a4=$(ip -n "$ns" -4 addr show dev "$if" 2>/dev/null | grep -c "inet $N1/32" || true)
-	a6=$(ip -n "$ns" -6 addr show dev "$if" 2>/dev/null | grep -c "inet6 .*/128" || true)
+	a6=$(ip -n "$ns" -6 addr show dev "$if" 2>/dev/null | grep -ci "inet6 $N16/128" || true)
 	echo "routes v4 $r4 v6 $r6, addresses v4 $a4 v6 $a6"
 	[ "$r4" = 1 ] && [ "$r6" = 1 ] && [ "$a4" = 1 ] && [ "$a6" = 1 ]
 }
@@ -76,8 +77,9 @@ check "mesh back within 5 s of the restart" wait_for 5 mesh_ping n1 "$N2"
 note "mesh back $(($(now_ms) - t0)) ms after the kill"
 kill "$PING" 2>/dev/null || true
 check "after the crash and restart: one of each route and address" installed
-check "restart a second time (clean): still one of each" \
-	sh -c "kill -TERM ${MESH_PID[n1]}; sleep 1"
+# the daemon exits with status 0 on SIGTERM
+stop_n1() { kill -TERM "${MESH_PID[n1]}" && wait "${MESH_PID[n1]}"; }
+check "rustynetd stops on SIGTERM" stop_n1
 check "rustynetd starts again" mesh_node_start n1
 check "mesh back again" wait_for 5 mesh_ping n1 "$N2"
 check "still one of each" installed
