@@ -12,52 +12,6 @@
 
 #include "dns/zone_priv.h"
 
-/* A zone the query falls in: its apex (for the SOA), owned. NULL: none of ours. */
-static ldns_rdf *zone_apex(const struct rn_dns_zone *z, const ldns_rdf *cq)
-{
-	uint8_t n = ldns_dname_label_count(cq);
-	ldns_rdf *lab, *apex = NULL;
-	char *s, buf[64];
-	unsigned long oct;
-
-	if (!ldns_dname_compare(cq, z->apex) || ldns_dname_is_subdomain(cq, z->apex))
-		return ldns_rdf_clone(z->apex);
-	if (!ldns_dname_compare(cq, z->rev6) || ldns_dname_is_subdomain(cq, z->rev6))
-		return ldns_rdf_clone(z->rev6);
-	if (n < 4 || !ldns_dname_is_subdomain(cq, z->rev4))
-		return NULL;
-	/* X.100.in-addr.arpa. is ours for X in 64-127: 100.64.0.0/10 */
-	lab = ldns_dname_label(cq, (uint8_t)(n - 4));
-	s = lab ? ldns_rdf2str(lab) : NULL;
-	if (s) {
-		char *end;
-
-		oct = strtoul(s, &end, 10);
-		if (end != s && !strcmp(end, ".") && s[0] != '0' && oct >= 64 && oct <= 127) {
-			snprintf(buf, sizeof(buf), "%lu.100.in-addr.arpa.", oct);
-			apex = ldns_dname_new_frm_str(buf);
-		}
-	}
-	free(s);
-	ldns_rdf_deep_free(lab);
-	return apex;
-}
-
-static ldns_rr *make_soa(const struct rn_dns_zone *z, const ldns_rdf *apex)
-{
-	char *owner = ldns_rdf2str(apex), text[2 * RN_DNS_NAME_TEXT_MAX];
-	ldns_rr *rr = NULL;
-
-	if (!owner)
-		return NULL;
-	snprintf(text, sizeof(text), "%s %d IN SOA magicdns.%s. hostmaster.%s. %u 3600 600 86400 %d",
-		 owner, RN_DNS_TTL_S, z->domain, z->domain, z->serial, RN_DNS_TTL_S);
-	free(owner);
-	if (ldns_rr_new_frm_str(&rr, text, 0, NULL, NULL) != LDNS_STATUS_OK)
-		return NULL;
-	return rr;
-}
-
 struct reply {
 	const ldns_pkt *q; /* NULL: the query did not parse */
 	uint16_t id;
@@ -195,7 +149,7 @@ static enum rn_dns_verdict lookup(const struct rn_dns_zone *z, const ldns_rr *qu
 	int e = 0;
 
 	first = rn_dns_zone_find(z, cq, &n);
-	apex = zone_apex(z, cq);
+	apex = rn_dns_zone_apex(z, cq);
 	if (!n && !apex && ldns_dname_label_count(cq) == 1) {
 		ldns_rdf *full = ldns_dname_cat_clone(cq, z->apex);
 
@@ -219,7 +173,7 @@ static enum rn_dns_verdict lookup(const struct rn_dns_zone *z, const ldns_rr *qu
 		e = collect(z, first, n, question, r);
 	if (!e && apex && !ldns_dname_compare(cq, apex) &&
 	    type_matches(t, LDNS_RR_TYPE_SOA)) {
-		ldns_rr *soa = make_soa(z, apex);
+		ldns_rr *soa = rn_dns_zone_soa(z, apex);
 
 		if (!soa || !ldns_rr_list_push_rr(r->an, soa)) {
 			ldns_rr_free(soa);
@@ -232,7 +186,7 @@ static enum rn_dns_verdict lookup(const struct rn_dns_zone *z, const ldns_rr *qu
 		bool exists = n || !ldns_dname_compare(cq, apex) || has_below(z, cq);
 
 		r->rcode = exists ? LDNS_RCODE_NOERROR : LDNS_RCODE_NXDOMAIN;
-		r->soa = apex ? make_soa(z, apex) : NULL;
+		r->soa = apex ? rn_dns_zone_soa(z, apex) : NULL;
 		/* Extra records outside the domain: NODATA without an SOA to name. */
 	}
 out:
@@ -274,8 +228,8 @@ static enum rn_dns_verdict answer_parsed(const struct rn_dns_zone *z, struct rep
 	return v;
 }
 
-enum rn_dns_verdict rn_dns_answer(const struct rn_dns_zone *z, const uint8_t *q, size_t len,
-				  bool tcp, uint8_t **out, size_t *outlen)
+enum rn_dns_verdict rn_dns_answer_pkt(const struct rn_dns_zone *z, const uint8_t *q,
+				      size_t len, bool tcp, uint8_t **out, size_t *outlen)
 {
 	struct reply r = {.rcode = LDNS_RCODE_NOERROR};
 	ldns_pkt *qp = NULL;
@@ -315,4 +269,44 @@ enum rn_dns_verdict rn_dns_answer(const struct rn_dns_zone *z, const uint8_t *q,
 	ldns_rr_free(r.soa);
 	ldns_pkt_free(qp);
 	return v;
+}
+
+enum rn_dns_verdict rn_dns_answer(const struct rn_dns_zone *z, const uint8_t *q, size_t len,
+				  bool tcp, uint8_t **out, size_t *outlen)
+{
+	uint8_t buf[RN_DNS_EDNS_SIZE];
+	int v = rn_dns_answer_fast(z, q, len, tcp, buf, sizeof(buf), outlen);
+
+	*out = NULL;
+	if (v < 0)
+		return rn_dns_answer_pkt(z, q, len, tcp, out, outlen);
+	if (v == RN_DNS_REPLY) {
+		*out = malloc(*outlen);
+		if (!*out)
+			return RN_DNS_DROP;
+		memcpy(*out, buf, *outlen);
+	} else {
+		*outlen = 0;
+	}
+	return (enum rn_dns_verdict)v;
+}
+
+enum rn_dns_verdict rn_dns_answer_buf(const struct rn_dns_zone *z, const uint8_t *q,
+				      size_t len, bool tcp, uint8_t *buf, size_t cap,
+				      size_t *outlen)
+{
+	int v = rn_dns_answer_fast(z, q, len, tcp, buf, cap, outlen);
+	uint8_t *out;
+
+	if (v >= 0)
+		return (enum rn_dns_verdict)v;
+	v = rn_dns_answer_pkt(z, q, len, tcp, &out, outlen);
+	if (v == RN_DNS_REPLY) {
+		if (*outlen <= cap)
+			memcpy(buf, out, *outlen);
+		else
+			v = RN_DNS_DROP;
+		free(out);
+	}
+	return (enum rn_dns_verdict)v;
 }

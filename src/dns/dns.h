@@ -59,6 +59,13 @@ const char *rn_dns_zone_domain(const struct rn_dns_zone *z);
  */
 enum rn_dns_verdict rn_dns_answer(const struct rn_dns_zone *z, const uint8_t *q, size_t len,
 				  bool tcp, uint8_t **out, size_t *outlen);
+/*
+ * The same into buf[0..cap) (no allocation for the common query): a response longer than cap
+ * is a drop, so cap >= RN_DNS_EDNS_SIZE for UDP, RN_DNS_TCP_MAX for TCP.
+ */
+enum rn_dns_verdict rn_dns_answer_buf(const struct rn_dns_zone *z, const uint8_t *q,
+				      size_t len, bool tcp, uint8_t *buf, size_t cap,
+				      size_t *outlen);
 
 /* A response to q with only its question and rcode (e.g. LDNS_RCODE_SERVFAIL). 0 or -errno. */
 int rn_dns_error_reply(const uint8_t *q, size_t len, int rcode, uint8_t **out, size_t *outlen)

@@ -16,12 +16,14 @@ static void rec_free(struct rn_dns_rec *r)
 {
 	ldns_rr_free(r->rr);
 	free(r->text);
+	free(r->wire);
 }
 
 void rn_dns_zone_free(struct rn_dns_zone *z)
 {
 	if (!z)
 		return;
+	rn_dns_index_free(z);
 	for (size_t i = 0; i < z->n; i++)
 		rec_free(&z->recs[i]);
 	free(z->recs);
@@ -80,6 +82,7 @@ static int push(struct rn_dns_zone *z, ldns_rdf *owner, ldns_rr_type t, ldns_rdf
 		return -ENOMEM;
 	}
 	r->text[strcspn(r->text, "\n")] = '\0';
+	r->type = (uint16_t)t;
 	snprintf(r->node, sizeof(r->node), "%s", node);
 	r->online = online;
 	z->n++;
@@ -177,6 +180,9 @@ int rn_dns_zone_build(const struct rn_netmap *m, struct rn_dns_zone **out)
 	if (r)
 		goto err;
 	qsort(z->recs, z->n, sizeof(*z->recs), rec_cmp);
+	r = rn_dns_index_build(z);
+	if (r)
+		goto err;
 	*out = z;
 	return 0;
 err:
@@ -218,4 +224,49 @@ size_t rn_dns_zone_find(const struct rn_dns_zone *z, const ldns_rdf *name, size_
 		lo++;
 	*count = lo - first;
 	return first;
+}
+
+ldns_rdf *rn_dns_zone_apex(const struct rn_dns_zone *z, const ldns_rdf *cq)
+{
+	uint8_t n = ldns_dname_label_count(cq);
+	ldns_rdf *lab, *apex = NULL;
+	char *s, buf[64];
+	unsigned long oct;
+
+	if (!ldns_dname_compare(cq, z->apex) || ldns_dname_is_subdomain(cq, z->apex))
+		return ldns_rdf_clone(z->apex);
+	if (!ldns_dname_compare(cq, z->rev6) || ldns_dname_is_subdomain(cq, z->rev6))
+		return ldns_rdf_clone(z->rev6);
+	if (n < 4 || !ldns_dname_is_subdomain(cq, z->rev4))
+		return NULL;
+	/* X.100.in-addr.arpa. is ours for X in 64-127: 100.64.0.0/10 */
+	lab = ldns_dname_label(cq, (uint8_t)(n - 4));
+	s = lab ? ldns_rdf2str(lab) : NULL;
+	if (s) {
+		char *end;
+
+		oct = strtoul(s, &end, 10);
+		if (end != s && !strcmp(end, ".") && s[0] != '0' && oct >= 64 && oct <= 127) {
+			snprintf(buf, sizeof(buf), "%lu.100.in-addr.arpa.", oct);
+			apex = ldns_dname_new_frm_str(buf);
+		}
+	}
+	free(s);
+	ldns_rdf_deep_free(lab);
+	return apex;
+}
+
+ldns_rr *rn_dns_zone_soa(const struct rn_dns_zone *z, const ldns_rdf *apex)
+{
+	char *owner = ldns_rdf2str(apex), text[2 * RN_DNS_NAME_TEXT_MAX];
+	ldns_rr *rr = NULL;
+
+	if (!owner)
+		return NULL;
+	snprintf(text, sizeof(text), "%s %d IN SOA magicdns.%s. hostmaster.%s. %u 3600 600 86400 %d",
+		 owner, RN_DNS_TTL_S, z->domain, z->domain, z->serial, RN_DNS_TTL_S);
+	free(owner);
+	if (ldns_rr_new_frm_str(&rr, text, 0, NULL, NULL) != LDNS_STATUS_OK)
+		return NULL;
+	return rr;
 }
