@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The Magic DNS server thread and its forwarding workers (see resolver.h). The thread answers
- * zone names inline (no allocation beyond ldns's, no blocking call) and hands everything that
- * needs an upstream, and every TCP client, to a worker; a worker holds a reference to the view
- * it started with, so a map applied meanwhile never frees what it reads.
+ * zone names inline, in batches of datagrams (recvmmsg/sendmmsg; no allocation for the common
+ * query, no blocking call) and hands everything that needs an upstream, and every TCP client,
+ * to a worker; a worker holds a reference to the view it started with, so a map applied
+ * meanwhile never frees what it reads.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -27,6 +28,7 @@
 
 #define TICK_MS	      250 /* workers and TCP clients look at the stop flag this often */
 #define UDP_BURST     64  /* datagrams read per wake-up before looking at the others */
+#define UDP_BATCH     16  /* datagrams per recvmmsg/sendmmsg: fewer system calls under load */
 #define TCP_BACKLOG   64
 
 /* What one query is answered from: immutable once published, freed by its last user. */
@@ -55,7 +57,12 @@ struct rn_resolver {
 	int workers;
 	atomic_bool stopping;
 	_Atomic uint64_t queries, zone, forwarded, servfail, dropped, busy;
-	uint8_t buf[RN_DNS_TCP_MAX]; /* the thread's receive buffer */
+	/* The thread's batch: queries received, answers to send (UDP answers fit EDNS size). */
+	struct mmsghdr in[UDP_BATCH], out[UDP_BATCH];
+	struct iovec in_iov[UDP_BATCH], out_iov[UDP_BATCH];
+	union sa peer[UDP_BATCH];
+	uint8_t ans[UDP_BATCH][RN_DNS_EDNS_SIZE];
+	uint8_t q[UDP_BATCH][RN_DNS_TCP_MAX]; /* any datagram whole, as one recvfrom took it */
 };
 
 struct job {
@@ -382,58 +389,104 @@ static bool spawn(struct rn_resolver *r, struct job *j)
 
 /* ---- the server thread ---- */
 
-static void udp_reply(int fd, const uint8_t *m, size_t len, const union sa *peer, socklen_t pl)
+/*
+ * A query that is not the zone's: to a worker, or SERVFAIL now (no upstream, too busy) rather
+ * than let the client wait. True when ans[i] holds an answer to send.
+ */
+static bool udp_forward(struct rn_resolver *r, const struct view *v, int fd, int i,
+			size_t len, size_t *outlen)
 {
-	sendto(fd, m, len, MSG_DONTWAIT, &peer->sa, pl);
-}
-
-static void udp_one(struct rn_resolver *r, int fd, size_t len, const union sa *peer,
-		    socklen_t pl)
-{
-	struct view *v = view_get(r);
+	const uint8_t *q = r->q[i];
+	struct job *j = v->n_ups ? malloc(sizeof(*j) + len) : NULL;
 	uint8_t *out = NULL;
-	size_t outlen;
-	struct job *j;
+	bool ok = false;
 
-	atomic_fetch_add(&r->queries, 1);
-	switch (rn_dns_answer(v->zone, r->buf, len, false, &out, &outlen)) {
-	case RN_DNS_REPLY:
-		atomic_fetch_add(&r->zone, 1);
-		udp_reply(fd, out, outlen, peer, pl);
-		break;
-	case RN_DNS_DROP:
-		atomic_fetch_add(&r->dropped, 1);
-		break;
-	case RN_DNS_FORWARD:
-		j = v->n_ups ? malloc(sizeof(*j) + len) : NULL;
-		if (j) {
-			*j = (struct job){.r = r, .fd = -1, .udp_fd = fd, .peer = *peer,
-					  .peerlen = pl, .len = len};
-			memcpy(j->q, r->buf, len);
-			if (spawn(r, j))
-				break;
-			free(j);
+	if (j) {
+		*j = (struct job){.r = r, .fd = -1, .udp_fd = fd, .peer = r->peer[i],
+				  .peerlen = r->in[i].msg_hdr.msg_namelen, .len = len};
+		memcpy(j->q, q, len);
+		if (spawn(r, j))
+			return false;
+		free(j);
+	}
+	atomic_fetch_add(&r->servfail, 1);
+	if (!rn_dns_error_reply(q, len, LDNS_RCODE_SERVFAIL, &out, outlen)) {
+		if (*outlen <= sizeof(r->ans[i])) {
+			memcpy(r->ans[i], out, *outlen);
+			ok = true;
+		} else {
+			sendto(fd, out, *outlen, MSG_DONTWAIT, &r->peer[i].sa,
+			       r->in[i].msg_hdr.msg_namelen);
 		}
-		/* No upstream, or too busy: say so now rather than let the client wait. */
-		atomic_fetch_add(&r->servfail, 1);
-		if (!rn_dns_error_reply(r->buf, len, LDNS_RCODE_SERVFAIL, &out, &outlen))
-			udp_reply(fd, out, outlen, peer, pl);
-		break;
 	}
 	free(out);
+	return ok;
+}
+
+/* Answers n received datagrams into r->out; returns how many answers there are to send. */
+static unsigned udp_answer(struct rn_resolver *r, int fd, unsigned n)
+{
+	struct view *v = view_get(r);
+	unsigned k = 0, zone = 0, dropped = 0;
+
+	for (unsigned i = 0; i < n; i++) {
+		size_t len = r->in[i].msg_len, outlen = 0;
+		bool send = false;
+
+		switch (rn_dns_answer_buf(v->zone, r->q[i], len, false, r->ans[i],
+					  sizeof(r->ans[i]), &outlen)) {
+		case RN_DNS_REPLY:
+			zone++;
+			send = true;
+			break;
+		case RN_DNS_DROP:
+			dropped++;
+			break;
+		case RN_DNS_FORWARD:
+			send = udp_forward(r, v, fd, (int)i, len, &outlen);
+			break;
+		}
+		if (!send)
+			continue;
+		r->out_iov[k] = (struct iovec){.iov_base = r->ans[i], .iov_len = outlen};
+		r->out[k].msg_hdr = (struct msghdr){.msg_name = &r->peer[i],
+						    .msg_namelen = r->in[i].msg_hdr.msg_namelen,
+						    .msg_iov = &r->out_iov[k], .msg_iovlen = 1};
+		k++;
+	}
+	atomic_fetch_add(&r->queries, n);
+	atomic_fetch_add(&r->zone, zone);
+	atomic_fetch_add(&r->dropped, dropped);
 	view_put(v);
+	return k;
 }
 
 static void udp_ready(struct rn_resolver *r, int fd)
 {
-	for (int i = 0; i < UDP_BURST; i++) {
-		union sa peer;
-		socklen_t pl = sizeof(peer);
-		ssize_t n = recvfrom(fd, r->buf, sizeof(r->buf), MSG_DONTWAIT, &peer.sa, &pl);
+	for (int got = 0; got < UDP_BURST;) {
+		unsigned k, sent = 0;
+		int n;
 
-		if (n < 0)
+		for (int i = 0; i < UDP_BATCH; i++) {
+			r->in_iov[i] = (struct iovec){.iov_base = r->q[i], .iov_len = sizeof(r->q[i])};
+			r->in[i].msg_hdr = (struct msghdr){.msg_name = &r->peer[i],
+							   .msg_namelen = sizeof(r->peer[i]),
+							   .msg_iov = &r->in_iov[i], .msg_iovlen = 1};
+		}
+		n = recvmmsg(fd, r->in, UDP_BATCH, MSG_DONTWAIT, NULL);
+		if (n <= 0)
 			return;
-		udp_one(r, fd, (size_t)n, &peer, pl);
+		k = udp_answer(r, fd, (unsigned)n);
+		while (sent < k) { /* answers are best effort, as with sendto: skip one that fails */
+			int m = sendmmsg(fd, r->out + sent, k - sent, MSG_DONTWAIT);
+
+			if (m < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+				break;
+			sent += m > 0 ? (unsigned)m : 1;
+		}
+		got += n;
+		if (n < UDP_BATCH)
+			return;
 	}
 }
 
