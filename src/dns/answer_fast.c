@@ -27,7 +27,7 @@ static bool below(const uint8_t *w, size_t wl, const ldns_rdf *d)
 	return false;
 }
 
-/* The SOA index of a name missing from the index; -1: in none of our zones; BAIL: rev4. */
+/* The SOA index of a name missing from the index; -1: in none of our zones; -2: rev4. */
 static int miss_zone(const struct rn_dns_zone *z, const uint8_t *w, size_t wl)
 {
 	const ldns_rdf *zones[] = {z->apex, z->rev6};
@@ -50,7 +50,7 @@ struct hit {
 	bool is_apex;
 };
 
-/* Looks cq up as the ldns_pkt path does; false: forward it. -2 in h->soa: bail. */
+/* Looks w up as the ldns_pkt path does; false: forward it. -2 in h->soa: leave it to that path. */
 static bool find(const struct rn_dns_zone *z, const uint8_t *w, size_t wl, struct hit *h)
 {
 	uint8_t full[LDNS_MAX_DOMAINLEN];

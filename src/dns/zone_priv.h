@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* The zone's insides, shared by zone.c (which builds it) and answer.c (which reads it). */
+/* The zone's insides: zone.c and index.c build them, answer.c and answer_fast.c read them. */
 #ifndef RN_DNS_ZONE_PRIV_H
 #define RN_DNS_ZONE_PRIV_H
 
