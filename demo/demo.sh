@@ -168,8 +168,20 @@ sleep 1
 web_from laptop 192.168.50.10
 rn_on laptop status
 
+step "If the exit node dies: blocked, not leaking" \
+	"While an exit node is selected, rustynetd keeps a kill switch, an nftables table of its own: nothing leaves the laptop's network interface except its WireGuard packets (and its control connection). We kill the exit node's daemon: the laptop's internet traffic stops instead of silently going direct, and tcpdump on the laptop's interface sees no packet to the internet host."
+on laptop nft list table inet rustynet-killswitch
+echo "   \$ kill -9 <rustynetd on exit>"
+kill -KILL "${MESH_PID[exit]}"
+wait "${MESH_PID[exit]}" 2>/dev/null || true
+capture_start "${MESH_NS[laptop]}" e0 host 203.0.113.10
+web_from laptop 203.0.113.10
+capture_stop
+echo "   packets to 203.0.113.10 on the laptop's own interface meanwhile: $(capture_count "$CAPTURE_FILE")"
+run_sh "ip netns exec ${MESH_NS[laptop]} rustynet --socket ${MESH_SOCK[laptop]} status | grep -iE 'exit node|kill switch'"
+
 step "Back to direct" \
-	"'exit-node off' and 'lan-access off' remove exactly the rules and routes they added."
+	"'exit-node off' and 'lan-access off' remove exactly the rules, routes and the kill switch they added."
 rn_on laptop lan-access off
 rn_on laptop exit-node off
 web_from laptop 203.0.113.10
@@ -196,8 +208,8 @@ on laptop ping -c 1 -W 1 "$SERVER" || true
 
 step "Clean up" \
 	"Stopping rustynetd removes exactly the interface, addresses and routes it installed (it keeps a journal of them, so even after a crash a restart cleans up). Deleting the namespaces removes the rest."
-for n in laptop phone server exit; do rn_on "$n" down; done
+for n in laptop phone server; do rn_on "$n" down; done
 echo
 echo "Done: devices enrolled with one command each, reaching each other by address and name, an"
-echo "exit node carrying the laptop's internet traffic and LAN, under a policy pushed in well under"
-echo "a second."
+echo "exit node carrying the laptop's internet traffic and LAN, and a dead exit node blocking"
+echo "instead of leaking, under a policy pushed in well under a second."
