@@ -51,8 +51,7 @@ static void drop_rule(int family, const struct rn_ip *addrs, size_t n, char *buf
 	*off += w > 0 ? (size_t)w : 0;
 }
 
-int rn_guard_ruleset(const char *ifname, const struct rn_ip *addrs, size_t n, char *buf,
-		     size_t len)
+int rn_guard_ruleset(const char *ifname, const struct rn_ip *addrs, size_t n, char *buf, size_t len)
 {
 	size_t off = 0, have = 0;
 	int w;
@@ -118,8 +117,9 @@ void rn_guard_sync(struct rn_daemon *d, const struct rn_ip *addrs, size_t n)
 	r = rn_system_nft_table_set(d->sys, RN_GUARD_GROUP, RN_GUARD_FAMILY, RN_GUARD_TABLE,
 				    ruleset);
 	if (r) {
-		log_error(MAIN, "guard: cannot install nft table inet " RN_GUARD_TABLE ": %s: the "
-				"mesh addresses answer probes from the local network",
+		log_error(MAIN,
+			  "guard: cannot install nft table inet " RN_GUARD_TABLE ": %s: the "
+			  "mesh addresses answer probes from the local network",
 			  strerror(-r));
 		return;
 	}

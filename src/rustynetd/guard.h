@@ -27,7 +27,7 @@
 #define RN_GUARD_RULESET_MAX 1024
 
 struct rn_guard {
-	bool active;			      /* the table is installed and journaled */
+	bool active;			    /* the table is installed and journaled */
 	char ruleset[RN_GUARD_RULESET_MAX]; /* as installed: re-set only when it changes */
 };
 

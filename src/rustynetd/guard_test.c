@@ -44,8 +44,11 @@ static struct rn_ip ip(const char *s)
 
 static void test_ruleset_text(void **state)
 {
-	struct rn_ip addrs[] = {ip("100.64.0.1"), ip("fd00:1::6440:1"), ip("100.100.100.100"),
-				ip("fd00:1::53"), {.family = AF_UNSPEC}};
+	struct rn_ip addrs[] = {ip("100.64.0.1"),
+				ip("fd00:1::6440:1"),
+				ip("100.100.100.100"),
+				ip("fd00:1::53"),
+				{.family = AF_UNSPEC}};
 	char buf[RN_GUARD_RULESET_MAX];
 	int n;
 
