@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* The LAN-probe guard (guard.h): its ruleset text, installing, re-setting and removing it. */
+/* The LAN-probe guard (guard.h): its rulesets, installing, re-setting and removing them. */
 #include "rustynetd/guard.h"
 
 #include <errno.h>
@@ -77,6 +77,28 @@ int rn_guard_ruleset(const char *ifname, const struct rn_ip *addrs, size_t n, ch
 	return (int)off;
 }
 
+int rn_guard_arp_ruleset(const struct rn_ip *addrs, size_t n, char *buf, size_t len)
+{
+	size_t off = 0;
+	int w;
+
+	if (!len)
+		return -EINVAL;
+	/* No iifname: the tunnel is a layer-3 device and never sees ARP. */
+	w = snprintf(buf, len,
+		     "chain input {\n"
+		     "\ttype filter hook input priority filter; policy accept;\n"
+		     "\tarp operation request arp daddr ip { ");
+	off = w > 0 ? (size_t)w : 0;
+	if (!list(AF_INET, addrs, n, buf, len, &off))
+		return -EINVAL;
+	w = snprintf(buf + off, off < len ? len - off : 0, " } counter drop\n}");
+	off += w > 0 ? (size_t)w : 0;
+	if (off >= len)
+		return -ENOSPC;
+	return (int)off;
+}
+
 static void uninstall(struct rn_daemon *d)
 {
 	struct rn_guard *g = &d->guard;
@@ -92,6 +114,36 @@ static void uninstall(struct rn_daemon *d)
 	}
 	g->active = false;
 	g->ruleset[0] = '\0';
+	g->arp_ruleset[0] = '\0';
+}
+
+/* The ARP table for the IPv4 addresses; removed when there is none any more. */
+static void sync_arp(struct rn_daemon *d, const struct rn_ip *addrs, size_t n)
+{
+	struct rn_guard *g = &d->guard;
+	char ruleset[RN_GUARD_RULESET_MAX];
+	int r;
+
+	r = rn_guard_arp_ruleset(addrs, n, ruleset, sizeof(ruleset));
+	if (r == -EINVAL) {
+		if (g->arp_ruleset[0] &&
+		    !rn_system_nft_table_del(d->sys, RN_GUARD_GROUP, RN_GUARD_ARP_FAMILY,
+					     RN_GUARD_TABLE))
+			g->arp_ruleset[0] = '\0';
+		return;
+	}
+	if (r < 0 || !strcmp(g->arp_ruleset, ruleset))
+		return;
+	r = rn_system_nft_table_set(d->sys, RN_GUARD_GROUP, RN_GUARD_ARP_FAMILY, RN_GUARD_TABLE,
+				    ruleset);
+	if (r) {
+		log_error(MAIN,
+			  "guard: cannot install nft table arp " RN_GUARD_TABLE ": %s: the mesh "
+			  "addresses answer ARP from the local network",
+			  strerror(-r));
+		return;
+	}
+	snprintf(g->arp_ruleset, sizeof(g->arp_ruleset), "%s", ruleset);
 }
 
 void rn_guard_sync(struct rn_daemon *d, const struct rn_ip *addrs, size_t n)
@@ -111,6 +163,7 @@ void rn_guard_sync(struct rn_daemon *d, const struct rn_ip *addrs, size_t n)
 		log_error(MAIN, "guard: cannot build the ruleset: %s", strerror(-r));
 		return;
 	}
+	sync_arp(d, addrs, n);
 	if (g->active && !strcmp(g->ruleset, ruleset))
 		return;
 	/* One transaction: replacing the table for new addresses opens no gap. */
@@ -125,7 +178,8 @@ void rn_guard_sync(struct rn_daemon *d, const struct rn_ip *addrs, size_t n)
 	}
 	if (!g->active)
 		log_info(MAIN, "guard: the mesh and Magic DNS addresses answer only by the tunnel "
-			       "and loopback (nft table inet " RN_GUARD_TABLE ")");
+			       "and loopback, and ARP for them is not answered (nft tables inet "
+			       "and arp " RN_GUARD_TABLE ")");
 	g->active = true;
 	snprintf(g->ruleset, sizeof(g->ruleset), "%s", ruleset);
 }

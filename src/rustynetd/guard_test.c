@@ -3,7 +3,7 @@
  * Unit tests for the LAN-probe guard: its ruleset text (accepts before drops, exact addresses
  * per family, refusals), and, as root in a private network namespace, that nft accepts it,
  * that this host's own traffic to a guarded address (looped back) still passes, that re-setting
- * it keeps one journal entry and that undo removes it.
+ * keeps one journal entry per table (inet and arp) and that undo removes both.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -71,6 +71,23 @@ static void test_ruleset_text(void **state)
 	assert_true(rn_nft_body_ok(buf));
 }
 
+static void test_arp_ruleset(void **state)
+{
+	struct rn_ip addrs[] = {ip("100.64.0.1"), ip("fd00:1::6440:1"), ip("100.100.100.100")};
+	char buf[RN_GUARD_RULESET_MAX];
+	int n;
+
+	(void)state;
+	n = rn_guard_arp_ruleset(addrs, 3, buf, sizeof(buf));
+	assert_true(n > 0 && (size_t)n == strlen(buf));
+	assert_true(rn_nft_body_ok(buf));
+	at(buf, "\tarp operation request arp daddr ip { 100.64.0.1, 100.100.100.100 } counter "
+		"drop\n}");
+	assert_null(strstr(buf, "fd00"));
+	assert_int_equal(rn_guard_arp_ruleset(addrs + 1, 1, buf, sizeof(buf)), -EINVAL);
+	assert_int_equal(rn_guard_arp_ruleset(addrs, 1, buf, 30), -ENOSPC);
+}
+
 static void test_ruleset_refuses(void **state)
 {
 	struct rn_ip addrs[] = {ip("100.64.0.1"), {.family = AF_UNSPEC}};
@@ -124,14 +141,20 @@ static void test_nft_install_reset_undo(void **state)
 	assert_int_equal(rn_nft_table_exists(RN_GUARD_FAMILY, RN_GUARD_TABLE), 1);
 	/* This host's own traffic to the guarded address comes in by lo: it passes. */
 	assert_true(loop_udp("100.64.0.1", 9999));
-	/* Re-set for other addresses: one transaction, one journal entry. */
+	assert_true(rn_guard_arp_ruleset(addrs, 2, buf, sizeof(buf)) > 0);
+	assert_int_equal(
+	    rn_system_nft_table_set(sys, RN_GUARD_GROUP, RN_GUARD_ARP_FAMILY, RN_GUARD_TABLE, buf),
+	    0);
+	assert_int_equal(rn_nft_table_exists(RN_GUARD_ARP_FAMILY, RN_GUARD_TABLE), 1);
+	/* Re-set for other addresses: one transaction, one journal entry per table. */
 	addrs[0] = ip("100.64.0.2");
 	assert_true(rn_guard_ruleset("rn-tunnel0", addrs, 2, buf, sizeof(buf)) > 0);
 	assert_int_equal(
 	    rn_system_nft_table_set(sys, RN_GUARD_GROUP, RN_GUARD_FAMILY, RN_GUARD_TABLE, buf), 0);
-	assert_int_equal(rn_system_count(sys, RN_GUARD_GROUP), 1);
+	assert_int_equal(rn_system_count(sys, RN_GUARD_GROUP), 2);
 	assert_int_equal(rn_system_undo_group(sys, RN_GUARD_GROUP), 0);
 	assert_int_equal(rn_nft_table_exists(RN_GUARD_FAMILY, RN_GUARD_TABLE), 0);
+	assert_int_equal(rn_nft_table_exists(RN_GUARD_ARP_FAMILY, RN_GUARD_TABLE), 0);
 	assert_int_equal(rn_system_undo_all(sys), 0);
 	rn_system_close(sys);
 	rn_nl_close(nl);
@@ -142,6 +165,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_ruleset_text),
+	    cmocka_unit_test(test_arp_ruleset),
 	    cmocka_unit_test(test_ruleset_refuses),
 	    cmocka_unit_test(test_nft_install_reset_undo),
 	};

@@ -12,13 +12,15 @@
 #      mesh 100.64.x.y, Magic DNS 100.100.100.100 on lo, tcp/8080 open on all addresses
 #   ------------------------- br0 198.51.100.0/24 -+------ e (exit) .11, ctl .1, isp .254 ...
 #
-# Linux is a weak-host system: an address on the tunnel or on lo answers on any interface.
-# rustynetd's table inet rustynet-guard (journal group "guard", while logged in) drops packets
-# for the mesh ranges and the Magic DNS addresses that come in by an interface other than the
-# tunnel and lo. Probes: ping, TCP SYN to an open and a closed port, DNS to Magic DNS, over
-# IPv4 and IPv6, without an exit and with one selected; a capture on the attacker's interface
-# must hold no packet from c1's MAC but ARP/ND and link-local multicast. Control: the guard table deleted by hand, the
-# same probes are answered (the capture sees the answers).
+# Linux is a weak-host system: an address on the tunnel or on lo answers on any interface, and
+# with arp_ignore 0 ARP for it is answered on any interface too. rustynetd's table inet
+# rustynet-guard (journal group "guard", while logged in) drops packets for the node's mesh and
+# Magic DNS addresses that come in by an interface other than the tunnel and lo; its twin in
+# family arp drops ARP requests for the IPv4 ones. Probes: ping, TCP SYN to an open and a
+# closed port, DNS to Magic DNS (IPv4 and IPv6), ARP who-has (IPv4), without an exit and with
+# one selected. A capture on the attacker's interface must hold no packet from c1's MAC but
+# ND, link-local multicast and ARP replies for c1's LAN address. Control: both tables deleted
+# by hand, the same probes are answered, ARP included (the capture sees the answers).
 set -eu
 TEST_TAG=leakprobe
 # shellcheck source=tests/lib.sh
@@ -74,10 +76,27 @@ check "an attacker on c1's LAN routes the mesh and Magic DNS addresses via c1" a
 nsx "$C1" socat TCP6-LISTEN:8080,reuseaddr,fork SYSTEM:'echo open' >/dev/null 2>&1 </dev/null &
 T_BG+=("$!")
 
+# arp_ask TARGET: one ARP request "who has TARGET, tell 192.168.77.66" broadcast from a0.
+arp_ask() {
+	nsx "${EXIT_NS[atk]}" python3 -c 'import socket,sys
+s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+s.bind(("a0", 0))
+mac = open("/sys/class/net/a0/address").read().strip()
+me = bytes.fromhex(mac.replace(":", ""))
+arp = bytes.fromhex("0001080006040001") + me + socket.inet_aton("192.168.77.66") + bytes(6) + socket.inet_aton(sys.argv[1])
+s.send(b"\xff" * 6 + me + b"\x08\x06" + arp + bytes(18))' "$1"
+}
+# The hex of an IPv4 address, for a pcap filter on the ARP sender address (arp[14:4]).
+hex4() {
+	local a b c d
+	IFS=. read -r a b c d <<<"$1"
+	printf '0x%02x%02x%02x%02x' "$a" "$b" "$c" "$d"
+}
+
 # probe: every probe once from the attacker, under a capture of its interface; ANSWERS is the
-# number of packets from c1's MAC other than ARP, neighbor discovery and link-local multicast
-# (MLD reports).
-ANSWERS=0
+# number of packets from c1's MAC other than neighbor discovery, link-local multicast (MLD
+# reports) and ARP replies for c1's LAN address.
+ANSWERS=0 ARP_ANSWERS=0
 probe() {
 	local a=${EXIT_NS[atk]} mac f
 	mac=$(nsx "$C1" cat /sys/class/net/e0/address)
@@ -92,16 +111,21 @@ probe() {
 	done
 	nsx "$a" dig +time=1 +tries=1 @"$MAGIC4" c1.rustynet A >/dev/null 2>&1 || true
 	nsx "$a" dig +time=1 +tries=1 @"$MAGIC6" c1.rustynet A >/dev/null 2>&1 || true
+	arp_ask "$M4" && arp_ask "$MAGIC4" || return 1
 	sleep 0.3
 	capture_stop
-	f="ether src $mac and not arp and not (icmp6 and ip6[40] >= 133 and ip6[40] <= 137) and
-		not (ip6 and dst net ff02::/16)"
+	# ARP replies count when they are for the mesh or Magic DNS address (those for c1's own
+	# LAN address are the attacker resolving its next hop).
+	f="ether src $mac and not (icmp6 and ip6[40] >= 133 and ip6[40] <= 137) and
+		not (ip6 and dst net ff02::/16) and
+		(not arp or arp[14:4] = $(hex4 "$M4") or arp[14:4] = $(hex4 "$MAGIC4"))"
 	ANSWERS=$(capture_count "$CAPTURE_FILE" "$f")
+	ARP_ANSWERS=$(capture_count "$CAPTURE_FILE" "arp and ether src $mac and arp[14:4] = $(hex4 "$M4")")
 	echo "attacker's capture: $(capture_count "$CAPTURE_FILE") packets, $ANSWERS from c1 (answers)"
 	tcpdump -r "$CAPTURE_FILE" -n "$f" 2>/dev/null | head -n 5
 }
 unanswered() { probe && [ "$ANSWERS" = 0 ]; }
-answered() { probe && [ "$ANSWERS" -gt 0 ]; }
+answered() { probe && [ "$ANSWERS" -gt 0 ] && [ "$ARP_ANSWERS" -gt 0 ]; }
 
 check "no exit: probes for c1's mesh and Magic DNS addresses from the LAN get no answer" unanswered
 check "c1 selects e" rnn c1 exit-node select e
@@ -111,7 +135,8 @@ check "c1: exit-node off" rnn c1 exit-node off
 
 # Control: the guard removed by hand, the weak host model answers and the capture sees it.
 check "control: nft delete table inet rustynet-guard" nsx "$C1" nft delete table inet rustynet-guard
-check "control: without it c1 answers the probes" answered
+check "control: nft delete table arp rustynet-guard" nsx "$C1" nft delete table arp rustynet-guard
+check "control: without them c1 answers the probes, ARP for $M4 too" answered
 check "no sanitizer report in any log" mesh_logs_clean
 [ "$T_FAIL" = 0 ] || mesh_dump_logs
 t_done
