@@ -12,6 +12,7 @@ PKGS=(
 	# interop, tests, demo, bench
 	wireguard-go wireguard-tools iproute2 iputils-ping iperf3 tcpdump nftables
 	procps psmisc python3 socat curl dnsutils knot-dnsutils dnsmasq-base dnsperf
+	udhcpc
 )
 
 missing=()

@@ -8,7 +8,7 @@
 #                               e: up0 192.0.2.1 --- isp (E's uplink, masqueraded)
 #
 # leak_setup            topology, alice on c1 and e as an approved exit, c1 selects e; a
-#                       listener on I (tcp/443, udp/5353, udp/53)
+#                       listener on I (tcp/443, udp/5353, udp/53 unless LEAK_NO_DNS_LISTENER)
 # leak_traffic_start    c1 sends to I all along: ping, UDP, DNS to I as a resolver, TCP
 # leak_count FILE       packets in a capture of c1's underlay sent by c1 that are neither
 #                       WireGuard to E, nor rustynetd's control connection, nor ARP, neighbor
@@ -35,7 +35,7 @@ leak_setup() {
 		rnn c1 exit-node select e || return 1
 	exit_listen inet tcp 443
 	exit_listen inet udp 5353
-	exit_listen inet udp 53
+	[ -n "${LEAK_NO_DNS_LISTENER:-}" ] || exit_listen inet udp 53
 	wait_for 10 seen_as "$E_UPLINK"
 }
 

@@ -2,7 +2,8 @@
 /*
  * Applying a verified netmap to the node, from the daemon's loop only: the data plane's peers,
  * the mesh addresses and routes through the system layer (journal group "mesh", so `down`,
- * logout and a restart after a crash remove exactly them), the packet filter.
+ * logout and a restart after a crash remove exactly them), the packet filter, the LAN-probe
+ * guard (guard.h).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -86,6 +87,23 @@ static void apply_system(struct rn_daemon *d, const struct rn_netmap *next)
 		log_error(MAIN, "apply: %s (tunnels to peers may not work)", d->apply_error);
 }
 
+/* The guard covers this node's mesh addresses and its Magic DNS addresses (on lo). */
+static void apply_guard(struct rn_daemon *d)
+{
+	struct rn_ip addrs[RN_GUARD_MAX_ADDRS];
+	struct rn_apply_intents want;
+	struct rn_prefix v4, v6;
+	size_t n = 0;
+
+	rn_apply_plan_system(&d->map, d->ifname, &want);
+	for (size_t i = 0; i < want.n_addrs && n < RN_GUARD_MAX_ADDRS - 2; i++)
+		addrs[n++] = want.addrs[i].addr;
+	rn_daemon_dns_service_addrs(&d->map, &v4, &v6);
+	addrs[n++] = v4.addr;
+	addrs[n++] = v6.addr;
+	rn_guard_sync(d, addrs, n);
+}
+
 /* The filter moves from the map to the device, which frees it (even on failure). */
 static void apply_filter(struct rn_daemon *d, struct rn_netmap *next)
 {
@@ -147,6 +165,7 @@ int rn_apply_envelope(struct rn_daemon *d, const char *buf, size_t len, enum rn_
 	d->map = next;
 	rn_daemon_exit_apply(d);
 	rn_daemon_dns_apply(d);
+	apply_guard(d);
 	return 0;
 }
 
@@ -168,6 +187,7 @@ void rn_apply_clear(struct rn_daemon *d)
 	if (d->sys && rn_system_undo_group(d->sys, RN_APPLY_GROUP))
 		log_error(MAIN, "logout: some mesh addresses or routes stay: see the log above");
 	rn_router_clear(d);
+	rn_guard_sync(d, NULL, 0);
 	rn_wg_device_set_filter(d->dev, NULL);
 	rn_netmap_free(&d->map);
 	memset(&d->installed, 0, sizeof(d->installed));

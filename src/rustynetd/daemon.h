@@ -19,6 +19,7 @@
 #include "rustynetd/client.h"
 #include "rustynetd/exit.h"
 #include "rustynetd/killswitch.h"
+#include "rustynetd/guard.h"
 #include "rustynetd/magicdns.h"
 #include "rustynetd/router.h"
 #include "wg/config.h"
@@ -58,6 +59,7 @@ struct rn_daemon {
 	char rejected_reason[RN_CLIENT_ERR_MAX];
 	struct rn_exit_state exit; /* exit.c: exit node and LAN access, group "exit" */
 	struct rn_killswitch killswitch; /* killswitch.c: protected mode, group "killswitch" */
+	struct rn_guard guard;		 /* guard.c: LAN probes for our addresses, group "guard" */
 
 	struct rn_advertise adv;      /* what this node offers (STATE/advertise.json) */
 	struct rn_router router;      /* forwarding and NAT once approved (router.c) */

@@ -14,8 +14,7 @@
 #include "rustynetd/daemon.h"
 #include "system/system.h"
 
-/* Interface names go into the ruleset quoted: refuse anything that could end the string. */
-static bool ifname_ok(const char *s)
+bool rn_killswitch_ifname_ok(const char *s)
 {
 	size_t n = s ? strnlen(s, IFNAMSIZ) : 0;
 
@@ -32,7 +31,7 @@ int rn_killswitch_ruleset(const char *ifname, uint32_t mark, uint32_t mask, char
 {
 	int n;
 
-	if (!ifname_ok(ifname) || !mark || (mark & ~mask))
+	if (!rn_killswitch_ifname_ok(ifname) || !mark || (mark & ~mask))
 		return -EINVAL;
 	/*
 	 * Order matters: DNS is dropped before the local network's private addresses are

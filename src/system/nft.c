@@ -32,7 +32,8 @@ bool rn_nft_name_ok(const char *name)
 bool rn_nft_family_ok(const char *family)
 {
 	return family &&
-	       (!strcmp(family, "inet") || !strcmp(family, "ip") || !strcmp(family, "ip6"));
+	       (!strcmp(family, "inet") || !strcmp(family, "ip") || !strcmp(family, "ip6") ||
+		!strcmp(family, "arp"));
 }
 
 bool rn_nft_body_ok(const char *body)

@@ -14,7 +14,7 @@
 
 #define RN_NFT_PREFIX	  "rustynet"
 #define RN_NFT_NAME_MAX	  64	     /* table name with the NUL: RN_NFT_PREFIX, a-z 0-9 - _ */
-#define RN_NFT_FAMILY_MAX 8	     /* "inet", "ip", "ip6", with the NUL */
+#define RN_NFT_FAMILY_MAX 8	     /* "inet", "ip", "ip6", "arp", with the NUL */
 #define RN_NFT_BODY_MAX	  (1u << 20) /* bytes of one table's ruleset text */
 #define RN_NFT_ERR_MAX	  512
 

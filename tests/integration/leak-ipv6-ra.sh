@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# shellcheck disable=SC2317 # functions run indirectly (check DESC FUNC...)
+# leak-ipv6-ra: the client's LAN advertises a global IPv6 prefix and a default route (router
+# advertisements from dnsmasq --enable-ra), the client autoconfigures an address from it.
+#
+#   c1 (alice, exit e selected)  e (exit)  ctl   ra .66 2001:db8:1::66, 2001:db8:66::1/64:
+#      .10 2001:db8:1::10          .11      .1     |   dnsmasq --enable-ra, prefix
+#      + SLAAC 2001:db8:66::/64                    |   2001:db8:66::/64, itself as default router
+#      [capture on e0]                             |
+#   ------------------------- br0 198.51.100.0/24 -+----------- isp .254 --- inet I 203.0.113.10
+#                                                                          2001:db8:113::10
+#
+# c1's static IPv6 default route is removed first, so the one the RA gives is its only one.
+# While c1 sends ping6, UDP and TCP to I's IPv6 address (and the IPv4 leak loop runs), a
+# capture of c1's underlay holds no IPv6 packet but neighbor/router discovery, link-local
+# multicast and the marked WireGuard/control traffic (leak_count), and none to I at all.
+# Control: `exit-node off` (protected mode off, kill switch gone) and the same IPv6 traffic
+# leaves e0 towards the RA's router in plaintext.
+set -eu
+TEST_TAG=leakra
+# shellcheck source=tests/lib.sh
+. "$(dirname "$0")/../lib.sh"
+# shellcheck source=tests/mesh-lib.sh
+. "$(dirname "$0")/../mesh-lib.sh"
+# shellcheck source=tests/exit-lib.sh
+. "$(dirname "$0")/../exit-lib.sh"
+# shellcheck source=tests/leak-lib.sh
+. "$(dirname "$0")/../leak-lib.sh"
+need_root
+need_cmds python3 socat tcpdump nft wg dnsmasq
+
+if ! mesh_have_bins; then
+	skip "leak-ipv6-ra: all checks" "rustynetd, rustynet or rustynet-control missing"
+	t_done
+fi
+if ! check_ok "topology; c1 uses exit e; I sees e's uplink address" leak_setup; then
+	mesh_dump_logs
+	t_done
+fi
+C1=${MESH_NS[c1]}
+ra() {
+	exit_host ra &&
+		veth_add "${EXIT_NS[ra]}" r0 "$MESH_SW" "s$$-ra" &&
+		ip -n "$MESH_SW" link set "s$$-ra" master br0 &&
+		addr_add "${EXIT_NS[ra]}" r0 198.51.100.66/24 &&
+		addr_add "${EXIT_NS[ra]}" r0 2001:db8:1::66/64 &&
+		addr_add "${EXIT_NS[ra]}" r0 2001:db8:66::1/64 &&
+		nsx "${EXIT_NS[ra]}" sysctl -qw net.ipv6.conf.all.forwarding=1 || return 1
+	# The client takes RAs (it does not forward) and has no other IPv6 default route.
+	nsx "$C1" sysctl -qw net.ipv6.conf.e0.accept_ra=2 net.ipv6.conf.e0.autoconf=1 &&
+		ip -n "$C1" -6 route del default || return 1
+	nsx "${EXIT_NS[ra]}" dnsmasq --no-daemon --port=0 --bind-interfaces --interface=r0 \
+		--enable-ra --dhcp-range=2001:db8:66::,ra-only,64,2m --ra-param=r0,3,600 \
+		>>"$T_DIR/dnsmasq-ra.log" 2>&1 </dev/null &
+	T_BG+=("$!")
+}
+check "a router on c1's LAN advertises 2001:db8:66::/64 (dnsmasq --enable-ra)" ra
+slaac() { ip -n "$C1" -6 addr show dev e0 scope global | grep -q 'inet6 2001:db8:66:'; }
+check "c1 autoconfigures a 2001:db8:66::/64 address (within 15 s)" wait_for 15 slaac
+ra_default() { ip -n "$C1" -6 route show default | grep -q 'proto ra'; }
+check "... and a default route from the RA" wait_for 5 ra_default
+note "c1: $(ip -n "$C1" -6 addr show dev e0 scope global | grep -o 'inet6 [^ ]*' | tr '\n' ' ')"
+note "c1: $(ip -n "$C1" -6 route show default | head -n 1)"
+note "ip -6 route get $I6_ADDR on c1: $(ip -n "$C1" -6 route get "$I6_ADDR" 2>&1 | head -n 1)"
+
+v6_traffic_start() {
+	nsx "$C1" bash -c "while :; do
+		ping -n -c 1 -W 1 $I6_ADDR
+		echo x | timeout 1 socat - UDP6:[$I6_ADDR]:5353
+		echo x | timeout 1 socat - UDP6:[$I6_ADDR]:53
+		echo x | timeout 1 socat - TCP6:[$I6_ADDR]:443,connect-timeout=1
+		sleep 0.2
+	done" >/dev/null 2>&1 </dev/null &
+	T_BG+=("$!")
+	V6_LOOP=$!
+}
+leak_traffic_start
+v6_traffic_start
+none_v6() {
+	local v6 to
+	capture_start "$C1" e0 || return 1
+	sleep 4
+	capture_stop
+	v6=$(leak_count "$CAPTURE_FILE")
+	to=$(capture_count "$CAPTURE_FILE" "ip6 and dst host $I6_ADDR")
+	echo "c1's underlay: $(capture_count "$CAPTURE_FILE") packets, $(capture_count \
+		"$CAPTURE_FILE" ip6) IPv6, $to to $I6_ADDR, $v6 leaked"
+	leak_show "$CAPTURE_FILE"
+	[ "$v6" = 0 ] && [ "$to" = 0 ]
+}
+check "protected: no IPv6 but ND/RS and link-local multicast, nothing leaked, in 4 s" none_v6
+# socat prints the peer expanded and in brackets.
+still_tunnel() {
+	exit_probe c1 tcp6 "$I6_ADDR" 443 | python3 -c 'import ipaddress,sys
+s = sys.stdin.read().strip()
+sys.exit(0 if s.startswith("from ") and ipaddress.ip_address(s[5:].strip("[]")) == ipaddress.ip_address(sys.argv[1]) else 1)' "$E6_UPLINK"
+}
+exit_listen inet tcp6 443
+check "protected: tcp6 to I still goes through e (I sees $E6_UPLINK)" wait_for 5 still_tunnel
+
+check "control: c1 exit-node off" rnn c1 exit-node off
+v6_seen() {
+	local to
+	capture_start "$C1" e0 || return 1
+	sleep 3
+	capture_stop
+	to=$(capture_count "$CAPTURE_FILE" "ip6 and dst host $I6_ADDR")
+	echo "IPv6 packets to $I6_ADDR on c1's underlay: $to"
+	tcpdump -e -r "$CAPTURE_FILE" -n "ip6 and dst host $I6_ADDR" 2>/dev/null | head -n 2
+	[ "$to" -gt 0 ]
+}
+check "control: without protected mode IPv6 to $I6_ADDR leaves e0 in plaintext" v6_seen
+kill "$V6_LOOP" 2>/dev/null || true
+leak_traffic_stop
+check "no sanitizer report in any log" mesh_logs_clean
+[ "$T_FAIL" = 0 ] || mesh_dump_logs
+t_done

@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# shellcheck disable=SC2317 # functions run indirectly (check DESC FUNC...)
+# leak-serverip (TunnelCrack ServerIP): the exit node's endpoint is changed to a victim address
+# (as a spoofed DNS answer for the server's name would), here the internet host I itself.
+#
+#   c1 (alice, exit e selected)  e (exit)   ctl      isp .254 --- inet I 203.0.113.10 (victim:
+#      .10 [capture on e0]        .11        .1        |            e's endpoint now says I)
+#   ------------------------- br0 198.51.100.0/24 -----+
+#                                 e: up0 192.0.2.1 --- isp
+#
+# `wg set` on c1 points e's peer at I:41641 while c1 keeps sending to I (ping, UDP, DNS, TCP).
+# A client that adds a host route to its server via the physical gateway (the ServerIP bug)
+# would now send that traffic to I in plaintext. Checks on a capture of c1's underlay: the
+# only packets to I are WireGuard UDP to port 41641 (and some are, so the capture sees the
+# new endpoint), nothing else leaks; `ip route show table all` (v4 and v6) holds no route to I.
+# Control: the host route such a client would add, plus the kill switch deleted: the traffic
+# to I leaves in plaintext, seen in the capture.
+set -eu
+TEST_TAG=leaksip
+# shellcheck source=tests/lib.sh
+. "$(dirname "$0")/../lib.sh"
+# shellcheck source=tests/mesh-lib.sh
+. "$(dirname "$0")/../mesh-lib.sh"
+# shellcheck source=tests/exit-lib.sh
+. "$(dirname "$0")/../exit-lib.sh"
+# shellcheck source=tests/leak-lib.sh
+. "$(dirname "$0")/../leak-lib.sh"
+need_root
+need_cmds python3 socat tcpdump nft wg
+
+if ! mesh_have_bins; then
+	skip "leak-serverip: all checks" "rustynetd, rustynet or rustynet-control missing"
+	t_done
+fi
+if ! check_ok "topology; c1 uses exit e; I sees e's uplink address" leak_setup; then
+	mesh_dump_logs
+	t_done
+fi
+C1=${MESH_NS[c1]}
+IF=${MESH_IF[c1]}
+E_KEY=$(nsx "$C1" wg show "$IF" peers | head -n 1)
+leak_traffic_start
+spoof() {
+	nsx "$C1" wg set "$IF" peer "$E_KEY" endpoint "$I_ADDR:$WG_PORT" &&
+		nsx "$C1" wg show "$IF" endpoints | grep -q "$I_ADDR:$WG_PORT"
+}
+check "wg set: e's endpoint on c1 is now the victim $I_ADDR:$WG_PORT" spoof
+
+# Packets to I other than WireGuard to port 41641, and leaks other than that WireGuard.
+NOT_WG_TO_I="not (udp and dst host $I_ADDR and dst port $WG_PORT)"
+only_wg_to_victim() {
+	local wg plain other
+	capture_start "$C1" e0 || return 1
+	sleep 6
+	capture_stop
+	wg=$(capture_count "$CAPTURE_FILE" "udp and dst host $I_ADDR and dst port $WG_PORT")
+	plain=$(capture_count "$CAPTURE_FILE" "dst host $I_ADDR and $NOT_WG_TO_I")
+	other=$(capture_count "$CAPTURE_FILE" "($(leak_filter)) and $NOT_WG_TO_I")
+	echo "c1's underlay: $wg WireGuard to $I_ADDR:$WG_PORT, $plain other packets to it, $other other leaks"
+	tcpdump -r "$CAPTURE_FILE" -n "($(leak_filter)) and $NOT_WG_TO_I" 2>/dev/null | head -n 5
+	nsx "$C1" wg show "$IF" endpoints
+	[ "$wg" -gt 0 ] && [ "$plain" = 0 ] && [ "$other" = 0 ]
+}
+check "6 s capture: only WireGuard UDP goes to $I_ADDR, no plaintext to it, no other leak" \
+	only_wg_to_victim
+no_host_route() {
+	local r
+	r=$( { ip -n "$C1" route show table all; ip -n "$C1" -6 route show table all; } |
+		grep -E "(^| )$I_ADDR( |/|$)" || true)
+	[ -z "$r" ] || { echo "route to the victim: $r"; return 1; }
+}
+check "no route to $I_ADDR in any table (ip route show table all, v4 and v6)" no_host_route
+note "c1's endpoint for e after the capture: $(nsx "$C1" wg show "$IF" endpoints | cut -f 2)"
+note "c1's kill switch status: $(ks_json "")"
+
+# Control: what a ServerIP-vulnerable client does (a host route to its server outside the
+# tunnel), with the kill switch gone: the traffic to I leaves in plaintext.
+check "control: the host route a ServerIP-vulnerable client adds" \
+	ip -n "$C1" route add "$I_ADDR/32" via 198.51.100.254 dev e0
+nsx "$C1" nft delete table inet rustynet-killswitch
+plain_seen() {
+	local plain
+	capture_start "$C1" e0 || return 1
+	sleep 3
+	capture_stop
+	plain=$(capture_count "$CAPTURE_FILE" "dst host $I_ADDR and $NOT_WG_TO_I")
+	echo "plaintext packets to $I_ADDR on c1's underlay: $plain"
+	[ "$plain" -gt 0 ]
+}
+check "control: ... and without the kill switch: plaintext to $I_ADDR seen on e0" plain_seen
+ip -n "$C1" route del "$I_ADDR/32" 2>/dev/null || true
+leak_traffic_stop
+check "no sanitizer report in any log" mesh_logs_clean
+[ "$T_FAIL" = 0 ] || mesh_dump_logs
+t_done

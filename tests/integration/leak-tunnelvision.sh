@@ -1,0 +1,119 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# shellcheck disable=SC2317 # functions run indirectly (check DESC FUNC...)
+# leak-tunnelvision (CVE-2024-3661): a rogue DHCP server on the client's LAN pushes classless
+# static routes (option 121) 0.0.0.0/1 and 128.0.0.0/1 via a rogue gateway, and the client's
+# DHCP client installs them.
+#
+#   c1 (alice, exit e selected)  e (exit)  ctl   rogue .66: dnsmasq DHCP server (option 121
+#      .10 + DHCP lease            .11      .1     |   0.0.0.0/1, 128.0.0.0/1 via .66), and the
+#      [capture on e0]                             |   gateway those routes name (forwards)
+#   ------------------------- br0 198.51.100.0/24 -+----------- isp .254 --- inet I 203.0.113.10
+#
+# The DHCP client is busybox udhcpc (package udhcpc) in c1's namespace with a script of ours
+# doing what a client's hook does with a lease: the address, and each route of $staticroutes
+# (udhcpc's parsed option 121) in the main table. Those /1 routes are more specific than any
+# default route, and rule 5210 (lookup main suppress_prefixlength 0) lets them through ahead of
+# table 5150: `ip route get 203.0.113.10` names the rogue gateway on e0 (printed in the log).
+# The mitigation is the kill switch: it allows only private/link-local destinations out of e0,
+# by destination and not by route, so a capture of c1's underlay has no packet to I and no leak
+# at all while c1 keeps sending to I. Control: the kill switch table deleted by hand, the same
+# traffic goes to the rogue gateway in plaintext (seen in the capture).
+set -eu
+TEST_TAG=leaktv
+# shellcheck source=tests/lib.sh
+. "$(dirname "$0")/../lib.sh"
+# shellcheck source=tests/mesh-lib.sh
+. "$(dirname "$0")/../mesh-lib.sh"
+# shellcheck source=tests/exit-lib.sh
+. "$(dirname "$0")/../exit-lib.sh"
+# shellcheck source=tests/leak-lib.sh
+. "$(dirname "$0")/../leak-lib.sh"
+need_root
+need_cmds python3 socat tcpdump nft wg dnsmasq udhcpc
+
+if ! mesh_have_bins; then
+	skip "leak-tunnelvision: all checks" "rustynetd, rustynet or rustynet-control missing"
+	t_done
+fi
+if ! check_ok "topology; c1 uses exit e; I sees e's uplink address" leak_setup; then
+	mesh_dump_logs
+	t_done
+fi
+ROGUE=198.51.100.66
+rogue() {
+	exit_host rogue &&
+		veth_add "${EXIT_NS[rogue]}" r0 "$MESH_SW" "s$$-rg" &&
+		ip -n "$MESH_SW" link set "s$$-rg" master br0 &&
+		addr_add "${EXIT_NS[rogue]}" r0 "$ROGUE/24" &&
+		ip -n "${EXIT_NS[rogue]}" route add default via 198.51.100.254 &&
+		nsx "${EXIT_NS[rogue]}" sysctl -qw net.ipv4.ip_forward=1 || return 1
+	nsx "${EXIT_NS[rogue]}" dnsmasq --no-daemon --port=0 --bind-interfaces --interface=r0 \
+		--dhcp-range=198.51.100.100,198.51.100.150,255.255.255.0,2m \
+		--dhcp-option=3,"$ROGUE" \
+		--dhcp-option=121,0.0.0.0/1,"$ROGUE",128.0.0.0/1,"$ROGUE" \
+		--dhcp-leasefile="$T_DIR/rogue.leases" --log-dhcp \
+		>>"$T_DIR/dnsmasq-rogue.log" 2>&1 </dev/null &
+	T_BG+=("$!")
+}
+check "a rogue DHCP server and gateway ($ROGUE) on c1's LAN" rogue
+
+# What a DHCP client's hook does with the lease; the default route (option 3) is left alone
+# as a client already having one would, the classless routes are installed.
+cat >"$T_DIR/udhcpc.script" <<'EOF'
+#!/bin/sh
+[ "$1" = bound ] || [ "$1" = renew ] || exit 0
+echo "lease: ip=$ip mask=$mask router=$router staticroutes=$staticroutes" >>"$LEASE_LOG"
+ip addr replace "$ip/$mask" dev "$interface"
+set -- $staticroutes
+while [ $# -ge 2 ]; do
+	ip route replace "$1" via "$2" dev "$interface"
+	shift 2
+done
+EOF
+chmod +x "$T_DIR/udhcpc.script"
+dhcp() {
+	nsx "${MESH_NS[c1]}" timeout 20 udhcpc -f -q -n -t 5 -T 1 \
+		-i e0 -O staticroutes -s "$T_DIR/udhcpc.script" || { cat "$T_DIR/dnsmasq-rogue.log"; return 1; }
+	cat "$T_DIR/lease.log"
+	grep -q "staticroutes=0.0.0.0/1 $ROGUE 128.0.0.0/1 $ROGUE" "$T_DIR/lease.log"
+}
+export LEASE_LOG="$T_DIR/lease.log"
+check "udhcpc in c1 (kill switch on) gets a lease with option 121 0.0.0.0/1 + 128.0.0.0/1" dhcp
+routes_in() { ip -n "${MESH_NS[c1]}" route show 0.0.0.0/1 | grep -q "via $ROGUE dev e0"; }
+check "c1's main table holds the rogue /1 routes" routes_in
+ROUTE_GET=$(ip -n "${MESH_NS[c1]}" route get "$I_ADDR" 2>&1 | head -n 1)
+note "ip route get $I_ADDR on c1: $ROUTE_GET"
+check "... the rogue routes win: ip route get $I_ADDR names $ROGUE on e0 (TunnelVision)" \
+	sh -c "echo '$ROUTE_GET' | grep -q 'via $ROGUE dev e0'"
+
+leak_traffic_start
+none_to_internet() {
+	local to
+	capture_start "${MESH_NS[c1]}" e0 || return 1
+	sleep 4
+	capture_stop
+	to=$(capture_count "$CAPTURE_FILE" "ip and not dst net 198.51.100.0/24 and not dst net 224.0.0.0/4 and not dst host 255.255.255.255")
+	echo "packets to internet addresses on c1's underlay: $to; leaked: $(leak_count "$CAPTURE_FILE")"
+	leak_show "$CAPTURE_FILE"
+	[ "$to" = 0 ] && [ "$(leak_count "$CAPTURE_FILE")" = 0 ]
+}
+check "kill switch on: nothing to internet addresses, nothing leaked on the underlay in 4 s" \
+	none_to_internet
+
+nsx "${MESH_NS[c1]}" nft delete table inet rustynet-killswitch
+to_rogue() {
+	local to
+	capture_start "${MESH_NS[c1]}" e0 || return 1
+	sleep 3
+	capture_stop
+	to=$(capture_count "$CAPTURE_FILE" "ip and dst host $I_ADDR")
+	echo "packets to $I_ADDR on c1's underlay: $to"
+	tcpdump -e -r "$CAPTURE_FILE" -n "ip and dst host $I_ADDR" 2>/dev/null | head -n 2
+	[ "$to" -gt 0 ]
+}
+check "control: without the kill switch the traffic to $I_ADDR leaves by e0 in plaintext" to_rogue
+leak_traffic_stop
+check "no sanitizer report in any log" mesh_logs_clean
+[ "$T_FAIL" = 0 ] || mesh_dump_logs
+t_done
