@@ -118,6 +118,26 @@ step "What a device knows" \
 rn_on laptop status
 on laptop wg show "${MESH_IF[laptop]}"
 
+step "Change the policy: only ssh from alice to the server" \
+	"The policy is default-deny, in the shape of Tailscale's policy file. The server compiles it into a packet filter for each device and pushes new maps at once; each device enforces its filter on what it receives. Here alice may reach the server on tcp/22 only, and nothing else is allowed."
+cat >policy.hujson <<-'EOF'
+	{
+		// alice may ssh to the server; nothing else
+		"acls": [{"action": "accept", "src": ["alice"], "proto": "tcp", "dst": ["server:22"]}],
+	}
+EOF
+run cat policy.hujson
+V=$(mesh_version laptop)
+run "$RNC" --state "$MESH_CTL_ST" policy set policy.hujson
+wait_for 5 sh -c "[ \"\$('$RNCLI' --socket '${MESH_SOCK[laptop]}' status --json | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"netmap\"][\"version\"])')\" -gt $V ]" || true
+mesh_listen server tcp "$SERVER" 22
+mesh_listen server tcp "$SERVER" 80
+printf '   %s$ %s%s\n' "$C" "echo | socat - TCP:$SERVER:22   (from the laptop)" "$N"
+if mesh_reach laptop tcp "$SERVER" 22; then echo "     connected: tcp/22 is allowed"; else echo "     NOT connected"; fi
+printf '   %s$ %s%s\n' "$C" "echo | socat - TCP:$SERVER:80   (from the laptop)" "$N"
+if mesh_reach laptop tcp "$SERVER" 80; then echo "     connected (unexpected!)"; else echo "     no answer: tcp/80 is not in the policy, the server's filter drops it"; fi
+on laptop ping -c 1 -W 1 "$SERVER" || true
+
 step "An exit node" \
 	"An exit node carries other devices' internet traffic. Here 'exit' has an uplink to the ISP (192.0.2.1) and a LAN behind it (192.168.50.0/24, with a printer at .10). It offers both; nothing is exposed until the admin approves and the policy grants it." \
 	"The policy below keeps the mesh open and lets alice use exit nodes and reach that LAN."
@@ -168,8 +188,17 @@ sleep 1
 web_from laptop 192.168.50.10
 rn_on laptop status
 
+step "Back to direct" \
+	"'exit-node off' and 'lan-access off' remove exactly the rules, routes and the kill switch they added."
+rn_on laptop lan-access off
+rn_on laptop exit-node off
+web_from laptop 203.0.113.10
+
 step "If the exit node dies: blocked, not leaking" \
-	"While an exit node is selected, rustynetd keeps a kill switch, an nftables table of its own: nothing leaves the laptop's network interface except its WireGuard packets (and its control connection). We kill the exit node's daemon: the laptop's internet traffic stops instead of silently going direct, and tcpdump on the laptop's interface sees no packet to the internet host."
+	"We select the exit again. While an exit node is selected, rustynetd keeps a kill switch, an nftables table of its own: nothing leaves the laptop's network interface except its WireGuard packets (and its control connection). We kill the exit node's daemon: the laptop's internet traffic stops instead of silently going direct, and tcpdump on the laptop's interface sees no packet to the internet host."
+rn_on laptop exit-node select exit
+sleep 1
+web_from laptop 203.0.113.10
 on laptop nft list table inet rustynet-killswitch
 echo "   \$ kill -9 <rustynetd on exit>"
 kill -KILL "${MESH_PID[exit]}"
@@ -179,32 +208,6 @@ web_from laptop 203.0.113.10
 capture_stop
 echo "   packets to 203.0.113.10 on the laptop's own interface meanwhile: $(capture_count "$CAPTURE_FILE")"
 run_sh "ip netns exec ${MESH_NS[laptop]} rustynet --socket ${MESH_SOCK[laptop]} status | grep -iE 'exit node|kill switch'"
-
-step "Back to direct" \
-	"'exit-node off' and 'lan-access off' remove exactly the rules, routes and the kill switch they added."
-rn_on laptop lan-access off
-rn_on laptop exit-node off
-web_from laptop 203.0.113.10
-
-step "Change the policy: only ssh from alice to the server" \
-	"The policy is default-deny, in the shape of Tailscale's policy file. The server compiles it into a packet filter for each device and pushes new maps at once; each device enforces its filter on what it receives. Here alice may reach the server on tcp/22 only, and nothing else is allowed."
-cat >policy.hujson <<-'EOF'
-	{
-		// alice may ssh to the server; nothing else
-		"acls": [{"action": "accept", "src": ["alice"], "proto": "tcp", "dst": ["server:22"]}],
-	}
-EOF
-run cat policy.hujson
-V=$(mesh_version laptop)
-run "$RNC" --state "$MESH_CTL_ST" policy set policy.hujson
-wait_for 5 sh -c "[ \"\$('$RNCLI' --socket '${MESH_SOCK[laptop]}' status --json | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"netmap\"][\"version\"])')\" -gt $V ]" || true
-mesh_listen server tcp "$SERVER" 22
-mesh_listen server tcp "$SERVER" 80
-printf '   %s$ %s%s\n' "$C" "echo | socat - TCP:$SERVER:22   (from the laptop)" "$N"
-if mesh_reach laptop tcp "$SERVER" 22; then echo "     connected: tcp/22 is allowed"; else echo "     NOT connected"; fi
-printf '   %s$ %s%s\n' "$C" "echo | socat - TCP:$SERVER:80   (from the laptop)" "$N"
-if mesh_reach laptop tcp "$SERVER" 80; then echo "     connected (unexpected!)"; else echo "     no answer: tcp/80 is not in the policy, the server's filter drops it"; fi
-on laptop ping -c 1 -W 1 "$SERVER" || true
 
 step "Clean up" \
 	"Stopping rustynetd removes exactly the interface, addresses and routes it installed (it keeps a journal of them, so even after a crash a restart cleans up). Deleting the namespaces removes the rest."
