@@ -10,6 +10,7 @@
 #include "common/log.h"
 #include "rustynetd/daemon.h"
 #include "rustynetd/killswitch.h"
+#include "system/nft.h"
 #include "system/system.h"
 
 /* Appends "a, b" of the addresses of family to buf at *off; the number written. */
@@ -58,7 +59,7 @@ int rn_guard_ruleset(const char *ifname, const struct rn_ip *addrs, size_t n, ch
 
 	for (size_t i = 0; i < n; i++)
 		have += addrs[i].family == AF_INET || addrs[i].family == AF_INET6;
-	if (!rn_killswitch_ifname_ok(ifname) || !have || !len)
+	if (!rn_nft_ifname_ok(ifname) || !have || !len)
 		return -EINVAL;
 	/* lo: this host's own traffic to its mesh and Magic DNS addresses is looped back. */
 	w = snprintf(buf, len,

@@ -12,26 +12,15 @@
 
 #include "common/log.h"
 #include "rustynetd/daemon.h"
+#include "system/nft.h"
 #include "system/system.h"
-
-bool rn_killswitch_ifname_ok(const char *s)
-{
-	size_t n = s ? strnlen(s, IFNAMSIZ) : 0;
-
-	if (n == 0 || n >= IFNAMSIZ)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (s[i] <= ' ' || s[i] == '"' || s[i] == '\\' || s[i] == '/' || s[i] > '~')
-			return false;
-	return true;
-}
 
 int rn_killswitch_ruleset(const char *ifname, uint32_t mark, uint32_t mask, char *buf,
 			  size_t len)
 {
 	int n;
 
-	if (!rn_killswitch_ifname_ok(ifname) || !mark || (mark & ~mask))
+	if (!rn_nft_ifname_ok(ifname) || !mark || (mark & ~mask))
 		return -EINVAL;
 	/*
 	 * Order matters: DNS is dropped before the local network's private addresses are

@@ -36,9 +36,6 @@ struct rn_killswitch {
 	char error[RN_KILLSWITCH_ERR_MAX]; /* the last failure to install or remove, "" if none */
 };
 
-/* Interface names go into rulesets quoted: false for anything that could end the string. */
-bool rn_killswitch_ifname_ok(const char *s);
-
 /*
  * The body of table inet rustynet-killswitch for tunnel ifname, with rustynetd's own sockets
  * marked mark under mask. Returns the length written, -ENOSPC, or -EINVAL (an interface name

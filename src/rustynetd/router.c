@@ -14,6 +14,7 @@
 
 #include "common/log.h"
 #include "rustynetd/daemon.h"
+#include "system/nft.h"
 #include "system/system.h"
 
 static const char *const forwarding_keys[] = {
@@ -21,26 +22,13 @@ static const char *const forwarding_keys[] = {
     "net.ipv6.conf.all.forwarding",
 };
 
-/* Interface names go into the ruleset quoted: refuse anything that could end the string. */
-static bool ifname_ok(const char *s)
-{
-	size_t n = s ? strnlen(s, IFNAMSIZ) : 0;
-
-	if (n == 0 || n >= IFNAMSIZ)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (s[i] <= ' ' || s[i] == '"' || s[i] == '\\' || s[i] == '/' || s[i] > '~')
-			return false;
-	return true;
-}
-
 int rn_router_ruleset(const char *ifname, const struct rn_filter_prefix *mesh6, char *buf,
 		      size_t len)
 {
 	char v6[RN_FILTER_PREFIX_STRLEN];
 	int n;
 
-	if (!ifname_ok(ifname) || !mesh6 || mesh6->family != AF_INET6)
+	if (!rn_nft_ifname_ok(ifname) || !mesh6 || mesh6->family != AF_INET6)
 		return -EINVAL;
 	rn_filter_prefix_format(mesh6, v6, sizeof(v6));
 	/*

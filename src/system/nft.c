@@ -7,6 +7,7 @@
 #include "system/nft.h"
 
 #include <errno.h>
+#include <net/if.h>
 #include <nftables/libnftables.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,11 +30,22 @@ bool rn_nft_name_ok(const char *name)
 	return true;
 }
 
+bool rn_nft_ifname_ok(const char *s)
+{
+	size_t n = s ? strnlen(s, IFNAMSIZ) : 0;
+
+	if (n == 0 || n >= IFNAMSIZ)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (s[i] <= ' ' || s[i] == '"' || s[i] == '\\' || s[i] == '/' || s[i] > '~')
+			return false;
+	return true;
+}
+
 bool rn_nft_family_ok(const char *family)
 {
-	return family &&
-	       (!strcmp(family, "inet") || !strcmp(family, "ip") || !strcmp(family, "ip6") ||
-		!strcmp(family, "arp"));
+	return family && (!strcmp(family, "inet") || !strcmp(family, "ip") ||
+			  !strcmp(family, "ip6") || !strcmp(family, "arp"));
 }
 
 bool rn_nft_body_ok(const char *body)

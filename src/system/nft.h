@@ -19,6 +19,8 @@
 #define RN_NFT_ERR_MAX	  512
 
 bool rn_nft_name_ok(const char *name);
+/* Interface names go into rulesets quoted: false for anything that could end the string. */
+bool rn_nft_ifname_ok(const char *s);
 bool rn_nft_family_ok(const char *family);
 /*
  * Whether body can only sit inside "table F N { body }": braces balanced outside quoted

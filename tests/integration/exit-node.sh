@@ -142,12 +142,17 @@ check "LAN-on: c1 reaches L1 tcp/443" wait_for 5 exit_reaches c1 tcp "$L1_ADDR" 
 check "LAN-on: c1 still cannot reach L2 (never granted)" exit_blocked c1 tcp "$L2_ADDR" 443
 check "status lists 192.168.50.0/24 as the authorized LAN, not .60" \
 	sh -c "'$RNCLI' --socket '${MESH_SOCK[c1]}' status --json | grep -F 192.168.50.0/24 && ! '$RNCLI' --socket '${MESH_SOCK[c1]}' status --json | grep -F 192.168.60.0/24"
+# route_via_e NODE CIDR: what a modified client could do: put CIDR into its tunnel towards e
+# by hand (e's allowed IPs on NODE gain CIDR, and a route for it into the tunnel).
+route_via_e() {
+	local n=$1 cidr=$2 pub
+	pub=$(mesh_json "$n" '[p["public_key"] for p in j["peers"] if p["name"] == "e"][0]') || return 1
+	nsx "${MESH_NS[$n]}" wg set "${MESH_IF[$n]}" peer "$pub" allowed-ips \
+		"$(nsx "${MESH_NS[$n]}" wg show "${MESH_IF[$n]}" allowed-ips | awk -v k="$pub" '$1 == k {for (i = 2; i <= NF; i++) printf "%s%s", $i, (i < NF ? "," : "")}'),$cidr" || return 1
+	ip -n "${MESH_NS[$n]}" route replace "$cidr" dev "${MESH_IF[$n]}" table main
+}
 own_route_to_l2() {
-	local pub
-	pub=$(mesh_json c1 '[p["public_key"] for p in j["peers"] if p["name"] == "e"][0]') || return 1
-	nsx "${MESH_NS[c1]}" wg set "${MESH_IF[c1]}" peer "$pub" allowed-ips \
-		"$(nsx "${MESH_NS[c1]}" wg show "${MESH_IF[c1]}" allowed-ips | awk -v k="$pub" '$1 == k {for (i = 2; i <= NF; i++) printf "%s%s", $i, (i < NF ? "," : "")}'),192.168.60.0/24" || return 1
-	ip -n "${MESH_NS[c1]}" route replace 192.168.60.0/24 dev "${MESH_IF[c1]}" table main || return 1
+	route_via_e c1 192.168.60.0/24 || return 1
 	exit_blocked c1 tcp "$L2_ADDR" 443 && exit_blocked c1 icmp "$L2_ADDR"
 }
 check "a client that routes 192.168.60.0/24 into the tunnel itself still cannot reach L2" own_route_to_l2
@@ -192,11 +197,7 @@ check "c3 (carol) cannot select e: not granted the internet" \
 check "c3's refused select changed nothing" \
 	sh -c "'$RNCLI' --socket '${MESH_SOCK[c3]}' status --json | python3 -c 'import json,sys; assert json.load(sys.stdin)[\"exit_node\"] is None'"
 handmade_via_e() {
-	local pub
-	pub=$(mesh_json c3 '[p["public_key"] for p in j["peers"] if p["name"] == "e"][0]') || return 1
-	nsx "${MESH_NS[c3]}" wg set "${MESH_IF[c3]}" peer "$pub" allowed-ips \
-		"$(nsx "${MESH_NS[c3]}" wg show "${MESH_IF[c3]}" allowed-ips | awk -v k="$pub" '$1 == k {for (i = 2; i <= NF; i++) printf "%s%s", $i, (i < NF ? "," : "")}'),203.0.113.0/24" || return 1
-	ip -n "${MESH_NS[c3]}" route replace 203.0.113.0/24 dev "${MESH_IF[c3]}" || return 1
+	route_via_e c3 203.0.113.0/24 || return 1
 	exit_blocked c3 tcp "$I_ADDR" 443 && exit_blocked c3 icmp "$I_ADDR"
 }
 check "c3's hand-made packets to I through e are dropped at e" handmade_via_e
@@ -211,11 +212,7 @@ check "c4 reaches I on any port (tcp/8080)" wait_for 5 exit_reaches c4 tcp "$I_A
 no_lan_routes() { rnn c4 status --json | python3 -c 'import json,sys; assert json.load(sys.stdin)["lan_routes"] == []'; }
 check "c4's status routes no LAN (an internet grant is not a LAN grant)" no_lan_routes
 handmade_lan() {
-	local pub
-	pub=$(mesh_json c4 '[p["public_key"] for p in j["peers"] if p["name"] == "e"][0]') || return 1
-	nsx "${MESH_NS[c4]}" wg set "${MESH_IF[c4]}" peer "$pub" allowed-ips \
-		"$(nsx "${MESH_NS[c4]}" wg show "${MESH_IF[c4]}" allowed-ips | awk -v k="$pub" '$1 == k {for (i = 2; i <= NF; i++) printf "%s%s", $i, (i < NF ? "," : "")}'),192.168.50.0/24" || return 1
-	ip -n "${MESH_NS[c4]}" route replace 192.168.50.0/24 dev "${MESH_IF[c4]}" table main || return 1
+	route_via_e c4 192.168.50.0/24 || return 1
 	exit_blocked c4 tcp "$L1_ADDR" 8080 && exit_blocked c4 icmp "$L1_ADDR"
 }
 check "c4's hand-made packets to L1 through e are dropped (exit context never admits a LAN)" handmade_lan
