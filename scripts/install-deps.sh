@@ -9,17 +9,20 @@ PKGS=(
 	build-essential meson ninja-build pkg-config clang libclang-rt-dev
 	libssl-dev libsodium-dev libcmocka-dev libmnl-dev libjansson-dev
 	libsqlite3-dev libmicrohttpd-dev libcurl4-openssl-dev libnftables-dev libldns-dev
+	libsystemd-dev
 	# interop, tests, demo, bench
 	wireguard-go wireguard-tools iproute2 iputils-ping iperf3 tcpdump nftables
 	procps psmisc python3 socat curl dnsutils knot-dnsutils dnsmasq-base dnsperf
-	udhcpc
+	udhcpc dbus-daemon
 )
 
 missing=()
 for p in "${PKGS[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
+if [ ${#missing[@]} -eq 0 ]; then
+	exec "$(dirname "$0")/fetch-resolved.sh"
+fi
 
 if [ "$(id -u)" != 0 ]; then
 	echo "install-deps: missing packages: ${missing[*]}" >&2
@@ -31,3 +34,4 @@ export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 # --no-install-recommends: wireguard-tools would otherwise pull in a kernel image
 apt-get install -y -qq --no-install-recommends "${missing[@]}"
+exec "$(dirname "$0")/fetch-resolved.sh"

@@ -6,9 +6,11 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "common/log.h"
 #include "rustynetd/daemon.h"
@@ -55,9 +57,128 @@ void rn_daemon_dns_service_addrs(const struct rn_netmap *m, struct rn_prefix *v4
 	v6->addr.bytes[15] = RN_DNS_SERVICE_V6_SUFFIX;
 }
 
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* Whether the host's lookups go through systemd-resolved and it answers on the bus. */
+static bool resolved_fronts(struct rn_daemon *d)
+{
+	struct rn_magicdns_state *s = &d->dns;
+	char *conf = NULL, *nss = NULL;
+	size_t len;
+	bool fronts;
+	int r;
+
+	rn_resolvconf_slurp(s->rc.path, &conf, &len);
+	rn_resolvconf_slurp(RN_RESOLVED_NSSWITCH, &nss, &len);
+	fronts = rn_resolved_fronts_system(conf, nss);
+	free(conf);
+	free(nss);
+	if (!fronts)
+		return false;
+	r = rn_resolved_open(&s->bus, s->resolved_problem, sizeof(s->resolved_problem));
+	if (r) {
+		log_warn(MAIN, "dns: lookups go through systemd-resolved but %s: using %s instead",
+			 s->resolved_problem, s->rc.path);
+		return false;
+	}
+	return true;
+}
+
 void rn_daemon_dns_init(struct rn_daemon *d)
 {
 	rn_resolvconf_init(&d->dns.rc, d->resolv_conf, d->state_dir);
+	if (!resolved_fronts(d))
+		return;
+	d->dns.rc.resolved = true;
+	d->dns.rc.problem[0] = '\0'; /* its symbolic link is expected */
+	log_info(MAIN, "dns: the system resolver is systemd-resolved: Magic DNS will be set on %s",
+		 d->ifname);
+}
+
+/* After a failure: a bus that went away (dbus or resolved restarted) is opened again. */
+static void resolved_reopen(struct rn_magicdns_state *s, int r)
+{
+	if (r != -ENOTCONN && r != -ECONNRESET && r != -EPIPE && r != -ESHUTDOWN)
+		return;
+	rn_resolved_close(s->bus);
+	s->bus = NULL;
+}
+
+/*
+ * Sets the tunnel link in resolved when what it should have changed; with verify, also reads it
+ * back and sets it again when resolved lost it (a restart) or someone else changed it.
+ */
+static void resolved_sync(struct rn_daemon *d, bool verify)
+{
+	struct rn_magicdns_state *s = &d->dns;
+	struct rn_resolved_link want, got;
+	bool protected_mode = rn_daemon_dns_protected(d);
+	char why[sizeof(s->resolved_problem)] = "";
+	int ifindex, r;
+
+	if (!s->rc.resolved || !s->resolver || !d->map.version)
+		return;
+	ifindex = (int)if_nametoindex(d->ifname);
+	r = ifindex ? rn_resolved_link_for(&d->map, protected_mode, &want) : -ENODEV;
+	if (r) {
+		snprintf(s->resolved_problem, sizeof(s->resolved_problem),
+			 "cannot describe %s for systemd-resolved: %s", d->ifname, strerror(-r));
+		return;
+	}
+	if (!s->bus && rn_resolved_open(&s->bus, why, sizeof(why))) {
+		snprintf(s->resolved_problem, sizeof(s->resolved_problem), "%s", why);
+		return;
+	}
+	if (ifindex == s->link_ifindex && rn_resolved_link_equal(&want, &s->link)) {
+		if (!verify)
+			return;
+		r = rn_resolved_link_get(s->bus, ifindex, &got, why, sizeof(why));
+		if (!r && rn_resolved_link_equal(&want, &got))
+			return;
+		log_warn(MAIN, "dns: systemd-resolved %s %s: setting it again",
+			 r ? "cannot show" : "lost or changed the Magic DNS settings of", d->ifname);
+		resolved_reopen(s, r);
+		if (!s->bus && rn_resolved_open(&s->bus, why, sizeof(why)))
+			goto fail;
+	}
+	r = rn_resolved_link_set(s->bus, ifindex, &want, why, sizeof(why));
+	if (r) {
+		resolved_reopen(s, r);
+		goto fail;
+	}
+	s->link_ifindex = ifindex;
+	s->link = want;
+	s->resolved_problem[0] = '\0';
+	log_info(MAIN, "dns: systemd-resolved sends %s to Magic DNS on %s",
+		 protected_mode ? "every name (~.)" : "the zone and the mesh's reverse zones",
+		 d->ifname);
+	return;
+fail:
+	s->link_ifindex = 0;
+	snprintf(s->resolved_problem, sizeof(s->resolved_problem), "%s", why);
+	log_error(MAIN, "dns: %s: the system does not use Magic DNS", why);
+}
+
+static void resolved_revert(struct rn_daemon *d)
+{
+	struct rn_magicdns_state *s = &d->dns;
+	char why[sizeof(s->resolved_problem)];
+
+	if (s->bus && s->link_ifindex) {
+		if (rn_resolved_link_revert(s->bus, s->link_ifindex, why, sizeof(why)))
+			log_error(MAIN, "dns: %s", why);
+		else
+			log_info(MAIN, "dns: systemd-resolved settings of %s reverted", d->ifname);
+	}
+	s->link_ifindex = 0;
+	rn_resolved_close(s->bus);
+	s->bus = NULL;
 }
 
 static void set_view(struct rn_daemon *d)
@@ -129,19 +250,30 @@ void rn_daemon_dns_apply(struct rn_daemon *d)
 	if (!d->dns.resolver && start(d))
 		return;
 	set_view(d);
-	rn_resolvconf_install(&d->dns.rc, RN_DNS_SERVICE_V4, d->map.domain);
+	if (d->dns.rc.resolved)
+		resolved_sync(d, false);
+	else
+		rn_resolvconf_install(&d->dns.rc, RN_DNS_SERVICE_V4, d->map.domain);
 }
 
 void rn_daemon_dns_tick(struct rn_daemon *d)
 {
+	uint64_t now = now_ms();
 	bool on;
 
-	if (!d->dns.resolver || rn_daemon_dns_protected(d) == d->dns.protected_mode)
+	if (!d->dns.resolver)
+		return;
+	if (now - d->dns.link_checked_ms >= RN_MAGICDNS_RESOLVED_CHECK_MS) {
+		d->dns.link_checked_ms = now;
+		resolved_sync(d, true);
+	}
+	if (rn_daemon_dns_protected(d) == d->dns.protected_mode)
 		return;
 	on = rn_daemon_dns_protected(d);
 	log_info(MAIN, "dns: protected mode %s: upstreams %s", on ? "on" : "off",
 		 on ? "only the network's, through the tunnel" : "as before");
 	set_view(d);
+	resolved_sync(d, false);
 }
 
 void rn_daemon_dns_stop(struct rn_daemon *d)
@@ -153,5 +285,6 @@ void rn_daemon_dns_stop(struct rn_daemon *d)
 	}
 	if (d->sys && rn_system_undo_group(d->sys, RN_MAGICDNS_GROUP))
 		log_error(MAIN, "dns: some Magic DNS addresses stay: see above");
+	resolved_revert(d);
 	rn_resolvconf_restore(&d->dns.rc);
 }

@@ -46,20 +46,55 @@ static json_t *records_json(const struct rn_daemon *d)
 	return a;
 }
 
-static json_t *system_json(struct rn_daemon *d)
+/*
+ * What systemd-resolved has for the tunnel link, read back now: {"link", "dns", "domains"
+ * ("~name" for routing-only), "default_route"}; *as_set tells whether it is what we set.
+ */
+static json_t *resolved_json(struct rn_daemon *d, bool *as_set)
+{
+	struct rn_magicdns_state *s = &d->dns;
+	struct rn_resolved_link got;
+	char why[256], a[INET6_ADDRSTRLEN];
+	json_t *dns = json_array(), *doms = json_array();
+
+	*as_set = false;
+	if (!s->bus || !s->link_ifindex ||
+	    rn_resolved_link_get(s->bus, s->link_ifindex, &got, why, sizeof(why)))
+		return json_pack("{s:s, s:o, s:o, s:b}", "link", d->ifname, "dns", dns, "domains",
+				 doms, "default_route", false);
+	*as_set = rn_resolved_link_equal(&got, &s->link);
+	for (size_t i = 0; i < got.n_dns; i++)
+		json_array_append_new(dns, json_string(inet_ntop(got.dns[i].family, got.dns[i].addr,
+								 a, sizeof(a))));
+	for (size_t i = 0; i < got.n_domains; i++)
+		json_array_append_new(doms, json_sprintf("%s%s", got.domains[i].routing ? "~" : "",
+							 got.domains[i].name));
+	return json_pack("{s:s, s:o, s:o, s:b}", "link", d->ifname, "dns", dns, "domains", doms,
+			 "default_route", got.default_route);
+}
+
+static json_t *system_json(struct rn_daemon *d, bool *resolved_as_set)
 {
 	char lines[RN_RESOLVCONF_MAX_NS][64];
 	size_t n = rn_resolvconf_nameservers(d->dns.rc.path, lines, RN_RESOLVCONF_MAX_NS);
-	json_t *ns = json_array();
+	json_t *ns = json_array(), *o;
 
 	for (size_t i = 0; i < n; i++)
 		json_array_append_new(ns, json_string(lines[i]));
-	return json_pack("{s:s, s:s, s:b, s:o}", "mode",
-			 d->dns.rc.resolved ? "systemd-resolved: not integrated" : "resolv.conf",
-			 "path", d->dns.rc.path, "wired", d->dns.rc.installed, "nameservers", ns);
+	o = json_pack("{s:s, s:s, s:o}", "mode",
+		      d->dns.rc.resolved ? "systemd-resolved" : "resolv.conf", "path",
+		      d->dns.rc.path, "nameservers", ns);
+	*resolved_as_set = false;
+	if (d->dns.rc.resolved) {
+		json_object_set_new(o, "resolved", resolved_json(d, resolved_as_set));
+		json_object_set_new(o, "wired", json_boolean(*resolved_as_set));
+	} else {
+		json_object_set_new(o, "wired", json_boolean(d->dns.rc.installed));
+	}
+	return o;
 }
 
-static json_t *problems_json(struct rn_daemon *d, size_t n_ups)
+static json_t *problems_json(struct rn_daemon *d, size_t n_ups, bool resolved_as_set)
 {
 	json_t *a = json_array();
 
@@ -71,10 +106,14 @@ static json_t *problems_json(struct rn_daemon *d, size_t n_ups)
 		json_array_append_new(a, json_sprintf("%s was rewritten by someone else: the "
 						      "system may not use Magic DNS",
 						      d->dns.rc.path));
-	if (d->dns.rc.resolved)
-		json_array_append_new(a, json_string("systemd-resolved runs and Magic DNS is not "
-						     "integrated with it: query 100.100.100.100 "
-						     "directly"));
+	if (d->dns.resolved_problem[0])
+		json_array_append_new(a, json_string(d->dns.resolved_problem));
+	else if (d->dns.rc.resolved && d->dns.link_ifindex && !resolved_as_set)
+		json_array_append_new(a, json_sprintf("systemd-resolved's settings of %s are not "
+						      "the ones rustynetd set (changed by another "
+						      "tool?): they are set again within %d s",
+						      d->ifname,
+						      RN_MAGICDNS_RESOLVED_CHECK_MS / 1000));
 	if (d->dns.resolver && !n_ups)
 		json_array_append_new(a, json_string(
 					     rn_daemon_dns_protected(d)
@@ -93,6 +132,8 @@ json_t *rn_daemon_dns_cmd_inspect(struct rn_daemon *d, json_t *args)
 	struct rn_prefix p4, p6;
 	json_t *jups = json_array();
 	const char *from = "none";
+	json_t *sys;
+	bool as_set;
 	size_t n = 0;
 
 	(void)args;
@@ -105,6 +146,7 @@ json_t *rn_daemon_dns_cmd_inspect(struct rn_daemon *d, json_t *args)
 	rn_daemon_dns_service_addrs(&d->map, &p4, &p6);
 	if (d->dns.resolver)
 		rn_resolver_stats(d->dns.resolver, &st);
+	sys = system_json(d, &as_set);
 	return rn_ipc_reply_ok(json_pack(
 	    "{s:s, s:s, s:s, s:b, s:[s,s], s:o, s:o, s:s, s:b, s:o, s:o, s:{s:I, s:I, s:I, s:I, s:I, "
 	    "s:I}}",
@@ -112,7 +154,7 @@ json_t *rn_daemon_dns_cmd_inspect(struct rn_daemon *d, json_t *args)
 	    "serving", d->dns.resolver != NULL, "service", RN_DNS_SERVICE_V4,
 	    rn_ipaddr_format(&p6.addr, v6), "records", records_json(d), "upstreams", jups,
 	    "upstream_source", from, "protected_mode", rn_daemon_dns_protected(d), "system",
-	    system_json(d), "problems", problems_json(d, n), "stats", "queries",
+	    sys, "problems", problems_json(d, n, as_set), "stats", "queries",
 	    (json_int_t)st.queries, "zone", (json_int_t)st.zone, "forwarded",
 	    (json_int_t)st.forwarded, "servfail", (json_int_t)st.servfail, "dropped",
 	    (json_int_t)st.dropped, "busy", (json_int_t)st.busy));

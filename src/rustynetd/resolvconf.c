@@ -17,10 +17,7 @@
 #include "common/log.h"
 #include "rustynetd/resolvconf.h"
 
-#define RESOLVED_SOCKET "/run/systemd/resolve/io.systemd.Resolve"
-
-/* The whole file into *buf (malloc'ed, NUL-terminated). 0, -ENOENT, -EFBIG, -errno. */
-static int slurp(const char *path, char **buf, size_t *len)
+int rn_resolvconf_slurp(const char *path, char **buf, size_t *len)
 {
 	FILE *f = fopen(path, "rbe");
 	char *b;
@@ -130,7 +127,7 @@ static bool still_ours(const struct rn_resolvconf *rc)
 	bool same;
 
 	state_path(rc, RN_RESOLVCONF_OURS, p, sizeof(p));
-	if (slurp(p, &ours, &lo) || slurp(rc->path, &cur, &lc)) {
+	if (rn_resolvconf_slurp(p, &ours, &lo) || rn_resolvconf_slurp(rc->path, &cur, &lc)) {
 		free(ours);
 		free(cur);
 		return false;
@@ -149,7 +146,7 @@ int rn_resolvconf_restore(struct rn_resolvconf *rc)
 
 	state_path(rc, RN_RESOLVCONF_BACKUP, bk, sizeof(bk));
 	state_path(rc, RN_RESOLVCONF_OURS, ours, sizeof(ours));
-	e = slurp(bk, &data, &len);
+	e = rn_resolvconf_slurp(bk, &data, &len);
 	if (e == -ENOENT) {
 		rc->installed = false;
 		return 0;
@@ -197,20 +194,13 @@ void rn_resolvconf_init(struct rn_resolvconf *rc, const char *path, const char *
 	memset(rc, 0, sizeof(*rc));
 	rc->path = path;
 	rc->state_dir = state_dir;
-	/* A file named on the command line is ours to manage whatever else runs. */
-	rc->resolved = !strcmp(path, RN_RESOLVCONF_DEFAULT) && !access(RESOLVED_SOCKET, F_OK);
-	if (rc->resolved) {
-		log_info(MAIN, "dns: systemd-resolved runs: Magic DNS is not wired into the system "
-			       "resolver yet (query 100.100.100.100 directly)");
-		return;
-	}
 	rn_resolvconf_restore(rc); /* after a crash: what the dead process left */
 	if (!lstat(path, &st) && S_ISLNK(st.st_mode)) {
 		snprintf(rc->problem, sizeof(rc->problem),
 			 "%.300s is a symbolic link (managed by another tool): not rewritten", path);
 		log_warn(MAIN, "dns: %s", rc->problem);
 	}
-	if (!slurp(path, &text, &len))
+	if (!rn_resolvconf_slurp(path, &text, &len))
 		read_host_ns(rc, text);
 	free(text);
 }
@@ -231,7 +221,7 @@ int rn_resolvconf_install(struct rn_resolvconf *rc, const char *nameserver, cons
 	state_path(rc, RN_RESOLVCONF_BACKUP, bk, sizeof(bk));
 	state_path(rc, RN_RESOLVCONF_OURS, ours, sizeof(ours));
 	if (rc->installed) {
-		if (!slurp(ours, &old, &olen) && olen == strlen(want) && !memcmp(old, want, olen)) {
+		if (!rn_resolvconf_slurp(ours, &old, &olen) && olen == strlen(want) && !memcmp(old, want, olen)) {
 			free(old);
 			return 0; /* unchanged */
 		}
@@ -243,7 +233,7 @@ int rn_resolvconf_install(struct rn_resolvconf *rc, const char *nameserver, cons
 			return -EBUSY;
 		}
 	} else {
-		e = slurp(rc->path, &cur, &len);
+		e = rn_resolvconf_slurp(rc->path, &cur, &len);
 		if (e == -ENOENT) {
 			cur = strdup("");
 			e = cur ? 0 : -ENOMEM;
@@ -280,7 +270,7 @@ size_t rn_resolvconf_nameservers(const char *path, char lines[][64], size_t max)
 	char *text = NULL, *line, *save = NULL;
 	size_t len, n = 0;
 
-	if (slurp(path, &text, &len))
+	if (rn_resolvconf_slurp(path, &text, &len))
 		return 0;
 	for (line = strtok_r(text, "\n", &save); line && n < max; line = strtok_r(NULL, "\n", &save)) {
 		while (*line == ' ' || *line == '\t')

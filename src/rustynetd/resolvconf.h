@@ -25,7 +25,7 @@
 struct rn_resolvconf {
 	const char *path;      /* borrowed: --resolv-conf */
 	const char *state_dir; /* borrowed */
-	bool resolved;	       /* systemd-resolved runs: not integrated (yet) */
+	bool resolved;	       /* systemd-resolved fronts the system: the file is not ours */
 	bool installed;	       /* our file is in place and the backup saved */
 	char problem[512];     /* the last thing that went wrong, "" if none */
 	/* The host's own nameservers, read before we rewrote the file: the upstreams without
@@ -34,7 +34,7 @@ struct rn_resolvconf {
 	size_t n_host_ns;
 };
 
-/* At start: systemd-resolved? restore after a crash; read the host's nameservers. */
+/* At start: restore after a crash; read the host's nameservers. */
 void rn_resolvconf_init(struct rn_resolvconf *rc, const char *path, const char *state_dir);
 /* Points the file at nameserver v4 with search domain (rewriting ours when it changed). */
 int rn_resolvconf_install(struct rn_resolvconf *rc, const char *nameserver, const char *domain);
@@ -42,6 +42,8 @@ int rn_resolvconf_install(struct rn_resolvconf *rc, const char *nameserver, cons
 int rn_resolvconf_restore(struct rn_resolvconf *rc);
 /* Whether the file still holds what we wrote (false when not installed). */
 bool rn_resolvconf_intact(const struct rn_resolvconf *rc);
+/* The whole file into *buf (malloc'ed, NUL-terminated). 0, -ENOENT, -EFBIG, -errno. */
+int rn_resolvconf_slurp(const char *path, char **buf, size_t *len);
 /* The "nameserver ..." lines the file has now, for `dns inspect`; returns how many. */
 size_t rn_resolvconf_nameservers(const char *path, char lines[][64], size_t max);
 
