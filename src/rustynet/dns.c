@@ -25,6 +25,35 @@ static const char *str(json_t *o, const char *k)
 	return json_string_value(json_object_get(o, k)) ?: "";
 }
 
+/* The tunnel link as systemd-resolved has it: servers, search domains, routing domains. */
+static void print_resolved(json_t *r)
+{
+	json_t *x;
+	size_t i, reverse = 0;
+
+	if (!r)
+		return;
+	printf("                 link %s: DNS", str(r, "link"));
+	json_array_foreach(json_object_get(r, "dns"), i, x) printf(" %s", json_string_value(x));
+	printf("%s, domains", json_array_size(json_object_get(r, "dns")) ? "" : " none");
+	json_array_foreach(json_object_get(r, "domains"), i, x)
+	{
+		const char *d = json_string_value(x);
+		size_t n = strlen(d);
+
+		/* 65 reverse zones would drown the line: counted instead */
+		if ((n > 13 && !strcmp(d + n - 13, ".in-addr.arpa")) ||
+		    (n > 9 && !strcmp(d + n - 9, ".ip6.arpa")))
+			reverse++;
+		else
+			printf(" %s", d);
+	}
+	if (reverse)
+		printf(" + %zu reverse zones", reverse);
+	printf(", DefaultRoute %s\n",
+	       json_is_true(json_object_get(r, "default_route")) ? "yes (every name)" : "no");
+}
+
 static void print_inspect(json_t *res)
 {
 	json_t *x, *sys = json_object_get(res, "system"), *svc = json_object_get(res, "service");
@@ -46,6 +75,7 @@ static void print_inspect(json_t *res)
 	       json_is_true(json_object_get(sys, "wired")) ? "pointed at Magic DNS" : "not wired");
 	json_array_foreach(json_object_get(sys, "nameservers"), i, x)
 	    printf("                   %s\n", json_string_value(x));
+	print_resolved(json_object_get(sys, "resolved"));
 	printf("Records:\n");
 	json_array_foreach(json_object_get(res, "records"), i, x)
 	{

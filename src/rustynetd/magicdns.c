@@ -81,6 +81,8 @@ static bool resolved_fronts(struct rn_daemon *d)
 	free(nss);
 	if (!fronts)
 		return false;
+	rn_resolved_close(s->bus);
+	s->bus = NULL;
 	r = rn_resolved_open(&s->bus, s->resolved_problem, sizeof(s->resolved_problem));
 	if (r) {
 		log_warn(MAIN, "dns: lookups go through systemd-resolved but %s: using %s instead",
@@ -93,12 +95,26 @@ static bool resolved_fronts(struct rn_daemon *d)
 void rn_daemon_dns_init(struct rn_daemon *d)
 {
 	rn_resolvconf_init(&d->dns.rc, d->resolv_conf, d->state_dir);
-	if (!resolved_fronts(d))
-		return;
-	d->dns.rc.resolved = true;
-	d->dns.rc.problem[0] = '\0'; /* its symbolic link is expected */
-	log_info(MAIN, "dns: the system resolver is systemd-resolved: Magic DNS will be set on %s",
-		 d->ifname);
+}
+
+/* Which system resolver to wire, decided each time Magic DNS starts (resolved may have
+ * started or stopped since the daemon did). */
+static void choose_system_resolver(struct rn_daemon *d)
+{
+	bool was = d->dns.rc.resolved;
+
+	d->dns.resolved_problem[0] = '\0';
+	d->dns.rc.resolved = resolved_fronts(d);
+	if (d->dns.rc.resolved) {
+		d->dns.rc.problem[0] = '\0'; /* its symbolic link is expected */
+		log_info(MAIN, "dns: the system resolver is systemd-resolved: Magic DNS is set "
+			       "on %s",
+			 d->ifname);
+	} else if (was) {
+		log_info(MAIN, "dns: systemd-resolved no longer fronts the system resolver: "
+			       "using %s",
+			 d->dns.rc.path);
+	}
 }
 
 /* After a failure: a bus that went away (dbus or resolved restarted) is opened again. */
@@ -234,6 +250,7 @@ static int start(struct rn_daemon *d)
 	if (r)
 		goto fail;
 	d->dns.error[0] = '\0';
+	choose_system_resolver(d);
 	log_info(MAIN, "dns: Magic DNS on %s and %s port 53", RN_DNS_SERVICE_V4,
 		 rn_ipaddr_format(&v6.addr, text));
 	return 0;

@@ -21,7 +21,8 @@
 # domains, no DefaultRoute; mesh names resolve through resolved's stub (dig, getent with the
 # stub file's search line, resolvectl), other names go to the uplink's resolver; with an exit
 # selected "~." and DefaultRoute are set, every name reaches Magic DNS and goes through the
-# tunnel, and with the upstream dropped it is SERVFAIL with no port 53/853 on the underlay;
+# tunnel, and with the upstream dropped it is SERVFAIL with no port 53/853 on the underlay and
+# no query even attempted to the LAN resolver (an nft counter before the kill switch);
 # settings lost (RevertLink by someone else, or a resolved restart) come back; `exit-node off`
 # and `down` take them away again; no sanitizer report.
 set -eu
@@ -188,6 +189,30 @@ getent_c() {
 	nsx "${MESH_NS[c]}" unshare --mount --propagation private sh -c \
 		"mount --bind '$STUB' /etc/resolv.conf && getent ahosts '$1'" | awk '{print $1}' | sort -u
 }
+# Queries c sends to the LAN resolver, counted in an output chain that runs before the kill
+# switch's (which would drop them unseen by tcpdump): resolved's own choice of servers.
+lan_counter() {
+	nsx "${MESH_NS[c]}" nft -f - <<-EOF
+		table inet dnsrcount {
+			chain o {
+				type filter hook output priority -400;
+				ip daddr $LAN_DNS meta l4proto { udp, tcp } th dport 53 counter
+			}
+		}
+	EOF
+}
+lan_queries() {
+	nsx "${MESH_NS[c]}" nft list table inet dnsrcount | grep -o 'packets [0-9]*' | cut -d' ' -f2
+}
+# no_lan_query CMD...: CMD runs, and c sent nothing to the LAN resolver meanwhile.
+no_lan_query() {
+	local before after rc=0
+	before=$(lan_queries)
+	"$@" || rc=$?
+	after=$(lan_queries)
+	echo "queries to the LAN resolver: $before before, $after after"
+	[ "$rc" = 0 ] && [ "$before" = "$after" ]
+}
 DNS53=0 WG=0
 on_underlay() {
 	local rc=0
@@ -224,7 +249,10 @@ getent_e() { getent_c e | tee /dev/stderr | grep -qxF "$E_IP"; }
 check "getent ahosts e (the search domain through resolved)" getent_e
 resolvectl_e() { rvc query --legend=no e | tee /dev/stderr | grep -qF "$E_IP"; }
 check "resolvectl query e (resolved's own search)" resolvectl_e
+check "a counter of c's queries to the LAN resolver (nft output chain)" lan_counter
 check "no exit: other names go to the uplink's resolver" is 198.51.100.99 stub www.example.test A
+counted() { ! no_lan_query is 198.51.100.99 stub "n$RANDOM.www.example.test" A; }
+check "... and the counter sees those queries" counted
 leaks_seen() { on_underlay is 198.51.100.99 stub "r$RANDOM.www.example.test" A; [ "$DNS53" -gt 0 ]; }
 check "... directly on the underlay (the capture sees those queries)" leaks_seen
 
@@ -235,6 +263,13 @@ prot_wired() {
 	inspect "j['protected_mode'] is True and j['system']['wired'] is True and '~.' in j['system']['resolved']['domains'] and j['system']['resolved']['default_route'] is True"
 }
 check "dns inspect: ~. and DefaultRoute on the tunnel link (within 5 s)" wait_for 5 prot_wired
+inspect_text() {
+	rnn c dns inspect | tee "$T_DIR/inspect.txt" | grep -E 'System resolver|link ' || return 1
+	grep -q "System resolver: systemd-resolved .*pointed at Magic DNS" "$T_DIR/inspect.txt" &&
+		grep -q "link $C_IF: DNS 100.100.100.100, domains rustynet ~. + 65 reverse zones, DefaultRoute yes" \
+			"$T_DIR/inspect.txt"
+}
+check "dns inspect (text): the link's DNS, search domain, ~., reverse zones, DefaultRoute" inspect_text
 check "resolvectl: DefaultRoute on the tunnel link" rvc_has default-route ': yes$'
 through_e() { is 203.0.113.80 stub "r$RANDOM.www.example.test" A; }
 check "protected: other names answered by the network's upstream through e (within 5 s)" \
@@ -248,8 +283,8 @@ tunnel_only() {
 	echo "answered: $n of 4"
 	[ "$n" = 4 ]
 }
-prot_no_leak() { on_underlay tunnel_only && [ "$DNS53" = 0 ] && [ "$WG" -gt 0 ]; }
-check "protected: 3 names by the stub and 1 by getent, no port 53/853 on the underlay, WireGuard to e" \
+prot_no_leak() { on_underlay no_lan_query tunnel_only && [ "$DNS53" = 0 ] && [ "$WG" -gt 0 ]; }
+check "protected: 3 names by the stub and 1 by getent, none sent to the LAN resolver, no port 53/853 on the underlay, WireGuard to e" \
 	prot_no_leak
 check "protected: mesh names still resolve" is "$E_IP" stub e.rustynet A
 
@@ -266,7 +301,8 @@ isp_drop() {
 }
 check "the ISP drops DNS to the upstream" isp_drop
 servfail_no_leak() {
-	on_underlay stub_status SERVFAIL "s$RANDOM.www.example.test" A && [ "$DNS53" = 0 ]
+	on_underlay no_lan_query stub_status SERVFAIL "s$RANDOM.www.example.test" A &&
+		[ "$DNS53" = 0 ]
 }
 check "protected, upstream unreachable: SERVFAIL, and resolved does not fall back to the uplink's resolver" \
 	servfail_no_leak
