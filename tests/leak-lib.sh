@@ -1,7 +1,8 @@
 # shellcheck shell=bash disable=SC2317 # functions run indirectly (check DESC FUNC...)
 # SPDX-License-Identifier: MIT
 # tests/leak-lib.sh: the leak scenarios' common part, on tests/exit-lib.sh's topology cut down
-# to one client and one exit node. Source after lib.sh, mesh-lib.sh and exit-lib.sh.
+# to one client and one exit node. Sources lib.sh, mesh-lib.sh and exit-lib.sh itself: a
+# scenario sets TEST_TAG, sources this file and calls leak_preamble.
 #
 #   c1 (alice) 198.51.100.10    e (exit) .11     ctl .1     isp .254 --- inet I 203.0.113.10
 #   ------------------------- br0 198.51.100.0/24 -----------------+      2001:db8:113::10
@@ -14,6 +15,24 @@
 #                       WireGuard to E, nor rustynetd's control connection, nor ARP, neighbor
 #                       discovery or link-local multicast: leaks
 # seen_as ADDR          c1's tcp/443 to I arrives from ADDR
+
+# shellcheck source=tests/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+# shellcheck source=tests/mesh-lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/mesh-lib.sh"
+# shellcheck source=tests/exit-lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/exit-lib.sh"
+
+# leak_preamble [CMD...]: root, the tools every scenario uses and its own CMDs, and the built
+# binaries; a scenario that lacks them is skipped whole (or fails under CI=true).
+leak_preamble() {
+	need_root
+	need_cmds python3 socat tcpdump nft wg "$@"
+	if ! mesh_have_bins; then
+		skip "$(basename "$0" .sh): all checks" "rustynetd, rustynet or rustynet-control missing"
+		t_done
+	fi
+}
 
 C_UL4=198.51.100.10
 E_UL4=198.51.100.11

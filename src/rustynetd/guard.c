@@ -118,6 +118,27 @@ static void uninstall(struct rn_daemon *d)
 	g->arp_ruleset[0] = '\0';
 }
 
+/*
+ * Sets table FAMILY rustynet-guard to ruleset (one transaction: no gap while the addresses
+ * change) unless cached already holds it; on failure logs what stays open (unguarded).
+ */
+static int set_table(struct rn_daemon *d, const char *family, char *cached, size_t cap,
+		     const char *ruleset, const char *unguarded)
+{
+	int r;
+
+	if (cached[0] && !strcmp(cached, ruleset))
+		return 0;
+	r = rn_system_nft_table_set(d->sys, RN_GUARD_GROUP, family, RN_GUARD_TABLE, ruleset);
+	if (r) {
+		log_error(MAIN, "guard: cannot install nft table %s " RN_GUARD_TABLE ": %s: %s",
+			  family, strerror(-r), unguarded);
+		return r;
+	}
+	snprintf(cached, cap, "%s", ruleset);
+	return 0;
+}
+
 /* The ARP table for the IPv4 addresses; removed when there is none any more. */
 static void sync_arp(struct rn_daemon *d, const struct rn_ip *addrs, size_t n)
 {
@@ -133,18 +154,9 @@ static void sync_arp(struct rn_daemon *d, const struct rn_ip *addrs, size_t n)
 			g->arp_ruleset[0] = '\0';
 		return;
 	}
-	if (r < 0 || !strcmp(g->arp_ruleset, ruleset))
-		return;
-	r = rn_system_nft_table_set(d->sys, RN_GUARD_GROUP, RN_GUARD_ARP_FAMILY, RN_GUARD_TABLE,
-				    ruleset);
-	if (r) {
-		log_error(MAIN,
-			  "guard: cannot install nft table arp " RN_GUARD_TABLE ": %s: the mesh "
-			  "addresses answer ARP from the local network",
-			  strerror(-r));
-		return;
-	}
-	snprintf(g->arp_ruleset, sizeof(g->arp_ruleset), "%s", ruleset);
+	if (r >= 0)
+		set_table(d, RN_GUARD_ARP_FAMILY, g->arp_ruleset, sizeof(g->arp_ruleset), ruleset,
+			  "the mesh addresses answer ARP from the local network");
 }
 
 void rn_guard_sync(struct rn_daemon *d, const struct rn_ip *addrs, size_t n)
@@ -165,22 +177,12 @@ void rn_guard_sync(struct rn_daemon *d, const struct rn_ip *addrs, size_t n)
 		return;
 	}
 	sync_arp(d, addrs, n);
-	if (g->active && !strcmp(g->ruleset, ruleset))
+	if (set_table(d, RN_GUARD_FAMILY, g->ruleset, sizeof(g->ruleset), ruleset,
+		      "the mesh addresses answer probes from the local network"))
 		return;
-	/* One transaction: replacing the table for new addresses opens no gap. */
-	r = rn_system_nft_table_set(d->sys, RN_GUARD_GROUP, RN_GUARD_FAMILY, RN_GUARD_TABLE,
-				    ruleset);
-	if (r) {
-		log_error(MAIN,
-			  "guard: cannot install nft table inet " RN_GUARD_TABLE ": %s: the "
-			  "mesh addresses answer probes from the local network",
-			  strerror(-r));
-		return;
-	}
 	if (!g->active)
 		log_info(MAIN, "guard: the mesh and Magic DNS addresses answer only by the tunnel "
 			       "and loopback, and ARP for them is not answered (nft tables inet "
 			       "and arp " RN_GUARD_TABLE ")");
 	g->active = true;
-	snprintf(g->ruleset, sizeof(g->ruleset), "%s", ruleset);
 }

@@ -17,21 +17,9 @@
 # underlay. Control: `exit-node off` and the same queries are seen on the underlay in plaintext.
 set -eu
 TEST_TAG=leakdns
-# shellcheck source=tests/lib.sh
-. "$(dirname "$0")/../lib.sh"
-# shellcheck source=tests/mesh-lib.sh
-. "$(dirname "$0")/../mesh-lib.sh"
-# shellcheck source=tests/exit-lib.sh
-. "$(dirname "$0")/../exit-lib.sh"
 # shellcheck source=tests/leak-lib.sh
 . "$(dirname "$0")/../leak-lib.sh"
-need_root
-need_cmds python3 socat tcpdump nft wg dig dnsmasq
-
-if ! mesh_have_bins; then
-	skip "leak-dns-failure: all checks" "rustynetd, rustynet or rustynet-control missing"
-	t_done
-fi
+leak_preamble dig dnsmasq
 MAGIC=100.100.100.100
 # The upstream on I, in place of leak_setup's udp/53 listener.
 dns_on_i() {

@@ -23,21 +23,9 @@
 # by hand, the same probes are answered, ARP included (the capture sees the answers).
 set -eu
 TEST_TAG=leakprobe
-# shellcheck source=tests/lib.sh
-. "$(dirname "$0")/../lib.sh"
-# shellcheck source=tests/mesh-lib.sh
-. "$(dirname "$0")/../mesh-lib.sh"
-# shellcheck source=tests/exit-lib.sh
-. "$(dirname "$0")/../exit-lib.sh"
 # shellcheck source=tests/leak-lib.sh
 . "$(dirname "$0")/../leak-lib.sh"
-need_root
-need_cmds python3 socat tcpdump nft wg dig
-
-if ! mesh_have_bins; then
-	skip "leak-lan-probe: all checks" "rustynetd, rustynet or rustynet-control missing"
-	t_done
-fi
+leak_preamble dig
 setup() {
 	EXIT_NODES="c1 e" exit_topology || return 1
 	mesh_up c1 alice || return 1

@@ -16,21 +16,9 @@
 # kill switch table deleted by hand, the same loop leaks at once.
 set -eu
 TEST_TAG=leaktun
-# shellcheck source=tests/lib.sh
-. "$(dirname "$0")/../lib.sh"
-# shellcheck source=tests/mesh-lib.sh
-. "$(dirname "$0")/../mesh-lib.sh"
-# shellcheck source=tests/exit-lib.sh
-. "$(dirname "$0")/../exit-lib.sh"
 # shellcheck source=tests/leak-lib.sh
 . "$(dirname "$0")/../leak-lib.sh"
-need_root
-need_cmds python3 socat tcpdump nft wg
-
-if ! mesh_have_bins; then
-	skip "leak-tunnel-failure: all checks" "rustynetd, rustynet or rustynet-control missing"
-	t_done
-fi
+leak_preamble
 if ! check_ok "topology; c1 uses exit e; I sees e's uplink address" leak_setup; then
 	mesh_dump_logs
 	t_done
