@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <systemd/sd-bus.h>
 
 #include "rustynetd/resolved.h"
@@ -134,11 +135,27 @@ static int fail(int r, const sd_bus_error *e, char *why, size_t whylen, const ch
 	return r < 0 ? r : -EIO;
 }
 
+/*
+ * Whether process pid shares our network namespace. resolved configures links by ifindex in
+ * its own namespace: from another one (a container, a test namespace on a host bus) the same
+ * number names some other link.
+ */
+static bool same_netns(uint32_t pid)
+{
+	char path[64];
+	struct stat ours, theirs;
+
+	snprintf(path, sizeof(path), "/proc/%u/ns/net", pid);
+	return !stat("/proc/self/ns/net", &ours) && !stat(path, &theirs) &&
+	       ours.st_dev == theirs.st_dev && ours.st_ino == theirs.st_ino;
+}
+
 int rn_resolved_open(struct rn_resolved **out, char *why, size_t whylen)
 {
 	sd_bus_error e = SD_BUS_ERROR_NULL;
 	sd_bus_message *reply = NULL;
 	struct rn_resolved *r;
+	uint32_t pid = 0;
 	int rc;
 
 	*out = NULL;
@@ -156,6 +173,23 @@ int rn_resolved_open(struct rn_resolved **out, char *why, size_t whylen)
 				RN_RESOLVED_BUS_NAME);
 	if (rc < 0) {
 		fail(rc, &e, why, whylen, "not running on the system bus");
+		goto out;
+	}
+	reply = sd_bus_message_unref(reply);
+	rc = sd_bus_call_method(r->bus, "org.freedesktop.DBus", "/org/freedesktop/DBus",
+				"org.freedesktop.DBus", "GetConnectionUnixProcessID", &e, &reply,
+				"s", RN_RESOLVED_BUS_NAME);
+	if (rc >= 0)
+		rc = sd_bus_message_read(reply, "u", &pid);
+	if (rc < 0) {
+		fail(rc, &e, why, whylen, "cannot tell its process");
+		goto out;
+	}
+	if (!same_netns(pid)) {
+		snprintf(why, whylen, "systemd-resolved (pid %u) runs in another network namespace: "
+				      "it cannot see our interface",
+			 pid);
+		rc = -EXDEV;
 		goto out;
 	}
 	*out = r;

@@ -59,7 +59,8 @@ bool rn_resolved_link_equal(const struct rn_resolved_link *a, const struct rn_re
 
 /*
  * Connects to the system bus (DBUS_SYSTEM_BUS_ADDRESS, else the standard socket) and checks
- * that resolved owns its name. 0, or -errno with why (for people) filled in.
+ * that resolved owns its name and runs in our network namespace (-EXDEV if not: its links are
+ * not ours). 0, or -errno with why (for people) filled in.
  */
 int rn_resolved_open(struct rn_resolved **out, char *why, size_t whylen);
 void rn_resolved_close(struct rn_resolved *r);

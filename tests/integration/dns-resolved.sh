@@ -139,6 +139,8 @@ topology() {
 		addr_add "$INET_NS" w0 "$I_ADDR/24" &&
 		ip -n "$INET_NS" route add default via 203.0.113.1 || return 1
 	nsx "$ISP_NS" sysctl -qw net.ipv4.ip_forward=1 || return 1
+	# e's resolver file names resolved's stub too, but resolved runs in c's namespace
+	printf 'nameserver 127.0.0.53\n' >"$T_DIR/e.resolv.conf"
 	mesh_node c && mesh_node e || return 1
 	ip -n "${MESH_NS[c]}" route add default via 198.51.100.254 || return 1
 	veth_add "${MESH_NS[e]}" up0 "$ISP_NS" up1 && addr_add "${MESH_NS[e]}" up0 192.0.2.1/24 &&
@@ -149,10 +151,12 @@ topology() {
 	bus_start && resolved_start || return 1
 	# the uplink's DNS, as DHCP would give it
 	rvc dns e0 "$LAN_DNS" && rvc default-route e0 yes || return 1
-	# c's daemon again, now on the bus and with the stub file as its resolv.conf
-	kill -TERM "${MESH_PID[c]}" && wait "${MESH_PID[c]}" 2>/dev/null
+	# c's daemon again, now on the bus and with the stub file as its resolv.conf; e's on the
+	# bus as well (from its own namespace)
+	kill -TERM "${MESH_PID[c]}" "${MESH_PID[e]}"
+	wait "${MESH_PID[c]}" "${MESH_PID[e]}" 2>/dev/null
 	MESH_RESOLV[c]=$STUB
-	mesh_node_start c "$BUS_ENV"
+	mesh_node_start c "$BUS_ENV" && mesh_node_start e "$BUS_ENV"
 }
 if ! check_ok "topology: control, c with systemd-resolved, exit e, ISP, internet and LAN resolvers" topology
 then
@@ -260,6 +264,19 @@ counted() { ! no_lan_query is 198.51.100.99 stub "n$RANDOM.www.example.test" A; 
 check "... and the counter sees those queries" counted
 leaks_seen() { on_underlay is 198.51.100.99 stub "r$RANDOM.www.example.test" A; [ "$DNS53" -gt 0 ]; }
 check "... directly on the underlay (the capture sees those queries)" leaks_seen
+
+# e reaches the same bus, but resolved's links there are c's: e must not touch them.
+e_other_ns() {
+	rnn e dns inspect --json | python3 -c "
+import json, sys
+j = json.load(sys.stdin)
+print(j['system']['mode'], j['problems'])
+assert j['system']['mode'] == 'resolv.conf'
+assert any('another network namespace' in p for p in j['problems'])"
+}
+check "e (resolved in another namespace): resolv.conf mode, and dns inspect says why" e_other_ns
+check "... e's resolver file rewritten instead" grep -q '^nameserver 100.100.100.100' "$T_DIR/e.resolv.conf"
+check "... and c's tunnel link in resolved is still c's" wired
 
 # ---------------------------------------------------------------- protected mode
 check "admin: dns upstreams set $I_ADDR" ctl dns upstreams set "$I_ADDR"
