@@ -124,41 +124,38 @@ static bool loop_udp(const char *addr, uint16_t port)
 static void test_nft_install_reset_undo(void **state)
 {
 	struct rn_ip addrs[] = {ip("100.64.0.1"), ip("fd00:1::6440:1")};
-	char buf[RN_GUARD_RULESET_MAX], dir[64];
-	struct rn_system *sys;
+	char buf[RN_GUARD_RULESET_MAX];
+	struct rn_testns_sys f;
 	struct rn_prefix mesh;
-	struct rn_nl *nl;
 
 	(void)state;
-	nl = rn_testns_setup();
-	rn_testns_state_dir(dir, sizeof(dir));
-	assert_int_equal(rn_system_open(dir, &sys), 0);
+	rn_testns_sys_open(&f);
 	assert_true(rn_ipaddr_parse_prefix("100.64.0.1/32", &mesh));
-	assert_int_equal(rn_system_addr_add(sys, "other", RN_TESTNS_DEV, &mesh), 0);
+	assert_int_equal(rn_system_addr_add(f.sys, "other", RN_TESTNS_DEV, &mesh), 0);
 	assert_true(rn_guard_ruleset("rn-tunnel0", addrs, 2, buf, sizeof(buf)) > 0);
 	assert_int_equal(
-	    rn_system_nft_table_set(sys, RN_GUARD_GROUP, RN_GUARD_FAMILY, RN_GUARD_TABLE, buf), 0);
+	    rn_system_nft_table_set(f.sys, RN_GUARD_GROUP, RN_GUARD_FAMILY, RN_GUARD_TABLE, buf),
+	    0);
 	assert_int_equal(rn_nft_table_exists(RN_GUARD_FAMILY, RN_GUARD_TABLE), 1);
 	/* This host's own traffic to the guarded address comes in by lo: it passes. */
 	assert_true(loop_udp("100.64.0.1", 9999));
 	assert_true(rn_guard_arp_ruleset(addrs, 2, buf, sizeof(buf)) > 0);
-	assert_int_equal(
-	    rn_system_nft_table_set(sys, RN_GUARD_GROUP, RN_GUARD_ARP_FAMILY, RN_GUARD_TABLE, buf),
-	    0);
+	assert_int_equal(rn_system_nft_table_set(f.sys, RN_GUARD_GROUP, RN_GUARD_ARP_FAMILY,
+						 RN_GUARD_TABLE, buf),
+			 0);
 	assert_int_equal(rn_nft_table_exists(RN_GUARD_ARP_FAMILY, RN_GUARD_TABLE), 1);
 	/* Re-set for other addresses: one transaction, one journal entry per table. */
 	addrs[0] = ip("100.64.0.2");
 	assert_true(rn_guard_ruleset("rn-tunnel0", addrs, 2, buf, sizeof(buf)) > 0);
 	assert_int_equal(
-	    rn_system_nft_table_set(sys, RN_GUARD_GROUP, RN_GUARD_FAMILY, RN_GUARD_TABLE, buf), 0);
-	assert_int_equal(rn_system_count(sys, RN_GUARD_GROUP), 2);
-	assert_int_equal(rn_system_undo_group(sys, RN_GUARD_GROUP), 0);
+	    rn_system_nft_table_set(f.sys, RN_GUARD_GROUP, RN_GUARD_FAMILY, RN_GUARD_TABLE, buf),
+	    0);
+	assert_int_equal(rn_system_count(f.sys, RN_GUARD_GROUP), 2);
+	assert_int_equal(rn_system_undo_group(f.sys, RN_GUARD_GROUP), 0);
 	assert_int_equal(rn_nft_table_exists(RN_GUARD_FAMILY, RN_GUARD_TABLE), 0);
 	assert_int_equal(rn_nft_table_exists(RN_GUARD_ARP_FAMILY, RN_GUARD_TABLE), 0);
-	assert_int_equal(rn_system_undo_all(sys), 0);
-	rn_system_close(sys);
-	rn_nl_close(nl);
-	rn_testns_rm_state_dir(dir);
+	assert_int_equal(rn_system_undo_all(f.sys), 0);
+	rn_testns_sys_close(&f);
 }
 
 int main(void)

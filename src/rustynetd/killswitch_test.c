@@ -76,8 +76,7 @@ static void test_ruleset_refuses(void **state)
 	assert_int_equal(rn_killswitch_ruleset("rn 0", 0x80000, 0xff0000, buf, sizeof(buf)),
 			 -EINVAL);
 	assert_int_equal(rn_killswitch_ruleset("", 0x80000, 0xff0000, buf, sizeof(buf)), -EINVAL);
-	assert_int_equal(rn_killswitch_ruleset(NULL, 0x80000, 0xff0000, buf, sizeof(buf)),
-			 -EINVAL);
+	assert_int_equal(rn_killswitch_ruleset(NULL, 0x80000, 0xff0000, buf, sizeof(buf)), -EINVAL);
 	assert_int_equal(
 	    rn_killswitch_ruleset("a-very-long-ifname0", 0x80000, 0xff0000, buf, sizeof(buf)),
 	    -EINVAL);
@@ -108,23 +107,20 @@ static int send_udp(const char *dst, uint16_t port, int mark)
 
 static void test_nft_accepts_and_drops(void **state)
 {
-	char buf[RN_KILLSWITCH_RULESET_MAX], dir[64];
-	struct rn_system *sys;
+	char buf[RN_KILLSWITCH_RULESET_MAX];
+	struct rn_testns_sys f;
 	struct rn_prefix lan;
-	struct rn_nl *nl;
 
 	(void)state;
-	nl = rn_testns_setup();
-	rn_testns_state_dir(dir, sizeof(dir));
-	assert_int_equal(rn_system_open(dir, &sys), 0);
+	rn_testns_sys_open(&f);
 	/* A public-looking local network on the "physical" interface (TunnelCrack LocalNet). */
 	assert_true(rn_ipaddr_parse_prefix(PHYS_ADDR "/24", &lan));
-	assert_int_equal(rn_system_addr_add(sys, "other", RN_TESTNS_DEV, &lan), 0);
+	assert_int_equal(rn_system_addr_add(f.sys, "other", RN_TESTNS_DEV, &lan), 0);
 	assert_true(rn_killswitch_ruleset("rn-tunnel0", RN_EXIT_FWMARK, RN_EXIT_FWMASK, buf,
 					  sizeof(buf)) > 0);
 	/* Before: a public address on the test device's subnet gets out. */
 	assert_int_equal(send_udp(PHYS_PEER, 9, 0), 0);
-	assert_int_equal(rn_system_nft_table_set(sys, RN_KILLSWITCH_GROUP, RN_KILLSWITCH_FAMILY,
+	assert_int_equal(rn_system_nft_table_set(f.sys, RN_KILLSWITCH_GROUP, RN_KILLSWITCH_FAMILY,
 						 RN_KILLSWITCH_TABLE, buf),
 			 0);
 	assert_int_equal(rn_nft_table_exists(RN_KILLSWITCH_FAMILY, RN_KILLSWITCH_TABLE), 1);
@@ -134,17 +130,15 @@ static void test_nft_accepts_and_drops(void **state)
 	assert_int_equal(send_udp(PHYS_PEER, 9, 0x10000), -EPERM);
 	assert_int_equal(send_udp("127.0.0.1", 9, 0), 0);
 	/* Another group goes, the kill switch stays, in the kernel and the journal. */
-	assert_int_equal(rn_system_undo_all_but(sys, RN_KILLSWITCH_GROUP), 0);
-	assert_int_equal(rn_system_count(sys, "other"), 0);
-	assert_int_equal(rn_system_count(sys, RN_KILLSWITCH_GROUP), 1);
+	assert_int_equal(rn_system_undo_all_but(f.sys, RN_KILLSWITCH_GROUP), 0);
+	assert_int_equal(rn_system_count(f.sys, "other"), 0);
+	assert_int_equal(rn_system_count(f.sys, RN_KILLSWITCH_GROUP), 1);
 	assert_int_equal(rn_nft_table_exists(RN_KILLSWITCH_FAMILY, RN_KILLSWITCH_TABLE), 1);
-	assert_int_equal(rn_system_undo_all_but(sys, "bad group!"), -EINVAL);
-	assert_int_equal(rn_system_undo_all(sys), 0);
+	assert_int_equal(rn_system_undo_all_but(f.sys, "bad group!"), -EINVAL);
+	assert_int_equal(rn_system_undo_all(f.sys), 0);
 	assert_int_equal(rn_nft_table_exists(RN_KILLSWITCH_FAMILY, RN_KILLSWITCH_TABLE), 0);
 	assert_int_equal(send_udp("127.0.0.1", 9, 0), 0);
-	rn_system_close(sys);
-	rn_nl_close(nl);
-	rn_testns_rm_state_dir(dir);
+	rn_testns_sys_close(&f);
 }
 
 int main(void)

@@ -67,24 +67,19 @@ static void test_ruleset_refuses(void **state)
 static void test_nft_accepts_it(void **state)
 {
 	struct rn_filter_prefix m6 = P("fd7a:115c:a1e0::/48");
-	char buf[RN_ROUTER_RULESET_MAX], dir[64];
-	struct rn_system *sys;
-	struct rn_nl *nl;
+	char buf[RN_ROUTER_RULESET_MAX];
+	struct rn_testns_sys f;
 
 	(void)state;
-	nl = rn_testns_setup();
-	rn_testns_state_dir(dir, sizeof(dir));
-	assert_int_equal(rn_system_open(dir, &sys), 0);
+	rn_testns_sys_open(&f);
 	assert_true(rn_router_ruleset(RN_TESTNS_DEV, &m6, buf, sizeof(buf)) > 0);
 	assert_int_equal(
-	    rn_system_nft_table_set(sys, RN_ROUTER_GROUP, RN_ROUTER_FAMILY, RN_ROUTER_TABLE, buf),
+	    rn_system_nft_table_set(f.sys, RN_ROUTER_GROUP, RN_ROUTER_FAMILY, RN_ROUTER_TABLE, buf),
 	    0);
 	assert_int_equal(rn_nft_table_exists(RN_ROUTER_FAMILY, RN_ROUTER_TABLE), 1);
-	assert_int_equal(rn_system_undo_all(sys), 0);
+	assert_int_equal(rn_system_undo_all(f.sys), 0);
 	assert_int_equal(rn_nft_table_exists(RN_ROUTER_FAMILY, RN_ROUTER_TABLE), 0);
-	rn_system_close(sys);
-	rn_nl_close(nl);
-	rn_testns_rm_state_dir(dir);
+	rn_testns_sys_close(&f);
 }
 
 int main(void)

@@ -128,33 +128,13 @@ static void test_journal_json_round_trip(void **state)
 	}
 }
 
-struct fix {
-	struct rn_nl *nl;
-	struct rn_system *sys;
-	char dir[64];
-};
-
-static void fix_open(struct fix *f)
-{
-	f->nl = rn_testns_setup();
-	rn_testns_state_dir(f->dir, sizeof(f->dir));
-	assert_int_equal(rn_system_open(f->dir, &f->sys), 0);
-}
-
-static void fix_close(struct fix *f)
-{
-	rn_system_close(f->sys);
-	rn_nl_close(f->nl);
-	rn_testns_rm_state_dir(f->dir);
-}
-
 static void test_set_replace_undo(void **state)
 {
-	struct fix f;
+	struct rn_testns_sys f;
 	char *txt;
 
 	(void)state;
-	fix_open(&f);
+	rn_testns_sys_open(&f);
 	assert_int_equal(rn_nft_table_exists("inet", TABLE), 0);
 	assert_int_equal(rn_system_nft_table_set(f.sys, "router", "inet", TABLE, BODY_A), 0);
 	txt = list_table("inet", TABLE);
@@ -195,21 +175,21 @@ static void test_set_replace_undo(void **state)
 	nft_cmd("delete table ip " TABLE);
 	assert_int_equal(rn_system_undo_all(f.sys), 0);
 	assert_int_equal(rn_system_count(f.sys, NULL), 0);
-	fix_close(&f);
+	rn_testns_sys_close(&f);
 }
 
 static void test_del(void **state)
 {
-	struct fix f;
+	struct rn_testns_sys f;
 
 	(void)state;
-	fix_open(&f);
+	rn_testns_sys_open(&f);
 	assert_int_equal(rn_system_nft_table_del(f.sys, "router", "inet", TABLE), -ENOENT);
 	assert_int_equal(rn_system_nft_table_set(f.sys, "router", "inet", TABLE, BODY_B), 0);
 	assert_int_equal(rn_system_nft_table_del(f.sys, "router", "inet", TABLE), 0);
 	assert_int_equal(rn_nft_table_exists("inet", TABLE), 0);
 	assert_int_equal(rn_system_count(f.sys, NULL), 0);
-	fix_close(&f);
+	rn_testns_sys_close(&f);
 }
 
 /* A crash leaves the table and its entry; the next process undoes it. A table of ours the
@@ -217,13 +197,13 @@ static void test_del(void **state)
 static void test_crash_restart_and_sweep(void **state)
 {
 	struct rn_system *sys;
-	struct fix f;
+	struct rn_testns_sys f;
 	size_t removed = 0;
 	int status;
 	pid_t pid;
 
 	(void)state;
-	fix_open(&f);
+	rn_testns_sys_open(&f);
 	rn_system_close(f.sys);
 	pid = fork();
 	assert_true(pid >= 0);
@@ -252,7 +232,7 @@ static void test_crash_restart_and_sweep(void **state)
 		assert_non_null(txt);
 		free(txt);
 	}
-	fix_close(&f);
+	rn_testns_sys_close(&f);
 }
 
 int main(void)

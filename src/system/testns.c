@@ -21,6 +21,7 @@
 #include <cmocka.h>
 
 #include "system/sysctl.h"
+#include "system/system.h"
 
 #define SETTLE_DEADLINE_MS 5000
 #define SETTLE_STEP_MS	   50
@@ -251,4 +252,18 @@ void rn_testns_rm_state_dir(const char *dir)
 	}
 	closedir(dp);
 	rmdir(dir);
+}
+
+void rn_testns_sys_open(struct rn_testns_sys *f)
+{
+	f->nl = rn_testns_setup();
+	rn_testns_state_dir(f->dir, sizeof(f->dir));
+	assert_int_equal(rn_system_open(f->dir, &f->sys), 0);
+}
+
+void rn_testns_sys_close(struct rn_testns_sys *f)
+{
+	rn_system_close(f->sys);
+	rn_nl_close(f->nl);
+	rn_testns_rm_state_dir(f->dir);
 }

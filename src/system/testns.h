@@ -32,4 +32,16 @@ void rn_testns_assert_same(const char *before, const char *after);
 void rn_testns_state_dir(char *buf, size_t len);
 void rn_testns_rm_state_dir(const char *dir);
 
+/* The fixture of the tests that change the kernel through the system layer: a fresh
+ * namespace (rn_testns_setup) and rn_system_open on a fresh state directory; close undoes
+ * nothing itself, it frees and removes the directory. */
+struct rn_system;
+struct rn_testns_sys {
+	struct rn_nl *nl;
+	struct rn_system *sys;
+	char dir[64];
+};
+void rn_testns_sys_open(struct rn_testns_sys *f);
+void rn_testns_sys_close(struct rn_testns_sys *f);
+
 #endif
