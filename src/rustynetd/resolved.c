@@ -210,15 +210,28 @@ void rn_resolved_close(struct rn_resolved *r)
 	free(r);
 }
 
-static int call(struct rn_resolved *r, sd_bus_message *m, char *why, size_t whylen,
-		const char *what)
+/* A Manager method call about link ifindex, its other arguments still to append. */
+static int link_call_new(struct rn_resolved *r, const char *method, int ifindex,
+			 sd_bus_message **m)
+{
+	int rc = sd_bus_message_new_method_call(r->bus, m, RN_RESOLVED_BUS_NAME, BUS_PATH,
+						BUS_MANAGER, method);
+
+	return rc < 0 ? rc : sd_bus_message_append(*m, "i", ifindex);
+}
+
+/* Sends m, unless building it failed (rc < 0); frees it either way. */
+static int link_call_send(struct rn_resolved *r, sd_bus_message *m, int rc, const char *method,
+			  char *why, size_t whylen)
 {
 	sd_bus_error e = SD_BUS_ERROR_NULL;
-	int rc = sd_bus_call(r->bus, m, 0, &e, NULL);
 
+	if (rc >= 0)
+		rc = sd_bus_call(r->bus, m, 0, &e, NULL);
 	if (rc < 0)
-		fail(rc, &e, why, whylen, what);
+		fail(rc, &e, why, whylen, method);
 	sd_bus_error_free(&e);
+	sd_bus_message_unref(m);
 	return rc < 0 ? rc : 0;
 }
 
@@ -226,12 +239,8 @@ static int set_dns(struct rn_resolved *r, int ifindex, const struct rn_resolved_
 		   char *why, size_t whylen)
 {
 	sd_bus_message *m = NULL;
-	int rc;
+	int rc = link_call_new(r, "SetLinkDNS", ifindex, &m);
 
-	rc = sd_bus_message_new_method_call(r->bus, &m, RN_RESOLVED_BUS_NAME, BUS_PATH,
-					    BUS_MANAGER, "SetLinkDNS");
-	if (rc >= 0)
-		rc = sd_bus_message_append(m, "i", ifindex);
 	if (rc >= 0)
 		rc = sd_bus_message_open_container(m, 'a', "(iay)");
 	for (size_t i = 0; rc >= 0 && i < want->n_dns; i++) {
@@ -248,21 +257,15 @@ static int set_dns(struct rn_resolved *r, int ifindex, const struct rn_resolved_
 	}
 	if (rc >= 0)
 		rc = sd_bus_message_close_container(m);
-	rc = rc < 0 ? fail(rc, NULL, why, whylen, "SetLinkDNS") : call(r, m, why, whylen, "SetLinkDNS");
-	sd_bus_message_unref(m);
-	return rc;
+	return link_call_send(r, m, rc, "SetLinkDNS", why, whylen);
 }
 
 static int set_domains(struct rn_resolved *r, int ifindex, const struct rn_resolved_link *want,
 		       char *why, size_t whylen)
 {
 	sd_bus_message *m = NULL;
-	int rc;
+	int rc = link_call_new(r, "SetLinkDomains", ifindex, &m);
 
-	rc = sd_bus_message_new_method_call(r->bus, &m, RN_RESOLVED_BUS_NAME, BUS_PATH,
-					    BUS_MANAGER, "SetLinkDomains");
-	if (rc >= 0)
-		rc = sd_bus_message_append(m, "i", ifindex);
 	if (rc >= 0)
 		rc = sd_bus_message_open_container(m, 'a', "(sb)");
 	for (size_t i = 0; rc >= 0 && i < want->n_domains; i++)
@@ -270,52 +273,51 @@ static int set_domains(struct rn_resolved *r, int ifindex, const struct rn_resol
 					   (int)want->domains[i].routing);
 	if (rc >= 0)
 		rc = sd_bus_message_close_container(m);
-	rc = rc < 0 ? fail(rc, NULL, why, whylen, "SetLinkDomains")
-		    : call(r, m, why, whylen, "SetLinkDomains");
-	sd_bus_message_unref(m);
-	return rc;
+	return link_call_send(r, m, rc, "SetLinkDomains", why, whylen);
 }
 
-/* A Manager method taking (ifindex) and one more argument of type sig ("b" or "s"). */
-static int set_one(struct rn_resolved *r, const char *method, int ifindex, const char *sig,
-		   const void *value, char *why, size_t whylen)
+/* SetLinkLLMNR and the like: one string, the mode. */
+static int set_mode(struct rn_resolved *r, const char *method, int ifindex, const char *mode,
+		    char *why, size_t whylen)
 {
-	sd_bus_error e = SD_BUS_ERROR_NULL;
-	char types[3] = {'i', sig[0], '\0'};
-	int rc;
+	sd_bus_message *m = NULL;
+	int rc = link_call_new(r, method, ifindex, &m);
 
-	if (sig[0] == 'b')
-		rc = sd_bus_call_method(r->bus, RN_RESOLVED_BUS_NAME, BUS_PATH, BUS_MANAGER, method,
-					&e, NULL, types, ifindex, *(const int *)value);
-	else
-		rc = sd_bus_call_method(r->bus, RN_RESOLVED_BUS_NAME, BUS_PATH, BUS_MANAGER, method,
-					&e, NULL, types, ifindex, (const char *)value);
-	if (rc < 0)
-		fail(rc, &e, why, whylen, method);
-	sd_bus_error_free(&e);
-	return rc < 0 ? rc : 0;
+	if (rc >= 0)
+		rc = sd_bus_message_append(m, "s", mode);
+	return link_call_send(r, m, rc, method, why, whylen);
+}
+
+static int set_default_route(struct rn_resolved *r, int ifindex, bool on, char *why,
+			     size_t whylen)
+{
+	sd_bus_message *m = NULL;
+	int rc = link_call_new(r, "SetLinkDefaultRoute", ifindex, &m);
+
+	if (rc >= 0)
+		rc = sd_bus_message_append(m, "b", (int)on);
+	return link_call_send(r, m, rc, "SetLinkDefaultRoute", why, whylen);
 }
 
 int rn_resolved_link_set(struct rn_resolved *r, int ifindex, const struct rn_resolved_link *want,
 			 char *why, size_t whylen)
 {
-	int def = want->default_route;
 	int rc;
 
 	/* The link's extras first: queries must not go out by LLMNR or DoT once DNS is set. */
-	rc = set_one(r, "SetLinkLLMNR", ifindex, "s", "no", why, whylen);
+	rc = set_mode(r, "SetLinkLLMNR", ifindex, "no", why, whylen);
 	if (!rc)
-		rc = set_one(r, "SetLinkMulticastDNS", ifindex, "s", "no", why, whylen);
+		rc = set_mode(r, "SetLinkMulticastDNS", ifindex, "no", why, whylen);
 	if (!rc)
-		rc = set_one(r, "SetLinkDNSOverTLS", ifindex, "s", "no", why, whylen);
+		rc = set_mode(r, "SetLinkDNSOverTLS", ifindex, "no", why, whylen);
 	if (!rc)
-		rc = set_one(r, "SetLinkDNSSEC", ifindex, "s", "no", why, whylen);
+		rc = set_mode(r, "SetLinkDNSSEC", ifindex, "no", why, whylen);
 	if (!rc)
 		rc = set_dns(r, ifindex, want, why, whylen);
 	if (!rc)
 		rc = set_domains(r, ifindex, want, why, whylen);
 	if (!rc)
-		rc = set_one(r, "SetLinkDefaultRoute", ifindex, "b", &def, why, whylen);
+		rc = set_default_route(r, ifindex, want->default_route, why, whylen);
 	return rc;
 }
 
