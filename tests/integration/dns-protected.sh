@@ -4,15 +4,8 @@
 # dns-protected: Magic DNS in protected mode (an exit node selected) never asks a resolver
 # outside the tunnel, and fails closed (SERVFAIL) when the network's upstream is unreachable.
 #
-#   ns sw: bridge br0 = the client's local network, 198.51.100.0/24
-#     |-- ctl .1     rustynet-control serve
-#     |-- c   .10    the client (alice); default via isp; its resolver file names .53
-#     |-- e   .11    the exit node (underlay only; its uplink is up0)
-#     |-- lan .53    dnsmasq, the client's local resolver: www.example.test = 198.51.100.99
-#     `-- isp .254   the ISP router
-#   ns isp: i1 203.0.113.1/24 ---- ns inet: 203.0.113.10, dnsmasq (the network's upstream):
-#                                  www.example.test = 203.0.113.80
-#           up1 192.0.2.254/24 ---- ns e: up0 192.0.2.1 (E's uplink, default route)
+# The topology is tests/dns-lib.sh's: client c with a resolver file naming dnsmasq on its local
+# network (.53), exit e, an ISP router, an internet host with dnsmasq as the network's upstream.
 #
 # Checks, each on dig's answer and a tcpdump of c's underlay (e0) during the queries:
 # without an exit the host's resolver answers; with e selected and the upstream 203.0.113.10
@@ -28,6 +21,8 @@ TEST_TAG=dnsp
 . "$(dirname "$0")/../lib.sh"
 # shellcheck source=tests/mesh-lib.sh
 . "$(dirname "$0")/../mesh-lib.sh"
+# shellcheck source=tests/dns-lib.sh
+. "$(dirname "$0")/../dns-lib.sh"
 need_root
 need_cmds python3 dig dnsmasq tcpdump nft
 
@@ -36,77 +31,24 @@ if ! mesh_have_bins; then
 	t_done
 fi
 
-ISP_NS="$T_ID-isp"
-INET_NS="$T_ID-inet"
-LAN_NS="$T_ID-lan"
-I_ADDR=203.0.113.10
-LAN_DNS=198.51.100.53
-E_UL=198.51.100.11
 printf '# the host resolver of c: on its local network\nnameserver %s\n' "$LAN_DNS" \
 	>"$T_DIR/c.resolv.conf"
 
-# dns_serve NS ADDR ANSWER: dnsmasq on ADDR answering www.example.test with ANSWER.
-dns_serve() {
-	nsx "$1" dnsmasq --no-daemon --no-resolv --no-hosts --bind-interfaces --listen-address="$2" \
-		--address=/www.example.test/"$3" >>"$T_DIR/dnsmasq-$1.log" 2>&1 </dev/null &
-	T_BG+=("$!")
-	wait_for 5 nsx "$1" dig +time=1 +tries=1 @"$2" www.example.test
-}
-
-topology() {
-	mesh_init || return 1
-	ns_add "$ISP_NS" && ns_add "$INET_NS" && ns_add "$LAN_NS" || return 1
-	mesh_link "$ISP_NS" i0 254 && mesh_link "$LAN_NS" e0 53 || return 1
-	veth_add "$ISP_NS" i1 "$INET_NS" w0 && addr_add "$ISP_NS" i1 203.0.113.1/24 &&
-		addr_add "$INET_NS" w0 "$I_ADDR/24" &&
-		ip -n "$INET_NS" route add default via 203.0.113.1 || return 1
-	nsx "$ISP_NS" sysctl -qw net.ipv4.ip_forward=1 || return 1
-	mesh_node c && mesh_node e || return 1
-	ip -n "${MESH_NS[c]}" route add default via 198.51.100.254 || return 1
-	veth_add "${MESH_NS[e]}" up0 "$ISP_NS" up1 && addr_add "${MESH_NS[e]}" up0 192.0.2.1/24 &&
-		addr_add "$ISP_NS" up1 192.0.2.254/24 &&
-		ip -n "${MESH_NS[e]}" route replace default via 192.0.2.254 || return 1
-	dns_serve "$INET_NS" "$I_ADDR" 203.0.113.80 && dns_serve "$LAN_NS" "$LAN_DNS" 198.51.100.99
-}
-if ! check_ok "topology: control, client c, exit e, ISP, internet and local resolvers" topology
+if ! check_ok "topology: control, client c, exit e, ISP, internet and local resolvers" dns_topology
 then
 	mesh_dump_logs
 	t_done
 fi
 
-check "c up (alice)" mesh_up c alice
-check "e up, advertising an exit node" \
-	rnn e up --server "$MESH_URL" --auth-key "$(mesh_key admin)" --hostname e --advertise-exit-node
-check "admin approves e as exit" ctl exit approve e
-# after the enrollments: a policy naming a user not enrolled yet is refused
-check "policy: alice may use the internet" mesh_policy <<-'EOF'
-	{"acls": [{"action": "accept", "src": ["*"], "dst": ["*:*"]},
-	          {"action": "accept", "src": ["alice"], "dst": ["autogroup:internet:*"]}]}
-EOF
-E_IP=$(mesh_ip4 e 2>/dev/null || echo none)
+dns_exit_checks
 
 # q DIG-ARGS...: dig +short at Magic DNS from c's namespace.
 q() { nsx "${MESH_NS[c]}" dig +time=5 +tries=1 +short @100.100.100.100 "$@"; }
-is() { local want=$1; shift; local got; got=$("$@"); echo "got: $got"; [ "$got" = "$want" ]; }
 status_is() {
 	nsx "${MESH_NS[c]}" dig +time=5 +tries=1 @100.100.100.100 "${@:2}" | tee "$T_DIR/dig.out" |
 		grep -q "status: $1" || { cat "$T_DIR/dig.out"; return 1; }
 }
 
-# on_underlay CMD...: CMD runs while tcpdump watches c's underlay; then DNS53 holds the number
-# of port 53/853 packets seen, WG those of UDP to and from e's endpoint.
-DNS53=0 WG=0
-on_underlay() {
-	local rc=0
-	capture_start "${MESH_NS[c]}" e0 || return 1
-	"$@" || rc=$?
-	capture_stop
-	DNS53=$(capture_count "$CAPTURE_FILE" "port 53 or port 853")
-	WG=$(capture_count "$CAPTURE_FILE" "udp and host $E_UL")
-	echo "on c's underlay: $DNS53 packet(s) on port 53/853, $WG WireGuard with e"
-	tcpdump -r "$CAPTURE_FILE" -n "port 53 or port 853" 2>/dev/null | head -n 5
-	return "$rc"
-}
 no_leak() { on_underlay "$@" && [ "$DNS53" = 0 ]; }
 
 # ---------------------------------------------------------------- no exit node
@@ -148,17 +90,6 @@ check "protected: mesh names still resolve (e.rustynet)" is "$E_IP" q e.rustynet
 check "protected: PTR of e's address" is "e.rustynet." q -x "$E_IP"
 
 # ---------------------------------------------------------------- upstream unreachable
-isp_drop() {
-	nsx "$ISP_NS" nft -f - <<-EOF
-		table inet dnsp {
-			chain f {
-				type filter hook forward priority 0;
-				ip daddr $I_ADDR udp dport 53 drop
-				ip daddr $I_ADDR tcp dport 53 drop
-			}
-		}
-	EOF
-}
 check "the ISP drops DNS to the upstream" isp_drop
 check "protected, upstream unreachable: SERVFAIL, nothing on port 53/853 on the underlay" \
 	no_leak status_is SERVFAIL "r$RANDOM.www.example.test" A

@@ -6,15 +6,8 @@
 # private D-Bus; its stub file is c's resolv.conf, as /etc/resolv.conf is a link to it on such
 # hosts. The uplink e0 has the local resolver as its per-link DNS, as a DHCP client sets it.
 #
-#   ns sw: bridge br0 = the client's local network, 198.51.100.0/24
-#     |-- ctl .1     rustynet-control serve
-#     |-- c   .10    the client (alice) + systemd-resolved; default via isp
-#     |-- e   .11    the exit node (its uplink is up0)
-#     |-- lan .53    dnsmasq, the client's local resolver: www.example.test = 198.51.100.99
-#     `-- isp .254   the ISP router
-#   ns isp: i1 203.0.113.1/24 ---- ns inet: 203.0.113.10, dnsmasq (the network's upstream):
-#                                  www.example.test = 203.0.113.80
-#           up1 192.0.2.254/24 ---- ns e: up0 192.0.2.1
+# The rest of the topology is tests/dns-lib.sh's: exit e, an ISP router, the LAN resolver (.53)
+# and an internet host with dnsmasq as the network's upstream.
 #
 # Checks: rustynetd sees resolved and leaves the resolv.conf alone; resolved gets per-link DNS
 # 100.100.100.100 on the tunnel, the zone as search domain and the reverse zones as routing
@@ -31,6 +24,8 @@ TEST_TAG=dnsr
 . "$(dirname "$0")/../lib.sh"
 # shellcheck source=tests/mesh-lib.sh
 . "$(dirname "$0")/../mesh-lib.sh"
+# shellcheck source=tests/dns-lib.sh
+. "$(dirname "$0")/../dns-lib.sh"
 need_root
 need_cmds python3 dig dnsmasq tcpdump nft dbus-daemon setpriv unshare getent
 
@@ -51,12 +46,6 @@ if ! LD_LIBRARY_PATH=$RESOLVED_LIB "$RESOLVED_BIN" --version >/dev/null 2>&1; th
 	t_done
 fi
 
-ISP_NS="$T_ID-isp"
-INET_NS="$T_ID-inet"
-LAN_NS="$T_ID-lan"
-I_ADDR=203.0.113.10
-LAN_DNS=198.51.100.53
-E_UL=198.51.100.11
 BUS=$T_DIR/bus
 BUS_ENV=DBUS_SYSTEM_BUS_ADDRESS=unix:path=$BUS
 RUNDIR=$T_DIR/resolve # resolved's /run/systemd/resolve
@@ -64,13 +53,6 @@ STUB=$RUNDIR/stub-resolv.conf
 RESOLVED_PID=
 # resolved runs as nobody: it must reach its bus and RUNDIR (traverse only, nothing listed)
 chmod 711 "$T_DIR"
-
-dns_serve() {
-	nsx "$1" dnsmasq --no-daemon --no-resolv --no-hosts --bind-interfaces --listen-address="$2" \
-		--address=/www.example.test/"$3" >>"$T_DIR/dnsmasq-$1.log" 2>&1 </dev/null &
-	T_BG+=("$!")
-	wait_for 5 nsx "$1" dig +time=1 +tries=1 @"$2" www.example.test
-}
 
 # A system bus of our own: the host's (if any) is never touched.
 bus_start() {
@@ -132,22 +114,9 @@ rvc() {
 }
 
 topology() {
-	mesh_init || return 1
-	ns_add "$ISP_NS" && ns_add "$INET_NS" && ns_add "$LAN_NS" || return 1
-	mesh_link "$ISP_NS" i0 254 && mesh_link "$LAN_NS" e0 53 || return 1
-	veth_add "$ISP_NS" i1 "$INET_NS" w0 && addr_add "$ISP_NS" i1 203.0.113.1/24 &&
-		addr_add "$INET_NS" w0 "$I_ADDR/24" &&
-		ip -n "$INET_NS" route add default via 203.0.113.1 || return 1
-	nsx "$ISP_NS" sysctl -qw net.ipv4.ip_forward=1 || return 1
 	# e's resolver file names resolved's stub too, but resolved runs in c's namespace
 	printf 'nameserver 127.0.0.53\n' >"$T_DIR/e.resolv.conf"
-	mesh_node c && mesh_node e || return 1
-	ip -n "${MESH_NS[c]}" route add default via 198.51.100.254 || return 1
-	veth_add "${MESH_NS[e]}" up0 "$ISP_NS" up1 && addr_add "${MESH_NS[e]}" up0 192.0.2.1/24 &&
-		addr_add "$ISP_NS" up1 192.0.2.254/24 &&
-		ip -n "${MESH_NS[e]}" route replace default via 192.0.2.254 || return 1
-	dns_serve "$INET_NS" "$I_ADDR" 203.0.113.80 && dns_serve "$LAN_NS" "$LAN_DNS" 198.51.100.99 ||
-		return 1
+	dns_topology || return 1
 	bus_start && resolved_start || return 1
 	# the uplink's DNS, as DHCP would give it
 	rvc dns e0 "$LAN_DNS" && rvc default-route e0 yes || return 1
@@ -164,18 +133,9 @@ then
 	mesh_dump_logs
 	t_done
 fi
-cp "$STUB" "$T_DIR/stub.before"
 
-check "c up (alice)" mesh_up c alice
-check "e up, advertising an exit node" \
-	rnn e up --server "$MESH_URL" --auth-key "$(mesh_key admin)" --hostname e --advertise-exit-node
-check "admin approves e as exit" ctl exit approve e
-check "policy: alice may use the internet" mesh_policy <<-'EOF'
-	{"acls": [{"action": "accept", "src": ["*"], "dst": ["*:*"]},
-	          {"action": "accept", "src": ["alice"], "dst": ["autogroup:internet:*"]}]}
-EOF
+dns_exit_checks
 C_IF=${MESH_IF[c]}
-E_IP=$(mesh_ip4 e 2>/dev/null || echo none)
 
 # inspect PYEXPR: PYEXPR over c's `dns inspect --json` (as j) must hold; j's system is printed.
 inspect() {
@@ -188,7 +148,6 @@ assert $1" 2>&1 | cut -c 1-600
 }
 # stub DIG-ARGS...: dig at resolved's stub in c's namespace, answer only.
 stub() { nsx "${MESH_NS[c]}" dig +time=5 +tries=1 +short @127.0.0.53 "$@"; }
-is() { local want=$1; shift; local got; got=$("$@"); echo "got: $got"; [ "$got" = "$want" ]; }
 stub_status() {
 	nsx "${MESH_NS[c]}" dig +time=8 +tries=1 @127.0.0.53 "${@:2}" | tee "$T_DIR/dig.out" |
 		grep -q "status: $1" || { cat "$T_DIR/dig.out"; return 1; }
@@ -221,18 +180,6 @@ no_lan_query() {
 	after=$(lan_queries)
 	echo "queries to the LAN resolver: $before before, $after after"
 	[ "$rc" = 0 ] && [ "$before" = "$after" ]
-}
-DNS53=0 WG=0
-on_underlay() {
-	local rc=0
-	capture_start "${MESH_NS[c]}" e0 || return 1
-	"$@" || rc=$?
-	capture_stop
-	DNS53=$(capture_count "$CAPTURE_FILE" "port 53 or port 853")
-	WG=$(capture_count "$CAPTURE_FILE" "udp and host $E_UL")
-	echo "on c's underlay: $DNS53 packet(s) on port 53/853, $WG WireGuard with e"
-	tcpdump -r "$CAPTURE_FILE" -n "port 53 or port 853" 2>/dev/null | head -n 5
-	return "$rc"
 }
 
 # ---------------------------------------------------------------- no exit node
@@ -310,17 +257,6 @@ check "protected: 3 names by the stub and 1 by getent, none sent to the LAN reso
 	prot_no_leak
 check "protected: mesh names still resolve" is "$E_IP" stub e.rustynet A
 
-isp_drop() {
-	nsx "$ISP_NS" nft -f - <<-EOF
-		table inet dnsr {
-			chain f {
-				type filter hook forward priority 0;
-				ip daddr $I_ADDR udp dport 53 drop
-				ip daddr $I_ADDR tcp dport 53 drop
-			}
-		}
-	EOF
-}
 check "the ISP drops DNS to the upstream" isp_drop
 servfail_no_leak() {
 	on_underlay no_lan_query stub_status SERVFAIL "s$RANDOM.www.example.test" A &&
