@@ -51,4 +51,7 @@ int rn_cli_call_args(const char *cmd, json_t *args, int timeout_ms, json_t **res
 /* Prints v as indented JSON and a newline. */
 void rn_cli_print_json(const json_t *v);
 
+/* Prints the daemon's "warning" of a reply, if any, as "rustynet CMD: warning: ..." on stderr. */
+void rn_cli_print_warning(const json_t *res, const char *cmd);
+
 #endif

@@ -52,7 +52,6 @@ static int list(int argc, char **argv)
 static int select_exit(int argc, char **argv)
 {
 	json_t *res = NULL;
-	const char *warn;
 	int rc;
 
 	if (argc == 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
@@ -71,9 +70,7 @@ static int select_exit(int argc, char **argv)
 	printf("%s %s: internet traffic goes through it\n",
 	       json_is_true(json_object_get(res, "already")) ? "already using" : "now using",
 	       json_string_value(json_object_get(res, "exit_node")));
-	warn = json_string_value(json_object_get(res, "warning"));
-	if (warn)
-		fprintf(stderr, PROG_NAME " exit-node select: warning: %s\n", warn);
+	rn_cli_print_warning(res, "exit-node select");
 	json_decref(res);
 	return RN_CLI_OK;
 }
@@ -81,7 +78,6 @@ static int select_exit(int argc, char **argv)
 static int off(int argc, char **argv)
 {
 	json_t *res = NULL;
-	const char *warn;
 	int rc;
 
 	rc = rn_cli_read_opts(argc, argv, "exit-node off", NULL);
@@ -93,9 +89,7 @@ static int off(int argc, char **argv)
 	printf("%s: internet traffic goes directly\n", json_is_true(json_object_get(res, "already"))
 							   ? "no exit node was selected"
 							   : "exit node off");
-	warn = json_string_value(json_object_get(res, "warning"));
-	if (warn)
-		fprintf(stderr, PROG_NAME " exit-node off: warning: %s\n", warn);
+	rn_cli_print_warning(res, "exit-node off");
 	json_decref(res);
 	return RN_CLI_OK;
 }

@@ -14,7 +14,6 @@
 int rn_cli_lan_access_main(int argc, char **argv)
 {
 	json_t *res = NULL;
-	const char *warn;
 	int rc;
 
 	if (argc == 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
@@ -31,9 +30,7 @@ int rn_cli_lan_access_main(int argc, char **argv)
 	if (rc)
 		return rc;
 	printf("LAN access %s\n", json_is_true(json_object_get(res, "lan_access")) ? "on" : "off");
-	warn = json_string_value(json_object_get(res, "warning"));
-	if (warn)
-		fprintf(stderr, PROG_NAME " lan-access: warning: %s\n", warn);
+	rn_cli_print_warning(res, "lan-access");
 	json_decref(res);
 	return RN_CLI_OK;
 }

@@ -83,6 +83,14 @@ void rn_cli_print_json(const json_t *v)
 	putchar('\n');
 }
 
+void rn_cli_print_warning(const json_t *res, const char *cmd)
+{
+	const char *warn = json_string_value(json_object_get(res, "warning"));
+
+	if (warn)
+		fprintf(stderr, PROG_NAME " %s: warning: %s\n", cmd, warn);
+}
+
 int main(int argc, char **argv)
 {
 	int i = 1;
