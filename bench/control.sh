@@ -18,27 +18,14 @@
 #   rustynetd_rss_kib_100_peers, rustynetd_idle_cpu_percent          (3)
 # Env: DAEMONS, ROUNDS, IDLE, NODES ("100 1000 10000").
 set -eu
-if [ $# -lt 1 ] || [ "$1" = -h ] || [ "$1" = --help ]; then
-	sed -n '3,/^set -eu/p' "$0" | sed -e '/^set -eu/d' -e 's/^# \{0,1\}//'
-	exit 2
-fi
-BUILD=$(cd "$1" && pwd)
+TEST_TAG=bctl
+BENCH_NAME=control
+# shellcheck source=bench/mesh-bench-lib.sh
+. "$(dirname "$0")/mesh-bench-lib.sh" "$@"
 DAEMONS=${DAEMONS:-10}
 ROUNDS=${ROUNDS:-5}
 IDLE=${IDLE:-10}
 NODES=${NODES:-100 1000 10000}
-TEST_TAG=bctl
-RUSTYNET_WG=$BUILD/src/rustynet-wg/rustynet-wg
-# shellcheck source=tests/lib.sh
-. "$(dirname "$0")/../tests/lib.sh"
-# shellcheck source=tests/mesh-lib.sh
-. "$(dirname "$0")/../tests/mesh-lib.sh"
-if [ "$(id -u)" != 0 ]; then
-	echo "control bench: needs root (network namespaces, TUN devices)" >&2
-	exit 1
-fi
-CB=$BUILD/bench/control-bench
-mesh_have_bins && [ -x "$CB" ] || { echo "control bench: build first (make)" >&2; exit 1; }
 
 # ---------------------------------------------------------------- 1. netmaps without data planes
 for n in $NODES; do

@@ -15,30 +15,14 @@
 # Output, `name value` lines: dns_qps_rustynetd, dns_qps_dnsmasq, dns_ratio_vs_dnsmasq.
 # Env: NODES, DURATION, CLIENTS (dnsperf -c, 4), OUTSTANDING (dnsperf -q, 100).
 set -eu
-if [ $# -lt 1 ] || [ "$1" = -h ] || [ "$1" = --help ]; then
-	sed -n '3,/^set -eu/p' "$0" | sed -e '/^set -eu/d' -e 's/^# \{0,1\}//'
-	exit 2
-fi
-BUILD=$(cd "$1" && pwd)
+TEST_TAG=bdns
+BENCH_NAME=dns
+# shellcheck source=bench/mesh-bench-lib.sh
+. "$(dirname "$0")/mesh-bench-lib.sh" "$@"
 NODES=${NODES:-50}
 DURATION=${DURATION:-10}
 CLIENTS=${CLIENTS:-4}
 OUTSTANDING=${OUTSTANDING:-100}
-TEST_TAG=bdns
-RUSTYNET_WG=$BUILD/src/rustynet-wg/rustynet-wg
-# shellcheck source=tests/lib.sh
-. "$(dirname "$0")/../tests/lib.sh"
-# shellcheck source=tests/mesh-lib.sh
-. "$(dirname "$0")/../tests/mesh-lib.sh"
-if [ "$(id -u)" != 0 ]; then
-	echo "dns bench: needs root (network namespaces, TUN devices)" >&2
-	exit 1
-fi
-CB=$BUILD/bench/control-bench
-if ! mesh_have_bins || [ ! -x "$CB" ]; then
-	echo "dns bench: build first (make)" >&2
-	exit 1
-fi
 for c in dnsperf dnsmasq dig; do
 	command -v "$c" >/dev/null || { echo "dns bench: $c is missing (apt-get install $c)" >&2; exit 1; }
 done
