@@ -9,6 +9,7 @@
 #        ...
 #
 # mesh_init                      switch + control namespace, `init`, `serve` started
+# mesh_init_or_end, mesh_nodes_or_end NAME...: the same as checks; a failure ends the script
 # mesh_node NAME                 namespace, underlay and a running rustynetd for node NAME
 # mesh_up NAME USER [KEYFLAGS..] an auth key for USER, then `rustynet up` on NAME
 # rnn NAME ARGS...               the rustynet CLI against NAME's daemon
@@ -100,6 +101,21 @@ mesh_node() {
 	T_SOCKS+=("$UAPI_DIR/${MESH_IF[$n]}.sock")
 	ns_add "${MESH_NS[$n]}" && mesh_link "${MESH_NS[$n]}" e0 "$o" || return 1
 	mesh_node_start "$n"
+}
+
+# mesh_init_or_end / mesh_nodes_or_end NAME...: mesh_init, or a rustynetd per NAME, each as a
+# check; the first failure dumps the logs and ends the script (nothing after it could run).
+mesh_init_or_end() {
+	if ! check_ok "control server starts" mesh_init; then
+		mesh_dump_logs
+		t_done
+	fi
+}
+mesh_nodes_or_end() {
+	local n
+	for n in "$@"; do
+		check_ok "rustynetd $n starts" mesh_node "$n" || { mesh_dump_logs; t_done; }
+	done
 }
 
 # mesh_key USER [FLAGS...]: a fresh auth key for USER on stdout.

@@ -51,14 +51,9 @@ upstream_start() {
 	wait_for 5 nsx "$UP_NS" dig +time=1 +tries=1 @"$UP_IP" www.example.test
 }
 
-if ! check_ok "control server starts" mesh_init; then
-	mesh_dump_logs
-	t_done
-fi
+mesh_init_or_end
 check_ok "upstream dnsmasq starts" upstream_start || t_done
-for n in a b c; do
-	check_ok "rustynetd $n starts" mesh_node "$n" || { mesh_dump_logs; t_done; }
-done
+mesh_nodes_or_end a b c
 up_as() { rnn "$1" up --server "$MESH_URL" --auth-key "$(mesh_key alice)" --hostname "$2"; }
 check "a up (hostname nas)" up_as a nas
 check "b up (hostname nas)" up_as b nas

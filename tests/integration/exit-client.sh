@@ -37,13 +37,8 @@ if ! mesh_have_bins; then
 	skip "exit-client: all checks" "rustynetd, rustynet or rustynet-control missing in $BUILD_DIR"
 	t_done
 fi
-if ! check_ok "control server starts" mesh_init; then
-	mesh_dump_logs
-	t_done
-fi
-for n in C E; do
-	check_ok "rustynetd $n starts" mesh_node "$n" || { mesh_dump_logs; t_done; }
-done
+mesh_init_or_end
+mesh_nodes_or_end C E
 
 # C reaches everything through a default route only (see the top).
 underlay_default() {

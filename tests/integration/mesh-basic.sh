@@ -30,13 +30,8 @@ if ! mesh_have_bins; then
 	t_done
 fi
 
-if ! check_ok "control server starts" mesh_init; then
-	mesh_dump_logs
-	t_done
-fi
-for n in n1 n2 n3; do
-	check_ok "rustynetd $n starts" mesh_node "$n" || { mesh_dump_logs; t_done; }
-done
+mesh_init_or_end
+mesh_nodes_or_end n1 n2 n3
 check "n1 up (alice)" mesh_up n1 alice
 check "n2 up (alice)" mesh_up n2 alice
 check "n3 up (bob)" mesh_up n3 bob

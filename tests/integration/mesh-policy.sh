@@ -28,13 +28,8 @@ if ! mesh_have_bins; then
 	skip "mesh-policy: all checks" "rustynetd, rustynet or rustynet-control missing in $BUILD_DIR"
 	t_done
 fi
-if ! check_ok "control server starts" mesh_init; then
-	mesh_dump_logs
-	t_done
-fi
-for n in a1 x c1; do
-	check_ok "rustynetd $n starts" mesh_node "$n" || { mesh_dump_logs; t_done; }
-done
+mesh_init_or_end
+mesh_nodes_or_end a1 x c1
 check "a1 up (alice)" mesh_up a1 alice
 check "x up (bob)" mesh_up x bob
 check "c1 up (carol)" mesh_up c1 carol

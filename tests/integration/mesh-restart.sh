@@ -26,10 +26,7 @@ if ! mesh_have_bins; then
 	skip "mesh-restart: all checks" "rustynetd, rustynet or rustynet-control missing in $BUILD_DIR"
 	t_done
 fi
-if ! check_ok "control server starts" mesh_init; then
-	mesh_dump_logs
-	t_done
-fi
+mesh_init_or_end
 for n in n1 n2; do
 	check_ok "rustynetd $n starts" mesh_node "$n" || { mesh_dump_logs; t_done; }
 	check "$n up" mesh_up "$n" alice

@@ -33,13 +33,8 @@ if ! mesh_have_bins; then
 	skip "mesh-trust: all checks" "rustynetd, rustynet or rustynet-control missing in $BUILD_DIR"
 	t_done
 fi
-if ! check_ok "control server starts" mesh_init; then
-	mesh_dump_logs
-	t_done
-fi
-for n in n1 n2 n3 n4; do
-	check_ok "rustynetd $n starts" mesh_node "$n" || { mesh_dump_logs; t_done; }
-done
+mesh_init_or_end
+mesh_nodes_or_end n1 n2 n3 n4
 
 # fails_with TEXT CMD...: CMD fails and says TEXT (case-insensitive, a regex) on stderr/stdout.
 fails_with() {

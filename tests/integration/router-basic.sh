@@ -32,13 +32,8 @@ if ! mesh_have_bins; then
 	skip "router-basic: all checks" "rustynetd, rustynet or rustynet-control missing in $BUILD_DIR"
 	t_done
 fi
-if ! check_ok "control server starts" mesh_init; then
-	mesh_dump_logs
-	t_done
-fi
-for n in E C; do
-	check_ok "rustynetd $n starts" mesh_node "$n" || { mesh_dump_logs; t_done; }
-done
+mesh_init_or_end
+mesh_nodes_or_end E C
 ENS=${MESH_NS[E]}
 LNS="$T_ID-lan" INS="$T_ID-inet"
 topo() {
