@@ -88,12 +88,28 @@ leak_count() { capture_count "$1" "$(leak_filter)"; }
 # leak_show FILE: the first leaked packets, for the log.
 leak_show() { tcpdump -r "$1" -n "$(leak_filter)" 2>/dev/null | head -n 5; }
 
-# leak_none_for SECONDS [what]: a capture of c1's underlay for SECONDS has no leak.
-leak_none_for() {
-	local n all
+# underlay_for SECONDS: c1's underlay captured for SECONDS, into CAPTURE_FILE.
+underlay_for() {
 	capture_start "${MESH_NS[c1]}" e0 || return 1
 	sleep "$1"
 	capture_stop
+}
+
+# underlay_shows SECONDS FILTER: in SECONDS of c1's underlay some packets match FILTER (the
+# control steps: without the protection the capture does see the traffic).
+underlay_shows() {
+	local n
+	underlay_for "$1" || return 1
+	n=$(capture_count "$CAPTURE_FILE" "$2")
+	echo "packets matching '$2' on c1's underlay: $n"
+	tcpdump -e -r "$CAPTURE_FILE" -n "$2" 2>/dev/null | head -n 2
+	[ "$n" -gt 0 ]
+}
+
+# leak_none_for SECONDS [what]: a capture of c1's underlay for SECONDS has no leak.
+leak_none_for() {
+	local n all
+	underlay_for "$1" || return 1
 	n=$(leak_count "$CAPTURE_FILE")
 	all=$(capture_count "$CAPTURE_FILE")
 	echo "${2:-capture}: $all packets on c1's underlay, $n leaked"
@@ -104,9 +120,7 @@ leak_none_for() {
 # leak_seen_for SECONDS: the opposite, for the checks that prove a capture would see a leak.
 leak_seen_for() {
 	local n
-	capture_start "${MESH_NS[c1]}" e0 || return 1
-	sleep "$1"
-	capture_stop
+	underlay_for "$1" || return 1
 	n=$(leak_count "$CAPTURE_FILE")
 	echo "$n leaked packets on c1's underlay"
 	leak_show "$CAPTURE_FILE"
