@@ -29,9 +29,9 @@
 enum {
 	RN_SERVE_MAX_CONNECTIONS = 4096,
 	RN_SERVE_MAX_PER_IP = 64,
-	RN_SERVE_CONN_TIMEOUT_S = 60,	   /* above the long-poll's 25 s */
-	RN_SERVE_STACK = 512 << 10,	   /* bytes per connection thread */
-	RN_SERVE_PEM_MAX = 64 << 10,	   /* bytes of a key or certificate file */
+	RN_SERVE_CONN_TIMEOUT_S = 60, /* above the long-poll's 25 s */
+	RN_SERVE_STACK = 512 << 10,   /* bytes per connection thread */
+	RN_SERVE_PEM_MAX = 64 << 10,  /* bytes of a key or certificate file */
 };
 
 #define RN_SERVE_TLS_PRIORITIES "NORMAL:-VERS-ALL:+VERS-TLS1.3"
@@ -121,16 +121,15 @@ static enum MHD_Result rn_serve_fail_now(struct MHD_Connection *conn, unsigned s
 
 static bool rn_serve_known_path(const char *url)
 {
-	return !strcmp(url, "/v1/enroll") || !strcmp(url, "/v1/poll") ||
-	       !strcmp(url, "/v1/logout");
+	return !strcmp(url, "/v1/enroll") || !strcmp(url, "/v1/poll") || !strcmp(url, "/v1/logout");
 }
 
 /* The first call for a request: path, method and declared size, before any body is read. */
 static enum MHD_Result rn_serve_begin(struct MHD_Connection *conn, const char *url,
 				      const char *method, void **con_cls)
 {
-	const char *clen = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-						       MHD_HTTP_HEADER_CONTENT_LENGTH);
+	const char *clen =
+	    MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
 	struct rn_serve_req *req;
 
 	if (!rn_serve_known_path(url))
@@ -221,29 +220,48 @@ static void rn_serve_completed(void *cls, struct MHD_Connection *conn, void **co
 
 /* ---- the watcher: others' changes, and time ---- */
 
+static void rn_serve_ts_add_ms(struct timespec *ts, long ms)
+{
+	ts->tv_nsec += ms * 1000000L;
+	ts->tv_sec += ts->tv_nsec / 1000000000L;
+	ts->tv_nsec %= 1000000000L;
+}
+
+static uint64_t rn_serve_ts_ms(const struct timespec *ts)
+{
+	return (uint64_t)ts->tv_sec * 1000 + (uint64_t)ts->tv_nsec / 1000000;
+}
+
+/*
+ * Every RN_SERVE_WATCH_MS (and on every bump, since it waits on the same condition): others'
+ * changes through the audit log, nodes' held changes that are due, nodes going offline. The next
+ * tick is counted from now, so that a storm of bumps cannot push it far into the future.
+ */
 static void *rn_serve_watch(void *arg)
 {
 	struct rn_serve *s = arg;
-	struct timespec next;
+	struct timespec now, next;
 	int64_t id, online_check = 0;
 
 	clock_gettime(CLOCK_MONOTONIC, &next);
 	pthread_mutex_lock(&s->lock);
 	while (!s->stopping) {
-		next.tv_nsec += RN_SERVE_WATCH_MS * 1000000L;
-		if (next.tv_nsec >= 1000000000L) {
-			next.tv_sec++;
-			next.tv_nsec -= 1000000000L;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (rn_serve_ts_ms(&now) >= rn_serve_ts_ms(&next)) {
+			next = now;
+			rn_serve_ts_add_ms(&next, RN_SERVE_WATCH_MS);
 		}
 		pthread_cond_timedwait(&s->changed, &s->lock, &next);
 		if (s->stopping)
 			break;
+		clock_gettime(CLOCK_MONOTONIC, &now);
 		if (rn_store_audit_last_id(s->store, &id) == 0 && id != s->audit_id) {
 			s->audit_id = id;
 			rn_serve_bump(s);
 		}
-		if (next.tv_sec - online_check >= RN_SERVE_ONLINE_CHECK_S) {
-			online_check = next.tv_sec;
+		rn_serve_publish_held(s, rn_serve_ts_ms(&now));
+		if (now.tv_sec - online_check >= RN_SERVE_ONLINE_CHECK_S) {
+			online_check = now.tv_sec;
 			if (s->snap && rn_mapper_epoch_online_changed(s->snap, time(NULL)))
 				rn_serve_bump(s);
 		}
@@ -311,7 +329,8 @@ static int rn_serve_init(struct rn_serve *s, struct rn_ctl *ctl, uint8_t priv[RN
 	pthread_condattr_destroy(&ca);
 	s->rl = rn_ratelimit_new();
 	s->cache = rn_mapper_cache_new(priv);
-	if (!s->rl || !s->cache)
+	s->co = rn_coalesce_new();
+	if (!s->rl || !s->cache || !s->co)
 		return -ENOMEM;
 	ret = rn_ctl_store_open(ctl, &s->store);
 	if (!ret)
@@ -323,6 +342,7 @@ static void rn_serve_fini(struct rn_serve *s)
 {
 	rn_mapper_epoch_free(s->snap);
 	rn_mapper_cache_free(s->cache);
+	rn_coalesce_free(s->co);
 	rn_ratelimit_free(s->rl);
 	rn_store_close(s->store);
 	pthread_cond_destroy(&s->changed);
@@ -354,16 +374,15 @@ static struct MHD_Daemon *rn_serve_start(struct rn_serve *s, const union rn_netm
 
 	if (ep->sa.sa_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
-	return MHD_start_daemon(
-	    flags, port, NULL, NULL, rn_serve_handle, s, MHD_OPTION_SOCK_ADDR, &ep->sa,
-	    MHD_OPTION_HTTPS_MEM_KEY, key, MHD_OPTION_HTTPS_MEM_CERT, cert,
-	    MHD_OPTION_HTTPS_PRIORITIES, RN_SERVE_TLS_PRIORITIES, MHD_OPTION_EXTERNAL_LOGGER,
-	    rn_serve_mhd_log, NULL, MHD_OPTION_CONNECTION_LIMIT,
-	    (unsigned)RN_SERVE_MAX_CONNECTIONS, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
-	    (unsigned)RN_SERVE_MAX_PER_IP, MHD_OPTION_CONNECTION_TIMEOUT,
-	    (unsigned)RN_SERVE_CONN_TIMEOUT_S, MHD_OPTION_THREAD_STACK_SIZE,
-	    (size_t)RN_SERVE_STACK, MHD_OPTION_NOTIFY_COMPLETED, rn_serve_completed, s,
-	    MHD_OPTION_END);
+	return MHD_start_daemon(flags, port, NULL, NULL, rn_serve_handle, s, MHD_OPTION_SOCK_ADDR,
+				&ep->sa, MHD_OPTION_HTTPS_MEM_KEY, key, MHD_OPTION_HTTPS_MEM_CERT,
+				cert, MHD_OPTION_HTTPS_PRIORITIES, RN_SERVE_TLS_PRIORITIES,
+				MHD_OPTION_EXTERNAL_LOGGER, rn_serve_mhd_log, NULL,
+				MHD_OPTION_CONNECTION_LIMIT, (unsigned)RN_SERVE_MAX_CONNECTIONS,
+				MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)RN_SERVE_MAX_PER_IP,
+				MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)RN_SERVE_CONN_TIMEOUT_S,
+				MHD_OPTION_THREAD_STACK_SIZE, (size_t)RN_SERVE_STACK,
+				MHD_OPTION_NOTIFY_COMPLETED, rn_serve_completed, s, MHD_OPTION_END);
 }
 
 /* Runs until SIGTERM or SIGINT. */

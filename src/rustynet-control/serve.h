@@ -15,6 +15,7 @@
 
 #include "control/mapper.h"
 #include "control/store.h"
+#include "rustynet-control/coalesce.h"
 #include "rustynet-control/ratelimit.h"
 
 enum {
@@ -31,6 +32,7 @@ struct rn_serve {
 	struct rn_mapper_cache *cache;
 	struct rn_mapper_epoch *snap; /* the snapshot of epoch, made on first need */
 	uint64_t epoch;		      /* bumped by every change */
+	struct rn_coalesce *co;	      /* nodes' own changes held back (coalesce.h) */
 	bool stopping;
 	/* only the watcher thread: */
 	int64_t audit_id;
@@ -42,20 +44,22 @@ struct rn_serve_reply {
 	unsigned status;
 	char *body;
 	size_t len;
-	bool secret;		  /* the body holds a token: wiped when sent */
-	unsigned retry_after_s;	  /* 429 */
+	bool secret;		/* the body holds a token: wiped when sent */
+	unsigned retry_after_s; /* 429 */
 };
 
 /* Marks a change (lock held): new epoch, every long-poll wakes. */
 void rn_serve_bump(struct rn_serve *s);
+/* Publishes the nodes' changes held until now_ms (monotonic): the watcher's, lock held. */
+void rn_serve_publish_held(struct rn_serve *s, uint64_t now_ms);
 /*
  * The snapshot of the current epoch, made if needed (lock held). NULL on failure, logged.
  */
 struct rn_mapper_epoch *rn_serve_snapshot(struct rn_serve *s);
 
 /* The endpoints (serve_api.c). body is the request's, peer its source address. */
-void rn_serve_enroll(struct rn_serve *s, const struct sockaddr *peer, const char *body,
-		     size_t len, struct rn_serve_reply *r);
+void rn_serve_enroll(struct rn_serve *s, const struct sockaddr *peer, const char *body, size_t len,
+		     struct rn_serve_reply *r);
 void rn_serve_poll(struct rn_serve *s, const char *auth, const char *body, size_t len,
 		   struct rn_serve_reply *r);
 void rn_serve_logout(struct rn_serve *s, const char *auth, const char *body, size_t len,

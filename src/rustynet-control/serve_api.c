@@ -176,15 +176,14 @@ static void rn_serve_enroll_locked(struct rn_serve *s, const struct sockaddr *pe
 
 	ret = rn_store_authkey_consume(s->store, req->auth_key, now, &use);
 	if (ret) {
-		rn_serve_refuse_enroll(s, peer, r,
-				       ret == -EINVAL || ret == -ENOENT ? 401
-				       : ret == -EKEYREVOKED || ret == -EKEYEXPIRED ||
-					       ret == -EKEYREJECTED
-					   ? 403
-					   : 503,
-				       ret == -EKEYREJECTED ? "auth key already used: ask the admin "
-							      "for a new one"
-							    : rn_store_errmsg(s->store));
+		rn_serve_refuse_enroll(
+		    s, peer, r,
+		    ret == -EINVAL || ret == -ENOENT					 ? 401
+		    : ret == -EKEYREVOKED || ret == -EKEYEXPIRED || ret == -EKEYREJECTED ? 403
+											 : 503,
+		    ret == -EKEYREJECTED ? "auth key already used: ask the admin "
+					   "for a new one"
+					 : rn_store_errmsg(s->store));
 		return;
 	}
 	ret = rn_store_node_add(s->store, "authkey",
@@ -203,12 +202,14 @@ static void rn_serve_enroll_locked(struct rn_serve *s, const struct sockaddr *pe
 		goto out;
 	}
 	snprintf(actor, sizeof(actor), "node:%lld", (long long)nd.id);
+	rn_coalesce_forget(s->co, nd.id); /* its offer now is the one it enrolls with */
 	rn_serve_bump(s);
 	rn_serve_offer(s, &nd, &req->offer, actor, now);
 	ret = rn_serve_map(s, (uint64_t)nd.id, &version, &env, &len);
 	if (ret) {
-		rn_serve_error(r, 500, "the node is enrolled but its netmap could not be made: "
-				       "see the server's log, then poll");
+		rn_serve_error(r, 500,
+			       "the node is enrolled but its netmap could not be made: "
+			       "see the server's log, then poll");
 		goto out;
 	}
 	r->status = 200;
@@ -228,8 +229,8 @@ out:
 	rn_store_authkey_use_clear(&use);
 }
 
-void rn_serve_enroll(struct rn_serve *s, const struct sockaddr *peer, const char *body,
-		     size_t len, struct rn_serve_reply *r)
+void rn_serve_enroll(struct rn_serve *s, const struct sockaddr *peer, const char *body, size_t len,
+		     struct rn_serve_reply *r)
 {
 	struct rn_api_enroll req;
 	char err[RN_API_ERR_LEN];
@@ -268,8 +269,9 @@ static bool rn_serve_auth(struct rn_serve *s, const char *auth, struct rn_store_
 	ret = rn_store_node_get_by_token(s->store, token, nd);
 	OPENSSL_cleanse(token, sizeof(token));
 	if (ret == -ENOENT || ret == -EINVAL) {
-		rn_serve_error(r, 401, "unknown node token: the node was removed or logged out; "
-				       "run rustynet up --auth-key ...");
+		rn_serve_error(r, 401,
+			       "unknown node token: the node was removed or logged out; "
+			       "run rustynet up --auth-key ...");
 		return false;
 	}
 	if (ret) {
@@ -285,21 +287,75 @@ static bool rn_serve_auth(struct rn_serve *s, const char *auth, struct rn_store_
 	return true;
 }
 
-/* Records the check-in; bumps the epoch when others' maps change (lock held). */
+/*
+ * Holds a node's change for later when it published one less than an interval ago (lock held).
+ * true when held; false when it is to be published now. An offer is held unstored, so that its
+ * audit row is written once, with the latest.
+ */
+static bool rn_serve_hold(struct rn_serve *s, const struct rn_store_node *nd, bool offered,
+			  const char *routes, bool exit)
+{
+	if (rn_coalesce_note(s->co, nd->id, rn_serve_now_ms()))
+		return false;
+	if (offered && rn_coalesce_hold_offer(s->co, nd->id, routes, exit, nd->advertised_routes,
+					      nd->advertises_exit))
+		log_warn(MAIN, "holding the offer of node %lld: out of memory", (long long)nd->id);
+	return true;
+}
+
+/*
+ * Records the check-in (lock held). A node coming online is published at once; moved endpoints
+ * and a changed offer at most once per node per interval (coalesce.h); an unchanged report
+ * changes nothing.
+ */
 static void rn_serve_checkin(struct rn_serve *s, const struct rn_store_node *nd,
 			     const struct rn_api_poll *req, int64_t now)
 {
 	bool was_online = nd->last_seen > 0 && now - nd->last_seen <= RN_MAPPER_ONLINE_S;
 	bool moved = req->offer.endpoints && strcmp(req->offer.endpoints, nd->endpoints);
+	const struct rn_coalesce_offer *held = rn_coalesce_held_offer(s->co, nd->id);
+	const char *cur_routes = held ? held->routes : nd->advertised_routes;
+	bool cur_exit = held ? held->exit : nd->advertises_exit;
+	const char *routes = req->offer.routes ? req->offer.routes : cur_routes;
+	bool exit = req->offer.has_exit ? req->offer.advertise_exit : cur_exit;
+	bool offered = strcmp(routes, cur_routes) || exit != cur_exit;
 	char actor[32];
 
-	if (rn_store_node_touch(s->store, nd->id, now, req->offer.endpoints))
+	if (rn_store_node_touch(s->store, nd->id, now, req->offer.endpoints)) {
 		log_warn(MAIN, "check-in of node %lld: %s", (long long)nd->id,
 			 rn_store_errmsg(s->store));
-	else if (!was_online || moved)
-		rn_serve_bump(s);
+		moved = false;
+	}
+	if ((!moved && !offered) || rn_serve_hold(s, nd, offered, routes, exit)) {
+		if (!was_online)
+			rn_serve_bump(s);
+		return;
+	}
 	snprintf(actor, sizeof(actor), "node:%lld", (long long)nd->id);
-	rn_serve_offer(s, nd, &req->offer, actor, now);
+	if (!offered || !rn_serve_offer(s, nd, &req->offer, actor, now))
+		rn_serve_bump(s);
+}
+
+void rn_serve_publish_held(struct rn_serve *s, uint64_t now_ms)
+{
+	struct rn_coalesce_due d;
+	bool bump = false;
+	char actor[32];
+
+	while (rn_coalesce_pop_due(s->co, now_ms, &d)) {
+		struct rn_store_node base = {.id = d.id,
+					     .advertised_routes = d.offer.base_routes,
+					     .advertises_exit = d.offer.base_exit};
+		struct rn_api_offer o = {
+		    .routes = d.offer.routes, .has_exit = true, .advertise_exit = d.offer.exit};
+
+		snprintf(actor, sizeof(actor), "node:%lld", (long long)d.id);
+		if (!d.has_offer || !rn_serve_offer(s, &base, &o, actor, time(NULL)))
+			bump = true; /* endpoints, or an offer back to what is stored */
+		rn_coalesce_offer_clear(&d.offer);
+	}
+	if (bump)
+		rn_serve_bump(s);
 }
 
 static void rn_serve_abs_deadline(struct timespec *ts, int seconds)
@@ -339,7 +395,8 @@ void rn_serve_poll(struct rn_serve *s, const char *auth, const char *body, size_
 			break;
 		}
 		if (ret) {
-			rn_serve_error(r, 500, "the netmap could not be made: see the server's log");
+			rn_serve_error(r, 500,
+				       "the netmap could not be made: see the server's log");
 			break;
 		}
 		if (version > req.since) {
@@ -384,6 +441,7 @@ void rn_serve_logout(struct rn_serve *s, const char *auth, const char *body, siz
 			rn_serve_error(r, 503, "%s", rn_store_errmsg(s->store));
 		} else {
 			rn_mapper_cache_forget(s->cache, (uint64_t)nd.id);
+			rn_coalesce_forget(s->co, nd.id);
 			rn_serve_bump(s);
 			log_info(MAIN, "node %lld (%s) logged out", (long long)nd.id, nd.dns_name);
 			r->status = 200;
