@@ -29,9 +29,9 @@
 enum {
 	RN_SERVE_MAX_CONNECTIONS = 4096,
 	RN_SERVE_MAX_PER_IP = 64,
-	RN_SERVE_CONN_TIMEOUT_S = 60, /* above the long-poll's 25 s */
-	RN_SERVE_STACK = 512 << 10,   /* bytes per connection thread */
-	RN_SERVE_PEM_MAX = 64 << 10,  /* bytes of a key or certificate file */
+	RN_SERVE_CONN_TIMEOUT_S = 60,	   /* above the long-poll's 25 s */
+	RN_SERVE_STACK = 512 << 10,	   /* bytes per connection thread */
+	RN_SERVE_PEM_MAX = 64 << 10,	   /* bytes of a key or certificate file */
 };
 
 #define RN_SERVE_TLS_PRIORITIES "NORMAL:-VERS-ALL:+VERS-TLS1.3"
@@ -121,15 +121,16 @@ static enum MHD_Result rn_serve_fail_now(struct MHD_Connection *conn, unsigned s
 
 static bool rn_serve_known_path(const char *url)
 {
-	return !strcmp(url, "/v1/enroll") || !strcmp(url, "/v1/poll") || !strcmp(url, "/v1/logout");
+	return !strcmp(url, "/v1/enroll") || !strcmp(url, "/v1/poll") ||
+	       !strcmp(url, "/v1/logout");
 }
 
 /* The first call for a request: path, method and declared size, before any body is read. */
 static enum MHD_Result rn_serve_begin(struct MHD_Connection *conn, const char *url,
 				      const char *method, void **con_cls)
 {
-	const char *clen =
-	    MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+	const char *clen = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+						       MHD_HTTP_HEADER_CONTENT_LENGTH);
 	struct rn_serve_req *req;
 
 	if (!rn_serve_known_path(url))
@@ -374,15 +375,16 @@ static struct MHD_Daemon *rn_serve_start(struct rn_serve *s, const union rn_netm
 
 	if (ep->sa.sa_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
-	return MHD_start_daemon(flags, port, NULL, NULL, rn_serve_handle, s, MHD_OPTION_SOCK_ADDR,
-				&ep->sa, MHD_OPTION_HTTPS_MEM_KEY, key, MHD_OPTION_HTTPS_MEM_CERT,
-				cert, MHD_OPTION_HTTPS_PRIORITIES, RN_SERVE_TLS_PRIORITIES,
-				MHD_OPTION_EXTERNAL_LOGGER, rn_serve_mhd_log, NULL,
-				MHD_OPTION_CONNECTION_LIMIT, (unsigned)RN_SERVE_MAX_CONNECTIONS,
-				MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)RN_SERVE_MAX_PER_IP,
-				MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)RN_SERVE_CONN_TIMEOUT_S,
-				MHD_OPTION_THREAD_STACK_SIZE, (size_t)RN_SERVE_STACK,
-				MHD_OPTION_NOTIFY_COMPLETED, rn_serve_completed, s, MHD_OPTION_END);
+	return MHD_start_daemon(
+	    flags, port, NULL, NULL, rn_serve_handle, s, MHD_OPTION_SOCK_ADDR, &ep->sa,
+	    MHD_OPTION_HTTPS_MEM_KEY, key, MHD_OPTION_HTTPS_MEM_CERT, cert,
+	    MHD_OPTION_HTTPS_PRIORITIES, RN_SERVE_TLS_PRIORITIES, MHD_OPTION_EXTERNAL_LOGGER,
+	    rn_serve_mhd_log, NULL, MHD_OPTION_CONNECTION_LIMIT,
+	    (unsigned)RN_SERVE_MAX_CONNECTIONS, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+	    (unsigned)RN_SERVE_MAX_PER_IP, MHD_OPTION_CONNECTION_TIMEOUT,
+	    (unsigned)RN_SERVE_CONN_TIMEOUT_S, MHD_OPTION_THREAD_STACK_SIZE,
+	    (size_t)RN_SERVE_STACK, MHD_OPTION_NOTIFY_COMPLETED, rn_serve_completed, s,
+	    MHD_OPTION_END);
 }
 
 /* Runs until SIGTERM or SIGINT. */

@@ -44,8 +44,8 @@ struct rn_serve_reply {
 	unsigned status;
 	char *body;
 	size_t len;
-	bool secret;		/* the body holds a token: wiped when sent */
-	unsigned retry_after_s; /* 429 */
+	bool secret;		  /* the body holds a token: wiped when sent */
+	unsigned retry_after_s;	  /* 429 */
 };
 
 /* Marks a change (lock held): new epoch, every long-poll wakes. */
@@ -58,8 +58,8 @@ void rn_serve_publish_held(struct rn_serve *s, uint64_t now_ms);
 struct rn_mapper_epoch *rn_serve_snapshot(struct rn_serve *s);
 
 /* The endpoints (serve_api.c). body is the request's, peer its source address. */
-void rn_serve_enroll(struct rn_serve *s, const struct sockaddr *peer, const char *body, size_t len,
-		     struct rn_serve_reply *r);
+void rn_serve_enroll(struct rn_serve *s, const struct sockaddr *peer, const char *body,
+		     size_t len, struct rn_serve_reply *r);
 void rn_serve_poll(struct rn_serve *s, const char *auth, const char *body, size_t len,
 		   struct rn_serve_reply *r);
 void rn_serve_logout(struct rn_serve *s, const char *auth, const char *body, size_t len,

@@ -176,14 +176,15 @@ static void rn_serve_enroll_locked(struct rn_serve *s, const struct sockaddr *pe
 
 	ret = rn_store_authkey_consume(s->store, req->auth_key, now, &use);
 	if (ret) {
-		rn_serve_refuse_enroll(
-		    s, peer, r,
-		    ret == -EINVAL || ret == -ENOENT					 ? 401
-		    : ret == -EKEYREVOKED || ret == -EKEYEXPIRED || ret == -EKEYREJECTED ? 403
-											 : 503,
-		    ret == -EKEYREJECTED ? "auth key already used: ask the admin "
-					   "for a new one"
-					 : rn_store_errmsg(s->store));
+		rn_serve_refuse_enroll(s, peer, r,
+				       ret == -EINVAL || ret == -ENOENT ? 401
+				       : ret == -EKEYREVOKED || ret == -EKEYEXPIRED ||
+					       ret == -EKEYREJECTED
+					   ? 403
+					   : 503,
+				       ret == -EKEYREJECTED ? "auth key already used: ask the admin "
+							      "for a new one"
+							    : rn_store_errmsg(s->store));
 		return;
 	}
 	ret = rn_store_node_add(s->store, "authkey",
@@ -207,9 +208,8 @@ static void rn_serve_enroll_locked(struct rn_serve *s, const struct sockaddr *pe
 	rn_serve_offer(s, &nd, &req->offer, actor, now);
 	ret = rn_serve_map(s, (uint64_t)nd.id, &version, &env, &len);
 	if (ret) {
-		rn_serve_error(r, 500,
-			       "the node is enrolled but its netmap could not be made: "
-			       "see the server's log, then poll");
+		rn_serve_error(r, 500, "the node is enrolled but its netmap could not be made: "
+				       "see the server's log, then poll");
 		goto out;
 	}
 	r->status = 200;
@@ -229,8 +229,8 @@ out:
 	rn_store_authkey_use_clear(&use);
 }
 
-void rn_serve_enroll(struct rn_serve *s, const struct sockaddr *peer, const char *body, size_t len,
-		     struct rn_serve_reply *r)
+void rn_serve_enroll(struct rn_serve *s, const struct sockaddr *peer, const char *body,
+		     size_t len, struct rn_serve_reply *r)
 {
 	struct rn_api_enroll req;
 	char err[RN_API_ERR_LEN];
@@ -269,9 +269,8 @@ static bool rn_serve_auth(struct rn_serve *s, const char *auth, struct rn_store_
 	ret = rn_store_node_get_by_token(s->store, token, nd);
 	OPENSSL_cleanse(token, sizeof(token));
 	if (ret == -ENOENT || ret == -EINVAL) {
-		rn_serve_error(r, 401,
-			       "unknown node token: the node was removed or logged out; "
-			       "run rustynet up --auth-key ...");
+		rn_serve_error(r, 401, "unknown node token: the node was removed or logged out; "
+				       "run rustynet up --auth-key ...");
 		return false;
 	}
 	if (ret) {
@@ -395,8 +394,7 @@ void rn_serve_poll(struct rn_serve *s, const char *auth, const char *body, size_
 			break;
 		}
 		if (ret) {
-			rn_serve_error(r, 500,
-				       "the netmap could not be made: see the server's log");
+			rn_serve_error(r, 500, "the netmap could not be made: see the server's log");
 			break;
 		}
 		if (version > req.since) {
