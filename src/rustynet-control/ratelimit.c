@@ -10,7 +10,7 @@
 enum { RN_RATELIMIT_PROBE = 8 }; /* slots looked at per address */
 
 struct rn_bucket {
-	uint8_t key[17];  /* family byte + address (IPv6: its /64); all zero = free */
+	uint8_t key[RN_RATELIMIT_KEY_LEN]; /* rn_ratelimit_key(); all zero = free */
 	uint32_t tokens;  /* failures left */
 	uint64_t updated; /* ms of the last refill */
 };
@@ -40,21 +40,27 @@ void rn_ratelimit_free(struct rn_ratelimit *rl)
 	free(rl);
 }
 
-static void rn_ratelimit_key(const struct sockaddr *sa, uint8_t key[17])
+void rn_ratelimit_key(const struct sockaddr *sa, uint8_t key[RN_RATELIMIT_KEY_LEN])
 {
-	memset(key, 0, 17);
+	const struct in6_addr *a6 = &((const struct sockaddr_in6 *)sa)->sin6_addr;
+
+	memset(key, 0, RN_RATELIMIT_KEY_LEN);
 	key[0] = (uint8_t)sa->sa_family;
-	if (sa->sa_family == AF_INET)
+	if (sa->sa_family == AF_INET) {
 		memcpy(key + 1, &((const struct sockaddr_in *)sa)->sin_addr, 4);
-	else if (sa->sa_family == AF_INET6)
-		memcpy(key + 1, &((const struct sockaddr_in6 *)sa)->sin6_addr, 8);
+	} else if (sa->sa_family == AF_INET6 && IN6_IS_ADDR_V4MAPPED(a6)) {
+		key[0] = AF_INET;
+		memcpy(key + 1, a6->s6_addr + 12, 4);
+	} else if (sa->sa_family == AF_INET6) {
+		memcpy(key + 1, a6->s6_addr, 8);
+	}
 }
 
-static uint32_t rn_ratelimit_hash(const struct rn_ratelimit *rl, const uint8_t key[17])
+static uint32_t rn_ratelimit_hash(const struct rn_ratelimit *rl, const uint8_t key[RN_RATELIMIT_KEY_LEN])
 {
 	uint32_t h = 2166136261u ^ rl->seed; /* FNV-1a */
 
-	for (int i = 0; i < 17; i++)
+	for (int i = 0; i < RN_RATELIMIT_KEY_LEN; i++)
 		h = (h ^ key[i]) * 16777619u;
 	return h;
 }
@@ -76,7 +82,7 @@ static void rn_ratelimit_refill(struct rn_bucket *b, uint64_t now)
 }
 
 /* The bucket of key, claiming a free, full or least recently used slot if it has none. */
-static struct rn_bucket *rn_ratelimit_find(struct rn_ratelimit *rl, const uint8_t key[17],
+static struct rn_bucket *rn_ratelimit_find(struct rn_ratelimit *rl, const uint8_t key[RN_RATELIMIT_KEY_LEN],
 					   uint64_t now, bool create)
 {
 	uint32_t h = rn_ratelimit_hash(rl, key);
@@ -85,7 +91,7 @@ static struct rn_bucket *rn_ratelimit_find(struct rn_ratelimit *rl, const uint8_
 	for (int i = 0; i < RN_RATELIMIT_PROBE; i++) {
 		struct rn_bucket *b = &rl->slots[(h + (uint32_t)i) % RN_RATELIMIT_SLOTS];
 
-		if (!memcmp(b->key, key, 17))
+		if (!memcmp(b->key, key, RN_RATELIMIT_KEY_LEN))
 			return b;
 		if (!b->key[0]) {
 			victim = b;
@@ -99,7 +105,7 @@ static struct rn_bucket *rn_ratelimit_find(struct rn_ratelimit *rl, const uint8_
 	}
 	if (!create)
 		return NULL;
-	memcpy(victim->key, key, 17);
+	memcpy(victim->key, key, RN_RATELIMIT_KEY_LEN);
 	victim->tokens = RN_RATELIMIT_BURST;
 	victim->updated = now;
 	return victim;
@@ -108,7 +114,7 @@ static struct rn_bucket *rn_ratelimit_find(struct rn_ratelimit *rl, const uint8_
 bool rn_ratelimit_allow(struct rn_ratelimit *rl, const struct sockaddr *addr, uint64_t now_ms,
 			unsigned *retry_after_s)
 {
-	uint8_t key[17];
+	uint8_t key[RN_RATELIMIT_KEY_LEN];
 	struct rn_bucket *b;
 	bool ok = true;
 
@@ -128,7 +134,7 @@ bool rn_ratelimit_allow(struct rn_ratelimit *rl, const struct sockaddr *addr, ui
 
 void rn_ratelimit_fail(struct rn_ratelimit *rl, const struct sockaddr *addr, uint64_t now_ms)
 {
-	uint8_t key[17];
+	uint8_t key[RN_RATELIMIT_KEY_LEN];
 	struct rn_bucket *b;
 
 	rn_ratelimit_key(addr, key);

@@ -3,7 +3,8 @@
  * Failed enrollments per source address: a token bucket per address (RN_RATELIMIT_BURST failures,
  * one more every RN_RATELIMIT_REFILL_MS), in a fixed-size table so that a flood of addresses
  * costs no memory: when a table slot is needed, a full bucket or else the least recently used
- * one is reused. IPv6 addresses count per /64, what one host usually gets. Thread-safe.
+ * one is reused. IPv6 addresses count per /64, what one host usually gets (an IPv4-mapped
+ * IPv6 address counts as its IPv4 address). Thread-safe.
  */
 #ifndef RN_CTL_RATELIMIT_H
 #define RN_CTL_RATELIMIT_H
@@ -16,7 +17,16 @@ enum {
 	RN_RATELIMIT_BURST = 10,	/* failures an address may have in a row */
 	RN_RATELIMIT_REFILL_MS = 6000,	/* one more failure allowed per this long */
 	RN_RATELIMIT_SLOTS = 4096,	/* addresses tracked at once */
+	RN_RATELIMIT_KEY_LEN = 17,	/* bytes of a client key */
 };
+
+/*
+ * The client a source address counts as, for every per-client limit of the server: the family
+ * byte, then the IPv4 address or the IPv6 /64 (the rest zero). An IPv4-mapped IPv6 address
+ * (::ffff:a.b.c.d, from a dual-stack socket) is its IPv4 address, so that every IPv4 client does
+ * not share one /64. Another family: its byte alone.
+ */
+void rn_ratelimit_key(const struct sockaddr *sa, uint8_t key[RN_RATELIMIT_KEY_LEN]);
 
 struct rn_ratelimit;
 

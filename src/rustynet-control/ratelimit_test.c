@@ -69,6 +69,26 @@ static void test_ipv6_per_64(void **state)
 	rn_ratelimit_free(rl);
 }
 
+/* From a dual-stack socket, IPv4 clients come as ::ffff:a.b.c.d: each is its own client, not
+ * one /64 that all of IPv4 would share (one client's failures locking every IPv4 client out). */
+static void test_ipv4_mapped(void **state)
+{
+	struct rn_ratelimit *rl = rn_ratelimit_new();
+	struct sockaddr_in6 a = {.sin6_family = AF_INET6}, b = {.sin6_family = AF_INET6};
+	struct sockaddr_in c = v4(0xc6336401);
+
+	(void)state;
+	inet_pton(AF_INET6, "::ffff:198.51.100.1", &a.sin6_addr);
+	inet_pton(AF_INET6, "::ffff:198.51.100.2", &b.sin6_addr);
+	for (int i = 0; i < RN_RATELIMIT_BURST; i++)
+		rn_ratelimit_fail(rl, (struct sockaddr *)&a, 1000);
+	assert_false(rn_ratelimit_allow(rl, (struct sockaddr *)&a, 1000, NULL));
+	assert_true(rn_ratelimit_allow(rl, (struct sockaddr *)&b, 1000, NULL));
+	/* and it is the same client as its plain IPv4 address */
+	assert_false(rn_ratelimit_allow(rl, (struct sockaddr *)&c, 1000, NULL));
+	rn_ratelimit_free(rl);
+}
+
 /* Far more addresses than slots: nothing grows, nothing crashes, the newest still counts. */
 static void test_flood(void **state)
 {
@@ -92,6 +112,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_burst_and_refill),
 	    cmocka_unit_test(test_ipv6_per_64),
+	    cmocka_unit_test(test_ipv4_mapped),
 	    cmocka_unit_test(test_flood),
 	};
 

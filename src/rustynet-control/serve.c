@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <arpa/inet.h>
 #include <microhttpd.h>
 #include <openssl/crypto.h>
 
@@ -28,7 +29,7 @@
 
 enum {
 	RN_SERVE_MAX_CONNECTIONS = 4096,
-	RN_SERVE_MAX_PER_IP = 64,
+	RN_SERVE_MAX_PER_CLIENT = 64, /* connections of one IPv4 address or IPv6 /64 */
 	RN_SERVE_CONN_TIMEOUT_S = 60,	   /* above the long-poll's 25 s */
 	RN_SERVE_STACK = 512 << 10,	   /* bytes per connection thread */
 	RN_SERVE_PEM_MAX = 64 << 10,	   /* bytes of a key or certificate file */
@@ -219,6 +220,51 @@ static void rn_serve_completed(void *cls, struct MHD_Connection *conn, void **co
 	*con_cls = NULL;
 }
 
+/* ---- connections per client (connlimit.h) ---- */
+
+static void rn_serve_client_text(const struct sockaddr *sa, char *buf, size_t len)
+{
+	const void *a = sa->sa_family == AF_INET6 ? (const void *)&((const struct sockaddr_in6 *)sa)->sin6_addr
+						  : (const void *)&((const struct sockaddr_in *)sa)->sin_addr;
+
+	if (!inet_ntop(sa->sa_family, a, buf, (socklen_t)len))
+		snprintf(buf, len, "?");
+}
+
+/* Before accept completes, in the listening thread (as is rn_serve_conn's STARTED). */
+static enum MHD_Result rn_serve_accept(void *cls, const struct sockaddr *addr, socklen_t len)
+{
+	struct rn_serve *s = cls;
+	char text[RN_NETMAP_ENDPOINT_STRLEN];
+
+	(void)len;
+	if (rn_connlimit_allow(s->conns, addr))
+		return MHD_YES;
+	rn_serve_client_text(addr, text, sizeof(text));
+	log_debug(MAIN, "connection from %s refused: its address (IPv6: its /64) has %d open",
+		  text, RN_SERVE_MAX_PER_CLIENT);
+	return MHD_NO;
+}
+
+/* *socket_context marks a connection that was counted, so that only those are uncounted. */
+static void rn_serve_conn(void *cls, struct MHD_Connection *conn, void **socket_context,
+			  enum MHD_ConnectionNotificationCode toe)
+{
+	static char counted;
+	struct rn_serve *s = cls;
+	const union MHD_ConnectionInfo *ci =
+	    MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+
+	if (!ci || !ci->client_addr)
+		return;
+	if (toe == MHD_CONNECTION_NOTIFY_STARTED && !rn_connlimit_add(s->conns, ci->client_addr))
+		*socket_context = &counted;
+	else if (toe == MHD_CONNECTION_NOTIFY_CLOSED && *socket_context == &counted) {
+		rn_connlimit_release(s->conns, ci->client_addr);
+		*socket_context = NULL;
+	}
+}
+
 /* ---- the watcher: others' changes, and time ---- */
 
 static void rn_serve_ts_add_ms(struct timespec *ts, long ms)
@@ -331,7 +377,8 @@ static int rn_serve_init(struct rn_serve *s, struct rn_ctl *ctl, uint8_t priv[RN
 	s->rl = rn_ratelimit_new();
 	s->cache = rn_mapper_cache_new(priv);
 	s->co = rn_coalesce_new();
-	if (!s->rl || !s->cache || !s->co)
+	s->conns = rn_connlimit_new(RN_SERVE_MAX_PER_CLIENT);
+	if (!s->rl || !s->cache || !s->co || !s->conns)
 		return -ENOMEM;
 	ret = rn_ctl_store_open(ctl, &s->store);
 	if (!ret)
@@ -344,6 +391,7 @@ static void rn_serve_fini(struct rn_serve *s)
 	rn_mapper_epoch_free(s->snap);
 	rn_mapper_cache_free(s->cache);
 	rn_coalesce_free(s->co);
+	rn_connlimit_free(s->conns);
 	rn_ratelimit_free(s->rl);
 	rn_store_close(s->store);
 	pthread_cond_destroy(&s->changed);
@@ -376,12 +424,12 @@ static struct MHD_Daemon *rn_serve_start(struct rn_serve *s, const union rn_netm
 	if (ep->sa.sa_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
 	return MHD_start_daemon(
-	    flags, port, NULL, NULL, rn_serve_handle, s, MHD_OPTION_SOCK_ADDR, &ep->sa,
+	    flags, port, rn_serve_accept, s, rn_serve_handle, s, MHD_OPTION_SOCK_ADDR, &ep->sa,
 	    MHD_OPTION_HTTPS_MEM_KEY, key, MHD_OPTION_HTTPS_MEM_CERT, cert,
 	    MHD_OPTION_HTTPS_PRIORITIES, RN_SERVE_TLS_PRIORITIES, MHD_OPTION_EXTERNAL_LOGGER,
 	    rn_serve_mhd_log, NULL, MHD_OPTION_CONNECTION_LIMIT,
-	    (unsigned)RN_SERVE_MAX_CONNECTIONS, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
-	    (unsigned)RN_SERVE_MAX_PER_IP, MHD_OPTION_CONNECTION_TIMEOUT,
+	    (unsigned)RN_SERVE_MAX_CONNECTIONS, MHD_OPTION_NOTIFY_CONNECTION, rn_serve_conn, s,
+	    MHD_OPTION_CONNECTION_TIMEOUT,
 	    (unsigned)RN_SERVE_CONN_TIMEOUT_S, MHD_OPTION_THREAD_STACK_SIZE,
 	    (size_t)RN_SERVE_STACK, MHD_OPTION_NOTIFY_COMPLETED, rn_serve_completed, s,
 	    MHD_OPTION_END);

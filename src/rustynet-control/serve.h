@@ -16,6 +16,7 @@
 #include "control/mapper.h"
 #include "control/store.h"
 #include "rustynet-control/coalesce.h"
+#include "rustynet-control/connlimit.h"
 #include "rustynet-control/ratelimit.h"
 
 enum {
@@ -37,6 +38,7 @@ struct rn_serve {
 	/* only the watcher thread: */
 	int64_t audit_id;
 	struct rn_ratelimit *rl; /* locks itself */
+	struct rn_connlimit *conns; /* locks itself: open connections per client */
 };
 
 /* An answer: status, a malloc'd body (NULL: none) and an optional Retry-After. */
