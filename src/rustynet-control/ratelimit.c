@@ -56,7 +56,8 @@ void rn_ratelimit_key(const struct sockaddr *sa, uint8_t key[RN_RATELIMIT_KEY_LE
 	}
 }
 
-static uint32_t rn_ratelimit_hash(const struct rn_ratelimit *rl, const uint8_t key[RN_RATELIMIT_KEY_LEN])
+static uint32_t rn_ratelimit_hash(const struct rn_ratelimit *rl,
+				  const uint8_t key[RN_RATELIMIT_KEY_LEN])
 {
 	uint32_t h = 2166136261u ^ rl->seed; /* FNV-1a */
 
@@ -82,8 +83,9 @@ static void rn_ratelimit_refill(struct rn_bucket *b, uint64_t now)
 }
 
 /* The bucket of key, claiming a free, full or least recently used slot if it has none. */
-static struct rn_bucket *rn_ratelimit_find(struct rn_ratelimit *rl, const uint8_t key[RN_RATELIMIT_KEY_LEN],
-					   uint64_t now, bool create)
+static struct rn_bucket *rn_ratelimit_find(struct rn_ratelimit *rl,
+					   const uint8_t key[RN_RATELIMIT_KEY_LEN], uint64_t now,
+					   bool create)
 {
 	uint32_t h = rn_ratelimit_hash(rl, key);
 	struct rn_bucket *victim = NULL;

@@ -14,10 +14,10 @@
 #include <sys/socket.h>
 
 enum {
-	RN_RATELIMIT_BURST = 10,	/* failures an address may have in a row */
-	RN_RATELIMIT_REFILL_MS = 6000,	/* one more failure allowed per this long */
-	RN_RATELIMIT_SLOTS = 4096,	/* addresses tracked at once */
-	RN_RATELIMIT_KEY_LEN = 17,	/* bytes of a client key */
+	RN_RATELIMIT_BURST = 10,       /* failures an address may have in a row */
+	RN_RATELIMIT_REFILL_MS = 6000, /* one more failure allowed per this long */
+	RN_RATELIMIT_SLOTS = 4096,     /* addresses tracked at once */
+	RN_RATELIMIT_KEY_LEN = 17,     /* bytes of a client key */
 };
 
 /*

@@ -30,9 +30,9 @@
 enum {
 	RN_SERVE_MAX_CONNECTIONS = 4096,
 	RN_SERVE_MAX_PER_CLIENT = 64, /* connections of one IPv4 address or IPv6 /64 */
-	RN_SERVE_CONN_TIMEOUT_S = 60,	   /* above the long-poll's 25 s */
-	RN_SERVE_STACK = 512 << 10,	   /* bytes per connection thread */
-	RN_SERVE_PEM_MAX = 64 << 10,	   /* bytes of a key or certificate file */
+	RN_SERVE_CONN_TIMEOUT_S = 60, /* above the long-poll's 25 s */
+	RN_SERVE_STACK = 512 << 10,   /* bytes per connection thread */
+	RN_SERVE_PEM_MAX = 64 << 10,  /* bytes of a key or certificate file */
 };
 
 #define RN_SERVE_TLS_PRIORITIES "NORMAL:-VERS-ALL:+VERS-TLS1.3"
@@ -224,8 +224,9 @@ static void rn_serve_completed(void *cls, struct MHD_Connection *conn, void **co
 
 static void rn_serve_client_text(const struct sockaddr *sa, char *buf, size_t len)
 {
-	const void *a = sa->sa_family == AF_INET6 ? (const void *)&((const struct sockaddr_in6 *)sa)->sin6_addr
-						  : (const void *)&((const struct sockaddr_in *)sa)->sin_addr;
+	const void *a = sa->sa_family == AF_INET6
+			    ? (const void *)&((const struct sockaddr_in6 *)sa)->sin6_addr
+			    : (const void *)&((const struct sockaddr_in *)sa)->sin_addr;
 
 	if (!inet_ntop(sa->sa_family, a, buf, (socklen_t)len))
 		snprintf(buf, len, "?");
@@ -241,8 +242,8 @@ static enum MHD_Result rn_serve_accept(void *cls, const struct sockaddr *addr, s
 	if (rn_connlimit_allow(s->conns, addr))
 		return MHD_YES;
 	rn_serve_client_text(addr, text, sizeof(text));
-	log_debug(MAIN, "connection from %s refused: its address (IPv6: its /64) has %d open",
-		  text, RN_SERVE_MAX_PER_CLIENT);
+	log_debug(MAIN, "connection from %s refused: its address (IPv6: its /64) has %d open", text,
+		  RN_SERVE_MAX_PER_CLIENT);
 	return MHD_NO;
 }
 
@@ -427,12 +428,10 @@ static struct MHD_Daemon *rn_serve_start(struct rn_serve *s, const union rn_netm
 	    flags, port, rn_serve_accept, s, rn_serve_handle, s, MHD_OPTION_SOCK_ADDR, &ep->sa,
 	    MHD_OPTION_HTTPS_MEM_KEY, key, MHD_OPTION_HTTPS_MEM_CERT, cert,
 	    MHD_OPTION_HTTPS_PRIORITIES, RN_SERVE_TLS_PRIORITIES, MHD_OPTION_EXTERNAL_LOGGER,
-	    rn_serve_mhd_log, NULL, MHD_OPTION_CONNECTION_LIMIT,
-	    (unsigned)RN_SERVE_MAX_CONNECTIONS, MHD_OPTION_NOTIFY_CONNECTION, rn_serve_conn, s,
-	    MHD_OPTION_CONNECTION_TIMEOUT,
-	    (unsigned)RN_SERVE_CONN_TIMEOUT_S, MHD_OPTION_THREAD_STACK_SIZE,
-	    (size_t)RN_SERVE_STACK, MHD_OPTION_NOTIFY_COMPLETED, rn_serve_completed, s,
-	    MHD_OPTION_END);
+	    rn_serve_mhd_log, NULL, MHD_OPTION_CONNECTION_LIMIT, (unsigned)RN_SERVE_MAX_CONNECTIONS,
+	    MHD_OPTION_NOTIFY_CONNECTION, rn_serve_conn, s, MHD_OPTION_CONNECTION_TIMEOUT,
+	    (unsigned)RN_SERVE_CONN_TIMEOUT_S, MHD_OPTION_THREAD_STACK_SIZE, (size_t)RN_SERVE_STACK,
+	    MHD_OPTION_NOTIFY_COMPLETED, rn_serve_completed, s, MHD_OPTION_END);
 }
 
 /* Runs until SIGTERM or SIGINT. */
