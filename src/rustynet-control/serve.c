@@ -33,6 +33,7 @@ enum {
 	RN_SERVE_CONN_TIMEOUT_S = 60, /* above the long-poll's 25 s */
 	RN_SERVE_STACK = 512 << 10,   /* bytes per connection thread */
 	RN_SERVE_PEM_MAX = 64 << 10,  /* bytes of a key or certificate file */
+	RN_SERVE_AUDIT_PEEK = 64,     /* new audit rows the watcher reads before it just bumps */
 };
 
 #define RN_SERVE_TLS_PRIORITIES "NORMAL:-VERS-ALL:+VERS-TLS1.3"
@@ -281,6 +282,26 @@ static uint64_t rn_serve_ts_ms(const struct timespec *ts)
 }
 
 /*
+ * Whether the audit rows after s->audit_id hold a change this process did not publish itself:
+ * rows of "node:N" are its own (nodes' enrollments, offers, logouts, each published when
+ * written, or held on purpose: coalesce.h); anything else, an admin's above all, is not.
+ */
+static bool rn_serve_foreign_rows(struct rn_serve *s)
+{
+	struct rn_store_audit *rows = NULL;
+	size_t n = 0;
+	bool foreign = false;
+
+	if (rn_store_audit_list(s->store, s->audit_id, RN_SERVE_AUDIT_PEEK, &rows, &n) ||
+	    n == RN_SERVE_AUDIT_PEEK)
+		foreign = true; /* cannot tell, or too many to look at: publish */
+	for (size_t i = 0; i < n && !foreign; i++)
+		foreign = strncmp(rows[i].actor, "node:", 5) != 0;
+	rn_store_audit_list_free(rows, n);
+	return foreign;
+}
+
+/*
  * Every RN_SERVE_WATCH_MS (and on every bump, since it waits on the same condition): others'
  * changes through the audit log, nodes' held changes that are due, nodes going offline. The next
  * tick is counted from now, so that a storm of bumps cannot push it far into the future.
@@ -304,8 +325,9 @@ static void *rn_serve_watch(void *arg)
 			break;
 		clock_gettime(CLOCK_MONOTONIC, &now);
 		if (rn_store_audit_last_id(s->store, &id) == 0 && id != s->audit_id) {
+			if (rn_serve_foreign_rows(s))
+				rn_serve_bump(s);
 			s->audit_id = id;
-			rn_serve_bump(s);
 		}
 		rn_serve_publish_held(s, rn_serve_ts_ms(&now));
 		if (now.tv_sec - online_check >= RN_SERVE_ONLINE_CHECK_S) {

@@ -175,6 +175,14 @@ while time.monotonic() < deadline and len(arrived) < len(P):
             arrived[n] = next(s[0] for s in seen[n] if s[2] == last_ep) - t_end
     time.sleep(0.05)
 time.sleep(1.5)  # anything still held would come out now and be counted
+# the same report again, 10 times: nothing changes, so nobody gets a new version
+quiet0 = {n: len(v) for n, v in seen.items()}
+for i in range(10):
+    st, _ = F.post("/v1/poll", {"since": 0, "endpoints": last_ep,
+                                "advertise_routes": ["10.2.0.0/24"]})
+    assert st == 200, st
+time.sleep(1.5)
+quiet = {n: len(v) - quiet0[n] for n, v in seen.items()}
 stop.set()
 with db() as d:
     rows = d.execute("SELECT actor, action FROM audit WHERE id > ?", (audit0,)).fetchall()
@@ -185,6 +193,7 @@ print(json.dumps({
     "bound": math.ceil(t_end - t_start) + 3,
     "versions": {n: len(v) for n, v in seen.items()},
     "minted": counter() - v0,
+    "unchanged_reports_made": quiet,
     "last_endpoints_after_s": {n: round(v, 2) for n, v in arrived.items()},
     "stored": {"routes": json.loads(routes[0]), "endpoints": json.loads(routes[1])},
     "set_routes_rows": sum(1 for a, act in rows if a == "node:%d" % F_ID and act == "node.set_routes"),
@@ -212,6 +221,8 @@ check "the last endpoints reached both peers within 3 s" \
 	res 'len(r["last_endpoints_after_s"]) == 2 and max(r["last_endpoints_after_s"].values()) <= 3'
 check "the last routes and endpoints are what the server stored" \
 	res 'r["stored"]["routes"] == ["10.2.0.0/24"] and r["stored"]["endpoints"] == ["198.51.100.7:20099"]'
+check "10 polls reporting what is stored made no map version at the peers" \
+	res 'list(r["unchanged_reports_made"].values()) == [0, 0]'
 check "the policy set by the admin reached the third node within 2 s" \
 	res 'r["policy_after_s"] is not None and r["policy_after_s"] <= 2'
 check "the third node's polls answered 200 within 1 s during the flapping" \
@@ -237,6 +248,18 @@ def status(src):
     except (http.client.HTTPException, OSError) as e:
         return type(e).__name__
 
+# 100 connections that fail (no TLS), one after another: each is uncounted when it closes
+for i in range(100):
+    s = socket.create_connection(("2001:db8::1", 8443), timeout=5,
+                                 source_address=("2001:db8:c::1", 0))
+    s.sendall(b"GET / HTTP/1.0\r\n\r\n")
+    try:
+        while s.recv(4096):
+            pass
+    except OSError:
+        pass
+    s.close()
+print("after_failures", status("2001:db8:c::1"))
 held = []
 for i in range(1, 65):
     s = socket.create_connection(("2001:db8::1", 8443), timeout=5,
@@ -257,6 +280,8 @@ print("after", st)
 PY
 nsx "$NS" python3 "$T_DIR/conns.py" >"$T_DIR/conns.out" 2>&1 || true
 note "connections: $(tr '\n' ' ' <"$T_DIR/conns.out")"
+check "100 failed connections from one address leave it served" \
+	grep -qx 'after_failures 400' "$T_DIR/conns.out"
 check "another /64 is served while one /64 holds 64 connections (400: no since)" \
 	grep -qx 'other64 400' "$T_DIR/conns.out"
 check "a 65th connection from another address of that /64 is refused" \
