@@ -23,7 +23,7 @@ TEST_TAG=cflap
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/../lib.sh"
 need_root
-need_cmds python3 wg
+need_cmds python3
 
 BUILD_DIR=$(dirname "$(dirname "$(dirname "${RUSTYNET_WG:-/nonexistent/x/y/z}")")")
 CTL=$BUILD_DIR/src/rustynet-control/rustynet-control
