@@ -60,9 +60,15 @@ static void rn_coalesce_drop(struct rn_coalesce *c, unsigned i)
 	c->v[i] = c->v[--c->n];
 }
 
+/* Whether e's interval is over at now_ms (a clock read before e's was taken: not over). */
+static bool rn_coalesce_over(const struct rn_coalesce_entry *e, uint64_t now_ms)
+{
+	return now_ms >= e->published_ms && now_ms - e->published_ms >= RN_COALESCE_INTERVAL_MS;
+}
+
 static bool rn_coalesce_idle(const struct rn_coalesce_entry *e, uint64_t now_ms)
 {
-	return !e->held && now_ms - e->published_ms >= RN_COALESCE_INTERVAL_MS;
+	return !e->held && rn_coalesce_over(e, now_ms);
 }
 
 bool rn_coalesce_note(struct rn_coalesce *c, int64_t id, uint64_t now_ms)
@@ -132,7 +138,7 @@ bool rn_coalesce_pop_due(struct rn_coalesce *c, uint64_t now_ms, struct rn_coale
 			rn_coalesce_drop(c, i);
 			continue;
 		}
-		if (e->held && now_ms - e->published_ms >= RN_COALESCE_INTERVAL_MS) {
+		if (e->held && rn_coalesce_over(e, now_ms)) {
 			memset(out, 0, sizeof(*out));
 			out->id = e->id;
 			out->has_offer = e->has_offer;

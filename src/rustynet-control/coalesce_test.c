@@ -111,6 +111,21 @@ static void test_nodes_are_separate(void **state)
 	rn_coalesce_free(c);
 }
 
+/* A clock read just before the node's own (another thread's): nothing is due, nothing wraps. */
+static void test_earlier_clock(void **state)
+{
+	struct rn_coalesce *c = rn_coalesce_new();
+	struct rn_coalesce_due d;
+
+	(void)state;
+	assert_true(rn_coalesce_note(c, 4, T0));
+	assert_false(rn_coalesce_note(c, 4, T0 + 1));
+	assert_false(rn_coalesce_pop_due(c, T0 - 1, &d));
+	assert_int_equal(rn_coalesce_count(c), 1);
+	assert_true(rn_coalesce_pop_due(c, T0 + 1000, &d));
+	rn_coalesce_free(c);
+}
+
 static void test_forget(void **state)
 {
 	struct rn_coalesce *c = rn_coalesce_new();
@@ -133,6 +148,7 @@ int main(void)
 	    cmocka_unit_test(test_flapping_node_is_bounded),
 	    cmocka_unit_test(test_held_offer_is_the_latest),
 	    cmocka_unit_test(test_nodes_are_separate),
+	    cmocka_unit_test(test_earlier_clock),
 	    cmocka_unit_test(test_forget),
 	};
 
