@@ -4,6 +4,7 @@
  * a burst within the interval comes out as one publication at its end with the latest offer, and
  * nodes do not hold each other back.
  */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,7 +12,6 @@
 #include <string.h>
 
 #include <cmocka.h>
-#include <errno.h>
 
 #include "rustynet-control/coalesce.h"
 
