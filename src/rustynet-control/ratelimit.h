@@ -13,14 +13,17 @@
 #include <sys/socket.h>
 
 enum {
-	RN_RATELIMIT_BURST = 10,	/* failures an address may have in a row */
-	RN_RATELIMIT_REFILL_MS = 6000,	/* one more failure allowed per this long */
-	RN_RATELIMIT_SLOTS = 4096,	/* addresses tracked at once */
+	RN_RATELIMIT_BURST = 10,       /* failures an address may have in a row */
+	RN_RATELIMIT_REFILL_MS = 6000, /* one more failure allowed per this long */
+	RN_RATELIMIT_SLOTS = 4096,     /* addresses tracked at once */
 };
 
 struct rn_ratelimit;
 
+/* NULL when out of memory or the kernel gives no randomness for the hash seed. */
 struct rn_ratelimit *rn_ratelimit_new(void);
+/* The table's hash seed, for tests: it must differ between processes. */
+uint32_t rn_ratelimit_seed(const struct rn_ratelimit *rl);
 void rn_ratelimit_free(struct rn_ratelimit *rl);
 /*
  * Whether addr may try now (it has a failure left); if not, *retry_after_s says in how many
