@@ -9,11 +9,11 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
-static const char rn_enroll_label[] = "rustynet enroll proof v1"; /* with its NUL */
+static const char label[] = "rustynet enroll proof v1"; /* with its NUL */
 
 /* X25519(priv, pub); false on failure, which includes an all-zero result (low-order pub). */
-static bool rn_enroll_dh(const uint8_t priv[RN_ENROLL_KEY_LEN],
-			 const uint8_t pub[RN_ENROLL_KEY_LEN], uint8_t out[RN_ENROLL_KEY_LEN])
+static bool shared_secret(const uint8_t priv[RN_ENROLL_KEY_LEN],
+			  const uint8_t pub[RN_ENROLL_KEY_LEN], uint8_t out[RN_ENROLL_KEY_LEN])
 {
 	static const uint8_t zero[RN_ENROLL_KEY_LEN];
 	EVP_PKEY *k = EVP_PKEY_new_raw_private_key(EVP_PKEY_X25519, NULL, priv, RN_ENROLL_KEY_LEN);
@@ -33,7 +33,7 @@ static bool rn_enroll_dh(const uint8_t priv[RN_ENROLL_KEY_LEN],
 	return ok;
 }
 
-static bool rn_enroll_hmac(const uint8_t key[RN_ENROLL_KEY_LEN],
+static bool transcript_mac(const uint8_t key[RN_ENROLL_KEY_LEN],
 			   const struct rn_enroll_transcript *t, uint8_t out[RN_ENROLL_PROOF_LEN])
 {
 	uint8_t akh[32];
@@ -49,7 +49,7 @@ static bool rn_enroll_hmac(const uint8_t key[RN_ENROLL_KEY_LEN],
 	ok = t->auth_key && t->hostname &&
 	     EVP_Digest(t->auth_key, strlen(t->auth_key), akh, &hlen, EVP_sha256(), NULL) == 1 &&
 	     hlen == sizeof(akh) && ctx && EVP_MAC_init(ctx, key, RN_ENROLL_KEY_LEN, params) == 1 &&
-	     EVP_MAC_update(ctx, (const uint8_t *)rn_enroll_label, sizeof(rn_enroll_label)) == 1 &&
+	     EVP_MAC_update(ctx, (const uint8_t *)label, sizeof(label)) == 1 &&
 	     EVP_MAC_update(ctx, t->nonce, RN_ENROLL_NONCE_LEN) == 1 &&
 	     EVP_MAC_update(ctx, t->server_pub, RN_ENROLL_KEY_LEN) == 1 &&
 	     EVP_MAC_update(ctx, t->node_pub, RN_ENROLL_KEY_LEN) == 1 &&
@@ -67,7 +67,7 @@ bool rn_enroll_proof_make(const uint8_t my_priv[RN_ENROLL_KEY_LEN],
 			  const struct rn_enroll_transcript *t, uint8_t out[RN_ENROLL_PROOF_LEN])
 {
 	uint8_t shared[RN_ENROLL_KEY_LEN];
-	bool ok = rn_enroll_dh(my_priv, their_pub, shared) && rn_enroll_hmac(shared, t, out);
+	bool ok = shared_secret(my_priv, their_pub, shared) && transcript_mac(shared, t, out);
 
 	OPENSSL_cleanse(shared, sizeof(shared));
 	if (!ok)

@@ -17,9 +17,9 @@
 
 #include "common/util.h"
 
-enum { RN_CHALLENGE_B64_LEN = 44 }; /* standard base64 of 32 bytes, with its '=' */
+enum { KEY_B64_LEN = 44 }; /* standard base64 of 32 bytes, with its '=' */
 
-struct rn_slot {
+struct slot {
 	uint8_t nonce[RN_ENROLL_NONCE_LEN];
 	uint64_t expires_ms; /* 0: free */
 };
@@ -28,10 +28,10 @@ struct rn_challenge {
 	pthread_mutex_t lock;
 	uint8_t priv[RN_ENROLL_KEY_LEN]; /* secret: wiped by rn_challenge_free */
 	uint8_t pub[RN_ENROLL_KEY_LEN];
-	struct rn_slot slots[RN_CHALLENGE_SLOTS]; /* under lock */
+	struct slot slots[RN_CHALLENGE_SLOTS]; /* under lock */
 };
 
-static int rn_challenge_path(const char *dir, char *path, size_t len)
+static int key_path(const char *dir, char *path, size_t len)
 {
 	return snprintf(path, len, "%s/%s", dir, RN_CTL_ENROLL_KEY) >= (int)len ? -ENAMETOOLONG : 0;
 }
@@ -39,10 +39,10 @@ static int rn_challenge_path(const char *dir, char *path, size_t len)
 int rn_challenge_key_create(const char *state_dir, char *err, size_t errlen)
 {
 	uint8_t priv[RN_ENROLL_KEY_LEN];
-	char path[4096], text[RN_CHALLENGE_B64_LEN + 2];
+	char path[4096], text[KEY_B64_LEN + 2];
 	int fd, ret;
 
-	if (rn_challenge_path(state_dir, path, sizeof(path)))
+	if (key_path(state_dir, path, sizeof(path)))
 		return rn_errf(err, errlen, -ENAMETOOLONG, "the state dir's path is too long");
 	if (!rn_enroll_key_generate(priv))
 		return rn_errf(err, errlen, -EIO, "no randomness for the enrollment key");
@@ -67,11 +67,10 @@ int rn_challenge_key_create(const char *state_dir, char *err, size_t errlen)
 	return 0;
 }
 
-static int rn_challenge_key_load(const char *path, uint8_t priv[RN_ENROLL_KEY_LEN], char *err,
-				 size_t errlen)
+static int key_load(const char *path, uint8_t priv[RN_ENROLL_KEY_LEN], char *err, size_t errlen)
 {
 	uint8_t raw[RN_ENROLL_KEY_LEN + 2];
-	char text[RN_CHALLENGE_B64_LEN + 8];
+	char text[KEY_B64_LEN + 8];
 	struct stat st;
 	ssize_t n;
 	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC), ret = 0;
@@ -89,11 +88,11 @@ static int rn_challenge_key_load(const char *path, uint8_t priv[RN_ENROLL_KEY_LE
 	close(fd);
 	if (ret)
 		return ret;
-	if (n < RN_CHALLENGE_B64_LEN ||
-	    (n > RN_CHALLENGE_B64_LEN && text[RN_CHALLENGE_B64_LEN] != '\n') ||
-	    EVP_DecodeBlock(raw, (unsigned char *)text, RN_CHALLENGE_B64_LEN) !=
-		RN_ENROLL_KEY_LEN + 1 ||
-	    text[RN_CHALLENGE_B64_LEN - 1] != '=')
+	/* exactly the key, with or without one newline */
+	if (n < KEY_B64_LEN || n > KEY_B64_LEN + 1 ||
+	    (n > KEY_B64_LEN && text[KEY_B64_LEN] != '\n') ||
+	    EVP_DecodeBlock(raw, (unsigned char *)text, KEY_B64_LEN) != RN_ENROLL_KEY_LEN + 1 ||
+	    text[KEY_B64_LEN - 1] != '=')
 		ret = rn_errf(err, errlen, -EINVAL,
 			      "%s is not a key (44 characters of base64): restore it from a "
 			      "backup, or delete it and restart to make a new one",
@@ -114,16 +113,16 @@ int rn_challenge_open(const char *state_dir, struct rn_challenge **out, char *er
 	*out = NULL;
 	if (errlen)
 		err[0] = '\0';
-	if (rn_challenge_path(state_dir, path, sizeof(path)))
+	if (key_path(state_dir, path, sizeof(path)))
 		return rn_errf(err, errlen, -ENAMETOOLONG, "the state dir's path is too long");
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		return rn_errf(err, errlen, -ENOMEM, "out of memory");
-	ret = rn_challenge_key_load(path, c->priv, err, errlen);
+	ret = key_load(path, c->priv, err, errlen);
 	if (ret == -ENOENT) { /* a state dir from before enrollment proofs: make the key now */
 		ret = rn_challenge_key_create(state_dir, err, errlen);
 		if (!ret || ret == -EEXIST)
-			ret = rn_challenge_key_load(path, c->priv, err, errlen);
+			ret = key_load(path, c->priv, err, errlen);
 	}
 	if (ret < 0 && !err[0])
 		rn_errf(err, errlen, ret, "cannot read %s: %s", path, strerror(-ret));
@@ -155,13 +154,13 @@ const uint8_t *rn_challenge_server_key(const struct rn_challenge *c)
 
 int rn_challenge_issue(struct rn_challenge *c, uint64_t now_ms, uint8_t nonce[RN_ENROLL_NONCE_LEN])
 {
-	struct rn_slot *victim = NULL;
+	struct slot *victim = NULL;
 
 	if (RAND_bytes(nonce, RN_ENROLL_NONCE_LEN) != 1)
 		return -EIO;
 	pthread_mutex_lock(&c->lock);
 	for (size_t i = 0; i < RN_CHALLENGE_SLOTS; i++) {
-		struct rn_slot *s = &c->slots[i];
+		struct slot *s = &c->slots[i];
 
 		if (s->expires_ms <= now_ms) { /* free or expired */
 			victim = s;
@@ -183,7 +182,7 @@ bool rn_challenge_take(struct rn_challenge *c, const uint8_t nonce[RN_ENROLL_NON
 
 	pthread_mutex_lock(&c->lock);
 	for (size_t i = 0; i < RN_CHALLENGE_SLOTS; i++) {
-		struct rn_slot *s = &c->slots[i];
+		struct slot *s = &c->slots[i];
 
 		if (s->expires_ms && !CRYPTO_memcmp(s->nonce, nonce, RN_ENROLL_NONCE_LEN)) {
 			ok = s->expires_ms > now_ms;
