@@ -8,11 +8,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 
 #include <jansson.h>
 #include <openssl/crypto.h>
 
+#include "common/authkey_format.h"
 #include "netmap/netmap_priv.h"
 #include "policy/filter.h"
 
@@ -76,29 +78,61 @@ static const char *rn_api_string(json_t *obj, const char *name, size_t max, char
 	return json_string_value(v);
 }
 
-static bool rn_api_unicast(const union rn_netmap_endpoint *ep)
+/*
+ * Why a peer must not be told to send to ep, or NULL if it may: an address that is not a place
+ * on a network (unspecified, multicast, broadcast), one that means the peer itself (loopback,
+ * link-local: every host has its own), or one inside the mesh (100.64.0.0/10, the network's
+ * ULA /48), which would loop WireGuard into its own tunnel. Private LAN addresses are fine:
+ * peers on the same LAN reach each other by them.
+ */
+static const char *rn_api_endpoint_refusal(const union rn_netmap_endpoint *ep, const uint8_t *ula)
 {
-	static const uint8_t zero[16];
-
 	if (ep->sa.sa_family == AF_INET) {
 		const uint8_t *a = (const uint8_t *)&ep->sin.sin_addr;
 
-		return memcmp(a, zero, 4) && a[0] < 224;
+		if (a[0] == 0)
+			return "is an unspecified (0.0.0.0/8) address";
+		if (a[0] == 127)
+			return "is a loopback address";
+		if (a[0] == 169 && a[1] == 254)
+			return "is a link-local address";
+		if (a[0] >= 224)
+			return "is a multicast, reserved or broadcast address";
+		if (a[0] == 100 && (a[1] & 0xc0) == 64)
+			return "is a mesh address (100.64.0.0/10)";
+		return NULL;
 	}
-	return memcmp(ep->sin6.sin6_addr.s6_addr, zero, 16) &&
-	       ep->sin6.sin6_addr.s6_addr[0] != 0xff && !ep->sin6.sin6_scope_id;
+	{
+		const struct in6_addr *a = &ep->sin6.sin6_addr;
+
+		if (IN6_IS_ADDR_UNSPECIFIED(a))
+			return "is the unspecified address";
+		if (IN6_IS_ADDR_LOOPBACK(a))
+			return "is a loopback address";
+		if (IN6_IS_ADDR_LINKLOCAL(a) || ep->sin6.sin6_scope_id)
+			return "is a link-local address";
+		if (IN6_IS_ADDR_MULTICAST(a))
+			return "is a multicast address";
+		if (IN6_IS_ADDR_V4MAPPED(a) || IN6_IS_ADDR_V4COMPAT(a))
+			return "is an IPv4 address written as IPv6: send it as IPv4";
+		if (ula && !memcmp(a->s6_addr, ula, RN_STORE_ULA_PREFIX_LEN))
+			return "is a mesh address (the network's ULA prefix)";
+		return NULL;
+	}
 }
 
-static bool rn_api_endpoint_ok(const char *s, char *why, size_t whylen)
+bool rn_api_endpoint_ok(const char *s, const uint8_t *ula, char *why, size_t whylen)
 {
 	union rn_netmap_endpoint ep;
+	const char *refusal;
 
 	if (rn_netmap_endpoint_parse(s, &ep) != 0) {
 		snprintf(why, whylen, "is not ip:port or [ip]:port with a port of 1-65535");
 		return false;
 	}
-	if (!rn_api_unicast(&ep)) {
-		snprintf(why, whylen, "is not a unicast address");
+	refusal = rn_api_endpoint_refusal(&ep, ula);
+	if (refusal) {
+		snprintf(why, whylen, "%s: report only addresses peers can reach", refusal);
 		return false;
 	}
 	return true;
@@ -106,12 +140,13 @@ static bool rn_api_endpoint_ok(const char *s, char *why, size_t whylen)
 
 /* A LAN route a node may offer: a CIDR with its host bits zero, not a default route (that is
  * advertise_exit), clear of the mesh's 100.64.0.0/10. */
-static bool rn_api_route_ok(const char *s, char *why, size_t whylen)
+static bool rn_api_route_ok(const char *s, const uint8_t *ula, char *why, size_t whylen)
 {
 	static const uint8_t cgnat_addr[4] = {100, 64};
 	struct rn_filter_prefix p, cgnat, unused;
 	int ret = rn_filter_prefix_parse(s, &p);
 
+	(void)ula;
 	if (ret == -EDOM) {
 		snprintf(why, whylen, "has host bits set: write the network address");
 		return false;
@@ -134,8 +169,8 @@ static bool rn_api_route_ok(const char *s, char *why, size_t whylen)
 
 /* An optional array member of at most max strings, each passing check; *out compact JSON. */
 static int rn_api_strings(json_t *obj, const char *name, size_t max,
-			  bool (*check)(const char *, char *, size_t), char **out, char *err,
-			  size_t errlen)
+			  bool (*check)(const char *, const uint8_t *, char *, size_t),
+			  const uint8_t *ula, char **out, char *err, size_t errlen)
 {
 	json_t *a = json_object_get(obj, name), *v;
 	char why[96], q[RN_NETMAP_QUOTE_LEN];
@@ -153,7 +188,7 @@ static int rn_api_strings(json_t *obj, const char *name, size_t max,
 	{
 		if (!json_is_string(v))
 			return rn_errf(err, errlen, -EINVAL, "%s[%zu] is not a string", name, i);
-		if (!check(json_string_value(v), why, sizeof(why)))
+		if (!check(json_string_value(v), ula, why, sizeof(why)))
 			return rn_errf(
 			    err, errlen, -EINVAL, "%s[%zu] %s %s", name, i,
 			    rn_netmap_quote(json_string_value(v), json_string_length(v), q), why);
@@ -162,16 +197,17 @@ static int rn_api_strings(json_t *obj, const char *name, size_t max,
 	return *out ? 0 : rn_errf(err, errlen, -ENOMEM, "out of memory");
 }
 
-static int rn_api_offer(json_t *obj, struct rn_api_offer *o, char *err, size_t errlen)
+static int rn_api_offer(json_t *obj, const uint8_t *ula, struct rn_api_offer *o, char *err,
+			size_t errlen)
 {
 	json_t *x = json_object_get(obj, "advertise_exit");
 	int ret;
 
-	ret = rn_api_strings(obj, "endpoints", RN_API_ENDPOINTS_MAX, rn_api_endpoint_ok,
+	ret = rn_api_strings(obj, "endpoints", RN_API_ENDPOINTS_MAX, rn_api_endpoint_ok, ula,
 			     &o->endpoints, err, errlen);
 	if (!ret)
 		ret = rn_api_strings(obj, "advertise_routes", RN_API_ROUTES_MAX, rn_api_route_ok,
-				     &o->routes, err, errlen);
+				     ula, &o->routes, err, errlen);
 	if (!ret && x && !json_is_boolean(x))
 		ret = rn_errf(err, errlen, -EINVAL, "\"advertise_exit\" must be true or false");
 	if (!ret && x) {
@@ -196,7 +232,25 @@ static bool rn_api_hostname_ok(const char *s)
 	return true;
 }
 
-static int rn_api_enroll_fields(json_t *obj, struct rn_api_enroll *out, char *err, size_t errlen)
+/* A required base64url (no padding) member of exactly 32 bytes. */
+static int rn_api_b64u32(json_t *obj, const char *name, uint8_t out[32], char *err, size_t errlen)
+{
+	json_t *v = json_object_get(obj, name);
+
+	if (!v)
+		return rn_errf(err, errlen, -EINVAL,
+			       "member \"%s\" is missing: enrollment proves the node key since "
+			       "this server version; update rustynetd",
+			       name);
+	if (!json_is_string(v) ||
+	    !rn_authkey_b64_decode(json_string_value(v), json_string_length(v), out))
+		return rn_errf(err, errlen, -EINVAL,
+			       "\"%s\" is not 43 characters of base64url (32 bytes)", name);
+	return 0;
+}
+
+static int rn_api_enroll_fields(json_t *obj, const uint8_t *ula, struct rn_api_enroll *out,
+				char *err, size_t errlen)
 {
 	const char *key, *pub, *host;
 	static const uint8_t zero[RN_STORE_KEY_LEN];
@@ -224,15 +278,18 @@ static int rn_api_enroll_fields(json_t *obj, struct rn_api_enroll *out, char *er
 	if (!rn_api_hostname_ok(host))
 		return rn_errf(err, errlen, -EINVAL, "\"hostname\" has control characters");
 	snprintf(out->hostname, sizeof(out->hostname), "%s", host);
-	return rn_api_offer(obj, &out->offer, err, errlen);
+	if (rn_api_b64u32(obj, "nonce", out->nonce, err, errlen) ||
+	    rn_api_b64u32(obj, "proof", out->proof, err, errlen))
+		return -EINVAL;
+	return rn_api_offer(obj, ula, &out->offer, err, errlen);
 }
 
-int rn_api_parse_enroll(const char *body, size_t len, struct rn_api_enroll *out, char *err,
-			size_t errlen)
+int rn_api_parse_enroll(const char *body, size_t len, const uint8_t *ula, struct rn_api_enroll *out,
+			char *err, size_t errlen)
 {
-	static const char *const members[] = {"auth_key",  "public_key",       "hostname",
-					      "endpoints", "advertise_routes", "advertise_exit",
-					      NULL};
+	static const char *const members[] = {
+	    "auth_key",	 "public_key",	     "hostname",       "nonce", "proof",
+	    "endpoints", "advertise_routes", "advertise_exit", NULL};
 	json_t *obj;
 	int ret;
 
@@ -240,7 +297,7 @@ int rn_api_parse_enroll(const char *body, size_t len, struct rn_api_enroll *out,
 	ret = rn_api_load(body, len, members, &obj, err, errlen);
 	if (ret)
 		return ret;
-	ret = rn_api_enroll_fields(obj, out, err, errlen);
+	ret = rn_api_enroll_fields(obj, ula, out, err, errlen);
 	/* jansson keeps the secret in its own copy of the string: wipe it before freeing */
 	{
 		json_t *k = json_object_get(obj, "auth_key");
@@ -254,8 +311,8 @@ int rn_api_parse_enroll(const char *body, size_t len, struct rn_api_enroll *out,
 	return ret;
 }
 
-int rn_api_parse_poll(const char *body, size_t len, struct rn_api_poll *out, char *err,
-		      size_t errlen)
+int rn_api_parse_poll(const char *body, size_t len, const uint8_t *ula, struct rn_api_poll *out,
+		      char *err, size_t errlen)
 {
 	static const char *const members[] = {"since", "endpoints", "advertise_routes",
 					      "advertise_exit", NULL};
@@ -278,14 +335,14 @@ int rn_api_parse_poll(const char *body, size_t len, struct rn_api_poll *out, cha
 	else
 		out->since = (uint64_t)json_integer_value(since);
 	if (!ret)
-		ret = rn_api_offer(obj, &out->offer, err, errlen);
+		ret = rn_api_offer(obj, ula, &out->offer, err, errlen);
 	json_decref(obj);
 	if (ret)
 		rn_api_poll_clear(out);
 	return ret;
 }
 
-int rn_api_parse_logout(const char *body, size_t len, char *err, size_t errlen)
+int rn_api_parse_empty(const char *body, size_t len, char *err, size_t errlen)
 {
 	static const char *const members[] = {NULL};
 	json_t *obj;
@@ -329,6 +386,22 @@ char *rn_api_error_body(const char *msg)
 	json_t *o = json_pack("{s:s}", "error", msg);
 	char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
 
+	json_decref(o);
+	return text;
+}
+
+char *rn_api_challenge_body(const uint8_t nonce[RN_ENROLL_NONCE_LEN],
+			    const uint8_t server_key[RN_ENROLL_KEY_LEN], unsigned expires_in_s)
+{
+	char n64[RN_AUTHKEY_B64_LEN + 1], k64[45];
+	json_t *o;
+	char *text;
+
+	rn_authkey_b64_encode(nonce, n64);
+	rn_netmap_b64_encode(server_key, RN_ENROLL_KEY_LEN, k64);
+	o = json_pack("{s:s,s:s,s:I}", "nonce", n64, "server_key", k64, "expires_in",
+		      (json_int_t)expires_in_s);
+	text = o ? json_dumps(o, JSON_COMPACT) : NULL;
 	json_decref(o);
 	return text;
 }

@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/enroll_proof.h"
 #include "control/store.h"
 #include "netmap/netmap.h"
 
@@ -35,6 +36,8 @@ struct rn_api_enroll {
 	char auth_key[RN_STORE_AUTHKEY_SECRET_SIZE]; /* a secret: wiped by rn_api_enroll_clear */
 	uint8_t public_key[RN_STORE_KEY_LEN];
 	char hostname[RN_API_HOSTNAME_MAX + 1];
+	uint8_t nonce[RN_ENROLL_NONCE_LEN]; /* from POST /v1/enroll/challenge */
+	uint8_t proof[RN_ENROLL_PROOF_LEN]; /* common/enroll_proof.h: checked by the caller */
 	struct rn_api_offer offer;
 };
 
@@ -44,15 +47,24 @@ struct rn_api_poll {
 };
 
 /*
- * Parse body[0..len) (need not be NUL-terminated). *out is overwritten; on failure it holds
- * nothing to free and err says why. Return 0, -EMSGSIZE (over RN_API_BODY_MAX) or -EINVAL.
+ * Parse body[0..len) (need not be NUL-terminated). ula is the network's /48
+ * (RN_STORE_ULA_PREFIX_LEN bytes; NULL: none), refused in endpoints with the other addresses
+ * rn_api_endpoint_ok refuses. *out is overwritten; on failure it holds nothing to free and err
+ * says why. Return 0, -EMSGSIZE (over RN_API_BODY_MAX) or -EINVAL.
  */
-int rn_api_parse_enroll(const char *body, size_t len, struct rn_api_enroll *out, char *err,
-			size_t errlen) __attribute__((warn_unused_result));
-int rn_api_parse_poll(const char *body, size_t len, struct rn_api_poll *out, char *err,
-		      size_t errlen) __attribute__((warn_unused_result));
-/* Logout takes exactly {}. */
-int rn_api_parse_logout(const char *body, size_t len, char *err, size_t errlen)
+int rn_api_parse_enroll(const char *body, size_t len, const uint8_t *ula, struct rn_api_enroll *out,
+			char *err, size_t errlen) __attribute__((warn_unused_result));
+int rn_api_parse_poll(const char *body, size_t len, const uint8_t *ula, struct rn_api_poll *out,
+		      char *err, size_t errlen) __attribute__((warn_unused_result));
+/* Logout and the enrollment challenge take exactly {}. */
+int rn_api_parse_empty(const char *body, size_t len, char *err, size_t errlen)
+    __attribute__((warn_unused_result));
+/*
+ * Whether a node may report s ("ip:port", "[ip]:port") as where peers reach it: not loopback,
+ * link-local, multicast, broadcast, unspecified, IPv4-mapped, nor a mesh address
+ * (100.64.0.0/10, the ULA /48 ula when not NULL). Private LAN addresses are. why says why not.
+ */
+bool rn_api_endpoint_ok(const char *s, const uint8_t *ula, char *why, size_t whylen)
     __attribute__((warn_unused_result));
 void rn_api_enroll_clear(struct rn_api_enroll *e);
 void rn_api_poll_clear(struct rn_api_poll *p);
@@ -63,6 +75,9 @@ bool rn_api_bearer(const char *header, char token[RN_STORE_NODE_TOKEN_SIZE])
 
 /* {"error":msg}; malloc'd, NULL when out of memory. */
 char *rn_api_error_body(const char *msg);
+/* {"nonce":<base64url>,"server_key":<base64>,"expires_in":s}; NULL when out of memory. */
+char *rn_api_challenge_body(const uint8_t nonce[RN_ENROLL_NONCE_LEN],
+			    const uint8_t server_key[RN_ENROLL_KEY_LEN], unsigned expires_in_s);
 /* {"node_id":..,"node_token":..,"netmap":<envelope, as an object>}; NULL when out of memory
  * or the envelope is not JSON. The text holds the token: wipe it after sending. */
 char *rn_api_enroll_body(int64_t node_id, const char *token, const char *envelope, size_t len);

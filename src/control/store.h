@@ -29,10 +29,10 @@ enum {
 	RN_STORE_NAME_MAX = 255,     /* a hostname or user name as given, bytes */
 	/* A secret: 4-byte prefix + base64url (no padding) of 32 random bytes, and the NUL */
 	RN_STORE_SECRET_SIZE = 4 + 43 + 1,
-	RN_STORE_SECRET_HASH_LEN = 32,			    /* SHA-256, what is stored */
+	RN_STORE_SECRET_HASH_LEN = 32,			     /* SHA-256, what is stored */
 	RN_STORE_AUTHKEY_SECRET_SIZE = RN_STORE_SECRET_SIZE, /* "rnk_..." */
 	RN_STORE_NODE_TOKEN_SIZE = RN_STORE_SECRET_SIZE,     /* "rnt_..." */
-	RN_STORE_ULA_PREFIX_LEN = 6, /* the network's ULA /48, bytes */
+	RN_STORE_ULA_PREFIX_LEN = 6,			     /* the network's ULA /48, bytes */
 };
 
 int rn_store_open(const char *state_dir, struct rn_store **out);
@@ -138,11 +138,28 @@ struct rn_store_node_enroll {
 
 /*
  * Enrolls a node: a new key gets fresh addresses and a DNS name; a key already enrolled keeps
- * its id, addresses and DNS name and is un-expired (*reenrolled_out true). out may be NULL.
+ * its id, addresses, DNS name, user, tags, routes and approvals, takes the new hostname and is
+ * un-expired (*reenrolled_out true). A key enrolled by another user is refused (-EPERM). out may
+ * be NULL. The caller has checked that whoever asks holds the key's private half.
  */
 int rn_store_node_add(struct rn_store *store, const char *actor,
 		      const struct rn_store_node_enroll *req, int64_t now,
 		      struct rn_store_node *out, bool *reenrolled_out);
+/*
+ * An enrollment with an auth key, in one transaction: the key is used (rn_store_authkey_consume's
+ * checks and audit), the node added or re-enrolled (rn_store_node_add's rules, with the key's
+ * user and tags) and given a new token (rn_store_node_set_token). If any step fails nothing
+ * changes, so a single-use key is not used up by an enrollment that did not happen; a refused
+ * key is still audited. Returns what those return; *use, *out and token_out are filled on 0.
+ */
+struct rn_store_enrollment {
+	const char *auth_key; /* the "rnk_..." secret */
+	const char *hostname;
+	const uint8_t *public_key; /* RN_STORE_KEY_LEN bytes */
+};
+int rn_store_enroll(struct rn_store *store, const struct rn_store_enrollment *req, int64_t now,
+		    struct rn_store_authkey_use *use, struct rn_store_node *out,
+		    char token_out[RN_STORE_NODE_TOKEN_SIZE], bool *reenrolled_out);
 /* -ENOENT when there is no such node. */
 int rn_store_node_get_by_key(struct rn_store *store, const uint8_t key[RN_STORE_KEY_LEN],
 			     struct rn_store_node *out);
@@ -193,18 +210,16 @@ void rn_store_dns_label(const char *hostname, char out[RN_STORE_LABEL_MAX + 1]);
  * The "dns_upstreams" setting (dns_upstreams.c): "IP[,IP...]" of unicast addresses, none of
  * them 100.100.100.100, at most max, no duplicates; "" is none. -EINVAL with err otherwise.
  */
-#define RN_STORE_DNS_UPSTREAMS_MAX 8
+#define RN_STORE_DNS_UPSTREAMS_MAX	8
 #define RN_STORE_DNS_UPSTREAMS_TEXT_MAX (RN_STORE_DNS_UPSTREAMS_MAX * 48)
 struct rn_store_ip {
 	int family; /* AF_INET (addr[0..3]) or AF_INET6 */
 	uint8_t addr[16];
 };
-int rn_store_dns_upstreams_parse(const char *text, struct rn_store_ip *out, size_t max,
-				 size_t *n, char *err, size_t errlen)
-    __attribute__((warn_unused_result));
+int rn_store_dns_upstreams_parse(const char *text, struct rn_store_ip *out, size_t max, size_t *n,
+				 char *err, size_t errlen) __attribute__((warn_unused_result));
 /* Canonical text of ips, comma-separated, into out. */
-void rn_store_dns_upstreams_format(const struct rn_store_ip *ips, size_t n, char *out,
-				   size_t size);
+void rn_store_dns_upstreams_format(const struct rn_store_ip *ips, size_t n, char *out, size_t size);
 
 /* --- audit log --- */
 struct rn_store_audit {

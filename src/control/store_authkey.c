@@ -241,14 +241,61 @@ static int rn_authkey_mark_used(struct rn_store *store, int64_t id)
 	return rn_store_step_done(store, st, "using an auth key");
 }
 
+int rn_store_authkey_use_tx(struct rn_store *store, const uint8_t hash[RN_STORE_SECRET_HASH_LEN],
+			    int64_t now, struct rn_store_authkey_use *out, int *refused)
+{
+	const char *refusal;
+	sqlite3_stmt *st;
+	int ret, rc;
+	int64_t id;
+
+	memset(out, 0, sizeof(*out));
+	*refused = 0;
+	ret = rn_store_prepare(store,
+			       "SELECT id, user_id, reusable, expires_at, revoked_at, used_count, "
+			       "tags FROM authkeys WHERE key_hash = ?",
+			       &st);
+	if (ret)
+		return ret;
+	sqlite3_bind_blob(st, 1, hash, RN_STORE_SECRET_HASH_LEN, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE)
+		ret =
+		    rn_store_fail(store, -ENOENT, "unknown auth key: ask the admin for a new one");
+	else if (rc != SQLITE_ROW)
+		ret = rn_store_sql_fail(store, rc, "looking up an auth key");
+	if (ret) {
+		sqlite3_finalize(st);
+		return ret;
+	}
+	id = sqlite3_column_int64(st, 0);
+	refusal = rn_authkey_refusal(st, now, refused);
+	if (!refusal) {
+		out->key_id = id;
+		out->user_id = sqlite3_column_int64(st, 1);
+		out->tags = rn_store_column_dup(st, 6);
+		ret = out->tags ? rn_authkey_mark_used(store, id)
+				: rn_store_fail(store, -ENOMEM, "out of memory");
+	}
+	sqlite3_finalize(st);
+	/* Refused uses of a known key are audited too: they are how a leaked key shows up. */
+	if (!ret)
+		ret = rn_store_audit(store, "authkey", now, "authkey.consume",
+				     json_pack("{s:I,s:s}", "id", (json_int_t)id, "result",
+					       refusal ? refusal : "ok"));
+	if (!ret && refusal)
+		rn_store_fail(store, *refused, "auth key %lld is %s: ask the admin for a new one",
+			      (long long)id, refusal);
+	if (ret || refusal)
+		rn_store_authkey_use_clear(out);
+	return ret;
+}
+
 int rn_store_authkey_consume(struct rn_store *store, const char *secret, int64_t now,
 			     struct rn_store_authkey_use *out)
 {
 	uint8_t hash[RN_STORE_SECRET_HASH_LEN];
-	const char *refusal = NULL;
-	sqlite3_stmt *st = NULL;
-	int ret, rc, refused = 0;
-	int64_t id;
+	int ret, refused = 0;
 
 	memset(out, 0, sizeof(*out));
 	if (!rn_store_secret_format_ok(secret, RN_AUTHKEY_PREFIX))
@@ -264,60 +311,15 @@ int rn_store_authkey_consume(struct rn_store *store, const char *secret, int64_t
 	ret = rn_store_begin(store);
 	if (ret)
 		return ret;
-	ret = rn_store_prepare(store,
-			       "SELECT id, user_id, reusable, expires_at, revoked_at, used_count, "
-			       "tags FROM authkeys WHERE key_hash = ?",
-			       &st);
-	if (ret)
-		goto err;
-	sqlite3_bind_blob(st, 1, hash, sizeof(hash), SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_DONE) {
-		ret =
-		    rn_store_fail(store, -ENOENT, "unknown auth key: ask the admin for a new one");
-		goto err;
+	ret = rn_store_authkey_use_tx(store, hash, now, out, &refused);
+	if (ret) {
+		rn_store_rollback(store);
+		return ret;
 	}
-	if (rc != SQLITE_ROW) {
-		ret = rn_store_sql_fail(store, rc, "looking up an auth key");
-		goto err;
-	}
-	id = sqlite3_column_int64(st, 0);
-	refusal = rn_authkey_refusal(st, now, &refused);
-	if (!refusal) {
-		out->key_id = id;
-		out->user_id = sqlite3_column_int64(st, 1);
-		out->tags = rn_store_column_dup(st, 6);
-		if (!out->tags) {
-			ret = rn_store_fail(store, -ENOMEM, "out of memory");
-			goto err;
-		}
-		ret = rn_authkey_mark_used(store, id);
-		if (ret)
-			goto err;
-	}
-	sqlite3_finalize(st);
-	st = NULL;
-	/* Refused uses of a known key are audited too: they are how a leaked key shows up. */
-	ret = rn_store_audit(
-	    store, "authkey", now, "authkey.consume",
-	    json_pack("{s:I,s:s}", "id", (json_int_t)id, "result", refusal ? refusal : "ok"));
-	if (ret)
-		goto err;
 	ret = rn_store_commit(store);
+	if (!ret && refused)
+		ret = refused; /* its message was set, and a commit that works keeps it */
 	if (ret)
-		goto fail;
-	if (refusal) {
-		ret = rn_store_fail(store, refused,
-				    "auth key %lld is %s: ask the admin for a new "
-				    "one",
-				    (long long)id, refusal);
-		goto fail;
-	}
-	return 0;
-err:
-	sqlite3_finalize(st);
-	rn_store_rollback(store);
-fail:
-	rn_store_authkey_use_clear(out);
+		rn_store_authkey_use_clear(out);
 	return ret;
 }

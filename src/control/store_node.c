@@ -417,43 +417,47 @@ static int rn_node_insert(struct rn_store *store, const char *actor,
 					(json_int_t)req->user_id, "ipv4", ipv4_text, "ipv6", ipv6));
 }
 
-/* Same key again: same node, same addresses and DNS name; owner, tags and hostname as asked. */
-static int rn_node_reenroll(struct rn_store *store, const char *actor, int64_t id,
-			    const struct rn_store_node_enroll *req, const char *tags, int64_t now)
+/*
+ * Same key again: same node, addresses and DNS name; its user and tags stay, and so do its
+ * routes and approvals. Only the owner may do it: anyone else holding an auth key would
+ * otherwise take the node over (its user, tags and token) with nothing but its public key, which
+ * every netmap lists.
+ */
+static int rn_node_reenroll(struct rn_store *store, const char *actor,
+			    const struct rn_store_node *old, const struct rn_store_node_enroll *req,
+			    int64_t now)
 {
 	sqlite3_stmt *st;
 	int ret;
 
-	ret = rn_store_prepare(store,
-			       "UPDATE nodes SET name = ?, user_id = ?, tags = ?, expired = 0 "
-			       "WHERE id = ?",
-			       &st);
+	if (old->user_id != req->user_id)
+		return rn_store_fail(store, -EPERM,
+				     "this WireGuard key is already enrolled as node %lld by "
+				     "another user: enroll with an auth key of that node's user, "
+				     "or ask the admin to remove the node first",
+				     (long long)old->id);
+	ret = rn_store_prepare(store, "UPDATE nodes SET name = ?, expired = 0 WHERE id = ?", &st);
 	if (ret)
 		return ret;
 	sqlite3_bind_text(st, 1, req->hostname ?: "", -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, req->user_id);
-	sqlite3_bind_text(st, 3, tags, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 4, id);
+	sqlite3_bind_int64(st, 2, old->id);
 	ret = rn_store_step_done(store, st, "re-enrolling a node");
-	if (ret == -EEXIST)
-		return rn_store_fail(store, -ENOENT, "there is no user with id %lld",
-				     (long long)req->user_id);
 	if (ret)
 		return ret;
 	return rn_store_audit(store, actor, now, "node.reenroll",
-			      json_pack("{s:I,s:s,s:I}", "id", (json_int_t)id, "name",
-					req->hostname ?: "", "user_id", (json_int_t)req->user_id));
+			      json_pack("{s:I,s:s,s:I}", "id", (json_int_t)old->id, "name",
+					req->hostname ?: "", "user_id", (json_int_t)old->user_id));
 }
 
-int rn_store_node_add(struct rn_store *store, const char *actor,
-		      const struct rn_store_node_enroll *req, int64_t now,
-		      struct rn_store_node *out, bool *reenrolled_out)
+int rn_store_node_enroll_tx(struct rn_store *store, const char *actor,
+			    const struct rn_store_node_enroll *req, int64_t now,
+			    bool *reenrolled_out)
 {
 	struct rn_store_node old;
 	char *tags = NULL;
-	bool reenrolled = false;
 	int ret;
 
+	*reenrolled_out = false;
 	if (!req->public_key)
 		return rn_store_fail(store, -EINVAL, "a node needs a public key to enroll");
 	if (!rn_node_hostname_ok(req->hostname))
@@ -465,30 +469,40 @@ int rn_store_node_add(struct rn_store *store, const char *actor,
 				    &tags);
 	if (ret)
 		return ret;
-	ret = rn_store_begin(store);
-	if (ret)
-		goto out;
 	ret = rn_store_node_get_by_key(store, req->public_key, &old);
 	if (ret == 0) {
-		reenrolled = true;
-		ret = rn_node_reenroll(store, actor, old.id, req, tags, now);
+		*reenrolled_out = true;
+		ret = rn_node_reenroll(store, actor, &old, req, now);
 		rn_store_node_clear(&old);
 	} else if (ret == -ENOENT) {
 		ret = rn_node_insert(store, actor, req, tags, now);
 	}
+	free(tags);
+	return ret;
+}
+
+int rn_store_node_add(struct rn_store *store, const char *actor,
+		      const struct rn_store_node_enroll *req, int64_t now,
+		      struct rn_store_node *out, bool *reenrolled_out)
+{
+	bool reenrolled = false;
+	int ret;
+
+	ret = rn_store_begin(store);
+	if (ret)
+		return ret;
+	ret = rn_store_node_enroll_tx(store, actor, req, now, &reenrolled);
 	if (ret) {
 		rn_store_rollback(store);
-		goto out;
+		return ret;
 	}
 	ret = rn_store_commit(store);
 	if (ret)
-		goto out;
+		return ret;
 	if (reenrolled_out)
 		*reenrolled_out = reenrolled;
 	if (out)
 		ret = rn_store_node_get_by_key(store, req->public_key, out);
-out:
-	free(tags);
 	return ret;
 }
 
@@ -800,8 +814,7 @@ out:
 	return ret;
 }
 
-int rn_store_node_get_by_token(struct rn_store *store, const char *token,
-			       struct rn_store_node *out)
+int rn_store_node_get_by_token(struct rn_store *store, const char *token, struct rn_store_node *out)
 {
 	uint8_t hash[RN_STORE_SECRET_HASH_LEN];
 	sqlite3_stmt *st;

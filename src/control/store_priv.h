@@ -44,6 +44,16 @@ int rn_store_secret_hash(struct rn_store *store, const char *secret,
 int rn_store_secret_generate(struct rn_store *store, const char *prefix,
 			     char out[RN_STORE_SECRET_SIZE]);
 
+/* Inside the caller's transaction: rn_store_authkey_consume's check, use and audit of the key
+ * whose SHA-256 is hash. 0 with *refused 0: used; 0 with *refused a -errno: refused, audited, the
+ * message set; < 0: failed, roll back. */
+int rn_store_authkey_use_tx(struct rn_store *store, const uint8_t hash[RN_STORE_SECRET_HASH_LEN],
+			    int64_t now, struct rn_store_authkey_use *out, int *refused);
+/* Inside the caller's transaction: rn_store_node_add's work. */
+int rn_store_node_enroll_tx(struct rn_store *store, const char *actor,
+			    const struct rn_store_node_enroll *req, int64_t now,
+			    bool *reenrolled_out);
+
 /* A malloc'd copy of a text column ("[]" when NULL), or NULL when out of memory. */
 char *rn_store_column_dup(sqlite3_stmt *st, int col);
 

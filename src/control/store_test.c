@@ -704,9 +704,9 @@ static void test_migrate_v1(void **state)
 	assert_string_equal(node.dns_name, "laptop");
 	rn_store_node_clear(&node);
 	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_prepare_v2(db, "SELECT max(version) FROM schema_version", -1, &st,
-					    NULL),
-			 SQLITE_OK);
+	assert_int_equal(
+	    sqlite3_prepare_v2(db, "SELECT max(version) FROM schema_version", -1, &st, NULL),
+	    SQLITE_OK);
 	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
 	assert_int_equal(sqlite3_column_int(st, 0), RN_STORE_SCHEMA_VERSION);
 	assert_int_equal(RN_STORE_SCHEMA_VERSION, 2);

@@ -18,6 +18,7 @@
 
 #include "netmap/netmap.h"
 #include "policy/policy.h"
+#include "rustynet-control/challenge.h"
 #include "rustynet-control/ctl.h"
 
 enum { RN_INIT_MAX_NAMES = 32 };
@@ -32,6 +33,8 @@ static const struct rn_ctl_verb rn_init_verb = {
     "  " RN_CTL_SIGN_PUB "          its public key\n"
     "  " RN_CTL_TLS_KEY ", " RN_CTL_TLS_CERT "  the HTTPS API's key (0600) and self-signed "
     "certificate\n"
+    "  " RN_CTL_ENROLL_KEY "                  the X25519 key enrolling nodes prove their keys "
+    "to (0600)\n"
     "and installs the starter policy, which lets every node reach every other node.\n"
     "Refuses a DIR that exists and is not empty.\n\n"
     "  --domain NAME     the DNS domain of the network (default \"rustynet\")\n"
@@ -163,6 +166,16 @@ out:
 	return ret;
 }
 
+static int rn_init_enroll_key(const char *dir)
+{
+	char err[256];
+	int ret = rn_challenge_key_create(dir, err, sizeof(err));
+
+	if (ret)
+		fprintf(stderr, "rustynet-control init: making the enrollment key: %s\n", err);
+	return ret;
+}
+
 static void rn_init_report(const struct rn_ctl *ctl, const char *domain, const char *key_id,
 			   const char *const *names, size_t n)
 {
@@ -174,6 +187,7 @@ static void rn_init_report(const struct rn_ctl *ctl, const char *domain, const c
 	       key_id);
 	printf("  %s/%s      its public key\n", s, RN_CTL_SIGN_PUB);
 	printf("  %s/%s             TLS key (private, 0600)\n", s, RN_CTL_TLS_KEY);
+	printf("  %s/%s              enrollment key (private, 0600)\n", s, RN_CTL_ENROLL_KEY);
 	printf("  %s/%s            TLS certificate for", s, RN_CTL_TLS_CERT);
 	for (size_t i = 0; i < n; i++)
 		printf(" %s", names[i]);
@@ -244,7 +258,7 @@ int rn_ctl_init_main(struct rn_ctl *ctl, int argc, char **argv)
 	if (rn_init_dir(ctl->state))
 		return RN_CTL_ERR;
 	if (rn_init_store(ctl, domain, dom, sizeof(dom)) || rn_init_sign_key(ctl->state, key_id) ||
-	    rn_init_tls(ctl->state, names, n)) {
+	    rn_init_tls(ctl->state, names, n) || rn_init_enroll_key(ctl->state)) {
 		fprintf(stderr,
 			"rustynet-control init: %s is incomplete; remove it and run init "
 			"again\n",

@@ -6,6 +6,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 
 enum { RN_RATELIMIT_PROBE = 8 }; /* slots looked at per address */
 
@@ -27,9 +28,19 @@ struct rn_ratelimit *rn_ratelimit_new(void)
 
 	if (!rl)
 		return NULL;
+	/* from the kernel's CSPRNG: random() unseeded gives every process the same seed, so
+	 * colliding addresses could be worked out offline */
+	if (getrandom(&rl->seed, sizeof(rl->seed), 0) != sizeof(rl->seed)) {
+		free(rl);
+		return NULL;
+	}
 	pthread_mutex_init(&rl->lock, NULL);
-	rl->seed = (uint32_t)random();
 	return rl;
+}
+
+uint32_t rn_ratelimit_seed(const struct rn_ratelimit *rl)
+{
+	return rl->seed;
 }
 
 void rn_ratelimit_free(struct rn_ratelimit *rl)

@@ -30,7 +30,10 @@ void rn_ratelimit_key(const struct sockaddr *sa, uint8_t key[RN_RATELIMIT_KEY_LE
 
 struct rn_ratelimit;
 
+/* NULL when out of memory or the kernel gives no randomness for the hash seed. */
 struct rn_ratelimit *rn_ratelimit_new(void);
+/* The table's hash seed, for tests: it must differ between processes. */
+uint32_t rn_ratelimit_seed(const struct rn_ratelimit *rl);
 void rn_ratelimit_free(struct rn_ratelimit *rl);
 /*
  * Whether addr may try now (it has a failure left); if not, *retry_after_s says in how many

@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -107,6 +109,41 @@ static void test_flood(void **state)
 	rn_ratelimit_free(rl);
 }
 
+/* The seed of a limiter made in a fresh process, as a new server would make it. */
+static uint32_t seed_in_child(void)
+{
+	uint32_t seed = 0;
+	int fds[2], status;
+	pid_t pid;
+
+	assert_int_equal(pipe(fds), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct rn_ratelimit *rl = rn_ratelimit_new();
+
+		seed = rl ? rn_ratelimit_seed(rl) : 0;
+		_exit(rl && write(fds[1], &seed, sizeof(seed)) == sizeof(seed) ? 0 : 1);
+	}
+	close(fds[1]);
+	assert_int_equal(read(fds[0], &seed, sizeof(seed)), sizeof(seed));
+	close(fds[0]);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	return seed;
+}
+
+/* Two servers started alike get different seeds (an unseeded random() gives both the same),
+ * so nobody can work out offline which addresses share a bucket. */
+static void test_seed_unpredictable(void **state)
+{
+	uint32_t a = seed_in_child(), b = seed_in_child(), c = seed_in_child();
+
+	(void)state;
+	/* three equal 32-bit draws from a CSPRNG: about 2^-64 */
+	assert_false(a == b && b == c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -114,6 +151,7 @@ int main(void)
 	    cmocka_unit_test(test_ipv6_per_64),
 	    cmocka_unit_test(test_ipv4_mapped),
 	    cmocka_unit_test(test_flood),
+	    cmocka_unit_test(test_seed_unpredictable),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -123,8 +123,8 @@ static enum MHD_Result rn_serve_fail_now(struct MHD_Connection *conn, unsigned s
 
 static bool rn_serve_known_path(const char *url)
 {
-	return !strcmp(url, "/v1/enroll") || !strcmp(url, "/v1/poll") ||
-	       !strcmp(url, "/v1/logout");
+	return !strcmp(url, "/v1/enroll") || !strcmp(url, "/v1/enroll/challenge") ||
+	       !strcmp(url, "/v1/poll") || !strcmp(url, "/v1/logout");
 }
 
 /* The first call for a request: path, method and declared size, before any body is read. */
@@ -137,8 +137,8 @@ static enum MHD_Result rn_serve_begin(struct MHD_Connection *conn, const char *u
 
 	if (!rn_serve_known_path(url))
 		return rn_serve_fail_now(conn, 404,
-					 "unknown path: the API is POST /v1/enroll, /v1/poll, "
-					 "/v1/logout");
+					 "unknown path: the API is POST /v1/enroll/challenge, "
+					 "/v1/enroll, /v1/poll, /v1/logout");
 	if (strcmp(method, MHD_HTTP_METHOD_POST))
 		return rn_serve_fail_now(conn, 405, "use POST");
 	if (clen && strtoull(clen, NULL, 10) > RN_API_BODY_MAX)
@@ -191,11 +191,14 @@ static enum MHD_Result rn_serve_handle(void *cls, struct MHD_Connection *conn, c
 	if (req->too_big)
 		return rn_serve_fail_now(conn, 413, "the body is over 64 KiB");
 	auth = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
-	if (!strcmp(url, "/v1/enroll")) {
+	if (!strncmp(url, "/v1/enroll", 10)) {
 		ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 		if (!ci || !ci->client_addr)
 			return MHD_NO;
-		rn_serve_enroll(s, ci->client_addr, req->body, req->len, &r);
+		if (!strcmp(url, "/v1/enroll"))
+			rn_serve_enroll(s, ci->client_addr, req->body, req->len, &r);
+		else
+			rn_serve_challenge(s, ci->client_addr, req->body, req->len, &r);
 	} else if (!strcmp(url, "/v1/poll")) {
 		rn_serve_poll(s, auth, req->body, req->len, &r);
 	} else {
@@ -397,6 +400,11 @@ static int rn_serve_init(struct rn_serve *s, struct rn_ctl *ctl, uint8_t priv[RN
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&s->changed, &ca);
 	pthread_condattr_destroy(&ca);
+	ret = rn_challenge_open(ctl->state, &s->challenge, err, sizeof(err));
+	if (ret) {
+		log_error(MAIN, "the enrollment key: %s", err);
+		return ret;
+	}
 	s->rl = rn_ratelimit_new();
 	s->cache = rn_mapper_cache_new(priv);
 	s->co = rn_coalesce_new();
@@ -416,6 +424,7 @@ static void rn_serve_fini(struct rn_serve *s)
 	rn_coalesce_free(s->co);
 	rn_connlimit_free(s->conns);
 	rn_ratelimit_free(s->rl);
+	rn_challenge_free(s->challenge);
 	rn_store_close(s->store);
 	pthread_cond_destroy(&s->changed);
 	pthread_mutex_destroy(&s->lock);

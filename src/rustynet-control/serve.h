@@ -15,6 +15,7 @@
 
 #include "control/mapper.h"
 #include "control/store.h"
+#include "rustynet-control/challenge.h"
 #include "rustynet-control/coalesce.h"
 #include "rustynet-control/connlimit.h"
 #include "rustynet-control/ratelimit.h"
@@ -39,6 +40,7 @@ struct rn_serve {
 	int64_t audit_id;
 	struct rn_ratelimit *rl; /* locks itself */
 	struct rn_connlimit *conns; /* locks itself: open connections per client */
+	struct rn_challenge *challenge; /* locks itself: the enrollment key and nonces */
 };
 
 /* An answer: status, a malloc'd body (NULL: none) and an optional Retry-After. */
@@ -62,6 +64,9 @@ struct rn_mapper_epoch *rn_serve_snapshot(struct rn_serve *s);
 /* The endpoints (serve_api.c). body is the request's, peer its source address. */
 void rn_serve_enroll(struct rn_serve *s, const struct sockaddr *peer, const char *body,
 		     size_t len, struct rn_serve_reply *r);
+/* POST /v1/enroll/challenge: a nonce and the server's enrollment key. */
+void rn_serve_challenge(struct rn_serve *s, const struct sockaddr *peer, const char *body,
+			size_t len, struct rn_serve_reply *r);
 void rn_serve_poll(struct rn_serve *s, const char *auth, const char *body, size_t len,
 		   struct rn_serve_reply *r);
 void rn_serve_logout(struct rn_serve *s, const char *auth, const char *body, size_t len,

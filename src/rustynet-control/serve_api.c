@@ -160,10 +160,29 @@ static void rn_serve_refuse_enroll(struct rn_serve *s, const struct sockaddr *pe
 	rn_serve_error(r, status, "%s", why);
 }
 
-/* The enrollment proper, lock held: key, node, token, offer, map. */
+/* The HTTP status of a refused rn_store_enroll. */
+static unsigned rn_serve_enroll_status(int ret)
+{
+	switch (ret) {
+	case -EINVAL:
+	case -ENOENT:
+		return 401;
+	case -EKEYREVOKED:
+	case -EKEYEXPIRED:
+	case -EKEYREJECTED:
+	case -EPERM:
+		return 403;
+	default:
+		return 503;
+	}
+}
+
+/* The enrollment proper, lock held: key, node and token in one transaction, then offer, map. */
 static void rn_serve_enroll_locked(struct rn_serve *s, const struct sockaddr *peer,
 				   const struct rn_api_enroll *req, struct rn_serve_reply *r)
 {
+	struct rn_store_enrollment en = {
+	    .auth_key = req->auth_key, .hostname = req->hostname, .public_key = req->public_key};
 	struct rn_store_authkey_use use;
 	struct rn_store_node nd = {0};
 	char token[RN_STORE_NODE_TOKEN_SIZE], actor[32], addr[RN_NETMAP_ENDPOINT_STRLEN];
@@ -174,42 +193,27 @@ static void rn_serve_enroll_locked(struct rn_serve *s, const struct sockaddr *pe
 	bool again = false;
 	int ret;
 
-	ret = rn_store_authkey_consume(s->store, req->auth_key, now, &use);
+	ret = rn_store_enroll(s->store, &en, now, &use, &nd, token, &again);
 	if (ret) {
-		rn_serve_refuse_enroll(s, peer, r,
-				       ret == -EINVAL || ret == -ENOENT ? 401
-				       : ret == -EKEYREVOKED || ret == -EKEYEXPIRED ||
-					       ret == -EKEYREJECTED
-					   ? 403
-					   : 503,
-				       ret == -EKEYREJECTED ? "auth key already used: ask the admin "
-							      "for a new one"
-							    : rn_store_errmsg(s->store));
+		rn_serve_refuse_enroll(s, peer, r, rn_serve_enroll_status(ret),
+				       ret == -EKEYREJECTED
+					   ? "auth key already used: ask the admin "
+					     "for a new one"
+					   : rn_store_errmsg(s->store));
 		return;
 	}
-	ret = rn_store_node_add(s->store, "authkey",
-				&(struct rn_store_node_enroll){.hostname = req->hostname,
-							       .user_id = use.user_id,
-							       .public_key = req->public_key,
-							       .tags = use.tags},
-				now, &nd, &again);
-	if (!ret)
-		ret = rn_store_node_set_token(s->store, nd.id, token);
-	if (!ret)
-		ret = rn_store_node_touch(s->store, nd.id, now, req->offer.endpoints);
-	if (ret) {
-		log_error(MAIN, "enrolling \"%s\": %s", req->hostname, rn_store_errmsg(s->store));
-		rn_serve_error(r, ret == -EINVAL ? 400 : 500, "%s", rn_store_errmsg(s->store));
-		goto out;
-	}
+	if (rn_store_node_touch(s->store, nd.id, now, req->offer.endpoints))
+		log_warn(MAIN, "the endpoints of node %lld: %s", (long long)nd.id,
+			 rn_store_errmsg(s->store));
 	snprintf(actor, sizeof(actor), "node:%lld", (long long)nd.id);
 	rn_coalesce_forget(s->co, nd.id); /* its offer now is the one it enrolls with */
 	rn_serve_bump(s);
 	rn_serve_offer(s, &nd, &req->offer, actor, now);
 	ret = rn_serve_map(s, (uint64_t)nd.id, &version, &env, &len);
 	if (ret) {
-		rn_serve_error(r, 500, "the node is enrolled but its netmap could not be made: "
-				       "see the server's log, then poll");
+		rn_serve_error(r, 500,
+			       "the node is enrolled but its netmap could not be made: "
+			       "see the server's log, then poll");
 		goto out;
 	}
 	r->status = 200;
@@ -229,9 +233,39 @@ out:
 	rn_store_authkey_use_clear(&use);
 }
 
-void rn_serve_enroll(struct rn_serve *s, const struct sockaddr *peer, const char *body,
-		     size_t len, struct rn_serve_reply *r)
+/*
+ * Whether the request proves its maker holds the private half of its public key: a nonce this
+ * server issued and nobody used, and a proof over it (common/enroll_proof.h). Refuses r if not.
+ */
+static bool rn_serve_proven(struct rn_serve *s, const struct sockaddr *peer,
+			    const struct rn_api_enroll *req, struct rn_serve_reply *r)
 {
+	struct rn_enroll_transcript t = {.nonce = req->nonce,
+					 .server_pub = rn_challenge_server_key(s->challenge),
+					 .node_pub = req->public_key,
+					 .auth_key = req->auth_key,
+					 .hostname = req->hostname};
+
+	if (!rn_challenge_take(s->challenge, req->nonce, rn_serve_now_ms())) {
+		rn_serve_refuse_enroll(
+		    s, peer, r, 401,
+		    "the enrollment nonce is unknown, used or expired: ask "
+		    "POST /v1/enroll/challenge for a new one and enroll at once");
+		return false;
+	}
+	if (!rn_challenge_verify(s->challenge, &t, req->proof)) {
+		rn_serve_refuse_enroll(s, peer, r, 401,
+				       "the proof of the node key does not verify: only the holder "
+				       "of the private key of \"public_key\" can enroll it");
+		return false;
+	}
+	return true;
+}
+
+void rn_serve_enroll(struct rn_serve *s, const struct sockaddr *peer, const char *body, size_t len,
+		     struct rn_serve_reply *r)
+{
+	uint8_t ula[RN_STORE_ULA_PREFIX_LEN];
 	struct rn_api_enroll req;
 	char err[RN_API_ERR_LEN];
 	unsigned retry = 0;
@@ -244,15 +278,50 @@ void rn_serve_enroll(struct rn_serve *s, const struct sockaddr *peer, const char
 		r->retry_after_s = retry ? retry : 1;
 		return;
 	}
-	ret = rn_api_parse_enroll(body, len, &req, err, sizeof(err));
+	rn_store_ula_prefix(s->store, ula); /* set when the store opened; never changes */
+	ret = rn_api_parse_enroll(body, len, ula, &req, err, sizeof(err));
 	if (ret) {
 		rn_serve_refuse_enroll(s, peer, r, ret == -EMSGSIZE ? 413 : 400, err);
 		return;
 	}
-	pthread_mutex_lock(&s->lock);
-	rn_serve_enroll_locked(s, peer, &req, r);
-	pthread_mutex_unlock(&s->lock);
+	if (rn_serve_proven(s, peer, &req, r)) {
+		pthread_mutex_lock(&s->lock);
+		rn_serve_enroll_locked(s, peer, &req, r);
+		pthread_mutex_unlock(&s->lock);
+	}
 	rn_api_enroll_clear(&req);
+}
+
+void rn_serve_challenge(struct rn_serve *s, const struct sockaddr *peer, const char *body,
+			size_t len, struct rn_serve_reply *r)
+{
+	uint8_t nonce[RN_ENROLL_NONCE_LEN];
+	char err[RN_API_ERR_LEN];
+	unsigned retry = 0;
+	int ret;
+
+	/* an address over its enrollment failures gets no nonce either */
+	if (!rn_ratelimit_allow(s->rl, peer, rn_serve_now_ms(), &retry)) {
+		rn_serve_error(r, 429, "too many failed enrollments from this address: wait %u s",
+			       retry);
+		r->retry_after_s = retry ? retry : 1;
+		return;
+	}
+	ret = rn_api_parse_empty(body, len, err, sizeof(err));
+	if (ret) {
+		rn_serve_error(r, ret == -EMSGSIZE ? 413 : 400, "%s", err);
+		return;
+	}
+	if (rn_challenge_issue(s->challenge, rn_serve_now_ms(), nonce)) {
+		rn_serve_error(r, 503, "no randomness for a nonce: try again");
+		return;
+	}
+	r->status = 200;
+	r->body = rn_api_challenge_body(nonce, rn_challenge_server_key(s->challenge),
+					RN_CHALLENGE_TTL_MS / 1000);
+	r->len = r->body ? strlen(r->body) : 0;
+	if (!r->body)
+		rn_serve_error(r, 500, "out of memory");
 }
 
 /* The node of a Bearer header, lock held; fills r and returns false when there is none. */
@@ -269,8 +338,9 @@ static bool rn_serve_auth(struct rn_serve *s, const char *auth, struct rn_store_
 	ret = rn_store_node_get_by_token(s->store, token, nd);
 	OPENSSL_cleanse(token, sizeof(token));
 	if (ret == -ENOENT || ret == -EINVAL) {
-		rn_serve_error(r, 401, "unknown node token: the node was removed or logged out; "
-				       "run rustynet up --auth-key ...");
+		rn_serve_error(r, 401,
+			       "unknown node token: the node was removed or logged out; "
+			       "run rustynet up --auth-key ...");
 		return false;
 	}
 	if (ret) {
@@ -370,10 +440,12 @@ void rn_serve_poll(struct rn_serve *s, const char *auth, const char *body, size_
 	struct rn_api_poll req;
 	struct timespec deadline;
 	char err[RN_API_ERR_LEN];
+	uint8_t ula[RN_STORE_ULA_PREFIX_LEN];
 	uint64_t version;
 	int ret;
 
-	ret = rn_api_parse_poll(body, len, &req, err, sizeof(err));
+	rn_store_ula_prefix(s->store, ula); /* set when the store opened; never changes */
+	ret = rn_api_parse_poll(body, len, ula, &req, err, sizeof(err));
 	if (ret) {
 		rn_serve_error(r, ret == -EMSGSIZE ? 413 : 400, "%s", err);
 		return;
@@ -394,7 +466,8 @@ void rn_serve_poll(struct rn_serve *s, const char *auth, const char *body, size_
 			break;
 		}
 		if (ret) {
-			rn_serve_error(r, 500, "the netmap could not be made: see the server's log");
+			rn_serve_error(r, 500,
+				       "the netmap could not be made: see the server's log");
 			break;
 		}
 		if (version > req.since) {
@@ -426,7 +499,7 @@ void rn_serve_logout(struct rn_serve *s, const char *auth, const char *body, siz
 	char err[RN_API_ERR_LEN], actor[32];
 	int ret;
 
-	ret = rn_api_parse_logout(body, len, err, sizeof(err));
+	ret = rn_api_parse_empty(body, len, err, sizeof(err));
 	if (ret) {
 		rn_serve_error(r, ret == -EMSGSIZE ? 413 : 400, "%s", err);
 		return;

@@ -23,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/enroll_proof.h"
 #include "common/log.h"
 #include "rustynetd/exit.h"
 
@@ -49,10 +50,11 @@ bool rn_client_url_ok(const char *url, char *err, size_t errlen)
 	size_t len = strlen(url);
 
 	if (strncmp(url, "https://", 8) || len == 8) {
-		snprintf(err, errlen,
-			 "the server URL \"%.200s\" is not https://HOST[:PORT]: the control protocol "
-			 "runs over HTTPS only",
-			 url);
+		snprintf(
+		    err, errlen,
+		    "the server URL \"%.200s\" is not https://HOST[:PORT]: the control protocol "
+		    "runs over HTTPS only",
+		    url);
 		return false;
 	}
 	if (len >= RN_CLIENT_URL_MAX - 16) {
@@ -61,8 +63,10 @@ bool rn_client_url_ok(const char *url, char *err, size_t errlen)
 	}
 	for (const char *p = url; *p; p++) {
 		if (!isgraph((unsigned char)*p)) {
-			snprintf(err, errlen, "the server URL \"%.200s\" contains a space or a control "
-					      "character", url);
+			snprintf(err, errlen,
+				 "the server URL \"%.200s\" contains a space or a control "
+				 "character",
+				 url);
 			return false;
 		}
 	}
@@ -179,6 +183,20 @@ static int on_prereq(void *ud, char *conn_primary_ip, char *conn_local_ip, int c
 	return CURL_PREREQFUNC_OK;
 }
 
+/*
+ * Sets the pin, the only thing the server is trusted by while chain and name checks are off:
+ * a libcurl that cannot pin (built with a TLS library without it) must fail the request, not
+ * talk to whoever answers.
+ */
+static CURLcode set_pin(CURL *c, const char *pin)
+{
+#ifdef RN_TEST_HOOKS
+	if (getenv("RUSTYNETD_TEST_NO_PINNING"))
+		return CURLE_NOT_BUILT_IN;
+#endif
+	return curl_easy_setopt(c, CURLOPT_PINNEDPUBLICKEY, pin);
+}
+
 /* "sha256//" and the standard base64 of the pin, as libcurl wants it. */
 static void pin_string(const uint8_t pin[RN_AUTHKEY_HASH_LEN], char out[8 + 45])
 {
@@ -191,11 +209,12 @@ static enum rn_client_failure transport_error(const struct rn_login *l, CURLcode
 					      char *err, size_t errlen)
 {
 	if (rc == CURLE_SSL_PINNEDPUBKEYNOTMATCH) {
-		snprintf(err, errlen,
-			 "the server at %s is not the one this auth key was made for (its TLS key "
-			 "does not match the key's pin): check --server, or ask the admin for a key "
-			 "made by this server",
-			 l->server_url);
+		snprintf(
+		    err, errlen,
+		    "the server at %s is not the one this auth key was made for (its TLS key "
+		    "does not match the key's pin): check --server, or ask the admin for a key "
+		    "made by this server",
+		    l->server_url);
 		return RN_CLIENT_WRONG_SERVER;
 	}
 	if (r->too_big) {
@@ -227,10 +246,10 @@ static int on_socket(void *arg, curl_socket_t fd, curlsocktype purpose)
  * POSTs body to server_url + path. RN_CLIENT_OK when an HTTP answer came (any status, in *r);
  * otherwise the transport failure, with err set.
  */
-static enum rn_client_failure http_post(const struct rn_login *l, const char *path,
-					bool with_token, const char *body, long timeout_s,
-					atomic_bool *stop, const struct on_connect *oc,
-					struct http_resp *r, char *err, size_t errlen)
+static enum rn_client_failure http_post(const struct rn_login *l, const char *path, bool with_token,
+					const char *body, long timeout_s, atomic_bool *stop,
+					const struct on_connect *oc, struct http_resp *r, char *err,
+					size_t errlen)
 {
 	char url[RN_CLIENT_URL_MAX + 32], pin[8 + 45], auth[32 + RN_CLIENT_TOKEN_MAX];
 	char detail[CURL_ERROR_SIZE] = "";
@@ -254,14 +273,26 @@ static enum rn_client_failure http_post(const struct rn_login *l, const char *pa
 		f = RN_CLIENT_RETRY;
 		goto out;
 	}
+	rc = set_pin(c, pin);
+	if (rc == CURLE_OK)
+		rc = curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https");
+	if (rc == CURLE_OK)
+		rc = curl_easy_setopt(c, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_3);
+	if (rc != CURLE_OK) {
+		snprintf(
+		    err, errlen,
+		    "this libcurl cannot pin the control server's key or insist on HTTPS and "
+		    "TLS 1.3 (%s), so the server could not be trusted: install a libcurl built "
+		    "with OpenSSL",
+		    curl_easy_strerror(rc));
+		f = RN_CLIENT_UNREACHABLE;
+		goto out;
+	}
 	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https");
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdr);
 	curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-	curl_easy_setopt(c, CURLOPT_PINNEDPUBLICKEY, pin);
 	curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
 	curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
-	curl_easy_setopt(c, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_3);
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, (long)RN_CLIENT_CONNECT_TIMEOUT_S);
 	curl_easy_setopt(c, CURLOPT_TIMEOUT, timeout_s);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
@@ -383,44 +414,118 @@ out:
 	return ok;
 }
 
-enum rn_client_failure rn_client_enroll(const struct rn_login *login, const char *secret,
-					const uint8_t public_key[32], const char *skip_ifname,
-					uint16_t port, const struct rn_advertise *adv,
-					struct rn_client_enrolled *out, char *err, size_t errlen)
+bool rn_client_challenge_parse(const char *body, size_t len, struct rn_client_challenge *out)
 {
-	char pub[45];
-	json_t *req;
-	char *body;
+	json_t *j = json_loadb(body ? body : "", body ? len : 0, 0, NULL);
+	const char *nonce = json_string_value(json_object_get(j, "nonce"));
+	const char *key = json_string_value(json_object_get(j, "server_key"));
+	uint8_t raw[RN_ENROLL_KEY_LEN + 2];
+	bool ok;
+
+	memset(out, 0, sizeof(*out));
+	ok = nonce && key && rn_authkey_b64_decode(nonce, strlen(nonce), out->nonce) &&
+	     strlen(key) == 44 && key[43] == '=' &&
+	     EVP_DecodeBlock(raw, (const unsigned char *)key, 44) == RN_ENROLL_KEY_LEN + 1;
+	if (ok)
+		memcpy(out->server_key, raw, RN_ENROLL_KEY_LEN);
+	else
+		memset(out, 0, sizeof(*out));
+	json_decref(j);
+	return ok;
+}
+
+/* POST /v1/enroll/challenge: a nonce and the key the proof is made for. */
+static enum rn_client_failure get_challenge(const struct rn_login *login,
+					    struct rn_client_challenge *ch, char *err,
+					    size_t errlen)
+{
 	struct http_resp r;
 	enum rn_client_failure f;
 
-	memset(out, 0, sizeof(*out));
-	EVP_EncodeBlock((unsigned char *)pub, public_key, 32);
-	req = json_pack("{s:s, s:s, s:s, s:o, s:o, s:b}", "auth_key", secret, "public_key", pub,
-			"hostname", login->hostname, "endpoints",
-			endpoints_json(skip_ifname, port), "advertise_routes", routes_json(adv),
-			"advertise_exit", adv && adv->exit);
+	f = http_post(login, "/v1/enroll/challenge", false, "{}", RN_CLIENT_REQUEST_TIMEOUT_S, NULL,
+		      NULL, &r, err, errlen);
+	if (f)
+		return f;
+	f = classify(login, &r, "enroll", err, errlen);
+	if (!f && !rn_client_challenge_parse(r.body, r.len, ch)) {
+		snprintf(err, errlen,
+			 "enroll: %s answered the challenge without a nonce and server_key: is it "
+			 "a rustynet control server of this version?",
+			 login->server_url);
+		f = RN_CLIENT_BAD_REQUEST;
+	}
+	resp_free(&r);
+	return f;
+}
+
+/* The enroll request's body, with the proof of the node key; NULL when out of memory. */
+static char *enroll_body(const struct rn_login *login, const char *secret,
+			 const uint8_t private_key[32], const struct rn_client_challenge *ch,
+			 const char *skip_ifname, uint16_t port, const struct rn_advertise *adv)
+{
+	uint8_t pub_raw[32], proof[RN_ENROLL_PROOF_LEN];
+	char pub[45], nonce[RN_AUTHKEY_B64_LEN + 1], proof64[RN_AUTHKEY_B64_LEN + 1];
+	struct rn_enroll_transcript t = {.nonce = ch->nonce,
+					 .server_pub = ch->server_key,
+					 .node_pub = pub_raw,
+					 .auth_key = secret,
+					 .hostname = login->hostname};
+	json_t *req;
+	char *body;
+
+	if (!rn_enroll_key_public(private_key, pub_raw) ||
+	    !rn_enroll_proof_make(private_key, ch->server_key, &t, proof))
+		return NULL; /* a low-order server key: no proof can be made for it */
+	EVP_EncodeBlock((unsigned char *)pub, pub_raw, 32);
+	rn_authkey_b64_encode(ch->nonce, nonce);
+	rn_authkey_b64_encode(proof, proof64);
+	req = json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:b}", "auth_key", secret,
+			"public_key", pub, "hostname", login->hostname, "nonce", nonce, "proof",
+			proof64, "endpoints", endpoints_json(skip_ifname, port), "advertise_routes",
+			routes_json(adv), "advertise_exit", adv && adv->exit);
 	body = req ? json_dumps(req, JSON_COMPACT) : NULL;
 	if (req)
 		OPENSSL_cleanse((char *)json_string_value(json_object_get(req, "auth_key")),
 				strlen(secret));
 	json_decref(req);
+	return body;
+}
+
+enum rn_client_failure rn_client_enroll(const struct rn_login *login, const char *secret,
+					const uint8_t private_key[32], const char *skip_ifname,
+					uint16_t port, const struct rn_advertise *adv,
+					struct rn_client_enrolled *out, char *err, size_t errlen)
+{
+	struct rn_client_challenge ch;
+	char *body;
+	struct http_resp r;
+	enum rn_client_failure f;
+
+	memset(out, 0, sizeof(*out));
+	f = get_challenge(login, &ch, err, errlen);
+	if (f)
+		return f;
+	body = enroll_body(login, secret, private_key, &ch, skip_ifname, port, adv);
 	if (!body) {
-		snprintf(err, errlen, "out of memory");
+		snprintf(err, errlen,
+			 "enroll: cannot prove the node key to %s (out of memory, or the server's "
+			 "enrollment key is not usable)",
+			 login->server_url);
 		return RN_CLIENT_RETRY;
 	}
-	f = http_post(login, "/v1/enroll", false, body, RN_CLIENT_REQUEST_TIMEOUT_S, NULL, NULL, &r, err,
-		      errlen);
+	f = http_post(login, "/v1/enroll", false, body, RN_CLIENT_REQUEST_TIMEOUT_S, NULL, NULL, &r,
+		      err, errlen);
 	OPENSSL_cleanse(body, strlen(body));
 	free(body);
 	if (f)
 		return f;
 	f = classify(login, &r, "enroll", err, errlen);
 	if (!f && !rn_client_enrolled_parse(r.body, r.len, out)) {
-		snprintf(err, errlen,
-			 "enroll: %s answered 200 without a node_id, node_token and netmap: is it a "
-			 "rustynet control server of this version?",
-			 login->server_url);
+		snprintf(
+		    err, errlen,
+		    "enroll: %s answered 200 without a node_id, node_token and netmap: is it a "
+		    "rustynet control server of this version?",
+		    login->server_url);
 		rn_client_enrolled_free(out);
 		f = RN_CLIENT_BAD_REQUEST;
 	}
@@ -439,8 +544,8 @@ enum rn_client_failure rn_client_logout(const struct rn_login *login, char *err,
 	struct http_resp r;
 	enum rn_client_failure f;
 
-	f = http_post(login, "/v1/logout", true, "{}", RN_CLIENT_REQUEST_TIMEOUT_S, NULL, NULL, &r, err,
-		      errlen);
+	f = http_post(login, "/v1/logout", true, "{}", RN_CLIENT_REQUEST_TIMEOUT_S, NULL, NULL, &r,
+		      err, errlen);
 	if (f)
 		return f;
 	f = classify(login, &r, "logout", err, errlen);

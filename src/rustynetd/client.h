@@ -17,25 +17,25 @@
 #include "rustynetd/advertise.h"
 
 enum {
-	RN_CLIENT_URL_MAX = 512,		/* server URL, bytes with the NUL */
-	RN_CLIENT_TOKEN_MAX = 64,		/* "rnt_" + 43 base64url, and room */
-	RN_CLIENT_HOSTNAME_MAX = 256,		/* 1-255 bytes and the NUL */
-	RN_CLIENT_ERR_MAX = 512,		/* messages for people */
-	RN_CLIENT_MAX_ENDPOINTS = 16,		/* reported per request, as the protocol caps */
-	RN_CLIENT_MAX_BODY = 16 << 20,		/* bytes of any response we read */
+	RN_CLIENT_URL_MAX = 512,       /* server URL, bytes with the NUL */
+	RN_CLIENT_TOKEN_MAX = 64,      /* "rnt_" + 43 base64url, and room */
+	RN_CLIENT_HOSTNAME_MAX = 256,  /* 1-255 bytes and the NUL */
+	RN_CLIENT_ERR_MAX = 512,       /* messages for people */
+	RN_CLIENT_MAX_ENDPOINTS = 16,  /* reported per request, as the protocol caps */
+	RN_CLIENT_MAX_BODY = 16 << 20, /* bytes of any response we read */
 	RN_CLIENT_CONNECT_TIMEOUT_S = 5,
-	RN_CLIENT_REQUEST_TIMEOUT_S = 15,	/* enroll, logout */
-	RN_CLIENT_POLL_TIMEOUT_S = 35,		/* the server answers 204 after 25 s */
+	RN_CLIENT_REQUEST_TIMEOUT_S = 15, /* enroll, logout */
+	RN_CLIENT_POLL_TIMEOUT_S = 35,	  /* the server answers 204 after 25 s */
 	RN_CLIENT_BACKOFF_MIN_MS = 1000,
 	RN_CLIENT_BACKOFF_MAX_MS = 30000,
 };
 
 /* What a node keeps to talk to its control server (STATE/control.json). */
 struct rn_login {
-	char server_url[RN_CLIENT_URL_MAX];		/* "https://host:port", no final '/' */
-	uint8_t tls_pin[RN_AUTHKEY_HASH_LEN];		/* SHA-256 of the server's SPKI */
-	uint8_t netmap_pub[RN_AUTHKEY_PUB_LEN];		/* Ed25519 key that signs our netmaps */
-	char node_token[RN_CLIENT_TOKEN_MAX];		/* secret: wiped by rn_login_wipe */
+	char server_url[RN_CLIENT_URL_MAX];	/* "https://host:port", no final '/' */
+	uint8_t tls_pin[RN_AUTHKEY_HASH_LEN];	/* SHA-256 of the server's SPKI */
+	uint8_t netmap_pub[RN_AUTHKEY_PUB_LEN]; /* Ed25519 key that signs our netmaps */
+	char node_token[RN_CLIENT_TOKEN_MAX];	/* secret: wiped by rn_login_wipe */
 	char hostname[RN_CLIENT_HOSTNAME_MAX];
 	uint64_t node_id;
 };
@@ -47,7 +47,8 @@ int rn_client_global_init(void);
 void rn_client_global_cleanup(void);
 
 /* Whether url is "https://" and a host, without spaces or controls; false with err set. */
-bool rn_client_url_ok(const char *url, char *err, size_t errlen) __attribute__((warn_unused_result));
+bool rn_client_url_ok(const char *url, char *err, size_t errlen)
+    __attribute__((warn_unused_result));
 
 /*
  * Endpoints of this host where peers can reach port: the unicast, non-loopback addresses of
@@ -75,13 +76,15 @@ struct rn_client_enrolled {
 };
 
 /*
- * POST /v1/enroll. login gives the server, pin and hostname (its token is not used); adv what
- * the node offers (advertise_exit, advertise_routes). On success
+ * POST /v1/enroll/challenge, then POST /v1/enroll with the proof that this node holds
+ * private_key (common/enroll_proof.h; the key itself never leaves the node). login gives the
+ * server, pin and hostname (its token is not used); adv what the node offers
+ * (advertise_exit, advertise_routes). On success
  * returns RN_CLIENT_OK and fills *out (free with rn_client_enrolled_free); otherwise err says
  * what went wrong and what to do.
  */
 enum rn_client_failure rn_client_enroll(const struct rn_login *login, const char *secret,
-					const uint8_t public_key[32], const char *skip_ifname,
+					const uint8_t private_key[32], const char *skip_ifname,
 					uint16_t port, const struct rn_advertise *adv,
 					struct rn_client_enrolled *out, char *err, size_t errlen);
 void rn_client_enrolled_free(struct rn_client_enrolled *e);
@@ -91,6 +94,15 @@ void rn_client_enrolled_free(struct rn_client_enrolled *e);
  * *out then holds nothing to free.
  */
 bool rn_client_enrolled_parse(const char *body, size_t len, struct rn_client_enrolled *out)
+    __attribute__((warn_unused_result));
+
+/* The answer to POST /v1/enroll/challenge (hostile input, like every answer). */
+struct rn_client_challenge {
+	uint8_t nonce[32];
+	uint8_t server_key[32]; /* X25519: the proof is made for it */
+};
+/* false if body is not {"nonce": 43 base64url, "server_key": 44 base64, ...}; *out zeroed. */
+bool rn_client_challenge_parse(const char *body, size_t len, struct rn_client_challenge *out)
     __attribute__((warn_unused_result));
 
 /* POST /v1/logout with the node token. */
@@ -117,8 +129,8 @@ struct rn_client;
 
 /* What the loop shows in status. */
 struct rn_client_status {
-	bool connected;		       /* the last request reached the server and was answered */
-	bool refused;		       /* 401/403: polling stopped, the node needs a new login */
+	bool connected; /* the last request reached the server and was answered */
+	bool refused;	/* 401/403: polling stopped, the node needs a new login */
 	char last_error[RN_CLIENT_ERR_MAX]; /* "" when the last request went well */
 };
 
@@ -129,9 +141,8 @@ struct rn_client_status {
  * returned client's fd (rn_client_fd) becomes readable when an envelope or a status change
  * is waiting. 0 or -errno.
  */
-int rn_client_start(const struct rn_login *login, const char *ifname, uint16_t port,
-		    uint64_t since, bool connected, const struct rn_advertise *adv,
-		    struct rn_client **out);
+int rn_client_start(const struct rn_login *login, const char *ifname, uint16_t port, uint64_t since,
+		    bool connected, const struct rn_advertise *adv, struct rn_client **out);
 /* A new offer: the in-flight long-poll is restarted with it, so the server has it within ~1 s. */
 void rn_client_set_advertise(struct rn_client *c, const struct rn_advertise *adv);
 /* Stops the thread (an in-flight request is aborted within ~1 s) and frees. NULL is fine. */

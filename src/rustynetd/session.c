@@ -122,6 +122,7 @@ int rn_daemon_session_up(struct rn_daemon *d, const char *server, const char *au
 {
 	struct rn_client_enrolled en;
 	struct rn_client_status st = {0};
+	uint8_t priv[RN_WG_KEY_LEN];
 	struct rn_authkey key;
 	struct rn_login l, old;
 	bool was_logged_in = d->logged_in;
@@ -142,8 +143,15 @@ int rn_daemon_session_up(struct rn_daemon *d, const char *server, const char *au
 		return -EINVAL;
 	}
 	log_info(MAIN, "up: enrolling at %s as \"%s\"", l.server_url, l.hostname);
-	f = rn_client_enroll(&l, key.secret, d->public_key, d->ifname, d->listen_port, &d->adv, &en,
-			     err, errlen);
+	/* the node key, to prove we hold it; read again so that it is kept in memory only here */
+	if (rn_daemon_key_load(d->state_dir, priv, err, errlen)) {
+		OPENSSL_cleanse(&key, sizeof(key));
+		rn_login_wipe(&l);
+		return -EIO;
+	}
+	f = rn_client_enroll(&l, key.secret, priv, d->ifname, d->listen_port, &d->adv, &en, err,
+			     errlen);
+	OPENSSL_cleanse(priv, sizeof(priv));
 	OPENSSL_cleanse(&key, sizeof(key));
 	if (f) {
 		log_warn(MAIN, "up: %s", err);

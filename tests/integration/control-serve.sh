@@ -9,7 +9,12 @@
 #
 # Checks: enroll returns node_id, node_token and a netmap that decodes; the pin from the auth
 # key is the one that works and a wrong pin fails; a TLS 1.2-only client fails; a single-use key
-# twice -> 403, two racing -> exactly one 200; revoked, expired and unknown keys refused; 11 bad
+# twice -> 403, two racing -> exactly one 200; revoked, expired and unknown keys refused; an
+# older state dir gets its enrollment key (0600) from serve; enroll without a proof of the node
+# key -> 400, with a wrong one or a used nonce -> 401; endpoints on loopback or in the mesh ->
+# 400, on a LAN -> 200; bob's valid key with alice's node's public key is refused (no proof:
+# 400, another key's proof: 401, even A's own proof: 403) and A's user, name, tags and token
+# stay, while A's owner re-enrolls it (same id); 11 bad
 # enrollments from one address -> 429 with Retry-After; poll since=0 answers at once, since=current
 # answers within 2 s of `policy set` and of `nodes rename` from the admin CLI; unknown token ->
 # 401; logout then poll -> 401; bad bodies -> 400/413/404/405; the server survives all of it and
@@ -35,9 +40,11 @@ ST=$T_DIR/state
 ctl() { "$CTL" --state "$ST" "$@"; }
 
 ns_add "$NS"
-for a in 1 2 3; do addr_add "$NS" lo 198.51.100.$a/32; done
+for a in 1 2 3 4; do addr_add "$NS" lo 198.51.100.$a/32; done
 
 ctl init --hostname "$SRV" >/dev/null
+# a state dir from before enrollment proofs: serve makes the key
+rm "$ST/enroll.key"
 KEY=$(ctl authkey create --user alice --reusable 2>/dev/null)
 # the pin as curl wants it: standard base64 with padding
 pin_of() { echo "$1" | cut -d. -f3 | tr -- '-_' '+/' | sed 's/$/=/'; }
@@ -49,6 +56,8 @@ ip netns exec "$NS" "$CTL" --state "$ST" serve --listen "$SRV:8443" >"$T_DIR/ser
 SERVE_PID=$!
 T_BG+=("$SERVE_PID")
 check "server starts" wait_for 10 sh -c "grep -q 'serving the control protocol' '$T_DIR/serve.log'"
+check "serve made the enrollment key of an older state dir, 0600" \
+	sh -c "[ \"\$(stat -c %a '$ST/enroll.key')\" = 600 ]"
 
 # req FROM PATH BODY [CURL ARGS...]: prints the body, then the status on its own last line.
 req() {
@@ -65,15 +74,26 @@ status_is() { # WANT FROM PATH BODY [ARGS...]
 	echo "status $got, wanted $want"
 	[ "$got" = "$want" ]
 }
-enroll_body() { # SECRET HOSTNAME
-	printf '{"auth_key":"%s","public_key":"%s","hostname":"%s","endpoints":["198.51.100.2:41641"]}' \
-		"$1" "$(wg genkey | wg pubkey)" "$2"
+ENROLL=$(dirname "$0")/../tools/enroll-client.py
+# enroll FROM SECRET HOSTNAME [enroll-client.py options]: challenge, proof, enroll; prints the
+# body, then the status on its own last line (a fresh node key unless --priv)
+enroll() {
+	local from=$1 secret=$2 host=$3
+	shift 3
+	nsx "$NS" python3 "$ENROLL" "$URL" "$from" "$(echo "$KEY" | cut -d. -f3)" "$secret" "$host" "$@"
+}
+enroll_is() { # WANT FROM SECRET HOSTNAME [options]: also wants its error to say $SAYS if set
+	local want=$1 out
+	shift
+	out=$(enroll "$@")
+	echo "$out"
+	[ "$(tail -n 1 <<<"$out")" = "$want" ] && { [ -z "${SAYS:-}" ] || grep -q -- "$SAYS" <<<"$out"; }
 }
 # field FILE KEY: one member of the JSON body in FILE (its last line is the status)
 field() { head -n -1 "$1" | python3 -c "import json,sys; print(json.load(sys.stdin)['$2'])"; }
 
 # ---------------------------------------------------------------- enroll, TLS
-req 198.51.100.2 /v1/enroll "$(enroll_body "$(secret_of "$KEY")" laptop)" >"$T_DIR/e1"
+enroll 198.51.100.2 "$(secret_of "$KEY")" laptop >"$T_DIR/e1"
 check "enroll: 200" [ "$(tail -n 1 "$T_DIR/e1")" = 200 ]
 check "enroll: node_id, rnt_ token, netmap envelope" python3 - "$T_DIR/e1" <<'PY'
 import json, re, sys
@@ -107,14 +127,12 @@ check "enrollment logged, without secrets" sh -c "grep -q 'enrolled node 1' '$T_
 
 # ---------------------------------------------------------------- auth keys
 ONCE=$(ctl authkey create --user bob 2>/dev/null)
-check "single-use key: first use 200" status_is 200 198.51.100.2 /v1/enroll \
-	"$(enroll_body "$(secret_of "$ONCE")" phone)"
-check "single-use key: second use 403" status_is 403 198.51.100.2 /v1/enroll \
-	"$(enroll_body "$(secret_of "$ONCE")" phone2)"
+check "single-use key: first use 200" enroll_is 200 198.51.100.2 "$(secret_of "$ONCE")" phone
+check "single-use key: second use 403" enroll_is 403 198.51.100.2 "$(secret_of "$ONCE")" phone2
 RACE=$(ctl authkey create --user bob 2>/dev/null)
 RACERS=()
 for i in 1 2; do
-	req 198.51.100.2 /v1/enroll "$(enroll_body "$(secret_of "$RACE")" race$i)" >"$T_DIR/race$i" &
+	enroll 198.51.100.2 "$(secret_of "$RACE")" race$i >"$T_DIR/race$i" &
 	RACERS+=($!)
 done
 wait "${RACERS[@]}" || true
@@ -122,12 +140,60 @@ check "two racing enrollments with one single-use key: exactly one 200" sh -c \
 	"[ \"\$(tail -qn 1 '$T_DIR/race1' '$T_DIR/race2' | sort | tr '\n' ' ')\" = '200 403 ' ]"
 REV=$(ctl authkey create --user bob 2>/dev/null)
 ctl authkey revoke "$(ctl authkey list --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["authkeys"][-1]["id"])')" >/dev/null
-check "revoked key: 403" status_is 403 198.51.100.2 /v1/enroll "$(enroll_body "$(secret_of "$REV")" r)"
+check "revoked key: 403" enroll_is 403 198.51.100.2 "$(secret_of "$REV")" r
 EXP=$(ctl authkey create --user bob --expires 1s 2>/dev/null)
 sleep 1.1
-check "expired key: 403" status_is 403 198.51.100.2 /v1/enroll "$(enroll_body "$(secret_of "$EXP")" x)"
-check "unknown key: 401" status_is 401 198.51.100.2 /v1/enroll \
-	"$(enroll_body rnk_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA u)"
+check "expired key: 403" enroll_is 403 198.51.100.2 "$(secret_of "$EXP")" x
+check "unknown key: 401" enroll_is 401 198.51.100.2 rnk_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA u
+
+# ---------------------------------------------------------------- proof of the node key (own address)
+req 198.51.100.4 /v1/enroll/challenge '{}' >"$T_DIR/ch"
+check "challenge: 200 with a nonce and the server's key" python3 - "$T_DIR/ch" <<'PY'
+import base64, json, sys
+text, status = open(sys.argv[1]).read().rsplit("\n", 2)[:2]
+j = json.loads(text)
+assert status == "200", status
+assert len(base64.urlsafe_b64decode(j["nonce"] + "=")) == 32
+assert len(base64.b64decode(j["server_key"])) == 32 and j["expires_in"] == 60, j
+PY
+SAYS='nonce.* is missing' check "enroll without a proof (an older client): 400" \
+	enroll_is 400 198.51.100.4 "$(secret_of "$KEY")" old --no-proof
+SAYS='does not verify' check "enroll with a proof of random bytes: 401" \
+	enroll_is 401 198.51.100.4 "$(secret_of "$KEY")" junk --garbage-proof
+SAYS='unknown, used or expired' check "a nonce used twice: the second enroll is 401" \
+	enroll_is 401 198.51.100.4 "$(secret_of "$KEY")" twice --replay
+SAYS='loopback' check "an endpoint on loopback: 400" \
+	enroll_is 400 198.51.100.4 "$(secret_of "$KEY")" lo --endpoint 127.0.0.1:41641
+SAYS='mesh address' check "an endpoint in the mesh: 400" \
+	enroll_is 400 198.51.100.4 "$(secret_of "$KEY")" mesh --endpoint 100.64.0.9:41641
+check "a private LAN endpoint is fine: 200" \
+	enroll_is 200 198.51.100.4 "$(secret_of "$KEY")" lan --endpoint 192.168.1.20:41641
+
+# alice's node A; bob holds a valid key and A's public key (every netmap lists it)
+A_PRIV=$(wg genkey)
+A_PUB=$(wg pubkey <<<"$A_PRIV")
+enroll 198.51.100.2 "$(secret_of "$KEY")" nas --priv "$A_PRIV" >"$T_DIR/a1"
+A_ID=$(field "$T_DIR/a1" node_id)
+A_TOKEN=$(field "$T_DIR/a1" node_token)
+BOB=$(ctl authkey create --user bob --reusable 2>/dev/null)
+node_a() { ctl nodes list --json | python3 -c "import json,sys; n=[n for n in json.load(sys.stdin)['nodes'] if n['id']==$A_ID][0]; print(n['user'], n['name'], n['expired'], n['tags'])"; }
+A_BEFORE=$(node_a)
+check "A enrolled as alice's" grep -q '^alice nas False' <<<"$A_BEFORE"
+SAYS='does not verify' check "takeover: bob's key, A's public key, a proof by another key: 401" \
+	enroll_is 401 198.51.100.4 "$(secret_of "$BOB")" evil --pub "$A_PUB"
+SAYS='nonce.* is missing' check "takeover: bob's key, A's public key, no proof: 400" \
+	enroll_is 400 198.51.100.4 "$(secret_of "$BOB")" evil --pub "$A_PUB" --no-proof
+SAYS='another user' check "even with A's own key's proof, bob's key cannot re-enroll A: 403" \
+	enroll_is 403 198.51.100.4 "$(secret_of "$BOB")" evil --priv "$A_PRIV"
+check "A's user, name and tags unchanged" [ "$(node_a)" = "$A_BEFORE" ]
+check "A's token still polls: 200" status_is 200 198.51.100.2 /v1/poll '{"since":0}' \
+	-H "Authorization: Bearer $A_TOKEN"
+same_node() {
+	enroll 198.51.100.2 "$(secret_of "$KEY")" nas --priv "$A_PRIV" >"$T_DIR/a2"
+	cat "$T_DIR/a2"
+	[ "$(tail -n 1 "$T_DIR/a2")" = 200 ] && [ "$(field "$T_DIR/a2" node_id)" = "$A_ID" ]
+}
+check "alive: A's owner re-enrolls it with A's key and alice's key: 200, same node" same_node
 
 # ---------------------------------------------------------------- bad requests
 check "unknown member: 400" status_is 400 198.51.100.2 /v1/poll '{"since":0,"x":1}' \
@@ -146,8 +212,7 @@ done
 check "11 bad enrollments from one address: the 11th is 429" sh -c \
 	"[ '$codes' = ' 400 400 400 400 400 400 400 400 400 400 429' ] || { echo '$codes'; false; }"
 check "429 carries Retry-After" grep -qi '^Retry-After: [0-9]' "$T_DIR/rl.h"
-check "another address is not limited" status_is 200 198.51.100.2 /v1/enroll \
-	"$(enroll_body "$(secret_of "$KEY")" other)"
+check "another address is not limited" enroll_is 200 198.51.100.2 "$(secret_of "$KEY")" other
 
 # ---------------------------------------------------------------- poll
 req 198.51.100.2 /v1/poll '{"since":0}' -H "Authorization: Bearer $TOKEN" >"$T_DIR/p0"

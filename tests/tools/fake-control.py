@@ -2,14 +2,15 @@
 # SPDX-License-Identifier: MIT
 # A stand-in for `rustynet-control serve` in node-side tests (docs/control-protocol.md):
 #   fake-control.py DIR PORT   writes DIR/cert.pem, DIR/key.pem, DIR/authkey (rnk1...) and serves
-# enroll (single-use key), poll (204 after 2 s; touch DIR/bump for a version 2 with a moved peer
-# endpoint) and logout on 127.0.0.1:PORT over TLS 1.3. Needs python3-cryptography.
-import base64, hashlib, json, os, ssl, sys, threading, time, datetime
+# the enrollment challenge, enroll (single-use key; the proof of the node key checked as
+# docs/control-protocol.md says), poll (204 after 2 s; touch DIR/bump for a version 2 with a
+# moved peer endpoint) and logout on 127.0.0.1:PORT over TLS 1.3. Needs python3-cryptography.
+import base64, hashlib, hmac, json, os, ssl, sys, threading, time, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from cryptography import x509
 from cryptography.x509.oid import NameOID
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ed25519, ec
+from cryptography.hazmat.primitives.asymmetric import ed25519, ec, x25519
 
 d = sys.argv[1]; port = int(sys.argv[2])
 sign = ed25519.Ed25519PrivateKey.generate()
@@ -27,6 +28,9 @@ spki = tls.public_key().public_bytes(serialization.Encoding.DER, serialization.P
 b64u = lambda b: base64.urlsafe_b64encode(b).decode().rstrip("=")
 secret = "rnk_" + b64u(os.urandom(32))
 open(d + "/authkey", "w").write("rnk1.%s.%s.%s\n" % (secret, b64u(hashlib.sha256(spki).digest()), b64u(sign_pub)))
+enroll_key = x25519.X25519PrivateKey.generate()
+enroll_pub = enroll_key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+nonces = set()
 state = {"version": 1, "self": None, "token": "rnt_" + b64u(os.urandom(32)), "used": False}
 peer_pub = base64.b64encode(bytes([7] * 32)).decode()
 
@@ -60,7 +64,22 @@ class H(BaseHTTPRequestHandler):
     def do_POST(self):
         req = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         print("REQ", self.path, {k: v for k, v in req.items() if k != "auth_key"}, flush=True)
+        if self.path == "/v1/enroll/challenge":
+            nonce = os.urandom(32); nonces.add(nonce)
+            return self.reply(200, {"nonce": b64u(nonce), "server_key": base64.b64encode(enroll_pub).decode(),
+                                    "expires_in": 60})
         if self.path == "/v1/enroll":
+            nonce = base64.urlsafe_b64decode(req.get("nonce", "") + "=")
+            if nonce not in nonces:
+                return self.reply(401, {"error": "the enrollment nonce is unknown, used or expired"})
+            nonces.discard(nonce)
+            pub = base64.b64decode(req["public_key"])
+            shared = enroll_key.exchange(x25519.X25519PublicKey.from_public_bytes(pub))
+            want = hmac.new(shared, b"rustynet enroll proof v1\0" + nonce + enroll_pub + pub +
+                            hashlib.sha256(req["auth_key"].encode()).digest() + req["hostname"].encode(),
+                            hashlib.sha256).digest()
+            if not hmac.compare_digest(want, base64.urlsafe_b64decode(req.get("proof", "") + "=")):
+                return self.reply(401, {"error": "the proof of the node key does not verify"})
             if req["auth_key"] != secret or state["used"]:
                 return self.reply(403, {"error": "auth key already used"})
             state["used"] = True; state["self"] = req["public_key"]

@@ -2,7 +2,9 @@
 # SPDX-License-Identifier: MIT
 """A rogue control server for the trust tests: it holds the real server's TLS key (so the node's
 pin check passes, as after a key theft or on a compromised host) and answers every /v1/poll
-with whatever envelope the test put in MAPFILE, re-read per request. The node must refuse a map
+with whatever envelope the test put in MAPFILE, re-read per request. It answers the enrollment
+challenge with a nonce and an X25519 key of its own (a proof made for it is good at no other
+server), and enroll, like every other request, with MAPFILE. The node must refuse a map
 that is forged, replayed or signed by another key, and keep running on its last good one.
 
 Usage: rogue-control.py ADDR PORT CERT KEY MAPFILE
@@ -51,8 +53,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def do_POST(self):
         n = int(self.headers.get("Content-Length", "0"))
         self.rfile.read(n)
-        time.sleep(0.3)  # the node polls again at once: keep the loop slow
-        body = open(self.server.mapfile, "rb").read()
+        if self.path == "/v1/enroll/challenge":
+            body = json.dumps({"nonce": base64.urlsafe_b64encode(os.urandom(32)).decode().rstrip("="),
+                               "server_key": base64.b64encode(self.server.enroll_pub).decode(),
+                               "expires_in": 60}).encode()
+        else:
+            time.sleep(0.3)  # the node polls again at once: keep the loop slow
+            body = open(self.server.mapfile, "rb").read()
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
@@ -66,6 +73,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
 def serve(addr, port, cert, key, mapfile):
     srv = http.server.ThreadingHTTPServer((addr, int(port)), Handler)
     srv.mapfile = mapfile
+    # any 32 bytes but a low-order point will do as a public key here: nobody needs its secret
+    srv.enroll_pub = hashlib.sha256(os.urandom(32)).digest()
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.minimum_version = ssl.TLSVersion.TLSv1_3
     ctx.load_cert_chain(cert, key)
