@@ -12,7 +12,7 @@ PKGS=(
 	libsystemd-dev
 	# interop, tests, demo, bench
 	wireguard-go wireguard-tools iproute2 iputils-ping iperf3 tcpdump nftables
-	procps psmisc python3 socat curl dnsutils knot-dnsutils dnsmasq-base dnsperf
+	procps psmisc python3 python3-cryptography socat curl dnsutils knot-dnsutils dnsmasq-base dnsperf
 	udhcpc dbus-daemon
 )
 

@@ -60,7 +60,11 @@ cat >"$T_DIR/flap.py" <<'PY'
 import base64, json, math, os, socket, sqlite3, ssl, subprocess, sys, threading, time
 import http.client
 
-SRV, SECRET, STATE, CTL, POLICY = sys.argv[1:6]
+SRV, SECRET, STATE, CTL, POLICY, TOOLS = sys.argv[1:7]
+sys.path.insert(0, TOOLS)
+enroll_client = __import__("enroll-client")
+proof_of, b64u, RAW = enroll_client.proof_of, enroll_client.b64u, enroll_client.RAW
+from cryptography.hazmat.primitives.asymmetric import x25519
 ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
 ctx.check_hostname = False
 ctx.verify_mode = ssl.CERT_NONE  # the pin is control-serve.sh's subject; here: the load
@@ -86,10 +90,19 @@ class Client:
                     raise
 
 def enroll(src, name):
-    pub = base64.b64encode(os.urandom(32)).decode()
-    st, data = Client(src).post("/v1/enroll", {"auth_key": SECRET, "public_key": pub,
-                                               "hostname": name,
-                                               "endpoints": ["198.51.100.9:41641"]})
+    # the proof of the node key as tests/tools/enroll-client.py makes it
+    priv = x25519.X25519PrivateKey.generate()
+    node_pub = priv.public_key().public_bytes(*RAW)
+    c = Client(src)
+    st, data = c.post("/v1/enroll/challenge", {})
+    assert st == 200, (name, st, data)
+    ch = json.loads(data)
+    nonce = base64.urlsafe_b64decode(ch["nonce"] + "=")
+    proof = proof_of(priv, base64.b64decode(ch["server_key"]), nonce, node_pub, SECRET, name)
+    st, data = c.post("/v1/enroll", {"auth_key": SECRET,
+                                     "public_key": base64.b64encode(node_pub).decode(),
+                                     "hostname": name, "endpoints": ["198.51.100.9:41641"],
+                                     "nonce": b64u(nonce), "proof": b64u(proof)})
     assert st == 200, (name, st, data)
     j = json.loads(data)
     return j["node_id"], Client(src, j["node_token"]), json.loads(j["netmap"]["map"])["version"]
@@ -208,7 +221,7 @@ print(json.dumps({
 PY
 
 nsx "$NS" python3 "$T_DIR/flap.py" 2001:db8::1 "$(echo "$KEY" | cut -d. -f2)" "$ST" "$CTL" \
-	"$T_DIR/p2222.hujson" >"$T_DIR/flap.json" 2>"$T_DIR/flap.err" || true
+	"$T_DIR/p2222.hujson" "$ROOT/tests/tools" >"$T_DIR/flap.json" 2>"$T_DIR/flap.err" || true
 check "the driver ran: 100 flapping polls, all answered 200" sh -c "cat '$T_DIR/flap.err'; [ -s '$T_DIR/flap.json' ]"
 note "measured: $(cat "$T_DIR/flap.json" 2>/dev/null)"
 res() { python3 -c "import json,sys; r = json.load(open('$T_DIR/flap.json')); sys.exit(0 if ($1) else 1)"; }
