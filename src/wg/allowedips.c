@@ -174,7 +174,11 @@ static int peer_reserve(struct rn_allowedips *t)
 	return 0;
 }
 
-/* Backward-shift deletion: linear probing stays correct without tombstones. */
+/*
+ * Backward-shift deletion: linear probing stays correct without tombstones. The slot array
+ * stays even when it empties, so a prefix moving from the last peer to a new one still finds
+ * room; the public removals give it back with peer_map_trim().
+ */
 static void peer_slot_delete(struct rn_allowedips *t, struct rn_allowedips_peer_slot *s)
 {
 	size_t mask = t->peers_cap - 1, hole = (size_t)(s - t->peers), i = hole;
@@ -193,7 +197,12 @@ static void peer_slot_delete(struct rn_allowedips *t, struct rn_allowedips_peer_
 		}
 	}
 	memset(&t->peers[hole], 0, sizeof(t->peers[hole]));
-	if (--t->peers_used)
+	t->peers_used--;
+}
+
+static void peer_map_trim(struct rn_allowedips *t)
+{
+	if (t->peers_used)
 		return;
 	free(t->peers);
 	t->peers = NULL;
@@ -239,6 +248,7 @@ static void node_set_peer(struct rn_allowedips *t, struct rn_allowedips_node *n,
 		t->peers_used++;
 	}
 	n->peer_prev = s->tail;
+	n->peer_next = NULL;
 	if (s->tail)
 		s->tail->peer_next = n;
 	else
@@ -247,9 +257,10 @@ static void node_set_peer(struct rn_allowedips *t, struct rn_allowedips_node *n,
 }
 
 /*
- * Turns prefix node n (already off its peer's list) back into nothing: it stays as a branch
- * point if it has two children, else it is spliced out, and a branch point left with one
- * child by that goes too.
+ * Turns prefix node n (already off its peer's list, or its whole list dropped) back into
+ * nothing: it stays as a branch point if it has two children, else it is spliced out, and a
+ * branch point left with one child by that goes too. A branch point keeps no list links:
+ * stale ones would chain its next owner's list through freed nodes.
  */
 static void node_drop_prefix(struct rn_allowedips *t, struct rn_allowedips_node *n)
 {
@@ -263,6 +274,7 @@ static void node_drop_prefix(struct rn_allowedips *t, struct rn_allowedips_node 
 	if (!*slot)
 		return;
 	n->peer = NULL;
+	n->peer_prev = n->peer_next = NULL;
 	t->n_prefixes--;
 	if (n->child[0] && n->child[1])
 		return;
@@ -349,16 +361,20 @@ int rn_allowedips_insert(struct rn_allowedips *t, int family, const void *addr, 
 	}
 	fresh = node_new(k, cidr, is_v6);
 	if (!fresh)
-		return -ENOMEM;
+		goto err_nomem;
 	if (!n) {
 		*slot = fresh;
 	} else if (trie_graft(t, slot, fresh, k)) {
 		free(fresh);
-		return -ENOMEM;
+		goto err_nomem;
 	}
 	t->n_nodes++;
 	node_set_peer(t, fresh, peer);
 	return 0;
+
+err_nomem:
+	peer_map_trim(t); /* the slots peer_reserve() made for a first peer */
+	return -ENOMEM;
 }
 
 int rn_allowedips_remove(struct rn_allowedips *t, int family, const void *addr, uint8_t cidr,
@@ -380,6 +396,7 @@ int rn_allowedips_remove(struct rn_allowedips *t, int family, const void *addr, 
 		return -ENOENT;
 	peer_list_unlink(t, n);
 	node_drop_prefix(t, n);
+	peer_map_trim(t);
 	return 0;
 }
 
@@ -397,6 +414,7 @@ void rn_allowedips_remove_by_peer(struct rn_allowedips *t, void *peer)
 		next = n->peer_next;
 		node_drop_prefix(t, n);
 	}
+	peer_map_trim(t);
 }
 
 void *rn_allowedips_lookup(const struct rn_allowedips *t, int family, const void *addr)

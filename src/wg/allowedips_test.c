@@ -339,6 +339,70 @@ static void random_round(int n_inserts, int n_peers)
 	free(r.p);
 }
 
+static void check_walk_of(const struct rn_allowedips *t, struct ref *r, void *peer)
+{
+	struct walk_ctx w = {r, peer, 0};
+	size_t want = 0;
+
+	for (size_t j = 0; j < r->n; j++) {
+		r->p[j].visited = false;
+		want += r->p[j].peer == peer;
+	}
+	assert_int_equal(rn_allowedips_walk_by_peer(t, peer, walk_check, &w), 0);
+	assert_int_equal(w.seen, want);
+}
+
+/*
+ * Inserts, moves and removals interleaved with walks, on few peers and clustered prefixes so
+ * that nodes turn into branch points and back: the order in which exit nodes get switched.
+ */
+static void test_churn_against_reference(void **state)
+{
+	enum { N_PEERS = 4, N_OPS = 20000 };
+	struct rn_allowedips t;
+	struct ref r = {0};
+
+	(void)state;
+	rand_bytes(&bases[0][0][0], sizeof(bases));
+	rn_allowedips_init(&t);
+	for (int i = 0; i < N_OPS; i++) {
+		unsigned int op = (unsigned int)(rng() % 16);
+		void *peer = PEER(rng() % N_PEERS);
+		int family = rand_family();
+		uint8_t addr[16], cidr = rand_cidr(family);
+
+		rand_addr(family, addr);
+		if (op < 8) {
+			if (op < 3 && r.n) { /* an existing prefix: a move, or a no-op */
+				const struct ref_prefix *p = &r.p[rng() % r.n];
+
+				family = p->family;
+				cidr = p->cidr;
+				memcpy(addr, p->addr, 16);
+			}
+			assert_int_equal(rn_allowedips_insert(&t, family, addr, cidr, peer), 0);
+			ref_insert(&r, family, addr, cidr, peer);
+		} else if (op < 11 && r.n) {
+			struct ref_prefix *p = &r.p[rng() % r.n];
+
+			assert_int_equal(
+			    rn_allowedips_remove(&t, p->family, p->addr, p->cidr, p->peer), 0);
+			ref_delete(&r, p);
+		} else if (op == 11) {
+			rn_allowedips_remove_by_peer(&t, peer);
+			ref_remove_by_peer(&r, peer);
+		} else {
+			check_walk_of(&t, &r, peer);
+			check_lookups(&t, &r, 4);
+		}
+	}
+	check_counts(&t, &r);
+	for (int i = 0; i < N_PEERS; i++)
+		check_walk_of(&t, &r, PEER(i));
+	rn_allowedips_free(&t);
+	free(r.p);
+}
+
 static void test_random_against_reference(void **state)
 {
 	(void)state;
@@ -535,6 +599,68 @@ static void test_walk_order_and_stop(void **state)
 	rn_allowedips_free(&t);
 }
 
+/*
+ * Switching exit nodes (issue 12, item 14): removing X's prefixes by peer left 0.0.0.0/0 as a
+ * branch point above Y's two /32s with X's list links still in it, so giving 0.0.0.0/0 to a
+ * peer again chained that peer's list through X's freed ::/0 node. ASan saw the walk that
+ * `wg show` does read freed memory.
+ */
+static void test_remove_by_peer_keeps_branch_point(void **state)
+{
+	void *x = PEER(1), *y = PEER(2), *z = PEER(3);
+	struct rn_allowedips t;
+
+	(void)state;
+	rn_allowedips_init(&t);
+	assert_int_equal(add(&t, "100.64.0.1", 32, y), 0);
+	assert_int_equal(add(&t, "192.168.1.1", 32, y), 0);
+	assert_int_equal(add(&t, "0.0.0.0", 0, x), 0);
+	assert_int_equal(add(&t, "::", 0, x), 0);
+	rn_allowedips_remove_by_peer(&t, x);
+	assert_int_equal(count_of(&t, x), 0);
+	lookup_is(&t, "198.51.100.1", NULL);
+	lookup_is(&t, "2001:db8::1", NULL);
+
+	/* The new exit, then the old one again: each sees exactly its own prefixes. */
+	assert_int_equal(add(&t, "0.0.0.0", 0, z), 0);
+	assert_int_equal(count_of(&t, z), 1);
+	assert_int_equal(count_of(&t, y), 2);
+	lookup_is(&t, "198.51.100.1", z);
+	lookup_is(&t, "100.64.0.1", y);
+	rn_allowedips_remove_by_peer(&t, z);
+	assert_int_equal(add(&t, "0.0.0.0", 0, x), 0);
+	assert_int_equal(add(&t, "::", 0, x), 0);
+	assert_int_equal(count_of(&t, x), 2);
+	assert_int_equal(count_of(&t, z), 0);
+	assert_int_equal(del(&t, "0.0.0.0", 0, x), 0);
+	assert_int_equal(count_of(&t, x), 1);
+	lookup_is(&t, "2001:db8::1", x);
+	lookup_is(&t, "198.51.100.1", NULL);
+	rn_allowedips_free(&t);
+}
+
+/*
+ * Moving the only prefix of the only peer to another peer: the table's peer map empties half
+ * way through the move, and the new owner must still find a slot.
+ */
+static void test_move_last_prefix(void **state)
+{
+	struct rn_allowedips t;
+
+	(void)state;
+	rn_allowedips_init(&t);
+	assert_int_equal(add(&t, "0.0.0.0", 0, PEER(1)), 0);
+	assert_int_equal(add(&t, "0.0.0.0", 0, PEER(2)), 0);
+	lookup_is(&t, "198.51.100.1", PEER(2));
+	assert_int_equal(count_of(&t, PEER(1)), 0);
+	assert_int_equal(count_of(&t, PEER(2)), 1);
+	assert_int_equal(t.n_prefixes, 1);
+	rn_allowedips_remove_by_peer(&t, PEER(2));
+	assert_null(t.root4);
+	assert_null(t.peers);
+	rn_allowedips_free(&t);
+}
+
 /* The shape of a real mesh: a thousand peers with a handful of prefixes each. */
 static void test_thousand_peers(void **state)
 {
@@ -580,7 +706,10 @@ int main(void)
 		cmocka_unit_test(test_invalid),
 		cmocka_unit_test(test_walk_order_and_stop),
 		cmocka_unit_test(test_thousand_peers),
+		cmocka_unit_test(test_remove_by_peer_keeps_branch_point),
+		cmocka_unit_test(test_move_last_prefix),
 		cmocka_unit_test(test_random_against_reference),
+		cmocka_unit_test(test_churn_against_reference),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

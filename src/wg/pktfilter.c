@@ -9,6 +9,15 @@
  * nothing else does, not even the flow table (admitting those would need per-datagram state on
  * the receive path; a reply that big is rare inside a 1420-byte tunnel MTU, and dropping it is
  * the safe side).
+ *
+ * ICMP errors. An error (unreachable, packet too big, time exceeded, parameter problem), a
+ * redirect or a source quench quotes a packet, and the kernel acts on the connection that
+ * packet belongs to. Crypto-key routing sent every packet to the quoted destination to one
+ * peer, the one whose allowed IPs hold it, so only that peer can have seen it: a message
+ * quoting it from any other peer is a forgery (a fake "packet too big" or "unreachable" to
+ * degrade or kill this node's connection with someone else), and is dropped whatever the
+ * rules say, as is one whose quote cannot be read. An error from the right peer passes when
+ * it is about a live flow this node opened, else by the rules like any packet.
  */
 #include "wg/pktfilter.h"
 
@@ -18,6 +27,8 @@
 #include <sys/socket.h>
 
 #include <sodium.h>
+
+#include "wg/allowedips.h"
 
 enum {
 	IPV6_HOPOPTS = 0,
@@ -29,14 +40,20 @@ enum {
 
 	ICMP_ECHOREPLY = 0,
 	ICMP_UNREACH = 3, /* includes "fragmentation needed": IPv4's packet too big */
+	ICMP_SOURCEQUENCH = 4,
+	ICMP_REDIRECT = 5,
 	ICMP_ECHO = 8,
 	ICMP_TIMXCEED = 11,
+	ICMP_PARAMPROB = 12,
 	ICMP6_UNREACH = 1,
 	ICMP6_PACKET_TOO_BIG = 2,
 	ICMP6_TIMXCEED = 3,
+	ICMP6_PARAMPROB = 4,
 	ICMP6_ECHO = 128,
 	ICMP6_ECHOREPLY = 129,
 	ICMP_HDR_LEN = 8, /* type, code, checksum, then the echo id or unused word */
+	QUOTE_L4_MIN = 8, /* of the quoted transport header: what every router quotes, what the
+			     kernel needs to act on an error */
 };
 
 static uint16_t be16(const uint8_t *p)
@@ -56,12 +73,25 @@ static bool is_echo(const struct rn_pkt_tuple *t, bool reply)
 	return t->icmp_type == (reply ? ICMP6_ECHOREPLY : ICMP6_ECHO);
 }
 
+/* The errors a flow this node opened may receive. */
 static bool is_icmp_error(const struct rn_pkt_tuple *t)
 {
 	if (t->family == AF_INET)
-		return t->icmp_type == ICMP_UNREACH || t->icmp_type == ICMP_TIMXCEED;
+		return t->icmp_type == ICMP_UNREACH || t->icmp_type == ICMP_TIMXCEED ||
+		       t->icmp_type == ICMP_PARAMPROB;
 	return t->icmp_type == ICMP6_UNREACH || t->icmp_type == ICMP6_PACKET_TOO_BIG ||
-	       t->icmp_type == ICMP6_TIMXCEED;
+	       t->icmp_type == ICMP6_TIMXCEED || t->icmp_type == ICMP6_PARAMPROB;
+}
+
+/* Every ICMP message that quotes a packet for the kernel to act on (t->has_l4 is true). */
+static bool icmp_quotes(const struct rn_pkt_tuple *t)
+{
+	if (!is_icmp(t))
+		return false;
+	if (is_icmp_error(t))
+		return true;
+	return t->family == AF_INET &&
+	       (t->icmp_type == ICMP_SOURCEQUENCH || t->icmp_type == ICMP_REDIRECT);
 }
 
 /*
@@ -339,18 +369,36 @@ static bool lookup(const struct rn_flowtable *ft, const struct flow_key *k, uint
 }
 
 /*
- * An ICMP error about a packet this node sent: the quoted header is that packet, so it is
- * looked up as sent, and the error must be addressed to its sender.
+ * Reads the packet that ICMP message t quotes into q, and says whether peer is where that
+ * packet went: the peer whose allowed IPs hold its destination (see the top of the file).
+ * A quote must hold its IP header and the first 8 bytes after it; one of a later fragment
+ * has no transport header to show and is refused like one cut short.
  */
-static bool admits_error(const struct rn_flowtable *ft, const struct rn_pkt_tuple *t,
-			 uint64_t now)
+static bool quote_from_path(const struct rn_pkt_tuple *t, const struct rn_allowedips *routes,
+			    const void *peer, struct rn_pkt_tuple *q)
+{
+	if (!routes || !peer)
+		return false;
+	if (!parse_ip(t->l4 + ICMP_HDR_LEN, t->l4_len - ICMP_HDR_LEN, q, true))
+		return false;
+	if (q->family != t->family || !q->has_l4 || q->l4_len < QUOTE_L4_MIN)
+		return false;
+	return rn_allowedips_lookup(routes, q->family, q->dst) == peer;
+}
+
+/*
+ * An ICMP error about a packet this node sent: the quoted header is that packet, so it is
+ * looked up as sent, the error must be addressed to its sender, and come from its path.
+ */
+static bool admits_error(const struct rn_flowtable *ft, const struct rn_allowedips *routes,
+			 const void *peer, const struct rn_pkt_tuple *t, uint64_t now)
 {
 	struct rn_pkt_tuple q;
 	struct flow_key k;
 
-	if (!parse_ip(t->l4 + ICMP_HDR_LEN, t->l4_len - ICMP_HDR_LEN, &q, true))
+	if (!quote_from_path(t, routes, peer, &q))
 		return false;
-	if (q.family != t->family || !q.has_ports || memcmp(q.src, t->dst, 16))
+	if (!q.has_ports || memcmp(q.src, t->dst, 16))
 		return false;
 	if (is_icmp(&q) && !is_echo(&q, false))
 		return false;
@@ -358,8 +406,8 @@ static bool admits_error(const struct rn_flowtable *ft, const struct rn_pkt_tupl
 	return lookup(ft, &k, now);
 }
 
-bool rn_flowtable_admits(const struct rn_flowtable *ft, const struct rn_pkt_tuple *t,
-			 uint64_t now)
+bool rn_flowtable_admits(const struct rn_flowtable *ft, const struct rn_allowedips *routes,
+			 const void *peer, const struct rn_pkt_tuple *t, uint64_t now)
 {
 	struct flow_key k;
 
@@ -367,7 +415,7 @@ bool rn_flowtable_admits(const struct rn_flowtable *ft, const struct rn_pkt_tupl
 		return false;
 	if (is_icmp(t)) {
 		if (is_icmp_error(t))
-			return admits_error(ft, t, now);
+			return admits_error(ft, routes, peer, t, now);
 		if (!is_echo(t, true))
 			return false;
 	} else if (!t->has_ports) {
@@ -378,14 +426,17 @@ bool rn_flowtable_admits(const struct rn_flowtable *ft, const struct rn_pkt_tupl
 }
 
 bool rn_pktfilter_allows(const struct rn_filter *f, const struct rn_flowtable *ft,
-			 const uint8_t *pkt, size_t len, uint64_t now)
+			 const struct rn_allowedips *routes, const void *peer, const uint8_t *pkt,
+			 size_t len, uint64_t now)
 {
+	struct rn_pkt_tuple t, quoted;
 	enum rn_filter_context ctx;
-	struct rn_pkt_tuple t;
 
 	if (!f)
 		return true;
 	if (!rn_pkt_parse(pkt, len, &t))
+		return false;
+	if (t.has_l4 && icmp_quotes(&t) && !quote_from_path(&t, routes, peer, &quoted))
 		return false;
 	ctx = rn_filter_context_of(f, t.family, t.dst);
 	if (ctx != RN_FILTER_NONE &&
@@ -393,5 +444,5 @@ bool rn_pktfilter_allows(const struct rn_filter *f, const struct rn_flowtable *f
 			     t.dport))
 		return true;
 	/* A reply belongs to this node whatever its destination's context. */
-	return rn_flowtable_admits(ft, &t, now);
+	return rn_flowtable_admits(ft, routes, peer, &t, now);
 }

@@ -4,6 +4,7 @@
  * compiled policy (policy/filter.h) and a flow table of connections this node opened. The
  * device records outbound flows on the send path and asks rn_pktfilter_allows() on the receive
  * path; with no filter installed everything passes, so a bare rustynet-wg stays plain WireGuard.
+ * ICMP messages quoting a packet are believed only from the peer that packet was routed to.
  *
  * Every function takes `now` (protocol ns, wg/clock.h) from its caller so tests are exact.
  */
@@ -17,6 +18,8 @@
 #include <stdint.h>
 
 #include "policy/filter.h"
+
+struct rn_allowedips;
 
 /* Handed to the rule matcher for a packet without a transport header to read ports from. */
 #define RN_PKT_PROTO_NONE 255 /* IANA "Reserved": only an any-protocol, every-port rule admits it */
@@ -85,16 +88,25 @@ void rn_flowtable_free(struct rn_flowtable *ft);
  */
 void rn_flowtable_record(struct rn_flowtable *ft, const uint8_t *pkt, size_t len, uint64_t now);
 
-/* Whether the inbound packet t answers a live flow: a reply, an echo reply or an ICMP error. */
-bool rn_flowtable_admits(const struct rn_flowtable *ft, const struct rn_pkt_tuple *t,
-			 uint64_t now);
+/*
+ * Whether the inbound packet t, decrypted from peer, answers a live flow: a reply, an echo
+ * reply, or an ICMP error (unreachable, packet too big, time exceeded, parameter problem) that
+ * quotes a packet of the flow routed to peer by routes, the device's allowed IPs. routes and
+ * peer may be NULL: then no error is admitted. The caller holds routes' lock for reading.
+ */
+bool rn_flowtable_admits(const struct rn_flowtable *ft, const struct rn_allowedips *routes,
+			 const void *peer, const struct rn_pkt_tuple *t, uint64_t now);
 
 /*
- * The filter's verdict on a decrypted inbound packet: true with no filter installed, else when
- * a rule admits it in the context of its destination or it belongs to a flow this node opened.
- * ft may be NULL (no flows).
+ * The filter's verdict on a decrypted inbound packet from peer (whose allowed IPs in routes
+ * hold its source): true with no filter installed, else when a rule admits it in the context
+ * of its destination or it belongs to a flow this node opened. Whatever the rules say, an ICMP
+ * message quoting a packet (error, redirect, source quench) is dropped unless the quote parses
+ * and its destination is routed to peer. ft may be NULL (no flows); routes or peer NULL drop
+ * every such ICMP message. The caller holds routes' lock for reading.
  */
 bool rn_pktfilter_allows(const struct rn_filter *f, const struct rn_flowtable *ft,
-			 const uint8_t *pkt, size_t len, uint64_t now);
+			 const struct rn_allowedips *routes, const void *peer, const uint8_t *pkt,
+			 size_t len, uint64_t now);
 
 #endif

@@ -2,7 +2,8 @@
 /*
  * Unit tests for the data-plane packet filter: 5-tuple parsing of crafted and broken packets,
  * rule verdicts, and the flow table (replies, echo replies, ICMP errors, expiry, eviction).
- * Every packet is copied into a buffer of exactly its length so ASan sees any overread.
+ * Every packet is copied into a buffer of exactly its length so ASan sees any overread, and
+ * comes from the peer whose allowed IPs hold its source, as the receive path makes sure.
  */
 #include <arpa/inet.h>
 #include <setjmp.h>
@@ -16,6 +17,7 @@
 
 #include <cmocka.h>
 
+#include "wg/allowedips.h"
 #include "wg/pktfilter.h"
 
 #define S(x) ((uint64_t)(x) * 1000000000ULL)
@@ -24,6 +26,28 @@ enum { TCP = 6, UDP = 17, ICMP = 1, ICMP6 = 58 };
 
 static const char *const ME = "100.64.0.1", *const FRIEND = "100.64.0.3",
 		  *const OTHER = "100.64.0.4", *const SERVER = "100.64.0.9";
+
+/*
+ * The peers and their allowed IPs. SERVER has a LAN behind it with a router (10.0.0.1) and
+ * another address (fd7a::77); EXIT is the exit node, so the internet is behind it.
+ */
+static char peer_tokens[4];
+#define PEER_FRIEND (&peer_tokens[0])
+#define PEER_OTHER  (&peer_tokens[1])
+#define PEER_SERVER (&peer_tokens[2])
+#define PEER_EXIT   (&peer_tokens[3])
+static const struct {
+	const char *addr;
+	uint8_t cidr;
+	void *peer;
+} route_table[] = {
+	{ "100.64.0.3", 32, PEER_FRIEND }, { "fd7a::3", 128, PEER_FRIEND },
+	{ "100.64.0.4", 32, PEER_OTHER },  { "fd7a::4", 128, PEER_OTHER },
+	{ "100.64.0.9", 32, PEER_SERVER }, { "10.0.0.0", 24, PEER_SERVER },
+	{ "fd7a::9", 128, PEER_SERVER },   { "fd7a::77", 128, PEER_SERVER },
+	{ "0.0.0.0", 0, PEER_EXIT },	   { "::", 0, PEER_EXIT },
+};
+static struct rn_allowedips routes;
 
 /* ---- packet builders ---- */
 
@@ -130,6 +154,16 @@ static int setup(void **state)
 	filter = (struct rn_filter){ .n_self = 2, .rules = rules, .n_rules = 1 };
 	filter.self[0] = P("100.64.0.1");
 	filter.self[1] = P("fd7a::1");
+	rn_allowedips_init(&routes);
+	for (size_t i = 0; i < sizeof(route_table) / sizeof(route_table[0]); i++) {
+		int family = strchr(route_table[i].addr, ':') ? AF_INET6 : AF_INET;
+		uint8_t a[16];
+
+		assert_int_equal(inet_pton(family, route_table[i].addr, a), 1);
+		assert_int_equal(rn_allowedips_insert(&routes, family, a, route_table[i].cidr,
+						      route_table[i].peer),
+				 0);
+	}
 	return rn_flowtable_init(&ft, 64);
 }
 
@@ -137,19 +171,35 @@ static int teardown(void **state)
 {
 	(void)state;
 	rn_flowtable_free(&ft);
+	rn_allowedips_free(&routes);
 	return 0;
 }
 
-/* The verdict on pkt, read from a buffer of exactly len bytes. */
-static bool in(const uint8_t *pkt, size_t len, uint64_t now)
+/* The verdict on pkt from peer, read from a buffer of exactly len bytes. */
+static bool in_from(void *peer, const uint8_t *pkt, size_t len, uint64_t now)
 {
 	uint8_t *copy = malloc(len ? len : 1);
 	bool ok;
 
 	memcpy(copy, pkt, len);
-	ok = rn_pktfilter_allows(&filter, &ft, copy, len, now);
+	ok = rn_pktfilter_allows(&filter, &ft, &routes, peer, copy, len, now);
 	free(copy);
 	return ok;
+}
+
+/* The peer the receive path would have decrypted pkt from: the one routed its source. */
+static void *sender_of(const uint8_t *pkt, size_t len)
+{
+	if (len >= 20 && pkt[0] >> 4 == 4)
+		return rn_allowedips_lookup(&routes, AF_INET, pkt + 12);
+	if (len >= 40 && pkt[0] >> 4 == 6)
+		return rn_allowedips_lookup(&routes, AF_INET6, pkt + 8);
+	return NULL;
+}
+
+static bool in(const uint8_t *pkt, size_t len, uint64_t now)
+{
+	return in_from(sender_of(pkt, len), pkt, len, now);
 }
 
 static void out(struct rn_flowtable *t, const uint8_t *pkt, size_t len, uint64_t now)
@@ -398,9 +448,9 @@ static void test_no_filter(void **state)
 	size_t n = v4_udp(p, OTHER, ME, 1, 9);
 
 	(void)state;
-	assert_true(rn_pktfilter_allows(NULL, NULL, p, n, 0));
-	assert_true(rn_pktfilter_allows(NULL, &ft, p, 3, 0)); /* not even parsed */
-	assert_false(rn_pktfilter_allows(&filter, NULL, p, n, 0));
+	assert_true(rn_pktfilter_allows(NULL, NULL, NULL, NULL, p, n, 0));
+	assert_true(rn_pktfilter_allows(NULL, &ft, &routes, PEER_OTHER, p, 3, 0)); /* not parsed */
+	assert_false(rn_pktfilter_allows(&filter, NULL, &routes, PEER_OTHER, p, n, 0));
 }
 
 /* ---- the flow table ---- */
@@ -514,8 +564,110 @@ static void test_flow_icmp_errors(void **state)
 	qn = v6(q, TCP, "fd7a::1", "fd7a::9", (uint8_t[20]){ 0x1f, 0x40, 0x01, 0xbb }, 20);
 	assert_true(in(p, icmp_error(p, true, 2, "fd7a::77", "fd7a::1", q, qn), t0 + S(1)));
 	assert_true(in(p, icmp_error(p, true, 1, "fd7a::77", "fd7a::1", q, 48), t0 + S(1)));
-	assert_false(in(p, icmp_error(p, true, 4, "fd7a::77", "fd7a::1", q, qn), t0 + S(1)));
+	assert_true(in(p, icmp_error(p, true, 4, "fd7a::77", "fd7a::1", q, qn), t0 + S(1)));
+	assert_false(in(p, icmp_error(p, true, 128, "fd7a::77", "fd7a::1", q, qn), t0 + S(1)));
 	assert_false(in(p, icmp_error(p, true, 2, "fd7a::77", "fd7a::1", q, 43), t0 + S(1)));
+	/* Parameter problem is an error about the flow too. */
+	qn = v4_udp(q, ME, SERVER, 6000, 9999);
+	assert_true(in(p, icmp_error(p, false, 12, "10.0.0.1", ME, q, 28), t0 + S(1)));
+}
+
+/*
+ * An ICMP error is believed only from the peer its quoted packet was routed to (issue 12,
+ * item 8). Each forged error is first shown to pass from the right peer at the same moment.
+ */
+static void test_flow_icmp_errors_from_the_path(void **state)
+{
+	uint8_t q[128], p[256];
+	uint64_t t0 = S(12000), now = t0 + S(1);
+	size_t qn, n;
+
+	(void)state;
+	/* A flow with the server (a mesh peer), and one to the internet through the exit. */
+	out(&ft, q, v4_udp(q, ME, SERVER, 6100, 9999), t0);
+	out(&ft, q, v4_tcp(q, ME, "198.51.100.7", 40100, 443), t0);
+
+	qn = v4_udp(q, ME, SERVER, 6100, 9999);
+	n = icmp_error(p, false, 3, SERVER, ME, q, qn); /* port unreachable, from the server */
+	assert_ptr_equal(sender_of(p, n), PEER_SERVER);
+	assert_true(in(p, n, now));
+	assert_false(in_from(PEER_OTHER, p, n, now));
+	assert_false(in_from(PEER_EXIT, p, n, now));
+	assert_false(in_from(PEER_FRIEND, p, n, now));
+	assert_false(in_from(NULL, p, n, now));
+	assert_false(rn_pktfilter_allows(&filter, &ft, NULL, PEER_SERVER, p, n, now));
+	/* The forger uses its own address, as the receive path makes it: still refused. */
+	assert_false(in(p, icmp_error(p, false, 3, OTHER, ME, q, qn), now));
+	assert_false(in(p, icmp_error(p, false, 3, "203.0.113.1", ME, q, qn), now)); /* exit */
+	/* Fragmentation needed, time exceeded, parameter problem: the same. */
+	for (size_t i = 0; i < 3; i++) {
+		uint8_t type = (uint8_t[]){ 3, 11, 12 }[i];
+
+		assert_true(in(p, icmp_error(p, false, type, "10.0.0.1", ME, q, 28), now));
+		assert_false(in(p, icmp_error(p, false, type, OTHER, ME, q, 28), now));
+	}
+
+	/* An error about the internet flow comes through the exit; the server cannot send it. */
+	qn = v4_tcp(q, ME, "198.51.100.7", 40100, 443);
+	assert_true(in(p, icmp_error(p, false, 3, "203.0.113.1", ME, q, qn), now));
+	assert_false(in(p, icmp_error(p, false, 3, "10.0.0.1", ME, q, qn), now));
+	assert_false(in(p, icmp_error(p, false, 3, OTHER, ME, q, qn), now));
+
+	/* IPv6 packet too big about a flow with the server. */
+	out(&ft, q, v6(q, TCP, "fd7a::1", "fd7a::9", (uint8_t[20]){ 0x1f, 0x41, 0x01, 0xbb }, 20), t0);
+	qn = v6(q, TCP, "fd7a::1", "fd7a::9", (uint8_t[20]){ 0x1f, 0x41, 0x01, 0xbb }, 20);
+	assert_true(in(p, icmp_error(p, true, 2, "fd7a::77", "fd7a::1", q, qn), now));
+	assert_false(in(p, icmp_error(p, true, 2, "fd7a::4", "fd7a::1", q, qn), now));
+	assert_false(in(p, icmp_error(p, true, 2, "2001:db8::1", "fd7a::1", q, qn), now));
+}
+
+/*
+ * A grant of ICMP from OTHER to this node is for pings, not for errors about others' flows:
+ * those are dropped whatever the rules say, and so is an error whose quote cannot be read.
+ * An error about a packet that went to OTHER is still judged by the rules.
+ */
+static void test_icmp_errors_despite_rules(void **state)
+{
+	struct rn_filter_prefix other[1] = { P("100.64.0.4") };
+	uint8_t q[128], p[256];
+	uint64_t now = S(15000);
+	size_t qn, n;
+
+	(void)state;
+	rules[0].proto = RN_FILTER_PROTO_ICMP;
+	rules[0].src = other;
+	rules[0].n_src = 1;
+	assert_true(in(p, v4_icmp(p, OTHER, ME, 8, 5), now)); /* the grant is alive */
+	qn = v4_udp(q, ME, OTHER, 6200, 9999);
+	assert_true(in(p, icmp_error(p, false, 3, OTHER, ME, q, qn), now)); /* no flow: by rule */
+
+	/* About a packet to the server (with or without a live flow): dropped. */
+	qn = v4_udp(q, ME, SERVER, 6200, 9999);
+	assert_false(in(p, icmp_error(p, false, 3, OTHER, ME, q, qn), now));
+	out(&ft, q, qn, now);
+	assert_false(in(p, icmp_error(p, false, 3, OTHER, ME, q, qn), now));
+	assert_false(in(p, icmp_error(p, false, 5, OTHER, ME, q, qn), now)); /* redirect */
+	assert_false(in(p, icmp_error(p, false, 4, OTHER, ME, q, qn), now)); /* source quench */
+	assert_true(in(p, icmp_error(p, false, 3, SERVER, ME, q, qn), now));
+
+	/* Truncated quotes, a v6 quote in a v4 error, a broken header: dropped, never read past. */
+	qn = v4_udp(q, ME, OTHER, 6200, 9999);
+	for (size_t len = 0; len < 28; len++) {
+		n = icmp_error(p, false, 3, OTHER, ME, q, len);
+		assert_false(in(p, n, now));
+		assert_false(in(p, n - 1, now));
+	}
+	assert_true(in(p, icmp_error(p, false, 3, OTHER, ME, q, 28), now)); /* alive at 28 */
+	q[0] = 0x4f; /* IHL 60 */
+	assert_false(in(p, icmp_error(p, false, 3, OTHER, ME, q, qn), now));
+	q[0] = 0x60;
+	assert_false(in(p, icmp_error(p, false, 3, OTHER, ME, q, qn), now));
+	qn = v6(q, UDP, "fd7a::1", "fd7a::4", (uint8_t[8]){ 0 }, 8);
+	assert_false(in(p, icmp_error(p, false, 3, OTHER, ME, q, qn), now));
+
+	rules[0].proto = RN_FILTER_PROTO_TCP;
+	rules[0].src = rule_src;
+	rules[0].n_src = 2;
 }
 
 /* One bucket of RN_FLOW_WAYS: the oldest flow goes; an expired one goes before any live one. */
@@ -532,7 +684,7 @@ static void test_flow_eviction(void **state)
 		struct rn_pkt_tuple t;
 
 		assert_true(parse(p, v4_udp(p, SERVER, ME, 53, (uint16_t)(1000 + i)), &t));
-		assert_true(rn_flowtable_admits(&small, &t, S(20)));
+		assert_true(rn_flowtable_admits(&small, NULL, NULL, &t, S(20)));
 	}
 	/* Refresh the oldest: the second oldest goes instead. */
 	out(&small, p, v4_udp(p, ME, SERVER, 1000, 53), S(20));
@@ -541,7 +693,7 @@ static void test_flow_eviction(void **state)
 		struct rn_pkt_tuple t;
 
 		assert_true(parse(p, v4_udp(p, SERVER, ME, 53, (uint16_t)(1000 + i)), &t));
-		assert_int_equal(rn_flowtable_admits(&small, &t, S(22)), i != 1);
+		assert_int_equal(rn_flowtable_admits(&small, NULL, NULL, &t, S(22)), i != 1);
 	}
 	/*
 	 * Expired UDP flows make room first; once they are gone, the oldest live flow (the TCP
@@ -554,9 +706,9 @@ static void test_flow_eviction(void **state)
 		struct rn_pkt_tuple t;
 
 		assert_true(parse(p, v4_tcp(p, SERVER, ME, 22, 3000), &t));
-		assert_false(rn_flowtable_admits(&small, &t, S(210))); /* oldest of all at S(200) */
+		assert_false(rn_flowtable_admits(&small, NULL, NULL, &t, S(210))); /* oldest */
 		assert_true(parse(p, v4_udp(p, SERVER, ME, 53, 4003), &t));
-		assert_true(rn_flowtable_admits(&small, &t, S(210)));
+		assert_true(rn_flowtable_admits(&small, NULL, NULL, &t, S(210)));
 	}
 	rn_flowtable_free(&small);
 }
@@ -574,6 +726,8 @@ int main(void)
 		cmocka_unit_test(test_flow_reply),
 		cmocka_unit_test(test_flow_echo),
 		cmocka_unit_test(test_flow_icmp_errors),
+		cmocka_unit_test(test_flow_icmp_errors_from_the_path),
+		cmocka_unit_test(test_icmp_errors_despite_rules),
 		cmocka_unit_test(test_flow_eviction),
 	};
 

@@ -225,8 +225,8 @@ static void rx_inner(struct rn_wg_device *dev, struct rn_rx_batch *bt, struct rn
 	}
 	/* The session carried data, refused or not: the timers' keepalive is still due. */
 	acc->got_data = true;
-	if (dev->filter && !rn_pktfilter_allows(dev->filter, &dev->flows, plain, ip_len,
-						bt->buf->now)) {
+	if (dev->filter && !rn_pktfilter_allows(dev->filter, &dev->flows, &dev->allowedips,
+						bt->peer, plain, ip_len, bt->buf->now)) {
 		acc->filtered++;
 		return;
 	}
