@@ -58,6 +58,7 @@ struct rn_nl_rule {
 	bool invert;		    /* "not": applies when the selectors do not match */
 	uint8_t protocol;	    /* 0 means RN_RTPROT */
 	uint8_t action;		    /* filled by dumps (FR_ACT_*); ignored on add/del */
+	struct rn_prefix dst;	    /* "to PREFIX", in the rule's family; dst.len 0: any */
 };
 
 /* What "ip route get" says about one destination. */
