@@ -14,7 +14,11 @@
 # leak_count FILE       packets in a capture of c1's underlay sent by c1 that are neither
 #                       WireGuard to E, nor rustynetd's control connection, nor ARP, neighbor
 #                       discovery or link-local multicast: leaks
-# seen_as ADDR          c1's tcp/443 to I arrives from ADDR
+# seen_as ADDR          c1's tcp/443 to I arrives from ADDR (and the answer comes back)
+# wg_count FILE         WireGuard packets c1 sent to E in a capture (proof the capture saw
+#                       the tunnel at work)
+# old_routing on|off    the single rule c1 had before the local ranges (main without its /0
+#                       routes for every destination), for the control steps
 
 # shellcheck source=tests/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -85,6 +89,18 @@ leak_filter() {
 	not (ip6 and dst net ff02::/16)"
 }
 leak_count() { capture_count "$1" "$(leak_filter)"; }
+wg_count() { capture_count "$1" "udp and dst host $E_UL4 and dst port $WG_PORT"; }
+
+# The control steps of the LAN-route scenarios put back what this client did before routing
+# only the local ranges by main: `lookup main suppress_prefixlength 0` for every unmarked
+# destination, so a route the LAN pushes wins over table 5150 again.
+old_routing() {
+	case $1 in
+	on) ip -n "${MESH_NS[c1]}" rule add pref 5205 not fwmark 0x80000/0xff0000 lookup main \
+		suppress_prefixlength 0 ;;
+	off) ip -n "${MESH_NS[c1]}" rule del pref 5205 2>/dev/null || true ;;
+	esac
+}
 # leak_show FILE: the first leaked packets, for the log.
 leak_show() { tcpdump -r "$1" -n "$(leak_filter)" 2>/dev/null | head -n 5; }
 

@@ -3,11 +3,19 @@
  * The client side of exit nodes and the LAN-access toggle. The user's choice (STATE/exit.json)
  * becomes policy routing in rustynetd's own table, journal group "exit":
  *   prio 5200  fwmark 0x80000/0xff0000 lookup main      the WireGuard sockets' own packets
- *   prio 5210  lookup main suppress_prefixlength 0      local, LAN and mesh routes still win
- *   prio 5220  not fwmark 0x80000/0xff0000 lookup 5150   the rest: rustynet's table
+ *   prio 5210  to LOCAL lookup main suppress_prefixlength LEN-1, one rule per local range
+ *              (RFC 1918, 169.254/16, 100.64/10, fc00::/7, fe80::/10): the user's LAN and the
+ *              mesh, by main's routes inside the range only
+ *   prio 5220  not fwmark 0x80000/0xff0000 lookup 5150   everything else: rustynet's table
+ * So for unmarked traffic main answers only inside the local ranges: a route the LAN pushes
+ * (DHCP option 121's 0.0.0.0/1 + 128.0.0.0/1: TunnelVision; a public-looking subnet on the
+ * link: TunnelCrack LocalNet) cannot pull a public destination out of the tunnel, and unmarked
+ * traffic to the exit's endpoint goes through the tunnel too (ServerIP). Loopback and the
+ * host's own addresses are answered by table local (rule 0) ahead of all of these.
  * Table 5150 holds, with an exit selected, the default routes into the tunnel and unreachable
- * routes for private ranges (so LAN-off traffic fails locally instead of leaving), and with
- * LAN access on the authorized LAN routes into the tunnel. The selected exit peer's allowed IPs
+ * routes for the local ranges (so traffic to a private address main has no route for fails
+ * locally instead of leaving), and with LAN access on the authorized LAN routes into the
+ * tunnel. The selected exit peer's allowed IPs
  * gain 0.0.0.0/0 and ::/0 while it is an exit this node may use; if it goes offline or loses
  * that right the routes stay (fail closed: never direct) and status says why.
  * The rn_exit_* functions are pure; exit.c runs them against the daemon.
@@ -31,9 +39,9 @@ enum {
 	RN_EXIT_FWMARK = 0x80000,   /* SO_MARK of the WireGuard sockets while routing is on */
 	RN_EXIT_FWMASK = 0xff0000,  /* the bits of the mark the rules look at */
 	RN_EXIT_PRIO_BYPASS = 5200, /* rule (a): marked packets use main */
-	RN_EXIT_PRIO_MAIN = 5210,   /* rule (b): main without its default routes */
+	RN_EXIT_PRIO_MAIN = 5210,   /* rules (b): main, only for the local ranges */
 	RN_EXIT_PRIO_TABLE = 5220,  /* rule (c): our table */
-	RN_EXIT_MAX_RULES = 6,	    /* three per family */
+	RN_EXIT_MAX_RULES = 16,	    /* (a) and (c) per family, and one (b) per local range */
 	RN_EXIT_REACHABLE_S = 180,  /* a handshake this recent: the exit answers (REJECT_AFTER) */
 	RN_EXIT_PREFS_MAX = 4096,   /* a larger exit.json is not ours */
 };

@@ -11,12 +11,20 @@
 #include <string.h>
 #include <strings.h>
 
-/* Private and special ranges that must not leave through an exit unless a LAN route allows. */
-static const char *const blocked[] = {
+/*
+ * The local ranges: the only destinations for which unmarked traffic may consult main (the
+ * user's own LAN: printer, router, DHCP server; the mesh's 100.64.0.0/10 and ULA /48 routes),
+ * and only main's routes inside them (suppress_prefixlength = length - 1: a /1 pushed by DHCP
+ * option 121, or a default route, is ignored). Everything else goes to table 5150. With an
+ * exit selected they also get unreachable routes in 5150, so a destination in them that main
+ * has no route for fails here instead of leaving through the exit (LAN routes of the
+ * LAN-access toggle, more specific, still go to the tunnel).
+ */
+static const char *const local[] = {
     "10.0.0.0/8",     "172.16.0.0/12", "192.168.0.0/16",
-    "169.254.0.0/16", "100.64.0.0/10", /* CGNAT; the mesh's own routes in main are more specific and
-					  win */
-    "fc00::/7",	      "fe80::/10",
+    "169.254.0.0/16", "100.64.0.0/10", /* the mesh; also a carrier-grade NAT underlay */
+    "fc00::/7",			       /* ULA, the mesh's /48 among them */
+    "fe80::/10",
 };
 
 static bool to_prefix(const char *text, struct rn_prefix *out)
@@ -59,31 +67,44 @@ static bool has_family(const struct rn_exit_plan *p, int family)
 	return false;
 }
 
-static void add_rules(struct rn_exit_plan *p, uint8_t family)
+static int add_rules(struct rn_exit_plan *p, uint8_t family)
 {
-	struct rn_nl_rule *r = &p->rules[p->n_rules];
+	struct rn_nl_rule *r;
+	struct rn_prefix dst;
 
-	memset(r, 0, 3 * sizeof(*r));
-	r[0] = (struct rn_nl_rule){.family = family,
-				   .priority = RN_EXIT_PRIO_BYPASS,
-				   .table = RT_TABLE_MAIN,
-				   .fwmark = RN_EXIT_FWMARK,
-				   .fwmask = RN_EXIT_FWMASK};
-	r[1] = (struct rn_nl_rule){.family = family,
-				   .priority = RN_EXIT_PRIO_MAIN,
-				   .table = RT_TABLE_MAIN,
-				   .suppress = true,
-				   .suppress_prefixlen = 0};
+	if (p->n_rules + 2 + sizeof(local) / sizeof(local[0]) > RN_EXIT_MAX_RULES)
+		return -E2BIG;
+	r = &p->rules[p->n_rules++];
+	*r = (struct rn_nl_rule){.family = family,
+				 .priority = RN_EXIT_PRIO_BYPASS,
+				 .table = RT_TABLE_MAIN,
+				 .fwmark = RN_EXIT_FWMARK,
+				 .fwmask = RN_EXIT_FWMASK};
+	rn_nl_rule_normalize(r);
+	for (size_t i = 0; i < sizeof(local) / sizeof(local[0]); i++) {
+		if (!to_prefix(local[i], &dst))
+			return -EINVAL;
+		if (dst.addr.family != family)
+			continue;
+		r = &p->rules[p->n_rules++];
+		*r = (struct rn_nl_rule){.family = family,
+					 .priority = RN_EXIT_PRIO_MAIN,
+					 .table = RT_TABLE_MAIN,
+					 .suppress = true,
+					 .suppress_prefixlen = (uint8_t)(dst.len - 1),
+					 .dst = dst};
+		rn_nl_rule_normalize(r);
+	}
 	/* "not fwmark": a marked packet main cannot route must not fall into the tunnel. */
-	r[2] = (struct rn_nl_rule){.family = family,
-				   .priority = RN_EXIT_PRIO_TABLE,
-				   .table = RN_EXIT_TABLE,
-				   .fwmark = RN_EXIT_FWMARK,
-				   .fwmask = RN_EXIT_FWMASK,
-				   .invert = true};
-	for (int i = 0; i < 3; i++)
-		rn_nl_rule_normalize(&r[i]);
-	p->n_rules += 3;
+	r = &p->rules[p->n_rules++];
+	*r = (struct rn_nl_rule){.family = family,
+				 .priority = RN_EXIT_PRIO_TABLE,
+				 .table = RN_EXIT_TABLE,
+				 .fwmark = RN_EXIT_FWMARK,
+				 .fwmask = RN_EXIT_FWMASK,
+				 .invert = true};
+	rn_nl_rule_normalize(r);
+	return 0;
 }
 
 static int add_lan_routes(struct rn_exit_plan *p, size_t *cap, const struct rn_netmap *m,
@@ -112,10 +133,10 @@ static int add_exit_routes(struct rn_exit_plan *p, size_t *cap, const char *ifna
 	struct rn_prefix dst;
 	size_t n_lan = p->n_routes;
 
-	for (size_t i = 0; i < sizeof(blocked) / sizeof(blocked[0]); i++) {
+	for (size_t i = 0; i < sizeof(local) / sizeof(local[0]); i++) {
 		bool covered = false;
 
-		if (!to_prefix(blocked[i], &dst))
+		if (!to_prefix(local[i], &dst))
 			return -EINVAL;
 		/* A LAN route exactly this range replaces it (the kernel keys on the prefix). */
 		for (size_t j = 0; j < n_lan; j++)
@@ -157,9 +178,13 @@ int rn_exit_plan_make(const struct rn_netmap *m, const struct rn_exit_prefs *pre
 	for (size_t i = 0; i < out->n_routes; i++)
 		rn_nl_route_normalize(&out->routes[i].route);
 	if (has_family(out, AF_INET))
-		add_rules(out, AF_INET);
-	if (has_family(out, AF_INET6))
-		add_rules(out, AF_INET6);
+		r = add_rules(out, AF_INET);
+	if (!r && has_family(out, AF_INET6))
+		r = add_rules(out, AF_INET6);
+	if (r) {
+		rn_exit_plan_free(out);
+		return r;
+	}
 	if (out->n_routes)
 		out->fwmark = RN_EXIT_FWMARK;
 	return 0;

@@ -78,26 +78,44 @@ static void check_routes(const struct rn_exit_plan *p, const char *const *want, 
 	assert_int_equal(p->n_routes, n);
 }
 
+static const char *rule_text(const struct rn_nl_rule *r, char *buf)
+{
+	char to[RN_IPADDR_STRLEN + 4] = "", dst[RN_IPADDR_STRLEN], mark[40] = "", supp[32] = "";
+
+	if (r->dst.len)
+		snprintf(to, sizeof(to), " to %s", rn_ipaddr_format_prefix(&r->dst, dst));
+	if (r->fwmask)
+		snprintf(mark, sizeof(mark), " fwmark 0x%x/0x%x", r->fwmark, r->fwmask);
+	if (r->suppress)
+		snprintf(supp, sizeof(supp), " suppress %u", r->suppress_prefixlen);
+	snprintf(buf, 160, "%u%s%s%s lookup %u%s", r->priority, r->invert ? " not" : "", mark, to,
+		 r->table, supp);
+	return buf;
+}
+
+#define RULES4                                                                                     \
+	"5200 fwmark 0x80000/0xff0000 lookup 254", "5210 to 10.0.0.0/8 lookup 254 suppress 7",     \
+	    "5210 to 172.16.0.0/12 lookup 254 suppress 11",                                        \
+	    "5210 to 192.168.0.0/16 lookup 254 suppress 15",                                       \
+	    "5210 to 169.254.0.0/16 lookup 254 suppress 15",                                       \
+	    "5210 to 100.64.0.0/10 lookup 254 suppress 9",                                         \
+	    "5220 not fwmark 0x80000/0xff0000 lookup 5150"
+#define RULES6                                                                                     \
+	"5200 fwmark 0x80000/0xff0000 lookup 254", "5210 to fc00::/7 lookup 254 suppress 6",       \
+	    "5210 to fe80::/10 lookup 254 suppress 9",                                             \
+	    "5220 not fwmark 0x80000/0xff0000 lookup 5150"
+
+/* The plan's rules, v4 then v6, are exactly RULES4 (and RULES6 with two families). */
 static void check_rules(const struct rn_exit_plan *p, size_t n_families)
 {
-	assert_int_equal(p->n_rules, 3 * n_families);
-	for (size_t f = 0; f < n_families; f++) {
-		const struct rn_nl_rule *r = &p->rules[3 * f];
+	static const char *const want[] = {RULES4, RULES6};
+	size_t n4 = 7, n = n_families == 2 ? FX_N(want) : n4;
+	char buf[160];
 
-		assert_int_equal(r[0].priority, RN_EXIT_PRIO_BYPASS);
-		assert_int_equal(r[0].fwmark, RN_EXIT_FWMARK);
-		assert_int_equal(r[0].fwmask, RN_EXIT_FWMASK);
-		assert_int_equal(r[0].table, RT_TABLE_MAIN);
-		assert_false(r[0].invert);
-		assert_int_equal(r[1].priority, RN_EXIT_PRIO_MAIN);
-		assert_true(r[1].suppress);
-		assert_int_equal(r[1].suppress_prefixlen, 0);
-		assert_int_equal(r[1].fwmask, 0);
-		assert_int_equal(r[1].table, RT_TABLE_MAIN);
-		assert_int_equal(r[2].priority, RN_EXIT_PRIO_TABLE);
-		assert_int_equal(r[2].table, RN_EXIT_TABLE);
-		assert_true(r[2].invert);
-		assert_int_equal(r[2].fwmark, RN_EXIT_FWMARK);
+	assert_int_equal(p->n_rules, n);
+	for (size_t i = 0; i < n; i++) {
+		assert_int_equal(p->rules[i].family, i < n4 ? AF_INET : AF_INET6);
+		assert_string_equal(rule_text(&p->rules[i], buf), want[i]);
 	}
 }
 
@@ -133,7 +151,7 @@ static void test_plan(void **state)
 	assert_int_equal(rn_exit_plan_make(&m, &ex, "rn0", &q), 0);
 	assert_true(rn_exit_plan_equal(&p, &q));
 	assert_true(rn_exit_plan_has_route(&q, &p.routes[3].route));
-	assert_true(rn_exit_plan_has_rule(&q, &p.rules[4]));
+	assert_true(rn_exit_plan_has_rule(&q, &p.rules[8]));
 	rn_exit_plan_free(&q);
 
 	assert_int_equal(rn_exit_plan_make(&m, &exlan, "rn0", &q), 0);
@@ -196,6 +214,144 @@ static void test_plan_lan_equals_blocked(void **state)
 	assert_int_equal(rn_exit_plan_make(&m, &exlan, "rn0", &p), 0);
 	check_routes(&p, want, FX_N(want));
 	assert_string_equal(p.routes[2].via, "server");
+	rn_exit_plan_free(&p);
+	rn_netmap_free(&m);
+}
+
+static bool covers(const struct rn_prefix *p, const struct rn_ip *a)
+{
+	for (unsigned i = 0; i < p->len; i++) {
+		unsigned bit = 0x80u >> (i % 8);
+
+		if ((p->addr.bytes[i / 8] & bit) != (a->bytes[i / 8] & bit))
+			return false;
+	}
+	return p->addr.family == a->family;
+}
+
+/* The longest of routes[] (prefixes) holding a, or -1. */
+static int longest(const char *const *routes, size_t n, const struct rn_ip *a)
+{
+	struct rn_prefix pre;
+	int best = -1, best_len = -1;
+
+	for (size_t i = 0; i < n; i++) {
+		assert_true(rn_ipaddr_parse_prefix(routes[i], &pre));
+		if (covers(&pre, a) && pre.len > best_len) {
+			best = (int)i;
+			best_len = pre.len;
+		}
+	}
+	return best;
+}
+
+/*
+ * A naive model of the kernel's policy routing (fib_rules_lookup): the plan's rules in order,
+ * then main's own rule (32766); main holds main_routes, table 5150 the plan's routes. A rule's
+ * suppress_prefixlength drops the longest match when it is that short or shorter. Says where
+ * a packet to dst with mark goes: "main PREFIX", "5150 PREFIX", "5150 unreachable PREFIX".
+ */
+static const char *decide(const struct rn_exit_plan *p, const char *const *main_routes,
+			  size_t n_main, const char *dst, uint32_t mark, char *buf)
+{
+	char pre[RN_IPADDR_STRLEN];
+	struct rn_ip a;
+
+	assert_true(rn_ipaddr_parse(dst, &a));
+	for (size_t i = 0; i <= p->n_rules; i++) {
+		const struct rn_nl_rule *r = i < p->n_rules ? &p->rules[i] : NULL;
+		bool match = true;
+		int k;
+
+		if (r && r->family != a.family)
+			continue;
+		if (r && r->fwmask)
+			match = (mark & r->fwmask) == r->fwmark;
+		if (r && r->invert)
+			match = !match;
+		if (r && r->dst.len)
+			match = match && covers(&r->dst, &a);
+		if (!match)
+			continue;
+		if (r && r->table == RN_EXIT_TABLE) {
+			const struct rn_exit_route *best = NULL;
+
+			for (size_t j = 0; j < p->n_routes; j++)
+				if (covers(&p->routes[j].route.dst, &a) &&
+				    (!best || p->routes[j].route.dst.len > best->route.dst.len))
+					best = &p->routes[j];
+			if (!best)
+				continue;
+			snprintf(buf, 96, "5150 %s%s",
+				 best->route.type == RTN_UNREACHABLE ? "unreachable " : "",
+				 rn_ipaddr_format_prefix(&best->route.dst, pre));
+			return buf;
+		}
+		k = longest(main_routes, n_main, &a);
+		if (k < 0)
+			continue;
+		if (r && r->suppress) {
+			struct rn_prefix got;
+
+			assert_true(rn_ipaddr_parse_prefix(main_routes[k], &got));
+			if (got.len <= r->suppress_prefixlen)
+				continue;
+		}
+		snprintf(buf, 96, "main %s", main_routes[k]);
+		return buf;
+	}
+	return "none";
+}
+
+/*
+ * A hostile LAN's routes in main (a public-looking subnet: LocalNet; DHCP option 121's /1
+ * routes: TunnelVision) never take an unmarked packet to a public address out of the tunnel,
+ * nor to the exit's own endpoint (ServerIP); the user's LAN and the mesh still go by main, and
+ * rustynetd's marked packets always do.
+ */
+static void test_plan_hostile_lan(void **state)
+{
+	static const char *const main_routes[] = {
+	    "0.0.0.0/0",       "198.51.100.0/24", "203.0.113.0/24",	 "0.0.0.0/1",
+	    "128.0.0.0/1",     "192.168.1.0/24",  "100.64.0.0/10",	 "::/0",
+	    "2001:db8:1::/64", "2000::/3",	  "fd7a:115c:a1e0::/48", "fe80::/64",
+	};
+	static const struct {
+		const char *dst;
+		uint32_t mark;
+		const char *want;
+	} cases[] = {
+	    {"203.0.113.10", 0, "5150 0.0.0.0/0"},  /* LocalNet, TunnelVision */
+	    {"8.8.8.8", 0, "5150 0.0.0.0/0"},	    /* TunnelVision's 0.0.0.0/1 */
+	    {"198.51.100.11", 0, "5150 0.0.0.0/0"}, /* the exit's endpoint: ServerIP */
+	    {"198.51.100.11", RN_EXIT_FWMARK, "main 198.51.100.0/24"}, /* WireGuard to it */
+	    {"203.0.113.10", RN_EXIT_FWMARK | 0x3, "main 203.0.113.0/24"},
+	    {"192.168.1.20", 0, "main 192.168.1.0/24"},		   /* the printer */
+	    {"192.168.7.7", 0, "5150 unreachable 192.168.0.0/16"}, /* not via the /1 */
+	    {"10.1.2.3", 0, "5150 unreachable 10.0.0.0/8"},
+	    {"100.64.0.5", 0, "main 100.64.0.0/10"}, /* the mesh */
+	    {"2001:db8:113::10", 0, "5150 ::/0"},
+	    {"2001:db8:1::99", 0, "5150 ::/0"},
+	    {"fd7a:115c:a1e0::3", 0, "main fd7a:115c:a1e0::/48"},
+	    {"fe80::1", 0, "main fe80::/64"},
+	    {"fd00:99::1", 0, "5150 unreachable fc00::/7"},
+	};
+	struct rn_exit_prefs ex = {.node_id = 2};
+	struct rn_exit_plan p;
+	struct rn_netmap m;
+	char buf[96];
+
+	(void)state;
+	fx_map(&m);
+	assert_int_equal(rn_exit_plan_make(&m, &ex, "rn0", &p), 0);
+	for (size_t i = 0; i < FX_N(cases); i++) {
+		const char *got =
+		    decide(&p, main_routes, FX_N(main_routes), cases[i].dst, cases[i].mark, buf);
+
+		if (strcmp(got, cases[i].want))
+			fail_msg("%s mark 0x%x: %s, want %s", cases[i].dst, cases[i].mark, got,
+				 cases[i].want);
+	}
 	rn_exit_plan_free(&p);
 	rn_netmap_free(&m);
 }
@@ -282,6 +438,7 @@ int main(void)
 	    cmocka_unit_test(test_find),
 	    cmocka_unit_test(test_plan),
 	    cmocka_unit_test(test_plan_lan_equals_blocked),
+	    cmocka_unit_test(test_plan_hostile_lan),
 	    cmocka_unit_test(test_peer_defaults),
 	    cmocka_unit_test(test_prefs),
 	};

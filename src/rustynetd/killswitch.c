@@ -15,18 +15,35 @@
 #include "system/nft.h"
 #include "system/system.h"
 
-int rn_killswitch_ruleset(const char *ifname, uint32_t mark, uint32_t mask, char *buf,
-			  size_t len)
+/*
+ * What may leave by an interface other than the tunnel, after the chain's own accepts: never
+ * DNS (dropped before the local network's private addresses are accepted: no DNS to the LAN's
+ * resolver), then the user's allow sets and the local network's private and link-local
+ * destinations. By destination, not by route, so a rogue route (DHCP option 121, a
+ * public-looking LAN) cannot widen them.
+ */
+#define KS_LOCAL                                                                                   \
+	"\tip daddr @allow4 accept\n"                                                              \
+	"\tip6 daddr @allow6 accept\n"                                                             \
+	"\tip daddr { 10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16, 169.254.0.0/16, "                 \
+	"224.0.0.0/24, 255.255.255.255 } accept\n"                                                 \
+	"\tip6 daddr { fe80::/10, fc00::/7, ff02::/16 } accept\n"                                  \
+	"\tcounter drop\n"
+#define KS_NO_DNS "\tmeta l4proto { tcp, udp } th dport { 53, 853 } counter drop\n"
+
+int rn_killswitch_ruleset(const char *ifname, uint32_t mark, uint32_t mask, char *buf, size_t len)
 {
 	int n;
 
 	if (!rn_nft_ifname_ok(ifname) || !mark || (mark & ~mask))
 		return -EINVAL;
 	/*
-	 * Order matters: DNS is dropped before the local network's private addresses are
-	 * accepted (no DNS to the LAN's resolver), after the tunnel and the marked sockets.
-	 * The local allowances are by destination, not by route, so a rogue route (DHCP option
-	 * 121, a public-looking LAN) cannot widen them.
+	 * output: the host's own packets; after the tunnel and the marked sockets, the link's own
+	 * needs (ND, DHCP) and KS_LOCAL.
+	 * forward: packets the host routes for others (containers, VMs, a LAN behind it): into
+	 * the tunnel, and out of it (replies, a subnet router's LAN), are fine; elsewhere
+	 * KS_LOCAL. postrouting: what is forwarded into the tunnel takes this node's mesh
+	 * address (the exit admits only that source), as the host's own traffic would.
 	 */
 	n = snprintf(buf, len,
 		     "set allow4 {\n"
@@ -41,20 +58,20 @@ int rn_killswitch_ruleset(const char *ifname, uint32_t mark, uint32_t mask, char
 		     "\ttype filter hook output priority filter; policy accept;\n"
 		     "\toifname \"lo\" accept\n"
 		     "\tmeta mark and 0x%x == 0x%x accept\n"
-		     "\toifname \"%s\" accept\n"
-		     "\tmeta l4proto { tcp, udp } th dport { 53, 853 } counter drop\n"
+		     "\toifname \"%s\" accept\n" KS_NO_DNS
 		     "\ticmpv6 type { nd-router-solicit, nd-neighbor-solicit, nd-neighbor-advert } "
 		     "accept\n"
 		     "\tudp sport 68 udp dport 67 accept\n"
-		     "\tudp sport 546 udp dport 547 accept\n"
-		     "\tip daddr @allow4 accept\n"
-		     "\tip6 daddr @allow6 accept\n"
-		     "\tip daddr { 10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16, 169.254.0.0/16, "
-		     "224.0.0.0/24, 255.255.255.255 } accept\n"
-		     "\tip6 daddr { fe80::/10, fc00::/7, ff02::/16 } accept\n"
-		     "\tcounter drop\n"
+		     "\tudp sport 546 udp dport 547 accept\n" KS_LOCAL "}\n"
+		     "chain forward {\n"
+		     "\ttype filter hook forward priority filter; policy accept;\n"
+		     "\toifname \"%s\" accept\n"
+		     "\tiifname \"%s\" accept\n" KS_NO_DNS KS_LOCAL "}\n"
+		     "chain postrouting {\n"
+		     "\ttype nat hook postrouting priority srcnat; policy accept;\n"
+		     "\toifname \"%s\" fib saddr type != local masquerade\n"
 		     "}",
-		     mask, mark, ifname);
+		     mask, mark, ifname, ifname, ifname, ifname);
 	if (n < 0 || (size_t)n >= len)
 		return -ENOSPC;
 	return n;
@@ -88,8 +105,9 @@ static void install(struct rn_daemon *d)
 	}
 	k->error[0] = '\0';
 	if (!k->active)
-		log_info(MAIN, "kill switch: %s: only the tunnel, loopback and rustynetd's own "
-			       "packets leave",
+		log_info(MAIN,
+			 "kill switch: %s: only the tunnel, loopback and rustynetd's own "
+			 "packets leave",
 			 kept ? "kept from the previous run and re-asserted" : "on");
 	k->active = true;
 }
@@ -129,8 +147,7 @@ int rn_killswitch_undo_others(struct rn_daemon *d)
 
 int rn_killswitch_shutdown(struct rn_daemon *d)
 {
-	if (d->stop || !d->exit.prefs.node_id ||
-	    !rn_system_count(d->sys, RN_KILLSWITCH_GROUP))
+	if (d->stop || !d->exit.prefs.node_id || !rn_system_count(d->sys, RN_KILLSWITCH_GROUP))
 		return rn_system_undo_all(d->sys);
 	log_info(MAIN, "kill switch: kept while an exit node is selected: internet traffic stays "
 		       "blocked until rustynetd runs again (`rustynet down` or `rustynet exit-node "
@@ -152,8 +169,9 @@ json_t *rn_killswitch_status(const struct rn_daemon *d, const json_t *exit_node)
 		snprintf(reason, sizeof(reason), "no exit node selected");
 	} else if (!json_is_object(exit_node)) {
 		blocking = true;
-		snprintf(reason, sizeof(reason), "no exit node: everything outside the tunnel is "
-						 "dropped until `rustynet down`");
+		snprintf(reason, sizeof(reason),
+			 "no exit node: everything outside the tunnel is "
+			 "dropped until `rustynet down`");
 	} else if (!reachable) {
 		blocking = true;
 		snprintf(reason, sizeof(reason), "%s",

@@ -11,6 +11,11 @@
  *   - destinations the user allowed (sets allow4/allow6: empty, a hook for a later command);
  * and DNS (53 and 853, UDP and TCP) never leaves by a physical interface, even to a private
  * address: in protected mode DNS goes to Magic DNS, which forwards through the tunnel.
+ * Its forward chain applies the same to what the host routes for others (containers, VMs, a
+ * LAN behind it): into or out of the tunnel is fine, otherwise no DNS and only the private
+ * and link-local destinations; and its postrouting chain masquerades what is forwarded into
+ * the tunnel to this node's mesh address (the exit admits only that source), so such traffic
+ * goes through the exit like the host's own, as the user who selected it.
  *
  * It outlives what installed it: the journal group is kept when rustynetd stops on a signal,
  * crashes, or loses its TUN device, and the next start keeps and re-asserts it while exit.json

@@ -2,8 +2,9 @@
 /*
  * Unit tests for the kill switch: its ruleset text (what it accepts, in which order, what it
  * refuses to quote), and, as root in a private network namespace, that nft accepts it, that it
- * drops a packet leaving by a physical interface while the tunnel's and marked ones pass, and
- * that undo_all_but keeps it while every other group goes.
+ * drops a packet leaving by a physical interface while the tunnel's and marked ones pass, that
+ * the forward and masquerade chains are in the kernel (read back with nft), and that
+ * undo_all_but keeps it while every other group goes.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -39,6 +40,7 @@ static size_t at(const char *hay, const char *needle)
 static void test_ruleset_text(void **state)
 {
 	char buf[RN_KILLSWITCH_RULESET_MAX];
+	size_t fwd, nat;
 	int n;
 
 	(void)state;
@@ -46,8 +48,29 @@ static void test_ruleset_text(void **state)
 	assert_true(n > 0 && (size_t)n == strlen(buf));
 	assert_true(rn_nft_body_ok(buf));
 	at(buf, "type filter hook output priority filter; policy accept;\n");
-	/* Exactly one drop-everything-else, last. */
-	assert_int_equal(at(buf, "\tcounter drop\n}"), strlen(buf) - strlen("\tcounter drop\n}"));
+	/* The output chain first, then forward, then the masquerade; each filter chain ends in
+	 * one drop-everything-else. */
+	fwd = at(buf, "chain forward {\n");
+	nat = at(buf, "chain postrouting {\n");
+	assert_true(at(buf, "chain output {\n") < fwd && fwd < nat);
+	assert_int_equal(at(buf, "\tcounter drop\n}\nchain forward"),
+			 fwd - strlen("\tcounter drop\n}\n"));
+	assert_int_equal(at(buf + fwd, "\tcounter drop\n}\nchain postrouting") + fwd,
+			 nat - strlen("\tcounter drop\n}\n"));
+	/* forward: into and out of the tunnel, then no DNS, then only the local network. */
+	at(buf + fwd, "type filter hook forward priority filter; policy accept;\n");
+	assert_true(at(buf + fwd, "\toifname \"rustynet0\" accept\n") <
+		    at(buf + fwd, "th dport { 53, 853 } counter drop\n"));
+	assert_true(at(buf + fwd, "\tiifname \"rustynet0\" accept\n") <
+		    at(buf + fwd, "th dport { 53, 853 } counter drop\n"));
+	assert_true(at(buf + fwd, "th dport { 53, 853 }") < at(buf + fwd, "192.168.0.0/16"));
+	assert_true(at(buf + fwd, "192.168.0.0/16") < nat - fwd);
+	/* Forwarded traffic into the tunnel takes the node's mesh address; nothing else is NATed.
+	 */
+	at(buf + nat, "type nat hook postrouting priority srcnat; policy accept;\n"
+		      "\toifname \"rustynet0\" fib saddr type != local masquerade\n}");
+	assert_int_equal(at(buf, "masquerade"), nat + at(buf + nat, "masquerade"));
+	assert_null(strstr(buf + nat + at(buf + nat, "masquerade") + 1, "masquerade"));
 	/* What goes out before any drop: loopback, the marked sockets, the tunnel. */
 	assert_true(at(buf, "oifname \"lo\" accept\n") < at(buf, "drop"));
 	assert_true(at(buf, "meta mark and 0xff0000 == 0x80000 accept\n") < at(buf, "drop"));
@@ -105,6 +128,32 @@ static int send_udp(const char *dst, uint16_t port, int mark)
 	return r;
 }
 
+/* The kernel holds the three base chains: `nft list table` reads them back. */
+static void check_listed(void)
+{
+	static const char *const want[] = {
+	    "hook output priority filter; policy accept;",
+	    "hook forward priority filter; policy accept;",
+	    "oifname \"rn-tunnel0\" accept",
+	    "iifname \"rn-tunnel0\" accept",
+	    "hook postrouting priority srcnat; policy accept;",
+	    "oifname \"rn-tunnel0\" fib saddr type != local masquerade",
+	};
+	char text[8192];
+	size_t n = 0;
+	FILE *f = popen("nft list table " RN_KILLSWITCH_FAMILY " " RN_KILLSWITCH_TABLE, "r");
+
+	assert_non_null(f);
+	while (n < sizeof(text) - 1 && fgets(text + n, (int)(sizeof(text) - n), f))
+		n += strlen(text + n);
+	assert_int_equal(pclose(f), 0);
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+		if (!strstr(text, want[i]))
+			fail_msg("nft list table: no \"%s\" in\n%s", want[i], text);
+	/* Both filter chains end in their drop. */
+	assert_non_null(strstr(strstr(text, "hook forward"), "counter packets"));
+}
+
 static void test_nft_accepts_and_drops(void **state)
 {
 	char buf[RN_KILLSWITCH_RULESET_MAX];
@@ -124,6 +173,7 @@ static void test_nft_accepts_and_drops(void **state)
 						 RN_KILLSWITCH_TABLE, buf),
 			 0);
 	assert_int_equal(rn_nft_table_exists(RN_KILLSWITCH_FAMILY, RN_KILLSWITCH_TABLE), 1);
+	check_listed();
 	/* An nft drop in output is EPERM to the sender: nothing left. */
 	assert_int_equal(send_udp(PHYS_PEER, 9, 0), -EPERM);
 	assert_int_equal(send_udp(PHYS_PEER, 53, RN_EXIT_FWMARK | 0x1), 0);

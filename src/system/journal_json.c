@@ -84,6 +84,7 @@ static json_t *route_to_json(const struct rn_nl_route *r)
 
 static json_t *rule_to_json(const struct rn_nl_rule *r)
 {
+	char to[RN_IPADDR_STRLEN];
 	json_t *o = json_pack("{s:s, s:I, s:I, s:i, s:b}", "family", family_name(r->family),
 			      "priority", (json_int_t)r->priority, "table", (json_int_t)r->table,
 			      "protocol", r->protocol, "invert", r->invert);
@@ -95,6 +96,8 @@ static json_t *rule_to_json(const struct rn_nl_rule *r)
 	if (o && r->suppress)
 		json_object_set_new(o, "suppress_prefixlength",
 				    json_integer(r->suppress_prefixlen));
+	if (o && r->dst.len)
+		json_object_set_new(o, "to", json_string(rn_ipaddr_format_prefix(&r->dst, to)));
 	return o;
 }
 
@@ -254,13 +257,13 @@ static int route_from_json(struct decode *d, const json_t *o, struct rn_nl_route
 
 static int rule_from_json(struct decode *d, const json_t *o, struct rn_nl_rule *r)
 {
-	const char *group, *kind, *family;
+	const char *group, *kind, *family, *to = NULL;
 	json_int_t prio, table, proto, mark = 0, mask = 0, supp = -1;
 	int invert;
-	int err = unpack(d, o, "{s:s, s:s, s:s, s:I, s:I, s:I, s:b, s?I, s?I, s?I !}", "group",
-			 &group, "kind", &kind, "family", &family, "priority", &prio, "table",
-			 &table, "protocol", &proto, "invert", &invert, "fwmark", &mark, "fwmask",
-			 &mask, "suppress_prefixlength", &supp);
+	int err = unpack(d, o, "{s:s, s:s, s:s, s:I, s:I, s:I, s:b, s?I, s?I, s?I, s?s !}",
+			 "group", &group, "kind", &kind, "family", &family, "priority", &prio,
+			 "table", &table, "protocol", &proto, "invert", &invert, "fwmark", &mark,
+			 "fwmask", &mask, "suppress_prefixlength", &supp, "to", &to);
 
 	if (err)
 		return err;
@@ -278,6 +281,9 @@ static int rule_from_json(struct decode *d, const json_t *o, struct rn_nl_rule *
 	r->invert = invert;
 	r->suppress = supp >= 0;
 	r->suppress_prefixlen = r->suppress ? (uint8_t)supp : 0;
+	if (to && (!rn_ipaddr_parse_prefix(to, &r->dst) || r->dst.addr.family != r->family ||
+		   !r->dst.len))
+		return fail(d, "bad rule destination \"%s\"", to);
 	rn_nl_rule_normalize(r);
 	return 0;
 }
@@ -401,14 +407,16 @@ static void describe_route(const struct rn_nl_route *r, char *buf, size_t len)
 
 static void describe_rule(const struct rn_nl_rule *r, char *buf, size_t len)
 {
-	char mark[40] = "", supp[40] = "";
+	char mark[40] = "", supp[40] = "", to[RN_IPADDR_STRLEN + 4] = "", dst[RN_IPADDR_STRLEN];
 
 	if (r->fwmask)
 		snprintf(mark, sizeof(mark), " fwmark 0x%x/0x%x", r->fwmark, r->fwmask);
 	if (r->suppress)
 		snprintf(supp, sizeof(supp), " suppress_prefixlength %u", r->suppress_prefixlen);
-	snprintf(buf, len, "rule %s priority %u%s%s lookup %u%s", family_name(r->family),
-		 r->priority, r->invert ? " not" : "", mark, r->table, supp);
+	if (r->dst.len)
+		snprintf(to, sizeof(to), " to %s", rn_ipaddr_format_prefix(&r->dst, dst));
+	snprintf(buf, len, "rule %s priority %u%s%s%s lookup %u%s", family_name(r->family),
+		 r->priority, r->invert ? " not" : "", mark, to, r->table, supp);
 }
 
 const char *rn_journal_describe(const struct rn_journal_entry *e, char *buf, size_t len)

@@ -73,6 +73,8 @@ static size_t sample_entries(struct rn_journal_entry *e)
 	struct rn_nl_rule u1 = { .family = AF_INET, .priority = 5209, .table = 51820,
 				 .fwmark = 0xca6c, .fwmask = 0xffffffff, .invert = true };
 	struct rn_nl_rule u2 = { .family = AF_INET6, .priority = 5208, .suppress = true };
+	struct rn_nl_rule u3 = { .family = AF_INET6, .priority = 5210, .suppress = true,
+				 .suppress_prefixlen = 6, .dst = P("fc00::/7") };
 	size_t n = 0;
 
 	assert_true(rn_ipaddr_parse("100.64.0.1", &r1.gateway));
@@ -81,6 +83,7 @@ static size_t sample_entries(struct rn_journal_entry *e)
 	e[n++] = route_e("exit-node", &r2);
 	e[n++] = rule_e("exit-node", &u1);
 	e[n++] = rule_e("exit-node", &u2);
+	e[n++] = rule_e("exit-node", &u3);
 	e[n] = (struct rn_journal_entry){ .kind = RN_JOURNAL_LINK_UP, .group = "base",
 					  .link_up = { .dev = "rustynet0", .up = true } };
 	n++;
@@ -148,7 +151,7 @@ static void test_save_and_load(void **state)
 	assert_int_equal(rn_journal_count(fresh, NULL), 0);
 	assert_int_equal(rn_journal_load(fresh), 0);
 	assert_int_equal(rn_journal_count(fresh, NULL), n);
-	assert_int_equal(rn_journal_count(fresh, "exit-node"), 5);
+	assert_int_equal(rn_journal_count(fresh, "exit-node"), 6);
 	assert_int_equal(rn_journal_count(fresh, "base"), 3);
 	for (size_t i = 0; i < n; i++)
 		assert_same_json(rn_journal_at(fresh, i), &e[i]);
@@ -219,6 +222,9 @@ static void test_load_refuses_damage(void **state)
 		"\"metric\": 0, \"gateway\": \"fd00::1\"}]}",
 		"{\"version\": 1, \"entries\": [{\"group\": \"a\", \"kind\": \"rule\", \"family\": "
 		"\"inet\", \"priority\": 0, \"table\": 5, \"protocol\": 82, \"invert\": false}]}",
+		"{\"version\": 1, \"entries\": [{\"group\": \"a\", \"kind\": \"rule\", \"family\": "
+		"\"inet\", \"priority\": 5, \"table\": 5, \"protocol\": 82, \"invert\": false, "
+		"\"to\": \"fc00::/7\"}]}",
 		"{\"version\": 1, \"entries\": [{\"group\": \"a\", \"kind\": \"link_mtu\", "
 		"\"dev\": \"rn0\", \"mtu\": \"1280\", \"prev_mtu\": 1500}]}",
 	};

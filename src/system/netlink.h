@@ -58,7 +58,13 @@ struct rn_nl_rule {
 	bool invert;		    /* "not": applies when the selectors do not match */
 	uint8_t protocol;	    /* 0 means RN_RTPROT */
 	uint8_t action;		    /* filled by dumps (FR_ACT_*); ignored on add/del */
+	struct rn_prefix dst;	    /* "to PREFIX", in the rule's family; dst.len 0: any */
 };
+/*
+ * The kernel deletes the first rule that matches every selector a delete names: one without a
+ * dst can remove a rule that has one and is otherwise the same. Keep rules without a dst at
+ * priorities of their own.
+ */
 
 /* What "ip route get" says about one destination. */
 struct rn_nl_route_info {

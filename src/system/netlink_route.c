@@ -290,6 +290,8 @@ void rn_nl_rule_normalize(struct rn_nl_rule *r)
 		r->fwmark = 0;
 	if (!r->suppress)
 		r->suppress_prefixlen = 0;
+	if (!r->dst.len)
+		memset(&r->dst, 0, sizeof(r->dst));
 }
 
 bool rn_nl_rule_equal(const struct rn_nl_rule *a, const struct rn_nl_rule *b)
@@ -297,7 +299,7 @@ bool rn_nl_rule_equal(const struct rn_nl_rule *a, const struct rn_nl_rule *b)
 	return a->family == b->family && a->priority == b->priority && a->table == b->table &&
 	       a->fwmark == b->fwmark && a->fwmask == b->fwmask && a->suppress == b->suppress &&
 	       a->suppress_prefixlen == b->suppress_prefixlen && a->invert == b->invert &&
-	       a->protocol == b->protocol;
+	       a->protocol == b->protocol && rn_ipaddr_prefix_equal(&a->dst, &b->dst);
 }
 
 static int rule_request(struct rn_nl *nl, const struct rn_nl_rule *r, bool add)
@@ -311,6 +313,9 @@ static int rule_request(struct rn_nl *nl, const struct rn_nl_rule *r, bool add)
 		return -EINVAL;
 	if (r->suppress && r->suppress_prefixlen > rn_ipaddr_size(r->family) * 8)
 		return -EINVAL;
+	if (r->dst.len &&
+	    (r->dst.addr.family != r->family || r->dst.len > rn_ipaddr_size(r->family) * 8))
+		return -EINVAL;
 	nlh = rn_nl_req_start(&req, add ? RTM_NEWRULE : RTM_DELRULE,
 			      add ? NLM_F_CREATE | NLM_F_EXCL : 0);
 	frh = mnl_nlmsg_put_extra_header(nlh, sizeof(*frh));
@@ -318,7 +323,10 @@ static int rule_request(struct rn_nl *nl, const struct rn_nl_rule *r, bool add)
 	frh->action = FR_ACT_TO_TBL;
 	frh->table = table < 256 ? (uint8_t)table : RT_TABLE_UNSPEC;
 	frh->flags = r->invert ? FIB_RULE_INVERT : 0;
+	frh->dst_len = r->dst.len;
 	mnl_attr_put_u32(nlh, FRA_PRIORITY, r->priority);
+	if (r->dst.len)
+		rn_nl_put_ip(nlh, FRA_DST, &r->dst.addr);
 	mnl_attr_put_u32(nlh, FRA_TABLE, table);
 	if (r->fwmask) {
 		mnl_attr_put_u32(nlh, FRA_FWMARK, r->fwmark);
@@ -353,6 +361,8 @@ static int rule_parse_attr(const struct nlattr *attr, struct rn_nl_rule *r)
 		return rn_nl_get_u32(attr, &r->fwmark) ? 0 : -EBADMSG;
 	case FRA_FWMASK:
 		return rn_nl_get_u32(attr, &r->fwmask) ? 0 : -EBADMSG;
+	case FRA_DST:
+		return rn_nl_get_ip(attr, r->family, &r->dst.addr) ? 0 : -EBADMSG;
 	case FRA_SUPPRESS_PREFIXLEN:
 		if (!rn_nl_get_u32(attr, &u))
 			return -EBADMSG;
@@ -408,6 +418,9 @@ static int rule_dump_cb(const struct nlmsghdr *nlh, void *data)
 		if (err)
 			return err;
 	}
+	r.dst.len = r.dst.addr.family ? frh->dst_len : 0;
+	if (r.dst.len > rn_ipaddr_size(r.family) * 8)
+		return -EBADMSG;
 	return rule_match(d->f, &r) ? rn_nl_vec_push(&d->vec, &r) : 0;
 }
 

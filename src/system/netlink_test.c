@@ -173,20 +173,30 @@ static void test_rules(void **state)
 		{ .family = AF_INET, .priority = 5001, .suppress = true, .suppress_prefixlen = 0 },
 		{ .family = AF_INET6, .priority = 5000, .table = 100, .fwmark = 0x10000,
 		  .fwmask = 0xff0000 },
+		/* "to PREFIX": same priority, told apart (and removed exactly) by the prefix */
+		{ .family = AF_INET, .priority = 5001, .suppress = true, .suppress_prefixlen = 7 },
+		{ .family = AF_INET, .priority = 5001, .suppress = true, .suppress_prefixlen = 15 },
+		{ .family = AF_INET6, .priority = 5001, .suppress = true, .suppress_prefixlen = 6 },
 	};
+	const size_t n_rules = sizeof(rules) / sizeof(rules[0]);
 	struct rn_nl_filter f = { .prio_min = 5000, .prio_max = 5001 };
 	struct rn_nl_rule *r, want;
 	size_t n;
 
 	(void)state;
-	for (size_t i = 0; i < 3; i++)
+	assert_true(rn_ipaddr_parse_prefix("10.0.0.0/8", &rules[3].dst));
+	assert_true(rn_ipaddr_parse_prefix("192.168.0.0/16", &rules[4].dst));
+	assert_true(rn_ipaddr_parse_prefix("fc00::/7", &rules[5].dst));
+	for (size_t i = 0; i < n_rules; i++)
 		assert_int_equal(rn_nl_rule_add(nl, &rules[i]), 0);
 	/* Without NLM_F_EXCL the kernel would add a second, identical rule. */
 	assert_int_equal(rn_nl_rule_add(nl, &rules[0]), -EEXIST);
 
+	assert_int_equal(rn_nl_rule_add(nl, &rules[4]), -EEXIST);
+
 	assert_int_equal(rn_nl_rule_list(nl, &f, &r, &n), 0);
-	assert_int_equal(n, 3);
-	for (size_t i = 0; i < 3; i++) {
+	assert_int_equal(n, n_rules);
+	for (size_t i = 0; i < n_rules; i++) {
 		bool found = false;
 
 		want = rules[i];
@@ -199,8 +209,15 @@ static void test_rules(void **state)
 	}
 	free(r);
 
-	for (size_t i = 0; i < 3; i++)
-		assert_int_equal(rn_nl_rule_del(nl, &rules[i]), 0);
+	/* Deleting one prefix's rule leaves the other of the same priority. */
+	assert_int_equal(rn_nl_rule_del(nl, &rules[3]), 0);
+	assert_int_equal(rn_nl_rule_del(nl, &rules[3]), -ENOENT);
+	assert_int_equal(rn_nl_rule_list(nl, &f, &r, &n), 0);
+	assert_int_equal(n, n_rules - 1);
+	free(r);
+	for (size_t i = 0; i < n_rules; i++)
+		if (i != 3)
+			assert_int_equal(rn_nl_rule_del(nl, &rules[i]), 0);
 	assert_int_equal(rn_nl_rule_list(nl, &f, &r, &n), 0);
 	assert_int_equal(n, 0);
 	free(r);

@@ -18,7 +18,7 @@
 # unknown name, and bad usage fail and change nothing (rule/route snapshots); lan-access is
 # persisted (exit.json 0600) and installs nothing without LAN routes; an exit selection whose
 # exit is no longer allowed (exit.json from an earlier run) installs the fail-closed routing:
-# rules a/b/c both families, table 5150, `ip route get 203.0.113.5` into the tunnel, mesh still
+# rules a/b/c both families (b: one per local range), table 5150, `ip route get 203.0.113.5` into the tunnel, mesh still
 # up with WireGuard UDP to E on the underlay, no default allowed IP at E, status says why; kill -9
 # and restart: same rules, none twice; `exit-node off` restores the snapshots exactly, `down` and
 # `logout` leave no rule or route of ours (logout forgets the selection).
@@ -124,15 +124,26 @@ select_gone() {
 		"$E_ID" >"${MESH_ST[C]}/exit.json"
 	mesh_node_start C && wait_for 10 mesh_ping C "$E4"
 }
+# Rules a, b (main, only inside each local range: 5 for IPv4, 2 for IPv6) and c, none twice.
 rules_ok() {
-	local fam out
+	local fam out n r
 	for fam in -4 -6; do
 		out=$(ip -n "$C" "$fam" rule)
 		echo "$out"
 		echo "$out" | grep -qE '^5200:.*fwmark 0x80000/0xff0000 lookup main' || return 1
-		echo "$out" | grep -qE '^5210:.*lookup main suppress_prefixlength 0' || return 1
+		if [ "$fam" = -4 ]; then
+			n=7
+			set -- 10.0.0.0/8:7 172.16.0.0/12:11 192.168.0.0/16:15 169.254.0.0/16:15 100.64.0.0/10:9
+		else
+			n=4
+			set -- fc00::/7:6 fe80::/10:9
+		fi
+		for r in "$@"; do
+			echo "$out" | grep -qE "^5210:.*to ${r%:*} lookup main suppress_prefixlength ${r##*:}( |\$)" ||
+				{ echo "no rule 5210 to ${r%:*}"; return 1; }
+		done
 		echo "$out" | grep -qE '^5220:.*not from all fwmark 0x80000/0xff0000 lookup 5150' || return 1
-		[ "$(echo "$out" | grep -cE '^52[0-2]0:')" = 3 ] || return 1
+		[ "$(echo "$out" | grep -cE '^52[0-2]0:')" = "$n" ] || return 1
 	done
 }
 table_ok() {

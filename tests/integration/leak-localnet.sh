@@ -8,13 +8,15 @@
 #      .10 + 203.0.113.77/24      .11       .1     |          isp .254 --- inet I 203.0.113.10
 #      [capture on e0]                             |            |
 #   ------------------------- br0 198.51.100.0/24 -+------------+
+#                                e: up0 192.0.2.1 --- isp (e's uplink, masqueraded)
 #
-# With 203.0.113.0/24 on c1's e0, main holds a connected route to I's subnet and rule 5210
-# (lookup main suppress_prefixlength 0) picks it: `ip route get` says e0. The kill switch lets
-# only private and link-local local destinations out of the physical interface, so traffic to
-# I is blocked (not tunnelled: docs/leak-matrix.md): a capture has no packet to 203.0.113.10
-# and none leaked at all. Control: without the kill
-# switch the same traffic reaches the rogue host in plaintext, seen in the capture.
+# With 203.0.113.0/24 on c1's e0, main holds a connected route to I's subnet. rustynetd lets
+# main answer unmarked traffic only inside the local ranges (RFC 1918, link-local, the mesh),
+# so `ip route get 203.0.113.10` names the tunnel, and c1's traffic to I goes through the exit:
+# I answers c1's tcp/443 and sees it from e's uplink 192.0.2.1, the rogue host gets nothing, and
+# a capture of c1's underlay has WireGuard to e, no packet to 203.0.113.10 and no leak at all.
+# Control: the routing c1 had before (main without its /0 routes for every destination) and no
+# kill switch: the same traffic goes to the rogue host in plaintext, seen in the capture.
 set -eu
 TEST_TAG=leaklocal
 # shellcheck source=tests/leak-lib.sh
@@ -24,6 +26,7 @@ if ! check_ok "topology; c1 uses exit e; I sees e's uplink address" leak_setup; 
 	mesh_dump_logs
 	t_done
 fi
+C1=${MESH_NS[c1]}
 rogue() {
 	exit_host rogue &&
 		veth_add "${EXIT_NS[rogue]}" r0 "$MESH_SW" "s$$-rg" &&
@@ -31,30 +34,39 @@ rogue() {
 		addr_add "${EXIT_NS[rogue]}" r0 "$I_ADDR/24"
 }
 check "a rogue host on c1's LAN answers for $I_ADDR" rogue
-check "the LAN hands c1 203.0.113.77/24" \
-	ip -n "${MESH_NS[c1]}" addr add 203.0.113.77/24 dev e0
-check "ip route get $I_ADDR on c1: the local network (e0), as LocalNet wants" \
-	sh -c "ip -n '${MESH_NS[c1]}' route get $I_ADDR | grep -q 'dev e0 '"
+check "the LAN hands c1 203.0.113.77/24" ip -n "$C1" addr add 203.0.113.77/24 dev e0
+check "c1's main table: a connected route to 203.0.113.0/24 on e0 (LocalNet)" \
+	sh -c "ip -n '$C1' route show table main 203.0.113.0/24 | grep -q 'dev e0 '"
+note "ip route get $I_ADDR on c1: $(ip -n "$C1" route get "$I_ADDR" 2>&1 | head -n 1)"
+check "... but ip route get $I_ADDR on c1 names the tunnel ${MESH_IF[c1]} (table 5150)" \
+	sh -c "ip -n '$C1' route get $I_ADDR | grep -q 'dev ${MESH_IF[c1]} table 5150'"
 nsx "${EXIT_NS[rogue]}" socat TCP-LISTEN:443,reuseaddr,fork SYSTEM:'echo rogue' \
 	>/dev/null 2>&1 </dev/null &
 T_BG+=("$!")
+check "c1's tcp/443 to $I_ADDR reaches I through the exit: I sees $E_UPLINK, the answer comes back" \
+	wait_for 10 seen_as "$E_UPLINK"
+check "c1's ping to $I_ADDR is answered (through the exit)" \
+	nsx "$C1" ping -n -c 1 -W 3 "$I_ADDR"
 leak_traffic_start
 
-none_to_victim() {
-	local to
+tunnelled() {
+	local to wg
 	underlay_for 4 || return 1
 	to=$(capture_count "$CAPTURE_FILE" "ip and dst host $I_ADDR")
-	echo "packets to $I_ADDR on c1's underlay: $to; leaked: $(leak_count "$CAPTURE_FILE")"
+	wg=$(wg_count "$CAPTURE_FILE")
+	echo "c1's underlay: $wg WireGuard to e, $to packets to $I_ADDR, $(leak_count "$CAPTURE_FILE") leaked"
 	leak_show "$CAPTURE_FILE"
-	[ "$to" = 0 ] && [ "$(leak_count "$CAPTURE_FILE")" = 0 ]
+	[ "$wg" -gt 0 ] && [ "$to" = 0 ] && [ "$(leak_count "$CAPTURE_FILE")" = 0 ]
 }
-check "kill switch on: nothing to $I_ADDR, nothing leaked on the underlay in 4 s" none_to_victim
+check "4 s capture: WireGuard to e, nothing to $I_ADDR, nothing leaked on the underlay" tunnelled
 check "the rogue host gets nothing (c1's tcp/443 to I is not answered by it)" \
-	sh -c "[ \"\$(echo hi | timeout 3 ip netns exec '${MESH_NS[c1]}' socat -T 2 - TCP:$I_ADDR:443,connect-timeout=2 2>/dev/null)\" != rogue ]"
+	sh -c "[ \"\$(echo hi | timeout 3 ip netns exec '$C1' socat -T 2 - TCP:$I_ADDR:443,connect-timeout=2 2>/dev/null)\" != rogue ]"
 
-nsx "${MESH_NS[c1]}" nft delete table inet rustynet-killswitch
-check "control: without the kill switch the traffic to $I_ADDR leaves by e0 in plaintext" \
+nsx "$C1" nft delete table inet rustynet-killswitch
+old_routing on
+check "control: with the old routing and no kill switch the traffic to $I_ADDR leaves by e0 in plaintext" \
 	underlay_shows 3 "ip and dst host $I_ADDR"
+old_routing off
 leak_traffic_stop
 check "no sanitizer report in any log" mesh_logs_clean
 [ "$T_FAIL" = 0 ] || mesh_dump_logs

@@ -13,12 +13,13 @@
 # The DHCP client is busybox udhcpc (package udhcpc) in c1's namespace with a script of ours
 # doing what a client's hook does with a lease: the address, and each route of $staticroutes
 # (udhcpc's parsed option 121) in the main table. Those /1 routes are more specific than any
-# default route, and rule 5210 (lookup main suppress_prefixlength 0) lets them through ahead of
-# table 5150: `ip route get 203.0.113.10` names the rogue gateway on e0 (printed in the log).
-# The mitigation is the kill switch: it allows only private/link-local destinations out of e0,
-# by destination and not by route, so a capture of c1's underlay has no packet to I and no leak
-# at all while c1 keeps sending to I. Control: the kill switch table deleted by hand, the same
-# traffic goes to the rogue gateway in plaintext (seen in the capture).
+# default route, but rustynetd lets main answer unmarked traffic only inside the local ranges
+# (RFC 1918, link-local, the mesh), so `ip route get 203.0.113.10` names the tunnel (table
+# 5150) and c1's traffic to I goes through the exit: I answers c1's tcp/443 and sees it from
+# e's uplink 192.0.2.1, and a capture of c1's underlay has WireGuard to e, no packet to any
+# internet address and no leak (the kill switch, by destination, would also drop it). Control:
+# the routing c1 had before (main without its /0 routes for every destination) and no kill
+# switch: the same traffic goes to the rogue gateway in plaintext (seen in the capture).
 set -eu
 TEST_TAG=leaktv
 # shellcheck source=tests/leak-lib.sh
@@ -70,26 +71,36 @@ export LEASE_LOG="$T_DIR/lease.log"
 check "udhcpc in c1 (kill switch on) gets a lease with option 121 0.0.0.0/1 + 128.0.0.0/1" dhcp
 routes_in() { ip -n "${MESH_NS[c1]}" route show 0.0.0.0/1 | grep -q "via $ROGUE dev e0"; }
 check "c1's main table holds the rogue /1 routes" routes_in
+note "ip route get $I_ADDR mark 0x80000 (main) on c1: $(ip -n "${MESH_NS[c1]}" route get "$I_ADDR" mark 0x80000 2>&1 | head -n 1)"
+check "... main would send $I_ADDR via $ROGUE on e0 (TunnelVision; rustynetd's marked packets use main)" \
+	sh -c "ip -n '${MESH_NS[c1]}' route get $I_ADDR mark 0x80000 | grep -q 'via $ROGUE dev e0'"
 ROUTE_GET=$(ip -n "${MESH_NS[c1]}" route get "$I_ADDR" 2>&1 | head -n 1)
 note "ip route get $I_ADDR on c1: $ROUTE_GET"
-check "... the rogue routes win: ip route get $I_ADDR names $ROGUE on e0 (TunnelVision)" \
-	sh -c "echo '$ROUTE_GET' | grep -q 'via $ROGUE dev e0'"
+check "... but ip route get $I_ADDR names the tunnel ${MESH_IF[c1]} (table 5150)" \
+	sh -c "echo '$ROUTE_GET' | grep -q 'dev ${MESH_IF[c1]} table 5150'"
+check "c1's tcp/443 to $I_ADDR reaches I through the exit: I sees $E_UPLINK, the answer comes back" \
+	wait_for 10 seen_as "$E_UPLINK"
+check "c1's ping to $I_ADDR is answered (through the exit)" \
+	nsx "${MESH_NS[c1]}" ping -n -c 1 -W 3 "$I_ADDR"
 
 leak_traffic_start
-none_to_internet() {
-	local to
+tunnelled() {
+	local to wg
 	underlay_for 4 || return 1
 	to=$(capture_count "$CAPTURE_FILE" "ip and not dst net 198.51.100.0/24 and not dst net 224.0.0.0/4 and not dst host 255.255.255.255")
-	echo "packets to internet addresses on c1's underlay: $to; leaked: $(leak_count "$CAPTURE_FILE")"
+	wg=$(wg_count "$CAPTURE_FILE")
+	echo "c1's underlay: $wg WireGuard to e, $to packets to internet addresses, $(leak_count "$CAPTURE_FILE") leaked"
 	leak_show "$CAPTURE_FILE"
-	[ "$to" = 0 ] && [ "$(leak_count "$CAPTURE_FILE")" = 0 ]
+	[ "$wg" -gt 0 ] && [ "$to" = 0 ] && [ "$(leak_count "$CAPTURE_FILE")" = 0 ]
 }
-check "kill switch on: nothing to internet addresses, nothing leaked on the underlay in 4 s" \
-	none_to_internet
+check "4 s capture: WireGuard to e, nothing to internet addresses, nothing leaked on the underlay" \
+	tunnelled
 
 nsx "${MESH_NS[c1]}" nft delete table inet rustynet-killswitch
-check "control: without the kill switch the traffic to $I_ADDR leaves by e0 in plaintext" \
+old_routing on
+check "control: with the old routing and no kill switch the traffic to $I_ADDR goes to $ROGUE in plaintext" \
 	underlay_shows 3 "ip and dst host $I_ADDR"
+old_routing off
 leak_traffic_stop
 check "no sanitizer report in any log" mesh_logs_clean
 [ "$T_FAIL" = 0 ] || mesh_dump_logs
