@@ -216,6 +216,8 @@ void *rn_timers_thread(void *arg);
 /* Sends an initiation unless one went out within REKEY_TIMEOUT (or is_retry). Takes peer->lock. */
 void rn_send_handshake_initiation(struct rn_wg_peer *peer, bool is_retry);
 void rn_send_handshake_initiation_locked(struct rn_wg_peer *peer, bool is_retry, uint64_t now);
+/* Answers the initiation consumed into peer->handshake and starts the responder's session. */
+void rn_send_handshake_response_locked(struct rn_wg_peer *peer, uint64_t now);
 void rn_send_keepalive_locked(struct rn_wg_peer *peer, uint64_t now);
 /* Encrypts and sends staged packets now that a session exists (or a keepalive if none). */
 void rn_send_staged_locked(struct rn_wg_peer *peer, uint64_t now);

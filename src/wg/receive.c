@@ -553,11 +553,8 @@ static void handle_initiation(struct rn_wg_device *dev, const struct rn_handshak
 			      uint64_t now)
 {
 	const struct rn_message_handshake_initiation *msg = (const void *)job->data;
-	struct rn_message_handshake_response resp;
 	struct rn_noise_initiation_state st;
-	struct rn_noise_keypair *kp;
 	struct rn_wg_peer *peer;
-	uint32_t index;
 
 	if (!rn_noise_open_initiation(msg, &dev->identity, &st)) {
 		log_debug(NOISE, "dropped an initiation that does not decrypt");
@@ -577,31 +574,10 @@ static void handle_initiation(struct rn_wg_device *dev, const struct rn_handshak
 	rn_peer_set_endpoint(peer, &job->src);
 	rn_timers_any_authenticated_packet_received(peer);
 	rn_timers_any_authenticated_packet_traversal(peer, now);
-	rn_index_remove(&dev->index, peer->handshake.local_index);
-	peer->handshake.local_index = 0;
-	index = rn_index_insert_handshake(&dev->index, peer);
-	if (!index || !rn_noise_create_response(&peer->handshake, index, &resp)) {
-		rn_index_remove(&dev->index, index);
-		goto out;
-	}
-	rn_cookie_add_macs(&peer->cookie, &resp, sizeof(resp), now);
-	kp = rn_noise_derive_keypair(&peer->handshake, now);
-	if (!kp) {
-		rn_index_remove(&dev->index, index);
-		goto out;
-	}
-	rn_index_set_keypair(&dev->index, index, kp);
-	peer->handshake.local_index = 0;
-	rn_peer_add_keypair(peer, kp);
-	rn_timers_any_authenticated_packet_sent(peer);
 	peer->rx_bytes += job->len;
-	if (rn_send_raw(dev, &peer->endpoint, &resp, sizeof(resp)) >= 0)
-		peer->tx_bytes += sizeof(resp);
-	rn_timers_session_derived(peer, now);
-	log_debug(NOISE, "answered an initiation (index %08x)", index);
+	rn_send_handshake_response_locked(peer, now);
 out:
 	pthread_mutex_unlock(&peer->lock);
-	rn_wipe(&resp, sizeof(resp));
 }
 
 static void handle_response(struct rn_wg_device *dev, const struct rn_handshake_job *job,

@@ -119,6 +119,42 @@ void rn_send_handshake_initiation_locked(struct rn_wg_peer *peer, bool is_retry,
 	rn_wipe(&msg, sizeof(msg));
 }
 
+/*
+ * Whitepaper 5.4.3: answers the initiation just consumed into peer->handshake and installs the
+ * responder's session as "next". Caller holds peer->lock.
+ */
+void rn_send_handshake_response_locked(struct rn_wg_peer *peer, uint64_t now)
+{
+	struct rn_wg_device *dev = peer->dev;
+	struct rn_message_handshake_response resp;
+	struct rn_noise_keypair *kp;
+	uint32_t index;
+
+	rn_index_remove(&dev->index, peer->handshake.local_index);
+	peer->handshake.local_index = 0;
+	index = rn_index_insert_handshake(&dev->index, peer);
+	if (!index || !rn_noise_create_response(&peer->handshake, index, &resp)) {
+		rn_index_remove(&dev->index, index);
+		goto out;
+	}
+	rn_cookie_add_macs(&peer->cookie, &resp, sizeof(resp), now);
+	kp = rn_noise_derive_keypair(&peer->handshake, now);
+	if (!kp) {
+		rn_index_remove(&dev->index, index);
+		goto out;
+	}
+	rn_index_set_keypair(&dev->index, index, kp);
+	peer->handshake.local_index = 0;
+	rn_peer_add_keypair(peer, kp);
+	rn_timers_any_authenticated_packet_sent(peer);
+	if (rn_send_raw(dev, &peer->endpoint, &resp, sizeof(resp)) >= 0)
+		peer->tx_bytes += sizeof(resp);
+	rn_timers_session_derived(peer, now);
+	log_debug(NOISE, "answered an initiation (index %08x)", index);
+out:
+	rn_wipe(&resp, sizeof(resp));
+}
+
 void rn_send_handshake_initiation(struct rn_wg_peer *peer, bool is_retry)
 {
 	pthread_mutex_lock(&peer->lock);
