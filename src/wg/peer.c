@@ -80,6 +80,8 @@ void rn_peer_clear_keypairs(struct rn_wg_peer *peer)
 void rn_peer_expire_current_keypairs(struct rn_wg_peer *peer)
 {
 	handshake_drop(peer);
+	/* The sessions are unusable now: the next handshake may start at once (kernel parity). */
+	peer->last_sent_handshake_ns = 0;
 	if (peer->keypairs.current)
 		peer->keypairs.current->sending_valid = false;
 	if (peer->keypairs.next)

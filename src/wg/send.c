@@ -147,6 +147,11 @@ void rn_send_handshake_response_locked(struct rn_wg_peer *peer, uint64_t now)
 	peer->handshake.local_index = 0;
 	rn_peer_add_keypair(peer, kp);
 	rn_timers_any_authenticated_packet_sent(peer);
+	/*
+	 * A response is a handshake sent, as in the kernel driver: no initiation of our own
+	 * within REKEY_TIMEOUT, which would replace the session the peer is about to confirm.
+	 */
+	peer->last_sent_handshake_ns = now;
 	if (rn_send_raw(dev, &peer->endpoint, &resp, sizeof(resp)) >= 0)
 		peer->tx_bytes += sizeof(resp);
 	rn_timers_session_derived(peer, now);
