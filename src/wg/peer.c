@@ -235,10 +235,17 @@ void rn_peer_purge_staged(struct rn_wg_peer *peer)
 	peer->staged_count = 0;
 }
 
-void rn_peer_set_endpoint(struct rn_wg_peer *peer, const union rn_wg_endpoint *ep)
+void rn_peer_set_endpoint(struct rn_wg_peer *peer, const union rn_wg_endpoint *ep,
+			  const struct rn_udp_src *local)
 {
 	if (ep->sa.sa_family == AF_INET)
 		peer->endpoint.sin = ep->sin;
 	else if (ep->sa.sa_family == AF_INET6)
 		peer->endpoint.sin6 = ep->sin6;
+	else
+		return;
+	if (local && local->family == ep->sa.sa_family)
+		peer->endpoint_src = *local;
+	else
+		memset(&peer->endpoint_src, 0, sizeof(peer->endpoint_src));
 }
