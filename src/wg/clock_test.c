@@ -60,7 +60,7 @@ static void test_counts_suspend(void **state)
 /* Without a suspend it runs at the speed of the wall, forward only. */
 static void test_runs_forward(void **state)
 {
-	struct timespec pause = {0, 20 * 1000000L};
+	struct timespec pause = { 0, 20 * 1000000L };
 	uint64_t a, b;
 
 	(void)state;
@@ -96,9 +96,10 @@ static void test_time_scale_hook(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_counts_suspend), cmocka_unit_test(test_runs_forward),
+		cmocka_unit_test(test_counts_suspend),
+		cmocka_unit_test(test_runs_forward),
 #ifdef RN_TEST_HOOKS
-	    cmocka_unit_test(test_time_scale_hook), /* last: the scale stays set */
+		cmocka_unit_test(test_time_scale_hook), /* last: the scale stays set */
 #endif
 	};
 

@@ -30,7 +30,7 @@ struct sink {
 
 static void sink_open(struct sink *s)
 {
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	socklen_t alen = sizeof(a);
 
 	s->fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
@@ -43,7 +43,7 @@ static void sink_open(struct sink *s)
 /* The WireGuard message types that reached the sink within wait_ms, in order, into types. */
 static int sink_drain(struct sink *s, uint32_t *types, int max, int wait_ms)
 {
-	struct pollfd pfd = {.fd = s->fd, .events = POLLIN};
+	struct pollfd pfd = { .fd = s->fd, .events = POLLIN };
 	uint8_t buf[2048];
 	int n = 0;
 
@@ -78,7 +78,7 @@ static struct rn_wg_device *fake_device(const uint8_t priv[32])
 	assert_int_equal(rn_udp_open(AF_INET, 0, 0, &dev->udp), 0);
 	dev->mtu = 1420;
 	if (priv) {
-		struct rn_wg_config cfg = {.flags = RN_WG_DEV_HAS_PRIVATE_KEY};
+		struct rn_wg_config cfg = { .flags = RN_WG_DEV_HAS_PRIVATE_KEY };
 
 		memcpy(cfg.private_key, priv, 32);
 		assert_int_equal(rn_wg_device_apply(dev, &cfg), 0);
@@ -90,7 +90,7 @@ static struct rn_wg_device *fake_device(const uint8_t priv[32])
 /* Adds the peer with public key pub and endpoint 127.0.0.1:port; returns it. */
 static struct rn_wg_peer *add_peer(struct rn_wg_device *dev, const uint8_t pub[32], uint16_t port)
 {
-	struct rn_wg_config cfg = {0};
+	struct rn_wg_config cfg = { 0 };
 	struct rn_wg_peer_config *pc = rn_wg_config_add_peer(&cfg);
 
 	assert_non_null(pc);
@@ -121,7 +121,7 @@ static void test_response_counts_as_sent_handshake(void **state)
 	uint8_t priv_i[32], pub_i[32], priv_r[32], pub_r[32];
 	struct rn_message_handshake_initiation msg;
 	struct rn_noise_initiation_state st;
-	struct rn_noise_identity id_i = {0};
+	struct rn_noise_identity id_i = { 0 };
 	struct rn_noise_handshake hs_i;
 	struct rn_wg_device *dev;
 	struct rn_wg_peer *peer;
@@ -178,7 +178,7 @@ static void test_response_counts_as_sent_handshake(void **state)
 static void test_new_private_key_allows_handshake_at_once(void **state)
 {
 	uint8_t priv_a[32], pub_a[32], priv_b[32], pub_b[32], priv_a2[32], pub_a2[32];
-	struct rn_wg_config cfg = {.flags = RN_WG_DEV_HAS_PRIVATE_KEY};
+	struct rn_wg_config cfg = { .flags = RN_WG_DEV_HAS_PRIVATE_KEY };
 	struct rn_wg_device *dev;
 	struct rn_wg_peer *peer;
 	struct sink b;
@@ -220,8 +220,8 @@ static void test_new_private_key_allows_handshake_at_once(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_response_counts_as_sent_handshake),
-	    cmocka_unit_test(test_new_private_key_allows_handshake_at_once),
+		cmocka_unit_test(test_response_counts_as_sent_handshake),
+		cmocka_unit_test(test_new_private_key_allows_handshake_at_once),
 	};
 
 	if (rn_crypto_init())

@@ -528,7 +528,7 @@ static void send_cookie_reply(struct rn_wg_device *dev, const struct rn_handshak
 {
 	struct rn_message_handshake_cookie reply;
 	struct rn_udp_src local = job->local;
-	struct iovec iov = {.iov_base = &reply, .iov_len = sizeof(reply)};
+	struct iovec iov = { .iov_base = &reply, .iov_len = sizeof(reply) };
 	uint32_t sender_index;
 
 	/* Initiations and responses both carry the sender's index right after the type. */

@@ -50,7 +50,7 @@ int rn_send_raw(struct rn_wg_device *dev, const union rn_wg_endpoint *dst, const
  */
 static int send_to_peer_locked(struct rn_wg_peer *peer, const void *buf, size_t len)
 {
-	struct iovec iov = {.iov_base = (void *)buf, .iov_len = len};
+	struct iovec iov = { .iov_base = (void *)buf, .iov_len = len };
 
 	if (peer->endpoint.sa.sa_family == AF_UNSPEC)
 		return -EDESTADDRREQ;
