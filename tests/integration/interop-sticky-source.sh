@@ -25,6 +25,8 @@
 #            are refused by the kernel, M forgets it and sends from the primary at once (within
 #            10 s), O roams there, the ping gets through, and the capture shows M's packets
 #            from the primary.
+#   phase 3: the same over IPv6 (2001:db8:5::/64): O moves its endpoint for M to ::1 while M
+#            also has ::3, which source selection prefers (checked); M's packets leave from ::1.
 set -eu
 TEST_TAG=sticky
 # shellcheck source=tests/lib.sh
@@ -33,6 +35,9 @@ need_root
 need_cmds wg wireguard-go ip ping tcpdump python3
 
 U4_SECOND=198.51.100.3
+U6_M_PREF=2001:db8:5::3 # added last: what source selection picks (checked)
+U6_SECOND=2001:db8:5::1
+U6_O=2001:db8:5::2
 
 # endpoint_is NS IFNAME ENDPOINT: the first peer's endpoint, as `wg show endpoints` prints it.
 endpoint_is() {
@@ -64,6 +69,21 @@ sent_none() {
 }
 
 setup_pair() { pair_netns && pair_wg "$1" "$2"; }
+
+# v6_underlay MNS MVETH ONS OVETH: the IPv6 addresses of phase 3.
+v6_underlay() {
+	addr_add "$1" "$2" "$U6_SECOND/64" && addr_add "$1" "$2" "$U6_M_PREF/64" &&
+		addr_add "$3" "$4" "$U6_O/64"
+}
+
+# default_src NS DST SRC: the kernel's own choice of source for DST is SRC (the premise: without
+# a sticky source, replies would leave from SRC).
+default_src() {
+	local r
+	r=$(nsx "$1" ip route get "$2" | head -n 1) || return 1
+	echo "$r (want src $3)"
+	[[ " $r " == *" src $3 "* ]]
+}
 
 # set_peers MNS MIF OPUB OT4 ONS OIF MPUB MT4 ENDPOINT: M gets O without an endpoint, O gets M
 # at ENDPOINT.
@@ -97,7 +117,7 @@ scenario() {
 	check "$L: second address $U4_SECOND on M's underlay" addr_add "$mns" "$mveth" "$U4_SECOND/24"
 	check "$L: peers (M without an endpoint, O to $U4_SECOND)" set_peers "$mns" "$mif" "$opub" \
 		"$ot4" "$ons" "$oif" "$mpub" "$mt4" "$U4_SECOND:$mport"
-	note "routing alone would answer from: $(nsx "$mns" ip -4 route get "$ou" | head -n 1)"
+	check "$L: premise: routing alone answers O from $mu" default_src "$mns" "$ou" "$mu"
 
 	# Phase 1: O initiates to the second address.
 	capture_start "$mns" "$mveth" udp port "$mport"
@@ -125,6 +145,26 @@ scenario() {
 	from_log "$cap" "$mport" >"$log"
 	check "$L: M's packets now leave from its primary $mu" sent_ge "$log" "$mu" "" 2
 	check "$L: O's endpoint for M is now $mu:$mport" endpoint_is "$ons" "$oif" "$mu:$mport"
+
+	# Phase 3: an IPv6 underlay (IPV6_PKTINFO). Source selection alone would take $U6_M_PREF;
+	# O talks to $U6_SECOND.
+	check "$L: IPv6 underlay: M $U6_M_PREF and $U6_SECOND, O $U6_O" v6_underlay "$mns" "$mveth" \
+		"$ons" "$([ "$M" = A ] && echo vb || echo va)"
+	check "$L: premise: source selection alone answers O from $U6_M_PREF" default_src "$mns" \
+		"$U6_O" "$U6_M_PREF"
+	capture_start "$mns" "$mveth" udp port "$mport"
+	cap=$CAPTURE_FILE
+	check "$L: O's endpoint for M set to [$U6_SECOND]:$mport" \
+		nsx "$ons" wg set "$oif" peer "$mpub" endpoint "[$U6_SECOND]:$mport"
+	check "$L: ping O->M over the IPv6 underlay" ping_until "$ons" "$mt4" 10
+	check "$L: ping M->O over the IPv6 underlay" ping_ok "$mns" "$ot4"
+	capture_stop "$cap"
+	log="$T_DIR/sticky-3.txt"
+	from_log "$cap" "$mport" >"$log"
+	check "$L: M's packets left from $U6_SECOND" sent_ge "$log" "$U6_SECOND" 4 3
+	check "$L: nothing of M's left from $U6_M_PREF" sent_none "$log" "$U6_M_PREF"
+	check "$L: O's endpoint for M is still [$U6_SECOND]:$mport" endpoint_is "$ons" "$oif" \
+		"[$U6_SECOND]:$mport"
 	check "$L: both daemons still running" both_alive
 	pair_down "$L"
 }
