@@ -145,10 +145,26 @@ bool rn_x25519(uint8_t out[RN_X25519_LEN], const uint8_t priv[RN_X25519_LEN],
 	return ok;
 }
 
+/*
+ * A context keeps the key it was last given (in its ChaCha20 state) and the last keystream
+ * block (the Poly1305 one-time key, or a message's tail) until it is given another. The
+ * per-thread contexts of the packet paths would so keep a copy of a session's key after the
+ * keypair was wiped and freed; each records whose key it holds (the address of the key, inside
+ * its keypair), and rn_aead_forget_key overwrites every context holding a key about to be
+ * freed. The lock of a per-thread context is taken by its own thread once per packet, and by
+ * another only when a session dies, so it is never contended on the fast path.
+ */
 struct rn_aead {
 	EVP_CIPHER_CTX *enc;
 	EVP_CIPHER_CTX *dec;
+	const uint8_t *enc_key, *dec_key; /* whose key each holds; NULL: none (zero key) */
+	pthread_mutex_t lock;		  /* per-thread contexts: its thread vs. forget_key */
+	struct rn_aead *next, **pprev;	  /* the registry of per-thread contexts */
 };
+
+static const uint8_t zero_key[RN_AEAD_KEY_LEN];
+static const uint8_t zero_iv[12];
+static const uint8_t probe_iv[12] = { 'r', 'n', '-', 'p', 'r', 'o', 'b', 'e' };
 
 struct rn_aead *rn_aead_new(void)
 {
@@ -156,6 +172,7 @@ struct rn_aead *rn_aead_new(void)
 
 	if (!a)
 		return NULL;
+	pthread_mutex_init(&a->lock, NULL);
 	a->enc = EVP_CIPHER_CTX_new();
 	a->dec = EVP_CIPHER_CTX_new();
 	if (!a->enc || !a->dec || !EVP_EncryptInit_ex2(a->enc, cipher_chacha, NULL, NULL, NULL) ||
@@ -172,6 +189,7 @@ void rn_aead_free(struct rn_aead *a)
 		return;
 	EVP_CIPHER_CTX_free(a->enc); /* cleanses the key schedule */
 	EVP_CIPHER_CTX_free(a->dec);
+	pthread_mutex_destroy(&a->lock);
 	free(a);
 }
 
@@ -190,6 +208,7 @@ bool rn_aead_seal(struct rn_aead *a, uint8_t *dst, const uint8_t *src, size_t le
 	int n;
 
 	make_nonce(iv, nonce);
+	a->enc_key = key;
 	if (!EVP_EncryptInit_ex(a->enc, NULL, NULL, key, iv))
 		return false;
 	if (adlen && !EVP_EncryptUpdate(a->enc, NULL, &n, ad, (int)adlen))
@@ -214,6 +233,7 @@ bool rn_aead_open(struct rn_aead *a, uint8_t *dst, const uint8_t *src, size_t le
 	plen = len - RN_AEAD_TAG_LEN;
 	memcpy(tag, src + plen, sizeof(tag)); /* before dst may overwrite it in place */
 	make_nonce(iv, nonce);
+	a->dec_key = key;
 	if (!EVP_DecryptInit_ex(a->dec, NULL, NULL, key, iv))
 		return false;
 	if (!EVP_CIPHER_CTX_ctrl(a->dec, EVP_CTRL_AEAD_SET_TAG, RN_AEAD_TAG_LEN, tag))
@@ -225,12 +245,82 @@ bool rn_aead_open(struct rn_aead *a, uint8_t *dst, const uint8_t *src, size_t le
 	return EVP_DecryptFinal_ex(a->dec, dst + plen, &n) == 1;
 }
 
-/* One context per thread, freed when the thread exits (a pthread key, not a bare __thread). */
+/* Re-keys with zeros and runs an empty message through: both the key and the keystream go. */
+static void forget_enc(struct rn_aead *a)
+{
+	uint8_t tag[RN_AEAD_TAG_LEN];
+	int n;
+
+	if (!EVP_EncryptInit_ex(a->enc, NULL, NULL, zero_key, zero_iv) ||
+	    !EVP_EncryptFinal_ex(a->enc, tag, &n))
+		crypto_die("ChaCha20-Poly1305 re-key");
+	a->enc_key = NULL;
+}
+
+static void forget_dec(struct rn_aead *a)
+{
+	uint8_t tag[RN_AEAD_TAG_LEN];
+	int n;
+
+	if (!EVP_DecryptInit_ex(a->dec, NULL, NULL, zero_key, zero_iv))
+		crypto_die("ChaCha20-Poly1305 re-key");
+	/* No tag was set, so this "fails", having run over the zero key all the same. */
+	(void)EVP_DecryptFinal_ex(a->dec, tag, &n);
+	a->dec_key = NULL;
+}
+
+void rn_aead_forget(struct rn_aead *a)
+{
+	if (a->enc_key)
+		forget_enc(a);
+	if (a->dec_key)
+		forget_dec(a);
+}
+
+/* The tag of an empty message under key (NULL: the key ctx holds). */
+static bool probe_tag(EVP_CIPHER_CTX *ctx, const uint8_t *key, uint8_t tag[RN_AEAD_TAG_LEN])
+{
+	int n;
+
+	return EVP_EncryptInit_ex(ctx, NULL, NULL, key, probe_iv) &&
+	       EVP_EncryptFinal_ex(ctx, tag, &n) &&
+	       EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, RN_AEAD_TAG_LEN, tag) == 1;
+}
+
+unsigned int rn_aead_holds_key(struct rn_aead *a, const uint8_t key[RN_AEAD_KEY_LEN])
+{
+	struct rn_aead *ref = rn_aead_new();
+	uint8_t want[RN_AEAD_TAG_LEN], got[RN_AEAD_TAG_LEN];
+	bool enc, dec;
+	int n;
+
+	if (!ref || !probe_tag(ref->enc, key, want))
+		crypto_die("ChaCha20-Poly1305 probe");
+	rn_aead_free(ref);
+	enc = probe_tag(a->enc, NULL, got) && CRYPTO_memcmp(want, got, sizeof(want)) == 0;
+	/* The decryption context accepts the empty message's tag only under the same key. */
+	dec = EVP_DecryptInit_ex(a->dec, NULL, NULL, NULL, probe_iv) &&
+	      EVP_CIPHER_CTX_ctrl(a->dec, EVP_CTRL_AEAD_SET_TAG, RN_AEAD_TAG_LEN, want) &&
+	      EVP_DecryptFinal_ex(a->dec, got, &n) == 1;
+	return (enc ? RN_AEAD_HOLDS_ENC : 0) | (dec ? RN_AEAD_HOLDS_DEC : 0);
+}
+
+/* ---- the per-thread contexts, freed when their thread exits ---- */
+
 static pthread_key_t aead_key;
 static pthread_once_t aead_key_once = PTHREAD_ONCE_INIT;
+static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct rn_aead *registry; /* every live per-thread context */
 
-static void aead_key_free(void *a)
+static void aead_key_free(void *p)
 {
+	struct rn_aead *a = p;
+
+	pthread_mutex_lock(&registry_lock);
+	*a->pprev = a->next;
+	if (a->next)
+		a->next->pprev = a->pprev;
+	pthread_mutex_unlock(&registry_lock);
 	rn_aead_free(a);
 }
 
@@ -240,30 +330,97 @@ static void aead_key_make(void)
 		crypto_die("pthread_key_create");
 }
 
-static struct rn_aead *handshake_aead(void)
+static struct rn_aead *thread_aead(void)
 {
 	struct rn_aead *a;
 
 	pthread_once(&aead_key_once, aead_key_make);
 	a = pthread_getspecific(aead_key);
-	if (!a) {
-		a = rn_aead_new();
-		if (!a || pthread_setspecific(aead_key, a))
-			crypto_die("cipher context");
-	}
+	if (a)
+		return a;
+	a = rn_aead_new();
+	if (!a || pthread_setspecific(aead_key, a))
+		crypto_die("cipher context");
+	pthread_mutex_lock(&registry_lock);
+	a->next = registry;
+	if (registry)
+		registry->pprev = &a->next;
+	a->pprev = &registry;
+	registry = a;
+	pthread_mutex_unlock(&registry_lock);
 	return a;
 }
 
 bool rn_aead_seal1(uint8_t *dst, const uint8_t *src, size_t len, const uint8_t *ad, size_t adlen,
 		   uint64_t nonce, const uint8_t key[RN_AEAD_KEY_LEN])
 {
-	return rn_aead_seal(handshake_aead(), dst, src, len, ad, adlen, nonce, key);
+	struct rn_aead *a = thread_aead();
+	bool ok;
+
+	pthread_mutex_lock(&a->lock);
+	ok = rn_aead_seal(a, dst, src, len, ad, adlen, nonce, key);
+	pthread_mutex_unlock(&a->lock);
+	return ok;
 }
 
 bool rn_aead_open1(uint8_t *dst, const uint8_t *src, size_t len, const uint8_t *ad, size_t adlen,
 		   uint64_t nonce, const uint8_t key[RN_AEAD_KEY_LEN])
 {
-	return rn_aead_open(handshake_aead(), dst, src, len, ad, adlen, nonce, key);
+	struct rn_aead *a = thread_aead();
+	bool ok;
+
+	pthread_mutex_lock(&a->lock);
+	ok = rn_aead_open(a, dst, src, len, ad, adlen, nonce, key);
+	pthread_mutex_unlock(&a->lock);
+	return ok;
+}
+
+void rn_aead_forget1(void)
+{
+	struct rn_aead *a = thread_aead();
+
+	pthread_mutex_lock(&a->lock);
+	rn_aead_forget(a);
+	pthread_mutex_unlock(&a->lock);
+}
+
+unsigned int rn_aead_holds_key1(const uint8_t key[RN_AEAD_KEY_LEN])
+{
+	struct rn_aead *a = thread_aead();
+	unsigned int held;
+
+	pthread_mutex_lock(&a->lock);
+	held = rn_aead_holds_key(a, key);
+	pthread_mutex_unlock(&a->lock);
+	return held;
+}
+
+void rn_aead_forget_key(const uint8_t key[RN_AEAD_KEY_LEN])
+{
+	pthread_mutex_lock(&registry_lock);
+	for (struct rn_aead *a = registry; a; a = a->next) {
+		pthread_mutex_lock(&a->lock);
+		if (a->enc_key == key)
+			forget_enc(a);
+		if (a->dec_key == key)
+			forget_dec(a);
+		pthread_mutex_unlock(&a->lock);
+	}
+	pthread_mutex_unlock(&registry_lock);
+}
+
+unsigned int rn_aead_threads_holding(const uint8_t key[RN_AEAD_KEY_LEN])
+{
+	unsigned int n = 0;
+
+	pthread_mutex_lock(&registry_lock);
+	for (struct rn_aead *a = registry; a; a = a->next) {
+		pthread_mutex_lock(&a->lock);
+		n += rn_aead_holds_key(a, key) != 0;
+		pthread_mutex_unlock(&a->lock);
+	}
+	pthread_mutex_unlock(&registry_lock);
+	return n;
 }
 
 bool rn_xaead_seal(uint8_t *dst, const uint8_t *src, size_t len, const uint8_t *ad, size_t adlen,

@@ -55,11 +55,28 @@ bool rn_aead_seal(struct rn_aead *a, uint8_t *dst, const uint8_t *src, size_t le
 bool rn_aead_open(struct rn_aead *a, uint8_t *dst, const uint8_t *src, size_t len,
 		  const uint8_t *ad, size_t adlen, uint64_t nonce,
 		  const uint8_t key[RN_AEAD_KEY_LEN]) RN_WARN_UNUSED;
-/* One-shot forms for the handshake path (a per-thread context inside). */
+/* Overwrites the key (and keystream) a context keeps from its last use, without allocating. */
+void rn_aead_forget(struct rn_aead *a);
+/* Which of a's contexts hold key (for tests: a probe that leaves them holding what they held). */
+enum { RN_AEAD_HOLDS_ENC = 1, RN_AEAD_HOLDS_DEC = 2 };
+unsigned int rn_aead_holds_key(struct rn_aead *a, const uint8_t key[RN_AEAD_KEY_LEN]);
+/*
+ * The same on the calling thread's own context: the packet and handshake paths. These contexts
+ * keep no copy of a session's key once the session is freed: rn_noise_keypair_put calls
+ * rn_aead_forget_key with the keypair's own key arrays first (the contexts record which key
+ * they hold by its address). A caller whose key is short-lived (the handshake's) calls
+ * rn_aead_forget1 when done.
+ */
 bool rn_aead_seal1(uint8_t *dst, const uint8_t *src, size_t len, const uint8_t *ad, size_t adlen,
 		   uint64_t nonce, const uint8_t key[RN_AEAD_KEY_LEN]) RN_WARN_UNUSED;
 bool rn_aead_open1(uint8_t *dst, const uint8_t *src, size_t len, const uint8_t *ad, size_t adlen,
 		   uint64_t nonce, const uint8_t key[RN_AEAD_KEY_LEN]) RN_WARN_UNUSED;
+void rn_aead_forget1(void);
+unsigned int rn_aead_holds_key1(const uint8_t key[RN_AEAD_KEY_LEN]);
+/* Every thread's context that was last given key (this very array) forgets it. */
+void rn_aead_forget_key(const uint8_t key[RN_AEAD_KEY_LEN]);
+/* How many threads' contexts hold these key bytes now (for tests). */
+unsigned int rn_aead_threads_holding(const uint8_t key[RN_AEAD_KEY_LEN]);
 
 /* XChaCha20-Poly1305 (cookie replies). */
 bool rn_xaead_seal(uint8_t *dst, const uint8_t *src, size_t len, const uint8_t *ad, size_t adlen,

@@ -316,7 +316,7 @@ static int apply_peer(struct rn_wg_device *dev, const struct rn_wg_peer_config *
 	if (pc->flags & RN_WG_PEER_HAS_PRESHARED_KEY)
 		memcpy(peer->handshake.preshared_key, pc->preshared_key, RN_WG_KEY_LEN);
 	if (pc->flags & RN_WG_PEER_HAS_ENDPOINT)
-		rn_peer_set_endpoint(peer, &pc->endpoint);
+		rn_peer_set_endpoint(peer, &pc->endpoint, NULL);
 	if (pc->flags & RN_WG_PEER_HAS_KEEPALIVE) {
 		keepalive_turned_on = !peer->persistent_keepalive_s && pc->persistent_keepalive;
 		peer->persistent_keepalive_s = pc->persistent_keepalive;

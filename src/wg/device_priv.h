@@ -94,6 +94,13 @@ struct rn_wg_peer {
 	struct rn_noise_keypairs keypairs;
 	struct rn_cookie cookie;
 	union rn_wg_endpoint endpoint;
+	/*
+	 * The local address the peer's latest authenticated packet arrived on: replies leave from
+	 * it (the kernel driver's endpoint.src4/src6), so a host with several addresses answers
+	 * from the one the peer talks to. AF_UNSPEC: routing chooses (set from the config, or the
+	 * address went away and a send cleared it).
+	 */
+	struct rn_udp_src endpoint_src;
 	uint16_t persistent_keepalive_s;
 	struct rn_staged_packet *staged_head, *staged_tail;
 	unsigned int staged_count;
@@ -116,6 +123,7 @@ struct rn_wg_peer {
 
 struct rn_handshake_job {
 	union rn_wg_endpoint src;
+	struct rn_udp_src local; /* where it arrived: the reply leaves from there */
 	uint16_t len;
 	uint8_t data[RN_MESSAGE_INITIATION_LEN]; /* the largest handshake message */
 };
@@ -196,7 +204,9 @@ struct rn_noise_keypair *rn_peer_sending_keypair(struct rn_wg_peer *peer, uint64
 struct rn_noise_keypair *rn_peer_sending_keypair_locked(struct rn_wg_peer *peer, uint64_t now_ns);
 void rn_peer_stage_packet(struct rn_wg_peer *peer, const uint8_t *pkt, size_t len);
 void rn_peer_purge_staged(struct rn_wg_peer *peer);
-void rn_peer_set_endpoint(struct rn_wg_peer *peer, const union rn_wg_endpoint *ep);
+/* Where to send; local is where the peer's packet arrived (NULL: from the config, no source). */
+void rn_peer_set_endpoint(struct rn_wg_peer *peer, const union rn_wg_endpoint *ep,
+			  const struct rn_udp_src *local);
 
 /* timers.c: the whitepaper's timer events; caller holds peer->lock. */
 void rn_timers_data_sent(struct rn_wg_peer *peer, uint64_t now);
@@ -216,6 +226,8 @@ void *rn_timers_thread(void *arg);
 /* Sends an initiation unless one went out within REKEY_TIMEOUT (or is_retry). Takes peer->lock. */
 void rn_send_handshake_initiation(struct rn_wg_peer *peer, bool is_retry);
 void rn_send_handshake_initiation_locked(struct rn_wg_peer *peer, bool is_retry, uint64_t now);
+/* Answers the initiation consumed into peer->handshake and starts the responder's session. */
+void rn_send_handshake_response_locked(struct rn_wg_peer *peer, uint64_t now);
 void rn_send_keepalive_locked(struct rn_wg_peer *peer, uint64_t now);
 /* Encrypts and sends staged packets now that a session exists (or a keepalive if none). */
 void rn_send_staged_locked(struct rn_wg_peer *peer, uint64_t now);

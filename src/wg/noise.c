@@ -82,7 +82,10 @@ static bool message_encrypt(uint8_t *dst, const uint8_t *src, size_t len,
 			    const uint8_t key[RN_NOISE_SYMMETRIC_KEY_LEN],
 			    uint8_t hash[RN_NOISE_HASH_LEN])
 {
-	if (!rn_aead_seal1(dst, src, len, hash, RN_NOISE_HASH_LEN, 0, key))
+	bool ok = rn_aead_seal1(dst, src, len, hash, RN_NOISE_HASH_LEN, 0, key);
+
+	rn_aead_forget1(); /* the caller wipes key: so must the context */
+	if (!ok)
 		return false;
 	mix_hash(hash, dst, RN_NOISE_ENCRYPTED_LEN(len));
 	return true;
@@ -92,7 +95,10 @@ static bool message_decrypt(uint8_t *dst, const uint8_t *src, size_t len,
 			    const uint8_t key[RN_NOISE_SYMMETRIC_KEY_LEN],
 			    uint8_t hash[RN_NOISE_HASH_LEN])
 {
-	if (!rn_aead_open1(dst, src, len, hash, RN_NOISE_HASH_LEN, 0, key))
+	bool ok = rn_aead_open1(dst, src, len, hash, RN_NOISE_HASH_LEN, 0, key);
+
+	rn_aead_forget1();
+	if (!ok)
 		return false;
 	mix_hash(hash, src, len);
 	return true;
@@ -443,6 +449,9 @@ void rn_noise_keypair_put(struct rn_noise_keypair *kp)
 	if (!kp || atomic_fetch_sub_explicit(&kp->refcount, 1, memory_order_acq_rel) != 1)
 		return;
 	pthread_mutex_destroy(&kp->replay_lock);
+	/* The packet threads' cipher contexts hold copies: they go first (crypto.h). */
+	rn_aead_forget_key(kp->send_key);
+	rn_aead_forget_key(kp->recv_key);
 	rn_wipe(kp, sizeof(*kp));
 	free(kp);
 }

@@ -3,12 +3,14 @@
  * The handshake step by step against known answers from an independent implementation
  * (scripts/gen-noise-vectors.py), plus replay, flood, tamper and cookie paths.
  */
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 #include <arpa/inet.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "wg/cookie.h"
@@ -130,6 +132,86 @@ static void test_full_handshake_and_transport(void **state)
 	assert_false(rn_aead_open1(buf, buf, 48, NULL, 0, 7, kp_r->recv_key));
 	rn_noise_keypair_put(kp_i);
 	rn_noise_keypair_put(kp_r);
+}
+
+/* A packet-path thread that used a session's keys once and then idles, as a reader does. */
+struct idler {
+	const uint8_t *send_key, *recv_key;
+	const uint8_t *sealed; /* 48 bytes sealed under recv_key, counter 1 */
+	int go[2];	       /* main -> idler: "exit" */
+	int done[2];	       /* idler -> main: "used the keys" */
+};
+
+static void *idler_main(void *arg)
+{
+	struct idler *t = arg;
+	uint8_t buf[64] = {0}, c = 1;
+	bool ok;
+
+	ok = rn_aead_seal1(buf, buf, 32, NULL, 0, 0, t->send_key);
+	memcpy(buf, t->sealed, 48);
+	ok = rn_aead_open1(buf, buf, 48, NULL, 0, 1, t->recv_key) && ok;
+	c = ok;
+	if (write(t->done[1], &c, 1) != 1 || read(t->go[0], &c, 1) != 1)
+		return NULL;
+	return NULL;
+}
+
+/*
+ * The per-thread cipher contexts of the packet paths keep no copy of a session's keys once
+ * the session is freed: not the calling thread's, nor an idle thread's.
+ */
+static void test_freed_session_leaves_no_key_in_thread_contexts(void **state)
+{
+	uint8_t send_i[32], recv_i[32], zero[32] = {0}, buf[64] = {0}, sealed[48], c = 0;
+	struct rn_noise_keypair *kp_i, *kp_r;
+	struct idler t = { 0 };
+	pthread_t th;
+	struct pair p;
+
+	(void)state;
+	pair_init(&p, true);
+	complete_handshake(&p, &kp_i, &kp_r);
+	/* The handshake's own keys are gone from this thread's contexts too. */
+	assert_int_equal(rn_aead_holds_key1(zero), RN_AEAD_HOLDS_ENC | RN_AEAD_HOLDS_DEC);
+	memcpy(send_i, kp_i->send_key, 32);
+	memcpy(recv_i, kp_i->recv_key, 32);
+
+	/* I's session is used on another thread, which then idles; R's on this one. */
+	assert_true(rn_aead_seal1(sealed, buf, 32, NULL, 0, 1, kp_r->send_key));
+	assert_true(rn_aead_open1(buf, sealed, 48, NULL, 0, 1, kp_i->recv_key));
+	assert_true(rn_aead_seal1(sealed, buf, 32, NULL, 0, 1, kp_r->send_key));
+	t.send_key = kp_i->send_key;
+	t.recv_key = kp_i->recv_key;
+	t.sealed = sealed;
+	assert_int_equal(pipe(t.go), 0);
+	assert_int_equal(pipe(t.done), 0);
+	assert_int_equal(pthread_create(&th, NULL, idler_main, &t), 0);
+	assert_int_equal(read(t.done[0], &c, 1), 1);
+	assert_int_equal(c, 1);
+	/* The probe sees them: the idler holds I's two keys, this thread R's (the same bytes). */
+	assert_int_equal(rn_aead_threads_holding(send_i), 1);
+	assert_int_equal(rn_aead_threads_holding(recv_i), 2);
+	assert_int_equal(rn_aead_holds_key1(recv_i), RN_AEAD_HOLDS_ENC | RN_AEAD_HOLDS_DEC);
+
+	rn_noise_keypair_put(kp_i);
+	assert_int_equal(rn_aead_threads_holding(send_i), 0);
+	assert_int_equal(rn_aead_threads_holding(recv_i), 1); /* R's session is alive */
+	rn_noise_keypair_put(kp_r);
+	assert_int_equal(rn_aead_threads_holding(recv_i), 0);
+	assert_int_equal(rn_aead_holds_key1(zero), RN_AEAD_HOLDS_ENC | RN_AEAD_HOLDS_DEC);
+
+	/* The contexts still work after being wiped. */
+	assert_true(rn_aead_seal1(buf, zero, 32, NULL, 0, 5, send_i));
+	assert_true(rn_aead_open1(buf, buf, 48, NULL, 0, 5, send_i));
+	assert_memory_equal(buf, zero, 32);
+	rn_aead_forget1();
+	assert_int_equal(write(t.go[1], &c, 1), 1);
+	assert_int_equal(pthread_join(th, NULL), 0);
+	close(t.go[0]);
+	close(t.go[1]);
+	close(t.done[0]);
+	close(t.done[1]);
 }
 
 static void test_without_psk_differs(void **state)
@@ -298,6 +380,7 @@ int main(void)
 		cmocka_unit_test(test_crypto_known_answers),
 		cmocka_unit_test(test_initiation_matches_vector),
 		cmocka_unit_test(test_full_handshake_and_transport),
+		cmocka_unit_test(test_freed_session_leaves_no_key_in_thread_contexts),
 		cmocka_unit_test(test_without_psk_differs),
 		cmocka_unit_test(test_psk_mismatch_fails),
 		cmocka_unit_test(test_initiation_replay_and_flood),

@@ -80,6 +80,8 @@ void rn_peer_clear_keypairs(struct rn_wg_peer *peer)
 void rn_peer_expire_current_keypairs(struct rn_wg_peer *peer)
 {
 	handshake_drop(peer);
+	/* The sessions are unusable now: the next handshake may start at once (kernel parity). */
+	peer->last_sent_handshake_ns = 0;
 	if (peer->keypairs.current)
 		peer->keypairs.current->sending_valid = false;
 	if (peer->keypairs.next)
@@ -233,10 +235,17 @@ void rn_peer_purge_staged(struct rn_wg_peer *peer)
 	peer->staged_count = 0;
 }
 
-void rn_peer_set_endpoint(struct rn_wg_peer *peer, const union rn_wg_endpoint *ep)
+void rn_peer_set_endpoint(struct rn_wg_peer *peer, const union rn_wg_endpoint *ep,
+			  const struct rn_udp_src *local)
 {
 	if (ep->sa.sa_family == AF_INET)
 		peer->endpoint.sin = ep->sin;
 	else if (ep->sa.sa_family == AF_INET6)
 		peer->endpoint.sin6 = ep->sin6;
+	else
+		return;
+	if (local && local->family == ep->sa.sa_family)
+		peer->endpoint_src = *local;
+	else
+		memset(&peer->endpoint_src, 0, sizeof(peer->endpoint_src));
 }

@@ -23,20 +23,6 @@
 #include "wg/crypto.h"
 #include "wg/offload.h"
 
-static bool endpoint_equal(const union rn_wg_endpoint *a, const union rn_wg_endpoint *b)
-{
-	if (a->sa.sa_family != b->sa.sa_family)
-		return false;
-	if (a->sa.sa_family == AF_INET)
-		return a->sin.sin_port == b->sin.sin_port &&
-		       a->sin.sin_addr.s_addr == b->sin.sin_addr.s_addr;
-	if (a->sa.sa_family == AF_INET6)
-		return a->sin6.sin6_port == b->sin6.sin6_port &&
-		       !memcmp(&a->sin6.sin6_addr, &b->sin6.sin6_addr, 16) &&
-		       a->sin6.sin6_scope_id == b->sin6.sin6_scope_id;
-	return false;
-}
-
 /* The inner packet's length per its IP header and its source address; 0 if malformed. */
 static size_t inner_packet(const uint8_t *pkt, size_t len, int *family, const uint8_t **src)
 {
@@ -158,6 +144,7 @@ struct rx_acc {
 	unsigned int filtered; /* refused by the packet filter */
 	bool got_any, got_data;
 	const union rn_wg_endpoint *src; /* latest authenticated source */
+	const struct rn_udp_src *local;	 /* and the local address it arrived on */
 };
 
 static void rx_account(struct rn_rx_batch *bt, const struct rx_acc *acc)
@@ -168,9 +155,9 @@ static void rx_account(struct rn_rx_batch *bt, const struct rx_acc *acc)
 
 	pthread_mutex_lock(&peer->lock);
 	peer->rx_bytes += acc->rx_bytes;
-	/* Roaming: the latest authenticated source is where the peer is now. */
-	if (!endpoint_equal(&peer->endpoint, acc->src))
-		rn_peer_set_endpoint(peer, acc->src);
+	/* Roaming: the latest authenticated source is where the peer is now, and we answer
+	 * from the address it reached us on. */
+	rn_peer_set_endpoint(peer, acc->src, acc->local);
 	rn_timers_any_authenticated_packet_received(peer);
 	rn_timers_any_authenticated_packet_traversal(peer, now);
 	if (acc->got_data)
@@ -254,6 +241,7 @@ static void rx_deliver(struct rn_wg_device *dev, struct rn_rx_batch *bt, struct 
 		acc.got_any = true;
 		acc.rx_bytes += d->len;
 		acc.src = &bt->buf->rx.from[d->from];
+		acc.local = &bt->buf->rx.local[d->from];
 		rx_inner(dev, bt, gro, d, &acc);
 	}
 	if (acc.got_any)
@@ -298,17 +286,17 @@ const struct rn_serial_ops rn_receive_serial_ops = {
 	.release = rx_release,
 };
 
-static void queue_handshake(struct rn_wg_device *dev, const uint8_t *msg, size_t len,
-			    const union rn_wg_endpoint *src)
+static void queue_handshake(struct rn_wg_device *dev, const struct rn_udp_dgram *d)
 {
 	struct rn_handshake_job *job;
 
 	pthread_mutex_lock(&dev->hs_lock);
 	if (dev->hs_count < RN_HANDSHAKE_QUEUE_LEN) {
 		job = &dev->hs_queue[(dev->hs_head + dev->hs_count) % RN_HANDSHAKE_QUEUE_LEN];
-		job->src = *src;
-		job->len = (uint16_t)len;
-		memcpy(job->data, msg, len);
+		job->src = *d->from;
+		job->local = *d->local;
+		job->len = (uint16_t)d->len;
+		memcpy(job->data, d->data, d->len);
 		dev->hs_count++;
 		pthread_cond_signal(&dev->hs_cond);
 	}
@@ -399,15 +387,15 @@ static unsigned int rx_sort(struct rn_wg_device *dev, struct rn_rx_buf *b, bool 
 			break;
 		case RN_MESSAGE_HANDSHAKE_INITIATION:
 			if (d.len == RN_MESSAGE_INITIATION_LEN)
-				queue_handshake(dev, d.data, d.len, d.from);
+				queue_handshake(dev, &d);
 			break;
 		case RN_MESSAGE_HANDSHAKE_RESPONSE:
 			if (d.len == RN_MESSAGE_RESPONSE_LEN)
-				queue_handshake(dev, d.data, d.len, d.from);
+				queue_handshake(dev, &d);
 			break;
 		case RN_MESSAGE_HANDSHAKE_COOKIE:
 			if (d.len == RN_MESSAGE_COOKIE_LEN)
-				queue_handshake(dev, d.data, d.len, d.from);
+				queue_handshake(dev, &d);
 			break;
 		default:
 			log_debug(RX, "dropped a %zu-byte message of unknown type", d.len);
@@ -539,13 +527,15 @@ static void send_cookie_reply(struct rn_wg_device *dev, const struct rn_handshak
 			      uint64_t now)
 {
 	struct rn_message_handshake_cookie reply;
+	struct rn_udp_src local = job->local;
+	struct iovec iov = { .iov_base = &reply, .iov_len = sizeof(reply) };
 	uint32_t sender_index;
 
 	/* Initiations and responses both carry the sender's index right after the type. */
 	memcpy(&sender_index, job->data + 4, sizeof(sender_index));
 	rn_cookie_reply_create(&dev->cookie_checker, &reply, job->data, job->len,
 			       le32toh(sender_index), &job->src.sa, now);
-	rn_send_raw(dev, &job->src, &reply, sizeof(reply));
+	rn_udp_send_batch_from(&dev->udp, &job->src, &local, &iov, 1);
 	log_debug(NOISE, "under load: sent a cookie reply");
 }
 
@@ -553,11 +543,8 @@ static void handle_initiation(struct rn_wg_device *dev, const struct rn_handshak
 			      uint64_t now)
 {
 	const struct rn_message_handshake_initiation *msg = (const void *)job->data;
-	struct rn_message_handshake_response resp;
 	struct rn_noise_initiation_state st;
-	struct rn_noise_keypair *kp;
 	struct rn_wg_peer *peer;
-	uint32_t index;
 
 	if (!rn_noise_open_initiation(msg, &dev->identity, &st)) {
 		log_debug(NOISE, "dropped an initiation that does not decrypt");
@@ -574,34 +561,13 @@ static void handle_initiation(struct rn_wg_device *dev, const struct rn_handshak
 		log_debug(NOISE, "dropped a replayed or flooding initiation");
 		goto out;
 	}
-	rn_peer_set_endpoint(peer, &job->src);
+	rn_peer_set_endpoint(peer, &job->src, &job->local);
 	rn_timers_any_authenticated_packet_received(peer);
 	rn_timers_any_authenticated_packet_traversal(peer, now);
-	rn_index_remove(&dev->index, peer->handshake.local_index);
-	peer->handshake.local_index = 0;
-	index = rn_index_insert_handshake(&dev->index, peer);
-	if (!index || !rn_noise_create_response(&peer->handshake, index, &resp)) {
-		rn_index_remove(&dev->index, index);
-		goto out;
-	}
-	rn_cookie_add_macs(&peer->cookie, &resp, sizeof(resp), now);
-	kp = rn_noise_derive_keypair(&peer->handshake, now);
-	if (!kp) {
-		rn_index_remove(&dev->index, index);
-		goto out;
-	}
-	rn_index_set_keypair(&dev->index, index, kp);
-	peer->handshake.local_index = 0;
-	rn_peer_add_keypair(peer, kp);
-	rn_timers_any_authenticated_packet_sent(peer);
 	peer->rx_bytes += job->len;
-	if (rn_send_raw(dev, &peer->endpoint, &resp, sizeof(resp)) >= 0)
-		peer->tx_bytes += sizeof(resp);
-	rn_timers_session_derived(peer, now);
-	log_debug(NOISE, "answered an initiation (index %08x)", index);
+	rn_send_handshake_response_locked(peer, now);
 out:
 	pthread_mutex_unlock(&peer->lock);
-	rn_wipe(&resp, sizeof(resp));
 }
 
 static void handle_response(struct rn_wg_device *dev, const struct rn_handshake_job *job,
@@ -626,7 +592,7 @@ static void handle_response(struct rn_wg_device *dev, const struct rn_handshake_
 	rn_index_set_keypair(&dev->index, index, kp);
 	peer->handshake.local_index = 0;
 	rn_peer_add_keypair(peer, kp);
-	rn_peer_set_endpoint(peer, &job->src);
+	rn_peer_set_endpoint(peer, &job->src, &job->local);
 	peer->rx_bytes += job->len;
 	rn_timers_any_authenticated_packet_received(peer);
 	rn_timers_any_authenticated_packet_traversal(peer, now);

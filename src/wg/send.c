@@ -44,6 +44,20 @@ int rn_send_raw(struct rn_wg_device *dev, const union rn_wg_endpoint *dst, const
 	return rn_udp_send_batch(&dev->udp, dst, &iov, 1);
 }
 
+/*
+ * Sends one message to the peer from its sticky source; a source the kernel refuses (the
+ * address is gone) is forgotten and routing chooses. Caller holds peer->lock.
+ */
+static int send_to_peer_locked(struct rn_wg_peer *peer, const void *buf, size_t len)
+{
+	struct iovec iov = { .iov_base = (void *)buf, .iov_len = len };
+
+	if (peer->endpoint.sa.sa_family == AF_UNSPEC)
+		return -EDESTADDRREQ;
+	return rn_udp_send_batch_from(&peer->dev->udp, &peer->endpoint, &peer->endpoint_src, &iov,
+				      1);
+}
+
 /* Whitepaper 5.4.6: pad to a multiple of 16, but never past the MTU. */
 static size_t padded_len(size_t len, int mtu)
 {
@@ -111,12 +125,53 @@ void rn_send_handshake_initiation_locked(struct rn_wg_peer *peer, bool is_retry,
 	rn_cookie_add_macs(&peer->cookie, &msg, sizeof(msg), now);
 	rn_timers_any_authenticated_packet_traversal(peer, now);
 	rn_timers_any_authenticated_packet_sent(peer);
-	if (rn_send_raw(dev, &peer->endpoint, &msg, sizeof(msg)) >= 0) {
+	if (send_to_peer_locked(peer, &msg, sizeof(msg)) >= 0) {
 		peer->tx_bytes += sizeof(msg);
 		log_debug(NOISE, "sent handshake initiation (index %08x)", index);
 	}
 	rn_timers_handshake_initiated(peer, now);
 	rn_wipe(&msg, sizeof(msg));
+}
+
+/*
+ * Whitepaper 5.4.3: answers the initiation just consumed into peer->handshake and installs the
+ * responder's session as "next". Caller holds peer->lock.
+ */
+void rn_send_handshake_response_locked(struct rn_wg_peer *peer, uint64_t now)
+{
+	struct rn_wg_device *dev = peer->dev;
+	struct rn_message_handshake_response resp;
+	struct rn_noise_keypair *kp;
+	uint32_t index;
+
+	rn_index_remove(&dev->index, peer->handshake.local_index);
+	peer->handshake.local_index = 0;
+	index = rn_index_insert_handshake(&dev->index, peer);
+	if (!index || !rn_noise_create_response(&peer->handshake, index, &resp)) {
+		rn_index_remove(&dev->index, index);
+		goto out;
+	}
+	rn_cookie_add_macs(&peer->cookie, &resp, sizeof(resp), now);
+	kp = rn_noise_derive_keypair(&peer->handshake, now);
+	if (!kp) {
+		rn_index_remove(&dev->index, index);
+		goto out;
+	}
+	rn_index_set_keypair(&dev->index, index, kp);
+	peer->handshake.local_index = 0;
+	rn_peer_add_keypair(peer, kp);
+	rn_timers_any_authenticated_packet_sent(peer);
+	/*
+	 * A response is a handshake sent, as in the kernel driver: no initiation of our own
+	 * within REKEY_TIMEOUT, which would replace the session the peer is about to confirm.
+	 */
+	peer->last_sent_handshake_ns = now;
+	if (send_to_peer_locked(peer, &resp, sizeof(resp)) >= 0)
+		peer->tx_bytes += sizeof(resp);
+	rn_timers_session_derived(peer, now);
+	log_debug(NOISE, "answered an initiation (index %08x)", index);
+out:
+	rn_wipe(&resp, sizeof(resp));
 }
 
 void rn_send_handshake_initiation(struct rn_wg_peer *peer, bool is_retry)
@@ -142,7 +197,7 @@ static void send_one_locked(struct rn_wg_peer *peer, struct rn_noise_keypair *kp
 	if (len) /* a keepalive has no packet at all */
 		memcpy(buf + HEADROOM, pkt, len);
 	n = encrypt_in_place(kp, counter, buf + HEADROOM, len, peer->dev->mtu);
-	if (n && rn_send_raw(peer->dev, &peer->endpoint, buf, n) >= 0)
+	if (n && send_to_peer_locked(peer, buf, n) >= 0)
 		peer->tx_bytes += n;
 	rn_timers_any_authenticated_packet_traversal(peer, now);
 	rn_timers_any_authenticated_packet_sent(peer);
@@ -234,6 +289,7 @@ static void tx_drain(struct rn_queue_item *item, void *worker)
 	struct rn_wg_device *dev = b->dev;
 	struct rn_wg_peer *peer = b->peer;
 	union rn_wg_endpoint ep;
+	struct rn_udp_src src, src_was;
 	uint64_t total = 0;
 
 	(void)worker;
@@ -242,12 +298,16 @@ static void tx_drain(struct rn_queue_item *item, void *worker)
 		goto out;
 	pthread_mutex_lock(&peer->lock);
 	ep = peer->endpoint;
+	src = src_was = peer->endpoint_src;
 	pthread_mutex_unlock(&peer->lock);
 	if (b->n_msgs && ep.sa.sa_family != AF_UNSPEC &&
-	    rn_udp_send_batch(&dev->udp, &ep, b->msgs, b->n_msgs) >= 0)
+	    rn_udp_send_batch_from(&dev->udp, &ep, &src, b->msgs, b->n_msgs) >= 0)
 		for (int i = 0; i < b->n_msgs; i++)
 			total += b->msgs[i].iov_len;
 	pthread_mutex_lock(&peer->lock);
+	/* The source was refused (its address is gone): forget it, unless it changed meanwhile. */
+	if (src.family != src_was.family && !memcmp(&peer->endpoint_src, &src_was, sizeof(src_was)))
+		peer->endpoint_src = src;
 	peer->tx_bytes += total;
 	rn_timers_any_authenticated_packet_traversal(peer, b->now);
 	rn_timers_any_authenticated_packet_sent(peer);

@@ -1,0 +1,231 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The device's handshake bookkeeping against the kernel driver's: a responder counts its
+ * response as a sent handshake, and a new private key lets a handshake start at once. The
+ * devices here have no TUN and no threads: only an identity, peers and a UDP socket on
+ * loopback, and the test drives the send path's functions itself.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <poll.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "wg/clock.h"
+#include "wg/crypto.h"
+#include "wg/device_priv.h"
+
+struct sink {
+	int fd;
+	uint16_t port;
+};
+
+static void sink_open(struct sink *s)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t alen = sizeof(a);
+
+	s->fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	assert_true(s->fd >= 0);
+	assert_int_equal(bind(s->fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(getsockname(s->fd, (struct sockaddr *)&a, &alen), 0);
+	s->port = ntohs(a.sin_port);
+}
+
+/* The WireGuard message types that reached the sink within wait_ms, in order, into types. */
+static int sink_drain(struct sink *s, uint32_t *types, int max, int wait_ms)
+{
+	struct pollfd pfd = { .fd = s->fd, .events = POLLIN };
+	uint8_t buf[2048];
+	int n = 0;
+
+	while (n < max && poll(&pfd, 1, n ? 0 : wait_ms) > 0) {
+		ssize_t r = recv(s->fd, buf, sizeof(buf), 0);
+
+		if (r < 4)
+			break;
+		types[n++] = buf[0];
+	}
+	return n;
+}
+
+/* A device as rn_wg_device_start makes it, without the TUN interface and the threads. */
+static struct rn_wg_device *fake_device(const uint8_t priv[32])
+{
+	struct rn_wg_device *dev = calloc(1, sizeof(*dev));
+
+	assert_non_null(dev);
+	dev->tun_fd = dev->stop_fd = dev->udp_wake_fd = -1;
+	dev->udp.fd = -1;
+	pthread_rwlock_init(&dev->cfg_lock, NULL);
+	pthread_mutex_init(&dev->hs_lock, NULL);
+	pthread_cond_init(&dev->hs_cond, NULL);
+	rn_queue_init(&dev->queue);
+	rn_pool_init(&dev->tx_pool);
+	rn_pool_init(&dev->rx_pool);
+	rn_cookie_checker_init(&dev->cookie_checker);
+	rn_allowedips_init(&dev->allowedips);
+	rn_index_init(&dev->index);
+	assert_int_equal(rn_ratelimiter_init(&dev->ratelimiter), 0);
+	assert_int_equal(rn_udp_open(AF_INET, 0, 0, &dev->udp), 0);
+	dev->mtu = 1420;
+	if (priv) {
+		struct rn_wg_config cfg = { .flags = RN_WG_DEV_HAS_PRIVATE_KEY };
+
+		memcpy(cfg.private_key, priv, 32);
+		assert_int_equal(rn_wg_device_apply(dev, &cfg), 0);
+		rn_wipe(&cfg, sizeof(cfg));
+	}
+	return dev;
+}
+
+/* Adds the peer with public key pub and endpoint 127.0.0.1:port; returns it. */
+static struct rn_wg_peer *add_peer(struct rn_wg_device *dev, const uint8_t pub[32], uint16_t port)
+{
+	struct rn_wg_config cfg = { 0 };
+	struct rn_wg_peer_config *pc = rn_wg_config_add_peer(&cfg);
+
+	assert_non_null(pc);
+	memcpy(pc->public_key, pub, 32);
+	pc->flags = RN_WG_PEER_HAS_ENDPOINT;
+	pc->endpoint.sin.sin_family = AF_INET;
+	pc->endpoint.sin.sin_port = htons(port);
+	pc->endpoint.sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(rn_wg_device_apply(dev, &cfg), 0);
+	rn_wg_config_free(&cfg);
+	assert_non_null(rn_peer_lookup(dev, pub));
+	return rn_peer_lookup(dev, pub);
+}
+
+static void keypair_of(uint8_t priv[32], uint8_t pub[32])
+{
+	rn_x25519_generate(priv);
+	assert_true(rn_x25519_public(pub, priv));
+}
+
+/*
+ * (kernel: wg_packet_send_handshake_response sets last_sent_handshake.) Having just answered
+ * the peer's initiation, the responder must not send its own initiation within REKEY_TIMEOUT:
+ * it would tear down the session the peer is about to confirm.
+ */
+static void test_response_counts_as_sent_handshake(void **state)
+{
+	uint8_t priv_i[32], pub_i[32], priv_r[32], pub_r[32];
+	struct rn_message_handshake_initiation msg;
+	struct rn_noise_initiation_state st;
+	struct rn_noise_identity id_i = { 0 };
+	struct rn_noise_handshake hs_i;
+	struct rn_wg_device *dev;
+	struct rn_wg_peer *peer;
+	struct sink initiator;
+	uint32_t types[4];
+	uint64_t now;
+
+	(void)state;
+	keypair_of(priv_i, pub_i);
+	keypair_of(priv_r, pub_r);
+	sink_open(&initiator);
+	dev = fake_device(priv_r);
+	peer = add_peer(dev, pub_i, initiator.port);
+
+	/* The initiator's side, by hand: an initiation to R. */
+	assert_true(rn_noise_identity_set(&id_i, priv_i));
+	rn_noise_handshake_init(&hs_i, &id_i, pub_r, NULL);
+	assert_true(rn_noise_create_initiation(&hs_i, &id_i, 0x1234, &msg));
+	/* R consumes it and answers, as the handshake worker does. */
+	now = rn_now_ns();
+	assert_true(rn_noise_open_initiation(&msg, &dev->identity, &st));
+	pthread_mutex_lock(&peer->lock);
+	assert_true(rn_noise_finish_initiation(&peer->handshake, &st, &msg, now));
+	rn_send_handshake_response_locked(peer, now);
+	assert_non_null(peer->keypairs.next);
+	assert_true(peer->last_sent_handshake_ns == now);
+	/* Data to send a second later: no initiation of R's own yet. */
+	rn_send_handshake_initiation_locked(peer, false, now + RN_NS_PER_S);
+	assert_int_equal(peer->handshake.state, RN_HANDSHAKE_ZEROED);
+	pthread_mutex_unlock(&peer->lock);
+	assert_int_equal(sink_drain(&initiator, types, 4, 1000), 1);
+	assert_int_equal(types[0], RN_MESSAGE_HANDSHAKE_RESPONSE);
+
+	/* Past REKEY_TIMEOUT an initiation goes out again: the guard above was the timer, alive. */
+	pthread_mutex_lock(&peer->lock);
+	rn_send_handshake_initiation_locked(peer, false,
+					    now + (RN_REKEY_TIMEOUT_S + 1) * RN_NS_PER_S);
+	assert_int_equal(peer->handshake.state, RN_HANDSHAKE_CREATED_INITIATION);
+	pthread_mutex_unlock(&peer->lock);
+	assert_int_equal(sink_drain(&initiator, types, 4, 1000), 1);
+	assert_int_equal(types[0], RN_MESSAGE_HANDSHAKE_INITIATION);
+
+	rn_noise_handshake_wipe(&hs_i);
+	rn_wipe(&id_i, sizeof(id_i));
+	rn_wg_device_stop(dev);
+	close(initiator.fd);
+}
+
+/*
+ * (kernel: a new private key expires the sessions and resets last_sent_handshake.) Sessions
+ * made with the old key are gone, so a handshake with the new one must start at once, not
+ * REKEY_TIMEOUT after the last initiation sent with the old key.
+ */
+static void test_new_private_key_allows_handshake_at_once(void **state)
+{
+	uint8_t priv_a[32], pub_a[32], priv_b[32], pub_b[32], priv_a2[32], pub_a2[32];
+	struct rn_wg_config cfg = { .flags = RN_WG_DEV_HAS_PRIVATE_KEY };
+	struct rn_wg_device *dev;
+	struct rn_wg_peer *peer;
+	struct sink b;
+	uint32_t types[4];
+
+	(void)state;
+	keypair_of(priv_a, pub_a);
+	keypair_of(priv_b, pub_b);
+	keypair_of(priv_a2, pub_a2);
+	sink_open(&b);
+	dev = fake_device(priv_a);
+	peer = add_peer(dev, pub_b, b.port);
+
+	pthread_mutex_lock(&peer->lock);
+	rn_send_handshake_initiation_locked(peer, false, rn_now_ns());
+	/* A second one at once is held back: the guard is armed. */
+	peer->handshake.state = RN_HANDSHAKE_ZEROED;
+	rn_send_handshake_initiation_locked(peer, false, rn_now_ns());
+	assert_int_equal(peer->handshake.state, RN_HANDSHAKE_ZEROED);
+	pthread_mutex_unlock(&peer->lock);
+	assert_int_equal(sink_drain(&b, types, 4, 1000), 1);
+	assert_int_equal(types[0], RN_MESSAGE_HANDSHAKE_INITIATION);
+
+	memcpy(cfg.private_key, priv_a2, 32);
+	assert_int_equal(rn_wg_device_apply(dev, &cfg), 0);
+	assert_memory_equal(dev->identity.static_public, pub_a2, 32);
+	pthread_mutex_lock(&peer->lock);
+	rn_send_handshake_initiation_locked(peer, false, rn_now_ns());
+	assert_int_equal(peer->handshake.state, RN_HANDSHAKE_CREATED_INITIATION);
+	pthread_mutex_unlock(&peer->lock);
+	assert_int_equal(sink_drain(&b, types, 4, 1000), 1);
+	assert_int_equal(types[0], RN_MESSAGE_HANDSHAKE_INITIATION);
+
+	rn_wipe(&cfg, sizeof(cfg));
+	rn_wg_device_stop(dev);
+	close(b.fd);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_response_counts_as_sent_handshake),
+		cmocka_unit_test(test_new_private_key_allows_handshake_at_once),
+	};
+
+	if (rn_crypto_init())
+		return 1;
+	rn_clock_init();
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
