@@ -259,6 +259,7 @@ int main(int argc, char **argv)
 	char *end;
 	int c;
 
+	rn_ipc_json_wipe_frees(); /* before any JSON: requests and netmaps carry secrets */
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
 		case 's':
