@@ -166,17 +166,23 @@ static int load_key(struct up_opts *o, char *buf)
 	return -1;
 }
 
+/* Which flags go together: before the key is read, so a bad line never waits on stdin. */
+static int check_flags(const struct up_opts *o)
+{
+	if (!o->server != !(o->key || o->key_file))
+		return usage_error("%s", "--server and an auth key (--auth-key-file FILE, "
+					 "--auth-key - or --auth-key KEY) go together");
+	if (!o->server && o->hostname)
+		return usage_error("%s", "--hostname needs --server and an auth key");
+	return -1;
+}
+
 /* Checks what can be checked here, so a typo is reported before the daemon is asked. */
 static int check(struct up_opts *o, char *host, size_t hostlen)
 {
 	struct rn_authkey key;
 	char why[256];
 
-	if (!o->server != !(o->key || o->key_file))
-		return usage_error("%s", "--server and an auth key (--auth-key-file FILE, "
-					 "--auth-key - or --auth-key KEY) go together");
-	if (!o->server && o->hostname)
-		return usage_error("%s", "--hostname needs --server and --auth-key");
 	if (!o->server)
 		return -1;
 	if (strncmp(o->server, "https://", 8) || !o->server[8])
@@ -267,6 +273,8 @@ int rn_cli_up_main(int argc, char **argv)
 
 	explicit_bzero(keybuf, sizeof(keybuf));
 	rc = parse(argc, argv, &o);
+	if (rc < 0)
+		rc = check_flags(&o);
 	if (rc < 0)
 		rc = load_key(&o, keybuf);
 	if (rc < 0)
