@@ -120,6 +120,8 @@ check "the resolver keeps 8 connections of that address, the cap (within 5 s)" \
 	wait_for 5 keeps 8 100.100.100.100
 check "the attacker's other connections were closed by the resolver" \
 	wait_for 5 attack_eof one 72
+evicted() { rnn a dns inspect --json | python3 -c 'import json,sys; s=json.load(sys.stdin)["stats"]; print(s); assert s["tcp_evicted"] >= 72'; }
+check "dns inspect counts the evicted connections (tcp_evicted)" evicted
 idle_gone() { [ "$(server_conns)" = 0 ]; }
 check "idle connections are closed after the first-query timeout (within 15 s)" \
 	wait_for 15 idle_gone
