@@ -21,7 +21,7 @@
 	"          [--advertise-routes CIDR[,CIDR...]] [--json]\n"                                 \
 	"  --auth-key-file FILE  read the key from FILE (mode 600; one line)\n"                    \
 	"  --auth-key -          read the key from standard input (one line)\n"                    \
-	"  --auth-key KEY        the key itself: other users see it in ps while up runs"
+	"  --auth-key KEY        the key itself: in shell history, and in ps until up starts"
 
 /* The key's text with room for a "\r" before its newline; zeroed before up returns. */
 #define UP_KEY_BUF (RN_AUTHKEY_STRSIZE + 1)

@@ -117,6 +117,37 @@ check "n1 enrolls with --auth-key-file (a FIFO); ps shows the CLI, never the key
 check "n2 enrolls with --auth-key - (a pipe); ps shows the CLI, never the key" up_via_fifo n2 stdin
 check "n3 enrolls with --auth-key-file (mode 600), the key the refused attempts left unused" \
 	rnn n3 up --server "$MESH_URL" --hostname n3 --auth-key-file "$T_DIR/key3"
+# --auth-key KEY on the command line: the CLI zeroes its argv copy at once. A fake daemon (a
+# Unix socket that reads the request and never answers) keeps the CLI waiting, and shows the
+# key did arrive; meanwhile /proc/PID/cmdline (what ps shows) no longer holds it.
+argv_wiped() {
+	local key secret pid sock="$T_DIR/fake.sock" cmd
+	key=$(mesh_key alice) || return 1
+	secret=$(cut -d. -f2 <<<"$key")
+	python3 - "$sock" "$T_DIR/fake.got" <<'PY' &
+import socket, struct, sys, time
+s = socket.socket(socket.AF_UNIX)
+s.bind(sys.argv[1])
+s.listen(1)
+c, _ = s.accept()
+n = struct.unpack(">I", c.recv(4, socket.MSG_WAITALL))[0]
+open(sys.argv[2], "wb").write(c.recv(n, socket.MSG_WAITALL))
+time.sleep(30)
+PY
+	T_BG+=("$!")
+	wait_for 5 test -S "$sock" || return 1
+	"$RNCLI" --socket "$sock" up --server "$MESH_URL" --auth-key "$key" --hostname argv \
+		>/dev/null 2>&1 </dev/null &
+	pid=$!
+	T_BG+=("$pid")
+	wait_for 5 grep -qF "$secret" "$T_DIR/fake.got" || { echo "the request never came"; return 1; }
+	cmd=$(tr '\0' ' ' <"/proc/$pid/cmdline")
+	echo "cmdline: ${cmd//$secret/<THE KEY>}"
+	kill "$pid"
+	[[ $cmd == *"--hostname argv"* ]] && [[ $cmd != *"$secret"* ]]
+}
+check "--auth-key KEY: the CLI's argv no longer shows the key while it waits" argv_wiped
+
 check "n1 pings n2 over the mesh" wait_for 10 mesh_ping n1 "$(mesh_ip4 n2)"
 check "n1 pings n3 over the mesh" wait_for 10 mesh_ping n1 "$(mesh_ip4 n3)"
 
