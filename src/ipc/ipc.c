@@ -19,6 +19,26 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/wipe_alloc.h"
+
+void rn_ipc_json_wipe_frees(void)
+{
+	json_set_alloc_funcs(malloc, rn_wipe_free);
+}
+
+void rn_ipc_json_wipe(json_t *v)
+{
+	if (json_is_string(v)) {
+		explicit_bzero((char *)json_string_value(v), json_string_length(v));
+	} else if (json_is_object(v)) {
+		for (void *it = json_object_iter(v); it; it = json_object_iter_next(v, it))
+			rn_ipc_json_wipe(json_object_iter_value(it));
+	} else if (json_is_array(v)) {
+		for (size_t i = 0; i < json_array_size(v); i++)
+			rn_ipc_json_wipe(json_array_get(v, i));
+	}
+}
+
 static int64_t now_ms(void)
 {
 	struct timespec ts;
@@ -111,6 +131,7 @@ int rn_ipc_send(int fd, const json_t *msg, int timeout_ms)
 		return -ENOMEM;
 	len = strlen(body);
 	if (len == 0 || len > RN_IPC_MAX_MSG_BYTES) {
+		explicit_bzero(body, len);
 		free(body);
 		return -EMSGSIZE;
 	}
@@ -121,6 +142,7 @@ int rn_ipc_send(int fd, const json_t *msg, int timeout_ms)
 	err = write_all(fd, hdr, sizeof(hdr), deadline);
 	if (!err)
 		err = write_all(fd, body, len, deadline);
+	explicit_bzero(body, len); /* it may carry an auth key */
 	free(body);
 	return err;
 }
@@ -149,11 +171,14 @@ int rn_ipc_recv(int fd, json_t **out, int timeout_ms)
 	if (err == -ECONNRESET)
 		err = -EPROTO; /* the header came: a close now is a truncated frame */
 	if (err) {
+		explicit_bzero(body, len);
 		free(body);
 		return err;
 	}
 	msg = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
+	explicit_bzero(body, len); /* it may carry an auth key */
 	free(body);
+	explicit_bzero(&jerr, sizeof(jerr)); /* its text may quote the body */
 	if (!msg)
 		return -EPROTO;
 	if (!json_is_object(msg)) {
@@ -310,6 +335,7 @@ int rn_ipc_call_timeout(const char *path, const char *cmd, json_t *args, int rep
 		return fd;
 	}
 	r = rn_ipc_send(fd, req, RN_IPC_TIMEOUT_MS);
+	rn_ipc_json_wipe(req);
 	json_decref(req);
 	/* The daemon may refuse (SO_PEERCRED) and close before reading: its answer says why. */
 	if (!r || r == -EPIPE || r == -ECONNRESET)

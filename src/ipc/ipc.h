@@ -33,6 +33,17 @@ int rn_ipc_send(int fd, const json_t *msg, int timeout_ms);
  */
 int rn_ipc_recv(int fd, json_t **out, int timeout_ms);
 
+/*
+ * Requests may carry secrets (`up`'s auth key). Every buffer this module fills with a message
+ * is zeroed before it is freed; these cover what jansson allocates:
+ * rn_ipc_json_wipe zeroes every string value in v (objects and arrays, recursively) in place,
+ * for a request about to be freed; rn_ipc_json_wipe_frees makes jansson zero each block it
+ * frees (its parser's and printer's scratch buffers too). Call the latter once at start,
+ * before any JSON is made; it lasts for the process.
+ */
+void rn_ipc_json_wipe(json_t *v);
+void rn_ipc_json_wipe_frees(void);
+
 /* Messages. Each returns a new reference, or NULL when out of memory. args/result are stolen
  * (may be NULL: an empty object / null). */
 json_t *rn_ipc_request_new(const char *cmd, json_t *args);

@@ -205,6 +205,36 @@ static void test_connect_missing(void **state)
 	assert_non_null(strstr(err, "rustynetd --state DIR"));
 }
 
+/* A request's strings, nested too, are zeroed in place; its shape stays. */
+static void test_json_wipe(void **state)
+{
+	json_t *req = json_pack("{s:s, s:{s:s, s:[s, i]}}", "cmd", "up", "args", "auth_key",
+				"rnk1.secret", "list", "second-secret", 7);
+	const char *key =
+	    json_string_value(json_object_get(json_object_get(req, "args"), "auth_key"));
+	json_t *list = json_object_get(json_object_get(req, "args"), "list");
+	const char *second = json_string_value(json_array_get(list, 0));
+	void *(*m)(size_t);
+	void (*f)(void *);
+
+	(void)state;
+	assert_non_null(req);
+	assert_string_equal(key, "rnk1.secret"); /* alive */
+	rn_ipc_json_wipe(req);
+	for (size_t i = 0; i < strlen("rnk1.secret"); i++)
+		assert_int_equal(key[i], 0);
+	for (size_t i = 0; i < strlen("second-secret"); i++)
+		assert_int_equal(second[i], 0);
+	assert_int_equal(json_string_length(json_array_get(list, 0)), strlen("second-secret"));
+	assert_int_equal(json_integer_value(json_array_get(list, 1)), 7);
+	rn_ipc_json_wipe(NULL);
+	json_decref(req);
+	/* main installed the zeroing free: jansson uses it (the round trips ran under it) */
+	json_get_alloc_funcs(&m, &f);
+	assert_ptr_equal(m, malloc);
+	assert_ptr_not_equal(f, free);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -219,7 +249,9 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_garbage, setup, teardown),
 	    cmocka_unit_test(test_request_shape),
 	    cmocka_unit_test(test_connect_missing),
+	    cmocka_unit_test(test_json_wipe),
 	};
 
+	rn_ipc_json_wipe_frees();
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -212,14 +212,16 @@ static bool is_internet(const struct rn_filter *f, int family, const void *dst)
 		return false;
 	/* A public range routed to this node's LAN is reached as a subnet route, never as EXIT. */
 	return !any_has(f->routes, f->n_routes, family, dst) &&
-	       !any_has(f->self, f->n_self, family, dst);
+	       !any_has(f->self, f->n_self, family, dst) &&
+	       !any_has(f->local, f->n_local, family, dst);
 }
 
 enum rn_filter_context rn_filter_context_of(const struct rn_filter *f, int family, const void *dst)
 {
 	if (family != AF_INET && family != AF_INET6)
 		return RN_FILTER_NONE;
-	if (any_has(f->self, f->n_self, family, dst))
+	/* The host's own addresses first: one inside a LAN route is still this node. */
+	if (any_has(f->self, f->n_self, family, dst) || any_has(f->local, f->n_local, family, dst))
 		return RN_FILTER_MESH;
 	if (any_has(f->routes, f->n_routes, family, dst))
 		return RN_FILTER_SUBNET;
@@ -261,6 +263,15 @@ static bool proto_ok(const struct rn_filter_rule *r, int family, uint8_t proto, 
 	return false;
 }
 
+/* This node's mesh address of family: what a packet to a local address is checked as. */
+static const void *self_addr(const struct rn_filter *f, int family)
+{
+	for (size_t i = 0; i < f->n_self; i++)
+		if (f->self[i].family == family && f->self[i].len == addr_len(family) * 8)
+			return f->self[i].addr;
+	return NULL;
+}
+
 bool rn_filter_allows(const struct rn_filter *f, enum rn_filter_context ctx, int family,
 		      const void *src, const void *dst, uint8_t proto, uint16_t dport)
 {
@@ -268,6 +279,14 @@ bool rn_filter_allows(const struct rn_filter *f, enum rn_filter_context ctx, int
 		return false;
 	if (ctx == RN_FILTER_EXIT && !is_internet(f, family, dst))
 		return false;
+	if (any_has(f->local, f->n_local, family, dst) &&
+	    !any_has(f->self, f->n_self, family, dst)) {
+		if (ctx != RN_FILTER_MESH)
+			return false;
+		dst = self_addr(f, family);
+		if (!dst)
+			return false;
+	}
 	for (size_t i = 0; i < f->n_rules; i++) {
 		const struct rn_filter_rule *r = &f->rules[i];
 

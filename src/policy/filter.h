@@ -5,7 +5,8 @@
  * Default deny: a packet passes only if one rule admits it.
  *
  * Each packet belongs to one context, decided by where it is going:
- *   MESH   to one of this node's own mesh addresses;
+ *   MESH   to one of this node's own mesh addresses, or to any other address of its host
+ *          (uplink, LAN): the host is the node, reached only by a mesh grant to it;
  *   SUBNET to a LAN route this node forwards to (advertised and approved);
  *   EXIT   out to the internet through this node (an approved exit node).
  * A rule applies in exactly one context, so a grant in one never admits traffic in another.
@@ -78,19 +79,29 @@ struct rn_filter {
 	size_t n_self;
 	struct rn_filter_prefix *routes; /* owned: LAN routes this node forwards (SUBNET) */
 	size_t n_routes;
-	bool exit;		      /* forwards to the internet: an approved exit node */
+	bool exit; /* forwards to the internet: an approved exit node */
+	/*
+	 * Borrowed, never in a map: the host's own addresses other than the mesh's (the uplink's
+	 * public IPv4 and global IPv6, LAN addresses, IPv4 directed broadcasts), set by the data
+	 * plane holding the filter (rn_wg_device_set_local_addrs). A packet to one is delivered to
+	 * this host, so it is MESH and admitted only by a rule that admits the same packet to this
+	 * node's mesh address of its family; never EXIT or SUBNET, even inside a LAN route.
+	 */
+	const struct rn_filter_prefix *local;
+	size_t n_local;
 	struct rn_filter_rule *rules; /* owned */
 	size_t n_rules;
 };
 
-/* Frees what f owns and zeroes it. Safe on a zeroed filter and on NULL. */
+/* Frees what f owns (not local) and zeroes it. Safe on a zeroed filter and on NULL. */
 void rn_filter_free(struct rn_filter *f);
 
 /*
  * The context of a packet to dst (4 or 16 bytes, network order) arriving at this node: MESH for
- * its own addresses, SUBNET inside one of its LAN routes, EXIT for an internet address when it is
- * an exit node, NONE otherwise (drop). "Internet" excludes private, mesh (CGNAT), link-local,
- * loopback, multicast and ULA space and this node's own LAN routes.
+ * its own addresses (mesh and local), SUBNET inside one of its LAN routes, EXIT for an internet
+ * address when it is an exit node, NONE otherwise (drop). "Internet" excludes private, mesh
+ * (CGNAT), link-local, loopback, multicast and ULA space, this node's own LAN routes and its host's
+ * local addresses.
  */
 enum rn_filter_context rn_filter_context_of(const struct rn_filter *f, int family, const void *dst);
 
@@ -98,7 +109,8 @@ enum rn_filter_context rn_filter_context_of(const struct rn_filter *f, int famil
  * Whether f admits a packet received through the tunnel. family is AF_INET or AF_INET6; src and
  * dst are 4 or 16 bytes in network order; proto is the IP protocol number (after IPv6 extension
  * headers); dport the destination port for TCP and UDP, else ignored. In the EXIT context dst
- * must be an internet address (as rn_filter_context_of() says), whatever the rules say.
+ * must be an internet address (as rn_filter_context_of() says), whatever the rules say; a
+ * packet to a local address passes only in MESH, as if sent to this node's mesh address.
  */
 bool rn_filter_allows(const struct rn_filter *f, enum rn_filter_context ctx, int family,
 		      const void *src, const void *dst, uint8_t proto, uint16_t dport);

@@ -240,6 +240,92 @@ static void test_context_of(void **state)
 			 RN_FILTER_NONE);
 }
 
+/*
+ * The host's own addresses (issue 12 item 7): the exit's public uplink 198.51.100.7 and
+ * 2001:db8:1::7, its LAN address 192.168.1.1 inside its LAN route and 203.0.113.1 inside its
+ * public route. Each is this node: MESH, admitted only by a mesh grant to the node.
+ */
+static const struct rn_filter_prefix host_local[] = {
+    {AF_INET, 32, {198, 51, 100, 7}},
+    {AF_INET6, 128, {0x20, 0x01, 0x0d, 0xb8, 0, 1, [15] = 7}},
+    {AF_INET, 32, {192, 168, 1, 1}},
+    {AF_INET, 32, {203, 0, 113, 1}},
+};
+
+static bool allows_text(const struct rn_filter *f, enum rn_filter_context ctx, const char *src,
+			const char *dst, uint8_t proto, uint16_t port)
+{
+	uint8_t s[16], d[16];
+	int family = parse_addr(src, s);
+
+	if (parse_addr(dst, d) != family)
+		fail_msg("%s -> %s mixes families", src, dst);
+	return rn_filter_allows(f, ctx, family, s, d, proto, port);
+}
+
+static enum rn_filter_context context_text(const struct rn_filter *f, const char *dst)
+{
+	uint8_t d[16];
+	int family = parse_addr(dst, d);
+
+	return rn_filter_context_of(f, family, d);
+}
+
+static void test_local_addrs(void **state)
+{
+	struct rn_filter bare = filter, host = filter, v4_only = filter;
+
+	(void)state;
+	host.local = host_local;
+	host.n_local = sizeof(host_local) / sizeof(host_local[0]);
+	v4_only.local = host.local;
+	v4_only.n_local = host.n_local;
+	v4_only.n_self = 1;
+	/* Alive: without the host's addresses, the uplink is internet and the LAN address LAN. */
+	assert_int_equal(context_text(&bare, "198.51.100.7"), RN_FILTER_EXIT);
+	assert_int_equal(context_text(&bare, "2001:db8:1::7"), RN_FILTER_EXIT);
+	assert_int_equal(context_text(&bare, "192.168.1.1"), RN_FILTER_SUBNET);
+	assert_int_equal(context_text(&bare, "203.0.113.1"), RN_FILTER_SUBNET);
+	assert_true(allows_text(&bare, RN_FILTER_EXIT, "100.64.0.2", "198.51.100.7", 17, 53));
+	assert_true(allows_text(&bare, RN_FILTER_SUBNET, "100.64.0.2", "192.168.1.1", 6, 443));
+
+	/* Each local address is MESH; its neighbours keep their contexts. */
+	for (size_t i = 0; i < host.n_local; i++) {
+		char text[RN_FILTER_PREFIX_STRLEN];
+
+		if (rn_filter_context_of(&host, host_local[i].family, host_local[i].addr) !=
+		    RN_FILTER_MESH)
+			fail_msg("%s is not MESH",
+				 rn_filter_prefix_format(&host_local[i], text, sizeof(text)));
+	}
+	assert_int_equal(context_text(&host, "198.51.100.8"), RN_FILTER_EXIT);
+	assert_int_equal(context_text(&host, "192.168.1.9"), RN_FILTER_SUBNET);
+	assert_int_equal(context_text(&host, "100.64.0.1"), RN_FILTER_MESH);
+
+	/* The internet grant (exit udp) and the LAN grant (subnet 443) reach none of them. */
+	assert_false(allows_text(&host, RN_FILTER_EXIT, "100.64.0.2", "198.51.100.7", 17, 53));
+	assert_false(allows_text(&host, RN_FILTER_EXIT, "fd7a::2", "2001:db8:1::7", 17, 53));
+	assert_false(allows_text(&host, RN_FILTER_MESH, "100.64.0.2", "198.51.100.7", 17, 53));
+	assert_false(allows_text(&host, RN_FILTER_SUBNET, "100.64.0.2", "192.168.1.1", 6, 443));
+	assert_false(allows_text(&host, RN_FILTER_MESH, "100.64.0.2", "192.168.1.1", 6, 443));
+	assert_false(allows_text(&host, RN_FILTER_SUBNET, "100.64.0.2", "203.0.113.1", 6, 443));
+	/* ...while they still reach their neighbours. */
+	assert_true(allows_text(&host, RN_FILTER_EXIT, "100.64.0.2", "198.51.100.8", 17, 53));
+	assert_true(allows_text(&host, RN_FILTER_SUBNET, "100.64.0.2", "192.168.1.9", 6, 443));
+
+	/* The mesh grant to the node (tcp 22, 8000-8100; icmp) admits them, on its terms only. */
+	assert_true(allows_text(&host, RN_FILTER_MESH, "100.64.0.2", "198.51.100.7", 6, 22));
+	assert_true(allows_text(&host, RN_FILTER_MESH, "100.64.0.2", "192.168.1.1", 6, 8050));
+	assert_true(allows_text(&host, RN_FILTER_MESH, "fd7a::2", "2001:db8:1::7", 6, 22));
+	assert_true(allows_text(&host, RN_FILTER_MESH, "100.64.0.2", "203.0.113.1", 1, 0));
+	assert_false(allows_text(&host, RN_FILTER_MESH, "100.64.0.2", "198.51.100.7", 6, 23));
+	assert_false(allows_text(&host, RN_FILTER_MESH, "100.64.0.3", "198.51.100.7", 6, 22));
+	assert_false(allows_text(&host, RN_FILTER_EXIT, "100.64.0.2", "198.51.100.7", 6, 22));
+	/* No mesh address of that family: nothing reaches a local address of it. */
+	assert_true(allows_text(&v4_only, RN_FILTER_MESH, "100.64.0.2", "198.51.100.7", 6, 22));
+	assert_false(allows_text(&v4_only, RN_FILTER_MESH, "fd7a::2", "2001:db8:1::7", 6, 22));
+}
+
 static void test_format(void **state)
 {
 	char buf[256], small[10];
@@ -320,7 +406,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_prefix_parse), cmocka_unit_test(test_prefix_ops),
 	    cmocka_unit_test(test_allows),	 cmocka_unit_test(test_context_of),
-	    cmocka_unit_test(test_format),	 cmocka_unit_test(test_aggregate),
+	    cmocka_unit_test(test_local_addrs),	 cmocka_unit_test(test_format),
+	    cmocka_unit_test(test_aggregate),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

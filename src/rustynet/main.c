@@ -95,6 +95,7 @@ int main(int argc, char **argv)
 {
 	int i = 1;
 
+	rn_ipc_json_wipe_frees(); /* `up`'s request carries the auth key */
 	while (i < argc && argv[i][0] == '-') {
 		if (!strcmp(argv[i], "--socket") && i + 1 < argc) {
 			rn_cli_socket = argv[i + 1];

@@ -25,6 +25,7 @@
 
 #include "common/enroll_proof.h"
 #include "common/log.h"
+#include "common/wipe_alloc.h"
 #include "rustynetd/exit.h"
 
 #define RETRY_AFTER_MAX_S 300 /* a server asking for more is capped: we still want to come back */
@@ -37,7 +38,11 @@ void rn_login_wipe(struct rn_login *l)
 
 int rn_client_global_init(void)
 {
-	return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : -EIO;
+	/* curl's request buffers hold the enroll body (the auth key): zeroed when freed */
+	return curl_global_init_mem(CURL_GLOBAL_DEFAULT, malloc, rn_wipe_free, rn_wipe_realloc,
+				    rn_wipe_strdup, calloc) == CURLE_OK
+		   ? 0
+		   : -EIO;
 }
 
 void rn_client_global_cleanup(void)

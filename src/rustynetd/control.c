@@ -180,6 +180,7 @@ void rn_daemon_control_handle(struct rn_daemon *d)
 			log_debug(MAIN, "cannot answer control client: %s", strerror(-err));
 	}
 	json_decref(rep);
+	rn_ipc_json_wipe(req); /* `up` carries the auth key */
 	json_decref(req);
 	close(fd);
 }

@@ -19,6 +19,7 @@
 #include "rustynetd/client.h"
 #include "rustynetd/exit.h"
 #include "rustynetd/killswitch.h"
+#include "rustynetd/localaddrs.h"
 #include "rustynetd/guard.h"
 #include "rustynetd/magicdns.h"
 #include "rustynetd/router.h"
@@ -60,6 +61,7 @@ struct rn_daemon {
 	struct rn_exit_state exit; /* exit.c: exit node and LAN access, group "exit" */
 	struct rn_killswitch killswitch; /* killswitch.c: protected mode, group "killswitch" */
 	struct rn_guard guard;		 /* guard.c: LAN probes for our addresses, group "guard" */
+	struct rn_localaddrs local;	 /* localaddrs.c: the host's addresses, for the filter */
 
 	struct rn_advertise adv;      /* what this node offers (STATE/advertise.json) */
 	struct rn_router router;      /* forwarding and NAT once approved (router.c) */

@@ -19,6 +19,7 @@
 #include "common/log.h"
 #include "ipc/ipc.h"
 #include "rustynetd/daemon.h"
+#include "rustynetd/localaddrs.h"
 #include "system/system.h"
 #include "wg/crypto.h"
 #include "wg/device.h"
@@ -119,13 +120,14 @@ static void open_system(struct rn_daemon *d)
 static void run(struct rn_daemon *d, int sfd)
 {
 	while (!d->stop) {
-		struct pollfd pfd[4] = {
+		struct pollfd pfd[5] = {
 		    {.fd = sfd, .events = POLLIN},
 		    {.fd = d->ctl_fd, .events = POLLIN},
 		    {.fd = rn_uapi_server_fd(&d->uapi), .events = POLLIN},
 		    {.fd = d->client ? rn_client_fd(d->client) : -1, .events = POLLIN},
+		    {.fd = rn_localaddrs_fd(d), .events = POLLIN},
 		};
-		int n = poll(pfd, 4, 1000);
+		int n = poll(pfd, 5, 1000);
 
 		if (n < 0 && errno != EINTR) {
 			log_error(MAIN, "poll failed: %s", strerror(errno));
@@ -141,6 +143,8 @@ static void run(struct rn_daemon *d, int sfd)
 			rn_uapi_server_handle(&d->uapi);
 		if (n > 0 && (pfd[3].revents & POLLIN) && d->client)
 			rn_daemon_session_poll_ready(d);
+		if (n > 0 && (pfd[4].revents & POLLIN))
+			rn_localaddrs_ready(d);
 		rn_daemon_dns_tick(d);
 		if (rn_wg_device_is_dead(d->dev) || !rn_tun_exists(d->ifname)) {
 			log_error(MAIN, "interface %s is gone, shutting down", d->ifname);
@@ -203,6 +207,7 @@ static int serve(struct rn_daemon *d)
 	OPENSSL_cleanse(priv, sizeof(priv));
 	log_info(MAIN, "running %s, UDP port %u; control socket %s, wg(8) socket %s", d->ifname,
 		 d->listen_port, d->socket_path, d->uapi.path);
+	rn_localaddrs_start(d); /* before any map: its filter meets the host's addresses */
 	rn_daemon_exit_load(d);
 	rn_killswitch_sync(d);
 	rn_daemon_dns_init(d);
@@ -215,6 +220,7 @@ err_dev:
 	if (d->sys && rn_killswitch_shutdown(d))
 		log_error(MAIN, "some addresses or routes could not be removed: see above");
 	rn_exit_plan_free(&d->exit.installed);
+	rn_localaddrs_stop(d);
 	rn_wg_device_stop(d->dev);
 err_sys:
 	rn_system_close(d->sys);
@@ -245,6 +251,7 @@ int main(int argc, char **argv)
 	    .socket_path = RN_IPC_DEFAULT_SOCKET,
 	    .ifname = RN_DAEMON_DEFAULT_INTERFACE,
 	    .ctl_fd = -1,
+	    .local = {.fd = -1},
 	    .listen_port = RN_DAEMON_DEFAULT_PORT,
 	    .resolv_conf = RN_RESOLVCONF_DEFAULT,
 	};
@@ -252,6 +259,7 @@ int main(int argc, char **argv)
 	char *end;
 	int c;
 
+	rn_ipc_json_wipe_frees(); /* before any JSON: requests and netmaps carry secrets */
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
 		case 's':

@@ -30,6 +30,8 @@
 #define UDP_BURST     64  /* datagrams read per wake-up before looking at the others */
 #define UDP_BATCH     16  /* datagrams per recvmmsg/sendmmsg: fewer system calls under load */
 #define TCP_BACKLOG   64
+/* TCP client slots: the caps, and as many again for evicted ones whose threads are leaving. */
+#define TCP_SLOTS (2 * RN_RESOLVER_MAX_TCP)
 
 /* What one query is answered from: immutable once published, freed by its last user. */
 struct view {
@@ -47,6 +49,16 @@ union sa {
 	struct sockaddr_storage ss;
 };
 
+/* One TCP client (under the resolver's mu). Its thread owns fd; the server thread only shuts
+ * it down, to evict it, and only while the slot holds it. */
+struct tcp_slot {
+	int fd; /* -1: free */
+	union sa peer;
+	bool idle;     /* waiting on the client (for a query, or to take an answer): evictable */
+	bool evicted;  /* shut down to make room; no longer counted */
+	int64_t since; /* when it went idle, ms (CLOCK_MONOTONIC) */
+};
+
 struct rn_resolver {
 	int udp[2], tcp[2]; /* IPv4, IPv6 */
 	int wake[2];	    /* a pipe: stop wakes the thread */
@@ -54,9 +66,11 @@ struct rn_resolver {
 	pthread_mutex_t mu; /* view and workers */
 	pthread_cond_t idle;
 	struct view *view; /* a reference of its own */
-	int workers;
+	int workers;	   /* threads of every kind: stop waits for 0 */
+	int forwarding;	   /* of which forward UDP queries: at most RN_RESOLVER_MAX_WORKERS */
+	struct tcp_slot tcp_slots[TCP_SLOTS];
 	atomic_bool stopping;
-	_Atomic uint64_t queries, zone, forwarded, servfail, dropped, busy;
+	_Atomic uint64_t queries, zone, forwarded, servfail, dropped, busy, tcp_evicted;
 	/* The thread's batch: queries received, answers to send (UDP answers fit EDNS size). */
 	struct mmsghdr in[UDP_BATCH], out[UDP_BATCH];
 	struct iovec in_iov[UDP_BATCH], out_iov[UDP_BATCH];
@@ -68,6 +82,7 @@ struct rn_resolver {
 struct job {
 	struct rn_resolver *r;
 	int fd;	    /* a TCP client (owned), or -1 */
+	int slot;   /* its index in tcp_slots */
 	int udp_fd; /* the socket a UDP answer goes out on */
 	union sa peer;
 	socklen_t peerlen;
@@ -305,32 +320,57 @@ static int resolve(struct rn_resolver *r, const uint8_t *q, size_t len, bool tcp
 
 /* ---- workers ---- */
 
-static void worker_done(struct rn_resolver *r)
+static void worker_done(struct rn_resolver *r, bool forwarding)
 {
 	pthread_mutex_lock(&r->mu);
+	if (forwarding)
+		r->forwarding--;
 	if (--r->workers == 0)
 		pthread_cond_broadcast(&r->idle);
 	pthread_mutex_unlock(&r->mu);
 }
 
-/* One TCP client: queries one after another until it goes quiet or the resolver stops. */
-static void serve_tcp(struct rn_resolver *r, int fd)
+static void tcp_set_idle(struct rn_resolver *r, int slot, bool idle)
+{
+	pthread_mutex_lock(&r->mu);
+	r->tcp_slots[slot].idle = idle;
+	r->tcp_slots[slot].since = now_ms();
+	pthread_mutex_unlock(&r->mu);
+}
+
+static void tcp_release(struct rn_resolver *r, int slot)
+{
+	pthread_mutex_lock(&r->mu);
+	r->tcp_slots[slot].fd = -1;
+	pthread_mutex_unlock(&r->mu);
+}
+
+/*
+ * One TCP client: queries one after another until it goes quiet or the resolver stops. While
+ * it waits on the client (for a query, or to take an answer) it is idle, so evictable; only
+ * while a query is resolved is it not.
+ */
+static void serve_tcp(struct rn_resolver *r, int fd, int slot)
 {
 	uint8_t hdr[2], *q = malloc(RN_DNS_TCP_MAX), *out;
+	int64_t wait = RN_RESOLVER_TCP_FIRST_MS;
 	size_t len, outlen;
 
 	while (q) {
-		int64_t deadline = now_ms() + RN_RESOLVER_TCP_IDLE_MS;
+		int64_t deadline = now_ms() + wait;
 
 		if (!io_full(r, fd, hdr, 2, false, deadline))
 			break;
 		len = (size_t)hdr[0] << 8 | hdr[1];
 		if (!io_full(r, fd, q, len, false, now_ms() + RN_RESOLVER_TIMEOUT_MS))
 			break;
+		tcp_set_idle(r, slot, false);
 		atomic_fetch_add(&r->queries, 1);
 		out = NULL;
 		if (resolve(r, q, len, true, &out, &outlen))
 			break; /* a query we drop: the stream is not worth keeping */
+		tcp_set_idle(r, slot, true);
+		deadline = now_ms() + RN_RESOLVER_TCP_IDLE_MS;
 		hdr[0] = (uint8_t)(outlen >> 8), hdr[1] = (uint8_t)outlen;
 		if (!io_full(r, fd, hdr, 2, true, deadline) ||
 		    !io_full(r, fd, out, outlen, true, deadline)) {
@@ -338,6 +378,7 @@ static void serve_tcp(struct rn_resolver *r, int fd)
 			break;
 		}
 		free(out);
+		wait = RN_RESOLVER_TCP_IDLE_MS;
 	}
 	free(q);
 }
@@ -347,31 +388,40 @@ static void *worker(void *arg)
 	struct job *j = arg;
 	struct rn_resolver *r = j->r;
 	uint8_t *out = NULL;
+	bool forwarding;
 	size_t outlen;
 
 	if (j->fd >= 0) {
-		serve_tcp(r, j->fd);
+		serve_tcp(r, j->fd, j->slot);
+		tcp_release(r, j->slot); /* before the close: the fd number may be reused */
 		close(j->fd);
 	} else if (!resolve(r, j->q, j->len, false, &out, &outlen)) {
 		sendto(j->udp_fd, out, outlen, MSG_DONTWAIT, &j->peer.sa, j->peerlen);
 	}
+	forwarding = j->fd < 0;
 	free(out);
 	free(j);
-	worker_done(r); /* last: stop may free r once the count reaches 0 */
+	worker_done(r, forwarding); /* last: stop may free r once the count reaches 0 */
 	return NULL;
 }
 
-/* Starts a worker for j (taken). False when too many run or none can start. */
+/*
+ * Starts a worker for j (taken). False when too many forward or none can start. A TCP client
+ * has been admitted to its slot already (tcp_admit), which bounds those threads.
+ */
 static bool spawn(struct rn_resolver *r, struct job *j)
 {
+	bool forwarding = j->fd < 0;
 	pthread_attr_t attr;
 	pthread_t t;
 	bool ok;
 
 	pthread_mutex_lock(&r->mu);
-	ok = r->workers < RN_RESOLVER_MAX_WORKERS;
-	if (ok)
+	ok = !forwarding || r->forwarding < RN_RESOLVER_MAX_WORKERS;
+	if (ok) {
 		r->workers++;
+		r->forwarding += forwarding;
+	}
 	pthread_mutex_unlock(&r->mu);
 	if (!ok) {
 		atomic_fetch_add(&r->busy, 1);
@@ -383,7 +433,7 @@ static bool spawn(struct rn_resolver *r, struct job *j)
 	ok = pthread_create(&t, &attr, worker, j) == 0;
 	pthread_attr_destroy(&attr);
 	if (!ok)
-		worker_done(r);
+		worker_done(r, forwarding);
 	return ok;
 }
 
@@ -490,21 +540,97 @@ static void udp_ready(struct rn_resolver *r, int fd)
 	}
 }
 
+static bool same_addr(const union sa *a, const union sa *b)
+{
+	if (a->sa.sa_family != b->sa.sa_family)
+		return false;
+	if (a->sa.sa_family == AF_INET)
+		return a->sin.sin_addr.s_addr == b->sin.sin_addr.s_addr;
+	return !memcmp(&a->sin6.sin6_addr, &b->sin6.sin6_addr, sizeof(a->sin6.sin6_addr));
+}
+
+/* The longest-idle counted client (of peer's address when peer is not NULL); -1 if none. */
+static int tcp_idlest(const struct rn_resolver *r, const union sa *peer)
+{
+	int best = -1;
+
+	for (int i = 0; i < TCP_SLOTS; i++) {
+		const struct tcp_slot *s = &r->tcp_slots[i];
+
+		if (s->fd < 0 || s->evicted || !s->idle || (peer && !same_addr(&s->peer, peer)))
+			continue;
+		if (best < 0 || s->since < r->tcp_slots[best].since)
+			best = i;
+	}
+	return best;
+}
+
+/*
+ * Gives a new TCP client a slot, closing the longest-idle client when a cap is reached (its
+ * thread sees the shutdown and leaves). The slot's index, or -1: refused (every client at the
+ * cap is busy with a query, or the slots are full of leaving ones).
+ */
+static int tcp_admit(struct rn_resolver *r, int fd, const union sa *peer)
+{
+	int total = 0, same = 0, free_slot = -1, victim = -1;
+
+	pthread_mutex_lock(&r->mu);
+	for (int i = 0; i < TCP_SLOTS; i++) {
+		const struct tcp_slot *s = &r->tcp_slots[i];
+
+		if (s->fd < 0) {
+			if (free_slot < 0)
+				free_slot = i;
+		} else if (!s->evicted) {
+			total++;
+			same += same_addr(&s->peer, peer);
+		}
+	}
+	if (same >= RN_RESOLVER_MAX_TCP_PER_ADDR)
+		victim = tcp_idlest(r, peer);
+	else if (total >= RN_RESOLVER_MAX_TCP)
+		victim = tcp_idlest(r, NULL);
+	if (free_slot >= 0 &&
+	    (victim >= 0 || (same < RN_RESOLVER_MAX_TCP_PER_ADDR && total < RN_RESOLVER_MAX_TCP))) {
+		if (victim >= 0) {
+			shutdown(r->tcp_slots[victim].fd, SHUT_RDWR);
+			r->tcp_slots[victim].evicted = true;
+			atomic_fetch_add(&r->tcp_evicted, 1);
+		}
+		r->tcp_slots[free_slot] =
+		    (struct tcp_slot){.fd = fd, .peer = *peer, .idle = true, .since = now_ms()};
+	} else {
+		free_slot = -1;
+	}
+	pthread_mutex_unlock(&r->mu);
+	return free_slot;
+}
+
 static void tcp_ready(struct rn_resolver *r, int lfd)
 {
-	int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	union sa peer = {0};
+	socklen_t len = sizeof(peer);
+	int fd = accept4(lfd, &peer.sa, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
 	struct job *j;
+	int slot;
 
 	if (fd < 0)
 		return;
+	slot = tcp_admit(r, fd, &peer);
+	if (slot < 0) {
+		atomic_fetch_add(&r->busy, 1);
+		close(fd); /* every client busy: they retry */
+		return;
+	}
 	j = malloc(sizeof(*j));
 	if (j) {
-		*j = (struct job){.r = r, .fd = fd, .udp_fd = -1};
+		*j = (struct job){.r = r, .fd = fd, .slot = slot, .udp_fd = -1};
 		if (spawn(r, j))
 			return;
 		free(j);
 	}
-	close(fd); /* too many clients: they retry */
+	tcp_release(r, slot);
+	close(fd);
 }
 
 static void *server(void *arg)
@@ -593,6 +719,8 @@ int rn_resolver_start(const struct in_addr *v4, const struct in6_addr *v6,
 	if (!r)
 		return -ENOMEM;
 	r->udp[0] = r->udp[1] = r->tcp[0] = r->tcp[1] = r->wake[0] = r->wake[1] = -1;
+	for (int i = 0; i < TCP_SLOTS; i++)
+		r->tcp_slots[i].fd = -1;
 	pthread_mutex_init(&r->mu, NULL);
 	pthread_cond_init(&r->idle, NULL);
 	r->view = calloc(1, sizeof(*r->view));
@@ -672,8 +800,12 @@ void rn_resolver_set(struct rn_resolver *r, struct rn_dns_zone *zone,
 void rn_resolver_stats(struct rn_resolver *r, struct rn_resolver_stats *out)
 {
 	*out = (struct rn_resolver_stats){
-	    .queries = atomic_load(&r->queries),     .zone = atomic_load(&r->zone),
-	    .forwarded = atomic_load(&r->forwarded), .servfail = atomic_load(&r->servfail),
-	    .dropped = atomic_load(&r->dropped),     .busy = atomic_load(&r->busy),
+	    .queries = atomic_load(&r->queries),
+	    .zone = atomic_load(&r->zone),
+	    .forwarded = atomic_load(&r->forwarded),
+	    .servfail = atomic_load(&r->servfail),
+	    .dropped = atomic_load(&r->dropped),
+	    .busy = atomic_load(&r->busy),
+	    .tcp_evicted = atomic_load(&r->tcp_evicted),
 	};
 }

@@ -20,14 +20,25 @@
 enum {
 	RN_RESOLVER_PORT = 53,
 	RN_RESOLVER_MAX_UPSTREAMS = 8,
-	RN_RESOLVER_TIMEOUT_MS = 2000,	/* for one forwarded query, all upstreams together */
-	RN_RESOLVER_MAX_WORKERS = 64,	/* forwarded queries and TCP clients in flight */
-	RN_RESOLVER_TCP_IDLE_MS = 5000, /* a TCP client silent this long is closed */
+	RN_RESOLVER_TIMEOUT_MS = 2000, /* for one forwarded query, all upstreams together */
+	RN_RESOLVER_MAX_WORKERS = 64,  /* forwarded UDP queries in flight */
+	/*
+	 * TCP clients (RFC 7766 section 6.2): each has a thread of its own, apart from the UDP
+	 * forwarding budget, so TCP never starves UDP or forwarding. A new connection beyond a
+	 * cap closes the longest-idle one (of its source address at the per-address cap, else of
+	 * all) and is refused only when none is idle: idle connections, from one address or many,
+	 * never keep anyone else's query out.
+	 */
+	RN_RESOLVER_MAX_TCP = 32,	  /* TCP clients at once */
+	RN_RESOLVER_MAX_TCP_PER_ADDR = 8, /* from one source address */
+	RN_RESOLVER_TCP_FIRST_MS = 10000, /* a new TCP client must send its first query by then */
+	RN_RESOLVER_TCP_IDLE_MS = 5000,	  /* and each next one within this of the last answer */
 };
 
 /* Counters since start, for `dns inspect`. */
 struct rn_resolver_stats {
 	uint64_t queries, zone, forwarded, servfail, dropped, busy;
+	uint64_t tcp_evicted; /* idle TCP clients closed to make room for a new one */
 };
 
 struct rn_resolver;

@@ -88,6 +88,7 @@ void rn_wg_device_stop(struct rn_wg_device *dev)
 	rn_ratelimiter_free(&dev->ratelimiter);
 	rn_filter_free(dev->filter);
 	free(dev->filter);
+	free(dev->local);
 	rn_flowtable_free(&dev->flows);
 	rn_cookie_checker_destroy(&dev->cookie_checker);
 	rn_udp_close(&dev->udp);
@@ -393,6 +394,10 @@ int rn_wg_device_set_filter(struct rn_wg_device *dev, struct rn_filter *filter)
 	} else {
 		old = dev->filter;
 		dev->filter = filter;
+		if (filter) {
+			filter->local = dev->local;
+			filter->n_local = dev->n_local;
+		}
 	}
 	pthread_rwlock_unlock(&dev->cfg_lock);
 	/* No packet path can see old now: each looks at dev->filter only under the cfg_lock. */
@@ -402,6 +407,30 @@ int rn_wg_device_set_filter(struct rn_wg_device *dev, struct rn_filter *filter)
 		log_warn(MAIN, "%s: no memory for the flow table: the old packet filter stays",
 			 dev->ifname);
 	return err;
+}
+
+int rn_wg_device_set_local_addrs(struct rn_wg_device *dev, const struct rn_filter_prefix *v,
+				 size_t n)
+{
+	struct rn_filter_prefix *copy = NULL, *old;
+
+	if (n) {
+		copy = calloc(n, sizeof(*copy));
+		if (!copy)
+			return -ENOMEM;
+		memcpy(copy, v, n * sizeof(*copy));
+	}
+	pthread_rwlock_wrlock(&dev->cfg_lock);
+	old = dev->local;
+	dev->local = copy;
+	dev->n_local = n;
+	if (dev->filter) {
+		dev->filter->local = copy;
+		dev->filter->n_local = n;
+	}
+	pthread_rwlock_unlock(&dev->cfg_lock);
+	free(old); /* no packet path sees it now: they read the filter under the cfg_lock */
+	return 0;
 }
 
 void rn_wg_device_stats(struct rn_wg_device *dev, struct rn_wg_device_stats *out)

@@ -48,6 +48,14 @@ int rn_wg_device_update_endpoint(struct rn_wg_device *dev,
  */
 int rn_wg_device_set_filter(struct rn_wg_device *dev, struct rn_filter *filter);
 
+/*
+ * The host's own addresses other than the mesh's (struct rn_filter's local): every filter,
+ * the installed one and those installed later, classifies a packet to one as MESH. The device
+ * keeps a copy of v[0..n). 0, or -ENOMEM with the old set kept.
+ */
+int rn_wg_device_set_local_addrs(struct rn_wg_device *dev, const struct rn_filter_prefix *v,
+				 size_t n);
+
 struct rn_wg_device_stats {
 	uint64_t filtered;	/* inbound packets the packet filter refused */
 	uint64_t rx_pool_drops; /* data messages dropped for want of a receive buffer */

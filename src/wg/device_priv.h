@@ -177,6 +177,9 @@ struct rn_wg_device {
 	 * and kept when it changes: the connections this node opened are still its own.
 	 */
 	struct rn_filter *filter; /* owned, malloc'd */
+	/* The host's local addresses (cfg_lock): owned, lent to filter->local. */
+	struct rn_filter_prefix *local;
+	size_t n_local;
 	struct rn_flowtable flows;
 	_Atomic uint64_t filtered; /* inbound packets the filter refused */
 
