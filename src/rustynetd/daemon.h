@@ -55,6 +55,8 @@ struct rn_daemon {
 	struct rn_netmap map;
 	struct rn_apply_intents installed;   /* group "mesh" as last installed; n_addrs 0: none */
 	char apply_error[RN_CLIENT_ERR_MAX]; /* the last map's system-layer failure, "" if none */
+	/* Why the data plane has no filter (and drops everything), "" while the map's is in. */
+	char filter_error[RN_CLIENT_ERR_MAX];
 	uint64_t rejected_at;		     /* unix seconds of the last refused map, 0: none */
 	char rejected_reason[RN_CLIENT_ERR_MAX];
 	struct rn_exit_state exit; /* exit.c: exit node and LAN access, group "exit" */
