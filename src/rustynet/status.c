@@ -84,6 +84,8 @@ static void print_login(const json_t *res)
 	if (json_integer_value(json_object_get(nm, "version")))
 		printf("  netmap: version %lld\n",
 		       (long long)json_integer_value(json_object_get(nm, "version")));
+	if (json_is_string(json_object_get(nm, "cache_expired")))
+		printf("  netmap: none running: %s\n", str(nm, "cache_expired"));
 	if (json_is_string(json_object_get(nm, "filter_error")))
 		printf("  packet filter: DENY-ALL, every packet from the tunnel is dropped: %s\n",
 		       str(nm, "filter_error"));

@@ -162,6 +162,13 @@ int rn_apply_envelope(struct rn_daemon *d, const char *buf, size_t len, enum rn_
 
 	r = rn_apply_verify(cur, d->public_key, d->login.netmap_pub, buf, len,
 			    (uint64_t)time(NULL), max_age, &next, err, errlen);
+	if (!r && src == RN_APPLY_FROM_CACHE) {
+		r = rn_persist_netmap_fresh(&next, (uint64_t)time(NULL), err, errlen);
+		if (r) {
+			snprintf(d->cache_expired, sizeof(d->cache_expired), "%s", err);
+			rn_netmap_free(&next);
+		}
+	}
 	if (r) {
 		reject(d, err);
 		return r;
@@ -206,6 +213,7 @@ int rn_apply_envelope(struct rn_daemon *d, const char *buf, size_t len, enum rn_
 		 next.n_peers, next.self.name, d->apply_error[0] ? "(with errors)" : "");
 	rn_netmap_free(&d->map);
 	d->map = next;
+	d->cache_expired[0] = '\0';
 	rn_daemon_exit_apply(d);
 	rn_daemon_dns_apply(d);
 	apply_guard(d);
@@ -236,4 +244,5 @@ void rn_apply_clear(struct rn_daemon *d)
 	rn_netmap_free(&d->map);
 	memset(&d->installed, 0, sizeof(d->installed));
 	d->apply_error[0] = '\0';
+	d->cache_expired[0] = '\0';
 }
