@@ -220,6 +220,55 @@ int rn_apply_envelope(struct rn_daemon *d, const char *buf, size_t len, enum rn_
 	return 0;
 }
 
+/* No usable copy of the running map: nothing forwarded, nothing from the tunnel admitted. */
+static void offer_fail_closed(struct rn_daemon *d, const char *why)
+{
+	struct rn_netmap none = {0};
+
+	rn_wg_device_set_filter(d->dev, NULL);
+	snprintf(d->filter_error, sizeof(d->filter_error),
+		 "this node's offer changed and the running map (%s/%s) could not be read again "
+		 "(%s): every packet from the tunnel is dropped until the next map",
+		 d->state_dir, RN_PERSIST_NETMAP_FILE, why);
+	log_error(MAIN, "apply: %s", d->filter_error);
+	rn_router_restrict(d, &none);
+	rn_router_apply(d, &d->map);
+}
+
+void rn_apply_offer_changed(struct rn_daemon *d)
+{
+	char err[RN_CLIENT_ERR_MAX];
+	struct rn_netmap m;
+	char *env = NULL;
+	size_t len = 0;
+	int r;
+
+	if (!d->map.version)
+		return;
+	r = rn_persist_netmap_load(d->state_dir, &env, &len);
+	if (r) {
+		offer_fail_closed(d, strerror(-r));
+		return;
+	}
+	r = rn_netmap_decode(env, len, d->login.netmap_pub, &m, err, sizeof(err));
+	free(env);
+	if (r) {
+		offer_fail_closed(d, err);
+		return;
+	}
+	if (m.version != d->map.version) {
+		rn_netmap_free(&m);
+		offer_fail_closed(d, "it holds another version");
+		return;
+	}
+	rn_router_restrict(d, &m);
+	apply_filter(d, &m);
+	rn_router_apply(d, &m);
+	rn_netmap_free(&m);
+	log_info(MAIN, "apply: the offer changed: netmap version %llu's grants narrowed to it",
+		 (unsigned long long)d->map.version);
+}
+
 void rn_apply_clear(struct rn_daemon *d)
 {
 	struct rn_wg_config running = {0}, plan = {0};

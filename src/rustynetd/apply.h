@@ -95,6 +95,15 @@ enum rn_apply_source {
 int rn_apply_envelope(struct rn_daemon *d, const char *buf, size_t len, enum rn_apply_source src,
 		      char *err, size_t errlen);
 
+/*
+ * This node's offer (d->adv) changed: the running map's grants are narrowed to the new offer at
+ * once (router, filter contexts), without waiting for the server's next map, which a
+ * compromised server would never send. The map's filter is taken again from STATE/netmap.json
+ * (the running map as received); if that fails, the data plane drops everything and nothing is
+ * forwarded until the next map.
+ */
+void rn_apply_offer_changed(struct rn_daemon *d);
+
 /* Logout: removes every peer, the "mesh" addresses and routes and the filter; forgets d->map. */
 void rn_apply_clear(struct rn_daemon *d);
 

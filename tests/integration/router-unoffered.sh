@@ -7,7 +7,8 @@
 # forwarding stays off, no table inet rustynet-router, its filter has no SUBNET/EXIT context,
 # status names what it refused; C's packets through R go nowhere, even once R's host forwards
 # for reasons of its own. E, which offered and was approved, forwards C's traffic on the same
-# rig (the subject alive).
+# rig (the subject alive); with the server stopped, E retracts its offer and stops forwarding
+# at once, on the map it runs.
 #
 #            ns sw: bridge br0 (198.51.100.0/24, 2001:db8:1::/64)
 #     +----------------+----------------+----------------+
@@ -109,7 +110,7 @@ check "maps settled" wait_for 5 settle C
 check "C routes the internet halves and both LANs at E and R by hand" by_hand
 check "subject alive: C reaches 203.0.113.10 through E, seen as E" \
 	wait_for 5 sh -c "echo hi | timeout 4 ip netns exec '$CNS' socat -T 3 - TCP:203.0.113.10:80,connect-timeout=3 2>/dev/null | grep -qx 'from 203.0.113.1'"
-check "subject alive: C reaches 192.168.50.10 through E" reaches 192.168.50.10
+check "subject alive: C reaches 192.168.50.10 through E" wait_for 5 reaches 192.168.50.10
 check "R, before any forged map: not forwarding, no table" untouched "$RNS"
 
 # ---------------------------------------------------------------- the forged map
@@ -148,12 +149,17 @@ check "status (text) names what it refused" \
 	sh -c "'$RNCLI' --socket '${MESH_SOCK[R]}' status | grep -q 'refused (granted by the netmap, not offered by this node): exit node routes 192.168.70.0/24'"
 check "R's log says so" grep -q "which it does not offer: refused" "${MESH_LOG[R]}"
 check "R: forwarding sysctls still off, no table inet rustynet-router" untouched "$RNS"
-check "maps settled" wait_for 5 settle C
-check "C's hand-made routes again" by_hand
+# From here on no map reaches C (nor E): C's hand-made allowed IPs stay as set.
+mesh_ctl_stop
+check "C's hand-made routes again (the control server is stopped)" by_hand
+# held PEERKEY PREFIX: C's wg still routes PREFIX at PEERKEY (the drops were not for want of it).
+held() { nsx "$CNS" wg show "$CIF" allowed-ips | grep -F "$1" | grep -qF "$2"; }
 check "the tunnel C-R works: C pings R's mesh address" wait_for 5 mesh_ping C "$R4"
+check "subject alive again: C reaches 192.168.50.10 through E" wait_for 5 reaches 192.168.50.10
 check "C cannot reach 203.0.113.130 through R" blocked 203.0.113.130
 check "C cannot reach R's LAN 192.168.70.10" blocked 192.168.70.10
-check "subject alive again: C still reaches 192.168.50.10 through E" reaches 192.168.50.10
+both_held() { held "$1" "$2" && held "$1" "$3"; }
+check "(C still routed both at R)" both_held "$RKEY" 192.168.70.0/24 203.0.113.128/25
 
 # R's host forwards for its own reasons (containers), and its LAN routes the mesh back to R:
 # only R's data plane stands between C and the LAN now.
@@ -162,6 +168,31 @@ check "R's host turns forwarding on; the LAN routes 100.64.0.0/10 via R" \
 check "C still cannot reach 192.168.70.10 (R's filter has no SUBNET context)" \
 	blocked 192.168.70.10
 check "R still has no table inet rustynet-router" no_table "$RNS"
+check "(C still routed 192.168.70.0/24 at R)" held "$RKEY" 192.168.70.0/24
+
+# ---------------------------------------------------------------- a retraction holds at once
+# With the server gone (or compromised: it never sends the map that withdraws the approval), E
+# stops offering: forwarding and the filter's EXIT/SUBNET contexts go at once, on the same map.
+check "with the server stopped, C still reaches 192.168.50.10 through E" \
+	wait_for 3 reaches 192.168.50.10
+EV=$(mesh_version E)
+check "E retracts its offer (exit and 192.168.50.0/24)" \
+	rnn E up --advertise-exit-node=false --advertise-routes ""
+check "E stops forwarding: sysctls restored, no table (within 3 s)" wait_for 3 untouched "$ENS"
+check "... on the same map (no server to send another)" test "$(mesh_version E)" = "$EV"
+check "E's status: nothing approved, exit and the route refused" \
+	test "$(mesh_json E '(j["router"]["approved_exit"], j["router"]["approved_routes"], j["router"]["refused_exit"], j["router"]["refused_routes"])')" = \
+	"(False, [], True, ['192.168.50.0/24'])"
+check "the tunnel C-E works: C pings E's mesh address" mesh_ping C "$E4"
+check "C can no longer reach 192.168.50.10 through E" blocked 192.168.50.10
+check "nor 203.0.113.10" blocked 203.0.113.10
+# E's host forwards for its own reasons, and its LAN routes the mesh back: still nothing.
+check "E's host turns forwarding on; the LAN routes 100.64.0.0/10 via E" \
+	sh -c "ip netns exec '$ENS' sysctl -qw net.ipv4.ip_forward=1 && ip -n '$LNS' route replace 100.64.0.0/10 via 192.168.50.1"
+check "C still cannot reach 192.168.50.10 (E's filter has no SUBNET context)" \
+	blocked 192.168.50.10
+check "(C still routed 192.168.50.0/24 and 203.0.113.0/25 at E)" \
+	both_held "$EKEY" 192.168.50.0/24 203.0.113.0/25
 
 check "no sanitizer report in any log" mesh_logs_clean
 [ "$T_FAIL" = 0 ] || mesh_dump_logs
