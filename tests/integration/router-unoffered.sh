@@ -103,7 +103,9 @@ by_hand() {
 }
 get() { echo hi | timeout 4 ip netns exec "$CNS" socat -T 3 - "TCP:$1:80,connect-timeout=3" 2>/dev/null; }
 reaches() { get "$1" | grep -q .; }
-blocked() { ! reaches "$1"; }
+# blocked ADDR: two tries, a second apart, both get nothing (a first connection after a route
+# change can fail on its own; a drop must hold).
+blocked() { ! reaches "$1" && sleep 1 && ! reaches "$1"; }
 settle() { local v; v=$(mesh_version "$1"); sleep 1; [ "$(mesh_version "$1")" = "$v" ]; }
 
 check "maps settled" wait_for 5 settle C
