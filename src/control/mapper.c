@@ -32,7 +32,7 @@ struct rn_mapper_epoch {
 	uint64_t cache_valid_s; /* the maps' cache_valid_s; 0: the protocol's default (24 h) */
 	struct rn_control_world world; /* without expired nodes: they are in nobody's map */
 	struct rn_policy *policy;
-	char domain[RN_STORE_LABEL_MAX + 1];  /* a DNS label: the store allows no more */
+	char domain[RN_STORE_LABEL_MAX + 1]; /* a DNS label: the store allows no more */
 	struct rn_store_ip ups[RN_STORE_DNS_UPSTREAMS_MAX]; /* dns_upstreams, for dns.resolvers */
 	size_t n_ups;
 	struct rn_filter_prefix cgnat, ula48; /* the mesh: no LAN route may overlap them */
@@ -41,11 +41,11 @@ struct rn_mapper_epoch {
 
 struct rn_mapper_entry {
 	uint64_t node_id;
-	uint64_t serial;  /* epoch the entry was last checked at */
-	uint64_t version; /* of envelope */
+	uint64_t serial;    /* epoch the entry was last checked at */
+	uint64_t version;   /* of envelope */
 	uint64_t issued_at; /* of envelope: signed again once older than RN_MAPPER_RESIGN_S */
-	uint8_t hash[32]; /* SHA-256 of the map's content, see rn_mapper_content_hash() */
-	char *envelope;	  /* owned */
+	uint8_t hash[32];   /* SHA-256 of the map's content, see rn_mapper_content_hash() */
+	char *envelope;	    /* owned */
 	size_t len;
 };
 

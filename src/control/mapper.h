@@ -64,8 +64,8 @@ void rn_mapper_cache_set_clock(struct rn_mapper_cache *c, int64_t (*clock)(void)
 /*
  * The signed envelope of node_id at epoch e and its version, built (and versioned through
  * store) only if this node's entry is older than e; an envelope older than RN_MAPPER_RESIGN_S
- * is signed again with the same version and a fresh issued_at. *envelope stays owned by the cache and is
- * valid until the next call on it: copy it before unlocking. Returns 0, -ENOENT (no map for
+ * is signed again with the same version and a fresh issued_at. *envelope stays owned by the cache
+ * and is valid until the next call on it: copy it before unlocking. Returns 0, -ENOENT (no map for
  * this node: unknown or expired), or -errno with err set.
  */
 int rn_mapper_cache_get(struct rn_mapper_cache *c, const struct rn_mapper_epoch *e,

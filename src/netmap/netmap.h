@@ -58,8 +58,8 @@ enum {
 
 /* How long a node may start on a map from its cache (cache_valid_s), seconds. */
 enum {
-	RN_NETMAP_CACHE_VALID_DEFAULT_S = 86400,  /* when the map has no cache_valid_s: 24 h */
-	RN_NETMAP_CACHE_VALID_MAX_S = 31536000,	  /* 365 days */
+	RN_NETMAP_CACHE_VALID_DEFAULT_S = 86400, /* when the map has no cache_valid_s: 24 h */
+	RN_NETMAP_CACHE_VALID_MAX_S = 31536000,	 /* 365 days */
 };
 
 /* An endpoint "ip:port" or "[ip]:port": sa_family AF_INET or AF_INET6, port never 0. */
@@ -136,8 +136,8 @@ struct rn_netmap_dns {
 };
 
 struct rn_netmap {
-	uint64_t version;			 /* strictly increasing per network, >= 1 */
-	uint64_t issued_at;			 /* unix seconds the control server made the map */
+	uint64_t version;   /* strictly increasing per network, >= 1 */
+	uint64_t issued_at; /* unix seconds the control server made the map */
 	/*
 	 * Seconds after issued_at during which a node may start on this map from its cache
 	 * (optional on the wire; 0: absent, RN_NETMAP_CACHE_VALID_DEFAULT_S applies). Past it a
@@ -230,7 +230,8 @@ struct rn_netmap_encoder;
 struct rn_netmap_encoder *rn_netmap_encoder_new(const uint8_t signing_priv[RN_NETMAP_KEY_LEN]);
 void rn_netmap_encoder_free(struct rn_netmap_encoder *enc);
 int rn_netmap_encoder_run(struct rn_netmap_encoder *enc, const struct rn_netmap *m, char **out,
-			  size_t *len, char *err, size_t errlen) __attribute__((warn_unused_result));
+			  size_t *len, char *err, size_t errlen)
+    __attribute__((warn_unused_result));
 
 /*
  * Signs map[0..len) as it is, unchecked, into an envelope (for tests, fuzzing and tools; the

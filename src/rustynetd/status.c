@@ -101,15 +101,14 @@ static json_t *netmap_json(const struct rn_daemon *d)
 	if (d->rejected_at)
 		rej = json_pack("{s:I, s:s}", "time", (json_int_t)d->rejected_at, "reason",
 				d->rejected_reason);
-	return json_pack("{s:I, s:I, s:I, s:o, s:s?, s:s, s:s?, s:s?}", "version",
-			 (json_int_t)d->map.version, "issued_at", (json_int_t)d->map.issued_at,
-			 "cache_valid_s",
-			 (json_int_t)(d->map.version ? rn_netmap_cache_valid_s(&d->map) : 0),
-			 "last_rejected", rej, "apply_error",
-			 d->apply_error[0] ? d->apply_error : NULL, "filter",
-			 filtered ? "installed" : "deny-all", "filter_error",
-			 d->filter_error[0] ? d->filter_error : NULL, "cache_expired",
-			 d->cache_expired[0] ? d->cache_expired : NULL);
+	return json_pack(
+	    "{s:I, s:I, s:I, s:o, s:s?, s:s, s:s?, s:s?}", "version", (json_int_t)d->map.version,
+	    "issued_at", (json_int_t)d->map.issued_at, "cache_valid_s",
+	    (json_int_t)(d->map.version ? rn_netmap_cache_valid_s(&d->map) : 0), "last_rejected",
+	    rej, "apply_error", d->apply_error[0] ? d->apply_error : NULL, "filter",
+	    filtered ? "installed" : "deny-all", "filter_error",
+	    d->filter_error[0] ? d->filter_error : NULL, "cache_expired",
+	    d->cache_expired[0] ? d->cache_expired : NULL);
 }
 
 static const char *state_name(const struct rn_daemon *d, const struct rn_client_status *st)
