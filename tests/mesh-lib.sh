@@ -48,8 +48,9 @@ mesh_link() {
 	addr_add "$1" "$2" "198.51.100.$3/24" && addr_add "$1" "$2" "2001:db8:1::$3/64"
 }
 
+# mesh_ctl_start [ENV=VALUE...]: (re)start the control server with extra environment.
 mesh_ctl_start() {
-	ip netns exec "$MESH_CTL_NS" env UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1}" \
+	ip netns exec "$MESH_CTL_NS" env UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1}" "$@" \
 		"$RNC" --state "$MESH_CTL_ST" serve --listen 198.51.100.1:8443 \
 		>>"$MESH_CTL_LOG" 2>&1 </dev/null &
 	MESH_CTL_PID=$!

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #include <jansson.h>
 #include <openssl/crypto.h>
@@ -28,9 +29,10 @@ struct rn_mapper_eps {
 struct rn_mapper_epoch {
 	uint64_t serial;
 	int64_t now;
+	uint64_t cache_valid_s; /* the maps' cache_valid_s; 0: the protocol's default (24 h) */
 	struct rn_control_world world; /* without expired nodes: they are in nobody's map */
 	struct rn_policy *policy;
-	char domain[RN_STORE_LABEL_MAX + 1];  /* a DNS label: the store allows no more */
+	char domain[RN_STORE_LABEL_MAX + 1]; /* a DNS label: the store allows no more */
 	struct rn_store_ip ups[RN_STORE_DNS_UPSTREAMS_MAX]; /* dns_upstreams, for dns.resolvers */
 	size_t n_ups;
 	struct rn_filter_prefix cgnat, ula48; /* the mesh: no LAN route may overlap them */
@@ -39,15 +41,17 @@ struct rn_mapper_epoch {
 
 struct rn_mapper_entry {
 	uint64_t node_id;
-	uint64_t serial;  /* epoch the entry was last checked at */
-	uint64_t version; /* of envelope */
-	uint8_t hash[32]; /* SHA-256 of the map's content, see rn_mapper_content_hash() */
-	char *envelope;	  /* owned */
+	uint64_t serial;    /* epoch the entry was last checked at */
+	uint64_t version;   /* of envelope */
+	uint64_t issued_at; /* of envelope: signed again once older than RN_MAPPER_RESIGN_S */
+	uint8_t hash[32];   /* SHA-256 of the map's content, see rn_mapper_content_hash() */
+	char *envelope;	    /* owned */
 	size_t len;
 };
 
 struct rn_mapper_cache {
 	struct rn_netmap_encoder *enc; /* owned: holds the signing key */
+	int64_t (*clock)(void);	       /* unix seconds: time(NULL), or a test's */
 	struct rn_mapper_entry *v;     /* owned */
 	size_t n, cap;
 };
@@ -129,6 +133,13 @@ int rn_mapper_epoch_load(struct rn_store *store, uint64_t serial, int64_t now,
 		return rn_errf(err, errlen, -ENOMEM, "out of memory");
 	e->serial = serial;
 	e->now = now;
+#ifdef RN_TEST_HOOKS
+	/* Test builds: a short cache validity for the restart tests (mesh-restart.sh). */
+	const char *cv = getenv("RUSTYNET_CONTROL_CACHE_VALID_S");
+
+	if (cv && atoi(cv) > 0 && atoi(cv) <= RN_NETMAP_CACHE_VALID_MAX_S)
+		e->cache_valid_s = (uint64_t)atoi(cv);
+#endif
 	ret = rn_control_world_load(store, RN_CONTROL_WORLD_SKIP_EXPIRED, &e->world);
 	if (ret) {
 		rn_errf(err, errlen, ret, "%s", e->world.err);
@@ -334,6 +345,7 @@ static int rn_mapper_self(const struct rn_mapper_epoch *e, const struct rn_store
 			  struct rn_netmap *m)
 {
 	m->issued_at = e->now > 0 ? (uint64_t)e->now : 1;
+	m->cache_valid_s = e->cache_valid_s;
 	snprintf(m->domain, sizeof(m->domain), "%s", e->domain);
 	snprintf(m->dns.search_domain, sizeof(m->dns.search_domain), "%s", e->domain);
 	if (e->n_ups) {
@@ -423,6 +435,11 @@ out:
 
 /* ---- the cache ---- */
 
+static int64_t wall_clock(void)
+{
+	return (int64_t)time(NULL);
+}
+
 struct rn_mapper_cache *rn_mapper_cache_new(const uint8_t signing_priv[RN_NETMAP_KEY_LEN])
 {
 	struct rn_mapper_cache *c = calloc(1, sizeof(*c));
@@ -431,7 +448,14 @@ struct rn_mapper_cache *rn_mapper_cache_new(const uint8_t signing_priv[RN_NETMAP
 		free(c);
 		return NULL;
 	}
+	if (c)
+		c->clock = wall_clock;
 	return c;
+}
+
+void rn_mapper_cache_set_clock(struct rn_mapper_cache *c, int64_t (*clock)(void))
+{
+	c->clock = clock ? clock : wall_clock;
 }
 
 void rn_mapper_cache_free(struct rn_mapper_cache *c)
@@ -588,6 +612,7 @@ static int rn_mapper_content_hash(const struct rn_netmap *m, uint8_t hash[32], c
 		return rn_errf(err, errlen, -ENOMEM, "out of memory");
 	ok = EVP_DigestInit_ex(h, EVP_sha256(), NULL);
 	rn_hash_str(h, m->domain);
+	rn_hash_u64(h, m->cache_valid_s);
 	rn_hash_u64(h, m->self.id);
 	rn_hash_str(h, m->self.name);
 	rn_hash_str(h, m->self.dns_name);
@@ -624,6 +649,37 @@ static int rn_mapper_renew(struct rn_mapper_cache *c, struct rn_store *store,
 	en->envelope = text;
 	en->len = len;
 	en->version = m->version;
+	en->issued_at = m->issued_at;
+	return 0;
+}
+
+/*
+ * The entry's map again, same version, issued now. A map kept because nothing changed still
+ * ages, and a node that has none (a new login, a restart past its cache's validity) refuses one
+ * older than its max age: without this it would wait for the next change in the network.
+ */
+static int rn_mapper_resign(struct rn_mapper_cache *c, const struct rn_mapper_epoch *e,
+			    uint64_t node_id, struct rn_mapper_entry *en, uint64_t now, char *err,
+			    size_t errlen)
+{
+	struct rn_netmap m;
+	char *text = NULL;
+	size_t len = 0;
+	int ret;
+
+	ret = rn_mapper_build(e, node_id, &m, err, errlen);
+	if (ret)
+		return ret;
+	m.version = en->version;
+	m.issued_at = now;
+	ret = rn_netmap_encoder_run(c->enc, &m, &text, &len, err, errlen);
+	rn_netmap_free(&m);
+	if (ret)
+		return ret;
+	free(en->envelope);
+	en->envelope = text;
+	en->len = len;
+	en->issued_at = now;
 	return 0;
 }
 
@@ -634,6 +690,7 @@ int rn_mapper_cache_get(struct rn_mapper_cache *c, const struct rn_mapper_epoch 
 	struct rn_mapper_entry *en = rn_mapper_entry(c, node_id, false);
 	struct rn_netmap m;
 	uint8_t hash[32];
+	int64_t now;
 	int ret;
 
 	if (!en || en->serial != e->serial || !en->envelope) {
@@ -654,6 +711,14 @@ int rn_mapper_cache_get(struct rn_mapper_cache *c, const struct rn_mapper_epoch 
 		if (ret)
 			return ret;
 		en->serial = e->serial;
+	}
+	now = c->clock();
+	if (now > 0 && (uint64_t)now > en->issued_at + RN_MAPPER_RESIGN_S) {
+		ret = rn_mapper_resign(c, e, node_id, en, (uint64_t)now, err, errlen);
+		if (ret == -ENOENT)
+			rn_mapper_cache_forget(c, node_id);
+		if (ret)
+			return ret;
 	}
 	*version = en->version;
 	*envelope = en->envelope;

@@ -24,7 +24,8 @@
 #include "netmap/netmap.h"
 
 enum {
-	RN_MAPPER_ONLINE_S = 60, /* a node polled this recently is online in others' maps */
+	RN_MAPPER_ONLINE_S = 60,  /* a node polled this recently is online in others' maps */
+	RN_MAPPER_RESIGN_S = 120, /* a kept envelope older than this is signed again when asked */
 };
 
 struct rn_mapper_epoch;
@@ -57,11 +58,14 @@ int rn_mapper_build(const struct rn_mapper_epoch *e, uint64_t node_id, struct rn
 /* signing_priv is copied. NULL when out of memory. */
 struct rn_mapper_cache *rn_mapper_cache_new(const uint8_t signing_priv[RN_NETMAP_KEY_LEN]);
 void rn_mapper_cache_free(struct rn_mapper_cache *c);
+/* Tests: the clock (unix seconds) that ages envelopes; NULL: the wall clock. */
+void rn_mapper_cache_set_clock(struct rn_mapper_cache *c, int64_t (*clock)(void));
 
 /*
  * The signed envelope of node_id at epoch e and its version, built (and versioned through
- * store) only if this node's entry is older than e. *envelope stays owned by the cache and is
- * valid until the next call on it: copy it before unlocking. Returns 0, -ENOENT (no map for
+ * store) only if this node's entry is older than e; an envelope older than RN_MAPPER_RESIGN_S
+ * is signed again with the same version and a fresh issued_at. *envelope stays owned by the cache
+ * and is valid until the next call on it: copy it before unlocking. Returns 0, -ENOENT (no map for
  * this node: unknown or expired), or -errno with err set.
  */
 int rn_mapper_cache_get(struct rn_mapper_cache *c, const struct rn_mapper_epoch *e,

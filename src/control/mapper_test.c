@@ -52,6 +52,14 @@ static int64_t enroll(struct fixture *f, const char *hostname, int64_t user, uin
 	return id;
 }
 
+/* The cache's clock: the tests' NOW unless a test moves it. */
+static int64_t clock_now = NOW + 10;
+
+static int64_t test_clock(void)
+{
+	return clock_now;
+}
+
 static int setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
@@ -70,6 +78,8 @@ static int setup(void **state)
 	memset(f->priv, 0x42, sizeof(f->priv));
 	assert_int_equal(rn_netmap_sign_key_public(f->priv, f->pub), 0);
 	f->cache = rn_mapper_cache_new(f->priv);
+	assert_non_null(f->cache);
+	rn_mapper_cache_set_clock(f->cache, test_clock);
 	assert_non_null(f->cache);
 	*state = f;
 	return 0;
@@ -262,6 +272,43 @@ static void test_versions(void **state)
 	}
 }
 
+/*
+ * A map nothing changed keeps its version, but not its age: once older than RN_MAPPER_RESIGN_S
+ * it is signed again with a fresh issued_at, so a node that has no map (a new login, a restart
+ * past its cache's validity) gets one it accepts. With the test hook's validity unset the map
+ * carries no cache_valid_s: the protocol's 24 h apply.
+ */
+static void test_resign_when_old(void **state)
+{
+	struct fixture *f = *state;
+	struct rn_mapper_epoch *e = epoch(f, NOW);
+	struct got first, g;
+	struct rn_netmap m;
+	char err[256];
+
+	clock_now = NOW + 10;
+	first = get(f, e, f->server);
+	clock_now = NOW + RN_MAPPER_RESIGN_S;
+	g = get(f, e, f->server);
+	assert_string_equal(g.envelope, first.envelope); /* young enough: the same bytes */
+	free(g.envelope);
+	clock_now = NOW + 10 * RN_MAPPER_RESIGN_S;
+	g = get(f, e, f->server);
+	assert_int_equal(g.version, first.version);
+	assert_string_not_equal(g.envelope, first.envelope);
+	assert_int_equal(rn_netmap_decode(g.envelope, strlen(g.envelope), f->pub, &m, err,
+					  sizeof(err)),
+			 0);
+	assert_int_equal(m.issued_at, NOW + 10 * RN_MAPPER_RESIGN_S);
+	assert_int_equal(m.version, first.version);
+	assert_int_equal(m.cache_valid_s, 0);
+	rn_netmap_free(&m);
+	free(g.envelope);
+	free(first.envelope);
+	rn_mapper_epoch_free(e);
+	clock_now = NOW + 10;
+}
+
 /* Expiring a node takes it out of its peers' maps and bumps their versions. */
 static void test_expire_drops_peer(void **state)
 {
@@ -361,6 +408,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_maps_follow_policy, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_versions, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_resign_when_old, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_expire_drops_peer, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_lan_routes, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_full_mesh, setup, teardown),

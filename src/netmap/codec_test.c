@@ -138,6 +138,10 @@ static const struct {
     {"version", NULL, "version: missing"},
     {"issued_at", "true", "issued_at: want an integer, got a boolean"},
     {"issued_at", "0", "issued_at: 0 is out of range"},
+    {"cache_valid_s", "true", "cache_valid_s: want an integer, got a boolean"},
+    {"cache_valid_s", "0", "cache_valid_s: 0 is out of range 1-31536000"},
+    {"cache_valid_s", "31536001", "cache_valid_s: 31536001 is out of range 1-31536000"},
+    {"cache_valid_s", "-1", "cache_valid_s: -1 is out of range"},
     {"peers/0/last_seen", "-5", "peers[0].last_seen: -5 is out of range"},
     {"self/id", "0", "self.id: 0 is out of range"},
     {"self/id", "[1]", "self.id: want an integer, got an array"},
@@ -381,12 +385,45 @@ static void test_minimal_map(void **state)
 	json_decref(map);
 }
 
+/* cache_valid_s, the optional member: absent is 0 (the 24 h default), present round-trips. */
+static void test_cache_valid(void **state)
+{
+	struct rn_netmap m, back;
+	char *out, err[256];
+	size_t len;
+
+	(void)state;
+	fx_map(&m);
+	assert_int_equal(rn_netmap_cache_valid_s(&m), RN_NETMAP_CACHE_VALID_DEFAULT_S);
+	assert_int_equal(rn_netmap_encode(&m, fx_priv, &out, &len, err, sizeof(err)), 0);
+	assert_null(strstr(out, "cache_valid_s")); /* maps older nodes decode stay as they were */
+	assert_int_equal(rn_netmap_decode(out, len, fx_pub, &back, err, sizeof(err)), 0);
+	assert_int_equal(back.cache_valid_s, 0);
+	rn_netmap_free(&back);
+	free(out);
+
+	m.cache_valid_s = 5;
+	assert_int_equal(rn_netmap_encode(&m, fx_priv, &out, &len, err, sizeof(err)), 0);
+	assert_non_null(strstr(out, "\\\"cache_valid_s\\\":5,"));
+	if (rn_netmap_decode(out, len, fx_pub, &back, err, sizeof(err)))
+		fail_msg("decode: %s", err);
+	assert_int_equal(back.cache_valid_s, 5);
+	assert_int_equal(rn_netmap_cache_valid_s(&back), 5);
+	rn_netmap_free(&back);
+	free(out);
+
+	m.cache_valid_s = RN_NETMAP_CACHE_VALID_MAX_S + 1;
+	assert_int_not_equal(rn_netmap_encode(&m, fx_priv, &out, &len, err, sizeof(err)), 0);
+	assert_non_null(strstr(err, "cache_valid_s"));
+	rn_netmap_free(&m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_fixture_decodes), cmocka_unit_test(test_malformed_table),
 	    cmocka_unit_test(test_too_long),	    cmocka_unit_test(test_duplicate_key),
-	    cmocka_unit_test(test_minimal_map),
+	    cmocka_unit_test(test_minimal_map),	    cmocka_unit_test(test_cache_valid),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -6,6 +6,7 @@
  * the field by its JSON path ("peers[3].endpoints[0]") and quotes what it found.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -498,14 +499,29 @@ static bool g_dns(struct pctx *c, json_t *v, void *out)
 	       get_str(c, v, "search_domain", d->search_domain);
 }
 
+/* cache_valid_s, the one optional member: absent leaves 0 (the default applies). */
+static bool g_cache_valid(struct pctx *c, json_t *v, void *out)
+{
+	uint64_t *s = out;
+
+	if (!v_u64(c, v, s))
+		return false;
+	if (*s < 1 || *s > RN_NETMAP_CACHE_VALID_MAX_S)
+		return perr(c, "%" PRIu64 " is out of range 1-%d", *s, RN_NETMAP_CACHE_VALID_MAX_S);
+	return true;
+}
+
 static bool parse_map(struct pctx *c, json_t *v, struct rn_netmap *m)
 {
-	static const char *const keys[] = {"version", "issued_at", "domain", "self",
-					   "peers",   "filter",	   "dns",    NULL};
+	static const char *const keys[] = {"version", "issued_at", "cache_valid_s",
+					   "domain",  "self",	   "peers",
+					   "filter",  "dns",	   NULL};
 
 	return only_keys(c, v, keys) && get(c, v, "version", g_u64, &m->version) &&
-	       get(c, v, "issued_at", g_u64, &m->issued_at) && get_str(c, v, "domain", m->domain) &&
-	       get(c, v, "self", g_self, &m->self) &&
+	       get(c, v, "issued_at", g_u64, &m->issued_at) &&
+	       (!json_object_get(v, "cache_valid_s") ||
+		get(c, v, "cache_valid_s", g_cache_valid, &m->cache_valid_s)) &&
+	       get_str(c, v, "domain", m->domain) && get(c, v, "self", g_self, &m->self) &&
 	       get_list(c, v, "peers", RN_NETMAP_MAX_PEERS, g_peer, &m->peers, &m->n_peers) &&
 	       get(c, v, "filter", g_filter, &m->filter) && get(c, v, "dns", g_dns, &m->dns);
 }

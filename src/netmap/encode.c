@@ -218,6 +218,10 @@ static void rn_enc_map_write(struct rn_netmap_encoder *enc, const struct rn_netm
 	rn_jw_u64(w, m->version);
 	RN_JW_LIT(w, ",\"issued_at\":");
 	rn_jw_u64(w, m->issued_at);
+	if (m->cache_valid_s) { /* optional: absent means the default */
+		RN_JW_LIT(w, ",\"cache_valid_s\":");
+		rn_jw_u64(w, m->cache_valid_s);
+	}
 	RN_JW_LIT(w, ",\"domain\":");
 	rn_jw_str(w, m->domain);
 	RN_JW_LIT(w, ",");

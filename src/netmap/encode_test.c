@@ -188,6 +188,8 @@ static json_t *ref_map(const struct rn_netmap *m)
 		add(peers, j_peer(&m->peers[i]), &ok);
 	put(o, "version", j_int(m->version), &ok);
 	put(o, "issued_at", j_int(m->issued_at), &ok);
+	if (m->cache_valid_s)
+		put(o, "cache_valid_s", j_int(m->cache_valid_s), &ok);
 	put(o, "domain", json_string(m->domain), &ok);
 	put(o, "self", j_self(&m->self), &ok);
 	put(o, "peers", peers, &ok);

@@ -56,6 +56,12 @@ enum {
 };
 #define RN_NETMAP_MAX_INT ((UINT64_C(1) << 53) - 1) /* any integer field */
 
+/* How long a node may start on a map from its cache (cache_valid_s), seconds. */
+enum {
+	RN_NETMAP_CACHE_VALID_DEFAULT_S = 86400, /* when the map has no cache_valid_s: 24 h */
+	RN_NETMAP_CACHE_VALID_MAX_S = 31536000,	 /* 365 days */
+};
+
 /* An endpoint "ip:port" or "[ip]:port": sa_family AF_INET or AF_INET6, port never 0. */
 union rn_netmap_endpoint {
 	struct sockaddr sa;
@@ -130,8 +136,14 @@ struct rn_netmap_dns {
 };
 
 struct rn_netmap {
-	uint64_t version;			 /* strictly increasing per network, >= 1 */
-	uint64_t issued_at;			 /* unix seconds the control server made the map */
+	uint64_t version;   /* strictly increasing per network, >= 1 */
+	uint64_t issued_at; /* unix seconds the control server made the map */
+	/*
+	 * Seconds after issued_at during which a node may start on this map from its cache
+	 * (optional on the wire; 0: absent, RN_NETMAP_CACHE_VALID_DEFAULT_S applies). Past it a
+	 * restarted node runs no peers until the control server sends a map.
+	 */
+	uint64_t cache_valid_s;
 	char domain[RN_NETMAP_DNS_NAME_MAX + 1]; /* Magic DNS domain, e.g. "rustynet" */
 	struct rn_netmap_self self;
 	struct rn_netmap_peer *peers; /* owned; ids, names, keys and addresses all unique */
@@ -144,6 +156,9 @@ struct rn_netmap {
 	struct rn_filter filter;
 	struct rn_netmap_dns dns;
 };
+
+/* m's cache_valid_s, or the default when the map has none. */
+uint64_t rn_netmap_cache_valid_s(const struct rn_netmap *m);
 
 /* ---- Ed25519 signing keys (the control server's) ---- */
 
@@ -215,7 +230,8 @@ struct rn_netmap_encoder;
 struct rn_netmap_encoder *rn_netmap_encoder_new(const uint8_t signing_priv[RN_NETMAP_KEY_LEN]);
 void rn_netmap_encoder_free(struct rn_netmap_encoder *enc);
 int rn_netmap_encoder_run(struct rn_netmap_encoder *enc, const struct rn_netmap *m, char **out,
-			  size_t *len, char *err, size_t errlen) __attribute__((warn_unused_result));
+			  size_t *len, char *err, size_t errlen)
+    __attribute__((warn_unused_result));
 
 /*
  * Signs map[0..len) as it is, unchecked, into an envelope (for tests, fuzzing and tools; the

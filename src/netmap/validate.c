@@ -660,6 +660,9 @@ int rn_netmap_validate(const struct rn_netmap *m, char *err, size_t errlen)
 	if (m->issued_at == 0 || m->issued_at > RN_NETMAP_MAX_INT)
 		return fail(err, errlen, "issued_at: %" PRIu64 " is out of range 1-%" PRIu64,
 			    m->issued_at, RN_NETMAP_MAX_INT);
+	if (m->cache_valid_s > RN_NETMAP_CACHE_VALID_MAX_S)
+		return fail(err, errlen, "cache_valid_s: %" PRIu64 " is out of range 1-%d",
+			    m->cache_valid_s, RN_NETMAP_CACHE_VALID_MAX_S);
 	if (!terminated(m->domain, sizeof(m->domain)) || !is_dns_name(m->domain))
 		return fail(err, errlen, "domain: %s is not a lowercase DNS name",
 			    rn_netmap_quote(m->domain, strnlen(m->domain, sizeof(m->domain)), q));
@@ -714,6 +717,11 @@ int rn_netmap_accept(const struct rn_netmap *current, const struct rn_netmap *ca
 		return -ESTALE;
 	}
 	return 0;
+}
+
+uint64_t rn_netmap_cache_valid_s(const struct rn_netmap *m)
+{
+	return m->cache_valid_s ? m->cache_valid_s : RN_NETMAP_CACHE_VALID_DEFAULT_S;
 }
 
 void rn_netmap_free(struct rn_netmap *m)

@@ -72,7 +72,7 @@ static int serve(const char *ifname, int ready_fd)
 	signal(SIGPIPE, SIG_IGN);
 	sfd = signalfd(-1, &mask, SFD_CLOEXEC);
 
-	err = rn_wg_device_start(ifname, &dev);
+	err = rn_wg_device_start(ifname, 0, &dev);
 	if (err) {
 		log_error(MAIN, "cannot create interface %s: %s%s", ifname, strerror(-err),
 			  err == -EPERM || err == -EACCES ? " (run as root or with CAP_NET_ADMIN)"

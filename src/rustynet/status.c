@@ -84,6 +84,11 @@ static void print_login(const json_t *res)
 	if (json_integer_value(json_object_get(nm, "version")))
 		printf("  netmap: version %lld\n",
 		       (long long)json_integer_value(json_object_get(nm, "version")));
+	if (json_is_string(json_object_get(nm, "cache_expired")))
+		printf("  netmap: none running: %s\n", str(nm, "cache_expired"));
+	if (json_is_string(json_object_get(nm, "filter_error")))
+		printf("  packet filter: DENY-ALL, every packet from the tunnel is dropped: %s\n",
+		       str(nm, "filter_error"));
 	if (json_is_string(json_object_get(nm, "apply_error")))
 		printf("  netmap not fully applied: %s\n", str(nm, "apply_error"));
 	if (json_is_object(rej))
@@ -104,6 +109,21 @@ static void print_killswitch(const json_t *k)
 		printf("  kill switch: on, BLOCKING: %s\n", str(k, "reason"));
 	else
 		printf("  kill switch: on (nothing leaves outside the tunnel)\n");
+}
+
+/* What a map granted this node as a router that it never offered: refused. */
+static void print_refused(const json_t *res)
+{
+	const json_t *r = json_object_get(res, "router"), *v;
+	const json_t *routes = json_object_get(r, "refused_routes");
+	size_t i;
+
+	if (!json_is_true(json_object_get(r, "refused_exit")) && !json_array_size(routes))
+		return;
+	printf("  refused (granted by the netmap, not offered by this node):%s",
+	       json_is_true(json_object_get(r, "refused_exit")) ? " exit node" : "");
+	json_array_foreach(routes, i, v) printf("%s %s", i ? "," : " routes", json_string_value(v));
+	printf("\n");
 }
 
 /* The exit node, LAN access and the LAN subnets routed. */
@@ -154,6 +174,7 @@ int rn_cli_status_main(int argc, char **argv)
 	print_login(res);
 	print_exit(res);
 	rn_cli_print_router(res);
+	print_refused(res);
 	peers = json_object_get(res, "peers");
 	json_array_foreach(peers, i, p) print_peer(p);
 	if (!json_array_size(peers))

@@ -39,6 +39,40 @@ int rn_advertise_add(struct rn_advertise *a, const struct rn_filter_prefix *p)
 	return 0;
 }
 
+/* Whether r lies inside one of a's routes. */
+static bool offered_route(const struct rn_advertise *a, const struct rn_filter_prefix *r)
+{
+	for (size_t i = 0; i < a->n_routes; i++)
+		if (a->routes[i].family == r->family && a->routes[i].len <= r->len &&
+		    rn_filter_prefix_has(&a->routes[i], r->family, r->addr))
+			return true;
+	return false;
+}
+
+void rn_advertise_restrict(const struct rn_advertise *offered, struct rn_filter *f,
+			   struct rn_advertise_refused *refused)
+{
+	size_t k = 0;
+
+	memset(refused, 0, sizeof(*refused));
+	if (f->exit && !offered->exit) {
+		refused->exit = true;
+		f->exit = false;
+	}
+	for (size_t i = 0; i < f->n_routes; i++) {
+		if (offered_route(offered, &f->routes[i]))
+			f->routes[k++] = f->routes[i];
+		else if (refused->n_routes < RN_ADVERTISE_MAX_ROUTES)
+			refused->routes[refused->n_routes++] = f->routes[i];
+	}
+	f->n_routes = k;
+}
+
+bool rn_advertise_refused_any(const struct rn_advertise_refused *r)
+{
+	return r->exit || r->n_routes;
+}
+
 int rn_advertise_remove(struct rn_advertise *a, const struct rn_filter_prefix *p)
 {
 	for (size_t i = 0; i < a->n_routes; i++) {

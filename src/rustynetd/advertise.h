@@ -40,6 +40,24 @@ int rn_advertise_add(struct rn_advertise *a, const struct rn_filter_prefix *p);
 int rn_advertise_remove(struct rn_advertise *a, const struct rn_filter_prefix *p);
 bool rn_advertise_equal(const struct rn_advertise *a, const struct rn_advertise *b);
 
+/* What a map granted this node as a router beyond what it offers. */
+struct rn_advertise_refused {
+	bool exit; /* the map says exit node; this node does not offer to be one */
+	struct rn_filter_prefix routes[RN_ADVERTISE_MAX_ROUTES]; /* granted, not offered */
+	size_t n_routes;
+};
+
+/*
+ * Narrows a map's filter to what this node offers: f->exit stays only if offered->exit, and a
+ * route of f->routes stays only inside one of offered->routes; the rest is dropped from f (so
+ * the filter has no SUBNET or EXIT context for it and forwarding and NAT are not installed for
+ * it) and listed in *refused. The control server decides who may use what a node offers; only
+ * the node decides what it offers, so a compromised server cannot make any device a gateway.
+ */
+void rn_advertise_restrict(const struct rn_advertise *offered, struct rn_filter *f,
+			   struct rn_advertise_refused *refused);
+bool rn_advertise_refused_any(const struct rn_advertise_refused *r);
+
 /* The routes as a JSON array of "ADDR/LEN" strings (new reference; NULL: no memory). */
 json_t *rn_advertise_routes_json(const struct rn_advertise *a);
 /* {"exit": bool, "routes": [...]}: the file's form and status's "advertised". */

@@ -145,12 +145,87 @@ static void test_file(void **state)
 	rmdir(dir);
 }
 
+/* A filter's routes as the map grants them. */
+static void grant(struct rn_filter *f, bool exit, const char *const *routes, size_t n)
+{
+	memset(f, 0, sizeof(*f));
+	f->exit = exit;
+	f->routes = calloc(n ? n : 1, sizeof(*f->routes));
+	assert_non_null(f->routes);
+	for (size_t i = 0; i < n; i++)
+		f->routes[i] = P(routes[i]);
+	f->n_routes = n;
+}
+
+/* A map may grant no more than the node offers: what it offered stays, the rest is refused. */
+static void test_restrict(void **state)
+{
+	static const char *const granted[] = {"192.168.50.0/24", "192.168.50.128/25",
+					      "192.168.60.0/24", "10.0.0.0/8", "2001:db8:5::/48"};
+	struct rn_filter_prefix want;
+	struct rn_advertise offered = {0};
+	struct rn_advertise_refused ref;
+	struct rn_filter f;
+
+	(void)state;
+	/* Nothing offered: exit and every route refused. */
+	grant(&f, true, granted, 5);
+	rn_advertise_restrict(&offered, &f, &ref);
+	assert_false(f.exit);
+	assert_int_equal(f.n_routes, 0);
+	assert_true(ref.exit);
+	assert_int_equal(ref.n_routes, 5);
+	assert_true(rn_advertise_refused_any(&ref));
+	rn_filter_free(&f);
+
+	/* 192.168.50.0/24 and 2001:db8::/32 offered, exit not. */
+	want = P("192.168.50.0/24");
+	assert_int_equal(rn_advertise_add(&offered, &want), 0);
+	want = P("2001:db8::/32");
+	assert_int_equal(rn_advertise_add(&offered, &want), 0);
+	grant(&f, true, granted, 5);
+	rn_advertise_restrict(&offered, &f, &ref);
+	assert_false(f.exit);
+	assert_true(ref.exit);
+	assert_int_equal(f.n_routes, 3); /* the /24, the /25 inside it, the /48 inside the /32 */
+	assert_true(rn_filter_prefix_equal(&f.routes[0], &offered.routes[0]));
+	want = P("192.168.50.128/25");
+	assert_true(rn_filter_prefix_equal(&f.routes[1], &want));
+	want = P("2001:db8:5::/48");
+	assert_true(rn_filter_prefix_equal(&f.routes[2], &want));
+	assert_int_equal(ref.n_routes, 2);
+	want = P("192.168.60.0/24");
+	assert_true(rn_filter_prefix_equal(&ref.routes[0], &want));
+	/* 10.0.0.0/8 is wider than anything offered: refused, not narrowed. */
+	want = P("10.0.0.0/8");
+	assert_true(rn_filter_prefix_equal(&ref.routes[1], &want));
+	rn_filter_free(&f);
+
+	/* Exit offered and granted; a route offered but not granted is simply not there. */
+	offered.exit = true;
+	grant(&f, true, granted, 1);
+	rn_advertise_restrict(&offered, &f, &ref);
+	assert_true(f.exit);
+	assert_int_equal(f.n_routes, 1);
+	assert_false(rn_advertise_refused_any(&ref));
+	rn_filter_free(&f);
+
+	/* An offer the map does not grant grants nothing. */
+	grant(&f, false, NULL, 0);
+	rn_advertise_restrict(&offered, &f, &ref);
+	assert_false(f.exit);
+	assert_int_equal(f.n_routes, 0);
+	assert_false(rn_advertise_refused_any(&ref));
+	rn_filter_free(&f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_cidr_checks),
 	    cmocka_unit_test(test_set),
 	    cmocka_unit_test(test_file),
+	    cmocka_unit_test(test_restrict),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Applying a verified netmap to the node, from the daemon's loop only: the data plane's peers,
- * the mesh addresses and routes through the system layer (journal group "mesh", so `down`,
- * logout and a restart after a crash remove exactly them), the packet filter, the LAN-probe
- * guard (guard.h).
+ * Applying a verified netmap to the node, from the daemon's loop only, in the order of
+ * rn_apply_order: what it grants this node as a router narrowed to what the node offers, the
+ * packet filter (before any peer can send), the data plane's peers, the mesh addresses and
+ * routes through the system layer (journal group "mesh", so `down`, logout and a restart after
+ * a crash remove exactly them), forwarding and NAT, then the LAN-probe guard (guard.h).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -104,19 +105,43 @@ static void apply_guard(struct rn_daemon *d)
 	rn_guard_sync(d, addrs, n);
 }
 
-/* The filter moves from the map to the device, which frees it (even on failure). */
+/* Test builds: RUSTYNET_TEST_FILTER_FAIL makes every filter install fail (mesh-default-deny.sh). */
+static bool filter_fail_injected(void)
+{
+#ifdef RN_TEST_HOOKS
+	return getenv("RUSTYNET_TEST_FILTER_FAIL") != NULL;
+#else
+	return false;
+#endif
+}
+
+/*
+ * The filter moves from the map to the device, which frees it (even on failure). A filter that
+ * cannot be installed leaves none: the device (started with RN_WG_DEVICE_DENY_UNFILTERED) then
+ * drops every packet until a later map's filter is in place, and d->filter_error says why.
+ */
 static void apply_filter(struct rn_daemon *d, struct rn_netmap *next)
 {
-	struct rn_filter *f = malloc(sizeof(*f));
+	struct rn_filter *f = filter_fail_injected() ? NULL : malloc(sizeof(*f));
+	int r = f ? 0 : -ENOMEM;
 
-	if (!f) {
-		log_error(MAIN, "apply: no memory for the packet filter: the old one stays");
+	if (f) {
+		*f = next->filter;
+		memset(&next->filter, 0, sizeof(next->filter));
+		r = rn_wg_device_set_filter(d->dev, f);
+	}
+	if (!r) {
+		d->filter_error[0] = '\0';
 		return;
 	}
-	*f = next->filter;
-	memset(&next->filter, 0, sizeof(next->filter));
-	if (rn_wg_device_set_filter(d->dev, f))
-		log_error(MAIN, "apply: cannot install the packet filter: the old one stays");
+	rn_wg_device_set_filter(d->dev, NULL);
+	snprintf(d->filter_error, sizeof(d->filter_error),
+		 "the packet filter of netmap version %llu could not be installed (%s%s): every "
+		 "packet from the tunnel is dropped until a later map's filter is; see the log, "
+		 "then `rustynet down` and start rustynetd again",
+		 (unsigned long long)next->version, strerror(-r),
+		 filter_fail_injected() ? ", injected by RUSTYNET_TEST_FILTER_FAIL" : "");
+	log_error(MAIN, "apply: %s", d->filter_error);
 }
 
 static void reject(struct rn_daemon *d, const char *why)
@@ -137,19 +162,44 @@ int rn_apply_envelope(struct rn_daemon *d, const char *buf, size_t len, enum rn_
 
 	r = rn_apply_verify(cur, d->public_key, d->login.netmap_pub, buf, len,
 			    (uint64_t)time(NULL), max_age, &next, err, errlen);
+	if (!r && src == RN_APPLY_FROM_CACHE) {
+		r = rn_persist_netmap_fresh(&next, (uint64_t)time(NULL), err, errlen);
+		if (r) {
+			snprintf(d->cache_expired, sizeof(d->cache_expired), "%s", err);
+			rn_netmap_free(&next);
+		}
+	}
 	if (r) {
 		reject(d, err);
 		return r;
 	}
-	r = apply_peers(d, &next, err, errlen);
-	if (r) {
-		reject(d, err);
-		rn_netmap_free(&next);
-		return r;
+	for (size_t i = 0; i < RN_APPLY_N_STEPS; i++) {
+		switch (rn_apply_order[i]) {
+		case RN_APPLY_STEP_GRANTS:
+			rn_router_restrict(d, &next);
+			break;
+		case RN_APPLY_STEP_FILTER:
+			apply_filter(d, &next);
+			break;
+		case RN_APPLY_STEP_PEERS:
+			r = apply_peers(d, &next, err, errlen);
+			break;
+		case RN_APPLY_STEP_SYSTEM:
+			apply_system(d, &next);
+			break;
+		case RN_APPLY_STEP_ROUTER:
+			rn_router_apply(d, &next);
+			break;
+		case RN_APPLY_N_STEPS:
+			break;
+		}
+		if (r) {
+			/* The new filter stays: it is the server's latest word on what may pass. */
+			reject(d, err);
+			rn_netmap_free(&next);
+			return r;
+		}
 	}
-	apply_system(d, &next);
-	rn_router_apply(d, &next); /* before the filter moves to the data plane */
-	apply_filter(d, &next);
 	if (src != RN_APPLY_FROM_CACHE) {
 		int w = rn_persist_netmap_save(d->state_dir, buf, len);
 
@@ -163,10 +213,60 @@ int rn_apply_envelope(struct rn_daemon *d, const char *buf, size_t len, enum rn_
 		 next.n_peers, next.self.name, d->apply_error[0] ? "(with errors)" : "");
 	rn_netmap_free(&d->map);
 	d->map = next;
+	d->cache_expired[0] = '\0';
 	rn_daemon_exit_apply(d);
 	rn_daemon_dns_apply(d);
 	apply_guard(d);
 	return 0;
+}
+
+/* No usable copy of the running map: nothing forwarded, nothing from the tunnel admitted. */
+static void offer_fail_closed(struct rn_daemon *d, const char *why)
+{
+	struct rn_netmap none = {0};
+
+	rn_wg_device_set_filter(d->dev, NULL);
+	snprintf(d->filter_error, sizeof(d->filter_error),
+		 "this node's offer changed and the running map (%s/%s) could not be read again "
+		 "(%s): every packet from the tunnel is dropped until the next map",
+		 d->state_dir, RN_PERSIST_NETMAP_FILE, why);
+	log_error(MAIN, "apply: %s", d->filter_error);
+	rn_router_restrict(d, &none);
+	rn_router_apply(d, &d->map);
+}
+
+void rn_apply_offer_changed(struct rn_daemon *d)
+{
+	char err[RN_CLIENT_ERR_MAX];
+	struct rn_netmap m;
+	char *env = NULL;
+	size_t len = 0;
+	int r;
+
+	if (!d->map.version)
+		return;
+	r = rn_persist_netmap_load(d->state_dir, &env, &len);
+	if (r) {
+		offer_fail_closed(d, strerror(-r));
+		return;
+	}
+	r = rn_netmap_decode(env, len, d->login.netmap_pub, &m, err, sizeof(err));
+	free(env);
+	if (r) {
+		offer_fail_closed(d, err);
+		return;
+	}
+	if (m.version != d->map.version) {
+		rn_netmap_free(&m);
+		offer_fail_closed(d, "it holds another version");
+		return;
+	}
+	rn_router_restrict(d, &m);
+	apply_filter(d, &m);
+	rn_router_apply(d, &m);
+	rn_netmap_free(&m);
+	log_info(MAIN, "apply: the offer changed: netmap version %llu's grants narrowed to it",
+		 (unsigned long long)d->map.version);
 }
 
 void rn_apply_clear(struct rn_daemon *d)
@@ -188,8 +288,10 @@ void rn_apply_clear(struct rn_daemon *d)
 		log_error(MAIN, "logout: some mesh addresses or routes stay: see the log above");
 	rn_router_clear(d);
 	rn_guard_sync(d, NULL, 0);
-	rn_wg_device_set_filter(d->dev, NULL);
+	rn_wg_device_set_filter(d->dev, NULL); /* no map, no filter: the device drops everything */
+	d->filter_error[0] = '\0';
 	rn_netmap_free(&d->map);
 	memset(&d->installed, 0, sizeof(d->installed));
 	d->apply_error[0] = '\0';
+	d->cache_expired[0] = '\0';
 }

@@ -2,9 +2,12 @@
 /*
  * Netmap to node state. A map is verified in full (signature under the pinned key, every field,
  * newer than the running one, fresh, for this node's key) before anything is applied; a map
- * refused there changes nothing. Then, in order: the data plane's peers (changed ones only, so
+ * refused there changes nothing. Then, in the order of rn_apply_order: the grants narrowed to what
+ * this node offers (router.h), the packet filter, the data plane's peers (changed ones only, so
  * sessions with unchanged peers go on), the mesh addresses, link up and routes (system layer,
- * journal group "mesh"), the packet filter. The plan_* functions are the pure translation.
+ * journal group "mesh"), forwarding and NAT. The data plane drops every packet while no filter
+ * is installed (before the first map, after logout, and when a map's filter cannot be
+ * installed). The plan_* functions are the pure translation.
  */
 #ifndef RN_DAEMON_APPLY_H
 #define RN_DAEMON_APPLY_H
@@ -60,6 +63,23 @@ void rn_apply_plan_system(const struct rn_netmap *m, const char *ifname,
 			  struct rn_apply_intents *out);
 bool rn_apply_intents_equal(const struct rn_apply_intents *a, const struct rn_apply_intents *b);
 
+/* The steps of applying one map. */
+enum rn_apply_step {
+	RN_APPLY_STEP_GRANTS, /* the map's exit and LAN routes narrowed to what this node offers */
+	RN_APPLY_STEP_FILTER, /* the packet filter into the data plane (deny-all if it fails) */
+	RN_APPLY_STEP_PEERS,  /* peers added, changed, removed; a failure refuses the map */
+	RN_APPLY_STEP_SYSTEM, /* link up, mesh addresses, routes */
+	RN_APPLY_STEP_ROUTER, /* forwarding and NAT for what was granted and offered */
+	RN_APPLY_N_STEPS,
+};
+
+/*
+ * The order the steps run in. The filter comes before any peer and before the link is up, so
+ * no packet of a new peer is ever judged by an older (or no) filter; the grants come before
+ * the filter, whose SUBNET and EXIT contexts they decide.
+ */
+extern const enum rn_apply_step rn_apply_order[RN_APPLY_N_STEPS];
+
 struct rn_daemon;
 
 enum rn_apply_source {
@@ -74,6 +94,15 @@ enum rn_apply_source {
  */
 int rn_apply_envelope(struct rn_daemon *d, const char *buf, size_t len, enum rn_apply_source src,
 		      char *err, size_t errlen);
+
+/*
+ * This node's offer (d->adv) changed: the running map's grants are narrowed to the new offer at
+ * once (router, filter contexts), without waiting for the server's next map, which a
+ * compromised server would never send. The map's filter is taken again from STATE/netmap.json
+ * (the running map as received); if that fails, the data plane drops everything and nothing is
+ * forwarded until the next map.
+ */
+void rn_apply_offer_changed(struct rn_daemon *d);
 
 /* Logout: removes every peer, the "mesh" addresses and routes and the filter; forgets d->map. */
 void rn_apply_clear(struct rn_daemon *d);

@@ -8,6 +8,11 @@
 
 #include "wg/crypto.h"
 
+const enum rn_apply_step rn_apply_order[RN_APPLY_N_STEPS] = {
+    RN_APPLY_STEP_GRANTS, RN_APPLY_STEP_FILTER, RN_APPLY_STEP_PEERS,
+    RN_APPLY_STEP_SYSTEM, RN_APPLY_STEP_ROUTER,
+};
+
 _Static_assert(sizeof(union rn_netmap_endpoint) == sizeof(union rn_wg_endpoint),
 	       "netmap and wg endpoints share the sockaddr layout");
 

@@ -263,9 +263,36 @@ static void test_verify(void **state)
 	free(env43);
 }
 
+static size_t step_at(enum rn_apply_step step)
+{
+	for (size_t i = 0; i < RN_APPLY_N_STEPS; i++)
+		if (rn_apply_order[i] == step)
+			return i;
+	fail_msg("step %d is not in rn_apply_order", (int)step);
+	return RN_APPLY_N_STEPS;
+}
+
+/*
+ * Default deny from the first packet: the filter is in the data plane before any peer can
+ * send and before the link is up; the grants are narrowed to the node's offer before the
+ * filter (whose contexts they decide) and before forwarding is turned on.
+ */
+static void test_plan_order(void **state)
+{
+	(void)state;
+	for (int s = 0; s < RN_APPLY_N_STEPS; s++)
+		(void)step_at((enum rn_apply_step)s); /* every step once */
+	assert_true(step_at(RN_APPLY_STEP_GRANTS) < step_at(RN_APPLY_STEP_FILTER));
+	assert_true(step_at(RN_APPLY_STEP_FILTER) < step_at(RN_APPLY_STEP_PEERS));
+	assert_true(step_at(RN_APPLY_STEP_FILTER) < step_at(RN_APPLY_STEP_SYSTEM));
+	assert_true(step_at(RN_APPLY_STEP_GRANTS) < step_at(RN_APPLY_STEP_ROUTER));
+	assert_true(step_at(RN_APPLY_STEP_FILTER) < step_at(RN_APPLY_STEP_ROUTER));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_plan_order),
 	    cmocka_unit_test(test_plan_system),
 	    cmocka_unit_test(test_plan_peers_fresh),
 	    cmocka_unit_test(test_plan_peers_unchanged),

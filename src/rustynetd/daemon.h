@@ -58,6 +58,10 @@ struct rn_daemon {
 	char apply_error[RN_CLIENT_ERR_MAX]; /* the last map's system-layer failure, "" if none */
 	uint64_t rejected_at;		     /* unix seconds of the last refused map, 0: none */
 	char rejected_reason[RN_CLIENT_ERR_MAX];
+	/* Why the data plane has no filter (and drops everything), "" while the map's is in. */
+	char filter_error[RN_CLIENT_ERR_MAX];
+	/* Why the cached map was not run at start (past its validity), "" once a map runs. */
+	char cache_expired[RN_CLIENT_ERR_MAX];
 	struct rn_exit_state exit; /* exit.c: exit node and LAN access, group "exit" */
 	struct rn_killswitch killswitch; /* killswitch.c: protected mode, group "killswitch" */
 	struct rn_guard guard;		 /* guard.c: LAN probes for our addresses, group "guard" */

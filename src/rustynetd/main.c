@@ -65,7 +65,7 @@ static int start_device(struct rn_daemon *d, const uint8_t priv[RN_WG_KEY_LEN])
 				   .listen_port = d->listen_port};
 	int err;
 
-	err = rn_wg_device_start(d->ifname, &d->dev);
+	err = rn_wg_device_start(d->ifname, RN_WG_DEVICE_DENY_UNFILTERED, &d->dev);
 	if (err) {
 		log_error(MAIN, "cannot create interface %s: %s%s", d->ifname, strerror(-err),
 			  err == -EPERM || err == -EACCES ? " (run rustynetd as root)"

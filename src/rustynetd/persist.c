@@ -217,3 +217,17 @@ int rn_persist_forget(const char *dir)
 	return err;
 }
 
+int rn_persist_netmap_fresh(const struct rn_netmap *m, uint64_t now, char *err, size_t errlen)
+{
+	uint64_t valid = rn_netmap_cache_valid_s(m);
+
+	if (now <= m->issued_at || now - m->issued_at <= valid)
+		return 0;
+	snprintf(err, errlen,
+		 "cached map expired, waiting for the control server: netmap version %llu was "
+		 "issued %llu s ago and its server made it valid for %llu s; no peers until the "
+		 "server is reached",
+		 (unsigned long long)m->version, (unsigned long long)(now - m->issued_at),
+		 (unsigned long long)valid);
+	return -ESTALE;
+}

@@ -168,12 +168,37 @@ static void test_endpoints(void **state)
 	}
 }
 
+/* A cached map runs at start only within its server's validity (24 h when it names none). */
+static void test_netmap_fresh(void **state)
+{
+	struct rn_netmap m = {.version = 9, .issued_at = 1767225600};
+	char err[512] = "";
+
+	(void)state;
+	assert_int_equal(rn_persist_netmap_fresh(&m, m.issued_at, err, sizeof(err)), 0);
+	assert_int_equal(rn_persist_netmap_fresh(&m, m.issued_at + 86400, err, sizeof(err)), 0);
+	assert_int_equal(rn_persist_netmap_fresh(&m, m.issued_at + 86401, err, sizeof(err)),
+			 -ESTALE);
+	assert_non_null(strstr(err, "cached map expired, waiting for the control server"));
+	assert_non_null(strstr(err, "version 9 was issued 86401 s ago"));
+	assert_non_null(strstr(err, "valid for 86400 s"));
+	/* The server's own validity wins, shorter or longer. */
+	m.cache_valid_s = 5;
+	assert_int_equal(rn_persist_netmap_fresh(&m, m.issued_at + 5, err, sizeof(err)), 0);
+	assert_int_equal(rn_persist_netmap_fresh(&m, m.issued_at + 6, err, sizeof(err)), -ESTALE);
+	m.cache_valid_s = 7 * 86400;
+	assert_int_equal(rn_persist_netmap_fresh(&m, m.issued_at + 86401, err, sizeof(err)), 0);
+	/* A clock behind the map's issue time is not "expired" (skew is checked elsewhere). */
+	assert_int_equal(rn_persist_netmap_fresh(&m, m.issued_at - 100, err, sizeof(err)), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_login_round_trip, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_login_damaged, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_netmap_and_forget, setup, teardown),
+	    cmocka_unit_test(test_netmap_fresh),
 	    cmocka_unit_test(test_url_ok),
 	    cmocka_unit_test(test_endpoints),
 	};

@@ -43,6 +43,7 @@ int rn_daemon_advertise_set(struct rn_daemon *d, const struct rn_advertise *adv,
 		return r;
 	}
 	d->adv = *adv;
+	rn_apply_offer_changed(d); /* a retraction holds at once, whatever the server does */
 	rn_client_set_advertise(d->client, adv);
 	log_info(MAIN, "now advertising%s %zu LAN routes", adv->exit ? " exit node and" : "",
 		 adv->n_routes);

@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <net/if.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -59,14 +60,46 @@ static void set_error(struct rn_router *r, const char *what, int err)
 		snprintf(r->error, sizeof(r->error), "%s: %s", what, strerror(-err));
 }
 
-static void record_approvals(struct rn_router *r, const struct rn_filter *f)
+static json_t *prefixes_json(const struct rn_filter_prefix *v, size_t n)
 {
-	size_t n = f->n_routes < RN_NETMAP_MAX_ROUTES ? f->n_routes : RN_NETMAP_MAX_ROUTES;
+	char buf[RN_FILTER_PREFIX_STRLEN];
+	json_t *a = json_array();
 
+	for (size_t i = 0; a && i < n; i++)
+		json_array_append_new(
+		    a, json_string(rn_filter_prefix_format(&v[i], buf, sizeof(buf))));
+	return a ? a : json_array();
+}
+
+void rn_router_restrict(struct rn_daemon *d, struct rn_netmap *m)
+{
+	struct rn_router *r = &d->router;
+	const struct rn_filter *f = &m->filter;
+	size_t n;
+	char *what;
+	json_t *j;
+
+	rn_advertise_restrict(&d->adv, &m->filter, &r->refused);
+	n = f->n_routes < RN_NETMAP_MAX_ROUTES ? f->n_routes : RN_NETMAP_MAX_ROUTES;
 	r->approved_exit = f->exit;
 	if (n)
 		memcpy(r->approved_routes, f->routes, n * sizeof(f->routes[0]));
 	r->n_approved_routes = n;
+	if (!rn_advertise_refused_any(&r->refused))
+		return;
+	j = prefixes_json(r->refused.routes, r->refused.n_routes);
+	what = json_dumps(j, JSON_COMPACT);
+	log_warn(MAIN,
+		 "router: netmap version %llu grants this node %s%s%s, which it does not offer: "
+		 "refused (no forwarding, NAT or filter context for it; offer it with `rustynet up "
+		 "--advertise-exit-node --advertise-routes ...` if it is meant)",
+		 (unsigned long long)m->version, r->refused.exit ? "exit node" : "",
+		 r->refused.exit && r->refused.n_routes ? " and routes "
+		 : r->refused.n_routes			? "routes "
+							: "",
+		 r->refused.n_routes ? (what ? what : "?") : "");
+	free(what);
+	json_decref(j);
 }
 
 static void install(struct rn_daemon *d, const char *ruleset)
@@ -131,10 +164,9 @@ void rn_router_apply(struct rn_daemon *d, const struct rn_netmap *m)
 	struct rn_filter_prefix mesh6;
 	int n;
 
-	record_approvals(&d->router, &m->filter);
 	if (!d->sys)
 		return;
-	if (!m->filter.exit && !m->filter.n_routes) {
+	if (!d->router.approved_exit && !d->router.n_approved_routes) {
 		uninstall(d);
 		return;
 	}
@@ -155,18 +187,16 @@ void rn_router_clear(struct rn_daemon *d)
 		uninstall(d);
 	d->router.approved_exit = false;
 	d->router.n_approved_routes = 0;
+	memset(&d->router.refused, 0, sizeof(d->router.refused));
 }
 
 json_t *rn_router_status(const struct rn_daemon *d)
 {
 	const struct rn_router *r = &d->router;
-	char buf[RN_FILTER_PREFIX_STRLEN];
-	json_t *routes = json_array();
 
-	for (size_t i = 0; routes && i < r->n_approved_routes; i++)
-		json_array_append_new(routes, json_string(rn_filter_prefix_format(
-						  &r->approved_routes[i], buf, sizeof(buf))));
-	return json_pack("{s:b, s:o, s:b, s:s?}", "approved_exit", r->approved_exit,
-			 "approved_routes", routes ? routes : json_array(), "forwarding",
+	return json_pack("{s:b, s:o, s:b, s:o, s:b, s:s?}", "approved_exit", r->approved_exit,
+			 "approved_routes", prefixes_json(r->approved_routes, r->n_approved_routes),
+			 "refused_exit", r->refused.exit, "refused_routes",
+			 prefixes_json(r->refused.routes, r->refused.n_routes), "forwarding",
 			 r->forwarding, "error", r->error[0] ? r->error : NULL);
 }

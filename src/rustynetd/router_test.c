@@ -15,6 +15,7 @@
 
 #include <cmocka.h>
 
+#include "rustynetd/daemon.h"
 #include "rustynetd/router.h"
 #include "system/nft.h"
 #include "system/system.h"
@@ -82,12 +83,62 @@ static void test_nft_accepts_it(void **state)
 	rn_testns_sys_close(&f);
 }
 
+/*
+ * A map granting exit and two routes to a node that offers only one of the routes: the node
+ * approves that route alone, refuses the rest, and says so in status. With no system layer,
+ * nothing is installed either way.
+ */
+static void test_restrict_to_offer(void **state)
+{
+	struct rn_daemon *d = calloc(1, sizeof(*d));
+	struct rn_netmap m = {.version = 7};
+	struct rn_filter_prefix lan = P("192.168.50.0/24");
+	char *s;
+	json_t *j;
+
+	(void)state;
+	assert_non_null(d);
+	assert_int_equal(rn_advertise_add(&d->adv, &lan), 0);
+	m.filter.exit = true;
+	m.filter.routes = calloc(2, sizeof(*m.filter.routes));
+	assert_non_null(m.filter.routes);
+	m.filter.routes[0] = P("192.168.50.0/24");
+	m.filter.routes[1] = P("192.168.60.0/24");
+	m.filter.n_routes = 2;
+	rn_router_restrict(d, &m);
+	assert_false(m.filter.exit);
+	assert_int_equal(m.filter.n_routes, 1);
+	assert_false(d->router.approved_exit);
+	assert_int_equal(d->router.n_approved_routes, 1);
+	rn_router_apply(d, &m);
+	assert_false(d->router.forwarding);
+	j = rn_router_status(d);
+	s = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
+	assert_string_equal(s, "{\"approved_exit\":false,\"approved_routes\":[\"192.168.50.0/24\"],"
+			       "\"error\":null,\"forwarding\":false,\"refused_exit\":true,"
+			       "\"refused_routes\":[\"192.168.60.0/24\"]}");
+	free(s);
+	json_decref(j);
+
+	/* Offered in full: nothing refused. */
+	d->adv.exit = true;
+	m.filter.exit = true;
+	rn_router_restrict(d, &m);
+	assert_true(d->router.approved_exit);
+	assert_false(rn_advertise_refused_any(&d->router.refused));
+	rn_router_clear(d);
+	assert_false(d->router.approved_exit);
+	rn_filter_free(&m.filter);
+	free(d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_ruleset_text),
 	    cmocka_unit_test(test_ruleset_refuses),
 	    cmocka_unit_test(test_nft_accepts_it),
+	    cmocka_unit_test(test_restrict_to_offer),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

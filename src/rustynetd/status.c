@@ -89,16 +89,26 @@ static json_t *self_json(const struct rn_daemon *d)
 			 ip_json(AF_INET, s->ipv4), "ipv6", ip_json(AF_INET6, s->ipv6));
 }
 
+/*
+ * "filter": "installed" while the map's packet filter is in the data plane, else "deny-all"
+ * (no map yet, or its filter could not be installed: filter_error says why).
+ */
 static json_t *netmap_json(const struct rn_daemon *d)
 {
 	json_t *rej = json_null();
+	bool filtered = d->map.version && !d->filter_error[0];
 
 	if (d->rejected_at)
 		rej = json_pack("{s:I, s:s}", "time", (json_int_t)d->rejected_at, "reason",
 				d->rejected_reason);
-	return json_pack("{s:I, s:I, s:o, s:s?}", "version", (json_int_t)d->map.version,
-			 "issued_at", (json_int_t)d->map.issued_at, "last_rejected", rej,
-			 "apply_error", d->apply_error[0] ? d->apply_error : NULL);
+	return json_pack(
+	    "{s:I, s:I, s:I, s:o, s:s?, s:s, s:s?, s:s?}", "version", (json_int_t)d->map.version,
+	    "issued_at", (json_int_t)d->map.issued_at, "cache_valid_s",
+	    (json_int_t)(d->map.version ? rn_netmap_cache_valid_s(&d->map) : 0), "last_rejected",
+	    rej, "apply_error", d->apply_error[0] ? d->apply_error : NULL, "filter",
+	    filtered ? "installed" : "deny-all", "filter_error",
+	    d->filter_error[0] ? d->filter_error : NULL, "cache_expired",
+	    d->cache_expired[0] ? d->cache_expired : NULL);
 }
 
 static const char *state_name(const struct rn_daemon *d, const struct rn_client_status *st)

@@ -203,7 +203,7 @@ static int start_threads(struct rn_wg_device *dev)
 	return 0;
 }
 
-int rn_wg_device_start(const char *ifname, struct rn_wg_device **out)
+int rn_wg_device_start(const char *ifname, unsigned int flags, struct rn_wg_device **out)
 {
 	struct rn_wg_device *dev;
 	int err;
@@ -216,6 +216,7 @@ int rn_wg_device_start(const char *ifname, struct rn_wg_device **out)
 	if (!dev)
 		return -ENOMEM;
 	dev->tun_fd = dev->stop_fd = dev->udp_wake_fd = -1;
+	dev->deny_unfiltered = flags & RN_WG_DEVICE_DENY_UNFILTERED;
 	dev->udp.fd = -1;
 	pthread_rwlock_init(&dev->cfg_lock, NULL);
 	pthread_mutex_init(&dev->hs_lock, NULL);
@@ -431,6 +432,15 @@ int rn_wg_device_set_local_addrs(struct rn_wg_device *dev, const struct rn_filte
 	pthread_rwlock_unlock(&dev->cfg_lock);
 	free(old); /* no packet path sees it now: they read the filter under the cfg_lock */
 	return 0;
+}
+
+bool rn_device_admits(const struct rn_wg_device *dev, const struct rn_wg_peer *peer,
+		      const uint8_t *pkt, size_t len, uint64_t now)
+{
+	if (!dev->filter)
+		return !dev->deny_unfiltered;
+	return rn_pktfilter_allows(dev->filter, &dev->flows, &dev->allowedips, peer, pkt, len,
+				   now);
 }
 
 void rn_wg_device_stats(struct rn_wg_device *dev, struct rn_wg_device_stats *out)

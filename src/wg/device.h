@@ -23,8 +23,21 @@ enum rn_wg_capability {
 	RN_WG_CAP_UDP_GSO = 1u << 2,
 };
 
-/* Creates TUN ifname and starts the packet threads. 0 or -errno; *out is set on success. */
-int rn_wg_device_start(const char *ifname, struct rn_wg_device **out);
+/* How a device behaves, fixed when it is created. */
+enum rn_wg_device_start_flags {
+	/*
+	 * With no packet filter installed, drop every decrypted inbound packet instead of letting
+	 * it in. rustynetd sets it so that nothing passes before its first map's filter is in
+	 * place; rustynet-wg leaves it clear and stays plain WireGuard.
+	 */
+	RN_WG_DEVICE_DENY_UNFILTERED = 1u << 0,
+};
+
+/*
+ * Creates TUN ifname and starts the packet threads; flags are rn_wg_device_start_flags. 0 or
+ * -errno; *out is set on success.
+ */
+int rn_wg_device_start(const char *ifname, unsigned int flags, struct rn_wg_device **out);
 /* Stops the threads, closes the TUN device and sockets, wipes every key. */
 void rn_wg_device_stop(struct rn_wg_device *dev);
 
@@ -42,7 +55,8 @@ int rn_wg_device_update_endpoint(struct rn_wg_device *dev,
 
 /*
  * Installs the packet filter every decrypted inbound packet must pass (policy/filter.h), or
- * removes it (NULL: everything passes, plain WireGuard). filter must come from malloc and
+ * removes it (NULL: everything passes, plain WireGuard, or nothing does on a device started
+ * with RN_WG_DEVICE_DENY_UNFILTERED). filter must come from malloc and
  * belongs to the device from the call on, whatever it returns; the old one is freed.
  * 0, or -ENOMEM with the old filter kept.
  */

@@ -172,20 +172,29 @@ struct rn_wg_device {
 	_Atomic uint64_t rx_pool_drops; /* data messages dropped for want of a buffer */
 
 	/*
-	 * The packet filter (cfg_lock). NULL lets every packet in, as plain WireGuard does, and
-	 * the send path then records no flows. The flow table is allocated with the first filter
-	 * and kept when it changes: the connections this node opened are still its own.
+	 * The packet filter (cfg_lock). NULL lets every packet in, as plain WireGuard does (or
+	 * none, with deny_unfiltered), and the send path then records no flows. The flow table is
+	 * allocated with the first filter and kept when it changes: the connections this node
+	 * opened are still its own.
 	 */
 	struct rn_filter *filter; /* owned, malloc'd */
 	/* The host's local addresses (cfg_lock): owned, lent to filter->local. */
 	struct rn_filter_prefix *local;
 	size_t n_local;
+	bool deny_unfiltered;	  /* RN_WG_DEVICE_DENY_UNFILTERED: set at start, never changed */
 	struct rn_flowtable flows;
 	_Atomic uint64_t filtered; /* inbound packets the filter refused */
 
 	pthread_t tun_thread, udp_thread, handshake_thread, timer_thread;
 	bool threads_started;
 };
+
+/*
+ * device.c: the verdict on one decrypted inbound packet from peer (which ICMP errors must come
+ * from: pktfilter.h). Caller holds cfg_lock (read).
+ */
+bool rn_device_admits(const struct rn_wg_device *dev, const struct rn_wg_peer *peer,
+		      const uint8_t *pkt, size_t len, uint64_t now);
 
 /* peer.c */
 struct rn_wg_peer *rn_peer_create(struct rn_wg_device *dev, const uint8_t public_key[32]);

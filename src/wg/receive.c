@@ -188,8 +188,8 @@ static void rx_confirm(struct rn_rx_batch *bt)
 
 /*
  * Crypto-key routing: an inner packet must come from one of the sending peer's allowed IPs.
- * Then the packet filter, if any: it sees only sources the peer may use, so a rule's source
- * prefixes stand for the peers behind them.
+ * Then the packet filter (with none, the device's default: rustynetd's drops all): it sees only
+ * sources the peer may use, so a rule's source prefixes stand for the peers behind them.
  */
 static void rx_inner(struct rn_wg_device *dev, struct rn_rx_batch *bt, struct rn_gro *gro,
 		     struct rx_dgram *d, struct rx_acc *acc)
@@ -212,8 +212,7 @@ static void rx_inner(struct rn_wg_device *dev, struct rn_rx_batch *bt, struct rn
 	}
 	/* The session carried data, refused or not: the timers' keepalive is still due. */
 	acc->got_data = true;
-	if (dev->filter && !rn_pktfilter_allows(dev->filter, &dev->flows, &dev->allowedips,
-						bt->peer, plain, ip_len, bt->buf->now)) {
+	if (!rn_device_admits(dev, bt->peer, plain, ip_len, bt->buf->now)) {
 		acc->filtered++;
 		return;
 	}

@@ -11,8 +11,11 @@
 # Checks: with the control server stopped, the tunnel keeps working and status says the server
 # is unreachable; restarted on its state, it serves the same network (same addresses, new maps
 # reach the nodes). rustynetd killed with SIGKILL under traffic and restarted: exactly one of
-# each address and route it installs (no duplicates), the mesh back within 5 s; `down` leaves no
-# rustynet route or address behind.
+# each address and route it installs (no duplicates), the mesh back within 5 s. A cached map
+# past the validity its server set (8 s here, by the test hook RUSTYNET_CONTROL_CACHE_VALID_S)
+# is not run at start: no peers, status says it waits for the control server, and the mesh
+# comes back once the server is reached; a running node keeps its map past it. `down` leaves
+# no rustynet route or address behind.
 set -eu
 TEST_TAG=mrst
 # shellcheck source=tests/lib.sh
@@ -80,6 +83,44 @@ check "rustynetd stops on SIGTERM" stop_n1
 check "rustynetd starts again" mesh_node_start n1
 check "mesh back again" wait_for 5 mesh_ping n1 "$N2"
 check "still one of each" installed
+
+# ---------------------------------------------------------------- cached map validity
+VALID=8
+map_valid_for() { [ "$(mesh_json n1 'j["netmap"]["cache_valid_s"]')" = "$1" ]; }
+check "default: the map's cache validity is 24 h" map_valid_for 86400
+mesh_ctl_stop
+if rn_has_test_hooks "$RNC"; then
+	check "the server restarts with RUSTYNET_CONTROL_CACHE_VALID_S=$VALID" \
+		mesh_ctl_start RUSTYNET_CONTROL_CACHE_VALID_S=$VALID
+	check "n1 runs a map valid for $VALID s" wait_for 40 map_valid_for $VALID
+	check "n2 too" wait_for 10 sh -c "'$RNCLI' --socket '${MESH_SOCK[n2]}' status --json | grep -q '\"cache_valid_s\": $VALID'"
+	issued=$(mesh_json n1 'j["netmap"]["issued_at"]')
+	mesh_ctl_stop
+	past_validity() { [ "$(date +%s)" -gt $((issued + VALID + 1)) ]; }
+	check "wait until n1's map is past its validity" wait_for $((VALID + 10)) past_validity
+	check "past the validity, the running n1 still pings n2 (running nodes keep their map)" \
+		mesh_ping n1 "$N2"
+	restart_n1() { kill -TERM "${MESH_PID[n1]}" && wait "${MESH_PID[n1]}"; mesh_node_start n1; }
+	check "n1 restarts with the server unreachable" restart_n1
+	check "n1 runs no map" test "$(mesh_version n1)" = 0
+	check "status --json: cached map expired, waiting for the control server" \
+		sh -c "'$RNCLI' --socket '${MESH_SOCK[n1]}' status --json | grep -q 'cached map expired, waiting for the control server'"
+	check "status (text) says so" \
+		sh -c "'$RNCLI' --socket '${MESH_SOCK[n1]}' status | grep -q 'none running: cached map expired'"
+	check "n1 has no peers" test "$(mesh_json n1 'len(j["peers"])')" = 0
+	check "n1 cannot ping n2" mesh_no_ping n1 "$N2"
+	check "n2 cannot ping n1" mesh_no_ping n2 "$N1"
+	check "the server restarts" mesh_ctl_start RUSTYNET_CONTROL_CACHE_VALID_S=$VALID
+	check "once the server is reached, n1 runs a map again" \
+		wait_for 40 sh -c "[ \"\$('$RNCLI' --socket '${MESH_SOCK[n1]}' status --json | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"netmap\"][\"version\"])')\" != 0 ]"
+	check "... and pings n2" wait_for 10 mesh_ping n1 "$N2"
+	check "... status no longer says expired" \
+		test "$(mesh_json n1 'j["netmap"]["cache_expired"]')" = None
+	check "one of each route and address again" installed
+else
+	skip "cached map validity" "$RNC is not a test build (meson -Dtest_hooks=true)"
+	check "the server restarts" mesh_ctl_start
+fi
 
 # ---------------------------------------------------------------- down
 gone() {

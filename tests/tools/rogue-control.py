@@ -8,8 +8,10 @@ server), and enroll, like every other request, with MAPFILE. The node must refus
 that is forged, replayed or signed by another key, and keep running on its last good one.
 
 Usage: rogue-control.py ADDR PORT CERT KEY MAPFILE
-Also: rogue-control.py forge ENVELOPE SIGNKEY_B64_FILE VERSION_BUMP > NEW_ENVELOPE
-(re-signs the map with another Ed25519 key via `openssl pkeyutl`, version raised by VERSION_BUMP).
+Also: rogue-control.py forge ENVELOPE SIGNKEY_B64_FILE VERSION_BUMP [PATCH_JSON] > NEW_ENVELOPE
+(re-signs the map with another Ed25519 key via `openssl pkeyutl`, version raised by VERSION_BUMP;
+PATCH_JSON, a file holding a JSON object, is merged into the map first: objects member by member,
+anything else replaced. With the server's own key, that is what a compromised server can send.)
 """
 import base64
 import hashlib
@@ -23,9 +25,19 @@ import tempfile
 import time
 
 
-def forge(envelope_path, key_path, bump):
+def merge(dst, patch):
+    for k, v in patch.items():
+        if isinstance(v, dict) and isinstance(dst.get(k), dict):
+            merge(dst[k], v)
+        else:
+            dst[k] = v
+
+
+def forge(envelope_path, key_path, bump, patch_path=None):
     env = json.load(open(envelope_path))
     m = json.loads(env["map"])
+    if patch_path:
+        merge(m, json.load(open(patch_path)))
     m["version"] += int(bump)
     m["issued_at"] = int(time.time())
     text = json.dumps(m, separators=(",", ":"))
@@ -84,6 +96,6 @@ def serve(addr, port, cert, key, mapfile):
 
 if __name__ == "__main__":
     if sys.argv[1] == "forge":
-        forge(*sys.argv[2:5])
+        forge(*sys.argv[2:6])
     else:
         serve(*sys.argv[1:6])
