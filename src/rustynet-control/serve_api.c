@@ -262,22 +262,30 @@ static bool rn_serve_proven(struct rn_serve *s, const struct sockaddr *peer,
 	return true;
 }
 
+/* Whether peer is over its enrollment failures; if so r is the 429 that says for how long. */
+static bool over_enroll_limit(struct rn_serve *s, const struct sockaddr *peer,
+			      struct rn_serve_reply *r)
+{
+	unsigned retry = 0;
+
+	if (rn_ratelimit_allow(s->rl, peer, rn_serve_now_ms(), &retry))
+		return false;
+	rn_serve_error(r, 429, "too many failed enrollments from this address: wait %u s", retry);
+	r->retry_after_s = retry ? retry : 1;
+	return true;
+}
+
 void rn_serve_enroll(struct rn_serve *s, const struct sockaddr *peer, const char *body, size_t len,
 		     struct rn_serve_reply *r)
 {
 	uint8_t ula[RN_STORE_ULA_PREFIX_LEN];
 	struct rn_api_enroll req;
 	char err[RN_API_ERR_LEN];
-	unsigned retry = 0;
 	int ret;
 
 	/* over the limit: refused without looking at the key, so guessing keys stays slow */
-	if (!rn_ratelimit_allow(s->rl, peer, rn_serve_now_ms(), &retry)) {
-		rn_serve_error(r, 429, "too many failed enrollments from this address: wait %u s",
-			       retry);
-		r->retry_after_s = retry ? retry : 1;
+	if (over_enroll_limit(s, peer, r))
 		return;
-	}
 	rn_store_ula_prefix(s->store, ula); /* set when the store opened; never changes */
 	ret = rn_api_parse_enroll(body, len, ula, &req, err, sizeof(err));
 	if (ret) {
@@ -297,16 +305,11 @@ void rn_serve_challenge(struct rn_serve *s, const struct sockaddr *peer, const c
 {
 	uint8_t nonce[RN_ENROLL_NONCE_LEN];
 	char err[RN_API_ERR_LEN];
-	unsigned retry = 0;
 	int ret;
 
 	/* an address over its enrollment failures gets no nonce either */
-	if (!rn_ratelimit_allow(s->rl, peer, rn_serve_now_ms(), &retry)) {
-		rn_serve_error(r, 429, "too many failed enrollments from this address: wait %u s",
-			       retry);
-		r->retry_after_s = retry ? retry : 1;
+	if (over_enroll_limit(s, peer, r))
 		return;
-	}
 	ret = rn_api_parse_empty(body, len, err, sizeof(err));
 	if (ret) {
 		rn_serve_error(r, ret == -EMSGSIZE ? 413 : 400, "%s", err);
