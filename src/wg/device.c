@@ -203,16 +203,12 @@ static int start_threads(struct rn_wg_device *dev)
 	return 0;
 }
 
-int rn_wg_device_start(const char *ifname, unsigned int flags, struct rn_wg_device **out)
+int rn_device_new(unsigned int flags, struct rn_wg_device **out)
 {
-	struct rn_wg_device *dev;
+	struct rn_wg_device *dev = calloc(1, sizeof(*dev));
 	int err;
 
-	err = rn_crypto_init();
-	if (err)
-		return err;
-	rn_clock_init();
-	dev = calloc(1, sizeof(*dev));
+	*out = NULL;
 	if (!dev)
 		return -ENOMEM;
 	dev->tun_fd = dev->stop_fd = dev->udp_wake_fd = -1;
@@ -228,8 +224,26 @@ int rn_wg_device_start(const char *ifname, unsigned int flags, struct rn_wg_devi
 	rn_allowedips_init(&dev->allowedips);
 	rn_index_init(&dev->index);
 	err = rn_ratelimiter_init(&dev->ratelimiter);
+	if (err) {
+		rn_wg_device_stop(dev);
+		return err;
+	}
+	*out = dev;
+	return 0;
+}
+
+int rn_wg_device_start(const char *ifname, unsigned int flags, struct rn_wg_device **out)
+{
+	struct rn_wg_device *dev;
+	int err;
+
+	err = rn_crypto_init();
 	if (err)
-		goto fail;
+		return err;
+	rn_clock_init();
+	err = rn_device_new(flags, &dev);
+	if (err)
+		return err;
 	dev->hs_queue = calloc(RN_HANDSHAKE_QUEUE_LEN, sizeof(*dev->hs_queue));
 	dev->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	dev->udp_wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);

@@ -190,6 +190,12 @@ struct rn_wg_device {
 };
 
 /*
+ * device.c: a device with its locks, queues and tables set up and no fds, no TUN, no threads
+ * (rn_wg_device_start adds them; tests drive the rest by hand). rn_wg_device_stop frees it.
+ */
+int rn_device_new(unsigned int flags, struct rn_wg_device **out) __attribute__((warn_unused_result));
+
+/*
  * device.c: the verdict on one decrypted inbound packet from peer (which ICMP errors must come
  * from: pktfilter.h). Caller holds cfg_lock (read).
  */

@@ -60,21 +60,9 @@ static int sink_drain(struct sink *s, uint32_t *types, int max, int wait_ms)
 /* A device as rn_wg_device_start makes it, without the TUN interface and the threads. */
 static struct rn_wg_device *fake_device(const uint8_t priv[32])
 {
-	struct rn_wg_device *dev = calloc(1, sizeof(*dev));
+	struct rn_wg_device *dev;
 
-	assert_non_null(dev);
-	dev->tun_fd = dev->stop_fd = dev->udp_wake_fd = -1;
-	dev->udp.fd = -1;
-	pthread_rwlock_init(&dev->cfg_lock, NULL);
-	pthread_mutex_init(&dev->hs_lock, NULL);
-	pthread_cond_init(&dev->hs_cond, NULL);
-	rn_queue_init(&dev->queue);
-	rn_pool_init(&dev->tx_pool);
-	rn_pool_init(&dev->rx_pool);
-	rn_cookie_checker_init(&dev->cookie_checker);
-	rn_allowedips_init(&dev->allowedips);
-	rn_index_init(&dev->index);
-	assert_int_equal(rn_ratelimiter_init(&dev->ratelimiter), 0);
+	assert_int_equal(rn_device_new(0, &dev), 0);
 	assert_int_equal(rn_udp_open(AF_INET, 0, 0, &dev->udp), 0);
 	dev->mtu = 1420;
 	if (priv) {
