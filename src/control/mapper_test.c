@@ -14,6 +14,7 @@
 
 #include "control/mapper.h"
 #include "control/store.h"
+#include "control/store_testdir.h"
 #include "netmap/netmap.h"
 #include "policy/filter.h"
 
@@ -29,7 +30,7 @@ static const char allow_all[] =
     "{\"acls\":[{\"action\":\"accept\",\"src\":[\"*\"],\"dst\":[\"*:*\"]}]}";
 
 struct fixture {
-	char dir[64];
+	char dir[RN_TEST_STORE_DIR_LEN];
 	struct rn_store *store;
 	uint8_t priv[32], pub[32];
 	int64_t alice, bob;
@@ -65,9 +66,7 @@ static int setup(void **state)
 	struct fixture *f = calloc(1, sizeof(*f));
 
 	assert_non_null(f);
-	strcpy(f->dir, "/tmp/rn-mapper-test.XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	assert_int_equal(rn_store_open(f->dir, &f->store), 0);
+	rn_test_store_open(f->dir, "mapper", &f->store);
 	assert_int_equal(rn_store_user_add(f->store, "test", "alice", NOW, &f->alice), 0);
 	assert_int_equal(rn_store_user_add(f->store, "test", "bob", NOW, &f->bob), 0);
 	f->laptop = enroll(f, "laptop", f->alice, 1);
@@ -88,12 +87,9 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fixture *f = *state;
-	char cmd[128];
 
 	rn_mapper_cache_free(f->cache);
-	rn_store_close(f->store);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
-	assert_int_equal(system(cmd), 0);
+	rn_test_store_remove(f->dir, f->store);
 	free(f);
 	return 0;
 }

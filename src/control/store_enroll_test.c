@@ -16,9 +16,10 @@
 #include <sqlite3.h>
 
 #include "control/store.h"
+#include "control/store_testdir.h"
 
 struct fixture {
-	char dir[64];
+	char dir[RN_TEST_STORE_DIR_LEN];
 	struct rn_store *store;
 	int64_t alice, bob;
 };
@@ -28,9 +29,7 @@ static int setup(void **state)
 	struct fixture *f = calloc(1, sizeof(*f));
 
 	assert_non_null(f);
-	strcpy(f->dir, "/tmp/rn-enroll-test.XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	assert_int_equal(rn_store_open(f->dir, &f->store), 0);
+	rn_test_store_open(f->dir, "enroll", &f->store);
 	assert_int_equal(rn_store_user_add(f->store, "admin:test", "alice", 100, &f->alice), 0);
 	assert_int_equal(rn_store_user_add(f->store, "admin:test", "bob", 100, &f->bob), 0);
 	*state = f;
@@ -40,11 +39,8 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fixture *f = *state;
-	char cmd[128];
 
-	rn_store_close(f->store);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
-	assert_int_equal(system(cmd), 0);
+	rn_test_store_remove(f->dir, f->store);
 	free(f);
 	return 0;
 }
