@@ -38,6 +38,14 @@ leak_preamble() {
 	fi
 }
 
+# leak_setup_or_end: leak_setup as a check; no script can go on without it.
+leak_setup_or_end() {
+	if ! check_ok "topology; c1 uses exit e; I sees e's uplink address" leak_setup; then
+		mesh_dump_logs
+		t_done
+	fi
+}
+
 C_UL4=198.51.100.10
 E_UL4=198.51.100.11
 E_UL6=2001:db8:1::11
@@ -64,9 +72,10 @@ leak_setup() {
 
 seen_as() { [ "$(exit_probe c1 tcp "$I_ADDR" 443)" = "from $1" ]; }
 
-# A loop in c1's namespace that keeps trying to reach I by every path a leak could take.
+# leak_traffic_start [NS]: a loop in NS (c1's namespace) that keeps trying to reach I by every
+# path a leak could take; leak_traffic_stop ends it.
 leak_traffic_start() {
-	nsx "${MESH_NS[c1]}" bash -c "while :; do
+	nsx "${1:-${MESH_NS[c1]}}" bash -c "while :; do
 		ping -n -c 1 -W 1 $I_ADDR; ping -n -c 1 -W 1 $I6_ADDR
 		echo x | timeout 1 socat - UDP:$I_ADDR:5353
 		echo x | timeout 1 socat - UDP:$I_ADDR:53

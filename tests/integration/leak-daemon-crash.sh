@@ -19,10 +19,7 @@ TEST_TAG=leakcrash
 # shellcheck source=tests/leak-lib.sh
 . "$(dirname "$0")/../leak-lib.sh"
 leak_preamble
-if ! check_ok "topology; c1 uses exit e; I sees e's uplink address" leak_setup; then
-	mesh_dump_logs
-	t_done
-fi
+leak_setup_or_end
 leak_traffic_start
 
 # restart_under_capture SIGNAL: kill c1's rustynetd with SIGNAL, 3 s dead, start it again and

@@ -25,10 +25,7 @@ TEST_TAG=leakfwd
 # shellcheck source=tests/leak-lib.sh
 . "$(dirname "$0")/../leak-lib.sh"
 leak_preamble
-if ! check_ok "topology; c1 uses exit e; I sees e's uplink address" leak_setup; then
-	mesh_dump_logs
-	t_done
-fi
+leak_setup_or_end
 C1=${MESH_NS[c1]}
 CT_ADDR=10.99.0.2
 container() {
@@ -55,15 +52,7 @@ check "the container's ping6 to $I6_ADDR is answered (through the exit)" \
 	wait_for 10 nsx "${EXIT_NS[ct]}" ping -n -c 1 -W 1 "$I6_ADDR"
 
 # The container keeps trying to reach I by every path a leak could take.
-nsx "${EXIT_NS[ct]}" bash -c "while :; do
-	ping -n -c 1 -W 1 $I_ADDR; ping -n -c 1 -W 1 $I6_ADDR
-	echo x | timeout 1 socat - UDP:$I_ADDR:5353
-	echo x | timeout 1 socat - UDP:$I_ADDR:53
-	echo x | timeout 1 socat - TCP:$I_ADDR:443,connect-timeout=1
-	sleep 0.2
-done" >/dev/null 2>&1 </dev/null &
-T_BG+=("$!")
-CT_LOOP=$!
+leak_traffic_start "${EXIT_NS[ct]}"
 
 # both_captures SECONDS: c1's ct1 (what the container sends) and e0 (what leaves) at once;
 # sets CT_CAP and UL_CAP.
@@ -105,7 +94,7 @@ check "TUN deleted: the kill switch is still there" ks_present
 nsx "$C1" nft delete table inet rustynet-killswitch
 check "control: without the kill switch the container's traffic leaves by e0 in plaintext" \
 	underlay_shows 3 "src host $CT_ADDR and dst host $I_ADDR"
-kill "$CT_LOOP" 2>/dev/null || true
+leak_traffic_stop
 check "no sanitizer report in any log" mesh_logs_clean
 [ "$T_FAIL" = 0 ] || mesh_dump_logs
 t_done

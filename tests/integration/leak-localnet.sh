@@ -22,10 +22,7 @@ TEST_TAG=leaklocal
 # shellcheck source=tests/leak-lib.sh
 . "$(dirname "$0")/../leak-lib.sh"
 leak_preamble
-if ! check_ok "topology; c1 uses exit e; I sees e's uplink address" leak_setup; then
-	mesh_dump_logs
-	t_done
-fi
+leak_setup_or_end
 C1=${MESH_NS[c1]}
 rogue() {
 	exit_host rogue &&

@@ -25,10 +25,7 @@ TEST_TAG=leaksip
 # shellcheck source=tests/leak-lib.sh
 . "$(dirname "$0")/../leak-lib.sh"
 leak_preamble
-if ! check_ok "topology; c1 uses exit e; I sees e's uplink address" leak_setup; then
-	mesh_dump_logs
-	t_done
-fi
+leak_setup_or_end
 C1=${MESH_NS[c1]}
 IF=${MESH_IF[c1]}
 E_KEY=$(nsx "$C1" wg show "$IF" peers | head -n 1)
