@@ -48,6 +48,18 @@ mesh_link() {
 	addr_add "$1" "$2" "198.51.100.$3/24" && addr_add "$1" "$2" "2001:db8:1::$3/64"
 }
 
+# mesh_upstream_start NS: a namespace NS on the switch at .53 running dnsmasq, the upstream
+# resolver of the DNS scenarios (www.example.test = 192.0.2.80); returns once it answers.
+MESH_UPSTREAM_IP=198.51.100.53
+mesh_upstream_start() {
+	ns_add "$1" && mesh_link "$1" e0 53 || return 1
+	nsx "$1" dnsmasq --no-daemon --no-resolv --no-hosts --bind-interfaces \
+		--listen-address="$MESH_UPSTREAM_IP" --address=/www.example.test/192.0.2.80 \
+		--pid-file="$T_DIR/dnsmasq.pid" >"$T_DIR/dnsmasq.log" 2>&1 </dev/null &
+	T_BG+=("$!")
+	wait_for 5 nsx "$1" dig +time=1 +tries=1 @"$MESH_UPSTREAM_IP" www.example.test
+}
+
 # mesh_ctl_start [ENV=VALUE...]: (re)start the control server with extra environment.
 mesh_ctl_start() {
 	ip netns exec "$MESH_CTL_NS" env UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1}" "$@" \

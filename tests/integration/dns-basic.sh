@@ -37,22 +37,14 @@ if ! mesh_have_bins; then
 fi
 
 UP_NS="$T_ID-dns"
-UP_IP=198.51.100.53
+UP_IP=$MESH_UPSTREAM_IP
 printf '# the host resolver of a\nnameserver %s\noptions edns0\n' "$UP_IP" >"$T_DIR/a.resolv.conf"
 printf 'nameserver 192.0.2.53\nsearch example.org\n' >"$T_DIR/b.resolv.conf"
 for n in a b; do cp "$T_DIR/$n.resolv.conf" "$T_DIR/$n.resolv.orig"; done
 
-upstream_start() {
-	ns_add "$UP_NS" && mesh_link "$UP_NS" e0 53 || return 1
-	nsx "$UP_NS" dnsmasq --no-daemon --no-resolv --no-hosts --bind-interfaces \
-		--listen-address="$UP_IP" --address=/www.example.test/192.0.2.80 \
-		--pid-file="$T_DIR/dnsmasq.pid" >"$T_DIR/dnsmasq.log" 2>&1 </dev/null &
-	T_BG+=("$!")
-	wait_for 5 nsx "$UP_NS" dig +time=1 +tries=1 @"$UP_IP" www.example.test
-}
 
 mesh_init_or_end
-check_ok "upstream dnsmasq starts" upstream_start || t_done
+check_ok "upstream dnsmasq starts" mesh_upstream_start "$UP_NS" || t_done
 mesh_nodes_or_end a b c
 up_as() { rnn "$1" up --server "$MESH_URL" --auth-key "$(mesh_key alice)" --hostname "$2"; }
 check "a up (hostname nas)" up_as a nas
