@@ -224,13 +224,16 @@ int rn_apply_envelope(struct rn_daemon *d, const char *buf, size_t len, enum rn_
 static void offer_fail_closed(struct rn_daemon *d, const char *why)
 {
 	struct rn_netmap none = {0};
+	int n;
 
 	rn_wg_device_set_filter(d->dev, NULL);
-	snprintf(d->filter_error, sizeof(d->filter_error),
+	/* a long state dir path may cut the reason short: the log line and status still say it */
+	n = snprintf(d->filter_error, sizeof(d->filter_error),
 		 "this node's offer changed and the running map (%s/%s) could not be read again "
 		 "(%s): every packet from the tunnel is dropped until the next map",
 		 d->state_dir, RN_PERSIST_NETMAP_FILE, why);
-	log_error(MAIN, "apply: %s", d->filter_error);
+	log_error(MAIN, "apply: %s%s", d->filter_error,
+		  n >= (int)sizeof(d->filter_error) ? "..." : "");
 	rn_router_restrict(d, &none);
 	rn_router_apply(d, &d->map);
 }
