@@ -26,11 +26,13 @@ static long emit_nothing(void *ctx, const struct iovec *iov, int iovcnt)
 	return total;
 }
 
+/* One call when it fits, else batches of MAX_OUT as the transmit path cuts a big one. */
 static void fuzz_split(const uint8_t *data, size_t size)
 {
 	static uint8_t *slots;
-	size_t lens[MAX_OUT];
-	int n;
+	struct rn_offload_splitter sp;
+	size_t lens[MAX_OUT], done = 0;
+	int n, total;
 
 	if (!slots && !(slots = malloc((size_t)MAX_OUT * STRIDE)))
 		abort();
@@ -38,6 +40,20 @@ static void fuzz_split(const uint8_t *data, size_t size)
 	for (int i = 0; i < n; i++)
 		if (lens[i] + HEADROOM > STRIDE)
 			__builtin_trap();
+	total = rn_offload_split_begin(&sp, data, size, true);
+	if (size > STRIDE - HEADROOM)
+		return; /* a packet may not fit a slot: refusing it is right, checked in the tests */
+	if ((total < 0) != (n < 0 && total <= MAX_OUT))
+		__builtin_trap(); /* both refuse the same input, the one-call form also a big one */
+	while (total > 0 && (n = rn_offload_split_next(&sp, slots, STRIDE, HEADROOM, lens,
+						       MAX_OUT)) > 0) {
+		for (int i = 0; i < n; i++)
+			if (lens[i] + HEADROOM > STRIDE)
+				__builtin_trap();
+		done += (size_t)n;
+	}
+	if (total > 0 && (n != 0 || done != (size_t)total))
+		__builtin_trap(); /* every segment, once */
 }
 
 /* Input: a sequence of (2-byte length, packet) records merged as one batch. */
