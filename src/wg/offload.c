@@ -427,10 +427,13 @@ static void gro_parse(const uint8_t *p, size_t len, bool uso, struct gro_info *g
 		gi->kind = v6 ? GRO_UDP6 : GRO_UDP4;
 		gi->l4_len = UDP_HDR_LEN;
 		gi->payload = (uint16_t)(len - gi->iph_len - UDP_HDR_LEN);
-		/* Padded datagrams and IPv6 ones without a checksum are passed through. */
+		/*
+		 * Padded datagrams and those without a checksum are passed through: there is
+		 * nothing to verify, and the merged packet would get one the sender never gave.
+		 */
 		gi->candidate = uso && gi->payload &&
 				get16(uh + UDP_OFF_LEN) == len - gi->iph_len &&
-				(!v6 || get16(uh + UDP_OFF_CSUM));
+				get16(uh + UDP_OFF_CSUM);
 	} else {
 		return;
 	}
@@ -477,8 +480,31 @@ static bool gro_tcp_match(const uint8_t *h, const uint8_t *p, const struct gro_i
 	       !memcmp(th + TCP_HDR_MIN, tp + TCP_HDR_MIN, gi->l4_len - (size_t)TCP_HDR_MIN);
 }
 
+/*
+ * The segment's TCP or UDP checksum, pseudo-header included, as the receiving stack would
+ * check it. Merging replaces it with CHECKSUM_PARTIAL, which the kernel trusts: a segment
+ * corrupted before encryption (the AEAD only proves it left the peer so) would then reach the
+ * socket with a valid sum. wireguard-go checks the same before it coalesces.
+ */
+static bool gro_csum_ok(const uint8_t *p, size_t len, uint8_t kind)
+{
+	bool v6 = kind == GRO_TCP6 || kind == GRO_UDP6, tcp = kind == GRO_TCP4 || kind == GRO_TCP6;
+	size_t iph = gro_iph_len(p);
+	uint64_t sum = rn_csum_pseudo(p + (v6 ? IP6_OFF_ADDRS : IP4_OFF_ADDRS), v6 ? 16 : 4,
+				      tcp ? IPPROTO_TCP : IPPROTO_UDP, (uint32_t)(len - iph));
+
+	return rn_csum_fold(rn_csum_add(sum, p + iph, len - iph)) == 0;
+}
+
+/*
+ * Appends packet idx to item it if the kernel would have merged them. Checksums are checked
+ * last and only here, so a packet that is never merged costs no pass over its payload: the
+ * head's once, when the first packet would join it; the packet's own before it joins. A bad
+ * one is never merged: it goes to the TUN alone and unchanged, where the kernel checks its
+ * checksum and drops it (counted in its TCP/UDP InCsumErrors), as wireguard-go does.
+ */
 static bool gro_try_append(struct rn_gro *g, struct rn_gro_item *it, uint16_t idx,
-			   const struct gro_info *gi)
+			   struct gro_info *gi)
 {
 	const uint8_t *h = g->pkts[it->head].data, *p = g->pkts[idx].data;
 	bool tcp = it->kind == GRO_TCP4 || it->kind == GRO_TCP6;
@@ -488,6 +514,12 @@ static bool gro_try_append(struct rn_gro *g, struct rn_gro_item *it, uint16_t id
 		return false;
 	if (tcp ? !gro_tcp_match(h, p, gi, it) : it->n_segs >= RN_GRO_MAX_UDP_SEGS)
 		return false;
+	if (it->n_segs == 1 && !gro_csum_ok(h, g->pkts[it->head].len, it->kind))
+		return false; /* the head alone; this packet may start the next group */
+	if (!gro_csum_ok(p, g->pkts[idx].len, it->kind)) {
+		gi->candidate = false; /* alone, and nothing may join it either */
+		return false;
+	}
 	g->pkts[it->tail].next = idx;
 	it->tail = idx;
 	it->n_segs++;

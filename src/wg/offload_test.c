@@ -765,6 +765,123 @@ static void test_gro_passthrough(void **state)
 	free(sl);
 }
 
+enum corrupt { PAYLOAD_BIT, CSUM_FIELD, NO_PSEUDO };
+
+/* Spoils segment p's TCP/UDP checksum the way `how` says. */
+static void corrupt(uint8_t *p, size_t len, bool tcp, enum corrupt how)
+{
+	size_t h = iph_len(p), at = h + (tcp ? 16 : 6);
+
+	if (how == PAYLOAD_BIT) {
+		p[len - 3] ^= 0x10; /* what a bit flip on the way would do */
+	} else if (how == CSUM_FIELD) {
+		put16(p + at, get16(p + at) + 1u);
+	} else {
+		/* Summed over the segment alone: right but for the pseudo-header. */
+		put16(p + at, 0);
+		put16(p + at, (uint16_t)~ref_fold(ref_sum(p + h, len - h, 0)));
+	}
+	assert_false(l4_csum_ok(p, len));
+}
+
+/*
+ * Segment `bad` of a flow has a wrong TCP/UDP checksum: it must not be merged (merging gives it
+ * a fresh one, and the kernel trusts a CHECKSUM_PARTIAL super-packet), but written alone as it
+ * came, so the kernel checks and drops it. Every other segment is merged and delivered.
+ */
+static void gro_bad_one(struct spec *s, int bad, enum corrupt how)
+{
+	uint8_t *sl = alloc_slots(), *copy = malloc(STRIDE);
+	size_t l[MAX_SEGS], hdr = (s->v6 ? 40 : 20) + (s->tcp ? TCP_HLEN : 8);
+	struct capture *c = capture_new();
+	struct rn_gro *g = malloc(sizeof(*g));
+	int n = make_segments(s, sl, l), want = 1 + (bad > 0) + (bad < n - 1), e = 0;
+	struct virtio_net_hdr vh;
+	const uint8_t *m;
+
+	assert_true(n > 2);
+	corrupt(slot(sl, bad), l[bad], s->tcp, how);
+	memcpy(copy, slot(sl, bad), l[bad]);
+	rn_gro_init(g, true, true);
+	for (int i = 0; i < n; i++)
+		assert_int_equal(rn_gro_add(g, slot(sl, i), l[i]), 0);
+	assert_int_equal(rn_gro_flush_cb(g, capture_emit, c), n);
+	assert_int_equal(c->n, want);
+	if (bad > 0) { /* the segments before it, merged (or the head alone) */
+		m = emitted(c, e, &vh);
+		assert_int_equal(vh.flags, bad > 1 ? VIRTIO_NET_HDR_F_NEEDS_CSUM : 0);
+		assert_int_equal(c->iovcnt[e], bad + 1);
+		for (int i = 1; i < bad; i++)
+			assert_memory_equal(m + l[0] + (size_t)(i - 1) * (l[1] - hdr),
+					    slot(sl, i) + hdr, l[i] - hdr);
+		e++;
+	}
+	m = emitted(c, e, &vh); /* the bad one: alone, untouched, no checksum offload */
+	assert_int_equal(vh.flags, 0);
+	assert_int_equal(vh.gso_type, VIRTIO_NET_HDR_GSO_NONE);
+	assert_int_equal(c->len[e], VH + l[bad]);
+	assert_memory_equal(m, copy, l[bad]);
+	e++;
+	if (bad < n - 1) { /* the segments after it, merged (or the last one alone) */
+		m = emitted(c, e, &vh);
+		assert_int_equal(c->iovcnt[e], n - bad);
+		assert_int_equal(vh.flags, bad < n - 2 ? VIRTIO_NET_HDR_F_NEEDS_CSUM : 0);
+		for (int i = bad + 2; i < n; i++)
+			assert_memory_equal(m + l[bad + 1] + (size_t)(i - bad - 2) * (l[1] - hdr),
+					    slot(sl, i) + hdr, l[i] - hdr);
+	}
+	capture_free(c);
+	free(g);
+	free(copy);
+	free(sl);
+}
+
+static void test_gro_bad_csum(void **state)
+{
+	struct spec t4 = {
+	    .tcp = true, .df = true, .ip_len = 15000, .gso = GSO, .flags = F_ACK, .sport = 1};
+	struct spec t6 = {
+	    .v6 = true, .tcp = true, .ip_len = 15000, .gso = GSO, .flags = F_ACK, .sport = 2};
+	struct spec u4 = {.df = true, .ip_len = 15000, .gso = GSO, .sport = 3};
+	struct spec u6 = {.v6 = true, .ip_len = 15000, .gso = GSO, .sport = 4};
+
+	(void)state;
+	for (int how = PAYLOAD_BIT; how <= NO_PSEUDO; how++) {
+		gro_bad_one(&t4, 5, how);
+		gro_bad_one(&t4, 0, how); /* the head */
+		gro_bad_one(&t4, 1, how); /* right after the head */
+		gro_bad_one(&t4, 10, how);
+		gro_bad_one(&t6, 4, how);
+		gro_bad_one(&t6, 0, how);
+		gro_bad_one(&u4, 3, how);
+		gro_bad_one(&u4, 0, how);
+		gro_bad_one(&u6, 7, how);
+		gro_bad_one(&u6, 0, how);
+	}
+}
+
+/* IPv4 UDP without a checksum (0) carries nothing to verify: never merged, passed through. */
+static void test_gro_udp4_no_csum(void **state)
+{
+	struct spec s = {.df = true, .ip_len = 6000, .gso = 1000, .sport = 3};
+	uint8_t *sl = alloc_slots();
+	size_t l[MAX_SEGS];
+	struct capture *c = capture_new();
+	struct rn_gro g;
+	int n = make_segments(&s, sl, l);
+
+	(void)state;
+	for (int i = 0; i < n; i++)
+		put16(slot(sl, i) + 20 + 6, 0);
+	rn_gro_init(&g, true, true);
+	for (int i = 0; i < n; i++)
+		assert_int_equal(rn_gro_add(&g, slot(sl, i), l[i]), 0);
+	assert_int_equal(rn_gro_flush_cb(&g, capture_emit, c), n);
+	assert_int_equal(c->n, n);
+	capture_free(c);
+	free(sl);
+}
+
 /* The real writer: one writev() per super-packet, here into a SOCK_SEQPACKET pair. */
 static void test_gro_flush_fd(void **state)
 {
@@ -843,6 +960,8 @@ int main(void)
 	    cmocka_unit_test(test_gro_interleaved_flows),
 	    cmocka_unit_test(test_gro_order_kept),
 	    cmocka_unit_test(test_gro_passthrough),
+	    cmocka_unit_test(test_gro_bad_csum),
+	    cmocka_unit_test(test_gro_udp4_no_csum),
 	    cmocka_unit_test(test_gro_flush_fd),
 	};
 
