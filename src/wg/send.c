@@ -411,11 +411,14 @@ static struct rn_tx_buf *tx_read_queue(struct rn_wg_device *dev, struct rn_tx_bu
 		if (count <= 0 || !tx_queue(dev, o, count, self))
 			rn_pool_put(&dev->tx_pool, &o->node);
 		if (count <= 0)
-			return b;
+			goto refused;
 	}
 	count = tx_split(b, sp);
-	if (count > 0 && tx_queue(dev, b, count, self))
-		return NULL;
+	if (count > 0)
+		return tx_queue(dev, b, count, self) ? NULL : b;
+refused: /* cannot happen: the slots are sized from the segment size */
+	log_debug(TX, "dropped the last %zu of %zu packets of a read from %s: they fit no buffer",
+		  rn_offload_split_left(sp), sp->n, dev->ifname);
 	return b;
 }
 
