@@ -3,9 +3,11 @@
  * Segmentation and coalescing offloads between the TUN device and the tunnel, with no I/O of
  * their own so they can be tested in memory. A TUN read with a virtio-net header may carry a
  * 64 KiB TCP or UDP super-packet (TSO/USO); rn_offload_split cuts it into MTU-sized IP packets
- * with complete checksums, since they leave the host encrypted and nobody will fix them later.
+ * with complete checksums, since they leave the host encrypted and nobody will fix them later,
+ * in as many calls as the caller's batches need (one can hold thousands of segments).
  * In the other direction rn_gro merges decrypted segments of one flow back into a super-packet
- * so that one TUN write carries up to 64 KiB. The internet checksum lives here too.
+ * so that one TUN write carries up to 64 KiB, after verifying each segment's checksum, which
+ * the merged packet no longer lets the kernel check. The internet checksum lives here too.
  */
 #ifndef RN_WG_OFFLOAD_H
 #define RN_WG_OFFLOAD_H
