@@ -138,12 +138,13 @@ static unsigned int worker_count(void)
 }
 
 /* Buffers for n workers; inline, a reader is done with its one buffer before the next. */
-static unsigned int pool_size(unsigned int n, unsigned int per_worker, unsigned int min)
+static unsigned int pool_size(unsigned int n, unsigned int per_worker, unsigned int min,
+			      unsigned int inline_n)
 {
 	unsigned int bufs = n * per_worker;
 
 	if (!n)
-		return 1;
+		return inline_n;
 	return bufs < min ? min : bufs > RN_BUFS_MAX ? RN_BUFS_MAX : bufs;
 }
 
@@ -159,10 +160,11 @@ static int alloc_workers(struct rn_wg_device *dev)
 		return -ENOMEM;
 	for (unsigned int i = 0; i < dev->n_workers + RN_READERS; i++)
 		rn_gro_init(&dev->workers[i].gro, dev->vnet_hdr, dev->tun_uso);
-	err = rn_send_pool_alloc(dev, pool_size(n, RN_TX_BUFS_PER_WORKER, RN_TX_BUFS_MIN));
+	err = rn_send_pool_alloc(
+	    dev, pool_size(n, RN_TX_BUFS_PER_WORKER, RN_TX_BUFS_MIN, RN_TX_BUFS_INLINE));
 	if (err)
 		return err;
-	return rn_receive_pool_alloc(dev, pool_size(n, RN_RX_BUFS_PER_WORKER, RN_RX_BUFS_MIN));
+	return rn_receive_pool_alloc(dev, pool_size(n, RN_RX_BUFS_PER_WORKER, RN_RX_BUFS_MIN, 1));
 }
 
 static int start_threads(struct rn_wg_device *dev)

@@ -58,6 +58,11 @@ enum {
 	RN_RX_BUFS_MIN = 32,
 	RN_TX_BUFS_PER_WORKER = 4,
 	RN_TX_BUFS_MIN = 8,
+	/*
+	 * Without workers a batch is done when its submit returns, but the TUN reader needs two:
+	 * one holding a read, one for the leading segments of a super-packet too big for one.
+	 */
+	RN_TX_BUFS_INLINE = 2,
 	RN_BUFS_MAX = 64,
 	/* The readers' own worker state, after the workers' in dev->workers. */
 	RN_READER_TUN = 0,

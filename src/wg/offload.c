@@ -161,18 +161,9 @@ uint64_t rn_csum_pseudo(const uint8_t *saddr_daddr, size_t addr_len, uint8_t pro
 
 /* ---- segmentation of TUN reads ---- */
 
-struct gso_info {
-	uint8_t tmpl[60 + TCP_HDR_MAX]; /* the headers, kept aside: segment 0 may overwrite them */
-	size_t iph_len, hdr_len, payload;
-	uint64_t addr_sum; /* pseudo-header addresses, the same for every segment */
-	uint32_t seq;
-	uint16_t id, gso_size;
-	bool v6, tcp;
-};
-
 /* Parses and checks the headers of a GSO super-packet; false for anything malformed. */
 static bool gso_parse(const uint8_t *pkt, size_t plen, const struct virtio_net_hdr *vh,
-		      struct gso_info *gi)
+		      struct rn_offload_splitter *gi)
 {
 	uint8_t type = vh->gso_type, proto;
 
@@ -221,11 +212,11 @@ static bool gso_parse(const uint8_t *pkt, size_t plen, const struct virtio_net_h
 	return true;
 }
 
-/* Writes segment i of n at dst: headers from the template, payload copied and summed. */
-static size_t gso_segment(const struct gso_info *gi, const uint8_t *pkt, size_t i, size_t n,
-			  uint8_t *dst)
+/* Writes segment i at dst: headers from the template, payload copied and summed. */
+static size_t gso_segment(const struct rn_offload_splitter *gi, size_t i, uint8_t *dst)
 {
 	size_t off = i * gi->gso_size, seg = gi->payload - off, l4 = gi->hdr_len - gi->iph_len;
+	const uint8_t *pkt = gi->pkt;
 	uint8_t *th = dst + gi->iph_len;
 	uint64_t sum;
 	uint16_t c;
@@ -251,7 +242,7 @@ static size_t gso_segment(const struct gso_info *gi, const uint8_t *pkt, size_t 
 		uint8_t flags = gi->tmpl[gi->iph_len + TCP_OFF_FLAGS];
 
 		put32(th + TCP_OFF_SEQ, gi->seq + (uint32_t)off);
-		if (i != n - 1)
+		if (i != gi->n - 1)
 			flags &= (uint8_t) ~(TCP_FIN | TCP_PSH);
 		if (i != 0)
 			flags &= (uint8_t)~TCP_CWR;
@@ -270,27 +261,28 @@ static size_t gso_segment(const struct gso_info *gi, const uint8_t *pkt, size_t 
 	return gi->hdr_len + seg;
 }
 
-/* The input may be exactly where slot 0's packet goes; any other overlap would corrupt it. */
-static bool split_overlap_ok(const uint8_t *pkt, size_t plen, const uint8_t *slots, size_t stride,
-			     size_t headroom, size_t n)
+/*
+ * The input may be exactly where slot 0's packet goes when one call cuts every packet; any
+ * other overlap would corrupt it.
+ */
+static bool split_overlap_ok(const struct rn_offload_splitter *s, const uint8_t *slots,
+			     size_t stride, size_t headroom, size_t n)
 {
-	uintptr_t in = (uintptr_t)pkt, out = (uintptr_t)slots;
+	uintptr_t in = (uintptr_t)s->pkt, out = (uintptr_t)slots;
 
-	if (pkt == slots + headroom)
-		return headroom + plen <= stride;
-	return in + plen <= out || in >= out + n * stride;
+	if (s->pkt == slots + headroom)
+		return s->next == 0 && n == s->n && headroom + s->plen <= stride;
+	return in + s->plen <= out || in >= out + n * stride;
 }
 
-static int split_one(const uint8_t *pkt, size_t plen, const struct virtio_net_hdr *vh, uint8_t *dst,
-		     size_t room, size_t *out_len)
+static int split_one(struct rn_offload_splitter *s, uint8_t *dst, size_t room, size_t *out_len)
 {
-	size_t start = vh->csum_start, at = start + vh->csum_offset;
+	const struct virtio_net_hdr *vh = &s->vh;
+	const uint8_t *pkt = s->pkt;
+	size_t plen = s->plen, start = vh->csum_start, at = start + vh->csum_offset;
 	uint16_t c;
 
-	if (plen > room || plen < IP4_HDR_MIN || (pkt[0] >> 4 != 4 && pkt[0] >> 4 != 6) ||
-	    (pkt[0] >> 4 == 6 && plen < IP6_HDR_LEN))
-		return -EINVAL;
-	if ((vh->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) && at + 2 > plen)
+	if (plen > room)
 		return -EINVAL;
 	if (dst != pkt)
 		memcpy(dst, pkt, plen);
@@ -302,44 +294,78 @@ static int split_one(const uint8_t *pkt, size_t plen, const struct virtio_net_hd
 		memcpy(dst + at, &c, 2);
 	}
 	*out_len = plen;
+	s->next = 1;
 	return 1;
+}
+
+int rn_offload_split_begin(struct rn_offload_splitter *s, const uint8_t *buf, size_t len,
+			   bool vnet_hdr)
+{
+	memset(&s->vh, 0, sizeof(s->vh));
+	s->pkt = buf;
+	s->plen = len;
+	s->next = s->n = 0;
+	s->gso = false;
+	if (vnet_hdr) {
+		if (len < RN_OFFLOAD_VNET_HDR_LEN)
+			return -EINVAL;
+		memcpy(&s->vh, buf, sizeof(s->vh));
+		s->pkt += sizeof(s->vh);
+		s->plen -= sizeof(s->vh);
+	}
+	if (s->vh.gso_type == VIRTIO_NET_HDR_GSO_NONE) {
+		size_t at = (size_t)s->vh.csum_start + s->vh.csum_offset;
+
+		if (s->plen < IP4_HDR_MIN || (s->pkt[0] >> 4 != 4 && s->pkt[0] >> 4 != 6) ||
+		    (s->pkt[0] >> 4 == 6 && s->plen < IP6_HDR_LEN))
+			return -EINVAL;
+		if ((s->vh.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) && at + 2 > s->plen)
+			return -EINVAL;
+		s->n = 1;
+		return 1;
+	}
+	if (!gso_parse(s->pkt, s->plen, &s->vh, s))
+		return -EINVAL;
+	s->gso = true;
+	s->n = s->payload ? (s->payload + s->gso_size - 1) / s->gso_size : 1;
+	return (int)s->n; /* at most 65535 */
+}
+
+int rn_offload_split_next(struct rn_offload_splitter *s, uint8_t *slots, size_t slot_stride,
+			  size_t headroom, size_t *out_lens, int max_out)
+{
+	size_t n = rn_offload_split_left(s), first;
+
+	if (!n)
+		return 0;
+	if (max_out < 1 || headroom >= slot_stride)
+		return -EINVAL;
+	if (n > (size_t)max_out)
+		n = (size_t)max_out;
+	if (!split_overlap_ok(s, slots, slot_stride, headroom, n))
+		return -EINVAL;
+	if (!s->gso)
+		return split_one(s, slots + headroom, slot_stride - headroom, out_lens);
+	first = s->hdr_len + (s->payload < s->gso_size ? s->payload : s->gso_size);
+	if (first > slot_stride - headroom)
+		return -EINVAL;
+	/* Segment 0 last: when the read sits in slot 0 its payload is already in place. */
+	for (size_t i = 1; i < n; i++)
+		out_lens[i] = gso_segment(s, s->next + i, slots + i * slot_stride + headroom);
+	out_lens[0] = gso_segment(s, s->next, slots + headroom);
+	s->next += n;
+	return (int)n;
 }
 
 int rn_offload_split(const uint8_t *buf, size_t len, bool vnet_hdr, uint8_t *slots,
 		     size_t slot_stride, size_t headroom, size_t *out_lens, int max_out)
 {
-	struct virtio_net_hdr vh = {0};
-	const uint8_t *pkt = buf;
-	struct gso_info gi;
-	size_t plen = len, n, first;
+	struct rn_offload_splitter s;
+	int n = rn_offload_split_begin(&s, buf, len, vnet_hdr);
 
-	if (max_out < 1 || headroom >= slot_stride)
+	if (n < 0 || n > max_out)
 		return -EINVAL;
-	if (vnet_hdr) {
-		if (len < RN_OFFLOAD_VNET_HDR_LEN)
-			return -EINVAL;
-		memcpy(&vh, buf, sizeof(vh));
-		pkt += sizeof(vh);
-		plen -= sizeof(vh);
-	}
-	if (vh.gso_type == VIRTIO_NET_HDR_GSO_NONE) {
-		if (!split_overlap_ok(pkt, plen, slots, slot_stride, headroom, 1))
-			return -EINVAL;
-		return split_one(pkt, plen, &vh, slots + headroom, slot_stride - headroom,
-				 out_lens);
-	}
-	if (!gso_parse(pkt, plen, &vh, &gi))
-		return -EINVAL;
-	n = gi.payload ? (gi.payload + gi.gso_size - 1) / gi.gso_size : 1;
-	first = gi.hdr_len + (gi.payload < gi.gso_size ? gi.payload : gi.gso_size);
-	if (n > (size_t)max_out || first > slot_stride - headroom ||
-	    !split_overlap_ok(pkt, plen, slots, slot_stride, headroom, n))
-		return -EINVAL;
-	/* Segment 0 last: when the read sits in slot 0 its payload is already in place. */
-	for (size_t i = 1; i < n; i++)
-		out_lens[i] = gso_segment(&gi, pkt, i, n, slots + i * slot_stride + headroom);
-	out_lens[0] = gso_segment(&gi, pkt, 0, n, slots + headroom);
-	return (int)n;
+	return rn_offload_split_next(&s, slots, slot_stride, headroom, out_lens, max_out);
 }
 
 /* ---- coalescing for TUN writes ---- */
@@ -401,10 +427,13 @@ static void gro_parse(const uint8_t *p, size_t len, bool uso, struct gro_info *g
 		gi->kind = v6 ? GRO_UDP6 : GRO_UDP4;
 		gi->l4_len = UDP_HDR_LEN;
 		gi->payload = (uint16_t)(len - gi->iph_len - UDP_HDR_LEN);
-		/* Padded datagrams and IPv6 ones without a checksum are passed through. */
+		/*
+		 * Padded datagrams and those without a checksum are passed through: there is
+		 * nothing to verify, and the merged packet would get one the sender never gave.
+		 */
 		gi->candidate = uso && gi->payload &&
 				get16(uh + UDP_OFF_LEN) == len - gi->iph_len &&
-				(!v6 || get16(uh + UDP_OFF_CSUM));
+				get16(uh + UDP_OFF_CSUM);
 	} else {
 		return;
 	}
@@ -451,8 +480,31 @@ static bool gro_tcp_match(const uint8_t *h, const uint8_t *p, const struct gro_i
 	       !memcmp(th + TCP_HDR_MIN, tp + TCP_HDR_MIN, gi->l4_len - (size_t)TCP_HDR_MIN);
 }
 
+/*
+ * The segment's TCP or UDP checksum, pseudo-header included, as the receiving stack would
+ * check it. Merging replaces it with CHECKSUM_PARTIAL, which the kernel trusts: a segment
+ * corrupted before encryption (the AEAD only proves it left the peer so) would then reach the
+ * socket with a valid sum. wireguard-go checks the same before it coalesces.
+ */
+static bool gro_csum_ok(const uint8_t *p, size_t len, uint8_t kind)
+{
+	bool v6 = kind == GRO_TCP6 || kind == GRO_UDP6, tcp = kind == GRO_TCP4 || kind == GRO_TCP6;
+	size_t iph = gro_iph_len(p);
+	uint64_t sum = rn_csum_pseudo(p + (v6 ? IP6_OFF_ADDRS : IP4_OFF_ADDRS), v6 ? 16 : 4,
+				      tcp ? IPPROTO_TCP : IPPROTO_UDP, (uint32_t)(len - iph));
+
+	return rn_csum_fold(rn_csum_add(sum, p + iph, len - iph)) == 0;
+}
+
+/*
+ * Appends packet idx to item it if the kernel would have merged them. Checksums are checked
+ * last and only here, so a packet that is never merged costs no pass over its payload: the
+ * head's once, when the first packet would join it; the packet's own before it joins. A bad
+ * one is never merged: it goes to the TUN alone and unchanged, where the kernel checks its
+ * checksum and drops it (counted in its TCP/UDP InCsumErrors), as wireguard-go does.
+ */
 static bool gro_try_append(struct rn_gro *g, struct rn_gro_item *it, uint16_t idx,
-			   const struct gro_info *gi)
+			   struct gro_info *gi)
 {
 	const uint8_t *h = g->pkts[it->head].data, *p = g->pkts[idx].data;
 	bool tcp = it->kind == GRO_TCP4 || it->kind == GRO_TCP6;
@@ -462,6 +514,12 @@ static bool gro_try_append(struct rn_gro *g, struct rn_gro_item *it, uint16_t id
 		return false;
 	if (tcp ? !gro_tcp_match(h, p, gi, it) : it->n_segs >= RN_GRO_MAX_UDP_SEGS)
 		return false;
+	if (it->n_segs == 1 && !gro_csum_ok(h, g->pkts[it->head].len, it->kind))
+		return false; /* the head alone; this packet may start the next group */
+	if (!gro_csum_ok(p, g->pkts[idx].len, it->kind)) {
+		gi->candidate = false; /* alone, and nothing may join it either */
+		return false;
+	}
 	g->pkts[it->tail].next = idx;
 	it->tail = idx;
 	it->n_segs++;

@@ -3,9 +3,11 @@
  * Segmentation and coalescing offloads between the TUN device and the tunnel, with no I/O of
  * their own so they can be tested in memory. A TUN read with a virtio-net header may carry a
  * 64 KiB TCP or UDP super-packet (TSO/USO); rn_offload_split cuts it into MTU-sized IP packets
- * with complete checksums, since they leave the host encrypted and nobody will fix them later.
+ * with complete checksums, since they leave the host encrypted and nobody will fix them later,
+ * in as many calls as the caller's batches need (one can hold thousands of segments).
  * In the other direction rn_gro merges decrypted segments of one flow back into a super-packet
- * so that one TUN write carries up to 64 KiB. The internet checksum lives here too.
+ * so that one TUN write carries up to 64 KiB, after verifying each segment's checksum, which
+ * the merged packet no longer lets the kernel check. The internet checksum lives here too.
  */
 #ifndef RN_WG_OFFLOAD_H
 #define RN_WG_OFFLOAD_H
@@ -39,17 +41,54 @@ uint16_t rn_csum_fold(uint64_t sum);
 uint64_t rn_csum_pseudo(const uint8_t *saddr_daddr, size_t addr_len, uint8_t proto,
 			uint32_t l4_len);
 
+/* The headers of a super-packet being split, and how far the split got (offload.c's own). */
+struct rn_offload_splitter {
+	const uint8_t *pkt; /* the IP packet inside the caller's read buffer */
+	size_t plen;
+	struct virtio_net_hdr vh;
+	size_t next, n; /* the next segment to cut, and how many there are */
+	bool gso;	/* a super-packet, not one packet (n == 1) */
+	bool v6, tcp;	/* with gso: */
+	uint16_t gso_size, id;
+	uint32_t seq;
+	size_t iph_len, hdr_len, payload;
+	uint64_t addr_sum;     /* pseudo-header addresses, the same for every segment */
+	uint8_t tmpl[60 + 60]; /* the headers, kept aside: segment 0 may overwrite them */
+};
+
 /*
- * Splits what one TUN read returned (the virtio-net header when vnet_hdr, then the IP packet)
- * into IP packets. Packet i is written at slots + i * slot_stride + headroom and its length is
- * stored in out_lens[i]; headroom + length never exceeds slot_stride, and the caller keeps its
- * own tailroom by passing a larger stride. Returns the number of packets, or -EINVAL for input
- * that is malformed, unsupported (ECN GSO, IPv6 extension headers, IPv4 fragments) or needs
- * more than max_out slots; nothing outside buf[0, len) and the slots is touched.
+ * Starts splitting what one TUN read returned (the virtio-net header when vnet_hdr, then the IP
+ * packet). Returns the number of IP packets it holds (1 for a plain packet; a 64 KiB
+ * super-packet at a tiny MSS holds thousands), or -EINVAL for input that is malformed or
+ * unsupported (ECN GSO, IPv6 extension headers, IPv4 fragments). Only the headers are read
+ * here; buf must stay unchanged until the last rn_offload_split_next.
+ */
+int rn_offload_split_begin(struct rn_offload_splitter *s, const uint8_t *buf, size_t len,
+			   bool vnet_hdr);
+/*
+ * Cuts the next packets, at most max_out, into slots: packet i of this call is written at
+ * slots + i * slot_stride + headroom and its length stored in out_lens[i]; headroom + length
+ * never exceeds slot_stride, and the caller keeps its own tailroom by passing a larger stride.
+ * The checksums are complete. Returns the number of packets cut, 0 once all were, or -EINVAL
+ * when one does not fit a slot or the slots overlap buf (see rn_offload_split); the splitter
+ * then stays where it was. Nothing outside buf and the slots is touched.
+ */
+int rn_offload_split_next(struct rn_offload_splitter *s, uint8_t *slots, size_t slot_stride,
+			  size_t headroom, size_t *out_lens, int max_out);
+/* Packets rn_offload_split_next has still to cut. */
+static inline size_t rn_offload_split_left(const struct rn_offload_splitter *s)
+{
+	return s->n - s->next;
+}
+
+/*
+ * Both steps in one call, for a read whose packets all fit max_out slots: returns their number,
+ * or -EINVAL as above and also when they need more than max_out slots.
  *
  * buf may sit inside slot 0 exactly at slots + headroom - RN_OFFLOAD_VNET_HDR_LEN (or at
  * slots + headroom without vnet_hdr), which saves copying the first packet; slot_stride must
- * then cover the whole read. Any other overlap between buf and the slots is refused.
+ * then cover the whole read. Any other overlap between buf and the slots is refused, and so is
+ * this one when a split takes several calls (the first call would overwrite the input).
  */
 int rn_offload_split(const uint8_t *buf, size_t len, bool vnet_hdr, uint8_t *slots,
 		     size_t slot_stride, size_t headroom, size_t *out_lens, int max_out);

@@ -179,50 +179,58 @@ static uint8_t *slot(uint8_t *slots, int i)
 	return slots + (size_t)i * STRIDE + HEADROOM;
 }
 
+/* Checks segment i of n (its payload at off) against the super-packet it came from. */
+static void check_segment(const uint8_t *super, const struct spec *s, const uint8_t *p, size_t len,
+			  int i, int n, size_t off)
+{
+	size_t ih = s->v6 ? 40 : 20, lh = s->tcp ? TCP_HLEN : 8, hdr = ih + lh;
+	size_t pay = s->ip_len - hdr, seg = len - hdr;
+	const uint8_t *l4 = p + ih;
+
+	assert_true(len >= hdr);
+	assert_int_equal(seg, i < n - 1 ? s->gso : pay - (size_t)(n - 1) * s->gso);
+	assert_true(ip4_csum_ok(p));
+	assert_true(l4_csum_ok(p, len));
+	if (s->v6) {
+		assert_memory_equal(p, super, 4);
+		assert_int_equal(get16(p + 4), len - 40);
+		assert_memory_equal(p + 6, super + 6, 34);
+	} else {
+		assert_int_equal(get16(p + 2), len);
+		assert_int_equal(get16(p + 4), (uint16_t)(ID0 + i));
+		assert_memory_equal(p + 6, super + 6, 4);   /* frag, ttl, proto */
+		assert_memory_equal(p + 12, super + 12, 8); /* addresses */
+	}
+	assert_memory_equal(l4, super + ih, 4); /* ports */
+	if (s->tcp) {
+		uint8_t want = s->flags;
+
+		if (i != n - 1)
+			want &= (uint8_t) ~(F_FIN | F_PSH);
+		if (i != 0)
+			want &= (uint8_t)~F_CWR;
+		assert_int_equal(get32(l4 + 4), (uint32_t)(SEQ0 + off));
+		assert_memory_equal(l4 + 8, super + ih + 8, 5);
+		assert_int_equal(l4[13], want);
+		assert_memory_equal(l4 + 14, super + ih + 14, 2);
+		assert_memory_equal(l4 + 20, super + ih + 20, TCP_HLEN - 20);
+	} else {
+		assert_int_equal(get16(l4 + 4), lh + seg);
+		assert_int_not_equal(get16(l4 + 6), 0);
+	}
+	assert_memory_equal(p + hdr, super + hdr + off, seg);
+}
+
 /* Checks every segment against the super-packet it came from. */
 static void check_segments(const uint8_t *super, const struct spec *s, uint8_t *slots,
 			   const size_t *lens, int n)
 {
-	size_t ih = s->v6 ? 40 : 20, lh = s->tcp ? TCP_HLEN : 8, hdr = ih + lh;
-	size_t pay = s->ip_len - hdr, off = 0;
+	size_t hdr = (s->v6 ? 40 : 20) + (s->tcp ? TCP_HLEN : 8), pay = s->ip_len - hdr, off = 0;
 
 	assert_int_equal(n, (int)((pay + s->gso - 1) / s->gso));
 	for (int i = 0; i < n; i++) {
-		const uint8_t *p = slot(slots, i), *l4 = p + ih;
-		size_t seg = lens[i] - hdr;
-
-		assert_int_equal(seg, i < n - 1 ? s->gso : pay - (size_t)(n - 1) * s->gso);
-		assert_true(ip4_csum_ok(p));
-		assert_true(l4_csum_ok(p, lens[i]));
-		if (s->v6) {
-			assert_memory_equal(p, super, 4);
-			assert_int_equal(get16(p + 4), lens[i] - 40);
-			assert_memory_equal(p + 6, super + 6, 34);
-		} else {
-			assert_int_equal(get16(p + 2), lens[i]);
-			assert_int_equal(get16(p + 4), (uint16_t)(ID0 + i));
-			assert_memory_equal(p + 6, super + 6, 4);   /* frag, ttl, proto */
-			assert_memory_equal(p + 12, super + 12, 8); /* addresses */
-		}
-		assert_memory_equal(l4, super + ih, 4); /* ports */
-		if (s->tcp) {
-			uint8_t want = s->flags;
-
-			if (i != n - 1)
-				want &= (uint8_t) ~(F_FIN | F_PSH);
-			if (i != 0)
-				want &= (uint8_t)~F_CWR;
-			assert_int_equal(get32(l4 + 4), (uint32_t)(SEQ0 + off));
-			assert_memory_equal(l4 + 8, super + ih + 8, 5);
-			assert_int_equal(l4[13], want);
-			assert_memory_equal(l4 + 14, super + ih + 14, 2);
-			assert_memory_equal(l4 + 20, super + ih + 20, TCP_HLEN - 20);
-		} else {
-			assert_int_equal(get16(l4 + 4), lh + seg);
-			assert_int_not_equal(get16(l4 + 6), 0);
-		}
-		assert_memory_equal(p + hdr, super + hdr + off, seg);
-		off += seg;
+		check_segment(super, s, slots + (size_t)i * STRIDE + HEADROOM, lens[i], i, n, off);
+		off += lens[i] - hdr;
 	}
 	assert_int_equal(off, pay);
 }
@@ -394,6 +402,95 @@ static void test_tcp_flags_split(void **state)
 	check_segments(buf + VH, &s, slots, lens, n);
 	free(slots);
 	free(buf);
+}
+
+/*
+ * Splits a super-packet in calls of at most `batch` packets into the same slots, as the
+ * transmit path does with one buffer per call, checking each call's segments; returns the count.
+ */
+static size_t split_batches(const struct spec *s, int batch)
+{
+	uint8_t *buf = malloc(VH + s->ip_len), *slots = alloc_slots();
+	size_t hdr = (s->v6 ? 40 : 20) + (s->tcp ? TCP_HLEN : 8), pay = s->ip_len - hdr;
+	size_t lens[MAX_SEGS], len = build_super(buf, s), off = 0, done = 0;
+	int total = (int)((pay + s->gso - 1) / s->gso), n;
+	struct rn_offload_splitter sp;
+
+	assert_non_null(buf);
+	assert_int_equal(rn_offload_split_begin(&sp, buf, len, true), total);
+	while ((n = rn_offload_split_next(&sp, slots, STRIDE, HEADROOM, lens, batch)) > 0) {
+		assert_true(n <= batch);
+		for (int i = 0; i < n; i++) {
+			check_segment(buf + VH, s, slot(slots, i), lens[i], (int)done + i, total,
+				      off);
+			off += lens[i] - hdr;
+		}
+		done += (size_t)n;
+		assert_int_equal(rn_offload_split_left(&sp), (size_t)total - done);
+	}
+	assert_int_equal(n, 0);
+	assert_int_equal(done, (size_t)total);
+	assert_int_equal(off, pay); /* none lost, none twice */
+	free(slots);
+	free(buf);
+	return done;
+}
+
+/*
+ * A 64 KiB super-packet at a small MSS has more segments than one batch holds: 123 at MSS 536
+ * (iperf3 -M 536), 200, 1365 at the kernel's smallest MSS (tcp_min_snd_mss, 48) and 65483 at
+ * a gso_size of 1 (a forwarded GRO packet can carry any). All of them, in batches of 64.
+ */
+static void test_split_across_batches(void **state)
+{
+	static const struct {
+		uint16_t gso;
+		size_t segs;
+	} cases[] = {{536, 123}, {328, 200}, {48, 1365}, {1, 65483}};
+	struct spec s = {
+	    .tcp = true, .df = true, .ip_len = 65535, .flags = F_ACK | F_PSH, .sport = 5};
+
+	(void)state;
+	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+		s.gso = cases[c].gso;
+		assert_int_equal(split_batches(&s, MAX_SEGS), cases[c].segs);
+	}
+	/* Other shapes, and batches of any size. */
+	s = (struct spec){.v6 = true, .tcp = true, .ip_len = 65535, .gso = 536, .flags = F_ACK};
+	assert_int_equal(split_batches(&s, 7), 123);
+	s = (struct spec){.ip_len = 65535, .gso = 500, .sport = 53};
+	assert_int_equal(split_batches(&s, 1), 132);
+	s = (struct spec){.v6 = true, .ip_len = 65535, .gso = 1000, .sport = 53};
+	assert_int_equal(split_batches(&s, 64), 66);
+}
+
+/* A split in several calls never cuts into its own input, and a refused call changes nothing. */
+static void test_split_batches_refused(void **state)
+{
+	struct spec s = {.tcp = true, .ip_len = 65535, .gso = 536, .flags = F_ACK, .sport = 5};
+	size_t stride = 65536 + 256, lens[MAX_SEGS], len;
+	uint8_t *slots = malloc(stride * 2), *buf = malloc(VH + s.ip_len);
+	struct rn_offload_splitter sp;
+
+	(void)state;
+	len = build_super(buf, &s);
+	memcpy(slots + HEADROOM - VH, buf, len);
+	assert_int_equal(rn_offload_split_begin(&sp, slots + HEADROOM - VH, len, true), 123);
+	/* In place in slot 0 is fine for one call that cuts all; not for the first of several. */
+	assert_int_equal(rn_offload_split_next(&sp, slots, stride, HEADROOM, lens, 64), -EINVAL);
+	assert_int_equal(rn_offload_split_left(&sp), 123);
+	assert_int_equal(
+	    rn_offload_split(slots + HEADROOM - VH, len, true, slots, stride, HEADROOM, lens, 64),
+	    -EINVAL);
+	/* Slots too small for a segment: refused, and the next call starts where it was. */
+	assert_int_equal(rn_offload_split_begin(&sp, buf, len, true), 123);
+	assert_int_equal(rn_offload_split_next(&sp, slots, 400, HEADROOM, lens, 64), -EINVAL);
+	assert_int_equal(rn_offload_split_left(&sp), 123);
+	assert_int_equal(rn_offload_split_next(&sp, slots, 1024, HEADROOM, lens, 2), 2);
+	assert_int_equal(rn_offload_split_left(&sp), 121);
+	assert_int_equal(get32(slots + 1024 + HEADROOM + 20 + 4), SEQ0 + 536);
+	free(buf);
+	free(slots);
 }
 
 /* Reading straight into slot 0 must give the same segments as reading elsewhere. */
@@ -668,6 +765,123 @@ static void test_gro_passthrough(void **state)
 	free(sl);
 }
 
+enum corrupt { PAYLOAD_BIT, CSUM_FIELD, NO_PSEUDO };
+
+/* Spoils segment p's TCP/UDP checksum the way `how` says. */
+static void corrupt(uint8_t *p, size_t len, bool tcp, enum corrupt how)
+{
+	size_t h = iph_len(p), at = h + (tcp ? 16 : 6);
+
+	if (how == PAYLOAD_BIT) {
+		p[len - 3] ^= 0x10; /* what a bit flip on the way would do */
+	} else if (how == CSUM_FIELD) {
+		put16(p + at, get16(p + at) + 1u);
+	} else {
+		/* Summed over the segment alone: right but for the pseudo-header. */
+		put16(p + at, 0);
+		put16(p + at, (uint16_t)~ref_fold(ref_sum(p + h, len - h, 0)));
+	}
+	assert_false(l4_csum_ok(p, len));
+}
+
+/*
+ * Segment `bad` of a flow has a wrong TCP/UDP checksum: it must not be merged (merging gives it
+ * a fresh one, and the kernel trusts a CHECKSUM_PARTIAL super-packet), but written alone as it
+ * came, so the kernel checks and drops it. Every other segment is merged and delivered.
+ */
+static void gro_bad_one(struct spec *s, int bad, enum corrupt how)
+{
+	uint8_t *sl = alloc_slots(), *copy = malloc(STRIDE);
+	size_t l[MAX_SEGS], hdr = (s->v6 ? 40 : 20) + (s->tcp ? TCP_HLEN : 8);
+	struct capture *c = capture_new();
+	struct rn_gro *g = malloc(sizeof(*g));
+	int n = make_segments(s, sl, l), want = 1 + (bad > 0) + (bad < n - 1), e = 0;
+	struct virtio_net_hdr vh;
+	const uint8_t *m;
+
+	assert_true(n > 2);
+	corrupt(slot(sl, bad), l[bad], s->tcp, how);
+	memcpy(copy, slot(sl, bad), l[bad]);
+	rn_gro_init(g, true, true);
+	for (int i = 0; i < n; i++)
+		assert_int_equal(rn_gro_add(g, slot(sl, i), l[i]), 0);
+	assert_int_equal(rn_gro_flush_cb(g, capture_emit, c), n);
+	assert_int_equal(c->n, want);
+	if (bad > 0) { /* the segments before it, merged (or the head alone) */
+		m = emitted(c, e, &vh);
+		assert_int_equal(vh.flags, bad > 1 ? VIRTIO_NET_HDR_F_NEEDS_CSUM : 0);
+		assert_int_equal(c->iovcnt[e], bad + 1);
+		for (int i = 1; i < bad; i++)
+			assert_memory_equal(m + l[0] + (size_t)(i - 1) * (l[1] - hdr),
+					    slot(sl, i) + hdr, l[i] - hdr);
+		e++;
+	}
+	m = emitted(c, e, &vh); /* the bad one: alone, untouched, no checksum offload */
+	assert_int_equal(vh.flags, 0);
+	assert_int_equal(vh.gso_type, VIRTIO_NET_HDR_GSO_NONE);
+	assert_int_equal(c->len[e], VH + l[bad]);
+	assert_memory_equal(m, copy, l[bad]);
+	e++;
+	if (bad < n - 1) { /* the segments after it, merged (or the last one alone) */
+		m = emitted(c, e, &vh);
+		assert_int_equal(c->iovcnt[e], n - bad);
+		assert_int_equal(vh.flags, bad < n - 2 ? VIRTIO_NET_HDR_F_NEEDS_CSUM : 0);
+		for (int i = bad + 2; i < n; i++)
+			assert_memory_equal(m + l[bad + 1] + (size_t)(i - bad - 2) * (l[1] - hdr),
+					    slot(sl, i) + hdr, l[i] - hdr);
+	}
+	capture_free(c);
+	free(g);
+	free(copy);
+	free(sl);
+}
+
+static void test_gro_bad_csum(void **state)
+{
+	struct spec t4 = {
+	    .tcp = true, .df = true, .ip_len = 15000, .gso = GSO, .flags = F_ACK, .sport = 1};
+	struct spec t6 = {
+	    .v6 = true, .tcp = true, .ip_len = 15000, .gso = GSO, .flags = F_ACK, .sport = 2};
+	struct spec u4 = {.df = true, .ip_len = 15000, .gso = GSO, .sport = 3};
+	struct spec u6 = {.v6 = true, .ip_len = 15000, .gso = GSO, .sport = 4};
+
+	(void)state;
+	for (int how = PAYLOAD_BIT; how <= NO_PSEUDO; how++) {
+		gro_bad_one(&t4, 5, how);
+		gro_bad_one(&t4, 0, how); /* the head */
+		gro_bad_one(&t4, 1, how); /* right after the head */
+		gro_bad_one(&t4, 10, how);
+		gro_bad_one(&t6, 4, how);
+		gro_bad_one(&t6, 0, how);
+		gro_bad_one(&u4, 3, how);
+		gro_bad_one(&u4, 0, how);
+		gro_bad_one(&u6, 7, how);
+		gro_bad_one(&u6, 0, how);
+	}
+}
+
+/* IPv4 UDP without a checksum (0) carries nothing to verify: never merged, passed through. */
+static void test_gro_udp4_no_csum(void **state)
+{
+	struct spec s = {.df = true, .ip_len = 6000, .gso = 1000, .sport = 3};
+	uint8_t *sl = alloc_slots();
+	size_t l[MAX_SEGS];
+	struct capture *c = capture_new();
+	struct rn_gro g;
+	int n = make_segments(&s, sl, l);
+
+	(void)state;
+	for (int i = 0; i < n; i++)
+		put16(slot(sl, i) + 20 + 6, 0);
+	rn_gro_init(&g, true, true);
+	for (int i = 0; i < n; i++)
+		assert_int_equal(rn_gro_add(&g, slot(sl, i), l[i]), 0);
+	assert_int_equal(rn_gro_flush_cb(&g, capture_emit, c), n);
+	assert_int_equal(c->n, n);
+	capture_free(c);
+	free(sl);
+}
+
 /* The real writer: one writev() per super-packet, here into a SOCK_SEQPACKET pair. */
 static void test_gro_flush_fd(void **state)
 {
@@ -731,20 +945,24 @@ static void test_csum(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_csum),
-		cmocka_unit_test(test_tcp4_roundtrip),
-		cmocka_unit_test(test_tcp6_roundtrip),
-		cmocka_unit_test(test_udp4_roundtrip),
-		cmocka_unit_test(test_udp6_roundtrip),
-		cmocka_unit_test(test_tcp_flags_split),
-		cmocka_unit_test(test_split_in_place),
-		cmocka_unit_test(test_split_plain_and_csum),
-		cmocka_unit_test(test_split_malformed),
-		cmocka_unit_test(test_split_random),
-		cmocka_unit_test(test_gro_interleaved_flows),
-		cmocka_unit_test(test_gro_order_kept),
-		cmocka_unit_test(test_gro_passthrough),
-		cmocka_unit_test(test_gro_flush_fd),
+	    cmocka_unit_test(test_csum),
+	    cmocka_unit_test(test_tcp4_roundtrip),
+	    cmocka_unit_test(test_tcp6_roundtrip),
+	    cmocka_unit_test(test_udp4_roundtrip),
+	    cmocka_unit_test(test_udp6_roundtrip),
+	    cmocka_unit_test(test_tcp_flags_split),
+	    cmocka_unit_test(test_split_in_place),
+	    cmocka_unit_test(test_split_across_batches),
+	    cmocka_unit_test(test_split_batches_refused),
+	    cmocka_unit_test(test_split_plain_and_csum),
+	    cmocka_unit_test(test_split_malformed),
+	    cmocka_unit_test(test_split_random),
+	    cmocka_unit_test(test_gro_interleaved_flows),
+	    cmocka_unit_test(test_gro_order_kept),
+	    cmocka_unit_test(test_gro_passthrough),
+	    cmocka_unit_test(test_gro_bad_csum),
+	    cmocka_unit_test(test_gro_udp4_no_csum),
+	    cmocka_unit_test(test_gro_flush_fd),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

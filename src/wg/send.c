@@ -30,7 +30,10 @@ enum {
 	READ_AREA = 65536 + 128,
 	/* A segment of a super-packet: IPv4 and TCP headers with all options, then payload. */
 	SEG_HDR_MAX = 60 + 60,
-	/* 64 segments at a 1500-byte MTU, or fewer larger ones (a 65535-byte one still fits). */
+	/*
+	 * 64 segments at a 1500-byte MTU, or fewer larger ones (a 65535-byte one still fits). A
+	 * super-packet with more segments than fit takes several buffers (tx_read_queue).
+	 */
 	SLOT_AREA = 128 * 1024 + 4096,
 };
 
@@ -344,28 +347,40 @@ static struct rn_wg_peer *route_packet(struct rn_wg_device *dev, const uint8_t *
 	return NULL;
 }
 
+static size_t tx_gso_stride(const struct rn_offload_splitter *sp)
+{
+	size_t stride = HEADROOM + SEG_HDR_MAX + (size_t)sp->gso_size + TAILROOM;
+
+	return (stride + 63) & ~(size_t)63;
+}
+
+/* Packets one buffer takes of what sp holds: 1 for a lone packet. */
+static int tx_capacity(const struct rn_offload_splitter *sp)
+{
+	size_t fit;
+
+	if (!sp->gso)
+		return 1;
+	fit = SLOT_AREA / tx_gso_stride(sp);
+	return fit < RN_MAX_SEGMENTS ? (int)fit : RN_MAX_SEGMENTS;
+}
+
 /*
- * Cuts what was read at rbuf into b's packets: a lone packet stays where it was read, the
- * segments of a super-packet go to the slot area at a stride sized for their length. Returns
+ * Cuts the next packets of sp into b: a lone packet stays where it was read, the segments of a
+ * super-packet go to the slot area at a stride sized for their length, as many as fit. Returns
  * the packet count or -EINVAL.
  */
-static int tx_split(struct rn_wg_device *dev, struct rn_tx_buf *b, const uint8_t *rbuf, size_t n)
+static int tx_split(struct rn_tx_buf *b, struct rn_offload_splitter *sp)
 {
-	struct virtio_net_hdr vh = { 0 };
 	uint8_t *slots = b->read_area;
 	size_t stride = READ_AREA;
-	int count, max = 1;
+	int count;
 
-	if (dev->vnet_hdr && n >= sizeof(vh))
-		memcpy(&vh, rbuf, sizeof(vh));
-	if (vh.gso_type != VIRTIO_NET_HDR_GSO_NONE) {
-		stride = HEADROOM + SEG_HDR_MAX + (size_t)vh.gso_size + TAILROOM;
-		stride = (stride + 63) & ~(size_t)63;
+	if (sp->gso) {
+		stride = tx_gso_stride(sp);
 		slots = b->slot_area;
-		max = SLOT_AREA / stride < RN_MAX_SEGMENTS ? (int)(SLOT_AREA / stride)
-							  : RN_MAX_SEGMENTS;
 	}
-	count = rn_offload_split(rbuf, n, dev->vnet_hdr, slots, stride, HEADROOM, b->lens, max);
+	count = rn_offload_split_next(sp, slots, stride, HEADROOM, b->lens, tx_capacity(sp));
 	for (int i = 0; i < count; i++)
 		b->pkts[i] = slots + (size_t)i * stride + HEADROOM;
 	return count;
@@ -421,35 +436,68 @@ static bool tx_queue(struct rn_wg_device *dev, struct rn_tx_buf *b, int count,
 	return true;
 }
 
+/* A free buffer: helps the workers while none is, then waits for one; NULL once stopping. */
+static struct rn_tx_buf *tx_buf_get(struct rn_wg_device *dev, struct rn_wg_worker *self)
+{
+	struct rn_pool_node *node = rn_pool_get(&dev->tx_pool, 0);
+
+	/* Every buffer in flight: the back-pressure reaches the TUN queue rather than dropping. */
+	while (!node && rn_queue_help(&dev->queue, self))
+		node = rn_pool_get(&dev->tx_pool, 0);
+	if (!node)
+		node = rn_pool_get(&dev->tx_pool, -1);
+	return node ? tx_of_node(node) : NULL;
+}
+
+/*
+ * Queues every packet of one TUN read, which sits in b's read area. A super-packet with more
+ * segments than one buffer takes (123 at MSS 536, thousands at a tiny one) goes out over
+ * several: the leading segments in other buffers first, so that b, whose read area is the
+ * input until the last segment is cut, carries the last ones and the peer's queue keeps the
+ * read's order. Returns b if it is still the caller's, NULL once it is queued.
+ */
+static struct rn_tx_buf *tx_read_queue(struct rn_wg_device *dev, struct rn_tx_buf *b,
+				       struct rn_offload_splitter *sp, struct rn_wg_worker *self)
+{
+	size_t cap = (size_t)tx_capacity(sp);
+	int count;
+
+	while (rn_offload_split_left(sp) > cap) {
+		struct rn_tx_buf *o = tx_buf_get(dev, self);
+
+		if (!o)
+			return b; /* stopping */
+		count = tx_split(o, sp);
+		if (count <= 0 || !tx_queue(dev, o, count, self))
+			rn_pool_put(&dev->tx_pool, &o->node);
+		if (count <= 0)
+			goto refused;
+	}
+	count = tx_split(b, sp);
+	if (count > 0)
+		return tx_queue(dev, b, count, self) ? NULL : b;
+refused: /* cannot happen: the slots are sized from the segment size */
+	log_debug(TX, "dropped the last %zu of %zu packets of a read from %s: they fit no buffer",
+		  rn_offload_split_left(sp), sp->n, dev->ifname);
+	return b;
+}
+
 void *rn_send_tun_thread(void *arg)
 {
 	struct rn_wg_device *dev = arg;
 	size_t vhdr = dev->vnet_hdr ? RN_OFFLOAD_VNET_HDR_LEN : 0;
-	struct pollfd pfd[2] = { { .fd = dev->tun_fd, .events = POLLIN },
-				 { .fd = dev->stop_fd, .events = POLLIN } };
+	struct pollfd pfd[2] = {{.fd = dev->tun_fd, .events = POLLIN},
+				{.fd = dev->stop_fd, .events = POLLIN}};
 	struct rn_wg_worker *self = &dev->workers[dev->n_workers + RN_READER_TUN];
+	struct rn_offload_splitter sp;
 	struct rn_tx_buf *b = NULL;
 
 	while (!dev->stopping) {
-		struct rn_pool_node *node;
 		uint8_t *rbuf;
 		ssize_t n;
-		int count;
 
-		/*
-		 * Every buffer in flight: help the workers with what is queued, then wait, so
-		 * the back-pressure reaches the TUN queue rather than dropping.
-		 */
-		if (!b) {
-			node = rn_pool_get(&dev->tx_pool, 0);
-			while (!node && rn_queue_help(&dev->queue, self))
-				node = rn_pool_get(&dev->tx_pool, 0);
-			if (!node)
-				node = rn_pool_get(&dev->tx_pool, -1);
-			if (!node)
-				break;
-			b = tx_of_node(node);
-		}
+		if (!b && !(b = tx_buf_get(dev, self)))
+			break;
 		/* Straight into the read area, so a lone packet is never copied. */
 		rbuf = b->read_area + HEADROOM - vhdr;
 		n = read(dev->tun_fd, rbuf, READ_AREA - HEADROOM + vhdr);
@@ -465,13 +513,12 @@ void *rn_send_tun_thread(void *arg)
 			dev->dead = true;
 			break;
 		}
-		count = tx_split(dev, b, rbuf, (size_t)n);
-		if (count <= 0) {
-			log_debug(TX, "dropped a malformed %zd-byte packet from %s", n, dev->ifname);
+		if (rn_offload_split_begin(&sp, rbuf, (size_t)n, dev->vnet_hdr) <= 0) {
+			log_debug(TX, "dropped a malformed %zd-byte packet from %s", n,
+				  dev->ifname);
 			continue;
 		}
-		if (tx_queue(dev, b, count, self))
-			b = NULL;
+		b = tx_read_queue(dev, b, &sp, self);
 	}
 	if (b)
 		rn_pool_put(&dev->tx_pool, &b->node);
