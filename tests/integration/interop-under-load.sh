@@ -128,7 +128,7 @@ scenario() {
 		H=A O=B
 		note "both sides are wireguard-go: A plays the responder (wireguard-go has its own under-load logic)"
 	fi
-	L="underload [$(pair_label "$ia" "$ib"), $H floods, $O initiates]"
+	L="underload [$(pair_label "$ia" "$ib"), $H flooded, $O initiates]"
 	ENV_A=()
 	ENV_B=()
 	if ! check_ok "$L: set up namespaces, daemons and peers" pair_setup "$ia" "$ib"; then
@@ -163,7 +163,9 @@ scenario() {
 	capture_start "$hns" "$hveth" udp and udp[8] \>= 1 and udp[8] \<= 3
 	cap=$CAPTURE_FILE
 	out="$T_DIR/flood.txt"
-	nsx "$NS_C" python3 -c "$FLOOD_PY" 192.0.2.1 "$hport" "$FLOOD_T" "$hpub" "$BURST" >"$out" 2>&1 &
+	# Not through nsx (a function: $! would be a subshell): ip execs python3, which gets the TERM.
+	ip netns exec "$NS_C" python3 -c "$FLOOD_PY" 192.0.2.1 "$hport" "$FLOOD_T" "$hpub" "$BURST" \
+		>"$out" 2>&1 </dev/null &
 	fpid=$!
 	T_BG+=("$fpid")
 	check "$L: $H answers the flood with cookie replies (its queue is long: under load)" \
