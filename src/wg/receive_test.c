@@ -52,6 +52,7 @@ static int teardown(void **state)
 {
 	struct fixture *f = *state;
 
+	rn_testclock_freeze(false); /* after a failed check too */
 	rn_wg_device_stop(f->dev);
 	rn_testpeer_free(&f->p);
 	close(f->tun);
@@ -253,6 +254,8 @@ static void test_under_load_from_queue_length(void **state)
 	handshake(f); /* a short queue: answered with a response */
 	rn_testpeer_flush(&f->p);
 	rn_testclock_advance(2 * RN_NS_PER_S);
+	/* Under load lasts a second after the queue shrinks: however slow this build, not less. */
+	rn_testclock_freeze(true);
 
 	/* The flooder knows our public key (so mac1 is valid) but is no peer of ours. */
 	rn_testpeer_init(&flooder, f->dev->identity.static_public, f->dev->udp.port);
@@ -273,7 +276,7 @@ static void test_under_load_from_queue_length(void **state)
 		if (++handled % 32 == 0)
 			count_types(&flooder, counts);
 	count_types(&flooder, counts);
-	assert_true(counts[RN_MESSAGE_HANDSHAKE_COOKIE] >= RN_UNDER_LOAD_QUEUE_LEN / 2);
+	assert_true(counts[RN_MESSAGE_HANDSHAKE_COOKIE] >= RN_UNDER_LOAD_QUEUE_LEN);
 	assert_int_equal(counts[RN_MESSAGE_HANDSHAKE_RESPONSE], 0);
 
 	/* The real peer got a cookie reply, not a response; with the cookie it gets through. */
@@ -288,6 +291,7 @@ static void test_under_load_from_queue_length(void **state)
 	assert_int_equal(le32toh(resp.header.type), RN_MESSAGE_HANDSHAKE_RESPONSE);
 	assert_int_equal(le32toh(resp.receiver_index), 100);
 	assert_true(rn_noise_consume_response(&f->p.hs, &f->p.id, &resp));
+	rn_testclock_freeze(false);
 	rn_testpeer_free(&flooder);
 }
 

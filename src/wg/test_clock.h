@@ -9,8 +9,15 @@
 #ifndef RN_WG_TEST_CLOCK_H
 #define RN_WG_TEST_CLOCK_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 void rn_testclock_advance(uint64_t ns);
+/*
+ * Stops the protocol clock where it is (on) or lets it run again from there (off), so that a
+ * test's outcome does not depend on how fast this build runs it; rn_testclock_advance still
+ * moves it.
+ */
+void rn_testclock_freeze(bool on);
 
 #endif
