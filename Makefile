@@ -63,6 +63,13 @@ fuzz: $(FUZZBUILD)/build.ninja
 	ninja -C $(FUZZBUILD)
 	./scripts/run-fuzz.sh $(FUZZBUILD) $(FUZZ_TIME)
 
+# Line coverage per directory of the unit tests and the fuzz seed corpora (scripts/coverage.sh;
+# not part of check). Installs gcovr on demand. Build dir build-cov/ (clang, b_coverage).
+COVBUILD ?= build-cov
+.PHONY: coverage
+coverage:
+	./scripts/coverage.sh $(COVBUILD)
+
 demo: all
 	./demo/demo.sh $(BUILD)
 

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * libFuzzer target for the WireGuard messages a hostile peer or anyone on the network can send:
- * the input is one UDP payload, dispatched on its type and exact length the way the receive
- * path does, then run through mac1/mac2 validation, the handshake consumers and the cookie
- * reply consumer against a fixed identity and a pending initiation.
+ * the input is one UDP payload, dispatched on its type and exact length, then run through
+ * mac1/mac2 validation, the handshake consumers and the cookie reply consumer against a fixed
+ * identity and a deterministic pending initiation: the protocol layers alone. The receive
+ * path's own dispatch, checks and delivery are fuzzed by fuzz/receive_fuzz.c.
  */
 #include <arpa/inet.h>
 #include <endian.h>

@@ -11,6 +11,12 @@
  * an ICMP message that quotes a packet passes from at most one peer, the one whose allowed IPs
  * hold the quoted destination (issue 12, item 8), and any other packet's verdict does not
  * depend on the peer at all (crypto-key routing has already tied its source to the peer).
+ *
+ * The node is also a subnet router (10.1.0.0/16, fd00:1::/64) and an exit, with a host address
+ * besides its mesh ones, so every context is reached: a TCP or UDP packet's verdict by the rules
+ * alone (no flow table) must equal a naive reading of the three port rules (tcp/22 to this
+ * node, tcp/80 into the LAN, udp/53 to the internet, all from peer 1), and a packet to the
+ * host's own address is never SUBNET or EXIT.
  */
 #include <arpa/inet.h>
 #include <stdbool.h>
@@ -41,9 +47,10 @@ static const struct {
 
 static struct rn_allowedips routes;
 static struct rn_filter filter;
-static struct rn_filter_rule rules[2];
-static struct rn_filter_prefix any[2], self[2], friend[2];
-static struct rn_filter_ports all_ports = {0, 65535}, ssh = {22, 22};
+static struct rn_filter_rule rules[4];
+static struct rn_filter_prefix any[2], self[2], friend[2], lan[2], local[2];
+static struct rn_filter_ports all_ports = {0, 65535}, ssh = {22, 22}, http = {80, 80},
+			      dns = {53, 53};
 
 static void prefix(struct rn_filter_prefix *p, const char *s)
 {
@@ -85,11 +92,76 @@ static void setup(void)
 					   .n_dst = 2,
 					   .ports = &ssh,
 					   .n_ports = 1};
+	prefix(&lan[0], "10.1.0.0/16");
+	prefix(&lan[1], "fd00:1::/64");
+	prefix(&local[0], "198.51.100.10");
+	prefix(&local[1], "2001:db8:ff::10");
+	rules[2] = (struct rn_filter_rule){.context = RN_FILTER_SUBNET,
+					   .proto = RN_FILTER_PROTO_TCP,
+					   .src = friend,
+					   .n_src = 2,
+					   .dst = lan,
+					   .n_dst = 2,
+					   .ports = &http,
+					   .n_ports = 1};
+	rules[3] = (struct rn_filter_rule){.context = RN_FILTER_EXIT,
+					   .proto = RN_FILTER_PROTO_UDP,
+					   .src = friend,
+					   .n_src = 2,
+					   .dst = any,
+					   .n_dst = 2,
+					   .ports = &dns,
+					   .n_ports = 1};
 	filter.self[0] = self[0];
 	filter.self[1] = self[1];
 	filter.n_self = 2;
+	filter.routes = lan;
+	filter.n_routes = 2;
+	filter.exit = true;
+	filter.local = local;
+	filter.n_local = 2;
 	filter.rules = rules;
-	filter.n_rules = 2;
+	filter.n_rules = 4;
+}
+
+static bool in(const struct rn_pkt_tuple *t, const uint8_t *addr, const char *text)
+{
+	struct rn_filter_prefix p;
+	size_t n;
+
+	prefix(&p, text);
+	if (p.family != t->family)
+		return false;
+	n = p.len / 8;
+	if (memcmp(addr, p.addr, n))
+		return false;
+	return p.len % 8 == 0 || !((addr[n] ^ p.addr[n]) & (0xff00 >> p.len % 8));
+}
+
+/* The port rules read naively: what the rules alone must say of a TCP or UDP packet. */
+static bool naive_port_rules(const struct rn_pkt_tuple *t, enum rn_filter_context ctx)
+{
+	bool from_friend = in(t, t->src, "100.64.0.2/32") || in(t, t->src, "fd7a::2/128");
+
+	if (!from_friend)
+		return false;
+	if (t->proto == 6 && ctx == RN_FILTER_MESH && t->dport == 22)
+		return true; /* to this node: its mesh address or its host's */
+	if (t->proto == 6 && ctx == RN_FILTER_SUBNET && t->dport == 80)
+		return in(t, t->dst, "10.1.0.0/16") || in(t, t->dst, "fd00:1::/64");
+	return t->proto == 17 && ctx == RN_FILTER_EXIT && t->dport == 53;
+}
+
+static void judge_rules(const uint8_t *pkt, size_t len, const struct rn_pkt_tuple *t, uint64_t now)
+{
+	enum rn_filter_context ctx = rn_filter_context_of(&filter, t->family, t->dst);
+	bool ok = rn_pktfilter_allows(&filter, NULL, &routes, &peer_tokens[1], pkt, len, now);
+
+	if ((in(t, t->dst, "198.51.100.10/32") || in(t, t->dst, "2001:db8:ff::10/128")) &&
+	    ctx != RN_FILTER_MESH)
+		__builtin_trap(); /* the host's own address is never routed onwards */
+	if (t->has_l4 && (t->proto == 6 || t->proto == 17) && ok != naive_port_rules(t, ctx))
+		__builtin_trap(); /* the rules disagree with their naive reading */
 }
 
 /* Whether t is an ICMP message about a packet it quotes (error, redirect, source quench). */
@@ -110,6 +182,8 @@ static void judge(const struct rn_flowtable *ft, const uint8_t *pkt, size_t len,
 	int admitted = 0;
 	bool first = false;
 
+	if (parsed)
+		judge_rules(pkt, len, &t, now);
 	for (int i = 0; i < N_PEERS; i++) {
 		bool ok = rn_pktfilter_allows(&filter, ft, &routes, &peer_tokens[i], pkt, len, now);
 

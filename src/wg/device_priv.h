@@ -268,5 +268,13 @@ extern const struct rn_serial_ops rn_receive_serial_ops;
 int rn_receive_pool_alloc(struct rn_wg_device *dev, unsigned int n);
 void rn_receive_pool_free(struct rn_wg_device *dev);
 void *rn_receive_handshake_thread(void *arg);
+/*
+ * The threads' steps, for tests and fuzz targets that drive a device without threads (inline
+ * crypto, n_workers 0): one receive from dev->udp, sorted and processed as the UDP reader does
+ * (returns the datagram count, -EAGAIN when none waits, -ENOBUFS without a free buffer); and
+ * the oldest queued handshake message handled as the handshake worker does (false if none).
+ */
+int rn_receive_udp_once(struct rn_wg_device *dev);
+bool rn_receive_handshake_once(struct rn_wg_device *dev);
 
 #endif

@@ -22,6 +22,7 @@
 #include "wg/clock.h"
 #include "wg/crypto.h"
 #include "wg/device_priv.h"
+#include "wg/test_device.h"
 
 struct sink {
 	int fd;
@@ -60,37 +61,13 @@ static int sink_drain(struct sink *s, uint32_t *types, int max, int wait_ms)
 /* A device as rn_wg_device_start makes it, without the TUN interface and the threads. */
 static struct rn_wg_device *fake_device(const uint8_t priv[32])
 {
-	struct rn_wg_device *dev;
-
-	assert_int_equal(rn_device_new(0, &dev), 0);
-	assert_int_equal(rn_udp_open(AF_INET, 0, 0, &dev->udp), 0);
-	dev->mtu = 1420;
-	if (priv) {
-		struct rn_wg_config cfg = { .flags = RN_WG_DEV_HAS_PRIVATE_KEY };
-
-		memcpy(cfg.private_key, priv, 32);
-		assert_int_equal(rn_wg_device_apply(dev, &cfg), 0);
-		rn_wipe(&cfg, sizeof(cfg));
-	}
-	return dev;
+	return rn_testdev_new(priv, NULL);
 }
 
 /* Adds the peer with public key pub and endpoint 127.0.0.1:port; returns it. */
 static struct rn_wg_peer *add_peer(struct rn_wg_device *dev, const uint8_t pub[32], uint16_t port)
 {
-	struct rn_wg_config cfg = { 0 };
-	struct rn_wg_peer_config *pc = rn_wg_config_add_peer(&cfg);
-
-	assert_non_null(pc);
-	memcpy(pc->public_key, pub, 32);
-	pc->flags = RN_WG_PEER_HAS_ENDPOINT;
-	pc->endpoint.sin.sin_family = AF_INET;
-	pc->endpoint.sin.sin_port = htons(port);
-	pc->endpoint.sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	assert_int_equal(rn_wg_device_apply(dev, &cfg), 0);
-	rn_wg_config_free(&cfg);
-	assert_non_null(rn_peer_lookup(dev, pub));
-	return rn_peer_lookup(dev, pub);
+	return rn_testdev_add_peer(dev, pub, port, NULL, 0);
 }
 
 static void keypair_of(uint8_t priv[32], uint8_t pub[32])

@@ -464,6 +464,43 @@ void rn_receive_pool_free(struct rn_wg_device *dev)
 	dev->n_rx_bufs = 0;
 }
 
+/*
+ * One receive of the UDP reader into *bp: sorted, and its batches handed to the workers (then
+ * *bp is NULL: the buffer is theirs). The data of a receive into spare is dropped. Returns what
+ * rn_udp_recv_batch returned.
+ */
+static int rx_step(struct rn_wg_device *dev, struct rn_rx_buf **bp, const struct rn_rx_buf *spare,
+		   struct rn_wg_worker *self)
+{
+	struct rn_rx_buf *b = *bp;
+	unsigned int batches;
+	int n = rn_udp_recv_batch(&dev->udp, &b->rx);
+
+	if (n <= 0)
+		return n;
+	batches = rx_sort(dev, b, b != spare);
+	if (batches) {
+		rx_submit(dev, b, batches, self);
+		*bp = NULL;
+	}
+	return n;
+}
+
+int rn_receive_udp_once(struct rn_wg_device *dev)
+{
+	struct rn_pool_node *node = rn_pool_get(&dev->rx_pool, 0);
+	struct rn_rx_buf *b;
+	int n;
+
+	if (!node)
+		return -ENOBUFS;
+	b = rx_of_node(node);
+	n = rx_step(dev, &b, NULL, &dev->workers[dev->n_workers + RN_READER_UDP]);
+	if (b)
+		rn_pool_put(&dev->rx_pool, &b->node);
+	return n;
+}
+
 void *rn_receive_udp_thread(void *arg)
 {
 	struct rn_wg_device *dev = arg;
@@ -476,11 +513,10 @@ void *rn_receive_udp_thread(void *arg)
 		return NULL;
 	}
 	while (!dev->stopping) {
-		struct pollfd pfd[3] = { { .fd = dev->udp.fd, .events = POLLIN },
-					 { .fd = dev->stop_fd, .events = POLLIN },
-					 { .fd = dev->udp_wake_fd, .events = POLLIN } };
+		struct pollfd pfd[3] = {{.fd = dev->udp.fd, .events = POLLIN},
+					{.fd = dev->stop_fd, .events = POLLIN},
+					{.fd = dev->udp_wake_fd, .events = POLLIN}};
 		struct rn_pool_node *node;
-		unsigned int batches;
 		uint64_t wake;
 		int n;
 
@@ -498,22 +534,14 @@ void *rn_receive_udp_thread(void *arg)
 				node = rn_pool_get(&dev->rx_pool, RX_POOL_WAIT_MS);
 			b = node ? rx_of_node(node) : spare;
 		}
-		n = rn_udp_recv_batch(&dev->udp, &b->rx);
-		if (n <= 0) {
-			if (n == -EAGAIN || n == -EINTR) {
-				/* Rebinding swaps the socket under the same fd: poll it anew. */
-				if (poll(pfd, 3, 1000) > 0 && (pfd[2].revents & POLLIN) &&
-				    read(dev->udp_wake_fd, &wake, sizeof(wake)) < 0)
-					log_debug(RX, "draining the wake-up event failed");
-			} else {
-				log_debug(RX, "receive failed: %s", strerror(-n));
-			}
-			continue;
-		}
-		batches = rx_sort(dev, b, b != spare);
-		if (batches) {
-			rx_submit(dev, b, batches, self);
-			b = NULL;
+		n = rx_step(dev, &b, spare, self);
+		if (n == -EAGAIN || n == -EINTR) {
+			/* Rebinding swaps the socket under the same fd: poll it anew. */
+			if (poll(pfd, 3, 1000) > 0 && (pfd[2].revents & POLLIN) &&
+			    read(dev->udp_wake_fd, &wake, sizeof(wake)) < 0)
+				log_debug(RX, "draining the wake-up event failed");
+		} else if (n < 0) {
+			log_debug(RX, "receive failed: %s", strerror(-n));
 		}
 	}
 	if (b && b != spare)
@@ -650,6 +678,42 @@ static void handle_job(struct rn_wg_device *dev, const struct rn_handshake_job *
 		handle_response(dev, job, now);
 }
 
+/*
+ * Takes the oldest queued message into job; caller holds hs_lock and the queue is not empty.
+ * Whitepaper 5.3: a long queue means someone floods us; stay wary for a while after it.
+ */
+static bool hs_take(struct rn_wg_device *dev, struct rn_handshake_job *job, uint64_t now)
+{
+	if (dev->hs_count >= RN_UNDER_LOAD_QUEUE_LEN)
+		dev->last_under_load_ns = now;
+	*job = dev->hs_queue[dev->hs_head];
+	dev->hs_head = (dev->hs_head + 1) % RN_HANDSHAKE_QUEUE_LEN;
+	dev->hs_count--;
+	return dev->force_under_load ||
+	       (dev->last_under_load_ns &&
+		now - dev->last_under_load_ns < RN_UNDER_LOAD_AFTER_MS * RN_NS_PER_MS);
+}
+
+bool rn_receive_handshake_once(struct rn_wg_device *dev)
+{
+	struct rn_handshake_job job;
+	uint64_t now = rn_now_ns();
+	bool under_load;
+
+	pthread_mutex_lock(&dev->hs_lock);
+	if (!dev->hs_count) {
+		pthread_mutex_unlock(&dev->hs_lock);
+		return false;
+	}
+	under_load = hs_take(dev, &job, now);
+	pthread_mutex_unlock(&dev->hs_lock);
+	pthread_rwlock_rdlock(&dev->cfg_lock);
+	handle_job(dev, &job, under_load, now);
+	pthread_rwlock_unlock(&dev->cfg_lock);
+	rn_wipe(&job, sizeof(job));
+	return true;
+}
+
 void *rn_receive_handshake_thread(void *arg)
 {
 	struct rn_wg_device *dev = arg;
@@ -668,15 +732,7 @@ void *rn_receive_handshake_thread(void *arg)
 			break;
 		}
 		now = rn_now_ns();
-		/* Whitepaper 5.3: a long queue means someone floods us; stay wary for a while. */
-		if (dev->hs_count >= RN_UNDER_LOAD_QUEUE_LEN)
-			dev->last_under_load_ns = now;
-		under_load = dev->force_under_load ||
-			     (dev->last_under_load_ns &&
-			      now - dev->last_under_load_ns < RN_UNDER_LOAD_AFTER_MS * RN_NS_PER_MS);
-		*job = dev->hs_queue[dev->hs_head];
-		dev->hs_head = (dev->hs_head + 1) % RN_HANDSHAKE_QUEUE_LEN;
-		dev->hs_count--;
+		under_load = hs_take(dev, job, now);
 		pthread_mutex_unlock(&dev->hs_lock);
 
 		pthread_rwlock_rdlock(&dev->cfg_lock);
