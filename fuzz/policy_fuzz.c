@@ -26,7 +26,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 		}                                                                                  \
 	}
 #define NODE(i, n, u)                                                                              \
-	.id = i, .name = n, .user = u, .ip4 = {100, 64, 0, i}, .ip6 = {0xfd, 0x7a, [15] = i}
+	.id = (i), .name = (n), .user = (u), .ip4 = {100, 64, 0, (i)}, .ip6 = {0xfd, 0x7a, [15] = (i)}
 
 static const char *const users[] = {"alice", "bob", "carol", "admin"};
 static const char *const t_server[] = {"tag:server"};

@@ -43,6 +43,7 @@ static int same_peer(const struct rn_wg_peer_config *p, const struct rn_wg_peer_
 {
 	return !memcmp(p->public_key, q->public_key, RN_WG_KEY_LEN) &&
 	       !memcmp(p->preshared_key, q->preshared_key, RN_WG_KEY_LEN) &&
+	       /* NOLINTNEXTLINE(bugprone-suspicious-memory-comparison): both parsed into zeroed unions */
 	       !memcmp(&p->endpoint, &q->endpoint, sizeof(p->endpoint)) &&
 	       p->persistent_keepalive == q->persistent_keepalive &&
 	       p->n_allowed_ips == q->n_allowed_ips &&
@@ -70,6 +71,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (rn_uapi_parse_set((const char *)data, size, &a, err, sizeof(err))) {
 		/* Refused input leaves nothing behind, and always says why. */
+		/* NOLINTNEXTLINE(bugprone-suspicious-memory-comparison): every byte, padding too, is zero */
 		if (memcmp(&a, &zero, sizeof(a)) || !err[0])
 			__builtin_trap();
 		return 0;

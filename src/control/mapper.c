@@ -702,7 +702,7 @@ int rn_mapper_cache_get(struct rn_mapper_cache *c, const struct rn_mapper_epoch 
 		ret = rn_mapper_content_hash(&m, hash, err, errlen);
 		if (!ret && !(en = rn_mapper_entry(c, node_id, true)))
 			ret = rn_errf(err, errlen, -ENOMEM, "out of memory");
-		if (!ret && (!en->envelope || memcmp(hash, en->hash, sizeof(hash)) != 0)) {
+		if (!ret && en && (!en->envelope || memcmp(hash, en->hash, sizeof(hash)) != 0)) {
 			ret = rn_mapper_renew(c, store, en, &m, err, errlen);
 			if (!ret)
 				memcpy(en->hash, hash, sizeof(hash));

@@ -52,7 +52,7 @@ bool rn_mapper_epoch_online_changed(const struct rn_mapper_epoch *e, int64_t now
  * with rn_netmap_free(). Returns 0, -ENOENT (no such node, or it is expired: it gets no map),
  * -ENOMEM.
  */
-int rn_mapper_build(const struct rn_mapper_epoch *e, uint64_t node_id, struct rn_netmap *out,
+int rn_mapper_build(const struct rn_mapper_epoch *e, uint64_t node_id, struct rn_netmap *m,
 		    char *err, size_t errlen);
 
 /* signing_priv is copied. NULL when out of memory. */

@@ -453,7 +453,7 @@ int rn_store_node_enroll_tx(struct rn_store *store, const char *actor,
 			    const struct rn_store_node_enroll *req, int64_t now,
 			    bool *reenrolled_out)
 {
-	struct rn_store_node old;
+	struct rn_store_node old = { 0 };
 	char *tags = NULL;
 	int ret;
 
@@ -551,7 +551,7 @@ static int rn_node_end(struct rn_store *store, int ret)
 
 int rn_store_node_remove(struct rn_store *store, const char *actor, int64_t id, int64_t now)
 {
-	struct rn_store_node old;
+	struct rn_store_node old = { 0 };
 	sqlite3_stmt *st;
 	int ret;
 
@@ -650,7 +650,7 @@ static char *rn_node_intersect(const char *a, const char *b)
 int rn_store_node_set_routes(struct rn_store *store, const char *actor, int64_t id,
 			     const char *routes, bool advertises_exit, int64_t now)
 {
-	struct rn_store_node old;
+	struct rn_store_node old = { 0 };
 	char *adv = NULL, *approved = NULL;
 	sqlite3_stmt *st;
 	int ret;
@@ -698,7 +698,7 @@ out:
 int rn_store_node_approve_routes(struct rn_store *store, const char *actor, int64_t id,
 				 const char *routes, int64_t now)
 {
-	struct rn_store_node old;
+	struct rn_store_node old = { 0 };
 	char *want = NULL, *ok = NULL;
 	sqlite3_stmt *st;
 	int ret;

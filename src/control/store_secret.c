@@ -55,6 +55,7 @@ int rn_store_secret_generate(struct rn_store *store, const char *prefix,
 	if (RAND_bytes(raw, sizeof(raw)) != 1)
 		return rn_store_fail(store, -EIO, "no randomness for a secret");
 	rn_authkey_b64_encode(raw, b64);
+	/* NOLINTNEXTLINE(bugprone-not-null-terminated-result): b64 holds its NUL */
 	memcpy(out, prefix, plen);
 	memcpy(out + plen, b64, sizeof(b64));
 	OPENSSL_cleanse(raw, sizeof(raw));

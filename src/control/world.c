@@ -34,7 +34,7 @@ static json_t *rn_world_array(const char *text)
 {
 	json_t *a = text ? json_loads(text, 0, NULL) : NULL;
 
-	if (a && json_is_array(a))
+	if (json_is_array(a))
 		return a;
 	json_decref(a);
 	return json_array();
@@ -141,6 +141,7 @@ int rn_control_world_load(struct rn_store *store, unsigned flags, struct rn_cont
 	}
 	cw->user_names = calloc(cw->n_users + 1, sizeof(*cw->user_names));
 	cw->pnodes = calloc(cw->n_nodes + 1, sizeof(*cw->pnodes));
+	/* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers */
 	cw->tags = calloc(cw->n_nodes + 1, sizeof(*cw->tags));
 	cw->tag_strs = calloc(n_tags + 1, sizeof(*cw->tag_strs));
 	cw->prefixes = calloc(n_pfx + 1, sizeof(*cw->prefixes));

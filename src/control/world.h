@@ -38,7 +38,7 @@ enum rn_control_world_flags {
  * Loads the world from store into *out (overwritten). Returns 0 or -errno with out->err set;
  * release with rn_control_world_free() either way.
  */
-int rn_control_world_load(struct rn_store *store, unsigned flags, struct rn_control_world *out);
+int rn_control_world_load(struct rn_store *store, unsigned flags, struct rn_control_world *cw);
 void rn_control_world_free(struct rn_control_world *cw);
 
 /* The name of user id in cw, or "?" */

@@ -50,7 +50,7 @@ static const struct rn_filter_prefix split_ok[] = {PFX(172, 20, 1, 0, 24), PFX(1
 						   PFX(172, 21, 0, 0, 24)};
 
 #define NODE(i, n, u)                                                                              \
-	.id = i, .name = n, .user = u, .ip4 = {100, 64, 0, i}, .ip6 = {0xfd, 0x7a, [15] = i}
+	.id = (i), .name = (n), .user = (u), .ip4 = {100, 64, 0, (i)}, .ip6 = {0xfd, 0x7a, [15] = (i)}
 
 #define ALICE_LAPTOP                                                                               \
 	{                                                                                          \

@@ -167,6 +167,7 @@ static int open_value(struct walker *w, size_t key)
 		w->i = skip_string(w->t, w->len, w->i);
 	} else {
 		/* A scalar: up to a delimiter. Each value must take a byte, or this never ends. */
+		/* NOLINTNEXTLINE(bugprone-not-null-terminated-result): a NUL is not a delimiter */
 		while (w->i < w->len && !is_ws(w->t[w->i]) && !memchr(",]}", w->t[w->i], 3))
 			w->i++;
 		if (w->i == idx->pos[me].val)

@@ -206,7 +206,7 @@ json_t *rn_ctl_json_array(const char *text)
 {
 	json_t *a = text ? json_loads(text, 0, NULL) : NULL;
 
-	if (a && json_is_array(a))
+	if (json_is_array(a))
 		return a;
 	json_decref(a);
 	return json_array();

@@ -350,7 +350,6 @@ static char *rn_serve_read_pem(const char *dir, const char *name, bool private)
 {
 	char path[4096], *buf = NULL;
 	struct stat sb;
-	ssize_t n;
 	int fd;
 
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
@@ -371,7 +370,7 @@ static char *rn_serve_read_pem(const char *dir, const char *name, bool private)
 		goto out;
 	}
 	buf = calloc(1, (size_t)sb.st_size + 1);
-	if (buf && (n = read(fd, buf, (size_t)sb.st_size)) != sb.st_size) {
+	if (buf && read(fd, buf, (size_t)sb.st_size) != sb.st_size) {
 		log_error(MAIN, "short read of \"%s\"", path);
 		free(buf);
 		buf = NULL;

@@ -40,7 +40,7 @@ int rn_cli_dns_main(int argc, char **argv);
  * Parses a command's only options, --json and --help. Returns -1 to go on, or an exit code
  * (usage printed) for --help and bad arguments.
  */
-int rn_cli_read_opts(int argc, char **argv, const char *usage, bool *json);
+int rn_cli_read_opts(int argc, char **argv, const char *use, bool *json);
 
 /* Sends cmd to the daemon; on failure prints "rustynet CMD: <why>" and returns RN_CLI_ERR. */
 int rn_cli_call(const char *cmd, json_t **result);

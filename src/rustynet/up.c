@@ -229,7 +229,7 @@ static void print_result(const json_t *res, bool json)
 
 static int up(struct up_opts *o, char *keybuf)
 {
-	char host[HOST_NAME_MAX + 1];
+	static char host[HOST_NAME_MAX + 1]; /* o->hostname may point here after we return */
 	json_t *args = NULL, *res = NULL;
 	int rc;
 

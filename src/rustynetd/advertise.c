@@ -121,18 +121,18 @@ int rn_advertise_from_json(const json_t *j, struct rn_advertise *out, char *err,
 	json_t *routes = NULL, *v;
 	json_error_t jerr;
 	char why[160];
-	int exit_ = 0;
+	int adv_exit = 0;
 	size_t i;
 
 	memset(out, 0, sizeof(*out));
-	if (json_unpack_ex((json_t *)j, &jerr, 0, "{s:b, s:o !}", "exit", &exit_, "routes",
+	if (json_unpack_ex((json_t *)j, &jerr, 0, "{s:b, s:o !}", "exit", &adv_exit, "routes",
 			   &routes) ||
 	    !json_is_array(routes) || json_array_size(routes) > RN_ADVERTISE_MAX_ROUTES) {
 		snprintf(err, errlen, "not {\"exit\": bool, \"routes\": [at most %d CIDRs]}",
 			 RN_ADVERTISE_MAX_ROUTES);
 		return -EINVAL;
 	}
-	out->exit = exit_;
+	out->exit = adv_exit;
 	json_array_foreach(routes, i, v)
 	{
 		struct rn_filter_prefix p;

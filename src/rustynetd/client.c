@@ -205,6 +205,7 @@ static CURLcode set_pin(CURL *c, const char *pin)
 /* "sha256//" and the standard base64 of the pin, as libcurl wants it. */
 static void pin_string(const uint8_t pin[RN_AUTHKEY_HASH_LEN], char out[8 + 45])
 {
+	/* NOLINTNEXTLINE(bugprone-not-null-terminated-result): EVP_EncodeBlock below ends it with NUL */
 	memcpy(out, "sha256//", 8);
 	EVP_EncodeBlock((unsigned char *)out + 8, pin, RN_AUTHKEY_HASH_LEN);
 }

@@ -132,7 +132,7 @@ static bool still_ours(const struct rn_resolvconf *rc)
 		free(cur);
 		return false;
 	}
-	same = lo == lc && !memcmp(ours, cur, lo);
+	same = lo == lc && (!lo || !memcmp(ours, cur, lo));
 	free(ours);
 	free(cur);
 	return same;
@@ -221,7 +221,8 @@ int rn_resolvconf_install(struct rn_resolvconf *rc, const char *nameserver, cons
 	state_path(rc, RN_RESOLVCONF_BACKUP, bk, sizeof(bk));
 	state_path(rc, RN_RESOLVCONF_OURS, ours, sizeof(ours));
 	if (rc->installed) {
-		if (!rn_resolvconf_slurp(ours, &old, &olen) && olen == strlen(want) && !memcmp(old, want, olen)) {
+		if (!rn_resolvconf_slurp(ours, &old, &olen) && olen == strlen(want) &&
+		    (!olen || !memcmp(old, want, olen))) {
 			free(old);
 			return 0; /* unchanged */
 		}

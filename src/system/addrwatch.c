@@ -50,7 +50,7 @@ bool rn_addrwatch_drain(int fd)
 	bool changed = false;
 
 	for (;;) {
-		struct sockaddr_nl from;
+		struct sockaddr_nl from = { 0 };
 		socklen_t fromlen = sizeof(from);
 		ssize_t n = recvfrom(fd, buf, sizeof(buf), 0, (struct sockaddr *)&from, &fromlen);
 

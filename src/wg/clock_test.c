@@ -22,6 +22,7 @@
 static uint64_t slept_ns; /* time "suspended": added to CLOCK_BOOTTIME only */
 static unsigned int boottime_reads, monotonic_reads;
 
+/* NOLINTNEXTLINE(readability-inconsistent-declaration-parameter-name): glibc names them __clock_id, __tp */
 int clock_gettime(clockid_t id, struct timespec *ts)
 {
 	uint64_t ns;

@@ -441,6 +441,7 @@ static void rx_buf_free(struct rn_rx_buf *b)
 
 int rn_receive_pool_alloc(struct rn_wg_device *dev, unsigned int n)
 {
+	/* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers */
 	dev->rx_bufs = calloc(n, sizeof(*dev->rx_bufs));
 	if (!dev->rx_bufs)
 		return -ENOMEM;

@@ -309,6 +309,7 @@ static void tx_drain(struct rn_queue_item *item, void *worker)
 			total += b->msgs[i].iov_len;
 	pthread_mutex_lock(&peer->lock);
 	/* The source was refused (its address is gone): forget it, unless it changed meanwhile. */
+	/* NOLINTNEXTLINE(bugprone-suspicious-memory-comparison): whole copies of one field */
 	if (src.family != src_was.family && !memcmp(&peer->endpoint_src, &src_was, sizeof(src_was)))
 		peer->endpoint_src = src;
 	peer->tx_bytes += total;
@@ -527,6 +528,7 @@ void *rn_send_tun_thread(void *arg)
 
 int rn_send_pool_alloc(struct rn_wg_device *dev, unsigned int n)
 {
+	/* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers */
 	dev->tx_bufs = calloc(n, sizeof(*dev->tx_bufs));
 	if (!dev->tx_bufs)
 		return -ENOMEM;
