@@ -281,9 +281,12 @@ static int forward(struct rn_resolver *r, const struct view *v, const uint8_t *q
 		if (left <= 0)
 			break;
 		end = now_ms() + left / (int64_t)(v->n_ups - i);
-		/* A fresh random ID per upstream: a spoofer must guess it and the port. */
+		/*
+		 * A fresh random ID per upstream: a spoofer must guess it and the port. Without
+		 * the kernel's CSPRNG there is no safe ID: SERVFAIL rather than a guessable one.
+		 */
 		if (getrandom(&uid, sizeof(uid), 0) != sizeof(uid))
-			uid = (uint16_t)rand();
+			break;
 		rn_dns_set_id(fq, len, uid);
 		res = ask(r, v, &v->ups[i], fq, len, cid, client_tcp, client_tcp, end, out, outlen);
 		if (res == -EAGAIN)
