@@ -6,7 +6,7 @@ TESTBUILD  ?= build-test
 FUZZBUILD  ?= build-fuzz
 FUZZ_TIME  ?= 60
 
-.PHONY: all deps install check unit integration leak-test bench fuzz demo clean format
+.PHONY: all deps install check unit integration leak-test mutate bench fuzz demo clean format
 
 all: $(BUILD)/build.ninja
 	ninja -C $(BUILD)
@@ -53,6 +53,12 @@ leak-test: $(TESTBUILD)/build.ninja
 	ninja -C $(TESTBUILD)
 	./scripts/run-tests.sh --build $(TESTBUILD) --only integration --script 'leak-*'
 
+# Mutation testing (not part of check): each mutation in scripts/mutations/mutations.txt is
+# applied alone to a scratch copy (build-mutate/) and must make one of its tests fail; ends with
+# "killed N/M". MUTATIONS='wg-* policy-*' picks some. As root (integration tests); ~25 min.
+mutate:
+	./scripts/mutate.sh $(MUTATIONS)
+
 bench: all
 	./bench/throughput.sh $(BUILD)
 	./bench/rss.sh $(BUILD)
@@ -70,4 +76,4 @@ format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
 
 clean:
-	rm -rf $(BUILD) $(TESTBUILD) $(FUZZBUILD)
+	rm -rf $(BUILD) $(TESTBUILD) $(FUZZBUILD) build-mutate
