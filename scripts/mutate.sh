@@ -191,7 +191,8 @@ fi
 T0=$SECONDS
 mkdir -p "$TREE" "$LOGS"
 rm -f "$LOGS"/*
-echo "mutate: scratch tree $TREE ($(helper sync "$ROOT" "$TREE") files updated), build $BUILD"
+synced=$(helper sync "$TABLE" "$ROOT" "$TREE") || { echo "mutate: cannot copy the tree to $TREE" >&2; exit 1; }
+echo "mutate: scratch tree $TREE ($synced files updated), build $BUILD"
 
 # The scratch tree goes back to the working tree's copy of a file (a new mtime: ninja rebuilds it).
 CURRENT=
@@ -224,7 +225,7 @@ targets() {
 	local t out=()
 	for t in "$@"; do
 		case $t in
-		unit:*) out+=("$(helper target "$BUILD" "${t#unit:}")") || return 1 ;;
+		unit:*) out+=("$(helper target "$TABLE" "$BUILD" "${t#unit:}")") || return 1 ;;
 		integration:*) out+=($DAEMONS) ;;
 		*) echo "mutate: unknown test kind: $t (unit:NAME or integration:NAME)" >&2; return 1 ;;
 		esac
@@ -237,17 +238,33 @@ run_test() {
 	local t=$1 log=$2
 	case $t in
 	unit:*)
-		meson test -C "$BUILD" --no-rebuild --print-errorlogs "${t#unit:}" >"$log" 2>&1 ;;
+		# meson's own output shortens a long log: the whole of it is in testlog.txt
+		meson test -C "$BUILD" --no-rebuild "${t#unit:}" >"$log" 2>&1 ||
+			{ cat "$BUILD/meson-logs/testlog.txt" >>"$log" 2>/dev/null; return 1; } ;;
 	integration:*)
 		"$TREE/scripts/run-tests.sh" --build "$BUILD" --only integration \
 			--script "${t#integration:}" >"$log" 2>&1 ;;
 	esac
 }
 
-# why LOG: the first failed check or test in a failed test's log
+# counted TEST LOG: an integration script passed with checks and no skips (a script that
+# skipped everything passes, and could never kill a mutation)
+counted() {
+	case $1 in
+	integration:*) tail -n 1 "$2" | grep -Eq '^[1-9][0-9]* passed, 0 failed, 0 skipped$' ;;
+	esac
+}
+
+# why LOG: the first failed check or test in a failed test's log (with cmocka's message)
 why() {
-	grep -m1 -E '^not ok - |^FAIL |\[  FAILED  \] [a-z]|Assertion|ERROR: AddressSanitizer|runtime error' "$1" |
-		cut -c1-150 || true
+	awk '
+		/^not ok - / { print substr($0, 1, 160); done = 1; exit }
+		/^\[  ERROR   \] --- / && !msg { msg = substr($0, 17, 90) }
+		/^ERROR: / && !msg { msg = substr($0, 8, 90) }
+		/^\[  FAILED  \] [a-z]/ { print $0 (msg ? ": " msg : ""); done = 1; exit }
+		/ERROR: AddressSanitizer|runtime error:/ { print substr($0, 1, 160); done = 1; exit }
+		END { if (!done && msg) print msg }
+	' "$1"
 }
 
 if [ "$BASELINE" = 1 ]; then
@@ -261,7 +278,7 @@ if [ "$BASELINE" = 1 ]; then
 	for t in "${TESTS[@]}"; do
 		t1=$SECONDS
 		log="$LOGS/baseline.${t//[:\/]/_}.log"
-		if run_test "$t" "$log"; then
+		if run_test "$t" "$log" && counted "$t" "$log"; then
 			echo "  ok    $t ($((SECONDS - t1))s)"
 		else
 			echo "  FAIL  $t ($((SECONDS - t1))s): $(why "$log") (log: $log)"
