@@ -258,12 +258,17 @@ counted() {
 # why LOG: the first failed check or test in a failed test's log (with cmocka's message)
 why() {
 	awk '
-		/^not ok - / { print substr($0, 1, 160); done = 1; exit }
+		/^not ok - / && !nok { nok = substr($0, 1, 160) }
 		/^\[  ERROR   \] --- / && !msg { msg = substr($0, 17, 90) }
 		/^ERROR: / && !msg { msg = substr($0, 8, 90) }
-		/^\[  FAILED  \] [a-z]/ { print $0 (msg ? ": " msg : ""); done = 1; exit }
-		/ERROR: AddressSanitizer|runtime error:/ { print substr($0, 1, 160); done = 1; exit }
-		END { if (!done && msg) print msg }
+		/^\[  FAILED  \] [a-z]/ && !failed { failed = $0 }
+		/ERROR: AddressSanitizer|runtime error:/ && !san { san = substr($0, 1, 160) }
+		END {
+			if (nok) print nok
+			else if (failed) print failed (msg ? ": " msg : "")
+			else if (san) print san
+			else if (msg) print msg
+		}
 	' "$1"
 }
 
