@@ -218,7 +218,8 @@ fi
 # regenerate if a meson.build changed in the sync (ninja does it, but introspection must be current)
 ninja -C "$BUILD" build.ninja >"$LOGS/regen.log" 2>&1 || { tail -n 20 "$LOGS/regen.log"; exit 1; }
 
-DAEMONS="src/rustynet-wg/rustynet-wg src/rustynetd/rustynetd src/rustynet/rustynet src/rustynet-control/rustynet-control"
+DAEMONS=(src/rustynet-wg/rustynet-wg src/rustynetd/rustynetd src/rustynet/rustynet
+	src/rustynet-control/rustynet-control)
 
 # targets TESTS...: the ninja targets those tests need
 targets() {
@@ -226,7 +227,11 @@ targets() {
 	for t in "$@"; do
 		case $t in
 		unit:*) out+=("$(helper target "$TABLE" "$BUILD" "${t#unit:}")") || return 1 ;;
-		integration:*) out+=($DAEMONS) ;;
+		integration:*)
+			[ -f "$TREE/tests/integration/${t#integration:}.sh" ] ||
+				{ echo "mutate: no tests/integration/${t#integration:}.sh" >&2; return 1; }
+			out+=("${DAEMONS[@]}")
+			;;
 		*) echo "mutate: unknown test kind: $t (unit:NAME or integration:NAME)" >&2; return 1 ;;
 		esac
 	done
@@ -276,8 +281,9 @@ if [ "$BASELINE" = 1 ]; then
 	# shellcheck disable=SC2207
 	TESTS=($(for rec in "${PICKED[@]}"; do IFS=$'\t' read -r _ _ t _ <<<"$rec"; echo "$t"; done | tr ' ' '\n' | sort -u))
 	echo "mutate: baseline: ${#TESTS[@]} tests on the unmutated tree"
-	# shellcheck disable=SC2046
-	ninja -C "$BUILD" $(targets "${TESTS[@]}") >"$LOGS/baseline-build.log" 2>&1 ||
+	tg=$(targets "${TESTS[@]}") || exit 1
+	# shellcheck disable=SC2086 # one target a word
+	ninja -C "$BUILD" $tg >"$LOGS/baseline-build.log" 2>&1 ||
 		{ tail -n 30 "$LOGS/baseline-build.log"; echo "mutate: the unmutated tree does not build"; exit 1; }
 	bad=0
 	for t in "${TESTS[@]}"; do
@@ -311,8 +317,15 @@ for rec in "${PICKED[@]}"; do
 		restore
 		continue
 	}
-	# shellcheck disable=SC2086,SC2046
-	if ! ninja -C "$BUILD" $(targets $tests) >"$log.build" 2>&1; then
+	# shellcheck disable=SC2086 # one test, one target a word
+	if ! tg=$(targets $tests); then
+		echo "BROKEN   $id: its tests cannot be found: $tests"
+		BAD=$((BAD + 1))
+		restore
+		continue
+	fi
+	# shellcheck disable=SC2086
+	if ! ninja -C "$BUILD" $tg >"$log.build" 2>&1; then
 		echo "BROKEN   $id ($where): the mutation does not compile (a bad mutation): $log.build"
 		BAD=$((BAD + 1))
 		restore
@@ -320,7 +333,14 @@ for rec in "${PICKED[@]}"; do
 	fi
 	by=
 	for t in $tests; do
-		if ! run_test "$t" "$log.${t//[:\/]/_}"; then
+		rc=0
+		run_test "$t" "$log.${t//[:\/]/_}" || rc=$?
+		# a test stopped by Ctrl-C (the runner exits 130) killed nothing
+		if [ "$rc" = 130 ] || [ "$rc" = 143 ]; then
+			echo "mutate: interrupted during $id" >&2
+			exit 130
+		fi
+		if [ "$rc" != 0 ]; then
 			by="$t: $(why "$log.${t//[:\/]/_}")"
 			break
 		fi
