@@ -22,7 +22,7 @@
 # Prints one line per mutation (killed / SURVIVED / BROKEN), then "killed N/M"; exits 1 unless
 # every mutation was killed, 2 on bad usage. ID-PATTERN (a shell pattern such as 'wg-*') picks
 # mutations; --list prints them and exits. Env: MUTATE_DIR (the --dir default), KEEP_LOGS=1 keeps
-# DIR/logs of a clean run too.
+# DIR/logs of a clean run too, MUTATE_TABLE another table (trying a test against a mutation).
 set -eu
 
 usage() {
@@ -30,7 +30,7 @@ usage() {
 }
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-TABLE=$ROOT/scripts/mutations/mutations.txt
+TABLE=${MUTATE_TABLE:-$ROOT/scripts/mutations/mutations.txt}
 DIR=${MUTATE_DIR:-$ROOT/build-mutate}
 BASELINE=1
 LIST=0
