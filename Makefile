@@ -55,8 +55,8 @@ leak-test: $(TESTBUILD)/build.ninja
 
 # Mutation testing (not part of check): each mutation in scripts/mutations/mutations.txt is
 # applied alone to a scratch copy (build-mutate/) and must make one of its tests fail; ends with
-# "killed N/M". MUTATIONS='wg-* policy-*' picks some. As root (integration tests); ~25 min.
-mutate:
+# "killed N/M". MUTATIONS='wg-* policy-*' picks some. As root (integration tests); about 6 min.
+mutate: deps
 	./scripts/mutate.sh $(MUTATIONS)
 
 bench: all
