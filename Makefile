@@ -6,7 +6,7 @@ TESTBUILD  ?= build-test
 FUZZBUILD  ?= build-fuzz
 FUZZ_TIME  ?= 60
 
-.PHONY: all deps install check unit integration leak-test bench fuzz demo clean format lint
+.PHONY: all deps install check unit integration leak-test mutate bench fuzz demo clean format lint
 
 all: $(BUILD)/build.ninja
 	ninja -C $(BUILD)
@@ -54,6 +54,12 @@ leak-test: $(TESTBUILD)/build.ninja
 	ninja -C $(TESTBUILD)
 	./scripts/run-tests.sh --build $(TESTBUILD) --only integration --script 'leak-*'
 
+# Mutation testing (not part of check): each mutation in scripts/mutations/mutations.txt is
+# applied alone to a scratch copy (build-mutate/) and must make one of its tests fail; ends with
+# "killed N/M". MUTATIONS='wg-* policy-*' picks some. As root (integration tests); about 6 min.
+mutate: deps
+	./scripts/mutate.sh $(MUTATIONS)
+
 bench: all
 	./bench/throughput.sh $(BUILD)
 	./bench/rss.sh $(BUILD)
@@ -85,4 +91,4 @@ lint: $(TESTBUILD)/build.ninja $(FUZZBUILD)/build.ninja
 	./scripts/tidy.sh --check --build $(TESTBUILD) --fuzz-build $(FUZZBUILD)
 
 clean:
-	rm -rf $(BUILD) $(TESTBUILD) $(FUZZBUILD)
+	rm -rf $(BUILD) $(TESTBUILD) $(FUZZBUILD) build-mutate

@@ -223,6 +223,16 @@ static const struct filter_case filter_cases[] = {
      PROBES({"exit-a", "alice-laptop", SUBNET, "192.168.1.10", TCP, 22, DENY},
 	    {"router", "alice-laptop", SUBNET, "10.1.2.3", TCP, 22, ALLOW},
 	    {"router", "alice-laptop", MESH, "router", TCP, 22, DENY})},
+    /* via grants routed traffic only: a CIDR holding the via node's own mesh address does not
+     * open the node itself (mutation policy-via-grants-mesh); the same without via does. */
+    {"via never grants the via node's own addresses",
+     POLICY(AV("\"alice\"", "\"100.64.0.0/10:*\"", "\"router\"")), NULL,
+     PROBES({"router", "alice-laptop", MESH, "router", TCP, 22, DENY},
+	    {"server1", "alice-laptop", MESH, "server1", TCP, 22, DENY})},
+    {"the same CIDR without via grants the nodes in it",
+     POLICY(A("\"alice\"", "\"100.64.0.0/10:*\"")), NULL,
+     PROBES({"router", "alice-laptop", MESH, "router", TCP, 22, ALLOW},
+	    {"server1", "alice-laptop", MESH, "server1", TCP, 22, ALLOW})},
     {"only advertised and approved routes are reached",
      POLICY(A("\"alice\"", "\"10.0.0.0/8:*\", \"fd00::/16:*\"")), NULL,
      PROBES({"router", "alice-laptop", SUBNET, "10.1.0.5", TCP, 22, ALLOW},
@@ -466,9 +476,9 @@ struct netmap_case {
 #define LAN_POLICY                                                                                 \
 	POLICY(AP("tcp", "\"group:eng\"", "\"tag:server:22\"") "," AV(                             \
 	    "\"alice\"", "\"autogroup:internet:*\"",                                               \
-	    "\"exit-a\"") "," A("\"alice\"", "\"nas:445\", \"192.168.0.0/16:80\", "                \
-					     "\"10.0.0.0/8:*\"") "," A("\"10.1.0.0/16\"",          \
-								       "\"carol-phone:*\""))
+	    "\"exit-a\"") "," A("\"alice\"",                                                       \
+				"\"nas:445\", \"192.168.0.0/16:80\", "                             \
+				"\"10.0.0.0/8:*\"") "," A("\"10.1.0.0/16\"", "\"carol-phone:*\""))
 
 static const struct netmap_case netmap_cases[] = {
     {NULL, "alice-laptop",

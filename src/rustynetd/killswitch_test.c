@@ -11,6 +11,7 @@
 #include <netinet/in.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -111,18 +112,28 @@ static void test_ruleset_refuses(void **state)
 
 #define PHYS_ADDR "203.0.113.1"
 #define PHYS_PEER "203.0.113.10"
+/* The same on IPv6: a public prefix on the local network, which the kill switch must drop too. */
+#define PHYS6_ADDR "2001:db8:113::1"
+#define PHYS6_PEER "2001:db8:113::10"
 
-/* sendto() from a UDP socket with mark; 0 when the kernel let it out, else -errno. */
+/* sendto() from a UDP socket with mark, to an IPv4 or IPv6 dst; 0 when the kernel let it out,
+ * else -errno. */
 static int send_udp(const char *dst, uint16_t port, int mark)
 {
+	struct sockaddr_in6 s6 = {.sin6_family = AF_INET6, .sin6_port = htons(port)};
 	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(port)};
-	int fd = socket(AF_INET, SOCK_DGRAM, 0), r = 0;
+	bool v6 = strchr(dst, ':') != NULL;
+	int fd = socket(v6 ? AF_INET6 : AF_INET, SOCK_DGRAM, 0), r = 0;
 
 	assert_true(fd >= 0);
-	assert_int_equal(inet_pton(AF_INET, dst, &sa.sin_addr), 1);
+	if (v6)
+		assert_int_equal(inet_pton(AF_INET6, dst, &s6.sin6_addr), 1);
+	else
+		assert_int_equal(inet_pton(AF_INET, dst, &sa.sin_addr), 1);
 	if (mark)
 		assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_MARK, &mark, sizeof(mark)), 0);
-	if (sendto(fd, "x", 1, 0, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+	if ((v6 ? sendto(fd, "x", 1, 0, (struct sockaddr *)&s6, sizeof(s6))
+		: sendto(fd, "x", 1, 0, (struct sockaddr *)&sa, sizeof(sa))) < 0)
 		r = -errno;
 	close(fd);
 	return r;
@@ -165,10 +176,13 @@ static void test_nft_accepts_and_drops(void **state)
 	/* A public-looking local network on the "physical" interface (TunnelCrack LocalNet). */
 	assert_true(rn_ipaddr_parse_prefix(PHYS_ADDR "/24", &lan));
 	assert_int_equal(rn_system_addr_add(f.sys, "other", RN_TESTNS_DEV, &lan), 0);
+	assert_true(rn_ipaddr_parse_prefix(PHYS6_ADDR "/64", &lan));
+	assert_int_equal(rn_system_addr_add(f.sys, "other", RN_TESTNS_DEV, &lan), 0);
 	assert_true(rn_killswitch_ruleset("rn-tunnel0", RN_EXIT_FWMARK, RN_EXIT_FWMASK, buf,
 					  sizeof(buf)) > 0);
 	/* Before: a public address on the test device's subnet gets out. */
 	assert_int_equal(send_udp(PHYS_PEER, 9, 0), 0);
+	assert_int_equal(send_udp(PHYS6_PEER, 9, 0), 0);
 	assert_int_equal(rn_system_nft_table_set(f.sys, RN_KILLSWITCH_GROUP, RN_KILLSWITCH_FAMILY,
 						 RN_KILLSWITCH_TABLE, buf),
 			 0);
@@ -179,6 +193,10 @@ static void test_nft_accepts_and_drops(void **state)
 	assert_int_equal(send_udp(PHYS_PEER, 53, RN_EXIT_FWMARK | 0x1), 0);
 	assert_int_equal(send_udp(PHYS_PEER, 9, 0x10000), -EPERM);
 	assert_int_equal(send_udp("127.0.0.1", 9, 0), 0);
+	/* IPv6 the same: dropped unless marked (scripts/mutate.sh: ks-ipv6-bypass). */
+	assert_int_equal(send_udp(PHYS6_PEER, 9, 0), -EPERM);
+	assert_int_equal(send_udp(PHYS6_PEER, 53, RN_EXIT_FWMARK | 0x1), 0);
+	assert_int_equal(send_udp("::1", 9, 0), 0);
 	/* Another group goes, the kill switch stays, in the kernel and the journal. */
 	assert_int_equal(rn_system_undo_all_but(f.sys, RN_KILLSWITCH_GROUP), 0);
 	assert_int_equal(rn_system_count(f.sys, "other"), 0);
