@@ -76,9 +76,10 @@ exit_topology() {
 		ip -n "${EXIT_NS[l2]}" route add default via 192.168.60.1 || return 1
 }
 
-# exit_listen NS PROTO PORT: in a plain namespace, a listener answering "from <peer address>".
+# exit_listen NS PROTO PORT: in a plain namespace, a listener answering "from <peer address>";
+# returns once it is bound.
 exit_listen() {
-	local ns=${EXIT_NS[$1]}
+	local ns=${EXIT_NS[$1]} any=0.0.0.0 p=$2
 	case $2 in
 	tcp) nsx "$ns" socat "TCP-LISTEN:$3,reuseaddr,fork" SYSTEM:'echo from $SOCAT_PEERADDR' \
 		>/dev/null 2>&1 </dev/null & ;;
@@ -88,6 +89,8 @@ exit_listen() {
 		>/dev/null 2>&1 </dev/null & ;;
 	esac
 	T_BG+=("$!")
+	[ "$p" != tcp6 ] || { p=tcp any=::; }
+	wait_for 10 listening "$ns" "$p" "$any" "$3"
 }
 
 # exit_probe NODE PROTO ADDR PORT: what the listener says ("from ADDR"), empty if nothing came.

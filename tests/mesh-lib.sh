@@ -162,9 +162,38 @@ mesh_policy() {
 	cat >"$T_DIR/policy.hujson" && ctl policy set "$T_DIR/policy.hujson"
 }
 
-# mesh_logs_clean: no sanitizer report in any daemon's or the server's log.
+# mesh_stop_all: SIGTERM every rustynetd still running and the control server, and wait for
+# them (LeakSanitizer reports at exit); prints "NAME: exit status N" for each one stopped.
+mesh_stop_all() {
+	local n pid rc
+	for n in "${!MESH_PID[@]}"; do
+		pid=${MESH_PID[$n]}
+		kill -0 "$pid" 2>/dev/null || continue
+		kill -TERM "$pid" 2>/dev/null || continue
+		rc=0
+		wait "$pid" 2>/dev/null || rc=$?
+		echo "rustynetd $n: exit status $rc"
+	done
+	if [ -n "$MESH_CTL_PID" ] && kill -0 "$MESH_CTL_PID" 2>/dev/null; then
+		kill -TERM "$MESH_CTL_PID" 2>/dev/null
+		rc=0
+		wait "$MESH_CTL_PID" 2>/dev/null || rc=$?
+		MESH_CTL_PID=
+		echo "rustynet-control: exit status $rc"
+	fi
+}
+
+# mesh_logs_clean: stops every daemon and the server (mesh_stop_all), then: each exited 0 on
+# SIGTERM, and no sanitizer report in any daemon's or the server's log nor in a sanitizer report
+# file (san_clean). The script's last check: nothing runs after it.
 mesh_logs_clean() {
 	local re='ERROR: [A-Za-z]+Sanitizer|runtime error:|SUMMARY: [A-Za-z]+Sanitizer' f bad=0
+	mesh_stop_all >"$T_DIR/stop.out"
+	cat "$T_DIR/stop.out"
+	if grep -v ": exit status 0$" "$T_DIR/stop.out"; then
+		echo "# a daemon did not exit 0 on SIGTERM (above)"
+		bad=1
+	fi
 	for f in "$MESH_CTL_LOG" "${MESH_LOG[@]}"; do
 		[ -f "$f" ] || continue
 		if grep -qE "$re" "$f"; then
@@ -173,6 +202,7 @@ mesh_logs_clean() {
 			bad=1
 		fi
 	done
+	san_clean || bad=1
 	return $bad
 }
 
@@ -200,7 +230,16 @@ mesh_listen() {
 		>/dev/null 2>&1 </dev/null & ;;
 	esac
 	T_BG+=("$!")
-	sleep 0.2
+	wait_for 10 listening "$ns" "$2" "$3" "$4"
+}
+
+# listening NS PROTO ADDR PORT: a socket in NS is bound to ADDR:PORT (ADDR "*": any address);
+# for TCP, listening.
+listening() {
+	local a=$3 o=-Hln
+	case $a in *:*) a="[$a]" ;; esac
+	[ "$2" = tcp ] && o=-Hltn || o=-Hlun
+	nsx "$1" ss "$o" "sport = :$4" | awk -v a="$a:$4" '$4 == a || $4 ~ /^(\*|0\.0\.0\.0|\[::\]):/ {f = 1} END {exit !f}'
 }
 
 # mesh_reach NAME PROTO ADDR PORT: NAME gets "open" back from ADDR:PORT within 2 s.
