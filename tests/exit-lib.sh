@@ -96,10 +96,7 @@ exit_listen() {
 # exit_probe NODE PROTO ADDR PORT: what the listener says ("from ADDR"), empty if nothing came.
 exit_probe() {
 	case $2 in
-	tcp) echo hi | timeout 3 ip netns exec "${MESH_NS[$1]}" \
-		socat -T 2 - "TCP:$3:$4,connect-timeout=2" 2>/dev/null ;;
-	tcp6) echo hi | timeout 3 ip netns exec "${MESH_NS[$1]}" \
-		socat -T 2 - "TCP6:[$3]:$4,connect-timeout=2" 2>/dev/null ;;
+	tcp | tcp6) tcp_get "${MESH_NS[$1]}" "$3" "$4" ;;
 	udp) echo hi | timeout 3 ip netns exec "${MESH_NS[$1]}" socat -T 2 - "UDP:$3:$4" 2>/dev/null ;;
 	icmp) ip netns exec "${MESH_NS[$1]}" ping -n -c 1 -W 2 "$3" >/dev/null 2>&1 && echo "from icmp" ;;
 	esac

@@ -529,6 +529,17 @@ capture_has() {
 
 # ---------------------------------------------------------------- traffic
 
+# tcp_get NS ADDR PORT [SECONDS]: what the TCP listener at ADDR:PORT sends (IPv6 ADDR without
+# brackets), within SECONDS (2). The probe sends nothing (socat -u): `echo hi | socat - TCP:...`
+# half-closed at once and raced the listener's SYSTEM:'echo ...' child, which then lost its
+# answer about one connection in eight: the flaky "reaches" checks.
+tcp_get() {
+	local a=$2 v='' t=${4:-2}
+	case $a in *:*) a="[$a]" v=6 ;; esac
+	timeout $((t + 1)) ip netns exec "$1" socat -u -T "$t" "TCP$v:$a:$3,connect-timeout=$t" - \
+		</dev/null 2>/dev/null
+}
+
 # ping_ok NS DST [ping options]: a few pings get through (deadline 5 s).
 ping_ok() {
 	local ns=$1 dst=$2

@@ -163,24 +163,27 @@ mesh_policy() {
 }
 
 # mesh_stop_all: SIGTERM every rustynetd still running and the control server, and wait for
-# them (LeakSanitizer reports at exit); prints "NAME: exit status N" for each one stopped.
+# them (LeakSanitizer reports at exit); prints "NAME: exit status N" for each one stopped
+# ("NAME: still running 10 s after SIGTERM" before a SIGKILL).
 mesh_stop_all() {
-	local n pid rc
-	for n in "${!MESH_PID[@]}"; do
-		pid=${MESH_PID[$n]}
-		kill -0 "$pid" 2>/dev/null || continue
-		kill -TERM "$pid" 2>/dev/null || continue
-		rc=0
-		wait "$pid" 2>/dev/null || rc=$?
-		echo "rustynetd $n: exit status $rc"
+	local n
+	for n in "${!MESH_PID[@]}"; do mesh_stop_pid "rustynetd $n" "${MESH_PID[$n]}"; done
+	[ -z "$MESH_CTL_PID" ] || mesh_stop_pid rustynet-control "$MESH_CTL_PID"
+	MESH_CTL_PID=
+}
+mesh_stop_pid() {
+	local what=$1 pid=$2 rc=0 i
+	kill -0 "$pid" 2>/dev/null && kill -TERM "$pid" 2>/dev/null || return 0
+	for i in $(seq 100); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
 	done
-	if [ -n "$MESH_CTL_PID" ] && kill -0 "$MESH_CTL_PID" 2>/dev/null; then
-		kill -TERM "$MESH_CTL_PID" 2>/dev/null
-		rc=0
-		wait "$MESH_CTL_PID" 2>/dev/null || rc=$?
-		MESH_CTL_PID=
-		echo "rustynet-control: exit status $rc"
+	if kill -0 "$pid" 2>/dev/null; then
+		echo "$what: still running 10 s after SIGTERM"
+		kill -KILL "$pid" 2>/dev/null
 	fi
+	wait "$pid" 2>/dev/null || rc=$?
+	echo "$what: exit status $rc"
 }
 
 # mesh_logs_clean: stops every daemon and the server (mesh_stop_all), then: each exited 0 on
@@ -246,11 +249,14 @@ listening() {
 mesh_reach() {
 	local a=$3 v=''
 	case $a in *:*) a="[$a]" v=6 ;; esac
+	local out
 	case $2 in
-	tcp) echo hi | timeout 3 ip netns exec "${MESH_NS[$1]}" \
-		socat -T 2 - "TCP$v:$a:$4,connect-timeout=2" 2>/dev/null | grep -q open ;;
-	udp) echo hi | timeout 3 ip netns exec "${MESH_NS[$1]}" \
-		socat -T 2 - "UDP$v:$a:$4" 2>/dev/null | grep -q open ;;
+	tcp) out=$(tcp_get "${MESH_NS[$1]}" "$3" "$4") ;;
+	udp) out=$(echo hi | timeout 3 ip netns exec "${MESH_NS[$1]}" \
+		socat -T 2 - "UDP$v:$a:$4" 2>&1) ;;
 	esac
+	echo "$1 -> $2 $a:$4: ${out:-nothing}"
+	case $out in *open*) return 0 ;; esac
+	return 1
 }
 mesh_no_reach() { ! mesh_reach "$@"; }

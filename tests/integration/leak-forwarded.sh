@@ -42,10 +42,7 @@ container() {
 		wait_for 10 nsx "${EXIT_NS[ct]}" ping -n -c 1 -W 1 fd99::1
 }
 check "a container namespace routed through c1 (ip_forward on)" container
-ct_seen_as() {
-	[ "$(echo hi | timeout 3 ip netns exec "${EXIT_NS[ct]}" \
-		socat -T 2 - "TCP:$I_ADDR:443,connect-timeout=2" 2>/dev/null)" = "from $1" ]
-}
+ct_seen_as() { [ "$(tcp_get "${EXIT_NS[ct]}" "$I_ADDR" 443)" = "from $1" ]; }
 check "the container's tcp/443 to $I_ADDR reaches I through the exit: I sees $E_UPLINK" \
 	wait_for 10 ct_seen_as "$E_UPLINK"
 check "the container's ping6 to $I6_ADDR is answered (through the exit)" \

@@ -147,7 +147,7 @@ by_hand() {
 		ip -n "$CNS" route replace "$r" dev "$CIF" || return 1
 	done
 }
-get() { echo hi | timeout 4 ip netns exec "$CNS" socat -T 3 - "TCP:$1:80,connect-timeout=3" 2>/dev/null; }
+get() { tcp_get "$CNS" "$1" 80 3; }
 sees_exit() { get 203.0.113.10 | grep -qx 'from 203.0.113.1'; }
 reaches() { get "$1" | grep -q .; }
 blocked() { ! reaches "$1"; }
@@ -160,7 +160,7 @@ check "granted: C reaches I through E, and I sees E's address (masquerade)" \
 check "granted LAN: C reaches 192.168.50.10" reaches 192.168.50.10
 # control: the listener answers on 192.168.60.10 and E itself reaches it (its route to the
 # unapproved LAN works), so the drop below is E's data plane
-e_reaches_l60() { echo hi | timeout 4 ip netns exec "$ENS" socat -T 3 - TCP:192.168.60.10:80,connect-timeout=3 | grep -q open; }
+e_reaches_l60() { tcp_get "$ENS" 192.168.60.10 80 3 | grep -q open; }
 check "control: E itself reaches 192.168.60.10:80 on its LAN" e_reaches_l60
 check "unapproved LAN 192.168.60.0/24: dropped at E" blocked 192.168.60.10
 

@@ -101,20 +101,21 @@ by_hand() {
 		ip -n "$CNS" route replace "$r" dev "$CIF" || return 1
 	done
 }
-get() { echo hi | timeout 4 ip netns exec "$CNS" socat -T 3 - "TCP:$1:80,connect-timeout=3" 2>/dev/null; }
+get() { tcp_get "$CNS" "$1" 80 3; }
 reaches() { get "$1" | grep -q .; }
 # blocked ADDR: two tries (each waits 3 s for an answer), both get nothing: a drop must hold.
 blocked() { ! reaches "$1" && ! reaches "$1"; }
 # r_reaches ADDR: R itself gets an answer from ADDR:80 (the listener and R's own route work:
 # the positive control of C's drops through R).
-r_reaches() { echo hi | timeout 4 ip netns exec "$RNS" socat -T 3 - "TCP:$1:80,connect-timeout=3" 2>/dev/null | grep -q .; }
+r_reaches() { tcp_get "$RNS" "$1" 80 3 | grep -q .; }
+sees_e() { [ "$(get 203.0.113.10)" = "from 203.0.113.1" ]; }
 r_controls() { r_reaches 203.0.113.130 && r_reaches 192.168.70.10; }
 settle() { local v; v=$(mesh_version "$1"); sleep 1; [ "$(mesh_version "$1")" = "$v" ]; }
 
 check "maps settled" wait_for 5 settle C
 check "C routes the internet halves and both LANs at E and R by hand" by_hand
 check "subject alive: C reaches 203.0.113.10 through E, seen as E" \
-	wait_for 5 sh -c "echo hi | timeout 4 ip netns exec '$CNS' socat -T 3 - TCP:203.0.113.10:80,connect-timeout=3 2>/dev/null | grep -qx 'from 203.0.113.1'"
+	wait_for 5 sees_e
 check "subject alive: C reaches 192.168.50.10 through E" wait_for 5 reaches 192.168.50.10
 check "R, before any forged map: not forwarding, no table" untouched "$RNS"
 
