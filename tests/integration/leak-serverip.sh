@@ -85,7 +85,7 @@ only_wg_to_victim() {
 }
 plaintext_to_victim() { serverip_counts "$1" && [ "$PLAIN" -gt 0 ] && [ "$OTHER" -gt 0 ]; }
 check "6 s capture: only WireGuard UDP goes to $I_ADDR, no plaintext to it, no other leak" \
-	only_wg_to_victim
+	only_wg_to_victim 6
 no_host_route() {
 	local r
 	r=$( { ip -n "$C1" route show table all; ip -n "$C1" -6 route show table all; } |
