@@ -514,7 +514,7 @@ capture_count() {
 # switch lets it out and no leak filter counts it), sent by NS on IFACE. A capture asserted to
 # hold "no leak" from NS also asserts canary_count > 0: it did see NS's own packets, with the
 # MAC address the leak filter uses.
-capture_canary() { nsx "$1" ping -6 -n -c 1 -W 1 -I "$2" ff02::1 >/dev/null 2>&1 || true; }
+capture_canary() { nsx "$1" ping -6 -n -c 1 -W 0.2 -I "$2" ff02::1 >/dev/null 2>&1 || true; }
 # canary_count FILE MAC: capture_canary's packets sent from MAC in FILE.
 canary_count() { capture_count "$1" "ether src $2 and icmp6 and ip6[40] == 128 and dst host ff02::1"; }
 

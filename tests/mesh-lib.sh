@@ -167,13 +167,16 @@ mesh_policy() {
 # ("NAME: still running 10 s after SIGTERM" before a SIGKILL).
 mesh_stop_all() {
 	local n
-	for n in "${!MESH_PID[@]}"; do mesh_stop_pid "rustynetd $n" "${MESH_PID[$n]}"; done
-	[ -z "$MESH_CTL_PID" ] || mesh_stop_pid rustynet-control "$MESH_CTL_PID"
+	for n in "${!MESH_PID[@]}"; do mesh_stop_pid "rustynetd $n" "${MESH_PID[$n]}" "$RND"; done
+	[ -z "$MESH_CTL_PID" ] || mesh_stop_pid rustynet-control "$MESH_CTL_PID" "$RNC"
 	MESH_CTL_PID=
 }
+# mesh_stop_pid WHAT PID BINARY: stop PID if it still runs BINARY (a daemon that died earlier
+# may have had its pid reused by some other process, which is left alone).
 mesh_stop_pid() {
 	local what=$1 pid=$2 rc=0 i
-	kill -0 "$pid" 2>/dev/null && kill -TERM "$pid" 2>/dev/null || return 0
+	[ "$(readlink "/proc/$pid/exe" 2>/dev/null)" = "$(realpath "$3")" ] || return 0
+	kill -TERM "$pid" 2>/dev/null || return 0
 	for i in $(seq 100); do
 		kill -0 "$pid" 2>/dev/null || break
 		sleep 0.1
