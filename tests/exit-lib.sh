@@ -85,10 +85,9 @@ exit_listen() {
 		>/dev/null 2>&1 </dev/null & ;;
 	tcp6) nsx "$ns" socat "TCP6-LISTEN:$3,reuseaddr,fork,ipv6only=1" \
 		SYSTEM:'echo from $SOCAT_PEERADDR' >/dev/null 2>&1 </dev/null & ;;
-	udp) nsx "$ns" socat "UDP-RECVFROM:$3,reuseaddr,fork" SYSTEM:'echo from $SOCAT_PEERADDR' \
-		>/dev/null 2>&1 </dev/null & ;;
+	udp) udp_serve "$ns" 0.0.0.0 "$3" from ;;
 	esac
-	T_BG+=("$!")
+	[ "$p" = udp ] || T_BG+=("$!")
 	[ "$p" != tcp6 ] || { p=tcp any=::; }
 	wait_for 10 listening "$ns" "$p" "$any" "$3"
 }
@@ -97,7 +96,7 @@ exit_listen() {
 exit_probe() {
 	case $2 in
 	tcp | tcp6) tcp_get "${MESH_NS[$1]}" "$3" "$4" ;;
-	udp) echo hi | timeout 3 ip netns exec "${MESH_NS[$1]}" socat -T 2 - "UDP:$3:$4" 2>/dev/null ;;
+	udp) udp_get "${MESH_NS[$1]}" "$3" "$4" ;;
 	icmp) ip netns exec "${MESH_NS[$1]}" ping -n -c 1 -W 2 "$3" >/dev/null 2>&1 && echo "from icmp" ;;
 	esac
 	return 0

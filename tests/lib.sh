@@ -540,6 +540,35 @@ tcp_get() {
 		</dev/null 2>/dev/null
 }
 
+# udp_serve NS ADDR PORT REPLY: a UDP listener on ADDR:PORT in NS (background) answering every
+# datagram with REPLY, or with "from <sender address>" when REPLY is "from". One process: socat's
+# UDP-RECVFROM,fork lost about one datagram in four to a forked child still holding the socket.
+udp_serve() {
+	nsx "$1" python3 -c 'import socket, sys
+a, p, r = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+s = socket.socket(socket.AF_INET6 if ":" in a else socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind((a, p))
+while True:
+    d, src = s.recvfrom(4096)
+    s.sendto((("from " + src[0]) if r == "from" else r).encode() + b"\n", src)' "$2" "$3" "$4" \
+		>/dev/null 2>&1 </dev/null &
+	T_BG+=("$!")
+}
+
+# udp_get NS ADDR PORT [SECONDS]: sends "hi" to ADDR:PORT and prints the first answer, waiting
+# up to SECONDS (2) for it. `echo hi | socat - UDP:...` gave up 0.5 s after its stdin ended
+# (socat's -t), before a loaded listener's SYSTEM child had answered.
+udp_get() {
+	local t=${4:-2}
+	timeout $((t + 1)) ip netns exec "$1" python3 -c 'import socket, sys
+a, p, t = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
+s = socket.socket(socket.AF_INET6 if ":" in a else socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(t)
+s.sendto(b"hi\n", (a, p))
+print(s.recv(2048).decode(errors="replace").strip())' "$2" "$3" "$t" 2>/dev/null
+}
+
 # ping_ok NS DST [ping options]: a few pings get through (deadline 5 s).
 ping_ok() {
 	local ns=$1 dst=$2

@@ -174,10 +174,10 @@ mesh_stop_all() {
 # mesh_stop_pid WHAT PID BINARY: stop PID if it still runs BINARY (a daemon that died earlier
 # may have had its pid reused by some other process, which is left alone).
 mesh_stop_pid() {
-	local what=$1 pid=$2 rc=0 i
+	local what=$1 pid=$2 rc=0
 	[ "$(readlink "/proc/$pid/exe" 2>/dev/null)" = "$(realpath "$3")" ] || return 0
 	kill -TERM "$pid" 2>/dev/null || return 0
-	for i in $(seq 100); do
+	for _ in $(seq 100); do
 		kill -0 "$pid" 2>/dev/null || break
 		sleep 0.1
 	done
@@ -230,12 +230,13 @@ mesh_listen() {
 	local ns=${MESH_NS[$1]} a=$3 v=''
 	case $a in *:*) a="[$a]" v=6 ;; esac
 	case $2 in
-	tcp) nsx "$ns" socat "TCP$v-LISTEN:$4,bind=$a,reuseaddr,fork" SYSTEM:'echo open' \
-		>/dev/null 2>&1 </dev/null & ;;
-	udp) nsx "$ns" socat "UDP$v-RECVFROM:$4,bind=$a,reuseaddr,fork" SYSTEM:'echo open' \
-		>/dev/null 2>&1 </dev/null & ;;
+	tcp)
+		nsx "$ns" socat "TCP$v-LISTEN:$4,bind=$a,reuseaddr,fork" SYSTEM:'echo open' \
+			>/dev/null 2>&1 </dev/null &
+		T_BG+=("$!")
+		;;
+	udp) udp_serve "$ns" "$3" "$4" open ;;
 	esac
-	T_BG+=("$!")
 	wait_for 10 listening "$ns" "$2" "$3" "$4"
 }
 
@@ -250,13 +251,11 @@ listening() {
 
 # mesh_reach NAME PROTO ADDR PORT: NAME gets "open" back from ADDR:PORT within 2 s.
 mesh_reach() {
-	local a=$3 v=''
-	case $a in *:*) a="[$a]" v=6 ;; esac
-	local out
+	local a=$3 out
+	case $a in *:*) a="[$a]" ;; esac
 	case $2 in
 	tcp) out=$(tcp_get "${MESH_NS[$1]}" "$3" "$4") ;;
-	udp) out=$(echo hi | timeout 3 ip netns exec "${MESH_NS[$1]}" \
-		socat -T 2 - "UDP$v:$a:$4" 2>&1) ;;
+	udp) out=$(udp_get "${MESH_NS[$1]}" "$3" "$4") ;;
 	esac
 	echo "$1 -> $2 $a:$4: ${out:-nothing}"
 	case $out in *open*) return 0 ;; esac
