@@ -18,7 +18,8 @@
 #                     internet (four checks); then E_IP is e's mesh IPv4
 # isp_drop            the ISP drops DNS to the upstream 203.0.113.10
 # on_underlay CMD...  CMD runs while tcpdump watches c's underlay; then DNS53 holds the number
-#                     of port 53/853 packets seen, WG those of UDP to and from e's endpoint
+#                     of port 53/853 packets seen, WG those of UDP to and from e's endpoint;
+#                     fails if the capture did not see c's canary (capture_canary)
 # is WANT CMD...      CMD prints exactly WANT
 
 ISP_NS="$T_ID-isp"
@@ -82,13 +83,18 @@ isp_drop() {
 }
 
 on_underlay() {
-	local rc=0
+	local rc=0 mac
+	DNS53='' WG='' CANARY=''
+	mac=$(nsx "${MESH_NS[c]}" cat /sys/class/net/e0/address) && [ -n "$mac" ] || return 1
 	capture_start "${MESH_NS[c]}" e0 || return 1
+	capture_canary "${MESH_NS[c]}" e0
 	"$@" || rc=$?
 	capture_stop
-	DNS53=$(capture_count "$CAPTURE_FILE" "port 53 or port 853")
-	WG=$(capture_count "$CAPTURE_FILE" "udp and host $E_UL")
-	echo "on c's underlay: $DNS53 packet(s) on port 53/853, $WG WireGuard with e"
+	DNS53=$(capture_count "$CAPTURE_FILE" "port 53 or port 853") &&
+		WG=$(capture_count "$CAPTURE_FILE" "udp and host $E_UL") &&
+		CANARY=$(canary_count "$CAPTURE_FILE" "$mac") || return 1
+	echo "on c's underlay: $DNS53 packet(s) on port 53/853, $WG WireGuard with e, $CANARY of c's canary"
+	[ "$CANARY" -gt 0 ] || { echo "the capture did not see c's own canary packet"; return 1; }
 	tcpdump -r "$CAPTURE_FILE" -n "port 53 or port 853" 2>/dev/null | head -n 5
 	return "$rc"
 }

@@ -76,28 +76,27 @@ exit_topology() {
 		ip -n "${EXIT_NS[l2]}" route add default via 192.168.60.1 || return 1
 }
 
-# exit_listen NS PROTO PORT: in a plain namespace, a listener answering "from <peer address>".
+# exit_listen NS PROTO PORT: in a plain namespace, a listener answering "from <peer address>";
+# returns once it is bound.
 exit_listen() {
-	local ns=${EXIT_NS[$1]}
+	local ns=${EXIT_NS[$1]} any=0.0.0.0 p=$2
 	case $2 in
 	tcp) nsx "$ns" socat "TCP-LISTEN:$3,reuseaddr,fork" SYSTEM:'echo from $SOCAT_PEERADDR' \
 		>/dev/null 2>&1 </dev/null & ;;
 	tcp6) nsx "$ns" socat "TCP6-LISTEN:$3,reuseaddr,fork,ipv6only=1" \
 		SYSTEM:'echo from $SOCAT_PEERADDR' >/dev/null 2>&1 </dev/null & ;;
-	udp) nsx "$ns" socat "UDP-RECVFROM:$3,reuseaddr,fork" SYSTEM:'echo from $SOCAT_PEERADDR' \
-		>/dev/null 2>&1 </dev/null & ;;
+	udp) udp_serve "$ns" 0.0.0.0 "$3" from ;;
 	esac
-	T_BG+=("$!")
+	[ "$p" = udp ] || T_BG+=("$!")
+	[ "$p" != tcp6 ] || { p=tcp any=::; }
+	wait_for 10 listening "$ns" "$p" "$any" "$3"
 }
 
 # exit_probe NODE PROTO ADDR PORT: what the listener says ("from ADDR"), empty if nothing came.
 exit_probe() {
 	case $2 in
-	tcp) echo hi | timeout 3 ip netns exec "${MESH_NS[$1]}" \
-		socat -T 2 - "TCP:$3:$4,connect-timeout=2" 2>/dev/null ;;
-	tcp6) echo hi | timeout 3 ip netns exec "${MESH_NS[$1]}" \
-		socat -T 2 - "TCP6:[$3]:$4,connect-timeout=2" 2>/dev/null ;;
-	udp) echo hi | timeout 3 ip netns exec "${MESH_NS[$1]}" socat -T 2 - "UDP:$3:$4" 2>/dev/null ;;
+	tcp | tcp6) tcp_get "${MESH_NS[$1]}" "$3" "$4" ;;
+	udp) udp_get "${MESH_NS[$1]}" "$3" "$4" ;;
 	icmp) ip netns exec "${MESH_NS[$1]}" ping -n -c 1 -W 2 "$3" >/dev/null 2>&1 && echo "from icmp" ;;
 	esac
 	return 0

@@ -17,6 +17,11 @@
 # seen_as ADDR          c1's tcp/443 to I arrives from ADDR (and the answer comes back)
 # wg_count FILE         WireGuard packets c1 sent to E in a capture (proof the capture saw
 #                       the tunnel at work)
+# leak_check PROTECTED|CONTROL SECONDS FILTER
+#                       the protected step and its control, counted by one function: leaks
+#                       and FILTER 0 with WireGuard and c1's canary seen, or both above 0
+# leak_none_for / leak_seen_for SECONDS
+#                       no leak (with WireGuard and the canary seen) / some leak
 # old_routing on|off    the single rule c1 had before the local ranges (main without its /0
 #                       routes for every destination), for the control steps
 
@@ -87,17 +92,34 @@ leak_traffic_start() {
 }
 leak_traffic_stop() { kill "$LEAK_LOOP" 2>/dev/null || true; }
 
+# leak_mac: c1's MAC on e0; fails when it cannot be read ("ether src  and ..." would match
+# nothing).
+leak_mac() {
+	local mac
+	mac=$(nsx "${MESH_NS[c1]}" cat /sys/class/net/e0/address) || return 1
+	case $mac in
+	??:??:??:??:??:??) echo "$mac" ;;
+	*) echo "leak_mac: no MAC address for c1's e0 (got '$mac')" >&2; return 1 ;;
+	esac
+}
 # The pcap filter of a leak: sent by c1 (its MAC: the bridge shows other hosts' packets too).
 leak_filter() {
 	local mac
-	mac=$(nsx "${MESH_NS[c1]}" cat /sys/class/net/e0/address)
+	mac=$(leak_mac) || return 1
 	echo "ether src $mac and not arp and
 	not (udp and (dst host $E_UL4 or dst host $E_UL6) and dst port $WG_PORT) and
 	not (tcp and dst host $CTL_UL4 and dst port 8443) and
 	not (icmp6 and ip6[40] >= 133 and ip6[40] <= 136) and
 	not (ip6 and dst net ff02::/16)"
 }
-leak_count() { capture_count "$1" "$(leak_filter)"; }
+leak_count() { local f; f=$(leak_filter) && capture_count "$1" "$f"; }
+# c1_seen FILE: the capture holds c1's canary (underlay_for sends it), printed.
+c1_seen() {
+	local mac n
+	mac=$(leak_mac) && n=$(canary_count "$1" "$mac") || return 1
+	echo "c1's canary (ICMPv6 echo to ff02::1 from $mac) in the capture: $n"
+	[ "$n" -gt 0 ]
+}
 wg_count() { capture_count "$1" "udp and dst host $E_UL4 and dst port $WG_PORT"; }
 
 # The control steps of the LAN-route scenarios put back what this client did before routing
@@ -110,43 +132,61 @@ old_routing() {
 	off) ip -n "${MESH_NS[c1]}" rule del pref 5205 2>/dev/null || true ;;
 	esac
 }
-# leak_show FILE: the first leaked packets, for the log.
-leak_show() { tcpdump -r "$1" -n "$(leak_filter)" 2>/dev/null | head -n 5; }
+# leak_show FILE [FILTER]: the first leaked packets (or those matching FILTER), for the log.
+leak_show() { tcpdump -r "$1" -n "${2:-$(leak_filter)}" 2>/dev/null | head -n 5; }
 
-# underlay_for SECONDS: c1's underlay captured for SECONDS, into CAPTURE_FILE.
+# underlay_for SECONDS: c1's underlay captured for SECONDS, into CAPTURE_FILE, with c1's
+# canary (capture_canary) in it. The length is the scenario's observation window, not a wait.
 underlay_for() {
 	capture_start "${MESH_NS[c1]}" e0 || return 1
+	capture_canary "${MESH_NS[c1]}" e0
 	sleep "$1"
 	capture_stop
 }
 
-# underlay_shows SECONDS FILTER: in SECONDS of c1's underlay some packets match FILTER (the
-# control steps: without the protection the capture does see the traffic).
-underlay_shows() {
-	local n
-	underlay_for "$1" || return 1
-	n=$(capture_count "$CAPTURE_FILE" "$2")
-	echo "packets matching '$2' on c1's underlay: $n"
-	tcpdump -e -r "$CAPTURE_FILE" -n "$2" 2>/dev/null | head -n 2
-	[ "$n" -gt 0 ]
+# The protected step and the control step of a scenario count with the same functions: a
+# filter that matches nothing (a typo, an empty MAC) makes the control fail, not the protected
+# step pass. Each protected step also needs the tunnel's WireGuard in the same capture, so
+# "0 leaked" never comes from a capture that saw nothing.
+#
+# leak_check PROTECTED|CONTROL SECONDS FILTER: capture c1's underlay for SECONDS; count the
+# leaks (leak_count) and the packets matching FILTER (what the scenario's attack would send
+# in the clear: "ip and dst host I", ...). PROTECTED: both are 0 and the capture holds WireGuard
+# to e (wg_count). CONTROL: both are above 0 (the protection off, the capture sees the leak).
+leak_check() {
+	local mode=$1 n leaked wg
+	underlay_for "$2" || return 1
+	n=$(capture_count "$CAPTURE_FILE" "$3") || return 1
+	leaked=$(leak_count "$CAPTURE_FILE") || return 1
+	wg=$(wg_count "$CAPTURE_FILE") || return 1
+	echo "c1's underlay: $wg WireGuard to e, $n matching '$3', $leaked leaked"
+	leak_show "$CAPTURE_FILE"
+	case $mode in
+	PROTECTED) c1_seen "$CAPTURE_FILE" && [ "$wg" -gt 0 ] && [ "$n" = 0 ] && [ "$leaked" = 0 ] ;;
+	CONTROL) [ "$n" -gt 0 ] && [ "$leaked" -gt 0 ] ;;
+	*) echo "leak_check: PROTECTED or CONTROL, not '$mode'" >&2; return 2 ;;
+	esac
 }
 
-# leak_none_for SECONDS [what]: a capture of c1's underlay for SECONDS has no leak.
+# leak_none_for SECONDS [WHAT [WG_MIN]]: a capture of c1's underlay for SECONDS has no leak,
+# holds c1's canary, and at least WG_MIN (default 1) WireGuard packets to e: with the tunnel
+# up or its peer dead, c1's traffic makes handshake attempts; 0 when c1's daemon is gone.
 leak_none_for() {
-	local n all
+	local n all wg
 	underlay_for "$1" || return 1
-	n=$(leak_count "$CAPTURE_FILE")
-	all=$(capture_count "$CAPTURE_FILE")
-	echo "${2:-capture}: $all packets on c1's underlay, $n leaked"
+	n=$(leak_count "$CAPTURE_FILE") || return 1
+	all=$(capture_count "$CAPTURE_FILE") || return 1
+	wg=$(wg_count "$CAPTURE_FILE") || return 1
+	echo "${2:-capture}: $all packets on c1's underlay, $wg WireGuard to e, $n leaked"
 	leak_show "$CAPTURE_FILE"
-	[ "$n" = 0 ]
+	c1_seen "$CAPTURE_FILE" && [ "$n" = 0 ] && [ "$wg" -ge "${3:-1}" ]
 }
 
 # leak_seen_for SECONDS: the opposite, for the checks that prove a capture would see a leak.
 leak_seen_for() {
 	local n
 	underlay_for "$1" || return 1
-	n=$(leak_count "$CAPTURE_FILE")
+	n=$(leak_count "$CAPTURE_FILE") || return 1
 	echo "$n leaked packets on c1's underlay"
 	leak_show "$CAPTURE_FILE"
 	[ "$n" -gt 0 ]

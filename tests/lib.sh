@@ -22,7 +22,11 @@
 #     `wireguard-go` or the path of a binary such as rustynet-wg) in the foreground, in the
 #     background of this script, log in $T_DIR/IFNAME.log; returns once `wg show IFNAME` answers.
 #   - `capture_start NS IFACE [FILTER...]` / `capture_stop [FILE]`: tcpdump -U --immediate-mode -w,
-#     returns once tcpdump says "listening on"; the file is in $CAPTURE_FILE.
+#     returns once tcpdump says "listening on"; the file is in $CAPTURE_FILE. `capture_count`
+#     fails when tcpdump does (never a "0" from a count that did not happen); `capture_canary`
+#     / `canary_count`: a packet of the node's own that proves a capture saw its traffic.
+#   - sanitizer reports of every process go to $T_DIR/sanitizer.PID (log_path): `san_clean`,
+#     `logs_clean LOG...`; `t_done` fails on a report no check has shown.
 #   - `wg_keypair NAME`: key pair in $T_DIR; sets KEY_NAME (private key file) and PUB_NAME.
 #   - the two-node topology used by most scenarios: pair_netns, pair_wg, pair_peers, pair_down.
 #   - `for_each_pair FUNC`: runs FUNC IMPL_A IMPL_B for rustynet-wg<->wireguard-go both ways, or
@@ -60,6 +64,13 @@ declare -A T_CAP_PID=()
 declare -A WG_PID=() WG_LOG=() WG_NS=() WG_IMPL=()
 CAPTURE_FILE=
 UAPI_DIR=/var/run/wireguard
+declare -A T_SAN_REPORTED=()
+# Sanitizer reports (ASan, LeakSanitizer, UBSan) of every process started from here go to
+# $T_DIR/sanitizer.PID instead of stderr: a daemon in daemon mode (rustynet-wg without -f) has
+# its stderr on /dev/null, and a report from a command run as `! CMD` would count as a pass.
+# san_clean reads these files; t_done fails the script on any report no check has shown.
+export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}log_path=$T_DIR/sanitizer"
+export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1}:log_path=$T_DIR/sanitizer"
 RUSTYNET_WG=${RUSTYNET_WG:-}
 [ -z "$RUSTYNET_WG" ] || RUSTYNET_WG=$(realpath -m "$RUSTYNET_WG")
 
@@ -122,6 +133,7 @@ note() { echo "# $*"; }
 
 # t_done: print this script's tally and exit non-zero if anything failed.
 t_done() {
+	san_unreported
 	note "$TEST_TAG: $T_PASS ok, $T_FAIL not ok, $T_SKIP skipped"
 	[ "$T_FAIL" = 0 ] || exit 1
 	exit 0
@@ -345,17 +357,64 @@ wg_stop() {
 	unset "WG_PID[$ifn]"
 }
 
-# wg_log_clean IFNAME: no sanitizer report, Go panic or fatal error in the daemon's log; prints
-# the first report with the lines after it (the stack) otherwise.
+# wg_log_clean IFNAME: no sanitizer report, Go panic or fatal error in the daemon's log, and no
+# sanitizer report file (san_clean); prints the first report with the lines after it (the
+# stack) otherwise. Run it after wg_stop: LeakSanitizer reports at exit.
 wg_log_clean() {
-	local log=${WG_LOG[$1]} re='ERROR: [A-Za-z]+Sanitizer|runtime error:|SUMMARY: [A-Za-z]+Sanitizer|^panic:|^fatal error:'
+	local log=${WG_LOG[$1]:-} re='ERROR: [A-Za-z]+Sanitizer|runtime error:|SUMMARY: [A-Za-z]+Sanitizer|^panic:|^fatal error:'
+	[ -f "$log" ] || { echo "wg_log_clean: no log for $1" >&2; return 1; }
 	if grep -qE "$re" "$log"; then
 		echo "$(grep -cE "$re" "$log") report line(s); the first one and what follows it:" >&2
 		grep -m 1 -A 14 -E "$re" "$log" >&2
 		echo "(whole log kept with KEEP_TMP=1 or KEEP_TMP=failed: $log)" >&2
 		return 1
 	fi
-	return 0
+	san_clean
+}
+
+# logs_clean LOG...: each LOG exists and holds no sanitizer report, and no sanitizer report file
+# exists (san_clean). For processes the script has stopped already.
+logs_clean() {
+	local f bad=0 re='ERROR: [A-Za-z]+Sanitizer|runtime error:|SUMMARY: [A-Za-z]+Sanitizer'
+	for f in "$@"; do
+		if [ ! -f "$f" ]; then
+			echo "no log $f" >&2
+			bad=1
+		elif grep -qE "$re" "$f"; then
+			echo "$f:" >&2
+			grep -m 1 -A 14 -E "$re" "$f" >&2
+			bad=1
+		fi
+	done
+	san_clean || bad=1
+	return $bad
+}
+
+# san_clean: no sanitizer report file ($T_DIR/sanitizer.PID, see ASAN_OPTIONS above) from any
+# process of this script; prints the start of each report otherwise. Call it after the
+# daemons have stopped, since LeakSanitizer reports when a process exits.
+san_clean() {
+	local f bad=0
+	for f in "$T_DIR"/sanitizer.*; do
+		[ -e "$f" ] || continue
+		echo "sanitizer report from process ${f##*.} ($f):" >&2
+		head -n 40 "$f" >&2
+		T_SAN_REPORTED[$f]=1
+		bad=1
+	done
+	return $bad
+}
+
+# san_unreported: a not-ok line for sanitizer reports no check has shown (a CLI's leak after
+# the last check, a script without a log check); nothing when there are none.
+san_unreported() {
+	local f
+	for f in "$T_DIR"/sanitizer.*; do
+		if [ ! -e "$f" ] || [ -n "${T_SAN_REPORTED[$f]:-}" ]; then continue; fi
+		T_SAN_REPORTED[$f]=1
+		not_ok "$TEST_TAG: sanitizer report from process ${f##*.}" "(kept with KEEP_TMP=failed: $f)"
+		head -n 20 "$f" | sed 's/^/#   /'
+	done
 }
 
 # wg_log_tail IFNAME [N]: print the last N lines of the daemon log as comments.
@@ -432,22 +491,83 @@ capture_stop() {
 }
 
 # capture_count FILE [FILTER...]: number of packets in FILE matching FILTER (works while running).
+# Fails, printing nothing on stdout and tcpdump's complaint on stderr, when tcpdump cannot
+# answer (a filter that does not compile, an empty MAC address in it, a missing or unreadable
+# file): "0 packets" must never come from a count that did not happen. Use it as
+# `n=$(capture_count ...) || return 1`.
 capture_count() {
-	local f=$1
+	local f=$1 out err rc=0
 	shift
-	tcpdump -r "$f" -n "$@" 2>/dev/null | wc -l
+	err="$T_DIR/capture_count.err"
+	out=$(tcpdump -r "$f" -n "$@" 2>"$err") || rc=$?
+	# a capture still being written may end in a partial packet record: the packets before it
+	# count (a file without even its file header is an error: the capture never ran)
+	if [ "$rc" != 0 ] && ! grep -qE "truncated dump file; tried to read [0-9]+ (header|captured)" "$err"; then
+		echo "capture_count: tcpdump -r $f '$*' failed (exit status $rc):" >&2
+		cat "$err" >&2
+		return 1
+	fi
+	if [ -z "$out" ]; then echo 0; else echo "$out" | wc -l; fi
 }
+
+# capture_canary NS IFACE: one ICMPv6 echo request to ff02::1 (all nodes, link-local: a kill
+# switch lets it out and no leak filter counts it), sent by NS on IFACE. A capture asserted to
+# hold "no leak" from NS also asserts canary_count > 0: it did see NS's own packets, with the
+# MAC address the leak filter uses.
+capture_canary() { nsx "$1" ping -6 -n -c 1 -W 0.2 -I "$2" ff02::1 >/dev/null 2>&1 || true; }
+# canary_count FILE MAC: capture_canary's packets sent from MAC in FILE.
+canary_count() { capture_count "$1" "ether src $2 and icmp6 and ip6[40] == 128 and dst host ff02::1"; }
 
 # capture_has FILE MIN [FILTER...]: FILE holds at least MIN packets matching FILTER.
 capture_has() {
 	local f=$1 min=$2 n
 	shift 2
-	n=$(capture_count "$f" "$@")
+	n=$(capture_count "$f" "$@") || return 1
 	echo "$n packet(s) matching '$*' in $(basename "$f")"
 	[ "$n" -ge "$min" ]
 }
 
 # ---------------------------------------------------------------- traffic
+
+# tcp_get NS ADDR PORT [SECONDS]: what the TCP listener at ADDR:PORT sends (IPv6 ADDR without
+# brackets), within SECONDS (2). The probe sends nothing (socat -u): `echo hi | socat - TCP:...`
+# half-closed at once and raced the listener's SYSTEM:'echo ...' child, which then lost its
+# answer about one connection in eight: the flaky "reaches" checks.
+tcp_get() {
+	local a=$2 v='' t=${4:-2}
+	case $a in *:*) a="[$a]" v=6 ;; esac
+	timeout $((t + 1)) ip netns exec "$1" socat -u -T "$t" "TCP$v:$a:$3,connect-timeout=$t" - \
+		</dev/null 2>/dev/null
+}
+
+# udp_serve NS ADDR PORT REPLY: a UDP listener on ADDR:PORT in NS (background) answering every
+# datagram with REPLY, or with "from <sender address>" when REPLY is "from". One process: socat's
+# UDP-RECVFROM,fork lost about one datagram in four to a forked child still holding the socket.
+udp_serve() {
+	nsx "$1" python3 -c 'import socket, sys
+a, p, r = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+s = socket.socket(socket.AF_INET6 if ":" in a else socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind((a, p))
+while True:
+    d, src = s.recvfrom(4096)
+    s.sendto((("from " + src[0]) if r == "from" else r).encode() + b"\n", src)' "$2" "$3" "$4" \
+		>/dev/null 2>&1 </dev/null &
+	T_BG+=("$!")
+}
+
+# udp_get NS ADDR PORT [SECONDS]: sends "hi" to ADDR:PORT and prints the first answer, waiting
+# up to SECONDS (2) for it. `echo hi | socat - UDP:...` gave up 0.5 s after its stdin ended
+# (socat's -t), before a loaded listener's SYSTEM child had answered.
+udp_get() {
+	local t=${4:-2}
+	timeout $((t + 1)) ip netns exec "$1" python3 -c 'import socket, sys
+a, p, t = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
+s = socket.socket(socket.AF_INET6 if ":" in a else socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(t)
+s.sendto(b"hi\n", (a, p))
+print(s.recv(2048).decode(errors="replace").strip())' "$2" "$3" "$t" 2>/dev/null
+}
 
 # ping_ok NS DST [ping options]: a few pings get through (deadline 5 s).
 ping_ok() {

@@ -162,9 +162,44 @@ mesh_policy() {
 	cat >"$T_DIR/policy.hujson" && ctl policy set "$T_DIR/policy.hujson"
 }
 
-# mesh_logs_clean: no sanitizer report in any daemon's or the server's log.
+# mesh_stop_all: SIGTERM every rustynetd still running and the control server, and wait for
+# them (LeakSanitizer reports at exit); prints "NAME: exit status N" for each one stopped
+# ("NAME: still running 10 s after SIGTERM" before a SIGKILL).
+mesh_stop_all() {
+	local n
+	for n in "${!MESH_PID[@]}"; do mesh_stop_pid "rustynetd $n" "${MESH_PID[$n]}" "$RND"; done
+	[ -z "$MESH_CTL_PID" ] || mesh_stop_pid rustynet-control "$MESH_CTL_PID" "$RNC"
+	MESH_CTL_PID=
+}
+# mesh_stop_pid WHAT PID BINARY: stop PID if it still runs BINARY (a daemon that died earlier
+# may have had its pid reused by some other process, which is left alone).
+mesh_stop_pid() {
+	local what=$1 pid=$2 rc=0
+	[ "$(readlink "/proc/$pid/exe" 2>/dev/null)" = "$(realpath "$3")" ] || return 0
+	kill -TERM "$pid" 2>/dev/null || return 0
+	for _ in $(seq 100); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	if kill -0 "$pid" 2>/dev/null; then
+		echo "$what: still running 10 s after SIGTERM"
+		kill -KILL "$pid" 2>/dev/null
+	fi
+	wait "$pid" 2>/dev/null || rc=$?
+	echo "$what: exit status $rc"
+}
+
+# mesh_logs_clean: stops every daemon and the server (mesh_stop_all), then: each exited 0 on
+# SIGTERM, and no sanitizer report in any daemon's or the server's log nor in a sanitizer report
+# file (san_clean). The script's last check: nothing runs after it.
 mesh_logs_clean() {
 	local re='ERROR: [A-Za-z]+Sanitizer|runtime error:|SUMMARY: [A-Za-z]+Sanitizer' f bad=0
+	mesh_stop_all >"$T_DIR/stop.out"
+	cat "$T_DIR/stop.out"
+	if grep -v ": exit status 0$" "$T_DIR/stop.out"; then
+		echo "# a daemon did not exit 0 on SIGTERM (above)"
+		bad=1
+	fi
 	for f in "$MESH_CTL_LOG" "${MESH_LOG[@]}"; do
 		[ -f "$f" ] || continue
 		if grep -qE "$re" "$f"; then
@@ -173,6 +208,7 @@ mesh_logs_clean() {
 			bad=1
 		fi
 	done
+	san_clean || bad=1
 	return $bad
 }
 
@@ -194,24 +230,35 @@ mesh_listen() {
 	local ns=${MESH_NS[$1]} a=$3 v=''
 	case $a in *:*) a="[$a]" v=6 ;; esac
 	case $2 in
-	tcp) nsx "$ns" socat "TCP$v-LISTEN:$4,bind=$a,reuseaddr,fork" SYSTEM:'echo open' \
-		>/dev/null 2>&1 </dev/null & ;;
-	udp) nsx "$ns" socat "UDP$v-RECVFROM:$4,bind=$a,reuseaddr,fork" SYSTEM:'echo open' \
-		>/dev/null 2>&1 </dev/null & ;;
+	tcp)
+		nsx "$ns" socat "TCP$v-LISTEN:$4,bind=$a,reuseaddr,fork" SYSTEM:'echo open' \
+			>/dev/null 2>&1 </dev/null &
+		T_BG+=("$!")
+		;;
+	udp) udp_serve "$ns" "$3" "$4" open ;;
 	esac
-	T_BG+=("$!")
-	sleep 0.2
+	wait_for 10 listening "$ns" "$2" "$3" "$4"
+}
+
+# listening NS PROTO ADDR PORT: a socket in NS is bound to ADDR:PORT (ADDR "*": any address);
+# for TCP, listening.
+listening() {
+	local a=$3 o=-Hln
+	case $a in *:*) a="[$a]" ;; esac
+	[ "$2" = tcp ] && o=-Hltn || o=-Hlun
+	nsx "$1" ss "$o" "sport = :$4" | awk -v a="$a:$4" '$4 == a || $4 ~ /^(\*|0\.0\.0\.0|\[::\]):/ {f = 1} END {exit !f}'
 }
 
 # mesh_reach NAME PROTO ADDR PORT: NAME gets "open" back from ADDR:PORT within 2 s.
 mesh_reach() {
-	local a=$3 v=''
-	case $a in *:*) a="[$a]" v=6 ;; esac
+	local a=$3 out
+	case $a in *:*) a="[$a]" ;; esac
 	case $2 in
-	tcp) echo hi | timeout 3 ip netns exec "${MESH_NS[$1]}" \
-		socat -T 2 - "TCP$v:$a:$4,connect-timeout=2" 2>/dev/null | grep -q open ;;
-	udp) echo hi | timeout 3 ip netns exec "${MESH_NS[$1]}" \
-		socat -T 2 - "UDP$v:$a:$4" 2>/dev/null | grep -q open ;;
+	tcp) out=$(tcp_get "${MESH_NS[$1]}" "$3" "$4") ;;
+	udp) out=$(udp_get "${MESH_NS[$1]}" "$3" "$4") ;;
 	esac
+	echo "$1 -> $2 $a:$4: ${out:-nothing}"
+	case $out in *open*) return 0 ;; esac
+	return 1
 }
 mesh_no_reach() { ! mesh_reach "$@"; }

@@ -199,7 +199,14 @@ check "an offline node still resolves" is "${IP4[c]}" qc a @100.100.100.100 web.
 check "inspect (text) lists records and the wiring" sh -c "'$RNCLI' --socket '${MESH_SOCK[a]}' dns inspect | tee /dev/stderr | grep -q 'web.rustynet.*offline'"
 
 # ---------------------------------------------------------------- restore
-check "a down restores its resolv.conf byte for byte" sh -c "'$RNCLI' --socket '${MESH_SOCK[a]}' down && sleep 0.5 && cmp '$T_DIR/a.resolv.orig' '$T_DIR/a.resolv.conf'"
+# down_restores NODE: `rustynet down`, the daemon exits (it restores before it does), and the
+# node's resolv.conf is the original byte for byte.
+down_restores() {
+	rnn "$1" down || return 1
+	wait_for 10 sh -c "! kill -0 ${MESH_PID[$1]} 2>/dev/null" || return 1
+	cmp "$T_DIR/$1.resolv.orig" "$T_DIR/$1.resolv.conf"
+}
+check "a down restores its resolv.conf byte for byte" down_restores a
 check "the backup is gone after down" test ! -e "${MESH_ST[a]}/resolv.conf.backup"
 
 crash_restart() {
@@ -209,14 +216,15 @@ crash_restart() {
 	wait_for 5 is "${IP4[a]}" qc b @100.100.100.100 nas.rustynet A
 }
 check "after kill -9 b restarts and serves again" crash_restart
-check "b down after the crash restores the original byte for byte" sh -c "'$RNCLI' --socket '${MESH_SOCK[b]}' down && sleep 0.5 && cmp '$T_DIR/b.resolv.orig' '$T_DIR/b.resolv.conf'"
+check "b down after the crash restores the original byte for byte" down_restores b
 
 clobbered() {
 	mesh_node_start b || return 1
 	wait_for 5 rc_ours "$T_DIR/b.resolv.conf" || return 1
 	printf 'nameserver 9.9.9.9\n' >"$T_DIR/b.resolv.conf"
 	rnn b dns inspect | tee /dev/stderr | grep -q "rewritten by someone else" || return 1
-	rnn b down && sleep 0.5
+	rnn b down || return 1
+	wait_for 10 sh -c "! kill -0 ${MESH_PID[b]} 2>/dev/null" || return 1
 	[ "$(cat "$T_DIR/b.resolv.conf")" = "nameserver 9.9.9.9" ]
 }
 check "a resolv.conf someone else rewrote is reported and not clobbered" clobbered

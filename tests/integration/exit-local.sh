@@ -71,12 +71,7 @@ mesh_listen e tcp 192.168.50.1 22
 mesh_listen e tcp "$E_UPLINK" 2222
 
 # plain_reach NS ADDR PORT: from a plain namespace (no tunnel), ADDR:PORT answers "open".
-plain_reach() {
-	local a=$2 v=''
-	case $a in *:*) a="[$a]" v=6 ;; esac
-	echo hi | timeout 3 ip netns exec "${EXIT_NS[$1]}" \
-		socat -T 2 - "TCP$v:$a:$3,connect-timeout=2" 2>/dev/null | grep -q open
-}
+plain_reach() { tcp_get "${EXIT_NS[$1]}" "$2" "$3" | grep -q open; }
 check "alive: e's uplink tcp/22 answers the ISP" wait_for 5 plain_reach isp "$E_UPLINK" 22
 check "alive: e's uplink tcp/22 answers over IPv6" wait_for 5 plain_reach isp "$E6_UPLINK" 22
 check "alive: e's uplink tcp/2222 answers the ISP" wait_for 5 plain_reach isp "$E_UPLINK" 2222

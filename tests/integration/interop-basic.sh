@@ -31,8 +31,8 @@ IPERF_T=${IPERF_T:-3}
 # initiated_by PCAP SRC OTHER: type-1 messages came from SRC, none from OTHER.
 initiated_by() {
 	local n_src n_other
-	n_src=$(capture_count "$1" src host "$2" and udp[8] = 1)
-	n_other=$(capture_count "$1" src host "$3" and udp[8] = 1)
+	n_src=$(capture_count "$1" src host "$2" and udp[8] = 1) || return 1
+	n_other=$(capture_count "$1" src host "$3" and udp[8] = 1) || return 1
 	echo "handshake initiations: $n_src from $2, $n_other from $3"
 	[ "$n_src" -ge 1 ] && [ "$n_other" = 0 ]
 }

@@ -34,7 +34,7 @@ count_type() { capture_count "$1" src host "$2" and udp[8] = "$3"; }
 # msgs_seen PCAP SRC TYPE MIN MAX: between MIN and MAX messages of TYPE from SRC.
 msgs_seen() {
 	local n
-	n=$(count_type "$1" "$2" "$3")
+	n=$(count_type "$1" "$2" "$3") || return 1
 	echo "$n type-$3 message(s) from $2 (want $4..$5)"
 	[ "$n" -ge "$4" ] && [ "$n" -le "$5" ]
 }
@@ -42,7 +42,7 @@ msgs_seen() {
 # data_from PCAP SRC MIN MAX: transport messages (not keepalives: UDP length > 40) from SRC.
 data_from() {
 	local n
-	n=$(capture_count "$1" src host "$2" and udp[8] = 4 and udp[4:2] \> 40)
+	n=$(capture_count "$1" src host "$2" and udp[8] = 4 and udp[4:2] \> 40) || return 1
 	echo "$n transport data message(s) from $2 (want $3..$4)"
 	[ "$n" -ge "$3" ] && [ "$n" -le "$4" ]
 }
@@ -50,7 +50,7 @@ data_from() {
 # inner_from PCAP SRC MIN MAX: packets from inner source SRC on a TUN capture.
 inner_from() {
 	local n
-	n=$(capture_count "$1" src host "$2")
+	n=$(capture_count "$1" src host "$2") || return 1
 	echo "$n packet(s) from $2 (want $3..$4)"
 	[ "$n" -ge "$3" ] && [ "$n" -le "$4" ]
 }

@@ -59,7 +59,7 @@ lost_at_most() {
 
 msgs_from() {
 	local n
-	n=$(capture_count "$1" src host "$2" and udp[8] = "$3")
+	n=$(capture_count "$1" src host "$2" and udp[8] = "$3") || return 1
 	echo "$n type-$3 message(s) from $2 (want >= $4)"
 	[ "$n" -ge "$4" ]
 }

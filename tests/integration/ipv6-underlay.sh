@@ -25,8 +25,8 @@ U6_B=fd00:198::2
 
 only_v6_underlay() {
 	local v4 v6
-	v6=$(capture_count "$1" ip6 and udp)
-	v4=$(capture_count "$1" ip and udp)
+	v6=$(capture_count "$1" ip6 and udp) || return 1
+	v4=$(capture_count "$1" ip and udp) || return 1
 	echo "$v6 IPv6 UDP, $v4 IPv4 UDP datagrams on the underlay"
 	[ "$v6" -ge 4 ] && [ "$v4" = 0 ]
 }

@@ -53,20 +53,25 @@ unanswered() { d "$@"; ! grep -q '^[^;].*203\.0\.113\.80' "$T_DIR/dig.out"; }
 dot() { echo x | timeout 3 ip netns exec "${MESH_NS[c1]}" socat -T 1 - \
 	"TCP:$I_ADDR:853,connect-timeout=2" >/dev/null 2>&1 || true; }
 
-# on_underlay CMD...: CMD runs under a capture of c1's underlay; fails if CMD fails, or if any
-# port 53/853 packet or any leak was seen.
-on_underlay() {
-	local rc=0 dns n
+# dns_counts CMD...: CMD runs under a capture of c1's underlay (with c1's canary); DNS (port
+# 53/853 packets), LEAKED (leak_count), WG (WireGuard to e); fails if CMD or a count fails. The
+# protected steps and the control count with this one function.
+dns_counts() {
+	local rc=0
 	capture_start "${MESH_NS[c1]}" e0 || return 1
+	capture_canary "${MESH_NS[c1]}" e0
 	"$@" || rc=$?
 	capture_stop
-	dns=$(capture_count "$CAPTURE_FILE" "port 53 or port 853")
-	n=$(leak_count "$CAPTURE_FILE")
-	echo "c1's underlay: $(capture_count "$CAPTURE_FILE") packets, $dns on port 53/853, $n leaked"
+	DNS=$(capture_count "$CAPTURE_FILE" "port 53 or port 853") &&
+		LEAKED=$(leak_count "$CAPTURE_FILE") && WG=$(wg_count "$CAPTURE_FILE") || return 1
+	echo "c1's underlay: $(capture_count "$CAPTURE_FILE") packets, $WG WireGuard to e, $DNS on port 53/853, $LEAKED leaked"
 	tcpdump -r "$CAPTURE_FILE" -n "port 53 or port 853" 2>/dev/null | head -n 5
 	leak_show "$CAPTURE_FILE"
-	[ "$rc" = 0 ] && [ "$dns" = 0 ] && [ "$n" = 0 ]
+	c1_seen "$CAPTURE_FILE" && [ "$rc" = 0 ]
 }
+# on_underlay CMD...: CMD succeeds under the capture; no port 53/853 packet and no leak, and
+# the queries went into the tunnel (WireGuard to e).
+on_underlay() { dns_counts "$@" && [ "$DNS" = 0 ] && [ "$LEAKED" = 0 ] && [ "$WG" -gt 0 ]; }
 
 through_e() { answered "$MAGIC" "r$RANDOM.example.test" A; }
 check "protected: Magic DNS answers from the upstream through e (within 5 s)" wait_for 5 through_e
@@ -98,17 +103,12 @@ check "... mesh names still resolve (e.rustynet)" answered_mesh
 
 # Control: without protected mode the same queries go out of e0 in plaintext.
 check "control: c1 exit-node off" rnn c1 exit-node off
-seen() {
-	local dns
-	capture_start "${MESH_NS[c1]}" e0 || return 1
+queries() {
 	d "$I_ADDR" "r$RANDOM.example.test" A
 	d "$MAGIC" "r$RANDOM.example.test" A
 	dot
-	capture_stop
-	dns=$(capture_count "$CAPTURE_FILE" "dst host $I_ADDR and (port 53 or port 853)")
-	echo "packets to $I_ADDR port 53/853 on c1's underlay: $dns"
-	[ "$dns" -gt 0 ]
 }
+seen() { dns_counts queries && [ "$DNS" -gt 0 ] && [ "$LEAKED" -gt 0 ]; }
 check "control: without the exit the queries to $I_ADDR leave by e0 in plaintext" seen
 check "no sanitizer report in any log" mesh_logs_clean
 [ "$T_FAIL" = 0 ] || mesh_dump_logs

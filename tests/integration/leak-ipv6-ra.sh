@@ -62,17 +62,9 @@ v6_traffic_start() {
 }
 leak_traffic_start
 v6_traffic_start
-none_v6() {
-	local v6 to
-	underlay_for 4 || return 1
-	v6=$(leak_count "$CAPTURE_FILE")
-	to=$(capture_count "$CAPTURE_FILE" "ip6 and dst host $I6_ADDR")
-	echo "c1's underlay: $(capture_count "$CAPTURE_FILE") packets, $(capture_count \
-		"$CAPTURE_FILE" ip6) IPv6, $to to $I6_ADDR, $v6 leaked"
-	leak_show "$CAPTURE_FILE"
-	[ "$v6" = 0 ] && [ "$to" = 0 ]
-}
-check "protected: no IPv6 but ND/RS and link-local multicast, nothing leaked, in 4 s" none_v6
+TO_I6="ip6 and dst host $I6_ADDR"
+check "protected: no IPv6 but ND/RS and link-local multicast, nothing leaked, in 4 s" \
+	leak_check PROTECTED 4 "$TO_I6"
 # socat prints the peer expanded and in brackets.
 still_tunnel() {
 	exit_probe c1 tcp6 "$I6_ADDR" 443 | python3 -c 'import ipaddress,sys
@@ -84,7 +76,7 @@ check "protected: tcp6 to I still goes through e (I sees $E6_UPLINK)" wait_for 5
 
 check "control: c1 exit-node off" rnn c1 exit-node off
 check "control: without protected mode IPv6 to $I6_ADDR leaves e0 in plaintext" \
-	underlay_shows 3 "ip6 and dst host $I6_ADDR"
+	leak_check CONTROL 3 "$TO_I6"
 kill "$V6_LOOP" 2>/dev/null || true
 leak_traffic_stop
 check "no sanitizer report in any log" mesh_logs_clean

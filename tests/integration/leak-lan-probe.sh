@@ -63,6 +63,7 @@ attacker() {
 check "an attacker on c1's LAN routes the mesh and Magic DNS addresses via c1" attacker
 nsx "$C1" socat TCP6-LISTEN:8080,reuseaddr,fork SYSTEM:'echo open' >/dev/null 2>&1 </dev/null &
 T_BG+=("$!")
+wait_for 10 listening "$C1" tcp :: 8080
 
 # arp_ask TARGET: one ARP request "who has TARGET, tell 192.168.77.66" broadcast from a0.
 arp_ask() {
@@ -86,8 +87,8 @@ hex4() {
 # reports) and ARP replies for c1's LAN address.
 ANSWERS=0 ARP_ANSWERS=0
 probe() {
-	local a=${EXIT_NS[atk]} mac f
-	mac=$(nsx "$C1" cat /sys/class/net/e0/address)
+	local a=${EXIT_NS[atk]} mac f sent
+	mac=$(leak_mac) || return 1
 	capture_start "$a" a0 || return 1
 	for x in "$M4" "$M6" "$MAGIC4" "$MAGIC6"; do
 		nsx "$a" ping -n -c 1 -W 1 "$x" >/dev/null 2>&1 || true
@@ -107,10 +108,13 @@ probe() {
 	f="ether src $mac and not (icmp6 and ip6[40] >= 133 and ip6[40] <= 137) and
 		not (ip6 and dst net ff02::/16) and
 		(not arp or arp[14:4] = $(hex4 "$M4") or arp[14:4] = $(hex4 "$MAGIC4"))"
-	ANSWERS=$(capture_count "$CAPTURE_FILE" "$f")
-	ARP_ANSWERS=$(capture_count "$CAPTURE_FILE" "arp and ether src $mac and arp[14:4] = $(hex4 "$M4")")
-	echo "attacker's capture: $(capture_count "$CAPTURE_FILE") packets, $ANSWERS from c1 (answers)"
+	ANSWERS=$(capture_count "$CAPTURE_FILE" "$f") &&
+		ARP_ANSWERS=$(capture_count "$CAPTURE_FILE" "arp and ether src $mac and arp[14:4] = $(hex4 "$M4")") &&
+		sent=$(capture_count "$CAPTURE_FILE" "ether src $(nsx "$a" cat /sys/class/net/a0/address)") ||
+		return 1
+	echo "attacker's capture: $(capture_count "$CAPTURE_FILE") packets, $sent probes sent, $ANSWERS from c1 (answers)"
 	tcpdump -r "$CAPTURE_FILE" -n "$f" 2>/dev/null | head -n 5
+	[ "$sent" -gt 0 ]
 }
 unanswered() { probe && [ "$ANSWERS" = 0 ]; }
 answered() { probe && [ "$ANSWERS" -gt 0 ] && [ "$ARP_ANSWERS" -gt 0 ]; }

@@ -40,29 +40,25 @@ check "... but ip route get $I_ADDR on c1 names the tunnel ${MESH_IF[c1]} (table
 nsx "${EXIT_NS[rogue]}" socat TCP-LISTEN:443,reuseaddr,fork SYSTEM:'echo rogue' \
 	>/dev/null 2>&1 </dev/null &
 T_BG+=("$!")
+wait_for 10 listening "${EXIT_NS[rogue]}" tcp 0.0.0.0 443
 check "c1's tcp/443 to $I_ADDR reaches I through the exit: I sees $E_UPLINK, the answer comes back" \
 	wait_for 10 seen_as "$E_UPLINK"
 check "c1's ping to $I_ADDR is answered (through the exit)" \
 	nsx "$C1" ping -n -c 1 -W 3 "$I_ADDR"
 leak_traffic_start
 
-tunnelled() {
-	local to wg
-	underlay_for 4 || return 1
-	to=$(capture_count "$CAPTURE_FILE" "ip and dst host $I_ADDR")
-	wg=$(wg_count "$CAPTURE_FILE")
-	echo "c1's underlay: $wg WireGuard to e, $to packets to $I_ADDR, $(leak_count "$CAPTURE_FILE") leaked"
-	leak_show "$CAPTURE_FILE"
-	[ "$wg" -gt 0 ] && [ "$to" = 0 ] && [ "$(leak_count "$CAPTURE_FILE")" = 0 ]
-}
-check "4 s capture: WireGuard to e, nothing to $I_ADDR, nothing leaked on the underlay" tunnelled
-check "the rogue host gets nothing (c1's tcp/443 to I is not answered by it)" \
-	sh -c "[ \"\$(echo hi | timeout 3 ip netns exec '$C1' socat -T 2 - TCP:$I_ADDR:443,connect-timeout=2 2>/dev/null)\" != rogue ]"
+TO_I="ip and dst host $I_ADDR"
+check "4 s capture: WireGuard to e, nothing to $I_ADDR, nothing leaked on the underlay" \
+	leak_check PROTECTED 4 "$TO_I"
+rogue_answers() { [ "$(exit_probe c1 tcp "$I_ADDR" 443)" = rogue ]; }
+check "the rogue host gets nothing (c1's tcp/443 to I is answered by I through e)" seen_as "$E_UPLINK"
 
 nsx "$C1" nft delete table inet rustynet-killswitch
 old_routing on
 check "control: with the old routing and no kill switch the traffic to $I_ADDR leaves by e0 in plaintext" \
-	underlay_shows 3 "ip and dst host $I_ADDR"
+	leak_check CONTROL 3 "$TO_I"
+check "control: ... and the rogue host answers c1's tcp/443 to $I_ADDR (its listener works)" \
+	rogue_answers
 old_routing off
 leak_traffic_stop
 check "no sanitizer report in any log" mesh_logs_clean

@@ -64,19 +64,28 @@ check "c1's tcp/443 to $I_ADDR reaches I through the exit: I sees $E_UPLINK, the
 
 # Packets to I other than WireGuard to port 41641, and leaks other than that WireGuard.
 NOT_WG_TO_I="not (udp and dst host $I_ADDR and dst port $WG_PORT)"
-only_wg_to_victim() {
-	local wg plain other
-	underlay_for 6 || return 1
-	wg=$(capture_count "$CAPTURE_FILE" "udp and dst host $I_ADDR and dst port $WG_PORT")
-	plain=$(capture_count "$CAPTURE_FILE" "dst host $I_ADDR and $NOT_WG_TO_I")
-	other=$(capture_count "$CAPTURE_FILE" "($(leak_filter)) and $NOT_WG_TO_I")
-	echo "c1's underlay: $wg WireGuard to $I_ADDR:$WG_PORT, $plain other packets to it, $other other leaks"
-	tcpdump -r "$CAPTURE_FILE" -n "($(leak_filter)) and $NOT_WG_TO_I" 2>/dev/null | head -n 5
-	nsx "$C1" wg show "$IF" endpoints
-	[ "$wg" -gt 0 ] && [ "$plain" = 0 ] && [ "$other" = 0 ]
+# serverip_counts SECONDS: a capture of c1's underlay; WG (WireGuard to the victim), PLAIN
+# (anything else to it), OTHER (leaks other than that WireGuard). The protected step and the
+# control count with this one function.
+serverip_counts() {
+	local lf
+	underlay_for "$1" || return 1
+	lf=$(leak_filter) || return 1
+	WG=$(capture_count "$CAPTURE_FILE" "udp and dst host $I_ADDR and dst port $WG_PORT") &&
+		PLAIN=$(capture_count "$CAPTURE_FILE" "dst host $I_ADDR and $NOT_WG_TO_I") &&
+		OTHER=$(capture_count "$CAPTURE_FILE" "($lf) and $NOT_WG_TO_I") || return 1
+	echo "c1's underlay: $WG WireGuard to $I_ADDR:$WG_PORT, $PLAIN other packets to it, $OTHER other leaks"
+	leak_show "$CAPTURE_FILE" "($lf) and $NOT_WG_TO_I"
+	c1_seen "$CAPTURE_FILE"
 }
+only_wg_to_victim() {
+	serverip_counts "$1" || return 1
+	nsx "$C1" wg show "$IF" endpoints
+	[ "$WG" -gt 0 ] && [ "$PLAIN" = 0 ] && [ "$OTHER" = 0 ]
+}
+plaintext_to_victim() { serverip_counts "$1" && [ "$PLAIN" -gt 0 ] && [ "$OTHER" -gt 0 ]; }
 check "6 s capture: only WireGuard UDP goes to $I_ADDR, no plaintext to it, no other leak" \
-	only_wg_to_victim
+	only_wg_to_victim 6
 no_host_route() {
 	local r
 	r=$( { ip -n "$C1" route show table all; ip -n "$C1" -6 route show table all; } |
@@ -94,7 +103,7 @@ check "control: the host route a ServerIP-vulnerable client adds" \
 nsx "$C1" nft delete table inet rustynet-killswitch
 old_routing on
 check "control: ... with the old routing and no kill switch: plaintext to $I_ADDR seen on e0" \
-	underlay_shows 3 "dst host $I_ADDR and $NOT_WG_TO_I"
+	plaintext_to_victim 3
 old_routing off
 ip -n "$C1" route del "$I_ADDR/32" 2>/dev/null || true
 leak_traffic_stop

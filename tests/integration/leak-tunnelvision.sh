@@ -81,22 +81,14 @@ check "c1's ping to $I_ADDR is answered (through the exit)" \
 	nsx "${MESH_NS[c1]}" ping -n -c 1 -W 3 "$I_ADDR"
 
 leak_traffic_start
-tunnelled() {
-	local to wg
-	underlay_for 4 || return 1
-	to=$(capture_count "$CAPTURE_FILE" "ip and not dst net 198.51.100.0/24 and not dst net 224.0.0.0/4 and not dst host 255.255.255.255")
-	wg=$(wg_count "$CAPTURE_FILE")
-	echo "c1's underlay: $wg WireGuard to e, $to packets to internet addresses, $(leak_count "$CAPTURE_FILE") leaked"
-	leak_show "$CAPTURE_FILE"
-	[ "$wg" -gt 0 ] && [ "$to" = 0 ] && [ "$(leak_count "$CAPTURE_FILE")" = 0 ]
-}
+TO_INTERNET="ip and not dst net 198.51.100.0/24 and not dst net 224.0.0.0/4 and not dst host 255.255.255.255"
 check "4 s capture: WireGuard to e, nothing to internet addresses, nothing leaked on the underlay" \
-	tunnelled
+	leak_check PROTECTED 4 "$TO_INTERNET"
 
 nsx "${MESH_NS[c1]}" nft delete table inet rustynet-killswitch
 old_routing on
 check "control: with the old routing and no kill switch the traffic to $I_ADDR goes to $ROGUE in plaintext" \
-	underlay_shows 3 "ip and dst host $I_ADDR"
+	leak_check CONTROL 3 "$TO_INTERNET"
 old_routing off
 leak_traffic_stop
 check "no sanitizer report in any log" mesh_logs_clean

@@ -120,9 +120,10 @@ link_del_stops() {
 }
 check "deleting the interface ends the daemon and removes its socket" link_del_stops
 
-no_sanitizer_reports() {
-	! grep -hE "ERROR: (Address|Leak)Sanitizer|runtime error:" "$LOG_D" "${WG_LOG[$IF_F]}" "$T_DIR/second"
-}
-check "no sanitizer reports in the daemons' logs" no_sanitizer_reports
+# The daemon-mode rustynet-wg has its stderr on /dev/null: its reports (LeakSanitizer's at its
+# SIGTERM exit above) reach $T_DIR/sanitizer.PID through ASAN_OPTIONS/UBSAN_OPTIONS log_path
+# (tests/lib.sh), which logs_clean reads with the foreground logs.
+no_sanitizer_reports() { logs_clean "$LOG_D" "${WG_LOG[$IF_F]:-$T_DIR/no-foreground-daemon.log}" "$T_DIR/second"; }
+check "no sanitizer reports from either daemon (both stopped), in their logs or report files" no_sanitizer_reports
 
 t_done

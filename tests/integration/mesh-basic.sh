@@ -127,7 +127,24 @@ restart_keeps() {
 }
 check "rustynetd restart: n3 logged in with the same address, mesh back" restart_keeps
 
-n1_lacks() { ! mesh_json n1 '[p["name"] for p in j["peers"]]' | grep -qF "'$1'"; }
+# n1_lacks NAME: n1's daemon answers status, and NAME is not among its peers (a dead daemon
+# or a status that does not parse is a failure, not an absent peer).
+n1_peers() { mesh_json n1 '" ".join(p["name"] for p in j["peers"])'; }
+n1_lacks() {
+	local peers
+	peers=$(n1_peers) || return 1
+	echo "n1's peers: $peers"
+	case " $peers " in *" $1 "*) return 1 ;; esac
+}
+n1_has() {
+	local peers
+	peers=$(n1_peers) || return 1
+	echo "n1's peers: $peers"
+	case " $peers " in *" $1 "*) return 0 ;; esac
+	return 1
+}
+n3_there() { n1_has n3 && wait_for 5 mesh_ping n1 "${IP4[n3]}"; }
+check "before the logout: n1 lists n3 and pings it" n3_there
 check "logout of n3" rnn n3 logout
 check "n1 drops n3 from its peers within 2 s" wait_for 2 n1_lacks n3
 check "n1 cannot reach n3 any more" mesh_no_ping n1 "${IP4[n3]}"

@@ -81,7 +81,14 @@ for n in n2 n3; do
 done
 
 EXP=$(mesh_key alice --expires 1s)
-sleep 2
+# key_expired: the server's list says the newest key (EXP) has expired (no fixed wait).
+key_expired() {
+	ctl authkey list --json | python3 -c 'import json, sys
+k = max(json.load(sys.stdin)["authkeys"], key=lambda k: k["id"])
+print(k)
+sys.exit(0 if k["state"] == "expired" else 1)'
+}
+check "the 1 s key expires (the server's list, within 5 s)" wait_for 5 key_expired
 check "an expired key is refused" \
 	fails_with "expired" rnn n4 up --server "$MESH_URL" --auth-key "$EXP" --hostname n4
 REV=$(mesh_key alice)
@@ -134,30 +141,38 @@ nsx "$MESH_CTL_NS" python3 "$ROGUE" 198.51.100.1 8443 "$MESH_CTL_ST/tls-cert.pem
 	"$MESH_CTL_ST/tls-key.pem" "$T_DIR/rogue.json" >>"$T_DIR/rogue.log" 2>&1 </dev/null &
 T_BG+=("$!")
 
-# refused NAME REASON-REGEX: n1 shows a rejected map whose reason matches, still runs version V
-# and still reaches n2.
+# refused NAME REASON-REGEX [SINCE]: n1 shows a rejected map whose reason matches, rejected at
+# SINCE (unix seconds) or later, and still runs version V. SINCE ties the check to the map
+# being served now, not to an earlier rejection whose reason happens to match too.
 refused() {
-	local r
-	r=$(mesh_json n1 '(j["netmap"]["last_rejected"] or {}).get("reason", "")') || return 1
-	echo "last_rejected: $r; version $(mesh_version n1) (want $V)"
-	echo "$r" | grep -qiE -- "$2" && [ "$(mesh_version n1)" = "$V" ]
+	local r t
+	r=$(mesh_json n1 '(j["netmap"]["last_rejected"] or {}).get("reason", "")') &&
+		t=$(mesh_json n1 '(j["netmap"]["last_rejected"] or {}).get("time", 0)') || return 1
+	echo "last_rejected at $t (want >= ${3:-0}): $r; version $(mesh_version n1) (want $V)"
+	echo "$r" | grep -qiE -- "$2" && [ "$t" -ge "${3:-0}" ] && [ "$(mesh_version n1)" = "$V" ]
 }
-check "a replayed older netmap is refused" wait_for 10 refused n1 "version|older|replay|stale"
+check "a replayed older netmap is refused" wait_for 10 refused n1 "version|older|replay|stale" "$(date +%s)"
 check "... the node still reaches n2" mesh_ping n1 "$N2"
 check "... Magic DNS still answers n3b, and n3 (the replay's name) is not back" names_kept
 
+T_SIG=$(date +%s)
 renamed "$T_DIR/good.json" >"$T_DIR/rogue.json"
 has_evil() {
 	python3 -c 'import json,sys; m=json.loads(json.load(open(sys.argv[1]))["map"]); n=[p["dns_name"] for p in m["peers"]]; print(n); assert "evil.rustynet" in n' "$1"
 }
 check "(the forged map does rename n3b to evil)" has_evil "$T_DIR/rogue.json"
-check "a netmap with a broken signature is refused" wait_for 10 refused n1 "signature"
+check "a netmap with a broken signature is refused" wait_for 10 refused n1 "bad signature" "$T_SIG"
 check "... the node still reaches n2" mesh_ping n1 "$N2"
 check "... Magic DNS still answers n3b, not the forged name evil" names_kept
 
 renamed "$T_DIR/good.json" >"$T_DIR/evil.json"
-python3 "$ROGUE" forge "$T_DIR/evil.json" "$T_DIR/other/netmap-signing.key" 2000 >"$T_DIR/rogue.json"
-check "a netmap signed by another key is refused" wait_for 10 refused n1 "key"
+T_FORGE=$(date +%s)
+python3 "$ROGUE" forge "$T_DIR/evil.json" "$T_DIR/other/netmap-signing.key" 2000 >"$T_DIR/forged.json"
+FORGED_KID=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["key_id"])' "$T_DIR/forged.json")
+cp "$T_DIR/forged.json" "$T_DIR/rogue.json"
+# the rejection of this map: it names the forged map's key id (not the pinned key's)
+check "a netmap signed by another key is refused, naming its key id $FORGED_KID" \
+	wait_for 20 refused n1 "key_id \"?$FORGED_KID\"? is not that of the pinned" "$T_FORGE"
 check "... the node still reaches n2" mesh_ping n1 "$N2"
 check "... Magic DNS still answers n3b, not the forged name evil" names_kept
 check "... and lists the same peers" \
@@ -165,14 +180,22 @@ check "... and lists the same peers" \
 
 # ---------------------------------------------------------------- the real server again
 for p in $(ip netns pids "$MESH_CTL_NS"); do kill -TERM "$p" 2>/dev/null || true; done
-sleep 0.5
+ctl_ns_empty() { [ -z "$(ip netns pids "$MESH_CTL_NS")" ]; }
+wait_for 5 ctl_ns_empty || true
 check "the real server restarts on its state" mesh_ctl_start
 ctl nodes rename n3b n3c >/dev/null 2>&1
 check "n1 takes new maps from the real server again" \
 	wait_for 15 sh -c "'$RNCLI' --socket '${MESH_SOCK[n1]}' status --json | grep -q n3c"
 
 # ---------------------------------------------------------------- removal
-n1_lacks_n2() { ! mesh_json n1 '[p["ipv4"] for p in j["peers"]]' | grep -qF "'$N2'"; }
+# n1_lacks_n2: n1's daemon answers status, and n2's address is not among its peers'.
+n1_lacks_n2() {
+	local a
+	a=$(mesh_json n1 '" ".join(p["ipv4"] for p in j["peers"])') || return 1
+	echo "n1's peers: $a"
+	case " $a " in *" $N2 "*) return 1 ;; esac
+}
+check "before the removal: n1 pings n2" wait_for 5 mesh_ping n1 "$N2"
 check "admin removes n2" ctl nodes remove n2
 check "n1 drops n2 within 2 s" wait_for 2 n1_lacks_n2
 check "n1 cannot reach n2" mesh_no_ping n1 "$N2"

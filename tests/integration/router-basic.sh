@@ -137,7 +137,7 @@ nsx "$INS" socat TCP-LISTEN:80,reuseaddr,fork SYSTEM:'echo from \$SOCAT_PEERADDR
 T_BG+=("$!")
 nsx "$LNS" socat TCP-LISTEN:80,reuseaddr,fork SYSTEM:'echo open' >/dev/null 2>&1 </dev/null &
 T_BG+=("$!")
-sleep 0.3
+wait_for 10 listening "$INS" tcp 0.0.0.0 80 && wait_for 10 listening "$LNS" tcp 0.0.0.0 80
 # What a modified client does: route everything at E, whatever its map says.
 by_hand() {
 	local r
@@ -147,7 +147,7 @@ by_hand() {
 		ip -n "$CNS" route replace "$r" dev "$CIF" || return 1
 	done
 }
-get() { echo hi | timeout 4 ip netns exec "$CNS" socat -T 3 - "TCP:$1:80,connect-timeout=3" 2>/dev/null; }
+get() { tcp_get "$CNS" "$1" 80 3; }
 sees_exit() { get 203.0.113.10 | grep -qx 'from 203.0.113.1'; }
 reaches() { get "$1" | grep -q .; }
 blocked() { ! reaches "$1"; }
@@ -158,6 +158,10 @@ check "C routes 203.0.113.0/24 and both LANs at E by hand" by_hand
 check "granted: C reaches I through E, and I sees E's address (masquerade)" \
 	wait_for 5 sees_exit
 check "granted LAN: C reaches 192.168.50.10" reaches 192.168.50.10
+# control: the listener answers on 192.168.60.10 and E itself reaches it (its route to the
+# unapproved LAN works), so the drop below is E's data plane
+e_reaches_l60() { tcp_get "$ENS" 192.168.60.10 80 3 | grep -q open; }
+check "control: E itself reaches 192.168.60.10:80 on its LAN" e_reaches_l60
 check "unapproved LAN 192.168.60.0/24: dropped at E" blocked 192.168.60.10
 
 check "policy without autogroup:internet" mesh_policy <<<"$POLICY_LAN_ONLY"

@@ -87,7 +87,7 @@ nsx "$INS" socat TCP-LISTEN:80,reuseaddr,fork SYSTEM:'echo from \$SOCAT_PEERADDR
 T_BG+=("$!")
 nsx "$LNS" socat TCP-LISTEN:80,reuseaddr,fork SYSTEM:'echo open' >/dev/null 2>&1 </dev/null &
 T_BG+=("$!")
-sleep 0.3
+wait_for 10 listening "$INS" tcp 0.0.0.0 80 && wait_for 10 listening "$LNS" tcp 0.0.0.0 80
 E4=$(mesh_ip4 E) E6=$(mesh_ip6 E) R4=$(mesh_ip4 R) R6=$(mesh_ip6 R) C4=$(mesh_ip4 C)
 EKEY=$(mesh_json E 'j["public_key"]') RKEY=$(mesh_json R 'j["public_key"]')
 # What a modified client does: the internet host's halves and both LANs at E and R.
@@ -101,17 +101,21 @@ by_hand() {
 		ip -n "$CNS" route replace "$r" dev "$CIF" || return 1
 	done
 }
-get() { echo hi | timeout 4 ip netns exec "$CNS" socat -T 3 - "TCP:$1:80,connect-timeout=3" 2>/dev/null; }
+get() { tcp_get "$CNS" "$1" 80 3; }
 reaches() { get "$1" | grep -q .; }
-# blocked ADDR: two tries, a second apart, both get nothing (a first connection after a route
-# change can fail on its own; a drop must hold).
-blocked() { ! reaches "$1" && sleep 1 && ! reaches "$1"; }
+# blocked ADDR: two tries (each waits 3 s for an answer), both get nothing: a drop must hold.
+blocked() { ! reaches "$1" && ! reaches "$1"; }
+# r_reaches ADDR: R itself gets an answer from ADDR:80 (the listener and R's own route work:
+# the positive control of C's drops through R).
+r_reaches() { tcp_get "$RNS" "$1" 80 3 | grep -q .; }
+sees_e() { [ "$(get 203.0.113.10)" = "from 203.0.113.1" ]; }
+r_controls() { r_reaches 203.0.113.130 && r_reaches 192.168.70.10; }
 settle() { local v; v=$(mesh_version "$1"); sleep 1; [ "$(mesh_version "$1")" = "$v" ]; }
 
 check "maps settled" wait_for 5 settle C
 check "C routes the internet halves and both LANs at E and R by hand" by_hand
 check "subject alive: C reaches 203.0.113.10 through E, seen as E" \
-	wait_for 5 sh -c "echo hi | timeout 4 ip netns exec '$CNS' socat -T 3 - TCP:203.0.113.10:80,connect-timeout=3 2>/dev/null | grep -qx 'from 203.0.113.1'"
+	wait_for 5 sees_e
 check "subject alive: C reaches 192.168.50.10 through E" wait_for 5 reaches 192.168.50.10
 check "R, before any forged map: not forwarding, no table" untouched "$RNS"
 
@@ -158,6 +162,8 @@ check "C's hand-made routes again (the control server is stopped)" by_hand
 held() { nsx "$CNS" wg show "$CIF" allowed-ips | grep -F "$1" | grep -qF "$2"; }
 check "the tunnel C-R works: C pings R's mesh address" wait_for 5 mesh_ping C "$R4"
 check "subject alive again: C reaches 192.168.50.10 through E" wait_for 5 reaches 192.168.50.10
+check "control: R itself reaches 203.0.113.130 and 192.168.70.10 (listeners and R's links work)" \
+	r_controls
 check "C cannot reach 203.0.113.130 through R" blocked 203.0.113.130
 check "C cannot reach R's LAN 192.168.70.10" blocked 192.168.70.10
 both_held() { held "$1" "$2" && held "$1" "$3"; }
