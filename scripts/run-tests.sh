@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: MIT
 # The test suite runner: unit tests (cmocka), fuzz smoke runs, netns integration tests.
 #
-#   scripts/run-tests.sh --build DIR [--fuzz-build DIR] [--only unit|fuzz|integration] [--script NAME]
+#   scripts/run-tests.sh --build DIR [--fuzz-build DIR] [--only unit|fuzz|integration|release] [--script NAME]
 #                        [--release-build DIR [--release-script PATTERN]...]
 #
 # unit         every executable meson registered in suite 'unit' of --build DIR, run directly so
@@ -26,7 +26,8 @@
 #              list in RELEASE_SCRIPTS below), and --script if given, run again with that build's
 #              binaries: what ships is what is tested. Reported as "release:NAME".
 #
-# Without --only, runs unit, then fuzz if --fuzz-build is given, then integration (and release).
+# Without --only, runs unit, then fuzz if --fuzz-build is given, then integration and release;
+# --only integration runs both integration passes, --only release the release pass alone.
 # Ends with the line "N passed, N failed, N skipped"; exits 1 if anything failed, 2 on bad usage.
 # Under CI=true a skip is a failure, with its reason: not root, a binary missing, no test hooks
 # in --build, no unit tests (cmocka missing), no fuzz targets or no --fuzz-build, a cmocka
@@ -71,9 +72,13 @@ if [ -z "$BUILD" ]; then
 	exit 2
 fi
 case $ONLY in
-'' | unit | fuzz | integration) ;;
-*) echo "run-tests: --only takes unit, fuzz or integration" >&2; exit 2 ;;
+'' | unit | fuzz | integration | release) ;;
+*) echo "run-tests: --only takes unit, fuzz, integration or release" >&2; exit 2 ;;
 esac
+if [ "$ONLY" = release ] && [ -z "$RELEASE_BUILD" ]; then
+	echo "run-tests: --only release needs --release-build DIR" >&2
+	exit 2
+fi
 if [ "$ONLY" = fuzz ] && [ -z "$FUZZ_BUILD" ]; then
 	echo "run-tests: --only fuzz needs --fuzz-build DIR" >&2
 	exit 2
@@ -342,6 +347,7 @@ run_script() {
 	printf '\n---- %s\n' "$label"
 	log="$WORK/integration.${label//[:\/]/_}.log"
 	before=$(list_rnt_netns)
+	: >"$log" # before tail opens it
 	# timeout runs the script in its own process group (a terminal's Ctrl-C does not reach
 	# it): on_signal forwards INT/TERM so the script's cleanup trap runs.
 	timeout -k 20 "$INTEGRATION_TIMEOUT" bash "$s" </dev/null >"$log" 2>&1 &
@@ -456,9 +462,9 @@ if [ -n "$FUZZ_BUILD" ] && { [ -z "$ONLY" ] || [ "$ONLY" = fuzz ]; }; then run_f
 if [ -z "$ONLY" ] && [ -z "$FUZZ_BUILD" ]; then
 	runner_skip "fuzz smoke runs" "no --fuzz-build DIR given (make check passes build-fuzz)"
 fi
-if [ -z "$ONLY" ] || [ "$ONLY" = integration ]; then
-	run_integration integration "$BUILD"
-	[ -z "$RELEASE_BUILD" ] || run_integration release "$RELEASE_BUILD"
+if [ -z "$ONLY" ] || [ "$ONLY" = integration ]; then run_integration integration "$BUILD"; fi
+if [ -n "$RELEASE_BUILD" ] && { [ -z "$ONLY" ] || [ "$ONLY" = integration ] || [ "$ONLY" = release ]; }; then
+	run_integration release "$RELEASE_BUILD"
 fi
 
 if [ ${#FAILED_NAMES[@]} -gt 0 ]; then
