@@ -77,13 +77,15 @@ exit_topology() {
 }
 
 # exit_listen NS PROTO PORT: in a plain namespace, a listener answering "from <peer address>".
+# A TCP child reads the client's bytes before it exits: closing with unread data sends a RST,
+# which can discard the answer before the client reads it (1 in 5 on a fast path).
 exit_listen() {
 	local ns=${EXIT_NS[$1]}
 	case $2 in
-	tcp) nsx "$ns" socat "TCP-LISTEN:$3,reuseaddr,fork" SYSTEM:'echo from $SOCAT_PEERADDR' \
+	tcp) nsx "$ns" socat "TCP-LISTEN:$3,reuseaddr,fork" SYSTEM:'echo from $SOCAT_PEERADDR; cat >/dev/null' \
 		>/dev/null 2>&1 </dev/null & ;;
 	tcp6) nsx "$ns" socat "TCP6-LISTEN:$3,reuseaddr,fork,ipv6only=1" \
-		SYSTEM:'echo from $SOCAT_PEERADDR' >/dev/null 2>&1 </dev/null & ;;
+		SYSTEM:'echo from $SOCAT_PEERADDR; cat >/dev/null' >/dev/null 2>&1 </dev/null & ;;
 	udp) nsx "$ns" socat "UDP-RECVFROM:$3,reuseaddr,fork" SYSTEM:'echo from $SOCAT_PEERADDR' \
 		>/dev/null 2>&1 </dev/null & ;;
 	esac
@@ -97,7 +99,7 @@ exit_probe() {
 		socat -T 2 - "TCP:$3:$4,connect-timeout=2" 2>/dev/null ;;
 	tcp6) echo hi | timeout 3 ip netns exec "${MESH_NS[$1]}" \
 		socat -T 2 - "TCP6:[$3]:$4,connect-timeout=2" 2>/dev/null ;;
-	udp) echo hi | timeout 3 ip netns exec "${MESH_NS[$1]}" socat -T 2 - "UDP:$3:$4" 2>/dev/null ;;
+	udp) udp_ask "${MESH_NS[$1]}" "$3" "$4" ;;
 	icmp) ip netns exec "${MESH_NS[$1]}" ping -n -c 1 -W 2 "$3" >/dev/null 2>&1 && echo "from icmp" ;;
 	esac
 	return 0

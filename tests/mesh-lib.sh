@@ -194,7 +194,9 @@ mesh_listen() {
 	local ns=${MESH_NS[$1]} a=$3 v=''
 	case $a in *:*) a="[$a]" v=6 ;; esac
 	case $2 in
-	tcp) nsx "$ns" socat "TCP$v-LISTEN:$4,bind=$a,reuseaddr,fork" SYSTEM:'echo open' \
+	# the TCP child reads the client's bytes before it exits: closing a socket with unread data
+	# sends a RST, which can discard "open" before the client reads it (1 in 5 on a fast path)
+	tcp) nsx "$ns" socat "TCP$v-LISTEN:$4,bind=$a,reuseaddr,fork" SYSTEM:'echo open; cat >/dev/null' \
 		>/dev/null 2>&1 </dev/null & ;;
 	udp) nsx "$ns" socat "UDP$v-RECVFROM:$4,bind=$a,reuseaddr,fork" SYSTEM:'echo open' \
 		>/dev/null 2>&1 </dev/null & ;;
@@ -210,8 +212,20 @@ mesh_reach() {
 	case $2 in
 	tcp) echo hi | timeout 3 ip netns exec "${MESH_NS[$1]}" \
 		socat -T 2 - "TCP$v:$a:$4,connect-timeout=2" 2>/dev/null | grep -q open ;;
-	udp) echo hi | timeout 3 ip netns exec "${MESH_NS[$1]}" \
-		socat -T 2 - "UDP$v:$a:$4" 2>/dev/null | grep -q open ;;
+	udp) udp_ask "${MESH_NS[$1]}" "$3" "$4" | grep -q open ;;
 	esac
+}
+
+# udp_ask NS ADDR PORT: send "hi" to ADDR:PORT from NS and print the first answer within 2 s.
+# (socat's client gives up 0.5 s after its stdin ends: a listener that forks a shell per
+# datagram can take longer than that on a loaded machine, and "no answer" must mean none.)
+udp_ask() {
+	ip netns exec "$1" python3 -c '
+import socket, sys
+a, p = sys.argv[1], int(sys.argv[2])
+s = socket.socket(socket.AF_INET6 if ":" in a else socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(2)
+s.sendto(b"hi\n", (a, p))
+print(s.recv(2048).decode(errors="replace"), end="")' "$2" "$3" 2>/dev/null
 }
 mesh_no_reach() { ! mesh_reach "$@"; }
