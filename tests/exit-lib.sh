@@ -86,8 +86,7 @@ exit_listen() {
 		>/dev/null 2>&1 </dev/null & ;;
 	tcp6) nsx "$ns" socat "TCP6-LISTEN:$3,reuseaddr,fork,ipv6only=1" \
 		SYSTEM:'echo from $SOCAT_PEERADDR; cat >/dev/null' >/dev/null 2>&1 </dev/null & ;;
-	udp) nsx "$ns" socat "UDP-RECVFROM:$3,reuseaddr,fork" SYSTEM:'echo from $SOCAT_PEERADDR' \
-		>/dev/null 2>&1 </dev/null & ;;
+	udp) udp_answer "$ns" 0.0.0.0 "$3" 'from %s'; return ;;
 	esac
 	T_BG+=("$!")
 }

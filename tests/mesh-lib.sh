@@ -198,8 +198,7 @@ mesh_listen() {
 	# sends a RST, which can discard "open" before the client reads it (1 in 5 on a fast path)
 	tcp) nsx "$ns" socat "TCP$v-LISTEN:$4,bind=$a,reuseaddr,fork" SYSTEM:'echo open; cat >/dev/null' \
 		>/dev/null 2>&1 </dev/null & ;;
-	udp) nsx "$ns" socat "UDP$v-RECVFROM:$4,bind=$a,reuseaddr,fork" SYSTEM:'echo open' \
-		>/dev/null 2>&1 </dev/null & ;;
+	udp) udp_answer "$ns" "$3" "$4" open ;;
 	esac
 	T_BG+=("$!")
 	sleep 0.2
@@ -214,6 +213,23 @@ mesh_reach() {
 		socat -T 2 - "TCP$v:$a:$4,connect-timeout=2" 2>/dev/null | grep -q open ;;
 	udp) udp_ask "${MESH_NS[$1]}" "$3" "$4" | grep -q open ;;
 	esac
+}
+
+# udp_answer NS ADDR PORT TEXT: in the background, answer every datagram to ADDR:PORT in NS with
+# TEXT ("%s": the sender's address). Not socat's UDP-RECVFROM,fork: a child that has answered
+# lingers on the shared socket and now and then swallows the next datagram unanswered.
+udp_answer() {
+	nsx "$1" python3 -c '
+import socket, sys
+a, p, t = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+s = socket.socket(socket.AF_INET6 if ":" in a else socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind((a, p))
+while True:
+    d, peer = s.recvfrom(65535)
+    s.sendto((t.replace("%s", peer[0]) + "\n").encode(), peer)' "$2" "$3" "$4" \
+		>/dev/null 2>&1 </dev/null &
+	T_BG+=("$!")
 }
 
 # udp_ask NS ADDR PORT: send "hi" to ADDR:PORT from NS and print the first answer within 2 s.
