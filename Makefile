@@ -32,22 +32,29 @@ $(FUZZBUILD)/build.ninja:
 	CC=clang meson setup $(FUZZBUILD) --buildtype=debugoptimized -Dfuzz=true \
 		-Db_lundef=false
 
-# Every test: unit (cmocka), fuzz smoke runs, netns integration. Ends with "N passed, N failed".
-# The release build is built too (not tested twice): -O3 warnings must not break `make demo`.
+# Release-build scenarios: patterns of tests/integration/ scripts run a second time with the
+# binaries `make install` ships (empty: run-tests.sh's list, the mesh, exit, router and leak ones).
+RELEASE_SCRIPTS ?=
+RELEASE_ARGS = --release-build $(BUILD) $(foreach p,$(RELEASE_SCRIPTS),--release-script '$(p)')
+
+# Every test: unit (cmocka), fuzz smoke runs, netns integration with build-test, then the mesh,
+# exit, router and leak scenarios again with the release build (what ships is what is tested).
+# Ends with "N passed, N failed, N skipped"; under CI=true a skip is a failure.
 check: deps $(BUILD)/build.ninja $(TESTBUILD)/build.ninja $(FUZZBUILD)/build.ninja
 	ninja -C $(BUILD)
 	ninja -C $(TESTBUILD)
 	ninja -C $(FUZZBUILD)
 	$(MAKE) lint
-	./scripts/run-tests.sh --build $(TESTBUILD) --fuzz-build $(FUZZBUILD)
+	./scripts/run-tests.sh --build $(TESTBUILD) --fuzz-build $(FUZZBUILD) $(RELEASE_ARGS)
 
 unit: $(TESTBUILD)/build.ninja
 	ninja -C $(TESTBUILD)
 	./scripts/run-tests.sh --build $(TESTBUILD) --only unit
 
-integration: $(TESTBUILD)/build.ninja
+integration: $(BUILD)/build.ninja $(TESTBUILD)/build.ninja
+	ninja -C $(BUILD)
 	ninja -C $(TESTBUILD)
-	./scripts/run-tests.sh --build $(TESTBUILD) --only integration
+	./scripts/run-tests.sh --build $(TESTBUILD) --only integration $(RELEASE_ARGS)
 
 # Only the leak scenarios (tests/integration/leak-*.sh; docs/leak-matrix.md).
 leak-test: $(TESTBUILD)/build.ninja

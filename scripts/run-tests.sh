@@ -2,26 +2,39 @@
 # SPDX-License-Identifier: MIT
 # The test suite runner: unit tests (cmocka), fuzz smoke runs, netns integration tests.
 #
-#   scripts/run-tests.sh --build DIR [--fuzz-build DIR] [--only unit|fuzz|integration] [--script NAME]
+#   scripts/run-tests.sh --build DIR [--fuzz-build DIR] [--only unit|fuzz|integration|release] [--script NAME]
+#                        [--release-build DIR [--release-script PATTERN]...]
 #
 # unit         every executable meson registered in suite 'unit' of --build DIR, run directly so
 #              the cmocka summaries can be read; each cmocka test case counts ("[  PASSED  ] N
 #              test(s)." / "[  FAILED  ] N test(s)" / "[  SKIPPED ] N test(s)"); a binary that
-#              crashes, times out, or exits non-zero without a failure in its summary counts as
-#              one failure.
+#              crashes, times out, exits non-zero without a failure in its summary, or exits 0
+#              without a cmocka summary counts as one failure.
 # fuzz         (with --fuzz-build) every executable in DIR/fuzz/ for FUZZ_SMOKE_TIME (10) s, on a
 #              temp copy of fuzz/corpus/NAME/ if there is one; one pass/fail per target. Crash
 #              inputs are kept in DIR/fuzz-artifacts/NAME/.
-# integration  every tests/integration/*.sh (or only --script NAME; a pattern: 'leak-*'), as root, with RUSTYNET_WG=
-#              DIR/src/rustynet-wg/rustynet-wg; counts the "ok - ", "not ok - ", "skip - " lines;
-#              a script that exits non-zero without a "not ok" line, times out
-#              (INTEGRATION_TIMEOUT, 300 s) or leaves its rnt-RUN-* namespaces behind counts one failure.
+# integration  every tests/integration/*.sh (or only --script NAME; a pattern: 'leak-*'), as root,
+#              with RUSTYNET_WG=DIR/src/rustynet-wg/rustynet-wg (and RUSTYNET_WG_RELEASE, the
+#              release build's, with --release-build); counts the "ok - ", "not ok - ", "skip - "
+#              lines. Each script declares its number of such lines first ("1..N", tests/lib.sh's
+#              `plan`); a script without exactly one plan line, one that prints another number of
+#              check lines (it ended early, say), exits non-zero without a "not ok" line, times out
+#              (INTEGRATION_TIMEOUT, 300 s) or leaves its rnt-RUN-* namespaces behind counts one
+#              failure.
+# release      (with --release-build DIR: a `make` build, --buildtype=release, no test hooks) the
+#              integration scripts matching a --release-script pattern (repeatable; default: the
+#              list in RELEASE_SCRIPTS below), and --script if given, run again with that build's
+#              binaries: what ships is what is tested. Reported as "release:NAME".
 #
-# Without --only, runs unit, then fuzz if --fuzz-build is given, then integration. Ends with the
-# line "N passed, N failed, N skipped"; exits 1 if anything failed, 2 on bad usage.
+# Without --only, runs unit, then fuzz if --fuzz-build is given, then integration and release;
+# --only integration runs both integration passes, --only release the release pass alone.
+# Ends with the line "N passed, N failed, N skipped"; exits 1 if anything failed, 2 on bad usage.
+# Under CI=true a skip is a failure, with its reason: not root, a binary missing, no test hooks
+# in --build, no unit tests (cmocka missing), no fuzz targets or no --fuzz-build, a cmocka
+# SKIPPED test, a script's "skip - " line.
 # Env: UNIT_TIMEOUT (s per unit binary; default: the meson test timeout, 30 s if unset),
 #      FUZZ_SMOKE_TIME (10), INTEGRATION_TIMEOUT (300), IMPL_A/IMPL_B (passed on to the
-#      integration scripts: e.g. both wireguard-go to validate the harness), KEEP_TMP, VERBOSE.
+#      integration scripts: e.g. both wireguard-go to validate the harness), KEEP_TMP, VERBOSE, CI.
 set -eu
 
 usage() {
@@ -33,6 +46,8 @@ BUILD=
 FUZZ_BUILD=
 ONLY=
 SCRIPT=
+RELEASE_BUILD=
+RELEASE_PATTERNS=()
 while [ $# -gt 0 ]; do
 	case $1 in
 	--build) BUILD=${2:-}; shift 2 || { usage >&2; exit 2; } ;;
@@ -43,6 +58,10 @@ while [ $# -gt 0 ]; do
 	--only=*) ONLY=${1#*=}; shift ;;
 	--script) SCRIPT=${2:-}; shift 2 || { usage >&2; exit 2; } ;;
 	--script=*) SCRIPT=${1#*=}; shift ;;
+	--release-build) RELEASE_BUILD=${2:-}; shift 2 || { usage >&2; exit 2; } ;;
+	--release-build=*) RELEASE_BUILD=${1#*=}; shift ;;
+	--release-script) RELEASE_PATTERNS+=("${2:-}"); shift 2 || { usage >&2; exit 2; } ;;
+	--release-script=*) RELEASE_PATTERNS+=("${1#*=}"); shift ;;
 	-h | --help) usage; exit 0 ;;
 	*) echo "run-tests: unknown argument: $1" >&2; usage >&2; exit 2 ;;
 	esac
@@ -53,15 +72,31 @@ if [ -z "$BUILD" ]; then
 	exit 2
 fi
 case $ONLY in
-'' | unit | fuzz | integration) ;;
-*) echo "run-tests: --only takes unit, fuzz or integration" >&2; exit 2 ;;
+'' | unit | fuzz | integration | release) ;;
+*) echo "run-tests: --only takes unit, fuzz, integration or release" >&2; exit 2 ;;
 esac
+if [ "$ONLY" = release ] && [ -z "$RELEASE_BUILD" ]; then
+	echo "run-tests: --only release needs --release-build DIR" >&2
+	exit 2
+fi
 if [ "$ONLY" = fuzz ] && [ -z "$FUZZ_BUILD" ]; then
 	echo "run-tests: --only fuzz needs --fuzz-build DIR" >&2
 	exit 2
 fi
 BUILD=$(realpath -m "$BUILD")
 [ -z "$FUZZ_BUILD" ] || FUZZ_BUILD=$(realpath -m "$FUZZ_BUILD")
+[ -z "$RELEASE_BUILD" ] || RELEASE_BUILD=$(realpath -m "$RELEASE_BUILD")
+if [ ${#RELEASE_PATTERNS[@]} -gt 0 ] && [ -z "$RELEASE_BUILD" ]; then
+	echo "run-tests: --release-script needs --release-build DIR" >&2
+	exit 2
+fi
+# The release pass by default: the mesh, exit, router and leak scenarios, minus the two that need
+# test hooks (mesh-default-deny: RUSTYNET_TEST_FILTER_FAIL; mesh-restart: the server's
+# RUSTYNET_CONTROL_CACHE_VALID_S), which a release build refuses by design.
+RELEASE_SCRIPTS='mesh-basic mesh-policy mesh-trust exit-* router-* leak-*'
+if [ ${#RELEASE_PATTERNS[@]} = 0 ]; then
+	read -r -a RELEASE_PATTERNS <<<"$RELEASE_SCRIPTS"
+fi
 
 FUZZ_SMOKE_TIME=${FUZZ_SMOKE_TIME:-10} # 12 targets: the suite stays under 20 min on 2 cores
 INTEGRATION_TIMEOUT=${INTEGRATION_TIMEOUT:-300}
@@ -85,6 +120,20 @@ on_signal() {
 trap on_signal INT TERM
 
 section() { printf '\n======== %s ========\n' "$*"; }
+
+ci() { [ "${CI:-}" = true ]; }
+
+# runner_skip WHAT REASON: something the runner could not run: a skip, a failure under CI=true.
+runner_skip() {
+	if ci; then
+		echo "not ok - $1: $2 (under CI=true a skip is a failure)"
+		FAIL=$((FAIL + 1))
+		failed "$1: $2" /dev/null
+	else
+		echo "skip - $1 ($2)"
+		SKIP=$((SKIP + 1))
+	fi
+}
 
 # failed NAME LOG: remember a failure for the summary at the end.
 failed() {
@@ -164,8 +213,8 @@ run_unit() {
 			f=$((f + 1))
 			line="$line; timed out after ${tmo}s"
 		elif [ "$summ" = 0 ] && [ "$rc" = 0 ]; then
-			p=$((p + 1))
-			line="$name: exited 0 (no cmocka summary: counted as one test)"
+			f=1
+			line="$name: exited 0 without a cmocka summary ('[==========] N test(s) run.'): its tests did not run"
 		elif [ "$rc" != 0 ] && [ "$f" = 0 ]; then
 			f=1
 			if [ "$summ" = 0 ]; then
@@ -173,6 +222,11 @@ run_unit() {
 			else
 				line="$line; but exit status $rc (sanitizer report at exit?)"
 			fi
+		fi
+		if [ "$s" -gt 0 ] && ci; then
+			f=$((f + s))
+			line="$line; under CI=true a skipped test is a failure"
+			s=0
 		fi
 		PASS=$((PASS + p))
 		FAIL=$((FAIL + f))
@@ -185,7 +239,13 @@ run_unit() {
 			echo "ok    $line"
 		fi
 	done <"$list"
-	[ "$n" -gt 0 ] || echo "(no tests registered in suite 'unit' in $BUILD)"
+	if [ "$n" = 0 ]; then
+		local why="no tests registered in suite 'unit' in $BUILD"
+		if grep -qs 'dependency cmocka found: NO' "$BUILD/meson-logs/meson-log.txt"; then
+			why="$why: cmocka is missing (apt-get install libcmocka-dev, then meson setup --reconfigure $BUILD)"
+		fi
+		runner_skip "unit tests" "$why"
+	fi
 }
 
 # ------------------------------------------------------------------------------ fuzz
@@ -229,7 +289,7 @@ run_fuzz() {
 			failed "fuzz: $name" "$log"
 		fi
 	done
-	[ "$n" -gt 0 ] || echo "(no fuzz targets in $dir)"
+	[ "$n" -gt 0 ] || runner_skip "fuzz smoke runs" "no fuzz targets in $dir (meson setup -Dfuzz=true, CC=clang)"
 }
 
 # ------------------------------------------------------------------------------ integration
@@ -239,14 +299,129 @@ run_fuzz() {
 export RNT_RUN=$$
 list_rnt_netns() { ip netns list 2>/dev/null | awk '{print $1}' | grep "^rnt-$RNT_RUN-" | sort || true; }
 
+# script_selected NAME: --script (a pattern) allows NAME.
+script_selected() {
+	# shellcheck disable=SC2053 # --script is a pattern ('leak-*')
+	[ -z "$SCRIPT" ] || [[ $1 == $(basename "${SCRIPT%.sh}") ]]
+}
+
+# release_selected NAME: a --release-script pattern matches NAME.
+release_selected() {
+	local pat
+	for pat in "${RELEASE_PATTERNS[@]}"; do
+		# shellcheck disable=SC2053
+		[[ $1 == $(basename "${pat%.sh}") ]] && return 0
+	done
+	return 1
+}
+
+# build_has_hooks DIR: the meson option test_hooks of build dir DIR is true.
+build_has_hooks() {
+	python3 - "$1/meson-info/intro-buildoptions.json" <<-'EOF' 2>/dev/null
+		import json, sys
+		opts = {o["name"]: o["value"] for o in json.load(open(sys.argv[1]))}
+		sys.exit(0 if opts.get("test_hooks") is True else 1)
+	EOF
+}
+
+# plan_verdict LOG P F K: empty if LOG's plan line matches P + F + K check lines, else why not.
+plan_verdict() {
+	local log=$1 n=$(($2 + $3 + $4)) plans planned
+	plans=$(grep -cE '^1\.\.[0-9]+$' "$log" || true)
+	if [ "$plans" = 0 ]; then
+		echo "no plan line (1..N: tests/lib.sh's plan, before the first check); it printed $n check lines"
+		return 0
+	elif [ "$plans" != 1 ]; then
+		echo "$plans plan lines (1..N); want exactly one"
+		return 0
+	fi
+	planned=$(grep -m 1 -E '^1\.\.[0-9]+$' "$log" | cut -c 4-)
+	if [ "$planned" != "$n" ]; then
+		echo "planned $planned checks, ran $n ($2 ok, $3 not ok, $4 skipped): it ended early or its plan line is out of date"
+	fi
+}
+
+# run_script LABEL PATH: one integration script under the rules above; adds to the totals.
+run_script() {
+	local label=$1 s=$2 log rc p f k before after leaked verdict t0=$SECONDS tailpid ns
+	printf '\n---- %s\n' "$label"
+	log="$WORK/integration.${label//[:\/]/_}.log"
+	before=$(list_rnt_netns)
+	: >"$log" # before tail opens it
+	# timeout runs the script in its own process group (a terminal's Ctrl-C does not reach
+	# it): on_signal forwards INT/TERM so the script's cleanup trap runs.
+	timeout -k 20 "$INTEGRATION_TIMEOUT" bash "$s" </dev/null >"$log" 2>&1 &
+	CHILD=$!
+	tail -s 0.2 -n +1 -f --pid="$CHILD" "$log" &
+	tailpid=$!
+	rc=0
+	wait "$CHILD" || rc=$?
+	wait "$tailpid" || true
+	CHILD=
+	p=$(grep -c '^ok - ' "$log" || true)
+	f=$(grep -c '^not ok - ' "$log" || true)
+	k=$(grep -c '^skip - ' "$log" || true)
+	verdict=$(plan_verdict "$log" "$p" "$f" "$k")
+	if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
+		echo "not ok - $label: timed out after ${INTEGRATION_TIMEOUT}s" | tee -a "$log"
+		f=$((f + 1))
+	elif [ -n "$verdict" ]; then
+		echo "not ok - $label: $verdict" | tee -a "$log"
+		f=$((f + 1))
+	elif [ "$rc" != 0 ] && [ "$f" = 0 ]; then
+		echo "not ok - $label: exited with status $rc without a failed check" | tee -a "$log"
+		f=1
+	fi
+	if [ "$k" -gt 0 ] && ci; then
+		echo "not ok - $label: $k skip line(s), and under CI=true a skip is a failure" | tee -a "$log"
+		f=$((f + k))
+		k=0
+	fi
+	after=$(list_rnt_netns)
+	leaked=$(comm -13 <(echo "$before") <(echo "$after") | grep -v '^$' || true)
+	if [ -n "$leaked" ]; then
+		echo "not ok - $label: left namespaces behind: $(echo "$leaked" | tr '\n' ' ')" | tee -a "$log"
+		f=$((f + 1))
+		for ns in $leaked; do
+			ip netns pids "$ns" 2>/dev/null | xargs -r kill -KILL 2>/dev/null || true
+			ip netns del "$ns" 2>/dev/null || true
+		done
+	fi
+	echo "---- $label: $p ok, $f not ok, $k skipped ($((SECONDS - t0))s)"
+	PASS=$((PASS + p))
+	FAIL=$((FAIL + f))
+	SKIP=$((SKIP + k))
+	[ "$f" = 0 ] || failed "integration: $label" "$log"
+}
+
+# run_integration PASS BUILD: PASS is "integration" (every selected script, BUILD's binaries)
+# or "release" (the selected scripts matching a --release-script pattern, BUILD's binaries).
 run_integration() {
-	local s name log rc p f k before after leaked n=0
-	section "integration tests: tests/integration/*.sh (timeout ${INTEGRATION_TIMEOUT}s each)"
-	export RUSTYNET_WG="$BUILD/src/rustynet-wg/rustynet-wg"
+	local pass=$1 build=$2 s name n=0 label t0=$SECONDS
+	if [ "$pass" = release ]; then
+		section "release build: $build, scripts ${RELEASE_PATTERNS[*]} (timeout ${INTEGRATION_TIMEOUT}s each)"
+	else
+		section "integration tests: tests/integration/*.sh (timeout ${INTEGRATION_TIMEOUT}s each)"
+	fi
+	export RUSTYNET_WG="$build/src/rustynet-wg/rustynet-wg"
 	if [ -x "$RUSTYNET_WG" ]; then
 		echo "rustynet-wg: $RUSTYNET_WG"
 	else
-		echo "rustynet-wg: not built ($RUSTYNET_WG missing): its interop checks will be skipped"
+		runner_skip "$pass: rustynet-wg" "not built ($RUSTYNET_WG missing): its checks will be skipped"
+	fi
+	if [ "$pass" = integration ]; then
+		if ! build_has_hooks "$build"; then
+			runner_skip "$pass: test hooks" "$build was not set up with -Dtest_hooks=true: the hook scenarios (rekey, cookie, default-deny, cached map) will be skipped"
+		fi
+		if [ -n "$RELEASE_BUILD" ]; then
+			export RUSTYNET_WG_RELEASE="$RELEASE_BUILD/src/rustynet-wg/rustynet-wg"
+			echo "rustynet-wg (release build, for release-hooks): $RUSTYNET_WG_RELEASE"
+		fi
+	elif build_has_hooks "$build"; then
+		echo "not ok - $build has test hooks: not a release build (make: meson setup --buildtype=release)"
+		FAIL=$((FAIL + 1))
+		failed "release: $build has test hooks" /dev/null
+		return 0
 	fi
 	if [ -n "${IMPL_A:-}${IMPL_B:-}" ]; then
 		echo "IMPL_A=${IMPL_A:-wireguard-go} IMPL_B=${IMPL_B:-wireguard-go} (from the environment)"
@@ -254,65 +429,29 @@ run_integration() {
 	for s in "$ROOT"/tests/integration/*.sh; do
 		[ -f "$s" ] || continue
 		name=$(basename "$s" .sh)
-		# shellcheck disable=SC2053 # --script is a pattern ('leak-*')
-		if [ -n "$SCRIPT" ] && [[ $name != $(basename "${SCRIPT%.sh}") ]]; then
-			continue
-		fi
+		script_selected "$name" || continue
+		if [ "$pass" = release ] && ! release_selected "$name"; then continue; fi
 		n=$((n + 1))
-		printf '\n---- %s\n' "$name"
+		label=$name
+		[ "$pass" = integration ] || label="$pass:$name"
 		if [ "$(id -u)" != 0 ]; then
-			echo "skip - $name (integration tests need root)"
-			SKIP=$((SKIP + 1))
+			printf '\n---- %s\n' "$label"
+			runner_skip "$label" "integration tests need root"
 			continue
 		fi
-		log="$WORK/integration.$name.log"
-		before=$(list_rnt_netns)
-		local t0=$SECONDS tailpid
-		# timeout runs the script in its own process group (a terminal's Ctrl-C does not reach
-		# it): on_signal forwards INT/TERM so the script's cleanup trap runs.
-		timeout -k 20 "$INTEGRATION_TIMEOUT" bash "$s" </dev/null >"$log" 2>&1 &
-		CHILD=$!
-		tail -s 0.2 -n +1 -f --pid="$CHILD" "$log" &
-		tailpid=$!
-		rc=0
-		wait "$CHILD" || rc=$?
-		wait "$tailpid" || true
-		CHILD=
-		p=$(grep -c '^ok - ' "$log" || true)
-		f=$(grep -c '^not ok - ' "$log" || true)
-		k=$(grep -c '^skip - ' "$log" || true)
-		if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
-			echo "not ok - $name: timed out after ${INTEGRATION_TIMEOUT}s" | tee -a "$log"
-			f=$((f + 1))
-		elif [ "$rc" != 0 ] && [ "$f" = 0 ]; then
-			echo "not ok - $name: exited with status $rc without a failed check" | tee -a "$log"
-			f=1
-		fi
-		after=$(list_rnt_netns)
-		leaked=$(comm -13 <(echo "$before") <(echo "$after") | grep -v '^$' || true)
-		if [ -n "$leaked" ]; then
-			echo "not ok - $name: left namespaces behind: $(echo "$leaked" | tr '\n' ' ')" | tee -a "$log"
-			f=$((f + 1))
-			local ns
-			for ns in $leaked; do
-				ip netns pids "$ns" 2>/dev/null | xargs -r kill -KILL 2>/dev/null || true
-				ip netns del "$ns" 2>/dev/null || true
-			done
-		fi
-		echo "---- $name: $p ok, $f not ok, $k skipped ($((SECONDS - t0))s)"
-		PASS=$((PASS + p))
-		FAIL=$((FAIL + f))
-		SKIP=$((SKIP + k))
-		[ "$f" = 0 ] || failed "integration: $name" "$log"
+		run_script "$label" "$s"
 	done
 	if [ "$n" = 0 ]; then
-		if [ -n "$SCRIPT" ]; then
+		if [ -n "$SCRIPT" ] && [ "$pass" = integration ]; then
 			echo "not ok - no integration script named $SCRIPT"
 			FAIL=$((FAIL + 1))
-		else
-			echo "(no integration scripts)"
+		elif [ "$pass" = integration ]; then
+			runner_skip "integration tests" "no scripts in $ROOT/tests/integration"
+		elif [ -z "$SCRIPT" ]; then
+			runner_skip "release build" "no script matches ${RELEASE_PATTERNS[*]}"
 		fi
 	fi
+	echo "---- $pass: $n script(s) in $((SECONDS - t0))s"
 }
 
 # ------------------------------------------------------------------------------ main
@@ -320,7 +459,13 @@ run_integration() {
 cd "$ROOT"
 if [ -z "$ONLY" ] || [ "$ONLY" = unit ]; then run_unit; fi
 if [ -n "$FUZZ_BUILD" ] && { [ -z "$ONLY" ] || [ "$ONLY" = fuzz ]; }; then run_fuzz; fi
-if [ -z "$ONLY" ] || [ "$ONLY" = integration ]; then run_integration; fi
+if [ -z "$ONLY" ] && [ -z "$FUZZ_BUILD" ]; then
+	runner_skip "fuzz smoke runs" "no --fuzz-build DIR given (make check passes build-fuzz)"
+fi
+if [ -z "$ONLY" ] || [ "$ONLY" = integration ]; then run_integration integration "$BUILD"; fi
+if [ -n "$RELEASE_BUILD" ] && { [ -z "$ONLY" ] || [ "$ONLY" = integration ] || [ "$ONLY" = release ]; }; then
+	run_integration release "$RELEASE_BUILD"
+fi
 
 if [ ${#FAILED_NAMES[@]} -gt 0 ]; then
 	section "failures"

@@ -81,7 +81,7 @@ exit_topology() {
 exit_listen() {
 	local ns=${EXIT_NS[$1]} any=0.0.0.0 p=$2
 	case $2 in
-	tcp) nsx "$ns" socat "TCP-LISTEN:$3,reuseaddr,fork" SYSTEM:'echo from $SOCAT_PEERADDR' \
+	tcp) nsx "$ns" socat "TCP-LISTEN:$3,reuseaddr,fork" SYSTEM:'echo from $SOCAT_PEERADDR; cat >/dev/null' \
 		>/dev/null 2>&1 </dev/null & ;;
 	tcp6) nsx "$ns" socat "TCP6-LISTEN:$3,reuseaddr,fork,ipv6only=1" \
 		SYSTEM:'echo from $SOCAT_PEERADDR' >/dev/null 2>&1 </dev/null & ;;

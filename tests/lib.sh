@@ -11,9 +11,10 @@
 # What it gives you:
 #   - unique names: namespaces are "rnt-TAG-PID-N..." and WireGuard interfaces "rnPIDNa": /run is
 #     shared by every namespace, so the UAPI socket /var/run/wireguard/IFNAME.sock must be unique.
-#   - TAP-like reporting: `check DESC CMD...` prints "ok - DESC" or "not ok - DESC" (plus the tail
-#     of the command's output as "#" lines) and never aborts the script; `check_ok` is the same
-#     but returns the status (`if check_ok ...`); `skip DESC REASON`.
+#   - TAP-like reporting: `plan N` (or `plan_pairs PER_PAIR [EXTRA]`) first, printing "1..N";
+#     `check DESC CMD...` prints "ok - DESC" or "not ok - DESC" (plus the tail of the command's
+#     output as "#" lines) and never aborts the script; `check_ok` is the same but returns the
+#     status (`if check_ok ...`); `skip DESC REASON` (under CI=true a skip is a "not ok").
 #   - `wait_for TIMEOUT CMD...`: poll CMD every 0.1 s until it succeeds or TIMEOUT seconds pass.
 #   - `cleanup`, registered on EXIT INT TERM: stops captures, kills every process that
 #     `ip netns pids` lists in each namespace made here, deletes the namespaces, removes the UAPI
@@ -52,6 +53,9 @@ T_DIR=$(mktemp -d "${TMPDIR:-/tmp}/${T_ID}.XXXXXX")
 T_PASS=0
 T_FAIL=0
 T_SKIP=0
+T_PLAN=          # planned check lines (plan N)
+T_PAIR_PLAN=     # planned check lines per implementation pair (plan_pairs)
+T_PAIR_START=0   # check lines printed when the current pair began (for_each_pair)
 T_NS=()          # namespaces made by ns_add
 T_SOCKS=()       # UAPI sockets of daemons started by wg_start
 T_BG=()          # background pids (daemons, captures)
@@ -123,18 +127,84 @@ not_ok() {
 	for l in "$@"; do echo "#   $l"; done
 }
 
-# skip DESCRIPTION REASON
+# ---------------------------------------------------------------- the plan and skips
+#
+# Every script declares, before its first check, how many check lines (ok, not ok, skip) it
+# prints: `plan N` prints "1..N" (TAP's plan line). The runner fails a script that prints another
+# number: one that ended early, or gained or lost a check without its plan being updated. A
+# number that depends on the implementation pairs or on loops is computed in the plan line
+# (`plan_pairs 12 3`, `plan $((3 * 4 + 2))`); a part skipped for a legitimate reason prints one
+# skip line per check it would have run, so a developer's skips keep the plan too.
+
+# plan N: declare N check lines; call once, before the first check.
+plan() {
+	if ! [[ ${1:-} =~ ^[1-9][0-9]*$ ]] || [ -n "$T_PLAN" ] || [ "$(t_count)" != 0 ]; then
+		echo "plan: '${1:-}': want one positive number, once, before the first check" >&2
+		exit 2
+	fi
+	T_PLAN=$1
+	echo "1..$T_PLAN"
+}
+
+# N_PAIRS: how many implementation pairs for_each_pair runs (or skips): one when IMPL_A or IMPL_B
+# forces it, else two (rustynet-wg<->wireguard-go both ways).
+N_PAIRS=2
+[ -z "${IMPL_A:-}${IMPL_B:-}" ] || N_PAIRS=1
+
+# plan_pairs PER_PAIR [EXTRA [PAIRS]]: plan PAIRS (default N_PAIRS) x PER_PAIR + EXTRA lines;
+# for_each_pair and hooked_side then print PER_PAIR skip lines for a pair they cannot run.
+plan_pairs() {
+	T_PAIR_PLAN=$1
+	plan $((${3:-$N_PAIRS} * $1 + ${2:-0}))
+}
+
+# t_count: check lines printed so far.
+t_count() { echo $((T_PASS + T_FAIL + T_SKIP)); }
+
+# skip DESCRIPTION REASON: one skip line; a DESCRIPTION ending in ": all checks" stands for
+# every planned check not yet printed (whole-script skips: no root, no binaries). Under CI=true
+# a skip is a failure: one "not ok" line with the reason instead.
 skip() {
-	echo "skip - $1 (${2:-no reason given})"
-	T_SKIP=$((T_SKIP + 1))
+	local n=1
+	case $1 in
+	*": all checks") [ -z "$T_PLAN" ] || n=$((T_PLAN - $(t_count))) ;;
+	esac
+	skip_n "$n" "$1" "${2:-no reason given}"
+}
+
+# skip_n N DESCRIPTION REASON: N skip lines for one reason (a part of N checks not run).
+skip_n() {
+	local n=$1 desc=$2 why=$3 i
+	if [ "${CI:-}" = true ]; then
+		not_ok "$desc" "skipped ($why), and under CI=true a skip is a failure"
+		return 0
+	fi
+	[ "$n" -ge 1 ] || n=1
+	echo "skip - $desc ($why)"
+	for ((i = 2; i <= n; i++)); do echo "skip - $desc [$i/$n] (same reason)"; done
+	T_SKIP=$((T_SKIP + n))
+}
+
+# skip_pair_rest DESCRIPTION REASON: skip what is left of the current pair's PER_PAIR checks.
+skip_pair_rest() {
+	local n=1
+	[ -z "$T_PAIR_PLAN" ] || n=$((T_PAIR_PLAN - ($(t_count) - T_PAIR_START)))
+	skip_n "$n" "$1" "$2"
 }
 
 note() { echo "# $*"; }
 
-# t_done: print this script's tally and exit non-zero if anything failed.
+# t_done: print this script's tally and exit non-zero if anything failed or the number of check
+# lines differs from the plan (the runner says so too).
 t_done() {
 	san_unreported
-	note "$TEST_TAG: $T_PASS ok, $T_FAIL not ok, $T_SKIP skipped"
+	local n
+	n=$(t_count)
+	note "$TEST_TAG: $T_PASS ok, $T_FAIL not ok, $T_SKIP skipped; planned ${T_PLAN:-(no plan line)}"
+	if [ "$n" != "${T_PLAN:-none}" ] && [ "$T_FAIL" = 0 ]; then
+		note "$TEST_TAG: planned ${T_PLAN:-nothing (no plan line)}, ran $n: fix the plan line or the script"
+		exit 1
+	fi
 	[ "$T_FAIL" = 0 ] || exit 1
 	exit 0
 }
@@ -143,19 +213,16 @@ t_done() {
 need_root() {
 	if [ "$(id -u)" != 0 ]; then
 		skip "$TEST_TAG: all checks" "needs root: network namespaces, TUN devices"
-		exit 0
+		t_done
 	fi
 }
 
 need_cmds() {
 	local c missing=()
 	for c in "$@"; do command -v "$c" >/dev/null 2>&1 || missing+=("$c"); done
-	if [ ${#missing[@]} != 0 ] && [ "${CI:-}" = true ]; then
-		not_ok "$TEST_TAG: required tools installed" "missing: ${missing[*]} (./scripts/install-deps.sh)"
-		exit 1
-	elif [ ${#missing[@]} != 0 ]; then
+	if [ ${#missing[@]} != 0 ]; then
 		skip "$TEST_TAG: all checks" "missing tools: ${missing[*]}; run ./scripts/install-deps.sh"
-		exit 0
+		t_done
 	fi
 }
 
@@ -873,11 +940,12 @@ for_each_pair() {
 		pairs=("$RUSTYNET_WG" wireguard-go wireguard-go "$RUSTYNET_WG")
 	else
 		local why="rustynet-wg not built: ${RUSTYNET_WG:-RUSTYNET_WG unset}; IMPL_A=wireguard-go IMPL_B=wireguard-go validates the scenario"
-		skip "$TEST_TAG [A=rustynet-wg B=wireguard-go]" "$why"
-		skip "$TEST_TAG [A=wireguard-go B=rustynet-wg]" "$why"
+		skip_n "${T_PAIR_PLAN:-1}" "$TEST_TAG [A=rustynet-wg B=wireguard-go]" "$why"
+		skip_n "${T_PAIR_PLAN:-1}" "$TEST_TAG [A=wireguard-go B=rustynet-wg]" "$why"
 		return 0
 	fi
 	for ((i = 0; i < ${#pairs[@]}; i += 2)); do
+		T_PAIR_START=$(t_count)
 		"$f" "${pairs[i]}" "${pairs[i + 1]}"
 	done
 }
@@ -899,13 +967,13 @@ hooked_side() {
 	elif ! is_wggo "$ib"; then
 		HOOKED=B
 	else
-		skip "$label" "needs rustynet-wg with test hooks on one side; wireguard-go's timers and load state cannot be forced"
+		skip_pair_rest "$label" "needs rustynet-wg with test hooks on one side; wireguard-go's timers and load state cannot be forced"
 		return 1
 	fi
 	local hb=$ia
 	[ "$HOOKED" = A ] || hb=$ib
 	if ! rn_has_test_hooks "$hb"; then
-		skip "$label" "$hb was not built with -Dtest_hooks=true (use the build-test dir)"
+		skip_pair_rest "$label" "$hb was not built with -Dtest_hooks=true (use the build-test dir)"
 		HOOKED=
 		return 1
 	fi

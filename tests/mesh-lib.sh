@@ -261,4 +261,5 @@ mesh_reach() {
 	case $out in *open*) return 0 ;; esac
 	return 1
 }
+
 mesh_no_reach() { ! mesh_reach "$@"; }

@@ -16,6 +16,7 @@ set -eu
 TEST_TAG=ctl
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/../lib.sh"
+plan 52
 need_cmds python3 openssl
 
 BUILD_DIR=$(dirname "$(dirname "$(dirname "${RUSTYNET_WG:-/nonexistent/x/y/z}")")")

@@ -22,6 +22,7 @@ set -eu
 TEST_TAG=cflap
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/../lib.sh"
+plan 19
 need_root
 need_cmds python3
 

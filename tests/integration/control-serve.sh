@@ -23,6 +23,7 @@ set -eu
 TEST_TAG=csrv
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/../lib.sh"
+plan 48
 need_root
 need_cmds curl python3 wg
 

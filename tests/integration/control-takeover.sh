@@ -24,6 +24,7 @@ TEST_TAG=ctko
 . "$(dirname "$0")/../lib.sh"
 # shellcheck source=tests/mesh-lib.sh
 . "$(dirname "$0")/../mesh-lib.sh"
+plan 27
 need_root
 need_cmds python3 wg
 

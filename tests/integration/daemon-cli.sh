@@ -21,6 +21,7 @@ set -eu
 TEST_TAG=dcli
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/../lib.sh"
+plan 24
 need_root
 need_cmds python3 wg setpriv
 

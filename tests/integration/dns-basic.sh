@@ -28,6 +28,7 @@ TEST_TAG=dns
 . "$(dirname "$0")/../lib.sh"
 # shellcheck source=tests/mesh-lib.sh
 . "$(dirname "$0")/../mesh-lib.sh"
+plan 63
 need_root
 need_cmds python3 dig kdig dnsmasq
 

@@ -23,6 +23,7 @@ TEST_TAG=dnsp
 . "$(dirname "$0")/../mesh-lib.sh"
 # shellcheck source=tests/dns-lib.sh
 . "$(dirname "$0")/../dns-lib.sh"
+plan 33
 need_root
 need_cmds python3 dig dnsmasq tcpdump nft
 

@@ -26,6 +26,7 @@ TEST_TAG=dnsr
 . "$(dirname "$0")/../mesh-lib.sh"
 # shellcheck source=tests/dns-lib.sh
 . "$(dirname "$0")/../dns-lib.sh"
+plan 46
 need_root
 need_cmds python3 dig dnsmasq tcpdump nft dbus-daemon setpriv unshare getent
 

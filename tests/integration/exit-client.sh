@@ -30,6 +30,7 @@ TEST_TAG=exitc
 . "$(dirname "$0")/../lib.sh"
 # shellcheck source=tests/mesh-lib.sh
 . "$(dirname "$0")/../mesh-lib.sh"
+plan 61
 need_root
 need_cmds python3 wg tcpdump
 

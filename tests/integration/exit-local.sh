@@ -24,6 +24,7 @@ TEST_TAG=exitlocal
 . "$(dirname "$0")/../mesh-lib.sh"
 # shellcheck source=tests/exit-lib.sh
 . "$(dirname "$0")/../exit-lib.sh"
+plan 28
 need_root
 need_cmds python3 socat
 

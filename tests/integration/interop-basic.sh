@@ -23,6 +23,7 @@ set -eu
 TEST_TAG=basic
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/../lib.sh"
+plan_pairs 50
 need_root
 need_cmds wg wireguard-go ip ping iperf3 tcpdump python3 ss
 

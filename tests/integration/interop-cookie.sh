@@ -23,6 +23,7 @@ set -eu
 TEST_TAG=cookie
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/../lib.sh"
+plan_pairs 12
 need_root
 need_cmds wg wireguard-go ip ping tcpdump python3
 

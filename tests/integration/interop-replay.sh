@@ -30,6 +30,7 @@ set -eu
 TEST_TAG=replay
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/../lib.sh"
+plan_pairs 33
 need_root
 need_cmds wg wireguard-go ip ping tcpdump python3
 

@@ -31,6 +31,7 @@ set -eu
 TEST_TAG=roam
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/../lib.sh"
+plan_pairs 19
 need_root
 need_cmds wg wireguard-go ip ping python3
 

@@ -23,6 +23,7 @@ set -eu
 TEST_TAG=mss
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/../lib.sh"
+plan_pairs 7
 need_root
 need_cmds wg wireguard-go ip ping iperf3 python3 ss timeout
 

@@ -31,6 +31,7 @@ set -eu
 TEST_TAG=sticky
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/../lib.sh"
+plan_pairs 28
 need_root
 need_cmds wg wireguard-go ip ping tcpdump python3
 

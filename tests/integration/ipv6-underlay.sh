@@ -17,6 +17,8 @@ set -eu
 TEST_TAG=v6u
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/../lib.sh"
+# 7 checks a pair; with rustynet-wg and no IMPL_A/IMPL_B a third pair, rustynet-wg both sides, adds 4
+plan_pairs 7 "$(rn_available && [ -z "${IMPL_A:-}${IMPL_B:-}" ] && echo 11 || echo 0)"
 need_root
 need_cmds wg wireguard-go ip ping tcpdump
 

@@ -18,6 +18,7 @@ set -eu
 TEST_TAG=leakcrash
 # shellcheck source=tests/leak-lib.sh
 . "$(dirname "$0")/../leak-lib.sh"
+plan 18
 leak_preamble
 leak_setup_or_end
 leak_traffic_start

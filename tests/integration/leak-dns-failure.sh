@@ -19,6 +19,7 @@ set -eu
 TEST_TAG=leakdns
 # shellcheck source=tests/leak-lib.sh
 . "$(dirname "$0")/../leak-lib.sh"
+plan 14
 leak_preamble dig dnsmasq
 MAGIC=100.100.100.100
 # The upstream on I, in place of leak_setup's udp/53 listener.

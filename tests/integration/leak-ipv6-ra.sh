@@ -21,6 +21,7 @@ set -eu
 TEST_TAG=leakra
 # shellcheck source=tests/leak-lib.sh
 . "$(dirname "$0")/../leak-lib.sh"
+plan 9
 leak_preamble dnsmasq
 leak_setup_or_end
 C1=${MESH_NS[c1]}

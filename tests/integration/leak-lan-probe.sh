@@ -25,6 +25,7 @@ set -eu
 TEST_TAG=leakprobe
 # shellcheck source=tests/leak-lib.sh
 . "$(dirname "$0")/../leak-lib.sh"
+plan 11
 leak_preamble dig
 setup() {
 	EXIT_NODES="c1 e" exit_topology || return 1

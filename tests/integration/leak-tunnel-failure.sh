@@ -18,6 +18,7 @@ set -eu
 TEST_TAG=leaktun
 # shellcheck source=tests/leak-lib.sh
 . "$(dirname "$0")/../leak-lib.sh"
+plan 15
 leak_preamble
 leak_setup_or_end
 check "kill switch table present with the exit selected" ks_present

@@ -24,6 +24,7 @@ set -eu
 TEST_TAG=leaktv
 # shellcheck source=tests/leak-lib.sh
 . "$(dirname "$0")/../leak-lib.sh"
+plan 11
 leak_preamble dnsmasq udhcpc
 leak_setup_or_end
 ROGUE=198.51.100.66

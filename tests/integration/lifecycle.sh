@@ -18,6 +18,7 @@ set -eu
 TEST_TAG=life
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/../lib.sh"
+plan 9
 need_root
 need_cmds wg ip python3
 

@@ -19,6 +19,7 @@ TEST_TAG=mdeny
 . "$(dirname "$0")/../lib.sh"
 # shellcheck source=tests/mesh-lib.sh
 . "$(dirname "$0")/../mesh-lib.sh"
+plan 25
 need_root
 need_cmds python3 socat
 
