@@ -29,7 +29,7 @@ TEST_TAG=exit
 . "$(dirname "$0")/../mesh-lib.sh"
 # shellcheck source=tests/exit-lib.sh
 . "$(dirname "$0")/../exit-lib.sh"
-plan 75
+plan 76
 need_root
 need_cmds python3 socat tcpdump nft wg
 

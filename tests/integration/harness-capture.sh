@@ -18,6 +18,7 @@ set -eu
 TEST_TAG=harness
 # shellcheck source=tests/leak-lib.sh
 . "$(dirname "$0")/../leak-lib.sh"
+plan 16
 need_cmds tcpdump python3
 
 MAC=02:00:00:00:00:0a

@@ -25,6 +25,7 @@ set -eu
 TEST_TAG=underload
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/../lib.sh"
+plan_pairs 17
 need_root
 need_cmds wg wireguard-go ip ping tcpdump python3
 

@@ -21,7 +21,7 @@ set -eu
 TEST_TAG=leaklocal
 # shellcheck source=tests/leak-lib.sh
 . "$(dirname "$0")/../leak-lib.sh"
-plan 11
+plan 12
 leak_preamble
 leak_setup_or_end
 C1=${MESH_NS[c1]}

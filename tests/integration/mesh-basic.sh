@@ -22,7 +22,7 @@ TEST_TAG=mesh
 . "$(dirname "$0")/../lib.sh"
 # shellcheck source=tests/mesh-lib.sh
 . "$(dirname "$0")/../mesh-lib.sh"
-plan 38
+plan 39
 need_root
 need_cmds python3 wg socat
 

@@ -21,7 +21,7 @@ TEST_TAG=mpol
 . "$(dirname "$0")/../lib.sh"
 # shellcheck source=tests/mesh-lib.sh
 . "$(dirname "$0")/../mesh-lib.sh"
-plan 31
+plan 39
 need_root
 need_cmds python3 socat
 

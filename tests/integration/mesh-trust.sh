@@ -25,7 +25,7 @@ TEST_TAG=mtru
 . "$(dirname "$0")/../lib.sh"
 # shellcheck source=tests/mesh-lib.sh
 . "$(dirname "$0")/../mesh-lib.sh"
-plan 37
+plan 39
 need_root
 need_cmds python3 openssl dig
 

@@ -25,7 +25,7 @@ TEST_TAG=router
 . "$(dirname "$0")/../lib.sh"
 # shellcheck source=tests/mesh-lib.sh
 . "$(dirname "$0")/../mesh-lib.sh"
-plan 61
+plan 62
 need_root
 need_cmds python3 wg socat nft
 

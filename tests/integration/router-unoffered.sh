@@ -28,7 +28,7 @@ TEST_TAG=rtoff
 . "$(dirname "$0")/../lib.sh"
 # shellcheck source=tests/mesh-lib.sh
 . "$(dirname "$0")/../mesh-lib.sh"
-plan 46
+plan 47
 need_root
 need_cmds python3 wg socat nft openssl
 ROGUE=$(dirname "$0")/../tools/rogue-control.py
