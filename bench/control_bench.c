@@ -54,8 +54,9 @@ static int populate(struct rn_store *store, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		uint8_t key[RN_STORE_KEY_LEN];
 		char host[32], ep[64];
-		struct rn_store_node_enroll req = {.hostname = host, .user_id = user,
-						   .public_key = key};
+		struct rn_store_node_enroll req = { .hostname = host,
+						    .user_id = user,
+						    .public_key = key };
 		struct rn_store_node node;
 
 		if (RAND_bytes(key, sizeof(key)) != 1)
@@ -100,8 +101,8 @@ static int bench_mapper(size_t n)
 
 	t0 = now_ms(CLOCK_MONOTONIC);
 	if ((ret = rn_mapper_epoch_load(store, 1, time(NULL), &e, err, sizeof(err))) ||
-	    (ret = rn_mapper_cache_get(cache, e, store, 1, &version, &env, &len, err,
-				       sizeof(err)))) {
+	    (ret =
+		 rn_mapper_cache_get(cache, e, store, 1, &version, &env, &len, err, sizeof(err)))) {
 		fprintf(stderr, "control-bench: one map: %s\n", err);
 		goto out_epoch;
 	}
@@ -136,8 +137,7 @@ static int bench_mapper(size_t n)
 	all = (now_ms(CLOCK_MONOTONIC) - t0) * n / built;
 	all_cpu = (now_ms(CLOCK_PROCESS_CPUTIME_ID) - c0) * n / built;
 	printf("netmap_all_ms_%zu%s %.0f\nnetmap_all_server_cpu_ms_%zu%s %.0f\n", n,
-	       built < n ? "_extrapolated" : "", all, n, built < n ? "_extrapolated" : "",
-	       all_cpu);
+	       built < n ? "_extrapolated" : "", all, n, built < n ? "_extrapolated" : "", all_cpu);
 	ret = 0;
 out_epoch:
 	rn_mapper_epoch_free(e);

@@ -102,7 +102,7 @@ static bool prefix_has(const struct ref_prefix *p, int family, const uint8_t *ad
 
 static struct ref_prefix *ref_find(struct ref *r, int family, const uint8_t *addr, uint8_t cidr)
 {
-	uint8_t a[16] = {0};
+	uint8_t a[16] = { 0 };
 
 	memcpy(a, addr, addr_len(family));
 	mask_bytes(a, family, cidr);
@@ -207,7 +207,7 @@ static int walk_check(void *ctx, int family, const void *addr, uint8_t cidr)
 
 static void check_walk(const struct rn_allowedips *t, const struct ref *r, void *peer)
 {
-	struct walk_ctx w = {r, peer, 0, 0};
+	struct walk_ctx w = { r, peer, 0, 0 };
 	size_t want = 0;
 
 	for (size_t i = 0; i < r->n; i++)
@@ -353,9 +353,9 @@ static bool step(struct rn_allowedips *t, struct ref *r, struct input *in)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct input in = {data, size};
+	struct input in = { data, size };
 	struct rn_allowedips t;
-	struct ref r = {0};
+	struct ref r = { 0 };
 
 	rn_allowedips_init(&t);
 	for (int i = 0; i < MAX_OPS && step(&t, &r, &in); i++)

@@ -16,7 +16,7 @@
 #include "control/api.h"
 
 /* the network's ULA /48, refused in endpoints */
-static const uint8_t ula[RN_STORE_ULA_PREFIX_LEN] = {0xfd, 0x7a, 0x11, 0x5c, 0xa1, 0xe0};
+static const uint8_t ula[RN_STORE_ULA_PREFIX_LEN] = { 0xfd, 0x7a, 0x11, 0x5c, 0xa1, 0xe0 };
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -31,8 +31,7 @@ static void check_offer(const struct rn_api_offer *o)
 	a = o->endpoints ? json_loads(o->endpoints, 0, NULL) : NULL;
 	if (o->endpoints && !a)
 		abort();
-	json_array_foreach(a, i, v)
-	{
+	json_array_foreach(a, i, v) {
 		if (!rn_api_endpoint_ok(json_string_value(v), ula, why, sizeof(why)))
 			abort();
 	}

@@ -19,7 +19,7 @@ static struct rn_dns_zone *zone(void)
 	static struct rn_dns_zone *z;
 	static struct rn_netmap_peer peer;
 	static struct rn_netmap_dns_record rec;
-	struct rn_netmap m = {.version = 3, .n_peers = 1, .peers = &peer};
+	struct rn_netmap m = { .version = 3, .n_peers = 1, .peers = &peer };
 
 	if (z)
 		return z;
@@ -64,9 +64,9 @@ static void differential(const uint8_t *q, size_t len, bool tcp)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static const uint8_t q[] = {0xab, 0xcd, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0,
-				    3, 'w', 'w', 'w', 7, 'e', 'x', 'a', 'm', 'p', 'l', 'e', 0,
-				    0, 1, 0, 1};
+	static const uint8_t q[] = { 0xab, 0xcd, 0x01, 0x00, 0,	  1,   0, 0,   0,   0,
+				     0,	   0,	 3,    'w',  'w', 'w', 7, 'e', 'x', 'a',
+				     'm',  'p',	 'l',  'e',  0,	  0,   1, 0,   1 };
 	uint8_t *out = NULL;
 	size_t outlen = 0;
 	bool tcp;

@@ -49,8 +49,8 @@ static void fuzz_initiation(const uint8_t *data, const struct sockaddr_in *src)
 	struct rn_noise_initiation_state st;
 
 	memcpy(&msg, data, sizeof(msg));
-	(void)rn_cookie_validate(&checker, &msg, sizeof(msg), (const void *)src, msg.macs.mac2[0] & 1,
-				 1000);
+	(void)rn_cookie_validate(&checker, &msg, sizeof(msg), (const void *)src,
+				 msg.macs.mac2[0] & 1, 1000);
 	if (rn_noise_open_initiation(&msg, &local, &st)) {
 		rn_noise_handshake_init(&from_remote, &local, remote.static_public, NULL);
 		(void)rn_noise_finish_initiation(&from_remote, &st, &msg, 1000);
@@ -67,8 +67,8 @@ static void fuzz_response(const uint8_t *data)
 	/* A deterministic pending initiation, so that coverage does not depend on randomness. */
 	memset(eph, 0x33, sizeof(eph));
 	rn_noise_handshake_init(&pending, &local, remote.static_public, NULL);
-	if (!rn_noise_create_initiation_with(&pending, &local, 1, eph, (const uint8_t *)"0123456789ab",
-					     &init))
+	if (!rn_noise_create_initiation_with(&pending, &local, 1, eph,
+					     (const uint8_t *)"0123456789ab", &init))
 		abort();
 	if (rn_noise_consume_response(&pending, &local, &msg)) {
 		struct rn_noise_keypair *kp = rn_noise_derive_keypair(&pending, 1000);
@@ -94,7 +94,8 @@ static void fuzz_data(const uint8_t *data, size_t size)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static int ready;
-	struct sockaddr_in src = { .sin_family = AF_INET, .sin_port = htons(51820),
+	struct sockaddr_in src = { .sin_family = AF_INET,
+				   .sin_port = htons(51820),
 				   .sin_addr.s_addr = htonl(0xc6336401) };
 	struct rn_message_handshake_cookie reply;
 	uint32_t type;

@@ -112,8 +112,8 @@ static void fuzz_split(const uint8_t *data, size_t size)
 		return; /* a packet may not fit a slot: refusing it is right, checked in the tests */
 	if ((total < 0) != (n < 0 && total <= MAX_OUT))
 		__builtin_trap(); /* both refuse the same input, the one-call form also a big one */
-	while (total > 0 && (n = rn_offload_split_next(&sp, slots, STRIDE, HEADROOM, lens,
-						       MAX_OUT)) > 0) {
+	while (total > 0 &&
+	       (n = rn_offload_split_next(&sp, slots, STRIDE, HEADROOM, lens, MAX_OUT)) > 0) {
 		for (int i = 0; i < n; i++)
 			if (lens[i] + HEADROOM > STRIDE)
 				__builtin_trap();

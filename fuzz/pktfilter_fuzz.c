@@ -40,17 +40,17 @@ static const struct {
 	uint8_t cidr;
 	int peer;
 } route_table[] = {
-    {"0.0.0.0", 0, 0},	 {"::", 0, 0},		{"100.64.0.2", 32, 1},
-    {"fd7a::2", 128, 1}, {"100.64.0.3", 32, 2}, {"10.0.0.0", 8, 2},
-    {"fd7a::3", 128, 2}, {"192.0.2.0", 24, 3},	{"2001:db8::", 32, 3},
+	{ "0.0.0.0", 0, 0 },   { "::", 0, 0 },		{ "100.64.0.2", 32, 1 },
+	{ "fd7a::2", 128, 1 }, { "100.64.0.3", 32, 2 }, { "10.0.0.0", 8, 2 },
+	{ "fd7a::3", 128, 2 }, { "192.0.2.0", 24, 3 },	{ "2001:db8::", 32, 3 },
 };
 
 static struct rn_allowedips routes;
 static struct rn_filter filter;
 static struct rn_filter_rule rules[4];
 static struct rn_filter_prefix any[2], self[2], friend[2], lan[2], local[2];
-static struct rn_filter_ports all_ports = {0, 65535}, ssh = {22, 22}, http = {80, 80},
-			      dns = {53, 53};
+static struct rn_filter_ports all_ports = { 0, 65535 }, ssh = { 22, 22 }, http = { 80, 80 },
+			      dns = { 53, 53 };
 
 static void prefix(struct rn_filter_prefix *p, const char *s)
 {
@@ -76,42 +76,42 @@ static void setup(void)
 	prefix(&friend[0], "100.64.0.2");
 	prefix(&friend[1], "fd7a::2");
 	/* ICMP of every type from anywhere, and tcp/22 from peer 1: the rest needs a flow. */
-	rules[0] = (struct rn_filter_rule){.context = RN_FILTER_MESH,
-					   .proto = RN_FILTER_PROTO_ICMP,
-					   .src = any,
-					   .n_src = 2,
-					   .dst = self,
-					   .n_dst = 2,
-					   .ports = &all_ports,
-					   .n_ports = 1};
-	rules[1] = (struct rn_filter_rule){.context = RN_FILTER_MESH,
-					   .proto = RN_FILTER_PROTO_TCP,
-					   .src = friend,
-					   .n_src = 2,
-					   .dst = self,
-					   .n_dst = 2,
-					   .ports = &ssh,
-					   .n_ports = 1};
+	rules[0] = (struct rn_filter_rule){ .context = RN_FILTER_MESH,
+					    .proto = RN_FILTER_PROTO_ICMP,
+					    .src = any,
+					    .n_src = 2,
+					    .dst = self,
+					    .n_dst = 2,
+					    .ports = &all_ports,
+					    .n_ports = 1 };
+	rules[1] = (struct rn_filter_rule){ .context = RN_FILTER_MESH,
+					    .proto = RN_FILTER_PROTO_TCP,
+					    .src = friend,
+					    .n_src = 2,
+					    .dst = self,
+					    .n_dst = 2,
+					    .ports = &ssh,
+					    .n_ports = 1 };
 	prefix(&lan[0], "10.1.0.0/16");
 	prefix(&lan[1], "fd00:1::/64");
 	prefix(&local[0], "198.51.100.10");
 	prefix(&local[1], "2001:db8:ff::10");
-	rules[2] = (struct rn_filter_rule){.context = RN_FILTER_SUBNET,
-					   .proto = RN_FILTER_PROTO_TCP,
-					   .src = friend,
-					   .n_src = 2,
-					   .dst = lan,
-					   .n_dst = 2,
-					   .ports = &http,
-					   .n_ports = 1};
-	rules[3] = (struct rn_filter_rule){.context = RN_FILTER_EXIT,
-					   .proto = RN_FILTER_PROTO_UDP,
-					   .src = friend,
-					   .n_src = 2,
-					   .dst = any,
-					   .n_dst = 2,
-					   .ports = &dns,
-					   .n_ports = 1};
+	rules[2] = (struct rn_filter_rule){ .context = RN_FILTER_SUBNET,
+					    .proto = RN_FILTER_PROTO_TCP,
+					    .src = friend,
+					    .n_src = 2,
+					    .dst = lan,
+					    .n_dst = 2,
+					    .ports = &http,
+					    .n_ports = 1 };
+	rules[3] = (struct rn_filter_rule){ .context = RN_FILTER_EXIT,
+					    .proto = RN_FILTER_PROTO_UDP,
+					    .src = friend,
+					    .n_src = 2,
+					    .dst = any,
+					    .n_dst = 2,
+					    .ports = &dns,
+					    .n_ports = 1 };
 	filter.self[0] = self[0];
 	filter.self[1] = self[1];
 	filter.n_self = 2;

@@ -26,34 +26,35 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 		}                                                                                  \
 	}
 #define NODE(i, n, u)                                                                              \
-	.id = (i), .name = (n), .user = (u), .ip4 = {100, 64, 0, (i)}, .ip6 = {0xfd, 0x7a, [15] = (i)}
+	.id = (i), .name = (n), .user = (u), .ip4 = { 100, 64, 0, (i) },                           \
+	.ip6 = { 0xfd, 0x7a, [15] = (i) }
 
-static const char *const users[] = {"alice", "bob", "carol", "admin"};
-static const char *const t_server[] = {"tag:server"};
-static const char *const t_exit[] = {"tag:exit", "tag:server"};
-static const char *const t_router[] = {"tag:router"};
-static const struct rn_filter_prefix exit_lan[] = {PFX4(192, 168, 1, 0, 24)};
-static const struct rn_filter_prefix router_adv[] = {PFX4(10, 1, 0, 0, 16),
-						     PFX4(10, 2, 0, 0, 16),
-						     {AF_INET6, 64, {0xfd, 0, 0, 1}},
-						     PFX4(0, 0, 0, 0, 0)};
-static const struct rn_filter_prefix router_ok[] = {PFX4(10, 0, 0, 0, 8),
-						    {AF_INET6, 48, {0xfd, 0, 0, 1}}};
+static const char *const users[] = { "alice", "bob", "carol", "admin" };
+static const char *const t_server[] = { "tag:server" };
+static const char *const t_exit[] = { "tag:exit", "tag:server" };
+static const char *const t_router[] = { "tag:router" };
+static const struct rn_filter_prefix exit_lan[] = { PFX4(192, 168, 1, 0, 24) };
+static const struct rn_filter_prefix router_adv[] = { PFX4(10, 1, 0, 0, 16),
+						      PFX4(10, 2, 0, 0, 16),
+						      { AF_INET6, 64, { 0xfd, 0, 0, 1 } },
+						      PFX4(0, 0, 0, 0, 0) };
+static const struct rn_filter_prefix router_ok[] = { PFX4(10, 0, 0, 0, 8),
+						     { AF_INET6, 48, { 0xfd, 0, 0, 1 } } };
 
 static const struct rn_policy_node nodes[] = {
-    {NODE(1, "laptop", "alice")},
-    {NODE(2, "server", "bob"), .tags = t_server, .n_tags = 1},
-    {NODE(3, "exit1", "admin"), .tags = t_exit, .n_tags = 2, .advertised = exit_lan,
-     .n_advertised = 1, .approved = exit_lan, .n_approved = 1, .advertises_exit = true,
-     .exit_approved = true},
-    {NODE(4, "exit2", "admin"), .advertises_exit = true},
-    {NODE(5, "router", "admin"), .tags = t_router, .n_tags = 1, .advertised = router_adv,
-     .n_advertised = 4, .approved = router_ok, .n_approved = 2},
-    {NODE(6, "phone", "carol")},
+	{ NODE(1, "laptop", "alice") },
+	{ NODE(2, "server", "bob"), .tags = t_server, .n_tags = 1 },
+	{ NODE(3, "exit1", "admin"), .tags = t_exit, .n_tags = 2, .advertised = exit_lan,
+	  .n_advertised = 1, .approved = exit_lan, .n_approved = 1, .advertises_exit = true,
+	  .exit_approved = true },
+	{ NODE(4, "exit2", "admin"), .advertises_exit = true },
+	{ NODE(5, "router", "admin"), .tags = t_router, .n_tags = 1, .advertised = router_adv,
+	  .n_advertised = 4, .approved = router_ok, .n_approved = 2 },
+	{ NODE(6, "phone", "carol") },
 };
 #define N_NODES (sizeof(nodes) / sizeof(nodes[0]))
 
-static const struct rn_policy_world world = {users, 4, nodes, N_NODES};
+static const struct rn_policy_world world = { users, 4, nodes, N_NODES };
 
 static bool inside(const struct rn_filter_prefix *p, const struct rn_filter_prefix *set, size_t n)
 {
@@ -90,8 +91,8 @@ static void check_filter(const struct rn_filter *f, const struct rn_policy_node 
 
 static void query(const struct rn_policy *pol, const struct rn_policy_node *n)
 {
-	struct rn_policy_routes routes = {0};
-	struct rn_filter f = {0};
+	struct rn_policy_routes routes = { 0 };
+	struct rn_filter f = { 0 };
 	uint64_t ids[N_NODES];
 	bool ok[4], exit_ok;
 	size_t k;

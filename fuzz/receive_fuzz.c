@@ -141,8 +141,8 @@ struct sealed {
 /* Whether pkt comes from P's allowed IPs. */
 static bool from_p(const uint8_t *pkt, size_t len)
 {
-	static const uint8_t v4[4] = {100, 64, 0, 2};
-	uint8_t v6[16] = {0x20, 0x01, 0x0d, 0xb8};
+	static const uint8_t v4[4] = { 100, 64, 0, 2 };
+	uint8_t v6[16] = { 0x20, 0x01, 0x0d, 0xb8 };
 
 	v6[15] = 2;
 	if (len >= 20 && pkt[0] >> 4 == 4)

@@ -28,7 +28,7 @@ static char dir[64], again_dir[64];
 
 static void cleanup(void)
 {
-	static const char *const names[] = {RN_PERSIST_LOGIN_FILE, RN_ADVERTISE_FILE};
+	static const char *const names[] = { RN_PERSIST_LOGIN_FILE, RN_ADVERTISE_FILE };
 	char path[128];
 
 	for (size_t i = 0; i < 2; i++) {

@@ -12,8 +12,8 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static const char *const state_keys[] = {
-    "last_handshake_time_sec=", "last_handshake_time_nsec=", "tx_bytes=", "rx_bytes="};
+static const char *const state_keys[] = { "last_handshake_time_sec=", "last_handshake_time_nsec=",
+					  "tx_bytes=", "rx_bytes=" };
 
 /* A get reply less the lines that only describe state is what a set would carry. */
 static size_t strip_state(char *body, size_t len)
@@ -65,7 +65,7 @@ static int same_settings(const struct rn_wg_config *a, const struct rn_wg_config
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const struct rn_wg_config zero;
-	struct rn_wg_config a = {0}, b = {0};
+	struct rn_wg_config a = { 0 }, b = { 0 };
 	char err[RN_UAPI_ERR_LEN], *out;
 	size_t len;
 

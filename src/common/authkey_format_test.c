@@ -53,7 +53,7 @@ static void test_whitespace(void **state)
 
 static void test_b64_vectors(void **state)
 {
-	uint8_t zero[32] = {0}, ff[32], out[32];
+	uint8_t zero[32] = { 0 }, ff[32], out[32];
 	char text[RN_AUTHKEY_B64_LEN + 1];
 
 	(void)state;
@@ -76,23 +76,23 @@ static void test_b64_vectors(void **state)
 static void test_refused(void **state)
 {
 	static const char *const bad[] = {
-	    "",
-	    "rnk1",
-	    SECRET,
-	    "rnk2." SECRET ".AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA."
-	    "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
-	    "rnk1." SECRET ".AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
-	    "rnk1." SECRET ".AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA."
-	    "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA.x",
-	    "rnk1.rnk_short.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA."
-	    "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
-	    "rnk1." SECRET ".AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA."
-	    "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
-	    "rnk1." SECRET ".AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA."
-	    "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA*",
-	    "rnk1." SECRET "..AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
-	    "rnk1 " SECRET ".AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA."
-	    "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+		"",
+		"rnk1",
+		SECRET,
+		"rnk2." SECRET ".AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA."
+		"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+		"rnk1." SECRET ".AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+		"rnk1." SECRET ".AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA."
+		"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA.x",
+		"rnk1.rnk_short.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA."
+		"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+		"rnk1." SECRET ".AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA."
+		"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+		"rnk1." SECRET ".AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA."
+		"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA*",
+		"rnk1." SECRET "..AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+		"rnk1 " SECRET ".AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA."
+		"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
 	};
 	struct rn_authkey got;
 	char err[256];
@@ -123,11 +123,11 @@ static void test_format_refuses_bad_secret(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_round_trip),
-	    cmocka_unit_test(test_whitespace),
-	    cmocka_unit_test(test_b64_vectors),
-	    cmocka_unit_test(test_refused),
-	    cmocka_unit_test(test_format_refuses_bad_secret),
+		cmocka_unit_test(test_round_trip),
+		cmocka_unit_test(test_whitespace),
+		cmocka_unit_test(test_b64_vectors),
+		cmocka_unit_test(test_refused),
+		cmocka_unit_test(test_format_refuses_bad_secret),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -29,20 +29,20 @@ static int setup(void **state)
 
 static struct rn_enroll_transcript transcript(void)
 {
-	return (struct rn_enroll_transcript){.nonce = nonce,
-					     .server_pub = server_pub,
-					     .node_pub = node_pub,
-					     .auth_key = auth_key,
-					     .hostname = "laptop"};
+	return (struct rn_enroll_transcript){ .nonce = nonce,
+					      .server_pub = server_pub,
+					      .node_pub = node_pub,
+					      .auth_key = auth_key,
+					      .hostname = "laptop" };
 }
 
 static void known_answer(void **state)
 {
 	/* python3: hmac.new(X25519(node, server), label||nonce||spub||npub||sha256(ak)||host) */
-	static const uint8_t want[32] = {0xd9, 0x3b, 0x6a, 0xbb, 0x35, 0xb2, 0x15, 0xfb,
-					 0x5c, 0x60, 0x06, 0x6c, 0x91, 0xe7, 0x67, 0x70,
-					 0x73, 0x1c, 0x4d, 0x80, 0x63, 0x42, 0xcd, 0x8c,
-					 0x8e, 0x45, 0xef, 0x8d, 0x91, 0x2a, 0x18, 0x4c};
+	static const uint8_t want[32] = { 0xd9, 0x3b, 0x6a, 0xbb, 0x35, 0xb2, 0x15, 0xfb,
+					  0x5c, 0x60, 0x06, 0x6c, 0x91, 0xe7, 0x67, 0x70,
+					  0x73, 0x1c, 0x4d, 0x80, 0x63, 0x42, 0xcd, 0x8c,
+					  0x8e, 0x45, 0xef, 0x8d, 0x91, 0x2a, 0x18, 0x4c };
 	struct rn_enroll_transcript t = transcript();
 	uint8_t proof[32];
 
@@ -100,9 +100,9 @@ static void low_order_key(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup(known_answer, setup),
-	    cmocka_unit_test_setup(refused_changes, setup),
-	    cmocka_unit_test_setup(low_order_key, setup),
+		cmocka_unit_test_setup(known_answer, setup),
+		cmocka_unit_test_setup(refused_changes, setup),
+		cmocka_unit_test_setup(low_order_key, setup),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -11,7 +11,7 @@
 
 static const char *const group_names[RN_LOG_GROUP_COUNT] = {
 	[RN_LOG_MAIN] = "main", [RN_LOG_NOISE] = "noise", [RN_LOG_PEER] = "peer",
-	[RN_LOG_RX] = "rx",     [RN_LOG_TX] = "tx",       [RN_LOG_UAPI] = "uapi",
+	[RN_LOG_RX] = "rx",	[RN_LOG_TX] = "tx",	  [RN_LOG_UAPI] = "uapi",
 	[RN_LOG_TUN] = "tun",
 };
 static const char *const level_names[] = { "error", "warn", "info", "debug" };

@@ -24,7 +24,7 @@ void rn_log_open(const char *ident, bool to_syslog);
 void rn_log_set_debug(const char *groups);
 bool rn_log_debug_enabled(enum rn_log_group group);
 void rn_log(enum rn_log_level level, enum rn_log_group group, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 #define log_error(g, ...) rn_log(RN_LOG_ERROR, RN_LOG_##g, __VA_ARGS__)
 #define log_warn(g, ...)  rn_log(RN_LOG_WARN, RN_LOG_##g, __VA_ARGS__)

@@ -51,8 +51,8 @@ static void test_wipe_strdup(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_wipe_realloc),
-	    cmocka_unit_test(test_wipe_strdup),
+		cmocka_unit_test(test_wipe_realloc),
+		cmocka_unit_test(test_wipe_strdup),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

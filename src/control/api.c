@@ -39,8 +39,7 @@ static int rn_api_load(const char *body, size_t len, const char *const *allowed,
 		json_decref(obj);
 		return rn_errf(err, errlen, -EINVAL, "the body is not a JSON object");
 	}
-	json_object_foreach(obj, key, v)
-	{
+	json_object_foreach(obj, key, v) {
 		size_t i;
 
 		for (i = 0; allowed[i] && strcmp(allowed[i], key); i++)
@@ -142,7 +141,7 @@ bool rn_api_endpoint_ok(const char *s, const uint8_t *ula, char *why, size_t why
  * advertise_exit), clear of the mesh's 100.64.0.0/10. */
 static bool rn_api_route_ok(const char *s, const uint8_t *ula, char *why, size_t whylen)
 {
-	static const uint8_t cgnat_addr[4] = {100, 64};
+	static const uint8_t cgnat_addr[4] = { 100, 64 };
 	struct rn_filter_prefix p, cgnat, unused;
 	int ret = rn_filter_prefix_parse(s, &p);
 
@@ -184,8 +183,7 @@ static int rn_api_strings(json_t *obj, const char *name, size_t max,
 			       "\"%s\" must be an array of at most %zu "
 			       "strings",
 			       name, max);
-	json_array_foreach(a, i, v)
-	{
+	json_array_foreach(a, i, v) {
 		if (!json_is_string(v))
 			return rn_errf(err, errlen, -EINVAL, "%s[%zu] is not a string", name, i);
 		if (!check(json_string_value(v), ula, why, sizeof(why)))
@@ -288,8 +286,9 @@ int rn_api_parse_enroll(const char *body, size_t len, const uint8_t *ula, struct
 			char *err, size_t errlen)
 {
 	static const char *const members[] = {
-	    "auth_key",	 "public_key",	     "hostname",       "nonce", "proof",
-	    "endpoints", "advertise_routes", "advertise_exit", NULL};
+		"auth_key",  "public_key",	 "hostname",	   "nonce", "proof",
+		"endpoints", "advertise_routes", "advertise_exit", NULL
+	};
 	json_t *obj;
 	int ret;
 
@@ -314,8 +313,8 @@ int rn_api_parse_enroll(const char *body, size_t len, const uint8_t *ula, struct
 int rn_api_parse_poll(const char *body, size_t len, const uint8_t *ula, struct rn_api_poll *out,
 		      char *err, size_t errlen)
 {
-	static const char *const members[] = {"since", "endpoints", "advertise_routes",
-					      "advertise_exit", NULL};
+	static const char *const members[] = { "since", "endpoints", "advertise_routes",
+					       "advertise_exit", NULL };
 	json_t *obj, *since;
 	int ret;
 
@@ -344,7 +343,7 @@ int rn_api_parse_poll(const char *body, size_t len, const uint8_t *ula, struct r
 
 int rn_api_parse_empty(const char *body, size_t len, char *err, size_t errlen)
 {
-	static const char *const members[] = {NULL};
+	static const char *const members[] = { NULL };
 	json_t *obj;
 	int ret;
 

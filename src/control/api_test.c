@@ -20,7 +20,7 @@
 #define PROVEN ",\"nonce\":\"" NONCE "\",\"proof\":\"" PROOF "\""
 #define BASE   "\"auth_key\":\"" KEY "\",\"public_key\":\"" PUB "\",\"hostname\":\"laptop\"" PROVEN
 
-static const uint8_t ula[RN_STORE_ULA_PREFIX_LEN] = {0xfd, 0x7a, 0x11, 0x5c, 0xa1, 0xe0};
+static const uint8_t ula[RN_STORE_ULA_PREFIX_LEN] = { 0xfd, 0x7a, 0x11, 0x5c, 0xa1, 0xe0 };
 
 static void test_enroll_good(void **state)
 {
@@ -56,43 +56,43 @@ static void test_enroll_bad(void **state)
 		const char *body;
 		const char *says; /* in the error */
 	} bad[] = {
-	    {"", "not JSON"},
-	    {"[]", "not a JSON object"},
-	    {"{" BASE ",\"extra\":1}", "unknown member \"extra\""},
-	    {"{" BASE ",\"hostname\":\"x\"}", "not JSON"}, /* duplicate key */
-	    {"{\"public_key\":\"" PUB "\",\"hostname\":\"a\"}", "\"auth_key\" is missing"},
-	    {"{\"auth_key\":\"rnk1.x.y.z\",\"public_key\":\"" PUB "\",\"hostname\":\"a\"}",
-	     "not an auth key"},
-	    {"{\"auth_key\":\"" KEY "\",\"public_key\":\"AQEB\",\"hostname\":\"a\"}",
-	     "not a WireGuard public key"},
-	    {"{\"auth_key\":\"" KEY
-	     "\",\"public_key\":\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
-	     "\",\"hostname\":\"a\"}",
-	     "not a WireGuard public key"},
-	    {"{\"auth_key\":\"" KEY "\",\"public_key\":\"" PUB "\",\"hostname\":\"\"}",
-	     "1 to 255 bytes"},
-	    {"{\"auth_key\":\"" KEY "\",\"public_key\":\"" PUB "\",\"hostname\":\"a\\u0001\"}",
-	     "control characters"},
-	    {"{\"auth_key\":\"" KEY "\",\"public_key\":\"" PUB "\",\"hostname\":\"a\\u0000\"}",
-	     "not JSON"},
-	    {"{" BASE ",\"endpoints\":[\"198.51.100.7\"]}", "endpoints[0] \"198.51.100.7\""},
-	    {"{" BASE ",\"endpoints\":[\"224.0.0.1:5\"]}", "multicast"},
-	    {"{\"auth_key\":\"" KEY "\",\"public_key\":\"" PUB "\",\"hostname\":\"a\"}",
-	     "\"nonce\" is missing: enrollment proves the node key"},
-	    {"{\"auth_key\":\"" KEY "\",\"public_key\":\"" PUB
-	     "\",\"hostname\":\"a\",\"nonce\":\"" NONCE "\"}",
-	     "\"proof\" is missing"},
-	    {"{\"auth_key\":\"" KEY "\",\"public_key\":\"" PUB
-	     "\",\"hostname\":\"a\",\"nonce\":\"" NONCE "\",\"proof\":\"AQID\"}",
-	     "\"proof\" is not 43 characters of base64url"},
-	    {"{" BASE ",\"endpoints\":[\"1.2.3.4:0\"]}", "port of 1-65535"},
-	    {"{" BASE ",\"endpoints\":\"1.2.3.4:5\"}", "must be an array"},
-	    {"{" BASE ",\"endpoints\":[1]}", "endpoints[0] is not a string"},
-	    {"{" BASE ",\"advertise_routes\":[\"10.0.0.1/8\"]}", "host bits"},
-	    {"{" BASE ",\"advertise_routes\":[\"0.0.0.0/0\"]}", "default route"},
-	    {"{" BASE ",\"advertise_routes\":[\"100.64.1.0/24\"]}", "overlaps the mesh"},
-	    {"{" BASE ",\"advertise_routes\":[\"10.0.0.1\"]}", "not a CIDR"},
-	    {"{" BASE ",\"advertise_exit\":1}", "true or false"},
+		{ "", "not JSON" },
+		{ "[]", "not a JSON object" },
+		{ "{" BASE ",\"extra\":1}", "unknown member \"extra\"" },
+		{ "{" BASE ",\"hostname\":\"x\"}", "not JSON" }, /* duplicate key */
+		{ "{\"public_key\":\"" PUB "\",\"hostname\":\"a\"}", "\"auth_key\" is missing" },
+		{ "{\"auth_key\":\"rnk1.x.y.z\",\"public_key\":\"" PUB "\",\"hostname\":\"a\"}",
+		  "not an auth key" },
+		{ "{\"auth_key\":\"" KEY "\",\"public_key\":\"AQEB\",\"hostname\":\"a\"}",
+		  "not a WireGuard public key" },
+		{ "{\"auth_key\":\"" KEY
+		  "\",\"public_key\":\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
+		  "\",\"hostname\":\"a\"}",
+		  "not a WireGuard public key" },
+		{ "{\"auth_key\":\"" KEY "\",\"public_key\":\"" PUB "\",\"hostname\":\"\"}",
+		  "1 to 255 bytes" },
+		{ "{\"auth_key\":\"" KEY "\",\"public_key\":\"" PUB "\",\"hostname\":\"a\\u0001\"}",
+		  "control characters" },
+		{ "{\"auth_key\":\"" KEY "\",\"public_key\":\"" PUB "\",\"hostname\":\"a\\u0000\"}",
+		  "not JSON" },
+		{ "{" BASE ",\"endpoints\":[\"198.51.100.7\"]}", "endpoints[0] \"198.51.100.7\"" },
+		{ "{" BASE ",\"endpoints\":[\"224.0.0.1:5\"]}", "multicast" },
+		{ "{\"auth_key\":\"" KEY "\",\"public_key\":\"" PUB "\",\"hostname\":\"a\"}",
+		  "\"nonce\" is missing: enrollment proves the node key" },
+		{ "{\"auth_key\":\"" KEY "\",\"public_key\":\"" PUB
+		  "\",\"hostname\":\"a\",\"nonce\":\"" NONCE "\"}",
+		  "\"proof\" is missing" },
+		{ "{\"auth_key\":\"" KEY "\",\"public_key\":\"" PUB
+		  "\",\"hostname\":\"a\",\"nonce\":\"" NONCE "\",\"proof\":\"AQID\"}",
+		  "\"proof\" is not 43 characters of base64url" },
+		{ "{" BASE ",\"endpoints\":[\"1.2.3.4:0\"]}", "port of 1-65535" },
+		{ "{" BASE ",\"endpoints\":\"1.2.3.4:5\"}", "must be an array" },
+		{ "{" BASE ",\"endpoints\":[1]}", "endpoints[0] is not a string" },
+		{ "{" BASE ",\"advertise_routes\":[\"10.0.0.1/8\"]}", "host bits" },
+		{ "{" BASE ",\"advertise_routes\":[\"0.0.0.0/0\"]}", "default route" },
+		{ "{" BASE ",\"advertise_routes\":[\"100.64.1.0/24\"]}", "overlaps the mesh" },
+		{ "{" BASE ",\"advertise_routes\":[\"10.0.0.1\"]}", "not a CIDR" },
+		{ "{" BASE ",\"advertise_exit\":1}", "true or false" },
 	};
 	struct rn_api_enroll e;
 	char err[RN_API_ERR_LEN];
@@ -116,35 +116,35 @@ static void test_endpoint_classes(void **state)
 	static const struct {
 		const char *ep, *says; /* says NULL: allowed */
 	} cases[] = {
-	    {"127.0.0.1:41641", "loopback"},
-	    {"127.9.9.9:41641", "loopback"},
-	    {"[::1]:41641", "loopback"},
-	    {"169.254.1.1:41641", "link-local"},
-	    {"[fe80::1]:41641", "link-local"},
-	    {"[febf::1]:41641", "link-local"},
-	    {"[fe80::1%1]:41641", ""}, /* a scope is not accepted at all */
-	    {"224.0.0.1:41641", "multicast"},
-	    {"239.255.255.250:41641", "multicast"},
-	    {"255.255.255.255:41641", "broadcast"},
-	    {"[ff02::1]:41641", "multicast"},
-	    {"0.0.0.0:41641", "unspecified"},
-	    {"0.1.2.3:41641", "unspecified"},
-	    {"[::]:41641", "unspecified"},
-	    {"100.64.0.1:41641", "mesh address (100.64.0.0/10)"},
-	    {"100.127.255.254:41641", "mesh address (100.64.0.0/10)"},
-	    {"[fd7a:115c:a1e0::1]:41641", "mesh address (the network's ULA"},
-	    {"[::ffff:127.0.0.1]:41641", "IPv4 address written as IPv6"},
-	    {"[::ffff:192.168.1.5]:41641", "IPv4 address written as IPv6"},
-	    /* allowed: private LANs, other ULAs, the edges of the mesh range, public */
-	    {"192.168.1.5:41641", NULL},
-	    {"10.1.2.3:41641", NULL},
-	    {"172.16.0.9:41641", NULL},
-	    {"100.63.255.254:41641", NULL},
-	    {"100.128.0.1:41641", NULL},
-	    {"[fd7a:115c:a1e1::1]:41641", NULL},
-	    {"[fd00::5]:41641", NULL},
-	    {"198.51.100.7:41641", NULL},
-	    {"[2001:db8::7]:41641", NULL},
+		{ "127.0.0.1:41641", "loopback" },
+		{ "127.9.9.9:41641", "loopback" },
+		{ "[::1]:41641", "loopback" },
+		{ "169.254.1.1:41641", "link-local" },
+		{ "[fe80::1]:41641", "link-local" },
+		{ "[febf::1]:41641", "link-local" },
+		{ "[fe80::1%1]:41641", "" }, /* a scope is not accepted at all */
+		{ "224.0.0.1:41641", "multicast" },
+		{ "239.255.255.250:41641", "multicast" },
+		{ "255.255.255.255:41641", "broadcast" },
+		{ "[ff02::1]:41641", "multicast" },
+		{ "0.0.0.0:41641", "unspecified" },
+		{ "0.1.2.3:41641", "unspecified" },
+		{ "[::]:41641", "unspecified" },
+		{ "100.64.0.1:41641", "mesh address (100.64.0.0/10)" },
+		{ "100.127.255.254:41641", "mesh address (100.64.0.0/10)" },
+		{ "[fd7a:115c:a1e0::1]:41641", "mesh address (the network's ULA" },
+		{ "[::ffff:127.0.0.1]:41641", "IPv4 address written as IPv6" },
+		{ "[::ffff:192.168.1.5]:41641", "IPv4 address written as IPv6" },
+		/* allowed: private LANs, other ULAs, the edges of the mesh range, public */
+		{ "192.168.1.5:41641", NULL },
+		{ "10.1.2.3:41641", NULL },
+		{ "172.16.0.9:41641", NULL },
+		{ "100.63.255.254:41641", NULL },
+		{ "100.128.0.1:41641", NULL },
+		{ "[fd7a:115c:a1e1::1]:41641", NULL },
+		{ "[fd00::5]:41641", NULL },
+		{ "198.51.100.7:41641", NULL },
+		{ "[2001:db8::7]:41641", NULL },
 	};
 	char body[512], err[RN_API_ERR_LEN], why[128];
 	struct rn_api_enroll e;
@@ -218,17 +218,17 @@ static void test_poll_and_logout(void **state)
 		int ret;
 		uint64_t since;
 	} polls[] = {
-	    {"{\"since\":41}", 0, 41},
-	    {"{\"since\":0,\"endpoints\":[],\"advertise_routes\":[],\"advertise_exit\":false}", 0,
-	     0},
-	    {"{\"since\":9007199254740991}", 0, 9007199254740991ull},
-	    {"{\"since\":9007199254740992}", -EINVAL, 0},
-	    {"{\"since\":-1}", -EINVAL, 0},
-	    {"{\"since\":1.5}", -EINVAL, 0},
-	    {"{\"since\":\"1\"}", -EINVAL, 0},
-	    {"{}", -EINVAL, 0},
-	    {"{\"since\":1,\"sinse\":2}", -EINVAL, 0},
-	    {"{\"since\":1} x", -EINVAL, 0},
+		{ "{\"since\":41}", 0, 41 },
+		{ "{\"since\":0,\"endpoints\":[],\"advertise_routes\":[],\"advertise_exit\":false}",
+		  0, 0 },
+		{ "{\"since\":9007199254740991}", 0, 9007199254740991ull },
+		{ "{\"since\":9007199254740992}", -EINVAL, 0 },
+		{ "{\"since\":-1}", -EINVAL, 0 },
+		{ "{\"since\":1.5}", -EINVAL, 0 },
+		{ "{\"since\":\"1\"}", -EINVAL, 0 },
+		{ "{}", -EINVAL, 0 },
+		{ "{\"since\":1,\"sinse\":2}", -EINVAL, 0 },
+		{ "{\"since\":1} x", -EINVAL, 0 },
 	};
 	struct rn_api_poll p;
 	char err[RN_API_ERR_LEN], tok[RN_STORE_NODE_TOKEN_SIZE];
@@ -288,9 +288,9 @@ static void test_builders(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_enroll_good), cmocka_unit_test(test_enroll_bad),
-	    cmocka_unit_test(test_limits),	cmocka_unit_test(test_poll_and_logout),
-	    cmocka_unit_test(test_builders),	cmocka_unit_test(test_endpoint_classes),
+		cmocka_unit_test(test_enroll_good), cmocka_unit_test(test_enroll_bad),
+		cmocka_unit_test(test_limits),	    cmocka_unit_test(test_poll_and_logout),
+		cmocka_unit_test(test_builders),    cmocka_unit_test(test_endpoint_classes),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

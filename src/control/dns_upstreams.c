@@ -14,7 +14,7 @@
 
 static bool unicast(const struct rn_store_ip *ip)
 {
-	static const uint8_t magic[4] = {100, 100, 100, 100}, zero[16] = {0};
+	static const uint8_t magic[4] = { 100, 100, 100, 100 }, zero[16] = { 0 };
 	const uint8_t *a = ip->addr;
 
 	if (ip->family == AF_INET)
@@ -22,8 +22,8 @@ static bool unicast(const struct rn_store_ip *ip)
 	return memcmp(a, zero, 16) && a[0] != 0xff;
 }
 
-int rn_store_dns_upstreams_parse(const char *text, struct rn_store_ip *out, size_t max,
-				 size_t *n, char *err, size_t errlen)
+int rn_store_dns_upstreams_parse(const char *text, struct rn_store_ip *out, size_t max, size_t *n,
+				 char *err, size_t errlen)
 {
 	const char *p = text;
 
@@ -32,13 +32,14 @@ int rn_store_dns_upstreams_parse(const char *text, struct rn_store_ip *out, size
 		const char *comma = strchr(p, ',');
 		size_t len = comma ? (size_t)(comma - p) : strlen(p);
 		char one[INET6_ADDRSTRLEN];
-		struct rn_store_ip ip = {0};
+		struct rn_store_ip ip = { 0 };
 
 		if (*n == max) {
 			snprintf(err, errlen, "at most %zu DNS upstreams", max);
 			return -EINVAL;
 		}
-		snprintf(one, sizeof(one), "%.*s", (int)(len < sizeof(one) ? len : sizeof(one) - 1), p);
+		snprintf(one, sizeof(one), "%.*s", (int)(len < sizeof(one) ? len : sizeof(one) - 1),
+			 p);
 		if (len < sizeof(one) && inet_pton(AF_INET, one, ip.addr) == 1)
 			ip.family = AF_INET;
 		else if (len < sizeof(one) && inet_pton(AF_INET6, one, ip.addr) == 1)
@@ -66,8 +67,7 @@ int rn_store_dns_upstreams_parse(const char *text, struct rn_store_ip *out, size
 	return 0;
 }
 
-void rn_store_dns_upstreams_format(const struct rn_store_ip *ips, size_t n, char *out,
-				   size_t size)
+void rn_store_dns_upstreams_format(const struct rn_store_ip *ips, size_t n, char *out, size_t size)
 {
 	size_t used = 0;
 

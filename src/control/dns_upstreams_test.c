@@ -17,21 +17,21 @@ static void test_table(void **state)
 		int ret;
 		const char *canon; /* when ret == 0 */
 	} cases[] = {
-	    {"", 0, ""},
-	    {"1.1.1.1", 0, "1.1.1.1"},
-	    {"198.51.100.53,2001:db8:0::53", 0, "198.51.100.53,2001:db8::53"},
-	    {"100.100.100.100", -EINVAL, NULL}, /* Magic DNS itself: a loop */
-	    {"0.0.0.0", -EINVAL, NULL},
-	    {"224.0.0.1", -EINVAL, NULL},
-	    {"ff02::1", -EINVAL, NULL},
-	    {"::", -EINVAL, NULL},
-	    {"1.1.1.1,", -EINVAL, NULL},
-	    {",1.1.1.1", -EINVAL, NULL},
-	    {"1.1.1.1,1.1.1.1", -EINVAL, NULL},
-	    {"dns.example", -EINVAL, NULL},
-	    {"1.1.1.1 ", -EINVAL, NULL},
-	    {"1.1.1.1,1.1.1.2,1.1.1.3,1.1.1.4,1.1.1.5,1.1.1.6,1.1.1.7,1.1.1.8,1.1.1.9", -EINVAL,
-	     NULL},
+		{ "", 0, "" },
+		{ "1.1.1.1", 0, "1.1.1.1" },
+		{ "198.51.100.53,2001:db8:0::53", 0, "198.51.100.53,2001:db8::53" },
+		{ "100.100.100.100", -EINVAL, NULL }, /* Magic DNS itself: a loop */
+		{ "0.0.0.0", -EINVAL, NULL },
+		{ "224.0.0.1", -EINVAL, NULL },
+		{ "ff02::1", -EINVAL, NULL },
+		{ "::", -EINVAL, NULL },
+		{ "1.1.1.1,", -EINVAL, NULL },
+		{ ",1.1.1.1", -EINVAL, NULL },
+		{ "1.1.1.1,1.1.1.1", -EINVAL, NULL },
+		{ "dns.example", -EINVAL, NULL },
+		{ "1.1.1.1 ", -EINVAL, NULL },
+		{ "1.1.1.1,1.1.1.2,1.1.1.3,1.1.1.4,1.1.1.5,1.1.1.6,1.1.1.7,1.1.1.8,1.1.1.9",
+		  -EINVAL, NULL },
 	};
 	(void)state;
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -56,7 +56,7 @@ static void test_table(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_table),
+		cmocka_unit_test(test_table),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -88,8 +88,7 @@ static void rn_mapper_endpoints(const char *text, struct rn_mapper_eps *out)
 	size_t i;
 
 	out->n = 0;
-	json_array_foreach(a, i, v)
-	{
+	json_array_foreach(a, i, v) {
 		if (out->n < RN_NETMAP_MAX_ENDPOINTS && json_is_string(v) &&
 		    rn_netmap_endpoint_parse(json_string_value(v), &out->v[out->n]) == 0)
 			out->n++;
@@ -122,8 +121,8 @@ static int rn_mapper_upstreams(struct rn_store *store, struct rn_mapper_epoch *e
 int rn_mapper_epoch_load(struct rn_store *store, uint64_t serial, int64_t now,
 			 struct rn_mapper_epoch **out, char *err, size_t errlen)
 {
-	static const uint8_t cgnat[4] = {100, 64};
-	uint8_t ula[16] = {0};
+	static const uint8_t cgnat[4] = { 100, 64 };
+	uint8_t ula[16] = { 0 };
 	struct rn_mapper_epoch *e;
 	int ret;
 
@@ -372,7 +371,7 @@ int rn_mapper_build(const struct rn_mapper_epoch *e, uint64_t node_id, struct rn
 		    char *err, size_t errlen)
 {
 	const struct rn_policy_world *w = &e->world.w;
-	struct rn_policy_routes routes = {0};
+	struct rn_policy_routes routes = { 0 };
 	uint64_t *peers = NULL, *exits = NULL;
 	size_t n_peers = 0, n_exits = 0;
 	bool *taken = NULL;

@@ -23,9 +23,8 @@
 static const char ssh_only[] =
     "{\"acls\":[{\"action\":\"accept\",\"src\":[\"alice\"],\"proto\":\"tcp\","
     "\"dst\":[\"bob:22\"]}]}";
-static const char lan_too[] =
-    "{\"acls\":[{\"action\":\"accept\",\"src\":[\"*\"],"
-    "\"dst\":[\"*:*\",\"192.168.0.0/16:*\",\"100.64.0.0/16:*\"]}]}";
+static const char lan_too[] = "{\"acls\":[{\"action\":\"accept\",\"src\":[\"*\"],"
+			      "\"dst\":[\"*:*\",\"192.168.0.0/16:*\",\"100.64.0.0/16:*\"]}]}";
 static const char allow_all[] =
     "{\"acls\":[{\"action\":\"accept\",\"src\":[\"*\"],\"dst\":[\"*:*\"]}]}";
 
@@ -42,7 +41,9 @@ struct fixture {
 static int64_t enroll(struct fixture *f, const char *hostname, int64_t user, uint8_t n)
 {
 	uint8_t key[RN_STORE_KEY_LEN];
-	struct rn_store_node_enroll req = {.hostname = hostname, .user_id = user, .public_key = key};
+	struct rn_store_node_enroll req = { .hostname = hostname,
+					    .user_id = user,
+					    .public_key = key };
 	struct rn_store_node node;
 	int64_t id;
 
@@ -171,7 +172,7 @@ struct got {
 
 static struct got get(struct fixture *f, struct rn_mapper_epoch *e, int64_t node)
 {
-	struct got g = {0};
+	struct got g = { 0 };
 	const char *env = NULL;
 	char err[256];
 	size_t len = 0;
@@ -191,17 +192,16 @@ static void check_decodes(struct fixture *f, const struct got *g, size_t n_peers
 	uint8_t other[32], other_pub[32];
 	char err[256];
 
-	assert_int_equal(rn_netmap_decode(g->envelope, strlen(g->envelope), f->pub, &m, err,
-					  sizeof(err)),
-			 0);
+	assert_int_equal(
+	    rn_netmap_decode(g->envelope, strlen(g->envelope), f->pub, &m, err, sizeof(err)), 0);
 	assert_int_equal(m.version, g->version);
 	assert_int_equal(m.n_peers, n_peers);
 	rn_netmap_free(&m);
 	memset(other, 0x43, sizeof(other));
 	assert_int_equal(rn_netmap_sign_key_public(other, other_pub), 0);
-	assert_int_equal(rn_netmap_decode(g->envelope, strlen(g->envelope), other_pub, &m, err,
-					  sizeof(err)),
-			 -EKEYREJECTED);
+	assert_int_equal(
+	    rn_netmap_decode(g->envelope, strlen(g->envelope), other_pub, &m, err, sizeof(err)),
+	    -EKEYREJECTED);
 }
 
 /* What changes a version, in order; each step is a change made, then a fresh epoch. */
@@ -237,17 +237,18 @@ static void test_versions(void **state)
 		int change; /* 0 none, 1 last_seen only, 2 endpoints, 3 policy */
 		bool bumps;
 	} steps[] = {
-	    {"new epoch, nothing changed", 0, false},
-	    {"the laptop checked in: only last_seen moved", 1, false},
-	    {"the laptop's endpoints changed", 2, true},
-	    {"the policy now allows everything", 3, true},
-	    {"nothing changed again", 0, false},
+		{ "new epoch, nothing changed", 0, false },
+		{ "the laptop checked in: only last_seen moved", 1, false },
+		{ "the laptop's endpoints changed", 2, true },
+		{ "the policy now allows everything", 3, true },
+		{ "nothing changed again", 0, false },
 	};
 	v = first.version;
 	free(first.envelope);
 	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
 		if (steps[i].change == 1)
-			assert_int_equal(rn_store_node_touch(f->store, f->laptop, NOW + 1, NULL), 0);
+			assert_int_equal(rn_store_node_touch(f->store, f->laptop, NOW + 1, NULL),
+					 0);
 		if (steps[i].change == 2)
 			assert_int_equal(rn_store_node_touch(f->store, f->laptop, NOW + 2,
 							     "[\"198.51.100.9:1\"]"),
@@ -292,9 +293,8 @@ static void test_resign_when_old(void **state)
 	g = get(f, e, f->server);
 	assert_int_equal(g.version, first.version);
 	assert_string_not_equal(g.envelope, first.envelope);
-	assert_int_equal(rn_netmap_decode(g.envelope, strlen(g.envelope), f->pub, &m, err,
-					  sizeof(err)),
-			 0);
+	assert_int_equal(
+	    rn_netmap_decode(g.envelope, strlen(g.envelope), f->pub, &m, err, sizeof(err)), 0);
 	assert_int_equal(m.issued_at, NOW + 10 * RN_MAPPER_RESIGN_S);
 	assert_int_equal(m.version, first.version);
 	assert_int_equal(m.cache_valid_s, 0);
@@ -337,9 +337,8 @@ static void test_lan_routes(void **state)
 	assert_int_equal(rn_store_node_set_routes(f->store, "test", f->server, routes, false, NOW),
 			 0);
 	assert_int_equal(rn_store_node_approve_routes(f->store, "test", f->server, routes, NOW), 0);
-	assert_int_equal(rn_store_node_set_routes(f->store, "test", r2, "[\"192.168.1.0/24\"]",
-						  false, NOW),
-			 0);
+	assert_int_equal(
+	    rn_store_node_set_routes(f->store, "test", r2, "[\"192.168.1.0/24\"]", false, NOW), 0);
 	assert_int_equal(
 	    rn_store_node_approve_routes(f->store, "test", r2, "[\"192.168.1.0/24\"]", NOW), 0);
 	e = epoch(f, NOW);
@@ -353,7 +352,7 @@ static void test_lan_routes(void **state)
 	assert_int_equal(lap.peers[0].n_allowed_ips, 3);
 	assert_int_equal(lap.peers[1].n_lan_routes, 0);
 	assert_int_equal(lap.peers[1].n_allowed_ips, 2);
-	assert_int_equal(rn_netmap_validate(&(struct rn_netmap){0}, NULL, 0) != 0, 1);
+	assert_int_equal(rn_netmap_validate(&(struct rn_netmap){ 0 }, NULL, 0) != 0, 1);
 	lap.version = 1;
 	assert_int_equal(rn_netmap_validate(&lap, err, sizeof(err)), 0);
 	rn_netmap_free(&lap);
@@ -375,8 +374,9 @@ static void test_full_mesh(void **state)
 	assert_int_equal(rn_store_policy_set(f->store, "test", allow_all, NOW), 0);
 	for (int i = 0; i < 97; i++) {
 		uint8_t key[RN_STORE_KEY_LEN];
-		struct rn_store_node_enroll req = {
-		    .hostname = name, .user_id = i % 2 ? f->alice : f->bob, .public_key = key};
+		struct rn_store_node_enroll req = { .hostname = name,
+						    .user_id = i % 2 ? f->alice : f->bob,
+						    .public_key = key };
 
 		snprintf(name, sizeof(name), "n%d", i);
 		memset(key, 0x10, sizeof(key));
@@ -402,12 +402,12 @@ static void test_full_mesh(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup_teardown(test_maps_follow_policy, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_versions, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_resign_when_old, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_expire_drops_peer, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_lan_routes, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_full_mesh, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_maps_follow_policy, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_versions, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_resign_when_old, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_expire_drops_peer, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_lan_routes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_full_mesh, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

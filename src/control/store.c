@@ -25,61 +25,61 @@ enum {
  * A new version is a new entry here and a bump of RN_STORE_SCHEMA_VERSION; never edit an old one.
  */
 static const char *const rn_store_migrations[RN_STORE_SCHEMA_VERSION + 1] = {
-    [1] = "CREATE TABLE settings (\n"
-	  "	key TEXT PRIMARY KEY,\n"
-	  "	value TEXT NOT NULL\n"
-	  ") WITHOUT ROWID;\n"
-	  "CREATE TABLE users (\n"
-	  "	id INTEGER PRIMARY KEY,\n"
-	  "	name TEXT NOT NULL UNIQUE,\n"
-	  "	created_at INTEGER NOT NULL\n"
-	  ");\n"
-	  "CREATE TABLE authkeys (\n"
-	  "	id INTEGER PRIMARY KEY,\n"
-	  "	key_hash BLOB NOT NULL UNIQUE CHECK (length(key_hash) = 32),\n"
-	  "	user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE RESTRICT,\n"
-	  "	reusable INTEGER NOT NULL CHECK (reusable IN (0, 1)),\n"
-	  "	expires_at INTEGER NOT NULL DEFAULT 0,\n"
-	  "	tags TEXT NOT NULL DEFAULT '[]',\n"
-	  "	created_at INTEGER NOT NULL,\n"
-	  "	revoked_at INTEGER NOT NULL DEFAULT 0,\n"
-	  "	used_count INTEGER NOT NULL DEFAULT 0\n"
-	  ");\n"
-	  "CREATE TABLE nodes (\n"
-	  "	id INTEGER PRIMARY KEY,\n"
-	  "	name TEXT NOT NULL,\n"
-	  "	dns_name TEXT NOT NULL UNIQUE,\n"
-	  "	user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE RESTRICT,\n"
-	  "	tags TEXT NOT NULL DEFAULT '[]',\n"
-	  "	public_key BLOB NOT NULL UNIQUE CHECK (length(public_key) = 32),\n"
-	  "	ipv4 INTEGER NOT NULL UNIQUE,\n"
-	  "	ipv6 TEXT NOT NULL UNIQUE,\n"
-	  "	enrolled_at INTEGER NOT NULL,\n"
-	  "	last_seen INTEGER NOT NULL DEFAULT 0,\n"
-	  "	expired INTEGER NOT NULL DEFAULT 0 CHECK (expired IN (0, 1)),\n"
-	  "	advertised_routes TEXT NOT NULL DEFAULT '[]',\n"
-	  "	approved_routes TEXT NOT NULL DEFAULT '[]',\n"
-	  "	advertises_exit INTEGER NOT NULL DEFAULT 0 CHECK (advertises_exit IN (0, 1)),\n"
-	  "	exit_approved INTEGER NOT NULL DEFAULT 0 CHECK (exit_approved IN (0, 1)),\n"
-	  "	endpoints TEXT NOT NULL DEFAULT '[]'\n"
-	  ");\n"
-	  "CREATE TABLE policy (\n"
-	  "	rev INTEGER PRIMARY KEY,\n"
-	  "	text TEXT NOT NULL,\n"
-	  "	created_at INTEGER NOT NULL,\n"
-	  "	actor TEXT NOT NULL\n"
-	  ");\n"
-	  "CREATE TABLE audit (\n"
-	  "	id INTEGER PRIMARY KEY,\n"
-	  "	time INTEGER NOT NULL,\n"
-	  "	actor TEXT NOT NULL,\n"
-	  "	action TEXT NOT NULL,\n"
-	  "	details TEXT NOT NULL\n"
-	  ");\n",
-    /* Node tokens: SHA-256 of the bearer token a node polls with; NULL until it has one. */
-    [2] = "ALTER TABLE nodes ADD COLUMN token_hash BLOB\n"
-	  "	CHECK (token_hash IS NULL OR length(token_hash) = 32);\n"
-	  "CREATE UNIQUE INDEX nodes_token_hash ON nodes (token_hash);\n",
+	[1] = "CREATE TABLE settings (\n"
+	      "	key TEXT PRIMARY KEY,\n"
+	      "	value TEXT NOT NULL\n"
+	      ") WITHOUT ROWID;\n"
+	      "CREATE TABLE users (\n"
+	      "	id INTEGER PRIMARY KEY,\n"
+	      "	name TEXT NOT NULL UNIQUE,\n"
+	      "	created_at INTEGER NOT NULL\n"
+	      ");\n"
+	      "CREATE TABLE authkeys (\n"
+	      "	id INTEGER PRIMARY KEY,\n"
+	      "	key_hash BLOB NOT NULL UNIQUE CHECK (length(key_hash) = 32),\n"
+	      "	user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE RESTRICT,\n"
+	      "	reusable INTEGER NOT NULL CHECK (reusable IN (0, 1)),\n"
+	      "	expires_at INTEGER NOT NULL DEFAULT 0,\n"
+	      "	tags TEXT NOT NULL DEFAULT '[]',\n"
+	      "	created_at INTEGER NOT NULL,\n"
+	      "	revoked_at INTEGER NOT NULL DEFAULT 0,\n"
+	      "	used_count INTEGER NOT NULL DEFAULT 0\n"
+	      ");\n"
+	      "CREATE TABLE nodes (\n"
+	      "	id INTEGER PRIMARY KEY,\n"
+	      "	name TEXT NOT NULL,\n"
+	      "	dns_name TEXT NOT NULL UNIQUE,\n"
+	      "	user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE RESTRICT,\n"
+	      "	tags TEXT NOT NULL DEFAULT '[]',\n"
+	      "	public_key BLOB NOT NULL UNIQUE CHECK (length(public_key) = 32),\n"
+	      "	ipv4 INTEGER NOT NULL UNIQUE,\n"
+	      "	ipv6 TEXT NOT NULL UNIQUE,\n"
+	      "	enrolled_at INTEGER NOT NULL,\n"
+	      "	last_seen INTEGER NOT NULL DEFAULT 0,\n"
+	      "	expired INTEGER NOT NULL DEFAULT 0 CHECK (expired IN (0, 1)),\n"
+	      "	advertised_routes TEXT NOT NULL DEFAULT '[]',\n"
+	      "	approved_routes TEXT NOT NULL DEFAULT '[]',\n"
+	      "	advertises_exit INTEGER NOT NULL DEFAULT 0 CHECK (advertises_exit IN (0, 1)),\n"
+	      "	exit_approved INTEGER NOT NULL DEFAULT 0 CHECK (exit_approved IN (0, 1)),\n"
+	      "	endpoints TEXT NOT NULL DEFAULT '[]'\n"
+	      ");\n"
+	      "CREATE TABLE policy (\n"
+	      "	rev INTEGER PRIMARY KEY,\n"
+	      "	text TEXT NOT NULL,\n"
+	      "	created_at INTEGER NOT NULL,\n"
+	      "	actor TEXT NOT NULL\n"
+	      ");\n"
+	      "CREATE TABLE audit (\n"
+	      "	id INTEGER PRIMARY KEY,\n"
+	      "	time INTEGER NOT NULL,\n"
+	      "	actor TEXT NOT NULL,\n"
+	      "	action TEXT NOT NULL,\n"
+	      "	details TEXT NOT NULL\n"
+	      ");\n",
+	/* Node tokens: SHA-256 of the bearer token a node polls with; NULL until it has one. */
+	[2] = "ALTER TABLE nodes ADD COLUMN token_hash BLOB\n"
+	      "	CHECK (token_hash IS NULL OR length(token_hash) = 32);\n"
+	      "CREATE UNIQUE INDEX nodes_token_hash ON nodes (token_hash);\n",
 };
 
 int rn_store_fail(struct rn_store *store, int err, const char *fmt, ...)
@@ -216,8 +216,7 @@ int rn_store_json_strings(struct rn_store *store, const char *what, const char *
 				     "strings",
 				     what, text, max);
 	}
-	json_array_foreach(arr, i, v)
-	{
+	json_array_foreach(arr, i, v) {
 		if (!json_is_string(v) || (check && !check(json_string_value(v)))) {
 			json_decref(arr);
 			return rn_store_fail(store, -EINVAL,
@@ -567,10 +566,11 @@ int rn_store_setting_set(struct rn_store *store, const char *actor, const char *
 	int ret;
 
 	if (!rn_store_setting_writable(key, value))
-		return rn_store_fail(store, -EINVAL,
-				     "cannot set \"%s\" to \"%.80s\": only \"domain\" (a DNS "
-				     "label: a-z 0-9 -) and \"dns_upstreams\" (IP[,IP...]) may be set",
-				     key, value);
+		return rn_store_fail(
+		    store, -EINVAL,
+		    "cannot set \"%s\" to \"%.80s\": only \"domain\" (a DNS "
+		    "label: a-z 0-9 -) and \"dns_upstreams\" (IP[,IP...]) may be set",
+		    key, value);
 	ret = rn_store_begin(store);
 	if (ret)
 		return ret;

@@ -43,10 +43,10 @@ int rn_store_enroll(struct rn_store *store, const struct rn_store_enrollment *re
 		return ret ? ret : refused;
 	}
 	ret = rn_store_node_enroll_tx(store, "authkey",
-				      &(struct rn_store_node_enroll){.hostname = req->hostname,
-								     .user_id = use->user_id,
-								     .public_key = req->public_key,
-								     .tags = use->tags},
+				      &(struct rn_store_node_enroll){ .hostname = req->hostname,
+								      .user_id = use->user_id,
+								      .public_key = req->public_key,
+								      .tags = use->tags },
 				      now, &reenrolled);
 	if (!ret)
 		ret = rn_store_node_get_by_key(store, req->public_key, &nd);

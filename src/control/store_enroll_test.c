@@ -69,7 +69,9 @@ static int do_enroll(struct fixture *f, const char *secret, const char *host,
 		     const uint8_t key[RN_STORE_KEY_LEN], struct rn_store_node *out,
 		     char token[RN_STORE_NODE_TOKEN_SIZE])
 {
-	struct rn_store_enrollment req = {.auth_key = secret, .hostname = host, .public_key = key};
+	struct rn_store_enrollment req = { .auth_key = secret,
+					   .hostname = host,
+					   .public_key = key };
 	struct rn_store_authkey_use use;
 	struct rn_store_node nd;
 	char tok[RN_STORE_NODE_TOKEN_SIZE];
@@ -184,8 +186,8 @@ static void test_no_takeover(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup_teardown(test_failed_insert_keeps_key, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_no_takeover, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_failed_insert_keeps_key, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_no_takeover, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -629,10 +629,8 @@ static char *rn_node_intersect(const char *a, const char *b)
 	char *text = NULL;
 
 	if (ja && jb && res) {
-		json_array_foreach(ja, i, va)
-		{
-			json_array_foreach(jb, j, vb)
-			{
+		json_array_foreach(ja, i, va) {
+			json_array_foreach(jb, j, vb) {
 				if (json_equal(va, vb)) {
 					json_array_append(res, va);
 					break;

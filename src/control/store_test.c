@@ -54,8 +54,9 @@ static int64_t enroll(struct fixture *f, const char *hostname, uint32_t n,
 		      struct rn_store_node *out)
 {
 	uint8_t key[RN_STORE_KEY_LEN];
-	struct rn_store_node_enroll req = {
-	    .hostname = hostname, .user_id = f->user, .public_key = key};
+	struct rn_store_node_enroll req = { .hostname = hostname,
+					    .user_id = f->user,
+					    .public_key = key };
 	struct rn_store_node node;
 	int64_t id;
 
@@ -276,7 +277,7 @@ static void test_authkey_race(void **state)
 
 	assert_int_equal(pthread_barrier_init(&barrier, NULL, 2), 0);
 	for (i = 0; i < 2; i++) {
-		r[i] = (struct racer){.dir = f->dir, .secret = secret, .barrier = &barrier};
+		r[i] = (struct racer){ .dir = f->dir, .secret = secret, .barrier = &barrier };
 		assert_int_equal(rn_store_open(f->dir, &r[i].store), 0);
 	}
 	for (iter = 0; iter < 200; iter++) {
@@ -310,36 +311,36 @@ static void test_dns_label_table(void **state)
 	static const struct {
 		const char *in, *want;
 	} cases[] = {
-	    {"nas", "nas"},
-	    {"NAS", "nas"},
-	    {"MyLaptop", "mylaptop"},
-	    {"my laptop", "my-laptop"},
-	    {"my_laptop.local", "my-laptop-local"},
-	    {"web-01", "web-01"},
-	    {"-web-", "web"},
-	    {"---a---", "a"},
-	    {"  spaced  ", "spaced"},
-	    {"caf\xc3\xa9", "caf"},
-	    {"\xc3\xa9t\xc3\xa9", "t"},
-	    {"na\xc3\xafve", "na--ve"},
-	    {"\xe2\x98\x83", "node"},
-	    {"", "node"},
-	    {NULL, "node"},
-	    {"----", "node"},
-	    {"!@#$%", "node"},
-	    {"123", "123"},
-	    {"a.b.c", "a-b-c"},
-	    {"Tab\there", "tab-here"},
-	    {"iPhone (2)", "iphone--2"},
-	    /* 70 characters: cut to 63 */
-	    {"abcdefghijabcdefghijabcdefghijabcdefghijabcdefghijabcdefghijabcdefghij",
-	     "abcdefghijabcdefghijabcdefghijabcdefghijabcdefghijabcdefghijabc"},
-	    /* a cut that would end in '-' is trimmed */
-	    {"abcdefghijabcdefghijabcdefghijabcdefghijabcdefghijabcdefghijab-cdefgh",
-	     "abcdefghijabcdefghijabcdefghijabcdefghijabcdefghijabcdefghijab"},
-	    /* leading junk does not count against the 63 */
-	    {"----abcdefghijabcdefghijabcdefghijabcdefghijabcdefghijabcdefghijabcdefghij",
-	     "abcdefghijabcdefghijabcdefghijabcdefghijabcdefghijabcdefghijabc"},
+		{ "nas", "nas" },
+		{ "NAS", "nas" },
+		{ "MyLaptop", "mylaptop" },
+		{ "my laptop", "my-laptop" },
+		{ "my_laptop.local", "my-laptop-local" },
+		{ "web-01", "web-01" },
+		{ "-web-", "web" },
+		{ "---a---", "a" },
+		{ "  spaced  ", "spaced" },
+		{ "caf\xc3\xa9", "caf" },
+		{ "\xc3\xa9t\xc3\xa9", "t" },
+		{ "na\xc3\xafve", "na--ve" },
+		{ "\xe2\x98\x83", "node" },
+		{ "", "node" },
+		{ NULL, "node" },
+		{ "----", "node" },
+		{ "!@#$%", "node" },
+		{ "123", "123" },
+		{ "a.b.c", "a-b-c" },
+		{ "Tab\there", "tab-here" },
+		{ "iPhone (2)", "iphone--2" },
+		/* 70 characters: cut to 63 */
+		{ "abcdefghijabcdefghijabcdefghijabcdefghijabcdefghijabcdefghijabcdefghij",
+		  "abcdefghijabcdefghijabcdefghijabcdefghijabcdefghijabcdefghijabc" },
+		/* a cut that would end in '-' is trimmed */
+		{ "abcdefghijabcdefghijabcdefghijabcdefghijabcdefghijabcdefghijab-cdefgh",
+		  "abcdefghijabcdefghijabcdefghijabcdefghijabcdefghijabcdefghijab" },
+		/* leading junk does not count against the 63 */
+		{ "----abcdefghijabcdefghijabcdefghijabcdefghijabcdefghijabcdefghijabcdefghij",
+		  "abcdefghijabcdefghijabcdefghijabcdefghijabcdefghijabcdefghijabc" },
 	};
 	char out[RN_STORE_LABEL_MAX + 1];
 	size_t i;
@@ -571,11 +572,11 @@ static void test_policy_and_audit(void **state)
 {
 	int64_t last = -1;
 	static const char *const want[] = {
-	    "user.add",	       "policy.set",	      "policy.set",
-	    "authkey.create",  "authkey.consume",     "authkey.revoke",
-	    "node.add",	       "node.reenroll",	      "node.rename",
-	    "node.set_routes", "node.approve_routes", "node.approve_exit",
-	    "node.expire",     "node.remove",	      "setting.set",
+		"user.add",	   "policy.set",	  "policy.set",
+		"authkey.create",  "authkey.consume",	  "authkey.revoke",
+		"node.add",	   "node.reenroll",	  "node.rename",
+		"node.set_routes", "node.approve_routes", "node.approve_exit",
+		"node.expire",	   "node.remove",	  "setting.set",
 	};
 	struct fixture *f = *state;
 	char secret[RN_STORE_AUTHKEY_SECRET_SIZE];
@@ -714,21 +715,21 @@ static void test_migrate_v1(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup_teardown(test_open_creates_and_reopens, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_user_list, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_open_refuses_unsafe, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_newer_schema_refused, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_next_version, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_authkey_lifecycle, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_authkey_race, setup, teardown),
-	    cmocka_unit_test(test_dns_label_table),
-	    cmocka_unit_test_setup_teardown(test_dns_duplicates, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_rename, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_addresses, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_node_state, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_policy_and_audit, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_node_token, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_migrate_v1, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_open_creates_and_reopens, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_user_list, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_open_refuses_unsafe, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_newer_schema_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_next_version, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_authkey_lifecycle, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_authkey_race, setup, teardown),
+		cmocka_unit_test(test_dns_label_table),
+		cmocka_unit_test_setup_teardown(test_dns_duplicates, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rename, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_addresses, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_node_state, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_policy_and_audit, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_node_token, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_migrate_v1, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

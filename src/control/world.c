@@ -46,8 +46,7 @@ static long rn_world_prefixes(const char *text, struct rn_filter_prefix *p, size
 	json_t *a = rn_world_array(text), *v;
 	size_t i, n = 0;
 
-	json_array_foreach(a, i, v)
-	{
+	json_array_foreach(a, i, v) {
 		if (n == max || !json_is_string(v) ||
 		    rn_filter_prefix_parse(json_string_value(v), &p[n])) {
 			json_decref(a);
@@ -82,8 +81,8 @@ static long rn_world_node(struct rn_control_world *cw, size_t i, const char **ta
 	pn->name = nd->dns_name;
 	pn->user = rn_control_world_user_name(cw, nd->user_id);
 	cw->tags[i] = rn_world_array(nd->tags);
-	json_array_foreach(cw->tags[i], j, v) tags[j] =
-	    json_is_string(v) ? json_string_value(v) : "";
+	json_array_foreach(cw->tags[i], j, v)
+		tags[j] = json_is_string(v) ? json_string_value(v) : "";
 	pn->tags = tags;
 	pn->n_tags = json_array_size(cw->tags[i]);
 	memcpy(pn->ip4, &nd->ipv4, 4);

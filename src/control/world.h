@@ -23,8 +23,8 @@ struct rn_control_world {
 	size_t n_users;
 	const char **user_names;       /* owned array; strings are users[i].name */
 	struct rn_policy_node *pnodes; /* owned */
-	json_t **tags;		       /* per node: the parsed tags array pnodes[i].tags points into */
-	const char **tag_strs;	       /* owned array */
+	json_t **tags;	       /* per node: the parsed tags array pnodes[i].tags points into */
+	const char **tag_strs; /* owned array */
 	struct rn_filter_prefix *prefixes; /* owned: every node's advertised, then approved */
 	char err[256];			   /* why a load failed, for a person */
 };

@@ -18,9 +18,9 @@ struct reply {
 	ldns_pkt_opcode opcode;
 	ldns_pkt_rcode rcode;
 	bool aa;
-	ldns_rr_list *an;  /* answers, owned by the caller */
-	ldns_rr *soa;	   /* authority, owned by the caller */
-	size_t limit;	   /* bytes a response may take */
+	ldns_rr_list *an; /* answers, owned by the caller */
+	ldns_rr *soa;	  /* authority, owned by the caller */
+	size_t limit;	  /* bytes a response may take */
 };
 
 static bool section_add(ldns_pkt *p, ldns_pkt_section s, const ldns_rr *rr)
@@ -171,8 +171,7 @@ static enum rn_dns_verdict lookup(const struct rn_dns_zone *z, const ldns_rr *qu
 		e = -ENOMEM;
 	if (!e && n)
 		e = collect(z, first, n, question, r);
-	if (!e && apex && !ldns_dname_compare(cq, apex) &&
-	    type_matches(t, LDNS_RR_TYPE_SOA)) {
+	if (!e && apex && !ldns_dname_compare(cq, apex) && type_matches(t, LDNS_RR_TYPE_SOA)) {
 		ldns_rr *soa = rn_dns_zone_soa(z, apex);
 
 		if (!soa || !ldns_rr_list_push_rr(r->an, soa)) {
@@ -228,10 +227,10 @@ static enum rn_dns_verdict answer_parsed(const struct rn_dns_zone *z, struct rep
 	return v;
 }
 
-enum rn_dns_verdict rn_dns_answer_pkt(const struct rn_dns_zone *z, const uint8_t *q,
-				      size_t len, bool tcp, uint8_t **out, size_t *outlen)
+enum rn_dns_verdict rn_dns_answer_pkt(const struct rn_dns_zone *z, const uint8_t *q, size_t len,
+				      bool tcp, uint8_t **out, size_t *outlen)
 {
-	struct reply r = {.rcode = LDNS_RCODE_NOERROR};
+	struct reply r = { .rcode = LDNS_RCODE_NOERROR };
 	ldns_pkt *qp = NULL;
 	enum rn_dns_verdict v;
 	bool badvers;
@@ -291,9 +290,8 @@ enum rn_dns_verdict rn_dns_answer(const struct rn_dns_zone *z, const uint8_t *q,
 	return (enum rn_dns_verdict)v;
 }
 
-enum rn_dns_verdict rn_dns_answer_buf(const struct rn_dns_zone *z, const uint8_t *q,
-				      size_t len, bool tcp, uint8_t *buf, size_t cap,
-				      size_t *outlen)
+enum rn_dns_verdict rn_dns_answer_buf(const struct rn_dns_zone *z, const uint8_t *q, size_t len,
+				      bool tcp, uint8_t *buf, size_t cap, size_t *outlen)
 {
 	int v = rn_dns_answer_fast(z, q, len, tcp, buf, cap, outlen);
 	uint8_t *out;

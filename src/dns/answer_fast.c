@@ -11,7 +11,7 @@
 
 #include "dns/zone_priv.h"
 
-#define BAIL (-1)
+#define BAIL	(-1)
 #define OPT_LEN 11 /* root owner, type, class (payload size), TTL, RDLENGTH 0 */
 
 /* Whether the canonical name w lies strictly below the canonical name d. */
@@ -30,7 +30,7 @@ static bool below(const uint8_t *w, size_t wl, const ldns_rdf *d)
 /* The SOA index of a name missing from the index; -1: in none of our zones; -2: rev4. */
 static int miss_zone(const struct rn_dns_zone *z, const uint8_t *w, size_t wl)
 {
-	const ldns_rdf *zones[] = {z->apex, z->rev6};
+	const ldns_rdf *zones[] = { z->apex, z->rev6 };
 
 	for (size_t i = 0; i < 2; i++)
 		if (below(w, wl, zones[i])) {
@@ -56,7 +56,7 @@ static bool find(const struct rn_dns_zone *z, const uint8_t *w, size_t wl, struc
 	uint8_t full[LDNS_MAX_DOMAINLEN];
 	size_t al = ldns_rdf_size(z->apex);
 
-	*h = (struct hit){.e = rn_dns_index_find(z, w, wl), .soa = -1};
+	*h = (struct hit){ .e = rn_dns_index_find(z, w, wl), .soa = -1 };
 	if (h->e) {
 		h->soa = h->e->soa;
 		h->is_apex = h->e->is_apex;
@@ -91,10 +91,9 @@ struct plan {
 	size_t size; /* of those records in wire format */
 };
 
-static void plan(const struct rn_dns_zone *z, const struct hit *h, uint16_t qtype,
-		 struct plan *p)
+static void plan(const struct rn_dns_zone *z, const struct hit *h, uint16_t qtype, struct plan *p)
 {
-	*p = (struct plan){.rcode = LDNS_RCODE_NOERROR};
+	*p = (struct plan){ .rcode = LDNS_RCODE_NOERROR };
 	if (qtype == LDNS_RR_TYPE_AXFR || qtype == LDNS_RR_TYPE_IXFR) {
 		p->rcode = LDNS_RCODE_REFUSED;
 		return;
@@ -188,8 +187,9 @@ int rn_dns_answer_fast(const struct rn_dns_zone *z, const uint8_t *q, size_t len
 	if (edns == BAIL || pos != len)
 		goto out;
 	if (edns && !tcp)
-		limit = edns < RN_DNS_UDP_MAX ? RN_DNS_UDP_MAX
-			: edns > RN_DNS_EDNS_SIZE ? RN_DNS_EDNS_SIZE : (size_t)edns;
+		limit = edns < RN_DNS_UDP_MAX	  ? RN_DNS_UDP_MAX
+			: edns > RN_DNS_EDNS_SIZE ? RN_DNS_EDNS_SIZE
+						  : (size_t)edns;
 	if (!z) {
 		v = RN_DNS_FORWARD;
 		goto out;
@@ -221,8 +221,8 @@ int rn_dns_answer_fast(const struct rn_dns_zone *z, const uint8_t *q, size_t len
 	if (!tc)
 		o += put_records(z, &h, qtype, &p, buf + o);
 	if (edns) {
-		static const uint8_t opt[OPT_LEN] = {0, 0, LDNS_RR_TYPE_OPT,
-						     RN_DNS_EDNS_SIZE >> 8, RN_DNS_EDNS_SIZE & 0xff};
+		static const uint8_t opt[OPT_LEN] = { 0, 0, LDNS_RR_TYPE_OPT, RN_DNS_EDNS_SIZE >> 8,
+						      RN_DNS_EDNS_SIZE & 0xff };
 
 		memcpy(buf + o, opt, OPT_LEN);
 		o += OPT_LEN;

@@ -32,9 +32,9 @@ static void extra(struct rn_netmap_dns_record *x, const char *name, int af, cons
 
 static int setup(void **state)
 {
-	struct rn_netmap m = {.version = 42};
-	struct rn_netmap_peer p[2] = {0};
-	struct rn_netmap_dns_record x[8] = {0};
+	struct rn_netmap m = { .version = 42 };
+	struct rn_netmap_peer p[2] = { 0 };
+	struct rn_netmap_dns_record x[8] = { 0 };
 	struct rn_dns_zone *z;
 
 	snprintf(m.domain, sizeof(m.domain), "rustynet");
@@ -80,8 +80,9 @@ static uint8_t *query(const char *name, ldns_rr_type t, int edns, bool rd, bool 
 	ldns_pkt *p = NULL;
 	uint8_t *w = NULL;
 
-	assert_int_equal(ldns_pkt_query_new_frm_str(&p, name, t, LDNS_RR_CLASS_IN, rd ? LDNS_RD : 0),
-			 LDNS_STATUS_OK);
+	assert_int_equal(
+	    ldns_pkt_query_new_frm_str(&p, name, t, LDNS_RR_CLASS_IN, rd ? LDNS_RD : 0),
+	    LDNS_STATUS_OK);
 	ldns_pkt_set_id(p, 0xa55a);
 	ldns_pkt_set_cd(p, cd);
 	if (edns >= 0) {
@@ -170,25 +171,54 @@ static bool compare(const struct rn_dns_zone *z, const uint8_t *q, size_t len, b
 }
 
 static const char *names[] = {
-    "nas.rustynet.", "NaS.RustyNet.", "nas", "NAS", "nas-2.rustynet.", "web", "rustynet.",
-    "RUSTYNET.", "rustynet", "unknown.rustynet.", "a.b.Unknown.rustynet.", "printer.rustynet.",
-    "ext.example.", "EXT.Example.", "example.", "other.example.", "com.", "x", ".",
-    "many.rustynet.", "many", "sub.rustynet.", "SUB", "deep.sub.rustynet.", "deep",
-    "1.0.64.100.in-addr.arpa.", "9.9.64.100.in-addr.arpa.", "64.100.in-addr.arpa.",
-    "0.64.100.in-addr.arpa.", "3.1.65.100.in-addr.arpa.", "100.in-addr.arpa.", "in-addr.arpa.",
-    "arpa.", "1.1.1.10.in-addr.arpa.", "1.2.3.200.100.in-addr.arpa.",
-    "2.0.0.0.0.4.4.6.0.0.0.0.0.0.0.0.0.0.0.0.0.e.1.a.c.5.1.1.a.7.d.f.ip6.arpa.",
-    "2.0.0.0.0.4.4.6.0.0.0.0.0.0.0.0.0.0.0.0.0.E.1.A.C.5.1.1.A.7.D.F.IP6.ARPA.",
-    "4.4.6.0.0.0.0.0.0.0.0.0.0.0.0.0.0.e.1.a.c.5.1.1.a.7.d.f.ip6.arpa.",
-    "0.e.1.a.c.5.1.1.a.7.d.f.ip6.arpa.", "1.2.3.0.e.1.a.c.5.1.1.a.7.d.f.ip6.arpa.",
-    "a.7.d.f.ip6.arpa.", "ip6.arpa.",
+	"nas.rustynet.",
+	"NaS.RustyNet.",
+	"nas",
+	"NAS",
+	"nas-2.rustynet.",
+	"web",
+	"rustynet.",
+	"RUSTYNET.",
+	"rustynet",
+	"unknown.rustynet.",
+	"a.b.Unknown.rustynet.",
+	"printer.rustynet.",
+	"ext.example.",
+	"EXT.Example.",
+	"example.",
+	"other.example.",
+	"com.",
+	"x",
+	".",
+	"many.rustynet.",
+	"many",
+	"sub.rustynet.",
+	"SUB",
+	"deep.sub.rustynet.",
+	"deep",
+	"1.0.64.100.in-addr.arpa.",
+	"9.9.64.100.in-addr.arpa.",
+	"64.100.in-addr.arpa.",
+	"0.64.100.in-addr.arpa.",
+	"3.1.65.100.in-addr.arpa.",
+	"100.in-addr.arpa.",
+	"in-addr.arpa.",
+	"arpa.",
+	"1.1.1.10.in-addr.arpa.",
+	"1.2.3.200.100.in-addr.arpa.",
+	"2.0.0.0.0.4.4.6.0.0.0.0.0.0.0.0.0.0.0.0.0.e.1.a.c.5.1.1.a.7.d.f.ip6.arpa.",
+	"2.0.0.0.0.4.4.6.0.0.0.0.0.0.0.0.0.0.0.0.0.E.1.A.C.5.1.1.A.7.D.F.IP6.ARPA.",
+	"4.4.6.0.0.0.0.0.0.0.0.0.0.0.0.0.0.e.1.a.c.5.1.1.a.7.d.f.ip6.arpa.",
+	"0.e.1.a.c.5.1.1.a.7.d.f.ip6.arpa.",
+	"1.2.3.0.e.1.a.c.5.1.1.a.7.d.f.ip6.arpa.",
+	"a.7.d.f.ip6.arpa.",
+	"ip6.arpa.",
 };
 static const ldns_rr_type types[] = {
-    LDNS_RR_TYPE_A,   LDNS_RR_TYPE_AAAA, LDNS_RR_TYPE_PTR,	LDNS_RR_TYPE_MX,
-    LDNS_RR_TYPE_SOA, LDNS_RR_TYPE_ANY,	 LDNS_RR_TYPE_AXFR, LDNS_RR_TYPE_IXFR,
-    LDNS_RR_TYPE_NS,  LDNS_RR_TYPE_TXT,
+	LDNS_RR_TYPE_A,	  LDNS_RR_TYPE_AAAA, LDNS_RR_TYPE_PTR,	LDNS_RR_TYPE_MX, LDNS_RR_TYPE_SOA,
+	LDNS_RR_TYPE_ANY, LDNS_RR_TYPE_AXFR, LDNS_RR_TYPE_IXFR, LDNS_RR_TYPE_NS, LDNS_RR_TYPE_TXT,
 };
-static const int ednss[] = {-1, 0, 100, 512, 1232, 4096};
+static const int ednss[] = { -1, 0, 100, 512, 1232, 4096 };
 
 static void test_same_as_pkt(void **state)
 {
@@ -214,7 +244,8 @@ static void test_same_as_pkt(void **state)
 /* The queries the bench and most clients send never reach the ldns_pkt path. */
 static void test_common_is_fast(void **state)
 {
-	static const char *common[] = {"nas.rustynet.", "Web.RustyNet.", "nas-2", "nx9.rustynet."};
+	static const char *common[] = { "nas.rustynet.", "Web.RustyNet.", "nas-2",
+					"nx9.rustynet." };
 	uint8_t buf[RN_DNS_EDNS_SIZE];
 
 	for (size_t i = 0; i < sizeof(common) / sizeof(common[0]); i++)
@@ -222,9 +253,9 @@ static void test_common_is_fast(void **state)
 			size_t len, outlen;
 			uint8_t *q = query(common[i], LDNS_RR_TYPE_AAAA, e, true, false, &len);
 
-			assert_int_equal(rn_dns_answer_fast(*state, q, len, false, buf, sizeof(buf),
-							    &outlen),
-					 RN_DNS_REPLY);
+			assert_int_equal(
+			    rn_dns_answer_fast(*state, q, len, false, buf, sizeof(buf), &outlen),
+			    RN_DNS_REPLY);
 			free(q);
 		}
 }
@@ -292,10 +323,10 @@ static void test_index(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_same_as_pkt),
-	    cmocka_unit_test(test_common_is_fast),
-	    cmocka_unit_test(test_odd_queries),
-	    cmocka_unit_test(test_index),
+		cmocka_unit_test(test_same_as_pkt),
+		cmocka_unit_test(test_common_is_fast),
+		cmocka_unit_test(test_odd_queries),
+		cmocka_unit_test(test_index),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

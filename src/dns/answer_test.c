@@ -88,8 +88,7 @@ static int teardown(void **state)
 }
 
 /* A query in wire format: name, type, class; EDNS0 with udp_size when edns > 0. */
-static uint8_t *query(const char *name, ldns_rr_type t, ldns_rr_class c, uint16_t edns,
-		      size_t *len)
+static uint8_t *query(const char *name, ldns_rr_type t, ldns_rr_class c, uint16_t edns, size_t *len)
 {
 	ldns_pkt *p = NULL;
 	uint8_t *w = NULL;
@@ -117,34 +116,62 @@ struct tcase {
 };
 
 static const struct tcase cases[] = {
-    {"nas.rustynet.", LDNS_RR_TYPE_A, LDNS_RR_CLASS_IN, 0, false, RN_DNS_REPLY, 0, 1, 0, false, true, "100.64.0.1"},
-    {"NAS.RustyNet.", LDNS_RR_TYPE_A, LDNS_RR_CLASS_IN, 0, false, RN_DNS_REPLY, 0, 1, 0, false, true, "100.64.0.1"},
-    {"nas", LDNS_RR_TYPE_A, LDNS_RR_CLASS_IN, 0, false, RN_DNS_REPLY, 0, 1, 0, false, true, "100.64.0.1"},
-    {"nas-2.rustynet.", LDNS_RR_TYPE_AAAA, LDNS_RR_CLASS_IN, 0, false, RN_DNS_REPLY, 0, 1, 0, false, true, "fd7a:115c:a1e0::6440:2"},
-    {"web.rustynet.", LDNS_RR_TYPE_ANY, LDNS_RR_CLASS_IN, 0, true, RN_DNS_REPLY, 0, 2, 0, false, true, NULL},
-    {"1.0.64.100.in-addr.arpa.", LDNS_RR_TYPE_PTR, LDNS_RR_CLASS_IN, 0, false, RN_DNS_REPLY, 0, 1, 0, false, true, "nas.rustynet."},
-    {"3.1.65.100.in-addr.arpa.", LDNS_RR_TYPE_PTR, LDNS_RR_CLASS_IN, 0, false, RN_DNS_REPLY, 0, 1, 0, false, true, "web.rustynet."},
-    {"2.0.0.0.0.4.4.6.0.0.0.0.0.0.0.0.0.0.0.0.0.e.1.a.c.5.1.1.a.7.d.f.ip6.arpa.", LDNS_RR_TYPE_PTR, LDNS_RR_CLASS_IN, 0, false, RN_DNS_REPLY, 0, 1, 0, false, true, "nas-2.rustynet."},
-    {"9.9.64.100.in-addr.arpa.", LDNS_RR_TYPE_PTR, LDNS_RR_CLASS_IN, 0, false, RN_DNS_REPLY, LDNS_RCODE_NXDOMAIN, 0, 1, false, true, NULL},
-    {"0.64.100.in-addr.arpa.", LDNS_RR_TYPE_PTR, LDNS_RR_CLASS_IN, 0, false, RN_DNS_REPLY, LDNS_RCODE_NOERROR, 0, 1, false, true, NULL},
-    {"1.1.1.10.in-addr.arpa.", LDNS_RR_TYPE_PTR, LDNS_RR_CLASS_IN, 0, false, RN_DNS_FORWARD, 0, 0, 0, false, false, NULL},
-    {"1.1.1.100.in-addr.arpa.", LDNS_RR_TYPE_PTR, LDNS_RR_CLASS_IN, 0, false, RN_DNS_FORWARD, 0, 0, 0, false, false, NULL},
-    {"1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa.", LDNS_RR_TYPE_PTR, LDNS_RR_CLASS_IN, 0, false, RN_DNS_FORWARD, 0, 0, 0, false, false, NULL},
-    {"unknown.rustynet.", LDNS_RR_TYPE_A, LDNS_RR_CLASS_IN, 0, false, RN_DNS_REPLY, LDNS_RCODE_NXDOMAIN, 0, 1, false, true, NULL},
-    {"nas.rustynet.", LDNS_RR_TYPE_MX, LDNS_RR_CLASS_IN, 0, false, RN_DNS_REPLY, LDNS_RCODE_NOERROR, 0, 1, false, true, NULL},
-    {"rustynet.", LDNS_RR_TYPE_SOA, LDNS_RR_CLASS_IN, 0, false, RN_DNS_REPLY, LDNS_RCODE_NOERROR, 1, 0, false, true, NULL},
-    {"rustynet.", LDNS_RR_TYPE_AXFR, LDNS_RR_CLASS_IN, 0, true, RN_DNS_REPLY, LDNS_RCODE_REFUSED, 0, 0, false, false, NULL},
-    {"printer.rustynet.", LDNS_RR_TYPE_A, LDNS_RR_CLASS_IN, 0, false, RN_DNS_REPLY, 0, 1, 0, false, true, "192.168.1.10"},
-    {"ext.example.", LDNS_RR_TYPE_AAAA, LDNS_RR_CLASS_IN, 0, false, RN_DNS_REPLY, 0, 1, 0, false, true, "2001:db8::1"},
-    {"other.example.", LDNS_RR_TYPE_A, LDNS_RR_CLASS_IN, 0, false, RN_DNS_FORWARD, 0, 0, 0, false, false, NULL},
-    {"com.", LDNS_RR_TYPE_A, LDNS_RR_CLASS_IN, 0, false, RN_DNS_FORWARD, 0, 0, 0, false, false, NULL},
-    {"nas.rustynet.", LDNS_RR_TYPE_A, LDNS_RR_CLASS_CH, 0, false, RN_DNS_REPLY, LDNS_RCODE_REFUSED, 0, 0, false, false, NULL},
-    {"other.example.", LDNS_RR_TYPE_TXT, LDNS_RR_CLASS_CH, 0, false, RN_DNS_REPLY, LDNS_RCODE_REFUSED, 0, 0, false, false, NULL},
-    /* 60 A records: over 512 bytes on UDP, fit in EDNS 1232 and in TCP */
-    {"big.rustynet.", LDNS_RR_TYPE_A, LDNS_RR_CLASS_IN, 0, false, RN_DNS_REPLY, 0, 0, 0, true, true, NULL},
-    {"big.rustynet.", LDNS_RR_TYPE_A, LDNS_RR_CLASS_IN, 1232, false, RN_DNS_REPLY, 0, N_BIG, 0, false, true, NULL},
-    {"big.rustynet.", LDNS_RR_TYPE_A, LDNS_RR_CLASS_IN, 0, true, RN_DNS_REPLY, 0, N_BIG, 0, false, true, NULL},
-    {"big.rustynet.", LDNS_RR_TYPE_A, LDNS_RR_CLASS_IN, 100, false, RN_DNS_REPLY, 0, 0, 0, true, true, NULL},
+	{ "nas.rustynet.", LDNS_RR_TYPE_A, LDNS_RR_CLASS_IN, 0, false, RN_DNS_REPLY, 0, 1, 0, false,
+	  true, "100.64.0.1" },
+	{ "NAS.RustyNet.", LDNS_RR_TYPE_A, LDNS_RR_CLASS_IN, 0, false, RN_DNS_REPLY, 0, 1, 0, false,
+	  true, "100.64.0.1" },
+	{ "nas", LDNS_RR_TYPE_A, LDNS_RR_CLASS_IN, 0, false, RN_DNS_REPLY, 0, 1, 0, false, true,
+	  "100.64.0.1" },
+	{ "nas-2.rustynet.", LDNS_RR_TYPE_AAAA, LDNS_RR_CLASS_IN, 0, false, RN_DNS_REPLY, 0, 1, 0,
+	  false, true, "fd7a:115c:a1e0::6440:2" },
+	{ "web.rustynet.", LDNS_RR_TYPE_ANY, LDNS_RR_CLASS_IN, 0, true, RN_DNS_REPLY, 0, 2, 0,
+	  false, true, NULL },
+	{ "1.0.64.100.in-addr.arpa.", LDNS_RR_TYPE_PTR, LDNS_RR_CLASS_IN, 0, false, RN_DNS_REPLY, 0,
+	  1, 0, false, true, "nas.rustynet." },
+	{ "3.1.65.100.in-addr.arpa.", LDNS_RR_TYPE_PTR, LDNS_RR_CLASS_IN, 0, false, RN_DNS_REPLY, 0,
+	  1, 0, false, true, "web.rustynet." },
+	{ "2.0.0.0.0.4.4.6.0.0.0.0.0.0.0.0.0.0.0.0.0.e.1.a.c.5.1.1.a.7.d.f.ip6.arpa.",
+	  LDNS_RR_TYPE_PTR, LDNS_RR_CLASS_IN, 0, false, RN_DNS_REPLY, 0, 1, 0, false, true,
+	  "nas-2.rustynet." },
+	{ "9.9.64.100.in-addr.arpa.", LDNS_RR_TYPE_PTR, LDNS_RR_CLASS_IN, 0, false, RN_DNS_REPLY,
+	  LDNS_RCODE_NXDOMAIN, 0, 1, false, true, NULL },
+	{ "0.64.100.in-addr.arpa.", LDNS_RR_TYPE_PTR, LDNS_RR_CLASS_IN, 0, false, RN_DNS_REPLY,
+	  LDNS_RCODE_NOERROR, 0, 1, false, true, NULL },
+	{ "1.1.1.10.in-addr.arpa.", LDNS_RR_TYPE_PTR, LDNS_RR_CLASS_IN, 0, false, RN_DNS_FORWARD, 0,
+	  0, 0, false, false, NULL },
+	{ "1.1.1.100.in-addr.arpa.", LDNS_RR_TYPE_PTR, LDNS_RR_CLASS_IN, 0, false, RN_DNS_FORWARD,
+	  0, 0, 0, false, false, NULL },
+	{ "1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa.", LDNS_RR_TYPE_PTR,
+	  LDNS_RR_CLASS_IN, 0, false, RN_DNS_FORWARD, 0, 0, 0, false, false, NULL },
+	{ "unknown.rustynet.", LDNS_RR_TYPE_A, LDNS_RR_CLASS_IN, 0, false, RN_DNS_REPLY,
+	  LDNS_RCODE_NXDOMAIN, 0, 1, false, true, NULL },
+	{ "nas.rustynet.", LDNS_RR_TYPE_MX, LDNS_RR_CLASS_IN, 0, false, RN_DNS_REPLY,
+	  LDNS_RCODE_NOERROR, 0, 1, false, true, NULL },
+	{ "rustynet.", LDNS_RR_TYPE_SOA, LDNS_RR_CLASS_IN, 0, false, RN_DNS_REPLY,
+	  LDNS_RCODE_NOERROR, 1, 0, false, true, NULL },
+	{ "rustynet.", LDNS_RR_TYPE_AXFR, LDNS_RR_CLASS_IN, 0, true, RN_DNS_REPLY,
+	  LDNS_RCODE_REFUSED, 0, 0, false, false, NULL },
+	{ "printer.rustynet.", LDNS_RR_TYPE_A, LDNS_RR_CLASS_IN, 0, false, RN_DNS_REPLY, 0, 1, 0,
+	  false, true, "192.168.1.10" },
+	{ "ext.example.", LDNS_RR_TYPE_AAAA, LDNS_RR_CLASS_IN, 0, false, RN_DNS_REPLY, 0, 1, 0,
+	  false, true, "2001:db8::1" },
+	{ "other.example.", LDNS_RR_TYPE_A, LDNS_RR_CLASS_IN, 0, false, RN_DNS_FORWARD, 0, 0, 0,
+	  false, false, NULL },
+	{ "com.", LDNS_RR_TYPE_A, LDNS_RR_CLASS_IN, 0, false, RN_DNS_FORWARD, 0, 0, 0, false, false,
+	  NULL },
+	{ "nas.rustynet.", LDNS_RR_TYPE_A, LDNS_RR_CLASS_CH, 0, false, RN_DNS_REPLY,
+	  LDNS_RCODE_REFUSED, 0, 0, false, false, NULL },
+	{ "other.example.", LDNS_RR_TYPE_TXT, LDNS_RR_CLASS_CH, 0, false, RN_DNS_REPLY,
+	  LDNS_RCODE_REFUSED, 0, 0, false, false, NULL },
+	/* 60 A records: over 512 bytes on UDP, fit in EDNS 1232 and in TCP */
+	{ "big.rustynet.", LDNS_RR_TYPE_A, LDNS_RR_CLASS_IN, 0, false, RN_DNS_REPLY, 0, 0, 0, true,
+	  true, NULL },
+	{ "big.rustynet.", LDNS_RR_TYPE_A, LDNS_RR_CLASS_IN, 1232, false, RN_DNS_REPLY, 0, N_BIG, 0,
+	  false, true, NULL },
+	{ "big.rustynet.", LDNS_RR_TYPE_A, LDNS_RR_CLASS_IN, 0, true, RN_DNS_REPLY, 0, N_BIG, 0,
+	  false, true, NULL },
+	{ "big.rustynet.", LDNS_RR_TYPE_A, LDNS_RR_CLASS_IN, 100, false, RN_DNS_REPLY, 0, 0, 0,
+	  true, true, NULL },
 };
 
 static void check_case(const struct rn_dns_zone *z, const struct tcase *c)
@@ -325,7 +352,7 @@ static void test_upstream_reply(void **state)
 /* A SERVFAIL for a query carrying EDNS options (dig's cookie): options dropped, none leaked. */
 static void test_error_reply_edns(void **state)
 {
-	static const uint8_t cookie[12] = {0, 10, 0, 8, 1, 2, 3, 4, 5, 6, 7, 8};
+	static const uint8_t cookie[12] = { 0, 10, 0, 8, 1, 2, 3, 4, 5, 6, 7, 8 };
 	ldns_pkt *p = NULL;
 	uint8_t *w = NULL, *out = NULL;
 	size_t len, outlen;
@@ -370,12 +397,12 @@ static void test_zone_listing(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_table),
-	    cmocka_unit_test(test_malformed),
-	    cmocka_unit_test(test_badvers),
-	    cmocka_unit_test(test_upstream_reply),
-	    cmocka_unit_test(test_error_reply_edns),
-	    cmocka_unit_test(test_zone_listing),
+		cmocka_unit_test(test_table),
+		cmocka_unit_test(test_malformed),
+		cmocka_unit_test(test_badvers),
+		cmocka_unit_test(test_upstream_reply),
+		cmocka_unit_test(test_error_reply_edns),
+		cmocka_unit_test(test_zone_listing),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -24,7 +24,7 @@ enum {
 };
 
 /* The Magic DNS service addresses: 100.100.100.100 and PREFIX::53 in the network's /48. */
-#define RN_DNS_SERVICE_V4 "100.100.100.100"
+#define RN_DNS_SERVICE_V4	 "100.100.100.100"
 #define RN_DNS_SERVICE_V6_SUFFIX 0x53
 
 enum rn_dns_verdict {
@@ -35,9 +35,9 @@ enum rn_dns_verdict {
 
 /* What answered `rustynet dns query`: the source shown for one record. */
 struct rn_dns_zone_rec {
-	const char *text;   /* the record in zone-file text, e.g. "nas.rustynet.\t10\tIN\tA\t..." */
-	const char *node;   /* the node's label, or "" for an extra record */
-	bool online;	    /* the node's state in the map (self: true; extras: true) */
+	const char *text; /* the record in zone-file text, e.g. "nas.rustynet.\t10\tIN\tA\t..." */
+	const char *node; /* the node's label, or "" for an extra record */
+	bool online;	  /* the node's state in the map (self: true; extras: true) */
 };
 
 struct rn_dns_zone;
@@ -63,9 +63,8 @@ enum rn_dns_verdict rn_dns_answer(const struct rn_dns_zone *z, const uint8_t *q,
  * The same into buf[0..cap) (no allocation for the common query): a response longer than cap
  * is a drop, so cap >= RN_DNS_EDNS_SIZE for UDP, RN_DNS_TCP_MAX for TCP.
  */
-enum rn_dns_verdict rn_dns_answer_buf(const struct rn_dns_zone *z, const uint8_t *q,
-				      size_t len, bool tcp, uint8_t *buf, size_t cap,
-				      size_t *outlen);
+enum rn_dns_verdict rn_dns_answer_buf(const struct rn_dns_zone *z, const uint8_t *q, size_t len,
+				      bool tcp, uint8_t *buf, size_t cap, size_t *outlen);
 
 /* A response to q with only its question and rcode (e.g. LDNS_RCODE_SERVFAIL). 0 or -errno. */
 int rn_dns_error_reply(const uint8_t *q, size_t len, int rcode, uint8_t **out, size_t *outlen)

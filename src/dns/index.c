@@ -76,7 +76,7 @@ static int soa_index(struct rn_dns_zone *z, ldns_rdf *apex, int *out)
 		r = -EINVAL;
 		goto out;
 	}
-	*s = (struct rn_dns_soa){0};
+	*s = (struct rn_dns_soa){ 0 };
 	if (ldns_rr2wire(&s->wire, rr, LDNS_SECTION_AUTHORITY, &s->len) == LDNS_STATUS_OK) {
 		s->apex = apex;
 		apex = NULL;
@@ -90,8 +90,7 @@ out:
 }
 
 /* Adds the canonical name wire[0..len) unless present. */
-static int add_name(struct rn_dns_zone *z, const uint8_t *wire, size_t len, size_t first,
-		    size_t n)
+static int add_name(struct rn_dns_zone *z, const uint8_t *wire, size_t len, size_t first, size_t n)
 {
 	struct rn_dns_name *e;
 	ldns_rdf *d, *apex;
@@ -101,8 +100,9 @@ static int add_name(struct rn_dns_zone *z, const uint8_t *wire, size_t len, size
 	if (rn_dns_index_find(z, wire, len))
 		return 0;
 	e = &z->names[z->n_names];
-	*e = (struct rn_dns_name){.len = len, .first = first, .n = n, .soa = -1,
-				  .hash = rn_dns_name_hash(wire, len)};
+	*e = (struct rn_dns_name){
+		.len = len, .first = first, .n = n, .soa = -1, .hash = rn_dns_name_hash(wire, len)
+	};
 	e->wire = malloc(len);
 	d = ldns_dname_new_frm_data((uint16_t)len, wire);
 	if (!e->wire || !d) {
@@ -148,7 +148,7 @@ static int encode_rec(struct rn_dns_rec *rec)
 int rn_dns_index_build(struct rn_dns_zone *z)
 {
 	size_t bound = 2, slots = 16, owners;
-	const ldns_rdf *zones[] = {z->apex, z->rev6};
+	const ldns_rdf *zones[] = { z->apex, z->rev6 };
 	int r = 0;
 
 	for (size_t i = 0; i < z->n; i++) /* each owner and its ancestors, the root included */
@@ -176,7 +176,7 @@ int rn_dns_index_build(struct rn_dns_zone *z)
 		const struct rn_dns_name *e = &z->names[i];
 
 		/* NOLINTNEXTLINE(clang-analyzer-core.NullDereference): add_name() gave every name a wire or failed */
-		for (size_t o = 0; !r && e->wire[o]; ) {
+		for (size_t o = 0; !r && e->wire[o];) {
 			o += (size_t)e->wire[o] + 1;
 			r = add_name(z, e->wire + o, e->len - o, 0, 0);
 		}

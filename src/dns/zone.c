@@ -263,8 +263,9 @@ ldns_rr *rn_dns_zone_soa(const struct rn_dns_zone *z, const ldns_rdf *apex)
 
 	if (!owner)
 		return NULL;
-	snprintf(text, sizeof(text), "%s %d IN SOA magicdns.%s. hostmaster.%s. %u 3600 600 86400 %d",
-		 owner, RN_DNS_TTL_S, z->domain, z->domain, z->serial, RN_DNS_TTL_S);
+	snprintf(text, sizeof(text),
+		 "%s %d IN SOA magicdns.%s. hostmaster.%s. %u 3600 600 86400 %d", owner,
+		 RN_DNS_TTL_S, z->domain, z->domain, z->serial, RN_DNS_TTL_S);
 	free(owner);
 	if (ldns_rr_new_frm_str(&rr, text, 0, NULL, NULL) != LDNS_STATUS_OK)
 		return NULL;

@@ -8,13 +8,13 @@
 #include "dns/dns.h"
 
 struct rn_dns_rec {
-	ldns_rr *rr;	/* owned; owner canonical (lowercase) */
-	char *text;	/* owned: ldns_rr2str without its newline */
+	ldns_rr *rr; /* owned; owner canonical (lowercase) */
+	char *text;  /* owned: ldns_rr2str without its newline */
 	char node[RN_NETMAP_LABEL_MAX + 1];
 	bool online;
 	uint16_t type;
 	uint16_t wlen;
-	uint8_t *wire;	/* owned: ldns's encoding of rr after its owner (type .. rdata) */
+	uint8_t *wire; /* owned: ldns's encoding of rr after its owner (type .. rdata) */
 };
 
 /* An SOA as ldns encodes it (owner uncompressed), for one apex. */
@@ -81,7 +81,7 @@ const struct rn_dns_name *rn_dns_index_find(const struct rn_dns_zone *z, const u
 int rn_dns_answer_fast(const struct rn_dns_zone *z, const uint8_t *q, size_t len, bool tcp,
 		       uint8_t *buf, size_t cap, size_t *outlen);
 /* The ldns_pkt path (answer.c), for every query; the tests compare both. */
-enum rn_dns_verdict rn_dns_answer_pkt(const struct rn_dns_zone *z, const uint8_t *q,
-				      size_t len, bool tcp, uint8_t **out, size_t *outlen);
+enum rn_dns_verdict rn_dns_answer_pkt(const struct rn_dns_zone *z, const uint8_t *q, size_t len,
+				      bool tcp, uint8_t **out, size_t *outlen);
 
 #endif

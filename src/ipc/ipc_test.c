@@ -48,7 +48,7 @@ static int teardown(void **state)
 
 static void send_raw(int fd, uint32_t len, const char *body, size_t body_len)
 {
-	uint8_t hdr[4] = {len >> 24, len >> 16, len >> 8, len};
+	uint8_t hdr[4] = { len >> 24, len >> 16, len >> 8, len };
 
 	assert_int_equal(write(fd, hdr, 4), 4);
 	if (body_len)
@@ -164,7 +164,8 @@ static void test_slow_peer_times_out(void **state)
 static void test_garbage(void **state)
 {
 	static const char *const bad[] = {
-	    "not json", "[1,2,3]", "\"str\"", "{\"a\":1,\"a\":2}", "{\"a\":1}trailing", "{\"a\":",
+		"not json",	     "[1,2,3]",		  "\"str\"",
+		"{\"a\":1,\"a\":2}", "{\"a\":1}trailing", "{\"a\":",
 	};
 	struct pair *p = *state;
 	json_t *got;
@@ -238,18 +239,18 @@ static void test_json_wipe(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup_teardown(test_round_trip, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_oversized, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_oversized_send, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_empty_frame, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_truncated_body, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_truncated_header, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_closed, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_slow_peer_times_out, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_garbage, setup, teardown),
-	    cmocka_unit_test(test_request_shape),
-	    cmocka_unit_test(test_connect_missing),
-	    cmocka_unit_test(test_json_wipe),
+		cmocka_unit_test_setup_teardown(test_round_trip, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_oversized, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_oversized_send, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_empty_frame, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_truncated_body, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_truncated_header, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_closed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_slow_peer_times_out, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_garbage, setup, teardown),
+		cmocka_unit_test(test_request_shape),
+		cmocka_unit_test(test_connect_missing),
+		cmocka_unit_test(test_json_wipe),
 	};
 
 	rn_ipc_json_wipe_frees();

@@ -117,8 +117,7 @@ static bool only_keys(struct pctx *c, json_t *obj, const char *const *keys)
 
 	if (!want(c, obj, JSON_OBJECT, "an object"))
 		return false;
-	json_object_foreach(obj, key, v)
-	{
+	json_object_foreach(obj, key, v) {
 		const char *const *k = keys;
 		char q[RN_NETMAP_QUOTE_LEN];
 
@@ -325,7 +324,7 @@ static bool g_str(struct pctx *c, json_t *v, void *out)
 	return v_str(c, v, b->p, b->cap);
 }
 
-#define get_str(c, obj, key, arr) get(c, obj, key, g_str, &(struct strbuf){arr, sizeof(arr)})
+#define get_str(c, obj, key, arr) get(c, obj, key, g_str, &(struct strbuf){ arr, sizeof(arr) })
 
 /* A list: obj[key] must be an array of at most max items, each parsed by fn into *items. */
 struct list {
@@ -364,14 +363,14 @@ static bool g_list(struct pctx *c, json_t *v, void *out)
 
 #define get_list(c, obj, key, max_, fn_, items_, n_)                                               \
 	get(c, obj, key, g_list,                                                                   \
-	    &(struct list){(max_), sizeof(**(items_)), (fn_), (void **)(items_), (n_)})
+	    &(struct list){ (max_), sizeof(**(items_)), (fn_), (void **)(items_), (n_) })
 
 /* ---- the map's objects ---- */
 
 static bool g_self(struct pctx *c, json_t *v, void *out)
 {
-	static const char *const keys[] = {"id",   "name", "dns_name",	 "user",
-					   "ipv4", "ipv6", "public_key", NULL};
+	static const char *const keys[] = { "id",   "name", "dns_name",	  "user",
+					    "ipv4", "ipv6", "public_key", NULL };
 	struct rn_netmap_self *s = out;
 
 	return only_keys(c, v, keys) && get(c, v, "id", g_u64, &s->id) &&
@@ -382,9 +381,10 @@ static bool g_self(struct pctx *c, json_t *v, void *out)
 
 static bool g_peer(struct pctx *c, json_t *v, void *out)
 {
-	static const char *const keys[] = {
-	    "id",	   "name",   "dns_name",  "public_key", "ipv4",	      "ipv6", "endpoints",
-	    "allowed_ips", "online", "last_seen", "is_exit",	"lan_routes", NULL};
+	static const char *const keys[] = { "id",     "name",	   "dns_name",	"public_key",
+					    "ipv4",   "ipv6",	   "endpoints", "allowed_ips",
+					    "online", "last_seen", "is_exit",	"lan_routes",
+					    NULL };
 	struct rn_netmap_peer *p = out;
 
 	return only_keys(c, v, keys) && get(c, v, "id", g_u64, &p->id) &&
@@ -424,7 +424,7 @@ static bool g_proto(struct pctx *c, json_t *v, void *out)
 
 static bool g_rule(struct pctx *c, json_t *v, void *out)
 {
-	static const char *const keys[] = {"context", "proto", "src", "dst", "ports", NULL};
+	static const char *const keys[] = { "context", "proto", "src", "dst", "ports", NULL };
 	struct rn_filter_rule *r = out;
 
 	return only_keys(c, v, keys) && get(c, v, "context", g_context, &r->context) &&
@@ -457,7 +457,7 @@ static bool g_filter_self(struct pctx *c, json_t *v, void *out)
 
 static bool g_filter(struct pctx *c, json_t *v, void *out)
 {
-	static const char *const keys[] = {"self", "routes", "exit", "rules", NULL};
+	static const char *const keys[] = { "self", "routes", "exit", "rules", NULL };
 	struct rn_filter *f = out;
 
 	return only_keys(c, v, keys) && get(c, v, "self", g_filter_self, f) &&
@@ -468,7 +468,7 @@ static bool g_filter(struct pctx *c, json_t *v, void *out)
 
 static bool g_rr_type(struct pctx *c, json_t *v, void *out)
 {
-	static const char *const names[] = {"A", "AAAA"};
+	static const char *const names[] = { "A", "AAAA" };
 	int i = 0;
 
 	if (!v_enum(c, v, names, 2, "A or AAAA", &i))
@@ -479,7 +479,7 @@ static bool g_rr_type(struct pctx *c, json_t *v, void *out)
 
 static bool g_record(struct pctx *c, json_t *v, void *out)
 {
-	static const char *const keys[] = {"name", "type", "value", NULL};
+	static const char *const keys[] = { "name", "type", "value", NULL };
 	struct rn_netmap_dns_record *r = out;
 
 	return only_keys(c, v, keys) && get_str(c, v, "name", r->name) &&
@@ -488,7 +488,7 @@ static bool g_record(struct pctx *c, json_t *v, void *out)
 
 static bool g_dns(struct pctx *c, json_t *v, void *out)
 {
-	static const char *const keys[] = {"resolvers", "records", "search_domain", NULL};
+	static const char *const keys[] = { "resolvers", "records", "search_domain", NULL };
 	struct rn_netmap_dns *d = out;
 
 	return only_keys(c, v, keys) &&
@@ -513,9 +513,9 @@ static bool g_cache_valid(struct pctx *c, json_t *v, void *out)
 
 static bool parse_map(struct pctx *c, json_t *v, struct rn_netmap *m)
 {
-	static const char *const keys[] = {"version", "issued_at", "cache_valid_s",
-					   "domain",  "self",	   "peers",
-					   "filter",  "dns",	   NULL};
+	static const char *const keys[] = { "version", "issued_at", "cache_valid_s",
+					    "domain",  "self",	    "peers",
+					    "filter",  "dns",	    NULL };
 
 	return only_keys(c, v, keys) && get(c, v, "version", g_u64, &m->version) &&
 	       get(c, v, "issued_at", g_u64, &m->issued_at) &&
@@ -546,13 +546,14 @@ static const char *env_string(json_t *env, const char *key, size_t *len, char *e
 static const char *open_envelope(json_t *env, const uint8_t *signing_pub, size_t *maplen, int *ret,
 				 char *err, size_t errlen)
 {
-	static const char *const keys[] = {"format", "key_id", "map", "sig", NULL};
+	static const char *const keys[] = { "format", "key_id", "map", "sig", NULL };
 	char want_id[RN_NETMAP_KEY_ID_STRLEN], q[RN_NETMAP_QUOTE_LEN];
 	const char *format, *key_id, *map, *sig_text;
 	size_t flen, klen, slen;
 	uint8_t sig[RN_NETMAP_SIG_LEN];
 	struct pctx c = {
-	    .err = err, .errlen = errlen, .plen = sizeof("envelope") - 1, .path = "envelope"};
+		.err = err, .errlen = errlen, .plen = sizeof("envelope") - 1, .path = "envelope"
+	};
 
 	*ret = -EINVAL;
 	if (!only_keys(&c, env, keys))
@@ -599,7 +600,7 @@ static const char *open_envelope(json_t *env, const uint8_t *signing_pub, size_t
 int rn_netmap_decode(const char *buf, size_t len, const uint8_t signing_pub[RN_NETMAP_KEY_LEN],
 		     struct rn_netmap *out, char *err, size_t errlen)
 {
-	struct pctx c = {.err = err, .errlen = errlen};
+	struct pctx c = { .err = err, .errlen = errlen };
 	json_t *env = NULL, *map = NULL;
 	const char *text;
 	json_error_t jerr;

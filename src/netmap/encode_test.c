@@ -53,7 +53,7 @@ static json_t *j_int(uint64_t v)
 
 static json_t *j_ip(int family, const void *addr)
 {
-	struct rn_netmap_ip ip = {.family = (uint8_t)family};
+	struct rn_netmap_ip ip = { .family = (uint8_t)family };
 	char text[INET6_ADDRSTRLEN];
 
 	memcpy(ip.addr, addr, family == AF_INET ? 4 : 16);
@@ -257,7 +257,7 @@ static void test_fixture_same(void **state)
 /* The owner is the one free-form string: printable ASCII, quotes and backslashes included. */
 static void test_escapes_same(void **state)
 {
-	static const char *const users[] = {"a\"b", "back\\slash", "\\\"", "x/y<>&'{}[]:,", "~"};
+	static const char *const users[] = { "a\"b", "back\\slash", "\\\"", "x/y<>&'{}[]:,", "~" };
 	struct rn_netmap m;
 
 	(void)state;
@@ -276,9 +276,9 @@ enum {
 /* The fixture with BIG_PEERS peers and a rule from all of them, as in a starter policy. */
 static void big_map(struct rn_netmap *m)
 {
-	static const char *const ep[] = {"203.0.113.1:41641"};
-	static const char *const to_self[] = {"100.64.0.1/32"};
-	static const struct rn_filter_ports all[] = {{0, 65535}};
+	static const char *const ep[] = { "203.0.113.1:41641" };
+	static const char *const to_self[] = { "100.64.0.1/32" };
+	static const struct rn_filter_ports all[] = { { 0, 65535 } };
 	struct rn_filter_rule *rules;
 	struct rn_filter_prefix *src;
 
@@ -360,7 +360,7 @@ static void test_memo_follows_changes(void **state)
 /* seal: ASCII takes the direct path, UTF-8 jansson's; both as before; not UTF-8 refused. */
 static void test_seal(void **state)
 {
-	static const char *const maps[] = {"{\"a\":\"q\\\"\\n\"}", "{\"a\":\"\xc3\xa9\"}"};
+	static const char *const maps[] = { "{\"a\":\"q\\\"\\n\"}", "{\"a\":\"\xc3\xa9\"}" };
 	char sig_text[RN_NETMAP_B64_SIG_LEN + 1], key_id[RN_NETMAP_KEY_ID_STRLEN], *out, *want;
 	uint8_t sig[RN_NETMAP_SIG_LEN];
 	size_t len;
@@ -388,10 +388,10 @@ static void test_seal(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_fixture_same),
-	    cmocka_unit_test(test_escapes_same),
-	    cmocka_unit_test(test_memo_follows_changes),
-	    cmocka_unit_test(test_seal),
+		cmocka_unit_test(test_fixture_same),
+		cmocka_unit_test(test_escapes_same),
+		cmocka_unit_test(test_memo_follows_changes),
+		cmocka_unit_test(test_seal),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

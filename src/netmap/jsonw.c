@@ -86,7 +86,7 @@ void rn_jw_esc(struct rn_jw *w, const char *s, size_t n)
 
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)s[i];
-		char u[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+		char u[6] = { '\\', 'u', '0', '0', hex[c >> 4], hex[c & 15] };
 		const char *esc;
 
 		if (c >= 0x20 && c != '"' && c != '\\' && c < 0x80)

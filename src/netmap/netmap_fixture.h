@@ -15,12 +15,14 @@
 #include "netmap/netmap_priv.h"
 
 /* The signing key of the tests: RFC 8032 section 7.1, test 1. */
-static const uint8_t fx_priv[32] = {
-    0x9d, 0x61, 0xb1, 0x9d, 0xef, 0xfd, 0x5a, 0x60, 0xba, 0x84, 0x4a, 0xf4, 0x92, 0xec, 0x2c, 0xc4,
-    0x44, 0x49, 0xc5, 0x69, 0x7b, 0x32, 0x69, 0x19, 0x70, 0x3b, 0xac, 0x03, 0x1c, 0xae, 0x7f, 0x60};
-static const uint8_t fx_pub[32] = {0xd7, 0x5a, 0x98, 0x01, 0x82, 0xb1, 0x0a, 0xb7, 0xd5, 0x4b, 0xfe,
-				   0xd3, 0xc9, 0x64, 0x07, 0x3a, 0x0e, 0xe1, 0x72, 0xf3, 0xda, 0xa6,
-				   0x23, 0x25, 0xaf, 0x02, 0x1a, 0x68, 0xf7, 0x07, 0x51, 0x1a};
+static const uint8_t fx_priv[32] = { 0x9d, 0x61, 0xb1, 0x9d, 0xef, 0xfd, 0x5a, 0x60,
+				     0xba, 0x84, 0x4a, 0xf4, 0x92, 0xec, 0x2c, 0xc4,
+				     0x44, 0x49, 0xc5, 0x69, 0x7b, 0x32, 0x69, 0x19,
+				     0x70, 0x3b, 0xac, 0x03, 0x1c, 0xae, 0x7f, 0x60 };
+static const uint8_t fx_pub[32] = { 0xd7, 0x5a, 0x98, 0x01, 0x82, 0xb1, 0x0a, 0xb7,
+				    0xd5, 0x4b, 0xfe, 0xd3, 0xc9, 0x64, 0x07, 0x3a,
+				    0x0e, 0xe1, 0x72, 0xf3, 0xda, 0xa6, 0x23, 0x25,
+				    0xaf, 0x02, 0x1a, 0x68, 0xf7, 0x07, 0x51, 0x1a };
 
 #define FX_NOW 1767225600u /* 2026-01-01T00:00:00Z, issued_at of the fixture */
 
@@ -109,24 +111,24 @@ static inline void fx_rule(struct rn_filter_rule *r, enum rn_filter_context ctx,
 /* Fills *m (zeroed by the caller is not needed); release with rn_netmap_free(). */
 static inline void fx_map(struct rn_netmap *m)
 {
-	static const char *const ep0[] = {"198.51.100.7:41641", "[2001:db8::7]:41641"};
-	static const char *const ep1[] = {"203.0.113.9:51820"};
-	static const char *const lan0[] = {"192.168.1.0/24", "fd00:1::/64"};
-	static const char *const self_pfx[] = {"100.64.0.1/32", "fd7a:115c:a1e0::1/128"};
-	static const char *const routes[] = {"10.1.0.0/16"};
-	static const char *const from3[] = {"100.64.0.3/32", "fd7a:115c:a1e0::3/128"};
-	static const char *const from7[] = {"100.64.0.7/32"};
-	static const char *const mesh[] = {"100.64.0.0/10"};
-	static const char *const to_self[] = {"100.64.0.1/32"};
-	static const char *const to_lan[] = {"10.1.2.0/24"};
-	static const char *const to_net[] = {"0.0.0.0/0", "::/0"};
-	static const struct rn_filter_ports ssh_web[] = {{22, 22}, {8000, 8100}};
-	static const struct rn_filter_ports dns[] = {{53, 53}};
-	static const struct rn_filter_ports all[] = {{0, 65535}};
-	struct rn_netmap_dns_record rec[2] = {
-	    {.type = RN_NETMAP_RR_A, .value.family = AF_INET},
-	    {.type = RN_NETMAP_RR_AAAA, .value.family = AF_INET6}};
-	struct rn_netmap_ip res[2] = {{.family = AF_INET}, {.family = AF_INET6}};
+	static const char *const ep0[] = { "198.51.100.7:41641", "[2001:db8::7]:41641" };
+	static const char *const ep1[] = { "203.0.113.9:51820" };
+	static const char *const lan0[] = { "192.168.1.0/24", "fd00:1::/64" };
+	static const char *const self_pfx[] = { "100.64.0.1/32", "fd7a:115c:a1e0::1/128" };
+	static const char *const routes[] = { "10.1.0.0/16" };
+	static const char *const from3[] = { "100.64.0.3/32", "fd7a:115c:a1e0::3/128" };
+	static const char *const from7[] = { "100.64.0.7/32" };
+	static const char *const mesh[] = { "100.64.0.0/10" };
+	static const char *const to_self[] = { "100.64.0.1/32" };
+	static const char *const to_lan[] = { "10.1.2.0/24" };
+	static const char *const to_net[] = { "0.0.0.0/0", "::/0" };
+	static const struct rn_filter_ports ssh_web[] = { { 22, 22 }, { 8000, 8100 } };
+	static const struct rn_filter_ports dns[] = { { 53, 53 } };
+	static const struct rn_filter_ports all[] = { { 0, 65535 } };
+	struct rn_netmap_dns_record rec[2] = { { .type = RN_NETMAP_RR_A, .value.family = AF_INET },
+					       { .type = RN_NETMAP_RR_AAAA,
+						 .value.family = AF_INET6 } };
+	struct rn_netmap_ip res[2] = { { .family = AF_INET }, { .family = AF_INET6 } };
 
 	memset(m, 0, sizeof(*m));
 	m->version = 42;

@@ -303,24 +303,24 @@ static void test_envelope_errors(void **state)
 		int ret;
 		const char *msg;
 	} cases[] = {
-	    {"not json", -EINVAL, "envelope: not JSON"},
-	    {"[]", -EINVAL, "envelope: want an object, got an array"},
-	    {"{}", -EINVAL, "envelope: format is missing"},
-	    {"{\"format\":1}", -EINVAL, "format is an integer"},
-	    {"{\"format\":\"rustynet-netmap/2\",\"key_id\":\"21fe31dfa154a261\",\"map\":\"{}\","
-	     "\"sig\":\"\"}",
-	     -EINVAL, "\"rustynet-netmap/2\" is not rustynet-netmap/1"},
-	    {"{\"format\":\"rustynet-netmap/1\",\"key_id\":\"21fe31dfa154a261\",\"map\":\"{}\","
-	     "\"sig\":\"AAAA\"}",
-	     -EBADMSG, "sig \"AAAA\""},
-	    {"{\"format\":\"rustynet-netmap/1\",\"key_id\":\"21fe31dfa154a261\",\"map\":\"{}\","
-	     "\"sig\":\"\",\"extra\":0}",
-	     -EINVAL, "envelope: unknown field \"extra\""},
-	    {"{\"format\":\"rustynet-netmap/1\",\"format\":\"rustynet-netmap/1\"}", -EINVAL,
-	     "duplicate"},
-	    {"{\"format\":\"rustynet-netmap/1\",\"key_id\":\"21fe31dfa154a261\",\"map\":7,"
-	     "\"sig\":\"\"}",
-	     -EINVAL, "map is an integer"},
+		{ "not json", -EINVAL, "envelope: not JSON" },
+		{ "[]", -EINVAL, "envelope: want an object, got an array" },
+		{ "{}", -EINVAL, "envelope: format is missing" },
+		{ "{\"format\":1}", -EINVAL, "format is an integer" },
+		{ "{\"format\":\"rustynet-netmap/2\",\"key_id\":\"21fe31dfa154a261\",\"map\":\"{}\","
+		  "\"sig\":\"\"}",
+		  -EINVAL, "\"rustynet-netmap/2\" is not rustynet-netmap/1" },
+		{ "{\"format\":\"rustynet-netmap/1\",\"key_id\":\"21fe31dfa154a261\",\"map\":\"{}\","
+		  "\"sig\":\"AAAA\"}",
+		  -EBADMSG, "sig \"AAAA\"" },
+		{ "{\"format\":\"rustynet-netmap/1\",\"key_id\":\"21fe31dfa154a261\",\"map\":\"{}\","
+		  "\"sig\":\"\",\"extra\":0}",
+		  -EINVAL, "envelope: unknown field \"extra\"" },
+		{ "{\"format\":\"rustynet-netmap/1\",\"format\":\"rustynet-netmap/1\"}", -EINVAL,
+		  "duplicate" },
+		{ "{\"format\":\"rustynet-netmap/1\",\"key_id\":\"21fe31dfa154a261\",\"map\":7,"
+		  "\"sig\":\"\"}",
+		  -EINVAL, "map is an integer" },
 	};
 
 	(void)state;
@@ -334,9 +334,9 @@ static void test_envelope_errors(void **state)
 /* A map that verifies but is not JSON, or has a broken field, is refused after the check. */
 static void test_signed_garbage(void **state)
 {
-	static const char *const maps[] = {"", "nul", "{\"version\":", "[1,2,3]", "{}"};
-	static const char *const msgs[] = {"map: not JSON", "map: not JSON", "map: not JSON",
-					   "map: want an object", "version: missing"};
+	static const char *const maps[] = { "", "nul", "{\"version\":", "[1,2,3]", "{}" };
+	static const char *const msgs[] = { "map: not JSON", "map: not JSON", "map: not JSON",
+					    "map: want an object", "version: missing" };
 	char *out;
 	size_t len;
 
@@ -371,17 +371,17 @@ static void test_encode_refuses_invalid(void **state)
 static void test_validate_struct(void **state)
 {
 	static const char *const msgs[] = {
-	    "filter.rules[1].context: 0 is not mesh",
-	    "filter.rules[0].proto: 9 is not",
-	    "dns.records[1]: type unknown",
-	    "peers[0].endpoints[1]: address family 1",
-	    "peers[0].endpoints[1]: [2001:db8::7]:41641 has a scope",
-	    "peers[1].allowed_ips[0]: not a valid prefix (family 2, length 33)",
-	    "peers[2]: name or dns_name is not NUL-terminated",
-	    "peers: 10001 peers, over the limit of 10000",
-	    "filter.rules[3].ports: 0 ranges",
-	    "dns.resolvers: a count",
-	    "filter.routes[0]: not a valid prefix (family 2, length 8)",
+		"filter.rules[1].context: 0 is not mesh",
+		"filter.rules[0].proto: 9 is not",
+		"dns.records[1]: type unknown",
+		"peers[0].endpoints[1]: address family 1",
+		"peers[0].endpoints[1]: [2001:db8::7]:41641 has a scope",
+		"peers[1].allowed_ips[0]: not a valid prefix (family 2, length 33)",
+		"peers[2]: name or dns_name is not NUL-terminated",
+		"peers: 10001 peers, over the limit of 10000",
+		"filter.rules[3].ports: 0 ranges",
+		"dns.resolvers: a count",
+		"filter.routes[0]: not a valid prefix (family 2, length 8)",
 	};
 	char err[512];
 
@@ -491,11 +491,16 @@ static void test_accept(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_round_trip),	      cmocka_unit_test(test_envelope_shape),
-	    cmocka_unit_test(test_tamper_every_byte), cmocka_unit_test(test_tamper_signature),
-	    cmocka_unit_test(test_wrong_key),	      cmocka_unit_test(test_envelope_errors),
-	    cmocka_unit_test(test_signed_garbage),    cmocka_unit_test(test_encode_refuses_invalid),
-	    cmocka_unit_test(test_validate_struct),   cmocka_unit_test(test_accept),
+		cmocka_unit_test(test_round_trip),
+		cmocka_unit_test(test_envelope_shape),
+		cmocka_unit_test(test_tamper_every_byte),
+		cmocka_unit_test(test_tamper_signature),
+		cmocka_unit_test(test_wrong_key),
+		cmocka_unit_test(test_envelope_errors),
+		cmocka_unit_test(test_signed_garbage),
+		cmocka_unit_test(test_encode_refuses_invalid),
+		cmocka_unit_test(test_validate_struct),
+		cmocka_unit_test(test_accept),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

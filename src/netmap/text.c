@@ -15,16 +15,16 @@
 #include "netmap/netmap_priv.h"
 
 const char *const rn_netmap_context_names[4] = {
-    [RN_FILTER_MESH] = "mesh",
-    [RN_FILTER_SUBNET] = "subnet",
-    [RN_FILTER_EXIT] = "exit",
+	[RN_FILTER_MESH] = "mesh",
+	[RN_FILTER_SUBNET] = "subnet",
+	[RN_FILTER_EXIT] = "exit",
 };
 
 const char *const rn_netmap_proto_names[4] = {
-    [RN_FILTER_PROTO_ANY] = "any",
-    [RN_FILTER_PROTO_TCP] = "tcp",
-    [RN_FILTER_PROTO_UDP] = "udp",
-    [RN_FILTER_PROTO_ICMP] = "icmp",
+	[RN_FILTER_PROTO_ANY] = "any",
+	[RN_FILTER_PROTO_TCP] = "tcp",
+	[RN_FILTER_PROTO_UDP] = "udp",
+	[RN_FILTER_PROTO_ICMP] = "icmp",
 };
 
 void rn_netmap_b64_encode(const uint8_t *in, size_t n, char *out)

@@ -119,7 +119,7 @@ static int check_route(const struct rn_netmap *m, const struct rn_filter_prefix 
 {
 	struct rn_filter_prefix cgnat, ula48;
 	char text[RN_FILTER_PREFIX_STRLEN];
-	static const uint8_t cgnat_addr[4] = {100, 64};
+	static const uint8_t cgnat_addr[4] = { 100, 64 };
 
 	if (!prefix_ok(p))
 		return fail(err, errlen, "%s[%zu]: not a valid prefix (family %u, length %u)", what,
@@ -196,8 +196,8 @@ static size_t find_dup(struct ref *v, size_t n, struct ref_ctx ctx)
 
 static bool same_prefix(const struct ref *a, const struct ref *b)
 {
-	struct ref_ctx ctx = {REF_PREFIX, 0};
-	struct ref x = {a->p, 0}, y = {b->p, 0};
+	struct ref_ctx ctx = { REF_PREFIX, 0 };
+	struct ref x = { a->p, 0 }, y = { b->p, 0 };
 
 	return !ref_cmp(&x, &y, &ctx);
 }
@@ -230,11 +230,11 @@ static int check_unique_nodes(const struct rn_netmap *m, struct ref *v, char *er
 			kind, len                                                                  \
 		}                                                                                  \
 	}
-	    K(id, REF_U64, 0),
-	    K(name, REF_STR, 0),
-	    K(public_key, REF_BYTES, RN_NETMAP_KEY_LEN),
-	    K(ipv4, REF_BYTES, 4),
-	    K(ipv6, REF_BYTES, 16),
+		K(id, REF_U64, 0),
+		K(name, REF_STR, 0),
+		K(public_key, REF_BYTES, RN_NETMAP_KEY_LEN),
+		K(ipv4, REF_BYTES, 4),
+		K(ipv6, REF_BYTES, 16),
 #undef K
 	};
 	char na[32], nb[32];
@@ -243,8 +243,9 @@ static int check_unique_nodes(const struct rn_netmap *m, struct ref *v, char *er
 		size_t d;
 
 		for (size_t i = 0; i < m->n_peers; i++)
-			v[i] = (struct ref){(const char *)&m->peers[i] + keys[k].off_peer, i};
-		v[m->n_peers] = (struct ref){(const char *)&m->self + keys[k].off_self, m->n_peers};
+			v[i] = (struct ref){ (const char *)&m->peers[i] + keys[k].off_peer, i };
+		v[m->n_peers] =
+		    (struct ref){ (const char *)&m->self + keys[k].off_self, m->n_peers };
 		d = find_dup(v, m->n_peers + 1, keys[k].ctx);
 		if (d)
 			return fail(err, errlen, "%s.%s: the same as %s's; each node has its own",
@@ -260,7 +261,7 @@ static int check_unique_nodes(const struct rn_netmap *m, struct ref *v, char *er
  */
 static int check_unique_allowed_ips(const struct rn_netmap *m, char *err, size_t errlen)
 {
-	struct ref_ctx ctx = {REF_PREFIX, 0};
+	struct ref_ctx ctx = { REF_PREFIX, 0 };
 	size_t n = 0, d;
 	struct ref *v;
 	char na[32], nb[32], text[RN_FILTER_PREFIX_STRLEN];
@@ -274,7 +275,7 @@ static int check_unique_allowed_ips(const struct rn_netmap *m, char *err, size_t
 	n = 0;
 	for (size_t i = 0; i < m->n_peers; i++)
 		for (size_t j = 0; j < m->peers[i].n_allowed_ips; j++)
-			v[n++] = (struct ref){&m->peers[i].allowed_ips[j], i};
+			v[n++] = (struct ref){ &m->peers[i].allowed_ips[j], i };
 	d = find_dup(v, n, ctx);
 	if (d)
 		ret = fail(err, errlen,
@@ -320,7 +321,7 @@ static int check_node(const struct rn_netmap *m, const char *who, uint64_t id, c
 	if (memcmp(ipv6, m->self.ipv6, 6))
 		return fail(err, errlen, "%s.ipv6: %s is outside the network's /48 (self's, %s)",
 			    who, ip_text(AF_INET6, ipv6, ip),
-			    ip_text(AF_INET6, m->self.ipv6, (char[INET6_ADDRSTRLEN]){0}));
+			    ip_text(AF_INET6, m->self.ipv6, (char[INET6_ADDRSTRLEN]){ 0 }));
 	return 0;
 }
 
@@ -366,9 +367,9 @@ static int check_lan_routes(const struct rn_netmap *m, size_t i, struct ref *lan
 		ret = check_route(m, &p->lan_routes[j], what, j, err, errlen);
 		if (ret)
 			return ret;
-		lan[j] = (struct ref){&p->lan_routes[j], j};
+		lan[j] = (struct ref){ &p->lan_routes[j], j };
 	}
-	d = find_dup(lan, p->n_lan_routes, (struct ref_ctx){REF_PREFIX, 0});
+	d = find_dup(lan, p->n_lan_routes, (struct ref_ctx){ REF_PREFIX, 0 });
 	if (d)
 		return fail(err, errlen, "%s: %s appears twice", what, prefix_text(lan[d].p, text));
 	return 0;
@@ -398,22 +399,22 @@ static int check_allowed_ips(const struct rn_netmap *m, size_t i, struct ref *al
 		else if (!memcmp(a, &mesh6, sizeof(*a)))
 			seen6++;
 		else
-			al[k++] = (struct ref){a, j};
+			al[k++] = (struct ref){ a, j };
 	}
 	if (seen4 != 1 || seen6 != 1)
 		return fail(err, errlen,
 			    "peers[%zu].allowed_ips: must hold the peer's mesh addresses %s and %s "
 			    "once each",
 			    i, prefix_text(&mesh4, text),
-			    prefix_text(&mesh6, (char[RN_FILTER_PREFIX_STRLEN]){0}));
-	d = find_dup(al, k, (struct ref_ctx){REF_PREFIX, 0});
+			    prefix_text(&mesh6, (char[RN_FILTER_PREFIX_STRLEN]){ 0 }));
+	d = find_dup(al, k, (struct ref_ctx){ REF_PREFIX, 0 });
 	if (d)
 		return fail(err, errlen, "peers[%zu].allowed_ips: %s appears twice", i,
 			    prefix_text(al[d].p, text));
 	for (size_t j = 0; j < k || j < p->n_lan_routes; j++) {
-		struct ref_ctx ctx = {REF_PREFIX, 0};
-		struct ref x = {j < k ? al[j].p : NULL, 0},
-			   y = {j < p->n_lan_routes ? lan[j].p : NULL, 0};
+		struct ref_ctx ctx = { REF_PREFIX, 0 };
+		struct ref x = { j < k ? al[j].p : NULL, 0 },
+			   y = { j < p->n_lan_routes ? lan[j].p : NULL, 0 };
 
 		if (x.p && y.p && same_prefix(&x, &y))
 			continue;
@@ -546,7 +547,7 @@ static int check_filter(const struct rn_netmap *m, char *err, size_t errlen)
 	    memcmp(&f->self[1], &self6, sizeof(self6)))
 		return fail(err, errlen, "filter.self: must be exactly [%s, %s], self's addresses",
 			    prefix_text(&self4, text),
-			    prefix_text(&self6, (char[RN_FILTER_PREFIX_STRLEN]){0}));
+			    prefix_text(&self6, (char[RN_FILTER_PREFIX_STRLEN]){ 0 }));
 	if (f->n_routes > RN_NETMAP_MAX_ROUTES)
 		return fail(err, errlen, "filter.routes: %zu routes, over the limit of %d",
 			    f->n_routes, RN_NETMAP_MAX_ROUTES);

@@ -287,7 +287,7 @@ static int ctx_init(struct ctx *c, const struct rn_policy *pol, const struct rn_
 	size_t nn = w->n_nodes ? w->n_nodes : 1;
 	int ret = -ENOMEM;
 
-	*c = (struct ctx){.pol = pol, .w = w};
+	*c = (struct ctx){ .pol = pol, .w = w };
 	c->tagged = calloc(nn, sizeof(*c->tagged));
 	c->tag_ok = calloc(nn, sizeof(*c->tag_ok));
 	c->lan = calloc(nn, sizeof(*c->lan));
@@ -357,7 +357,7 @@ static size_t subnet_dst(const struct ctx *c, size_t ai, size_t di, size_t m,
 			 struct rn_filter_prefix *out)
 {
 	const struct rn_policy_target *t = &c->pol->acls[ai].dst[di].target;
-	struct prefixes hits = {out, 0};
+	struct prefixes hits = { out, 0 };
 
 	if (!is_cidr(t) || !via_ok(&c->acl[ai], m))
 		return 0;
@@ -439,7 +439,8 @@ static int add_rule(struct rn_filter *f, const struct ctx *c, size_t ai, size_t 
 	f->rules = rules;
 	r = &rules[f->n_rules++];
 	*r = (struct rn_filter_rule){
-	    .context = context, .proto = c->pol->acls[ai].proto, .dst = dst, .n_dst = n_dst};
+		.context = context, .proto = c->pol->acls[ai].proto, .dst = dst, .n_dst = n_dst
+	};
 	r->src = malloc(src->n * sizeof(*r->src));
 	r->ports = malloc(d->n_ports * sizeof(*r->ports));
 	if (!r->src || !r->ports)
@@ -506,7 +507,7 @@ int rn_policy_compile_filter(const struct rn_policy *pol, const struct rn_policy
 			ret = compile_entry(out, &c, ai, di, m);
 	out->routes = c.lan[m].v; /* taken over from the context */
 	out->n_routes = c.lan[m].n;
-	c.lan[m] = (struct prefixes){0};
+	c.lan[m] = (struct prefixes){ 0 };
 	ctx_free(&c);
 	if (ret)
 		rn_filter_free(out);
@@ -603,7 +604,7 @@ static int add_routes(const struct ctx *c, size_t ai, size_t r, size_t first,
 				return -ENOMEM;
 			}
 			out->v = v;
-			out->v[out->n++] = (struct rn_policy_route){c->w->nodes[r].id, hits[i]};
+			out->v[out->n++] = (struct rn_policy_route){ c->w->nodes[r].id, hits[i] };
 		}
 	}
 	free(hits);

@@ -34,23 +34,25 @@
 		}                                                                                  \
 	}
 
-static const char *const users[] = {"alice", "bob", "carol", "admin"};
-static const char *const t_server[] = {"tag:server"};
-static const char *const t_exit[] = {"tag:exit"};
-static const char *const t_router[] = {"tag:router"};
-static const struct rn_filter_prefix exit_a_routes[] = {PFX(192, 168, 1, 0, 24),
-							PFX(203, 0, 113, 0, 24)};
-static const struct rn_filter_prefix router_adv[] = {
-    PFX(10, 1, 0, 0, 16), PFX(10, 2, 0, 0, 16), {AF_INET6, 64, {0xfd, 0, 0, 1}}};
-static const struct rn_filter_prefix router_ok[] = {PFX(10, 1, 0, 0, 16),
-						    {AF_INET6, 48, {0xfd, 0, 0, 1}}};
+static const char *const users[] = { "alice", "bob", "carol", "admin" };
+static const char *const t_server[] = { "tag:server" };
+static const char *const t_exit[] = { "tag:exit" };
+static const char *const t_router[] = { "tag:router" };
+static const struct rn_filter_prefix exit_a_routes[] = { PFX(192, 168, 1, 0, 24),
+							 PFX(203, 0, 113, 0, 24) };
+static const struct rn_filter_prefix router_adv[] = { PFX(10, 1, 0, 0, 16),
+						      PFX(10, 2, 0, 0, 16),
+						      { AF_INET6, 64, { 0xfd, 0, 0, 1 } } };
+static const struct rn_filter_prefix router_ok[] = { PFX(10, 1, 0, 0, 16),
+						     { AF_INET6, 48, { 0xfd, 0, 0, 1 } } };
 /* A /16 advertised, two /24s of it approved: only those two are reached. */
-static const struct rn_filter_prefix split_adv[] = {PFX(172, 20, 0, 0, 16)};
-static const struct rn_filter_prefix split_ok[] = {PFX(172, 20, 1, 0, 24), PFX(172, 20, 3, 0, 24),
-						   PFX(172, 21, 0, 0, 24)};
+static const struct rn_filter_prefix split_adv[] = { PFX(172, 20, 0, 0, 16) };
+static const struct rn_filter_prefix split_ok[] = { PFX(172, 20, 1, 0, 24), PFX(172, 20, 3, 0, 24),
+						    PFX(172, 21, 0, 0, 24) };
 
 #define NODE(i, n, u)                                                                              \
-	.id = (i), .name = (n), .user = (u), .ip4 = {100, 64, 0, (i)}, .ip6 = {0xfd, 0x7a, [15] = (i)}
+	.id = (i), .name = (n), .user = (u), .ip4 = { 100, 64, 0, (i) },                           \
+	.ip6 = { 0xfd, 0x7a, [15] = (i) }
 
 #define ALICE_LAPTOP                                                                               \
 	{                                                                                          \
@@ -70,27 +72,27 @@ static const struct rn_filter_prefix split_ok[] = {PFX(172, 20, 1, 0, 24), PFX(1
 	} /* not carol's tag */
 
 static const struct rn_policy_node nodes[] = {
-    ALICE_LAPTOP,
-    BOB_LAPTOP,
-    SERVER1,
-    BOBSRV,
-    {NODE(5, "exit-a", "admin"), .tags = t_exit, .n_tags = 1, .advertised = exit_a_routes,
-     .n_advertised = 2, .approved = exit_a_routes, .n_approved = 2, .advertises_exit = true,
-     .exit_approved = true},
-    {NODE(6, "exit-b", "admin"), .tags = t_exit, .n_tags = 1, .advertises_exit = true,
-     .exit_approved = true},
-    {NODE(7, "exit-u", "admin"), .tags = t_exit, .n_tags = 1, .advertises_exit = true},
-    {NODE(8, "router", "admin"), .tags = t_router, .n_tags = 1, .advertised = router_adv,
-     .n_advertised = 3, .approved = router_ok, .n_approved = 2},
-    {NODE(9, "carol-phone", "carol")},
-    {NODE(10, "router2", "admin"), .tags = t_router, .n_tags = 1, .advertised = split_adv,
-     .n_advertised = 1, .approved = split_ok, .n_approved = 3},
+	ALICE_LAPTOP,
+	BOB_LAPTOP,
+	SERVER1,
+	BOBSRV,
+	{ NODE(5, "exit-a", "admin"), .tags = t_exit, .n_tags = 1, .advertised = exit_a_routes,
+	  .n_advertised = 2, .approved = exit_a_routes, .n_approved = 2, .advertises_exit = true,
+	  .exit_approved = true },
+	{ NODE(6, "exit-b", "admin"), .tags = t_exit, .n_tags = 1, .advertises_exit = true,
+	  .exit_approved = true },
+	{ NODE(7, "exit-u", "admin"), .tags = t_exit, .n_tags = 1, .advertises_exit = true },
+	{ NODE(8, "router", "admin"), .tags = t_router, .n_tags = 1, .advertised = router_adv,
+	  .n_advertised = 3, .approved = router_ok, .n_approved = 2 },
+	{ NODE(9, "carol-phone", "carol") },
+	{ NODE(10, "router2", "admin"), .tags = t_router, .n_tags = 1, .advertised = split_adv,
+	  .n_advertised = 1, .approved = split_ok, .n_approved = 3 },
 };
 
-static const struct rn_policy_world world = {users, 4, nodes, 10};
+static const struct rn_policy_world world = { users, 4, nodes, 10 };
 /* The same network after bob-laptop was removed. */
-static const struct rn_policy_node nodes_without_bob[] = {ALICE_LAPTOP, SERVER1, BOBSRV};
-static const struct rn_policy_world world_without_bob = {users, 4, nodes_without_bob, 3};
+static const struct rn_policy_node nodes_without_bob[] = { ALICE_LAPTOP, SERVER1, BOBSRV };
+static const struct rn_policy_world world_without_bob = { users, 4, nodes_without_bob, 3 };
 
 #define HEAD                                                                                       \
 	"{\"groups\": {\"group:eng\": [\"alice\"]},"                                               \
@@ -133,7 +135,7 @@ struct filter_case {
 	struct rules rules;		     /* optional */
 };
 
-#define PROBES(...) ((const struct probe[]){__VA_ARGS__, {0}})
+#define PROBES(...) ((const struct probe[]){ __VA_ARGS__, { 0 } })
 #define RULES(at, ...)                                                                             \
 	{                                                                                          \
 		at, (const char *const[])                                                          \
@@ -143,163 +145,169 @@ struct filter_case {
 	}
 
 static const struct filter_case filter_cases[] = {
-    {"starter policy: mesh only, never the internet or a LAN", NULL /* rn_policy_default_text() */,
-     NULL,
-     PROBES({"bob-laptop", "alice-laptop", MESH, "bob-laptop", TCP, 22, ALLOW},
-	    {"bob-laptop", "alice-laptop/6", MESH, "bob-laptop/6", UDP, 53, ALLOW},
-	    {"alice-laptop", "carol-phone", MESH, "alice-laptop", ICMP, 0, ALLOW},
-	    {"exit-a", "alice-laptop", EXIT, "8.8.8.8", TCP, 443, DENY},
-	    {"exit-a", "alice-laptop", SUBNET, "192.168.1.10", TCP, 22, DENY},
-	    {"router", "alice-laptop", SUBNET, "10.1.0.5", TCP, 22, DENY}),
-     /* "*" is any address a peer may send from, not a list that grows with the network */
-     RULES("bob-laptop", "mesh any 0.0.0.0/0,::/0 -> 100.64.0.2/32,fd7a::2/128")},
-    {"tcp grant admits neither udp nor other ports nor the other direction",
-     POLICY(AP("tcp", "\"group:eng\"", "\"bob-laptop:22\"")), NULL,
-     PROBES({"bob-laptop", "alice-laptop", MESH, "bob-laptop", TCP, 22, ALLOW},
-	    {"bob-laptop", "alice-laptop/6", MESH, "bob-laptop/6", TCP, 22, ALLOW},
-	    {"bob-laptop", "alice-laptop", MESH, "bob-laptop", UDP, 22, DENY},
-	    {"bob-laptop", "alice-laptop", MESH, "bob-laptop", TCP, 23, DENY},
-	    {"bob-laptop", "alice-laptop", MESH, "bob-laptop", ICMP, 0, DENY},
-	    {"alice-laptop", "bob-laptop", MESH, "alice-laptop", TCP, 22, DENY}),
-     RULES("bob-laptop", "mesh tcp 100.64.0.1/32,fd7a::1/128 -> 100.64.0.2/32,fd7a::2/128 "
-			 "ports 22")},
-    {"port 443 grant admits no other port and nothing port-less",
-     POLICY(A("\"alice\"", "\"tag:server:443\"")), NULL,
-     PROBES({"server1", "alice-laptop", MESH, "server1", TCP, 443, ALLOW},
-	    {"server1", "alice-laptop", MESH, "server1", UDP, 443, ALLOW},
-	    {"server1", "alice-laptop", MESH, "server1", TCP, 444, DENY},
-	    {"server1", "alice-laptop", MESH, "server1", TCP, 442, DENY},
-	    {"server1", "alice-laptop", MESH, "server1", ICMP, 0, DENY},
-	    {"server1", "alice-laptop", MESH, "server1", 132 /* SCTP */, 443, DENY})},
-    {"icmp grant is icmp for v4 and icmpv6 for v6, nothing else",
-     POLICY(AP("icmp", "\"*\"", "\"alice-laptop:*\"")), NULL,
-     PROBES({"alice-laptop", "bob-laptop", MESH, "alice-laptop", ICMP, 0, ALLOW},
-	    {"alice-laptop", "bob-laptop/6", MESH, "alice-laptop/6", ICMP6, 0, ALLOW},
-	    {"alice-laptop", "bob-laptop/6", MESH, "alice-laptop/6", ICMP, 0, DENY},
-	    {"alice-laptop", "bob-laptop", MESH, "alice-laptop", TCP, 80, DENY})},
-    {"subnet grant never admits the exit context", POLICY(A("\"alice\"", "\"office:*\"")), NULL,
-     PROBES({"exit-a", "alice-laptop", SUBNET, "192.168.1.10", TCP, 22, ALLOW},
-	    {"exit-a", "alice-laptop", SUBNET, "192.168.1.255", UDP, 9, ALLOW},
-	    {"exit-a", "alice-laptop", EXIT, "8.8.8.8", TCP, 22, DENY},
-	    {"exit-a", "alice-laptop", EXIT, "192.168.1.10", TCP, 22, DENY},
-	    {"exit-a", "alice-laptop", MESH, "exit-a", TCP, 22, DENY},
-	    {"exit-a", "alice-laptop", SUBNET, "203.0.113.7", TCP, 22, DENY},
-	    {"exit-a", "bob-laptop", SUBNET, "192.168.1.10", TCP, 22, DENY},
-	    {"exit-b", "alice-laptop", EXIT, "8.8.8.8", TCP, 22, DENY}),
-     RULES("exit-a", "subnet any 100.64.0.1/32,fd7a::1/128 -> 192.168.1.0/24")},
-    {"exit grant never admits a LAN, the mesh, or an unapproved exit",
-     POLICY(A("\"alice\"", "\"autogroup:internet:*\"")), NULL,
-     PROBES({"exit-a", "alice-laptop", EXIT, "8.8.8.8", TCP, 443, ALLOW},
-	    {"exit-a", "alice-laptop/6", EXIT, "2606:4700::1111", UDP, 53, ALLOW},
-	    {"exit-b", "alice-laptop", EXIT, "1.1.1.1", UDP, 53, ALLOW},
-	    {"exit-a", "alice-laptop", SUBNET, "192.168.1.10", TCP, 22, DENY},
-	    {"exit-a", "alice-laptop", EXIT, "192.168.1.10", TCP, 22, DENY},
-	    {"exit-a", "alice-laptop", EXIT, "203.0.113.7", TCP, 22, DENY},
-	    {"exit-a", "alice-laptop", EXIT, "100.64.0.2", TCP, 22, DENY},
-	    {"exit-a", "alice-laptop", MESH, "exit-a", TCP, 22, DENY},
-	    {"exit-u", "alice-laptop", EXIT, "8.8.8.8", TCP, 443, DENY},
-	    {"router", "alice-laptop", EXIT, "8.8.8.8", TCP, 443, DENY},
-	    {"exit-a", "bob-laptop", EXIT, "8.8.8.8", TCP, 443, DENY}),
-     RULES("exit-a", "exit any 100.64.0.1/32,fd7a::1/128 -> 0.0.0.0/0,::/0")},
-    {"a shared exit keeps each user's own limits",
-     POLICY(AP("tcp", "\"alice\"", "\"autogroup:internet:443\"") "," A("\"bob\"",
-								       "\"autogroup:internet:*\"")),
-     NULL,
-     PROBES({"exit-a", "alice-laptop", EXIT, "8.8.8.8", TCP, 443, ALLOW},
-	    {"exit-a", "alice-laptop", EXIT, "8.8.8.8", UDP, 443, DENY},
-	    {"exit-a", "alice-laptop", EXIT, "8.8.8.8", TCP, 80, DENY},
-	    {"exit-a", "bob-laptop", EXIT, "8.8.8.8", UDP, 53, ALLOW})},
-    {"via narrows a grant to the exits it names",
-     POLICY(AV("\"alice\"", "\"autogroup:internet:*\"",
-	       "\"exit-b\"") "," AV("\"bob\"", "\"autogroup:internet:*\"", "\"tag:exit\"")),
-     NULL,
-     PROBES({"exit-b", "alice-laptop", EXIT, "8.8.8.8", TCP, 443, ALLOW},
-	    {"exit-a", "alice-laptop", EXIT, "8.8.8.8", TCP, 443, DENY},
-	    {"exit-a", "bob-laptop", EXIT, "8.8.8.8", TCP, 443, ALLOW},
-	    {"exit-b", "bob-laptop", EXIT, "8.8.8.8", TCP, 443, ALLOW},
-	    {"exit-u", "bob-laptop", EXIT, "8.8.8.8", TCP, 443, DENY})},
-    {"via narrows a LAN grant to the routers it names",
-     POLICY(AV("\"alice\"", "\"office:*\", \"10.0.0.0/8:22\"", "\"router\"")), NULL,
-     PROBES({"exit-a", "alice-laptop", SUBNET, "192.168.1.10", TCP, 22, DENY},
-	    {"router", "alice-laptop", SUBNET, "10.1.2.3", TCP, 22, ALLOW},
-	    {"router", "alice-laptop", MESH, "router", TCP, 22, DENY})},
-    /* via grants routed traffic only: a CIDR holding the via node's own mesh address does not
+	{ "starter policy: mesh only, never the internet or a LAN",
+	  NULL /* rn_policy_default_text() */, NULL,
+	  PROBES({ "bob-laptop", "alice-laptop", MESH, "bob-laptop", TCP, 22, ALLOW },
+		 { "bob-laptop", "alice-laptop/6", MESH, "bob-laptop/6", UDP, 53, ALLOW },
+		 { "alice-laptop", "carol-phone", MESH, "alice-laptop", ICMP, 0, ALLOW },
+		 { "exit-a", "alice-laptop", EXIT, "8.8.8.8", TCP, 443, DENY },
+		 { "exit-a", "alice-laptop", SUBNET, "192.168.1.10", TCP, 22, DENY },
+		 { "router", "alice-laptop", SUBNET, "10.1.0.5", TCP, 22, DENY }),
+	  /* "*" is any address a peer may send from, not a list that grows with the network */
+	  RULES("bob-laptop", "mesh any 0.0.0.0/0,::/0 -> 100.64.0.2/32,fd7a::2/128") },
+	{ "tcp grant admits neither udp nor other ports nor the other direction",
+	  POLICY(AP("tcp", "\"group:eng\"", "\"bob-laptop:22\"")), NULL,
+	  PROBES({ "bob-laptop", "alice-laptop", MESH, "bob-laptop", TCP, 22, ALLOW },
+		 { "bob-laptop", "alice-laptop/6", MESH, "bob-laptop/6", TCP, 22, ALLOW },
+		 { "bob-laptop", "alice-laptop", MESH, "bob-laptop", UDP, 22, DENY },
+		 { "bob-laptop", "alice-laptop", MESH, "bob-laptop", TCP, 23, DENY },
+		 { "bob-laptop", "alice-laptop", MESH, "bob-laptop", ICMP, 0, DENY },
+		 { "alice-laptop", "bob-laptop", MESH, "alice-laptop", TCP, 22, DENY }),
+	  RULES("bob-laptop", "mesh tcp 100.64.0.1/32,fd7a::1/128 -> 100.64.0.2/32,fd7a::2/128 "
+			      "ports 22") },
+	{ "port 443 grant admits no other port and nothing port-less",
+	  POLICY(A("\"alice\"", "\"tag:server:443\"")), NULL,
+	  PROBES({ "server1", "alice-laptop", MESH, "server1", TCP, 443, ALLOW },
+		 { "server1", "alice-laptop", MESH, "server1", UDP, 443, ALLOW },
+		 { "server1", "alice-laptop", MESH, "server1", TCP, 444, DENY },
+		 { "server1", "alice-laptop", MESH, "server1", TCP, 442, DENY },
+		 { "server1", "alice-laptop", MESH, "server1", ICMP, 0, DENY },
+		 { "server1", "alice-laptop", MESH, "server1", 132 /* SCTP */, 443, DENY }) },
+	{ "icmp grant is icmp for v4 and icmpv6 for v6, nothing else",
+	  POLICY(AP("icmp", "\"*\"", "\"alice-laptop:*\"")), NULL,
+	  PROBES({ "alice-laptop", "bob-laptop", MESH, "alice-laptop", ICMP, 0, ALLOW },
+		 { "alice-laptop", "bob-laptop/6", MESH, "alice-laptop/6", ICMP6, 0, ALLOW },
+		 { "alice-laptop", "bob-laptop/6", MESH, "alice-laptop/6", ICMP, 0, DENY },
+		 { "alice-laptop", "bob-laptop", MESH, "alice-laptop", TCP, 80, DENY }) },
+	{ "subnet grant never admits the exit context", POLICY(A("\"alice\"", "\"office:*\"")),
+	  NULL,
+	  PROBES({ "exit-a", "alice-laptop", SUBNET, "192.168.1.10", TCP, 22, ALLOW },
+		 { "exit-a", "alice-laptop", SUBNET, "192.168.1.255", UDP, 9, ALLOW },
+		 { "exit-a", "alice-laptop", EXIT, "8.8.8.8", TCP, 22, DENY },
+		 { "exit-a", "alice-laptop", EXIT, "192.168.1.10", TCP, 22, DENY },
+		 { "exit-a", "alice-laptop", MESH, "exit-a", TCP, 22, DENY },
+		 { "exit-a", "alice-laptop", SUBNET, "203.0.113.7", TCP, 22, DENY },
+		 { "exit-a", "bob-laptop", SUBNET, "192.168.1.10", TCP, 22, DENY },
+		 { "exit-b", "alice-laptop", EXIT, "8.8.8.8", TCP, 22, DENY }),
+	  RULES("exit-a", "subnet any 100.64.0.1/32,fd7a::1/128 -> 192.168.1.0/24") },
+	{ "exit grant never admits a LAN, the mesh, or an unapproved exit",
+	  POLICY(A("\"alice\"", "\"autogroup:internet:*\"")), NULL,
+	  PROBES({ "exit-a", "alice-laptop", EXIT, "8.8.8.8", TCP, 443, ALLOW },
+		 { "exit-a", "alice-laptop/6", EXIT, "2606:4700::1111", UDP, 53, ALLOW },
+		 { "exit-b", "alice-laptop", EXIT, "1.1.1.1", UDP, 53, ALLOW },
+		 { "exit-a", "alice-laptop", SUBNET, "192.168.1.10", TCP, 22, DENY },
+		 { "exit-a", "alice-laptop", EXIT, "192.168.1.10", TCP, 22, DENY },
+		 { "exit-a", "alice-laptop", EXIT, "203.0.113.7", TCP, 22, DENY },
+		 { "exit-a", "alice-laptop", EXIT, "100.64.0.2", TCP, 22, DENY },
+		 { "exit-a", "alice-laptop", MESH, "exit-a", TCP, 22, DENY },
+		 { "exit-u", "alice-laptop", EXIT, "8.8.8.8", TCP, 443, DENY },
+		 { "router", "alice-laptop", EXIT, "8.8.8.8", TCP, 443, DENY },
+		 { "exit-a", "bob-laptop", EXIT, "8.8.8.8", TCP, 443, DENY }),
+	  RULES("exit-a", "exit any 100.64.0.1/32,fd7a::1/128 -> 0.0.0.0/0,::/0") },
+	{ "a shared exit keeps each user's own limits",
+	  POLICY(AP("tcp", "\"alice\"",
+		    "\"autogroup:internet:443\"") "," A("\"bob\"", "\"autogroup:internet:*\"")),
+	  NULL,
+	  PROBES({ "exit-a", "alice-laptop", EXIT, "8.8.8.8", TCP, 443, ALLOW },
+		 { "exit-a", "alice-laptop", EXIT, "8.8.8.8", UDP, 443, DENY },
+		 { "exit-a", "alice-laptop", EXIT, "8.8.8.8", TCP, 80, DENY },
+		 { "exit-a", "bob-laptop", EXIT, "8.8.8.8", UDP, 53, ALLOW }) },
+	{ "via narrows a grant to the exits it names",
+	  POLICY(AV("\"alice\"", "\"autogroup:internet:*\"",
+		    "\"exit-b\"") "," AV("\"bob\"", "\"autogroup:internet:*\"", "\"tag:exit\"")),
+	  NULL,
+	  PROBES({ "exit-b", "alice-laptop", EXIT, "8.8.8.8", TCP, 443, ALLOW },
+		 { "exit-a", "alice-laptop", EXIT, "8.8.8.8", TCP, 443, DENY },
+		 { "exit-a", "bob-laptop", EXIT, "8.8.8.8", TCP, 443, ALLOW },
+		 { "exit-b", "bob-laptop", EXIT, "8.8.8.8", TCP, 443, ALLOW },
+		 { "exit-u", "bob-laptop", EXIT, "8.8.8.8", TCP, 443, DENY }) },
+	{ "via narrows a LAN grant to the routers it names",
+	  POLICY(AV("\"alice\"", "\"office:*\", \"10.0.0.0/8:22\"", "\"router\"")), NULL,
+	  PROBES({ "exit-a", "alice-laptop", SUBNET, "192.168.1.10", TCP, 22, DENY },
+		 { "router", "alice-laptop", SUBNET, "10.1.2.3", TCP, 22, ALLOW },
+		 { "router", "alice-laptop", MESH, "router", TCP, 22, DENY }) },
+	/* via grants routed traffic only: a CIDR holding the via node's own mesh address does not
      * open the node itself (mutation policy-via-grants-mesh); the same without via does. */
-    {"via never grants the via node's own addresses",
-     POLICY(AV("\"alice\"", "\"100.64.0.0/10:*\"", "\"router\"")), NULL,
-     PROBES({"router", "alice-laptop", MESH, "router", TCP, 22, DENY},
-	    {"server1", "alice-laptop", MESH, "server1", TCP, 22, DENY})},
-    {"the same CIDR without via grants the nodes in it",
-     POLICY(A("\"alice\"", "\"100.64.0.0/10:*\"")), NULL,
-     PROBES({"router", "alice-laptop", MESH, "router", TCP, 22, ALLOW},
-	    {"server1", "alice-laptop", MESH, "server1", TCP, 22, ALLOW})},
-    {"only advertised and approved routes are reached",
-     POLICY(A("\"alice\"", "\"10.0.0.0/8:*\", \"fd00::/16:*\"")), NULL,
-     PROBES({"router", "alice-laptop", SUBNET, "10.1.0.5", TCP, 22, ALLOW},
-	    {"router", "alice-laptop", SUBNET, "10.2.0.5", TCP, 22, DENY}, /* unapproved */
-	    {"router", "alice-laptop", SUBNET, "10.3.0.5", TCP, 22, DENY}, /* unadvertised */
-	    {"router", "alice-laptop/6", SUBNET, "fd00:1::5", UDP, 53, ALLOW},
-	    {"router", "alice-laptop/6", SUBNET, "fd00:2::5", UDP, 53, DENY},
-	    {"exit-a", "alice-laptop", SUBNET, "192.168.1.10", TCP, 22, DENY}),
-     RULES("router", "subnet any 100.64.0.1/32,fd7a::1/128 -> 10.1.0.0/16",
-	   "subnet any 100.64.0.1/32,fd7a::1/128 -> fd00:1::/64")},
-    {"approval narrower than the advertised route", POLICY(A("\"alice\"", "\"172.16.0.0/12:*\"")),
-     NULL,
-     PROBES({"router2", "alice-laptop", SUBNET, "172.20.1.9", TCP, 22, ALLOW},
-	    {"router2", "alice-laptop", SUBNET, "172.20.3.9", TCP, 22, ALLOW},
-	    {"router2", "alice-laptop", SUBNET, "172.20.2.9", TCP, 22, DENY},
-	    {"router2", "alice-laptop", SUBNET, "172.21.0.9", TCP, 22, DENY}),
-     RULES("router2", "subnet any 100.64.0.1/32,fd7a::1/128 -> 172.20.1.0/24,172.20.3.0/24")},
-    {"a narrow LAN grant stays narrow", POLICY(AP("tcp", "\"alice\"", "\"nas:445\"")), NULL,
-     PROBES({"exit-a", "alice-laptop", SUBNET, "192.168.1.10", TCP, 445, ALLOW},
-	    {"exit-a", "alice-laptop", SUBNET, "192.168.1.11", TCP, 445, DENY},
-	    {"exit-a", "alice-laptop", SUBNET, "192.168.1.10", TCP, 139, DENY}),
-     RULES("exit-a", "subnet tcp 100.64.0.1/32,fd7a::1/128 -> 192.168.1.10/32 ports 445")},
-    {"a tag counts only when its owner may set it",
-     POLICY(A("\"*\"", "\"tag:server:22\"") "," A("\"bob\"", "\"carol:80\", \"alice:8080\"")), NULL,
-     PROBES({"server1", "bob-laptop", MESH, "server1", TCP, 22, ALLOW},
-	    {"bobsrv", "bob-laptop", MESH, "bobsrv", TCP, 22, DENY},	 /* tag not owned */
-	    {"bobsrv", "bob-laptop", MESH, "bobsrv", TCP, 80, ALLOW},	 /* so still carol's */
-	    {"server1", "bob-laptop", MESH, "server1", TCP, 8080, DENY}, /* tagged: not alice's */
-	    {"alice-laptop", "bob-laptop", MESH, "alice-laptop", TCP, 8080, ALLOW})},
-    {"a tagged node is not its owner's as a source either",
-     POLICY(A("\"alice\"", "\"bob-laptop:*\"")), NULL,
-     PROBES({"bob-laptop", "alice-laptop", MESH, "bob-laptop", TCP, 22, ALLOW},
-	    {"bob-laptop", "server1", MESH, "bob-laptop", TCP, 22, DENY})},
-    {"group membership", POLICY(A("\"group:eng\"", "\"bob-laptop:*\"")), NULL,
-     PROBES({"bob-laptop", "alice-laptop", MESH, "bob-laptop", TCP, 22, ALLOW},
-	    {"bob-laptop", "carol-phone", MESH, "bob-laptop", TCP, 22, DENY},
-	    {"bob-laptop", "bobsrv", MESH, "bob-laptop", TCP, 22, DENY})},
-    {"a removed node is granted nothing and grants nothing",
-     POLICY(A("\"bob-laptop\"", "\"alice-laptop:*\"") "," A("\"alice\"", "\"bob-laptop:*\"")),
-     &world_without_bob,
-     PROBES({"alice-laptop", "100.64.0.2", MESH, "alice-laptop", TCP, 22, DENY},
-	    {"server1", "alice-laptop", MESH, "server1", TCP, 22, DENY})},
-    {"the same policy before the removal",
-     POLICY(A("\"bob-laptop\"", "\"alice-laptop:*\"") "," A("\"alice\"", "\"bob-laptop:*\"")), NULL,
-     PROBES({"alice-laptop", "100.64.0.2", MESH, "alice-laptop", TCP, 22, ALLOW},
-	    {"bob-laptop", "alice-laptop", MESH, "bob-laptop", TCP, 22, ALLOW})},
-    {"a CIDR destination reaches the mesh nodes inside it only",
-     POLICY(A("\"*\"", "\"100.64.0.1/32:22\", \"[fd7a::3]:80\"")), NULL,
-     PROBES({"alice-laptop", "bob-laptop", MESH, "alice-laptop", TCP, 22, ALLOW},
-	    {"alice-laptop", "bob-laptop/6", MESH, "alice-laptop/6", TCP, 22, DENY},
-	    {"server1", "bob-laptop/6", MESH, "server1/6", TCP, 80, ALLOW},
-	    {"server1", "bob-laptop", MESH, "server1", TCP, 80, DENY},
-	    {"bob-laptop", "alice-laptop", MESH, "bob-laptop", TCP, 22, DENY})},
-    {"CIDR and host sources", POLICY(A("\"100.64.0.9/32\", \"nas\"", "\"alice-laptop:*\"")), NULL,
-     PROBES({"alice-laptop", "carol-phone", MESH, "alice-laptop", TCP, 22, ALLOW},
-	    {"alice-laptop", "carol-phone/6", MESH, "alice-laptop/6", TCP, 22, DENY},
-	    {"alice-laptop", "192.168.1.10", MESH, "alice-laptop", TCP, 22, ALLOW},
-	    {"alice-laptop", "192.168.1.11", MESH, "alice-laptop", TCP, 22, DENY})},
-    {"a user grant reaches the user's untagged nodes", POLICY(A("\"bob\"", "\"alice:*\"")), NULL,
-     PROBES({"alice-laptop", "bob-laptop", MESH, "alice-laptop", TCP, 22, ALLOW},
-	    {"server1", "bob-laptop", MESH, "server1", TCP, 22, DENY})},
-    {"nothing is allowed by an empty policy", "{}", NULL,
-     PROBES({"alice-laptop", "bob-laptop", MESH, "alice-laptop", TCP, 22, DENY},
-	    {"exit-a", "bob-laptop", EXIT, "8.8.8.8", TCP, 22, DENY})},
-    {"an empty group grants nothing",
-     "{\"groups\": {\"group:none\": []}, \"acls\": [" A("\"group:none\"", "\"*:*\"") "]}", NULL,
-     PROBES({"alice-laptop", "bob-laptop", MESH, "alice-laptop", TCP, 22, DENY})},
+	{ "via never grants the via node's own addresses",
+	  POLICY(AV("\"alice\"", "\"100.64.0.0/10:*\"", "\"router\"")), NULL,
+	  PROBES({ "router", "alice-laptop", MESH, "router", TCP, 22, DENY },
+		 { "server1", "alice-laptop", MESH, "server1", TCP, 22, DENY }) },
+	{ "the same CIDR without via grants the nodes in it",
+	  POLICY(A("\"alice\"", "\"100.64.0.0/10:*\"")), NULL,
+	  PROBES({ "router", "alice-laptop", MESH, "router", TCP, 22, ALLOW },
+		 { "server1", "alice-laptop", MESH, "server1", TCP, 22, ALLOW }) },
+	{ "only advertised and approved routes are reached",
+	  POLICY(A("\"alice\"", "\"10.0.0.0/8:*\", \"fd00::/16:*\"")), NULL,
+	  PROBES({ "router", "alice-laptop", SUBNET, "10.1.0.5", TCP, 22, ALLOW },
+		 { "router", "alice-laptop", SUBNET, "10.2.0.5", TCP, 22, DENY }, /* unapproved */
+		 { "router", "alice-laptop", SUBNET, "10.3.0.5", TCP, 22, DENY }, /* unadvertised */
+		 { "router", "alice-laptop/6", SUBNET, "fd00:1::5", UDP, 53, ALLOW },
+		 { "router", "alice-laptop/6", SUBNET, "fd00:2::5", UDP, 53, DENY },
+		 { "exit-a", "alice-laptop", SUBNET, "192.168.1.10", TCP, 22, DENY }),
+	  RULES("router", "subnet any 100.64.0.1/32,fd7a::1/128 -> 10.1.0.0/16",
+		"subnet any 100.64.0.1/32,fd7a::1/128 -> fd00:1::/64") },
+	{ "approval narrower than the advertised route",
+	  POLICY(A("\"alice\"", "\"172.16.0.0/12:*\"")), NULL,
+	  PROBES({ "router2", "alice-laptop", SUBNET, "172.20.1.9", TCP, 22, ALLOW },
+		 { "router2", "alice-laptop", SUBNET, "172.20.3.9", TCP, 22, ALLOW },
+		 { "router2", "alice-laptop", SUBNET, "172.20.2.9", TCP, 22, DENY },
+		 { "router2", "alice-laptop", SUBNET, "172.21.0.9", TCP, 22, DENY }),
+	  RULES("router2", "subnet any 100.64.0.1/32,fd7a::1/128 -> 172.20.1.0/24,172.20.3.0/24") },
+	{ "a narrow LAN grant stays narrow", POLICY(AP("tcp", "\"alice\"", "\"nas:445\"")), NULL,
+	  PROBES({ "exit-a", "alice-laptop", SUBNET, "192.168.1.10", TCP, 445, ALLOW },
+		 { "exit-a", "alice-laptop", SUBNET, "192.168.1.11", TCP, 445, DENY },
+		 { "exit-a", "alice-laptop", SUBNET, "192.168.1.10", TCP, 139, DENY }),
+	  RULES("exit-a", "subnet tcp 100.64.0.1/32,fd7a::1/128 -> 192.168.1.10/32 ports 445") },
+	{ "a tag counts only when its owner may set it",
+	  POLICY(A("\"*\"", "\"tag:server:22\"") "," A("\"bob\"", "\"carol:80\", \"alice:8080\"")),
+	  NULL,
+	  PROBES({ "server1", "bob-laptop", MESH, "server1", TCP, 22, ALLOW },
+		 { "bobsrv", "bob-laptop", MESH, "bobsrv", TCP, 22, DENY },  /* tag not owned */
+		 { "bobsrv", "bob-laptop", MESH, "bobsrv", TCP, 80, ALLOW }, /* so still carol's */
+		 { "server1", "bob-laptop", MESH, "server1", TCP, 8080,
+		   DENY }, /* tagged: not alice's */
+		 { "alice-laptop", "bob-laptop", MESH, "alice-laptop", TCP, 8080, ALLOW }) },
+	{ "a tagged node is not its owner's as a source either",
+	  POLICY(A("\"alice\"", "\"bob-laptop:*\"")), NULL,
+	  PROBES({ "bob-laptop", "alice-laptop", MESH, "bob-laptop", TCP, 22, ALLOW },
+		 { "bob-laptop", "server1", MESH, "bob-laptop", TCP, 22, DENY }) },
+	{ "group membership", POLICY(A("\"group:eng\"", "\"bob-laptop:*\"")), NULL,
+	  PROBES({ "bob-laptop", "alice-laptop", MESH, "bob-laptop", TCP, 22, ALLOW },
+		 { "bob-laptop", "carol-phone", MESH, "bob-laptop", TCP, 22, DENY },
+		 { "bob-laptop", "bobsrv", MESH, "bob-laptop", TCP, 22, DENY }) },
+	{ "a removed node is granted nothing and grants nothing",
+	  POLICY(A("\"bob-laptop\"", "\"alice-laptop:*\"") "," A("\"alice\"", "\"bob-laptop:*\"")),
+	  &world_without_bob,
+	  PROBES({ "alice-laptop", "100.64.0.2", MESH, "alice-laptop", TCP, 22, DENY },
+		 { "server1", "alice-laptop", MESH, "server1", TCP, 22, DENY }) },
+	{ "the same policy before the removal",
+	  POLICY(A("\"bob-laptop\"", "\"alice-laptop:*\"") "," A("\"alice\"", "\"bob-laptop:*\"")),
+	  NULL,
+	  PROBES({ "alice-laptop", "100.64.0.2", MESH, "alice-laptop", TCP, 22, ALLOW },
+		 { "bob-laptop", "alice-laptop", MESH, "bob-laptop", TCP, 22, ALLOW }) },
+	{ "a CIDR destination reaches the mesh nodes inside it only",
+	  POLICY(A("\"*\"", "\"100.64.0.1/32:22\", \"[fd7a::3]:80\"")), NULL,
+	  PROBES({ "alice-laptop", "bob-laptop", MESH, "alice-laptop", TCP, 22, ALLOW },
+		 { "alice-laptop", "bob-laptop/6", MESH, "alice-laptop/6", TCP, 22, DENY },
+		 { "server1", "bob-laptop/6", MESH, "server1/6", TCP, 80, ALLOW },
+		 { "server1", "bob-laptop", MESH, "server1", TCP, 80, DENY },
+		 { "bob-laptop", "alice-laptop", MESH, "bob-laptop", TCP, 22, DENY }) },
+	{ "CIDR and host sources", POLICY(A("\"100.64.0.9/32\", \"nas\"", "\"alice-laptop:*\"")),
+	  NULL,
+	  PROBES({ "alice-laptop", "carol-phone", MESH, "alice-laptop", TCP, 22, ALLOW },
+		 { "alice-laptop", "carol-phone/6", MESH, "alice-laptop/6", TCP, 22, DENY },
+		 { "alice-laptop", "192.168.1.10", MESH, "alice-laptop", TCP, 22, ALLOW },
+		 { "alice-laptop", "192.168.1.11", MESH, "alice-laptop", TCP, 22, DENY }) },
+	{ "a user grant reaches the user's untagged nodes", POLICY(A("\"bob\"", "\"alice:*\"")),
+	  NULL,
+	  PROBES({ "alice-laptop", "bob-laptop", MESH, "alice-laptop", TCP, 22, ALLOW },
+		 { "server1", "bob-laptop", MESH, "server1", TCP, 22, DENY }) },
+	{ "nothing is allowed by an empty policy", "{}", NULL,
+	  PROBES({ "alice-laptop", "bob-laptop", MESH, "alice-laptop", TCP, 22, DENY },
+		 { "exit-a", "bob-laptop", EXIT, "8.8.8.8", TCP, 22, DENY }) },
+	{ "an empty group grants nothing",
+	  "{\"groups\": {\"group:none\": []}, \"acls\": [" A("\"group:none\"", "\"*:*\"") "]}",
+	  NULL, PROBES({ "alice-laptop", "bob-laptop", MESH, "alice-laptop", TCP, 22, DENY }) },
 };
 
 static int addr_of(const struct rn_policy_world *w, const char *spec, uint8_t *addr)
@@ -353,7 +361,7 @@ static void compile_at(const struct rn_policy *pol, const struct rn_policy_world
 static void check_probe(const struct filter_case *c, const struct rn_policy *pol,
 			const struct rn_policy_world *w, const struct probe *p)
 {
-	struct rn_filter f = {0};
+	struct rn_filter f = { 0 };
 	uint8_t src[16], dst[16];
 	int family = addr_of(w, p->src, src);
 	bool got;
@@ -377,7 +385,7 @@ static void check_probe(const struct filter_case *c, const struct rn_policy *pol
 static void check_rules(const struct filter_case *c, const struct rn_policy *pol,
 			const struct rn_policy_world *w)
 {
-	struct rn_filter f = {0};
+	struct rn_filter f = { 0 };
 	size_t n = 0;
 
 	compile_at(pol, w, c->rules.at, &f);
@@ -419,8 +427,8 @@ static void test_filters(void **state)
 static void test_unknown_node(void **state)
 {
 	struct rn_policy *pol = parse_ok("{}");
-	struct rn_policy_routes routes = {0};
-	struct rn_filter f = {0};
+	struct rn_policy_routes routes = { 0 };
+	struct rn_filter f = { 0 };
 	uint64_t ids[10];
 	size_t n;
 
@@ -438,17 +446,17 @@ static void test_unknown_node(void **state)
 /* A tag may own a tag: it counts on a node that has the owning tag, in any order. */
 static void test_tag_owned_by_tag(void **state)
 {
-	static const char *const ab[] = {"tag:b", "tag:a"}, *const b_only[] = {"tag:b"};
+	static const char *const ab[] = { "tag:b", "tag:a" }, *const b_only[] = { "tag:b" };
 	static const struct rn_policy_node n[] = {
-	    {NODE(1, "both", "alice"), .tags = ab, .n_tags = 2},
-	    {NODE(2, "b-only", "alice"), .tags = b_only, .n_tags = 1},
-	    {NODE(3, "client", "bob")},
+		{ NODE(1, "both", "alice"), .tags = ab, .n_tags = 2 },
+		{ NODE(2, "b-only", "alice"), .tags = b_only, .n_tags = 1 },
+		{ NODE(3, "client", "bob") },
 	};
-	static const struct rn_policy_world w = {users, 4, n, 3};
+	static const struct rn_policy_world w = { users, 4, n, 3 };
 	struct rn_policy *pol = parse_ok(
 	    "{\"tagOwners\": {\"tag:a\": [\"alice\"], \"tag:b\": [\"tag:a\"]},"
 	    " \"acls\": [" A("\"bob\"", "\"tag:b:22\"") "," A("\"bob\"", "\"alice:80\"") "]}");
-	struct rn_filter f = {0};
+	struct rn_filter f = { 0 };
 
 	(void)state;
 	assert_int_equal(rn_policy_compile_filter(pol, &w, 1, &f), 0);
@@ -481,22 +489,22 @@ struct netmap_case {
 				"\"10.0.0.0/8:*\"") "," A("\"10.1.0.0/16\"", "\"carol-phone:*\""))
 
 static const struct netmap_case netmap_cases[] = {
-    {NULL, "alice-laptop",
-     "bob-laptop server1 bobsrv exit-a exit-b exit-u router carol-phone router2", "", ""},
-    {POLICY(A("\"*\"", "\"autogroup:internet:*\"")), "alice-laptop", "exit-a exit-b",
-     "exit-a exit-b", ""},
-    /* Everyone may use exit-a, so it must know everyone. */
-    {POLICY(A("\"*\"", "\"autogroup:internet:*\"")), "exit-a",
-     "alice-laptop bob-laptop server1 bobsrv exit-b exit-u router carol-phone router2", "exit-b",
-     ""},
-    {LAN_POLICY, "alice-laptop", "server1 exit-a router", "exit-a",
-     "exit-a=192.168.1.10/32 exit-a=192.168.1.0/24 router=10.1.0.0/16"},
-    {LAN_POLICY, "server1", "alice-laptop", "", ""},
-    {LAN_POLICY, "bob-laptop", "", "", ""},
-    {LAN_POLICY, "exit-a", "alice-laptop", "", ""},
-    /* The router forwards its LAN's packets to carol, so each must know the other. */
-    {LAN_POLICY, "router", "alice-laptop carol-phone", "", ""},
-    {LAN_POLICY, "carol-phone", "router", "", ""},
+	{ NULL, "alice-laptop",
+	  "bob-laptop server1 bobsrv exit-a exit-b exit-u router carol-phone router2", "", "" },
+	{ POLICY(A("\"*\"", "\"autogroup:internet:*\"")), "alice-laptop", "exit-a exit-b",
+	  "exit-a exit-b", "" },
+	/* Everyone may use exit-a, so it must know everyone. */
+	{ POLICY(A("\"*\"", "\"autogroup:internet:*\"")), "exit-a",
+	  "alice-laptop bob-laptop server1 bobsrv exit-b exit-u router carol-phone router2",
+	  "exit-b", "" },
+	{ LAN_POLICY, "alice-laptop", "server1 exit-a router", "exit-a",
+	  "exit-a=192.168.1.10/32 exit-a=192.168.1.0/24 router=10.1.0.0/16" },
+	{ LAN_POLICY, "server1", "alice-laptop", "", "" },
+	{ LAN_POLICY, "bob-laptop", "", "", "" },
+	{ LAN_POLICY, "exit-a", "alice-laptop", "", "" },
+	/* The router forwards its LAN's packets to carol, so each must know the other. */
+	{ LAN_POLICY, "router", "alice-laptop carol-phone", "", "" },
+	{ LAN_POLICY, "carol-phone", "router", "", "" },
 };
 
 static const char *name_of(uint64_t id)
@@ -522,7 +530,7 @@ static void test_netmaps(void **state)
 		const struct netmap_case *c = &netmap_cases[i];
 		struct rn_policy *pol = parse_ok(c->policy ? c->policy : rn_policy_default_text());
 		uint64_t id = rn_policy_node_by_name(&world, c->client)->id, ids[10];
-		struct rn_policy_routes routes = {0};
+		struct rn_policy_routes routes = { 0 };
 		char got[512];
 		size_t n;
 
@@ -560,22 +568,22 @@ static void test_netmap_agrees_with_filters(void **state)
 
 	(void)state;
 	for (size_t c = 0; c < world.n_nodes; c++) {
-		struct rn_policy_routes routes = {0};
+		struct rn_policy_routes routes = { 0 };
 		uint64_t ids[10];
 		size_t n;
 
 		assert_int_equal(rn_policy_exit_nodes_for(pol, &world, nodes[c].id, ids, &n), 0);
 		for (size_t i = 0; i < n; i++) {
-			struct rn_filter f = {0};
+			struct rn_filter f = { 0 };
 
 			assert_int_equal(rn_policy_compile_filter(pol, &world, ids[i], &f), 0);
 			assert_true(rn_filter_allows(&f, RN_FILTER_EXIT, AF_INET, nodes[c].ip4,
-						     (uint8_t[4]){8, 8, 8, 8}, TCP, 443));
+						     (uint8_t[4]){ 8, 8, 8, 8 }, TCP, 443));
 			rn_filter_free(&f);
 		}
 		assert_int_equal(rn_policy_lan_routes_for(pol, &world, nodes[c].id, &routes), 0);
 		for (size_t i = 0; i < routes.n; i++) {
-			struct rn_filter f = {0};
+			struct rn_filter f = { 0 };
 			bool any = false;
 			bool v6 = routes.v[i].prefix.family == AF_INET6;
 
@@ -604,29 +612,33 @@ static const char approvers[] =
 static void test_auto_approve(void **state)
 {
 	static const struct rn_filter_prefix adv[] = {
-	    PFX(10, 1, 0, 0, 16),    PFX(172, 16, 0, 0, 12),	PFX(192, 168, 1, 0, 25),
-	    PFX(192, 168, 0, 0, 16), {AF_INET6, 64, {0xfd, 1}}, PFX(0, 0, 0, 0, 0)};
+		PFX(10, 1, 0, 0, 16),	 PFX(172, 16, 0, 0, 12),	PFX(192, 168, 1, 0, 25),
+		PFX(192, 168, 0, 0, 16), { AF_INET6, 64, { 0xfd, 1 } }, PFX(0, 0, 0, 0, 0)
+	};
 	static const struct {
 		struct rn_policy_node node;
 		const char *routes; /* one 0/1 per adv[] */
 		bool exit;
 	} cases[] = {
-	    {{NODE(8, "router", "admin"), .tags = t_router, .n_tags = 1}, "100000", false},
-	    {{NODE(8, "router", "admin"), .tags = t_router, .n_tags = 1, .advertises_exit = true},
-	     "100000",
-	     false},
-	    {{NODE(1, "alice-laptop", "alice"), .advertises_exit = true}, "001010", true},
-	    /* Tagged: alice's approvals no longer apply to it. */
-	    {{NODE(3, "server1", "alice"), .tags = t_server, .n_tags = 1, .advertises_exit = true},
-	     "000000",
-	     false},
-	    {{NODE(5, "exit-a", "admin"), .tags = t_exit, .n_tags = 1, .advertises_exit = true},
-	     "000000",
-	     true},
-	    {{NODE(5, "exit-a", "admin"), .tags = t_exit, .n_tags = 1}, "000000", false},
-	    {{NODE(9, "carol-phone", "carol"), .advertises_exit = true}, "000000", false},
-	    /* A tag carol may not set does not make her node a router. */
-	    {{NODE(4, "bobsrv", "carol"), .tags = t_router, .n_tags = 1}, "000000", false},
+		{ { NODE(8, "router", "admin"), .tags = t_router, .n_tags = 1 }, "100000", false },
+		{ { NODE(8, "router", "admin"), .tags = t_router, .n_tags = 1,
+		    .advertises_exit = true },
+		  "100000",
+		  false },
+		{ { NODE(1, "alice-laptop", "alice"), .advertises_exit = true }, "001010", true },
+		/* Tagged: alice's approvals no longer apply to it. */
+		{ { NODE(3, "server1", "alice"), .tags = t_server, .n_tags = 1,
+		    .advertises_exit = true },
+		  "000000",
+		  false },
+		{ { NODE(5, "exit-a", "admin"), .tags = t_exit, .n_tags = 1,
+		    .advertises_exit = true },
+		  "000000",
+		  true },
+		{ { NODE(5, "exit-a", "admin"), .tags = t_exit, .n_tags = 1 }, "000000", false },
+		{ { NODE(9, "carol-phone", "carol"), .advertises_exit = true }, "000000", false },
+		/* A tag carol may not set does not make her node a router. */
+		{ { NODE(4, "bobsrv", "carol"), .tags = t_router, .n_tags = 1 }, "000000", false },
 	};
 	struct rn_policy *pol = parse_ok(approvers);
 
@@ -634,7 +646,7 @@ static void test_auto_approve(void **state)
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct rn_policy_node node = cases[i].node;
 		bool ok[6], exit_ok;
-		char got[7] = {0};
+		char got[7] = { 0 };
 
 		node.advertised = adv;
 		node.n_advertised = 6;
@@ -651,12 +663,12 @@ static void test_auto_approve(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_filters),
-	    cmocka_unit_test(test_unknown_node),
-	    cmocka_unit_test(test_tag_owned_by_tag),
-	    cmocka_unit_test(test_netmaps),
-	    cmocka_unit_test(test_netmap_agrees_with_filters),
-	    cmocka_unit_test(test_auto_approve),
+		cmocka_unit_test(test_filters),
+		cmocka_unit_test(test_unknown_node),
+		cmocka_unit_test(test_tag_owned_by_tag),
+		cmocka_unit_test(test_netmaps),
+		cmocka_unit_test(test_netmap_agrees_with_filters),
+		cmocka_unit_test(test_auto_approve),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

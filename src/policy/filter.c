@@ -19,19 +19,19 @@
  * reaching through an exit node, and what no exit node should forward anyway.
  */
 static const struct rn_filter_prefix not_internet[] = {
-    {AF_INET, 8, {0}},			 /* 0.0.0.0/8 "this network" */
-    {AF_INET, 8, {10}},			 /* 10.0.0.0/8 RFC 1918 */
-    {AF_INET, 10, {100, 64}},		 /* 100.64.0.0/10 CGNAT: the mesh itself */
-    {AF_INET, 8, {127}},		 /* 127.0.0.0/8 loopback */
-    {AF_INET, 16, {169, 254}},		 /* 169.254.0.0/16 link-local */
-    {AF_INET, 12, {172, 16}},		 /* 172.16.0.0/12 RFC 1918 */
-    {AF_INET, 16, {192, 168}},		 /* 192.168.0.0/16 RFC 1918 */
-    {AF_INET, 3, {224}},		 /* 224.0.0.0/3 multicast, reserved, broadcast */
-    {AF_INET6, 96, {0}},		 /* ::/96 unspecified, loopback, IPv4-compatible */
-    {AF_INET6, 96, {[10] = 0xff, 0xff}}, /* ::ffff:0:0/96 IPv4-mapped: the ranges above */
-    {AF_INET6, 7, {0xfc}},		 /* fc00::/7 ULA: the mesh and private LANs */
-    {AF_INET6, 10, {0xfe, 0x80}},	 /* fe80::/10 link-local */
-    {AF_INET6, 8, {0xff}},		 /* ff00::/8 multicast */
+	{ AF_INET, 8, { 0 } },			 /* 0.0.0.0/8 "this network" */
+	{ AF_INET, 8, { 10 } },			 /* 10.0.0.0/8 RFC 1918 */
+	{ AF_INET, 10, { 100, 64 } },		 /* 100.64.0.0/10 CGNAT: the mesh itself */
+	{ AF_INET, 8, { 127 } },		 /* 127.0.0.0/8 loopback */
+	{ AF_INET, 16, { 169, 254 } },		 /* 169.254.0.0/16 link-local */
+	{ AF_INET, 12, { 172, 16 } },		 /* 172.16.0.0/12 RFC 1918 */
+	{ AF_INET, 16, { 192, 168 } },		 /* 192.168.0.0/16 RFC 1918 */
+	{ AF_INET, 3, { 224 } },		 /* 224.0.0.0/3 multicast, reserved, broadcast */
+	{ AF_INET6, 96, { 0 } },		 /* ::/96 unspecified, loopback, IPv4-compatible */
+	{ AF_INET6, 96, { [10] = 0xff, 0xff } }, /* ::ffff:0:0/96 IPv4-mapped: the ranges above */
+	{ AF_INET6, 7, { 0xfc } },		 /* fc00::/7 ULA: the mesh and private LANs */
+	{ AF_INET6, 10, { 0xfe, 0x80 } },	 /* fe80::/10 link-local */
+	{ AF_INET6, 8, { 0xff } },		 /* ff00::/8 multicast */
 };
 
 static size_t addr_len(int family)
@@ -298,8 +298,8 @@ bool rn_filter_allows(const struct rn_filter *f, enum rn_filter_context ctx, int
 	return false;
 }
 
-static const char *const context_names[] = {"none", "mesh", "subnet", "exit"};
-static const char *const proto_names[] = {"any", "tcp", "udp", "icmp"};
+static const char *const context_names[] = { "none", "mesh", "subnet", "exit" };
+static const char *const proto_names[] = { "any", "tcp", "udp", "icmp" };
 
 struct text_out {
 	char *buf;
@@ -330,7 +330,7 @@ static void put_prefixes(struct text_out *o, const struct rn_filter_prefix *p, s
 
 int rn_filter_rule_format(const struct rn_filter_rule *r, char *buf, size_t len)
 {
-	struct text_out o = {.buf = buf, .len = len};
+	struct text_out o = { .buf = buf, .len = len };
 
 	if (len)
 		buf[0] = '\0';

@@ -32,29 +32,29 @@ test_prefix_parse(void **state)
 		int ret;
 		const char *out; /* formatted back */
 	} cases[] = {
-	    {"10.0.0.0/8", 0, "10.0.0.0/8"},
-	    {"10.1.2.3", 0, "10.1.2.3/32"},
-	    {"0.0.0.0/0", 0, "0.0.0.0/0"},
-	    {"fd00::/64", 0, "fd00::/64"},
-	    {"fd00::1", 0, "fd00::1/128"},
-	    {"::/0", 0, "::/0"},
-	    {"::ffff:1.2.3.4", 0, "::ffff:1.2.3.4/128"},
-	    {"10.0.0.1/8", -EDOM, "10.0.0.0/8"},
-	    {"fd00::1/64", -EDOM, "fd00::/64"},
-	    {"10.0.0.0/33", -EINVAL, NULL},
-	    {"fd00::/129", -EINVAL, NULL},
-	    {"10.0.0.0/", -EINVAL, NULL},
-	    {"10.0.0.0/08", -EINVAL, NULL},
-	    {"10.0.0.0/-1", -EINVAL, NULL},
-	    {"10.0.0.0/+8", -EINVAL, NULL},
-	    {"10.0.0/8", -EINVAL, NULL},
-	    {"010.0.0.0/8", -EINVAL, NULL},
-	    {"256.0.0.0/8", -EINVAL, NULL},
-	    {"fe80::1%eth0", -EINVAL, NULL},
-	    {"/8", -EINVAL, NULL},
-	    {"", -EINVAL, NULL},
-	    {"fd00:::1", -EINVAL, NULL},
-	    {"1.2.3.4/32/1", -EINVAL, NULL},
+		{ "10.0.0.0/8", 0, "10.0.0.0/8" },
+		{ "10.1.2.3", 0, "10.1.2.3/32" },
+		{ "0.0.0.0/0", 0, "0.0.0.0/0" },
+		{ "fd00::/64", 0, "fd00::/64" },
+		{ "fd00::1", 0, "fd00::1/128" },
+		{ "::/0", 0, "::/0" },
+		{ "::ffff:1.2.3.4", 0, "::ffff:1.2.3.4/128" },
+		{ "10.0.0.1/8", -EDOM, "10.0.0.0/8" },
+		{ "fd00::1/64", -EDOM, "fd00::/64" },
+		{ "10.0.0.0/33", -EINVAL, NULL },
+		{ "fd00::/129", -EINVAL, NULL },
+		{ "10.0.0.0/", -EINVAL, NULL },
+		{ "10.0.0.0/08", -EINVAL, NULL },
+		{ "10.0.0.0/-1", -EINVAL, NULL },
+		{ "10.0.0.0/+8", -EINVAL, NULL },
+		{ "10.0.0/8", -EINVAL, NULL },
+		{ "010.0.0.0/8", -EINVAL, NULL },
+		{ "256.0.0.0/8", -EINVAL, NULL },
+		{ "fe80::1%eth0", -EINVAL, NULL },
+		{ "/8", -EINVAL, NULL },
+		{ "", -EINVAL, NULL },
+		{ "fd00:::1", -EINVAL, NULL },
+		{ "1.2.3.4/32/1", -EINVAL, NULL },
 	};
 
 	(void)state;
@@ -91,44 +91,44 @@ static void test_prefix_ops(void **state)
 	inet_pton(AF_INET6, "fdff::1", addr);
 	assert_true(rn_filter_prefix_has(&v6, AF_INET6, addr));
 	out = P("0.0.0.0/0");
-	assert_true(rn_filter_prefix_has(&out, AF_INET, (const uint8_t[4]){255, 255, 255, 255}));
+	assert_true(rn_filter_prefix_has(&out, AF_INET, (const uint8_t[4]){ 255, 255, 255, 255 }));
 	/* a /12 boundary: 172.16/12 holds 172.31.x, not 172.32.x */
 	out = P("172.16.0.0/12");
-	assert_true(rn_filter_prefix_has(&out, AF_INET, (const uint8_t[4]){172, 31, 9, 9}));
-	assert_false(rn_filter_prefix_has(&out, AF_INET, (const uint8_t[4]){172, 32, 0, 0}));
+	assert_true(rn_filter_prefix_has(&out, AF_INET, (const uint8_t[4]){ 172, 31, 9, 9 }));
+	assert_false(rn_filter_prefix_has(&out, AF_INET, (const uint8_t[4]){ 172, 32, 0, 0 }));
 }
 
 /*
  * A hand-built filter for a node 100.64.0.1 / fd7a::1 that routes 192.168.1.0/24 and the
  * public 203.0.113.0/24 and is an exit node.
  */
-static struct rn_filter_prefix src_a[] = {{AF_INET, 32, {100, 64, 0, 2}},
-					  {AF_INET6, 128, {0xfd, 0x7a, [15] = 2}}};
-static struct rn_filter_prefix self_dst[] = {{AF_INET, 32, {100, 64, 0, 1}},
-					     {AF_INET6, 128, {0xfd, 0x7a, [15] = 1}}};
-static struct rn_filter_prefix lan_dst[] = {{AF_INET, 24, {192, 168, 1}}};
-static struct rn_filter_prefix world[] = {{AF_INET, 0, {0}}, {AF_INET6, 0, {0}}};
-static struct rn_filter_prefix routes[] = {{AF_INET, 24, {192, 168, 1}},
-					   {AF_INET, 24, {203, 0, 113}}};
-static struct rn_filter_ports p22[] = {{22, 22}, {8000, 8100}};
-static struct rn_filter_ports p_all[] = {{0, 65535}};
-static struct rn_filter_ports p443[] = {{443, 443}};
+static struct rn_filter_prefix src_a[] = { { AF_INET, 32, { 100, 64, 0, 2 } },
+					   { AF_INET6, 128, { 0xfd, 0x7a, [15] = 2 } } };
+static struct rn_filter_prefix self_dst[] = { { AF_INET, 32, { 100, 64, 0, 1 } },
+					      { AF_INET6, 128, { 0xfd, 0x7a, [15] = 1 } } };
+static struct rn_filter_prefix lan_dst[] = { { AF_INET, 24, { 192, 168, 1 } } };
+static struct rn_filter_prefix world[] = { { AF_INET, 0, { 0 } }, { AF_INET6, 0, { 0 } } };
+static struct rn_filter_prefix routes[] = { { AF_INET, 24, { 192, 168, 1 } },
+					    { AF_INET, 24, { 203, 0, 113 } } };
+static struct rn_filter_ports p22[] = { { 22, 22 }, { 8000, 8100 } };
+static struct rn_filter_ports p_all[] = { { 0, 65535 } };
+static struct rn_filter_ports p443[] = { { 443, 443 } };
 
 static struct rn_filter_rule rules[] = {
-    {RN_FILTER_MESH, RN_FILTER_PROTO_TCP, src_a, 2, self_dst, 2, p22, 2},
-    {RN_FILTER_MESH, RN_FILTER_PROTO_ICMP, src_a, 2, self_dst, 2, p_all, 1},
-    {RN_FILTER_SUBNET, RN_FILTER_PROTO_ANY, src_a, 2, lan_dst, 1, p443, 1},
-    {RN_FILTER_EXIT, RN_FILTER_PROTO_UDP, src_a, 2, world, 2, p_all, 1},
+	{ RN_FILTER_MESH, RN_FILTER_PROTO_TCP, src_a, 2, self_dst, 2, p22, 2 },
+	{ RN_FILTER_MESH, RN_FILTER_PROTO_ICMP, src_a, 2, self_dst, 2, p_all, 1 },
+	{ RN_FILTER_SUBNET, RN_FILTER_PROTO_ANY, src_a, 2, lan_dst, 1, p443, 1 },
+	{ RN_FILTER_EXIT, RN_FILTER_PROTO_UDP, src_a, 2, world, 2, p_all, 1 },
 };
 
 static const struct rn_filter filter = {
-    .self = {{AF_INET, 32, {100, 64, 0, 1}}, {AF_INET6, 128, {0xfd, 0x7a, [15] = 1}}},
-    .n_self = 2,
-    .routes = routes,
-    .n_routes = 2,
-    .exit = true,
-    .rules = rules,
-    .n_rules = 4,
+	.self = { { AF_INET, 32, { 100, 64, 0, 1 } }, { AF_INET6, 128, { 0xfd, 0x7a, [15] = 1 } } },
+	.n_self = 2,
+	.routes = routes,
+	.n_routes = 2,
+	.exit = true,
+	.rules = rules,
+	.n_rules = 4,
 };
 
 struct probe {
@@ -140,39 +140,39 @@ struct probe {
 };
 
 static const struct probe probes[] = {
-    {RN_FILTER_MESH, "100.64.0.2", "100.64.0.1", RN_IPPROTO_TCP, 22, true},
-    {RN_FILTER_MESH, "fd7a::2", "fd7a::1", RN_IPPROTO_TCP, 8050, true},
-    {RN_FILTER_MESH, "100.64.0.2", "100.64.0.1", RN_IPPROTO_TCP, 23, false},
-    {RN_FILTER_MESH, "100.64.0.2", "100.64.0.1", RN_IPPROTO_UDP, 22, false}, /* tcp only */
-    {RN_FILTER_MESH, "100.64.0.3", "100.64.0.1", RN_IPPROTO_TCP, 22, false}, /* other src */
-    {RN_FILTER_MESH, "100.64.0.2", "fd7a::1", RN_IPPROTO_TCP, 22, false},    /* mixed */
-    {RN_FILTER_MESH, "100.64.0.2", "100.64.0.1", RN_IPPROTO_ICMP, 0, true},
-    {RN_FILTER_MESH, "fd7a::2", "fd7a::1", RN_IPPROTO_ICMPV6, 0, true},
-    {RN_FILTER_MESH, "fd7a::2", "fd7a::1", RN_IPPROTO_ICMP, 0, false}, /* v4 icmp in v6 */
-    {RN_FILTER_MESH, "100.64.0.2", "100.64.0.1", RN_IPPROTO_ICMPV6, 0, false},
-    {RN_FILTER_SUBNET, "100.64.0.2", "192.168.1.9", RN_IPPROTO_TCP, 443, true},
-    {RN_FILTER_SUBNET, "100.64.0.2", "192.168.1.9", RN_IPPROTO_UDP, 443, true}, /* any */
-    {RN_FILTER_SUBNET, "100.64.0.2", "192.168.1.9", RN_IPPROTO_TCP, 444, false},
-    {RN_FILTER_SUBNET, "100.64.0.2", "192.168.1.9", RN_IPPROTO_ICMP, 0, false}, /* no port */
-    {RN_FILTER_SUBNET, "100.64.0.2", "192.168.1.9", 47 /* GRE */, 443, false},
-    {RN_FILTER_SUBNET, "100.64.0.2", "192.168.2.9", RN_IPPROTO_TCP, 443, false},
-    {RN_FILTER_SUBNET, "100.64.0.2", "203.0.113.9", RN_IPPROTO_TCP, 443, false},
-    {RN_FILTER_EXIT, "100.64.0.2", "8.8.8.8", RN_IPPROTO_UDP, 53, true},
-    {RN_FILTER_EXIT, "fd7a::2", "2001:db8::1", RN_IPPROTO_UDP, 53, true},
-    {RN_FILTER_EXIT, "100.64.0.2", "8.8.8.8", RN_IPPROTO_TCP, 53, false},
-    {RN_FILTER_EXIT, "100.64.0.2", "192.168.1.9", RN_IPPROTO_UDP, 53, false}, /* LAN */
-    {RN_FILTER_EXIT, "100.64.0.2", "10.0.0.1", RN_IPPROTO_UDP, 53, false},
-    {RN_FILTER_EXIT, "100.64.0.2", "100.64.0.9", RN_IPPROTO_UDP, 53, false}, /* mesh */
-    {RN_FILTER_EXIT, "100.64.0.2", "169.254.1.1", RN_IPPROTO_UDP, 53, false},
-    {RN_FILTER_EXIT, "100.64.0.2", "127.0.0.1", RN_IPPROTO_UDP, 53, false},
-    {RN_FILTER_EXIT, "100.64.0.2", "224.0.0.251", RN_IPPROTO_UDP, 53, false},
-    {RN_FILTER_EXIT, "100.64.0.2", "203.0.113.9", RN_IPPROTO_UDP, 53, false}, /* own route */
-    {RN_FILTER_EXIT, "fd7a::2", "fd12::1", RN_IPPROTO_UDP, 53, false},	      /* ULA */
-    {RN_FILTER_EXIT, "fd7a::2", "fe80::1", RN_IPPROTO_UDP, 53, false},
-    {RN_FILTER_EXIT, "fd7a::2", "::ffff:10.0.0.1", RN_IPPROTO_UDP, 53, false},
-    {RN_FILTER_EXIT, "fd7a::2", "::1", RN_IPPROTO_UDP, 53, false},
-    {RN_FILTER_MESH, "100.64.0.2", "8.8.8.8", RN_IPPROTO_UDP, 53, false}, /* wrong ctx */
-    {RN_FILTER_NONE, "100.64.0.2", "100.64.0.1", RN_IPPROTO_TCP, 22, false},
+	{ RN_FILTER_MESH, "100.64.0.2", "100.64.0.1", RN_IPPROTO_TCP, 22, true },
+	{ RN_FILTER_MESH, "fd7a::2", "fd7a::1", RN_IPPROTO_TCP, 8050, true },
+	{ RN_FILTER_MESH, "100.64.0.2", "100.64.0.1", RN_IPPROTO_TCP, 23, false },
+	{ RN_FILTER_MESH, "100.64.0.2", "100.64.0.1", RN_IPPROTO_UDP, 22, false }, /* tcp only */
+	{ RN_FILTER_MESH, "100.64.0.3", "100.64.0.1", RN_IPPROTO_TCP, 22, false }, /* other src */
+	{ RN_FILTER_MESH, "100.64.0.2", "fd7a::1", RN_IPPROTO_TCP, 22, false },	   /* mixed */
+	{ RN_FILTER_MESH, "100.64.0.2", "100.64.0.1", RN_IPPROTO_ICMP, 0, true },
+	{ RN_FILTER_MESH, "fd7a::2", "fd7a::1", RN_IPPROTO_ICMPV6, 0, true },
+	{ RN_FILTER_MESH, "fd7a::2", "fd7a::1", RN_IPPROTO_ICMP, 0, false }, /* v4 icmp in v6 */
+	{ RN_FILTER_MESH, "100.64.0.2", "100.64.0.1", RN_IPPROTO_ICMPV6, 0, false },
+	{ RN_FILTER_SUBNET, "100.64.0.2", "192.168.1.9", RN_IPPROTO_TCP, 443, true },
+	{ RN_FILTER_SUBNET, "100.64.0.2", "192.168.1.9", RN_IPPROTO_UDP, 443, true }, /* any */
+	{ RN_FILTER_SUBNET, "100.64.0.2", "192.168.1.9", RN_IPPROTO_TCP, 444, false },
+	{ RN_FILTER_SUBNET, "100.64.0.2", "192.168.1.9", RN_IPPROTO_ICMP, 0, false }, /* no port */
+	{ RN_FILTER_SUBNET, "100.64.0.2", "192.168.1.9", 47 /* GRE */, 443, false },
+	{ RN_FILTER_SUBNET, "100.64.0.2", "192.168.2.9", RN_IPPROTO_TCP, 443, false },
+	{ RN_FILTER_SUBNET, "100.64.0.2", "203.0.113.9", RN_IPPROTO_TCP, 443, false },
+	{ RN_FILTER_EXIT, "100.64.0.2", "8.8.8.8", RN_IPPROTO_UDP, 53, true },
+	{ RN_FILTER_EXIT, "fd7a::2", "2001:db8::1", RN_IPPROTO_UDP, 53, true },
+	{ RN_FILTER_EXIT, "100.64.0.2", "8.8.8.8", RN_IPPROTO_TCP, 53, false },
+	{ RN_FILTER_EXIT, "100.64.0.2", "192.168.1.9", RN_IPPROTO_UDP, 53, false }, /* LAN */
+	{ RN_FILTER_EXIT, "100.64.0.2", "10.0.0.1", RN_IPPROTO_UDP, 53, false },
+	{ RN_FILTER_EXIT, "100.64.0.2", "100.64.0.9", RN_IPPROTO_UDP, 53, false }, /* mesh */
+	{ RN_FILTER_EXIT, "100.64.0.2", "169.254.1.1", RN_IPPROTO_UDP, 53, false },
+	{ RN_FILTER_EXIT, "100.64.0.2", "127.0.0.1", RN_IPPROTO_UDP, 53, false },
+	{ RN_FILTER_EXIT, "100.64.0.2", "224.0.0.251", RN_IPPROTO_UDP, 53, false },
+	{ RN_FILTER_EXIT, "100.64.0.2", "203.0.113.9", RN_IPPROTO_UDP, 53, false }, /* own route */
+	{ RN_FILTER_EXIT, "fd7a::2", "fd12::1", RN_IPPROTO_UDP, 53, false },	    /* ULA */
+	{ RN_FILTER_EXIT, "fd7a::2", "fe80::1", RN_IPPROTO_UDP, 53, false },
+	{ RN_FILTER_EXIT, "fd7a::2", "::ffff:10.0.0.1", RN_IPPROTO_UDP, 53, false },
+	{ RN_FILTER_EXIT, "fd7a::2", "::1", RN_IPPROTO_UDP, 53, false },
+	{ RN_FILTER_MESH, "100.64.0.2", "8.8.8.8", RN_IPPROTO_UDP, 53, false }, /* wrong ctx */
+	{ RN_FILTER_NONE, "100.64.0.2", "100.64.0.1", RN_IPPROTO_TCP, 22, false },
 };
 
 static int parse_addr(const char *s, uint8_t *addr)
@@ -203,8 +203,8 @@ static void test_allows(void **state)
 	}
 	/* An empty filter and a NULL one deny. */
 	{
-		struct rn_filter none = {0};
-		uint8_t a[4] = {100, 64, 0, 2}, b[4] = {100, 64, 0, 1};
+		struct rn_filter none = { 0 };
+		uint8_t a[4] = { 100, 64, 0, 2 }, b[4] = { 100, 64, 0, 1 };
 
 		assert_false(rn_filter_allows(&none, RN_FILTER_MESH, AF_INET, a, b, 6, 22));
 		assert_false(rn_filter_allows(NULL, RN_FILTER_MESH, AF_INET, a, b, 6, 22));
@@ -218,11 +218,11 @@ static void test_context_of(void **state)
 		const char *dst;
 		enum rn_filter_context want;
 	} cases[] = {
-	    {"100.64.0.1", RN_FILTER_MESH},	 {"fd7a::1", RN_FILTER_MESH},
-	    {"192.168.1.200", RN_FILTER_SUBNET}, {"203.0.113.1", RN_FILTER_SUBNET},
-	    {"8.8.8.8", RN_FILTER_EXIT},	 {"2001:db8::1", RN_FILTER_EXIT},
-	    {"192.168.2.1", RN_FILTER_NONE},	 {"100.64.0.2", RN_FILTER_NONE},
-	    {"fd7a::2", RN_FILTER_NONE},	 {"10.0.0.1", RN_FILTER_NONE},
+		{ "100.64.0.1", RN_FILTER_MESH },      { "fd7a::1", RN_FILTER_MESH },
+		{ "192.168.1.200", RN_FILTER_SUBNET }, { "203.0.113.1", RN_FILTER_SUBNET },
+		{ "8.8.8.8", RN_FILTER_EXIT },	       { "2001:db8::1", RN_FILTER_EXIT },
+		{ "192.168.2.1", RN_FILTER_NONE },     { "100.64.0.2", RN_FILTER_NONE },
+		{ "fd7a::2", RN_FILTER_NONE },	       { "10.0.0.1", RN_FILTER_NONE },
 	};
 	struct rn_filter not_exit = filter;
 
@@ -236,7 +236,7 @@ static void test_context_of(void **state)
 			fail_msg("%s: got %d, want %d", cases[i].dst,
 				 rn_filter_context_of(&filter, family, dst), cases[i].want);
 	}
-	assert_int_equal(rn_filter_context_of(&not_exit, AF_INET, (uint8_t[4]){8, 8, 8, 8}),
+	assert_int_equal(rn_filter_context_of(&not_exit, AF_INET, (uint8_t[4]){ 8, 8, 8, 8 }),
 			 RN_FILTER_NONE);
 }
 
@@ -246,10 +246,10 @@ static void test_context_of(void **state)
  * public route. Each is this node: MESH, admitted only by a mesh grant to the node.
  */
 static const struct rn_filter_prefix host_local[] = {
-    {AF_INET, 32, {198, 51, 100, 7}},
-    {AF_INET6, 128, {0x20, 0x01, 0x0d, 0xb8, 0, 1, [15] = 7}},
-    {AF_INET, 32, {192, 168, 1, 1}},
-    {AF_INET, 32, {203, 0, 113, 1}},
+	{ AF_INET, 32, { 198, 51, 100, 7 } },
+	{ AF_INET6, 128, { 0x20, 0x01, 0x0d, 0xb8, 0, 1, [15] = 7 } },
+	{ AF_INET, 32, { 192, 168, 1, 1 } },
+	{ AF_INET, 32, { 203, 0, 113, 1 } },
 };
 
 static bool allows_text(const struct rn_filter *f, enum rn_filter_context ctx, const char *src,
@@ -357,17 +357,17 @@ static void test_aggregate(void **state)
 {
 	struct rn_filter_prefix v[64], orig[64];
 	unsigned seed = 7;
-	uint8_t a[16] = {0};
+	uint8_t a[16] = { 0 };
 
 	(void)state;
 	/* 100.64.0.0 .. .7 as /32s, shuffled, plus a covered /32 inside 10.0.0.0/8 */
 	for (int i = 0; i < 8; i++) {
-		uint8_t ip[4] = {100, 64, 0, (uint8_t)((i * 5) % 8)};
+		uint8_t ip[4] = { 100, 64, 0, (uint8_t)((i * 5) % 8) };
 
 		rn_filter_prefix_make(&v[i], AF_INET, ip, 32);
 	}
-	rn_filter_prefix_make(&v[8], AF_INET, (uint8_t[4]){10, 0, 0, 0}, 8);
-	rn_filter_prefix_make(&v[9], AF_INET, (uint8_t[4]){10, 9, 9, 9}, 32);
+	rn_filter_prefix_make(&v[8], AF_INET, (uint8_t[4]){ 10, 0, 0, 0 }, 8);
+	rn_filter_prefix_make(&v[9], AF_INET, (uint8_t[4]){ 10, 9, 9, 9 }, 32);
 	assert_int_equal(rn_filter_prefixes_aggregate(v, 10), 2);
 	assert_int_equal(v[0].len, 8);
 	assert_int_equal(v[1].len, 29);
@@ -378,7 +378,7 @@ static void test_aggregate(void **state)
 
 		for (size_t i = 0; i < n; i++) {
 			int fam = rand_r(&seed) % 3 ? AF_INET : AF_INET6;
-			uint8_t ip[16] = {100, 64, 0, (uint8_t)(rand_r(&seed) % 16)};
+			uint8_t ip[16] = { 100, 64, 0, (uint8_t)(rand_r(&seed) % 16) };
 
 			ip[15] = (uint8_t)(rand_r(&seed) % 16);
 			rn_filter_prefix_make(&v[i], fam, ip,
@@ -404,10 +404,10 @@ static void test_aggregate(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_prefix_parse), cmocka_unit_test(test_prefix_ops),
-	    cmocka_unit_test(test_allows),	 cmocka_unit_test(test_context_of),
-	    cmocka_unit_test(test_local_addrs),	 cmocka_unit_test(test_format),
-	    cmocka_unit_test(test_aggregate),
+		cmocka_unit_test(test_prefix_parse), cmocka_unit_test(test_prefix_ops),
+		cmocka_unit_test(test_allows),	     cmocka_unit_test(test_context_of),
+		cmocka_unit_test(test_local_addrs),  cmocka_unit_test(test_format),
+		cmocka_unit_test(test_aggregate),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -156,7 +156,7 @@ static int open_value(struct walker *w, size_t key)
 
 	if (w->i >= w->len || grow((void **)&idx->pos, &w->cap, idx->n + 1, sizeof(*idx->pos)))
 		return w->i >= w->len ? -EINVAL : -ENOMEM;
-	idx->pos[idx->n++] = (struct rn_hujson_pos){.key = key, .val = w->i, .next = me + 1};
+	idx->pos[idx->n++] = (struct rn_hujson_pos){ .key = key, .val = w->i, .next = me + 1 };
 	c = w->t[w->i];
 	if (c == '{' || c == '[') {
 		if (grow((void **)&w->stack, &w->stack_cap, w->depth + 1, sizeof(*w->stack)))
@@ -212,7 +212,7 @@ static int step(struct walker *w)
 
 int rn_hujson_index_build(const char *text, size_t len, struct rn_hujson_index *out)
 {
-	struct walker w = {.t = text, .len = len, .idx = out};
+	struct walker w = { .t = text, .len = len, .idx = out };
 	int ret;
 
 	memset(out, 0, sizeof(*out));

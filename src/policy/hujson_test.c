@@ -19,30 +19,30 @@ struct std_case {
 };
 
 static const struct std_case std_cases[] = {
-    {"{}", "{}", 0},
-    {"// c\n{}", "    \n{}", 0},
-    {"{} // trailing", "{}            ", 0},
-    {"{/* a\nb */}", "{    \n    }", 0},
-    {"{\"a\": \"//not a comment\"}", "{\"a\": \"//not a comment\"}", 0},
-    {"{\"a\": \"/*no*/\"}", "{\"a\": \"/*no*/\"}", 0},
-    {"{\"a\\\"//\": 1}", "{\"a\\\"//\": 1}", 0},     /* escaped quote keeps the string open */
-    {"{\"a\\\\\"//x\n:1}", "{\"a\\\\\"   \n:1}", 0}, /* escaped backslash closes it */
-    {"[1,]", "[1 ]", 0},
-    {"[1, ]", "[1  ]", 0},
-    {"{\"a\": [1,],}", "{\"a\": [1 ] }", 0},
-    {"[1, // c\n]", "[1      \n]", 0},
-    {"[1,/* c */]", "[1        ]", 0},
-    {"[\"x\",]", "[\"x\" ]", 0},
-    {"[,]", "[,]", 0},	   /* not a trailing comma: stays an error for jansson */
-    {"[1,,]", "[1,,]", 0}, /* ditto */
-    {"{,}", "{,}", 0},
-    {"{\"a\":,}", "{\"a\":,}", 0},
-    {"\",]\"", "\",]\"", 0}, /* inside a string */
-    {"/* open", NULL, 0},
-    {"{} /*/", NULL, 3},
-    {"{\"a\": 1 /* x */ } /* y", NULL, 18},
-    {"/", "/", 0}, /* a lone slash is jansson's to refuse */
-    {"", "", 0},
+	{ "{}", "{}", 0 },
+	{ "// c\n{}", "    \n{}", 0 },
+	{ "{} // trailing", "{}            ", 0 },
+	{ "{/* a\nb */}", "{    \n    }", 0 },
+	{ "{\"a\": \"//not a comment\"}", "{\"a\": \"//not a comment\"}", 0 },
+	{ "{\"a\": \"/*no*/\"}", "{\"a\": \"/*no*/\"}", 0 },
+	{ "{\"a\\\"//\": 1}", "{\"a\\\"//\": 1}", 0 },	   /* escaped quote keeps the string open */
+	{ "{\"a\\\\\"//x\n:1}", "{\"a\\\\\"   \n:1}", 0 }, /* escaped backslash closes it */
+	{ "[1,]", "[1 ]", 0 },
+	{ "[1, ]", "[1  ]", 0 },
+	{ "{\"a\": [1,],}", "{\"a\": [1 ] }", 0 },
+	{ "[1, // c\n]", "[1      \n]", 0 },
+	{ "[1,/* c */]", "[1        ]", 0 },
+	{ "[\"x\",]", "[\"x\" ]", 0 },
+	{ "[,]", "[,]", 0 },	 /* not a trailing comma: stays an error for jansson */
+	{ "[1,,]", "[1,,]", 0 }, /* ditto */
+	{ "{,}", "{,}", 0 },
+	{ "{\"a\":,}", "{\"a\":,}", 0 },
+	{ "\",]\"", "\",]\"", 0 }, /* inside a string */
+	{ "/* open", NULL, 0 },
+	{ "{} /*/", NULL, 3 },
+	{ "{\"a\": 1 /* x */ } /* y", NULL, 18 },
+	{ "/", "/", 0 }, /* a lone slash is jansson's to refuse */
+	{ "", "", 0 },
 };
 
 static void test_standardize(void **state)
@@ -152,10 +152,10 @@ static void test_line_col(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_standardize),
-	    cmocka_unit_test(test_index),
-	    cmocka_unit_test(test_index_after_comments),
-	    cmocka_unit_test(test_line_col),
+		cmocka_unit_test(test_standardize),
+		cmocka_unit_test(test_index),
+		cmocka_unit_test(test_index_after_comments),
+		cmocka_unit_test(test_line_col),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -79,7 +79,8 @@ static const char *kind_of(const json_t *v)
 static int want(struct parser *p, struct cursor c, json_type type, const char *path)
 {
 	static const char *const names[] = {
-	    [JSON_OBJECT] = "an object", [JSON_ARRAY] = "a list", [JSON_STRING] = "a string"};
+		[JSON_OBJECT] = "an object", [JSON_ARRAY] = "a list", [JSON_STRING] = "a string"
+	};
 
 	if (json_typeof(c.v) == type)
 		return 0;
@@ -179,9 +180,9 @@ static int parse_group_or_tag(struct parser *p, const char *s, size_t off, enum 
 static int parse_target(struct parser *p, const char *s, size_t off, enum role role,
 			const char *path, struct rn_policy_target *t)
 {
-	static const char *const takes[] = {[ROLE_VIA] = "via takes node names and tags",
-					    [ROLE_OWNER] = "owners are users, groups and tags",
-					    [ROLE_MEMBER] = "groups hold users"};
+	static const char *const takes[] = { [ROLE_VIA] = "via takes node names and tags",
+					     [ROLE_OWNER] = "owners are users, groups and tags",
+					     [ROLE_MEMBER] = "groups hold users" };
 	bool addr_role = role == ROLE_SRC || role == ROLE_DST;
 	char q[RN_POLICY_QUOTE_LEN];
 	const struct rn_policy_list *host;
@@ -243,7 +244,7 @@ static int parse_targets(struct parser *p, struct cursor c, enum role role, bool
 	if (!*out)
 		return -ENOMEM;
 	for (size_t i = 0; i < count; i++) {
-		struct cursor e = {json_array_get(c.v, i), child};
+		struct cursor e = { json_array_get(c.v, i), child };
 		char epath[PATH_LEN];
 
 		ret = next_child(p, c.node, &child);
@@ -293,7 +294,7 @@ static int parse_ports(struct parser *p, const char *s, const char *dst, size_t 
 	if (!d->ports)
 		return -ENOMEM;
 	if (!strcmp(s, "*")) {
-		d->ports[d->n_ports++] = (struct rn_filter_ports){0, 65535};
+		d->ports[d->n_ports++] = (struct rn_filter_ports){ 0, 65535 };
 		return 0;
 	}
 	for (const char *c = s; d->n_ports < n; c++) {
@@ -360,9 +361,9 @@ static int parse_dst(struct parser *p, const char *s, size_t off, const char *pa
 static int parse_proto(struct parser *p, struct cursor c, const char *path,
 		       enum rn_filter_proto *out)
 {
-	static const char *const names[] = {[RN_FILTER_PROTO_TCP] = "tcp",
-					    [RN_FILTER_PROTO_UDP] = "udp",
-					    [RN_FILTER_PROTO_ICMP] = "icmp"};
+	static const char *const names[] = { [RN_FILTER_PROTO_TCP] = "tcp",
+					     [RN_FILTER_PROTO_UDP] = "udp",
+					     [RN_FILTER_PROTO_ICMP] = "icmp" };
 	char q[RN_POLICY_QUOTE_LEN];
 	int ret = want(p, c, JSON_STRING, path);
 
@@ -395,7 +396,7 @@ static int parse_dsts(struct parser *p, struct cursor c, const char *path,
 	if (!acl->dst)
 		return -ENOMEM;
 	for (size_t i = 0; i < count; i++) {
-		struct cursor e = {json_array_get(c.v, i), child};
+		struct cursor e = { json_array_get(c.v, i), child };
 		char epath[PATH_LEN];
 
 		ret = next_child(p, c.node, &child);
@@ -484,11 +485,11 @@ static int parse_acl(struct parser *p, struct cursor c, const char *path, struct
 	if (ret)
 		return ret;
 	acl->off = val_off(p, c);
-	json_object_foreach(c.v, key, v)
-	{
+	json_object_foreach(c.v, key, v) {
 		ret = next_child(p, c.node, &child);
 		if (!ret)
-			ret = acl_member(p, key, (struct cursor){v, child}, path, acl, &has_action);
+			ret =
+			    acl_member(p, key, (struct cursor){ v, child }, path, acl, &has_action);
 		if (ret)
 			return ret;
 		child = p->idx.pos[child].next;
@@ -521,7 +522,7 @@ static int parse_acls(struct parser *p, struct cursor c)
 			return ret;
 		pathf(path, sizeof(path), "acls[%zu]", i);
 		p->pol->n_acls++;
-		ret = parse_acl(p, (struct cursor){json_array_get(c.v, i), child}, path,
+		ret = parse_acl(p, (struct cursor){ json_array_get(c.v, i), child }, path,
 				&p->pol->acls[i]);
 		if (ret)
 			return ret;
@@ -539,10 +540,10 @@ static const struct {
 	const char *prefix; /* what every key starts with, or NULL */
 	enum role role;
 } list_kinds[] = {
-    [LIST_GROUPS] = {"groups", "group:", ROLE_MEMBER},
-    [LIST_TAGS] = {"tagOwners", "tag:", ROLE_OWNER},
-    [LIST_HOSTS] = {"hosts", NULL, ROLE_SRC},
-    [LIST_ROUTES] = {"autoApprovers.routes", NULL, ROLE_OWNER},
+	[LIST_GROUPS] = { "groups", "group:", ROLE_MEMBER },
+	[LIST_TAGS] = { "tagOwners", "tag:", ROLE_OWNER },
+	[LIST_HOSTS] = { "hosts", NULL, ROLE_SRC },
+	[LIST_ROUTES] = { "autoApprovers.routes", NULL, ROLE_OWNER },
 };
 
 static int list_key(struct parser *p, enum list_kind kind, const char *key, size_t off,
@@ -611,8 +612,7 @@ static int parse_lists(struct parser *p, struct cursor c, enum list_kind kind,
 	if (!*out)
 		return -ENOMEM;
 	child = c.node + 1;
-	json_object_foreach(c.v, key, v)
-	{
+	json_object_foreach(c.v, key, v) {
 		struct rn_policy_list *l = &(*out)[*n];
 		char q[RN_POLICY_QUOTE_LEN];
 
@@ -632,7 +632,7 @@ static int parse_lists(struct parser *p, struct cursor c, enum list_kind kind,
 	child = c.node + 1;
 	for (size_t i = 0; i < count; i++) {
 		ret = list_value(p, kind,
-				 (struct cursor){json_object_get(c.v, (*out)[i].name), child},
+				 (struct cursor){ json_object_get(c.v, (*out)[i].name), child },
 				 &(*out)[i]);
 		if (ret)
 			return ret;
@@ -651,9 +651,8 @@ static int parse_auto_approvers(struct parser *p, struct cursor c)
 
 	if (ret)
 		return ret;
-	json_object_foreach(c.v, key, v)
-	{
-		struct cursor m = {v, child};
+	json_object_foreach(c.v, key, v) {
+		struct cursor m = { v, child };
 		char q[RN_POLICY_QUOTE_LEN];
 
 		ret = next_child(p, c.node, &child);
@@ -679,7 +678,7 @@ static int parse_auto_approvers(struct parser *p, struct cursor c)
 
 /* ---- the top level ---- */
 
-static const char *const sections[] = {"groups", "tagOwners", "hosts", "acls", "autoApprovers"};
+static const char *const sections[] = { "groups", "tagOwners", "hosts", "acls", "autoApprovers" };
 #define N_SECTIONS (sizeof(sections) / sizeof(sections[0]))
 
 /* Sections are read in the order above, whatever order the file has them in: each may refer
@@ -704,7 +703,7 @@ static int parse_section(struct parser *p, size_t s, struct cursor c)
 
 static int parse_top(struct parser *p, json_t *root)
 {
-	struct cursor found[N_SECTIONS] = {0};
+	struct cursor found[N_SECTIONS] = { 0 };
 	size_t child = 1;
 	const char *key;
 	json_t *v;
@@ -713,8 +712,7 @@ static int parse_top(struct parser *p, json_t *root)
 	if (!json_is_object(root))
 		return fail(p, p->idx.pos[0].val, "a policy is a JSON object, not %s",
 			    kind_of(root));
-	json_object_foreach(root, key, v)
-	{
+	json_object_foreach(root, key, v) {
 		char q[RN_POLICY_QUOTE_LEN];
 		size_t s = 0;
 
@@ -728,7 +726,7 @@ static int parse_top(struct parser *p, json_t *root)
 				    "unknown key %s at the top level; expected groups, tagOwners, "
 				    "hosts, acls or autoApprovers",
 				    rn_policy_quote(key, q, sizeof(q)));
-		found[s] = (struct cursor){v, child};
+		found[s] = (struct cursor){ v, child };
 		child = p->idx.pos[child].next;
 	}
 	for (size_t s = 0; s < N_SECTIONS; s++) {
@@ -812,7 +810,7 @@ static int parse_text(struct parser *p)
 int rn_policy_parse(const char *buf, size_t len, const char *filename, struct rn_policy **out,
 		    struct rn_policy_error *err)
 {
-	struct parser p = {.err = err};
+	struct parser p = { .err = err };
 	int ret = -ENOMEM;
 
 	*out = NULL;

@@ -27,125 +27,126 @@ struct bad_case {
 };
 
 static const struct bad_case parse_cases[] = {
-    /* JSON and HuJSON */
-    {"", 1, 1, "bad JSON: '[' or '{' expected near end of file"},
-    {"{\"acls\": [}", 1, 11, "bad JSON: unexpected token near '}'"},
-    {"{\n  \"acls\": [,]\n}", 2, 12, "bad JSON: unexpected token near ','"},
-    {"{\"groups\": {}, \"groups\": {}}", 1, 23, "bad JSON: duplicate object key near '\"groups\"'"},
-    {"// fine\n{} /* not closed", 2, 4, "unterminated /* comment: close it with */"},
-    {"[]", 1, 1, "a policy is a JSON object, not a list"},
-    /* keys */
-    {"{\"acl\": []}", 1, 2,
-     "unknown key \"acl\" at the top level; expected groups, tagOwners, hosts, acls or "
-     "autoApprovers"},
-    {ACL("{\"action\": \"accept\", \"src\": [\"*\"], \"dst\": [\"*:*\"], \"ports\": []}"), 1, 62,
-     "unknown key \"ports\" in acls[0]; expected action, src, dst, proto or via"},
-    {"{\"autoApprovers\": {\"exitNodes\": []}}", 1, 20,
-     "unknown key \"exitNodes\" in autoApprovers; expected routes or exitNode"},
-    /* types */
-    {"{\"acls\": {}}", 1, 10, "acls must be a list, not an object"},
-    {"{\"groups\": {\"group:a\": \"alice\"}}", 1, 24,
-     "groups[\"group:a\"] must be a list, not a string"},
-    {ACL("{\"action\": \"accept\", \"src\": [7], \"dst\": [\"*:*\"]}"), 1, 40,
-     "acls[0].src[0] must be a string, not a number"},
-    {ACL("17"), 1, 11, "acls[0] must be an object, not a number"},
-    /* actions, required keys */
-    {ACL("{\"action\": \"deny\", \"src\": [\"*\"], \"dst\": [\"*:*\"]}"), 1, 22,
-     "unsupported action \"deny\" in acls[0].action: entries only grant (\"accept\"); "
-     "everything not granted is denied"},
-    {ACL("{\"src\": [\"*\"], \"dst\": [\"*:*\"]}"), 1, 11,
-     "acls[0] has no \"action\"; add \"action\": \"accept\""},
-    {ACL("{\"action\": \"accept\", \"dst\": [\"*:*\"]}"), 1, 11,
-     "acls[0] has no \"src\": say who this entry grants"},
-    {ACL("{\"action\": \"accept\", \"src\": [\"*\"]}"), 1, 11,
-     "acls[0] has no \"dst\": say what this entry grants"},
-    {ACL("{\"action\": \"accept\", \"src\": [], \"dst\": [\"*:*\"]}"), 1, 39,
-     "acls[0].src is empty; list at least one name"},
-    {ACL("{\"action\": \"accept\", \"src\": [\"*\"], \"dst\": []}"), 1, 53,
-     "acls[0].dst is empty; list at least one TARGET:PORTS"},
-    /* protocols */
-    {ACL("{\"action\": \"accept\", \"proto\": \"tcpp\", \"src\": [\"*\"], \"dst\": [\"*:*\"]}"), 1,
-     41,
-     "unknown proto \"tcpp\" in acls[0].proto; use \"tcp\", \"udp\" or \"icmp\", or leave it "
-     "out for any"},
-    {ACL("{\"action\": \"accept\", \"proto\": \"icmp\", \"src\": [\"*\"], \"dst\": [\"*:22\"]}"), 1,
-     71, "acls[0].dst[0]: icmp has no ports; write \"*:*\""},
-    /* ports */
-    {ACL("{\"action\": \"accept\", \"src\": [\"*\"], \"dst\": [\"*:0\"]}"), 1, 54,
-     "bad port \"0\" in acls[0].dst[0] \"*:0\": ports are 1-65535, a range A-B, a comma list of "
-     "those, or *"},
-    {ACL("{\"action\": \"accept\", \"src\": [\"*\"], \"dst\": [\"*:65536\"]}"), 1, 54,
-     "bad port \"65536\" in acls[0].dst[0] \"*:65536\": ports are 1-65535, a range A-B, a comma "
-     "list of those, or *"},
-    {ACL("{\"action\": \"accept\", \"src\": [\"*\"], \"dst\": [\"*:22,443-80\"]}"), 1, 54,
-     "bad port range \"443-80\" in acls[0].dst[0] \"*:22,443-80\": the first port is above the "
-     "last"},
-    {ACL("{\"action\": \"accept\", \"src\": [\"*\"], \"dst\": [\"*:22,\"]}"), 1, 54,
-     "bad port \"\" in acls[0].dst[0] \"*:22,\": ports are 1-65535, a range A-B, a comma list of "
-     "those, or *"},
-    {ACL("{\"action\": \"accept\", \"src\": [\"*\"], \"dst\": [\"*:http\"]}"), 1, 54,
-     "bad port \"http\" in acls[0].dst[0] \"*:http\": ports are 1-65535, a range A-B, a comma "
-     "list of those, or *"},
-    {ACL("{\"action\": \"accept\", \"src\": [\"*\"], \"dst\": [\"*\"]}"), 1, 54,
-     "\"*\" in acls[0].dst[0] has no ports; write TARGET:PORTS, for example \"*:*\""},
-    {ACL("{\"action\": \"accept\", \"src\": [\"*\"], \"dst\": [\"fd00::1\"]}"), 1, 54,
-     "\"fd00::1\" in acls[0].dst[0] has no ports; write TARGET:PORTS, for example "
-     "\"[fd00::1]:*\""},
-    /* CIDRs */
-    {ACL("{\"action\": \"accept\", \"src\": [\"10.0.0.0/33\"], \"dst\": [\"*:*\"]}"), 1, 40,
-     "bad CIDR \"10.0.0.0/33\" in acls[0].src: write an IPv4 or IPv6 address, optionally "
-     "/LENGTH"},
-    {ACL("{\"action\": \"accept\", \"src\": [\"*\"], \"dst\": [\"10.0.0.1/8:*\"]}"), 1, 54,
-     "bad CIDR \"10.0.0.1/8\" in acls[0].dst[0]: host bits are set; did you mean 10.0.0.0/8?"},
-    {"{\"hosts\": {\"nas\": \"192.168.1.300\"}}", 1, 19,
-     "bad CIDR \"192.168.1.300\" in hosts[\"nas\"]: write an IPv4 or IPv6 address, optionally "
-     "/LENGTH"},
-    {"{\"hosts\": {\"10.0.0.1\": \"10.0.0.1\"}}", 1, 12,
-     "bad host name \"10.0.0.1\" in hosts: use a name (no spaces, none of : / , [ ] * \" \\, not "
-     "an address)"},
-    {"{\"autoApprovers\": {\"routes\": {\"0.0.0.0/0\": []}}}", 1, 31,
-     "\"0.0.0.0/0\" in autoApprovers.routes: a default route is an exit node; approve exit "
-     "nodes with \"exitNode\""},
-    {"{\"autoApprovers\": {\"routes\": {\"fd00::/8\": [], \"fd00:0::/8\": []}}}", 1, 47,
-     "\"fd00:0::/8\" in autoApprovers.routes is the same route as fd00::/8"},
-    /* unknown names the text alone can tell */
-    {"{\"groups\": {\"group:eng\": [\"alice\"]},\n \"acls\": [\n  {\"action\": \"accept\",\n"
-     "   \"src\": [\"group:eng2\"], \"dst\": [\"*:*\"]}]}",
-     4, 12, "unknown group \"group:eng2\" in acls[0].src; define it in \"groups\""},
-    {ACL("{\"action\": \"accept\", \"src\": [\"*\"], \"dst\": [\"tag:web:443\"]}"), 1, 54,
-     "unknown tag \"tag:web\" in acls[0].dst[0]; define it in \"tagOwners\""},
-    {"{\"groups\": {\"eng\": []}}", 1, 13,
-     "bad name \"eng\" in groups: names there are group:NAME"},
-    {"{\"tagOwners\": {\"tag:\": []}}", 1, 16,
-     "bad name \"tag:\" in tagOwners: names there are tag:NAME"},
-    {"{\"groups\": {\"group:a\": [\"group:b\"], \"group:b\": []}}", 1, 25,
-     "\"group:b\" in groups[\"group:a\"]: groups hold users, not groups"},
-    {"{\"tagOwners\": {\"tag:a\": [\"*\"]}}", 1, 26,
-     "\"*\" in tagOwners[\"tag:a\"]: owners are users, groups and tags"},
-    {ACL("{\"action\": \"accept\", \"src\": [\"autogroup:internet\"], \"dst\": [\"*:*\"]}"), 1, 40,
-     "\"autogroup:internet\" in acls[0].src: it is only a destination"},
-    {ACL("{\"action\": \"accept\", \"src\": [\"*\"], \"dst\": [\"autogroup:self:*\"]}"), 1, 54,
-     "unsupported \"autogroup:self\" in acls[0].dst[0]: the only autogroup is "
-     "autogroup:internet"},
-    {ACL("{\"action\": \"accept\", \"src\": [\"al ice\"], \"dst\": [\"*:*\"]}"), 1, 40,
-     "bad name \"al ice\" in acls[0].src: names hold no spaces and none of : / , [ ] * \" \\"},
-    /* via */
-    {ACL("{\"action\": \"accept\", \"src\": [\"*\"], \"dst\": [\"*:*\"], \"via\": [\"exit1\"]}"), 1,
-     54,
-     "\"*\" in acls[0].dst[0] is a mesh target, but this entry has via, which only routed "
-     "destinations (CIDRs, hosts, autogroup:internet) take; move it to an entry without via"},
-    {"{\"groups\": {\"group:x\": []}, \"acls\": [{\"action\": \"accept\", \"src\": [\"*\"], "
-     "\"dst\": [\"autogroup:internet:*\"], \"via\": [\"group:x\"]}]}",
-     1, 114, "\"group:x\" in acls[0].via: via takes node names and tags, not groups"},
-    {ACL("{\"action\": \"accept\", \"src\": [\"*\"], \"dst\": [\"autogroup:internet:*\"], "
-	 "\"via\": []}"),
-     1, 86, "acls[0].via is empty; list at least one name"},
-    /* a long, hostile token is quoted safely and cut short */
-    {ACL("{\"action\": \"accept\", \"src\": [\"*\"], \"dst\": [\"*:*\"], "
-	 "\"\\u0001xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\": 1}"),
-     1, 62,
-     "unknown key \"\\x01xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx...\" in acls[0]; expected "
-     "action, src, dst, proto or via"},
+	/* JSON and HuJSON */
+	{ "", 1, 1, "bad JSON: '[' or '{' expected near end of file" },
+	{ "{\"acls\": [}", 1, 11, "bad JSON: unexpected token near '}'" },
+	{ "{\n  \"acls\": [,]\n}", 2, 12, "bad JSON: unexpected token near ','" },
+	{ "{\"groups\": {}, \"groups\": {}}", 1, 23,
+	  "bad JSON: duplicate object key near '\"groups\"'" },
+	{ "// fine\n{} /* not closed", 2, 4, "unterminated /* comment: close it with */" },
+	{ "[]", 1, 1, "a policy is a JSON object, not a list" },
+	/* keys */
+	{ "{\"acl\": []}", 1, 2,
+	  "unknown key \"acl\" at the top level; expected groups, tagOwners, hosts, acls or "
+	  "autoApprovers" },
+	{ ACL("{\"action\": \"accept\", \"src\": [\"*\"], \"dst\": [\"*:*\"], \"ports\": []}"), 1,
+	  62, "unknown key \"ports\" in acls[0]; expected action, src, dst, proto or via" },
+	{ "{\"autoApprovers\": {\"exitNodes\": []}}", 1, 20,
+	  "unknown key \"exitNodes\" in autoApprovers; expected routes or exitNode" },
+	/* types */
+	{ "{\"acls\": {}}", 1, 10, "acls must be a list, not an object" },
+	{ "{\"groups\": {\"group:a\": \"alice\"}}", 1, 24,
+	  "groups[\"group:a\"] must be a list, not a string" },
+	{ ACL("{\"action\": \"accept\", \"src\": [7], \"dst\": [\"*:*\"]}"), 1, 40,
+	  "acls[0].src[0] must be a string, not a number" },
+	{ ACL("17"), 1, 11, "acls[0] must be an object, not a number" },
+	/* actions, required keys */
+	{ ACL("{\"action\": \"deny\", \"src\": [\"*\"], \"dst\": [\"*:*\"]}"), 1, 22,
+	  "unsupported action \"deny\" in acls[0].action: entries only grant (\"accept\"); "
+	  "everything not granted is denied" },
+	{ ACL("{\"src\": [\"*\"], \"dst\": [\"*:*\"]}"), 1, 11,
+	  "acls[0] has no \"action\"; add \"action\": \"accept\"" },
+	{ ACL("{\"action\": \"accept\", \"dst\": [\"*:*\"]}"), 1, 11,
+	  "acls[0] has no \"src\": say who this entry grants" },
+	{ ACL("{\"action\": \"accept\", \"src\": [\"*\"]}"), 1, 11,
+	  "acls[0] has no \"dst\": say what this entry grants" },
+	{ ACL("{\"action\": \"accept\", \"src\": [], \"dst\": [\"*:*\"]}"), 1, 39,
+	  "acls[0].src is empty; list at least one name" },
+	{ ACL("{\"action\": \"accept\", \"src\": [\"*\"], \"dst\": []}"), 1, 53,
+	  "acls[0].dst is empty; list at least one TARGET:PORTS" },
+	/* protocols */
+	{ ACL("{\"action\": \"accept\", \"proto\": \"tcpp\", \"src\": [\"*\"], \"dst\": [\"*:*\"]}"),
+	  1, 41,
+	  "unknown proto \"tcpp\" in acls[0].proto; use \"tcp\", \"udp\" or \"icmp\", or leave it "
+	  "out for any" },
+	{ ACL("{\"action\": \"accept\", \"proto\": \"icmp\", \"src\": [\"*\"], \"dst\": [\"*:22\"]}"),
+	  1, 71, "acls[0].dst[0]: icmp has no ports; write \"*:*\"" },
+	/* ports */
+	{ ACL("{\"action\": \"accept\", \"src\": [\"*\"], \"dst\": [\"*:0\"]}"), 1, 54,
+	  "bad port \"0\" in acls[0].dst[0] \"*:0\": ports are 1-65535, a range A-B, a comma list of "
+	  "those, or *" },
+	{ ACL("{\"action\": \"accept\", \"src\": [\"*\"], \"dst\": [\"*:65536\"]}"), 1, 54,
+	  "bad port \"65536\" in acls[0].dst[0] \"*:65536\": ports are 1-65535, a range A-B, a comma "
+	  "list of those, or *" },
+	{ ACL("{\"action\": \"accept\", \"src\": [\"*\"], \"dst\": [\"*:22,443-80\"]}"), 1, 54,
+	  "bad port range \"443-80\" in acls[0].dst[0] \"*:22,443-80\": the first port is above the "
+	  "last" },
+	{ ACL("{\"action\": \"accept\", \"src\": [\"*\"], \"dst\": [\"*:22,\"]}"), 1, 54,
+	  "bad port \"\" in acls[0].dst[0] \"*:22,\": ports are 1-65535, a range A-B, a comma list of "
+	  "those, or *" },
+	{ ACL("{\"action\": \"accept\", \"src\": [\"*\"], \"dst\": [\"*:http\"]}"), 1, 54,
+	  "bad port \"http\" in acls[0].dst[0] \"*:http\": ports are 1-65535, a range A-B, a comma "
+	  "list of those, or *" },
+	{ ACL("{\"action\": \"accept\", \"src\": [\"*\"], \"dst\": [\"*\"]}"), 1, 54,
+	  "\"*\" in acls[0].dst[0] has no ports; write TARGET:PORTS, for example \"*:*\"" },
+	{ ACL("{\"action\": \"accept\", \"src\": [\"*\"], \"dst\": [\"fd00::1\"]}"), 1, 54,
+	  "\"fd00::1\" in acls[0].dst[0] has no ports; write TARGET:PORTS, for example "
+	  "\"[fd00::1]:*\"" },
+	/* CIDRs */
+	{ ACL("{\"action\": \"accept\", \"src\": [\"10.0.0.0/33\"], \"dst\": [\"*:*\"]}"), 1, 40,
+	  "bad CIDR \"10.0.0.0/33\" in acls[0].src: write an IPv4 or IPv6 address, optionally "
+	  "/LENGTH" },
+	{ ACL("{\"action\": \"accept\", \"src\": [\"*\"], \"dst\": [\"10.0.0.1/8:*\"]}"), 1, 54,
+	  "bad CIDR \"10.0.0.1/8\" in acls[0].dst[0]: host bits are set; did you mean 10.0.0.0/8?" },
+	{ "{\"hosts\": {\"nas\": \"192.168.1.300\"}}", 1, 19,
+	  "bad CIDR \"192.168.1.300\" in hosts[\"nas\"]: write an IPv4 or IPv6 address, optionally "
+	  "/LENGTH" },
+	{ "{\"hosts\": {\"10.0.0.1\": \"10.0.0.1\"}}", 1, 12,
+	  "bad host name \"10.0.0.1\" in hosts: use a name (no spaces, none of : / , [ ] * \" \\, not "
+	  "an address)" },
+	{ "{\"autoApprovers\": {\"routes\": {\"0.0.0.0/0\": []}}}", 1, 31,
+	  "\"0.0.0.0/0\" in autoApprovers.routes: a default route is an exit node; approve exit "
+	  "nodes with \"exitNode\"" },
+	{ "{\"autoApprovers\": {\"routes\": {\"fd00::/8\": [], \"fd00:0::/8\": []}}}", 1, 47,
+	  "\"fd00:0::/8\" in autoApprovers.routes is the same route as fd00::/8" },
+	/* unknown names the text alone can tell */
+	{ "{\"groups\": {\"group:eng\": [\"alice\"]},\n \"acls\": [\n  {\"action\": \"accept\",\n"
+	  "   \"src\": [\"group:eng2\"], \"dst\": [\"*:*\"]}]}",
+	  4, 12, "unknown group \"group:eng2\" in acls[0].src; define it in \"groups\"" },
+	{ ACL("{\"action\": \"accept\", \"src\": [\"*\"], \"dst\": [\"tag:web:443\"]}"), 1, 54,
+	  "unknown tag \"tag:web\" in acls[0].dst[0]; define it in \"tagOwners\"" },
+	{ "{\"groups\": {\"eng\": []}}", 1, 13,
+	  "bad name \"eng\" in groups: names there are group:NAME" },
+	{ "{\"tagOwners\": {\"tag:\": []}}", 1, 16,
+	  "bad name \"tag:\" in tagOwners: names there are tag:NAME" },
+	{ "{\"groups\": {\"group:a\": [\"group:b\"], \"group:b\": []}}", 1, 25,
+	  "\"group:b\" in groups[\"group:a\"]: groups hold users, not groups" },
+	{ "{\"tagOwners\": {\"tag:a\": [\"*\"]}}", 1, 26,
+	  "\"*\" in tagOwners[\"tag:a\"]: owners are users, groups and tags" },
+	{ ACL("{\"action\": \"accept\", \"src\": [\"autogroup:internet\"], \"dst\": [\"*:*\"]}"), 1,
+	  40, "\"autogroup:internet\" in acls[0].src: it is only a destination" },
+	{ ACL("{\"action\": \"accept\", \"src\": [\"*\"], \"dst\": [\"autogroup:self:*\"]}"), 1, 54,
+	  "unsupported \"autogroup:self\" in acls[0].dst[0]: the only autogroup is "
+	  "autogroup:internet" },
+	{ ACL("{\"action\": \"accept\", \"src\": [\"al ice\"], \"dst\": [\"*:*\"]}"), 1, 40,
+	  "bad name \"al ice\" in acls[0].src: names hold no spaces and none of : / , [ ] * \" \\" },
+	/* via */
+	{ ACL("{\"action\": \"accept\", \"src\": [\"*\"], \"dst\": [\"*:*\"], \"via\": [\"exit1\"]}"),
+	  1, 54,
+	  "\"*\" in acls[0].dst[0] is a mesh target, but this entry has via, which only routed "
+	  "destinations (CIDRs, hosts, autogroup:internet) take; move it to an entry without via" },
+	{ "{\"groups\": {\"group:x\": []}, \"acls\": [{\"action\": \"accept\", \"src\": [\"*\"], "
+	  "\"dst\": [\"autogroup:internet:*\"], \"via\": [\"group:x\"]}]}",
+	  1, 114, "\"group:x\" in acls[0].via: via takes node names and tags, not groups" },
+	{ ACL("{\"action\": \"accept\", \"src\": [\"*\"], \"dst\": [\"autogroup:internet:*\"], "
+	      "\"via\": []}"),
+	  1, 86, "acls[0].via is empty; list at least one name" },
+	/* a long, hostile token is quoted safely and cut short */
+	{ ACL("{\"action\": \"accept\", \"src\": [\"*\"], \"dst\": [\"*:*\"], "
+	      "\"\\u0001xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\": 1}"),
+	  1, 62,
+	  "unknown key \"\\x01xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx...\" in acls[0]; expected "
+	  "action, src, dst, proto or via" },
 };
 
 static void test_parse_bad(void **state)
@@ -247,7 +248,7 @@ static void test_parse_good(void **state)
 static void test_default_text(void **state)
 {
 	const char *t = rn_policy_default_text();
-	struct rn_policy_world empty = {0};
+	struct rn_policy_world empty = { 0 };
 	struct rn_policy_error err;
 	struct rn_policy *pol;
 
@@ -263,42 +264,42 @@ static void test_default_text(void **state)
 }
 
 /* A small world for validation: users alice, bob, carol; nodes laptop (alice), exit1 (bob). */
-static const char *const users[] = {"alice", "bob", "carol"};
+static const char *const users[] = { "alice", "bob", "carol" };
 static struct rn_policy_node nodes[] = {
-    {.id = 1,
-     .name = "laptop",
-     .user = "alice",
-     .ip4 = {100, 64, 0, 1},
-     .ip6 = {0xfd, 0x7a, [15] = 1}},
-    {.id = 2,
-     .name = "exit1",
-     .user = "bob",
-     .ip4 = {100, 64, 0, 2},
-     .ip6 = {0xfd, 0x7a, [15] = 2},
-     .advertises_exit = true,
-     .exit_approved = true},
+	{ .id = 1,
+	  .name = "laptop",
+	  .user = "alice",
+	  .ip4 = { 100, 64, 0, 1 },
+	  .ip6 = { 0xfd, 0x7a, [15] = 1 } },
+	{ .id = 2,
+	  .name = "exit1",
+	  .user = "bob",
+	  .ip4 = { 100, 64, 0, 2 },
+	  .ip6 = { 0xfd, 0x7a, [15] = 2 },
+	  .advertises_exit = true,
+	  .exit_approved = true },
 };
-static const struct rn_policy_world world = {users, 3, nodes, 2};
+static const struct rn_policy_world world = { users, 3, nodes, 2 };
 
 static const struct bad_case validate_cases[] = {
-    {"{\"groups\": {\"group:eng\": [\"alice\", \"dave\"]}}", 1, 36,
-     "unknown user \"dave\" in groups[\"group:eng\"]; add the user or fix the name"},
-    {"{\"tagOwners\": {\"tag:a\": [\"laptop\"]}}", 1, 26,
-     "unknown user \"laptop\" in tagOwners[\"tag:a\"]; add the user or fix the name"},
-    {ACL("{\"action\": \"accept\", \"src\": [\"alice\", \"eve\"], \"dst\": [\"*:*\"]}"), 1, 49,
-     "unknown user or node \"eve\" in acls[0].src; fix the name or remove it"},
-    {ACL("{\"action\": \"accept\", \"src\": [\"*\"],\n \"dst\": [\"laptop:22\", \"server:22\"]}"),
-     2, 23, "unknown user or node \"server\" in acls[0].dst[1]; fix the name or remove it"},
-    {ACL("{\"action\": \"accept\", \"src\": [\"*\"], \"dst\": [\"autogroup:internet:*\"], "
-	 "\"via\": [\"exit2\"]}"),
-     1, 87, "unknown node \"exit2\" in acls[0].via; fix the name or remove it"},
-    {ACL("{\"action\": \"accept\", \"src\": [\"*\"], \"dst\": [\"autogroup:internet:*\"], "
-	 "\"via\": [\"bob\"]}"),
-     1, 87, "\"bob\" in acls[0].via is a user; via takes node names and tags"},
-    {"{\"autoApprovers\": {\"exitNode\": [\"exit1\"]}}", 1, 33,
-     "unknown user \"exit1\" in autoApprovers.exitNode; add the user or fix the name"},
-    {"{\"autoApprovers\": {\"routes\": {\"10.0.0.0/8\": [\"zed\"]}}}", 1, 46,
-     "unknown user \"zed\" in autoApprovers.routes[\"10.0.0.0/8\"]; add the user or fix the name"},
+	{ "{\"groups\": {\"group:eng\": [\"alice\", \"dave\"]}}", 1, 36,
+	  "unknown user \"dave\" in groups[\"group:eng\"]; add the user or fix the name" },
+	{ "{\"tagOwners\": {\"tag:a\": [\"laptop\"]}}", 1, 26,
+	  "unknown user \"laptop\" in tagOwners[\"tag:a\"]; add the user or fix the name" },
+	{ ACL("{\"action\": \"accept\", \"src\": [\"alice\", \"eve\"], \"dst\": [\"*:*\"]}"), 1, 49,
+	  "unknown user or node \"eve\" in acls[0].src; fix the name or remove it" },
+	{ ACL("{\"action\": \"accept\", \"src\": [\"*\"],\n \"dst\": [\"laptop:22\", \"server:22\"]}"),
+	  2, 23, "unknown user or node \"server\" in acls[0].dst[1]; fix the name or remove it" },
+	{ ACL("{\"action\": \"accept\", \"src\": [\"*\"], \"dst\": [\"autogroup:internet:*\"], "
+	      "\"via\": [\"exit2\"]}"),
+	  1, 87, "unknown node \"exit2\" in acls[0].via; fix the name or remove it" },
+	{ ACL("{\"action\": \"accept\", \"src\": [\"*\"], \"dst\": [\"autogroup:internet:*\"], "
+	      "\"via\": [\"bob\"]}"),
+	  1, 87, "\"bob\" in acls[0].via is a user; via takes node names and tags" },
+	{ "{\"autoApprovers\": {\"exitNode\": [\"exit1\"]}}", 1, 33,
+	  "unknown user \"exit1\" in autoApprovers.exitNode; add the user or fix the name" },
+	{ "{\"autoApprovers\": {\"routes\": {\"10.0.0.0/8\": [\"zed\"]}}}", 1, 46,
+	  "unknown user \"zed\" in autoApprovers.routes[\"10.0.0.0/8\"]; add the user or fix the name" },
 };
 
 static void test_validate_bad(void **state)
@@ -342,7 +343,7 @@ static void test_validate_good(void **state)
 
 static void test_validate_world(void **state)
 {
-	static const char *const dup_users[] = {"alice", "alice"};
+	static const char *const dup_users[] = { "alice", "alice" };
 	struct rn_policy_node bad[2];
 	struct rn_policy_world w = world;
 	struct rn_policy_error err;
@@ -403,10 +404,10 @@ static void test_error_plumbing(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_parse_bad),	   cmocka_unit_test(test_parse_good),
-	    cmocka_unit_test(test_default_text),   cmocka_unit_test(test_validate_bad),
-	    cmocka_unit_test(test_validate_good),  cmocka_unit_test(test_validate_world),
-	    cmocka_unit_test(test_error_plumbing),
+		cmocka_unit_test(test_parse_bad),      cmocka_unit_test(test_parse_good),
+		cmocka_unit_test(test_default_text),   cmocka_unit_test(test_validate_bad),
+		cmocka_unit_test(test_validate_good),  cmocka_unit_test(test_validate_world),
+		cmocka_unit_test(test_error_plumbing),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

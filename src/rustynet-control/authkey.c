@@ -61,9 +61,12 @@ static int rn_authkey_create_args(struct rn_ctl *ctl, int argc, char **argv,
 				  struct rn_authkey_opts *o)
 {
 	static const struct option opts[] = {
-	    {"user", required_argument, NULL, 'u'},    {"reusable", no_argument, NULL, 'r'},
-	    {"expires", required_argument, NULL, 'e'}, {"tag", required_argument, NULL, 't'},
-	    {"help", no_argument, NULL, 'h'},	       {0},
+		{ "user", required_argument, NULL, 'u' },
+		{ "reusable", no_argument, NULL, 'r' },
+		{ "expires", required_argument, NULL, 'e' },
+		{ "tag", required_argument, NULL, 't' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
 	};
 	char err[200];
 	int c;
@@ -108,8 +111,8 @@ static int rn_authkey_create_args(struct rn_ctl *ctl, int argc, char **argv,
 
 static int rn_authkey_create(struct rn_ctl *ctl, int argc, char **argv)
 {
-	struct rn_authkey_opts o = {.tags = json_array()};
-	struct rn_authkey key = {0};
+	struct rn_authkey_opts o = { .tags = json_array() };
+	struct rn_authkey key = { 0 };
 	struct rn_store *store = NULL;
 	char text[RN_AUTHKEY_STRSIZE], when[32];
 	int64_t now = time(NULL), uid, id;
@@ -259,25 +262,25 @@ static int rn_authkey_revoke(struct rn_ctl *ctl, int argc, char **argv)
 }
 
 static const struct rn_ctl_verb rn_authkey_verbs[] = {
-    {"create", rn_authkey_create,
-     "authkey create --user NAME [--reusable] [--expires DURATION] [--tag TAG]...",
-     "Makes an auth key that enrolls nodes for user NAME (made if new), and prints it once:\n"
-     "only its hash is stored. Give it to the node: rustynet up --server URL --auth-key KEY\n\n"
-     "  --user NAME          the user the nodes belong to\n"
-     "  --reusable           enroll any number of nodes (default: one)\n"
-     "  --expires DURATION   e.g. 30m, 12h, 7d, 1w (default: never)\n"
-     "  --tag TAG            tag:NAME given to the nodes it enrolls; repeat for several\n\n"
-     "The key is four parts joined by '.':\n"
-     "  rnk1.<secret>.<TLS pin>.<netmap key>\n"
-     "secret: the store's secret (rnk_ + base64url); TLS pin: base64url SHA-256 of the server\n"
-     "certificate's public key (DER SubjectPublicKeyInfo); netmap key: base64url of the\n"
-     "Ed25519 key that signs netmaps. With these the node trusts this server from the start.\n"},
-    {"list", rn_authkey_list, "authkey list [--json]",
-     "Lists auth keys (never their secrets): id, user, type, state, expiry, uses, tags.\n"},
-    {"revoke", rn_authkey_revoke, "authkey revoke ID",
-     "Revokes auth key ID (from `authkey list`): it enrolls no more nodes. Nodes it\n"
-     "already enrolled stay.\n"},
-    {0},
+	{ "create", rn_authkey_create,
+	  "authkey create --user NAME [--reusable] [--expires DURATION] [--tag TAG]...",
+	  "Makes an auth key that enrolls nodes for user NAME (made if new), and prints it once:\n"
+	  "only its hash is stored. Give it to the node: rustynet up --server URL --auth-key KEY\n\n"
+	  "  --user NAME          the user the nodes belong to\n"
+	  "  --reusable           enroll any number of nodes (default: one)\n"
+	  "  --expires DURATION   e.g. 30m, 12h, 7d, 1w (default: never)\n"
+	  "  --tag TAG            tag:NAME given to the nodes it enrolls; repeat for several\n\n"
+	  "The key is four parts joined by '.':\n"
+	  "  rnk1.<secret>.<TLS pin>.<netmap key>\n"
+	  "secret: the store's secret (rnk_ + base64url); TLS pin: base64url SHA-256 of the server\n"
+	  "certificate's public key (DER SubjectPublicKeyInfo); netmap key: base64url of the\n"
+	  "Ed25519 key that signs netmaps. With these the node trusts this server from the start.\n" },
+	{ "list", rn_authkey_list, "authkey list [--json]",
+	  "Lists auth keys (never their secrets): id, user, type, state, expiry, uses, tags.\n" },
+	{ "revoke", rn_authkey_revoke, "authkey revoke ID",
+	  "Revokes auth key ID (from `authkey list`): it enrolls no more nodes. Nodes it\n"
+	  "already enrolled stay.\n" },
+	{ 0 },
 };
 
 int rn_ctl_authkey_main(struct rn_ctl *ctl, int argc, char **argv)

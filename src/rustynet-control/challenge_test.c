@@ -108,11 +108,11 @@ static void test_verify(void **state)
 	assert_true(rn_enroll_key_generate(node_priv));
 	assert_true(rn_enroll_key_public(node_priv, node_pub));
 	assert_int_equal(rn_challenge_issue(c, 1, nonce), 0);
-	t = (struct rn_enroll_transcript){.nonce = nonce,
-					  .server_pub = rn_challenge_server_key(c),
-					  .node_pub = node_pub,
-					  .auth_key = "rnk_x",
-					  .hostname = "h"};
+	t = (struct rn_enroll_transcript){ .nonce = nonce,
+					   .server_pub = rn_challenge_server_key(c),
+					   .node_pub = node_pub,
+					   .auth_key = "rnk_x",
+					   .hostname = "h" };
 	assert_true(rn_enroll_proof_make(node_priv, rn_challenge_server_key(c), &t, proof));
 	assert_true(rn_challenge_verify(c, &t, proof));
 	/* a proof for another server's key is no proof here */
@@ -127,9 +127,9 @@ static void test_verify(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup_teardown(test_key_file, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_nonces, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_verify, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_key_file, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_nonces, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_verify, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

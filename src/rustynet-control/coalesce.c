@@ -93,7 +93,7 @@ bool rn_coalesce_note(struct rn_coalesce *c, int64_t id, uint64_t now_ms)
 		c->v = grown;
 		c->cap = cap;
 	}
-	c->v[c->n++] = (struct rn_coalesce_entry){.id = id, .published_ms = now_ms};
+	c->v[c->n++] = (struct rn_coalesce_entry){ .id = id, .published_ms = now_ms };
 	return true;
 }
 

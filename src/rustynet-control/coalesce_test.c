@@ -144,12 +144,12 @@ static void test_forget(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_first_change_at_once),
-	    cmocka_unit_test(test_flapping_node_is_bounded),
-	    cmocka_unit_test(test_held_offer_is_the_latest),
-	    cmocka_unit_test(test_nodes_are_separate),
-	    cmocka_unit_test(test_earlier_clock),
-	    cmocka_unit_test(test_forget),
+		cmocka_unit_test(test_first_change_at_once),
+		cmocka_unit_test(test_flapping_node_is_bounded),
+		cmocka_unit_test(test_held_offer_is_the_latest),
+		cmocka_unit_test(test_nodes_are_separate),
+		cmocka_unit_test(test_earlier_clock),
+		cmocka_unit_test(test_forget),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -136,10 +136,10 @@ static void test_key(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_ipv6_counts_per_64),
-	    cmocka_unit_test(test_ipv4_counts_per_address),
-	    cmocka_unit_test(test_many_clients),
-	    cmocka_unit_test(test_key),
+		cmocka_unit_test(test_ipv6_counts_per_64),
+		cmocka_unit_test(test_ipv4_counts_per_address),
+		cmocka_unit_test(test_many_clients),
+		cmocka_unit_test(test_key),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -92,11 +92,11 @@ static int upstreams(struct rn_ctl *ctl, int argc, char **argv)
 }
 
 static const struct rn_ctl_verb rn_dns_verbs[] = {
-    {"upstreams", upstreams, USE,
-     "set: the resolvers nodes forward names outside the network to (at most 8, unicast).\n"
-     "clear: none (nodes without an exit node then use their own resolvers).\n"
-     "get: prints them.\n"},
-    {0},
+	{ "upstreams", upstreams, USE,
+	  "set: the resolvers nodes forward names outside the network to (at most 8, unicast).\n"
+	  "clear: none (nodes without an exit node then use their own resolvers).\n"
+	  "get: prints them.\n" },
+	{ 0 },
 };
 
 int rn_ctl_dns_main(struct rn_ctl *ctl, int argc, char **argv)

@@ -9,7 +9,7 @@ static const struct {
 	char unit;
 	int64_t seconds;
 } rn_duration_units[] = {
-    {'s', 1}, {'m', 60}, {'h', 3600}, {'d', 86400}, {'w', 7 * 86400},
+	{ 's', 1 }, { 'm', 60 }, { 'h', 3600 }, { 'd', 86400 }, { 'w', 7 * 86400 },
 };
 
 static int64_t rn_duration_unit(char c)

@@ -14,34 +14,34 @@ static const struct {
 	const char *in;
 	int64_t want; /* 0: refused */
 } vectors[] = {
-    {"1s", 1},
-    {"30m", 1800},
-    {"12h", 43200},
-    {"7d", 604800},
-    {"1w", 604800},
-    {"52w", 52 * 604800},
-    {"3650d", 3650 * 86400},
-    {"007d", 604800},
-    {"0", 0},
-    {"0d", 0},
-    {"000h", 0},
-    {"-1d", 0},
-    {"+1d", 0},
-    {"", 0},
-    {"d", 0},
-    {"7", 0},
-    {"7x", 0},
-    {"7D", 0},
-    {"7dd", 0},
-    {"7d1h", 0},
-    {" 7d", 0},
-    {"7d ", 0},
-    {"1.5h", 0},
-    {"7 d", 0},
-    {"0x10s", 0},
-    {"9999999999999999999999d", 0},
-    {"3700d", 0},
-    {"600w", 0},
+	{ "1s", 1 },
+	{ "30m", 1800 },
+	{ "12h", 43200 },
+	{ "7d", 604800 },
+	{ "1w", 604800 },
+	{ "52w", 52 * 604800 },
+	{ "3650d", 3650 * 86400 },
+	{ "007d", 604800 },
+	{ "0", 0 },
+	{ "0d", 0 },
+	{ "000h", 0 },
+	{ "-1d", 0 },
+	{ "+1d", 0 },
+	{ "", 0 },
+	{ "d", 0 },
+	{ "7", 0 },
+	{ "7x", 0 },
+	{ "7D", 0 },
+	{ "7dd", 0 },
+	{ "7d1h", 0 },
+	{ " 7d", 0 },
+	{ "7d ", 0 },
+	{ "1.5h", 0 },
+	{ "7 d", 0 },
+	{ "0x10s", 0 },
+	{ "9999999999999999999999d", 0 },
+	{ "3700d", 0 },
+	{ "600w", 0 },
 };
 
 static void test_vectors(void **state)
@@ -77,8 +77,8 @@ static void test_zero_message(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_vectors),
-	    cmocka_unit_test(test_zero_message),
+		cmocka_unit_test(test_vectors),
+		cmocka_unit_test(test_zero_message),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -24,22 +24,22 @@
 enum { RN_INIT_MAX_NAMES = 32 };
 
 static const struct rn_ctl_verb rn_init_verb = {
-    "init",
-    NULL,
-    "init [--state DIR] [--domain NAME] [--hostname NAME]...",
-    "Creates the state dir DIR (mode 0700) and in it:\n"
-    "  control.db                  the store: users, auth keys, nodes, policy, audit log\n"
-    "  " RN_CTL_SIGN_KEY "          the Ed25519 key that signs netmaps (0600), and\n"
-    "  " RN_CTL_SIGN_PUB "          its public key\n"
-    "  " RN_CTL_TLS_KEY ", " RN_CTL_TLS_CERT "  the HTTPS API's key (0600) and self-signed "
-    "certificate\n"
-    "  " RN_CTL_ENROLL_KEY "                  the X25519 key enrolling nodes prove their keys "
-    "to (0600)\n"
-    "and installs the starter policy, which lets every node reach every other node.\n"
-    "Refuses a DIR that exists and is not empty.\n\n"
-    "  --domain NAME     the DNS domain of the network (default \"rustynet\")\n"
-    "  --hostname NAME   a name or address for the certificate; repeat for several\n"
-    "                    (default: this machine's hostname and localhost)\n",
+	"init",
+	NULL,
+	"init [--state DIR] [--domain NAME] [--hostname NAME]...",
+	"Creates the state dir DIR (mode 0700) and in it:\n"
+	"  control.db                  the store: users, auth keys, nodes, policy, audit log\n"
+	"  " RN_CTL_SIGN_KEY "          the Ed25519 key that signs netmaps (0600), and\n"
+	"  " RN_CTL_SIGN_PUB "          its public key\n"
+	"  " RN_CTL_TLS_KEY ", " RN_CTL_TLS_CERT "  the HTTPS API's key (0600) and self-signed "
+	"certificate\n"
+	"  " RN_CTL_ENROLL_KEY "                  the X25519 key enrolling nodes prove their keys "
+	"to (0600)\n"
+	"and installs the starter policy, which lets every node reach every other node.\n"
+	"Refuses a DIR that exists and is not empty.\n\n"
+	"  --domain NAME     the DNS domain of the network (default \"rustynet\")\n"
+	"  --hostname NAME   a name or address for the certificate; repeat for several\n"
+	"                    (default: this machine's hostname and localhost)\n",
 };
 
 /* A name that is safe in the SAN list: a DNS name (letters, digits, '-', '.', '*') or an IP. */
@@ -203,10 +203,10 @@ static void rn_init_report(const struct rn_ctl *ctl, const char *domain, const c
 int rn_ctl_init_main(struct rn_ctl *ctl, int argc, char **argv)
 {
 	static const struct option opts[] = {
-	    {"domain", required_argument, NULL, 'd'},
-	    {"hostname", required_argument, NULL, 'n'},
-	    {"help", no_argument, NULL, 'h'},
-	    {0},
+		{ "domain", required_argument, NULL, 'd' },
+		{ "hostname", required_argument, NULL, 'n' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
 	};
 	const char *names[RN_INIT_MAX_NAMES], *domain = NULL;
 	char host[256], dom[RN_STORE_NAME_MAX + 1], key_id[RN_NETMAP_KEY_ID_STRLEN];

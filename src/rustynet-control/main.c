@@ -23,16 +23,17 @@ static const struct {
 	rn_ctl_main_fn fn;
 	const char *summary;
 } rn_ctl_commands[] = {
-    {"init", rn_ctl_init_main, "create a new state dir: store, signing key, TLS cert, policy"},
-    {"authkey", rn_ctl_authkey_main, "create, list and revoke auth keys"},
-    {"nodes", rn_ctl_nodes_main, "list, remove, expire and rename nodes"},
-    {"users", rn_ctl_users_main, "list users"},
-    {"routes", rn_ctl_routes_main, "list and approve the LAN routes nodes advertise"},
-    {"exit", rn_ctl_exit_main, "approve a node as an exit node"},
-    {"policy", rn_ctl_policy_main, "set, get and check the network policy"},
-    {"dns", rn_ctl_dns_main, "set and get the DNS upstreams nodes forward to"},
-    {"serve", rn_ctl_serve_main, "serve the control protocol to nodes over HTTPS"},
-    {"version", rn_ctl_version_main, "print the version"},
+	{ "init", rn_ctl_init_main,
+	  "create a new state dir: store, signing key, TLS cert, policy" },
+	{ "authkey", rn_ctl_authkey_main, "create, list and revoke auth keys" },
+	{ "nodes", rn_ctl_nodes_main, "list, remove, expire and rename nodes" },
+	{ "users", rn_ctl_users_main, "list users" },
+	{ "routes", rn_ctl_routes_main, "list and approve the LAN routes nodes advertise" },
+	{ "exit", rn_ctl_exit_main, "approve a node as an exit node" },
+	{ "policy", rn_ctl_policy_main, "set, get and check the network policy" },
+	{ "dns", rn_ctl_dns_main, "set and get the DNS upstreams nodes forward to" },
+	{ "serve", rn_ctl_serve_main, "serve the control protocol to nodes over HTTPS" },
+	{ "version", rn_ctl_version_main, "print the version" },
 };
 
 static void rn_ctl_usage(FILE *f)
@@ -111,7 +112,7 @@ static int rn_ctl_take_state(struct rn_ctl *ctl, int argc, char **argv)
 
 int main(int argc, char **argv)
 {
-	struct rn_ctl ctl = {.state = RN_CTL_DEFAULT_STATE, .prog = "rustynet-control"};
+	struct rn_ctl ctl = { .state = RN_CTL_DEFAULT_STATE, .prog = "rustynet-control" };
 
 	rn_log_open("rustynet-control", false);
 	rn_ctl_set_actor(&ctl);

@@ -76,7 +76,7 @@ enum rn_nodes_change { RN_NODES_REMOVE, RN_NODES_EXPIRE, RN_NODES_RENAME };
 
 static int rn_nodes_change(struct rn_ctl *ctl, int argc, char **argv, enum rn_nodes_change what)
 {
-	struct rn_store_node node = {0};
+	struct rn_store_node node = { 0 };
 	struct rn_store *store = NULL;
 	int64_t now = time(NULL);
 	int ret, first;
@@ -131,15 +131,15 @@ static int rn_nodes_rename(struct rn_ctl *ctl, int argc, char **argv)
 }
 
 static const struct rn_ctl_verb rn_nodes_verbs[] = {
-    {"list", rn_nodes_list, "nodes list [--json]",
-     "Lists the nodes: id, DNS name, user, addresses, state, last check-in, tags.\n"},
-    {"remove", rn_nodes_remove, "nodes remove NODE",
-     "Deletes NODE (DNS name or id) from the network.\n"},
-    {"expire", rn_nodes_expire, "nodes expire NODE",
-     "Expires NODE's enrollment: peers drop it until it enrolls again with an auth key.\n"},
-    {"rename", rn_nodes_rename, "nodes rename NODE NAME",
-     "Gives NODE the DNS name made from NAME (lowercased, a-z 0-9 -).\n"},
-    {0},
+	{ "list", rn_nodes_list, "nodes list [--json]",
+	  "Lists the nodes: id, DNS name, user, addresses, state, last check-in, tags.\n" },
+	{ "remove", rn_nodes_remove, "nodes remove NODE",
+	  "Deletes NODE (DNS name or id) from the network.\n" },
+	{ "expire", rn_nodes_expire, "nodes expire NODE",
+	  "Expires NODE's enrollment: peers drop it until it enrolls again with an auth key.\n" },
+	{ "rename", rn_nodes_rename, "nodes rename NODE NAME",
+	  "Gives NODE the DNS name made from NAME (lowercased, a-z 0-9 -).\n" },
+	{ 0 },
 };
 
 int rn_ctl_nodes_main(struct rn_ctl *ctl, int argc, char **argv)

@@ -50,7 +50,7 @@ static char *rn_policy_read(const char *path, size_t *len)
 /* Reads and checks FILE against the store's world; prints why not. 0 or -errno. */
 static int rn_policy_load_checked(struct rn_store *store, const char *path, char **text_out)
 {
-	struct rn_policy_error err = {0};
+	struct rn_policy_error err = { 0 };
 	struct rn_control_world cw;
 	char *text;
 	size_t len;
@@ -169,14 +169,14 @@ static int rn_policy_cmd_get(struct rn_ctl *ctl, int argc, char **argv)
 }
 
 static const struct rn_ctl_verb rn_policy_verbs[] = {
-    {"set", rn_policy_cmd_set, "policy set FILE",
-     "Checks the HuJSON policy in FILE (\"-\": stdin) against the network's users and nodes\n"
-     "and installs it. On an error it prints FILE:LINE:COL: message and keeps the old one.\n"},
-    {"get", rn_policy_cmd_get, "policy get [--json]",
-     "Prints the policy in force (--json: with its revision).\n"},
-    {"check", rn_policy_cmd_check, "policy check FILE",
-     "Checks FILE as `policy set` would, without installing it.\n"},
-    {0},
+	{ "set", rn_policy_cmd_set, "policy set FILE",
+	  "Checks the HuJSON policy in FILE (\"-\": stdin) against the network's users and nodes\n"
+	  "and installs it. On an error it prints FILE:LINE:COL: message and keeps the old one.\n" },
+	{ "get", rn_policy_cmd_get, "policy get [--json]",
+	  "Prints the policy in force (--json: with its revision).\n" },
+	{ "check", rn_policy_cmd_check, "policy check FILE",
+	  "Checks FILE as `policy set` would, without installing it.\n" },
+	{ 0 },
 };
 
 int rn_ctl_policy_main(struct rn_ctl *ctl, int argc, char **argv)

@@ -12,8 +12,8 @@ enum { RN_RATELIMIT_PROBE = 8 }; /* slots looked at per address */
 
 struct rn_bucket {
 	uint8_t key[RN_RATELIMIT_KEY_LEN]; /* rn_ratelimit_key(); all zero = free */
-	uint32_t tokens;  /* failures left */
-	uint64_t updated; /* ms of the last refill */
+	uint32_t tokens;		   /* failures left */
+	uint64_t updated;		   /* ms of the last refill */
 };
 
 struct rn_ratelimit {

@@ -15,7 +15,7 @@
 
 static struct sockaddr_in v4(uint32_t a)
 {
-	struct sockaddr_in s = {.sin_family = AF_INET};
+	struct sockaddr_in s = { .sin_family = AF_INET };
 
 	s.sin_addr.s_addr = htonl(a);
 	return s;
@@ -57,8 +57,8 @@ static void test_burst_and_refill(void **state)
 static void test_ipv6_per_64(void **state)
 {
 	struct rn_ratelimit *rl = rn_ratelimit_new();
-	struct sockaddr_in6 a = {.sin6_family = AF_INET6}, b = {.sin6_family = AF_INET6};
-	struct sockaddr_in6 c = {.sin6_family = AF_INET6};
+	struct sockaddr_in6 a = { .sin6_family = AF_INET6 }, b = { .sin6_family = AF_INET6 };
+	struct sockaddr_in6 c = { .sin6_family = AF_INET6 };
 
 	(void)state;
 	inet_pton(AF_INET6, "2001:db8:1:2::1", &a.sin6_addr);
@@ -76,7 +76,7 @@ static void test_ipv6_per_64(void **state)
 static void test_ipv4_mapped(void **state)
 {
 	struct rn_ratelimit *rl = rn_ratelimit_new();
-	struct sockaddr_in6 a = {.sin6_family = AF_INET6}, b = {.sin6_family = AF_INET6};
+	struct sockaddr_in6 a = { .sin6_family = AF_INET6 }, b = { .sin6_family = AF_INET6 };
 	struct sockaddr_in c = v4(0xc6336401);
 
 	(void)state;
@@ -147,11 +147,9 @@ static void test_seed_unpredictable(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_burst_and_refill),
-	    cmocka_unit_test(test_ipv6_per_64),
-	    cmocka_unit_test(test_ipv4_mapped),
-	    cmocka_unit_test(test_flood),
-	    cmocka_unit_test(test_seed_unpredictable),
+		cmocka_unit_test(test_burst_and_refill),   cmocka_unit_test(test_ipv6_per_64),
+		cmocka_unit_test(test_ipv4_mapped),	   cmocka_unit_test(test_flood),
+		cmocka_unit_test(test_seed_unpredictable),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

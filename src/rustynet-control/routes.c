@@ -82,7 +82,9 @@ static char *rn_routes_union(const struct rn_ctl *ctl, const char *approved, cha
 			goto out;
 		}
 		rn_filter_prefix_format(&p, buf, sizeof(buf));
-		json_array_foreach(arr, j, v) if (!strcmp(json_string_value(v), buf)) break;
+		json_array_foreach(arr, j, v)
+			if (!strcmp(json_string_value(v), buf))
+				break;
 		if (j == json_array_size(arr))
 			json_array_append_new(arr, json_string(buf));
 	}
@@ -94,7 +96,7 @@ out:
 
 static int rn_routes_approve(struct rn_ctl *ctl, int argc, char **argv)
 {
-	struct rn_store_node node = {0};
+	struct rn_store_node node = { 0 };
 	struct rn_store *store = NULL;
 	char *routes = NULL;
 	int ret, first;
@@ -127,7 +129,7 @@ out:
 
 static int rn_exit_approve(struct rn_ctl *ctl, int argc, char **argv)
 {
-	struct rn_store_node node = {0};
+	struct rn_store_node node = { 0 };
 	struct rn_store *store = NULL;
 	int ret, first;
 
@@ -160,17 +162,17 @@ out:
 }
 
 static const struct rn_ctl_verb rn_routes_verbs[] = {
-    {"list", rn_routes_list, "routes list [--json]",
-     "Lists the nodes that advertise LAN routes or exit capability, and what is approved.\n"},
-    {"approve", rn_routes_approve, "routes approve NODE CIDR...",
-     "Approves LAN routes NODE advertises, adding them to those already approved.\n"},
-    {0},
+	{ "list", rn_routes_list, "routes list [--json]",
+	  "Lists the nodes that advertise LAN routes or exit capability, and what is approved.\n" },
+	{ "approve", rn_routes_approve, "routes approve NODE CIDR...",
+	  "Approves LAN routes NODE advertises, adding them to those already approved.\n" },
+	{ 0 },
 };
 
 static const struct rn_ctl_verb rn_exit_verbs[] = {
-    {"approve", rn_exit_approve, "exit approve NODE",
-     "Approves NODE, which advertises exit capability, as an exit node.\n"},
-    {0},
+	{ "approve", rn_exit_approve, "exit approve NODE",
+	  "Approves NODE, which advertises exit capability, as an exit node.\n" },
+	{ 0 },
 };
 
 int rn_ctl_routes_main(struct rn_ctl *ctl, int argc, char **argv)

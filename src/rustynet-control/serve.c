@@ -115,7 +115,7 @@ static enum MHD_Result rn_serve_send(struct MHD_Connection *conn, struct rn_serv
 static enum MHD_Result rn_serve_fail_now(struct MHD_Connection *conn, unsigned status,
 					 const char *msg)
 {
-	struct rn_serve_reply r = {0};
+	struct rn_serve_reply r = { 0 };
 
 	rn_serve_error(&r, status, "%s", msg);
 	return rn_serve_send(conn, &r);
@@ -131,8 +131,8 @@ static bool rn_serve_known_path(const char *url)
 static enum MHD_Result rn_serve_begin(struct MHD_Connection *conn, const char *url,
 				      const char *method, void **con_cls)
 {
-	const char *clen = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-						       MHD_HTTP_HEADER_CONTENT_LENGTH);
+	const char *clen =
+	    MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
 	struct rn_serve_req *req;
 
 	if (!rn_serve_known_path(url))
@@ -176,7 +176,7 @@ static enum MHD_Result rn_serve_handle(void *cls, struct MHD_Connection *conn, c
 {
 	struct rn_serve *s = cls;
 	struct rn_serve_req *req = *con_cls;
-	struct rn_serve_reply r = {0};
+	struct rn_serve_reply r = { 0 };
 	const union MHD_ConnectionInfo *ci;
 	const char *auth;
 
@@ -545,12 +545,12 @@ out:
 }
 
 static const struct rn_ctl_verb rn_serve_verbs[] = {
-    {"serve", rn_serve_cmd, "serve --listen ADDR:PORT",
-     "Serves the control protocol (docs/control-protocol.md) over HTTPS, TLS 1.3 only, with\n"
-     "the certificate init made: nodes enroll with auth keys and long-poll their netmaps.\n"
-     "ADDR is an IPv4 address or [IPv6]; 0.0.0.0 or [::] for all. Runs in the foreground\n"
-     "until SIGTERM or SIGINT; logs one line per enrollment or refusal.\n"},
-    {0},
+	{ "serve", rn_serve_cmd, "serve --listen ADDR:PORT",
+	  "Serves the control protocol (docs/control-protocol.md) over HTTPS, TLS 1.3 only, with\n"
+	  "the certificate init made: nodes enroll with auth keys and long-poll their netmaps.\n"
+	  "ADDR is an IPv4 address or [IPv6]; 0.0.0.0 or [::] for all. Runs in the foreground\n"
+	  "until SIGTERM or SIGINT; logs one line per enrollment or refusal.\n" },
+	{ 0 },
 };
 
 int rn_ctl_serve_main(struct rn_ctl *ctl, int argc, char **argv)

@@ -38,8 +38,8 @@ struct rn_serve {
 	bool stopping;
 	/* only the watcher thread: */
 	int64_t audit_id;
-	struct rn_ratelimit *rl; /* locks itself */
-	struct rn_connlimit *conns; /* locks itself: open connections per client */
+	struct rn_ratelimit *rl;	/* locks itself */
+	struct rn_connlimit *conns;	/* locks itself: open connections per client */
 	struct rn_challenge *challenge; /* locks itself: the enrollment key and nonces */
 };
 
@@ -48,8 +48,8 @@ struct rn_serve_reply {
 	unsigned status;
 	char *body;
 	size_t len;
-	bool secret;		  /* the body holds a token: wiped when sent */
-	unsigned retry_after_s;	  /* 429 */
+	bool secret;		/* the body holds a token: wiped when sent */
+	unsigned retry_after_s; /* 429 */
 };
 
 /* Marks a change (lock held): new epoch, every long-poll wakes. */
@@ -62,8 +62,8 @@ void rn_serve_publish_held(struct rn_serve *s, uint64_t now_ms);
 struct rn_mapper_epoch *rn_serve_snapshot(struct rn_serve *s);
 
 /* The endpoints (serve_api.c). body is the request's, peer its source address. */
-void rn_serve_enroll(struct rn_serve *s, const struct sockaddr *peer, const char *body,
-		     size_t len, struct rn_serve_reply *r);
+void rn_serve_enroll(struct rn_serve *s, const struct sockaddr *peer, const char *body, size_t len,
+		     struct rn_serve_reply *r);
 /* POST /v1/enroll/challenge: a nonce and the server's enrollment key. */
 void rn_serve_challenge(struct rn_serve *s, const struct sockaddr *peer, const char *body,
 			size_t len, struct rn_serve_reply *r);

@@ -181,10 +181,11 @@ static unsigned rn_serve_enroll_status(int ret)
 static void rn_serve_enroll_locked(struct rn_serve *s, const struct sockaddr *peer,
 				   const struct rn_api_enroll *req, struct rn_serve_reply *r)
 {
-	struct rn_store_enrollment en = {
-	    .auth_key = req->auth_key, .hostname = req->hostname, .public_key = req->public_key};
+	struct rn_store_enrollment en = { .auth_key = req->auth_key,
+					  .hostname = req->hostname,
+					  .public_key = req->public_key };
 	struct rn_store_authkey_use use;
-	struct rn_store_node nd = {0};
+	struct rn_store_node nd = { 0 };
 	char token[RN_STORE_NODE_TOKEN_SIZE], actor[32], addr[RN_NETMAP_ENDPOINT_STRLEN];
 	int64_t now = time(NULL);
 	char *env = NULL;
@@ -240,11 +241,11 @@ out:
 static bool rn_serve_proven(struct rn_serve *s, const struct sockaddr *peer,
 			    const struct rn_api_enroll *req, struct rn_serve_reply *r)
 {
-	struct rn_enroll_transcript t = {.nonce = req->nonce,
-					 .server_pub = rn_challenge_server_key(s->challenge),
-					 .node_pub = req->public_key,
-					 .auth_key = req->auth_key,
-					 .hostname = req->hostname};
+	struct rn_enroll_transcript t = { .nonce = req->nonce,
+					  .server_pub = rn_challenge_server_key(s->challenge),
+					  .node_pub = req->public_key,
+					  .auth_key = req->auth_key,
+					  .hostname = req->hostname };
 
 	if (!rn_challenge_take(s->challenge, req->nonce, rn_serve_now_ms())) {
 		rn_serve_refuse_enroll(
@@ -415,11 +416,12 @@ void rn_serve_publish_held(struct rn_serve *s, uint64_t now_ms)
 	char actor[32];
 
 	while (rn_coalesce_pop_due(s->co, now_ms, &d)) {
-		struct rn_store_node base = {.id = d.id,
-					     .advertised_routes = d.offer.base_routes,
-					     .advertises_exit = d.offer.base_exit};
-		struct rn_api_offer o = {
-		    .routes = d.offer.routes, .has_exit = true, .advertise_exit = d.offer.exit};
+		struct rn_store_node base = { .id = d.id,
+					      .advertised_routes = d.offer.base_routes,
+					      .advertises_exit = d.offer.base_exit };
+		struct rn_api_offer o = { .routes = d.offer.routes,
+					  .has_exit = true,
+					  .advertise_exit = d.offer.exit };
 
 		snprintf(actor, sizeof(actor), "node:%lld", (long long)d.id);
 		if (!d.has_offer || !rn_serve_offer(s, &base, &o, actor, time(NULL)))

@@ -87,10 +87,10 @@ out:
 }
 
 static const struct rn_ctl_verb rn_ctl_users_verbs[] = {
-    {"list", rn_ctl_users_list, "users list [--json]",
-     "Lists the users: id, name, how many nodes each has, when it was made.\n"
-     "A user is made by `rustynet-control authkey create --user NAME`.\n"},
-    {0},
+	{ "list", rn_ctl_users_list, "users list [--json]",
+	  "Lists the users: id, name, how many nodes each has, when it was made.\n"
+	  "A user is made by `rustynet-control authkey create --user NAME`.\n" },
+	{ 0 },
 };
 
 int rn_ctl_users_main(struct rn_ctl *ctl, int argc, char **argv)

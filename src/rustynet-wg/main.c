@@ -26,12 +26,13 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f, "Usage: rustynet-wg [-f|--foreground] INTERFACE-NAME\n"
-		   "\n"
-		   "Creates the TUN interface INTERFACE-NAME and serves the WireGuard userspace API\n"
-		   "at %s/INTERFACE-NAME.sock; configure it with wg(8).\n"
-		   "Runs in the background unless -f is given or WG_PROCESS_FOREGROUND=1.\n"
-		   "Debug logging: RUSTYNET_WG_DEBUG=all (or a list: noise,peer,rx,tx,uapi,tun).\n",
+	fprintf(f,
+		"Usage: rustynet-wg [-f|--foreground] INTERFACE-NAME\n"
+		"\n"
+		"Creates the TUN interface INTERFACE-NAME and serves the WireGuard userspace API\n"
+		"at %s/INTERFACE-NAME.sock; configure it with wg(8).\n"
+		"Runs in the background unless -f is given or WG_PROCESS_FOREGROUND=1.\n"
+		"Debug logging: RUSTYNET_WG_DEBUG=all (or a list: noise,peer,rx,tx,uapi,tun).\n",
 		RN_UAPI_SOCKET_DIR);
 }
 
@@ -108,7 +109,8 @@ static int serve(const char *ifname, int ready_fd)
 		if (n > 0 && (pfd[0].revents & POLLIN))
 			rn_uapi_server_handle(&uapi);
 		if (rn_wg_device_is_dead(dev) || !rn_tun_exists(rn_wg_device_ifname(dev))) {
-			log_info(MAIN, "interface %s is gone, shutting down", rn_wg_device_ifname(dev));
+			log_info(MAIN, "interface %s is gone, shutting down",
+				 rn_wg_device_ifname(dev));
 			break;
 		}
 		rn_wg_device_refresh_mtu(dev);
@@ -150,7 +152,8 @@ static int daemonize(const char *ifname)
 		status = -EIO;
 	close(pipefd[0]);
 	if (status) {
-		fprintf(stderr, "rustynet-wg: failed to start %s: %s%s (details in the system log)\n",
+		fprintf(stderr,
+			"rustynet-wg: failed to start %s: %s%s (details in the system log)\n",
 			ifname, strerror(-status),
 			status == -EBUSY ? ": another process already runs this interface" : "");
 		return 1;
@@ -193,7 +196,8 @@ int main(int argc, char **argv)
 	}
 	ifname = argv[optind];
 	if (!*ifname || strlen(ifname) >= IF_NAMESIZE || strchr(ifname, '/')) {
-		fprintf(stderr, "rustynet-wg: invalid interface name '%s' (1-%d characters, no '/')\n",
+		fprintf(stderr,
+			"rustynet-wg: invalid interface name '%s' (1-%d characters, no '/')\n",
 			ifname, IF_NAMESIZE - 1);
 		return 2;
 	}

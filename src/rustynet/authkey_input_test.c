@@ -55,16 +55,16 @@ static void test_file_contents(void **state)
 		const char *key;     /* on success */
 		const char *err_has; /* on failure */
 	} cases[] = {
-	    {KEY, sizeof(KEY) - 1, 0, KEY, NULL},
-	    {KEY "\n", sizeof(KEY), 0, KEY, NULL},
-	    {KEY "\r\n", sizeof(KEY) + 1, 0, KEY, NULL},
-	    {KEY "\n\n", sizeof(KEY) + 1, 0, KEY, NULL},
-	    {"", 0, -ENODATA, NULL, "is empty"},
-	    {"\n", 1, -ENODATA, NULL, "is empty"},
-	    {KEY "\nsecond line\n", sizeof(KEY) + 12, -EINVAL, NULL, "more than one line"},
-	    {"rnk1.\0rest", 10, -EINVAL, NULL, "NUL byte"},
-	    {KEY "-this-is-far-too-long-for-the-buffer\n", sizeof(KEY) + 36, -EMSGSIZE, NULL,
-	     "more than an auth key"},
+		{ KEY, sizeof(KEY) - 1, 0, KEY, NULL },
+		{ KEY "\n", sizeof(KEY), 0, KEY, NULL },
+		{ KEY "\r\n", sizeof(KEY) + 1, 0, KEY, NULL },
+		{ KEY "\n\n", sizeof(KEY) + 1, 0, KEY, NULL },
+		{ "", 0, -ENODATA, NULL, "is empty" },
+		{ "\n", 1, -ENODATA, NULL, "is empty" },
+		{ KEY "\nsecond line\n", sizeof(KEY) + 12, -EINVAL, NULL, "more than one line" },
+		{ "rnk1.\0rest", 10, -EINVAL, NULL, "NUL byte" },
+		{ KEY "-this-is-far-too-long-for-the-buffer\n", sizeof(KEY) + 36, -EMSGSIZE, NULL,
+		  "more than an auth key" },
 	};
 	char out[BUF], err[256];
 
@@ -123,7 +123,7 @@ static void test_file_access(void **state)
 /* A pipe (standard input): one line is read, what follows stays unread. */
 static void test_pipe(void **state)
 {
-	char out[BUF], err[256], rest[16] = {0};
+	char out[BUF], err[256], rest[16] = { 0 };
 	int p[2];
 
 	(void)state;
@@ -166,9 +166,9 @@ static int teardown(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_file_contents),
-	    cmocka_unit_test(test_file_access),
-	    cmocka_unit_test(test_pipe),
+		cmocka_unit_test(test_file_contents),
+		cmocka_unit_test(test_file_access),
+		cmocka_unit_test(test_pipe),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -34,10 +34,10 @@ static void print_resolved(json_t *r)
 	if (!r)
 		return;
 	printf("                 link %s: DNS", str(r, "link"));
-	json_array_foreach(json_object_get(r, "dns"), i, x) printf(" %s", json_string_value(x));
+	json_array_foreach(json_object_get(r, "dns"), i, x)
+		printf(" %s", json_string_value(x));
 	printf("%s, domains", json_array_size(json_object_get(r, "dns")) ? "" : " none");
-	json_array_foreach(json_object_get(r, "domains"), i, x)
-	{
+	json_array_foreach(json_object_get(r, "domains"), i, x) {
 		const char *d = json_string_value(x);
 		size_t n = strlen(d);
 
@@ -61,33 +61,35 @@ static void print_inspect(json_t *res)
 
 	printf("Magic DNS:       %s on %s and %s\n",
 	       json_is_true(json_object_get(res, "serving")) ? "serving" : "NOT serving",
-	       json_string_value(json_array_get(svc, 0)), json_string_value(json_array_get(svc, 1)));
+	       json_string_value(json_array_get(svc, 0)),
+	       json_string_value(json_array_get(svc, 1)));
 	printf("Zone:            %s (this node: %s)\n", str(res, "domain"), str(res, "dns_name"));
-	printf("Protected mode:  %s\n",
-	       json_is_true(json_object_get(res, "protected_mode")) ? "on (an exit node is selected)"
-								     : "off");
+	printf("Protected mode:  %s\n", json_is_true(json_object_get(res, "protected_mode"))
+					    ? "on (an exit node is selected)"
+					    : "off");
 	printf("Upstreams:      ");
-	json_array_foreach(json_object_get(res, "upstreams"), i, x) printf(" %s",
-									   json_string_value(x));
+	json_array_foreach(json_object_get(res, "upstreams"), i, x)
+		printf(" %s", json_string_value(x));
 	printf("%s (from %s)\n", json_array_size(json_object_get(res, "upstreams")) ? "" : " none",
 	       str(res, "upstream_source"));
 	printf("System resolver: %s %s, %s\n", str(sys, "mode"), str(sys, "path"),
 	       json_is_true(json_object_get(sys, "wired")) ? "pointed at Magic DNS" : "not wired");
 	json_array_foreach(json_object_get(sys, "nameservers"), i, x)
-	    printf("                   %s\n", json_string_value(x));
+		printf("                   %s\n", json_string_value(x));
 	print_resolved(json_object_get(sys, "resolved"));
 	printf("Records:\n");
-	json_array_foreach(json_object_get(res, "records"), i, x)
-	{
+	json_array_foreach(json_object_get(res, "records"), i, x) {
 		const char *node = str(x, "node");
 
 		printf("  %-40s %-5s %-28s %s%s\n", str(x, "name"), str(x, "type"), str(x, "value"),
 		       node[0] ? node : "(extra record)",
-		       !node[0] ? "" : json_is_true(json_object_get(x, "online")) ? " online" : " offline");
+		       !node[0]					    ? ""
+		       : json_is_true(json_object_get(x, "online")) ? " online"
+								    : " offline");
 	}
 	printf("Problems:%s\n", json_array_size(json_object_get(res, "problems")) ? "" : " none");
 	json_array_foreach(json_object_get(res, "problems"), i, x)
-	    printf("  - %s\n", json_string_value(x));
+		printf("  - %s\n", json_string_value(x));
 }
 
 static int inspect(int argc, char **argv)
@@ -121,7 +123,7 @@ static ldns_pkt *ask(const char *name, ldns_rr_type type)
 	snprintf(full, sizeof(full), "%s%s", name, name[strlen(name) - 1] == '.' ? "" : ".");
 	dn = ldns_dname_new_frm_str(full);
 	if (res && ns && dn && ldns_resolver_push_nameserver(res, ns) == LDNS_STATUS_OK) {
-		ldns_resolver_set_timeout(res, (struct timeval){.tv_sec = TIMEOUT_S});
+		ldns_resolver_set_timeout(res, (struct timeval){ .tv_sec = TIMEOUT_S });
 		ldns_resolver_set_retry(res, 1);
 		ldns_resolver_set_fallback(res, true); /* TC: again over TCP */
 		ldns_resolver_set_recursive(res, true);
@@ -196,10 +198,11 @@ static int query(int argc, char **argv)
 		json_t *x;
 
 		printf("%s %s: %s, from %s\n", name, tname, rc_text ? rc_text : "?",
-		       !strcmp(path, "zone")	 ? "the Magic DNS zone"
+		       !strcmp(path, "zone")   ? "the Magic DNS zone"
 		       : !strcmp(path, "none") ? "nobody (no upstream answered: SERVFAIL)"
 					       : "an upstream (forwarded)");
-		json_array_foreach(answers, i, x) printf("  %s\n", json_string_value(x));
+		json_array_foreach(answers, i, x)
+			printf("  %s\n", json_string_value(x));
 	}
 	free(rc_text);
 	json_decref(out);

@@ -14,7 +14,7 @@
 
 int rn_cli_down_main(int argc, char **argv)
 {
-	struct timespec tick = {.tv_nsec = 50 * 1000 * 1000};
+	struct timespec tick = { .tv_nsec = 50 * 1000 * 1000 };
 	json_t *res = NULL;
 	struct stat st;
 	int rc;

@@ -32,8 +32,7 @@ static int list(int argc, char **argv)
 		    "no exit nodes this node may use (an exit must be advertised, approved by the "
 		    "admin and granted by the policy)\n");
 	} else {
-		json_array_foreach(arr, i, x)
-		{
+		json_array_foreach(arr, i, x) {
 			printf("%s %-30s %-15s %s%s",
 			       json_is_true(json_object_get(x, "selected")) ? "*" : " ",
 			       json_string_value(json_object_get(x, "dns_name")),
@@ -41,7 +40,7 @@ static int list(int argc, char **argv)
 			       json_is_true(json_object_get(x, "online")) ? "online" : "offline",
 			       json_array_size(json_object_get(x, "lan_routes")) ? ", LAN:" : "");
 			json_array_foreach(json_object_get(x, "lan_routes"), j, r)
-			    printf(" %s", json_string_value(r));
+				printf(" %s", json_string_value(r));
 			putchar('\n');
 		}
 	}

@@ -17,18 +17,19 @@ static const struct {
 	int (*fn)(int argc, char **argv);
 	const char *summary;
 } commands[] = {
-    {"up", rn_cli_up_main, "log in to a control server and join its network"},
-    {"status", rn_cli_status_main, "show this node, its interface and its peers"},
-    {"ping", rn_cli_ping_main, "ping a peer through the tunnel, by name or mesh address"},
-    {"exit-node", rn_cli_exit_node_main,
-     "list, select or turn off the exit node for internet "
-     "traffic"},
-    {"lan-access", rn_cli_lan_access_main, "on|off: reach the LAN subnets granted to this node"},
-    {"route", rn_cli_route_main, "advertise or retract LAN routes this node can forward to"},
-    {"dns", rn_cli_dns_main, "inspect|query: what Magic DNS serves, and ask it a name"},
-    {"logout", rn_cli_logout_main, "leave the network: peers, addresses and routes removed"},
-    {"version", rn_cli_version_main, "print the versions of rustynet and rustynetd"},
-    {"down", rn_cli_down_main, "stop rustynetd: interface and sockets removed"},
+	{ "up", rn_cli_up_main, "log in to a control server and join its network" },
+	{ "status", rn_cli_status_main, "show this node, its interface and its peers" },
+	{ "ping", rn_cli_ping_main, "ping a peer through the tunnel, by name or mesh address" },
+	{ "exit-node", rn_cli_exit_node_main,
+	  "list, select or turn off the exit node for internet "
+	  "traffic" },
+	{ "lan-access", rn_cli_lan_access_main,
+	  "on|off: reach the LAN subnets granted to this node" },
+	{ "route", rn_cli_route_main, "advertise or retract LAN routes this node can forward to" },
+	{ "dns", rn_cli_dns_main, "inspect|query: what Magic DNS serves, and ask it a name" },
+	{ "logout", rn_cli_logout_main, "leave the network: peers, addresses and routes removed" },
+	{ "version", rn_cli_version_main, "print the versions of rustynet and rustynetd" },
+	{ "down", rn_cli_down_main, "stop rustynetd: interface and sockets removed" },
 };
 
 static void usage(FILE *f)

@@ -32,13 +32,13 @@ struct target {
 		struct in6_addr v6;
 	};
 	char ip[INET6_ADDRSTRLEN];
-	const char *name;     /* borrowed from the status reply */
-	const json_t *peer;   /* NULL: an address no peer has */
+	const char *name;   /* borrowed from the status reply */
+	const json_t *peer; /* NULL: an address no peer has */
 };
 
 static bool match_peer(const json_t *p, const char *what)
 {
-	static const char *const keys[] = {"name", "dns_name", "ipv4", "ipv6"};
+	static const char *const keys[] = { "name", "dns_name", "ipv4", "ipv6" };
 
 	for (size_t i = 0; i < 4; i++) {
 		const char *v = json_string_value(json_object_get(p, keys[i]));
@@ -109,7 +109,8 @@ static int open_socket(const struct target *t, const char *ifname)
 		return -1;
 	}
 	if (setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, ifname, (socklen_t)strlen(ifname)) < 0) {
-		fprintf(stderr, PROG_NAME " ping: cannot bind to %s: %s\n", ifname, strerror(errno));
+		fprintf(stderr, PROG_NAME " ping: cannot bind to %s: %s\n", ifname,
+			strerror(errno));
 		close(fd);
 		return -1;
 	}
@@ -118,13 +119,13 @@ static int open_socket(const struct target *t, const char *ifname)
 
 static int send_echo(int fd, const struct target *t, uint16_t id, uint16_t seq)
 {
-	uint8_t pkt[8 + PING_DATA_LEN] = {0};
-	struct sockaddr_in6 sa6 = {.sin6_family = AF_INET6, .sin6_addr = t->v6};
-	struct sockaddr_in sa4 = {.sin_family = AF_INET, .sin_addr = t->v4};
+	uint8_t pkt[8 + PING_DATA_LEN] = { 0 };
+	struct sockaddr_in6 sa6 = { .sin6_family = AF_INET6, .sin6_addr = t->v6 };
+	struct sockaddr_in sa4 = { .sin_family = AF_INET, .sin_addr = t->v4 };
 
 	pkt[0] = t->family == AF_INET ? ICMP_ECHO : ICMP6_ECHO_REQUEST;
-	memcpy(pkt + 4, &(uint16_t){htons(id)}, 2);
-	memcpy(pkt + 6, &(uint16_t){htons(seq)}, 2);
+	memcpy(pkt + 4, &(uint16_t){ htons(id) }, 2);
+	memcpy(pkt + 6, &(uint16_t){ htons(seq) }, 2);
 	memset(pkt + 8, 0xa5, PING_DATA_LEN);
 	if (t->family == AF_INET) {
 		uint16_t c = inet_checksum(pkt, sizeof(pkt));
@@ -165,7 +166,7 @@ static double now_ms(void)
 /* One echo; the RTT in ms, or a negative value when no reply came in time. */
 static double ping_once(int fd, const struct target *t, uint16_t id, uint16_t seq)
 {
-	struct pollfd pfd = {.fd = fd, .events = POLLIN};
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
 	double start = now_ms(), left;
 	uint8_t buf[1500];
 	ssize_t n;
@@ -204,13 +205,16 @@ static int parse(int argc, char **argv, const char **what, long *count, bool *js
 		} else if (argv[i][0] != '-' && !*what) {
 			*what = argv[i];
 		} else {
-			fprintf(stderr, PROG_NAME " ping: unexpected argument \"%s\"\nUsage: " PROG_NAME
-					" " PING_USAGE "\n", argv[i]);
+			fprintf(stderr,
+				PROG_NAME " ping: unexpected argument \"%s\"\nUsage: " PROG_NAME
+					  " " PING_USAGE "\n",
+				argv[i]);
 			return RN_CLI_USAGE;
 		}
 	}
 	if (!*what) {
-		fprintf(stderr, PROG_NAME " ping: which peer?\nUsage: " PROG_NAME " " PING_USAGE "\n");
+		fprintf(stderr,
+			PROG_NAME " ping: which peer?\nUsage: " PROG_NAME " " PING_USAGE "\n");
 		return RN_CLI_USAGE;
 	}
 	return -1;
@@ -263,8 +267,8 @@ int rn_cli_ping_main(int argc, char **argv)
 			got++;
 			json_array_append_new(rtts, json_real(ms));
 			if (!json)
-				printf("reply from %s (%s): seq=%ld time=%.2f ms\n", t.name, t.ip, seq,
-				       ms);
+				printf("reply from %s (%s): seq=%ld time=%.2f ms\n", t.name, t.ip,
+				       seq, ms);
 		} else {
 			json_array_append_new(rtts, json_null());
 			if (!json)
@@ -274,9 +278,10 @@ int rn_cli_ping_main(int argc, char **argv)
 	close(fd);
 	ep = peer_endpoint(what, epbuf, sizeof(epbuf));
 	if (json) {
-		json_t *out = json_pack("{s:s, s:s, s:I, s:I, s:o, s:s?, s:b}", "peer", t.name, "ip",
-					t.ip, "sent", (json_int_t)count, "received", (json_int_t)got,
-					"rtt_ms", rtts, "endpoint", ep, "direct", ep != NULL);
+		json_t *out =
+		    json_pack("{s:s, s:s, s:I, s:I, s:o, s:s?, s:b}", "peer", t.name, "ip", t.ip,
+			      "sent", (json_int_t)count, "received", (json_int_t)got, "rtt_ms",
+			      rtts, "endpoint", ep, "direct", ep != NULL);
 
 		rn_cli_print_json(out);
 		json_decref(out);

@@ -41,7 +41,7 @@ static void print_offer(const json_t *adv)
 	if (!json_array_size(routes))
 		printf("routes:    none advertised\n");
 	json_array_foreach(routes, i, v)
-	    printf("%s %s\n", i ? "          " : "routes:   ", json_string_value(v));
+		printf("%s %s\n", i ? "          " : "routes:   ", json_string_value(v));
 }
 
 static void print_list(const char *label, const json_t *arr)
@@ -50,7 +50,8 @@ static void print_list(const char *label, const json_t *arr)
 	size_t i;
 
 	printf("%s", label);
-	json_array_foreach(arr, i, v) printf("%s%s", i ? ", " : " ", json_string_value(v));
+	json_array_foreach(arr, i, v)
+		printf("%s%s", i ? ", " : " ", json_string_value(v));
 	printf("%s\n", json_array_size(arr) ? "" : " none");
 }
 

@@ -12,7 +12,7 @@
 
 static void print_bytes(uint64_t n, char *buf, size_t len)
 {
-	static const char *const unit[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+	static const char *const unit[] = { "B", "KiB", "MiB", "GiB", "TiB" };
 	double v = (double)n;
 	unsigned int u = 0;
 
@@ -44,7 +44,8 @@ static void print_peer(const json_t *p)
 		       json_is_true(json_object_get(p, "online")) ? "online" : "offline");
 	printf("  endpoint: %s\n", json_is_string(ep) ? json_string_value(ep) : "(none)");
 	printf("  allowed ips:");
-	json_array_foreach(ips, i, ip) printf("%s %s", i ? "," : "", json_string_value(ip));
+	json_array_foreach(ips, i, ip)
+		printf("%s %s", i ? "," : "", json_string_value(ip));
 	printf("%s\n", json_array_size(ips) ? "" : " (none)");
 	if (hs > 0)
 		printf("  latest handshake: %lld seconds ago\n", (long long)(time(NULL) - hs));
@@ -65,7 +66,8 @@ static const char *str(const json_t *o, const char *key)
 static void print_login(const json_t *res)
 {
 	const json_t *server = json_object_get(res, "server"), *self = json_object_get(res, "self");
-	const json_t *nm = json_object_get(res, "netmap"), *rej = json_object_get(nm, "last_rejected");
+	const json_t *nm = json_object_get(res, "netmap"),
+		     *rej = json_object_get(nm, "last_rejected");
 
 	printf("  state: %s\n", str(res, "state"));
 	if (!json_is_true(json_object_get(res, "logged_in"))) {
@@ -122,7 +124,8 @@ static void print_refused(const json_t *res)
 		return;
 	printf("  refused (granted by the netmap, not offered by this node):%s",
 	       json_is_true(json_object_get(r, "refused_exit")) ? " exit node" : "");
-	json_array_foreach(routes, i, v) printf("%s %s", i ? "," : " routes", json_string_value(v));
+	json_array_foreach(routes, i, v)
+		printf("%s %s", i ? "," : " routes", json_string_value(v));
 	printf("\n");
 }
 
@@ -145,7 +148,7 @@ static void print_exit(const json_t *res)
 		printf("  LAN access: %s\n",
 		       json_is_true(json_object_get(res, "lan_access")) ? "on" : "off");
 	json_array_foreach(routes, i, r)
-	    printf("  LAN route: %s via %s\n", str(r, "cidr"), str(r, "via"));
+		printf("  LAN route: %s via %s\n", str(r, "cidr"), str(r, "via"));
 	print_killswitch(json_object_get(res, "killswitch"));
 }
 
@@ -176,7 +179,8 @@ int rn_cli_status_main(int argc, char **argv)
 	rn_cli_print_router(res);
 	print_refused(res);
 	peers = json_object_get(res, "peers");
-	json_array_foreach(peers, i, p) print_peer(p);
+	json_array_foreach(peers, i, p)
+		print_peer(p);
 	if (!json_array_size(peers))
 		printf("  peers: none\n");
 	json_decref(res);

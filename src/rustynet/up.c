@@ -30,8 +30,8 @@ struct up_opts {
 	const char *server, *key, *hostname;
 	const char *key_file; /* --auth-key-file, or "-" for --auth-key - */
 	char *key_arg;	      /* the argv string of --auth-key KEY, zeroed once copied */
-	const char *exit; /* NULL: unchanged; "true" / "false" */
-	const char *routes; /* NULL: unchanged; "" clears */
+	const char *exit;     /* NULL: unchanged; "true" / "false" */
+	const char *routes;   /* NULL: unchanged; "" clears */
 	bool json;
 };
 
@@ -197,7 +197,8 @@ static int check(struct up_opts *o, char *host, size_t hostlen)
 	explicit_bzero(&key, sizeof(key));
 	if (!o->hostname) {
 		if (gethostname(host, hostlen) < 0 || !host[0])
-			return usage_error("%s", "cannot read this host's name: pass --hostname NAME");
+			return usage_error("%s",
+					   "cannot read this host's name: pass --hostname NAME");
 		host[hostlen - 1] = '\0';
 		o->hostname = host;
 	}
@@ -267,7 +268,7 @@ static int up(struct up_opts *o, char *keybuf)
 
 int rn_cli_up_main(int argc, char **argv)
 {
-	struct up_opts o = {0};
+	struct up_opts o = { 0 };
 	char keybuf[UP_KEY_BUF];
 	int rc;
 

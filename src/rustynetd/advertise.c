@@ -133,8 +133,7 @@ int rn_advertise_from_json(const json_t *j, struct rn_advertise *out, char *err,
 		return -EINVAL;
 	}
 	out->exit = adv_exit;
-	json_array_foreach(routes, i, v)
-	{
+	json_array_foreach(routes, i, v) {
 		struct rn_filter_prefix p;
 
 		if (!json_is_string(v)) {

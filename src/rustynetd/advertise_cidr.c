@@ -13,7 +13,7 @@
 bool rn_advertise_cidr_parse(const char *s, const struct rn_filter_prefix *mesh6,
 			     struct rn_filter_prefix *out, char *err, size_t errlen)
 {
-	static const uint8_t cgnat_addr[4] = {100, 64};
+	static const uint8_t cgnat_addr[4] = { 100, 64 };
 	struct rn_filter_prefix cgnat, unused;
 	char fixed[RN_FILTER_PREFIX_STRLEN];
 	int r = rn_filter_prefix_parse(s, out);

@@ -32,22 +32,22 @@ test_cidr_checks(void **state)
 	static const struct {
 		const char *in, *why;
 	} bad[] = {
-	    {"192.168.50.1/24", "host bits set: did you mean 192.168.50.0/24?"},
-	    {"192.168.50.0", "not a CIDR"},
-	    {"lan", "not a CIDR"},
-	    {"", "not a CIDR"},
-	    {"192.168.50.0/33", "not a CIDR"},
-	    {"0.0.0.0/0", "default route: use --advertise-exit-node"},
-	    {"::/0", "default route"},
-	    {"100.64.0.0/10", "overlaps the mesh addresses 100.64.0.0/10"},
-	    {"100.100.0.0/16", "overlaps the mesh addresses"},
-	    {"100.0.0.0/8", "overlaps the mesh addresses"},
-	    {"fd7a:115c:a1e0::/48", "overlaps the mesh's IPv6 network fd7a:115c:a1e0::/48"},
-	    {"fd7a:115c:a1e0:5::/64", "overlaps the mesh's IPv6"},
-	    {"fd7a::/16", "overlaps the mesh's IPv6"},
+		{ "192.168.50.1/24", "host bits set: did you mean 192.168.50.0/24?" },
+		{ "192.168.50.0", "not a CIDR" },
+		{ "lan", "not a CIDR" },
+		{ "", "not a CIDR" },
+		{ "192.168.50.0/33", "not a CIDR" },
+		{ "0.0.0.0/0", "default route: use --advertise-exit-node" },
+		{ "::/0", "default route" },
+		{ "100.64.0.0/10", "overlaps the mesh addresses 100.64.0.0/10" },
+		{ "100.100.0.0/16", "overlaps the mesh addresses" },
+		{ "100.0.0.0/8", "overlaps the mesh addresses" },
+		{ "fd7a:115c:a1e0::/48", "overlaps the mesh's IPv6 network fd7a:115c:a1e0::/48" },
+		{ "fd7a:115c:a1e0:5::/64", "overlaps the mesh's IPv6" },
+		{ "fd7a::/16", "overlaps the mesh's IPv6" },
 	};
-	static const char *const good[] = {"192.168.50.0/24", "10.0.0.0/8",    "172.16.5.4/32",
-					   "100.128.0.0/9",   "2001:db8::/32", "fd00:1::/64"};
+	static const char *const good[] = { "192.168.50.0/24", "10.0.0.0/8",	"172.16.5.4/32",
+					    "100.128.0.0/9",   "2001:db8::/32", "fd00:1::/64" };
 	struct rn_filter_prefix mesh6 = P("fd7a:115c:a1e0::/48"), p;
 	char err[256];
 
@@ -66,7 +66,7 @@ test_cidr_checks(void **state)
 
 static void test_set(void **state)
 {
-	struct rn_advertise a = {0}, b = {0};
+	struct rn_advertise a = { 0 }, b = { 0 };
 	struct rn_filter_prefix x = P("192.168.60.0/24"), y = P("192.168.50.0/24"),
 				z = P("2001:db8::/32");
 	json_t *j;
@@ -94,7 +94,7 @@ static void test_set(void **state)
 	assert_int_equal(a.n_routes, 2);
 	memset(&a, 0, sizeof(a));
 	for (unsigned i = 0; i < RN_ADVERTISE_MAX_ROUTES; i++) {
-		uint8_t addr[4] = {10, (uint8_t)(i >> 8), (uint8_t)i, 0};
+		uint8_t addr[4] = { 10, (uint8_t)(i >> 8), (uint8_t)i, 0 };
 		struct rn_filter_prefix p;
 
 		rn_filter_prefix_make(&p, AF_INET, addr, 24);
@@ -106,16 +106,16 @@ static void test_set(void **state)
 static void test_file(void **state)
 {
 	char dir[] = "/tmp/rn-advertise-test.XXXXXX", path[128], err[256];
-	struct rn_advertise a = {.exit = true}, back;
+	struct rn_advertise a = { .exit = true }, back;
 	struct rn_filter_prefix y = P("192.168.50.0/24");
 	static const char *const damaged[] = {
-	    "",
-	    "{",
-	    "[]",
-	    "{\"exit\":true}",
-	    "{\"exit\":1,\"routes\":[]}",
-	    "{\"exit\":true,\"routes\":[\"0.0.0.0/0\"]}",
-	    "{\"exit\":true,\"routes\":[],\"more\":1}",
+		"",
+		"{",
+		"[]",
+		"{\"exit\":true}",
+		"{\"exit\":1,\"routes\":[]}",
+		"{\"exit\":true,\"routes\":[\"0.0.0.0/0\"]}",
+		"{\"exit\":true,\"routes\":[],\"more\":1}",
 	};
 	struct stat st;
 	FILE *f;
@@ -160,10 +160,10 @@ static void grant(struct rn_filter *f, bool exit, const char *const *routes, siz
 /* A map may grant no more than the node offers: what it offered stays, the rest is refused. */
 static void test_restrict(void **state)
 {
-	static const char *const granted[] = {"192.168.50.0/24", "192.168.50.128/25",
-					      "192.168.60.0/24", "10.0.0.0/8", "2001:db8:5::/48"};
+	static const char *const granted[] = { "192.168.50.0/24", "192.168.50.128/25",
+					       "192.168.60.0/24", "10.0.0.0/8", "2001:db8:5::/48" };
 	struct rn_filter_prefix want;
-	struct rn_advertise offered = {0};
+	struct rn_advertise offered = { 0 };
 	struct rn_advertise_refused ref;
 	struct rn_filter f;
 
@@ -222,10 +222,10 @@ static void test_restrict(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_cidr_checks),
-	    cmocka_unit_test(test_set),
-	    cmocka_unit_test(test_file),
-	    cmocka_unit_test(test_restrict),
+		cmocka_unit_test(test_cidr_checks),
+		cmocka_unit_test(test_set),
+		cmocka_unit_test(test_file),
+		cmocka_unit_test(test_restrict),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -18,10 +18,9 @@
 #include "system/system.h"
 #include "wg/device.h"
 
-static int apply_peers(struct rn_daemon *d, const struct rn_netmap *next, char *err,
-		       size_t errlen)
+static int apply_peers(struct rn_daemon *d, const struct rn_netmap *next, char *err, size_t errlen)
 {
-	struct rn_wg_config running = {0}, plan = {0};
+	struct rn_wg_config running = { 0 }, plan = { 0 };
 	int r;
 
 	r = rn_wg_device_snapshot(d->dev, &running);
@@ -47,8 +46,9 @@ static void apply_system(struct rn_daemon *d, const struct rn_netmap *next)
 
 	d->apply_error[0] = '\0';
 	if (!d->sys) {
-		snprintf(d->apply_error, sizeof(d->apply_error),
-			 "no system layer: addresses and routes not installed (see the log at start)");
+		snprintf(
+		    d->apply_error, sizeof(d->apply_error),
+		    "no system layer: addresses and routes not installed (see the log at start)");
 		return;
 	}
 	rn_apply_plan_system(next, d->ifname, &want);
@@ -70,7 +70,8 @@ static void apply_system(struct rn_daemon *d, const struct rn_netmap *next)
 		r = rn_system_addr_add(d->sys, RN_APPLY_GROUP, d->ifname, &want.addrs[i]);
 		if (r && !first) {
 			first = r;
-			snprintf(d->apply_error, sizeof(d->apply_error), "cannot add address %s: %s",
+			snprintf(d->apply_error, sizeof(d->apply_error),
+				 "cannot add address %s: %s",
 				 rn_ipaddr_format_prefix(&want.addrs[i], what), strerror(-r));
 		}
 	}
@@ -160,8 +161,8 @@ int rn_apply_envelope(struct rn_daemon *d, const char *buf, size_t len, enum rn_
 	struct rn_netmap next;
 	int r;
 
-	r = rn_apply_verify(cur, d->public_key, d->login.netmap_pub, buf, len,
-			    (uint64_t)time(NULL), max_age, &next, err, errlen);
+	r = rn_apply_verify(cur, d->public_key, d->login.netmap_pub, buf, len, (uint64_t)time(NULL),
+			    max_age, &next, err, errlen);
 	if (!r && src == RN_APPLY_FROM_CACHE) {
 		r = rn_persist_netmap_fresh(&next, (uint64_t)time(NULL), err, errlen);
 		if (r) {
@@ -204,8 +205,9 @@ int rn_apply_envelope(struct rn_daemon *d, const char *buf, size_t len, enum rn_
 		int w = rn_persist_netmap_save(d->state_dir, buf, len);
 
 		if (w)
-			log_warn(MAIN, "apply: cannot save %s/%s: %s: a restart without the server "
-				       "will start with no peers",
+			log_warn(MAIN,
+				 "apply: cannot save %s/%s: %s: a restart without the server "
+				 "will start with no peers",
 				 d->state_dir, RN_PERSIST_NETMAP_FILE, strerror(-w));
 	}
 	log_info(MAIN, "apply: netmap version %llu%s: %zu peers, %s %s",
@@ -223,15 +225,16 @@ int rn_apply_envelope(struct rn_daemon *d, const char *buf, size_t len, enum rn_
 /* No usable copy of the running map: nothing forwarded, nothing from the tunnel admitted. */
 static void offer_fail_closed(struct rn_daemon *d, const char *why)
 {
-	struct rn_netmap none = {0};
+	struct rn_netmap none = { 0 };
 	int n;
 
 	rn_wg_device_set_filter(d->dev, NULL);
 	/* a long state dir path may cut the reason short: the log line and status still say it */
-	n = snprintf(d->filter_error, sizeof(d->filter_error),
-		 "this node's offer changed and the running map (%s/%s) could not be read again "
-		 "(%s): every packet from the tunnel is dropped until the next map",
-		 d->state_dir, RN_PERSIST_NETMAP_FILE, why);
+	n = snprintf(
+	    d->filter_error, sizeof(d->filter_error),
+	    "this node's offer changed and the running map (%s/%s) could not be read again "
+	    "(%s): every packet from the tunnel is dropped until the next map",
+	    d->state_dir, RN_PERSIST_NETMAP_FILE, why);
 	log_error(MAIN, "apply: %s%s", d->filter_error,
 		  n >= (int)sizeof(d->filter_error) ? "..." : "");
 	rn_router_restrict(d, &none);
@@ -274,8 +277,8 @@ void rn_apply_offer_changed(struct rn_daemon *d)
 
 void rn_apply_clear(struct rn_daemon *d)
 {
-	struct rn_wg_config running = {0}, plan = {0};
-	struct rn_netmap none = {0};
+	struct rn_wg_config running = { 0 }, plan = { 0 };
+	struct rn_netmap none = { 0 };
 	int r;
 
 	r = rn_wg_device_snapshot(d->dev, &running);

@@ -20,15 +20,15 @@
 #include "system/netlink.h"
 #include "wg/config.h"
 
-#define RN_APPLY_GROUP	     "mesh" /* journal group of the mesh addresses and routes */
+#define RN_APPLY_GROUP "mesh" /* journal group of the mesh addresses and routes */
 /*
  * Persistent keepalive on every peer: off. With it on, both ends of a newly added pair send a
  * keepalive at once, their handshake initiations cross, and neither completes until the 5 s
  * retry (WireGuard has no tie-break). Without NAT traversal there are no mappings to keep.
  */
 #define RN_APPLY_KEEPALIVE_S 0
-#define RN_APPLY_MAX_AGE_S   600    /* a map from the server older than this is stale */
-#define RN_APPLY_V6_NET_LEN  48	    /* the network's ULA prefix length */
+#define RN_APPLY_MAX_AGE_S   600 /* a map from the server older than this is stale */
+#define RN_APPLY_V6_NET_LEN  48	 /* the network's ULA prefix length */
 
 /* The addresses and routes one map asks for on the tunnel interface. */
 struct rn_apply_intents {

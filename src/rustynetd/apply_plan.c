@@ -9,8 +9,8 @@
 #include "wg/crypto.h"
 
 const enum rn_apply_step rn_apply_order[RN_APPLY_N_STEPS] = {
-    RN_APPLY_STEP_GRANTS, RN_APPLY_STEP_FILTER, RN_APPLY_STEP_PEERS,
-    RN_APPLY_STEP_SYSTEM, RN_APPLY_STEP_ROUTER,
+	RN_APPLY_STEP_GRANTS, RN_APPLY_STEP_FILTER, RN_APPLY_STEP_PEERS,
+	RN_APPLY_STEP_SYSTEM, RN_APPLY_STEP_ROUTER,
 };
 
 _Static_assert(sizeof(union rn_netmap_endpoint) == sizeof(union rn_wg_endpoint),
@@ -128,7 +128,7 @@ fail:
 void rn_apply_plan_system(const struct rn_netmap *m, const char *ifname,
 			  struct rn_apply_intents *out)
 {
-	static const uint8_t cgnat[4] = {100, 64, 0, 0};
+	static const uint8_t cgnat[4] = { 100, 64, 0, 0 };
 	struct rn_nl_route *r;
 
 	memset(out, 0, sizeof(*out));

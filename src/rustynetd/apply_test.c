@@ -19,11 +19,11 @@
 #include "rustynetd/apply.h"
 #include "system/ipaddr.h"
 
-static const uint8_t self_key[32] = {
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1};
+static const uint8_t self_key[32] = { 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+				      1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1 };
 
 static __attribute__((noinline)) char *sealed_fixture(size_t *len,
-						   void (*change)(struct rn_netmap *))
+						      void (*change)(struct rn_netmap *))
 {
 	struct rn_netmap m;
 	char err[256], *out = NULL;
@@ -167,7 +167,7 @@ static void test_plan_peers_removes_first(void **state)
 {
 	struct rn_wg_config run, out;
 	struct rn_wg_peer_config *extra;
-	struct rn_netmap m, empty = {0};
+	struct rn_netmap m, empty = { 0 };
 
 	(void)state;
 	fx_map(&m);
@@ -205,16 +205,16 @@ static void test_verify(void **state)
 	(void)state;
 	env = sealed_fixture(&len, NULL);
 	env43 = sealed_fixture(&len43, newer);
-	assert_int_equal(rn_apply_verify(NULL, self_key, fx_pub, env, len, FX_NOW, 600, &got, err,
-					 sizeof(err)),
-			 0);
+	assert_int_equal(
+	    rn_apply_verify(NULL, self_key, fx_pub, env, len, FX_NOW, 600, &got, err, sizeof(err)),
+	    0);
 	assert_int_equal(got.version, 42);
 	cur = got;
 
 	/* Same version again (a replay): refused; newer: taken. */
-	assert_int_equal(rn_apply_verify(&cur, self_key, fx_pub, env, len, FX_NOW, 600, &got, err,
-					 sizeof(err)),
-			 -ESTALE);
+	assert_int_equal(
+	    rn_apply_verify(&cur, self_key, fx_pub, env, len, FX_NOW, 600, &got, err, sizeof(err)),
+	    -ESTALE);
 	assert_int_equal(got.version, 0);
 	assert_int_equal(rn_apply_verify(&cur, self_key, fx_pub, env43, len43, FX_NOW, 600, &got,
 					 err, sizeof(err)),
@@ -236,14 +236,14 @@ static void test_verify(void **state)
 
 	/* Another node's map, another signing key, a broken signature. */
 	memset(other, 9, sizeof(other));
-	assert_int_equal(rn_apply_verify(NULL, other, fx_pub, env, len, FX_NOW, 600, &got, err,
-					 sizeof(err)),
-			 -EPERM);
+	assert_int_equal(
+	    rn_apply_verify(NULL, other, fx_pub, env, len, FX_NOW, 600, &got, err, sizeof(err)),
+	    -EPERM);
 	assert_non_null(strstr(err, "another node"));
 	assert_int_equal(got.n_peers, 0);
-	assert_int_equal(rn_apply_verify(NULL, self_key, other, env, len, FX_NOW, 600, &got, err,
-					 sizeof(err)),
-			 -EKEYREJECTED);
+	assert_int_equal(
+	    rn_apply_verify(NULL, self_key, other, env, len, FX_NOW, 600, &got, err, sizeof(err)),
+	    -EKEYREJECTED);
 	{
 		const char *sig = strstr(env, "\"sig\":\"");
 		size_t at;
@@ -255,9 +255,9 @@ static void test_verify(void **state)
 						 &got, err, sizeof(err)),
 				 -EBADMSG);
 	}
-	assert_int_equal(rn_apply_verify(NULL, self_key, fx_pub, "{}", 2, FX_NOW, 600, &got, err,
-					 sizeof(err)),
-			 -EINVAL);
+	assert_int_equal(
+	    rn_apply_verify(NULL, self_key, fx_pub, "{}", 2, FX_NOW, 600, &got, err, sizeof(err)),
+	    -EINVAL);
 	rn_netmap_free(&cur);
 	free(env);
 	free(env43);
@@ -292,12 +292,12 @@ static void test_plan_order(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_plan_order),
-	    cmocka_unit_test(test_plan_system),
-	    cmocka_unit_test(test_plan_peers_fresh),
-	    cmocka_unit_test(test_plan_peers_unchanged),
-	    cmocka_unit_test(test_plan_peers_removes_first),
-	    cmocka_unit_test(test_verify),
+		cmocka_unit_test(test_plan_order),
+		cmocka_unit_test(test_plan_system),
+		cmocka_unit_test(test_plan_peers_fresh),
+		cmocka_unit_test(test_plan_peers_unchanged),
+		cmocka_unit_test(test_plan_peers_removes_first),
+		cmocka_unit_test(test_verify),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -471,11 +471,11 @@ static char *enroll_body(const struct rn_login *login, const char *secret,
 {
 	uint8_t pub_raw[32], proof[RN_ENROLL_PROOF_LEN];
 	char pub[45], nonce[RN_AUTHKEY_B64_LEN + 1], proof64[RN_AUTHKEY_B64_LEN + 1];
-	struct rn_enroll_transcript t = {.nonce = ch->nonce,
-					 .server_pub = ch->server_key,
-					 .node_pub = pub_raw,
-					 .auth_key = secret,
-					 .hostname = login->hostname};
+	struct rn_enroll_transcript t = { .nonce = ch->nonce,
+					  .server_pub = ch->server_key,
+					  .node_pub = pub_raw,
+					  .auth_key = secret,
+					  .hostname = login->hostname };
 	json_t *req;
 	char *body;
 
@@ -565,7 +565,7 @@ enum rn_client_failure rn_client_poll_once(const struct rn_login *login, const c
 					   void (*connected)(void *arg), void *arg,
 					   struct rn_client_polled *out, char *err, size_t errlen)
 {
-	struct on_connect oc = {.fn = connected, .arg = arg};
+	struct on_connect oc = { .fn = connected, .arg = arg };
 	struct http_resp r;
 	enum rn_client_failure f;
 	json_t *req;

@@ -37,7 +37,7 @@ static void *listener_run(void *arg)
 	struct listener *l = arg;
 
 	while (!atomic_load(&l->stop)) {
-		struct pollfd p = {.fd = l->fd, .events = POLLIN};
+		struct pollfd p = { .fd = l->fd, .events = POLLIN };
 		int c;
 
 		if (poll(&p, 1, 50) == 1 && (c = accept(l->fd, NULL, NULL)) >= 0) {
@@ -50,7 +50,8 @@ static void *listener_run(void *arg)
 
 static void listener_start(struct listener *l)
 {
-	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	struct sockaddr_in sin = { .sin_family = AF_INET,
+				   .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	socklen_t len = sizeof(sin);
 
 	memset(l, 0, sizeof(*l));
@@ -73,7 +74,7 @@ static void listener_stop(struct listener *l)
 static void test_no_pinning_no_connection(void **state)
 {
 	struct listener l;
-	struct rn_login login = {0};
+	struct rn_login login = { 0 };
 	char err[RN_CLIENT_ERR_MAX];
 	enum rn_client_failure f;
 
@@ -108,21 +109,21 @@ static void test_challenge_parse(void **state)
 	    "\"server_key\":\"AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=\","
 	    "\"expires_in\":60}";
 	static const char *const bad[] = {
-	    "",
-	    "[]",
-	    "{}",
-	    "{\"nonce\":\"paWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaU\"}",
-	    /* nonce one character short, then not base64url */
-	    "{\"nonce\":\"paWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpa\","
-	    "\"server_key\":\"AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=\"}",
-	    "{\"nonce\":\"paWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWl+aU\","
-	    "\"server_key\":\"AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=\"}",
-	    /* key without its '=', of 33 bytes, not a string */
-	    "{\"nonce\":\"paWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaU\","
-	    "\"server_key\":\"AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE\"}",
-	    "{\"nonce\":\"paWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaU\","
-	    "\"server_key\":\"AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEB\"}",
-	    "{\"nonce\":\"paWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaU\",\"server_key\":1}",
+		"",
+		"[]",
+		"{}",
+		"{\"nonce\":\"paWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaU\"}",
+		/* nonce one character short, then not base64url */
+		"{\"nonce\":\"paWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpa\","
+		"\"server_key\":\"AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=\"}",
+		"{\"nonce\":\"paWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWl+aU\","
+		"\"server_key\":\"AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=\"}",
+		/* key without its '=', of 33 bytes, not a string */
+		"{\"nonce\":\"paWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaU\","
+		"\"server_key\":\"AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE\"}",
+		"{\"nonce\":\"paWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaU\","
+		"\"server_key\":\"AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEB\"}",
+		"{\"nonce\":\"paWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaU\",\"server_key\":1}",
 	};
 	struct rn_client_challenge ch;
 
@@ -139,8 +140,8 @@ static void test_challenge_parse(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_no_pinning_no_connection),
-	    cmocka_unit_test(test_challenge_parse),
+		cmocka_unit_test(test_no_pinning_no_connection),
+		cmocka_unit_test(test_challenge_parse),
 	};
 	int ret;
 

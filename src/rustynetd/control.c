@@ -102,17 +102,17 @@ static const struct {
 	const char *name;
 	json_t *(*fn)(struct rn_daemon *d, json_t *args);
 } commands[] = {
-    {"status", cmd_status},
-    {"version", cmd_version},
-    {"down", cmd_down},
-    {"up", cmd_up},
-    {"logout", cmd_logout},
-    {"exit-node-list", rn_daemon_exit_cmd_list},
-    {"exit-node-select", rn_daemon_exit_cmd_select},
-    {"exit-node-off", rn_daemon_exit_cmd_off},
-    {"lan-access", rn_daemon_exit_cmd_lan},
-    {"route", rn_daemon_cmd_route},
-    {"dns-inspect", rn_daemon_dns_cmd_inspect},
+	{ "status", cmd_status },
+	{ "version", cmd_version },
+	{ "down", cmd_down },
+	{ "up", cmd_up },
+	{ "logout", cmd_logout },
+	{ "exit-node-list", rn_daemon_exit_cmd_list },
+	{ "exit-node-select", rn_daemon_exit_cmd_select },
+	{ "exit-node-off", rn_daemon_exit_cmd_off },
+	{ "lan-access", rn_daemon_exit_cmd_lan },
+	{ "route", rn_daemon_cmd_route },
+	{ "dns-inspect", rn_daemon_dns_cmd_inspect },
 };
 
 static json_t *dispatch(struct rn_daemon *d, json_t *req)

@@ -62,7 +62,7 @@ struct rn_daemon {
 	char filter_error[RN_CLIENT_ERR_MAX];
 	/* Why the cached map was not run at start (past its validity), "" once a map runs. */
 	char cache_expired[RN_CLIENT_ERR_MAX];
-	struct rn_exit_state exit; /* exit.c: exit node and LAN access, group "exit" */
+	struct rn_exit_state exit;	 /* exit.c: exit node and LAN access, group "exit" */
 	struct rn_killswitch killswitch; /* killswitch.c: protected mode, group "killswitch" */
 	struct rn_guard guard;		 /* guard.c: LAN probes for our addresses, group "guard" */
 	struct rn_localaddrs local;	 /* localaddrs.c: the host's addresses, for the filter */

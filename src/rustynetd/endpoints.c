@@ -22,7 +22,8 @@ static bool usable(const struct ifaddrs *ifa, const char *skip_ifname)
 	if (skip_ifname && !strcmp(ifa->ifa_name, skip_ifname))
 		return false;
 	if (ifa->ifa_addr->sa_family == AF_INET) {
-		a4 = ntohl(((const struct sockaddr_in *)(const void *)ifa->ifa_addr)->sin_addr.s_addr);
+		a4 = ntohl(
+		    ((const struct sockaddr_in *)(const void *)ifa->ifa_addr)->sin_addr.s_addr);
 		/* Not 0/8, loopback, link-local, multicast and above; not the mesh's own range. */
 		return (a4 >> 24) != 0 && (a4 >> 24) != 127 && (a4 >> 16) != 0xa9fe &&
 		       (a4 >> 28) < 0xe && (a4 & 0xffc00000) != 0x64400000;
@@ -51,14 +52,16 @@ size_t rn_client_endpoints(const char *skip_ifname, uint16_t port,
 		if (!usable(ifa, skip_ifname))
 			continue;
 		if (ifa->ifa_addr->sa_family == AF_INET) {
-			inet_ntop(AF_INET,
-				  &((const struct sockaddr_in *)(const void *)ifa->ifa_addr)->sin_addr,
-				  ip, sizeof(ip));
+			inet_ntop(
+			    AF_INET,
+			    &((const struct sockaddr_in *)(const void *)ifa->ifa_addr)->sin_addr,
+			    ip, sizeof(ip));
 			snprintf(out[n++], 64, "%s:%u", ip, port);
 		} else {
-			inet_ntop(AF_INET6,
-				  &((const struct sockaddr_in6 *)(const void *)ifa->ifa_addr)->sin6_addr,
-				  ip, sizeof(ip));
+			inet_ntop(
+			    AF_INET6,
+			    &((const struct sockaddr_in6 *)(const void *)ifa->ifa_addr)->sin6_addr,
+			    ip, sizeof(ip));
 			snprintf(out[n++], 64, "[%s]:%u", ip, port);
 		}
 	}

@@ -31,7 +31,7 @@ static void set_error(struct rn_daemon *d, int r, const char *what, const char *
 
 static int set_fwmark(struct rn_daemon *d, uint32_t mark)
 {
-	struct rn_wg_config cfg = {.flags = RN_WG_DEV_HAS_FWMARK, .fwmark = mark};
+	struct rn_wg_config cfg = { .flags = RN_WG_DEV_HAS_FWMARK, .fwmark = mark };
 
 	return rn_wg_device_apply(d->dev, &cfg);
 }
@@ -137,7 +137,7 @@ int rn_daemon_exit_add_defaults(struct rn_daemon *d, const struct rn_netmap *nex
 /* The peers again from the running map, with the default routes where the choice puts them. */
 static int reapply_peers(struct rn_daemon *d)
 {
-	struct rn_wg_config running = {0}, plan = {0};
+	struct rn_wg_config running = { 0 }, plan = { 0 };
 	int r;
 
 	if (!d->map.version)

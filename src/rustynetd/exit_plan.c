@@ -21,10 +21,10 @@
  * LAN-access toggle, more specific, still go to the tunnel).
  */
 static const char *const local[] = {
-    "10.0.0.0/8",     "172.16.0.0/12", "192.168.0.0/16",
-    "169.254.0.0/16", "100.64.0.0/10", /* the mesh; also a carrier-grade NAT underlay */
-    "fc00::/7",			       /* ULA, the mesh's /48 among them */
-    "fe80::/10",
+	"10.0.0.0/8",	  "172.16.0.0/12", "192.168.0.0/16",
+	"169.254.0.0/16", "100.64.0.0/10", /* the mesh; also a carrier-grade NAT underlay */
+	"fc00::/7",			   /* ULA, the mesh's /48 among them */
+	"fe80::/10",
 };
 
 static bool to_prefix(const char *text, struct rn_prefix *out)
@@ -75,11 +75,11 @@ static int add_rules(struct rn_exit_plan *p, uint8_t family)
 	if (p->n_rules + 2 + sizeof(local) / sizeof(local[0]) > RN_EXIT_MAX_RULES)
 		return -E2BIG;
 	r = &p->rules[p->n_rules++];
-	*r = (struct rn_nl_rule){.family = family,
-				 .priority = RN_EXIT_PRIO_BYPASS,
-				 .table = RT_TABLE_MAIN,
-				 .fwmark = RN_EXIT_FWMARK,
-				 .fwmask = RN_EXIT_FWMASK};
+	*r = (struct rn_nl_rule){ .family = family,
+				  .priority = RN_EXIT_PRIO_BYPASS,
+				  .table = RT_TABLE_MAIN,
+				  .fwmark = RN_EXIT_FWMARK,
+				  .fwmask = RN_EXIT_FWMASK };
 	rn_nl_rule_normalize(r);
 	for (size_t i = 0; i < sizeof(local) / sizeof(local[0]); i++) {
 		if (!to_prefix(local[i], &dst))
@@ -87,22 +87,22 @@ static int add_rules(struct rn_exit_plan *p, uint8_t family)
 		if (dst.addr.family != family)
 			continue;
 		r = &p->rules[p->n_rules++];
-		*r = (struct rn_nl_rule){.family = family,
-					 .priority = RN_EXIT_PRIO_MAIN,
-					 .table = RT_TABLE_MAIN,
-					 .suppress = true,
-					 .suppress_prefixlen = (uint8_t)(dst.len - 1),
-					 .dst = dst};
+		*r = (struct rn_nl_rule){ .family = family,
+					  .priority = RN_EXIT_PRIO_MAIN,
+					  .table = RT_TABLE_MAIN,
+					  .suppress = true,
+					  .suppress_prefixlen = (uint8_t)(dst.len - 1),
+					  .dst = dst };
 		rn_nl_rule_normalize(r);
 	}
 	/* "not fwmark": a marked packet main cannot route must not fall into the tunnel. */
 	r = &p->rules[p->n_rules++];
-	*r = (struct rn_nl_rule){.family = family,
-				 .priority = RN_EXIT_PRIO_TABLE,
-				 .table = RN_EXIT_TABLE,
-				 .fwmark = RN_EXIT_FWMARK,
-				 .fwmask = RN_EXIT_FWMASK,
-				 .invert = true};
+	*r = (struct rn_nl_rule){ .family = family,
+				  .priority = RN_EXIT_PRIO_TABLE,
+				  .table = RN_EXIT_TABLE,
+				  .fwmark = RN_EXIT_FWMARK,
+				  .fwmask = RN_EXIT_FWMASK,
+				  .invert = true };
 	rn_nl_rule_normalize(r);
 	return 0;
 }
@@ -128,7 +128,7 @@ static int add_lan_routes(struct rn_exit_plan *p, size_t *cap, const struct rn_n
 
 static int add_exit_routes(struct rn_exit_plan *p, size_t *cap, const char *ifname)
 {
-	static const char *const defaults[] = {"0.0.0.0/0", "::/0"};
+	static const char *const defaults[] = { "0.0.0.0/0", "::/0" };
 	struct rn_exit_route *r;
 	struct rn_prefix dst;
 	size_t n_lan = p->n_routes;
@@ -300,7 +300,7 @@ const struct rn_netmap_peer *rn_exit_find(const struct rn_netmap *m, const char 
 
 static int add_default(struct rn_wg_peer_config *pc, int family)
 {
-	struct rn_wg_allowed_ip a = {.family = (uint8_t)family, .cidr = 0};
+	struct rn_wg_allowed_ip a = { .family = (uint8_t)family, .cidr = 0 };
 
 	for (size_t i = 0; i < pc->n_allowed_ips; i++)
 		if (pc->allowed_ips[i].family == family && pc->allowed_ips[i].cidr == 0)

@@ -22,20 +22,20 @@
 
 static void test_find(void **state)
 {
-	static const char *const hits[] = {"exit1",	      "EXIT1",	    "exit1.rustynet",
-					   "exit1.rustynet.", "100.64.0.2", "fd7a:115c:a1e0::2"};
+	static const char *const hits[] = { "exit1",	       "EXIT1",	     "exit1.rustynet",
+					    "exit1.rustynet.", "100.64.0.2", "fd7a:115c:a1e0::2" };
 	static const struct {
 		const char *query, *says;
 	} misses[] = {
-	    {"server", "not an exit node"},
-	    {"100.64.0.3", "not an exit node"},
-	    {"laptop", "this node itself"},
-	    {"100.64.0.1", "this node itself"},
-	    {"nosuch", "no node \"nosuch\""},
-	    {"100.64.0.99", "no node"},
-	    {"", "name an exit node"},
-	    {"exit1.rustynet..", "no node"},
-	    {"exit", "no node"},
+		{ "server", "not an exit node" },
+		{ "100.64.0.3", "not an exit node" },
+		{ "laptop", "this node itself" },
+		{ "100.64.0.1", "this node itself" },
+		{ "nosuch", "no node \"nosuch\"" },
+		{ "100.64.0.99", "no node" },
+		{ "", "name an exit node" },
+		{ "exit1.rustynet..", "no node" },
+		{ "exit", "no node" },
 	};
 	struct rn_netmap m;
 	char err[512];
@@ -108,7 +108,7 @@ static const char *rule_text(const struct rn_nl_rule *r, char *buf)
 /* The plan's rules, v4 then v6, are exactly RULES4 (and RULES6 with two families). */
 static void check_rules(const struct rn_exit_plan *p, size_t n_families)
 {
-	static const char *const want[] = {RULES4, RULES6};
+	static const char *const want[] = { RULES4, RULES6 };
 	size_t n4 = 7, n = n_families == 2 ? FX_N(want) : n4;
 	char buf[160];
 
@@ -129,11 +129,12 @@ static void check_rules(const struct rn_exit_plan *p, size_t n_families)
 
 static void test_plan(void **state)
 {
-	static const char *const exit_only[] = {BLOCKED, DEFAULTS};
-	static const char *const exit_lan[] = {LAN, BLOCKED, DEFAULTS};
-	static const char *const lan_only[] = {LAN};
-	struct rn_exit_prefs none = {0}, ex = {.node_id = 2},
-			     exlan = {.node_id = 2, .lan_access = 1}, lan = {.lan_access = true};
+	static const char *const exit_only[] = { BLOCKED, DEFAULTS };
+	static const char *const exit_lan[] = { LAN, BLOCKED, DEFAULTS };
+	static const char *const lan_only[] = { LAN };
+	struct rn_exit_prefs none = { 0 }, ex = { .node_id = 2 },
+			     exlan = { .node_id = 2, .lan_access = 1 },
+			     lan = { .lan_access = true };
 	struct rn_exit_plan p, q;
 	struct rn_netmap m;
 
@@ -191,18 +192,18 @@ static void test_plan(void **state)
 /* A LAN route exactly a blocked range replaces the unreachable route. */
 static void test_plan_lan_equals_blocked(void **state)
 {
-	static const char *const want[] = {" 192.168.1.0/24 rn0 t5150",
-					   " fd00:1::/64 rn0 t5150",
-					   " 10.0.0.0/8 rn0 t5150",
-					   "unreachable 172.16.0.0/12  t5150",
-					   "unreachable 192.168.0.0/16  t5150",
-					   "unreachable 169.254.0.0/16  t5150",
-					   "unreachable 100.64.0.0/10  t5150",
-					   "unreachable fc00::/7  t5150",
-					   "unreachable fe80::/10  t5150",
-					   DEFAULTS};
-	static const char *const ten[] = {"10.0.0.0/8"};
-	struct rn_exit_prefs exlan = {.node_id = 2, .lan_access = true};
+	static const char *const want[] = { " 192.168.1.0/24 rn0 t5150",
+					    " fd00:1::/64 rn0 t5150",
+					    " 10.0.0.0/8 rn0 t5150",
+					    "unreachable 172.16.0.0/12  t5150",
+					    "unreachable 192.168.0.0/16  t5150",
+					    "unreachable 169.254.0.0/16  t5150",
+					    "unreachable 100.64.0.0/10  t5150",
+					    "unreachable fc00::/7  t5150",
+					    "unreachable fe80::/10  t5150",
+					    DEFAULTS };
+	static const char *const ten[] = { "10.0.0.0/8" };
+	struct rn_exit_prefs exlan = { .node_id = 2, .lan_access = true };
 	struct rn_exit_plan p;
 	struct rn_netmap m;
 
@@ -312,31 +313,31 @@ static const char *decide(const struct rn_exit_plan *p, const char *const *main_
 static void test_plan_hostile_lan(void **state)
 {
 	static const char *const main_routes[] = {
-	    "0.0.0.0/0",       "198.51.100.0/24", "203.0.113.0/24",	 "0.0.0.0/1",
-	    "128.0.0.0/1",     "192.168.1.0/24",  "100.64.0.0/10",	 "::/0",
-	    "2001:db8:1::/64", "2000::/3",	  "fd7a:115c:a1e0::/48", "fe80::/64",
+		"0.0.0.0/0",	   "198.51.100.0/24", "203.0.113.0/24",	     "0.0.0.0/1",
+		"128.0.0.0/1",	   "192.168.1.0/24",  "100.64.0.0/10",	     "::/0",
+		"2001:db8:1::/64", "2000::/3",	      "fd7a:115c:a1e0::/48", "fe80::/64",
 	};
 	static const struct {
 		const char *dst;
 		uint32_t mark;
 		const char *want;
 	} cases[] = {
-	    {"203.0.113.10", 0, "5150 0.0.0.0/0"},  /* LocalNet, TunnelVision */
-	    {"8.8.8.8", 0, "5150 0.0.0.0/0"},	    /* TunnelVision's 0.0.0.0/1 */
-	    {"198.51.100.11", 0, "5150 0.0.0.0/0"}, /* the exit's endpoint: ServerIP */
-	    {"198.51.100.11", RN_EXIT_FWMARK, "main 198.51.100.0/24"}, /* WireGuard to it */
-	    {"203.0.113.10", RN_EXIT_FWMARK | 0x3, "main 203.0.113.0/24"},
-	    {"192.168.1.20", 0, "main 192.168.1.0/24"},		   /* the printer */
-	    {"192.168.7.7", 0, "5150 unreachable 192.168.0.0/16"}, /* not via the /1 */
-	    {"10.1.2.3", 0, "5150 unreachable 10.0.0.0/8"},
-	    {"100.64.0.5", 0, "main 100.64.0.0/10"}, /* the mesh */
-	    {"2001:db8:113::10", 0, "5150 ::/0"},
-	    {"2001:db8:1::99", 0, "5150 ::/0"},
-	    {"fd7a:115c:a1e0::3", 0, "main fd7a:115c:a1e0::/48"},
-	    {"fe80::1", 0, "main fe80::/64"},
-	    {"fd00:99::1", 0, "5150 unreachable fc00::/7"},
+		{ "203.0.113.10", 0, "5150 0.0.0.0/0" },  /* LocalNet, TunnelVision */
+		{ "8.8.8.8", 0, "5150 0.0.0.0/0" },	  /* TunnelVision's 0.0.0.0/1 */
+		{ "198.51.100.11", 0, "5150 0.0.0.0/0" }, /* the exit's endpoint: ServerIP */
+		{ "198.51.100.11", RN_EXIT_FWMARK, "main 198.51.100.0/24" }, /* WireGuard to it */
+		{ "203.0.113.10", RN_EXIT_FWMARK | 0x3, "main 203.0.113.0/24" },
+		{ "192.168.1.20", 0, "main 192.168.1.0/24" },		 /* the printer */
+		{ "192.168.7.7", 0, "5150 unreachable 192.168.0.0/16" }, /* not via the /1 */
+		{ "10.1.2.3", 0, "5150 unreachable 10.0.0.0/8" },
+		{ "100.64.0.5", 0, "main 100.64.0.0/10" }, /* the mesh */
+		{ "2001:db8:113::10", 0, "5150 ::/0" },
+		{ "2001:db8:1::99", 0, "5150 ::/0" },
+		{ "fd7a:115c:a1e0::3", 0, "main fd7a:115c:a1e0::/48" },
+		{ "fe80::1", 0, "main fe80::/64" },
+		{ "fd00:99::1", 0, "5150 unreachable fc00::/7" },
 	};
-	struct rn_exit_prefs ex = {.node_id = 2};
+	struct rn_exit_prefs ex = { .node_id = 2 };
 	struct rn_exit_plan p;
 	struct rn_netmap m;
 	char buf[96];
@@ -367,7 +368,7 @@ static size_t defaults_of(const struct rn_wg_peer_config *pc)
 
 static void test_peer_defaults(void **state)
 {
-	struct rn_wg_config plan = {0};
+	struct rn_wg_config plan = { 0 };
 	struct rn_netmap m;
 
 	(void)state;
@@ -400,17 +401,17 @@ static void test_peer_defaults(void **state)
 static void test_prefs(void **state)
 {
 	static const char *const bad[] = {
-	    "",
-	    "[]",
-	    "{\"version\":2,\"exit_node\":null,\"lan_access\":false}",
-	    "{\"version\":1,\"exit_node\":null}",
-	    "{\"version\":1,\"exit_node\":null,\"lan_access\":1}",
-	    "{\"version\":1,\"exit_node\":{\"id\":0,\"name\":\"x\"},\"lan_access\":false}",
-	    "{\"version\":1,\"exit_node\":{\"id\":3},\"lan_access\":false}",
-	    "{\"version\":1,\"exit_node\":5,\"lan_access\":false}",
-	    "{\"version\":1,\"version\":1,\"exit_node\":null,\"lan_access\":false}",
+		"",
+		"[]",
+		"{\"version\":2,\"exit_node\":null,\"lan_access\":false}",
+		"{\"version\":1,\"exit_node\":null}",
+		"{\"version\":1,\"exit_node\":null,\"lan_access\":1}",
+		"{\"version\":1,\"exit_node\":{\"id\":0,\"name\":\"x\"},\"lan_access\":false}",
+		"{\"version\":1,\"exit_node\":{\"id\":3},\"lan_access\":false}",
+		"{\"version\":1,\"exit_node\":5,\"lan_access\":false}",
+		"{\"version\":1,\"version\":1,\"exit_node\":null,\"lan_access\":false}",
 	};
-	struct rn_exit_prefs p = {.node_id = 42, .name = "exit1", .lan_access = true}, q;
+	struct rn_exit_prefs p = { .node_id = 42, .name = "exit1", .lan_access = true }, q;
 	char *text;
 
 	(void)state;
@@ -435,12 +436,12 @@ static void test_prefs(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_find),
-	    cmocka_unit_test(test_plan),
-	    cmocka_unit_test(test_plan_lan_equals_blocked),
-	    cmocka_unit_test(test_plan_hostile_lan),
-	    cmocka_unit_test(test_peer_defaults),
-	    cmocka_unit_test(test_prefs),
+		cmocka_unit_test(test_find),
+		cmocka_unit_test(test_plan),
+		cmocka_unit_test(test_plan_lan_equals_blocked),
+		cmocka_unit_test(test_plan_hostile_lan),
+		cmocka_unit_test(test_peer_defaults),
+		cmocka_unit_test(test_prefs),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

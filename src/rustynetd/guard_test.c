@@ -44,11 +44,11 @@ static struct rn_ip ip(const char *s)
 
 static void test_ruleset_text(void **state)
 {
-	struct rn_ip addrs[] = {ip("100.64.0.1"),
-				ip("fd00:1::6440:1"),
-				ip("100.100.100.100"),
-				ip("fd00:1::53"),
-				{.family = AF_UNSPEC}};
+	struct rn_ip addrs[] = { ip("100.64.0.1"),
+				 ip("fd00:1::6440:1"),
+				 ip("100.100.100.100"),
+				 ip("fd00:1::53"),
+				 { .family = AF_UNSPEC } };
 	char buf[RN_GUARD_RULESET_MAX];
 	int n;
 
@@ -73,7 +73,7 @@ static void test_ruleset_text(void **state)
 
 static void test_arp_ruleset(void **state)
 {
-	struct rn_ip addrs[] = {ip("100.64.0.1"), ip("fd00:1::6440:1"), ip("100.100.100.100")};
+	struct rn_ip addrs[] = { ip("100.64.0.1"), ip("fd00:1::6440:1"), ip("100.100.100.100") };
 	char buf[RN_GUARD_RULESET_MAX];
 	int n;
 
@@ -90,7 +90,7 @@ static void test_arp_ruleset(void **state)
 
 static void test_ruleset_refuses(void **state)
 {
-	struct rn_ip addrs[] = {ip("100.64.0.1"), {.family = AF_UNSPEC}};
+	struct rn_ip addrs[] = { ip("100.64.0.1"), { .family = AF_UNSPEC } };
 	char buf[RN_GUARD_RULESET_MAX];
 
 	(void)state;
@@ -104,8 +104,8 @@ static void test_ruleset_refuses(void **state)
 /* A UDP datagram from this host to addr:port, received: true when it arrived. */
 static bool loop_udp(const char *addr, uint16_t port)
 {
-	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(port)};
-	struct timeval tv = {.tv_sec = 1};
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port) };
+	struct timeval tv = { .tv_sec = 1 };
 	int rx = socket(AF_INET, SOCK_DGRAM, 0), tx = socket(AF_INET, SOCK_DGRAM, 0);
 	char c = 0;
 	bool ok;
@@ -123,7 +123,7 @@ static bool loop_udp(const char *addr, uint16_t port)
 
 static void test_nft_install_reset_undo(void **state)
 {
-	struct rn_ip addrs[] = {ip("100.64.0.1"), ip("fd00:1::6440:1")};
+	struct rn_ip addrs[] = { ip("100.64.0.1"), ip("fd00:1::6440:1") };
 	char buf[RN_GUARD_RULESET_MAX];
 	struct rn_testns_sys f;
 	struct rn_prefix mesh;
@@ -161,10 +161,10 @@ static void test_nft_install_reset_undo(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_ruleset_text),
-	    cmocka_unit_test(test_arp_ruleset),
-	    cmocka_unit_test(test_ruleset_refuses),
-	    cmocka_unit_test(test_nft_install_reset_undo),
+		cmocka_unit_test(test_ruleset_text),
+		cmocka_unit_test(test_arp_ruleset),
+		cmocka_unit_test(test_ruleset_refuses),
+		cmocka_unit_test(test_nft_install_reset_undo),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

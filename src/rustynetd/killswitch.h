@@ -37,7 +37,7 @@
 #define RN_KILLSWITCH_ERR_MAX	  256
 
 struct rn_killswitch {
-	bool active;			  /* the table is installed and journaled */
+	bool active;			   /* the table is installed and journaled */
 	char error[RN_KILLSWITCH_ERR_MAX]; /* the last failure to install or remove, "" if none */
 };
 
@@ -46,8 +46,7 @@ struct rn_killswitch {
  * marked mark under mask. Returns the length written, -ENOSPC, or -EINVAL (an interface name
  * nft could misread, or a mark outside its mask).
  */
-int rn_killswitch_ruleset(const char *ifname, uint32_t mark, uint32_t mask, char *buf,
-			  size_t len);
+int rn_killswitch_ruleset(const char *ifname, uint32_t mark, uint32_t mask, char *buf, size_t len);
 
 struct rn_daemon;
 

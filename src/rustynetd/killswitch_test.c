@@ -120,8 +120,8 @@ static void test_ruleset_refuses(void **state)
  * else -errno. */
 static int send_udp(const char *dst, uint16_t port, int mark)
 {
-	struct sockaddr_in6 s6 = {.sin6_family = AF_INET6, .sin6_port = htons(port)};
-	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(port)};
+	struct sockaddr_in6 s6 = { .sin6_family = AF_INET6, .sin6_port = htons(port) };
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port) };
 	bool v6 = strchr(dst, ':') != NULL;
 	int fd = socket(v6 ? AF_INET6 : AF_INET, SOCK_DGRAM, 0), r = 0;
 
@@ -143,12 +143,12 @@ static int send_udp(const char *dst, uint16_t port, int mark)
 static void check_listed(void)
 {
 	static const char *const want[] = {
-	    "hook output priority filter; policy accept;",
-	    "hook forward priority filter; policy accept;",
-	    "oifname \"rn-tunnel0\" accept",
-	    "iifname \"rn-tunnel0\" accept",
-	    "hook postrouting priority srcnat; policy accept;",
-	    "oifname \"rn-tunnel0\" fib saddr type != local masquerade",
+		"hook output priority filter; policy accept;",
+		"hook forward priority filter; policy accept;",
+		"oifname \"rn-tunnel0\" accept",
+		"iifname \"rn-tunnel0\" accept",
+		"hook postrouting priority srcnat; policy accept;",
+		"oifname \"rn-tunnel0\" fib saddr type != local masquerade",
 	};
 	char text[8192];
 	size_t n = 0;
@@ -212,9 +212,9 @@ static void test_nft_accepts_and_drops(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_ruleset_text),
-	    cmocka_unit_test(test_ruleset_refuses),
-	    cmocka_unit_test(test_nft_accepts_and_drops),
+		cmocka_unit_test(test_ruleset_text),
+		cmocka_unit_test(test_ruleset_refuses),
+		cmocka_unit_test(test_nft_accepts_and_drops),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

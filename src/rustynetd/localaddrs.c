@@ -15,7 +15,7 @@
 
 static bool is_loopback(const struct rn_ip *ip)
 {
-	static const uint8_t v6_lo[16] = {[15] = 1};
+	static const uint8_t v6_lo[16] = { [15] = 1 };
 
 	if (ip->family == AF_INET)
 		return ip->bytes[0] == 127;

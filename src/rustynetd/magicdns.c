@@ -107,12 +107,14 @@ static void choose_system_resolver(struct rn_daemon *d)
 	d->dns.rc.resolved = resolved_fronts(d);
 	if (d->dns.rc.resolved) {
 		d->dns.rc.problem[0] = '\0'; /* its symbolic link is expected */
-		log_info(MAIN, "dns: the system resolver is systemd-resolved: Magic DNS is set "
-			       "on %s",
+		log_info(MAIN,
+			 "dns: the system resolver is systemd-resolved: Magic DNS is set "
+			 "on %s",
 			 d->ifname);
 	} else if (was) {
-		log_info(MAIN, "dns: systemd-resolved no longer fronts the system resolver: "
-			       "using %s",
+		log_info(MAIN,
+			 "dns: systemd-resolved no longer fronts the system resolver: "
+			 "using %s",
 			 d->dns.rc.path);
 	}
 }
@@ -158,7 +160,8 @@ static void resolved_sync(struct rn_daemon *d, bool verify)
 		if (!r && rn_resolved_link_equal(&want, &got))
 			return;
 		log_warn(MAIN, "dns: systemd-resolved %s %s: setting it again",
-			 r ? "cannot show" : "lost or changed the Magic DNS settings of", d->ifname);
+			 r ? "cannot show" : "lost or changed the Magic DNS settings of",
+			 d->ifname);
 		resolved_reopen(s, r);
 		if (!s->bus && rn_resolved_open(&s->bus, why, sizeof(why)))
 			goto fail;

@@ -18,7 +18,7 @@
 #include "rustynetd/resolved.h"
 
 #define RN_MAGICDNS_GROUP  "dns" /* journal group of the service addresses */
-#define RN_MAGICDNS_IFNAME "lo"  /* where they live: the host asks them, nobody else */
+#define RN_MAGICDNS_IFNAME "lo"	 /* where they live: the host asks them, nobody else */
 
 struct rn_resolver;
 
@@ -29,10 +29,10 @@ struct rn_magicdns_state {
 	struct rn_resolvconf rc;
 	/* systemd-resolved (rc.resolved): the bus (opened when needed), the link as we set it. */
 	struct rn_resolved *bus;
-	int link_ifindex;		   /* 0: nothing set in resolved */
-	struct rn_resolved_link link;	   /* what link_ifindex was set to */
-	uint64_t link_checked_ms;	   /* last read-back (monotonic) */
-	char resolved_problem[512];	   /* "" if none */
+	int link_ifindex;	      /* 0: nothing set in resolved */
+	struct rn_resolved_link link; /* what link_ifindex was set to */
+	uint64_t link_checked_ms;     /* last read-back (monotonic) */
+	char resolved_problem[512];   /* "" if none */
 };
 
 #define RN_MAGICDNS_RESOLVED_CHECK_MS 10000 /* how often resolved's view is read back */

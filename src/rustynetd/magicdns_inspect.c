@@ -15,7 +15,7 @@
 /* "owner\tttl\tIN\tTYPE\trdata" -> {"name","type","value","node","online"} */
 static json_t *record_json(const struct rn_dns_zone_rec *rec)
 {
-	char f[5][RN_DNS_NAME_TEXT_MAX] = {{0}};
+	char f[5][RN_DNS_NAME_TEXT_MAX] = { { 0 } };
 	const char *p = rec->text;
 
 	for (int i = 0; i < 5 && p; i++) {
@@ -64,8 +64,8 @@ static json_t *resolved_json(struct rn_daemon *d, bool *as_set)
 				 doms, "default_route", false);
 	*as_set = rn_resolved_link_equal(&got, &s->link);
 	for (size_t i = 0; i < got.n_dns; i++)
-		json_array_append_new(dns, json_string(inet_ntop(got.dns[i].family, got.dns[i].addr,
-								 a, sizeof(a))));
+		json_array_append_new(
+		    dns, json_string(inet_ntop(got.dns[i].family, got.dns[i].addr, a, sizeof(a))));
 	for (size_t i = 0; i < got.n_domains; i++)
 		json_array_append_new(doms, json_sprintf("%s%s", got.domains[i].routing ? "~" : "",
 							 got.domains[i].name));
@@ -115,19 +115,19 @@ static json_t *problems_json(struct rn_daemon *d, size_t n_ups, bool resolved_as
 						      d->ifname,
 						      RN_MAGICDNS_RESOLVED_CHECK_MS / 1000));
 	if (d->dns.resolver && !n_ups)
-		json_array_append_new(a, json_string(
-					     rn_daemon_dns_protected(d)
-						 ? "protected mode and the network sets no DNS "
-						   "upstream: names outside the zone get SERVFAIL"
-						 : "no upstream DNS server: names outside the zone "
-						   "get SERVFAIL"));
+		json_array_append_new(
+		    a, json_string(rn_daemon_dns_protected(d)
+				       ? "protected mode and the network sets no DNS "
+					 "upstream: names outside the zone get SERVFAIL"
+				       : "no upstream DNS server: names outside the zone "
+					 "get SERVFAIL"));
 	return a;
 }
 
 json_t *rn_daemon_dns_cmd_inspect(struct rn_daemon *d, json_t *args)
 {
 	struct rn_netmap_ip ups[RN_RESOLVER_MAX_UPSTREAMS];
-	struct rn_resolver_stats st = {0};
+	struct rn_resolver_stats st = { 0 };
 	char v6[RN_IPADDR_STRLEN], a[INET6_ADDRSTRLEN];
 	struct rn_prefix p4, p6;
 	json_t *jups = json_array();
@@ -141,8 +141,8 @@ json_t *rn_daemon_dns_cmd_inspect(struct rn_daemon *d, json_t *args)
 		return rn_ipc_reply_error("no network map yet: run rustynet up");
 	n = rn_daemon_dns_upstreams(d, ups, &from);
 	for (size_t i = 0; i < n; i++)
-		json_array_append_new(jups, json_string(inet_ntop(ups[i].family, ups[i].addr, a,
-								  sizeof(a))));
+		json_array_append_new(
+		    jups, json_string(inet_ntop(ups[i].family, ups[i].addr, a, sizeof(a))));
 	rn_daemon_dns_service_addrs(&d->map, &p4, &p6);
 	if (d->dns.resolver)
 		rn_resolver_stats(d->dns.resolver, &st);

@@ -56,13 +56,13 @@ static int uapi_set(void *ctx, const struct rn_wg_config *cfg)
 	return rn_wg_device_apply(ctx, cfg);
 }
 
-static const struct rn_uapi_ops uapi_ops = {.get = uapi_get, .set = uapi_set};
+static const struct rn_uapi_ops uapi_ops = { .get = uapi_get, .set = uapi_set };
 
 /* Starts the device with the node key and listen port set. 0 or -errno (logged). */
 static int start_device(struct rn_daemon *d, const uint8_t priv[RN_WG_KEY_LEN])
 {
-	struct rn_wg_config cfg = {.flags = RN_WG_DEV_HAS_PRIVATE_KEY | RN_WG_DEV_HAS_LISTEN_PORT,
-				   .listen_port = d->listen_port};
+	struct rn_wg_config cfg = { .flags = RN_WG_DEV_HAS_PRIVATE_KEY | RN_WG_DEV_HAS_LISTEN_PORT,
+				    .listen_port = d->listen_port };
 	int err;
 
 	err = rn_wg_device_start(d->ifname, RN_WG_DEVICE_DENY_UNFILTERED, &d->dev);
@@ -100,8 +100,9 @@ static void open_system(struct rn_daemon *d)
 
 	err = rn_system_open(d->state_dir, &d->sys);
 	if (err) {
-		log_error(MAIN, "cannot open the system layer in %s: %s: mesh addresses and routes "
-				"will not be installed",
+		log_error(MAIN,
+			  "cannot open the system layer in %s: %s: mesh addresses and routes "
+			  "will not be installed",
 			  d->state_dir, strerror(-err));
 		d->sys = NULL;
 		return;
@@ -121,11 +122,11 @@ static void run(struct rn_daemon *d, int sfd)
 {
 	while (!d->stop) {
 		struct pollfd pfd[5] = {
-		    {.fd = sfd, .events = POLLIN},
-		    {.fd = d->ctl_fd, .events = POLLIN},
-		    {.fd = rn_uapi_server_fd(&d->uapi), .events = POLLIN},
-		    {.fd = d->client ? rn_client_fd(d->client) : -1, .events = POLLIN},
-		    {.fd = rn_localaddrs_fd(d), .events = POLLIN},
+			{ .fd = sfd, .events = POLLIN },
+			{ .fd = d->ctl_fd, .events = POLLIN },
+			{ .fd = rn_uapi_server_fd(&d->uapi), .events = POLLIN },
+			{ .fd = d->client ? rn_client_fd(d->client) : -1, .events = POLLIN },
+			{ .fd = rn_localaddrs_fd(d), .events = POLLIN },
 		};
 		int n = poll(pfd, 5, 1000);
 
@@ -240,20 +241,23 @@ err_sfd:
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-	    {"state", required_argument, NULL, 's'},	 {"socket", required_argument, NULL, 'S'},
-	    {"interface", required_argument, NULL, 'i'}, {"port", required_argument, NULL, 'p'},
-	    {"help", no_argument, NULL, 'h'},		 {"version", no_argument, NULL, 'v'},
-	    {"resolv-conf", required_argument, NULL, 'r'},
-	    {0},
+		{ "state", required_argument, NULL, 's' },
+		{ "socket", required_argument, NULL, 'S' },
+		{ "interface", required_argument, NULL, 'i' },
+		{ "port", required_argument, NULL, 'p' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'v' },
+		{ "resolv-conf", required_argument, NULL, 'r' },
+		{ 0 },
 	};
 	struct rn_daemon d = {
-	    .state_dir = RN_DAEMON_DEFAULT_STATE,
-	    .socket_path = RN_IPC_DEFAULT_SOCKET,
-	    .ifname = RN_DAEMON_DEFAULT_INTERFACE,
-	    .ctl_fd = -1,
-	    .local = {.fd = -1},
-	    .listen_port = RN_DAEMON_DEFAULT_PORT,
-	    .resolv_conf = RN_RESOLVCONF_DEFAULT,
+		.state_dir = RN_DAEMON_DEFAULT_STATE,
+		.socket_path = RN_IPC_DEFAULT_SOCKET,
+		.ifname = RN_DAEMON_DEFAULT_INTERFACE,
+		.ctl_fd = -1,
+		.local = { .fd = -1 },
+		.listen_port = RN_DAEMON_DEFAULT_PORT,
+		.resolv_conf = RN_RESOLVCONF_DEFAULT,
 	};
 	unsigned long port;
 	char *end;

@@ -204,7 +204,7 @@ int rn_persist_netmap_save(const char *dir, const char *buf, size_t len)
 
 int rn_persist_forget(const char *dir)
 {
-	static const char *const names[] = {RN_PERSIST_LOGIN_FILE, RN_PERSIST_NETMAP_FILE};
+	static const char *const names[] = { RN_PERSIST_LOGIN_FILE, RN_PERSIST_NETMAP_FILE };
 	char path[PATH_MAX];
 	int err = 0;
 

@@ -87,20 +87,20 @@ static void test_login_round_trip(void **state)
 static void test_login_damaged(void **state)
 {
 	static const char *const bad[] = {
-	    "",
-	    "[]",
-	    "{\"version\":1}",
-	    "{\"version\":1,\"server_url\":\"http://x\",\"tls_pin\":"
-	    "\"q6urq6urq6urq6urq6urq6urq6urq6urq6urq6urq6s\",\"netmap_key\":"
-	    "\"q6urq6urq6urq6urq6urq6urq6urq6urq6urq6urq6s\",\"node_token\":\"rnt_x\","
-	    "\"hostname\":\"h\",\"node_id\":1}",
-	    "{\"version\":1,\"server_url\":\"https://x\",\"tls_pin\":\"short\",\"netmap_key\":"
-	    "\"q6urq6urq6urq6urq6urq6urq6urq6urq6urq6urq6s\",\"node_token\":\"rnt_x\","
-	    "\"hostname\":\"h\",\"node_id\":1}",
-	    "{\"version\":1,\"server_url\":\"https://x\",\"tls_pin\":"
-	    "\"q6urq6urq6urq6urq6urq6urq6urq6urq6urq6urq6s\",\"netmap_key\":"
-	    "\"q6urq6urq6urq6urq6urq6urq6urq6urq6urq6urq6s\",\"node_token\":\"rnt_x\","
-	    "\"hostname\":\"h\",\"node_id\":0}",
+		"",
+		"[]",
+		"{\"version\":1}",
+		"{\"version\":1,\"server_url\":\"http://x\",\"tls_pin\":"
+		"\"q6urq6urq6urq6urq6urq6urq6urq6urq6urq6urq6s\",\"netmap_key\":"
+		"\"q6urq6urq6urq6urq6urq6urq6urq6urq6urq6urq6s\",\"node_token\":\"rnt_x\","
+		"\"hostname\":\"h\",\"node_id\":1}",
+		"{\"version\":1,\"server_url\":\"https://x\",\"tls_pin\":\"short\",\"netmap_key\":"
+		"\"q6urq6urq6urq6urq6urq6urq6urq6urq6urq6urq6s\",\"node_token\":\"rnt_x\","
+		"\"hostname\":\"h\",\"node_id\":1}",
+		"{\"version\":1,\"server_url\":\"https://x\",\"tls_pin\":"
+		"\"q6urq6urq6urq6urq6urq6urq6urq6urq6urq6urq6s\",\"netmap_key\":"
+		"\"q6urq6urq6urq6urq6urq6urq6urq6urq6urq6urq6s\",\"node_token\":\"rnt_x\","
+		"\"hostname\":\"h\",\"node_id\":0}",
 	};
 	struct rn_login got;
 	char err[512];
@@ -171,7 +171,7 @@ static void test_endpoints(void **state)
 /* A cached map runs at start only within its server's validity (24 h when it names none). */
 static void test_netmap_fresh(void **state)
 {
-	struct rn_netmap m = {.version = 9, .issued_at = 1767225600};
+	struct rn_netmap m = { .version = 9, .issued_at = 1767225600 };
 	char err[512] = "";
 
 	(void)state;
@@ -195,12 +195,12 @@ static void test_netmap_fresh(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup_teardown(test_login_round_trip, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_login_damaged, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_netmap_and_forget, setup, teardown),
-	    cmocka_unit_test(test_netmap_fresh),
-	    cmocka_unit_test(test_url_ok),
-	    cmocka_unit_test(test_endpoints),
+		cmocka_unit_test_setup_teardown(test_login_round_trip, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_login_damaged, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_netmap_and_forget, setup, teardown),
+		cmocka_unit_test(test_netmap_fresh),
+		cmocka_unit_test(test_url_ok),
+		cmocka_unit_test(test_endpoints),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -186,7 +186,8 @@ static void *poll_thread(void *arg)
 			set_status(c, true, false, err);
 			wait = 1000L * (got.retry_after_s > 300 ? 300 : got.retry_after_s);
 		} else {
-			set_status(c, f == RN_CLIENT_RETRY || f == RN_CLIENT_BAD_REQUEST, false, err);
+			set_status(c, f == RN_CLIENT_RETRY || f == RN_CLIENT_BAD_REQUEST, false,
+				   err);
 			wait = jitter(backoff = next_backoff(backoff), &seed);
 		}
 		if (wait)
@@ -197,9 +198,8 @@ static void *poll_thread(void *arg)
 	return NULL;
 }
 
-int rn_client_start(const struct rn_login *login, const char *ifname, uint16_t port,
-		    uint64_t since, bool connected, const struct rn_advertise *adv,
-		    struct rn_client **out)
+int rn_client_start(const struct rn_login *login, const char *ifname, uint16_t port, uint64_t since,
+		    bool connected, const struct rn_advertise *adv, struct rn_client **out)
 {
 	struct rn_client *c = calloc(1, sizeof(*c));
 	pthread_condattr_t ca;

@@ -152,8 +152,9 @@ int rn_resolvconf_restore(struct rn_resolvconf *rc)
 		return 0;
 	}
 	if (e) {
-		snprintf(rc->problem, sizeof(rc->problem), "cannot read %.200s: %s: %.200s left as it is",
-			 bk, strerror(-e), rc->path);
+		snprintf(rc->problem, sizeof(rc->problem),
+			 "cannot read %.200s: %s: %.200s left as it is", bk, strerror(-e),
+			 rc->path);
 		log_error(MAIN, "dns: %s", rc->problem);
 		return e;
 	}
@@ -197,7 +198,8 @@ void rn_resolvconf_init(struct rn_resolvconf *rc, const char *path, const char *
 	rn_resolvconf_restore(rc); /* after a crash: what the dead process left */
 	if (!lstat(path, &st) && S_ISLNK(st.st_mode)) {
 		snprintf(rc->problem, sizeof(rc->problem),
-			 "%.300s is a symbolic link (managed by another tool): not rewritten", path);
+			 "%.300s is a symbolic link (managed by another tool): not rewritten",
+			 path);
 		log_warn(MAIN, "dns: %s", rc->problem);
 	}
 	if (!rn_resolvconf_slurp(path, &text, &len))
@@ -273,7 +275,8 @@ size_t rn_resolvconf_nameservers(const char *path, char lines[][64], size_t max)
 
 	if (rn_resolvconf_slurp(path, &text, &len))
 		return 0;
-	for (line = strtok_r(text, "\n", &save); line && n < max; line = strtok_r(NULL, "\n", &save)) {
+	for (line = strtok_r(text, "\n", &save); line && n < max;
+	     line = strtok_r(NULL, "\n", &save)) {
 		while (*line == ' ' || *line == '\t')
 			line++;
 		if (!strncmp(line, "nameserver", 10))

@@ -185,10 +185,10 @@ static void test_missing_file(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup_teardown(test_install_restore, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_crash_restored_at_start, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_rewritten_by_someone_else, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_missing_file, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_install_restore, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_crash_restored_at_start, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rewritten_by_someone_else, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_missing_file, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

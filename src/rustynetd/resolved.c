@@ -186,8 +186,9 @@ int rn_resolved_open(struct rn_resolved **out, char *why, size_t whylen)
 		goto out;
 	}
 	if (!same_netns(pid)) {
-		snprintf(why, whylen, "systemd-resolved (pid %u) runs in another network namespace: "
-				      "it cannot see our interface",
+		snprintf(why, whylen,
+			 "systemd-resolved (pid %u) runs in another network namespace: "
+			 "it cannot see our interface",
 			 pid);
 		rc = -EXDEV;
 		goto out;
@@ -211,8 +212,7 @@ void rn_resolved_close(struct rn_resolved *r)
 }
 
 /* A Manager method call about link ifindex, its other arguments still to append. */
-static int link_call_new(struct rn_resolved *r, const char *method, int ifindex,
-			 sd_bus_message **m)
+static int link_call_new(struct rn_resolved *r, const char *method, int ifindex, sd_bus_message **m)
 {
 	int rc = sd_bus_message_new_method_call(r->bus, m, RN_RESOLVED_BUS_NAME, BUS_PATH,
 						BUS_MANAGER, method);
@@ -288,8 +288,7 @@ static int set_mode(struct rn_resolved *r, const char *method, int ifindex, cons
 	return link_call_send(r, m, rc, method, why, whylen);
 }
 
-static int set_default_route(struct rn_resolved *r, int ifindex, bool on, char *why,
-			     size_t whylen)
+static int set_default_route(struct rn_resolved *r, int ifindex, bool on, char *why, size_t whylen)
 {
 	sd_bus_message *m = NULL;
 	int rc = link_call_new(r, "SetLinkDefaultRoute", ifindex, &m);
@@ -388,8 +387,8 @@ int rn_resolved_link_get(struct rn_resolved *r, int ifindex, struct rn_resolved_
 	int rc, def = 0;
 
 	memset(out, 0, sizeof(*out));
-	rc = sd_bus_call_method(r->bus, RN_RESOLVED_BUS_NAME, BUS_PATH, BUS_MANAGER, "GetLink",
-				&e, &reply, "i", ifindex);
+	rc = sd_bus_call_method(r->bus, RN_RESOLVED_BUS_NAME, BUS_PATH, BUS_MANAGER, "GetLink", &e,
+				&reply, "i", ifindex);
 	if (rc >= 0)
 		rc = sd_bus_message_read(reply, "o", &path);
 	if (rc >= 0)

@@ -18,12 +18,12 @@
 
 #include "netmap/netmap.h"
 
-#define RN_RESOLVED_BUS_NAME	  "org.freedesktop.resolve1"
-#define RN_RESOLVED_NSSWITCH	  "/etc/nsswitch.conf"
-#define RN_RESOLVED_CALL_TIMEOUT  2000000 /* us: a stuck resolved must not stall the daemon */
-#define RN_RESOLVED_MAX_DNS	  8
-#define RN_RESOLVED_MAX_DOMAINS	  72 /* search + 64 IPv4 reverse + IPv6 reverse + "." */
-#define RN_RESOLVED_DOMAIN_MAX	  256
+#define RN_RESOLVED_BUS_NAME	 "org.freedesktop.resolve1"
+#define RN_RESOLVED_NSSWITCH	 "/etc/nsswitch.conf"
+#define RN_RESOLVED_CALL_TIMEOUT 2000000 /* us: a stuck resolved must not stall the daemon */
+#define RN_RESOLVED_MAX_DNS	 8
+#define RN_RESOLVED_MAX_DOMAINS	 72 /* search + 64 IPv4 reverse + IPv6 reverse + "." */
+#define RN_RESOLVED_DOMAIN_MAX	 256
 
 struct rn_resolved_domain {
 	char name[RN_RESOLVED_DOMAIN_MAX]; /* no trailing dot; "." is the root */

@@ -25,20 +25,21 @@ static void test_fronts_system(void **state)
 		const char *conf, *nss;
 		bool want;
 	} cases[] = {
-	    {"nameserver 127.0.0.53\noptions edns0 trust-ad\nsearch .\n", NULL, true},
-	    {"# stub\n  nameserver\t127.0.0.54\n", NULL, true},
-	    {"nameserver 192.0.2.53\n", "hosts: files dns\n", false},
-	    {"nameserver 192.0.2.53\n", "hosts:          files resolve [!UNAVAIL=return] dns\n", true},
-	    {"nameserver 192.0.2.53\n", "hosts: files mymachines resolve\n", true},
-	    {"nameserver 192.0.2.53\n", "# hosts: files resolve\nhosts: files dns\n", false},
-	    {"nameserver 192.0.2.53\n", "hosts: files dns # resolve later\n", false},
-	    {"nameserver 192.0.2.53\n", "hosts: files resolver\n", false},
-	    {"nameserver 127.0.0.530\n", NULL, false},
-	    {"# nameserver 127.0.0.53\nnameserver 10.0.0.1\n", NULL, false},
-	    {"search 127.0.0.53\n", NULL, false},
-	    {"nameserver 127.0.0.53", NULL, true}, /* no final newline */
-	    {NULL, NULL, false},
-	    {"", "", false},
+		{ "nameserver 127.0.0.53\noptions edns0 trust-ad\nsearch .\n", NULL, true },
+		{ "# stub\n  nameserver\t127.0.0.54\n", NULL, true },
+		{ "nameserver 192.0.2.53\n", "hosts: files dns\n", false },
+		{ "nameserver 192.0.2.53\n",
+		  "hosts:          files resolve [!UNAVAIL=return] dns\n", true },
+		{ "nameserver 192.0.2.53\n", "hosts: files mymachines resolve\n", true },
+		{ "nameserver 192.0.2.53\n", "# hosts: files resolve\nhosts: files dns\n", false },
+		{ "nameserver 192.0.2.53\n", "hosts: files dns # resolve later\n", false },
+		{ "nameserver 192.0.2.53\n", "hosts: files resolver\n", false },
+		{ "nameserver 127.0.0.530\n", NULL, false },
+		{ "# nameserver 127.0.0.53\nnameserver 10.0.0.1\n", NULL, false },
+		{ "search 127.0.0.53\n", NULL, false },
+		{ "nameserver 127.0.0.53", NULL, true }, /* no final newline */
+		{ NULL, NULL, false },
+		{ "", "", false },
 	};
 
 	(void)state;
@@ -164,11 +165,9 @@ static void test_no_bus(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_fronts_system),
-	    cmocka_unit_test(test_link_for),
-	    cmocka_unit_test(test_link_equal),
-	    cmocka_unit_test(test_domain_too_long),
-	    cmocka_unit_test(test_no_bus),
+		cmocka_unit_test(test_fronts_system), cmocka_unit_test(test_link_for),
+		cmocka_unit_test(test_link_equal),    cmocka_unit_test(test_domain_too_long),
+		cmocka_unit_test(test_no_bus),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -26,10 +26,10 @@
 #include "common/log.h"
 #include "rustynetd/resolver.h"
 
-#define TICK_MS	      250 /* workers and TCP clients look at the stop flag this often */
-#define UDP_BURST     64  /* datagrams read per wake-up before looking at the others */
-#define UDP_BATCH     16  /* datagrams per recvmmsg/sendmmsg: fewer system calls under load */
-#define TCP_BACKLOG   64
+#define TICK_MS	    250 /* workers and TCP clients look at the stop flag this often */
+#define UDP_BURST   64	/* datagrams read per wake-up before looking at the others */
+#define UDP_BATCH   16	/* datagrams per recvmmsg/sendmmsg: fewer system calls under load */
+#define TCP_BACKLOG 64
 /* TCP client slots: the caps, and as many again for evicted ones whose threads are leaving. */
 #define TCP_SLOTS (2 * RN_RESOLVER_MAX_TCP)
 
@@ -39,7 +39,8 @@ struct view {
 	struct rn_dns_zone *zone; /* owned; NULL: no zone */
 	struct rn_netmap_ip ups[RN_RESOLVER_MAX_UPSTREAMS];
 	size_t n_ups;
-	char tunnel_if[IF_NAMESIZE]; /* protected mode: upstream sockets bound to it; "" otherwise */
+	char
+	    tunnel_if[IF_NAMESIZE]; /* protected mode: upstream sockets bound to it; "" otherwise */
 };
 
 union sa {
@@ -123,7 +124,7 @@ static void view_put(struct view *v)
 static bool wait_fd(struct rn_resolver *r, int fd, short events, int64_t deadline)
 {
 	for (;;) {
-		struct pollfd p = {.fd = fd, .events = events};
+		struct pollfd p = { .fd = fd, .events = events };
 		int64_t left = deadline - now_ms();
 		int n;
 
@@ -290,7 +291,8 @@ static int forward(struct rn_resolver *r, const struct view *v, const uint8_t *q
 		rn_dns_set_id(fq, len, uid);
 		res = ask(r, v, &v->ups[i], fq, len, cid, client_tcp, client_tcp, end, out, outlen);
 		if (res == -EAGAIN)
-			res = ask(r, v, &v->ups[i], fq, len, cid, true, client_tcp, end, out, outlen);
+			res =
+			    ask(r, v, &v->ups[i], fq, len, cid, true, client_tcp, end, out, outlen);
 	}
 	free(fq);
 	return res == 1 ? 0 : -ETIMEDOUT;
@@ -446,8 +448,8 @@ static bool spawn(struct rn_resolver *r, struct job *j)
  * A query that is not the zone's: to a worker, or SERVFAIL now (no upstream, too busy) rather
  * than let the client wait. True when ans[i] holds an answer to send.
  */
-static bool udp_forward(struct rn_resolver *r, const struct view *v, int fd, int i,
-			size_t len, size_t *outlen)
+static bool udp_forward(struct rn_resolver *r, const struct view *v, int fd, int i, size_t len,
+			size_t *outlen)
 {
 	const uint8_t *q = r->q[i];
 	struct job *j = v->n_ups ? malloc(sizeof(*j) + len) : NULL;
@@ -455,8 +457,12 @@ static bool udp_forward(struct rn_resolver *r, const struct view *v, int fd, int
 	bool ok = false;
 
 	if (j) {
-		*j = (struct job){.r = r, .fd = -1, .udp_fd = fd, .peer = r->peer[i],
-				  .peerlen = r->in[i].msg_hdr.msg_namelen, .len = len};
+		*j = (struct job){ .r = r,
+				   .fd = -1,
+				   .udp_fd = fd,
+				   .peer = r->peer[i],
+				   .peerlen = r->in[i].msg_hdr.msg_namelen,
+				   .len = len };
 		memcpy(j->q, q, len);
 		if (spawn(r, j))
 			return false;
@@ -501,10 +507,11 @@ static unsigned udp_answer(struct rn_resolver *r, int fd, unsigned n)
 		}
 		if (!send)
 			continue;
-		r->out_iov[k] = (struct iovec){.iov_base = r->ans[i], .iov_len = outlen};
-		r->out[k].msg_hdr = (struct msghdr){.msg_name = &r->peer[i],
-						    .msg_namelen = r->in[i].msg_hdr.msg_namelen,
-						    .msg_iov = &r->out_iov[k], .msg_iovlen = 1};
+		r->out_iov[k] = (struct iovec){ .iov_base = r->ans[i], .iov_len = outlen };
+		r->out[k].msg_hdr = (struct msghdr){ .msg_name = &r->peer[i],
+						     .msg_namelen = r->in[i].msg_hdr.msg_namelen,
+						     .msg_iov = &r->out_iov[k],
+						     .msg_iovlen = 1 };
 		k++;
 	}
 	atomic_fetch_add(&r->queries, n);
@@ -521,16 +528,19 @@ static void udp_ready(struct rn_resolver *r, int fd)
 		int n;
 
 		for (int i = 0; i < UDP_BATCH; i++) {
-			r->in_iov[i] = (struct iovec){.iov_base = r->q[i], .iov_len = sizeof(r->q[i])};
-			r->in[i].msg_hdr = (struct msghdr){.msg_name = &r->peer[i],
-							   .msg_namelen = sizeof(r->peer[i]),
-							   .msg_iov = &r->in_iov[i], .msg_iovlen = 1};
+			r->in_iov[i] =
+			    (struct iovec){ .iov_base = r->q[i], .iov_len = sizeof(r->q[i]) };
+			r->in[i].msg_hdr = (struct msghdr){ .msg_name = &r->peer[i],
+							    .msg_namelen = sizeof(r->peer[i]),
+							    .msg_iov = &r->in_iov[i],
+							    .msg_iovlen = 1 };
 		}
 		n = recvmmsg(fd, r->in, UDP_BATCH, MSG_DONTWAIT, NULL);
 		if (n <= 0)
 			return;
 		k = udp_answer(r, fd, (unsigned)n);
-		while (sent < k) { /* answers are best effort, as with sendto: skip one that fails */
+		while (sent <
+		       k) { /* answers are best effort, as with sendto: skip one that fails */
 			int m = sendmmsg(fd, r->out + sent, k - sent, MSG_DONTWAIT);
 
 			if (m < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
@@ -601,7 +611,7 @@ static int tcp_admit(struct rn_resolver *r, int fd, const union sa *peer)
 			atomic_fetch_add(&r->tcp_evicted, 1);
 		}
 		r->tcp_slots[free_slot] =
-		    (struct tcp_slot){.fd = fd, .peer = *peer, .idle = true, .since = now_ms()};
+		    (struct tcp_slot){ .fd = fd, .peer = *peer, .idle = true, .since = now_ms() };
 	} else {
 		free_slot = -1;
 	}
@@ -611,7 +621,7 @@ static int tcp_admit(struct rn_resolver *r, int fd, const union sa *peer)
 
 static void tcp_ready(struct rn_resolver *r, int lfd)
 {
-	union sa peer = {0};
+	union sa peer = { 0 };
 	socklen_t len = sizeof(peer);
 	int fd = accept4(lfd, &peer.sa, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
 	struct job *j;
@@ -627,7 +637,7 @@ static void tcp_ready(struct rn_resolver *r, int lfd)
 	}
 	j = malloc(sizeof(*j));
 	if (j) {
-		*j = (struct job){.r = r, .fd = fd, .slot = slot, .udp_fd = -1};
+		*j = (struct job){ .r = r, .fd = fd, .slot = slot, .udp_fd = -1 };
 		if (spawn(r, j))
 			return;
 		free(j);
@@ -642,9 +652,11 @@ static void *server(void *arg)
 
 	while (!atomic_load(&r->stopping)) {
 		struct pollfd p[5] = {
-		    {.fd = r->wake[0], .events = POLLIN}, {.fd = r->udp[0], .events = POLLIN},
-		    {.fd = r->udp[1], .events = POLLIN},  {.fd = r->tcp[0], .events = POLLIN},
-		    {.fd = r->tcp[1], .events = POLLIN},
+			{ .fd = r->wake[0], .events = POLLIN },
+			{ .fd = r->udp[0], .events = POLLIN },
+			{ .fd = r->udp[1], .events = POLLIN },
+			{ .fd = r->tcp[0], .events = POLLIN },
+			{ .fd = r->tcp[1], .events = POLLIN },
 		};
 
 		if (poll(p, 5, -1) < 0) {
@@ -668,7 +680,7 @@ static void *server(void *arg)
 
 static int bind_one(int family, int type, const void *addr, char *err, size_t errlen)
 {
-	union sa sa = {0};
+	union sa sa = { 0 };
 	socklen_t len;
 	int fd, one = 1;
 	char text[INET6_ADDRSTRLEN];
@@ -705,15 +717,15 @@ fail:
 
 static void close_fds(struct rn_resolver *r)
 {
-	int *fds[] = {&r->udp[0], &r->udp[1], &r->tcp[0], &r->tcp[1], &r->wake[0], &r->wake[1]};
+	int *fds[] = { &r->udp[0], &r->udp[1], &r->tcp[0], &r->tcp[1], &r->wake[0], &r->wake[1] };
 
 	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
 		if (*fds[i] >= 0)
 			close(*fds[i]);
 }
 
-int rn_resolver_start(const struct in_addr *v4, const struct in6_addr *v6,
-		      struct rn_resolver **out, char *err, size_t errlen)
+int rn_resolver_start(const struct in_addr *v4, const struct in6_addr *v6, struct rn_resolver **out,
+		      char *err, size_t errlen)
 {
 	struct rn_resolver *r = calloc(1, sizeof(*r));
 	int e;
@@ -803,12 +815,12 @@ void rn_resolver_set(struct rn_resolver *r, struct rn_dns_zone *zone,
 void rn_resolver_stats(struct rn_resolver *r, struct rn_resolver_stats *out)
 {
 	*out = (struct rn_resolver_stats){
-	    .queries = atomic_load(&r->queries),
-	    .zone = atomic_load(&r->zone),
-	    .forwarded = atomic_load(&r->forwarded),
-	    .servfail = atomic_load(&r->servfail),
-	    .dropped = atomic_load(&r->dropped),
-	    .busy = atomic_load(&r->busy),
-	    .tcp_evicted = atomic_load(&r->tcp_evicted),
+		.queries = atomic_load(&r->queries),
+		.zone = atomic_load(&r->zone),
+		.forwarded = atomic_load(&r->forwarded),
+		.servfail = atomic_load(&r->servfail),
+		.dropped = atomic_load(&r->dropped),
+		.busy = atomic_load(&r->busy),
+		.tcp_evicted = atomic_load(&r->tcp_evicted),
 	};
 }

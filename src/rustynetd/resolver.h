@@ -47,9 +47,8 @@ struct rn_resolver;
  * Binds UDP and TCP port 53 on v4 and v6 (addresses that need not be up yet: FREEBIND) and
  * starts the thread with an empty view (everything SERVFAIL). 0 or -errno, err for people.
  */
-int rn_resolver_start(const struct in_addr *v4, const struct in6_addr *v6,
-		      struct rn_resolver **out, char *err, size_t errlen)
-    __attribute__((warn_unused_result));
+int rn_resolver_start(const struct in_addr *v4, const struct in6_addr *v6, struct rn_resolver **out,
+		      char *err, size_t errlen) __attribute__((warn_unused_result));
 /* Stops the thread and waits for the workers (at most about RN_RESOLVER_TIMEOUT_MS). */
 void rn_resolver_stop(struct rn_resolver *r);
 /*

@@ -83,8 +83,7 @@ int rn_daemon_advertise_args(const struct rn_daemon *d, json_t *args, struct rn_
 		return -EINVAL;
 	}
 	out->n_routes = 0;
-	json_array_foreach(routes, i, v)
-	{
+	json_array_foreach(routes, i, v) {
 		if (!json_is_string(v)) {
 			snprintf(err, errlen, "advertise_routes[%zu] is not a string", i);
 			return -EINVAL;

@@ -19,8 +19,8 @@
 #include "system/system.h"
 
 static const char *const forwarding_keys[] = {
-    "net.ipv4.ip_forward",
-    "net.ipv6.conf.all.forwarding",
+	"net.ipv4.ip_forward",
+	"net.ipv6.conf.all.forwarding",
 };
 
 int rn_router_ruleset(const char *ifname, const struct rn_filter_prefix *mesh6, char *buf,

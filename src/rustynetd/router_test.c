@@ -91,7 +91,7 @@ static void test_nft_accepts_it(void **state)
 static void test_restrict_to_offer(void **state)
 {
 	struct rn_daemon *d = calloc(1, sizeof(*d));
-	struct rn_netmap m = {.version = 7};
+	struct rn_netmap m = { .version = 7 };
 	struct rn_filter_prefix lan = P("192.168.50.0/24");
 	char *s;
 	json_t *j;
@@ -135,10 +135,10 @@ static void test_restrict_to_offer(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_ruleset_text),
-	    cmocka_unit_test(test_ruleset_refuses),
-	    cmocka_unit_test(test_nft_accepts_it),
-	    cmocka_unit_test(test_restrict_to_offer),
+		cmocka_unit_test(test_ruleset_text),
+		cmocka_unit_test(test_ruleset_refuses),
+		cmocka_unit_test(test_nft_accepts_it),
+		cmocka_unit_test(test_restrict_to_offer),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

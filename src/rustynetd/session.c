@@ -38,7 +38,8 @@ void rn_daemon_session_resume(struct rn_daemon *d)
 	rn_daemon_advertise_load(d);
 	r = rn_persist_login_load(d->state_dir, &d->login, err, sizeof(err));
 	if (r == -ENOENT) {
-		log_info(MAIN, "not logged in: waiting for `rustynet up --server URL --auth-key KEY`");
+		log_info(MAIN,
+			 "not logged in: waiting for `rustynet up --server URL --auth-key KEY`");
 		return;
 	}
 	if (r) {
@@ -65,13 +66,15 @@ static bool hostname_ok(const char *h, char *err, size_t errlen)
 
 	for (size_t i = 0; i < len; i++) {
 		if (!isprint((unsigned char)h[i])) {
-			snprintf(err, errlen, "the hostname has a control character: pick another "
-					      "with --hostname NAME");
+			snprintf(err, errlen,
+				 "the hostname has a control character: pick another "
+				 "with --hostname NAME");
 			return false;
 		}
 	}
 	if (len < 1 || len >= RN_CLIENT_HOSTNAME_MAX) {
-		snprintf(err, errlen, "the hostname must be 1-%d bytes", RN_CLIENT_HOSTNAME_MAX - 1);
+		snprintf(err, errlen, "the hostname must be 1-%d bytes",
+			 RN_CLIENT_HOSTNAME_MAX - 1);
 		return false;
 	}
 	return true;
@@ -121,7 +124,7 @@ int rn_daemon_session_up(struct rn_daemon *d, const char *server, const char *au
 			 const char *hostname, char *err, size_t errlen)
 {
 	struct rn_client_enrolled en;
-	struct rn_client_status st = {0};
+	struct rn_client_status st = { 0 };
 	uint8_t priv[RN_WG_KEY_LEN];
 	struct rn_authkey key;
 	struct rn_login l, old;

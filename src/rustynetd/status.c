@@ -121,8 +121,8 @@ static const char *state_name(const struct rn_daemon *d, const struct rn_client_
 json_t *rn_daemon_status(struct rn_daemon *d)
 {
 	char key[RN_DAEMON_B64_KEY_LEN + 1];
-	struct rn_client_status st = {0};
-	struct rn_wg_config cfg = {0};
+	struct rn_client_status st = { 0 };
+	struct rn_wg_config cfg = { 0 };
 	json_t *peers, *res;
 	int err;
 

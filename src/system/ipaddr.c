@@ -92,8 +92,7 @@ const char *rn_ipaddr_format_prefix(const struct rn_prefix *p, char *buf)
 
 bool rn_ipaddr_equal(const struct rn_ip *a, const struct rn_ip *b)
 {
-	return a->family == b->family &&
-	       !memcmp(a->bytes, b->bytes, rn_ipaddr_size(a->family));
+	return a->family == b->family && !memcmp(a->bytes, b->bytes, rn_ipaddr_size(a->family));
 }
 
 bool rn_ipaddr_prefix_equal(const struct rn_prefix *a, const struct rn_prefix *b)

@@ -34,7 +34,7 @@ bool rn_ipaddr_parse(const char *s, struct rn_ip *out) __attribute__((warn_unuse
 /* "192.0.2.0/24", "2001:db8::/32"; a bare address is a host prefix (/32 or /128). Host bits
  * may be set (an interface address is "10.1.1.1/24"); the kernel decides where that matters. */
 bool rn_ipaddr_parse_prefix(const char *s, struct rn_prefix *out)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 
 /* Both write at most RN_IPADDR_STRLEN bytes into buf and return buf; AF_UNSPEC prints "". */
 const char *rn_ipaddr_format(const struct rn_ip *ip, char *buf);

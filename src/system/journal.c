@@ -203,8 +203,7 @@ static int parse_entries(const char *path, const json_t *arr, struct rn_journal_
 	size_t i;
 	json_t *v;
 
-	json_array_foreach(arr, i, v)
-	{
+	json_array_foreach(arr, i, v) {
 		if (rn_journal_entry_from_json(v, &out[i], why, sizeof(why)) == 0)
 			continue;
 		log_error(MAIN, "system: journal %s: entry %zu: %s; fix or remove the file", path,

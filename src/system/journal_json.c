@@ -24,9 +24,9 @@ static const struct {
 };
 
 static const char *const kind_names[] = {
-	[RN_JOURNAL_ADDR] = "addr",	    [RN_JOURNAL_ROUTE] = "route",
-	[RN_JOURNAL_RULE] = "rule",	    [RN_JOURNAL_LINK_UP] = "link_up",
-	[RN_JOURNAL_LINK_MTU] = "link_mtu", [RN_JOURNAL_SYSCTL] = "sysctl",
+	[RN_JOURNAL_ADDR] = "addr",	      [RN_JOURNAL_ROUTE] = "route",
+	[RN_JOURNAL_RULE] = "rule",	      [RN_JOURNAL_LINK_UP] = "link_up",
+	[RN_JOURNAL_LINK_MTU] = "link_mtu",   [RN_JOURNAL_SYSCTL] = "sysctl",
 	[RN_JOURNAL_NFT_TABLE] = "nft_table",
 };
 
@@ -70,10 +70,10 @@ bool rn_journal_sysctl_key_ok(const char *key)
 static json_t *route_to_json(const struct rn_nl_route *r)
 {
 	char dst[RN_IPADDR_STRLEN], gw[RN_IPADDR_STRLEN];
-	json_t *o = json_pack("{s:s, s:I, s:s, s:i, s:I}", "dst",
-			      rn_ipaddr_format_prefix(&r->dst, dst), "table", (json_int_t)r->table,
-			      "type", route_type_name(r->type), "protocol", r->protocol, "metric",
-			      (json_int_t)r->metric);
+	json_t *o =
+	    json_pack("{s:s, s:I, s:s, s:i, s:I}", "dst", rn_ipaddr_format_prefix(&r->dst, dst),
+		      "table", (json_int_t)r->table, "type", route_type_name(r->type), "protocol",
+		      r->protocol, "metric", (json_int_t)r->metric);
 
 	if (o && r->dev[0])
 		json_object_set_new(o, "dev", json_string(r->dev));
@@ -204,8 +204,8 @@ static int addr_from_json(struct decode *d, const json_t *o, struct rn_nl_addr *
 {
 	const char *group, *kind, *dev, *prefix;
 	json_int_t proto;
-	int err = unpack(d, o, "{s:s, s:s, s:s, s:s, s:I !}", "group", &group, "kind", &kind,
-			 "dev", &dev, "prefix", &prefix, "protocol", &proto);
+	int err = unpack(d, o, "{s:s, s:s, s:s, s:s, s:I !}", "group", &group, "kind", &kind, "dev",
+			 &dev, "prefix", &prefix, "protocol", &proto);
 
 	if (err)
 		return err;
@@ -249,8 +249,7 @@ static int route_from_json(struct decode *d, const json_t *o, struct rn_nl_route
 	r->protocol = (uint8_t)proto;
 	if (dev && !dev_ok(r->dev, dev))
 		return fail(d, "bad interface name \"%s\"", dev);
-	if (gw && (!rn_ipaddr_parse(gw, &r->gateway) ||
-		   r->gateway.family != r->dst.addr.family))
+	if (gw && (!rn_ipaddr_parse(gw, &r->gateway) || r->gateway.family != r->dst.addr.family))
 		return fail(d, "bad gateway \"%s\"", gw);
 	return 0;
 }
@@ -260,10 +259,10 @@ static int rule_from_json(struct decode *d, const json_t *o, struct rn_nl_rule *
 	const char *group, *kind, *family, *to = NULL;
 	json_int_t prio, table, proto, mark = 0, mask = 0, supp = -1;
 	int invert;
-	int err = unpack(d, o, "{s:s, s:s, s:s, s:I, s:I, s:I, s:b, s?I, s?I, s?I, s?s !}",
-			 "group", &group, "kind", &kind, "family", &family, "priority", &prio,
-			 "table", &table, "protocol", &proto, "invert", &invert, "fwmark", &mark,
-			 "fwmask", &mask, "suppress_prefixlength", &supp, "to", &to);
+	int err = unpack(d, o, "{s:s, s:s, s:s, s:I, s:I, s:I, s:b, s?I, s?I, s?I, s?s !}", "group",
+			 &group, "kind", &kind, "family", &family, "priority", &prio, "table",
+			 &table, "protocol", &proto, "invert", &invert, "fwmark", &mark, "fwmask",
+			 &mask, "suppress_prefixlength", &supp, "to", &to);
 
 	if (err)
 		return err;
@@ -320,8 +319,8 @@ static bool value_ok(char *dst, const char *src)
 static int sysctl_from_json(struct decode *d, const json_t *o, struct rn_journal_sysctl *s)
 {
 	const char *group, *kind, *key, *value, *prev;
-	int err = unpack(d, o, "{s:s, s:s, s:s, s:s, s:s !}", "group", &group, "kind", &kind,
-			 "key", &key, "value", &value, "prev", &prev);
+	int err = unpack(d, o, "{s:s, s:s, s:s, s:s, s:s !}", "group", &group, "kind", &kind, "key",
+			 &key, "value", &value, "prev", &prev);
 
 	if (err)
 		return err;
@@ -343,8 +342,8 @@ static int nft_table_from_json(struct decode *d, const json_t *o, struct rn_jour
 	if (!rn_nft_family_ok(family) || !copy_str(t->family, sizeof(t->family), family))
 		return fail(d, "bad nft family \"%.16s\"", family);
 	if (!rn_nft_name_ok(name) || !copy_str(t->name, sizeof(t->name), name))
-		return fail(d, "bad nft table name \"%.80s\": ours start with \"" RN_NFT_PREFIX "\"",
-			    name);
+		return fail(
+		    d, "bad nft table name \"%.80s\": ours start with \"" RN_NFT_PREFIX "\"", name);
 	return 0;
 }
 

@@ -28,15 +28,15 @@
 
 #define DEV RN_TESTNS_DEV
 
-static struct rn_prefix P(const char *s)
-{
+static struct rn_prefix P(const char *s) {
 	struct rn_prefix p;
 
 	assert_true(rn_ipaddr_parse_prefix(s, &p));
 	return p;
 }
 
-static struct rn_journal_entry addr_e(const char *group, const char *prefix)
+static struct rn_journal_entry
+addr_e(const char *group, const char *prefix)
 {
 	struct rn_journal_entry e = { .kind = RN_JOURNAL_ADDR };
 
@@ -67,14 +67,24 @@ static struct rn_journal_entry rule_e(const char *group, const struct rn_nl_rule
 /* One entry of every kind, with every optional field used somewhere. */
 static size_t sample_entries(struct rn_journal_entry *e)
 {
-	struct rn_nl_route r1 = { .dst = P("0.0.0.0/0"), .table = 51820, .dev = "rustynet0",
-				  .gateway = { 0 }, .metric = 5 };
+	struct rn_nl_route r1 = { .dst = P("0.0.0.0/0"),
+				  .table = 51820,
+				  .dev = "rustynet0",
+				  .gateway = { 0 },
+				  .metric = 5 };
 	struct rn_nl_route r2 = { .dst = P("2001:db8::/32"), .table = 7, .type = RTN_BLACKHOLE };
-	struct rn_nl_rule u1 = { .family = AF_INET, .priority = 5209, .table = 51820,
-				 .fwmark = 0xca6c, .fwmask = 0xffffffff, .invert = true };
+	struct rn_nl_rule u1 = { .family = AF_INET,
+				 .priority = 5209,
+				 .table = 51820,
+				 .fwmark = 0xca6c,
+				 .fwmask = 0xffffffff,
+				 .invert = true };
 	struct rn_nl_rule u2 = { .family = AF_INET6, .priority = 5208, .suppress = true };
-	struct rn_nl_rule u3 = { .family = AF_INET6, .priority = 5210, .suppress = true,
-				 .suppress_prefixlen = 6, .dst = P("fc00::/7") };
+	struct rn_nl_rule u3 = { .family = AF_INET6,
+				 .priority = 5210,
+				 .suppress = true,
+				 .suppress_prefixlen = 6,
+				 .dst = P("fc00::/7") };
 	size_t n = 0;
 
 	assert_true(rn_ipaddr_parse("100.64.0.1", &r1.gateway));
@@ -84,13 +94,16 @@ static size_t sample_entries(struct rn_journal_entry *e)
 	e[n++] = rule_e("exit-node", &u1);
 	e[n++] = rule_e("exit-node", &u2);
 	e[n++] = rule_e("exit-node", &u3);
-	e[n] = (struct rn_journal_entry){ .kind = RN_JOURNAL_LINK_UP, .group = "base",
+	e[n] = (struct rn_journal_entry){ .kind = RN_JOURNAL_LINK_UP,
+					  .group = "base",
 					  .link_up = { .dev = "rustynet0", .up = true } };
 	n++;
-	e[n] = (struct rn_journal_entry){ .kind = RN_JOURNAL_LINK_MTU, .group = "base",
+	e[n] = (struct rn_journal_entry){ .kind = RN_JOURNAL_LINK_MTU,
+					  .group = "base",
 					  .link_mtu = { "rustynet0", 1280, 1500 } };
 	n++;
-	e[n] = (struct rn_journal_entry){ .kind = RN_JOURNAL_SYSCTL, .group = "exit-node",
+	e[n] = (struct rn_journal_entry){ .kind = RN_JOURNAL_SYSCTL,
+					  .group = "exit-node",
 					  .sysctl = { "net.ipv4.ip_forward", "1", "0" } };
 	n++;
 	return n;
@@ -314,18 +327,26 @@ static void apply(struct rn_nl *nl, struct rn_journal *j, struct rn_journal_entr
 }
 
 static const struct rn_nl_route exit4 = { .dst = { .addr = { .family = AF_INET }, .len = 0 },
-					  .table = 51820, .dev = DEV };
+					  .table = 51820,
+					  .dev = DEV };
 static const struct rn_nl_route exit6 = { .dst = { .addr = { .family = AF_INET6 }, .len = 0 },
-					  .table = 51820, .type = RTN_BLACKHOLE };
-static const struct rn_nl_rule mark4 = { .family = AF_INET, .priority = 5209, .table = 51820,
-					 .fwmark = 0xca6c, .fwmask = 0xffffffff, .invert = true };
+					  .table = 51820,
+					  .type = RTN_BLACKHOLE };
+static const struct rn_nl_rule mark4 = { .family = AF_INET,
+					 .priority = 5209,
+					 .table = 51820,
+					 .fwmark = 0xca6c,
+					 .fwmask = 0xffffffff,
+					 .invert = true };
 static const struct rn_nl_rule supp4 = { .family = AF_INET, .priority = 5208, .suppress = true };
 
 static void apply_sample(struct rn_nl *nl, struct rn_journal *j)
 {
-	struct rn_journal_entry mtu = { .kind = RN_JOURNAL_LINK_MTU, .group = "base",
+	struct rn_journal_entry mtu = { .kind = RN_JOURNAL_LINK_MTU,
+					.group = "base",
 					.link_mtu = { .dev = DEV, .mtu = 1280 } };
-	struct rn_journal_entry fwd = { .kind = RN_JOURNAL_SYSCTL, .group = "exit-node",
+	struct rn_journal_entry fwd = { .kind = RN_JOURNAL_SYSCTL,
+					.group = "exit-node",
 					.sysctl = { .key = "net.ipv4.ip_forward", .value = "1" } };
 	struct rn_journal_entry e;
 	struct rn_nl_route peer = { .dst = P("100.64.0.0/10"), .dev = DEV };

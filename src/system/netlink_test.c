@@ -24,23 +24,23 @@
 
 #define DEV RN_TESTNS_DEV
 
-static struct rn_prefix P(const char *s)
-{
+static struct rn_prefix P(const char *s) {
 	struct rn_prefix p;
 
 	assert_true(rn_ipaddr_parse_prefix(s, &p));
 	return p;
 }
 
-static struct rn_ip IP(const char *s)
-{
+static struct rn_ip
+IP(const char *s) {
 	struct rn_ip ip;
 
 	assert_true(rn_ipaddr_parse(s, &ip));
 	return ip;
 }
 
-static size_t count_addrs(struct rn_nl *nl, const struct rn_nl_addr *want)
+static size_t
+count_addrs(struct rn_nl *nl, const struct rn_nl_addr *want)
 {
 	struct rn_nl_filter f = { .family = want->prefix.addr.family, .protocol = RN_RTPROT };
 	struct rn_nl_addr *a;
@@ -75,8 +75,7 @@ static void test_addresses(void **state)
 	rn_nl_close(nl);
 }
 
-static const struct rn_nl_route *find_route(const struct rn_nl_route *r, size_t n,
-					    const char *dst)
+static const struct rn_nl_route *find_route(const struct rn_nl_route *r, size_t n, const char *dst)
 {
 	struct rn_prefix p = P(dst);
 
@@ -91,7 +90,10 @@ static void test_routes_in_custom_tables(void **state)
 	struct rn_nl *nl = rn_testns_setup();
 	struct rn_nl_addr a = { .dev = DEV, .prefix = P("10.1.1.1/24") };
 	struct rn_nl_route routes[] = {
-		{ .dst = P("198.51.100.0/24"), .table = 100, .dev = DEV, .gateway = IP("10.1.1.2"),
+		{ .dst = P("198.51.100.0/24"),
+		  .table = 100,
+		  .dev = DEV,
+		  .gateway = IP("10.1.1.2"),
 		  .metric = 10 },
 		{ .dst = P("203.0.113.0/24"), .table = 100, .type = RTN_BLACKHOLE },
 		{ .dst = P("192.0.2.0/24"), .table = 100, .type = RTN_UNREACHABLE },
@@ -147,8 +149,10 @@ static void test_routes_in_custom_tables(void **state)
 static void test_route_delete_spares_others(void **state)
 {
 	struct rn_nl *nl = rn_testns_setup();
-	struct rn_nl_route theirs = { .dst = P("203.0.113.0/24"), .table = 7,
-				      .type = RTN_BLACKHOLE, .protocol = RTPROT_STATIC };
+	struct rn_nl_route theirs = { .dst = P("203.0.113.0/24"),
+				      .table = 7,
+				      .type = RTN_BLACKHOLE,
+				      .protocol = RTPROT_STATIC };
 	struct rn_nl_route ours = theirs;
 	struct rn_nl_route *r;
 	size_t n;
@@ -168,10 +172,17 @@ static void test_rules(void **state)
 {
 	struct rn_nl *nl = rn_testns_setup();
 	struct rn_nl_rule rules[] = {
-		{ .family = AF_INET, .priority = 5000, .table = 51820, .fwmark = 0xca6c,
-		  .fwmask = 0xffffffff, .invert = true },
+		{ .family = AF_INET,
+		  .priority = 5000,
+		  .table = 51820,
+		  .fwmark = 0xca6c,
+		  .fwmask = 0xffffffff,
+		  .invert = true },
 		{ .family = AF_INET, .priority = 5001, .suppress = true, .suppress_prefixlen = 0 },
-		{ .family = AF_INET6, .priority = 5000, .table = 100, .fwmark = 0x10000,
+		{ .family = AF_INET6,
+		  .priority = 5000,
+		  .table = 100,
+		  .fwmark = 0x10000,
 		  .fwmask = 0xff0000 },
 		/* "to PREFIX": same priority, told apart (and removed exactly) by the prefix */
 		{ .family = AF_INET, .priority = 5001, .suppress = true, .suppress_prefixlen = 7 },
@@ -286,15 +297,22 @@ static void setup_policy(struct rn_nl *nl)
 	struct rn_nl_addr a4 = { .dev = DEV, .prefix = P("10.1.1.1/24") };
 	struct rn_nl_addr a6 = { .dev = DEV, .prefix = P("fd00:1::1/64") };
 	struct rn_nl_route main4 = { .dst = P("0.0.0.0/0"), .dev = DEV, .gateway = IP("10.1.1.2") };
-	struct rn_nl_route tun4 = { .dst = P("0.0.0.0/0"), .table = 100, .dev = DEV,
-				    .gateway = IP("10.1.1.3") };
-	struct rn_nl_route hole4 = { .dst = P("203.0.113.0/24"), .table = 100,
+	struct rn_nl_route tun4 = {
+		.dst = P("0.0.0.0/0"), .table = 100, .dev = DEV, .gateway = IP("10.1.1.3")
+	};
+	struct rn_nl_route hole4 = { .dst = P("203.0.113.0/24"),
+				     .table = 100,
 				     .type = RTN_BLACKHOLE };
 	struct rn_nl_route main6 = { .dst = P("::/0"), .dev = DEV, .gateway = IP("fd00:1::2") };
-	struct rn_nl_route tun6 = { .dst = P("::/0"), .table = 100, .dev = DEV,
-				    .gateway = IP("fd00:1::3") };
-	struct rn_nl_rule r4 = { .family = AF_INET, .priority = 100, .table = 100,
-				 .fwmark = 0xca6c, .fwmask = 0xffffffff, .invert = true };
+	struct rn_nl_route tun6 = {
+		.dst = P("::/0"), .table = 100, .dev = DEV, .gateway = IP("fd00:1::3")
+	};
+	struct rn_nl_rule r4 = { .family = AF_INET,
+				 .priority = 100,
+				 .table = 100,
+				 .fwmark = 0xca6c,
+				 .fwmask = 0xffffffff,
+				 .invert = true };
 	struct rn_nl_rule r6 = r4;
 
 	r6.family = AF_INET6;

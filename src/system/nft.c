@@ -146,7 +146,7 @@ static void find_one(const char *family, const char *name, void *arg)
 
 int rn_nft_table_exists(const char *family, const char *name)
 {
-	struct find f = {family, name, false};
+	struct find f = { family, name, false };
 	int rc;
 
 	if (!rn_nft_family_ok(family) || !rn_nft_name_ok(name))

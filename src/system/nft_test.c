@@ -61,19 +61,19 @@ static void nft_cmd(const char *cmd)
 static void test_names_and_bodies(void **state)
 {
 	static const char *const bad_names[] = {
-	    "",
-	    "router",
-	    "rustynet router",
-	    "rustynet/x",
-	    "Rustynet",
-	    "rustynet-ROUTER",
-	    "rustynet-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+		"",
+		"router",
+		"rustynet router",
+		"rustynet/x",
+		"Rustynet",
+		"rustynet-ROUTER",
+		"rustynet-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
 	};
 	static const char *const bad_bodies[] = {
-	    "} table ip other { chain x { } ",
-	    "chain x {",
-	    "chain x { } }",
-	    "chain \"x { }",
+		"} table ip other { chain x { } ",
+		"chain x {",
+		"chain x { } }",
+		"chain \"x { }",
 	};
 
 	(void)state;
@@ -94,12 +94,12 @@ static void test_names_and_bodies(void **state)
 static void test_journal_json_round_trip(void **state)
 {
 	static const char *const bad[] = {
-	    "{\"group\":\"router\",\"kind\":\"nft_table\",\"family\":\"inet\",\"name\":\"filter\"}",
-	    "{\"group\":\"router\",\"kind\":\"nft_table\",\"family\":\"bridge\","
-	    "\"name\":\"rustynet-x\"}",
-	    "{\"group\":\"router\",\"kind\":\"nft_table\",\"family\":\"inet\"}",
-	    "{\"group\":\"router\",\"kind\":\"nft_table\",\"family\":\"inet\","
-	    "\"name\":\"rustynet-x\",\"rules\":\"\"}",
+		"{\"group\":\"router\",\"kind\":\"nft_table\",\"family\":\"inet\",\"name\":\"filter\"}",
+		"{\"group\":\"router\",\"kind\":\"nft_table\",\"family\":\"bridge\","
+		"\"name\":\"rustynet-x\"}",
+		"{\"group\":\"router\",\"kind\":\"nft_table\",\"family\":\"inet\"}",
+		"{\"group\":\"router\",\"kind\":\"nft_table\",\"family\":\"inet\","
+		"\"name\":\"rustynet-x\",\"rules\":\"\"}",
 	};
 	struct rn_journal_entry e, back;
 	char err[200], what[RN_JOURNAL_DESCRIBE_MAX];
@@ -238,11 +238,11 @@ static void test_crash_restart_and_sweep(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_names_and_bodies),
-	    cmocka_unit_test(test_journal_json_round_trip),
-	    cmocka_unit_test(test_set_replace_undo),
-	    cmocka_unit_test(test_del),
-	    cmocka_unit_test(test_crash_restart_and_sweep),
+		cmocka_unit_test(test_names_and_bodies),
+		cmocka_unit_test(test_journal_json_round_trip),
+		cmocka_unit_test(test_set_replace_undo),
+		cmocka_unit_test(test_del),
+		cmocka_unit_test(test_crash_restart_and_sweep),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

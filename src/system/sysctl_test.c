@@ -41,8 +41,17 @@ static void test_paths(void **state)
 static void test_bad_keys(void **state)
 {
 	static const char *const bad[] = {
-		"", ".net.ipv4", "net.ipv4.", "net..ipv4", "net.//.x", "//.etc.shadow", "net./",
-		"net.ipv4.ip forward", "net.ipv4.ip_forward\n", "net.*", "net.ipv4.conf.$(x).a",
+		"",
+		".net.ipv4",
+		"net.ipv4.",
+		"net..ipv4",
+		"net.//.x",
+		"//.etc.shadow",
+		"net./",
+		"net.ipv4.ip forward",
+		"net.ipv4.ip_forward\n",
+		"net.*",
+		"net.ipv4.conf.$(x).a",
 	};
 	char path[256], longkey[RN_SYSCTL_KEY_MAX + 8];
 
@@ -83,8 +92,7 @@ static void test_missing_and_bad_values(void **state)
 	char v[RN_SYSCTL_VALUE_MAX];
 
 	(void)state;
-	assert_int_equal(rn_sysctl_read("net.ipv4.conf.nosuch0.forwarding", v, sizeof(v)),
-			 -ENOENT);
+	assert_int_equal(rn_sysctl_read("net.ipv4.conf.nosuch0.forwarding", v, sizeof(v)), -ENOENT);
 	assert_int_equal(rn_sysctl_write("net.ipv4.conf.nosuch0.forwarding", "1", v, sizeof(v)),
 			 -ENOENT);
 	assert_int_equal(rn_sysctl_write("net.ipv4.ip_forward", "", NULL, 0), -EINVAL);

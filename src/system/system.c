@@ -335,8 +335,7 @@ int rn_system_link_down(struct rn_system *sys, const char *group, const char *if
 	return link_set(sys, group, ifname, false);
 }
 
-int rn_system_link_mtu(struct rn_system *sys, const char *group, const char *ifname,
-		       uint32_t mtu)
+int rn_system_link_mtu(struct rn_system *sys, const char *group, const char *ifname, uint32_t mtu)
 {
 	struct rn_journal_entry e, *owner;
 	struct rn_nl_link link;
@@ -581,7 +580,7 @@ static void sweep_nft_one(const char *family, const char *name, void *arg)
 /* Tables go first: with a route gone, a table's rules for it would only be dead weight. */
 static int sweep_nft(struct rn_system *sys, size_t *removed)
 {
-	struct nft_sweep sw = {sys, removed, 0};
+	struct nft_sweep sw = { sys, removed, 0 };
 	int err = rn_nft_tables_ours(sweep_nft_one, &sw);
 
 	return err ? err : sw.err;

@@ -37,23 +37,23 @@ struct fix {
 	char *before; /* snapshot before the test changed anything */
 };
 
-static struct rn_prefix P(const char *s)
-{
+static struct rn_prefix P(const char *s) {
 	struct rn_prefix p;
 
 	assert_true(rn_ipaddr_parse_prefix(s, &p));
 	return p;
 }
 
-static struct rn_ip IP(const char *s)
-{
+static struct rn_ip
+IP(const char *s) {
 	struct rn_ip ip;
 
 	assert_true(rn_ipaddr_parse(s, &ip));
 	return ip;
 }
 
-static void fix_open(struct fix *f)
+static void
+fix_open(struct fix *f)
 {
 	f->nl = rn_testns_setup();
 	rn_testns_state_dir(f->dir, sizeof(f->dir));
@@ -94,10 +94,18 @@ static struct rn_nl_link link_of(struct fix *f)
 	return l;
 }
 
-static const struct rn_nl_rule mark4 = { .family = AF_INET, .priority = 5209, .table = 51820,
-					 .fwmark = 0xca6c, .fwmask = 0xffffffff, .invert = true };
-static const struct rn_nl_rule mark6 = { .family = AF_INET6, .priority = 5209, .table = 51820,
-					 .fwmark = 0xca6c, .fwmask = 0xffffffff, .invert = true };
+static const struct rn_nl_rule mark4 = { .family = AF_INET,
+					 .priority = 5209,
+					 .table = 51820,
+					 .fwmark = 0xca6c,
+					 .fwmask = 0xffffffff,
+					 .invert = true };
+static const struct rn_nl_rule mark6 = { .family = AF_INET6,
+					 .priority = 5209,
+					 .table = 51820,
+					 .fwmark = 0xca6c,
+					 .fwmask = 0xffffffff,
+					 .invert = true };
 static const struct rn_nl_rule supp4 = { .family = AF_INET, .priority = 5208, .suppress = true };
 
 #define TRY(call)                                                                                  \
@@ -249,9 +257,12 @@ static void test_refused_change_leaves_no_entry(void **state)
 static void test_eexist_unless_owned(void **state)
 {
 	struct fix f;
-	struct rn_nl_route theirs = { .dst = P("203.0.113.0/24"), .table = 7,
-				      .type = RTN_BLACKHOLE, .protocol = RTPROT_STATIC };
-	struct rn_nl_route ours = { .dst = P("198.51.100.0/24"), .table = 7,
+	struct rn_nl_route theirs = { .dst = P("203.0.113.0/24"),
+				      .table = 7,
+				      .type = RTN_BLACKHOLE,
+				      .protocol = RTPROT_STATIC };
+	struct rn_nl_route ours = { .dst = P("198.51.100.0/24"),
+				    .table = 7,
 				    .type = RTN_BLACKHOLE };
 	struct rn_prefix a = P("10.1.1.1/24");
 
@@ -275,10 +286,10 @@ static void test_eexist_unless_owned(void **state)
 	assert_int_equal(rn_system_count(f.sys, NULL), 4);
 	assert_int_equal(rn_system_undo_all(f.sys), 0);
 	/* Theirs stays. */
-	assert_int_equal(rn_nl_route_del(f.nl, &(struct rn_nl_route){
-							.dst = theirs.dst, .table = 7,
-							.type = RTN_BLACKHOLE,
-							.protocol = RTPROT_STATIC }),
+	assert_int_equal(rn_nl_route_del(f.nl, &(struct rn_nl_route){ .dst = theirs.dst,
+								      .table = 7,
+								      .type = RTN_BLACKHOLE,
+								      .protocol = RTPROT_STATIC }),
 			 0);
 	assert_unchanged(&f);
 	fix_close(&f);
@@ -288,7 +299,8 @@ static void test_del_removes_only_own(void **state)
 {
 	struct fix f;
 	struct rn_nl_route r = { .dst = P("198.51.100.0/24"), .table = 7, .type = RTN_BLACKHOLE };
-	struct rn_nl_route unowned = { .dst = P("203.0.113.0/24"), .table = 7,
+	struct rn_nl_route unowned = { .dst = P("203.0.113.0/24"),
+				       .table = 7,
 				       .type = RTN_BLACKHOLE };
 	struct rn_prefix a = P("10.1.1.1/24");
 
@@ -369,11 +381,14 @@ static void test_sweep_removes_unrecorded_tagged_objects(void **state)
 {
 	struct fix f;
 	struct rn_nl_route stray = { .dst = P("198.51.100.0/24"), .table = 51820, .dev = DEV };
-	struct rn_nl_route stray6 = { .dst = P("2001:db8::/32"), .table = 51820,
+	struct rn_nl_route stray6 = { .dst = P("2001:db8::/32"),
+				      .table = 51820,
 				      .type = RTN_BLACKHOLE };
 	/* Not via DEV: the kernel flushes a device's IPv4 routes with its last IPv4 address. */
-	struct rn_nl_route foreign = { .dst = P("203.0.113.0/24"), .table = 51820,
-				       .type = RTN_BLACKHOLE, .protocol = RTPROT_STATIC };
+	struct rn_nl_route foreign = { .dst = P("203.0.113.0/24"),
+				       .table = 51820,
+				       .type = RTN_BLACKHOLE,
+				       .protocol = RTPROT_STATIC };
 	struct rn_nl_rule stray_rule = { .family = AF_INET, .priority = 5300, .table = 51820 };
 	struct rn_nl_addr stray_addr = { .dev = DEV, .prefix = P("100.64.9.9/32") };
 	char *owned;

@@ -139,8 +139,9 @@ static void snap_rules(struct rn_nl *nl, struct lines *l)
 
 	assert_int_equal(rn_nl_rule_list(nl, NULL, &r, &n), 0);
 	for (size_t i = 0; i < n; i++)
-		add_line(l, "rule fam=%u prio=%u table=%u mark=%#x/%#x supp=%d/%u not=%d "
-			    "proto=%u action=%u",
+		add_line(l,
+			 "rule fam=%u prio=%u table=%u mark=%#x/%#x supp=%d/%u not=%d "
+			 "proto=%u action=%u",
 			 r[i].family, r[i].priority, r[i].table, r[i].fwmark, r[i].fwmask,
 			 r[i].suppress, r[i].suppress_prefixlen, r[i].invert, r[i].protocol,
 			 r[i].action);

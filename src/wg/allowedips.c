@@ -21,8 +21,8 @@
  * are a xor and a mask. Bits from cidr on are zero.
  */
 struct rn_allowedips_node {
-	struct rn_allowedips_node *child[2]; /* owned; picked by key bit number cidr */
-	void *peer;                          /* not owned; NULL for a branch point */
+	struct rn_allowedips_node *child[2];  /* owned; picked by key bit number cidr */
+	void *peer;			      /* not owned; NULL for a branch point */
 	struct rn_allowedips_node *peer_prev; /* the peer's prefixes, in insertion order */
 	struct rn_allowedips_node *peer_next;
 	uint8_t cidr;
@@ -319,7 +319,7 @@ static int trie_graft(struct rn_allowedips *t, struct rn_allowedips_node **slot,
 	struct rn_allowedips_node *n = *slot, *branch;
 	unsigned int cidr = fresh->cidr;
 	unsigned int common = common_bits(n, k, n->cidr < cidr ? n->cidr : cidr);
-	uint64_t bk[2] = {k[0], k[1]};
+	uint64_t bk[2] = { k[0], k[1] };
 
 	if (common == cidr) {
 		/* The new prefix contains n. */
@@ -445,7 +445,7 @@ int rn_allowedips_walk_by_peer(const struct rn_allowedips *t, void *peer,
 	const struct rn_allowedips_peer_slot *s = peer ? peer_find(t, peer) : NULL;
 
 	for (const struct rn_allowedips_node *n = s ? s->head : NULL; n; n = n->peer_next) {
-		uint64_t be[2] = {htobe64(n->key[0]), n->is_v6 ? htobe64(n->key[1]) : 0};
+		uint64_t be[2] = { htobe64(n->key[0]), n->is_v6 ? htobe64(n->key[1]) : 0 };
 		int ret = cb(ctx, n->is_v6 ? AF_INET6 : AF_INET, be, n->cidr);
 
 		if (ret)

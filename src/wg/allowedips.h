@@ -27,7 +27,7 @@ struct rn_allowedips {
 	struct rn_allowedips_peer_slot *peers;
 	size_t peers_cap;  /* slots in peers, a power of two (0 when peers is NULL) */
 	size_t peers_used; /* peers with at least one prefix */
-	size_t n_nodes;    /* trie nodes, prefixes plus branch points (for memory reports) */
+	size_t n_nodes;	   /* trie nodes, prefixes plus branch points (for memory reports) */
 	size_t n_prefixes; /* prefixes in both tries */
 };
 

@@ -73,7 +73,7 @@ struct ref {
 
 static struct ref_prefix *ref_find(struct ref *r, int family, const uint8_t *addr, uint8_t cidr)
 {
-	uint8_t a[16] = {0};
+	uint8_t a[16] = { 0 };
 
 	memcpy(a, addr, addr_len(family));
 	mask_bytes(a, addr_len(family), cidr);
@@ -242,7 +242,7 @@ static int walk_check(void *ctx, int family, const void *addr, uint8_t cidr)
 static void check_walks(const struct rn_allowedips *t, struct ref *r)
 {
 	for (int i = 0; i < NPEERS; i += 7) {
-		struct walk_ctx w = {r, PEER(i), 0};
+		struct walk_ctx w = { r, PEER(i), 0 };
 		size_t want = 0;
 
 		for (size_t j = 0; j < r->n; j++) {
@@ -264,7 +264,7 @@ static void check_counts(const struct rn_allowedips *t, const struct ref *r)
 static void random_round(int n_inserts, int n_peers)
 {
 	struct rn_allowedips t;
-	struct ref r = {0};
+	struct ref r = { 0 };
 
 	rand_bytes(&bases[0][0][0], sizeof(bases));
 	rn_allowedips_init(&t);
@@ -296,9 +296,8 @@ static void random_round(int n_inserts, int n_peers)
 		char *wrong = (char *)p->peer == &peer_tokens[0] ? PEER(1) : PEER(0);
 
 		if (i % 4 == 0) {
-			assert_int_equal(rn_allowedips_remove(&t, p->family, p->addr, p->cidr,
-							      wrong),
-					 -ENOENT);
+			assert_int_equal(
+			    rn_allowedips_remove(&t, p->family, p->addr, p->cidr, wrong), -ENOENT);
 			continue;
 		}
 		assert_int_equal(rn_allowedips_remove(&t, p->family, p->addr, p->cidr, p->peer), 0);
@@ -341,7 +340,7 @@ static void random_round(int n_inserts, int n_peers)
 
 static void check_walk_of(const struct rn_allowedips *t, struct ref *r, void *peer)
 {
-	struct walk_ctx w = {r, peer, 0};
+	struct walk_ctx w = { r, peer, 0 };
 	size_t want = 0;
 
 	for (size_t j = 0; j < r->n; j++) {
@@ -360,7 +359,7 @@ static void test_churn_against_reference(void **state)
 {
 	enum { N_PEERS = 4, N_OPS = 20000 };
 	struct rn_allowedips t;
-	struct ref r = {0};
+	struct ref r = { 0 };
 
 	(void)state;
 	rand_bytes(&bases[0][0][0], sizeof(bases));
@@ -407,7 +406,7 @@ static void test_random_against_reference(void **state)
 {
 	(void)state;
 	random_round(3000, 100);
-	random_round(3000, 3);  /* few peers, long per-peer lists */
+	random_round(3000, 3);	/* few peers, long per-peer lists */
 	random_round(200, 500); /* sparse */
 }
 
@@ -535,7 +534,7 @@ static void test_edges(void **state)
 
 static void test_invalid(void **state)
 {
-	uint8_t addr[16] = {10};
+	uint8_t addr[16] = { 10 };
 	struct rn_allowedips t;
 
 	(void)state;
@@ -579,7 +578,7 @@ static int order_cb(void *ctx, int family, const void *addr, uint8_t cidr)
 
 static void test_walk_order_and_stop(void **state)
 {
-	struct order_ctx o = {.stop_at = 0};
+	struct order_ctx o = { .stop_at = 0 };
 	struct rn_allowedips t;
 
 	(void)state;
@@ -593,7 +592,7 @@ static void test_walk_order_and_stop(void **state)
 	assert_string_equal(o.seen[0], "10.0.0.1/32");
 	assert_string_equal(o.seen[1], "fd00::/64");
 	assert_string_equal(o.seen[2], "0.0.0.0/0");
-	o = (struct order_ctx){.stop_at = 2};
+	o = (struct order_ctx){ .stop_at = 2 };
 	assert_int_equal(rn_allowedips_walk_by_peer(&t, PEER(1), order_cb, &o), 42);
 	assert_int_equal(o.n, 2);
 	rn_allowedips_free(&t);
@@ -670,8 +669,10 @@ static void test_thousand_peers(void **state)
 	rn_allowedips_init(&t);
 	for (uint32_t i = 0; i < NPEERS; i++) {
 		uint32_t v4 = htonl(0x64400000u + i); /* 100.64.0.0/10 mesh addresses */
-		uint8_t v6[16] = {0xfd, 0x7a, 0x11, 0x5c, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-				  (uint8_t)(i >> 8), (uint8_t)i};
+		uint8_t v6[16] = { 0xfd,      0x7a, 0x11, 0x5c, 0,
+				   0,	      0,    0,	  0,	0,
+				   0,	      0,    0,	  0,	(uint8_t)(i >> 8),
+				   (uint8_t)i };
 		uint32_t lan = htonl(0xc0a80000u + (i << 8)); /* a routed /24 per peer */
 
 		assert_int_equal(rn_allowedips_insert(&t, AF_INET, &v4, 32, PEER(i)), 0);

@@ -97,8 +97,7 @@ static void test_time_scale_hook(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_counts_suspend),
-		cmocka_unit_test(test_runs_forward),
+		cmocka_unit_test(test_counts_suspend), cmocka_unit_test(test_runs_forward),
 #ifdef RN_TEST_HOOKS
 		cmocka_unit_test(test_time_scale_hook), /* last: the scale stays set */
 #endif

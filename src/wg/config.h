@@ -18,7 +18,7 @@
 
 struct rn_wg_allowed_ip {
 	uint16_t family; /* AF_INET or AF_INET6 */
-	uint8_t cidr;    /* 0..32 or 0..128; host bits are masked off on insert */
+	uint8_t cidr;	 /* 0..32 or 0..128; host bits are masked off on insert */
 	union {
 		struct in_addr ip4;
 		struct in6_addr ip6;
@@ -32,10 +32,10 @@ union rn_wg_endpoint {
 };
 
 enum rn_wg_peer_flags {
-	RN_WG_PEER_REMOVE = 1u << 0,             /* remove this peer */
-	RN_WG_PEER_UPDATE_ONLY = 1u << 1,        /* only touch the peer if it exists */
+	RN_WG_PEER_REMOVE = 1u << 0,		 /* remove this peer */
+	RN_WG_PEER_UPDATE_ONLY = 1u << 1,	 /* only touch the peer if it exists */
 	RN_WG_PEER_REPLACE_ALLOWEDIPS = 1u << 2, /* drop existing allowed IPs first */
-	RN_WG_PEER_HAS_PRESHARED_KEY = 1u << 3,  /* preshared_key is set (all zero: remove it) */
+	RN_WG_PEER_HAS_PRESHARED_KEY = 1u << 3,	 /* preshared_key is set (all zero: remove it) */
 	RN_WG_PEER_HAS_ENDPOINT = 1u << 4,
 	RN_WG_PEER_HAS_KEEPALIVE = 1u << 5, /* persistent_keepalive is set (0: off) */
 };
@@ -45,7 +45,7 @@ struct rn_wg_peer_config {
 	uint8_t public_key[RN_WG_KEY_LEN];
 	uint8_t preshared_key[RN_WG_KEY_LEN]; /* secret: wiped by rn_wg_config_free */
 	union rn_wg_endpoint endpoint;
-	uint16_t persistent_keepalive; /* seconds, 0 = off */
+	uint16_t persistent_keepalive;	      /* seconds, 0 = off */
 	struct rn_wg_allowed_ip *allowed_ips; /* owned */
 	size_t n_allowed_ips;
 
@@ -65,10 +65,10 @@ enum rn_wg_device_flags {
 };
 
 struct rn_wg_config {
-	uint32_t flags; /* enum rn_wg_device_flags */
+	uint32_t flags;			    /* enum rn_wg_device_flags */
 	uint8_t private_key[RN_WG_KEY_LEN]; /* secret: wiped by rn_wg_config_free */
 	uint16_t listen_port;
-	uint32_t fwmark; /* 0 = off */
+	uint32_t fwmark;		 /* 0 = off */
 	struct rn_wg_peer_config *peers; /* owned */
 	size_t n_peers;
 };
@@ -78,6 +78,7 @@ void rn_wg_config_free(struct rn_wg_config *c);
 /* Appends a zeroed peer; returns it, or NULL when out of memory. */
 struct rn_wg_peer_config *rn_wg_config_add_peer(struct rn_wg_config *c);
 /* Appends an allowed IP to a peer; 0 or -ENOMEM. */
-int rn_wg_peer_config_add_allowed_ip(struct rn_wg_peer_config *p, const struct rn_wg_allowed_ip *ip);
+int rn_wg_peer_config_add_allowed_ip(struct rn_wg_peer_config *p,
+				     const struct rn_wg_allowed_ip *ip);
 
 #endif

@@ -58,15 +58,13 @@ static struct rn_message_macs *macs_of(const void *msg, size_t len)
 static void compute_mac1(uint8_t mac1[RN_COOKIE_LEN], const void *msg, size_t len,
 			 const uint8_t key[32])
 {
-	rn_blake2s_mac(mac1, RN_COOKIE_LEN, key, 32, msg,
-		       len - sizeof(struct rn_message_macs));
+	rn_blake2s_mac(mac1, RN_COOKIE_LEN, key, 32, msg, len - sizeof(struct rn_message_macs));
 }
 
 static void compute_mac2(uint8_t mac2[RN_COOKIE_LEN], const void *msg, size_t len,
 			 const uint8_t cookie[RN_COOKIE_LEN])
 {
-	rn_blake2s_mac(mac2, RN_COOKIE_LEN, cookie, RN_COOKIE_LEN, msg,
-		       len - RN_COOKIE_LEN);
+	rn_blake2s_mac(mac2, RN_COOKIE_LEN, cookie, RN_COOKIE_LEN, msg, len - RN_COOKIE_LEN);
 }
 
 /* cookie = MAC(secret, source address || source port); caller holds c->lock. */
@@ -76,8 +74,8 @@ static void make_cookie(struct rn_cookie_checker *c, uint8_t cookie[RN_COOKIE_LE
 	uint8_t in[18];
 	size_t n = 0;
 
-	if (!c->secret_birthdate_ns || now_ns - c->secret_birthdate_ns >
-					       RN_COOKIE_SECRET_MAX_AGE_S * NS_PER_S) {
+	if (!c->secret_birthdate_ns ||
+	    now_ns - c->secret_birthdate_ns > RN_COOKIE_SECRET_MAX_AGE_S * NS_PER_S) {
 		rn_random(c->secret, sizeof(c->secret));
 		c->secret_birthdate_ns = now_ns ? now_ns : 1;
 	}
@@ -129,9 +127,9 @@ void rn_cookie_add_macs(struct rn_cookie *ck, void *msg, size_t len, uint64_t no
 	compute_mac1(macs->mac1, msg, len, ck->mac1_key);
 	memcpy(ck->last_mac1_sent, macs->mac1, RN_COOKIE_LEN);
 	ck->have_sent_mac1 = true;
-	if (ck->birthdate_ns && now_ns - ck->birthdate_ns <
-					 (RN_COOKIE_SECRET_MAX_AGE_S - RN_COOKIE_SECRET_LATENCY_S) *
-						 NS_PER_S)
+	if (ck->birthdate_ns &&
+	    now_ns - ck->birthdate_ns <
+		(RN_COOKIE_SECRET_MAX_AGE_S - RN_COOKIE_SECRET_LATENCY_S) * NS_PER_S)
 		compute_mac2(macs->mac2, msg, len, ck->cookie);
 	else
 		memset(macs->mac2, 0, RN_COOKIE_LEN);

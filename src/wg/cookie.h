@@ -18,14 +18,14 @@
 struct rn_cookie_checker {
 	pthread_mutex_t lock;
 	uint8_t secret[RN_NOISE_HASH_LEN]; /* secret, rotated every COOKIE_SECRET_MAX_AGE */
-	uint64_t secret_birthdate_ns;      /* 0: never made */
-	uint8_t mac1_key[RN_NOISE_SYMMETRIC_KEY_LEN];   /* HASH("mac1----" || our public) */
+	uint64_t secret_birthdate_ns;	   /* 0: never made */
+	uint8_t mac1_key[RN_NOISE_SYMMETRIC_KEY_LEN];	/* HASH("mac1----" || our public) */
 	uint8_t cookie_key[RN_NOISE_SYMMETRIC_KEY_LEN]; /* HASH("cookie--" || our public) */
 };
 
 /* Per peer: adds macs to what we send to it and holds the cookie it gave us. */
 struct rn_cookie {
-	uint8_t mac1_key[RN_NOISE_SYMMETRIC_KEY_LEN];   /* HASH("mac1----" || peer public) */
+	uint8_t mac1_key[RN_NOISE_SYMMETRIC_KEY_LEN];	/* HASH("mac1----" || peer public) */
 	uint8_t cookie_key[RN_NOISE_SYMMETRIC_KEY_LEN]; /* HASH("cookie--" || peer public) */
 	uint8_t cookie[RN_COOKIE_LEN];
 	uint64_t birthdate_ns; /* when the cookie was received; 0: none */

@@ -38,8 +38,7 @@ static void crypto_die(const char *what)
 	abort();
 }
 
-void rn_blake2s(uint8_t out[RN_BLAKE2S_LEN], const void *a, size_t alen, const void *b,
-		size_t blen)
+void rn_blake2s(uint8_t out[RN_BLAKE2S_LEN], const void *a, size_t alen, const void *b, size_t blen)
 {
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
 
@@ -61,8 +60,8 @@ static void mac_run(EVP_MAC *mac, const OSSL_PARAM *params, uint8_t *out, size_t
 	EVP_MAC_CTX_free(ctx);
 }
 
-void rn_blake2s_mac(uint8_t *out, size_t outlen, const uint8_t *key, size_t keylen,
-		    const void *in, size_t inlen)
+void rn_blake2s_mac(uint8_t *out, size_t outlen, const uint8_t *key, size_t keylen, const void *in,
+		    size_t inlen)
 {
 	OSSL_PARAM params[] = {
 		OSSL_PARAM_construct_size_t(OSSL_MAC_PARAM_SIZE, &outlen),
@@ -72,8 +71,8 @@ void rn_blake2s_mac(uint8_t *out, size_t outlen, const uint8_t *key, size_t keyl
 	mac_run(mac_blake2s, params, out, outlen, key, keylen, in, inlen);
 }
 
-void rn_hmac_blake2s(uint8_t out[RN_BLAKE2S_LEN], const uint8_t *key, size_t keylen,
-		     const void *in, size_t inlen)
+void rn_hmac_blake2s(uint8_t out[RN_BLAKE2S_LEN], const uint8_t *key, size_t keylen, const void *in,
+		     size_t inlen)
 {
 	OSSL_PARAM params[] = {
 		OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, "BLAKE2S-256", 0),
@@ -131,8 +130,9 @@ bool rn_x25519(uint8_t out[RN_X25519_LEN], const uint8_t priv[RN_X25519_LEN],
 	EVP_PKEY *pk = EVP_PKEY_new_raw_public_key(EVP_PKEY_X25519, NULL, pub, RN_X25519_LEN);
 	EVP_PKEY_CTX *ctx = sk ? EVP_PKEY_CTX_new_from_pkey(NULL, sk, NULL) : NULL;
 	size_t len = RN_X25519_LEN;
-	bool ok = ctx && pk && EVP_PKEY_derive_init(ctx) > 0 && EVP_PKEY_derive_set_peer(ctx, pk) > 0 &&
-		  EVP_PKEY_derive(ctx, out, &len) > 0 && len == RN_X25519_LEN;
+	bool ok = ctx && pk && EVP_PKEY_derive_init(ctx) > 0 &&
+		  EVP_PKEY_derive_set_peer(ctx, pk) > 0 && EVP_PKEY_derive(ctx, out, &len) > 0 &&
+		  len == RN_X25519_LEN;
 
 	/* OpenSSL already refuses an all-zero result; checking again costs nothing. */
 	if (ok && rn_ct_is_zero(out, RN_X25519_LEN))

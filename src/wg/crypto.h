@@ -10,10 +10,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define RN_BLAKE2S_LEN  32
-#define RN_X25519_LEN   32
-#define RN_AEAD_KEY_LEN 32
-#define RN_AEAD_TAG_LEN 16
+#define RN_BLAKE2S_LEN	   32
+#define RN_X25519_LEN	   32
+#define RN_AEAD_KEY_LEN	   32
+#define RN_AEAD_TAG_LEN	   16
 #define RN_XAEAD_NONCE_LEN 24
 
 #define RN_WARN_UNUSED __attribute__((warn_unused_result))
@@ -25,11 +25,11 @@ int rn_crypto_init(void);
 void rn_blake2s(uint8_t out[RN_BLAKE2S_LEN], const void *a, size_t alen, const void *b,
 		size_t blen);
 /* Keyed BLAKE2s (MAC in the whitepaper) with an outlen-byte digest (16 for mac1/mac2/cookie). */
-void rn_blake2s_mac(uint8_t *out, size_t outlen, const uint8_t *key, size_t keylen,
-		    const void *in, size_t inlen);
+void rn_blake2s_mac(uint8_t *out, size_t outlen, const uint8_t *key, size_t keylen, const void *in,
+		    size_t inlen);
 /* HMAC-BLAKE2s-256. */
-void rn_hmac_blake2s(uint8_t out[RN_BLAKE2S_LEN], const uint8_t *key, size_t keylen,
-		     const void *in, size_t inlen);
+void rn_hmac_blake2s(uint8_t out[RN_BLAKE2S_LEN], const uint8_t *key, size_t keylen, const void *in,
+		     size_t inlen);
 /* The Noise HKDF: t1..t3 = KDF_n(key, in); t2 and t3 may be NULL. */
 void rn_kdf(uint8_t *t1, uint8_t *t2, uint8_t *t3, const uint8_t key[RN_BLAKE2S_LEN],
 	    const void *in, size_t inlen);
@@ -80,11 +80,11 @@ unsigned int rn_aead_threads_holding(const uint8_t key[RN_AEAD_KEY_LEN]);
 
 /* XChaCha20-Poly1305 (cookie replies). */
 bool rn_xaead_seal(uint8_t *dst, const uint8_t *src, size_t len, const uint8_t *ad, size_t adlen,
-		   const uint8_t nonce[RN_XAEAD_NONCE_LEN], const uint8_t key[RN_AEAD_KEY_LEN])
-	RN_WARN_UNUSED;
+		   const uint8_t nonce[RN_XAEAD_NONCE_LEN],
+		   const uint8_t key[RN_AEAD_KEY_LEN]) RN_WARN_UNUSED;
 bool rn_xaead_open(uint8_t *dst, const uint8_t *src, size_t len, const uint8_t *ad, size_t adlen,
-		   const uint8_t nonce[RN_XAEAD_NONCE_LEN], const uint8_t key[RN_AEAD_KEY_LEN])
-	RN_WARN_UNUSED;
+		   const uint8_t nonce[RN_XAEAD_NONCE_LEN],
+		   const uint8_t key[RN_AEAD_KEY_LEN]) RN_WARN_UNUSED;
 
 void rn_random(void *buf, size_t len);
 /* Constant-time equality for MACs and keys. */

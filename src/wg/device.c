@@ -314,7 +314,8 @@ static int apply_peer(struct rn_wg_device *dev, const struct rn_wg_peer_config *
 	bool keepalive_turned_on = false;
 	int err;
 
-	if (dev->identity.has_identity && rn_ct_equal(pc->public_key, dev->identity.static_public, 32))
+	if (dev->identity.has_identity &&
+	    rn_ct_equal(pc->public_key, dev->identity.static_public, 32))
 		return 0;
 	if (pc->flags & RN_WG_PEER_REMOVE) {
 		if (peer)
@@ -455,8 +456,7 @@ bool rn_device_admits(const struct rn_wg_device *dev, const struct rn_wg_peer *p
 {
 	if (!dev->filter)
 		return !dev->deny_unfiltered;
-	return rn_pktfilter_allows(dev->filter, &dev->flows, &dev->allowedips, peer, pkt, len,
-				   now);
+	return rn_pktfilter_allows(dev->filter, &dev->flows, &dev->allowedips, peer, pkt, len, now);
 }
 
 void rn_wg_device_stats(struct rn_wg_device *dev, struct rn_wg_device_stats *out)
@@ -543,8 +543,7 @@ int rn_wg_device_remove_peer(struct rn_wg_device *dev, const uint8_t public_key[
 	return rn_wg_device_set_peer(dev, &pc);
 }
 
-int rn_wg_device_update_endpoint(struct rn_wg_device *dev,
-				 const uint8_t public_key[RN_WG_KEY_LEN],
+int rn_wg_device_update_endpoint(struct rn_wg_device *dev, const uint8_t public_key[RN_WG_KEY_LEN],
 				 const union rn_wg_endpoint *ep)
 {
 	struct rn_wg_peer_config pc = { .flags = RN_WG_PEER_UPDATE_ONLY | RN_WG_PEER_HAS_ENDPOINT,

@@ -49,8 +49,7 @@ int rn_wg_device_snapshot(struct rn_wg_device *dev, struct rn_wg_config *out);
 /* Convenience forms of apply for the daemon. */
 int rn_wg_device_set_peer(struct rn_wg_device *dev, const struct rn_wg_peer_config *peer);
 int rn_wg_device_remove_peer(struct rn_wg_device *dev, const uint8_t public_key[RN_WG_KEY_LEN]);
-int rn_wg_device_update_endpoint(struct rn_wg_device *dev,
-				 const uint8_t public_key[RN_WG_KEY_LEN],
+int rn_wg_device_update_endpoint(struct rn_wg_device *dev, const uint8_t public_key[RN_WG_KEY_LEN],
 				 const union rn_wg_endpoint *ep);
 
 /*

@@ -124,9 +124,9 @@ static void installed_filter_decides(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(no_filter_deny_flag_drops),
-	    cmocka_unit_test(no_filter_plain_wireguard_passes),
-	    cmocka_unit_test(installed_filter_decides),
+		cmocka_unit_test(no_filter_deny_flag_drops),
+		cmocka_unit_test(no_filter_plain_wireguard_passes),
+		cmocka_unit_test(installed_filter_decides),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -40,14 +40,14 @@
 #include "wg/udp.h"
 
 enum {
-	RN_MAX_STAGED_PACKETS = 128,      /* per peer, waiting for a session */
-	RN_HANDSHAKE_QUEUE_LEN = 4096,    /* incoming handshake messages awaiting the worker */
+	RN_MAX_STAGED_PACKETS = 128,   /* per peer, waiting for a session */
+	RN_HANDSHAKE_QUEUE_LEN = 4096, /* incoming handshake messages awaiting the worker */
 	RN_UNDER_LOAD_QUEUE_LEN = RN_HANDSHAKE_QUEUE_LEN / 8,
-	RN_UNDER_LOAD_AFTER_MS = 1000,    /* stay "under load" this long after the queue drains */
-	RN_MAX_SEGMENTS = 64,             /* IP packets per TUN read (one 64 KiB super-packet) */
+	RN_UNDER_LOAD_AFTER_MS = 1000, /* stay "under load" this long after the queue drains */
+	RN_MAX_SEGMENTS = 64,	       /* IP packets per TUN read (one 64 KiB super-packet) */
 	RN_DATA_OVERHEAD = RN_MESSAGE_DATA_HEADER_LEN + RN_NOISE_AUTHTAG_LEN,
-	RN_MAX_WORKERS = 64,              /* crypto worker threads, whatever the CPU count */
-	RN_INLINE_MAX_CPUS = 2,           /* up to this many CPUs, no workers by default */
+	RN_MAX_WORKERS = 64,	/* crypto worker threads, whatever the CPU count */
+	RN_INLINE_MAX_CPUS = 2, /* up to this many CPUs, no workers by default */
 	/*
 	 * Batch buffers (a receive buffer is 1 MiB, a transmit one 196 KiB). The receive side
 	 * drops when they run out, so they must absorb a burst the drains are behind on: on 2
@@ -89,8 +89,8 @@ struct rn_wg_peer {
 	_Atomic int refcount; /* one for the device's lists, one per queued batch */
 	bool removed;	      /* unlinked from the device (cfg_lock): batches only release */
 	struct rn_serial tx_serial, rx_serial; /* batches in flight, in order (queue.h) */
-	struct rn_wg_peer *next; /* device's peer list (cfg_lock) */
-	struct rn_wg_peer *hash_next; /* device's public-key hash chain (cfg_lock) */
+	struct rn_wg_peer *next;	       /* device's peer list (cfg_lock) */
+	struct rn_wg_peer *hash_next;	       /* device's public-key hash chain (cfg_lock) */
 	uint8_t public_key[RN_WG_KEY_LEN];
 	uint64_t serial; /* creation order, for stable listing */
 
@@ -139,7 +139,7 @@ struct rn_wg_device {
 	bool vnet_hdr;
 	bool tun_uso;
 	_Atomic int mtu;
-	int stop_fd;     /* eventfd, never drained: wakes every thread on shutdown */
+	int stop_fd;	 /* eventfd, never drained: wakes every thread on shutdown */
 	int udp_wake_fd; /* eventfd, drained by the UDP reader: its socket was rebound */
 	_Atomic bool stopping;
 	_Atomic bool dead; /* the TUN device went away */
@@ -148,7 +148,7 @@ struct rn_wg_device {
 	struct rn_noise_identity identity;
 	struct rn_cookie_checker cookie_checker;
 	struct rn_allowedips allowedips;
-	struct rn_wg_peer *peers;           /* list, newest first */
+	struct rn_wg_peer *peers;	    /* list, newest first */
 	struct rn_wg_peer *peer_hash[1024]; /* by public key */
 	size_t n_peers;
 	uint64_t next_peer_serial;
@@ -186,7 +186,7 @@ struct rn_wg_device {
 	/* The host's local addresses (cfg_lock): owned, lent to filter->local. */
 	struct rn_filter_prefix *local;
 	size_t n_local;
-	bool deny_unfiltered;	  /* RN_WG_DEVICE_DENY_UNFILTERED: set at start, never changed */
+	bool deny_unfiltered; /* RN_WG_DEVICE_DENY_UNFILTERED: set at start, never changed */
 	struct rn_flowtable flows;
 	_Atomic uint64_t filtered; /* inbound packets the filter refused */
 
@@ -198,7 +198,8 @@ struct rn_wg_device {
  * device.c: a device with its locks, queues and tables set up and no fds, no TUN, no threads
  * (rn_wg_device_start adds them; tests drive the rest by hand). rn_wg_device_stop frees it.
  */
-int rn_device_new(unsigned int flags, struct rn_wg_device **out) __attribute__((warn_unused_result));
+int rn_device_new(unsigned int flags, struct rn_wg_device **out)
+    __attribute__((warn_unused_result));
 
 /*
  * device.c: the verdict on one decrypted inbound packet from peer (which ICMP errors must come

@@ -39,7 +39,7 @@ enum rn_wg_limits {
 	RN_MAX_ALLOWEDIPS_PER_PEER = 1 << 16,
 };
 
-#define RN_REKEY_AFTER_MESSAGES  (1ULL << 60)
+#define RN_REKEY_AFTER_MESSAGES	 (1ULL << 60)
 #define RN_REJECT_AFTER_MESSAGES (UINT64_MAX - (1ULL << 13) - 1)
 
 enum rn_message_type {
@@ -71,7 +71,7 @@ struct rn_message_handshake_initiation {
 
 struct rn_message_handshake_response {
 	struct rn_message_header header;
-	uint32_t sender_index;   /* le32 */
+	uint32_t sender_index;	 /* le32 */
 	uint32_t receiver_index; /* le32 */
 	uint8_t unencrypted_ephemeral[RN_NOISE_PUBLIC_KEY_LEN];
 	uint8_t encrypted_nothing[RN_NOISE_ENCRYPTED_LEN(0)];
@@ -93,10 +93,10 @@ struct rn_message_data {
 } __attribute__((packed));
 
 enum rn_message_sizes {
-	RN_MESSAGE_INITIATION_LEN = sizeof(struct rn_message_handshake_initiation), /* 148 */
-	RN_MESSAGE_RESPONSE_LEN = sizeof(struct rn_message_handshake_response),     /* 92 */
-	RN_MESSAGE_COOKIE_LEN = sizeof(struct rn_message_handshake_cookie),         /* 64 */
-	RN_MESSAGE_DATA_HEADER_LEN = sizeof(struct rn_message_data),                /* 16 */
+	RN_MESSAGE_INITIATION_LEN = sizeof(struct rn_message_handshake_initiation),  /* 148 */
+	RN_MESSAGE_RESPONSE_LEN = sizeof(struct rn_message_handshake_response),	     /* 92 */
+	RN_MESSAGE_COOKIE_LEN = sizeof(struct rn_message_handshake_cookie),	     /* 64 */
+	RN_MESSAGE_DATA_HEADER_LEN = sizeof(struct rn_message_data),		     /* 16 */
 	RN_MESSAGE_DATA_MIN_LEN = RN_MESSAGE_DATA_HEADER_LEN + RN_NOISE_AUTHTAG_LEN, /* keepalive */
 	RN_MESSAGE_PADDING_MULTIPLE = 16,
 	RN_MESSAGE_MAX_LEN = 65535,

@@ -202,8 +202,7 @@ bool rn_noise_create_initiation_with(struct rn_noise_handshake *hs,
 	memcpy(hs->ephemeral_private, ephemeral_private, 32);
 	if (!rn_x25519_public(ephemeral_public, hs->ephemeral_private))
 		goto out;
-	message_ephemeral(msg->unencrypted_ephemeral, ephemeral_public, hs->chaining_key,
-			  hs->hash);
+	message_ephemeral(msg->unencrypted_ephemeral, ephemeral_public, hs->chaining_key, hs->hash);
 	/* es */
 	if (!mix_dh(hs->chaining_key, key, hs->ephemeral_private, hs->remote_static))
 		goto out;
@@ -274,8 +273,7 @@ out:
 	return ok;
 }
 
-bool rn_noise_finish_initiation(struct rn_noise_handshake *hs,
-				struct rn_noise_initiation_state *st,
+bool rn_noise_finish_initiation(struct rn_noise_handshake *hs, struct rn_noise_initiation_state *st,
 				const struct rn_message_handshake_initiation *msg, uint64_t now_ns)
 {
 	uint8_t key[RN_NOISE_SYMMETRIC_KEY_LEN], t[RN_NOISE_TIMESTAMP_LEN];
@@ -292,9 +290,8 @@ bool rn_noise_finish_initiation(struct rn_noise_handshake *hs,
 		goto out;
 	/* TAI64N is big-endian, so a byte compare orders it. */
 	replay = memcmp(t, hs->latest_timestamp, RN_NOISE_TIMESTAMP_LEN) <= 0;
-	flood = hs->last_initiation_consumption_ns &&
-		now_ns - hs->last_initiation_consumption_ns <
-			1000000000ULL / RN_INITIATIONS_PER_SECOND;
+	flood = hs->last_initiation_consumption_ns && now_ns - hs->last_initiation_consumption_ns <
+							  1000000000ULL / RN_INITIATIONS_PER_SECOND;
 	if (replay || flood)
 		goto out;
 
@@ -329,8 +326,7 @@ bool rn_noise_create_response_with(struct rn_noise_handshake *hs, uint32_t local
 	memcpy(hs->ephemeral_private, ephemeral_private, 32);
 	if (!rn_x25519_public(ephemeral_public, hs->ephemeral_private))
 		goto out;
-	message_ephemeral(msg->unencrypted_ephemeral, ephemeral_public, hs->chaining_key,
-			  hs->hash);
+	message_ephemeral(msg->unencrypted_ephemeral, ephemeral_public, hs->chaining_key, hs->hash);
 	/* ee */
 	if (!mix_dh(hs->chaining_key, NULL, hs->ephemeral_private, hs->remote_ephemeral))
 		goto out;

@@ -35,8 +35,8 @@ struct rn_noise_handshake {
 	uint32_t remote_index; /* the peer's sender index */
 	uint8_t remote_static[RN_NOISE_PUBLIC_KEY_LEN];
 	uint8_t precomputed_static_static[RN_NOISE_PUBLIC_KEY_LEN]; /* DH(s, S_remote); secret */
-	uint8_t preshared_key[RN_NOISE_SYMMETRIC_KEY_LEN];          /* secret; zero = none */
-	uint8_t ephemeral_private[RN_NOISE_PUBLIC_KEY_LEN];         /* secret */
+	uint8_t preshared_key[RN_NOISE_SYMMETRIC_KEY_LEN];	    /* secret; zero = none */
+	uint8_t ephemeral_private[RN_NOISE_PUBLIC_KEY_LEN];	    /* secret */
 	uint8_t remote_ephemeral[RN_NOISE_PUBLIC_KEY_LEN];
 	uint8_t hash[RN_NOISE_HASH_LEN];
 	uint8_t chaining_key[RN_NOISE_HASH_LEN]; /* secret */
@@ -82,14 +82,14 @@ void rn_noise_handshake_wipe(struct rn_noise_handshake *hs);
 /* Initiator, step 1. mac1/mac2 are left for the cookie layer. */
 bool rn_noise_create_initiation(struct rn_noise_handshake *hs, const struct rn_noise_identity *id,
 				uint32_t local_index, struct rn_message_handshake_initiation *msg)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 /* The same with the ephemeral key and timestamp given: for known-answer tests only. */
 bool rn_noise_create_initiation_with(struct rn_noise_handshake *hs,
 				     const struct rn_noise_identity *id, uint32_t local_index,
 				     const uint8_t ephemeral_private[32],
 				     const uint8_t timestamp[RN_NOISE_TIMESTAMP_LEN],
 				     struct rn_message_handshake_initiation *msg)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 
 /*
  * Responder, step 1, in two halves because the peer is only known after decrypting its static
@@ -106,25 +106,25 @@ struct rn_noise_initiation_state {
 };
 bool rn_noise_open_initiation(const struct rn_message_handshake_initiation *msg,
 			      const struct rn_noise_identity *id,
-			      struct rn_noise_initiation_state *st) __attribute__((warn_unused_result));
-bool rn_noise_finish_initiation(struct rn_noise_handshake *hs,
-				struct rn_noise_initiation_state *st,
+			      struct rn_noise_initiation_state *st)
+    __attribute__((warn_unused_result));
+bool rn_noise_finish_initiation(struct rn_noise_handshake *hs, struct rn_noise_initiation_state *st,
 				const struct rn_message_handshake_initiation *msg, uint64_t now_ns)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 
 /* Responder, step 2. */
 bool rn_noise_create_response(struct rn_noise_handshake *hs, uint32_t local_index,
 			      struct rn_message_handshake_response *msg)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 bool rn_noise_create_response_with(struct rn_noise_handshake *hs, uint32_t local_index,
 				   const uint8_t ephemeral_private[32],
 				   struct rn_message_handshake_response *msg)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 
 /* Initiator, step 2: hs is the handshake whose local_index the response names. */
 bool rn_noise_consume_response(struct rn_noise_handshake *hs, const struct rn_noise_identity *id,
 			       const struct rn_message_handshake_response *msg)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 
 /*
  * Derives the transport keys from a completed handshake (CREATED_RESPONSE on the responder,

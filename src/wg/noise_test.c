@@ -121,8 +121,8 @@ static void test_full_handshake_and_transport(void **state)
 	/* Transport: the padded payload with counter 7, as the vector's data message. */
 	memset(plain, 0, sizeof(plain));
 	memcpy(plain, kat_payload, sizeof(kat_payload));
-	assert_true(rn_aead_seal1(buf, plain, sizeof(plain), NULL, 0, KAT_DATA_COUNTER,
-				  kp_i->send_key));
+	assert_true(
+	    rn_aead_seal1(buf, plain, sizeof(plain), NULL, 0, KAT_DATA_COUNTER, kp_i->send_key));
 	assert_memory_equal(buf, kat_data + 16, sizeof(kat_data) - 16);
 	assert_true(rn_aead_open1(buf, buf, sizeof(kat_data) - 16, NULL, 0, KAT_DATA_COUNTER,
 				  kp_r->recv_key));
@@ -145,7 +145,7 @@ struct idler {
 static void *idler_main(void *arg)
 {
 	struct idler *t = arg;
-	uint8_t buf[64] = {0}, c = 1;
+	uint8_t buf[64] = { 0 }, c = 1;
 	bool ok;
 
 	ok = rn_aead_seal1(buf, buf, 32, NULL, 0, 0, t->send_key);
@@ -163,7 +163,7 @@ static void *idler_main(void *arg)
  */
 static void test_freed_session_leaves_no_key_in_thread_contexts(void **state)
 {
-	uint8_t send_i[32], recv_i[32], zero[32] = {0}, buf[64] = {0}, sealed[48], c = 0;
+	uint8_t send_i[32], recv_i[32], zero[32] = { 0 }, buf[64] = { 0 }, sealed[48], c = 0;
 	struct rn_noise_keypair *kp_i, *kp_r;
 	struct idler t = { 0 };
 	pthread_t th;
@@ -275,8 +275,8 @@ static void test_initiation_replay_and_flood(void **state)
 	/* A newer timestamp but only 1 ms after the last: flood guard. */
 	memcpy(ts2, kat_timestamp, sizeof(ts2));
 	ts2[7]++;
-	assert_true(rn_noise_create_initiation_with(&p.hs_i, &p.id_i, 1, kat_ephemeral_i, ts2,
-						    &later));
+	assert_true(
+	    rn_noise_create_initiation_with(&p.hs_i, &p.id_i, 1, kat_ephemeral_i, ts2, &later));
 	assert_true(rn_noise_open_initiation(&later, &p.id_r, &st));
 	assert_false(rn_noise_finish_initiation(&p.hs_r, &st, &later, NOW_NS + 1000000ULL));
 	assert_true(rn_noise_open_initiation(&later, &p.id_r, &st));
@@ -344,29 +344,34 @@ static void test_cookie_round_trip(void **state)
 	rn_cookie_init(&ck, kat_public_r);
 	memcpy(&msg, kat_initiation, sizeof(msg));
 
-	assert_int_equal(rn_cookie_validate(&checker, &msg, sizeof(msg), (void *)&src, false, NOW_NS),
-			 RN_COOKIE_VALID_MAC_BUT_NO_COOKIE);
-	assert_int_equal(rn_cookie_validate(&checker, &msg, sizeof(msg), (void *)&src, true, NOW_NS),
-			 RN_COOKIE_VALID_MAC_BUT_NO_COOKIE);
+	assert_int_equal(
+	    rn_cookie_validate(&checker, &msg, sizeof(msg), (void *)&src, false, NOW_NS),
+	    RN_COOKIE_VALID_MAC_BUT_NO_COOKIE);
+	assert_int_equal(
+	    rn_cookie_validate(&checker, &msg, sizeof(msg), (void *)&src, true, NOW_NS),
+	    RN_COOKIE_VALID_MAC_BUT_NO_COOKIE);
 	msg.macs.mac1[3] ^= 1;
-	assert_int_equal(rn_cookie_validate(&checker, &msg, sizeof(msg), (void *)&src, false, NOW_NS),
-			 RN_COOKIE_INVALID_MAC);
+	assert_int_equal(
+	    rn_cookie_validate(&checker, &msg, sizeof(msg), (void *)&src, false, NOW_NS),
+	    RN_COOKIE_INVALID_MAC);
 	msg.macs.mac1[3] ^= 1;
 
 	/* Under load: reply with a cookie, which the initiator takes and uses as mac2. */
 	rn_cookie_add_macs(&ck, &msg, sizeof(msg), NOW_NS);
-	rn_cookie_reply_create(&checker, &reply, &msg, sizeof(msg), KAT_INDEX_I, (void *)&src, NOW_NS);
+	rn_cookie_reply_create(&checker, &reply, &msg, sizeof(msg), KAT_INDEX_I, (void *)&src,
+			       NOW_NS);
 	assert_int_equal(le32toh(reply.header.type), RN_MESSAGE_HANDSHAKE_COOKIE);
 	assert_true(rn_cookie_reply_consume(&ck, &reply, NOW_NS));
 	/* A second copy of the reply is refused: it answered a mac1 we no longer wait on. */
 	assert_false(rn_cookie_reply_consume(&ck, &reply, NOW_NS));
 	rn_cookie_add_macs(&ck, &msg, sizeof(msg), NOW_NS);
-	assert_int_equal(rn_cookie_validate(&checker, &msg, sizeof(msg), (void *)&src, true, NOW_NS),
-			 RN_COOKIE_VALID_MAC_WITH_COOKIE);
+	assert_int_equal(
+	    rn_cookie_validate(&checker, &msg, sizeof(msg), (void *)&src, true, NOW_NS),
+	    RN_COOKIE_VALID_MAC_WITH_COOKIE);
 	/* The cookie is bound to the source address and port. */
-	assert_int_equal(rn_cookie_validate(&checker, &msg, sizeof(msg), (void *)&other_src, true,
-					    NOW_NS),
-			 RN_COOKIE_VALID_MAC_BUT_NO_COOKIE);
+	assert_int_equal(
+	    rn_cookie_validate(&checker, &msg, sizeof(msg), (void *)&other_src, true, NOW_NS),
+	    RN_COOKIE_VALID_MAC_BUT_NO_COOKIE);
 	/* A forged reply (wrong key) does not open. */
 	rn_cookie_add_macs(&ck, &msg, sizeof(msg), NOW_NS);
 	reply.encrypted_cookie[0] ^= 1;

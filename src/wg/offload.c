@@ -89,7 +89,7 @@ static inline uint64_t csum_add64(uint64_t a, uint64_t b)
 uint64_t rn_csum_add(uint64_t sum, const void *buf, size_t len)
 {
 	const uint8_t *p = buf;
-	uint64_t acc[4] = {0, 0, 0, 0};
+	uint64_t acc[4] = { 0, 0, 0, 0 };
 	uint32_t w[4];
 
 	for (; len >= 16; p += 16, len -= 16) {
@@ -114,7 +114,7 @@ uint64_t rn_csum_copy(void *dst, const void *src, size_t len, uint64_t sum)
 {
 	const uint8_t *s = src;
 	uint8_t *d = dst;
-	uint64_t acc[4] = {0, 0, 0, 0};
+	uint64_t acc[4] = { 0, 0, 0, 0 };
 	uint32_t w[4];
 
 	for (; len >= 16; s += 16, d += 16, len -= 16) {
@@ -566,7 +566,7 @@ void rn_gro_init(struct rn_gro *g, bool vnet_hdr, bool uso)
 
 int rn_gro_add(struct rn_gro *g, uint8_t *pkt, size_t len)
 {
-	struct gro_info gi = {.kind = GRO_OTHER};
+	struct gro_info gi = { .kind = GRO_OTHER };
 	struct rn_gro_item *it;
 	uint16_t idx = g->n_pkts;
 	uint8_t *slot = NULL;
@@ -575,7 +575,7 @@ int rn_gro_add(struct rn_gro *g, uint8_t *pkt, size_t len)
 		return -EINVAL;
 	if (g->n_pkts == RN_GRO_MAX_PKTS)
 		return -ENOSPC;
-	g->pkts[idx] = (struct rn_gro_pkt){.data = pkt, .len = (uint16_t)len, .next = GRO_NONE};
+	g->pkts[idx] = (struct rn_gro_pkt){ .data = pkt, .len = (uint16_t)len, .next = GRO_NONE };
 	g->n_pkts++;
 	if (g->vnet_hdr)
 		gro_parse(pkt, len, g->uso, &gi);
@@ -657,13 +657,13 @@ int rn_gro_flush_cb(struct rn_gro *g, rn_gro_emit_fn emit, void *ctx)
 
 		memset(&vh, 0, sizeof(vh));
 		if (g->vnet_hdr)
-			iov[n++] = (struct iovec){.iov_base = &vh, .iov_len = sizeof(vh)};
+			iov[n++] = (struct iovec){ .iov_base = &vh, .iov_len = sizeof(vh) };
 		if (it->n_segs > 1)
 			gro_finish(g, it, &vh);
-		iov[n++] = (struct iovec){.iov_base = p->data, .iov_len = p->len};
+		iov[n++] = (struct iovec){ .iov_base = p->data, .iov_len = p->len };
 		for (uint16_t j = p->next; j != GRO_NONE; j = g->pkts[j].next)
-			iov[n++] = (struct iovec){.iov_base = g->pkts[j].data + it->hdr_len,
-						  .iov_len = g->pkts[j].len - it->hdr_len};
+			iov[n++] = (struct iovec){ .iov_base = g->pkts[j].data + it->hdr_len,
+						   .iov_len = g->pkts[j].len - it->hdr_len };
 		r = emit(ctx, iov, n);
 		if (r < 0 && !err)
 			err = (int)r;

@@ -114,14 +114,15 @@ static uint8_t pattern(size_t i)
 /* A super-packet as the kernel hands it over: L4 checksum holding the pseudo-header sum. */
 static size_t build_super(uint8_t *buf, const struct spec *s)
 {
-	struct virtio_net_hdr vh = {0};
+	struct virtio_net_hdr vh = { 0 };
 	uint8_t *ip = buf + VH, *l4;
 	size_t ih = s->v6 ? 40 : 20, lh = s->tcp ? TCP_HLEN : 8, pay = s->ip_len - ih - lh;
 
 	memset(ip, 0, ih + lh);
 	if (s->v6) {
 		static const uint8_t addrs[32] = {
-		    0x20, 0x01, 0x0d, 0xb8, [15] = 1, [16] = 0x20, 0x01, 0x0d, 0xb8, [31] = 2};
+			0x20, 0x01, 0x0d, 0xb8, [15] = 1, [16] = 0x20, 0x01, 0x0d, 0xb8, [31] = 2
+		};
 		ip[0] = 0x60;
 		ip[1] = 0x01; /* flow label 0x12345 */
 		put16(ip + 2, 0x2345);
@@ -345,12 +346,12 @@ static void roundtrip(const struct spec *s)
 
 static void test_tcp4_roundtrip(void **state)
 {
-	struct spec s = {.tcp = true,
-			 .df = true,
-			 .ip_len = 64000,
-			 .gso = GSO,
-			 .flags = F_ACK | F_PSH,
-			 .sport = 40000};
+	struct spec s = { .tcp = true,
+			  .df = true,
+			  .ip_len = 64000,
+			  .gso = GSO,
+			  .flags = F_ACK | F_PSH,
+			  .sport = 40000 };
 
 	(void)state;
 	roundtrip(&s);
@@ -358,12 +359,12 @@ static void test_tcp4_roundtrip(void **state)
 
 static void test_tcp6_roundtrip(void **state)
 {
-	struct spec s = {.v6 = true,
-			 .tcp = true,
-			 .ip_len = 64000,
-			 .gso = GSO,
-			 .flags = F_ACK | F_PSH,
-			 .sport = 40000};
+	struct spec s = { .v6 = true,
+			  .tcp = true,
+			  .ip_len = 64000,
+			  .gso = GSO,
+			  .flags = F_ACK | F_PSH,
+			  .sport = 40000 };
 
 	(void)state;
 	roundtrip(&s);
@@ -372,7 +373,7 @@ static void test_tcp6_roundtrip(void **state)
 static void test_udp4_roundtrip(void **state)
 {
 	/* Without DF the IP ids must run on for the segments to merge back. */
-	struct spec s = {.ip_len = 64000, .gso = GSO, .sport = 4000};
+	struct spec s = { .ip_len = 64000, .gso = GSO, .sport = 4000 };
 
 	(void)state;
 	roundtrip(&s);
@@ -380,7 +381,7 @@ static void test_udp4_roundtrip(void **state)
 
 static void test_udp6_roundtrip(void **state)
 {
-	struct spec s = {.v6 = true, .ip_len = 60001, .gso = 1333, .sport = 4000};
+	struct spec s = { .v6 = true, .ip_len = 60001, .gso = 1333, .sport = 4000 };
 
 	(void)state;
 	roundtrip(&s);
@@ -388,12 +389,12 @@ static void test_udp6_roundtrip(void **state)
 
 static void test_tcp_flags_split(void **state)
 {
-	struct spec s = {.tcp = true,
-			 .df = true,
-			 .ip_len = 10000,
-			 .gso = 999,
-			 .flags = F_CWR | F_ACK | F_PSH | F_FIN,
-			 .sport = 1};
+	struct spec s = { .tcp = true,
+			  .df = true,
+			  .ip_len = 10000,
+			  .gso = 999,
+			  .flags = F_CWR | F_ACK | F_PSH | F_FIN,
+			  .sport = 1 };
 	uint8_t *buf = malloc(VH + s.ip_len), *slots = alloc_slots();
 	size_t lens[MAX_SEGS], len = build_super(buf, &s);
 	int n = split(buf, len, slots, lens);
@@ -446,9 +447,10 @@ static void test_split_across_batches(void **state)
 	static const struct {
 		uint16_t gso;
 		size_t segs;
-	} cases[] = {{536, 123}, {328, 200}, {48, 1365}, {1, 65483}};
+	} cases[] = { { 536, 123 }, { 328, 200 }, { 48, 1365 }, { 1, 65483 } };
 	struct spec s = {
-	    .tcp = true, .df = true, .ip_len = 65535, .flags = F_ACK | F_PSH, .sport = 5};
+		.tcp = true, .df = true, .ip_len = 65535, .flags = F_ACK | F_PSH, .sport = 5
+	};
 
 	(void)state;
 	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
@@ -456,18 +458,18 @@ static void test_split_across_batches(void **state)
 		assert_int_equal(split_batches(&s, MAX_SEGS), cases[c].segs);
 	}
 	/* Other shapes, and batches of any size. */
-	s = (struct spec){.v6 = true, .tcp = true, .ip_len = 65535, .gso = 536, .flags = F_ACK};
+	s = (struct spec){ .v6 = true, .tcp = true, .ip_len = 65535, .gso = 536, .flags = F_ACK };
 	assert_int_equal(split_batches(&s, 7), 123);
-	s = (struct spec){.ip_len = 65535, .gso = 500, .sport = 53};
+	s = (struct spec){ .ip_len = 65535, .gso = 500, .sport = 53 };
 	assert_int_equal(split_batches(&s, 1), 132);
-	s = (struct spec){.v6 = true, .ip_len = 65535, .gso = 1000, .sport = 53};
+	s = (struct spec){ .v6 = true, .ip_len = 65535, .gso = 1000, .sport = 53 };
 	assert_int_equal(split_batches(&s, 64), 66);
 }
 
 /* A split in several calls never cuts into its own input, and a refused call changes nothing. */
 static void test_split_batches_refused(void **state)
 {
-	struct spec s = {.tcp = true, .ip_len = 65535, .gso = 536, .flags = F_ACK, .sport = 5};
+	struct spec s = { .tcp = true, .ip_len = 65535, .gso = 536, .flags = F_ACK, .sport = 5 };
 	size_t stride = 65536 + 256, lens[MAX_SEGS], len;
 	uint8_t *slots = malloc(stride * 2), *buf = malloc(VH + s.ip_len);
 	struct rn_offload_splitter sp;
@@ -496,12 +498,12 @@ static void test_split_batches_refused(void **state)
 /* Reading straight into slot 0 must give the same segments as reading elsewhere. */
 static void test_split_in_place(void **state)
 {
-	struct spec s = {.tcp = true,
-			 .df = true,
-			 .ip_len = 30000,
-			 .gso = GSO,
-			 .flags = F_ACK | F_PSH,
-			 .sport = 7};
+	struct spec s = { .tcp = true,
+			  .df = true,
+			  .ip_len = 30000,
+			  .gso = GSO,
+			  .flags = F_ACK | F_PSH,
+			  .sport = 7 };
 	size_t stride = 65536, lens[MAX_SEGS], len;
 	uint8_t *slots = malloc(stride * MAX_SEGS), *buf = malloc(VH + s.ip_len);
 	int n;
@@ -531,9 +533,10 @@ static void test_split_in_place(void **state)
 static void test_split_plain_and_csum(void **state)
 {
 	uint8_t pkt[VH + 300], *slots = alloc_slots();
-	struct virtio_net_hdr vh = {
-	    .flags = VIRTIO_NET_HDR_F_NEEDS_CSUM, .csum_start = 20, .csum_offset = 6};
-	struct spec s = {.ip_len = 300, .gso = 1000, .sport = 9};
+	struct virtio_net_hdr vh = { .flags = VIRTIO_NET_HDR_F_NEEDS_CSUM,
+				     .csum_start = 20,
+				     .csum_offset = 6 };
+	struct spec s = { .ip_len = 300, .gso = 1000, .sport = 9 };
 	size_t lens[MAX_SEGS];
 
 	(void)state;
@@ -562,9 +565,10 @@ static void expect_einval(const uint8_t *buf, size_t len, const char *what)
 
 static void test_split_malformed(void **state)
 {
-	struct spec s4 = {.tcp = true, .ip_len = 5000, .gso = 1000, .flags = F_ACK, .sport = 1};
+	struct spec s4 = { .tcp = true, .ip_len = 5000, .gso = 1000, .flags = F_ACK, .sport = 1 };
 	struct spec s6 = {
-	    .v6 = true, .tcp = true, .ip_len = 5000, .gso = 1000, .flags = F_ACK, .sport = 1};
+		.v6 = true, .tcp = true, .ip_len = 5000, .gso = 1000, .flags = F_ACK, .sport = 1
+	};
 	uint8_t *good4 = malloc(VH + 5000), *good6 = malloc(VH + 5000), *b = malloc(VH + 5000);
 	size_t len4 = build_super(good4, &s4), len6 = build_super(good6, &s6);
 	struct virtio_net_hdr *vh = (struct virtio_net_hdr *)b;
@@ -614,7 +618,7 @@ static void test_split_malformed(void **state)
 /* Random corruption of the headers: whatever comes out must stay in bounds (ASan watches). */
 static void test_split_random(void **state)
 {
-	struct spec s = {.tcp = true, .ip_len = 3000, .gso = 200, .flags = F_ACK, .sport = 1};
+	struct spec s = { .tcp = true, .ip_len = 3000, .gso = 200, .flags = F_ACK, .sport = 1 };
 	uint8_t good[VH + 3000], b[VH + 3000], *slots = alloc_slots();
 	size_t len = build_super(good, &s), lens[MAX_SEGS];
 
@@ -648,7 +652,8 @@ static int make_segments(struct spec *s, uint8_t *slots, size_t *lens)
 static void test_gro_interleaved_flows(void **state)
 {
 	struct spec a = {
-	    .tcp = true, .df = true, .ip_len = 20000, .gso = GSO, .flags = F_ACK, .sport = 1000};
+		.tcp = true, .df = true, .ip_len = 20000, .gso = GSO, .flags = F_ACK, .sport = 1000
+	};
 	struct spec b = a;
 	uint8_t *sa = alloc_slots(), *sb = alloc_slots();
 	size_t la[MAX_SEGS], lb[MAX_SEGS];
@@ -694,13 +699,14 @@ static void expect_emit(const struct capture *c, int i, int segs, uint32_t seq)
 static void test_gro_order_kept(void **state)
 {
 	struct spec s = {
-	    .tcp = true, .df = true, .ip_len = 15000, .gso = GSO, .flags = F_ACK, .sport = 1000};
+		.tcp = true, .df = true, .ip_len = 15000, .gso = GSO, .flags = F_ACK, .sport = 1000
+	};
 	uint8_t *sl = alloc_slots();
 	size_t l[MAX_SEGS];
 	struct capture *c = capture_new();
 	struct rn_gro g;
 	int n = make_segments(&s, sl, l);
-	static const int order[] = {0, 1, 2, 3, 5, 4, 6, 7, 8, 9, 10};
+	static const int order[] = { 0, 1, 2, 3, 5, 4, 6, 7, 8, 9, 10 };
 
 	(void)state;
 	assert_int_equal(n, 11);
@@ -724,8 +730,8 @@ static void test_gro_order_kept(void **state)
 
 static void test_gro_passthrough(void **state)
 {
-	struct spec s = {.ip_len = 6000, .gso = 1000, .sport = 1};
-	uint8_t *sl = alloc_slots(), icmp[84] = {0x45, 0, 0, 84, [9] = 1};
+	struct spec s = { .ip_len = 6000, .gso = 1000, .sport = 1 };
+	uint8_t *sl = alloc_slots(), icmp[84] = { 0x45, 0, 0, 84, [9] = 1 };
 	size_t l[MAX_SEGS];
 	struct capture *c = capture_new();
 	struct rn_gro g;
@@ -740,7 +746,7 @@ static void test_gro_passthrough(void **state)
 	assert_int_equal(rn_gro_flush_cb(&g, capture_emit, c), n + 1);
 	assert_int_equal(c->n, n + 1);
 	for (int i = 0; i <= n; i++) {
-		struct virtio_net_hdr vh, zero = {0};
+		struct virtio_net_hdr vh, zero = { 0 };
 
 		emitted(c, i, &vh);
 		assert_memory_equal(&vh, &zero, VH);
@@ -839,11 +845,13 @@ static void gro_bad_one(struct spec *s, int bad, enum corrupt how)
 static void test_gro_bad_csum(void **state)
 {
 	struct spec t4 = {
-	    .tcp = true, .df = true, .ip_len = 15000, .gso = GSO, .flags = F_ACK, .sport = 1};
+		.tcp = true, .df = true, .ip_len = 15000, .gso = GSO, .flags = F_ACK, .sport = 1
+	};
 	struct spec t6 = {
-	    .v6 = true, .tcp = true, .ip_len = 15000, .gso = GSO, .flags = F_ACK, .sport = 2};
-	struct spec u4 = {.df = true, .ip_len = 15000, .gso = GSO, .sport = 3};
-	struct spec u6 = {.v6 = true, .ip_len = 15000, .gso = GSO, .sport = 4};
+		.v6 = true, .tcp = true, .ip_len = 15000, .gso = GSO, .flags = F_ACK, .sport = 2
+	};
+	struct spec u4 = { .df = true, .ip_len = 15000, .gso = GSO, .sport = 3 };
+	struct spec u6 = { .v6 = true, .ip_len = 15000, .gso = GSO, .sport = 4 };
 
 	(void)state;
 	for (int how = PAYLOAD_BIT; how <= NO_PSEUDO; how++) {
@@ -863,7 +871,7 @@ static void test_gro_bad_csum(void **state)
 /* IPv4 UDP without a checksum (0) carries nothing to verify: never merged, passed through. */
 static void test_gro_udp4_no_csum(void **state)
 {
-	struct spec s = {.df = true, .ip_len = 6000, .gso = 1000, .sport = 3};
+	struct spec s = { .df = true, .ip_len = 6000, .gso = 1000, .sport = 3 };
 	uint8_t *sl = alloc_slots();
 	size_t l[MAX_SEGS];
 	struct capture *c = capture_new();
@@ -886,7 +894,8 @@ static void test_gro_udp4_no_csum(void **state)
 static void test_gro_flush_fd(void **state)
 {
 	struct spec s = {
-	    .v6 = true, .tcp = true, .ip_len = 40000, .gso = GSO, .flags = F_ACK, .sport = 3};
+		.v6 = true, .tcp = true, .ip_len = 40000, .gso = GSO, .flags = F_ACK, .sport = 3
+	};
 	uint8_t *sl = alloc_slots(), *buf = malloc(VH + s.ip_len), *got = malloc(65536);
 	size_t l[MAX_SEGS], len = build_super(buf, &s);
 	struct rn_gro g;
@@ -945,24 +954,24 @@ static void test_csum(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_csum),
-	    cmocka_unit_test(test_tcp4_roundtrip),
-	    cmocka_unit_test(test_tcp6_roundtrip),
-	    cmocka_unit_test(test_udp4_roundtrip),
-	    cmocka_unit_test(test_udp6_roundtrip),
-	    cmocka_unit_test(test_tcp_flags_split),
-	    cmocka_unit_test(test_split_in_place),
-	    cmocka_unit_test(test_split_across_batches),
-	    cmocka_unit_test(test_split_batches_refused),
-	    cmocka_unit_test(test_split_plain_and_csum),
-	    cmocka_unit_test(test_split_malformed),
-	    cmocka_unit_test(test_split_random),
-	    cmocka_unit_test(test_gro_interleaved_flows),
-	    cmocka_unit_test(test_gro_order_kept),
-	    cmocka_unit_test(test_gro_passthrough),
-	    cmocka_unit_test(test_gro_bad_csum),
-	    cmocka_unit_test(test_gro_udp4_no_csum),
-	    cmocka_unit_test(test_gro_flush_fd),
+		cmocka_unit_test(test_csum),
+		cmocka_unit_test(test_tcp4_roundtrip),
+		cmocka_unit_test(test_tcp6_roundtrip),
+		cmocka_unit_test(test_udp4_roundtrip),
+		cmocka_unit_test(test_udp6_roundtrip),
+		cmocka_unit_test(test_tcp_flags_split),
+		cmocka_unit_test(test_split_in_place),
+		cmocka_unit_test(test_split_across_batches),
+		cmocka_unit_test(test_split_batches_refused),
+		cmocka_unit_test(test_split_plain_and_csum),
+		cmocka_unit_test(test_split_malformed),
+		cmocka_unit_test(test_split_random),
+		cmocka_unit_test(test_gro_interleaved_flows),
+		cmocka_unit_test(test_gro_order_kept),
+		cmocka_unit_test(test_gro_passthrough),
+		cmocka_unit_test(test_gro_bad_csum),
+		cmocka_unit_test(test_gro_udp4_no_csum),
+		cmocka_unit_test(test_gro_flush_fd),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -297,7 +297,8 @@ static struct rn_flow_entry *way_for(struct rn_flow_bucket *b, const struct flow
 		uint64_t last = atomic_load_explicit(&e->w[LAST], memory_order_relaxed);
 		int j = 0;
 
-		while (j < KEY_WORDS && atomic_load_explicit(&e->w[j], memory_order_relaxed) == k->w[j])
+		while (j < KEY_WORDS &&
+		       atomic_load_explicit(&e->w[j], memory_order_relaxed) == k->w[j])
 			j++;
 		if (j == KEY_WORDS && last) {
 			*same = true;
@@ -359,9 +360,10 @@ static bool lookup(const struct rn_flowtable *ft, const struct flow_key *k, uint
 			while (j < KEY_WORDS &&
 			       atomic_load_explicit(&e->w[j], memory_order_relaxed) == k->w[j])
 				j++;
-			found = j == KEY_WORDS &&
-				flow_live(k->w[4],
-					  atomic_load_explicit(&e->w[LAST], memory_order_relaxed), now);
+			found =
+			    j == KEY_WORDS &&
+			    flow_live(k->w[4],
+				      atomic_load_explicit(&e->w[LAST], memory_order_relaxed), now);
 		}
 		atomic_thread_fence(memory_order_acquire);
 	} while (atomic_load_explicit(&b->seq, memory_order_relaxed) != seq);

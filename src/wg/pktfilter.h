@@ -25,7 +25,7 @@ struct rn_allowedips;
 #define RN_PKT_PROTO_NONE 255 /* IANA "Reserved": only an any-protocol, every-port rule admits it */
 
 enum {
-	RN_FLOW_WAYS = 4,      /* entries per bucket; the oldest goes when all are live */
+	RN_FLOW_WAYS = 4,	/* entries per bucket; the oldest goes when all are live */
 	RN_FLOW_BUCKETS = 1024, /* the device's table: 4096 flows, 256 KiB */
 };
 
@@ -41,7 +41,7 @@ struct rn_pkt_tuple {
 	bool has_l4;	/* the transport header was there: ports / ICMP type are valid */
 	bool has_ports; /* TCP or UDP, or an ICMP echo (sport = dport = its id) */
 	uint8_t icmp_type, icmp_code;
-	uint16_t sport, dport; /* host order */
+	uint16_t sport, dport;	  /* host order */
 	uint8_t src[16], dst[16]; /* network order; IPv4 in the first 4 bytes, the rest zero */
 	const uint8_t *l4;	  /* the transport header, l4_len bytes of it in the packet */
 	size_t l4_len;
@@ -54,7 +54,7 @@ struct rn_pkt_tuple {
  * also has has_l4 false. false for a packet too malformed to say anything about.
  */
 bool rn_pkt_parse(const uint8_t *pkt, size_t len, struct rn_pkt_tuple *t)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 
 /*
  * The flow table: a fixed array of buckets of RN_FLOW_WAYS entries, indexed by a keyed hash

@@ -20,12 +20,12 @@
 #include "wg/allowedips.h"
 #include "wg/pktfilter.h"
 
-#define S(x) ((uint64_t)(x) * 1000000000ULL)
+#define S(x) ((uint64_t)(x)*1000000000ULL)
 
 enum { TCP = 6, UDP = 17, ICMP = 1, ICMP6 = 58 };
 
 static const char *const ME = "100.64.0.1", *const FRIEND = "100.64.0.3",
-		  *const OTHER = "100.64.0.4", *const SERVER = "100.64.0.9";
+			 *const OTHER = "100.64.0.4", *const SERVER = "100.64.0.9";
 
 /*
  * The peers and their allowed IPs. SERVER has a LAN behind it with a router (10.0.0.1) and
@@ -126,8 +126,7 @@ static size_t v6(uint8_t *p, uint8_t nh, const char *src, const char *dst, const
 
 /* ---- the filter under test: tcp/22 from 100.64.0.3 to this node ---- */
 
-static struct rn_filter_prefix P(const char *s)
-{
+static struct rn_filter_prefix P(const char *s) {
 	struct rn_filter_prefix p;
 
 	if (rn_filter_prefix_parse(s, &p))
@@ -135,7 +134,8 @@ static struct rn_filter_prefix P(const char *s)
 	return p;
 }
 
-static struct rn_filter_prefix rule_src[2], rule_dst[2];
+static struct rn_filter_prefix rule_src[2],
+    rule_dst[2];
 static struct rn_filter_ports rule_ports[1] = { { 22, 22 } };
 static struct rn_filter_rule rules[1];
 static struct rn_filter filter;
@@ -148,9 +148,14 @@ static int setup(void **state)
 	rule_src[1] = P("fd7a::3");
 	rule_dst[0] = P("100.64.0.1");
 	rule_dst[1] = P("fd7a::1");
-	rules[0] = (struct rn_filter_rule){ .context = RN_FILTER_MESH, .proto = RN_FILTER_PROTO_TCP,
-					    .src = rule_src, .n_src = 2, .dst = rule_dst,
-					    .n_dst = 2, .ports = rule_ports, .n_ports = 1 };
+	rules[0] = (struct rn_filter_rule){ .context = RN_FILTER_MESH,
+					    .proto = RN_FILTER_PROTO_TCP,
+					    .src = rule_src,
+					    .n_src = 2,
+					    .dst = rule_dst,
+					    .n_dst = 2,
+					    .ports = rule_ports,
+					    .n_ports = 1 };
 	filter = (struct rn_filter){ .n_self = 2, .rules = rules, .n_rules = 1 };
 	filter.self[0] = P("100.64.0.1");
 	filter.self[1] = P("fd7a::1");
@@ -419,7 +424,8 @@ static void test_rules(void **state)
 		else
 			n = v4(p, cases[i].proto, cases[i].src, cases[i].dst, l4, l4_len);
 		if (in(p, n, 0) != cases[i].allowed)
-			fail_msg("%s: expected %s", cases[i].what, cases[i].allowed ? "allow" : "deny");
+			fail_msg("%s: expected %s", cases[i].what,
+				 cases[i].allowed ? "allow" : "deny");
 	}
 }
 
@@ -547,7 +553,8 @@ static void test_flow_icmp_errors(void **state)
 	assert_true(in(p, icmp_error(p, false, 11, "10.0.0.1", ME, q, 28), t0 + S(1)));
 	assert_true(in(p, icmp_error(p, false, 3, "10.0.0.1", ME, q, qn), t0 + S(1)));
 	assert_false(in(p, icmp_error(p, false, 3, "10.0.0.1", ME, q, 23), t0 + S(1)));
-	assert_false(in(p, icmp_error(p, false, 5, "10.0.0.1", ME, q, 28), t0 + S(1))); /* redirect */
+	assert_false(
+	    in(p, icmp_error(p, false, 5, "10.0.0.1", ME, q, 28), t0 + S(1))); /* redirect */
 	assert_false(in(p, icmp_error(p, false, 3, "10.0.0.1", ME, q, 28), t0 + S(120)));
 	/* Quoting a flow nobody opened, or addressed to someone other than its sender. */
 	v4_udp(q, ME, SERVER, 6000, 9998);
@@ -556,11 +563,13 @@ static void test_flow_icmp_errors(void **state)
 	assert_false(in(p, icmp_error(p, false, 3, "10.0.0.1", ME, q, 28), t0 + S(1)));
 	/* An error about an echo request. */
 	out(&ft, q, v4_icmp(q, ME, SERVER, 8, 77), t0);
-	assert_true(in(p, icmp_error(p, false, 11, "10.0.0.1", ME, q, v4_icmp(q, ME, SERVER, 8, 77)),
+	assert_true(in(p,
+		       icmp_error(p, false, 11, "10.0.0.1", ME, q, v4_icmp(q, ME, SERVER, 8, 77)),
 		       t0 + S(1)));
 
 	/* IPv6 packet too big about a TCP flow. */
-	out(&ft, q, v6(q, TCP, "fd7a::1", "fd7a::9", (uint8_t[20]){ 0x1f, 0x40, 0x01, 0xbb }, 20), t0);
+	out(&ft, q, v6(q, TCP, "fd7a::1", "fd7a::9", (uint8_t[20]){ 0x1f, 0x40, 0x01, 0xbb }, 20),
+	    t0);
 	qn = v6(q, TCP, "fd7a::1", "fd7a::9", (uint8_t[20]){ 0x1f, 0x40, 0x01, 0xbb }, 20);
 	assert_true(in(p, icmp_error(p, true, 2, "fd7a::77", "fd7a::1", q, qn), t0 + S(1)));
 	assert_true(in(p, icmp_error(p, true, 1, "fd7a::77", "fd7a::1", q, 48), t0 + S(1)));
@@ -614,7 +623,8 @@ static void test_flow_icmp_errors_from_the_path(void **state)
 	assert_false(in(p, icmp_error(p, false, 3, OTHER, ME, q, qn), now));
 
 	/* IPv6 packet too big about a flow with the server. */
-	out(&ft, q, v6(q, TCP, "fd7a::1", "fd7a::9", (uint8_t[20]){ 0x1f, 0x41, 0x01, 0xbb }, 20), t0);
+	out(&ft, q, v6(q, TCP, "fd7a::1", "fd7a::9", (uint8_t[20]){ 0x1f, 0x41, 0x01, 0xbb }, 20),
+	    t0);
 	qn = v6(q, TCP, "fd7a::1", "fd7a::9", (uint8_t[20]){ 0x1f, 0x41, 0x01, 0xbb }, 20);
 	assert_true(in(p, icmp_error(p, true, 2, "fd7a::77", "fd7a::1", q, qn), now));
 	assert_false(in(p, icmp_error(p, true, 2, "fd7a::4", "fd7a::1", q, qn), now));
@@ -658,7 +668,7 @@ static void test_icmp_errors_despite_rules(void **state)
 		assert_false(in(p, n - 1, now));
 	}
 	assert_true(in(p, icmp_error(p, false, 3, OTHER, ME, q, 28), now)); /* alive at 28 */
-	q[0] = 0x4f; /* IHL 60 */
+	q[0] = 0x4f;							    /* IHL 60 */
 	assert_false(in(p, icmp_error(p, false, 3, OTHER, ME, q, qn), now));
 	q[0] = 0x60;
 	assert_false(in(p, icmp_error(p, false, 3, OTHER, ME, q, qn), now));

@@ -49,7 +49,7 @@ static int inline_tag;
 
 static void sleep_us(unsigned int us)
 {
-	struct timespec ts = {.tv_sec = us / 1000000, .tv_nsec = (long)(us % 1000000) * 1000};
+	struct timespec ts = { .tv_sec = us / 1000000, .tv_nsec = (long)(us % 1000000) * 1000 };
 
 	if (us)
 		nanosleep(&ts, NULL);
@@ -105,9 +105,9 @@ static void t_release(struct rn_queue_item *it)
 }
 
 static const struct rn_serial_ops test_ops = {
-    .process = t_process,
-    .drain = t_drain,
-    .release = t_release,
+	.process = t_process,
+	.drain = t_drain,
+	.release = t_release,
 };
 
 static struct owner *owner_new(void)
@@ -148,7 +148,7 @@ static void submit(struct rn_queue *q, struct owner *o, struct test_item *t)
 /* Item 0 finishes only after item 1 did: item 1 must still drain second. */
 static void test_out_of_order_finish(void **state)
 {
-	struct test_item items[2] = {{.seq = 0, .gate = true}, {.seq = 1}};
+	struct test_item items[2] = { { .seq = 0, .gate = true }, { .seq = 1 } };
 	struct owner *o = owner_new();
 	struct rn_queue q;
 
@@ -176,7 +176,7 @@ static void test_random_order_many_serials(void **state)
 	enum { N = 3000 };
 	struct test_item *items = calloc(N, sizeof(*items));
 	struct owner *owners[MAX_SERIALS];
-	unsigned int next_seq[MAX_SERIALS] = {0};
+	unsigned int next_seq[MAX_SERIALS] = { 0 };
 	struct rn_queue q;
 
 	(void)state;
@@ -253,11 +253,11 @@ static void inline_process(struct rn_queue_item *it, void *worker)
 static void test_inline(void **state)
 {
 	static const struct rn_serial_ops ops = {
-	    .process = inline_process,
-	    .drain = t_drain,
-	    .release = t_release,
+		.process = inline_process,
+		.drain = t_drain,
+		.release = t_release,
 	};
-	struct test_item items[3] = {{.seq = 0}, {.seq = 1}, {.seq = 2}};
+	struct test_item items[3] = { { .seq = 0 }, { .seq = 1 }, { .seq = 2 } };
 	struct owner *o = owner_new();
 	struct rn_queue q;
 
@@ -283,11 +283,11 @@ static void test_inline(void **state)
 static void test_light_runs_here_when_idle(void **state)
 {
 	static const struct rn_serial_ops ops = {
-	    .process = inline_process,
-	    .drain = t_drain,
-	    .release = t_release,
+		.process = inline_process,
+		.drain = t_drain,
+		.release = t_release,
 	};
-	struct test_item items[2] = {{.seq = 0}, {.seq = 1}};
+	struct test_item items[2] = { { .seq = 0 }, { .seq = 1 } };
 	struct owner *o = owner_new();
 	struct rn_queue q;
 	bool idle = false;
@@ -398,7 +398,7 @@ static void *pool_wait_thread(void *arg)
 static void test_pool_exhaustion(void **state)
 {
 	struct rn_pool_node nodes[2], *a, *b;
-	struct pool_waiter w = {0};
+	struct pool_waiter w = { 0 };
 	struct rn_pool pool;
 	pthread_t th;
 
@@ -429,7 +429,7 @@ static void test_pool_exhaustion(void **state)
 /* Shutdown wakes a producer waiting on an empty pool. */
 static void test_pool_stop_wakes_waiter(void **state)
 {
-	struct pool_waiter w = {0};
+	struct pool_waiter w = { 0 };
 	struct rn_pool pool;
 	pthread_t th;
 

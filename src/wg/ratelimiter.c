@@ -90,7 +90,7 @@ static void rl_sweep(struct rn_ratelimiter *rl, uint64_t now_ns)
 }
 
 static struct rn_ratelimiter_entry *rl_find(struct rn_ratelimiter *rl, uint32_t bucket,
-					     const struct rl_key *k)
+					    const struct rl_key *k)
 {
 	for (uint32_t i = rl->buckets[bucket]; i; i = rl->entries[i - 1].next) {
 		struct rn_ratelimiter_entry *e = &rl->entries[i - 1];

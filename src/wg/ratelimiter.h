@@ -19,13 +19,13 @@
 #include <sys/socket.h>
 
 #define RN_RATELIMITER_PACKETS_PER_SECOND 20
-#define RN_RATELIMITER_BURST              5
-#define RN_RATELIMITER_PACKET_COST_NS     (1000000000ull / RN_RATELIMITER_PACKETS_PER_SECOND)
+#define RN_RATELIMITER_BURST		  5
+#define RN_RATELIMITER_PACKET_COST_NS	  (1000000000ull / RN_RATELIMITER_PACKETS_PER_SECOND)
 /* Idle time after which a source is forgotten. */
-#define RN_RATELIMITER_EXPIRY_NS          1000000000ull
-#define RN_RATELIMITER_MAX_ENTRIES        4096 /* sources tracked at once */
-#define RN_RATELIMITER_BUCKETS            4096 /* hash chains; a power of two */
-#define RN_RATELIMITER_HASH_KEY_LEN       16   /* SipHash-2-4 key */
+#define RN_RATELIMITER_EXPIRY_NS    1000000000ull
+#define RN_RATELIMITER_MAX_ENTRIES  4096 /* sources tracked at once */
+#define RN_RATELIMITER_BUCKETS	    4096 /* hash chains; a power of two */
+#define RN_RATELIMITER_HASH_KEY_LEN 16	 /* SipHash-2-4 key */
 
 struct rn_ratelimiter_entry;
 
@@ -34,10 +34,10 @@ struct rn_ratelimiter {
 	/* Random per instance, so that nobody can aim many sources at one hash chain. */
 	uint8_t hash_key[RN_RATELIMITER_HASH_KEY_LEN];
 	struct rn_ratelimiter_entry *entries; /* owned: RN_RATELIMITER_MAX_ENTRIES of them */
-	uint32_t *buckets;     /* owned: chain heads, entry index + 1 (0: empty chain) */
-	uint32_t free_list;    /* entries freed by sweeps, index + 1 (0: none) */
-	uint32_t high_water;   /* entries from here on were never used, nor touched in memory */
-	uint32_t n_entries;    /* sources tracked now */
+	uint32_t *buckets;   /* owned: chain heads, entry index + 1 (0: empty chain) */
+	uint32_t free_list;  /* entries freed by sweeps, index + 1 (0: none) */
+	uint32_t high_water; /* entries from here on were never used, nor touched in memory */
+	uint32_t n_entries;  /* sources tracked now */
 	uint64_t last_sweep_ns;
 };
 
@@ -52,6 +52,6 @@ void rn_ratelimiter_free(struct rn_ratelimiter *rl);
  * Thread-safe.
  */
 bool rn_ratelimiter_allow(struct rn_ratelimiter *rl, const struct sockaddr *src, uint64_t now_ns)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 
 #endif

@@ -91,8 +91,8 @@ struct rn_rx_buf {
 	struct rn_udp_rx rx; /* points into itself: never moved */
 };
 
-#define rx_of_item(it) ((struct rn_rx_batch *)((char *)(it) - offsetof(struct rn_rx_batch, item)))
-#define rx_of_node(n)  ((struct rn_rx_buf *)((char *)(n) - offsetof(struct rn_rx_buf, node)))
+#define rx_of_item(it) ((struct rn_rx_batch *)((char *)(it)-offsetof(struct rn_rx_batch, item)))
+#define rx_of_node(n)  ((struct rn_rx_buf *)((char *)(n)-offsetof(struct rn_rx_buf, node)))
 
 static uint64_t dgram_counter(const struct rx_dgram *d)
 {
@@ -165,8 +165,9 @@ static void rx_account(struct rn_rx_batch *bt, const struct rx_acc *acc)
 	/* Whitepaper 6.2: an initiator near the end of a session rekeys on receive too. */
 	if (kp == peer->keypairs.current && kp->i_am_initiator &&
 	    !peer->sent_lastminute_handshake &&
-	    now - kp->birthdate_ns >= (RN_REJECT_AFTER_TIME_S - RN_KEEPALIVE_TIMEOUT_S -
-				       RN_REKEY_TIMEOUT_S) * RN_NS_PER_S) {
+	    now - kp->birthdate_ns >=
+		(RN_REJECT_AFTER_TIME_S - RN_KEEPALIVE_TIMEOUT_S - RN_REKEY_TIMEOUT_S) *
+		    RN_NS_PER_S) {
 		peer->sent_lastminute_handshake = true;
 		rn_send_handshake_initiation_locked(peer, false, now);
 	}
@@ -514,9 +515,9 @@ void *rn_receive_udp_thread(void *arg)
 		return NULL;
 	}
 	while (!dev->stopping) {
-		struct pollfd pfd[3] = {{.fd = dev->udp.fd, .events = POLLIN},
-					{.fd = dev->stop_fd, .events = POLLIN},
-					{.fd = dev->udp_wake_fd, .events = POLLIN}};
+		struct pollfd pfd[3] = { { .fd = dev->udp.fd, .events = POLLIN },
+					 { .fd = dev->stop_fd, .events = POLLIN },
+					 { .fd = dev->udp_wake_fd, .events = POLLIN } };
 		struct rn_pool_node *node;
 		uint64_t wake;
 		int n;

@@ -63,7 +63,7 @@ static int teardown(void **state)
 /* One packet the device wrote to TUN within wait_ms, or -1. */
 static ssize_t tun_read(struct fixture *f, uint8_t *buf, size_t size, int wait_ms)
 {
-	struct pollfd pfd = {.fd = f->tun, .events = POLLIN};
+	struct pollfd pfd = { .fd = f->tun, .events = POLLIN };
 
 	if (poll(&pfd, 1, wait_ms) <= 0)
 		return -1;
@@ -160,9 +160,9 @@ static void test_handshake_lengths_exact(void **state)
 	static const struct {
 		uint32_t type;
 		size_t len;
-	} types[] = {{RN_MESSAGE_HANDSHAKE_INITIATION, RN_MESSAGE_INITIATION_LEN},
-		     {RN_MESSAGE_HANDSHAKE_RESPONSE, RN_MESSAGE_RESPONSE_LEN},
-		     {RN_MESSAGE_HANDSHAKE_COOKIE, RN_MESSAGE_COOKIE_LEN}};
+	} types[] = { { RN_MESSAGE_HANDSHAKE_INITIATION, RN_MESSAGE_INITIATION_LEN },
+		      { RN_MESSAGE_HANDSHAKE_RESPONSE, RN_MESSAGE_RESPONSE_LEN },
+		      { RN_MESSAGE_HANDSHAKE_COOKIE, RN_MESSAGE_COOKIE_LEN } };
 	struct fixture *f = *state;
 	uint8_t msg[RN_MESSAGE_INITIATION_LEN + 1];
 	uint32_t le;
@@ -246,7 +246,7 @@ static void test_under_load_from_queue_length(void **state)
 	struct rn_message_handshake_initiation flood, init;
 	struct rn_message_handshake_response resp;
 	struct rn_message_handshake_cookie cookie;
-	unsigned int counts[5] = {0}, queued = 0, handled = 0;
+	unsigned int counts[5] = { 0 }, queued = 0, handled = 0;
 	struct rn_testpeer flooder;
 	uint64_t now;
 
@@ -304,9 +304,9 @@ static void test_cookie_reply_consumed(void **state)
 	struct fixture *f = *state;
 	struct rn_message_handshake_initiation init;
 	struct rn_message_handshake_cookie reply;
-	struct sockaddr_in dev_addr = {.sin_family = AF_INET,
-				       .sin_port = htons(f->dev->udp.port),
-				       .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	struct sockaddr_in dev_addr = { .sin_family = AF_INET,
+					.sin_port = htons(f->dev->udp.port),
+					.sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	struct rn_cookie_checker checker;
 	uint64_t now = rn_now_ns();
 
@@ -335,14 +335,14 @@ static void test_cookie_reply_consumed(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup_teardown(test_handshake_then_data, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_source_outside_allowed_ips_dropped, setup,
-					    teardown),
-	    cmocka_unit_test_setup_teardown(test_replayed_counter_dropped, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_handshake_lengths_exact, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_data_lengths, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_under_load_from_queue_length, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_cookie_reply_consumed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_handshake_then_data, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_source_outside_allowed_ips_dropped, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_replayed_counter_dropped, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_handshake_lengths_exact, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_data_lengths, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_under_load_from_queue_length, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cookie_reply_consumed, setup, teardown),
 	};
 
 	if (rn_crypto_init())

@@ -39,6 +39,6 @@ void rn_replay_init(struct rn_replay *r);
  * Call it only after the packet authenticated, or forged counters would slide the window.
  */
 bool rn_replay_check(struct rn_replay *r, uint64_t counter, uint64_t reject_after_messages)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 
 #endif

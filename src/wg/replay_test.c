@@ -36,36 +36,36 @@ static void run_steps(struct rn_replay *r, const struct step *s, size_t n)
 static void test_edges(void **state)
 {
 	static const struct step steps[] = {
-		{0, LIMIT, true},   /* first packet is counter 0 */
-		{0, LIMIT, false},  /* duplicate */
-		{1, LIMIT, true},
-		{1, LIMIT, false},
-		{9, LIMIT, true},   /* skips ahead */
-		{8, LIMIT, true},   /* late but in the window */
-		{7, LIMIT, true},
-		{7, LIMIT, false},
-		{W + 9, LIMIT, true},  /* 9 is now exactly a window behind */
-		{9, LIMIT, false},     /* ... and was seen */
-		{10, LIMIT, true},     /* one less than a window behind */
-		{W + 14, LIMIT, true},
-		{13, LIMIT, false}, /* one more than a window behind, never seen */
-		{14, LIMIT, true},  /* exactly a window behind, never seen */
-		{14, LIMIT, false},
-		{3 * RING + 5, LIMIT, true}, /* jump past the whole ring */
-		{W + 14, LIMIT, false},      /* far behind now */
-		{3 * RING + 10, LIMIT, true}, /* the ring slots of 10 and 14 were cleared */
-		{3 * RING + 14, LIMIT, true},
-		{3 * RING - (W + 14) % RING - 1, LIMIT, false}, /* beyond the window */
-		{2 * RING + W + 9, LIMIT, true}, /* in the window, on the slot W + 9 used */
-		{3 * RING + 15, LIMIT, true},
-		{3 * RING + 15, LIMIT, false},
-		{LIMIT - 2, LIMIT, true},  /* jump to just under the reject limit */
-		{LIMIT - 1, LIMIT, true},  /* the last counter allowed */
-		{LIMIT, LIMIT, false},     /* the limit itself */
-		{LIMIT - 1, LIMIT, false}, /* still a duplicate */
-		{LIMIT - 3, LIMIT, true},  /* late traffic still fine */
-		{UINT64_MAX, LIMIT, false},
-		{UINT64_MAX, UINT64_MAX, false},
+		{ 0, LIMIT, true },  /* first packet is counter 0 */
+		{ 0, LIMIT, false }, /* duplicate */
+		{ 1, LIMIT, true },
+		{ 1, LIMIT, false },
+		{ 9, LIMIT, true }, /* skips ahead */
+		{ 8, LIMIT, true }, /* late but in the window */
+		{ 7, LIMIT, true },
+		{ 7, LIMIT, false },
+		{ W + 9, LIMIT, true }, /* 9 is now exactly a window behind */
+		{ 9, LIMIT, false },	/* ... and was seen */
+		{ 10, LIMIT, true },	/* one less than a window behind */
+		{ W + 14, LIMIT, true },
+		{ 13, LIMIT, false }, /* one more than a window behind, never seen */
+		{ 14, LIMIT, true },  /* exactly a window behind, never seen */
+		{ 14, LIMIT, false },
+		{ 3 * RING + 5, LIMIT, true },	/* jump past the whole ring */
+		{ W + 14, LIMIT, false },	/* far behind now */
+		{ 3 * RING + 10, LIMIT, true }, /* the ring slots of 10 and 14 were cleared */
+		{ 3 * RING + 14, LIMIT, true },
+		{ 3 * RING - (W + 14) % RING - 1, LIMIT, false }, /* beyond the window */
+		{ 2 * RING + W + 9, LIMIT, true }, /* in the window, on the slot W + 9 used */
+		{ 3 * RING + 15, LIMIT, true },
+		{ 3 * RING + 15, LIMIT, false },
+		{ LIMIT - 2, LIMIT, true },  /* jump to just under the reject limit */
+		{ LIMIT - 1, LIMIT, true },  /* the last counter allowed */
+		{ LIMIT, LIMIT, false },     /* the limit itself */
+		{ LIMIT - 1, LIMIT, false }, /* still a duplicate */
+		{ LIMIT - 3, LIMIT, true },  /* late traffic still fine */
+		{ UINT64_MAX, LIMIT, false },
+		{ UINT64_MAX, UINT64_MAX, false },
 	};
 	struct rn_replay r;
 
@@ -76,15 +76,26 @@ static void test_edges(void **state)
 
 static void test_word_boundaries(void **state)
 {
-	static const struct step steps[] = {
-		{63, LIMIT, true},  {64, LIMIT, true},  {63, LIMIT, false}, {127, LIMIT, true},
-		{128, LIMIT, true}, {0, LIMIT, true},   {64, LIMIT, false}, {RING - 1, LIMIT, true},
-		{RING, LIMIT, true}, {63, LIMIT, false}, /* RING - 63 behind: beyond the window */
-		{RING + 63, LIMIT, true}, {RING + 64, LIMIT, true}, {127, LIMIT, false},
-		{RING + 66, LIMIT, true},
-		{130, LIMIT, true},  /* exactly a window behind, never seen */
-		{129, LIMIT, false}, /* one more than a window behind, never seen */
-	};
+	static const struct step
+	    steps
+		[] = {
+			{ 63, LIMIT, true },
+			{ 64, LIMIT, true },
+			{ 63, LIMIT, false },
+			{ 127, LIMIT, true },
+			{ 128, LIMIT, true },
+			{ 0, LIMIT, true },
+			{ 64, LIMIT, false },
+			{ RING - 1, LIMIT, true },
+			{ RING, LIMIT, true },
+			{ 63, LIMIT, false }, /* RING - 63 behind: beyond the window */
+			{ RING + 63, LIMIT, true },
+			{ RING + 64, LIMIT, true },
+			{ 127, LIMIT, false },
+			{ RING + 66, LIMIT, true },
+			{ 130, LIMIT, true },  /* exactly a window behind, never seen */
+			{ 129, LIMIT, false }, /* one more than a window behind, never seen */
+		};
 	static struct rn_replay r; /* zeroed storage is a valid initial state */
 
 	(void)state;

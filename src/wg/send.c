@@ -64,7 +64,8 @@ static int send_to_peer_locked(struct rn_wg_peer *peer, const void *buf, size_t 
 /* Whitepaper 5.4.6: pad to a multiple of 16, but never past the MTU. */
 static size_t padded_len(size_t len, int mtu)
 {
-	size_t padded = (len + RN_MESSAGE_PADDING_MULTIPLE - 1) & ~(size_t)(RN_MESSAGE_PADDING_MULTIPLE - 1);
+	size_t padded =
+	    (len + RN_MESSAGE_PADDING_MULTIPLE - 1) & ~(size_t)(RN_MESSAGE_PADDING_MULTIPLE - 1);
 
 	if (mtu > 0 && padded > (size_t)mtu)
 		padded = len > (size_t)mtu ? len : (size_t)mtu;
@@ -188,7 +189,8 @@ void rn_send_handshake_initiation(struct rn_wg_peer *peer, bool is_retry)
 static void send_one_locked(struct rn_wg_peer *peer, struct rn_noise_keypair *kp,
 			    const uint8_t *pkt, size_t len, uint64_t now)
 {
-	uint8_t buf[HEADROOM + RN_MESSAGE_MAX_LEN + RN_MESSAGE_PADDING_MULTIPLE + RN_NOISE_AUTHTAG_LEN];
+	uint8_t
+	    buf[HEADROOM + RN_MESSAGE_MAX_LEN + RN_MESSAGE_PADDING_MULTIPLE + RN_NOISE_AUTHTAG_LEN];
 	uint64_t counter;
 	size_t n;
 
@@ -262,8 +264,8 @@ struct rn_tx_buf {
 	uint8_t *slot_area;		    /* SLOT_AREA bytes: the segments of a super-packet */
 };
 
-#define tx_of_item(it) ((struct rn_tx_buf *)((char *)(it) - offsetof(struct rn_tx_buf, item)))
-#define tx_of_node(n)  ((struct rn_tx_buf *)((char *)(n) - offsetof(struct rn_tx_buf, node)))
+#define tx_of_item(it) ((struct rn_tx_buf *)((char *)(it)-offsetof(struct rn_tx_buf, item)))
+#define tx_of_node(n)  ((struct rn_tx_buf *)((char *)(n)-offsetof(struct rn_tx_buf, node)))
 
 /* The parallel step: encrypt every packet in place. Nonces were taken in read order. */
 static void tx_process(struct rn_queue_item *item, void *worker)
@@ -392,8 +394,7 @@ static int tx_split(struct rn_tx_buf *b, struct rn_offload_splitter *sp)
  * Caller holds cfg_lock for reading and a filter is installed. The segments of a super-packet
  * share one 5-tuple, so one packet per batch is enough, and the lock is taken once per batch.
  */
-static void tx_record_flow(struct rn_wg_device *dev, const uint8_t *pkt, size_t len,
-			   uint64_t now)
+static void tx_record_flow(struct rn_wg_device *dev, const uint8_t *pkt, size_t len, uint64_t now)
 {
 	pthread_mutex_lock(&dev->flows.write_lock);
 	rn_flowtable_record(&dev->flows, pkt, len, now);
@@ -487,8 +488,8 @@ void *rn_send_tun_thread(void *arg)
 {
 	struct rn_wg_device *dev = arg;
 	size_t vhdr = dev->vnet_hdr ? RN_OFFLOAD_VNET_HDR_LEN : 0;
-	struct pollfd pfd[2] = {{.fd = dev->tun_fd, .events = POLLIN},
-				{.fd = dev->stop_fd, .events = POLLIN}};
+	struct pollfd pfd[2] = { { .fd = dev->tun_fd, .events = POLLIN },
+				 { .fd = dev->stop_fd, .events = POLLIN } };
 	struct rn_wg_worker *self = &dev->workers[dev->n_workers + RN_READER_TUN];
 	struct rn_offload_splitter sp;
 	struct rn_tx_buf *b = NULL;

@@ -54,7 +54,7 @@ struct rn_wg_device *rn_testdev_new(const uint8_t priv[32], int *tun_out)
 		*tun_out = sv[1];
 	}
 	if (priv) {
-		struct rn_wg_config cfg = {.flags = RN_WG_DEV_HAS_PRIVATE_KEY};
+		struct rn_wg_config cfg = { .flags = RN_WG_DEV_HAS_PRIVATE_KEY };
 
 		memcpy(cfg.private_key, priv, 32);
 		need(rn_wg_device_apply(dev, &cfg) == 0, "setting the private key");
@@ -80,9 +80,9 @@ static void prefix_of(const char *text, struct rn_wg_allowed_ip *a)
 struct rn_wg_peer *rn_testdev_add_peer(struct rn_wg_device *dev, const uint8_t pub[32],
 				       uint16_t port, const char *allowed, uint16_t keepalive_s)
 {
-	struct rn_wg_config cfg = {0};
+	struct rn_wg_config cfg = { 0 };
 	struct rn_wg_peer_config *pc = rn_wg_config_add_peer(&cfg);
-	struct rn_wg_allowed_ip a = {0};
+	struct rn_wg_allowed_ip a = { 0 };
 
 	need(pc != NULL, "rn_wg_config_add_peer");
 	memcpy(pc->public_key, pub, 32);
@@ -125,7 +125,7 @@ int rn_testdev_pump(struct rn_wg_device *dev)
 
 void rn_testpeer_init(struct rn_testpeer *p, const uint8_t dev_pub[32], uint16_t dev_port)
 {
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	socklen_t alen = sizeof(a);
 
 	memset(p, 0, sizeof(*p));
@@ -152,9 +152,9 @@ void rn_testpeer_free(struct rn_testpeer *p)
 
 void rn_testpeer_send(struct rn_testpeer *p, const void *buf, size_t len)
 {
-	struct sockaddr_in to = {.sin_family = AF_INET,
-				 .sin_port = htons(p->dev_port),
-				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	struct sockaddr_in to = { .sin_family = AF_INET,
+				  .sin_port = htons(p->dev_port),
+				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 
 	need(sendto(p->fd, buf, len, 0, (struct sockaddr *)&to, sizeof(to)) == (ssize_t)len,
 	     "sendto");
@@ -162,7 +162,7 @@ void rn_testpeer_send(struct rn_testpeer *p, const void *buf, size_t len)
 
 ssize_t rn_testpeer_recv(struct rn_testpeer *p, void *buf, size_t size, int wait_ms)
 {
-	struct pollfd pfd = {.fd = p->fd, .events = POLLIN};
+	struct pollfd pfd = { .fd = p->fd, .events = POLLIN };
 
 	if (poll(&pfd, 1, wait_ms) <= 0)
 		return -1;
@@ -180,7 +180,7 @@ void rn_testpeer_flush(struct rn_testpeer *p)
 void rn_testpeer_initiation(struct rn_testpeer *p, uint32_t index,
 			    struct rn_message_handshake_initiation *msg, uint64_t now)
 {
-	struct timespec ms = {0, 1000000};
+	struct timespec ms = { 0, 1000000 };
 	uint8_t ts[RN_NOISE_TIMESTAMP_LEN];
 
 	for (rn_noise_tai64n_now(ts); !memcmp(ts, p->last_ts, sizeof(ts)); rn_noise_tai64n_now(ts))

@@ -25,8 +25,7 @@ void rn_timers_data_sent(struct rn_wg_peer *peer, uint64_t now)
 {
 	if (!peer->timer_new_handshake)
 		peer->timer_new_handshake =
-			now + (RN_KEEPALIVE_TIMEOUT_S + RN_REKEY_TIMEOUT_S) * RN_NS_PER_S +
-			jitter_ns();
+		    now + (RN_KEEPALIVE_TIMEOUT_S + RN_REKEY_TIMEOUT_S) * RN_NS_PER_S + jitter_ns();
 }
 
 void rn_timers_data_received(struct rn_wg_peer *peer, uint64_t now)
@@ -51,7 +50,7 @@ void rn_timers_any_authenticated_packet_traversal(struct rn_wg_peer *peer, uint6
 {
 	if (peer->persistent_keepalive_s)
 		peer->timer_persistent_keepalive =
-			now + (uint64_t)peer->persistent_keepalive_s * RN_NS_PER_S;
+		    now + (uint64_t)peer->persistent_keepalive_s * RN_NS_PER_S;
 }
 
 void rn_timers_handshake_initiated(struct rn_wg_peer *peer, uint64_t now)

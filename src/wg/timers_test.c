@@ -62,7 +62,7 @@ static int teardown(void **state)
 /* Sends a ping from the peer as message counter; whether the device wrote it to TUN. */
 static bool ping_through(struct fixture *f, uint64_t counter, int wait_ms)
 {
-	struct pollfd pfd = {.fd = f->tun, .events = POLLIN};
+	struct pollfd pfd = { .fd = f->tun, .events = POLLIN };
 	uint8_t ping[28], msg[128], got[256];
 	size_t len = rn_test_ping4(ping, "100.64.0.2", "100.64.0.1");
 
@@ -89,7 +89,7 @@ struct seen {
 
 static struct seen seen_by_peer(struct fixture *f, int wait_ms)
 {
-	struct seen s = {0};
+	struct seen s = { 0 };
 	uint8_t buf[2048];
 	ssize_t n;
 
@@ -225,8 +225,8 @@ static void test_gives_up_after_rekey_attempt_time(void **state)
 
 static void set_keepalive(struct fixture *f, uint16_t seconds)
 {
-	struct rn_wg_peer_config pc = {.flags = RN_WG_PEER_HAS_KEEPALIVE | RN_WG_PEER_UPDATE_ONLY,
-				       .persistent_keepalive = seconds};
+	struct rn_wg_peer_config pc = { .flags = RN_WG_PEER_HAS_KEEPALIVE | RN_WG_PEER_UPDATE_ONLY,
+					.persistent_keepalive = seconds };
 
 	memcpy(pc.public_key, f->p.pub, 32);
 	assert_int_equal(rn_wg_device_set_peer(f->dev, &pc), 0);
@@ -261,12 +261,12 @@ static void test_persistent_keepalive(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup_teardown(test_reject_after_messages, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_reject_after_time, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_keys_zeroed_after_540s, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_gives_up_after_rekey_attempt_time, setup,
-					    teardown),
-	    cmocka_unit_test_setup_teardown(test_persistent_keepalive, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reject_after_messages, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reject_after_time, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_keys_zeroed_after_540s, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_gives_up_after_rekey_attempt_time, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_persistent_keepalive, setup, teardown),
 	};
 
 	if (rn_crypto_init())

@@ -237,7 +237,7 @@ static must_check bool parse_scope(const char *zone, uint32_t *scope_id)
 /* "a.b.c.d:port" or "[v6%scope]:port", as netip.ParseAddrPort takes them: no names, no v6 bare. */
 static int peer_endpoint(struct uapi_parser *p, const char *v)
 {
-	union rn_wg_endpoint ep = {0};
+	union rn_wg_endpoint ep = { 0 };
 	char host[UAPI_MAX_VALUE];
 	const char *end, *port;
 	char *zone;
@@ -326,7 +326,7 @@ static must_check bool parse_prefix(const char *v, struct rn_wg_allowed_ip *ip)
 		return false;
 	memcpy(addr, v, (size_t)(slash - v));
 	addr[slash - v] = '\0';
-	*ip = (struct rn_wg_allowed_ip){0};
+	*ip = (struct rn_wg_allowed_ip){ 0 };
 	if (strchr(addr, ':')) {
 		if (bits > 128 || inet_pton(AF_INET6, addr, &ip->ip6) != 1)
 			return false;
@@ -375,19 +375,19 @@ static int peer_protocol_version(struct uapi_parser *p, const char *v)
 }
 
 static const struct uapi_key uapi_keys[] = {
-    {"private_key", SEC_DEVICE, true, dev_private_key},
-    {"listen_port", SEC_DEVICE, false, dev_listen_port},
-    {"fwmark", SEC_DEVICE, false, dev_fwmark},
-    {"replace_peers", SEC_DEVICE, false, dev_replace_peers},
-    {"public_key", SEC_NEW_PEER, false, peer_public_key},
-    {"remove", SEC_PEER, false, peer_remove},
-    {"update_only", SEC_PEER, false, peer_update_only},
-    {"preshared_key", SEC_PEER, true, peer_preshared_key},
-    {"endpoint", SEC_PEER, false, peer_endpoint},
-    {"persistent_keepalive_interval", SEC_PEER, false, peer_keepalive},
-    {"replace_allowed_ips", SEC_PEER, false, peer_replace_allowed_ips},
-    {"allowed_ip", SEC_PEER, false, peer_allowed_ip},
-    {"protocol_version", SEC_PEER, false, peer_protocol_version},
+	{ "private_key", SEC_DEVICE, true, dev_private_key },
+	{ "listen_port", SEC_DEVICE, false, dev_listen_port },
+	{ "fwmark", SEC_DEVICE, false, dev_fwmark },
+	{ "replace_peers", SEC_DEVICE, false, dev_replace_peers },
+	{ "public_key", SEC_NEW_PEER, false, peer_public_key },
+	{ "remove", SEC_PEER, false, peer_remove },
+	{ "update_only", SEC_PEER, false, peer_update_only },
+	{ "preshared_key", SEC_PEER, true, peer_preshared_key },
+	{ "endpoint", SEC_PEER, false, peer_endpoint },
+	{ "persistent_keepalive_interval", SEC_PEER, false, peer_keepalive },
+	{ "replace_allowed_ips", SEC_PEER, false, peer_replace_allowed_ips },
+	{ "allowed_ip", SEC_PEER, false, peer_allowed_ip },
+	{ "protocol_version", SEC_PEER, false, peer_protocol_version },
 };
 
 static const struct uapi_key *find_key(const char *k, size_t klen)
@@ -470,7 +470,7 @@ static size_t count_peers(const char *buf, size_t len)
 int rn_uapi_parse_set(const char *buf, size_t len, struct rn_wg_config *out, char *err,
 		      size_t errlen)
 {
-	struct uapi_parser p = {.cfg = out, .err = err, .errlen = errlen};
+	struct uapi_parser p = { .cfg = out, .err = err, .errlen = errlen };
 	size_t i = 0;
 	int ret = 0;
 
@@ -656,7 +656,7 @@ static size_t reply_bound(const struct rn_wg_config *c)
 
 int rn_uapi_format_get(const struct rn_wg_config *c, char **out, size_t *outlen)
 {
-	struct uapi_out o = {0};
+	struct uapi_out o = { 0 };
 
 	*out = NULL;
 	*outlen = 0;

@@ -46,7 +46,7 @@ static int64_t now_ms(void)
 /* 0 when fd has one of events, -ETIMEDOUT past deadline, or -errno. */
 static int conn_wait(const struct uapi_conn *c, short events, int64_t deadline)
 {
-	struct pollfd pfd = {.fd = c->fd, .events = events};
+	struct pollfd pfd = { .fd = c->fd, .events = events };
 
 	for (;;) {
 		int64_t left = deadline - now_ms();
@@ -213,7 +213,7 @@ static void conn_consume(struct uapi_conn *c, size_t n)
 
 static int serve_get(struct rn_uapi_server *s, const struct uapi_conn *c, int64_t deadline)
 {
-	struct rn_wg_config snap = {0};
+	struct rn_wg_config snap = { 0 };
 	char *body = NULL;
 	size_t len = 0;
 	int ret;
@@ -236,7 +236,7 @@ static int serve_get(struct rn_uapi_server *s, const struct uapi_conn *c, int64_
 static int serve_set(struct rn_uapi_server *s, const struct uapi_conn *c, size_t body_len,
 		     int64_t deadline)
 {
-	struct rn_wg_config cfg = {0};
+	struct rn_wg_config cfg = { 0 };
 	char err[RN_UAPI_ERR_LEN];
 	int ret;
 
@@ -307,7 +307,7 @@ static void conn_refuse(struct rn_uapi_server *s, const struct uapi_conn *c, int
 
 static void serve(struct rn_uapi_server *s, int fd)
 {
-	struct uapi_conn c = {.fd = fd};
+	struct uapi_conn c = { .fd = fd };
 	size_t body_len, req_len;
 	enum uapi_op op;
 	int ret;
@@ -446,11 +446,12 @@ static int bind_or_reclaim(int fd, const struct sockaddr_un *sun)
 int rn_uapi_server_open(struct rn_uapi_server *s, const char *ifname, const char *dir,
 			const struct rn_uapi_ops *ops, void *ctx)
 {
-	struct sockaddr_un sun = {.sun_family = AF_UNIX};
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
 	int ret, n;
 
 	*s = (struct rn_uapi_server){
-	    .fd = -1, .timeout_ms = RN_UAPI_TIMEOUT_MS, .ops = ops, .ctx = ctx};
+		.fd = -1, .timeout_ms = RN_UAPI_TIMEOUT_MS, .ops = ops, .ctx = ctx
+	};
 	if (!ifname_valid(ifname)) {
 		log_warn(UAPI,
 			 "interface name \"%s\" is not valid: 1-%d characters, no '/', ':' or "

@@ -202,7 +202,7 @@ static void assert_endpoint6(const union rn_wg_endpoint *ep, const char *addr, u
 
 static void test_parse_wg_set(void **state)
 {
-	struct rn_wg_config c = {0};
+	struct rn_wg_config c = { 0 };
 	const struct rn_wg_peer_config *p;
 
 	(void)state;
@@ -236,7 +236,7 @@ static void test_parse_wg_set(void **state)
 
 static void test_parse_wg_setconf(void **state)
 {
-	struct rn_wg_config c = {0};
+	struct rn_wg_config c = { 0 };
 	const struct rn_wg_peer_config *p;
 
 	(void)state;
@@ -265,7 +265,7 @@ static void test_parse_wg_setconf(void **state)
 
 static void test_parse_wg_small_sets(void **state)
 {
-	struct rn_wg_config c = {0};
+	struct rn_wg_config c = { 0 };
 
 	(void)state;
 	assert_int_equal(parse_request(wg_set_scoped, &c), 0);
@@ -304,7 +304,7 @@ static void test_parse_edges(void **state)
 					 "update_only=true\n"
 					 "protocol_version=1\n"
 					 "public_key=" PEER1 "\n";
-	struct rn_wg_config c = {0};
+	struct rn_wg_config c = { 0 };
 	char err[RN_UAPI_ERR_LEN];
 	const struct rn_wg_peer_config *p;
 
@@ -341,16 +341,16 @@ static void test_parse_endpoints(void **state)
 		uint16_t port;
 		uint32_t scope;
 	} good[] = {
-	    {"1.2.3.4:0", AF_INET, "1.2.3.4", 0, 0},
-	    {"255.255.255.255:65535", AF_INET, "255.255.255.255", 65535, 0},
-	    {"1.2.3.4:051820", AF_INET, "1.2.3.4", 51820, 0}, /* Go's ParseUint allows it */
-	    {"[::1]:1", AF_INET6, "::1", 1, 0},
-	    {"[::ffff:1.2.3.4]:2", AF_INET6, "::ffff:1.2.3.4", 2, 0},
-	    {"[FE80::A]:3", AF_INET6, "fe80::a", 3, 0},
-	    {"[fe80::1%7]:4", AF_INET6, "fe80::1", 4, 7},
+		{ "1.2.3.4:0", AF_INET, "1.2.3.4", 0, 0 },
+		{ "255.255.255.255:65535", AF_INET, "255.255.255.255", 65535, 0 },
+		{ "1.2.3.4:051820", AF_INET, "1.2.3.4", 51820, 0 }, /* Go's ParseUint allows it */
+		{ "[::1]:1", AF_INET6, "::1", 1, 0 },
+		{ "[::ffff:1.2.3.4]:2", AF_INET6, "::ffff:1.2.3.4", 2, 0 },
+		{ "[FE80::A]:3", AF_INET6, "fe80::a", 3, 0 },
+		{ "[fe80::1%7]:4", AF_INET6, "fe80::1", 4, 7 },
 	};
 	char req[256], err[RN_UAPI_ERR_LEN];
-	struct rn_wg_config c = {0};
+	struct rn_wg_config c = { 0 };
 	union rn_wg_endpoint *ep;
 
 	(void)state;
@@ -382,90 +382,90 @@ static const struct {
 	const char *in;
 	int ret;
 } bad_inputs[] = {
-    /* keys */
-    {"private_key=abc", -EINVAL},
-    {"private_key=" PRIV "0", -EINVAL},
-    {"private_key=a00562cc60c4b15f3c65acb332757ac7bd17590dd4f2d1f8b1abccc9cf8bb46", -EINVAL},
-    {"private_key=g00562cc60c4b15f3c65acb332757ac7bd17590dd4f2d1f8b1abccc9cf8bb460", -EINVAL},
-    {"private_key= 00562cc60c4b15f3c65acb332757ac7bd17590dd4f2d1f8b1abccc9cf8bb460", -EINVAL},
-    {"private_key=", -EINVAL},
-    {"public_key=cc1f", -EINVAL},
-    {PEER "preshared_key=" PEER1 "ff", -EINVAL},
-    {PEER "preshared_key=", -EINVAL},
-    /* numbers */
-    {"listen_port=65536", -EINVAL},
-    {"listen_port=-1", -EINVAL},
-    {"listen_port=+1", -EINVAL},
-    {"listen_port=", -EINVAL},
-    {"listen_port=1 ", -EINVAL},
-    {"listen_port= 1", -EINVAL},
-    {"listen_port=0x10", -EINVAL},
-    {"listen_port=99999999999999999999999999", -EINVAL},
-    {"fwmark=4294967296", -EINVAL},
-    {"fwmark=18446744073709551616", -EINVAL},
-    {"fwmark=0x1234", -EINVAL},
-    {PEER "persistent_keepalive_interval=65536", -EINVAL},
-    {PEER "persistent_keepalive_interval=off", -EINVAL},
-    /* booleans and versions */
-    {"replace_peers=false", -EINVAL},
-    {"replace_peers=TRUE", -EINVAL},
-    {PEER "remove=1", -EINVAL},
-    {PEER "update_only=yes", -EINVAL},
-    {PEER "replace_allowed_ips=", -EINVAL},
-    {PEER "protocol_version=2", -EINVAL},
-    {PEER "protocol_version=01", -EINVAL},
-    /* endpoints */
-    {PEER "endpoint=1.2.3.4", -EINVAL},
-    {PEER "endpoint=1.2.3.4:", -EINVAL},
-    {PEER "endpoint=1.2.3.4:65536", -EINVAL},
-    {PEER "endpoint=1.2.3:80", -EINVAL},
-    {PEER "endpoint=01.2.3.4:80", -EINVAL},
-    {PEER "endpoint=::1:80", -EINVAL},
-    {PEER "endpoint=[::1]", -EINVAL},
-    {PEER "endpoint=[::1]:", -EINVAL},
-    {PEER "endpoint=[::1]80", -EINVAL},
-    {PEER "endpoint=[::1:80", -EINVAL},
-    {PEER "endpoint=[1.2.3.4]:80", -EINVAL},
-    {PEER "endpoint=[fe80::1%]:80", -EINVAL},
-    {PEER "endpoint=[fe80::1%nosuchif0]:80", -EINVAL},
-    {PEER "endpoint=1.2.3.4%lo:80", -EINVAL},
-    {PEER "endpoint=vpn.example.com:51820", -EINVAL},
-    {PEER "endpoint=", -EINVAL},
-    /* allowed IPs */
-    {PEER "allowed_ip=10.0.0.0", -EINVAL},
-    {PEER "allowed_ip=10.0.0.0/", -EINVAL},
-    {PEER "allowed_ip=10.0.0.0/33", -EINVAL},
-    {PEER "allowed_ip=10.0.0.0/08", -EINVAL},
-    {PEER "allowed_ip=10.0.0.0/-1", -EINVAL},
-    {PEER "allowed_ip=10.0.0.0/ 8", -EINVAL},
-    {PEER "allowed_ip=10.0.0.256/8", -EINVAL},
-    {PEER "allowed_ip=10.0.0/8", -EINVAL},
-    {PEER "allowed_ip=::/129", -EINVAL},
-    {PEER "allowed_ip=fe80::%lo/64", -EINVAL},
-    {PEER "allowed_ip=/0", -EINVAL},
-    /* keys wg never sends in a set, or that do not exist */
-    {"bogus=1", -EINVAL},
-    {"=1", -EINVAL},
-    {"Private_key=" PRIV, -EINVAL},
-    {PEER "tx_bytes=0", -EINVAL},
-    {PEER "last_handshake_time_sec=0", -EINVAL},
-    {"errno=0", -EINVAL},
-    /* order and framing */
-    {"endpoint=1.2.3.4:1", -EPROTO},
-    {"allowed_ip=10.0.0.0/8", -EPROTO},
-    {"remove=true", -EPROTO},
-    {"protocol_version=1", -EPROTO},
-    {PEER "private_key=" PRIV, -EPROTO},
-    {PEER "listen_port=1", -EPROTO},
-    {PEER "replace_peers=true", -EPROTO},
-    {"listen_port", -EPROTO},
-    {"set=1\nlisten_port=1", -EINVAL},
-    {"listen_port=1\n\nfwmark=1", -EPROTO},
-    {"\n", -EPROTO},
-    /* a bad line after allocations: everything must be freed */
-    {PEER "allowed_ip=10.0.0.0/8\nallowed_ip=10.1.0.0/16\nallowed_ip=10.2.0.0/16\n"
-	  "allowed_ip=10.3.0.0/16\nallowed_ip=10.4.0.0/16\n" PEER "allowed_ip=1/1",
-     -EINVAL},
+	/* keys */
+	{ "private_key=abc", -EINVAL },
+	{ "private_key=" PRIV "0", -EINVAL },
+	{ "private_key=a00562cc60c4b15f3c65acb332757ac7bd17590dd4f2d1f8b1abccc9cf8bb46", -EINVAL },
+	{ "private_key=g00562cc60c4b15f3c65acb332757ac7bd17590dd4f2d1f8b1abccc9cf8bb460", -EINVAL },
+	{ "private_key= 00562cc60c4b15f3c65acb332757ac7bd17590dd4f2d1f8b1abccc9cf8bb460", -EINVAL },
+	{ "private_key=", -EINVAL },
+	{ "public_key=cc1f", -EINVAL },
+	{ PEER "preshared_key=" PEER1 "ff", -EINVAL },
+	{ PEER "preshared_key=", -EINVAL },
+	/* numbers */
+	{ "listen_port=65536", -EINVAL },
+	{ "listen_port=-1", -EINVAL },
+	{ "listen_port=+1", -EINVAL },
+	{ "listen_port=", -EINVAL },
+	{ "listen_port=1 ", -EINVAL },
+	{ "listen_port= 1", -EINVAL },
+	{ "listen_port=0x10", -EINVAL },
+	{ "listen_port=99999999999999999999999999", -EINVAL },
+	{ "fwmark=4294967296", -EINVAL },
+	{ "fwmark=18446744073709551616", -EINVAL },
+	{ "fwmark=0x1234", -EINVAL },
+	{ PEER "persistent_keepalive_interval=65536", -EINVAL },
+	{ PEER "persistent_keepalive_interval=off", -EINVAL },
+	/* booleans and versions */
+	{ "replace_peers=false", -EINVAL },
+	{ "replace_peers=TRUE", -EINVAL },
+	{ PEER "remove=1", -EINVAL },
+	{ PEER "update_only=yes", -EINVAL },
+	{ PEER "replace_allowed_ips=", -EINVAL },
+	{ PEER "protocol_version=2", -EINVAL },
+	{ PEER "protocol_version=01", -EINVAL },
+	/* endpoints */
+	{ PEER "endpoint=1.2.3.4", -EINVAL },
+	{ PEER "endpoint=1.2.3.4:", -EINVAL },
+	{ PEER "endpoint=1.2.3.4:65536", -EINVAL },
+	{ PEER "endpoint=1.2.3:80", -EINVAL },
+	{ PEER "endpoint=01.2.3.4:80", -EINVAL },
+	{ PEER "endpoint=::1:80", -EINVAL },
+	{ PEER "endpoint=[::1]", -EINVAL },
+	{ PEER "endpoint=[::1]:", -EINVAL },
+	{ PEER "endpoint=[::1]80", -EINVAL },
+	{ PEER "endpoint=[::1:80", -EINVAL },
+	{ PEER "endpoint=[1.2.3.4]:80", -EINVAL },
+	{ PEER "endpoint=[fe80::1%]:80", -EINVAL },
+	{ PEER "endpoint=[fe80::1%nosuchif0]:80", -EINVAL },
+	{ PEER "endpoint=1.2.3.4%lo:80", -EINVAL },
+	{ PEER "endpoint=vpn.example.com:51820", -EINVAL },
+	{ PEER "endpoint=", -EINVAL },
+	/* allowed IPs */
+	{ PEER "allowed_ip=10.0.0.0", -EINVAL },
+	{ PEER "allowed_ip=10.0.0.0/", -EINVAL },
+	{ PEER "allowed_ip=10.0.0.0/33", -EINVAL },
+	{ PEER "allowed_ip=10.0.0.0/08", -EINVAL },
+	{ PEER "allowed_ip=10.0.0.0/-1", -EINVAL },
+	{ PEER "allowed_ip=10.0.0.0/ 8", -EINVAL },
+	{ PEER "allowed_ip=10.0.0.256/8", -EINVAL },
+	{ PEER "allowed_ip=10.0.0/8", -EINVAL },
+	{ PEER "allowed_ip=::/129", -EINVAL },
+	{ PEER "allowed_ip=fe80::%lo/64", -EINVAL },
+	{ PEER "allowed_ip=/0", -EINVAL },
+	/* keys wg never sends in a set, or that do not exist */
+	{ "bogus=1", -EINVAL },
+	{ "=1", -EINVAL },
+	{ "Private_key=" PRIV, -EINVAL },
+	{ PEER "tx_bytes=0", -EINVAL },
+	{ PEER "last_handshake_time_sec=0", -EINVAL },
+	{ "errno=0", -EINVAL },
+	/* order and framing */
+	{ "endpoint=1.2.3.4:1", -EPROTO },
+	{ "allowed_ip=10.0.0.0/8", -EPROTO },
+	{ "remove=true", -EPROTO },
+	{ "protocol_version=1", -EPROTO },
+	{ PEER "private_key=" PRIV, -EPROTO },
+	{ PEER "listen_port=1", -EPROTO },
+	{ PEER "replace_peers=true", -EPROTO },
+	{ "listen_port", -EPROTO },
+	{ "set=1\nlisten_port=1", -EINVAL },
+	{ "listen_port=1\n\nfwmark=1", -EPROTO },
+	{ "\n", -EPROTO },
+	/* a bad line after allocations: everything must be freed */
+	{ PEER "allowed_ip=10.0.0.0/8\nallowed_ip=10.1.0.0/16\nallowed_ip=10.2.0.0/16\n"
+	       "allowed_ip=10.3.0.0/16\nallowed_ip=10.4.0.0/16\n" PEER "allowed_ip=1/1",
+	  -EINVAL },
 };
 
 static void test_parse_bad(void **state)
@@ -474,7 +474,7 @@ static void test_parse_bad(void **state)
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(bad_inputs) / sizeof(bad_inputs[0]); i++) {
-		struct rn_wg_config c = {0};
+		struct rn_wg_config c = { 0 };
 		const char *in = bad_inputs[i].in;
 		int ret = rn_uapi_parse_set(in, strlen(in), &c, err, sizeof(err));
 
@@ -490,7 +490,7 @@ static void test_parse_bad_bytes(void **state)
 	static const char nul[] = "listen_port=1\0";
 	static const char nul_key[] = "listen\0port=1";
 	char err[RN_UAPI_ERR_LEN], big[512];
-	struct rn_wg_config c = {0};
+	struct rn_wg_config c = { 0 };
 
 	(void)state;
 	assert_int_equal(rn_uapi_parse_set(nul, sizeof(nul) - 1, &c, err, sizeof(err)), -EINVAL);
@@ -513,7 +513,7 @@ static void test_parse_messages(void **state)
 	static const char bad_port[] = PEER "endpoint=1.2.3.4:70000\n";
 	static const char bad_psk[] = PEER "preshared_key=" PSK "00\n";
 	char err[RN_UAPI_ERR_LEN];
-	struct rn_wg_config c = {0};
+	struct rn_wg_config c = { 0 };
 
 	(void)state;
 	assert_int_equal(rn_uapi_parse_set(bad_port, strlen(bad_port), &c, err, sizeof(err)),
@@ -533,10 +533,10 @@ static void test_parse_messages(void **state)
 
 static void fill_go_config(struct rn_wg_config *c)
 {
-	struct rn_wg_allowed_ip ip = {.family = AF_INET, .cidr = 24};
+	struct rn_wg_allowed_ip ip = { .family = AF_INET, .cidr = 24 };
 	struct rn_wg_peer_config *p;
 
-	*c = (struct rn_wg_config){.listen_port = 51820, .fwmark = 4660};
+	*c = (struct rn_wg_config){ .listen_port = 51820, .fwmark = 4660 };
 	hex_key(c->private_key, PRIV);
 	p = rn_wg_config_add_peer(c);
 	assert_non_null(p);
@@ -545,13 +545,13 @@ static void fill_go_config(struct rn_wg_config *c)
 	p->endpoint.sin.sin_family = AF_INET;
 	p->endpoint.sin.sin_port = htons(51820);
 	p->endpoint.sin.sin_addr.s_addr = htonl(0xc0000201);
-	p->last_handshake = (struct timespec){1700000000, 123456789};
+	p->last_handshake = (struct timespec){ 1700000000, 123456789 };
 	p->tx_bytes = 1024;
 	p->rx_bytes = 2048;
 	p->persistent_keepalive = 25;
 	inet_pton(AF_INET, "10.0.0.0", &ip.ip4);
 	assert_int_equal(rn_wg_peer_config_add_allowed_ip(p, &ip), 0);
-	ip = (struct rn_wg_allowed_ip){.family = AF_INET6, .cidr = 64};
+	ip = (struct rn_wg_allowed_ip){ .family = AF_INET6, .cidr = 64 };
 	inet_pton(AF_INET6, "fd00::", &ip.ip6);
 	assert_int_equal(rn_wg_peer_config_add_allowed_ip(p, &ip), 0);
 
@@ -600,18 +600,19 @@ static void test_format_ipv6_spelling(void **state)
 	static const struct {
 		const char *in, *out;
 	} cases[] = {
-	    {"::", "::"},
-	    {"::1", "::1"},
-	    {"1::", "1::"},
-	    {"2001:db8::1", "2001:db8::1"},
-	    {"2001:db8:0:1:1:1:1:1", "2001:db8:0:1:1:1:1:1"}, /* one zero group stays */
-	    {"2001:0:0:1:0:0:0:1", "2001:0:0:1::1"},	      /* the longest run goes */
-	    {"1:0:0:2:0:0:3:4", "1::2:0:0:3:4"},	      /* the first of equal runs */
-	    {"::ffff:1.2.3.4", "::ffff:1.2.3.4"},
-	    {"::1.2.3.4", "::102:304"}, /* glibc would print ::1.2.3.4 */
-	    {"ABCD:EF01:2345:6789:ABCD:EF01:2345:6789", "abcd:ef01:2345:6789:abcd:ef01:2345:6789"},
+		{ "::", "::" },
+		{ "::1", "::1" },
+		{ "1::", "1::" },
+		{ "2001:db8::1", "2001:db8::1" },
+		{ "2001:db8:0:1:1:1:1:1", "2001:db8:0:1:1:1:1:1" }, /* one zero group stays */
+		{ "2001:0:0:1:0:0:0:1", "2001:0:0:1::1" },	    /* the longest run goes */
+		{ "1:0:0:2:0:0:3:4", "1::2:0:0:3:4" },		    /* the first of equal runs */
+		{ "::ffff:1.2.3.4", "::ffff:1.2.3.4" },
+		{ "::1.2.3.4", "::102:304" }, /* glibc would print ::1.2.3.4 */
+		{ "ABCD:EF01:2345:6789:ABCD:EF01:2345:6789",
+		  "abcd:ef01:2345:6789:abcd:ef01:2345:6789" },
 	};
-	struct rn_wg_config c = {0};
+	struct rn_wg_config c = { 0 };
 	struct rn_wg_peer_config *p = rn_wg_config_add_peer(&c);
 	char want[128], *out;
 	size_t len;
@@ -619,13 +620,14 @@ static void test_format_ipv6_spelling(void **state)
 	(void)state;
 	assert_non_null(p);
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		struct rn_wg_allowed_ip ip = {.family = AF_INET6, .cidr = 128};
+		struct rn_wg_allowed_ip ip = { .family = AF_INET6, .cidr = 128 };
 
 		assert_int_equal(inet_pton(AF_INET6, cases[i].in, &ip.ip6), 1);
 		p->n_allowed_ips = 0;
 		assert_int_equal(rn_wg_peer_config_add_allowed_ip(p, &ip), 0);
-		p->endpoint.sin6 = (struct sockaddr_in6){
-		    .sin6_family = AF_INET6, .sin6_addr = ip.ip6, .sin6_port = htons(9)};
+		p->endpoint.sin6 = (struct sockaddr_in6){ .sin6_family = AF_INET6,
+							  .sin6_addr = ip.ip6,
+							  .sin6_port = htons(9) };
 		assert_int_equal(rn_uapi_format_get(&c, &out, &len), 0);
 		snprintf(want, sizeof(want), "\nallowed_ip=%s/128\n", cases[i].out);
 		if (!strstr(out, want))
@@ -641,7 +643,8 @@ static void test_format_ipv6_spelling(void **state)
 static size_t strip_state(char *body, size_t len)
 {
 	static const char *const state_keys[] = {
-	    "last_handshake_time_sec=", "last_handshake_time_nsec=", "tx_bytes=", "rx_bytes="};
+		"last_handshake_time_sec=", "last_handshake_time_nsec=", "tx_bytes=", "rx_bytes="
+	};
 	size_t o = 0;
 
 	for (size_t i = 0; i < len;) {
@@ -682,8 +685,8 @@ static void assert_same_settings(const struct rn_wg_config *a, const struct rn_w
 
 static void test_round_trip(void **state)
 {
-	static const char *const requests[] = {wg_set_full, wg_setconf, wg_set_scoped};
-	struct rn_wg_config a = {0}, b = {0};
+	static const char *const requests[] = { wg_set_full, wg_setconf, wg_set_scoped };
+	struct rn_wg_config a = { 0 }, b = { 0 };
 	char err[RN_UAPI_ERR_LEN], *out;
 	size_t len;
 
@@ -743,7 +746,7 @@ static int stub_set(void *ctx, const struct rn_wg_config *cfg)
 	return 0;
 }
 
-static const struct rn_uapi_ops stub_ops = {.get = stub_get, .set = stub_set};
+static const struct rn_uapi_ops stub_ops = { .get = stub_get, .set = stub_set };
 
 struct server_fixture {
 	char dir[64];
@@ -782,7 +785,7 @@ static int server_teardown(void **state)
 
 static int client_connect(const struct server_fixture *f)
 {
-	struct sockaddr_un sun = {.sun_family = AF_UNIX};
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 
 	assert_true(fd >= 0);
@@ -931,7 +934,7 @@ static void *flood_writer(void *arg)
 static void test_server_oversized(void **state)
 {
 	struct server_fixture *f = *state;
-	struct flood fl = {.fd = client_connect(f)};
+	struct flood fl = { .fd = client_connect(f) };
 	pthread_t t;
 	char *reply;
 
@@ -1003,7 +1006,7 @@ static void test_server_socket_file(void **state)
 	/* A stale one, left by a process that died, is replaced. */
 	fd = socket(AF_UNIX, SOCK_STREAM, 0);
 	{
-		struct sockaddr_un sun = {.sun_family = AF_UNIX};
+		struct sockaddr_un sun = { .sun_family = AF_UNIX };
 
 		snprintf(sun.sun_path, sizeof(sun.sun_path), "%s/stale.sock", f->dir);
 		assert_int_equal(bind(fd, (struct sockaddr *)&sun, sizeof(sun)), 0);
@@ -1038,23 +1041,26 @@ static void test_server_socket_file(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_parse_wg_set),
-	    cmocka_unit_test(test_parse_wg_setconf),
-	    cmocka_unit_test(test_parse_wg_small_sets),
-	    cmocka_unit_test(test_parse_edges),
-	    cmocka_unit_test(test_parse_endpoints),
-	    cmocka_unit_test(test_parse_bad),
-	    cmocka_unit_test(test_parse_bad_bytes),
-	    cmocka_unit_test(test_parse_messages),
-	    cmocka_unit_test(test_format_like_wireguard_go),
-	    cmocka_unit_test(test_format_ipv6_spelling),
-	    cmocka_unit_test(test_round_trip),
-	    cmocka_unit_test_setup_teardown(test_server_get_set, server_setup, server_teardown),
-	    cmocka_unit_test_setup_teardown(test_server_errors, server_setup, server_teardown),
-	    cmocka_unit_test_setup_teardown(test_server_malformed, server_setup, server_teardown),
-	    cmocka_unit_test_setup_teardown(test_server_oversized, server_setup, server_teardown),
-	    cmocka_unit_test_setup_teardown(test_server_timeout, server_setup, server_teardown),
-	    cmocka_unit_test_setup_teardown(test_server_socket_file, server_setup, server_teardown),
+		cmocka_unit_test(test_parse_wg_set),
+		cmocka_unit_test(test_parse_wg_setconf),
+		cmocka_unit_test(test_parse_wg_small_sets),
+		cmocka_unit_test(test_parse_edges),
+		cmocka_unit_test(test_parse_endpoints),
+		cmocka_unit_test(test_parse_bad),
+		cmocka_unit_test(test_parse_bad_bytes),
+		cmocka_unit_test(test_parse_messages),
+		cmocka_unit_test(test_format_like_wireguard_go),
+		cmocka_unit_test(test_format_ipv6_spelling),
+		cmocka_unit_test(test_round_trip),
+		cmocka_unit_test_setup_teardown(test_server_get_set, server_setup, server_teardown),
+		cmocka_unit_test_setup_teardown(test_server_errors, server_setup, server_teardown),
+		cmocka_unit_test_setup_teardown(test_server_malformed, server_setup,
+						server_teardown),
+		cmocka_unit_test_setup_teardown(test_server_oversized, server_setup,
+						server_teardown),
+		cmocka_unit_test_setup_teardown(test_server_timeout, server_setup, server_teardown),
+		cmocka_unit_test_setup_teardown(test_server_socket_file, server_setup,
+						server_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -196,8 +196,8 @@ static int udp_dst(const struct rn_udp *u, const union rn_wg_endpoint *dst, unio
 static size_t udp_put_src(struct msghdr *m, const struct rn_udp_src *src)
 {
 	struct cmsghdr *c = CMSG_FIRSTHDR(m);
-	struct in6_pktinfo pi6 = {.ipi6_addr = src->ip6};
-	struct in_pktinfo pi = {.ipi_spec_dst = src->ip4};
+	struct in6_pktinfo pi6 = { .ipi6_addr = src->ip6 };
+	struct in_pktinfo pi = { .ipi_spec_dst = src->ip4 };
 
 	if (src->family == AF_INET) {
 		c->cmsg_level = IPPROTO_IP;
@@ -389,7 +389,8 @@ static void udp_rx_parse(struct rn_udp_rx *rx, int k)
 		}
 	}
 	if (from->sa.sa_family == AF_INET6 && IN6_IS_ADDR_V4MAPPED(&from->sin6.sin6_addr)) {
-		struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = from->sin6.sin6_port};
+		struct sockaddr_in sin = { .sin_family = AF_INET,
+					   .sin_port = from->sin6.sin6_port };
 
 		memcpy(&sin.sin_addr, &from->sin6.sin6_addr.s6_addr[12], 4);
 		memset(from, 0, sizeof(*from));

@@ -113,7 +113,7 @@ static int receive_family(struct pair *p, const size_t *sizes, int n, uint16_t f
 	int got = 0, msgs = 0;
 
 	while (got < n) {
-		struct pollfd pfd = {.fd = p->rx.fd, .events = POLLIN};
+		struct pollfd pfd = { .fd = p->rx.fd, .events = POLLIN };
 		int r = rn_udp_recv_batch(&p->rx, p->batch);
 
 		if (r == -EAGAIN) {
@@ -179,8 +179,8 @@ static void test_batch_plain(void **state)
 /* Runs of equal sizes with a shorter last one, and sizes that break runs. */
 static void test_mixed_sizes(void **state)
 {
-	static const size_t sizes[] = {1000, 1000, 1000, 300, 500,  500,
-				       700,  700,  100,	 1,   1400, 1400};
+	static const size_t sizes[] = { 1000, 1000, 1000, 300, 500,  500,
+					700,  700,  100,  1,   1400, 1400 };
 	const int n = (int)(sizeof(sizes) / sizeof(sizes[0]));
 	struct iovec iov[MAX_DGRAMS];
 	union rn_wg_endpoint dst;
@@ -217,9 +217,9 @@ static void test_large_batch(void **state)
 /* The sticky source: a local address works, a vanished one is dropped and the send goes on. */
 static void test_source_address(void **state)
 {
-	size_t sizes[4] = {100, 100, 100, 50};
+	size_t sizes[4] = { 100, 100, 100, 50 };
 	struct iovec iov[4];
-	struct rn_udp_src src = {.family = AF_INET};
+	struct rn_udp_src src = { .family = AF_INET };
 	union rn_wg_endpoint dst;
 	struct pair p;
 
@@ -272,7 +272,7 @@ static void test_ipv6(void **state)
 
 static void test_rebind_and_errors(void **state)
 {
-	size_t sizes[2] = {64, 64};
+	size_t sizes[2] = { 64, 64 };
 	struct iovec iov[2];
 	union rn_wg_endpoint dst, none;
 	struct pair p;
@@ -306,12 +306,9 @@ static void test_rebind_and_errors(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_batch_gro),
-		cmocka_unit_test(test_batch_plain),
-		cmocka_unit_test(test_mixed_sizes),
-		cmocka_unit_test(test_large_batch),
-		cmocka_unit_test(test_source_address),
-		cmocka_unit_test(test_ipv6),
+		cmocka_unit_test(test_batch_gro),	  cmocka_unit_test(test_batch_plain),
+		cmocka_unit_test(test_mixed_sizes),	  cmocka_unit_test(test_large_batch),
+		cmocka_unit_test(test_source_address),	  cmocka_unit_test(test_ipv6),
 		cmocka_unit_test(test_rebind_and_errors),
 	};
 
