@@ -107,7 +107,8 @@ static void exit_prefs(const uint8_t *data, size_t size)
 	text = rn_exit_prefs_dump(&a);
 	if (!text)
 		abort();
-	if (!rn_exit_prefs_parse(text, strlen(text), &b) || memcmp(&a, &b, sizeof(a)))
+	if (!rn_exit_prefs_parse(text, strlen(text), &b) || a.node_id != b.node_id ||
+	    a.lan_access != b.lan_access || strcmp(a.name, b.name))
 		__builtin_trap();
 	free(text);
 }

@@ -9,8 +9,6 @@
 
 #include "wg/clock.h"
 
-int clock_gettime(clockid_t id, struct timespec *ts);
-
 static _Atomic uint64_t ahead_ns;
 static _Atomic uint64_t frozen_at_ns; /* the kernel's CLOCK_BOOTTIME when frozen; 0: running */
 
@@ -36,6 +34,7 @@ void rn_testclock_freeze(bool on)
 		atomic_fetch_sub(&ahead_ns, now - was);
 }
 
+/* NOLINTNEXTLINE(readability-inconsistent-declaration-parameter-name): glibc names them __clock_id, __tp */
 int clock_gettime(clockid_t id, struct timespec *ts)
 {
 	uint64_t ns;
