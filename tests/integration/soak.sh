@@ -113,6 +113,9 @@ bg_ping() {
 	T_BG+=("$!")
 }
 bg_ping c1 "$C2_4"
+# c2 talks to c1 too, so that c1 learns c2's moved address by roaming: the map alone does not
+# bring it back when its first endpoint (IPv6 here, which does not move) is unchanged.
+bg_ping c2 "$C1_4"
 bg_ping c2 "$E4"
 bg_ping e "$C1_6"
 
