@@ -145,6 +145,12 @@ int rn_client_start(const struct rn_login *login, const char *ifname, uint16_t p
 		    bool connected, const struct rn_advertise *adv, struct rn_client **out);
 /* A new offer: the in-flight long-poll is restarted with it, so the server has it within ~1 s. */
 void rn_client_set_advertise(struct rn_client *c, const struct rn_advertise *adv);
+/*
+ * This host's addresses changed: the in-flight long-poll is restarted, so that the server learns
+ * the new endpoints within ~1 s and a poll whose connection left from a removed address does
+ * not wait out its timeout (missing every map meanwhile). NULL is fine.
+ */
+void rn_client_repoll(struct rn_client *c);
 /* Stops the thread (an in-flight request is aborted within ~1 s) and frees. NULL is fine. */
 void rn_client_stop(struct rn_client *c);
 int rn_client_fd(const struct rn_client *c);

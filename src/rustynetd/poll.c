@@ -269,6 +269,12 @@ void rn_client_set_advertise(struct rn_client *c, const struct rn_advertise *adv
 	atomic_store(&c->abort, true);
 }
 
+void rn_client_repoll(struct rn_client *c)
+{
+	if (c)
+		atomic_store(&c->abort, true);
+}
+
 int rn_client_fd(const struct rn_client *c)
 {
 	return c->efd;
