@@ -155,6 +155,7 @@ static void *poll_thread(void *arg)
 	enum rn_client_failure f;
 	long backoff = 0, wait;
 	uint64_t since;
+	void *conn = NULL;
 
 	while (!atomic_load(&c->stop)) {
 		pthread_mutex_lock(&c->lock);
@@ -164,7 +165,7 @@ static void *poll_thread(void *arg)
 		pthread_mutex_unlock(&c->lock);
 		err[0] = '\0';
 		f = rn_client_poll_once(&c->login, c->ifname, c->port, since, &adv, &c->abort,
-					poll_connected, c, &got, err, sizeof(err));
+					poll_connected, c, &conn, &got, err, sizeof(err));
 		if (atomic_load(&c->stop)) {
 			free(got.envelope);
 			break;
@@ -191,9 +192,12 @@ static void *poll_thread(void *arg)
 		}
 		if (wait)
 			log_debug(MAIN, "control: next poll in %ld ms", wait);
+		if (wait)
+			rn_client_conn_close(&conn); /* a server that refused may have gone */
 		if (wait && !sleep_ms(c, wait))
 			break;
 	}
+	rn_client_conn_close(&conn);
 	return NULL;
 }
 

@@ -122,6 +122,8 @@ bg_ping e "$C1_6"
 # ---------------------------------------------------------------- sampling
 declare -A BASE_RSS=() BASE_FD=() MAX_RSS=() MAX_FD=() LAST_TICKS=() LAST_T=()
 SOAK_T0=$(now_ms)
+C1_MAPS0=$(grep -c "apply: netmap version" "${MESH_LOG[c1]}" || true)
+: >"$T_DIR/c1-ports"
 echo "time_s,daemon,pid,rss_kib,fds,cpu_pct" >"$SOAK_CSV"
 
 # sample NAME PID WARM: one CSV row; WARM=1 folds it into the warm-up baseline, else into MAX.
@@ -148,7 +150,14 @@ sample() {
 	fi
 }
 declare -A LAST_PID=()
+# c1's connections to the server: the local ports seen over the run (one line each).
+C1_PORTS=$T_DIR/c1-ports
+c1_ports() {
+	nsx "${MESH_NS[c1]}" ss -Htn state established dst 198.51.100.1 dport = 8443 |
+		awk '{split($3, a, ":"); print a[2]}' >>"$C1_PORTS"
+}
 sample_all() {
+	c1_ports
 	sample control "$MESH_CTL_PID" "$1"
 	local n
 	for n in c1 c2 e; do sample "$n" "${MESH_PID[$n]}" "$1"; done
@@ -248,6 +257,16 @@ within() {
 		[ "${MAX_FD[$n]}" -le $((BASE_FD[$n] + FD_SLACK)) ]
 }
 check "ran at least 6 rounds of churn, each kind at least once" test "$ROUND" -ge 6
+# Each round's change makes c1 poll again. A connection per poll made a server thread and a TLS
+# handshake per poll, and gnutls keeps ~190 bytes of every such thread (docs/performance.md).
+one_conn() {
+	local polls ports
+	polls=$(($(grep -c "apply: netmap version" "${MESH_LOG[c1]}") - C1_MAPS0))
+	ports=$(sort -u "$C1_PORTS" | grep -c .)
+	echo "c1 applied $polls maps from its polls; its connections to the server used $ports local ports"
+	[ "$polls" -ge "$ROUND" ] && [ "$ports" -ge 1 ] && [ "$ports" -le 2 ]
+}
+check "c1 kept its connection to the server through its polls (at most 2 ports)" one_conn
 check "every churn step worked ($FAILS failed)" test "$FAILS" = 0
 for n in control c1 e c2; do
 	check "$n: RSS within warm-up + $((RSS_SLACK_KIB / 1024)) MiB and fds within warm-up + $FD_SLACK" within "$n"
