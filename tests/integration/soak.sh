@@ -204,8 +204,13 @@ c2_move() {
 		C2_MOVED=$((1 - C2_MOVED)) && C2_V0=$(mesh_version c2)
 }
 c2_newer() { [ "$(mesh_version c2)" -gt "$C2_V0" ]; }
+# The dead daemon's pid leaves T_BG: cleanup kills every pid there, and a pid the kernel gave
+# to someone else's process since must not be.
 c2_restart() {
-	kill -KILL "${MESH_PID[c2]}" && { wait "${MESH_PID[c2]}" 2>/dev/null || true; }
+	local old=${MESH_PID[c2]} p keep=()
+	kill -KILL "$old" && { wait "$old" 2>/dev/null || true; }
+	for p in "${T_BG[@]}"; do [ "$p" = "$old" ] || keep+=("$p"); done
+	T_BG=("${keep[@]}")
 	mesh_node_start c2 && wait_for 15 mesh_ping c2 "$C1_4"
 }
 exit_cycle() {
