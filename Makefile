@@ -6,7 +6,7 @@ TESTBUILD  ?= build-test
 FUZZBUILD  ?= build-fuzz
 FUZZ_TIME  ?= 60
 
-.PHONY: all deps install check unit integration leak-test mutate bench fuzz demo clean format lint
+.PHONY: all deps install check unit integration leak-test mutate soak bench fuzz demo clean format lint
 
 all: $(BUILD)/build.ninja
 	ninja -C $(BUILD)
@@ -66,6 +66,14 @@ leak-test: $(TESTBUILD)/build.ninja
 # "killed N/M". MUTATIONS='wg-* policy-*' picks some. As root (integration tests); about 6 min.
 mutate: deps
 	./scripts/mutate.sh $(MUTATIONS)
+
+# The churn soak (tests/integration/soak.sh, 75 s of churn in `make check`) for DURATION seconds on the
+# release build; the samples (time, RSS, fds, CPU per daemon) go to SOAK_CSV.
+DURATION ?= 600
+SOAK_CSV ?= soak-$(DURATION)s.csv
+soak: all
+	SOAK_BUILD=$(BUILD) SOAK_SECONDS=$(DURATION) SOAK_CSV=$(abspath $(SOAK_CSV)) \
+		SOAK_SAMPLE_S=$$(( $(DURATION) > 600 ? 10 : 3 )) ./tests/integration/soak.sh
 
 bench: all
 	./bench/throughput.sh $(BUILD)

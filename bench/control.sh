@@ -10,13 +10,16 @@
 #    of tests/mesh-lib.sh); `policy set` ROUNDS (5) times; the time until every daemon runs
 #    the new map (read with `rustynet status --json` every 20 ms, so ~20-50 ms resolution).
 # 3. rustynetd with 100 peers (the 9 other daemons plus 91 nodes added straight to the store):
-#    resident memory and CPU over IDLE (10) s.
+#    resident memory and CPU over IDLE (10) s; then TRAFFIC (5) s of iperf3 TCP from d2 to d1
+#    through the tunnel, IDLE s of rest, and the resident memory again (the data plane's
+#    buffers touched by the traffic stay resident).
 #
 # Output, `name value` lines:
 #   netmap_one_ms_N, netmap_all_ms_N, netmap_all_server_cpu_ms_N     (1)
 #   policy_propagation_ms_median, policy_propagation_ms_max          (2)
 #   rustynetd_rss_kib_100_peers, rustynetd_idle_cpu_percent          (3)
-# Env: DAEMONS, ROUNDS, IDLE, NODES ("100 1000 10000").
+#   rustynetd_rss_kib_100_peers_after_traffic                         (3)
+# Env: DAEMONS, ROUNDS, IDLE, TRAFFIC, NODES ("100 1000 10000").
 set -eu
 TEST_TAG=bctl
 BENCH_NAME=control
@@ -25,6 +28,7 @@ BENCH_NAME=control
 DAEMONS=${DAEMONS:-10}
 ROUNDS=${ROUNDS:-5}
 IDLE=${IDLE:-10}
+TRAFFIC=${TRAFFIC:-5}
 NODES=${NODES:-100 1000 10000}
 
 # ---------------------------------------------------------------- 1. netmaps without data planes
@@ -95,3 +99,10 @@ hz=$(getconf CLK_TCK)
 echo "rustynetd_rss_kib_100_peers $(awk '/^VmRSS/ {print $2}' "/proc/$pid/status")"
 awk -v d=$((t1 - t0)) -v hz="$hz" -v s="$IDLE" \
 	'BEGIN {printf "rustynetd_idle_cpu_percent %.2f\n", 100 * d / hz / s}'
+d1_ip=$("$RNCLI" --socket "${MESH_SOCK[d1]}" status --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["self"]["ipv4"])')
+nsx "${MESH_NS[d1]}" iperf3 -s -1 -B "$d1_ip" >/dev/null 2>&1 &
+wait_for 5 iperf_listening "${MESH_NS[d1]}" 5201 || true
+nsx "${MESH_NS[d2]}" iperf3 -c "$d1_ip" -t "$TRAFFIC" >"$T_DIR/iperf.out" 2>&1 ||
+	echo "control bench: iperf3 d2 -> d1 failed: $(tail -n 1 "$T_DIR/iperf.out")" >&2
+sleep "$IDLE"
+echo "rustynetd_rss_kib_100_peers_after_traffic $(awk '/^VmRSS/ {print $2}' "/proc/$pid/status")"

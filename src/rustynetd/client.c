@@ -248,21 +248,31 @@ static int on_socket(void *arg, curl_socket_t fd, curlsocktype purpose)
 	return CURL_SOCKOPT_OK;
 }
 
+void rn_client_conn_close(void **conn)
+{
+	curl_easy_cleanup(*conn);
+	*conn = NULL;
+}
+
 /*
  * POSTs body to server_url + path. RN_CLIENT_OK when an HTTP answer came (any status, in *r);
- * otherwise the transport failure, with err set.
+ * otherwise the transport failure, with err set. keep (may be NULL): a handle kept between
+ * calls, so its connection carries the next request (see rn_client_poll_once).
  */
 static enum rn_client_failure http_post(const struct rn_login *l, const char *path, bool with_token,
 					const char *body, long timeout_s, atomic_bool *stop,
-					const struct on_connect *oc, struct http_resp *r, char *err,
-					size_t errlen)
+					const struct on_connect *oc, void **keep,
+					struct http_resp *r, char *err, size_t errlen)
 {
 	char url[RN_CLIENT_URL_MAX + 32], pin[8 + 45], auth[32 + RN_CLIENT_TOKEN_MAX];
 	char detail[CURL_ERROR_SIZE] = "";
 	struct curl_slist *hdr = NULL, *h;
 	enum rn_client_failure f = RN_CLIENT_OK;
-	CURL *c = curl_easy_init();
+	CURL *c = keep && *keep ? *keep : curl_easy_init();
 	CURLcode rc;
+
+	if (keep && *keep)
+		curl_easy_reset(c); /* options to defaults; the live connection stays */
 
 	memset(r, 0, sizeof(*r));
 	snprintf(url, sizeof(url), "%s%s", l->server_url, path);
@@ -328,7 +338,13 @@ out:
 		for (h = hdr; h; h = h->next)
 			OPENSSL_cleanse(h->data, strlen(h->data));
 	curl_slist_free_all(hdr);
-	curl_easy_cleanup(c);
+	if (keep && !f && c) {
+		*keep = c;
+	} else {
+		curl_easy_cleanup(c); /* a failed or aborted connection is never reused */
+		if (keep)
+			*keep = NULL;
+	}
 	if (f)
 		resp_free(r);
 	return f;
@@ -449,7 +465,7 @@ static enum rn_client_failure get_challenge(const struct rn_login *login,
 	enum rn_client_failure f;
 
 	f = http_post(login, "/v1/enroll/challenge", false, "{}", RN_CLIENT_REQUEST_TIMEOUT_S, NULL,
-		      NULL, &r, err, errlen);
+		      NULL, NULL, &r, err, errlen);
 	if (f)
 		return f;
 	f = classify(login, &r, "enroll", err, errlen);
@@ -519,8 +535,8 @@ enum rn_client_failure rn_client_enroll(const struct rn_login *login, const char
 			 login->server_url);
 		return RN_CLIENT_RETRY;
 	}
-	f = http_post(login, "/v1/enroll", false, body, RN_CLIENT_REQUEST_TIMEOUT_S, NULL, NULL, &r,
-		      err, errlen);
+	f = http_post(login, "/v1/enroll", false, body, RN_CLIENT_REQUEST_TIMEOUT_S, NULL, NULL,
+		      NULL, &r, err, errlen);
 	OPENSSL_cleanse(body, strlen(body));
 	free(body);
 	if (f)
@@ -550,8 +566,8 @@ enum rn_client_failure rn_client_logout(const struct rn_login *login, char *err,
 	struct http_resp r;
 	enum rn_client_failure f;
 
-	f = http_post(login, "/v1/logout", true, "{}", RN_CLIENT_REQUEST_TIMEOUT_S, NULL, NULL, &r,
-		      err, errlen);
+	f = http_post(login, "/v1/logout", true, "{}", RN_CLIENT_REQUEST_TIMEOUT_S, NULL, NULL,
+		      NULL, &r, err, errlen);
 	if (f)
 		return f;
 	f = classify(login, &r, "logout", err, errlen);
@@ -562,7 +578,7 @@ enum rn_client_failure rn_client_logout(const struct rn_login *login, char *err,
 enum rn_client_failure rn_client_poll_once(const struct rn_login *login, const char *skip_ifname,
 					   uint16_t port, uint64_t since,
 					   const struct rn_advertise *adv, atomic_bool *stop,
-					   void (*connected)(void *arg), void *arg,
+					   void (*connected)(void *arg), void *arg, void **conn,
 					   struct rn_client_polled *out, char *err, size_t errlen)
 {
 	struct on_connect oc = { .fn = connected, .arg = arg };
@@ -581,8 +597,8 @@ enum rn_client_failure rn_client_poll_once(const struct rn_login *login, const c
 		snprintf(err, errlen, "out of memory");
 		return RN_CLIENT_RETRY;
 	}
-	f = http_post(login, "/v1/poll", true, body, RN_CLIENT_POLL_TIMEOUT_S, stop, &oc, &r, err,
-		      errlen);
+	f = http_post(login, "/v1/poll", true, body, RN_CLIENT_POLL_TIMEOUT_S, stop, &oc, conn, &r,
+		      err, errlen);
 	free(body);
 	if (f)
 		return f;

@@ -111,7 +111,11 @@ enum rn_client_failure rn_client_logout(const struct rn_login *login, char *err,
 /* One POST /v1/poll. A 200's body goes to out->envelope (for free()); a 204 leaves it NULL.
  * stop, when set, aborts the request within about a second. connected (may be NULL) is called
  * with arg once the TLS session with the pinned server is up: a long-poll may then wait 25 s
- * for its answer, and the node is connected meanwhile. */
+ * for its answer, and the node is connected meanwhile. *conn (NULL at first) keeps the
+ * connection for the next poll after an answer, and is dropped after any failure or abort:
+ * polls on one connection cost the server one TLS handshake and one thread, not one each
+ * (every thread's TLS handshake leaves ~190 bytes behind in gnutls: docs/performance.md).
+ * Close it with rn_client_conn_close. */
 struct rn_client_polled {
 	char *envelope;
 	size_t envelope_len;
@@ -120,8 +124,9 @@ struct rn_client_polled {
 enum rn_client_failure rn_client_poll_once(const struct rn_login *login, const char *skip_ifname,
 					   uint16_t port, uint64_t since,
 					   const struct rn_advertise *adv, atomic_bool *stop,
-					   void (*connected)(void *arg), void *arg,
+					   void (*connected)(void *arg), void *arg, void **conn,
 					   struct rn_client_polled *out, char *err, size_t errlen);
+void rn_client_conn_close(void **conn);
 
 /* ---- the long-poll thread (poll.c) ---- */
 
@@ -145,6 +150,12 @@ int rn_client_start(const struct rn_login *login, const char *ifname, uint16_t p
 		    bool connected, const struct rn_advertise *adv, struct rn_client **out);
 /* A new offer: the in-flight long-poll is restarted with it, so the server has it within ~1 s. */
 void rn_client_set_advertise(struct rn_client *c, const struct rn_advertise *adv);
+/*
+ * This host's addresses changed: the in-flight long-poll is restarted, so that the server learns
+ * the new endpoints within ~1 s and a poll whose connection left from a removed address does
+ * not wait out its timeout (missing every map meanwhile). NULL is fine.
+ */
+void rn_client_repoll(struct rn_client *c);
 /* Stops the thread (an in-flight request is aborted within ~1 s) and frees. NULL is fine. */
 void rn_client_stop(struct rn_client *c);
 int rn_client_fd(const struct rn_client *c);

@@ -110,6 +110,8 @@ static void reread(struct rn_daemon *d)
 		goto out;
 	}
 	log_info(MAIN, "packet filter: %zu addresses of this host are reached only as the node", k);
+	/* Our endpoints may have moved, and with them the poll's own connection. */
+	rn_client_repoll(d->client);
 	free(l->v);
 	l->v = v;
 	l->n = k;

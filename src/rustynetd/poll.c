@@ -155,6 +155,7 @@ static void *poll_thread(void *arg)
 	enum rn_client_failure f;
 	long backoff = 0, wait;
 	uint64_t since;
+	void *conn = NULL;
 
 	while (!atomic_load(&c->stop)) {
 		pthread_mutex_lock(&c->lock);
@@ -164,7 +165,7 @@ static void *poll_thread(void *arg)
 		pthread_mutex_unlock(&c->lock);
 		err[0] = '\0';
 		f = rn_client_poll_once(&c->login, c->ifname, c->port, since, &adv, &c->abort,
-					poll_connected, c, &got, err, sizeof(err));
+					poll_connected, c, &conn, &got, err, sizeof(err));
 		if (atomic_load(&c->stop)) {
 			free(got.envelope);
 			break;
@@ -192,9 +193,12 @@ static void *poll_thread(void *arg)
 		}
 		if (wait)
 			log_debug(MAIN, "control: next poll in %ld ms", wait);
+		if (wait)
+			rn_client_conn_close(&conn); /* a server that refused may have gone */
 		if (wait && !sleep_ms(c, wait))
 			break;
 	}
+	rn_client_conn_close(&conn);
 	return NULL;
 }
 
@@ -267,6 +271,12 @@ void rn_client_set_advertise(struct rn_client *c, const struct rn_advertise *adv
 	c->adv = *adv;
 	pthread_mutex_unlock(&c->lock);
 	atomic_store(&c->abort, true);
+}
+
+void rn_client_repoll(struct rn_client *c)
+{
+	if (c)
+		atomic_store(&c->abort, true);
 }
 
 int rn_client_fd(const struct rn_client *c)
