@@ -78,14 +78,15 @@ static bool same(const struct rn_localaddrs *l, const struct rn_filter_prefix *v
 	return n == l->n && (!n || !memcmp(v, l->v, n * sizeof(*v)));
 }
 
-/* Dumps the addresses and gives the data plane the new set when it changed. */
-static void reread(struct rn_daemon *d)
+/* Dumps the addresses and gives the data plane the new set when it changed; true if it did. */
+static bool reread(struct rn_daemon *d)
 {
 	struct rn_localaddrs *l = &d->local;
 	struct rn_filter_prefix *v = NULL;
 	struct rn_nl_addr *a = NULL;
 	struct rn_nl *nl = NULL;
 	size_t n = 0, k = 0;
+	bool changed = false;
 	int r;
 
 	r = rn_nl_open(&nl);
@@ -110,16 +111,16 @@ static void reread(struct rn_daemon *d)
 		goto out;
 	}
 	log_info(MAIN, "packet filter: %zu addresses of this host are reached only as the node", k);
-	/* Our endpoints may have moved, and with them the poll's own connection. */
-	rn_client_repoll(d->client);
 	free(l->v);
 	l->v = v;
 	l->n = k;
 	v = NULL;
+	changed = true;
 out:
 	free(v);
 	free(a);
 	rn_nl_close(nl);
+	return changed;
 }
 
 void rn_localaddrs_start(struct rn_daemon *d)
@@ -132,7 +133,7 @@ void rn_localaddrs_start(struct rn_daemon *d)
 			  "cannot watch this host's addresses: %s: the packet filter knows "
 			  "only those present now",
 			  strerror(-fd));
-	reread(d);
+	(void)reread(d);
 }
 
 int rn_localaddrs_fd(const struct rn_daemon *d)
@@ -140,10 +141,9 @@ int rn_localaddrs_fd(const struct rn_daemon *d)
 	return d->local.fd;
 }
 
-void rn_localaddrs_ready(struct rn_daemon *d)
+bool rn_localaddrs_ready(struct rn_daemon *d)
 {
-	if (rn_addrwatch_drain(d->local.fd))
-		reread(d);
+	return rn_addrwatch_drain(d->local.fd) && reread(d);
 }
 
 void rn_localaddrs_stop(struct rn_daemon *d)

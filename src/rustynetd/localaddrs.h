@@ -10,6 +10,7 @@
 #ifndef RN_DAEMON_LOCALADDRS_H
 #define RN_DAEMON_LOCALADDRS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "policy/filter.h"
@@ -37,8 +38,8 @@ size_t rn_localaddrs_select(const struct rn_nl_addr *a, size_t n, struct rn_filt
 void rn_localaddrs_start(struct rn_daemon *d);
 /* The watch's fd for the poll loop; -1 when not watching. */
 int rn_localaddrs_fd(const struct rn_daemon *d);
-/* The fd was readable: read the addresses again if they changed. */
-void rn_localaddrs_ready(struct rn_daemon *d);
+/* The fd was readable: read the addresses again; true if they changed. */
+bool rn_localaddrs_ready(struct rn_daemon *d);
 void rn_localaddrs_stop(struct rn_daemon *d);
 
 #endif

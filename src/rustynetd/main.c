@@ -144,8 +144,9 @@ static void run(struct rn_daemon *d, int sfd)
 			rn_uapi_server_handle(&d->uapi);
 		if (n > 0 && (pfd[3].revents & POLLIN) && d->client)
 			rn_daemon_session_poll_ready(d);
-		if (n > 0 && (pfd[4].revents & POLLIN))
-			rn_localaddrs_ready(d);
+		/* our endpoints may have moved, and with them the poll's own connection */
+		if (n > 0 && (pfd[4].revents & POLLIN) && rn_localaddrs_ready(d))
+			rn_client_repoll(d->client);
 		rn_daemon_dns_tick(d);
 		if (rn_wg_device_is_dead(d->dev) || !rn_tun_exists(d->ifname)) {
 			log_error(MAIN, "interface %s is gone, shutting down", d->ifname);
