@@ -25,43 +25,28 @@
 #include "wg/test_clock.h"
 #include "wg/test_device.h"
 
-struct fixture {
-	struct rn_wg_device *dev;
-	int tun; /* what the device writes to TUN arrives here */
-	struct rn_wg_peer *peer;
-	struct rn_testpeer p; /* the peer, 100.64.0.2 */
-};
-
 static int setup(void **state)
 {
-	struct fixture *f = calloc(1, sizeof(*f));
-	uint8_t priv[32], pub[32];
+	struct rn_testpair *f = calloc(1, sizeof(*f));
 
 	assert_non_null(f);
-	rn_x25519_generate(priv);
-	assert_true(rn_x25519_public(pub, priv));
-	f->dev = rn_testdev_new(priv, &f->tun);
-	rn_testpeer_init(&f->p, pub, f->dev->udp.port);
-	f->peer = rn_testdev_add_peer(f->dev, f->p.pub, f->p.port, "100.64.0.2/32", 0);
-	rn_wipe(priv, sizeof(priv));
+	rn_testpair_open(f);
 	*state = f;
 	return 0;
 }
 
 static int teardown(void **state)
 {
-	struct fixture *f = *state;
+	struct rn_testpair *f = *state;
 
 	rn_testclock_freeze(false); /* after a failed check too */
-	rn_wg_device_stop(f->dev);
-	rn_testpeer_free(&f->p);
-	close(f->tun);
+	rn_testpair_close(f);
 	free(f);
 	return 0;
 }
 
 /* One packet the device wrote to TUN within wait_ms, or -1. */
-static ssize_t tun_read(struct fixture *f, uint8_t *buf, size_t size, int wait_ms)
+static ssize_t tun_read(struct rn_testpair *f, uint8_t *buf, size_t size, int wait_ms)
 {
 	struct pollfd pfd = { .fd = f->tun, .events = POLLIN };
 
@@ -71,7 +56,7 @@ static ssize_t tun_read(struct fixture *f, uint8_t *buf, size_t size, int wait_m
 }
 
 /* Seals a ping from src to 100.64.0.1 as message counter and lets the device receive it. */
-static void send_ping(struct fixture *f, const char *src, uint64_t counter)
+static void send_ping(struct rn_testpair *f, const char *src, uint64_t counter)
 {
 	uint8_t ping[28], msg[128];
 	size_t len = rn_test_ping4(ping, src, "100.64.0.1");
@@ -81,7 +66,7 @@ static void send_ping(struct fixture *f, const char *src, uint64_t counter)
 }
 
 /* Whether the ping from src reached TUN intact. */
-static bool ping_delivered(struct fixture *f, const char *src, int wait_ms)
+static bool ping_delivered(struct rn_testpair *f, const char *src, int wait_ms)
 {
 	uint8_t ping[28], got[2048];
 	size_t len = rn_test_ping4(ping, src, "100.64.0.1");
@@ -90,7 +75,7 @@ static bool ping_delivered(struct fixture *f, const char *src, int wait_ms)
 	return n == (ssize_t)len && !memcmp(got, ping, len);
 }
 
-static void handshake(struct fixture *f)
+static void handshake(struct rn_testpair *f)
 {
 	assert_true(rn_testpeer_handshake(&f->p, f->dev));
 	assert_non_null(f->peer->keypairs.next); /* the responder waits for confirmation */
@@ -100,7 +85,7 @@ static void handshake(struct fixture *f)
 /* A handshake, then data from an allowed source: decrypted to TUN, and the session confirmed. */
 static void test_handshake_then_data(void **state)
 {
-	struct fixture *f = *state;
+	struct rn_testpair *f = *state;
 	uint8_t buf[256];
 	ssize_t n;
 
@@ -119,7 +104,7 @@ static void test_handshake_then_data(void **state)
 /* Crypto-key routing: an inner source outside the peer's allowed IPs is dropped. */
 static void test_source_outside_allowed_ips_dropped(void **state)
 {
-	struct fixture *f = *state;
+	struct rn_testpair *f = *state;
 
 	handshake(f);
 	send_ping(f, "100.64.0.2", 0);
@@ -133,7 +118,7 @@ static void test_source_outside_allowed_ips_dropped(void **state)
 /* A counter seen before is dropped; an older fresh one inside the window is not. */
 static void test_replayed_counter_dropped(void **state)
 {
-	struct fixture *f = *state;
+	struct rn_testpair *f = *state;
 
 	handshake(f);
 	send_ping(f, "100.64.0.2", 5);
@@ -145,7 +130,7 @@ static void test_replayed_counter_dropped(void **state)
 }
 
 /* Receives what was sent without handling the handshakes, so the queue can be looked at. */
-static void receive_only(struct fixture *f)
+static void receive_only(struct rn_testpair *f)
 {
 	while (rn_receive_udp_once(f->dev) > 0)
 		;
@@ -163,7 +148,7 @@ static void test_handshake_lengths_exact(void **state)
 	} types[] = { { RN_MESSAGE_HANDSHAKE_INITIATION, RN_MESSAGE_INITIATION_LEN },
 		      { RN_MESSAGE_HANDSHAKE_RESPONSE, RN_MESSAGE_RESPONSE_LEN },
 		      { RN_MESSAGE_HANDSHAKE_COOKIE, RN_MESSAGE_COOKIE_LEN } };
-	struct fixture *f = *state;
+	struct rn_testpair *f = *state;
 	uint8_t msg[RN_MESSAGE_INITIATION_LEN + 1];
 	uint32_t le;
 
@@ -201,7 +186,7 @@ static void test_handshake_lengths_exact(void **state)
 /* Data messages: too short for a tag, truncated or extended by one byte: never delivered. */
 static void test_data_lengths(void **state)
 {
-	struct fixture *f = *state;
+	struct rn_testpair *f = *state;
 	uint8_t ping[28], msg[128];
 	size_t len;
 
@@ -242,7 +227,7 @@ static void count_types(struct rn_testpeer *p, unsigned int counts[5])
  */
 static void test_under_load_from_queue_length(void **state)
 {
-	struct fixture *f = *state;
+	struct rn_testpair *f = *state;
 	struct rn_message_handshake_initiation flood, init;
 	struct rn_message_handshake_response resp;
 	struct rn_message_handshake_cookie cookie;
@@ -301,7 +286,7 @@ static void test_under_load_from_queue_length(void **state)
  */
 static void test_cookie_reply_consumed(void **state)
 {
-	struct fixture *f = *state;
+	struct rn_testpair *f = *state;
 	struct rn_message_handshake_initiation init;
 	struct rn_message_handshake_cookie reply;
 	struct sockaddr_in dev_addr = { .sin_family = AF_INET,

@@ -258,3 +258,22 @@ size_t rn_test_ping4(uint8_t *out, const char *src, const char *dst)
 	out[20] = 8; /* echo request */
 	return 28;
 }
+
+void rn_testpair_open(struct rn_testpair *t)
+{
+	uint8_t priv[32], pub[32];
+
+	rn_x25519_generate(priv);
+	need(rn_x25519_public(pub, priv), "the test key pair");
+	t->dev = rn_testdev_new(priv, &t->tun);
+	rn_testpeer_init(&t->p, pub, t->dev->udp.port);
+	t->peer = rn_testdev_add_peer(t->dev, t->p.pub, t->p.port, "100.64.0.2/32", 0);
+	rn_wipe(priv, sizeof(priv));
+}
+
+void rn_testpair_close(struct rn_testpair *t)
+{
+	rn_wg_device_stop(t->dev);
+	rn_testpeer_free(&t->p);
+	close(t->tun);
+}

@@ -72,6 +72,16 @@ size_t rn_testpeer_data(const struct rn_testpeer *p, uint64_t counter, const voi
 /* Opens a data message the device sent to p in place; the plaintext length, or -1. */
 ssize_t rn_testpeer_open(const struct rn_testpeer *p, uint8_t *msg, size_t len);
 
+/* A device with one remote peer p at 100.64.0.2, worked by hand: receive and timer tests. */
+struct rn_testpair {
+	struct rn_wg_device *dev;
+	int tun;		 /* what the device writes to TUN arrives here */
+	struct rn_wg_peer *peer; /* the device's side of p */
+	struct rn_testpeer p;
+};
+void rn_testpair_open(struct rn_testpair *t);
+void rn_testpair_close(struct rn_testpair *t);
+
 /* A 28-byte IPv4 ICMP echo request from src to dst (dotted quads) into out; its length. */
 size_t rn_test_ping4(uint8_t *out, const char *src, const char *dst);
 
