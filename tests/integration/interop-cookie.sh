@@ -29,26 +29,6 @@ need_cmds wg wireguard-go ip ping tcpdump python3
 
 COOKIE_T=${COOKIE_T:-25}
 
-# wire_log PCAP: one line per WireGuard handshake/cookie message: "SRC TYPE MAC2_NONZERO(0/1)".
-wire_log() {
-	py_wg udp "$1" | awk '{
-		t = substr($7, 1, 2) + 0
-		mac2 = (t == 1 || t == 2) ? substr($7, length($7) - 31) : ""
-		nz = (mac2 != "" && mac2 !~ /^0+$/) ? 1 : 0
-		if (t >= 1 && t <= 3) print $2, t, nz
-	}'
-}
-
-# n_msgs LOG SRC TYPE [MAC2]: count lines of wire_log output.
-n_msgs() { awk -v s="$2" -v t="$3" -v m="${4:-}" '$1 == s && $2 == t && (m == "" || $3 == m) {n++} END {print n + 0}' "$1"; }
-
-msgs_ge() {
-	local n
-	n=$(n_msgs "$1" "$2" "$3" "${5:-}")
-	echo "$n type-$3 message(s)${5:+ with mac2=$5} from $2 (want >= $4)"
-	[ "$n" -ge "$4" ]
-}
-
 # no_answer_without_mac2 LOG O H: every response from H follows an initiation from O with mac2.
 no_answer_without_mac2() {
 	awk -v o="$2" -v h="$3" '
@@ -89,10 +69,10 @@ scenario() {
 	log="$T_DIR/cookie-wire.txt"
 	wire_log "$cap" >"$log"
 	note "handshake messages on the wire (source, type, mac2 set): $(tr '\n' ';' <"$log")"
-	check "$L: $H sent a cookie reply (type 3)" msgs_ge "$log" "$hu" 3 1
-	check "$L: $O retried with a mac2 (cookie) in its initiation" msgs_ge "$log" "$ou" 1 1 1
+	check "$L: $H sent a cookie reply (type 3)" msgs_cmp "$log" "$hu" 3 ge 1
+	check "$L: $O retried with a mac2 (cookie) in its initiation" msgs_cmp "$log" "$ou" 1 ge 1 1
 	check "$L: $H answered no initiation that lacked mac2" no_answer_without_mac2 "$log" "$ou" "$hu"
-	check "$L: $H sent a handshake response" msgs_ge "$log" "$hu" 2 1
+	check "$L: $H sent a handshake response" msgs_cmp "$log" "$hu" 2 ge 1
 	check "$L: wg show on $H reports a handshake" has_handshake "$hns" "$hif"
 	check "$L: wg show on $O reports a handshake" has_handshake "$ons" "$oif"
 	check "$L: ping $H->$O works" ping_ok "$hns" "$ot4"

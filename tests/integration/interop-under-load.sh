@@ -64,31 +64,6 @@ done()
 PYEOF
 )
 
-# wire_log PCAP: one line per WireGuard handshake/cookie message: "SRC TYPE MAC2_NONZERO(0/1)"
-# (as in interop-cookie.sh).
-wire_log() {
-	py_wg udp "$1" | awk '{
-		t = substr($7, 1, 2) + 0
-		mac2 = (t == 1 || t == 2) ? substr($7, length($7) - 31) : ""
-		nz = (mac2 != "" && mac2 !~ /^0+$/) ? 1 : 0
-		if (t >= 1 && t <= 3) print $2, t, nz
-	}'
-}
-
-# n_msgs LOG SRC TYPE [MAC2]: count lines of wire_log output.
-n_msgs() { awk -v s="$2" -v t="$3" -v m="${4:-}" '$1 == s && $2 == t && (m == "" || $3 == m) {n++} END {print n + 0}' "$1"; }
-
-# msgs_cmp LOG SRC TYPE OP N [MAC2]: the count of those messages compares to N (OP: ge, eq).
-msgs_cmp() {
-	local n
-	n=$(n_msgs "$1" "$2" "$3" "${6:-}")
-	echo "$n type-$3 message(s)${6:+ with mac2=$6} from $2 (want -$4 $5)"
-	case $4 in
-	ge) [ "$n" -ge "$5" ] ;;
-	*) [ "$n" -eq "$5" ] ;;
-	esac
-}
-
 # no_answer_without_mac2 LOG O H: every response from H follows an initiation from O with mac2.
 no_answer_without_mac2() {
 	awk -v o="$2" -v h="$3" '
