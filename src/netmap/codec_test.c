@@ -4,6 +4,7 @@
  * signed with the test key (so the signature passes) and decoded. Each change must be refused
  * with an error that names the field by its path and says what is wrong with it.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -142,6 +143,11 @@ static const struct {
 	{ "cache_valid_s", "0", "cache_valid_s: 0 is out of range 1-31536000" },
 	{ "cache_valid_s", "31536001", "cache_valid_s: 31536001 is out of range 1-31536000" },
 	{ "cache_valid_s", "-1", "cache_valid_s: -1 is out of range" },
+	{ "stun", "\"198.51.100.1:3478\"", "stun: want an array" },
+	{ "stun", "[\"198.51.100.1\"]", "stun[0]: \"198.51.100.1\" is not an endpoint" },
+	{ "stun", "[\"198.51.100.1:0\"]", "stun[0]: \"198.51.100.1:0\": the port must be 1-65535" },
+	{ "stun", "[\"224.0.0.1:3478\"]", "stun[0]: 224.0.0.1:3478 is not a unicast address" },
+	{ "stun", "[1,2,3,4,5,6,7,8,9]", "stun: 9 entries" },
 	{ "peers/0/last_seen", "-5", "peers[0].last_seen: -5 is out of range" },
 	{ "self/id", "0", "self.id: 0 is out of range" },
 	{ "self/id", "[1]", "self.id: want an integer, got an array" },
@@ -424,12 +430,56 @@ static void test_cache_valid(void **state)
 	rn_netmap_free(&m);
 }
 
+/* stun, optional: absent is none and not written; present round-trips in order. */
+static void test_stun(void **state)
+{
+	union rn_netmap_endpoint *s;
+	struct rn_netmap m, back;
+	char *out, err[256];
+	size_t len;
+
+	(void)state;
+	fx_map(&m);
+	assert_int_equal(rn_netmap_encode(&m, fx_priv, &out, &len, err, sizeof(err)), 0);
+	assert_null(strstr(out, "stun"));
+	free(out);
+
+	s = calloc(2, sizeof(*s));
+	assert_non_null(s);
+	s[0].sin.sin_family = AF_INET;
+	s[0].sin.sin_port = htons(3478);
+	inet_pton(AF_INET, "198.51.100.1", &s[0].sin.sin_addr);
+	s[1].sin6.sin6_family = AF_INET6;
+	s[1].sin6.sin6_port = htons(3479);
+	inet_pton(AF_INET6, "2001:db8::1", &s[1].sin6.sin6_addr);
+	m.stun = s;
+	m.n_stun = 2;
+	assert_int_equal(rn_netmap_encode(&m, fx_priv, &out, &len, err, sizeof(err)), 0);
+	assert_non_null(
+	    strstr(out, "\\\"stun\\\":[\\\"198.51.100.1:3478\\\",\\\"[2001:db8::1]:3479\\\"]"));
+	if (rn_netmap_decode(out, len, fx_pub, &back, err, sizeof(err)))
+		fail_msg("decode: %s", err);
+	assert_int_equal(back.n_stun, 2);
+	assert_memory_equal(back.stun, s, 2 * sizeof(*s));
+	rn_netmap_free(&back);
+	free(out);
+
+	s[1].sin6.sin6_port = 0; /* validated on the way out too */
+	assert_int_not_equal(rn_netmap_encode(&m, fx_priv, &out, &len, err, sizeof(err)), 0);
+	assert_non_null(strstr(err, "stun[1]"));
+	rn_netmap_free(&m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_fixture_decodes), cmocka_unit_test(test_malformed_table),
-		cmocka_unit_test(test_too_long),	cmocka_unit_test(test_duplicate_key),
-		cmocka_unit_test(test_minimal_map),	cmocka_unit_test(test_cache_valid),
+		cmocka_unit_test(test_fixture_decodes),
+		cmocka_unit_test(test_malformed_table),
+		cmocka_unit_test(test_too_long),
+		cmocka_unit_test(test_duplicate_key),
+		cmocka_unit_test(test_minimal_map),
+		cmocka_unit_test(test_cache_valid),
+		cmocka_unit_test(test_stun),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -513,9 +513,9 @@ static bool g_cache_valid(struct pctx *c, json_t *v, void *out)
 
 static bool parse_map(struct pctx *c, json_t *v, struct rn_netmap *m)
 {
-	static const char *const keys[] = { "version", "issued_at", "cache_valid_s",
-					    "domain",  "self",	    "peers",
-					    "filter",  "dns",	    NULL };
+	static const char *const keys[] = { "version", "issued_at", "cache_valid_s", "domain",
+					    "self",    "peers",	    "filter",	     "dns",
+					    "stun",    NULL };
 
 	return only_keys(c, v, keys) && get(c, v, "version", g_u64, &m->version) &&
 	       get(c, v, "issued_at", g_u64, &m->issued_at) &&
@@ -523,7 +523,9 @@ static bool parse_map(struct pctx *c, json_t *v, struct rn_netmap *m)
 		get(c, v, "cache_valid_s", g_cache_valid, &m->cache_valid_s)) &&
 	       get_str(c, v, "domain", m->domain) && get(c, v, "self", g_self, &m->self) &&
 	       get_list(c, v, "peers", RN_NETMAP_MAX_PEERS, g_peer, &m->peers, &m->n_peers) &&
-	       get(c, v, "filter", g_filter, &m->filter) && get(c, v, "dns", g_dns, &m->dns);
+	       get(c, v, "filter", g_filter, &m->filter) && get(c, v, "dns", g_dns, &m->dns) &&
+	       (!json_object_get(v, "stun") ||
+		get_list(c, v, "stun", RN_NETMAP_MAX_STUN, v_endpoint, &m->stun, &m->n_stun));
 }
 
 /* ---- the envelope ---- */

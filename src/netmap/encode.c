@@ -236,6 +236,18 @@ static void rn_enc_map_write(struct rn_netmap_encoder *enc, const struct rn_netm
 	rn_enc_filter(enc, &m->filter);
 	RN_JW_LIT(w, ",");
 	rn_enc_dns(w, &m->dns);
+	if (m->n_stun) { /* optional: absent means none */
+		char text[RN_NETMAP_ENDPOINT_STRLEN];
+
+		RN_JW_LIT(w, ",\"stun\":[");
+		for (size_t i = 0; i < m->n_stun; i++) {
+			if (i)
+				RN_JW_LIT(w, ",");
+			rn_netmap_endpoint_format(&m->stun[i], text, sizeof(text));
+			rn_jw_str(w, text);
+		}
+		RN_JW_LIT(w, "]");
+	}
 	RN_JW_LIT(w, "}");
 	rn_enc_flush(enc);
 }

@@ -5,6 +5,7 @@
  * escapes, and for a large map encoded several times by one encoder while fields change under
  * its memo; and every envelope decodes.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -195,6 +196,8 @@ static json_t *ref_map(const struct rn_netmap *m)
 	put(o, "peers", peers, &ok);
 	put(o, "filter", j_filter(&m->filter), &ok);
 	put(o, "dns", j_dns(&m->dns), &ok);
+	if (m->n_stun)
+		put(o, "stun", j_endpoints(m->stun, m->n_stun), &ok);
 	return done(o, ok);
 }
 
@@ -314,6 +317,12 @@ static void big_map(struct rn_netmap *m)
 	rules[m->filter.n_rules].src = src;
 	rules[m->filter.n_rules].n_src = 2 * BIG_PEERS;
 	m->filter.n_rules++;
+	m->stun = calloc(1, sizeof(*m->stun)); /* the optional member, present */
+	assert_non_null(m->stun);
+	m->stun[0].sin.sin_family = AF_INET;
+	m->stun[0].sin.sin_port = htons(3478);
+	m->stun[0].sin.sin_addr.s_addr = htonl(0xc6336401); /* 198.51.100.1 */
+	m->n_stun = 1;
 }
 
 /* One encoder, many maps: what it keeps must follow every change. */

@@ -53,6 +53,7 @@ enum {
 	RN_NETMAP_MAX_RULE_PORTS = 256,	    /* port ranges of one rule */
 	RN_NETMAP_MAX_RESOLVERS = 8,
 	RN_NETMAP_MAX_RECORDS = 4096,
+	RN_NETMAP_MAX_STUN = 8, /* STUN servers */
 };
 #define RN_NETMAP_MAX_INT ((UINT64_C(1) << 53) - 1) /* any integer field */
 
@@ -155,6 +156,12 @@ struct rn_netmap {
 	 */
 	struct rn_filter filter;
 	struct rn_netmap_dns dns;
+	/*
+	 * Owned, optional on the wire (absent: none): the STUN servers this node asks, from its
+	 * WireGuard socket, for the address and port its NAT maps that socket to (src/path).
+	 */
+	union rn_netmap_endpoint *stun;
+	size_t n_stun;
 };
 
 /* m's cache_valid_s, or the default when the map has none. */

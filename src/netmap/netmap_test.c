@@ -82,6 +82,9 @@ static void maps_equal(const struct rn_netmap *a, const struct rn_netmap *b)
 	assert_int_equal(a->version, b->version);
 	assert_int_equal(a->issued_at, b->issued_at);
 	assert_int_equal(a->cache_valid_s, b->cache_valid_s);
+	assert_int_equal(a->n_stun, b->n_stun);
+	if (a->n_stun)
+		assert_memory_equal(a->stun, b->stun, a->n_stun * sizeof(*a->stun));
 	assert_string_equal(a->domain, b->domain);
 	assert_int_equal(a->self.id, b->self.id);
 	assert_string_equal(a->self.name, b->self.name);

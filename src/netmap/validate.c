@@ -325,7 +325,8 @@ static int check_node(const struct rn_netmap *m, const char *who, uint64_t id, c
 	return 0;
 }
 
-static int check_endpoint(const union rn_netmap_endpoint *ep, size_t i, size_t j, char *err,
+/* ep, named WHO[j] in errors ("peers[3].endpoints", "stun"). */
+static int check_endpoint(const union rn_netmap_endpoint *ep, const char *who, size_t j, char *err,
 			  size_t errlen)
 {
 	char text[RN_NETMAP_ENDPOINT_STRLEN];
@@ -344,13 +345,12 @@ static int check_endpoint(const union rn_netmap_endpoint *ep, size_t i, size_t j
 		else if (bad_unicast(AF_INET6, ep->sin6.sin6_addr.s6_addr))
 			why = "is not a unicast address";
 	} else {
-		return fail(err, errlen, "peers[%zu].endpoints[%zu]: address family %u", i, j,
-			    ep->sa.sa_family);
+		return fail(err, errlen, "%s[%zu]: address family %u", who, j, ep->sa.sa_family);
 	}
 	if (!why)
 		return 0;
 	rn_netmap_endpoint_format(ep, text, sizeof(text));
-	return fail(err, errlen, "peers[%zu].endpoints[%zu]: %s %s", i, j, text, why);
+	return fail(err, errlen, "%s[%zu]: %s %s", who, j, text, why);
 }
 
 /* The sorted refs of one peer's lan_routes, checked; scratch has RN_NETMAP_MAX_ROUTES. */
@@ -433,7 +433,7 @@ static int check_peer(const struct rn_netmap *m, size_t i, struct ref *al, struc
 		      char *err, size_t errlen)
 {
 	const struct rn_netmap_peer *p = &m->peers[i];
-	char who[32];
+	char who[48];
 	int ret;
 
 	snprintf(who, sizeof(who), "peers[%zu]", i);
@@ -454,13 +454,14 @@ static int check_peer(const struct rn_netmap *m, size_t i, struct ref *al, struc
 	if ((p->n_endpoints && !p->endpoints) || (p->n_allowed_ips && !p->allowed_ips) ||
 	    (p->n_lan_routes && !p->lan_routes))
 		return fail(err, errlen, "%s: a list with a count but no entries", who);
+	snprintf(who, sizeof(who), "peers[%zu].endpoints", i);
 	for (size_t j = 0; j < p->n_endpoints; j++) {
-		ret = check_endpoint(&p->endpoints[j], i, j, err, errlen);
+		ret = check_endpoint(&p->endpoints[j], who, j, err, errlen);
 		if (ret)
 			return ret;
 	}
 	if (p->last_seen > RN_NETMAP_MAX_INT)
-		return fail(err, errlen, "%s.last_seen: %" PRIu64 " is out of range", who,
+		return fail(err, errlen, "peers[%zu].last_seen: %" PRIu64 " is out of range", i,
 			    p->last_seen);
 	ret = check_lan_routes(m, i, lan, err, errlen);
 	return ret ? ret : check_allowed_ips(m, i, al, lan, err, errlen);
@@ -674,6 +675,11 @@ int rn_netmap_validate(const struct rn_netmap *m, char *err, size_t errlen)
 		ret = check_filter(m, err, errlen);
 	if (!ret)
 		ret = check_dns(m, err, errlen);
+	if (!ret && (m->n_stun > RN_NETMAP_MAX_STUN || (m->n_stun && !m->stun)))
+		return fail(err, errlen, "stun: %zu servers: over the limit of %d", m->n_stun,
+			    RN_NETMAP_MAX_STUN);
+	for (size_t j = 0; !ret && j < m->n_stun; j++)
+		ret = check_endpoint(&m->stun[j], "stun", j, err, errlen);
 	return ret;
 }
 
@@ -738,5 +744,6 @@ void rn_netmap_free(struct rn_netmap *m)
 	rn_filter_free(&m->filter);
 	free(m->dns.resolvers);
 	free(m->dns.records);
+	free(m->stun);
 	memset(m, 0, sizeof(*m));
 }
