@@ -72,6 +72,12 @@ bool rn_path_peer_tick(struct rn_path_peer *p, const struct rn_path_observed *o,
 
 	if (now_ms < p->since_ms)
 		tried_for = 0;
+	if (p->working && o->handshake_attempts && p->n_cand > 1) {
+		/* it went quiet: the data plane's retry says 5 s without an answer */
+		start_trial(p, (p->cur + 1) % p->n_cand, o, now_ms);
+		*out = p->cand[p->cur];
+		return true;
+	}
 	if (o->handshake_age_ms < RN_PATH_STALE_MS && o->handshake_age_ms <= tried_for) {
 		/* a handshake after the trial began: whatever endpoint the data plane has works */
 		if (!p->working && p->n_cand && !rn_path_addr_equal(&o->endpoint, &p->cand[p->cur]))

@@ -4,8 +4,8 @@
  * why handshakes are the probes). Per peer: the candidates from the signed map, in the map's
  * order (host candidates, then reflexive ones, then relays), and which one the data plane was
  * last given. A candidate we sent on (handshake initiations count) that has not completed a
- * handshake within RN_PATH_TRY_MS is given up for the next one; a completed handshake pins
- * the path, including one the data plane roamed to by itself (the peer reached us from an
+ * handshake within RN_PATH_TRY_MS is given up for the next one, and so is a working one on
+ * which an initiation went unanswered for 5 s; a completed handshake pins the path, including one the data plane roamed to by itself (the peer reached us from an
  * address of its own choosing, which is then the best proof there is). Pure: time and what
  * the data plane shows are passed in; rustynetd calls it once a second per peer.
  */
@@ -48,6 +48,8 @@ struct rn_path_observed {
 	union rn_path_addr endpoint; /* its current endpoint (roaming may have changed it) */
 	uint64_t handshake_age_ms;   /* since the last completed handshake; UINT64_MAX: never */
 	uint64_t tx_bytes;	     /* sent to this peer, handshakes included */
+	/* initiations retried without a reply (each after 5 s): > 0 means the path went quiet */
+	unsigned int handshake_attempts;
 };
 
 bool rn_path_addr_equal(const union rn_path_addr *a, const union rn_path_addr *b);
@@ -63,7 +65,8 @@ bool rn_path_peer_set_candidates(struct rn_path_peer *p, const union rn_path_add
 
 /*
  * Once a second. Returns true with *out set when the current candidate was tried for
- * RN_PATH_TRY_MS without a handshake: the next candidate, to give the data plane.
+ * RN_PATH_TRY_MS without a handshake, or when a working path stopped answering (the data plane
+ * retried an initiation on it): the next candidate, to give the data plane.
  */
 bool rn_path_peer_tick(struct rn_path_peer *p, const struct rn_path_observed *o, uint64_t now_ms,
 		       union rn_path_addr *out);

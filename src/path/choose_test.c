@@ -64,6 +64,17 @@ static void test_gives_up_and_pins(void **state)
 		assert_false(rn_path_peer_tick(&p, &o, t + 2000 + s * 1000, &out));
 	}
 	assert_int_equal(p.cur, 1);
+	/* It goes quiet: the data plane retried an initiation unanswered. The next one. */
+	o.handshake_attempts = 1;
+	assert_true(rn_path_peer_tick(&p, &o, t + 200000, &out));
+	assert_true(rn_path_addr_equal(&out, &cands[2]));
+	assert_false(p.working);
+	/* Its handshake completes: working again, where the data plane now is. */
+	o.endpoint = out;
+	o.handshake_attempts = 0;
+	o.handshake_age_ms = 100;
+	assert_false(rn_path_peer_tick(&p, &o, t + 201000, &out));
+	assert_true(p.working);
 }
 
 static void test_roaming_wins(void **state)
