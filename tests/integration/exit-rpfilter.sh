@@ -24,6 +24,9 @@
 # and the kernel counts reverse-path drops (what happened before the fix); `exit-node off`
 # removes the table and puts src_valid_mark back; a src_valid_mark already 1 is left alone
 # (not journaled, still 1 after off); a restart with E selected removes and re-installs it.
+# IPv6 (no rp_filter sysctl): with a firewalld-style host rule (`fib saddr . mark . iif oif
+# missing drop`) and the tunnel moved to E's IPv6 endpoint, the exit path works with the table
+# and the host rule drops the replies without it.
 set -eu
 TEST_TAG=exitrpf
 # shellcheck source=tests/lib.sh
@@ -32,7 +35,7 @@ TEST_TAG=exitrpf
 . "$(dirname "$0")/../mesh-lib.sh"
 # shellcheck source=tests/exit-lib.sh
 . "$(dirname "$0")/../exit-lib.sh"
-plan 24
+plan 27
 need_root
 need_cmds python3 socat nft nstat
 
@@ -150,6 +153,46 @@ restart_c() {
 check "SIGTERM removes the table; C starts again" restart_c
 check "after the restart: I sees E" wait_for 15 sees "$E_U4"
 check "... and the table is back" table_ok
+# IPv6: no rp_filter sysctl, but a host rule like firewalld's (a fib lookup with the mark, at
+# priority filter + 10) drops what fails the reverse path. The tunnel moved to E's IPv6
+# endpoint (wg set; E roams to C's IPv6 source) with the table in place works; without it,
+# the host rule drops E's replies.
+TUN=${MESH_IF[C]}
+v6_tunnel() {
+	local pub port
+	nsx "$C" nft -f - <<-'EOF' || return 1
+		table inet hostrpf {
+			chain pre {
+				type filter hook prerouting priority filter + 10; policy accept;
+				icmpv6 type { nd-router-advert, nd-neighbor-solicit, nd-neighbor-advert } accept
+				meta nfproto ipv6 fib saddr . mark . iif oif missing counter drop
+			}
+		}
+	EOF
+	pub=$(nsx "${MESH_NS[E]}" wg show "${MESH_IF[E]}" public-key) &&
+		port=$(nsx "${MESH_NS[E]}" wg show "${MESH_IF[E]}" listen-port) &&
+		nsx "$C" wg set "$TUN" peer "$pub" endpoint "[2001:db8:1::11]:$port"
+}
+v6_works() {
+	wait_for 10 sees "$E_U4" || return 1
+	nsx "$C" wg show "$TUN" endpoints | tee /dev/stderr | grep -qF '[2001:db8:1::11]:' &&
+		nsx "${MESH_NS[E]}" wg show "${MESH_IF[E]}" endpoints | tee /dev/stderr |
+		grep -qF '[2001:db8:113::10]:'
+}
+v6_drops() { nsx "$C" nft list chain inet hostrpf pre | sed -n 's/.*counter packets \([0-9]*\).*/\1/p'; }
+v6_without_restore() {
+	local before after
+	before=$(v6_drops)
+	nsx "$C" nft delete table inet rustynet-exit || return 1
+	! sees "$E_U4" || return 1
+	after=$(v6_drops)
+	echo "host rpfilter drops: $before -> $after"
+	[ "$after" -gt "$before" ]
+}
+check "IPv6: host rpfilter rule (fib saddr . mark . iif), tunnel to E's IPv6 endpoint" v6_tunnel
+check "IPv6: I sees E, the tunnel runs over IPv6" v6_works
+check "IPv6: without the table the host rule drops the replies" v6_without_restore
+
 off_not_ours() { rnn C exit-node off && undone 1; }
 check "exit-node off: no table, src_valid_mark still 1 (never ours)" off_not_ours
 
