@@ -2,9 +2,10 @@
 /*
  * Exit nodes and LAN access in the daemon: the local API's exit-node and lan-access commands,
  * STATE/exit.json, and installing the plan of exit_plan.c through the system layer (journal
- * group "exit"; "exit-mark" for the conntrack mark restore of strict rp_filter) and the data plane (fwmark, the exit peer's default allowed IPs). Re-applying
- * the same state changes nothing; a change adds what is new before it removes what is stale, so
- * a switch of exits never opens a moment of direct internet.
+ * group "exit"; "exit-mark" for the conntrack mark restore that strict rp_filter needs) and the
+ * data plane (fwmark, the exit peer's default allowed IPs). Re-applying the same state changes
+ * nothing; a change adds what is new before it removes what is stale, so a switch of exits
+ * never opens a moment of direct internet.
  */
 #include <arpa/inet.h>
 #include <errno.h>
