@@ -148,6 +148,7 @@ static void run(struct rn_daemon *d, int sfd)
 		if (n > 0 && (pfd[4].revents & POLLIN) && rn_localaddrs_ready(d))
 			rn_client_repoll(d->client);
 		rn_daemon_dns_tick(d);
+		rn_daemon_paths_tick(d);
 		if (rn_wg_device_is_dead(d->dev) || !rn_tun_exists(d->ifname)) {
 			log_error(MAIN, "interface %s is gone, shutting down", d->ifname);
 			break;

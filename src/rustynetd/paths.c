@@ -105,7 +105,8 @@ void rn_daemon_paths_apply(struct rn_daemon *d)
 	for (size_t i = 0; i < d->map.n_peers; i++) {
 		const struct rn_netmap_peer *mp = &d->map.peers[i];
 		const struct rn_path_peer *old = rn_daemon_paths_find(d, mp->public_key);
-		const struct rn_wg_peer_config *pc = have_cfg ? cfg_peer(&cfg, mp->public_key) : NULL;
+		const struct rn_wg_peer_config *pc =
+		    have_cfg ? cfg_peer(&cfg, mp->public_key) : NULL;
 		struct rn_path_observed o, *op = NULL;
 		union rn_path_addr out;
 
@@ -116,9 +117,9 @@ void rn_daemon_paths_apply(struct rn_daemon *d)
 			observed(pc, &o);
 			op = &o;
 		}
-		if (rn_path_peer_set_candidates(&v[i].path,
-						(const union rn_path_addr *)(const void *)mp->endpoints,
-						mp->n_endpoints, op, boot_ms(), &out))
+		if (rn_path_peer_set_candidates(
+			&v[i].path, (const union rn_path_addr *)(const void *)mp->endpoints,
+			mp->n_endpoints, op, boot_ms(), &out))
 			give(d, mp->public_key, &out, "new candidates");
 	}
 	rn_wg_config_free(&cfg);

@@ -13,14 +13,14 @@
 # Without the chooser n1 stayed on the first candidate for good. Checks: the drop rule sees
 # n1's initiations (the dead candidate was tried), n1 then pings n2 through the tunnel, status
 # says the path is direct and working on n2's IPv6 endpoint with 2 candidates, and the
-# tunnel keeps working; then the block moves to IPv6 and the session survives by moving back.
+# tunnel keeps working; `rustynet ping` says which path each reply took; then the block moves to IPv6 and the session survives by moving back.
 set -eu
 TEST_TAG=paths
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/../lib.sh"
 # shellcheck source=tests/mesh-lib.sh
 . "$(dirname "$0")/../mesh-lib.sh"
-plan 14
+plan 15
 need_root
 need_cmds python3 nft
 
@@ -77,6 +77,20 @@ check "n1 pings n2 through the tunnel within 15 s" wait_for 15 mesh_ping n1 "$N2
 check "the dead IPv4 candidate was tried (n2 dropped n1's initiations)" some_dropped
 check "n1's path to n2: direct, working, on its IPv6 endpoint, 2 candidates" \
 	wait_for 3 n1_on "$N2_EP6" True
+
+# rustynet ping says, per reply, which path it took.
+ping_says() {
+	rnx n1 ping -c 2 n2 --json >"$T_DIR/ping.json" || return 1
+	python3 - "$T_DIR/ping.json" "$1" <<-'PY'
+		import json, sys
+		j = json.load(open(sys.argv[1]))
+		print(j["replies"])
+		assert j["received"] == 2 and len(j["replies"]) == 2, "not two replies"
+		assert all(r["path"] == "direct" and r["endpoint"] == sys.argv[2] for r in j["replies"])
+	PY
+	rnx n1 ping -c 1 n2 | grep -F "via direct $1"
+}
+check "rustynet ping n2: each reply says it went direct to n2's IPv6 endpoint" ping_says "$N2_EP6"
 
 # The working path dies: n1 notices its unanswered retry and moves back to IPv4.
 check "the block moves to IPv6" block ipv6
