@@ -100,8 +100,11 @@ mesh_node_start() {
 	wait_for 15 rnn "$n" status || { tail -n 20 "${MESH_LOG[$n]}" >&2; return 1; }
 }
 
+# mesh_node NAME [LINK-CMD...]: NAME's namespace, its underlay (mesh_link onto the switch, or
+# LINK-CMD run with the namespace appended, e.g. nat_link in tests/nat-lib.sh) and rustynetd.
 mesh_node() {
 	local n=$1 o=$MESH_N
+	shift
 	MESH_N=$((MESH_N + 1))
 	MESH_NS[$n]="$T_ID-$n"
 	MESH_IF[$n]="rm$$$o"
@@ -112,7 +115,12 @@ mesh_node() {
 	MESH_RESOLV[$n]=$T_DIR/$n.resolv.conf
 	[ -e "${MESH_RESOLV[$n]}" ] || printf 'nameserver 192.0.2.53\n' >"${MESH_RESOLV[$n]}"
 	T_SOCKS+=("$UAPI_DIR/${MESH_IF[$n]}.sock")
-	ns_add "${MESH_NS[$n]}" && mesh_link "${MESH_NS[$n]}" e0 "$o" || return 1
+	ns_add "${MESH_NS[$n]}" || return 1
+	if [ $# -gt 0 ]; then
+		"$@" "${MESH_NS[$n]}" || return 1
+	else
+		mesh_link "${MESH_NS[$n]}" e0 "$o" || return 1
+	fi
 	mesh_node_start "$n"
 }
 

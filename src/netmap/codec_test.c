@@ -148,6 +148,12 @@ static const struct {
 	{ "stun", "[\"198.51.100.1:0\"]", "stun[0]: \"198.51.100.1:0\": the port must be 1-65535" },
 	{ "stun", "[\"224.0.0.1:3478\"]", "stun[0]: 224.0.0.1:3478 is not a unicast address" },
 	{ "stun", "[1,2,3,4,5,6,7,8,9]", "stun: 9 entries" },
+	{ "relays", "[{\"name\":\"r1\",\"udp\":\"198.51.100.1:3479\",\"tls\":\"\",\"spki\":\"\"}]",
+	  "relay_credential: missing, with relays listed" },
+	{ "relay_credential",
+	  "{\"expires\":5,\"token\":\"AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=\"}",
+	  "relay_credential: present, with no relays listed" },
+	{ "relay_credential", "{\"expires\":5}", "relay_credential.token: missing" },
 	{ "peers/0/last_seen", "-5", "peers[0].last_seen: -5 is out of range" },
 	{ "self/id", "0", "self.id: 0 is out of range" },
 	{ "self/id", "[1]", "self.id: want an integer, got an array" },
@@ -470,6 +476,73 @@ static void test_stun(void **state)
 	rn_netmap_free(&m);
 }
 
+/* relays and relay_credential, optional together: round trip, and each rule of a relay. */
+static void test_relays(void **state)
+{
+	struct rn_netmap_relay *r;
+	struct rn_netmap m, back;
+	char *out, err[256];
+	size_t len;
+
+	(void)state;
+	fx_map(&m);
+	r = calloc(2, sizeof(*r));
+	assert_non_null(r);
+	snprintf(r[0].name, sizeof(r[0].name), "home");
+	r[0].udp.sin.sin_family = AF_INET;
+	r[0].udp.sin.sin_port = htons(3479);
+	inet_pton(AF_INET, "198.51.100.1", &r[0].udp.sin.sin_addr);
+	r[0].tls.sin6.sin6_family = AF_INET6;
+	r[0].tls.sin6.sin6_port = htons(443);
+	inet_pton(AF_INET6, "2001:db8::1", &r[0].tls.sin6.sin6_addr);
+	memset(r[0].spki, 0x42, sizeof(r[0].spki));
+	snprintf(r[1].name, sizeof(r[1].name), "udp-only");
+	r[1].udp = r[0].udp;
+	m.relays = r;
+	m.n_relays = 2;
+	m.relay_cred.expires = FX_NOW + 3600;
+	memset(m.relay_cred.token, 0x17, sizeof(m.relay_cred.token));
+	assert_int_equal(rn_netmap_encode(&m, fx_priv, &out, &len, err, sizeof(err)), 0);
+	assert_non_null(strstr(out, "\\\"tls\\\":\\\"\\\",\\\"spki\\\":\\\"\\\"")); /* udp-only */
+	if (rn_netmap_decode(out, len, fx_pub, &back, err, sizeof(err)))
+		fail_msg("decode: %s", err);
+	assert_int_equal(back.n_relays, 2);
+	assert_memory_equal(back.relays, r, 2 * sizeof(*r));
+	assert_int_equal(back.relay_cred.expires, m.relay_cred.expires);
+	assert_memory_equal(back.relay_cred.token, m.relay_cred.token, 32);
+	rn_netmap_free(&back);
+	free(out);
+
+	/* Each rule, refused on the way out (the encoder validates) with a message naming it. */
+	snprintf(r[1].name, sizeof(r[1].name), "home");
+	assert_int_not_equal(rn_netmap_encode(&m, fx_priv, &out, &len, err, sizeof(err)), 0);
+	assert_non_null(strstr(err, "relays[1].name: home is also relays[0]'s"));
+	snprintf(r[1].name, sizeof(r[1].name), "Bad Name");
+	assert_int_not_equal(rn_netmap_encode(&m, fx_priv, &out, &len, err, sizeof(err)), 0);
+	assert_non_null(strstr(err, "relays[1].name: \"Bad Name\" is not a DNS label"));
+	snprintf(r[1].name, sizeof(r[1].name), "r1");
+	memset(&r[1].udp, 0, sizeof(r[1].udp));
+	assert_int_not_equal(rn_netmap_encode(&m, fx_priv, &out, &len, err, sizeof(err)), 0);
+	assert_non_null(strstr(err, "relays[1]: neither udp nor tls is set"));
+	r[1].udp = r[0].udp;
+	memset(r[1].spki, 1, sizeof(r[1].spki));
+	assert_int_not_equal(rn_netmap_encode(&m, fx_priv, &out, &len, err, sizeof(err)), 0);
+	assert_non_null(strstr(err, "relays[1].spki: set, but the relay offers no TLS"));
+	memset(r[1].spki, 0, sizeof(r[1].spki));
+	memset(r[0].spki, 0, sizeof(r[0].spki));
+	assert_int_not_equal(rn_netmap_encode(&m, fx_priv, &out, &len, err, sizeof(err)), 0);
+	assert_non_null(strstr(err, "relays[0].spki: missing"));
+	memset(r[0].spki, 0x42, sizeof(r[0].spki));
+	r[0].udp.sin.sin_port = 0;
+	assert_int_not_equal(rn_netmap_encode(&m, fx_priv, &out, &len, err, sizeof(err)), 0);
+	assert_non_null(strstr(err, "relays[0].udp: 198.51.100.1:0 has port 0"));
+	r[0].udp.sin.sin_port = htons(3479);
+	m.relay_cred.expires = 0;
+	assert_int_not_equal(rn_netmap_encode(&m, fx_priv, &out, &len, err, sizeof(err)), 0);
+	assert_non_null(strstr(err, "relay_credential: missing"));
+	rn_netmap_free(&m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -480,6 +553,7 @@ int main(void)
 		cmocka_unit_test(test_minimal_map),
 		cmocka_unit_test(test_cache_valid),
 		cmocka_unit_test(test_stun),
+		cmocka_unit_test(test_relays),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -402,6 +402,47 @@ static bool g_peer(struct pctx *c, json_t *v, void *out)
 			&p->n_lan_routes);
 }
 
+/* "" (not offered) or an endpoint. */
+static bool g_opt_endpoint(struct pctx *c, json_t *v, void *out)
+{
+	union rn_netmap_endpoint *ep = out;
+
+	if (json_is_string(v) && !json_string_length(v)) {
+		memset(ep, 0, sizeof(*ep));
+		return true;
+	}
+	return v_endpoint(c, v, out);
+}
+
+/* "" (no TLS) or the SHA-256 pin in base64. */
+static bool g_opt_key(struct pctx *c, json_t *v, void *out)
+{
+	if (json_is_string(v) && !json_string_length(v)) {
+		memset(out, 0, RN_NETMAP_KEY_LEN);
+		return true;
+	}
+	return v_key(c, v, out);
+}
+
+static bool g_relay(struct pctx *c, json_t *v, void *out)
+{
+	static const char *const keys[] = { "name", "udp", "tls", "spki", NULL };
+	struct rn_netmap_relay *r = out;
+
+	return only_keys(c, v, keys) && get_str(c, v, "name", r->name) &&
+	       get(c, v, "udp", g_opt_endpoint, &r->udp) &&
+	       get(c, v, "tls", g_opt_endpoint, &r->tls) && get(c, v, "spki", g_opt_key, r->spki);
+}
+
+static bool g_relay_cred(struct pctx *c, json_t *v, void *out)
+{
+	static const char *const keys[] = { "expires", "token", NULL };
+	struct rn_netmap_relay_cred *rc = out;
+
+	return only_keys(c, v, keys) && get(c, v, "expires", g_u64, &rc->expires) &&
+	       get(c, v, "token", g_key, rc->token);
+}
+
 static bool g_context(struct pctx *c, json_t *v, void *out)
 {
 	int i = 0;
@@ -513,9 +554,9 @@ static bool g_cache_valid(struct pctx *c, json_t *v, void *out)
 
 static bool parse_map(struct pctx *c, json_t *v, struct rn_netmap *m)
 {
-	static const char *const keys[] = { "version", "issued_at", "cache_valid_s", "domain",
-					    "self",    "peers",	    "filter",	     "dns",
-					    "stun",    NULL };
+	static const char *const keys[] = { "version", "issued_at", "cache_valid_s",	"domain",
+					    "self",    "peers",	    "filter",		"dns",
+					    "stun",    "relays",    "relay_credential", NULL };
 
 	return only_keys(c, v, keys) && get(c, v, "version", g_u64, &m->version) &&
 	       get(c, v, "issued_at", g_u64, &m->issued_at) &&
@@ -525,7 +566,11 @@ static bool parse_map(struct pctx *c, json_t *v, struct rn_netmap *m)
 	       get_list(c, v, "peers", RN_NETMAP_MAX_PEERS, g_peer, &m->peers, &m->n_peers) &&
 	       get(c, v, "filter", g_filter, &m->filter) && get(c, v, "dns", g_dns, &m->dns) &&
 	       (!json_object_get(v, "stun") ||
-		get_list(c, v, "stun", RN_NETMAP_MAX_STUN, v_endpoint, &m->stun, &m->n_stun));
+		get_list(c, v, "stun", RN_NETMAP_MAX_STUN, v_endpoint, &m->stun, &m->n_stun)) &&
+	       (!json_object_get(v, "relays") || get_list(c, v, "relays", RN_NETMAP_MAX_RELAYS,
+							  g_relay, &m->relays, &m->n_relays)) &&
+	       (!json_object_get(v, "relay_credential") ||
+		get(c, v, "relay_credential", g_relay_cred, &m->relay_cred));
 }
 
 /* ---- the envelope ---- */

@@ -210,6 +210,45 @@ static void rn_enc_dns(struct rn_jw *w, const struct rn_netmap_dns *d)
 	RN_JW_LIT(w, "}");
 }
 
+static void rn_enc_opt_endpoint(struct rn_jw *w, const union rn_netmap_endpoint *ep)
+{
+	char text[RN_NETMAP_ENDPOINT_STRLEN] = "";
+
+	if (ep->sa.sa_family != AF_UNSPEC)
+		rn_netmap_endpoint_format(ep, text, sizeof(text));
+	rn_jw_str(w, text);
+}
+
+static void rn_enc_relays(struct rn_jw *w, const struct rn_netmap *m)
+{
+	static const uint8_t zero[RN_NETMAP_KEY_LEN];
+
+	RN_JW_LIT(w, ",\"relays\":[");
+	for (size_t i = 0; i < m->n_relays; i++) {
+		const struct rn_netmap_relay *r = &m->relays[i];
+
+		if (i)
+			RN_JW_LIT(w, ",");
+		RN_JW_LIT(w, "{\"name\":");
+		rn_jw_str(w, r->name);
+		RN_JW_LIT(w, ",\"udp\":");
+		rn_enc_opt_endpoint(w, &r->udp);
+		RN_JW_LIT(w, ",\"tls\":");
+		rn_enc_opt_endpoint(w, &r->tls);
+		RN_JW_LIT(w, ",\"spki\":");
+		if (memcmp(r->spki, zero, sizeof(zero)))
+			rn_enc_key(w, r->spki);
+		else
+			RN_JW_LIT(w, "\"\"");
+		RN_JW_LIT(w, "}");
+	}
+	RN_JW_LIT(w, "],\"relay_credential\":{\"expires\":");
+	rn_jw_u64(w, m->relay_cred.expires);
+	RN_JW_LIT(w, ",\"token\":");
+	rn_enc_key(w, m->relay_cred.token);
+	RN_JW_LIT(w, "}");
+}
+
 static void rn_enc_map_write(struct rn_netmap_encoder *enc, const struct rn_netmap *m)
 {
 	struct rn_jw *w = &enc->map;
@@ -248,6 +287,8 @@ static void rn_enc_map_write(struct rn_netmap_encoder *enc, const struct rn_netm
 		}
 		RN_JW_LIT(w, "]");
 	}
+	if (m->n_relays) /* optional: absent means none */
+		rn_enc_relays(w, m);
 	RN_JW_LIT(w, "}");
 	rn_enc_flush(enc);
 }

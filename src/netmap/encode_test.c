@@ -198,6 +198,31 @@ static json_t *ref_map(const struct rn_netmap *m)
 	put(o, "dns", j_dns(&m->dns), &ok);
 	if (m->n_stun)
 		put(o, "stun", j_endpoints(m->stun, m->n_stun), &ok);
+	if (m->n_relays) {
+		json_t *relays = json_array(), *cred = json_object();
+
+		for (size_t i = 0; i < m->n_relays && relays; i++) {
+			const struct rn_netmap_relay *r = &m->relays[i];
+			json_t *ro = json_object();
+			char udp[RN_NETMAP_ENDPOINT_STRLEN] = "",
+			     tls[RN_NETMAP_ENDPOINT_STRLEN] = "";
+
+			if (r->udp.sa.sa_family)
+				rn_netmap_endpoint_format(&r->udp, udp, sizeof(udp));
+			if (r->tls.sa.sa_family)
+				rn_netmap_endpoint_format(&r->tls, tls, sizeof(tls));
+			put(ro, "name", json_string(r->name), &ok);
+			put(ro, "udp", json_string(udp), &ok);
+			put(ro, "tls", json_string(tls), &ok);
+			put(ro, "spki", r->tls.sa.sa_family ? j_key(r->spki) : json_string(""),
+			    &ok);
+			add(relays, ro, &ok);
+		}
+		put(o, "relays", relays, &ok);
+		put(cred, "expires", j_int(m->relay_cred.expires), &ok);
+		put(cred, "token", j_key(m->relay_cred.token), &ok);
+		put(o, "relay_credential", cred, &ok);
+	}
 	return done(o, ok);
 }
 
@@ -323,6 +348,18 @@ static void big_map(struct rn_netmap *m)
 	m->stun[0].sin.sin_port = htons(3478);
 	m->stun[0].sin.sin_addr.s_addr = htonl(0xc6336401); /* 198.51.100.1 */
 	m->n_stun = 1;
+	m->relays = calloc(2, sizeof(*m->relays)); /* and the relays: one TLS+UDP, one UDP only */
+	assert_non_null(m->relays);
+	snprintf(m->relays[0].name, sizeof(m->relays[0].name), "r0");
+	m->relays[0].udp = *m->stun;
+	m->relays[0].tls = *m->stun;
+	m->relays[0].tls.sin.sin_port = htons(443);
+	memset(m->relays[0].spki, 0x33, sizeof(m->relays[0].spki));
+	snprintf(m->relays[1].name, sizeof(m->relays[1].name), "r1");
+	m->relays[1].udp = *m->stun;
+	m->n_relays = 2;
+	m->relay_cred.expires = FX_NOW + 86400;
+	memset(m->relay_cred.token, 0x44, sizeof(m->relay_cred.token));
 }
 
 /* One encoder, many maps: what it keeps must follow every change. */

@@ -53,7 +53,8 @@ enum {
 	RN_NETMAP_MAX_RULE_PORTS = 256,	    /* port ranges of one rule */
 	RN_NETMAP_MAX_RESOLVERS = 8,
 	RN_NETMAP_MAX_RECORDS = 4096,
-	RN_NETMAP_MAX_STUN = 8, /* STUN servers */
+	RN_NETMAP_MAX_STUN = 8,	  /* STUN servers */
+	RN_NETMAP_MAX_RELAYS = 8, /* relays */
 };
 #define RN_NETMAP_MAX_INT ((UINT64_C(1) << 53) - 1) /* any integer field */
 
@@ -74,6 +75,24 @@ union rn_netmap_endpoint {
 struct rn_netmap_ip {
 	uint8_t family;
 	uint8_t addr[16];
+};
+
+/*
+ * A relay (src/relay/relay.h): it forwards WireGuard ciphertext between nodes that cannot reach
+ * each other directly, over UDP and/or TLS on TCP. At least one of udp and tls is set (sa_family
+ * AF_UNSPEC: not offered); spki pins the TLS certificate (SHA-256 of its DER public key).
+ */
+struct rn_netmap_relay {
+	char name[RN_NETMAP_LABEL_MAX + 1]; /* DNS label, unique among relays */
+	union rn_netmap_endpoint udp;
+	union rn_netmap_endpoint tls;
+	uint8_t spki[RN_NETMAP_KEY_LEN]; /* with tls; all zero without */
+};
+
+/* This node's credential for the relays: token = HMAC-SHA256(relay secret, ... key, expires). */
+struct rn_netmap_relay_cred {
+	uint64_t expires; /* unix seconds; 0: no credential */
+	uint8_t token[RN_NETMAP_KEY_LEN];
 };
 
 /* This node. */
@@ -162,6 +181,11 @@ struct rn_netmap {
 	 */
 	union rn_netmap_endpoint *stun;
 	size_t n_stun;
+	/* Owned, optional on the wire (absent: none): the relays, and this node's credential for
+	 * them (present exactly when relays are). */
+	struct rn_netmap_relay *relays;
+	size_t n_relays;
+	struct rn_netmap_relay_cred relay_cred;
 };
 
 /* m's cache_valid_s, or the default when the map has none. */

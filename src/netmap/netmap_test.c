@@ -85,6 +85,10 @@ static void maps_equal(const struct rn_netmap *a, const struct rn_netmap *b)
 	assert_int_equal(a->n_stun, b->n_stun);
 	if (a->n_stun)
 		assert_memory_equal(a->stun, b->stun, a->n_stun * sizeof(*a->stun));
+	assert_int_equal(a->n_relays, b->n_relays);
+	if (a->n_relays)
+		assert_memory_equal(a->relays, b->relays, a->n_relays * sizeof(*a->relays));
+	assert_memory_equal(&a->relay_cred, &b->relay_cred, sizeof(a->relay_cred));
 	assert_string_equal(a->domain, b->domain);
 	assert_int_equal(a->self.id, b->self.id);
 	assert_string_equal(a->self.name, b->self.name);

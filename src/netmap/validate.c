@@ -10,6 +10,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -325,13 +326,15 @@ static int check_node(const struct rn_netmap *m, const char *who, uint64_t id, c
 	return 0;
 }
 
-/* ep, named WHO[j] in errors ("peers[3].endpoints", "stun"). */
+/* ep, named WHO[j] in errors ("peers[3].endpoints", "stun"), or WHO when j is SIZE_MAX. */
 static int check_endpoint(const union rn_netmap_endpoint *ep, const char *who, size_t j, char *err,
 			  size_t errlen)
 {
-	char text[RN_NETMAP_ENDPOINT_STRLEN];
+	char text[RN_NETMAP_ENDPOINT_STRLEN], idx[24] = "";
 	const char *why = NULL;
 
+	if (j != SIZE_MAX)
+		snprintf(idx, sizeof(idx), "[%zu]", j);
 	if (ep->sa.sa_family == AF_INET) {
 		if (!ep->sin.sin_port)
 			why = "has port 0";
@@ -345,12 +348,12 @@ static int check_endpoint(const union rn_netmap_endpoint *ep, const char *who, s
 		else if (bad_unicast(AF_INET6, ep->sin6.sin6_addr.s6_addr))
 			why = "is not a unicast address";
 	} else {
-		return fail(err, errlen, "%s[%zu]: address family %u", who, j, ep->sa.sa_family);
+		return fail(err, errlen, "%s%s: address family %u", who, idx, ep->sa.sa_family);
 	}
 	if (!why)
 		return 0;
 	rn_netmap_endpoint_format(ep, text, sizeof(text));
-	return fail(err, errlen, "%s[%zu]: %s %s", who, j, text, why);
+	return fail(err, errlen, "%s%s: %s %s", who, idx, text, why);
 }
 
 /* The sorted refs of one peer's lan_routes, checked; scratch has RN_NETMAP_MAX_ROUTES. */
@@ -651,6 +654,52 @@ static int check_self(const struct rn_netmap *m, char *err, size_t errlen)
 			  err, errlen);
 }
 
+/* Relays: named, unique, each with UDP or TLS (TLS with a pin); the credential with them. */
+static int check_relays(const struct rn_netmap *m, char *err, size_t errlen)
+{
+	static const uint8_t zero[RN_NETMAP_KEY_LEN];
+	char q[RN_NETMAP_QUOTE_LEN], who[48];
+	int ret;
+
+	if (m->n_relays > RN_NETMAP_MAX_RELAYS || (m->n_relays && !m->relays))
+		return fail(err, errlen, "relays: %zu relays: over the limit of %d", m->n_relays,
+			    RN_NETMAP_MAX_RELAYS);
+	if (!m->n_relays != !m->relay_cred.expires)
+		return fail(err, errlen, "relay_credential: %s",
+			    m->n_relays ? "missing, with relays listed"
+					: "present, with no relays listed");
+	if (m->relay_cred.expires > RN_NETMAP_MAX_INT)
+		return fail(err, errlen, "relay_credential.expires: %" PRIu64 " is out of range",
+			    m->relay_cred.expires);
+	for (size_t i = 0; i < m->n_relays; i++) {
+		const struct rn_netmap_relay *r = &m->relays[i];
+		bool tls = r->tls.sa.sa_family != AF_UNSPEC;
+
+		if (!terminated(r->name, sizeof(r->name)) || !is_label(r->name, strlen(r->name)))
+			return fail(err, errlen, "relays[%zu].name: %s is not a DNS label", i,
+				    rn_netmap_quote(r->name, strnlen(r->name, sizeof(r->name)), q));
+		for (size_t j = 0; j < i; j++)
+			if (!strcmp(m->relays[j].name, r->name))
+				return fail(err, errlen,
+					    "relays[%zu].name: %s is also relays[%zu]'s", i,
+					    r->name, j);
+		if (r->udp.sa.sa_family == AF_UNSPEC && !tls)
+			return fail(err, errlen, "relays[%zu]: neither udp nor tls is set", i);
+		if (tls != !!memcmp(r->spki, zero, sizeof(zero)))
+			return fail(err, errlen, "relays[%zu].spki: %s", i,
+				    tls ? "missing: a TLS relay needs its certificate pin"
+					: "set, but the relay offers no TLS");
+		snprintf(who, sizeof(who), "relays[%zu].udp", i);
+		if (r->udp.sa.sa_family != AF_UNSPEC &&
+		    (ret = check_endpoint(&r->udp, who, SIZE_MAX, err, errlen)))
+			return ret;
+		snprintf(who, sizeof(who), "relays[%zu].tls", i);
+		if (tls && (ret = check_endpoint(&r->tls, who, SIZE_MAX, err, errlen)))
+			return ret;
+	}
+	return 0;
+}
+
 int rn_netmap_validate(const struct rn_netmap *m, char *err, size_t errlen)
 {
 	char q[RN_NETMAP_QUOTE_LEN];
@@ -680,6 +729,8 @@ int rn_netmap_validate(const struct rn_netmap *m, char *err, size_t errlen)
 			    RN_NETMAP_MAX_STUN);
 	for (size_t j = 0; !ret && j < m->n_stun; j++)
 		ret = check_endpoint(&m->stun[j], "stun", j, err, errlen);
+	if (!ret)
+		ret = check_relays(m, err, errlen);
 	return ret;
 }
 
@@ -745,5 +796,7 @@ void rn_netmap_free(struct rn_netmap *m)
 	free(m->dns.resolvers);
 	free(m->dns.records);
 	free(m->stun);
+	free(m->relays);
+	OPENSSL_cleanse(&m->relay_cred, sizeof(m->relay_cred));
 	memset(m, 0, sizeof(*m));
 }

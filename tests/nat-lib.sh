@@ -1,0 +1,66 @@
+# shellcheck shell=bash disable=SC2317 # functions run indirectly (check DESC FUNC...)
+# SPDX-License-Identifier: MIT
+# tests/nat-lib.sh: NAT routers between nodes and the mesh's "internet" switch, for the NAT
+# traversal scenarios (docs/nat-traversal.md). Source it after tests/lib.sh and tests/mesh-lib.sh.
+#
+#   switch 198.51.100.0/24 --- e0 198.51.100.OCTET  ns $T_ID-ROUTER  l0 10.LAN.0.1/24
+#                                                                      |
+#                                                   node ns  e0 10.LAN.0.2/24, default via .1
+#
+# nat_router NAME OCTET LAN MODE   a router namespace; MODE says how it maps the LAN:
+#     preserve   masquerade: one mapping per (source, destination), keeping the source port
+#                when it is free (what most home routers do: "easy" NAT)
+#     random     masquerade fully-random: every new destination gets a new random port
+#                ("hard" NAT: what a mapping learnt from STUN says is useless to a peer)
+#     oneone     a 1:1 NAT (cloud style): 198.51.100.(OCTET+1) is the LAN host's public
+#                address, both ways, every port; the host only knows 10.LAN.0.2
+# nat_mode NAME MODE               switch a router's mode (and flush its conntrack)
+# nat_link ROUTER NS               NS's underlay behind ROUTER (for mesh_node NAME nat_link ROUTER)
+# nat_public NAME                  the router's WAN address (what STUN sees of its LAN)
+declare -A NAT_NS=() NAT_OCTET=() NAT_LAN=()
+
+nat_router() {
+	local n=$1 o=$2 lan=$3 mode=$4 ns="$T_ID-$1"
+	NAT_NS[$n]=$ns
+	NAT_OCTET[$n]=$o
+	NAT_LAN[$n]=$lan
+	ns_add "$ns" && mesh_link "$ns" e0 "$o" || return 1
+	nsx "$ns" sysctl -qw net.ipv4.ip_forward=1 || return 1
+	nat_mode "$n" "$mode"
+}
+
+nat_mode() {
+	local n=$1 mode=$2 ns=${NAT_NS[$1]} o=${NAT_OCTET[$1]} lan=${NAT_LAN[$1]} rules
+	case $mode in
+	preserve) rules="chain post { type nat hook postrouting priority 100; oifname e0 masquerade; }" ;;
+	random) rules="chain post { type nat hook postrouting priority 100; oifname e0 masquerade fully-random; }" ;;
+	oneone)
+		ip -n "$ns" addr replace "198.51.100.$((o + 1))/24" dev e0 || return 1
+		rules="chain pre { type nat hook prerouting priority -100; iifname e0 ip daddr 198.51.100.$((o + 1)) dnat to 10.$lan.0.2; }
+		       chain post { type nat hook postrouting priority 100; oifname e0 ip saddr 10.$lan.0.2 snat to 198.51.100.$((o + 1)); }"
+		;;
+	*) echo "nat_mode: unknown mode $mode" >&2; return 1 ;;
+	esac
+	nsx "$ns" nft -f - <<-EOF || return 1
+		table ip rnt_nat
+		delete table ip rnt_nat
+		table ip rnt_nat { $rules }
+	EOF
+	nsx "$ns" conntrack -F >/dev/null 2>&1 || true
+}
+
+nat_public() {
+	if nsx "${NAT_NS[$1]}" nft list table ip rnt_nat 2>/dev/null | grep -q 'snat to'; then
+		echo "198.51.100.$((NAT_OCTET[$1] + 1))"
+	else
+		echo "198.51.100.${NAT_OCTET[$1]}"
+	fi
+}
+
+nat_link() {
+	local r=$1 ns=$2 lan=${NAT_LAN[$1]} rif="l$$-${NAT_OCTET[$1]}"
+	veth_add "$ns" e0 "${NAT_NS[$r]}" "${rif:0:15}" || return 1
+	ip -n "${NAT_NS[$r]}" addr add "10.$lan.0.1/24" dev "${rif:0:15}" || return 1
+	ip -n "$ns" addr add "10.$lan.0.2/24" dev e0 &&
+		ip -n "$ns" route add default via "10.$lan.0.1"
+}
