@@ -568,12 +568,47 @@ static void send_cookie_reply(struct rn_wg_device *dev, const struct rn_handshak
 	log_debug(NOISE, "under load: sent a cookie reply");
 }
 
+/*
+ * Crossed initiations (docs/dataplane.md): both sides sent one before hearing the other. Each
+ * answers the other's, as every WireGuard does, which replaces its own; so each holds only an
+ * unconfirmed responder session, neither may send on it, and the pair waits for a retry after
+ * REKEY_TIMEOUT. The side with the larger static public key (bytewise) therefore answers but
+ * keeps its own initiation pending: the smaller side's answer to it completes a session both
+ * send on at once. Still answering keeps us working with a peer whose answer to ours is lost,
+ * or that never heard of the tie-break. Caller holds peer->lock.
+ */
+static bool keeps_own_initiation(const struct rn_wg_device *dev, const struct rn_wg_peer *peer)
+{
+	return peer->handshake.state == RN_HANDSHAKE_CREATED_INITIATION &&
+	       memcmp(dev->identity.static_public, peer->public_key, RN_WG_KEY_LEN) > 0;
+}
+
+/*
+ * Answers the initiation consumed into peer->handshake while the one we sent, saved in mine,
+ * stays pending under its index; the replay and flood guards are the consumed one's.
+ */
+static void answer_keeping_own(struct rn_wg_peer *peer, struct rn_noise_handshake *mine,
+			       uint64_t now)
+{
+	struct rn_noise_handshake *hs = &peer->handshake;
+
+	hs->local_index = 0; /* the response takes its own index; ours stays registered */
+	rn_send_handshake_response_locked(peer, now);
+	memcpy(mine->latest_timestamp, hs->latest_timestamp, sizeof(mine->latest_timestamp));
+	mine->last_initiation_consumption_ns = hs->last_initiation_consumption_ns;
+	*hs = *mine;
+	log_debug(NOISE, "crossed initiations: answered, and ours (index %08x) stays pending",
+		  hs->local_index);
+}
+
 static void handle_initiation(struct rn_wg_device *dev, const struct rn_handshake_job *job,
 			      uint64_t now)
 {
 	const struct rn_message_handshake_initiation *msg = (const void *)job->data;
 	struct rn_noise_initiation_state st;
+	struct rn_noise_handshake mine;
 	struct rn_wg_peer *peer;
+	bool keep;
 
 	if (!rn_noise_open_initiation(msg, &dev->identity, &st)) {
 		log_debug(NOISE, "dropped an initiation that does not decrypt");
@@ -586,6 +621,9 @@ static void handle_initiation(struct rn_wg_device *dev, const struct rn_handshak
 		return;
 	}
 	pthread_mutex_lock(&peer->lock);
+	keep = keeps_own_initiation(dev, peer);
+	if (keep)
+		mine = peer->handshake;
 	if (!rn_noise_finish_initiation(&peer->handshake, &st, msg, now)) {
 		log_debug(NOISE, "dropped a replayed or flooding initiation");
 		goto out;
@@ -594,9 +632,14 @@ static void handle_initiation(struct rn_wg_device *dev, const struct rn_handshak
 	rn_timers_any_authenticated_packet_received(peer);
 	rn_timers_any_authenticated_packet_traversal(peer, now);
 	peer->rx_bytes += job->len;
-	rn_send_handshake_response_locked(peer, now);
+	if (keep)
+		answer_keeping_own(peer, &mine, now);
+	else
+		rn_send_handshake_response_locked(peer, now);
 out:
 	pthread_mutex_unlock(&peer->lock);
+	if (keep)
+		rn_wipe(&mine, sizeof(mine));
 }
 
 static void handle_response(struct rn_wg_device *dev, const struct rn_handshake_job *job,
