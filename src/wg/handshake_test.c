@@ -9,6 +9,7 @@
  */
 #include <arpa/inet.h>
 #include <endian.h>
+#include <errno.h>
 #include <poll.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -225,6 +226,24 @@ static void test_kept_initiation_completes_after_answering(void **state)
 	assert_int_equal(f->hi.peer->keypairs.current->local_index, mine);
 }
 
+/*
+ * rn_wg_device_initiate: a handshake at the owner's word, as after a restart, that completes
+ * on the messages alone; refused for an unknown key and for a peer with no endpoint.
+ */
+static void test_initiate(void **state)
+{
+	struct pair *f = *state;
+	uint8_t unknown[32] = { 1 };
+
+	assert_int_equal(rn_wg_device_initiate(f->lo.dev, unknown), -ENOENT);
+	assert_int_equal(rn_wg_device_initiate(f->lo.dev, f->hi.pub), 0);
+	pump(f);
+	one_session(f);
+	assert_true(f->lo.peer->keypairs.current->i_am_initiator);
+	rn_testdev_add_peer(f->lo.dev, unknown, 0, NULL, 0); /* known now, with no endpoint */
+	assert_int_equal(rn_wg_device_initiate(f->lo.dev, unknown), -EDESTADDRREQ);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -235,6 +254,7 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_kept_initiation_completes_after_answering,
 						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_initiate, setup, teardown),
 	};
 
 	if (rn_crypto_init())
