@@ -244,6 +244,117 @@ static void test_initiate(void **state)
 	assert_int_equal(rn_wg_device_initiate(f->lo.dev, unknown), -EDESTADDRREQ);
 }
 
+/* hi forgets every session, as a restarted device would have none. */
+static void forget(struct side *s)
+{
+	pthread_mutex_lock(&s->peer->lock);
+	rn_peer_clear_keypairs(s->peer);
+	rn_timers_stop(s->peer);
+	s->peer->last_sent_handshake_ns = 0;
+	pthread_mutex_unlock(&s->peer->lock);
+}
+
+/* s sends a ping to the other side on the session it has. */
+static void send_ping(struct side *s, const struct side *to)
+{
+	uint8_t ping[28];
+
+	pthread_mutex_lock(&s->peer->lock);
+	rn_peer_stage_packet(s->peer, ping, rn_test_ping4(ping, s->addr, to->addr));
+	rn_send_staged_locked(s->peer, rn_now_ns());
+	pthread_mutex_unlock(&s->peer->lock);
+}
+
+/* Initiations waiting on s's socket, thrown away. */
+static unsigned int initiations_to(const struct side *s)
+{
+	uint8_t buf[2048];
+	unsigned int n = 0;
+	ssize_t len;
+
+	while ((len = recv(s->dev->udp.fd, buf, sizeof(buf), MSG_DONTWAIT)) >= 0)
+		n += len == RN_MESSAGE_INITIATION_LEN && buf[0] == RN_MESSAGE_HANDSHAKE_INITIATION;
+	return n;
+}
+
+/*
+ * hi lost its sessions (a restart) while lo goes on sending on its own: lo's data, for a
+ * session hi does not have, makes hi initiate at once, so lo's next ping gets through long
+ * before lo's own timer would give up on the old session (the clock is frozen: it never does).
+ */
+static void test_unknown_session_from_peer_initiates(void **state)
+{
+	struct pair *f = *state;
+
+	wants_to_send(&f->lo, &f->hi);
+	pump(f);
+	assert_true(got_ping(&f->hi, &f->lo));
+	send_ping(&f->lo, &f->hi);
+	pump(f);
+	assert_true(got_ping(&f->hi, &f->lo)); /* alive before hi forgets */
+	forget(&f->hi);
+	rn_testclock_advance(10 * RN_NS_PER_MS);
+	send_ping(&f->lo, &f->hi); /* lost: hi has no such session, but asks for a new one */
+	pump(f);
+	assert_false(got_ping(&f->hi, &f->lo));
+	send_ping(&f->lo, &f->hi);
+	pump(f);
+	assert_true(got_ping(&f->hi, &f->lo));
+	one_session(f);
+	assert_true(f->hi.peer->keypairs.current->i_am_initiator);
+}
+
+/* A data message for no session, sent to hi from the socket given; its index is random. */
+static void unknown_data(const struct side *hi, int fd)
+{
+	struct sockaddr_in to = { .sin_family = AF_INET,
+				  .sin_port = htons(hi->dev->udp.port),
+				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	uint8_t msg[RN_MESSAGE_DATA_MIN_LEN + 28] = { RN_MESSAGE_DATA };
+
+	rn_random(msg + 4, 4);
+	assert_int_equal(sendto(fd, msg, sizeof(msg), 0, (struct sockaddr *)&to, sizeof(to)),
+			 sizeof(msg));
+	rn_testdev_pump(hi->dev);
+}
+
+/*
+ * What a forger gets out of it: nothing from another address than a peer's endpoint; from a
+ * peer's endpoint, one initiation to that endpoint per REKEY_TIMEOUT and no retransmission;
+ * and nothing while hi has a session to send on.
+ */
+static void test_unknown_session_abuse(void **state)
+{
+	struct pair *f = *state;
+	struct rn_testpeer stranger;
+
+	rn_testpeer_init(&stranger, f->hi.pub, f->hi.dev->udp.port);
+	unknown_data(&f->hi, stranger.fd);
+	assert_int_equal(initiations_to(&f->lo), 0);
+	assert_int_equal(rn_testpeer_recv(&stranger, (uint8_t[256]){ 0 }, 256, 0), -1);
+	rn_testclock_advance(10 * RN_NS_PER_MS);
+	unknown_data(&f->hi, f->lo.dev->udp.fd); /* from lo's endpoint: one initiation */
+	assert_int_equal(initiations_to(&f->lo), 1);
+	assert_int_equal(f->hi.peer->timer_retransmit_handshake, 0);
+	rn_testclock_advance(RN_NS_PER_S);
+	unknown_data(&f->hi, f->lo.dev->udp.fd);
+	assert_int_equal(initiations_to(&f->lo), 0);
+	rn_testclock_advance(RN_REKEY_TIMEOUT_S * RN_NS_PER_S);
+	unknown_data(&f->hi, f->lo.dev->udp.fd);
+	assert_int_equal(initiations_to(&f->lo), 1);
+	/* with a session to send on, hi asks for nothing */
+	initiations_to(&f->lo);
+	rn_testclock_advance(RN_REKEY_TIMEOUT_S * RN_NS_PER_S);
+	wants_to_send(&f->lo, &f->hi);
+	pump(f);
+	one_session(f);
+	rn_testclock_advance(RN_REKEY_TIMEOUT_S * RN_NS_PER_S);
+	unknown_data(&f->hi, f->lo.dev->udp.fd);
+	assert_int_equal(initiations_to(&f->lo), 0);
+	assert_int_equal(rn_testpeer_recv(&stranger, (uint8_t[256]){ 0 }, 256, 0), -1);
+	rn_testpeer_free(&stranger);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -255,6 +366,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_kept_initiation_completes_after_answering,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_initiate, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unknown_session_from_peer_initiates, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_unknown_session_abuse, setup, teardown),
 	};
 
 	if (rn_crypto_init())
