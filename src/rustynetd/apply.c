@@ -145,6 +145,23 @@ static void apply_filter(struct rn_daemon *d, struct rn_netmap *next)
 	log_error(MAIN, "apply: %s", d->filter_error);
 }
 
+/*
+ * The first map this process runs after a restart (from the cache, or from the server when the
+ * cache was unusable): the peers may still send on sessions the data plane forgot with the
+ * old process, and would until their own timer gives up on us (~15 s). One handshake from us
+ * to each peer with an endpoint replaces those sessions at once. Peers that are gone are
+ * retried as any unanswered handshake is, for REKEY_ATTEMPT_TIME.
+ */
+static void greet_peers(struct rn_daemon *d)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < d->map.n_peers; i++)
+		n += rn_wg_device_initiate(d->dev, d->map.peers[i].public_key) == 0;
+	log_info(MAIN, "apply: first map since start: handshake started with %zu of %zu peers", n,
+		 d->map.n_peers);
+}
+
 static void reject(struct rn_daemon *d, const char *why)
 {
 	d->rejected_at = (uint64_t)time(NULL);
@@ -159,6 +176,7 @@ int rn_apply_envelope(struct rn_daemon *d, const char *buf, size_t len, enum rn_
 	const struct rn_netmap *cur = src == RN_APPLY_FROM_POLL && d->map.version ? &d->map : NULL;
 	uint64_t max_age = src == RN_APPLY_FROM_CACHE ? RN_NETMAP_MAX_INT : RN_APPLY_MAX_AGE_S;
 	struct rn_netmap next;
+	bool greet;
 	int r;
 
 	r = rn_apply_verify(cur, d->public_key, d->login.netmap_pub, buf, len, (uint64_t)time(NULL),
@@ -213,6 +231,7 @@ int rn_apply_envelope(struct rn_daemon *d, const char *buf, size_t len, enum rn_
 	log_info(MAIN, "apply: netmap version %llu%s: %zu peers, %s %s",
 		 (unsigned long long)next.version, src == RN_APPLY_FROM_CACHE ? " (cached)" : "",
 		 next.n_peers, next.self.name, d->apply_error[0] ? "(with errors)" : "");
+	greet = !d->map.version && src != RN_APPLY_FROM_ENROLL;
 	rn_netmap_free(&d->map);
 	d->map = next;
 	d->cache_expired[0] = '\0';
@@ -220,6 +239,8 @@ int rn_apply_envelope(struct rn_daemon *d, const char *buf, size_t len, enum rn_
 	rn_daemon_dns_apply(d);
 	rn_daemon_paths_apply(d);
 	apply_guard(d);
+	if (greet)
+		greet_peers(d);
 	return 0;
 }
 

@@ -398,6 +398,28 @@ out:
 	return err;
 }
 
+int rn_wg_device_initiate(struct rn_wg_device *dev, const uint8_t public_key[RN_WG_KEY_LEN])
+{
+	struct rn_wg_peer *peer;
+	int err = 0;
+
+	pthread_rwlock_rdlock(&dev->cfg_lock);
+	peer = rn_peer_lookup(dev, public_key);
+	if (!peer) {
+		err = -ENOENT;
+		goto out;
+	}
+	pthread_mutex_lock(&peer->lock);
+	if (peer->endpoint.sa.sa_family == AF_UNSPEC)
+		err = -EDESTADDRREQ;
+	else
+		rn_send_handshake_initiation_locked(peer, false, rn_now_ns());
+	pthread_mutex_unlock(&peer->lock);
+out:
+	pthread_rwlock_unlock(&dev->cfg_lock);
+	return err;
+}
+
 int rn_wg_device_set_filter(struct rn_wg_device *dev, struct rn_filter *filter)
 {
 	struct rn_filter *old;

@@ -53,6 +53,14 @@ int rn_wg_device_update_endpoint(struct rn_wg_device *dev, const uint8_t public_
 				 const union rn_wg_endpoint *ep);
 
 /*
+ * Starts a handshake with peer public_key now, as its first packet would: unless one was sent
+ * or answered within REKEY_TIMEOUT, and retried as the timers retry any. For an owner that
+ * knows the peer may hold a session this device forgot (rustynetd after a restart). 0,
+ * -ENOENT (no such peer) or -EDESTADDRREQ (it has no endpoint).
+ */
+int rn_wg_device_initiate(struct rn_wg_device *dev, const uint8_t public_key[RN_WG_KEY_LEN]);
+
+/*
  * Installs the packet filter every decrypted inbound packet must pass (policy/filter.h), or
  * removes it (NULL: everything passes, plain WireGuard, or nothing does on a device started
  * with RN_WG_DEVICE_DENY_UNFILTERED). filter must come from malloc and

@@ -120,6 +120,8 @@ struct rn_wg_peer {
 	bool need_another_keepalive;
 	bool sent_lastminute_handshake;
 	uint64_t last_sent_handshake_ns;
+	/* The last initiation a data message for no session of ours asked for (receive.c). */
+	uint64_t last_unknown_initiation_ns;
 
 	/* Statistics, read by "get" without the peer lock. */
 	_Atomic uint64_t rx_bytes, tx_bytes;
@@ -165,6 +167,8 @@ struct rn_wg_device {
 	unsigned int hs_head, hs_count;
 	uint64_t last_under_load_ns;
 	bool force_under_load; /* test builds: RUSTYNET_WG_FORCE_UNDER_LOAD */
+	/* UDP reader only: the last search for the peer behind a data message for no session. */
+	uint64_t last_unknown_scan_ns;
 
 	/* Crypto workers; n_workers 0: the reader threads encrypt and decrypt inline. */
 	struct rn_queue queue;

@@ -58,6 +58,8 @@ enum {
 	 * behind), 2 ms ~0.05%, 20 ms none; the socket buffer holds the burst meanwhile.
 	 */
 	RX_POOL_WAIT_MS = 20,
+	/* Searches of the peers for the sender of a data message for no session of ours. */
+	RX_UNKNOWN_SCAN_MS = 1,
 };
 
 /* One received data message, decrypted in place. */
@@ -328,6 +330,68 @@ static struct rn_rx_batch *rx_batch_for(struct rn_wg_device *dev, struct rn_rx_b
 	return bt;
 }
 
+static bool endpoint_equal(const union rn_wg_endpoint *a, const union rn_wg_endpoint *b)
+{
+	if (a->sa.sa_family != b->sa.sa_family)
+		return false;
+	if (a->sa.sa_family == AF_INET)
+		return a->sin.sin_port == b->sin.sin_port &&
+		       a->sin.sin_addr.s_addr == b->sin.sin_addr.s_addr;
+	if (a->sa.sa_family == AF_INET6)
+		return a->sin6.sin6_port == b->sin6.sin6_port &&
+		       !memcmp(&a->sin6.sin6_addr, &b->sin6.sin6_addr, sizeof(a->sin6.sin6_addr));
+	return false;
+}
+
+/*
+ * One initiation for a peer that sends on a session we lack, if we have none to send on: at
+ * most one per REKEY_TIMEOUT, and no retransmission armed (the peer's next message asks
+ * again), so a forger gets no more than that out of us. Caller holds peer->lock.
+ */
+static void rx_initiate_for_unknown(struct rn_wg_peer *peer, uint64_t now)
+{
+	uint64_t armed = peer->timer_retransmit_handshake;
+
+	if (rn_peer_sending_keypair_locked(peer, now) ||
+	    (peer->last_unknown_initiation_ns &&
+	     now - peer->last_unknown_initiation_ns < RN_REKEY_TIMEOUT_S * RN_NS_PER_S))
+		return;
+	peer->last_unknown_initiation_ns = now;
+	log_debug(NOISE, "data for a session we do not have, from the peer's endpoint: initiating");
+	rn_send_handshake_initiation_locked(peer, true, now);
+	if (!armed)
+		peer->timer_retransmit_handshake = 0;
+}
+
+/*
+ * A data message for a session we do not have (docs/dataplane.md). From the very endpoint of
+ * one of our peers it most likely means the peer still sends on a session we lost (this
+ * process restarted, the keys were zeroed): it would go on until its own timer gave up on us
+ * (KEEPALIVE + REKEY_TIMEOUT, 15 s), where one initiation from us replaces the session at
+ * once. Anyone can forge such a message: it costs one search of the peers per
+ * RX_UNKNOWN_SCAN_MS at most and sends nothing but that initiation, to the endpoint we had.
+ * Caller holds cfg_lock (read); the UDP reader only.
+ */
+static void rx_unknown_session(struct rn_wg_device *dev, uint64_t now,
+			       const union rn_wg_endpoint *from)
+{
+	if (dev->last_unknown_scan_ns &&
+	    now - dev->last_unknown_scan_ns < RX_UNKNOWN_SCAN_MS * RN_NS_PER_MS)
+		return;
+	dev->last_unknown_scan_ns = now;
+	for (struct rn_wg_peer *peer = dev->peers; peer; peer = peer->next) {
+		bool match;
+
+		pthread_mutex_lock(&peer->lock);
+		match = endpoint_equal(&peer->endpoint, from);
+		if (match)
+			rx_initiate_for_unknown(peer, now);
+		pthread_mutex_unlock(&peer->lock);
+		if (match)
+			return;
+	}
+}
+
 /* Files a data message under its session's batch; returns the batch to try first next time. */
 static struct rn_rx_batch *rx_add_data(struct rn_wg_device *dev, struct rn_rx_buf *b,
 				       const struct rn_udp_dgram *d, struct rn_rx_batch *last)
@@ -337,8 +401,11 @@ static struct rn_rx_batch *rx_add_data(struct rn_wg_device *dev, struct rn_rx_bu
 	struct rx_dgram *dg;
 	uint16_t i;
 
-	if (!bt)
+	if (!bt) {
+		if (b->n_batches < RX_MAX_BATCHES) /* then the index is no session of ours */
+			rx_unknown_session(dev, b->now, d->from);
 		return last;
+	}
 	if (b->n_dgrams == RX_MAX_DGRAMS) {
 		dev->rx_pool_drops++;
 		return bt;
@@ -568,12 +635,47 @@ static void send_cookie_reply(struct rn_wg_device *dev, const struct rn_handshak
 	log_debug(NOISE, "under load: sent a cookie reply");
 }
 
+/*
+ * Crossed initiations (docs/dataplane.md): both sides sent one before hearing the other. Each
+ * answers the other's, as every WireGuard does, which replaces its own; so each holds only an
+ * unconfirmed responder session, neither may send on it, and the pair waits for a retry after
+ * REKEY_TIMEOUT. The side with the larger static public key (bytewise) therefore answers but
+ * keeps its own initiation pending: the smaller side's answer to it completes a session both
+ * send on at once. Still answering keeps us working with a peer whose answer to ours is lost,
+ * or that never heard of the tie-break. Caller holds peer->lock.
+ */
+static bool keeps_own_initiation(const struct rn_wg_device *dev, const struct rn_wg_peer *peer)
+{
+	return peer->handshake.state == RN_HANDSHAKE_CREATED_INITIATION &&
+	       memcmp(dev->identity.static_public, peer->public_key, RN_WG_KEY_LEN) > 0;
+}
+
+/*
+ * Answers the initiation consumed into peer->handshake while the one we sent, saved in mine,
+ * stays pending under its index; the replay and flood guards are the consumed one's.
+ */
+static void answer_keeping_own(struct rn_wg_peer *peer, struct rn_noise_handshake *mine,
+			       uint64_t now)
+{
+	struct rn_noise_handshake *hs = &peer->handshake;
+
+	hs->local_index = 0; /* the response takes its own index; ours stays registered */
+	rn_send_handshake_response_locked(peer, now);
+	memcpy(mine->latest_timestamp, hs->latest_timestamp, sizeof(mine->latest_timestamp));
+	mine->last_initiation_consumption_ns = hs->last_initiation_consumption_ns;
+	*hs = *mine;
+	log_debug(NOISE, "crossed initiations: answered, and ours (index %08x) stays pending",
+		  hs->local_index);
+}
+
 static void handle_initiation(struct rn_wg_device *dev, const struct rn_handshake_job *job,
 			      uint64_t now)
 {
 	const struct rn_message_handshake_initiation *msg = (const void *)job->data;
 	struct rn_noise_initiation_state st;
+	struct rn_noise_handshake mine;
 	struct rn_wg_peer *peer;
+	bool keep;
 
 	if (!rn_noise_open_initiation(msg, &dev->identity, &st)) {
 		log_debug(NOISE, "dropped an initiation that does not decrypt");
@@ -586,6 +688,9 @@ static void handle_initiation(struct rn_wg_device *dev, const struct rn_handshak
 		return;
 	}
 	pthread_mutex_lock(&peer->lock);
+	keep = keeps_own_initiation(dev, peer);
+	if (keep)
+		mine = peer->handshake;
 	if (!rn_noise_finish_initiation(&peer->handshake, &st, msg, now)) {
 		log_debug(NOISE, "dropped a replayed or flooding initiation");
 		goto out;
@@ -594,9 +699,14 @@ static void handle_initiation(struct rn_wg_device *dev, const struct rn_handshak
 	rn_timers_any_authenticated_packet_received(peer);
 	rn_timers_any_authenticated_packet_traversal(peer, now);
 	peer->rx_bytes += job->len;
-	rn_send_handshake_response_locked(peer, now);
+	if (keep)
+		answer_keeping_own(peer, &mine, now);
+	else
+		rn_send_handshake_response_locked(peer, now);
 out:
 	pthread_mutex_unlock(&peer->lock);
+	if (keep)
+		rn_wipe(&mine, sizeof(mine));
 }
 
 static void handle_response(struct rn_wg_device *dev, const struct rn_handshake_job *job,

@@ -11,7 +11,8 @@
 # Checks: with the control server stopped, the tunnel keeps working and status says the server
 # is unreachable; restarted on its state, it serves the same network (same addresses, new maps
 # reach the nodes). rustynetd killed with SIGKILL under traffic and restarted: exactly one of
-# each address and route it installs (no duplicates), the mesh back within 5 s. A cached map
+# each address and route it installs (no duplicates), the mesh back within 5 s; a peer that
+# was sending to it reaches it again within 2 s, though it sends nothing itself. A cached map
 # past the validity its server set (8 s here, by the test hook RUSTYNET_CONTROL_CACHE_VALID_S)
 # is not run at start: no peers, status says it waits for the control server, and the mesh
 # comes back once the server is reached; a running node keeps its map past it. `down` leaves
@@ -22,8 +23,8 @@ TEST_TAG=mrst
 . "$(dirname "$0")/../lib.sh"
 # shellcheck source=tests/mesh-lib.sh
 . "$(dirname "$0")/../mesh-lib.sh"
-# 42 checks; the cached map part is 17 of them, one skip line without test hooks
-plan "$(rn_has_test_hooks "$RNC" && echo 42 || echo 27)"
+# 45 checks; the cached map part is 17 of them, one skip line without test hooks
+plan "$(rn_has_test_hooks "$RNC" && echo 45 || echo 30)"
 need_root
 need_cmds python3
 
@@ -67,7 +68,8 @@ installed() {
 }
 check "n1 has exactly one of each mesh route and address" installed
 
-nsx "${MESH_NS[n1]}" ping -n -i 0.05 -w 30 "$N2" >/dev/null 2>&1 &
+# not nsx: $! must be ping itself (a function runs in a subshell, which kill would not stop)
+ip netns exec "${MESH_NS[n1]}" ping -n -i 0.05 -w 30 "$N2" >/dev/null 2>&1 &
 PING=$!
 T_BG+=("$PING")
 sleep 0.5
@@ -78,6 +80,7 @@ check "rustynetd restarts after SIGKILL" mesh_node_start n1
 check "mesh back within 5 s of the restart" wait_for 5 mesh_ping n1 "$N2"
 note "mesh back $(($(now_ms) - t0)) ms after the kill"
 kill "$PING" 2>/dev/null || true
+wait "$PING" 2>/dev/null || true
 check "after the crash and restart: one of each route and address" installed
 # the daemon exits with status 0 on SIGTERM
 stop_n1() { kill -TERM "${MESH_PID[n1]}" && wait "${MESH_PID[n1]}"; }
@@ -85,6 +88,20 @@ check "rustynetd stops on SIGTERM" stop_n1
 check "rustynetd starts again" mesh_node_start n1
 check "mesh back again" wait_for 5 mesh_ping n1 "$N2"
 check "still one of each" installed
+
+# ---------------------------------------------------------------- peers reach a restarted node
+# n2 sends on a session n1 forgets when it is killed. Restarted, n1 sends nothing of its own (no
+# ping of its own runs now), so n2 goes on using that session until n1 starts a new one: n2's
+# ping must get through within 2 s of n1's start (it took ~16 s, n2's own KEEPALIVE +
+# REKEY_TIMEOUT, before rustynetd initiated to its peers at start).
+check "n2 pings n1 before the crash" mesh_ping n2 "$N1"
+kill -KILL "${MESH_PID[n1]}"
+wait "${MESH_PID[n1]}" 2>/dev/null || true
+check "rustynetd restarts after SIGKILL with no traffic of its own" mesh_node_start n1
+t0=$(now_ms)
+n2_pings_n1() { nsx "${MESH_NS[n2]}" ping -n -c 1 -W 0.25 "$N1" >/dev/null 2>&1; }
+check "n2 reaches the restarted n1 within 2 s" wait_for 2 n2_pings_n1
+note "n2 reached n1 $(($(now_ms) - t0)) ms after its restart"
 
 # ---------------------------------------------------------------- cached map validity
 VALID=8
