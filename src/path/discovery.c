@@ -169,6 +169,7 @@ static void end_round(struct rn_disco *d, uint64_t now)
 		d->changed = true;
 	d->udp = udp;
 	d->in_round = false;
+	d->rounds++;
 	d->next_round_ns = d->round_start_ns + RN_DISCO_ROUND_S * NS_PER_S;
 	if (d->next_round_ns < now)
 		d->next_round_ns = now;

@@ -74,6 +74,7 @@ struct rn_disco {
 	struct rn_disco_family fam[RN_DISCO_FAMILIES];
 	enum rn_disco_udp udp;
 	bool in_round;
+	unsigned int rounds; /* rounds finished */
 	uint64_t round_start_ns;
 	uint64_t next_round_ns; /* when the next round starts (0: at the first tick) */
 	bool changed;		/* results changed since rn_disco_take_changed */
