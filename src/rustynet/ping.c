@@ -3,7 +3,9 @@
  * rustynet ping: ICMP echo to a peer through the tunnel. The peer is named as the daemon's
  * netmap names it (name, DNS name or mesh address); the echo goes out of a raw socket bound
  * to the tunnel interface (SO_BINDTODEVICE), so it proves the tunnel, not some other route.
- * Needs root (raw sockets), like every command. Exit 0 when any reply came, 1 otherwise.
+ * Needs root (raw sockets), like every command. Each reply says which path it took (direct or
+ * relayed, and the endpoint), as the daemon's status had it when the reply came.
+ * Exit 0 when any reply came, 1 otherwise.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -220,30 +222,44 @@ static int parse(int argc, char **argv, const char **what, long *count, bool *js
 	return -1;
 }
 
-/* The peer's endpoint as the data plane now has it (after the pings: a handshake sets it). */
-static const char *peer_endpoint(const char *name, char *buf, size_t len)
+/*
+ * How the data plane reaches the peer right now: its path kind ("direct", "relay", "none") into
+ * kind and its endpoint into ep (empty: none). Asked after each reply, so a path change in the
+ * middle of a run shows on the reply that took the new path.
+ */
+static void peer_path(const char *name, char *kind, size_t klen, char *ep, size_t elen)
 {
 	json_t *st = NULL, *p;
 	size_t i;
 
-	buf[0] = '\0';
+	snprintf(kind, klen, "none");
+	ep[0] = '\0';
 	if (rn_cli_call("status", &st))
-		return NULL;
-	json_array_foreach(json_object_get(st, "peers"), i, p)
-		if (match_peer(p, name) && json_is_string(json_object_get(p, "endpoint")))
-			snprintf(buf, len, "%s", json_string_value(json_object_get(p, "endpoint")));
+		return;
+	json_array_foreach(json_object_get(st, "peers"), i, p) {
+		const char *k =
+		    json_string_value(json_object_get(json_object_get(p, "path"), "kind"));
+
+		if (!match_peer(p, name))
+			continue;
+		if (json_is_string(json_object_get(p, "endpoint")))
+			snprintf(ep, elen, "%s", json_string_value(json_object_get(p, "endpoint")));
+		if (k)
+			snprintf(kind, klen, "%s", k);
+		else if (ep[0])
+			snprintf(kind, klen, "direct");
+	}
 	json_decref(st);
-	return buf[0] ? buf : NULL;
 }
 
 int rn_cli_ping_main(int argc, char **argv)
 {
-	const char *what = NULL, *ifname, *ep;
-	json_t *status = NULL, *rtts;
+	const char *what = NULL, *ifname;
+	json_t *status = NULL, *rtts, *replies;
 	long count = 3, got = 0;
 	uint16_t id = (uint16_t)getpid();
 	struct target t;
-	char epbuf[80];
+	char ep[80], kind[16];
 	bool json = false;
 	int rc, fd;
 
@@ -260,15 +276,21 @@ int rn_cli_ping_main(int argc, char **argv)
 		return RN_CLI_ERR;
 	}
 	rtts = json_array();
+	replies = json_array();
 	for (long seq = 1; seq <= count; seq++) {
 		double ms = ping_once(fd, &t, id, (uint16_t)seq);
 
 		if (ms >= 0) {
 			got++;
+			peer_path(what, kind, sizeof(kind), ep, sizeof(ep));
 			json_array_append_new(rtts, json_real(ms));
+			json_array_append_new(replies,
+					      json_pack("{s:I, s:f, s:s, s:s?}", "seq",
+							(json_int_t)seq, "rtt_ms", ms, "path", kind,
+							"endpoint", ep[0] ? ep : NULL));
 			if (!json)
-				printf("reply from %s (%s): seq=%ld time=%.2f ms\n", t.name, t.ip,
-				       seq, ms);
+				printf("reply from %s (%s): seq=%ld time=%.2f ms via %s %s\n",
+				       t.name, t.ip, seq, ms, kind, ep[0] ? ep : "(no endpoint)");
 		} else {
 			json_array_append_new(rtts, json_null());
 			if (!json)
@@ -276,19 +298,21 @@ int rn_cli_ping_main(int argc, char **argv)
 		}
 	}
 	close(fd);
-	ep = peer_endpoint(what, epbuf, sizeof(epbuf));
+	peer_path(what, kind, sizeof(kind), ep, sizeof(ep));
 	if (json) {
 		json_t *out =
-		    json_pack("{s:s, s:s, s:I, s:I, s:o, s:s?, s:b}", "peer", t.name, "ip", t.ip,
-			      "sent", (json_int_t)count, "received", (json_int_t)got, "rtt_ms",
-			      rtts, "endpoint", ep, "direct", ep != NULL);
+		    json_pack("{s:s, s:s, s:I, s:I, s:o, s:o, s:s?, s:s, s:b}", "peer", t.name,
+			      "ip", t.ip, "sent", (json_int_t)count, "received", (json_int_t)got,
+			      "rtt_ms", rtts, "replies", replies, "endpoint", ep[0] ? ep : NULL,
+			      "path", kind, "direct", !strcmp(kind, "direct"));
 
 		rn_cli_print_json(out);
 		json_decref(out);
 	} else {
 		json_decref(rtts);
-		if (ep)
-			printf("%ld/%ld replies; peer endpoint %s (direct)\n", got, count, ep);
+		json_decref(replies);
+		if (ep[0])
+			printf("%ld/%ld replies; peer endpoint %s (%s)\n", got, count, ep, kind);
 		else
 			printf("%ld/%ld replies; no endpoint known for the peer\n", got, count);
 	}

@@ -26,6 +26,23 @@ static void print_bytes(uint64_t n, char *buf, size_t len)
 		snprintf(buf, len, "%.2f %s", v, unit[u]);
 }
 
+/* "  path: direct, working, 2 candidates, changed 12 seconds ago" */
+static void print_path(const json_t *path)
+{
+	json_int_t changed = json_integer_value(json_object_get(path, "changed_at"));
+	const char *kind = json_string_value(json_object_get(path, "kind"));
+
+	if (!kind)
+		return;
+	printf("  path: %s, %s, %lld candidate%s", kind,
+	       json_is_true(json_object_get(path, "working")) ? "working" : "not confirmed",
+	       (long long)json_integer_value(json_object_get(path, "candidates")),
+	       json_integer_value(json_object_get(path, "candidates")) == 1 ? "" : "s");
+	if (changed > 0)
+		printf(", changed %lld seconds ago", (long long)(time(NULL) - changed));
+	printf("\n");
+}
+
 static void print_peer(const json_t *p)
 {
 	json_int_t hs = json_integer_value(json_object_get(p, "latest_handshake"));
@@ -43,6 +60,7 @@ static void print_peer(const json_t *p)
 		       json_string_value(json_object_get(p, "ipv6")),
 		       json_is_true(json_object_get(p, "online")) ? "online" : "offline");
 	printf("  endpoint: %s\n", json_is_string(ep) ? json_string_value(ep) : "(none)");
+	print_path(json_object_get(p, "path"));
 	printf("  allowed ips:");
 	json_array_foreach(ips, i, ip)
 		printf("%s %s", i ? "," : "", json_string_value(ip));

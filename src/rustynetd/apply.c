@@ -222,6 +222,7 @@ int rn_apply_envelope(struct rn_daemon *d, const char *buf, size_t len, enum rn_
 	d->cache_expired[0] = '\0';
 	rn_daemon_exit_apply(d);
 	rn_daemon_dns_apply(d);
+	rn_daemon_paths_apply(d);
 	apply_guard(d);
 	return 0;
 }

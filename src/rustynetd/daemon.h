@@ -22,6 +22,7 @@
 #include "rustynetd/localaddrs.h"
 #include "rustynetd/guard.h"
 #include "rustynetd/magicdns.h"
+#include "rustynetd/paths.h"
 #include "rustynetd/router.h"
 #include "wg/config.h"
 #include "wg/uapi_server.h"
@@ -71,6 +72,7 @@ struct rn_daemon {
 	struct rn_router router;       /* forwarding and NAT once approved (router.c) */
 	const char *resolv_conf;       /* borrowed from argv: --resolv-conf */
 	struct rn_magicdns_state dns;  /* magicdns.c: Magic DNS, group "dns" */
+	struct rn_paths paths;	       /* paths.c: which endpoint of each peer is in use */
 	struct rn_daemon_disco *disco; /* discovery.c: owned; NULL when not running */
 };
 

@@ -2,9 +2,10 @@
 /*
  * Exit nodes and LAN access in the daemon: the local API's exit-node and lan-access commands,
  * STATE/exit.json, and installing the plan of exit_plan.c through the system layer (journal
- * group "exit") and the data plane (fwmark, the exit peer's default allowed IPs). Re-applying
- * the same state changes nothing; a change adds what is new before it removes what is stale, so
- * a switch of exits never opens a moment of direct internet.
+ * group "exit"; "exit-mark" for the conntrack mark restore that strict rp_filter needs) and the
+ * data plane (fwmark, the exit peer's default allowed IPs). Re-applying the same state changes
+ * nothing; a change adds what is new before it removes what is stale, so a switch of exits
+ * never opens a moment of direct internet.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -16,6 +17,7 @@
 #include "ipc/ipc.h"
 #include "rustynetd/daemon.h"
 #include "rustynetd/persist.h"
+#include "system/sysctl.h"
 #include "system/system.h"
 #include "wg/device.h"
 #include "wg/messages.h"
@@ -88,6 +90,47 @@ static void add_wanted(struct rn_daemon *d, const struct rn_exit_plan *want)
 	}
 }
 
+/*
+ * Strict rp_filter: replies to the marked sockets get their mark back from conntrack and the
+ * reverse lookup uses it (exit.h). Re-asserting replaces the table in one transaction.
+ */
+static void mark_restore_on(struct rn_daemon *d)
+{
+	char ruleset[RN_EXIT_MARK_RULESET_MAX], val[RN_SYSCTL_VALUE_MAX];
+	int r;
+
+	r = rn_exit_mark_ruleset(RN_EXIT_FWMARK, RN_EXIT_FWMASK, ruleset, sizeof(ruleset));
+	if (r >= 0)
+		r = rn_system_nft_table_set(d->sys, RN_EXIT_MARK_GROUP, RN_EXIT_MARK_FAMILY,
+					    RN_EXIT_MARK_TABLE, ruleset);
+	if (r < 0) {
+		set_error(d, r, "install nft table", RN_EXIT_MARK_FAMILY " " RN_EXIT_MARK_TABLE);
+		return;
+	}
+	d->exit.mark_restore = true;
+	/* Left alone when already 1: the journal then has nothing of ours to put back. */
+	r = rn_sysctl_read(RN_EXIT_MARK_SYSCTL, val, sizeof(val));
+	if (!r && !strcmp(val, "1"))
+		return;
+	r = rn_system_sysctl_set(d->sys, RN_EXIT_MARK_GROUP, RN_EXIT_MARK_SYSCTL, "1");
+	if (r)
+		set_error(d, r, "set", RN_EXIT_MARK_SYSCTL "=1");
+}
+
+static void mark_restore_off(struct rn_daemon *d)
+{
+	int r;
+
+	if (!d->exit.mark_restore && !rn_system_count(d->sys, RN_EXIT_MARK_GROUP))
+		return;
+	r = rn_system_undo_group(d->sys, RN_EXIT_MARK_GROUP);
+	if (r) {
+		set_error(d, r, "remove", "the mark restore (group " RN_EXIT_MARK_GROUP ")");
+		return;
+	}
+	d->exit.mark_restore = false;
+}
+
 void rn_daemon_exit_apply(struct rn_daemon *d)
 {
 	struct rn_exit_plan want;
@@ -112,6 +155,7 @@ void rn_daemon_exit_apply(struct rn_daemon *d)
 		r = set_fwmark(d, want.fwmark);
 		if (r)
 			set_error(d, r, "set the fwmark on", d->ifname);
+		mark_restore_on(d); /* before the rules would make the replies fail rp_filter */
 	}
 	remove_stale(d, &want, true);
 	add_wanted(d, &want);
@@ -121,6 +165,8 @@ void rn_daemon_exit_apply(struct rn_daemon *d)
 		if (r)
 			set_error(d, r, "clear the fwmark on", d->ifname);
 	}
+	if (!want.fwmark)
+		mark_restore_off(d);
 	d->exit.dirty = d->exit.error[0] != '\0';
 	log_info(MAIN, "exit: %zu rules, %zu routes in table %d%s", want.n_rules, want.n_routes,
 		 RN_EXIT_TABLE, d->exit.dirty ? " (with errors)" : "");

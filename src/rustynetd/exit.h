@@ -18,6 +18,23 @@
  * tunnel. The selected exit peer's allowed IPs
  * gain 0.0.0.0/0 and ::/0 while it is an exit this node may use; if it goes offline or loses
  * that right the routes stay (fail closed: never direct) and status says why.
+ *
+ * Strict reverse-path filtering (rp_filter=1, what wg-quick also has to live with): the replies
+ * to the marked sockets (WireGuard from the exit's endpoint, the control server's TCP) arrive
+ * on the underlay unmarked, and the kernel's reverse lookup of their source, without the mark,
+ * ends in table 5150, i.e. the tunnel: not the interface they came in by, so they would be
+ * dropped whenever the endpoint is outside the local ranges (an exit across the internet).
+ * So while the rules are installed, journal group "exit-mark" holds what wg-quick installs:
+ *   table inet rustynet-exit: postrouting (mangle) copies a packet mark with our bits into its
+ *     conntrack entry; prerouting (mangle) copies a conntrack mark with our bits back into
+ *     the packet, so a reply is routed and reverse-path checked with the mark (rule 5200:
+ *     main, the underlay). Not only UDP as in wg-quick: the control connection is TCP.
+ *   net.ipv4.conf.all.src_valid_mark=1 (the IPv4 reverse lookup uses the mark), set only when
+ *     it is not 1 already; undo puts back the value it had.
+ * IPv6 has no rp_filter sysctl; the table is "inet", so nftables or ip6tables rpfilter rules
+ * that look up with the mark (firewalld's `fib saddr . mark . iif oif missing drop` at
+ * priority filter + 10, ip6t_rpfilter --validmark) see the restored mark. A replied-to packet
+ * only: an endpoint that starts a new flow to us (no conntrack entry yet) stays unmarked.
  * The rn_exit_* functions are pure; exit.c runs them against the daemon.
  */
 #ifndef RN_DAEMON_EXIT_H
@@ -31,8 +48,13 @@
 #include "system/netlink.h"
 #include "wg/config.h"
 
-#define RN_EXIT_GROUP	   "exit"      /* journal group of the rules and table routes */
-#define RN_EXIT_PREFS_FILE "exit.json" /* in the state dir, 0600 */
+#define RN_EXIT_GROUP		 "exit"	     /* journal group of the rules and table routes */
+#define RN_EXIT_PREFS_FILE	 "exit.json" /* in the state dir, 0600 */
+#define RN_EXIT_MARK_GROUP	 "exit-mark" /* journal group of the mark restore and its sysctl */
+#define RN_EXIT_MARK_FAMILY	 "inet"
+#define RN_EXIT_MARK_TABLE	 "rustynet-exit"
+#define RN_EXIT_MARK_SYSCTL	 "net.ipv4.conf.all.src_valid_mark"
+#define RN_EXIT_MARK_RULESET_MAX 512
 
 enum {
 	RN_EXIT_TABLE = 5150,	    /* rustynetd's routing table */
@@ -101,6 +123,13 @@ const struct rn_netmap_peer *rn_exit_peer(const struct rn_netmap *m, uint64_t id
 int rn_exit_plan_peer_defaults(struct rn_wg_config *plan, const struct rn_netmap *m,
 			       uint64_t exit_id) __attribute__((warn_unused_result));
 
+/*
+ * The body of table inet rustynet-exit: conntrack saves the mark of packets that carry mark
+ * under mask, and restores it on the packets that come back (see the top). The length
+ * written, -EINVAL (mark 0 or outside mask), -ENOSPC.
+ */
+int rn_exit_mark_ruleset(uint32_t mark, uint32_t mask, char *buf, size_t len);
+
 /* exit.json: parse (false when damaged) and print (malloc'ed, NULL when out of memory). */
 bool rn_exit_prefs_parse(const char *text, size_t len, struct rn_exit_prefs *out)
     __attribute__((warn_unused_result));
@@ -112,6 +141,7 @@ struct rn_exit_state {
 	struct rn_exit_plan installed; /* what group "exit" holds, as last installed */
 	bool dirty;		       /* the last install failed in part: redo it all next time */
 	char error[256];	       /* that failure, "" if none */
+	bool mark_restore;	       /* group "exit-mark" installed (as far as we know) */
 };
 
 #endif

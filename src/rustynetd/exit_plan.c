@@ -327,6 +327,28 @@ int rn_exit_plan_peer_defaults(struct rn_wg_config *plan, const struct rn_netmap
 	return 0;
 }
 
+int rn_exit_mark_ruleset(uint32_t mark, uint32_t mask, char *buf, size_t len)
+{
+	int n;
+
+	if (!mark || (mark & ~mask))
+		return -EINVAL;
+	/* mangle: after conntrack (-200) on the way in, before its confirmation on the way out. */
+	n = snprintf(buf, len,
+		     "chain postrouting {\n"
+		     "\ttype filter hook postrouting priority mangle; policy accept;\n"
+		     "\tmeta mark and 0x%x == 0x%x ct mark set meta mark\n"
+		     "}\n"
+		     "chain prerouting {\n"
+		     "\ttype filter hook prerouting priority mangle; policy accept;\n"
+		     "\tct mark and 0x%x == 0x%x meta mark set ct mark\n"
+		     "}",
+		     mask, mark, mask, mark);
+	if (n < 0 || (size_t)n >= len)
+		return -ENOSPC;
+	return n;
+}
+
 bool rn_exit_prefs_parse(const char *text, size_t len, struct rn_exit_prefs *out)
 {
 	json_t *j = json_loadb(text, len, JSON_REJECT_DUPLICATES, NULL), *x, *id, *name;

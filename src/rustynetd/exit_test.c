@@ -6,6 +6,7 @@
  * the exit peer's default allowed IPs, exit.json.
  */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <linux/rtnetlink.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -433,6 +434,24 @@ static void test_prefs(void **state)
 			fail_msg("accepted %s", bad[i]);
 }
 
+static void test_mark_ruleset(void **state)
+{
+	char buf[RN_EXIT_MARK_RULESET_MAX];
+	int n;
+
+	(void)state;
+	n = rn_exit_mark_ruleset(RN_EXIT_FWMARK, RN_EXIT_FWMASK, buf, sizeof(buf));
+	assert_true(n > 0 && (size_t)n == strlen(buf));
+	assert_non_null(strstr(buf, "hook postrouting priority mangle"));
+	assert_non_null(strstr(buf, "meta mark and 0xff0000 == 0x80000 ct mark set meta mark\n"));
+	assert_non_null(strstr(buf, "hook prerouting priority mangle"));
+	assert_non_null(strstr(buf, "ct mark and 0xff0000 == 0x80000 meta mark set ct mark\n"));
+	assert_int_equal(rn_exit_mark_ruleset(0, RN_EXIT_FWMASK, buf, sizeof(buf)), -EINVAL);
+	assert_int_equal(rn_exit_mark_ruleset(0x1000000, RN_EXIT_FWMASK, buf, sizeof(buf)),
+			 -EINVAL);
+	assert_int_equal(rn_exit_mark_ruleset(RN_EXIT_FWMARK, RN_EXIT_FWMASK, buf, 40), -ENOSPC);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -442,6 +461,7 @@ int main(void)
 		cmocka_unit_test(test_plan_hostile_lan),
 		cmocka_unit_test(test_peer_defaults),
 		cmocka_unit_test(test_prefs),
+		cmocka_unit_test(test_mark_ruleset),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -154,6 +154,7 @@ static void run(struct rn_daemon *d, int sfd)
 		}
 		wait_ms = rn_daemon_disco_run(d, n > 0 && (pfd[5].revents & POLLIN));
 		rn_daemon_dns_tick(d);
+		rn_daemon_paths_tick(d);
 		if (rn_wg_device_is_dead(d->dev) || !rn_tun_exists(d->ifname)) {
 			log_error(MAIN, "interface %s is gone, shutting down", d->ifname);
 			break;

@@ -215,6 +215,7 @@ int rn_daemon_session_logout(struct rn_daemon *d, char *err, size_t errlen)
 	}
 	rn_daemon_dns_stop(d);
 	rn_apply_clear(d);
+	rn_daemon_paths_free(d);
 	rn_daemon_exit_forget(d);
 	r = rn_persist_forget(d->state_dir);
 	if (r)
@@ -248,6 +249,7 @@ void rn_daemon_session_close(struct rn_daemon *d)
 	rn_client_stop(d->client);
 	d->client = NULL;
 	rn_daemon_dns_stop(d);
+	rn_daemon_paths_free(d);
 	rn_login_wipe(&d->login);
 	rn_netmap_free(&d->map);
 }

@@ -2,11 +2,12 @@
 /*
  * The status command's answer: login state, the control server connection, this node as the
  * map names it, the map's version and the last refused one, and each peer as the map names it
- * merged with what the data plane sees (endpoint, handshake, transfer). The keys are an
+ * merged with what the data plane sees (endpoint, path, handshake, transfer). The keys are an
  * interface: integration tests and scripts read them.
  */
 #include <arpa/inet.h>
 #include <string.h>
+#include <time.h>
 
 #include "ipc/ipc.h"
 #include "rustynetd/daemon.h"
@@ -61,21 +62,47 @@ static const struct rn_netmap_peer *map_peer(const struct rn_netmap *m, const ui
 	return NULL;
 }
 
+/*
+ * How the peer is reached: "direct" (an endpoint of the map, or one the peer reached us from),
+ * "none" (no endpoint yet); candidates is how many the map lists; working says a handshake
+ * completed on the endpoint in use; changed_at is the unix time of the last change (0: none).
+ */
+static json_t *path_json(const struct rn_daemon *d, const struct rn_wg_peer_config *p)
+{
+	const struct rn_path_peer *pp = rn_daemon_paths_find(d, p->public_key);
+	struct timespec boot;
+	json_int_t changed = 0;
+	uint64_t now_ms;
+
+	if (pp && pp->changed_at_ms) {
+		clock_gettime(CLOCK_BOOTTIME, &boot);
+		now_ms = (uint64_t)boot.tv_sec * 1000 + (uint64_t)boot.tv_nsec / 1000000;
+		changed =
+		    (json_int_t)time(NULL) - (json_int_t)((now_ms - pp->changed_at_ms) / 1000);
+	}
+	return json_pack("{s:s, s:I, s:b, s:I}", "kind",
+			 p->endpoint.sa.sa_family == AF_UNSPEC ? "none" : "direct", "candidates",
+			 (json_int_t)(pp ? pp->n_cand : 0), "working", pp && pp->working,
+			 "changed_at", changed);
+}
+
 /* A peer the data plane has; mp is what the map says of it (NULL: set by hand with wg(8)). */
-static json_t *peer_json(const struct rn_wg_peer_config *p, const struct rn_netmap_peer *mp)
+static json_t *peer_json(const struct rn_daemon *d, const struct rn_wg_peer_config *p,
+			 const struct rn_netmap_peer *mp)
 {
 	char key[RN_DAEMON_B64_KEY_LEN + 1];
 
 	rn_daemon_key_b64(p->public_key, key);
-	return json_pack(
-	    "{s:s?, s:s?, s:o, s:o, s:s, s:b, s:I, s:o, s:I, s:I, s:I, s:o, s:i}", "name",
-	    mp ? mp->name : NULL, "dns_name", mp ? mp->dns_name : NULL, "ipv4",
-	    mp ? ip_json(AF_INET, mp->ipv4) : json_null(), "ipv6",
-	    mp ? ip_json(AF_INET6, mp->ipv6) : json_null(), "public_key", key, "online",
-	    mp && mp->online, "last_seen", (json_int_t)(mp ? mp->last_seen : 0), "endpoint",
-	    endpoint_json(&p->endpoint), "latest_handshake", (json_int_t)p->last_handshake.tv_sec,
-	    "rx_bytes", (json_int_t)p->rx_bytes, "tx_bytes", (json_int_t)p->tx_bytes, "allowed_ips",
-	    allowed_ips_json(p), "persistent_keepalive", (int)p->persistent_keepalive);
+	return json_pack("{s:s?, s:s?, s:o, s:o, s:s, s:b, s:I, s:o, s:o, s:I, s:I, s:I, s:o, s:i}",
+			 "name", mp ? mp->name : NULL, "dns_name", mp ? mp->dns_name : NULL, "ipv4",
+			 mp ? ip_json(AF_INET, mp->ipv4) : json_null(), "ipv6",
+			 mp ? ip_json(AF_INET6, mp->ipv6) : json_null(), "public_key", key,
+			 "online", mp && mp->online, "last_seen",
+			 (json_int_t)(mp ? mp->last_seen : 0), "endpoint",
+			 endpoint_json(&p->endpoint), "path", path_json(d, p), "latest_handshake",
+			 (json_int_t)p->last_handshake.tv_sec, "rx_bytes", (json_int_t)p->rx_bytes,
+			 "tx_bytes", (json_int_t)p->tx_bytes, "allowed_ips", allowed_ips_json(p),
+			 "persistent_keepalive", (int)p->persistent_keepalive);
 }
 
 static json_t *self_json(const struct rn_daemon *d)
@@ -135,7 +162,7 @@ json_t *rn_daemon_status(struct rn_daemon *d)
 	peers = json_array();
 	for (size_t i = 0; peers && i < cfg.n_peers; i++)
 		json_array_append_new(
-		    peers, peer_json(&cfg.peers[i], map_peer(&d->map, cfg.peers[i].public_key)));
+		    peers, peer_json(d, &cfg.peers[i], map_peer(&d->map, cfg.peers[i].public_key)));
 	rn_daemon_key_b64(d->public_key, key);
 	res = json_pack(
 	    "{s:s, s:b, s:s, s:s, s:i, s:i, s:{s:s?, s:s?, s:b, s:s}, s:o, s:o, s:o, "

@@ -1,0 +1,160 @@
+/* SPDX-License-Identifier: MIT */
+/* Peers' endpoints chosen by handshakes: see paths.h and src/path/choose.h. */
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/log.h"
+#include "rustynetd/daemon.h"
+#include "rustynetd/paths.h"
+#include "wg/device.h"
+
+_Static_assert(sizeof(union rn_path_addr) == sizeof(union rn_wg_endpoint),
+	       "path and wg endpoints share the sockaddr layout");
+_Static_assert(sizeof(union rn_path_addr) == sizeof(union rn_netmap_endpoint),
+	       "path and netmap endpoints share the sockaddr layout");
+
+static uint64_t boot_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_BOOTTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void observed(const struct rn_wg_peer_config *pc, struct rn_path_observed *o)
+{
+	struct timespec now;
+	int64_t age;
+
+	memcpy(&o->endpoint, &pc->endpoint, sizeof(o->endpoint));
+	o->tx_bytes = pc->tx_bytes;
+	o->handshake_attempts = pc->handshake_attempts;
+	o->handshake_age_ms = UINT64_MAX;
+	if (!pc->last_handshake.tv_sec)
+		return;
+	clock_gettime(CLOCK_REALTIME, &now);
+	age = ((int64_t)now.tv_sec - pc->last_handshake.tv_sec) * 1000 +
+	      ((int64_t)now.tv_nsec - pc->last_handshake.tv_nsec) / 1000000;
+	o->handshake_age_ms = age < 0 ? 0 : (uint64_t)age;
+}
+
+static const struct rn_wg_peer_config *cfg_peer(const struct rn_wg_config *cfg,
+						const uint8_t key[RN_WG_KEY_LEN])
+{
+	for (size_t i = 0; i < cfg->n_peers; i++)
+		if (!memcmp(cfg->peers[i].public_key, key, RN_WG_KEY_LEN))
+			return &cfg->peers[i];
+	return NULL;
+}
+
+static void give(struct rn_daemon *d, const uint8_t key[RN_WG_KEY_LEN],
+		 const union rn_path_addr *ep, const char *why)
+{
+	union rn_wg_endpoint w;
+	char text[RN_PATHS_ADDR_STRLEN];
+	int r;
+
+	memcpy(&w, ep, sizeof(w));
+	r = rn_wg_device_update_endpoint(d->dev, key, &w);
+	rn_daemon_paths_addr_str(ep, text, sizeof(text));
+	if (r)
+		log_warn(MAIN, "path: cannot set endpoint %s: %s", text, strerror(-r));
+	else
+		log_info(MAIN, "path: peer endpoint now %s (%s)", text, why);
+}
+
+void rn_daemon_paths_addr_str(const union rn_path_addr *a, char *out, size_t cap)
+{
+	char ip[INET6_ADDRSTRLEN] = "";
+
+	if (a->sa.sa_family == AF_INET) {
+		inet_ntop(AF_INET, &a->sin.sin_addr, ip, sizeof(ip));
+		snprintf(out, cap, "%s:%u", ip, ntohs(a->sin.sin_port));
+	} else if (a->sa.sa_family == AF_INET6) {
+		inet_ntop(AF_INET6, &a->sin6.sin6_addr, ip, sizeof(ip));
+		snprintf(out, cap, "[%s]:%u", ip, ntohs(a->sin6.sin6_port));
+	} else {
+		snprintf(out, cap, "none");
+	}
+}
+
+const struct rn_path_peer *rn_daemon_paths_find(const struct rn_daemon *d,
+						const uint8_t key[RN_WG_KEY_LEN])
+{
+	for (size_t i = 0; i < d->paths.n; i++)
+		if (!memcmp(d->paths.v[i].key, key, RN_WG_KEY_LEN))
+			return &d->paths.v[i].path;
+	return NULL;
+}
+
+void rn_daemon_paths_apply(struct rn_daemon *d)
+{
+	struct rn_wg_config cfg = { 0 };
+	struct rn_paths_entry *v;
+	bool have_cfg;
+
+	v = d->map.n_peers ? calloc(d->map.n_peers, sizeof(*v)) : NULL;
+	if (d->map.n_peers && !v) {
+		log_warn(MAIN, "path: out of memory: peers keep the map's first endpoint");
+		return;
+	}
+	have_cfg = !rn_wg_device_snapshot(d->dev, &cfg);
+	for (size_t i = 0; i < d->map.n_peers; i++) {
+		const struct rn_netmap_peer *mp = &d->map.peers[i];
+		const struct rn_path_peer *old = rn_daemon_paths_find(d, mp->public_key);
+		const struct rn_wg_peer_config *pc =
+		    have_cfg ? cfg_peer(&cfg, mp->public_key) : NULL;
+		struct rn_path_observed o, *op = NULL;
+		union rn_path_addr out;
+
+		memcpy(v[i].key, mp->public_key, RN_WG_KEY_LEN);
+		if (old)
+			v[i].path = *old;
+		if (pc) {
+			observed(pc, &o);
+			op = &o;
+		}
+		if (rn_path_peer_set_candidates(
+			&v[i].path, (const union rn_path_addr *)(const void *)mp->endpoints,
+			mp->n_endpoints, op, boot_ms(), &out))
+			give(d, mp->public_key, &out, "new candidates");
+	}
+	rn_wg_config_free(&cfg);
+	free(d->paths.v);
+	d->paths.v = v;
+	d->paths.n = d->map.n_peers;
+}
+
+void rn_daemon_paths_tick(struct rn_daemon *d)
+{
+	struct rn_wg_config cfg = { 0 };
+	uint64_t now = boot_ms();
+
+	if (!d->paths.n || now - d->paths.last_tick_ms < 1000)
+		return;
+	d->paths.last_tick_ms = now;
+	if (rn_wg_device_snapshot(d->dev, &cfg))
+		return;
+	for (size_t i = 0; i < d->paths.n; i++) {
+		struct rn_paths_entry *e = &d->paths.v[i];
+		const struct rn_wg_peer_config *pc = cfg_peer(&cfg, e->key);
+		struct rn_path_observed o;
+		union rn_path_addr out;
+
+		if (!pc)
+			continue;
+		observed(pc, &o);
+		if (rn_path_peer_tick(&e->path, &o, now, &out))
+			give(d, e->key, &out, "no handshake on the last one");
+	}
+	rn_wg_config_free(&cfg);
+}
+
+void rn_daemon_paths_free(struct rn_daemon *d)
+{
+	free(d->paths.v);
+	memset(&d->paths, 0, sizeof(d->paths));
+}
