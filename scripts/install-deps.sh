@@ -15,7 +15,7 @@ PKGS=(
 	# interop, tests, demo, bench
 	wireguard-go wireguard-tools iproute2 iputils-ping iperf3 tcpdump nftables
 	procps psmisc python3 python3-cryptography socat curl dnsutils knot-dnsutils dnsmasq-base dnsperf
-	udhcpc dbus-daemon
+	udhcpc dbus-daemon coturn conntrack
 )
 
 missing=()

@@ -10,7 +10,12 @@
  * use. The node reports its candidates to the control server; each peer's map carries them
  * ("peers[].endpoints", signed and short-lived like the rest of the map). A mapping that
  * changes (NAT rebinding, a new network) is noticed at the next STUN round (every 20 s, and at
- * once when the host's addresses change) and re-reported.
+ * once when the host's addresses change) and re-reported (discovery.h runs the rounds; the
+ * daemon's src/rustynetd/discovery.c sends them and reports host candidates first, then the
+ * reflexive ones, leaving out a reflexive one equal to a host one: that host is not behind NAT).
+ * A node behind NAT (some mapping differs from every host candidate) turns on persistent
+ * keepalive (25 s) on every peer; a node whose mapping varies by destination ("hard" NAT) still
+ * reports it, but peers will rarely reach it there.
  *
  * Choosing. A path is a candidate on which a WireGuard handshake has completed: handshake
  * messages are the probes, so probing is authenticated by construction (nothing is accepted
@@ -28,6 +33,7 @@
 #ifndef RN_PATH_PATH_H
 #define RN_PATH_PATH_H
 
+#include "path/discovery.h"
 #include "path/stun.h"
 
 #endif

@@ -26,6 +26,7 @@ int rn_cli_ping_main(int argc, char **argv);
 int rn_cli_exit_node_main(int argc, char **argv);
 int rn_cli_lan_access_main(int argc, char **argv);
 int rn_cli_route_main(int argc, char **argv);
+int rn_cli_netcheck_main(int argc, char **argv);
 
 /* Whether cidr may be advertised (route.c); otherwise says why as "rustynet CMD: ...". */
 bool rn_cli_cidr_ok(const char *cmd, const char *cidr);

@@ -2,7 +2,7 @@
 /*
  * rustynet status: this node's login state, interface, public key and listen port, its
  * control server connection and netmap, and each peer's name, addresses, key, endpoint,
- * allowed IPs, latest handshake and transfer. --json prints the daemon's answer as is.
+ * allowed IPs, latest handshake and transfer, and the public endpoints discovery found. --json prints the daemon's answer as is.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -117,6 +117,23 @@ static void print_login(const json_t *res)
 		       str(rej, "reason"));
 }
 
+/* Endpoint discovery: the public mappings, and whether this node is behind NAT. */
+static void print_nat(const json_t *n)
+{
+	const json_t *m = json_object_get(n, "mappings");
+	const char *v4 = json_string_value(json_object_get(m, "ipv4"));
+	const char *v6 = json_string_value(json_object_get(m, "ipv6"));
+
+	if (!json_is_object(n) || !json_array_size(json_object_get(n, "servers")))
+		return;
+	printf("  public endpoints: %s%s%s%s (%s%s; UDP to STUN %s)\n", v4 ? v4 : "",
+	       v4 && v6 ? ", " : "", v6 ? v6 : "", v4 || v6 ? "" : "none",
+	       json_is_true(json_object_get(n, "behind_nat")) ? "behind NAT" : "no NAT",
+	       json_is_true(json_object_get(n, "hard_nat")) ? ", mapping varies by destination"
+							    : "",
+	       str(n, "udp"));
+}
+
 /* Protected mode: whether the kill switch is on, and whether it is blocking traffic now. */
 static void print_killswitch(const json_t *k)
 {
@@ -193,6 +210,7 @@ int rn_cli_status_main(int argc, char **argv)
 	printf("  listening port: %lld\n",
 	       (long long)json_integer_value(json_object_get(res, "listen_port")));
 	print_login(res);
+	print_nat(json_object_get(res, "nat"));
 	print_exit(res);
 	rn_cli_print_router(res);
 	print_refused(res);

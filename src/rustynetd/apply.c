@@ -28,8 +28,12 @@ static int apply_peers(struct rn_daemon *d, const struct rn_netmap *next, char *
 		r = rn_apply_plan_peers(d->map.version ? &d->map : NULL, &running, next, &plan);
 	if (!r)
 		r = rn_daemon_exit_add_defaults(d, next, &plan);
-	if (!r)
+	if (!r) {
+		rn_apply_plan_keepalive(&plan, rn_daemon_disco_keepalive(d));
 		r = rn_wg_device_apply(d->dev, &plan);
+	}
+	if (!r)
+		rn_daemon_disco_peers_set(d, &plan);
 	if (r)
 		snprintf(err, errlen, "cannot set the peers on %s: %s", d->ifname, strerror(-r));
 	rn_wg_config_free(&plan);

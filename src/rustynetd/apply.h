@@ -27,8 +27,13 @@
  * retry (WireGuard has no tie-break). Without NAT traversal there are no mappings to keep.
  */
 #define RN_APPLY_KEEPALIVE_S 0
-#define RN_APPLY_MAX_AGE_S   600 /* a map from the server older than this is stale */
-#define RN_APPLY_V6_NET_LEN  48	 /* the network's ULA prefix length */
+/*
+ * ... except while this node is behind NAT (discovery.c): then 25 s on every peer, so that its
+ * NAT keeps the mapping peers were told about open (UDP mappings live 30 s or more).
+ */
+#define RN_APPLY_NAT_KEEPALIVE_S 25
+#define RN_APPLY_MAX_AGE_S	 600 /* a map from the server older than this is stale */
+#define RN_APPLY_V6_NET_LEN	 48  /* the network's ULA prefix length */
 
 /* The addresses and routes one map asks for on the tunnel interface. */
 struct rn_apply_intents {
@@ -58,6 +63,9 @@ int rn_apply_verify(const struct rn_netmap *current, const uint8_t self_pub[RN_N
 int rn_apply_plan_peers(const struct rn_netmap *prev, const struct rn_wg_config *running,
 			const struct rn_netmap *next, struct rn_wg_config *out)
     __attribute__((warn_unused_result));
+
+/* Sets every added or changed peer of plan to persistent keepalive keepalive_s (0: off). */
+void rn_apply_plan_keepalive(struct rn_wg_config *plan, uint16_t keepalive_s);
 
 void rn_apply_plan_system(const struct rn_netmap *m, const char *ifname,
 			  struct rn_apply_intents *out);

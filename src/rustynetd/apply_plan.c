@@ -125,6 +125,13 @@ fail:
 	return -ENOMEM;
 }
 
+void rn_apply_plan_keepalive(struct rn_wg_config *plan, uint16_t keepalive_s)
+{
+	for (size_t i = 0; i < plan->n_peers; i++)
+		if (!(plan->peers[i].flags & RN_WG_PEER_REMOVE))
+			plan->peers[i].persistent_keepalive = keepalive_s;
+}
+
 void rn_apply_plan_system(const struct rn_netmap *m, const char *ifname,
 			  struct rn_apply_intents *out)
 {

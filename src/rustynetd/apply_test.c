@@ -190,6 +190,35 @@ static void test_plan_peers_removes_first(void **state)
 	rn_netmap_free(&m);
 }
 
+/* Behind NAT every set peer gets the keepalive; removals stay bare removals. */
+static void test_plan_keepalive(void **state)
+{
+	struct rn_wg_config run = { 0 }, out;
+	struct rn_wg_peer_config *extra;
+	struct rn_netmap m;
+
+	(void)state;
+	fx_map(&m);
+	running_from(&m, &run);
+	extra = rn_wg_config_add_peer(&run);
+	memset(extra->public_key, 0x55, 32);
+	assert_int_equal(rn_apply_plan_peers(&m, &run, &m, &out), 0);
+	rn_apply_plan_keepalive(&out, RN_APPLY_NAT_KEEPALIVE_S);
+	assert_int_equal(out.n_peers, 4);
+	assert_int_equal(out.peers[0].flags, RN_WG_PEER_REMOVE);
+	assert_int_equal(out.peers[0].persistent_keepalive, 0);
+	for (size_t i = 1; i < out.n_peers; i++) {
+		assert_true(out.peers[i].flags & RN_WG_PEER_HAS_KEEPALIVE);
+		assert_int_equal(out.peers[i].persistent_keepalive, 25);
+	}
+	rn_apply_plan_keepalive(&out, 0);
+	for (size_t i = 1; i < out.n_peers; i++)
+		assert_int_equal(out.peers[i].persistent_keepalive, 0);
+	rn_wg_config_free(&out);
+	rn_wg_config_free(&run);
+	rn_netmap_free(&m);
+}
+
 static void newer(struct rn_netmap *m)
 {
 	m->version = 43;
@@ -295,6 +324,7 @@ int main(void)
 		cmocka_unit_test(test_plan_order),
 		cmocka_unit_test(test_plan_system),
 		cmocka_unit_test(test_plan_peers_fresh),
+		cmocka_unit_test(test_plan_keepalive),
 		cmocka_unit_test(test_plan_peers_unchanged),
 		cmocka_unit_test(test_plan_peers_removes_first),
 		cmocka_unit_test(test_verify),

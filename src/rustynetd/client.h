@@ -22,6 +22,7 @@ enum {
 	RN_CLIENT_HOSTNAME_MAX = 256,  /* 1-255 bytes and the NUL */
 	RN_CLIENT_ERR_MAX = 512,       /* messages for people */
 	RN_CLIENT_MAX_ENDPOINTS = 16,  /* reported per request, as the protocol caps */
+	RN_CLIENT_MAX_REFLEXIVE = 2,   /* of those, server-reflexive: one per address family */
 	RN_CLIENT_MAX_BODY = 16 << 20, /* bytes of any response we read */
 	RN_CLIENT_CONNECT_TIMEOUT_S = 5,
 	RN_CLIENT_REQUEST_TIMEOUT_S = 15, /* enroll, logout */
@@ -55,8 +56,20 @@ bool rn_client_url_ok(const char *url, char *err, size_t errlen)
  * every up interface but the tunnel (skip_ifname), as "ip:port" / "[ip]:port". Returns how many
  * were written (at most RN_CLIENT_MAX_ENDPOINTS).
  */
+size_t rn_client_host_endpoints(const char *skip_ifname, uint16_t port,
+				char out[RN_CLIENT_MAX_ENDPOINTS][64]);
+/*
+ * What each request reports: the host endpoints, then the server-reflexive ones last set with
+ * rn_client_set_reflexive (those equal to a host endpoint left out). At most
+ * RN_CLIENT_MAX_ENDPOINTS; the reflexive ones always fit.
+ */
 size_t rn_client_endpoints(const char *skip_ifname, uint16_t port,
 			   char out[RN_CLIENT_MAX_ENDPOINTS][64]);
+/*
+ * The server-reflexive endpoints ("ip:port" / "[ip]:port", at most RN_CLIENT_MAX_REFLEXIVE)
+ * every later request reports; thread-safe. true if they differ from the previous set.
+ */
+bool rn_client_set_reflexive(const char (*v)[64], size_t n);
 
 /* How a request ended, when it did not end in a 2xx. */
 enum rn_client_failure {

@@ -113,6 +113,7 @@ static const struct {
 	{ "lan-access", rn_daemon_exit_cmd_lan },
 	{ "route", rn_daemon_cmd_route },
 	{ "dns-inspect", rn_daemon_dns_cmd_inspect },
+	{ "netcheck", rn_daemon_disco_cmd_netcheck },
 };
 
 static json_t *dispatch(struct rn_daemon *d, json_t *req)
@@ -128,7 +129,7 @@ static json_t *dispatch(struct rn_daemon *d, json_t *req)
 			return commands[i].fn(d, args);
 	return rn_ipc_reply_error(
 	    "unknown command \"%.64s\": this rustynetd (%s) knows status, "
-	    "version, down, up, logout, route, exit-node-*, lan-access and dns-inspect; are "
+	    "version, down, up, logout, route, exit-node-*, lan-access, dns-inspect and netcheck; are "
 	    "rustynet and rustynetd the same version?",
 	    cmd, RN_VERSION);
 }

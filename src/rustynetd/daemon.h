@@ -68,11 +68,12 @@ struct rn_daemon {
 	struct rn_guard guard;		 /* guard.c: LAN probes for our addresses, group "guard" */
 	struct rn_localaddrs local;	 /* localaddrs.c: the host's addresses, for the filter */
 
-	struct rn_advertise adv;      /* what this node offers (STATE/advertise.json) */
-	struct rn_router router;      /* forwarding and NAT once approved (router.c) */
-	const char *resolv_conf;      /* borrowed from argv: --resolv-conf */
-	struct rn_magicdns_state dns; /* magicdns.c: Magic DNS, group "dns" */
-	struct rn_paths paths;	      /* paths.c: which endpoint of each peer is in use */
+	struct rn_advertise adv;       /* what this node offers (STATE/advertise.json) */
+	struct rn_router router;       /* forwarding and NAT once approved (router.c) */
+	const char *resolv_conf;       /* borrowed from argv: --resolv-conf */
+	struct rn_magicdns_state dns;  /* magicdns.c: Magic DNS, group "dns" */
+	struct rn_paths paths;	       /* paths.c: which endpoint of each peer is in use */
+	struct rn_daemon_disco *disco; /* discovery.c: owned; NULL when not running */
 };
 
 /*
@@ -143,6 +144,27 @@ size_t rn_daemon_dns_upstreams(const struct rn_daemon *d, struct rn_netmap_ip *o
 void rn_daemon_dns_service_addrs(const struct rn_netmap *m, struct rn_prefix *v4,
 				 struct rn_prefix *v6);
 json_t *rn_daemon_dns_cmd_inspect(struct rn_daemon *d, json_t *args);
+
+/* discovery.c: endpoint discovery through the WireGuard socket (path/discovery.h). */
+struct rn_daemon_disco;
+/* After the device starts: hooks its socket. 0 or -errno (the daemon runs on without it). */
+int rn_daemon_disco_start(struct rn_daemon *d);
+/* Before the device stops. NULL-safe. */
+void rn_daemon_disco_stop(struct rn_daemon *d);
+/* Readable when STUN answers wait; -1 when not running. */
+int rn_daemon_disco_fd(const struct rn_daemon *d);
+/* Each turn of the loop (readable: the fd was): takes the map's servers, answers and due
+ * sends; returns how long the loop may sleep, in ms. */
+int rn_daemon_disco_run(struct rn_daemon *d, bool readable);
+/* The host's addresses changed: a round at once. */
+void rn_daemon_disco_kick(struct rn_daemon *d);
+/* The persistent keepalive peers need now: RN_APPLY_NAT_KEEPALIVE_S while behind NAT, else 0. */
+uint16_t rn_daemon_disco_keepalive(const struct rn_daemon *d);
+/* After plan went into the data plane: reach its new or moved peers at once. */
+void rn_daemon_disco_peers_set(struct rn_daemon *d, const struct rn_wg_config *plan);
+/* status's "nat" object; netcheck's command ({"refresh": true} starts a round). */
+json_t *rn_daemon_disco_status(const struct rn_daemon *d);
+json_t *rn_daemon_disco_cmd_netcheck(struct rn_daemon *d, json_t *args);
 
 /* session.c: login, logout and the poll thread's hand-overs. */
 /* At start: load control.json and netmap.json, apply the map, start polling. Never fatal. */

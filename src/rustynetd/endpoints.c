@@ -1,16 +1,22 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Where peers can reach this node: its own interface addresses with the WireGuard port. No
- * STUN yet, so behind NAT only the private addresses are known; peers in the same network (and
- * the netns tests) need nothing more.
+ * Where peers can reach this node: its own interface addresses with the WireGuard port (host
+ * candidates), then the addresses its NAT maps the WireGuard socket to (server-reflexive, found
+ * by discovery.c and set here; the poll thread reads them), without duplicates.
  */
 #include <arpa/inet.h>
 #include <ifaddrs.h>
 #include <net/if.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "rustynetd/client.h"
+
+/* The reflexive candidates: written by the loop, read by the poll thread. */
+static pthread_mutex_t reflexive_lock = PTHREAD_MUTEX_INITIALIZER;
+static char reflexive[RN_CLIENT_MAX_REFLEXIVE][64];
+static size_t n_reflexive;
 
 static bool usable(const struct ifaddrs *ifa, const char *skip_ifname)
 {
@@ -39,8 +45,8 @@ static bool usable(const struct ifaddrs *ifa, const char *skip_ifname)
 	return false;
 }
 
-size_t rn_client_endpoints(const char *skip_ifname, uint16_t port,
-			   char out[RN_CLIENT_MAX_ENDPOINTS][64])
+size_t rn_client_host_endpoints(const char *skip_ifname, uint16_t port,
+				char out[RN_CLIENT_MAX_ENDPOINTS][64])
 {
 	struct ifaddrs *list, *ifa;
 	char ip[INET6_ADDRSTRLEN];
@@ -66,5 +72,46 @@ size_t rn_client_endpoints(const char *skip_ifname, uint16_t port,
 		}
 	}
 	freeifaddrs(list);
+	return n;
+}
+
+bool rn_client_set_reflexive(const char (*v)[64], size_t n)
+{
+	bool changed;
+
+	if (n > RN_CLIENT_MAX_REFLEXIVE)
+		n = RN_CLIENT_MAX_REFLEXIVE;
+	pthread_mutex_lock(&reflexive_lock);
+	changed = n != n_reflexive;
+	for (size_t i = 0; !changed && i < n; i++)
+		changed = strcmp(v[i], reflexive[i]) != 0;
+	for (size_t i = 0; i < n; i++)
+		snprintf(reflexive[i], sizeof(reflexive[i]), "%s", v[i]);
+	n_reflexive = n;
+	pthread_mutex_unlock(&reflexive_lock);
+	return changed;
+}
+
+static bool listed(char (*v)[64], size_t n, const char *s)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(v[i], s))
+			return true;
+	return false;
+}
+
+size_t rn_client_endpoints(const char *skip_ifname, uint16_t port,
+			   char out[RN_CLIENT_MAX_ENDPOINTS][64])
+{
+	size_t n = rn_client_host_endpoints(skip_ifname, port, out);
+
+	/* Reflexive ones last, but room for them even on a host with many addresses. */
+	pthread_mutex_lock(&reflexive_lock);
+	if (n + n_reflexive > RN_CLIENT_MAX_ENDPOINTS)
+		n = RN_CLIENT_MAX_ENDPOINTS - n_reflexive;
+	for (size_t i = 0; i < n_reflexive; i++)
+		if (!listed(out, n, reflexive[i]))
+			snprintf(out[n++], 64, "%s", reflexive[i]);
+	pthread_mutex_unlock(&reflexive_lock);
 	return n;
 }

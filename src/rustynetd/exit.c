@@ -193,8 +193,10 @@ static int reapply_peers(struct rn_daemon *d)
 		r = rn_apply_plan_peers(&d->map, &running, &d->map, &plan);
 	if (!r)
 		r = rn_daemon_exit_add_defaults(d, &d->map, &plan);
-	if (!r)
+	if (!r) {
+		rn_apply_plan_keepalive(&plan, rn_daemon_disco_keepalive(d));
 		r = rn_wg_device_apply(d->dev, &plan);
+	}
 	rn_wg_config_free(&plan);
 	rn_wg_config_free(&running);
 	if (r)

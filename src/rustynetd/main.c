@@ -120,15 +120,18 @@ static void open_system(struct rn_daemon *d)
 
 static void run(struct rn_daemon *d, int sfd)
 {
+	int wait_ms = rn_daemon_disco_run(d, false);
+
 	while (!d->stop) {
-		struct pollfd pfd[5] = {
+		struct pollfd pfd[6] = {
 			{ .fd = sfd, .events = POLLIN },
 			{ .fd = d->ctl_fd, .events = POLLIN },
 			{ .fd = rn_uapi_server_fd(&d->uapi), .events = POLLIN },
 			{ .fd = d->client ? rn_client_fd(d->client) : -1, .events = POLLIN },
 			{ .fd = rn_localaddrs_fd(d), .events = POLLIN },
+			{ .fd = rn_daemon_disco_fd(d), .events = POLLIN },
 		};
-		int n = poll(pfd, 5, 1000);
+		int n = poll(pfd, 6, wait_ms);
 
 		if (n < 0 && errno != EINTR) {
 			log_error(MAIN, "poll failed: %s", strerror(errno));
@@ -145,8 +148,11 @@ static void run(struct rn_daemon *d, int sfd)
 		if (n > 0 && (pfd[3].revents & POLLIN) && d->client)
 			rn_daemon_session_poll_ready(d);
 		/* our endpoints may have moved, and with them the poll's own connection */
-		if (n > 0 && (pfd[4].revents & POLLIN) && rn_localaddrs_ready(d))
+		if (n > 0 && (pfd[4].revents & POLLIN) && rn_localaddrs_ready(d)) {
 			rn_client_repoll(d->client);
+			rn_daemon_disco_kick(d); /* and with them, perhaps, our NAT */
+		}
+		wait_ms = rn_daemon_disco_run(d, n > 0 && (pfd[5].revents & POLLIN));
 		rn_daemon_dns_tick(d);
 		rn_daemon_paths_tick(d);
 		if (rn_wg_device_is_dead(d->dev) || !rn_tun_exists(d->ifname)) {
@@ -211,6 +217,9 @@ static int serve(struct rn_daemon *d)
 	log_info(MAIN, "running %s, UDP port %u; control socket %s, wg(8) socket %s", d->ifname,
 		 d->listen_port, d->socket_path, d->uapi.path);
 	rn_localaddrs_start(d); /* before any map: its filter meets the host's addresses */
+	r = rn_daemon_disco_start(d);
+	if (r)
+		log_warn(MAIN, "endpoint discovery is off: %s", strerror(-r));
 	rn_daemon_exit_load(d);
 	rn_killswitch_sync(d);
 	rn_daemon_dns_init(d);
@@ -224,6 +233,7 @@ err_dev:
 		log_error(MAIN, "some addresses or routes could not be removed: see above");
 	rn_exit_plan_free(&d->exit.installed);
 	rn_localaddrs_stop(d);
+	rn_daemon_disco_stop(d);
 	rn_wg_device_stop(d->dev);
 err_sys:
 	rn_system_close(d->sys);

@@ -168,6 +168,28 @@ static void test_endpoints(void **state)
 	}
 }
 
+/* Reflexive endpoints come after the host ones; one equal to a host endpoint is not repeated. */
+static void test_endpoints_reflexive(void **state)
+{
+	char host[RN_CLIENT_MAX_ENDPOINTS][64], eps[RN_CLIENT_MAX_ENDPOINTS][64];
+	char refl[2][64] = { "203.0.113.7:40000", "" };
+	size_t nh, n;
+
+	(void)state;
+	nh = rn_client_host_endpoints(NULL, 41641, host);
+	if (nh)
+		snprintf(refl[1], sizeof(refl[1]), "%s", host[0]);
+	assert_true(rn_client_set_reflexive(refl, nh ? 2 : 1));
+	assert_false(rn_client_set_reflexive(refl, nh ? 2 : 1));
+	n = rn_client_endpoints(NULL, 41641, eps);
+	assert_int_equal(n, nh + 1);
+	for (size_t i = 0; i < nh; i++)
+		assert_string_equal(eps[i], host[i]);
+	assert_string_equal(eps[nh], "203.0.113.7:40000");
+	assert_true(rn_client_set_reflexive(NULL, 0));
+	assert_int_equal(rn_client_endpoints(NULL, 41641, eps), nh);
+}
+
 /* A cached map runs at start only within its server's validity (24 h when it names none). */
 static void test_netmap_fresh(void **state)
 {
@@ -201,6 +223,7 @@ int main(void)
 		cmocka_unit_test(test_netmap_fresh),
 		cmocka_unit_test(test_url_ok),
 		cmocka_unit_test(test_endpoints),
+		cmocka_unit_test(test_endpoints_reflexive),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -176,6 +176,8 @@ json_t *rn_daemon_status(struct rn_daemon *d)
 	if (res)
 		json_object_update_new(res, rn_daemon_exit_status(d, &cfg));
 	if (res)
+		json_object_set_new(res, "nat", rn_daemon_disco_status(d));
+	if (res)
 		json_object_set_new(res, "killswitch",
 				    rn_killswitch_status(d, json_object_get(res, "exit_node")));
 	rn_wg_config_free(&cfg);

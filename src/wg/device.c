@@ -487,6 +487,43 @@ void rn_wg_device_stats(struct rn_wg_device *dev, struct rn_wg_device_stats *out
 	out->rx_pool_drops = atomic_load(&dev->rx_pool_drops);
 }
 
+void rn_wg_device_set_foreign_handler(struct rn_wg_device *dev, rn_wg_foreign_fn fn, void *ctx)
+{
+	/* The reader calls it under cfg_lock (read): once we hold it for writing, none runs. */
+	pthread_rwlock_wrlock(&dev->cfg_lock);
+	dev->foreign_fn = fn;
+	dev->foreign_ctx = ctx;
+	pthread_rwlock_unlock(&dev->cfg_lock);
+}
+
+int rn_wg_device_send_raw(struct rn_wg_device *dev, const union rn_wg_endpoint *to, const void *buf,
+			  size_t len)
+{
+	int r;
+
+	if (!len || len > RN_UDP_MAX_PAYLOAD)
+		return -EINVAL;
+	r = rn_send_raw(dev, to, buf, len);
+	if (r < 0)
+		return r;
+	return r == 1 ? 0 : -EAGAIN;
+}
+
+int rn_wg_device_initiate(struct rn_wg_device *dev, const uint8_t public_key[RN_WG_KEY_LEN])
+{
+	struct rn_wg_peer *peer;
+
+	pthread_rwlock_rdlock(&dev->cfg_lock);
+	peer = rn_peer_lookup(dev, public_key);
+	if (peer) {
+		pthread_mutex_lock(&peer->lock);
+		rn_send_keepalive_locked(peer, rn_now_ns());
+		pthread_mutex_unlock(&peer->lock);
+	}
+	pthread_rwlock_unlock(&dev->cfg_lock);
+	return peer ? 0 : -ENOENT;
+}
+
 static int add_allowed_ip(void *ctx, int family, const void *addr, uint8_t cidr)
 {
 	struct rn_wg_allowed_ip a = { .family = (uint16_t)family, .cidr = cidr };

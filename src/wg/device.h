@@ -9,6 +9,7 @@
 #define RN_WG_DEVICE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "policy/filter.h"
@@ -83,6 +84,31 @@ struct rn_wg_device_stats {
 };
 
 void rn_wg_device_stats(struct rn_wg_device *dev, struct rn_wg_device_stats *out);
+
+/*
+ * Datagrams on the WireGuard socket that are not WireGuard messages (whose first byte is not
+ * 1-4 followed by three zeros: STUN answers, for one) go to the owner's handler, at most
+ * RN_WG_FOREIGN_MAX_LEN bytes (longer ones are dropped). It runs on a packet thread with the
+ * device's configuration lock held for reading: copy into a bounded queue, wake the owner's
+ * loop and return; never block, never call back into the device. NULL removes it (the
+ * datagrams are dropped, as before); after the call returns the old handler is no longer running.
+ */
+#define RN_WG_FOREIGN_MAX_LEN 548 /* RN_STUN_MAX_MSG (path/stun.h) */
+typedef void (*rn_wg_foreign_fn)(void *ctx, const void *buf, size_t len,
+				 const union rn_wg_endpoint *from);
+void rn_wg_device_set_foreign_handler(struct rn_wg_device *dev, rn_wg_foreign_fn fn, void *ctx);
+/*
+ * Sends one datagram from the WireGuard socket (its port and fwmark, so it is routed as the
+ * WireGuard packets are, and a NAT maps it as them). 0 or -errno.
+ */
+int rn_wg_device_send_raw(struct rn_wg_device *dev, const union rn_wg_endpoint *to, const void *buf,
+			  size_t len);
+/*
+ * A peer was added or its endpoint changed: reach it now rather than at the first packet. With
+ * no session, a handshake initiation goes out (unless one did within REKEY_TIMEOUT); with one, a
+ * keepalive, which moves the peer's idea of our endpoint. 0, or -ENOENT for an unknown peer.
+ */
+int rn_wg_device_initiate(struct rn_wg_device *dev, const uint8_t public_key[RN_WG_KEY_LEN]);
 
 const char *rn_wg_device_ifname(const struct rn_wg_device *dev);
 unsigned int rn_wg_device_capabilities(const struct rn_wg_device *dev);

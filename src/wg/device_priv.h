@@ -194,6 +194,10 @@ struct rn_wg_device {
 	struct rn_flowtable flows;
 	_Atomic uint64_t filtered; /* inbound packets the filter refused */
 
+	/* Non-WireGuard datagrams go here (cfg_lock): rn_wg_device_set_foreign_handler. */
+	rn_wg_foreign_fn foreign_fn;
+	void *foreign_ctx;
+
 	pthread_t tun_thread, udp_thread, handshake_thread, timer_thread;
 	bool threads_started;
 };

@@ -182,11 +182,141 @@ static void test_new_private_key_allows_handshake_at_once(void **state)
 	close(b.fd);
 }
 
+struct foreign_seen {
+	int calls;
+	size_t len;
+	uint8_t buf[RN_WG_FOREIGN_MAX_LEN];
+	uint16_t from_port;
+};
+
+static void foreign_cb(void *ctx, const void *buf, size_t len, const union rn_wg_endpoint *from)
+{
+	struct foreign_seen *f = ctx;
+
+	f->calls++;
+	f->len = len;
+	memcpy(f->buf, buf, len);
+	f->from_port = from->sa.sa_family == AF_INET ? ntohs(from->sin.sin_port) : 0;
+}
+
+static void sink_send(struct sink *s, uint16_t port, const void *buf, size_t len)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET,
+				 .sin_port = htons(port),
+				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+
+	assert_int_equal(sendto(s->fd, buf, len, 0, (struct sockaddr *)&a, sizeof(a)),
+			 (ssize_t)len);
+}
+
+/*
+ * Whatever is not a WireGuard message (a STUN answer) reaches the owner's handler with its
+ * source; WireGuard messages, even malformed ones, and oversized datagrams never do; without
+ * a handler they are dropped as before.
+ */
+static void test_foreign_datagrams_reach_the_handler(void **state)
+{
+	/* A STUN Binding success header: top bits 0, length 0, the magic cookie, a txid. */
+	static const uint8_t stun[20] = { 0x01, 0x01, 0, 0, 0x21, 0x12, 0xa4, 0x42, 1, 2, 3, 4 };
+	uint8_t wg_short[40] = { 1, 0, 0, 0 }; /* an initiation of the wrong length */
+	uint8_t wg_data[32] = { 4, 0, 0, 0 };  /* a data message for no session */
+	uint8_t big[RN_WG_FOREIGN_MAX_LEN + 1] = { 0x00, 0x01 };
+	struct foreign_seen f = { 0 };
+	struct rn_wg_device *dev;
+	struct sink s;
+
+	(void)state;
+	sink_open(&s);
+	dev = fake_device(NULL);
+	sink_send(&s, dev->udp.port, stun, sizeof(stun)); /* no handler yet: dropped */
+	assert_int_equal(rn_testdev_pump(dev), 1);
+
+	rn_wg_device_set_foreign_handler(dev, foreign_cb, &f);
+	sink_send(&s, dev->udp.port, stun, sizeof(stun));
+	assert_int_equal(rn_testdev_pump(dev), 1);
+	assert_int_equal(f.calls, 1);
+	assert_int_equal(f.len, sizeof(stun));
+	assert_memory_equal(f.buf, stun, sizeof(stun));
+	assert_int_equal(f.from_port, s.port);
+
+	sink_send(&s, dev->udp.port, wg_short, sizeof(wg_short));
+	sink_send(&s, dev->udp.port, wg_data, sizeof(wg_data));
+	sink_send(&s, dev->udp.port, big, sizeof(big));
+	assert_int_equal(rn_testdev_pump(dev), 3);
+	assert_int_equal(f.calls, 1);
+
+	rn_wg_device_set_foreign_handler(dev, NULL, NULL);
+	sink_send(&s, dev->udp.port, stun, sizeof(stun));
+	assert_int_equal(rn_testdev_pump(dev), 1);
+	assert_int_equal(f.calls, 1);
+
+	rn_wg_device_stop(dev);
+	close(s.fd);
+}
+
+/* send_raw leaves from the WireGuard socket: the receiver sees the device's port. */
+static void test_send_raw_leaves_from_the_wireguard_port(void **state)
+{
+	static const uint8_t msg[28] = { 0x00, 0x01, 0x00, 0x08, 0x21, 0x12, 0xa4, 0x42 };
+	union rn_wg_endpoint to = { .sin = { .sin_family = AF_INET,
+					     .sin_addr.s_addr = htonl(INADDR_LOOPBACK) } };
+	struct sockaddr_in from;
+	socklen_t alen = sizeof(from);
+	struct pollfd pfd;
+	struct rn_wg_device *dev;
+	uint8_t buf[64];
+	struct sink s;
+
+	(void)state;
+	sink_open(&s);
+	dev = fake_device(NULL);
+	to.sin.sin_port = htons(s.port);
+	assert_int_equal(rn_wg_device_send_raw(dev, &to, msg, sizeof(msg)), 0);
+	pfd = (struct pollfd){ .fd = s.fd, .events = POLLIN };
+	assert_int_equal(poll(&pfd, 1, 1000), 1);
+	assert_int_equal(recvfrom(s.fd, buf, sizeof(buf), 0, (struct sockaddr *)&from, &alen),
+			 sizeof(msg));
+	assert_memory_equal(buf, msg, sizeof(msg));
+	assert_int_equal(ntohs(from.sin_port), dev->udp.port);
+	to.sa.sa_family = AF_UNSPEC;
+	assert_int_equal(rn_wg_device_send_raw(dev, &to, msg, sizeof(msg)), -EDESTADDRREQ);
+
+	rn_wg_device_stop(dev);
+	close(s.fd);
+}
+
+/* initiate: a handshake toward a known peer at once; an unknown one is -ENOENT. */
+static void test_initiate_sends_an_initiation(void **state)
+{
+	uint8_t priv_a[32], pub_a[32], priv_b[32], pub_b[32];
+	struct rn_wg_device *dev;
+	struct sink b;
+	uint32_t types[4];
+
+	(void)state;
+	keypair_of(priv_a, pub_a);
+	keypair_of(priv_b, pub_b);
+	sink_open(&b);
+	dev = fake_device(priv_a);
+	assert_int_equal(rn_wg_device_initiate(dev, pub_b), -ENOENT);
+	assert_int_equal(sink_drain(&b, types, 4, 100), 0);
+	add_peer(dev, pub_b, b.port);
+	assert_int_equal(rn_wg_device_initiate(dev, pub_b), 0);
+	assert_int_equal(sink_drain(&b, types, 4, 1000), 1);
+	assert_int_equal(types[0], RN_MESSAGE_HANDSHAKE_INITIATION);
+
+	rn_wg_device_stop(dev);
+	close(b.fd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_response_counts_as_sent_handshake),
 		cmocka_unit_test(test_new_private_key_allows_handshake_at_once),
+		cmocka_unit_test(test_foreign_datagrams_reach_the_handler),
+		cmocka_unit_test(test_send_raw_leaves_from_the_wireguard_port),
+		cmocka_unit_test(test_initiate_sends_an_initiation),
 	};
 
 	if (rn_crypto_init())

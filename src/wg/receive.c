@@ -465,7 +465,10 @@ static unsigned int rx_sort(struct rn_wg_device *dev, struct rn_rx_buf *b, bool 
 				queue_handshake(dev, &d);
 			break;
 		default:
-			log_debug(RX, "dropped a %zu-byte message of unknown type", d.len);
+			if (dev->foreign_fn && d.len <= RN_WG_FOREIGN_MAX_LEN)
+				dev->foreign_fn(dev->foreign_ctx, d.data, d.len, d.from);
+			else
+				log_debug(RX, "dropped a %zu-byte message of unknown type", d.len);
 		}
 	}
 	pthread_rwlock_unlock(&dev->cfg_lock);

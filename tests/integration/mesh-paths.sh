@@ -31,9 +31,6 @@ fi
 
 mesh_init_or_end
 mesh_nodes_or_end n1 n2
-check "n1 up" mesh_up n1 alice
-check "n2 up" mesh_up n2 alice
-N2_4=$(mesh_ip4 n2 2>/dev/null || echo none)
 
 # block FAMILY: WireGuard (UDP 41641) into n2 over FAMILY (ip, ip6) dropped and counted.
 block() {
@@ -71,8 +68,12 @@ n1_is_on() { wait_for 5 n1_on "$1"; }
 
 N2_EP4=198.51.100.11:41641
 N2_EP6='[2001:db8:1::11]:41641'
-check "n1 starts on n2's first candidate, its IPv4 endpoint" n1_is_on "$N2_EP4"
+# Blocked before the map arrives: the lower key of a new pair starts a handshake at once.
 check "IPv4 WireGuard into n2 blocked" block ipv4
+check "n1 up" mesh_up n1 alice
+check "n2 up" mesh_up n2 alice
+N2_4=$(mesh_ip4 n2 2>/dev/null || echo none)
+check "n1 starts on n2's first candidate, its IPv4 endpoint" n1_is_on "$N2_EP4"
 check "n1 pings n2 through the tunnel within 15 s" wait_for 15 mesh_ping n1 "$N2_4"
 check "the dead IPv4 candidate was tried (n2 dropped n1's initiations)" some_dropped
 check "n1's path to n2: direct, working, on its IPv6 endpoint, 2 candidates" \
