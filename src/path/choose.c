@@ -32,6 +32,7 @@ bool rn_path_peer_set_candidates(struct rn_path_peer *p, const union rn_path_add
 				 union rn_path_addr *out)
 {
 	union rn_path_addr in_use = { .sa.sa_family = AF_UNSPEC };
+	bool fresh = !p->n_cand; /* no trial running: the one in use starts one */
 	size_t i;
 
 	if (n > RN_PATH_MAX_CANDIDATES)
@@ -50,6 +51,8 @@ bool rn_path_peer_set_candidates(struct rn_path_peer *p, const union rn_path_add
 	}
 	for (i = 0; i < n; i++)
 		if (rn_path_addr_equal(&c[i], &in_use)) {
+			if (fresh)
+				start_trial(p, i, o, now_ms);
 			p->cur = i; /* still a candidate: keep it, and what we know of it */
 			return false;
 		}
@@ -93,7 +96,10 @@ bool rn_path_peer_tick(struct rn_path_peer *p, const struct rn_path_observed *o,
 		p->tx_at_since = o->tx_bytes;
 		return false;
 	}
-	if (p->n_cand < 2 || tried_for < RN_PATH_TRY_MS || o->tx_bytes == p->tx_at_since)
+	/* Tried: something went out, or the data plane retried an initiation whose send failed
+	 * (no route to that family), so tx did not grow. */
+	if (p->n_cand < 2 || tried_for < RN_PATH_TRY_MS ||
+	    (o->tx_bytes == p->tx_at_since && !o->handshake_attempts))
 		return false; /* nothing else to try, still trying, or never tried: not a failure */
 	start_trial(p, (p->cur + 1) % p->n_cand, o, now_ms);
 	*out = p->cand[p->cur];

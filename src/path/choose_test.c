@@ -157,6 +157,44 @@ static void test_new_map(void **state)
 	assert_false(rn_path_peer_tick(&p, &o, 9000 + 10 * RN_PATH_TRY_MS, &out));
 }
 
+/*
+ * A new peer whose data plane already has the map's first endpoint (apply_plan set it): the
+ * trial starts now, not at time 0, so it is not given up at once (it was, and a node behind an
+ * IPv4-only NAT moved to an IPv6 candidate it had no route to).
+ */
+static void test_fresh_peer_in_use(void **state)
+{
+	struct rn_path_peer p = { 0 };
+	struct rn_path_observed o = { .handshake_age_ms = NEVER, .tx_bytes = 148 };
+	union rn_path_addr out;
+	uint64_t t = 1000000;
+
+	(void)state;
+	o.endpoint = cands[1];
+	assert_false(rn_path_peer_set_candidates(&p, cands, 3, &o, t, &out));
+	assert_int_equal(p.cur, 1);
+	o.tx_bytes += 148;
+	assert_false(rn_path_peer_tick(&p, &o, t + 1000, &out));
+	assert_true(rn_path_peer_tick(&p, &o, t + RN_PATH_TRY_MS, &out));
+	assert_true(rn_path_addr_equal(&out, &cands[2]));
+}
+
+/* A candidate we cannot even send to (no route): tx does not grow, but the retry counts. */
+static void test_unsendable(void **state)
+{
+	struct rn_path_peer p = { 0 };
+	struct rn_path_observed o = { .handshake_age_ms = NEVER };
+	union rn_path_addr out;
+
+	(void)state;
+	assert_true(rn_path_peer_set_candidates(&p, cands, 2, NULL, 0, &out));
+	o.endpoint = cands[0];
+	assert_false(rn_path_peer_tick(&p, &o, RN_PATH_TRY_MS, &out)); /* nothing tried */
+	o.handshake_attempts = 1;
+	assert_true(rn_path_peer_tick(&p, &o, RN_PATH_TRY_MS + 1000, &out));
+	assert_true(rn_path_addr_equal(&out, &cands[1]));
+}
+
 static void test_addr_equal(void **state)
 {
 	union rn_path_addr a = v4("203.0.113.7", 1), b = v4("203.0.113.7", 2), c = { 0 }, d = { 0 };
@@ -182,6 +220,8 @@ int main(void)
 		cmocka_unit_test_setup(test_roaming_wins, setup),
 		cmocka_unit_test_setup(test_stale_session_retries, setup),
 		cmocka_unit_test_setup(test_new_map, setup),
+		cmocka_unit_test_setup(test_fresh_peer_in_use, setup),
+		cmocka_unit_test_setup(test_unsendable, setup),
 		cmocka_unit_test(test_addr_equal),
 	};
 

@@ -314,7 +314,7 @@ void rn_daemon_disco_peers_set(struct rn_daemon *d, const struct rn_wg_config *p
 		 * behind NAT, where our packets must go out to open the mapping.
 		 */
 		if (nat || memcmp(d->public_key, pc->public_key, RN_WG_KEY_LEN) < 0)
-			(void)rn_wg_device_initiate(d->dev, pc->public_key);
+			(void)rn_wg_device_poke(d->dev, pc->public_key);
 	}
 }
 

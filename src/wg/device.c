@@ -509,7 +509,7 @@ int rn_wg_device_send_raw(struct rn_wg_device *dev, const union rn_wg_endpoint *
 	return r == 1 ? 0 : -EAGAIN;
 }
 
-int rn_wg_device_initiate(struct rn_wg_device *dev, const uint8_t public_key[RN_WG_KEY_LEN])
+int rn_wg_device_poke(struct rn_wg_device *dev, const uint8_t public_key[RN_WG_KEY_LEN])
 {
 	struct rn_wg_peer *peer;
 

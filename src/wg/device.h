@@ -108,7 +108,7 @@ int rn_wg_device_send_raw(struct rn_wg_device *dev, const union rn_wg_endpoint *
  * no session, a handshake initiation goes out (unless one did within REKEY_TIMEOUT); with one, a
  * keepalive, which moves the peer's idea of our endpoint. 0, or -ENOENT for an unknown peer.
  */
-int rn_wg_device_initiate(struct rn_wg_device *dev, const uint8_t public_key[RN_WG_KEY_LEN]);
+int rn_wg_device_poke(struct rn_wg_device *dev, const uint8_t public_key[RN_WG_KEY_LEN]);
 
 const char *rn_wg_device_ifname(const struct rn_wg_device *dev);
 unsigned int rn_wg_device_capabilities(const struct rn_wg_device *dev);

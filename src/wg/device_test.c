@@ -298,10 +298,10 @@ static void test_initiate_sends_an_initiation(void **state)
 	keypair_of(priv_b, pub_b);
 	sink_open(&b);
 	dev = fake_device(priv_a);
-	assert_int_equal(rn_wg_device_initiate(dev, pub_b), -ENOENT);
+	assert_int_equal(rn_wg_device_poke(dev, pub_b), -ENOENT);
 	assert_int_equal(sink_drain(&b, types, 4, 100), 0);
 	add_peer(dev, pub_b, b.port);
-	assert_int_equal(rn_wg_device_initiate(dev, pub_b), 0);
+	assert_int_equal(rn_wg_device_poke(dev, pub_b), 0);
 	assert_int_equal(sink_drain(&b, types, 4, 1000), 1);
 	assert_int_equal(types[0], RN_MESSAGE_HANDSHAKE_INITIATION);
 
