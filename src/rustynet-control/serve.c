@@ -53,7 +53,8 @@ struct rn_mapper_epoch *rn_serve_snapshot(struct rn_serve *s)
 
 	if (s->snap && rn_mapper_epoch_serial(s->snap) == s->epoch)
 		return s->snap;
-	if (rn_mapper_epoch_load(s->store, s->epoch, time(NULL), &e, err, sizeof(err))) {
+	if (rn_mapper_epoch_load(s->store, s->epoch, time(NULL), s->own_stun, s->n_own_stun, &e,
+				 err, sizeof(err))) {
 		log_error(MAIN, "loading the network: %s", err);
 		return NULL;
 	}
