@@ -125,8 +125,8 @@ static int rn_mapper_upstreams(struct rn_store *store, struct rn_mapper_epoch *e
  * server it already trusts), then the admin's list less any the server already named. A stored
  * list that no longer parses is logged and ignored.
  */
-static int rn_mapper_stun(struct rn_store *store, const union rn_netmap_endpoint *own,
-			  size_t n_own, struct rn_mapper_epoch *e)
+static int rn_mapper_stun(struct rn_store *store, const union rn_netmap_endpoint *own, size_t n_own,
+			  struct rn_mapper_epoch *e)
 {
 	union rn_netmap_endpoint admin[RN_STORE_STUN_SERVERS_MAX];
 	char text[RN_STORE_STUN_SERVERS_TEXT_MAX], err[160];

@@ -448,10 +448,10 @@ static void test_stun(void **state)
 	endpoint("198.51.100.1:3478", &f->own_stun[0]);
 	endpoint("[2001:db8:1::1]:3478", &f->own_stun[1]);
 	f->n_own_stun = 2;
-	assert_int_equal(rn_store_setting_set(f->store, "admin:t", "stun_servers",
-					      "203.0.113.9:3478,198.51.100.1:3478,[2001:db8::9]:19302",
-					      NOW),
-			 0);
+	assert_int_equal(
+	    rn_store_setting_set(f->store, "admin:t", "stun_servers",
+				 "203.0.113.9:3478,198.51.100.1:3478,[2001:db8::9]:19302", NOW),
+	    0);
 	e = epoch(f, NOW);
 	assert_int_equal(rn_mapper_build(e, (uint64_t)f->laptop, &m, err, sizeof(err)), 0);
 	assert_string_equal(stun_text(&m, text, sizeof(text)),

@@ -237,7 +237,8 @@ enum {
 	RN_STORE_STUN_SERVERS_TEXT_MAX = RN_NETMAP_MAX_STUN * 56,
 };
 int rn_store_stun_servers_parse(const char *text, union rn_netmap_endpoint *out, size_t max,
-				size_t *n, char *err, size_t errlen) __attribute__((warn_unused_result));
+				size_t *n, char *err, size_t errlen)
+    __attribute__((warn_unused_result));
 /* Canonical text of eps, comma-separated, into out. */
 void rn_store_stun_servers_format(const union rn_netmap_endpoint *eps, size_t n, char *out,
 				  size_t size);

@@ -69,9 +69,10 @@ int rn_store_stun_servers_parse(const char *text, union rn_netmap_endpoint *out,
 		int ret = -EINVAL;
 
 		if (*n == max) {
-			snprintf(err, errlen, "at most %zu STUN servers (the map carries %d, and %d "
-				 "are kept for the server's own responder)", max, RN_NETMAP_MAX_STUN,
-				 RN_STORE_STUN_OWN_MAX);
+			snprintf(err, errlen,
+				 "at most %zu STUN servers (the map carries %d, and %d "
+				 "are kept for the server's own responder)",
+				 max, RN_NETMAP_MAX_STUN, RN_STORE_STUN_OWN_MAX);
 			return -EINVAL;
 		}
 		if (len < sizeof(one)) {

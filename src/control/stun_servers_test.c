@@ -96,12 +96,11 @@ static void test_store(void **state)
 					      "198.51.100.7:3478,[2001:db8::7]:3478", 10),
 			 0);
 	assert_int_equal(audit_rows(store), rows + 1);
-	assert_int_equal(rn_store_setting_set(store, "admin:t", "stun_servers", "127.0.0.1:3478",
-					      11),
-			 -EINVAL);
-	assert_int_equal(rn_store_setting_set(store, "admin:t", "stun_servers",
-					      "[2001:db8:0::7]:3478", 11),
-			 -EINVAL); /* not canonical */
+	assert_int_equal(
+	    rn_store_setting_set(store, "admin:t", "stun_servers", "127.0.0.1:3478", 11), -EINVAL);
+	assert_int_equal(
+	    rn_store_setting_set(store, "admin:t", "stun_servers", "[2001:db8:0::7]:3478", 11),
+	    -EINVAL); /* not canonical */
 	assert_int_equal(audit_rows(store), rows + 1);
 	assert_int_equal(rn_store_setting_get(store, "stun_servers", text, sizeof(text)), 0);
 	assert_string_equal(text, "198.51.100.7:3478,[2001:db8::7]:3478");

@@ -123,8 +123,7 @@ static struct rn_bucket *rn_ratelimit_find(struct rn_ratelimit *rl,
 		}
 		rn_ratelimit_refill(rl, b, now);
 		if (!victim || (victim->key[0] && b->tokens == rl->burst) ||
-		    (victim->key[0] && victim->tokens < rl->burst &&
-		     b->updated < victim->updated))
+		    (victim->key[0] && victim->tokens < rl->burst && b->updated < victim->updated))
 			victim = b;
 	}
 	if (!create)

@@ -567,9 +567,9 @@ static int rn_serve_stun_arg(struct rn_ctl *ctl, const char *arg, union rn_netma
 	char err[256];
 
 	if (*n == RN_STUNSRV_MAX_LISTEN)
-		return rn_ctl_usage_error(ctl,
-					  "--stun-listen at most %d times (e.g. one IPv4, one IPv6)",
-					  RN_STUNSRV_MAX_LISTEN);
+		return rn_ctl_usage_error(
+		    ctl, "--stun-listen at most %d times (e.g. one IPv4, one IPv6)",
+		    RN_STUNSRV_MAX_LISTEN);
 	if (rn_stunsrv_parse_listen(arg, &eps[*n], err, sizeof(err)))
 		return rn_ctl_usage_error(ctl, "--stun-listen %s", err);
 	(*n)++;

@@ -44,16 +44,15 @@ static int rn_stun_set(struct rn_ctl *ctl, int argc, char **argv)
 		return ret;
 	text[0] = '\0';
 	for (int i = first; i < argc; i++) {
-		int w = snprintf(text + used, sizeof(text) - used, "%s%s", used ? "," : "",
-				 argv[i]);
+		int w =
+		    snprintf(text + used, sizeof(text) - used, "%s%s", used ? "," : "", argv[i]);
 
 		if (w < 0 || (size_t)w >= sizeof(text) - used)
 			return rn_ctl_usage_error(ctl, "too many or too long: at most %d servers",
 						  RN_STORE_STUN_SERVERS_MAX);
 		used += (size_t)w;
 	}
-	if (rn_store_stun_servers_parse(text, eps, RN_STORE_STUN_SERVERS_MAX, &n, err,
-					sizeof(err)))
+	if (rn_store_stun_servers_parse(text, eps, RN_STORE_STUN_SERVERS_MAX, &n, err, sizeof(err)))
 		return rn_ctl_usage_error(ctl, "%s; nothing changed", err);
 	if (!n)
 		return rn_ctl_usage_error(ctl, "no server given: use `stun clear` for none");

@@ -305,8 +305,7 @@ int rn_stunsrv_listen(struct rn_stunsrv *s, const union rn_netmap_endpoint *ep, 
 	if (ep->sa.sa_family == AF_INET6 &&
 	    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) < 0)
 		goto fail;
-	if (bind(fd, &ep->sa,
-		 ep->sa.sa_family == AF_INET ? sizeof(ep->sin) : sizeof(ep->sin6)) < 0)
+	if (bind(fd, &ep->sa, ep->sa.sa_family == AF_INET ? sizeof(ep->sin) : sizeof(ep->sin6)) < 0)
 		goto fail;
 	s->fds[s->n_fds++] = fd;
 	return 0;
@@ -323,8 +322,8 @@ fail:
 			 "0.0.0.0 / [::] for all)",
 			 text);
 	else if (ret == -EACCES)
-		snprintf(err, errlen,
-			 "%s: a port below 1024 needs root or CAP_NET_BIND_SERVICE", text);
+		snprintf(err, errlen, "%s: a port below 1024 needs root or CAP_NET_BIND_SERVICE",
+			 text);
 	else
 		snprintf(err, errlen, "binding UDP %s: %s", text, strerror(-ret));
 	close(fd);

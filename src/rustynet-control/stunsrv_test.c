@@ -92,9 +92,9 @@ static struct rn_netmap_ip ip_of(const char *s)
 
 static void test_advertised(void **state)
 {
-	struct rn_netmap_ip hosts[] = { ip_of("127.0.0.1"), ip_of("fe80::1"), ip_of("::1"),
-					ip_of("203.0.113.5"), ip_of("2001:db8:1::1"),
-					ip_of("203.0.113.6") };
+	struct rn_netmap_ip hosts[] = { ip_of("127.0.0.1"),	ip_of("fe80::1"),
+					ip_of("::1"),		ip_of("203.0.113.5"),
+					ip_of("2001:db8:1::1"), ip_of("203.0.113.6") };
 	static const struct {
 		const char *listen, *https; /* https NULL: none */
 		size_t n_hosts;
@@ -175,21 +175,18 @@ static void test_handle(void **state)
 	rn_stun_addr_str(&m.mapped, text, sizeof(text));
 	assert_string_equal(text, "198.51.100.10:41641");
 	/* the response itself, sent back: dropped (no loop between two responders) */
-	assert_int_equal(rn_stunsrv_handle(s, out, n, (struct sockaddr *)&from, 1000, out,
-					   sizeof(out)),
-			 0);
+	assert_int_equal(
+	    rn_stunsrv_handle(s, out, n, (struct sockaddr *)&from, 1000, out, sizeof(out)), 0);
 	/* junk, and a WireGuard handshake initiation's first bytes */
-	assert_int_equal(rn_stunsrv_handle(s, "hello", 5, (struct sockaddr *)&from, 1000, out,
-					   sizeof(out)),
-			 0);
+	assert_int_equal(
+	    rn_stunsrv_handle(s, "hello", 5, (struct sockaddr *)&from, 1000, out, sizeof(out)), 0);
 	memcpy(big, "\x01\0\0\0", 4);
-	assert_int_equal(rn_stunsrv_handle(s, big, 148, (struct sockaddr *)&from, 1000, out,
-					   sizeof(out)),
-			 0);
+	assert_int_equal(
+	    rn_stunsrv_handle(s, big, 148, (struct sockaddr *)&from, 1000, out, sizeof(out)), 0);
 	/* a request padded past what a responder takes */
 	memcpy(big, req, rlen);
-	assert_int_equal(rn_stunsrv_handle(s, big, sizeof(big), (struct sockaddr *)&from, 1000,
-					   out, sizeof(out)),
+	assert_int_equal(rn_stunsrv_handle(s, big, sizeof(big), (struct sockaddr *)&from, 1000, out,
+					   sizeof(out)),
 			 0);
 	rn_stunsrv_stats(s, &st);
 	assert_int_equal(st.answered, 1);
@@ -216,8 +213,8 @@ static void test_rate_limit(void **state)
 		answered += rn_stunsrv_handle(s, req, rlen, (struct sockaddr *)&victim, t, out,
 					      sizeof(out)) > 0;
 	assert_int_equal(answered, RN_STUNSRV_BURST);
-	assert_true(rn_stunsrv_handle(s, req, rlen, (struct sockaddr *)&other, t, out, sizeof(out)) >
-		    0);
+	assert_true(
+	    rn_stunsrv_handle(s, req, rlen, (struct sockaddr *)&other, t, out, sizeof(out)) > 0);
 	/* one second later: 20 more, no more */
 	answered = 0;
 	for (int i = 0; i < 1000; i++)
