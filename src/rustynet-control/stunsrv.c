@@ -201,8 +201,11 @@ static void rn_stunsrv_drain(struct rn_stunsrv *s, int fd)
 
 	for (int i = 0; i < 64; i++) {
 		socklen_t flen = sizeof(from);
-		ssize_t r = recvfrom(fd, pkt, sizeof(pkt), MSG_DONTWAIT | MSG_TRUNC,
-				     (struct sockaddr *)&from, &flen);
+		ssize_t r;
+
+		from.ss_family = AF_UNSPEC; /* what a datagram without an address leaves */
+		r = recvfrom(fd, pkt, sizeof(pkt), MSG_DONTWAIT | MSG_TRUNC,
+			     (struct sockaddr *)&from, &flen);
 		size_t n;
 
 		if (r < 0)
