@@ -202,11 +202,11 @@ static void rn_stunsrv_drain(struct rn_stunsrv *s, int fd)
 	for (int i = 0; i < 64; i++) {
 		socklen_t flen = sizeof(from);
 		ssize_t r;
+		size_t n;
 
 		from.ss_family = AF_UNSPEC; /* what a datagram without an address leaves */
 		r = recvfrom(fd, pkt, sizeof(pkt), MSG_DONTWAIT | MSG_TRUNC,
 			     (struct sockaddr *)&from, &flen);
-		size_t n;
 
 		if (r < 0)
 			return; /* EAGAIN, or an ICMP error of an earlier answer: nothing to do */
