@@ -92,12 +92,14 @@ bool rn_stunsrv_wildcard(const union rn_netmap_endpoint *ep)
 /* An address a node elsewhere can send to: not loopback, not link-local. */
 static bool rn_stunsrv_reachable(int family, const uint8_t *a)
 {
+	struct in6_addr a6;
+
 	if (family == AF_INET)
 		return a[0] != 127 && !(a[0] == 169 && a[1] == 254) && a[0] && a[0] < 224;
-	return !IN6_IS_ADDR_LOOPBACK((const struct in6_addr *)a) &&
-	       !IN6_IS_ADDR_LINKLOCAL((const struct in6_addr *)a) &&
-	       !IN6_IS_ADDR_UNSPECIFIED((const struct in6_addr *)a) && a[0] != 0xff &&
-	       !IN6_IS_ADDR_V4MAPPED((const struct in6_addr *)a);
+	memcpy(&a6, a, sizeof(a6)); /* a may be unaligned (struct rn_netmap_ip) */
+	return !IN6_IS_ADDR_LOOPBACK(&a6) && !IN6_IS_ADDR_LINKLOCAL(&a6) &&
+	       !IN6_IS_ADDR_UNSPECIFIED(&a6) && !IN6_IS_ADDR_MULTICAST(&a6) &&
+	       !IN6_IS_ADDR_V4MAPPED(&a6);
 }
 
 static void rn_stunsrv_set_ip(union rn_netmap_endpoint *ep, const uint8_t *a)
