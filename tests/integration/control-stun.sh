@@ -49,7 +49,10 @@ check "serve names the wildcard responder by its --listen address" \
 	grep -qF "on udp 0.0.0.0:3478 (the maps name $CTL4:3478)" "$MESH_CTL_LOG"
 mesh_nodes_or_end n1
 check "n1 up (alice)" mesh_up n1 alice
-ns_add "$CLI_NS" && mesh_link "$CLI_NS" e0 20 || { mesh_dump_logs; t_done; }
+if ! { ns_add "$CLI_NS" && mesh_link "$CLI_NS" e0 20; }; then
+	mesh_dump_logs
+	t_done
+fi
 
 # ---------------------------------------------------------------- the responder
 
