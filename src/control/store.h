@@ -228,8 +228,8 @@ void rn_store_dns_upstreams_format(const struct rn_store_ip *ips, size_t n, char
  * The "stun_servers" setting (stun_servers.c): the STUN servers the admin lists, which every
  * netmap's "stun" carries after the control server's own responder (at most
  * RN_STORE_STUN_OWN_MAX entries: one per `serve --stun-listen`). "IP:PORT[,IP:PORT...]" with
- * IPv6 in brackets, unicast and not loopback, port 1-65535, no duplicates, at most max; "" is
- * none. -EINVAL with err (quoting the bad entry) otherwise.
+ * IPv6 in brackets, unicast, not loopback or link-local, port 1-65535, no duplicates, at most
+ * max; "" is none. -EINVAL with err (quoting the bad entry) otherwise.
  */
 enum {
 	RN_STORE_STUN_OWN_MAX = 2,

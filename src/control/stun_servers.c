@@ -24,6 +24,8 @@ static const char *rn_stun_servers_bad(const union rn_netmap_endpoint *ep)
 			return "is not a unicast address";
 		if (a[0] == 127)
 			return "is a loopback address (a node would ask itself)";
+		if (a[0] == 169 && a[1] == 254)
+			return "is a link-local address (no node elsewhere reaches it)";
 		return NULL;
 	}
 	a = ep->sin6.sin6_addr.s6_addr;
@@ -31,7 +33,9 @@ static const char *rn_stun_servers_bad(const union rn_netmap_endpoint *ep)
 		return "is not a unicast address";
 	if (!memcmp(a, loop6, 16))
 		return "is a loopback address (a node would ask itself)";
-	if (IN6_IS_ADDR_V4MAPPED((const struct in6_addr *)a))
+	if (a[0] == 0xfe && (a[1] & 0xc0) == 0x80)
+		return "is a link-local address (no node elsewhere reaches it)";
+	if (a[10] == 0xff && a[11] == 0xff && !memcmp(a, zero, 10))
 		return "is an IPv4-mapped IPv6 address: write the IPv4 address";
 	return NULL;
 }

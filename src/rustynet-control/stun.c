@@ -105,9 +105,10 @@ static const struct rn_ctl_verb rn_stun_verbs[] = {
 	{ "set", rn_stun_set, "stun set ADDR:PORT [ADDR:PORT...]",
 	  "The STUN servers every node asks for its public address and port, after the\n"
 	  "control server's own responder (serve --stun-listen), which every map lists\n"
-	  "first. ADDR:PORT is IPv4:PORT or [IPv6]:PORT, unicast, not loopback; at most 6\n"
-	  "(a map carries 8, and 2 are kept for the server's own). Replaces the list; a bad\n"
-	  "entry is refused and nothing changes. Audited; nodes get it with their next map.\n" },
+	  "first. ADDR:PORT is IPv4:PORT or [IPv6]:PORT, unicast, not loopback or link-local;\n"
+	  "at most 6 (a map carries 8, and 2 are kept for the server's own). Replaces the\n"
+	  "list; a bad entry is refused and nothing changes. Audited; nodes get it with their\n"
+	  "next map.\n" },
 	{ "list", rn_stun_list, "stun list [--json]",
 	  "Prints the admin's STUN servers, one a line (nothing when none). The server's own\n"
 	  "responder is not in this list: it is the --stun-listen of a running serve.\n" },
