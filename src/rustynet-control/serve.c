@@ -544,8 +544,8 @@ static int rn_serve_stun_open(struct rn_serve *s, const struct rn_ctl *ctl,
 		if (!rn_stunsrv_advertised(&stun_eps[i], https, hosts, n_hosts, &a)) {
 			log_warn(MAIN,
 				 "answering STUN on %s, but the maps cannot name it: give "
-				 "--stun-listen one of this host's addresses, or --listen, or "
-				 "init --hostname, an address of that family that nodes reach",
+				 "--stun-listen the address nodes reach (or init --hostname, or "
+				 "--listen, one of that family)",
 				 text);
 			continue;
 		}
@@ -645,8 +645,9 @@ static const struct rn_ctl_verb rn_serve_verbs[] = {
 	  "                      twice (e.g. 0.0.0.0 and [::]; [::] takes IPv6 only). Nodes\n"
 	  "                      ask it for their public address and port (docs/nat-traversal.md).\n"
 	  "                      Every map lists it first, before `stun set`'s servers: ADDR\n"
-	  "                      itself, or for 0.0.0.0 / [::] the --listen address if it is one\n"
-	  "                      of that family, else the first such IP of init --hostname.\n"
+	  "                      itself, or for 0.0.0.0 / [::] the first IP of that family\n"
+	  "                      among init --hostname (the URL nodes enroll against), else the\n"
+	  "                      --listen address if it is one of that family.\n"
 	  "                      Answers are rate-limited per source address (20/s, bursts of\n"
 	  "                      40); anything but a Binding request is dropped silently.\n\n"
 	  "Environment: RUSTYNET_CONTROL_DEBUG=main logs debug lines (refused connections, the\n"

@@ -119,18 +119,18 @@ bool rn_stunsrv_advertised(const union rn_netmap_endpoint *listen,
 	*out = *listen;
 	if (!rn_stunsrv_wildcard(listen))
 		return true;
+	for (size_t i = 0; i < n_hosts; i++) {
+		if (hosts[i].family == family && rn_stunsrv_reachable(family, hosts[i].addr)) {
+			rn_stunsrv_set_ip(out, hosts[i].addr);
+			return true;
+		}
+	}
 	if (https && https->sa.sa_family == family && !rn_stunsrv_wildcard(https)) {
 		const uint8_t *a = family == AF_INET ? (const uint8_t *)&https->sin.sin_addr
 						     : https->sin6.sin6_addr.s6_addr;
 
 		if (rn_stunsrv_reachable(family, a)) {
 			rn_stunsrv_set_ip(out, a);
-			return true;
-		}
-	}
-	for (size_t i = 0; i < n_hosts; i++) {
-		if (hosts[i].family == family && rn_stunsrv_reachable(family, hosts[i].addr)) {
-			rn_stunsrv_set_ip(out, hosts[i].addr);
 			return true;
 		}
 	}

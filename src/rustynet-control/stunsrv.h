@@ -47,9 +47,10 @@ bool rn_stunsrv_wildcard(const union rn_netmap_endpoint *ep);
 /*
  * What nodes are told for a responder on `listen` (its port in any case): listen itself when it
  * is a concrete address; for a wildcard, the address of the control server's URL of the same
- * family: https (the --listen address) if concrete, else the first of hosts (the IP literals
- * nodes may enroll against: the TLS certificate's IP names, init --hostname) that is neither
- * loopback nor link-local. false: nothing to tell (the responder still answers).
+ * family: the first of hosts (the IP literals nodes enroll against: the TLS certificate's IP
+ * names, init --hostname, which behind a 1:1 NAT is the public address) that is neither
+ * loopback nor link-local, else https (the --listen address) if it is such an address. false:
+ * nothing to tell (the responder still answers).
  */
 bool rn_stunsrv_advertised(const union rn_netmap_endpoint *listen,
 			   const union rn_netmap_endpoint *https, const struct rn_netmap_ip *hosts,

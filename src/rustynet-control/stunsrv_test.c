@@ -103,17 +103,20 @@ static void test_advertised(void **state)
 		/* a concrete address is what it is */
 		{ "198.51.100.1:3478", "0.0.0.0:443", 6, "198.51.100.1:3478" },
 		{ "[2001:db8::7]", NULL, 0, "[2001:db8::7]:3478" },
-		/* a wildcard: the https address of its family when concrete */
-		{ "0.0.0.0:3479", "198.51.100.9:443", 6, "198.51.100.9:3479" },
-		{ "[::]", "[2001:db8::9]:443", 6, "[2001:db8::9]:3478" },
-		/* else the first usable certificate name of its family */
+		/* a wildcard: the first usable certificate name of its family (init --hostname:
+		 * the URL nodes enroll against, the public address behind a 1:1 NAT) */
+		{ "0.0.0.0:3479", "198.51.100.9:443", 6, "203.0.113.5:3479" },
 		{ "0.0.0.0", "0.0.0.0:443", 6, "203.0.113.5:3478" },
 		{ "0.0.0.0", "[2001:db8::9]:443", 6, "203.0.113.5:3478" },
-		{ "0.0.0.0", "127.0.0.1:443", 6, "203.0.113.5:3478" },
 		{ "[::]", "[::]:443", 6, "[2001:db8:1::1]:3478" },
-		/* none: only loopback and link-local names, or none at all */
+		/* else the --listen address, when it is concrete and usable, of that family */
+		{ "0.0.0.0:3479", "198.51.100.9:443", 3, "198.51.100.9:3479" },
+		{ "[::]", "[2001:db8::9]:443", 3, "[2001:db8::9]:3478" },
+		/* none: only loopback and link-local names and --listen, or none at all */
+		{ "0.0.0.0", "127.0.0.1:443", 3, NULL },
 		{ "0.0.0.0", "0.0.0.0:443", 3, NULL },
 		{ "[::]", "0.0.0.0:443", 3, NULL },
+		{ "[::]", "[fe80::1]:443", 3, NULL },
 		{ "[::]", NULL, 0, NULL },
 	};
 	(void)state;

@@ -11,7 +11,7 @@
 #     --stun-listen 0.0.0.0          its netmap.json is read      python3 STUN probes
 #     --stun-listen [2001:db8:1::1]:3479
 #
-# Checks: serve names the address the maps carry for a wildcard (the --listen address); the
+# Checks: serve names the address the maps carry for a wildcard (init --hostname's); the
 # real STUN client turnutils_stunclient gets its own address and source port back, over IPv4
 # (the wildcard) and IPv6 (the second --stun-listen); a non-STUN datagram, a Binding response
 # and an oversized request get no answer (each after an answer on the same socket proved the
@@ -45,7 +45,7 @@ export RUSTYNET_CONTROL_DEBUG=main                   # the responder's counters,
 MESH_CTL_ARGS=(--stun-listen 0.0.0.0 --stun-listen "[$CTL6]:3479")
 
 mesh_init_or_end
-check "serve names the wildcard responder by its --listen address" \
+check "serve names the wildcard responder by the address of init --hostname" \
 	grep -qF "on udp 0.0.0.0:3478 (the maps name $CTL4:3478)" "$MESH_CTL_LOG"
 mesh_nodes_or_end n1
 check "n1 up (alice)" mesh_up n1 alice
