@@ -183,7 +183,7 @@ static void test_handle(void **state)
 	/* junk, and a WireGuard handshake initiation's first bytes */
 	assert_int_equal(
 	    rn_stunsrv_handle(s, "hello", 5, (struct sockaddr *)&from, 1000, out, sizeof(out)), 0);
-	memcpy(big, "\x01\0\0\0", 4);
+	big[0] = 1; /* type 1, then three zero bytes */
 	assert_int_equal(
 	    rn_stunsrv_handle(s, big, 148, (struct sockaddr *)&from, 1000, out, sizeof(out)), 0);
 	/* a request padded past what a responder takes */
