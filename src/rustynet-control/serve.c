@@ -41,6 +41,10 @@ enum {
 
 #define RN_SERVE_TLS_PRIORITIES "NORMAL:-VERS-ALL:+VERS-TLS1.3"
 
+/* every --stun-listen may add one entry to the maps, in the room the store keeps for them */
+_Static_assert((int)RN_STUNSRV_MAX_LISTEN <= (int)RN_STORE_STUN_OWN_MAX,
+	       "room for the responder's entries");
+
 static const char rn_serve_json[] = "application/json";
 
 void rn_serve_bump(struct rn_serve *s)
