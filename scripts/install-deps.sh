@@ -15,7 +15,11 @@ PKGS=(
 	# interop, tests, demo, bench
 	wireguard-go wireguard-tools iproute2 iputils-ping iperf3 tcpdump nftables
 	procps psmisc python3 python3-cryptography socat curl dnsutils knot-dnsutils dnsmasq-base dnsperf
-	udhcpc dbus-daemon coturn conntrack
+	udhcpc dbus-daemon
+	# the real STUN client turnutils_stunclient (control-stun.sh) and STUN servers
+	# (nat-discovery.sh); its turnserver service stays off
+	coturn
+	conntrack # NAT rebinding in nat-discovery.sh (conntrack -F)
 )
 
 missing=()
@@ -34,6 +38,25 @@ fi
 echo "install-deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
+# coturn's package would start and enable its TURN server (UDP 3478, the port our control
+# server's STUN responder uses): a policy-rc.d refuses every service start while apt runs (unless
+# the machine has one already), and the unit is disabled after.
+policy_rc=
+if [[ " ${missing[*]} " == *" coturn "* ]] && [ ! -e /usr/sbin/policy-rc.d ]; then
+	policy_rc=/usr/sbin/policy-rc.d
+	trap 'rm -f "$policy_rc"' EXIT
+	printf '#!/bin/sh\n# install-deps.sh: no service starts while it installs\nexit 101\n' >"$policy_rc"
+	chmod 755 "$policy_rc"
+fi
 # --no-install-recommends: wireguard-tools would otherwise pull in a kernel image
 apt-get install -y -qq --no-install-recommends "${missing[@]}"
+if [[ " ${missing[*]} " == *" coturn "* ]]; then
+	if command -v systemctl >/dev/null; then
+		systemctl disable coturn.service >/dev/null 2>&1 || true # works without a running systemd
+		[ ! -d /run/systemd/system ] || systemctl stop coturn.service >/dev/null 2>&1 || true
+	fi
+	rm -f /etc/systemd/system/multi-user.target.wants/coturn.service
+fi
+[ -z "$policy_rc" ] || rm -f "$policy_rc"
+trap - EXIT
 exec "$(dirname "$0")/fetch-resolved.sh"

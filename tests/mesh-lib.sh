@@ -30,6 +30,7 @@ MESH_CTL_LOG=$T_DIR/control.log
 MESH_CTL_PID=
 MESH_URL=https://198.51.100.1:8443
 MESH_N=10 # last octet of the next node's underlay address
+MESH_CTL_ARGS=() # more `serve` arguments (e.g. --stun-listen ADDR): set before mesh_init
 declare -A MESH_NS=() MESH_IF=() MESH_PID=() MESH_LOG=() MESH_ST=() MESH_SOCK=() MESH_RESOLV=()
 
 # mesh_have_bins: all three binaries are built (else the caller skips).
@@ -63,7 +64,7 @@ mesh_upstream_start() {
 # mesh_ctl_start [ENV=VALUE...]: (re)start the control server with extra environment.
 mesh_ctl_start() {
 	ip netns exec "$MESH_CTL_NS" env UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1}" "$@" \
-		"$RNC" --state "$MESH_CTL_ST" serve --listen 198.51.100.1:8443 \
+		"$RNC" --state "$MESH_CTL_ST" serve --listen 198.51.100.1:8443 "${MESH_CTL_ARGS[@]}" \
 		>>"$MESH_CTL_LOG" 2>&1 </dev/null &
 	MESH_CTL_PID=$!
 	T_BG+=("$MESH_CTL_PID")

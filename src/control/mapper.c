@@ -35,6 +35,8 @@ struct rn_mapper_epoch {
 	char domain[RN_STORE_LABEL_MAX + 1]; /* a DNS label: the store allows no more */
 	struct rn_store_ip ups[RN_STORE_DNS_UPSTREAMS_MAX]; /* dns_upstreams, for dns.resolvers */
 	size_t n_ups;
+	union rn_netmap_endpoint stun[RN_NETMAP_MAX_STUN]; /* own responder, then stun_servers */
+	size_t n_stun;
 	struct rn_filter_prefix cgnat, ula48; /* the mesh: no LAN route may overlap them */
 	struct rn_mapper_eps *eps; /* owned: world.nodes[i]'s endpoints, parsed once per epoch */
 };
@@ -118,7 +120,46 @@ static int rn_mapper_upstreams(struct rn_store *store, struct rn_mapper_epoch *e
 	return 0;
 }
 
+/*
+ * The map's "stun": the server's own responder first (a node's first question goes to the
+ * server it already trusts), then the admin's list less any the server already named. A stored
+ * list that no longer parses is logged and ignored.
+ */
+static int rn_mapper_stun(struct rn_store *store, const union rn_netmap_endpoint *own, size_t n_own,
+			  struct rn_mapper_epoch *e)
+{
+	union rn_netmap_endpoint admin[RN_STORE_STUN_SERVERS_MAX];
+	char text[RN_STORE_STUN_SERVERS_TEXT_MAX], err[160];
+	size_t n_admin = 0;
+	int ret;
+
+	e->n_stun = 0;
+	for (size_t i = 0; i < n_own && i < RN_STORE_STUN_OWN_MAX; i++)
+		e->stun[e->n_stun++] = own[i];
+	ret = rn_store_setting_get(store, "stun_servers", text, sizeof(text));
+	if (ret == -ENOENT)
+		return 0;
+	if (ret)
+		return ret;
+	if (rn_store_stun_servers_parse(text, admin, RN_STORE_STUN_SERVERS_MAX, &n_admin, err,
+					sizeof(err))) {
+		log_error(MAIN, "the stored stun_servers \"%s\" does not parse: %s; ignored", text,
+			  err);
+		return 0;
+	}
+	for (size_t i = 0; i < n_admin && e->n_stun < RN_NETMAP_MAX_STUN; i++) {
+		bool dup = false;
+
+		for (size_t j = 0; j < e->n_stun && !dup; j++)
+			dup = rn_store_stun_server_same(&e->stun[j], &admin[i]);
+		if (!dup)
+			e->stun[e->n_stun++] = admin[i];
+	}
+	return 0;
+}
+
 int rn_mapper_epoch_load(struct rn_store *store, uint64_t serial, int64_t now,
+			 const union rn_netmap_endpoint *own_stun, size_t n_own_stun,
 			 struct rn_mapper_epoch **out, char *err, size_t errlen)
 {
 	static const uint8_t cgnat[4] = { 100, 64 };
@@ -147,6 +188,8 @@ int rn_mapper_epoch_load(struct rn_store *store, uint64_t serial, int64_t now,
 	ret = rn_store_setting_get(store, "domain", e->domain, sizeof(e->domain));
 	if (!ret)
 		ret = rn_mapper_upstreams(store, e);
+	if (!ret)
+		ret = rn_mapper_stun(store, own_stun, n_own_stun, e);
 	if (!ret)
 		ret = rn_mapper_policy(store, &e->policy);
 	if (ret) {
@@ -356,6 +399,13 @@ static int rn_mapper_self(const struct rn_mapper_epoch *e, const struct rn_store
 			memcpy(m->dns.resolvers[i].addr, e->ups[i].addr, 16);
 		}
 		m->dns.n_resolvers = e->n_ups;
+	}
+	if (e->n_stun) {
+		m->stun = calloc(e->n_stun, sizeof(*m->stun));
+		if (!m->stun)
+			return -ENOMEM;
+		memcpy(m->stun, e->stun, e->n_stun * sizeof(*m->stun));
+		m->n_stun = e->n_stun;
 	}
 	m->self.id = (uint64_t)nd->id;
 	snprintf(m->self.name, sizeof(m->self.name), "%s", nd->dns_name);
@@ -624,6 +674,9 @@ static int rn_mapper_content_hash(const struct rn_netmap *m, uint8_t hash[32], c
 		rn_hash_peer(h, &m->peers[i]);
 	rn_hash_filter(h, &m->filter);
 	rn_hash_dns(h, &m->dns);
+	rn_hash_u64(h, m->n_stun);
+	for (size_t i = 0; i < m->n_stun; i++)
+		rn_hash_endpoint(h, &m->stun[i]);
 	ok = ok && EVP_DigestFinal_ex(h, hash, &hlen) == 1 && hlen == 32;
 	EVP_MD_CTX_free(h);
 	return ok ? 0 : rn_errf(err, errlen, -EIO, "SHA-256 failed");

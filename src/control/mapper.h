@@ -34,10 +34,13 @@ struct rn_mapper_cache;
 /*
  * Snapshots store and its policy at time now. serial names the epoch (the server's counter; the
  * cache reuses a map it built at the same serial). A stored policy that no longer parses is
- * logged and treated as deny-all, so no node is granted more than before. Returns 0 or -errno
+ * logged and treated as deny-all, so no node is granted more than before. own_stun: the
+ * server's own STUN responder addresses (at most RN_STORE_STUN_OWN_MAX, copied; NULL, 0: none),
+ * which every map's "stun" lists first, before the admin's "stun_servers". Returns 0 or -errno
  * with err set.
  */
 int rn_mapper_epoch_load(struct rn_store *store, uint64_t serial, int64_t now,
+			 const union rn_netmap_endpoint *own_stun, size_t n_own_stun,
 			 struct rn_mapper_epoch **out, char *err, size_t errlen);
 void rn_mapper_epoch_free(struct rn_mapper_epoch *e);
 uint64_t rn_mapper_epoch_serial(const struct rn_mapper_epoch *e);

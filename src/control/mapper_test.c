@@ -36,6 +36,8 @@ struct fixture {
 	int64_t laptop, server, old; /* alice's, bob's, bob's expired */
 	struct rn_mapper_cache *cache;
 	uint64_t serial;
+	union rn_netmap_endpoint own_stun[2]; /* the server's responder, as serve gives it */
+	size_t n_own_stun;
 };
 
 static int64_t enroll(struct fixture *f, const char *hostname, int64_t user, uint8_t n)
@@ -100,7 +102,9 @@ static struct rn_mapper_epoch *epoch(struct fixture *f, int64_t now)
 	struct rn_mapper_epoch *e = NULL;
 	char err[256];
 
-	assert_int_equal(rn_mapper_epoch_load(f->store, ++f->serial, now, &e, err, sizeof(err)), 0);
+	assert_int_equal(rn_mapper_epoch_load(f->store, ++f->serial, now, f->own_stun,
+					      f->n_own_stun, &e, err, sizeof(err)),
+			 0);
 	return e;
 }
 
@@ -234,7 +238,7 @@ static void test_versions(void **state)
 
 	static const struct {
 		const char *what;
-		int change; /* 0 none, 1 last_seen only, 2 endpoints, 3 policy */
+		int change; /* 0 none, 1 last_seen only, 2 endpoints, 3 policy, 4 STUN servers */
 		bool bumps;
 	} steps[] = {
 		{ "new epoch, nothing changed", 0, false },
@@ -242,6 +246,8 @@ static void test_versions(void **state)
 		{ "the laptop's endpoints changed", 2, true },
 		{ "the policy now allows everything", 3, true },
 		{ "nothing changed again", 0, false },
+		{ "the admin's STUN servers changed", 4, true },
+		{ "nothing changed after that", 0, false },
 	};
 	v = first.version;
 	free(first.envelope);
@@ -255,6 +261,10 @@ static void test_versions(void **state)
 					 0);
 		if (steps[i].change == 3)
 			assert_int_equal(rn_store_policy_set(f->store, "test", allow_all, NOW), 0);
+		if (steps[i].change == 4)
+			assert_int_equal(rn_store_setting_set(f->store, "test", "stun_servers",
+							      "203.0.113.9:3478", NOW),
+					 0);
 		e = epoch(f, NOW + 3);
 		g = get(f, e, f->server);
 		if (steps[i].bumps)
@@ -399,11 +409,88 @@ static void test_full_mesh(void **state)
 	rn_mapper_epoch_free(e);
 }
 
+static void endpoint(const char *text, union rn_netmap_endpoint *ep)
+{
+	char err[160];
+	size_t n = 0;
+
+	assert_int_equal(rn_store_stun_servers_parse(text, ep, 1, &n, err, sizeof(err)), 0);
+	assert_int_equal(n, 1);
+}
+
+static const char *stun_text(const struct rn_netmap *m, char *buf, size_t size)
+{
+	rn_store_stun_servers_format(m->stun, m->n_stun, buf, size);
+	return buf;
+}
+
+/*
+ * The map's "stun": absent with no responder and no list; the server's own responder first,
+ * then the admin's list without what the server already named; a decoded map carries the same.
+ */
+static void test_stun(void **state)
+{
+	struct fixture *f = *state;
+	char err[256], text[RN_STORE_STUN_SERVERS_TEXT_MAX];
+	struct rn_mapper_epoch *e;
+	struct rn_netmap m, d;
+	struct got g;
+
+	e = epoch(f, NOW);
+	assert_int_equal(rn_mapper_build(e, (uint64_t)f->laptop, &m, err, sizeof(err)), 0);
+	assert_int_equal(m.n_stun, 0);
+	rn_netmap_free(&m);
+	g = get(f, e, f->laptop);
+	assert_null(strstr(g.envelope, "stun"));
+	free(g.envelope);
+	rn_mapper_epoch_free(e);
+
+	endpoint("198.51.100.1:3478", &f->own_stun[0]);
+	endpoint("[2001:db8:1::1]:3478", &f->own_stun[1]);
+	f->n_own_stun = 2;
+	assert_int_equal(
+	    rn_store_setting_set(f->store, "admin:t", "stun_servers",
+				 "203.0.113.9:3478,198.51.100.1:3478,[2001:db8::9]:19302", NOW),
+	    0);
+	e = epoch(f, NOW);
+	assert_int_equal(rn_mapper_build(e, (uint64_t)f->laptop, &m, err, sizeof(err)), 0);
+	assert_string_equal(stun_text(&m, text, sizeof(text)),
+			    "198.51.100.1:3478,[2001:db8:1::1]:3478,203.0.113.9:3478,"
+			    "[2001:db8::9]:19302");
+	rn_netmap_free(&m);
+	g = get(f, e, f->server);
+	assert_int_equal(
+	    rn_netmap_decode(g.envelope, strlen(g.envelope), f->pub, &d, err, sizeof(err)), 0);
+	assert_string_equal(stun_text(&d, text, sizeof(text)),
+			    "198.51.100.1:3478,[2001:db8:1::1]:3478,203.0.113.9:3478,"
+			    "[2001:db8::9]:19302");
+	rn_netmap_free(&d);
+	free(g.envelope);
+	rn_mapper_epoch_free(e);
+
+	/* the longest list the store takes, beside the most the responder adds: exactly the
+	 * map's limit */
+	assert_int_equal(rn_store_setting_set(f->store, "admin:t", "stun_servers",
+					      "192.0.2.1:1,192.0.2.2:1,192.0.2.3:1,192.0.2.4:1,"
+					      "192.0.2.5:1,192.0.2.6:1",
+					      NOW),
+			 0);
+	e = epoch(f, NOW);
+	assert_int_equal(rn_mapper_build(e, (uint64_t)f->laptop, &m, err, sizeof(err)), 0);
+	assert_int_equal(m.n_stun, RN_NETMAP_MAX_STUN);
+	m.version = 1; /* what the cache gives it */
+	if (rn_netmap_validate(&m, err, sizeof(err)))
+		fail_msg("%s", err);
+	rn_netmap_free(&m);
+	rn_mapper_epoch_free(e);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_maps_follow_policy, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_versions, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stun, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_resign_when_old, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_expire_drops_peer, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lan_routes, setup, teardown),

@@ -556,6 +556,17 @@ static bool rn_store_setting_writable(const char *key, const char *value)
 		rn_store_dns_upstreams_format(ips, n, canon, sizeof(canon));
 		return strcmp(canon, value) == 0;
 	}
+	if (strcmp(key, "stun_servers") == 0) {
+		union rn_netmap_endpoint eps[RN_STORE_STUN_SERVERS_MAX];
+		char canon[RN_STORE_STUN_SERVERS_TEXT_MAX], err[160];
+		size_t n;
+
+		if (rn_store_stun_servers_parse(value, eps, RN_STORE_STUN_SERVERS_MAX, &n, err,
+						sizeof(err)))
+			return false;
+		rn_store_stun_servers_format(eps, n, canon, sizeof(canon));
+		return strcmp(canon, value) == 0;
+	}
 	return false;
 }
 
@@ -569,7 +580,8 @@ int rn_store_setting_set(struct rn_store *store, const char *actor, const char *
 		return rn_store_fail(
 		    store, -EINVAL,
 		    "cannot set \"%s\" to \"%.80s\": only \"domain\" (a DNS "
-		    "label: a-z 0-9 -) and \"dns_upstreams\" (IP[,IP...]) may be set",
+		    "label: a-z 0-9 -), \"dns_upstreams\" (IP[,IP...]) and \"stun_servers\" "
+		    "(IP:PORT[,IP:PORT...]) may be set, in canonical form",
 		    key, value);
 	ret = rn_store_begin(store);
 	if (ret)

@@ -20,6 +20,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "netmap/netmap.h"
+
 struct rn_store;
 
 enum {
@@ -42,7 +44,8 @@ const char *rn_store_errmsg(const struct rn_store *store);
 
 /* --- network settings --- */
 /* Known keys: "domain" (default "rustynet"), "ula_prefix" ("fdxx:xxxx:xxxx::/48", set at init),
- * "dns_upstreams" (canonical "IP,IP", absent or "" for none; an admin setting). */
+ * "dns_upstreams" (canonical "IP,IP", absent or "" for none; an admin setting), "stun_servers"
+ * (canonical "IP:PORT,[IP]:PORT", absent or "" for none; an admin setting). */
 int rn_store_setting_get(struct rn_store *store, const char *key, char *out, size_t size);
 int rn_store_setting_set(struct rn_store *store, const char *actor, const char *key,
 			 const char *value, int64_t now);
@@ -220,6 +223,28 @@ int rn_store_dns_upstreams_parse(const char *text, struct rn_store_ip *out, size
 				 char *err, size_t errlen) __attribute__((warn_unused_result));
 /* Canonical text of ips, comma-separated, into out. */
 void rn_store_dns_upstreams_format(const struct rn_store_ip *ips, size_t n, char *out, size_t size);
+
+/*
+ * The "stun_servers" setting (stun_servers.c): the STUN servers the admin lists, which every
+ * netmap's "stun" carries after the control server's own responder (at most
+ * RN_STORE_STUN_OWN_MAX entries: one per `serve --stun-listen`). "IP:PORT[,IP:PORT...]" with
+ * IPv6 in brackets, unicast, not loopback or link-local, port 1-65535, no duplicates, at most
+ * max; "" is none. -EINVAL with err (quoting the bad entry) otherwise.
+ */
+enum {
+	RN_STORE_STUN_OWN_MAX = 2,
+	RN_STORE_STUN_SERVERS_MAX = RN_NETMAP_MAX_STUN - RN_STORE_STUN_OWN_MAX,
+	RN_STORE_STUN_SERVERS_TEXT_MAX = RN_NETMAP_MAX_STUN * 56,
+};
+int rn_store_stun_servers_parse(const char *text, union rn_netmap_endpoint *out, size_t max,
+				size_t *n, char *err, size_t errlen)
+    __attribute__((warn_unused_result));
+/* Canonical text of eps, comma-separated, into out. */
+void rn_store_stun_servers_format(const union rn_netmap_endpoint *eps, size_t n, char *out,
+				  size_t size);
+/* Same family, address and port. */
+bool rn_store_stun_server_same(const union rn_netmap_endpoint *a,
+			       const union rn_netmap_endpoint *b);
 
 /* --- audit log --- */
 struct rn_store_audit {

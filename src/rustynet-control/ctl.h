@@ -44,6 +44,7 @@ int rn_ctl_routes_main(struct rn_ctl *ctl, int argc, char **argv);
 int rn_ctl_exit_main(struct rn_ctl *ctl, int argc, char **argv);
 int rn_ctl_policy_main(struct rn_ctl *ctl, int argc, char **argv);
 int rn_ctl_dns_main(struct rn_ctl *ctl, int argc, char **argv);
+int rn_ctl_stun_main(struct rn_ctl *ctl, int argc, char **argv);
 int rn_ctl_serve_main(struct rn_ctl *ctl, int argc, char **argv);
 
 /* One verb of a group: "list", "create", ... and its help text. */
@@ -92,6 +93,11 @@ const char *rn_ctl_user_name(const struct rn_store_user *users, size_t n, int64_
  */
 int rn_ctl_tls_create(const char *key_path, const char *cert_path, const char *const *names,
 		      size_t n_names);
+/*
+ * The IP addresses among the certificate's names (init --hostname IP: what nodes may enroll
+ * against), in order, at most max. 0, or -errno (unreadable, not a certificate) silently.
+ */
+int rn_ctl_tls_cert_ips(const char *cert_path, struct rn_netmap_ip *out, size_t max, size_t *n);
 /* SHA-256 of the DER SubjectPublicKeyInfo of the certificate in cert_path. Prints errors. */
 int rn_ctl_tls_pin(const char *cert_path, uint8_t pin[32]);
 

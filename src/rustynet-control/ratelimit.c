@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Token buckets of failed enrollments per source address (see ratelimit.h). */
+/* Token buckets of events per source address (see ratelimit.h). */
 #include "rustynet-control/ratelimit.h"
 
 #include <netinet/in.h>
@@ -19,15 +19,26 @@ struct rn_bucket {
 struct rn_ratelimit {
 	pthread_mutex_t lock;
 	uint32_t seed; /* so that nobody outside picks addresses that collide */
+	uint32_t burst, refill_ms;
 	struct rn_bucket slots[RN_RATELIMIT_SLOTS];
 };
 
 struct rn_ratelimit *rn_ratelimit_new(void)
 {
-	struct rn_ratelimit *rl = calloc(1, sizeof(*rl));
+	return rn_ratelimit_new_with(RN_RATELIMIT_BURST, RN_RATELIMIT_REFILL_MS);
+}
 
+struct rn_ratelimit *rn_ratelimit_new_with(uint32_t burst, uint32_t refill_ms)
+{
+	struct rn_ratelimit *rl;
+
+	if (!burst || !refill_ms)
+		return NULL;
+	rl = calloc(1, sizeof(*rl));
 	if (!rl)
 		return NULL;
+	rl->burst = burst;
+	rl->refill_ms = refill_ms;
 	/* from the kernel's CSPRNG: random() unseeded gives every process the same seed, so
 	 * colliding addresses could be worked out offline */
 	if (getrandom(&rl->seed, sizeof(rl->seed), 0) != sizeof(rl->seed)) {
@@ -77,19 +88,19 @@ static uint32_t rn_ratelimit_hash(const struct rn_ratelimit *rl,
 	return h;
 }
 
-static void rn_ratelimit_refill(struct rn_bucket *b, uint64_t now)
+static void rn_ratelimit_refill(const struct rn_ratelimit *rl, struct rn_bucket *b, uint64_t now)
 {
 	uint64_t add;
 
 	if (now < b->updated)
 		b->updated = now;
-	add = (now - b->updated) / RN_RATELIMIT_REFILL_MS;
-	if (b->tokens + add >= RN_RATELIMIT_BURST) {
-		b->tokens = RN_RATELIMIT_BURST;
+	add = (now - b->updated) / rl->refill_ms;
+	if (b->tokens + add >= rl->burst) {
+		b->tokens = rl->burst;
 		b->updated = now;
 	} else {
 		b->tokens += (uint32_t)add;
-		b->updated += add * RN_RATELIMIT_REFILL_MS;
+		b->updated += add * rl->refill_ms;
 	}
 }
 
@@ -110,16 +121,15 @@ static struct rn_bucket *rn_ratelimit_find(struct rn_ratelimit *rl,
 			victim = b;
 			continue;
 		}
-		rn_ratelimit_refill(b, now);
-		if (!victim || (victim->key[0] && b->tokens == RN_RATELIMIT_BURST) ||
-		    (victim->key[0] && victim->tokens < RN_RATELIMIT_BURST &&
-		     b->updated < victim->updated))
+		rn_ratelimit_refill(rl, b, now);
+		if (!victim || (victim->key[0] && b->tokens == rl->burst) ||
+		    (victim->key[0] && victim->tokens < rl->burst && b->updated < victim->updated))
 			victim = b;
 	}
 	if (!create)
 		return NULL;
 	memcpy(victim->key, key, RN_RATELIMIT_KEY_LEN);
-	victim->tokens = RN_RATELIMIT_BURST;
+	victim->tokens = rl->burst;
 	victim->updated = now;
 	return victim;
 }
@@ -135,11 +145,11 @@ bool rn_ratelimit_allow(struct rn_ratelimit *rl, const struct sockaddr *addr, ui
 	pthread_mutex_lock(&rl->lock);
 	b = rn_ratelimit_find(rl, key, now_ms, false);
 	if (b) {
-		rn_ratelimit_refill(b, now_ms);
+		rn_ratelimit_refill(rl, b, now_ms);
 		ok = b->tokens > 0;
 		if (!ok && retry_after_s)
 			*retry_after_s =
-			    (unsigned)((b->updated + RN_RATELIMIT_REFILL_MS - now_ms + 999) / 1000);
+			    (unsigned)((b->updated + rl->refill_ms - now_ms + 999) / 1000);
 	}
 	pthread_mutex_unlock(&rl->lock);
 	return ok;
@@ -153,7 +163,7 @@ void rn_ratelimit_fail(struct rn_ratelimit *rl, const struct sockaddr *addr, uin
 	rn_ratelimit_key(addr, key);
 	pthread_mutex_lock(&rl->lock);
 	b = rn_ratelimit_find(rl, key, now_ms, true);
-	rn_ratelimit_refill(b, now_ms);
+	rn_ratelimit_refill(rl, b, now_ms);
 	if (b->tokens > 0)
 		b->tokens--;
 	pthread_mutex_unlock(&rl->lock);

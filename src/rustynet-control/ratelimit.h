@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Failed enrollments per source address: a token bucket per address (RN_RATELIMIT_BURST failures,
- * one more every RN_RATELIMIT_REFILL_MS), in a fixed-size table so that a flood of addresses
+ * Events per source address: a token bucket per address (failed enrollments by default:
+ * RN_RATELIMIT_BURST failures, one more every RN_RATELIMIT_REFILL_MS; the STUN responder counts
+ * its answers with its own burst and rate), in a fixed-size table so that a flood of addresses
  * costs no memory: when a table slot is needed, a full bucket or else the least recently used
  * one is reused. IPv6 addresses count per /64, what one host usually gets (an IPv4-mapped
  * IPv6 address counts as its IPv4 address). Thread-safe.
@@ -32,6 +33,8 @@ struct rn_ratelimit;
 
 /* NULL when out of memory or the kernel gives no randomness for the hash seed. */
 struct rn_ratelimit *rn_ratelimit_new(void);
+/* The same with burst events in a row (1 or more) and one more every refill_ms (1 or more). */
+struct rn_ratelimit *rn_ratelimit_new_with(uint32_t burst, uint32_t refill_ms);
 /* The table's hash seed, for tests: it must differ between processes. */
 uint32_t rn_ratelimit_seed(const struct rn_ratelimit *rl);
 void rn_ratelimit_free(struct rn_ratelimit *rl);
@@ -41,7 +44,7 @@ void rn_ratelimit_free(struct rn_ratelimit *rl);
  */
 bool rn_ratelimit_allow(struct rn_ratelimit *rl, const struct sockaddr *addr, uint64_t now_ms,
 			unsigned *retry_after_s);
-/* Counts one failure of addr. */
+/* Counts one failure (one event) of addr. */
 void rn_ratelimit_fail(struct rn_ratelimit *rl, const struct sockaddr *addr, uint64_t now_ms);
 
 #endif

@@ -144,12 +144,42 @@ static void test_seed_unpredictable(void **state)
 	assert_false(a == b && b == c);
 }
 
+/* Another burst and rate (the STUN responder's kind): both are the table's, not the defaults. */
+static void test_custom_rate(void **state)
+{
+	struct rn_ratelimit *rl = rn_ratelimit_new_with(3, 50);
+	struct sockaddr_in a = v4(0xc6336401);
+	uint64_t t = 1000000;
+	unsigned retry = 0;
+
+	(void)state;
+	assert_null(rn_ratelimit_new_with(0, 50));
+	assert_null(rn_ratelimit_new_with(3, 0));
+	assert_non_null(rl);
+	for (int i = 0; i < 3; i++) {
+		assert_true(rn_ratelimit_allow(rl, (struct sockaddr *)&a, t, &retry));
+		rn_ratelimit_fail(rl, (struct sockaddr *)&a, t);
+	}
+	assert_false(rn_ratelimit_allow(rl, (struct sockaddr *)&a, t + 49, &retry));
+	assert_int_equal(retry, 1);
+	assert_true(rn_ratelimit_allow(rl, (struct sockaddr *)&a, t + 50, &retry));
+	rn_ratelimit_fail(rl, (struct sockaddr *)&a, t + 50);
+	assert_false(rn_ratelimit_allow(rl, (struct sockaddr *)&a, t + 60, &retry));
+	/* refilled to the burst, never past it */
+	for (int i = 0; i < 3; i++) {
+		assert_true(rn_ratelimit_allow(rl, (struct sockaddr *)&a, t + 10000, &retry));
+		rn_ratelimit_fail(rl, (struct sockaddr *)&a, t + 10000);
+	}
+	assert_false(rn_ratelimit_allow(rl, (struct sockaddr *)&a, t + 10000, &retry));
+	rn_ratelimit_free(rl);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_burst_and_refill),   cmocka_unit_test(test_ipv6_per_64),
 		cmocka_unit_test(test_ipv4_mapped),	   cmocka_unit_test(test_flood),
-		cmocka_unit_test(test_seed_unpredictable),
+		cmocka_unit_test(test_seed_unpredictable), cmocka_unit_test(test_custom_rate),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

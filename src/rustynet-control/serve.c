@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * `rustynet-control serve --listen ADDR:PORT`: the control protocol over HTTPS (TLS 1.3 only,
- * with the certificate made by init), on libmicrohttpd with a thread per connection so a
- * long-poll simply waits on a condition variable. A watcher thread notices the admin CLI's
- * changes (another process) through the audit log, and nodes going offline through time.
+ * `rustynet-control serve --listen ADDR:PORT [--stun-listen ADDR]...`: the control protocol over
+ * HTTPS (TLS 1.3 only, with the certificate made by init), on libmicrohttpd with a thread per
+ * connection so a long-poll simply waits on a condition variable. A watcher thread notices the
+ * admin CLI's changes (another process) through the audit log, and nodes going offline through
+ * time. With --stun-listen, a STUN responder (stunsrv.h) answers in a thread of its own.
  * SIGTERM or SIGINT stops it cleanly: long-polls are answered, connections closed.
  */
 #include <errno.h>
@@ -26,6 +27,7 @@
 #include "netmap/netmap_priv.h"
 #include "rustynet-control/ctl.h"
 #include "rustynet-control/serve.h"
+#include "rustynet-control/stunsrv.h"
 
 enum {
 	RN_SERVE_MAX_CONNECTIONS = 4096,
@@ -34,9 +36,14 @@ enum {
 	RN_SERVE_STACK = 512 << 10,   /* bytes per connection thread */
 	RN_SERVE_PEM_MAX = 64 << 10,  /* bytes of a key or certificate file */
 	RN_SERVE_AUDIT_PEEK = 64,     /* new audit rows the watcher reads before it just bumps */
+	RN_SERVE_CERT_IPS = 32,	      /* IP names of the certificate looked at */
 };
 
 #define RN_SERVE_TLS_PRIORITIES "NORMAL:-VERS-ALL:+VERS-TLS1.3"
+
+/* every --stun-listen may add one entry to the maps, in the room the store keeps for them */
+_Static_assert((int)RN_STUNSRV_MAX_LISTEN <= (int)RN_STORE_STUN_OWN_MAX,
+	       "room for the responder's entries");
 
 static const char rn_serve_json[] = "application/json";
 
@@ -53,7 +60,8 @@ struct rn_mapper_epoch *rn_serve_snapshot(struct rn_serve *s)
 
 	if (s->snap && rn_mapper_epoch_serial(s->snap) == s->epoch)
 		return s->snap;
-	if (rn_mapper_epoch_load(s->store, s->epoch, time(NULL), &e, err, sizeof(err))) {
+	if (rn_mapper_epoch_load(s->store, s->epoch, time(NULL), s->own_stun, s->n_own_stun, &e,
+				 err, sizeof(err))) {
 		log_error(MAIN, "loading the network: %s", err);
 		return NULL;
 	}
@@ -466,7 +474,7 @@ static struct MHD_Daemon *rn_serve_start(struct rn_serve *s, const union rn_netm
 
 /* Runs until SIGTERM or SIGINT. */
 static int rn_serve_run(struct rn_serve *s, const union rn_netmap_endpoint *ep, const char *key,
-			const char *cert, const char *listen)
+			const char *cert, const char *listen, struct rn_stunsrv *stun)
 {
 	struct MHD_Daemon *d;
 	pthread_t watcher;
@@ -479,6 +487,10 @@ static int rn_serve_run(struct rn_serve *s, const union rn_netmap_endpoint *ep, 
 	/* blocked before any thread starts, so every thread inherits it and sigwait gets them */
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	if (stun && rn_stunsrv_start(stun)) {
+		log_error(MAIN, "cannot start the STUN responder's thread");
+		return -EAGAIN;
+	}
 	if (pthread_create(&watcher, NULL, rn_serve_watch, s))
 		return -EAGAIN;
 	d = rn_serve_start(s, ep, key, cert);
@@ -500,14 +512,85 @@ static int rn_serve_run(struct rn_serve *s, const union rn_netmap_endpoint *ep, 
 	return d ? 0 : -EADDRNOTAVAIL;
 }
 
+/*
+ * The STUN responder on each of stun_eps, and what the maps tell nodes about it (s->own_stun).
+ * 0, or -errno after a logged error (the port in use, an address not ours).
+ */
+static int rn_serve_stun_open(struct rn_serve *s, const struct rn_ctl *ctl,
+			      const union rn_netmap_endpoint *https,
+			      const union rn_netmap_endpoint *stun_eps, size_t n,
+			      struct rn_stunsrv **out)
+{
+	struct rn_netmap_ip hosts[RN_SERVE_CERT_IPS];
+	char path[4096], err[256], text[RN_NETMAP_ENDPOINT_STRLEN], adv[RN_NETMAP_ENDPOINT_STRLEN];
+	size_t n_hosts = 0;
+	int ret;
+
+	*out = NULL;
+	if (!n)
+		return 0;
+	*out = rn_stunsrv_new();
+	if (!*out)
+		return -ENOMEM;
+	snprintf(path, sizeof(path), "%s/%s", ctl->state, RN_CTL_TLS_CERT);
+	if (rn_ctl_tls_cert_ips(path, hosts, RN_SERVE_CERT_IPS, &n_hosts))
+		n_hosts = 0;
+	for (size_t i = 0; i < n; i++) {
+		union rn_netmap_endpoint a;
+		bool dup = false;
+
+		rn_netmap_endpoint_format(&stun_eps[i], text, sizeof(text));
+		ret = rn_stunsrv_listen(*out, &stun_eps[i], err, sizeof(err));
+		if (ret) {
+			log_error(MAIN, "--stun-listen %s: %s", text, err);
+			return ret;
+		}
+		if (!rn_stunsrv_advertised(&stun_eps[i], https, hosts, n_hosts, &a)) {
+			log_warn(MAIN,
+				 "answering STUN on %s, but the maps cannot name it: give "
+				 "--stun-listen the address nodes reach (or init --hostname, or "
+				 "--listen, one of that family)",
+				 text);
+			continue;
+		}
+		for (size_t j = 0; j < s->n_own_stun && !dup; j++)
+			dup = rn_store_stun_server_same(&s->own_stun[j], &a);
+		if (!dup)
+			s->own_stun[s->n_own_stun++] = a;
+		rn_netmap_endpoint_format(&a, adv, sizeof(adv));
+		log_info(MAIN, "answering STUN Binding requests on udp %s (the maps name %s)", text,
+			 adv);
+	}
+	return 0;
+}
+
+/* --stun-listen ADDR into eps[*n]; a usage error's exit code, or -1 to go on. */
+static int rn_serve_stun_arg(struct rn_ctl *ctl, const char *arg, union rn_netmap_endpoint *eps,
+			     size_t *n)
+{
+	char err[256];
+
+	if (*n == RN_STUNSRV_MAX_LISTEN)
+		return rn_ctl_usage_error(
+		    ctl, "--stun-listen at most %d times (e.g. one IPv4, one IPv6)",
+		    RN_STUNSRV_MAX_LISTEN);
+	if (rn_stunsrv_parse_listen(arg, &eps[*n], err, sizeof(err)))
+		return rn_ctl_usage_error(ctl, "--stun-listen %s", err);
+	(*n)++;
+	return -1;
+}
+
 static int rn_serve_cmd(struct rn_ctl *ctl, int argc, char **argv)
 {
+	union rn_netmap_endpoint stun_eps[RN_STUNSRV_MAX_LISTEN];
 	uint8_t priv[RN_NETMAP_KEY_LEN];
 	union rn_netmap_endpoint ep;
 	const char *listen = NULL;
 	char *key = NULL, *cert = NULL;
+	struct rn_stunsrv *stun = NULL;
 	struct rn_serve s;
-	int ret = RN_CTL_ERR;
+	size_t n_stun = 0;
+	int ret = RN_CTL_ERR, r;
 
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
@@ -517,6 +600,14 @@ static int rn_serve_cmd(struct rn_ctl *ctl, int argc, char **argv)
 			listen = argv[++i];
 		} else if (!strncmp(argv[i], "--listen=", 9)) {
 			listen = argv[i] + 9;
+		} else if (!strcmp(argv[i], "--stun-listen") && i + 1 < argc) {
+			r = rn_serve_stun_arg(ctl, argv[++i], stun_eps, &n_stun);
+			if (r >= 0)
+				return r;
+		} else if (!strncmp(argv[i], "--stun-listen=", 14)) {
+			r = rn_serve_stun_arg(ctl, argv[i] + 14, stun_eps, &n_stun);
+			if (r >= 0)
+				return r;
 		} else {
 			return rn_ctl_usage_error(ctl, "unexpected argument \"%s\"", argv[i]);
 		}
@@ -528,13 +619,16 @@ static int rn_serve_cmd(struct rn_ctl *ctl, int argc, char **argv)
 					  "--listen \"%s\" is not ADDR:PORT or [ADDR]:PORT with a "
 					  "port of 1-65535",
 					  listen);
-	if (rn_serve_init(&s, ctl, priv))
+	rn_log_set_debug(getenv("RUSTYNET_CONTROL_DEBUG"));
+	if (rn_serve_init(&s, ctl, priv) ||
+	    rn_serve_stun_open(&s, ctl, &ep, stun_eps, n_stun, &stun))
 		goto out;
 	key = rn_serve_read_pem(ctl->state, RN_CTL_TLS_KEY, true);
 	cert = rn_serve_read_pem(ctl->state, RN_CTL_TLS_CERT, false);
-	if (key && cert && !rn_serve_run(&s, &ep, key, cert, listen))
+	if (key && cert && !rn_serve_run(&s, &ep, key, cert, listen, stun))
 		ret = RN_CTL_OK;
 out:
+	rn_stunsrv_free(stun);
 	rn_serve_fini(&s);
 	if (key)
 		OPENSSL_cleanse(key, strlen(key));
@@ -545,11 +639,23 @@ out:
 }
 
 static const struct rn_ctl_verb rn_serve_verbs[] = {
-	{ "serve", rn_serve_cmd, "serve --listen ADDR:PORT",
+	{ "serve", rn_serve_cmd, "serve --listen ADDR:PORT [--stun-listen ADDR]...",
 	  "Serves the control protocol (docs/control-protocol.md) over HTTPS, TLS 1.3 only, with\n"
 	  "the certificate init made: nodes enroll with auth keys and long-poll their netmaps.\n"
 	  "ADDR is an IPv4 address or [IPv6]; 0.0.0.0 or [::] for all. Runs in the foreground\n"
-	  "until SIGTERM or SIGINT; logs one line per enrollment or refusal.\n" },
+	  "until SIGTERM or SIGINT; logs one line per enrollment or refusal.\n\n"
+	  "  --stun-listen ADDR  also answer STUN Binding requests (RFC 8489) on UDP ADDR: IP,\n"
+	  "                      IP:PORT, [IPv6] or [IPv6]:PORT, port 3478 when none; at most\n"
+	  "                      twice (e.g. 0.0.0.0 and [::]; [::] takes IPv6 only). Nodes\n"
+	  "                      ask it for their public address and port (docs/nat-traversal.md).\n"
+	  "                      Every map lists it first, before `stun set`'s servers: ADDR\n"
+	  "                      itself, or for 0.0.0.0 / [::] the first IP of that family\n"
+	  "                      among init --hostname (the URL nodes enroll against), else the\n"
+	  "                      --listen address if it is one of that family.\n"
+	  "                      Answers are rate-limited per source address (20/s, bursts of\n"
+	  "                      40); anything but a Binding request is dropped silently.\n\n"
+	  "Environment: RUSTYNET_CONTROL_DEBUG=main logs debug lines (refused connections, the\n"
+	  "STUN responder's counters every minute and at exit).\n" },
 	{ 0 },
 };
 

@@ -36,6 +36,9 @@ struct rn_serve {
 	uint64_t epoch;		      /* bumped by every change */
 	struct rn_coalesce *co;	      /* nodes' own changes held back (coalesce.h) */
 	bool stopping;
+	/* set before any thread starts: the STUN responder's addresses every map lists first */
+	union rn_netmap_endpoint own_stun[RN_STORE_STUN_OWN_MAX];
+	size_t n_own_stun;
 	/* only the watcher thread: */
 	int64_t audit_id;
 	struct rn_ratelimit *rl;	/* locks itself */

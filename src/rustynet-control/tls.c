@@ -210,3 +210,33 @@ int rn_ctl_tls_pin(const char *cert_path, uint8_t pin[32])
 	X509_free(x);
 	return ret;
 }
+
+int rn_ctl_tls_cert_ips(const char *cert_path, struct rn_netmap_ip *out, size_t max, size_t *n)
+{
+	GENERAL_NAMES *names;
+	FILE *f = fopen(cert_path, "re");
+	X509 *x;
+
+	*n = 0;
+	if (!f)
+		return -errno;
+	x = PEM_read_X509(f, NULL, NULL, NULL);
+	fclose(f);
+	if (!x)
+		return -EIO;
+	names = X509_get_ext_d2i(x, NID_subject_alt_name, NULL, NULL);
+	for (int i = 0; names && i < sk_GENERAL_NAME_num(names) && *n < max; i++) {
+		const GENERAL_NAME *g = sk_GENERAL_NAME_value(names, i);
+		const ASN1_OCTET_STRING *ip = g->type == GEN_IPADD ? g->d.iPAddress : NULL;
+		int len = ip ? ASN1_STRING_length(ip) : 0;
+
+		if (len != 4 && len != 16)
+			continue;
+		out[*n].family = len == 4 ? AF_INET : AF_INET6;
+		memcpy(out[*n].addr, ASN1_STRING_get0_data(ip), (size_t)len);
+		(*n)++;
+	}
+	GENERAL_NAMES_free(names);
+	X509_free(x);
+	return 0;
+}
