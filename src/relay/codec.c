@@ -71,6 +71,18 @@ bool rn_relay_msg_decode(const uint8_t *buf, size_t len, struct rn_relay_msg *ms
 	}
 }
 
+long rn_relay_frame_len(const uint8_t *buf, size_t len)
+{
+	size_t body;
+
+	if (len < RN_RELAY_FRAME_HDR_LEN)
+		return 0;
+	body = (size_t)buf[0] << 8 | buf[1];
+	if (!body || body > RN_RELAY_MSG_MAX)
+		return -1;
+	return len >= RN_RELAY_FRAME_HDR_LEN + body ? (long)(RN_RELAY_FRAME_HDR_LEN + body) : 0;
+}
+
 void rn_relay_data_hdr(uint8_t out[RN_RELAY_DATA_HDR_LEN], enum rn_relay_type type,
 		       const uint8_t key[RN_RELAY_KEY_LEN])
 {

@@ -136,6 +136,28 @@ static void test_bad_headers(void **state)
 	assert_int_equal(rn_relay_msg_encode(&m, buf, sizeof(buf)), 0);
 }
 
+static void test_frame_len(void **state)
+{
+	uint8_t buf[RN_RELAY_FRAME_HDR_LEN + RN_RELAY_MSG_MAX + 1] = {0};
+
+	(void)state;
+	assert_int_equal(rn_relay_frame_len(buf, 0), 0);
+	assert_int_equal(rn_relay_frame_len(buf, 1), 0);
+	assert_int_equal(rn_relay_frame_len(buf, 2), -1); /* an empty frame */
+	buf[1] = 20;
+	assert_int_equal(rn_relay_frame_len(buf, 2), 0);
+	assert_int_equal(rn_relay_frame_len(buf, 21), 0);
+	assert_int_equal(rn_relay_frame_len(buf, 22), 22);
+	assert_int_equal(rn_relay_frame_len(buf, 40), 22); /* the first frame only */
+	buf[0] = RN_RELAY_MSG_MAX >> 8;
+	buf[1] = RN_RELAY_MSG_MAX & 0xff;
+	assert_int_equal(rn_relay_frame_len(buf, sizeof(buf)), 2 + RN_RELAY_MSG_MAX);
+	buf[1]++;
+	assert_int_equal(rn_relay_frame_len(buf, sizeof(buf)), -1);
+	buf[0] = buf[1] = 0xff;
+	assert_int_equal(rn_relay_frame_len(buf, 2), -1);
+}
+
 static void test_addr_parse(void **state)
 {
 	struct sockaddr_storage ss;
@@ -160,7 +182,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_register_roundtrip), cmocka_unit_test(test_small_messages),
 		cmocka_unit_test(test_data_messages),	   cmocka_unit_test(test_bad_headers),
-		cmocka_unit_test(test_addr_parse),
+		cmocka_unit_test(test_addr_parse), cmocka_unit_test(test_frame_len),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

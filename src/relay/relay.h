@@ -114,6 +114,12 @@ bool rn_relay_msg_decode(const uint8_t *buf, size_t len, struct rn_relay_msg *ms
  * valid (unknown type, payload empty or too long).
  */
 size_t rn_relay_msg_encode(const struct rn_relay_msg *msg, uint8_t *out, size_t outlen);
+/*
+ * The TLS framing: given the first len bytes of a stream, the length of the whole first frame
+ * (2 + its body) once that much is there, 0 while more is needed, -1 if its length is 0 or over
+ * RN_RELAY_MSG_MAX (the connection must end).
+ */
+long rn_relay_frame_len(const uint8_t *buf, size_t len) __attribute__((warn_unused_result));
 /* Writes just the SEND/RECV header (36 bytes) for a payload that follows it in out. */
 void rn_relay_data_hdr(uint8_t out[RN_RELAY_DATA_HDR_LEN], enum rn_relay_type type,
 		       const uint8_t key[RN_RELAY_KEY_LEN]);

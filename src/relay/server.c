@@ -431,6 +431,16 @@ static void udp_one(struct rn_relay_server *srv, const struct sockaddr_storage *
 	}
 }
 
+void rn_relay_udp_input(struct rn_relay_server *srv, const struct sockaddr_storage *ss,
+			socklen_t sslen, const uint8_t *buf, size_t len)
+{
+	if (len > sizeof(srv->buf))
+		len = sizeof(srv->buf);
+	memcpy(srv->buf, buf, len);
+	srv->now_ms = mono_ms();
+	udp_one(srv, ss, sslen, len);
+}
+
 static void udp_read(struct rn_relay_server *srv)
 {
 	/* bounded, so that one busy socket does not starve the TLS connections */

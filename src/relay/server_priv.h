@@ -85,6 +85,9 @@ bool rn_relay_cred_check(struct rn_relay_server *srv, const struct rn_relay_cred
 /* Sends a SEND's payload from src to its destination, with the limits; buf: the SEND message. */
 void rn_relay_forward(struct rn_relay_server *srv, struct rn_relay_node *src, uint8_t *buf,
 		      size_t len);
+/* One datagram as if received from ss: for the fuzz target (fuzz/relay_fuzz.c). */
+void rn_relay_udp_input(struct rn_relay_server *srv, const struct sockaddr_storage *ss,
+			socklen_t sslen, const uint8_t *buf, size_t len);
 bool rn_relay_bucket_take(struct rn_relay_bucket *b, uint64_t rate, uint64_t burst, uint64_t n,
 			  uint64_t now_ms);
 

@@ -46,22 +46,24 @@ static int tls_result(struct rn_relay_stream *s, int n)
 int rn_relay_stream_read(struct rn_relay_stream *s, rn_relay_frame_fn fn, void *ctx)
 {
 	for (;;) {
-		size_t want = RN_RELAY_FRAME_HDR_LEN, flen = 0;
+		long flen = rn_relay_frame_len(s->rbuf, s->rlen);
+		size_t want;
 		int n, ret;
 
-		if (s->rlen >= RN_RELAY_FRAME_HDR_LEN) {
-			flen = (size_t)s->rbuf[0] << 8 | s->rbuf[1];
-			if (!flen || flen > RN_RELAY_MSG_MAX)
-				return -EPROTO;
-			want += flen;
-		}
-		if (s->rlen == want && flen) {
+		if (flen < 0)
+			return -EPROTO;
+		if (flen > 0) {
 			s->rlen = 0;
-			ret = fn(ctx, s->rbuf + RN_RELAY_FRAME_HDR_LEN, flen);
+			ret = fn(ctx, s->rbuf + RN_RELAY_FRAME_HDR_LEN,
+				 (size_t)flen - RN_RELAY_FRAME_HDR_LEN);
 			if (ret)
 				return ret;
 			continue;
 		}
+		/* exactly up to the end of this frame: rbuf holds one frame, never two */
+		want = s->rlen < RN_RELAY_FRAME_HDR_LEN
+			       ? RN_RELAY_FRAME_HDR_LEN
+			       : RN_RELAY_FRAME_HDR_LEN + ((size_t)s->rbuf[0] << 8 | s->rbuf[1]);
 		n = SSL_read(s->ssl, s->rbuf + s->rlen, (int)(want - s->rlen));
 		if (n <= 0) {
 			ret = tls_result(s, n);
