@@ -23,14 +23,14 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static struct rn_relay_server *srv;
-static int node_fd[2];			/* two registered nodes' sockets */
+static int node_fd[2];			  /* two registered nodes' sockets */
 static struct sockaddr_storage node_addr; /* the first one's address, the fuzzed source */
 static socklen_t node_addrlen;
 
 static void node_register(int i, const uint8_t secret[RN_RELAY_SECRET_LEN])
 {
-	struct rn_relay_msg m = {.type = RN_RELAY_REGISTER};
-	struct sockaddr_in sin = {.sin_family = AF_INET};
+	struct rn_relay_msg m = { .type = RN_RELAY_REGISTER };
+	struct sockaddr_in sin = { .sin_family = AF_INET };
 	uint8_t buf[RN_RELAY_REGISTER_LEN], key[RN_RELAY_KEY_LEN];
 	struct pollfd p;
 	size_t n;
@@ -47,7 +47,7 @@ static void node_register(int i, const uint8_t secret[RN_RELAY_SECRET_LEN])
 		n = rn_relay_msg_encode(&m, buf, sizeof(buf));
 		if (send(node_fd[i], buf, n, 0) != (ssize_t)n)
 			abort();
-		p = (struct pollfd){.fd = node_fd[i], .events = POLLIN};
+		p = (struct pollfd){ .fd = node_fd[i], .events = POLLIN };
 		while (poll(&p, 1, 0) == 0)
 			rn_relay_server_step(srv, 10);
 		if (recv(node_fd[i], buf, sizeof(buf), 0) < RN_RELAY_REGISTERED_LEN)

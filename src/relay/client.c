@@ -21,15 +21,15 @@
 #include "relay/stream.h"
 
 enum {
-	RN_RELAY_CLIENT_RETRY_MS = 1000,	 /* re-register while unconfirmed */
-	RN_RELAY_CLIENT_QUEUE = 64 * 1024,	 /* TLS output queue, bytes */
+	RN_RELAY_CLIENT_RETRY_MS = 1000,   /* re-register while unconfirmed */
+	RN_RELAY_CLIENT_QUEUE = 64 * 1024, /* TLS output queue, bytes */
 	RN_RELAY_CLIENT_TIMEOUT_MS = 5000,
 };
 
 struct rn_relay_client {
 	bool tls;
 	int fd;
-	SSL_CTX *ssl_ctx;	    /* TLS only */
+	SSL_CTX *ssl_ctx;	   /* TLS only */
 	struct rn_relay_stream st; /* TLS only */
 	struct rn_relay_cred cred;
 	uint8_t cookie[RN_RELAY_COOKIE_LEN]; /* UDP: the relay's last cookie, zero: none */
@@ -50,15 +50,15 @@ static uint64_t mono_ms(void)
 
 static int send_register(struct rn_relay_client *c)
 {
-	struct rn_relay_msg m = {.type = RN_RELAY_REGISTER, .cred = c->cred};
+	struct rn_relay_msg m = { .type = RN_RELAY_REGISTER, .cred = c->cred };
 	uint8_t out[RN_RELAY_REGISTER_LEN];
 	size_t n;
 
 	memcpy(m.cookie, c->cookie, sizeof(m.cookie));
 	n = rn_relay_msg_encode(&m, out, sizeof(out));
-	c->next_register_ms = mono_ms() + (rn_relay_client_registered(c)
-						   ? (uint64_t)c->refresh_s * 1000
-						   : RN_RELAY_CLIENT_RETRY_MS);
+	c->next_register_ms =
+	    mono_ms() + (rn_relay_client_registered(c) ? (uint64_t)c->refresh_s * 1000
+						       : RN_RELAY_CLIENT_RETRY_MS);
 	if (!c->tls)
 		return send(c->fd, out, n, MSG_DONTWAIT) < 0 ? -errno : 0;
 	if (!rn_relay_stream_queue(&c->st, out, n, NULL, 0))
@@ -79,8 +79,8 @@ static int handle(struct rn_relay_client *c, const uint8_t *buf, size_t len)
 		memcpy(c->cookie, m.cookie, sizeof(c->cookie));
 		return send_register(c);
 	case RN_RELAY_REGISTERED:
-		c->refresh_s = m.refresh_s && m.refresh_s < m.lifetime_s ? m.refresh_s
-									 : RN_RELAY_REFRESH_S;
+		c->refresh_s =
+		    m.refresh_s && m.refresh_s < m.lifetime_s ? m.refresh_s : RN_RELAY_REFRESH_S;
 		c->registered_until_ms = mono_ms() + (uint64_t)m.lifetime_s * 1000;
 		c->next_register_ms = mono_ms() + (uint64_t)c->refresh_s * 1000;
 		return 0;
@@ -138,8 +138,8 @@ int rn_relay_client_send(struct rn_relay_client *c, const uint8_t dst[RN_RELAY_K
 		return -EMSGSIZE;
 	rn_relay_data_hdr(hdr, RN_RELAY_SEND, dst);
 	if (!c->tls) {
-		struct iovec iov[2] = {{hdr, sizeof(hdr)}, {(void *)payload, len}};
-		struct msghdr mh = {.msg_iov = iov, .msg_iovlen = 2};
+		struct iovec iov[2] = { { hdr, sizeof(hdr) }, { (void *)payload, len } };
+		struct msghdr mh = { .msg_iov = iov, .msg_iovlen = 2 };
 
 		return sendmsg(c->fd, &mh, MSG_DONTWAIT) < 0 ? -errno : 0;
 	}
@@ -151,7 +151,7 @@ int rn_relay_client_send(struct rn_relay_client *c, const uint8_t dst[RN_RELAY_K
 /* Waits for fd to be ready for events until deadline_ms. 0, -ETIMEDOUT or -errno. */
 static int wait_fd(int fd, short events, uint64_t deadline_ms)
 {
-	struct pollfd p = {.fd = fd, .events = events};
+	struct pollfd p = { .fd = fd, .events = events };
 	uint64_t now = mono_ms();
 	int n;
 
@@ -232,8 +232,9 @@ struct rn_relay_client *rn_relay_client_new(const struct rn_relay_client_config 
 					    size_t errlen)
 {
 	struct rn_relay_client *c = calloc(1, sizeof(*c));
-	uint64_t deadline = mono_ms() + (uint64_t)(cfg->timeout_ms > 0 ? cfg->timeout_ms
-									: RN_RELAY_CLIENT_TIMEOUT_MS);
+	uint64_t deadline =
+	    mono_ms() +
+	    (uint64_t)(cfg->timeout_ms > 0 ? cfg->timeout_ms : RN_RELAY_CLIENT_TIMEOUT_MS);
 	struct sockaddr_storage ss;
 	socklen_t len;
 	int ret;
@@ -257,9 +258,8 @@ struct rn_relay_client *rn_relay_client_new(const struct rn_relay_client_config 
 		rn_errf(err, errlen, -EINVAL, "a TLS relay needs its certificate pin");
 		goto fail;
 	}
-	c->fd = socket(ss.ss_family, (c->tls ? SOCK_STREAM : SOCK_DGRAM) | SOCK_NONBLOCK |
-					     SOCK_CLOEXEC,
-		       0);
+	c->fd = socket(ss.ss_family,
+		       (c->tls ? SOCK_STREAM : SOCK_DGRAM) | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (c->fd < 0) {
 		rn_errf(err, errlen, -errno, "socket: %s", strerror(errno));
 		goto fail;

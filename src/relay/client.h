@@ -21,9 +21,9 @@ typedef void (*rn_relay_recv_fn)(void *ctx, const uint8_t src[RN_RELAY_KEY_LEN],
 				 const uint8_t *payload, size_t len);
 
 struct rn_relay_client_config {
-	const char *server;	/* "ADDR:PORT" / "[ADDR]:PORT" */
-	bool tls;		/* false: UDP */
-	const uint8_t *spki;	/* TLS: RN_RELAY_SPKI_LEN bytes, the relay certificate's pin */
+	const char *server;  /* "ADDR:PORT" / "[ADDR]:PORT" */
+	bool tls;	     /* false: UDP */
+	const uint8_t *spki; /* TLS: RN_RELAY_SPKI_LEN bytes, the relay certificate's pin */
 	const struct rn_relay_cred *cred; /* copied */
 	rn_relay_recv_fn recv;
 	void *ctx;

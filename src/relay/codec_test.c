@@ -18,7 +18,7 @@ static void fill(uint8_t *p, size_t n, uint8_t v)
 
 static void test_register_roundtrip(void **state)
 {
-	struct rn_relay_msg m = {.type = RN_RELAY_REGISTER}, d;
+	struct rn_relay_msg m = { .type = RN_RELAY_REGISTER }, d;
 	uint8_t buf[200];
 	size_t n;
 
@@ -46,7 +46,7 @@ static void test_register_roundtrip(void **state)
 
 static void test_small_messages(void **state)
 {
-	struct rn_relay_msg m = {.type = RN_RELAY_COOKIE}, d;
+	struct rn_relay_msg m = { .type = RN_RELAY_COOKIE }, d;
 	uint8_t buf[64];
 	size_t n;
 
@@ -58,7 +58,7 @@ static void test_small_messages(void **state)
 	assert_memory_equal(d.cookie, m.cookie, sizeof(m.cookie));
 	assert_false(rn_relay_msg_decode(buf, n - 1, &d));
 
-	m = (struct rn_relay_msg){.type = RN_RELAY_REGISTERED, .refresh_s = 20, .lifetime_s = 75};
+	m = (struct rn_relay_msg){ .type = RN_RELAY_REGISTERED, .refresh_s = 20, .lifetime_s = 75 };
 	n = rn_relay_msg_encode(&m, buf, sizeof(buf));
 	assert_int_equal(n, RN_RELAY_REGISTERED_LEN);
 	assert_true(rn_relay_msg_decode(buf, n, &d));
@@ -70,7 +70,7 @@ static void test_small_messages(void **state)
 static void test_data_messages(void **state)
 {
 	static uint8_t buf[RN_RELAY_MSG_MAX + 8], payload[RN_RELAY_PAYLOAD_MAX + 1];
-	struct rn_relay_msg m = {.type = RN_RELAY_SEND, .payload = payload}, d;
+	struct rn_relay_msg m = { .type = RN_RELAY_SEND, .payload = payload }, d;
 	size_t n;
 
 	(void)state;
@@ -111,8 +111,8 @@ static void test_data_messages(void **state)
 
 static void test_bad_headers(void **state)
 {
-	struct rn_relay_msg m = {.type = RN_RELAY_COOKIE}, d;
-	uint8_t buf[RN_RELAY_REGISTER_LEN] = {0};
+	struct rn_relay_msg m = { .type = RN_RELAY_COOKIE }, d;
+	uint8_t buf[RN_RELAY_REGISTER_LEN] = { 0 };
 	size_t n = rn_relay_msg_encode(&m, buf, sizeof(buf));
 
 	(void)state;
@@ -138,7 +138,7 @@ static void test_bad_headers(void **state)
 
 static void test_frame_len(void **state)
 {
-	uint8_t buf[RN_RELAY_FRAME_HDR_LEN + RN_RELAY_MSG_MAX + 1] = {0};
+	uint8_t buf[RN_RELAY_FRAME_HDR_LEN + RN_RELAY_MSG_MAX + 1] = { 0 };
 
 	(void)state;
 	assert_int_equal(rn_relay_frame_len(buf, 0), 0);
@@ -182,7 +182,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_register_roundtrip), cmocka_unit_test(test_small_messages),
 		cmocka_unit_test(test_data_messages),	   cmocka_unit_test(test_bad_headers),
-		cmocka_unit_test(test_addr_parse), cmocka_unit_test(test_frame_len),
+		cmocka_unit_test(test_addr_parse),	   cmocka_unit_test(test_frame_len),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -36,8 +36,7 @@ int rn_relay_credential_issue(const uint8_t secret[RN_RELAY_SECRET_LEN],
 	memcpy(msg + sizeof(cred_label) - 1 + RN_RELAY_KEY_LEN, &be, 8);
 	memmove(cred->key, key, RN_RELAY_KEY_LEN);
 	cred->expiry = expiry;
-	if (!HMAC(EVP_sha256(), secret, RN_RELAY_SECRET_LEN, msg, sizeof(msg), cred->token,
-		  &len) ||
+	if (!HMAC(EVP_sha256(), secret, RN_RELAY_SECRET_LEN, msg, sizeof(msg), cred->token, &len) ||
 	    len != RN_RELAY_TOKEN_LEN)
 		return -EIO;
 	return 0;
@@ -172,8 +171,7 @@ out:
 	return ret;
 }
 
-int rn_relay_spki_file(const char *path, uint8_t spki[RN_RELAY_SPKI_LEN], char *err,
-		       size_t errlen)
+int rn_relay_spki_file(const char *path, uint8_t spki[RN_RELAY_SPKI_LEN], char *err, size_t errlen)
 {
 	unsigned char *der = NULL;
 	unsigned int len = RN_RELAY_SPKI_LEN;
@@ -182,8 +180,8 @@ int rn_relay_spki_file(const char *path, uint8_t spki[RN_RELAY_SPKI_LEN], char *
 	int n, ret = 0;
 
 	if (!f)
-		return rn_errf(err, errlen, -errno, "cannot open the certificate \"%s\": %s",
-			       path, strerror(errno));
+		return rn_errf(err, errlen, -errno, "cannot open the certificate \"%s\": %s", path,
+			       strerror(errno));
 	x = PEM_read_X509(f, NULL, NULL, NULL);
 	fclose(f);
 	if (!x)

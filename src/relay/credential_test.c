@@ -121,7 +121,8 @@ static void test_secret_file(void **state)
 	/* not 32 bytes */
 	write_file(path, "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e\n", 0600);
 	assert_int_equal(rn_relay_secret_load(path, got, err, sizeof(err)), -EINVAL);
-	write_file(path, "zz0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\n", 0600);
+	write_file(path, "zz0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\n",
+		   0600);
 	assert_int_equal(rn_relay_secret_load(path, got, err, sizeof(err)), -EINVAL);
 	write_file(path, "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh==\n", 0600);
 	assert_int_equal(rn_relay_secret_load(path, got, err, sizeof(err)), -EINVAL);

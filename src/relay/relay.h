@@ -65,12 +65,12 @@ enum {
 	RN_RELAY_REGISTER_LEN = 92, /* hdr, credential, cookie */
 	RN_RELAY_COOKIE_MSG_LEN = 20,
 	RN_RELAY_REGISTERED_LEN = 12,
-	RN_RELAY_DATA_HDR_LEN = 36,   /* SEND/RECV before the payload: hdr, key */
-	RN_RELAY_PAYLOAD_MAX = 4096,  /* bytes of ciphertext in one SEND/RECV */
-	RN_RELAY_MSG_MAX = 36 + 4096, /* largest message */
-	RN_RELAY_FRAME_HDR_LEN = 2,   /* TLS frame length prefix, u16 BE */
-	RN_RELAY_REFRESH_S = 20,      /* seconds between a node's registrations */
-	RN_RELAY_UDP_LIFETIME_S = 75, /* seconds a UDP registration lasts without refresh */
+	RN_RELAY_DATA_HDR_LEN = 36,    /* SEND/RECV before the payload: hdr, key */
+	RN_RELAY_PAYLOAD_MAX = 4096,   /* bytes of ciphertext in one SEND/RECV */
+	RN_RELAY_MSG_MAX = 36 + 4096,  /* largest message */
+	RN_RELAY_FRAME_HDR_LEN = 2,    /* TLS frame length prefix, u16 BE */
+	RN_RELAY_REFRESH_S = 20,       /* seconds between a node's registrations */
+	RN_RELAY_UDP_LIFETIME_S = 75,  /* seconds a UDP registration lasts without refresh */
 	RN_RELAY_COOKIE_BUCKET_S = 60, /* seconds of one cookie time bucket */
 	RN_RELAY_HANDSHAKE_S = 10,     /* seconds from TCP accept to REGISTERED */
 	RN_RELAY_IDLE_S = 75,	       /* seconds a TLS connection may stay silent */
@@ -95,12 +95,12 @@ struct rn_relay_cred {
 /* One decoded message. For SEND/RECV, payload points into the decoded buffer (not owned). */
 struct rn_relay_msg {
 	enum rn_relay_type type;
-	struct rn_relay_cred cred;		  /* REGISTER */
-	uint8_t cookie[RN_RELAY_COOKIE_LEN];	  /* REGISTER (zero: none), COOKIE */
-	uint32_t refresh_s, lifetime_s;		  /* REGISTERED */
-	uint8_t key[RN_RELAY_KEY_LEN];		  /* SEND: destination; RECV: source */
-	const uint8_t *payload;			  /* SEND/RECV */
-	size_t payload_len;			  /* SEND/RECV, 1..RN_RELAY_PAYLOAD_MAX */
+	struct rn_relay_cred cred;	     /* REGISTER */
+	uint8_t cookie[RN_RELAY_COOKIE_LEN]; /* REGISTER (zero: none), COOKIE */
+	uint32_t refresh_s, lifetime_s;	     /* REGISTERED */
+	uint8_t key[RN_RELAY_KEY_LEN];	     /* SEND: destination; RECV: source */
+	const uint8_t *payload;		     /* SEND/RECV */
+	size_t payload_len;		     /* SEND/RECV, 1..RN_RELAY_PAYLOAD_MAX */
 };
 
 /*
@@ -151,7 +151,7 @@ int rn_relay_secret_load(const char *path, uint8_t secret[RN_RELAY_SECRET_LEN], 
 int rn_relay_secret_generate(const char *path, char *err, size_t errlen)
     __attribute__((warn_unused_result));
 /* The SHA-256 of the DER SubjectPublicKeyInfo of the PEM certificate at path. 0 or -errno. */
-int rn_relay_spki_file(const char *path, uint8_t spki[RN_RELAY_SPKI_LEN], char *err,
-		       size_t errlen) __attribute__((warn_unused_result));
+int rn_relay_spki_file(const char *path, uint8_t spki[RN_RELAY_SPKI_LEN], char *err, size_t errlen)
+    __attribute__((warn_unused_result));
 
 #endif

@@ -74,13 +74,13 @@ bool rn_relay_bucket_take(struct rn_relay_bucket *b, uint64_t rate, uint64_t bur
 
 /* ------------------------------------------------------------------ addresses */
 
-static int listen_socket(struct rn_relay_server *srv, const char *what, const char *spec,
-			 int type, uint16_t *port, char *err, size_t errlen)
+static int listen_socket(struct rn_relay_server *srv, const char *what, const char *spec, int type,
+			 uint16_t *port, char *err, size_t errlen)
 {
 	struct sockaddr_storage ss;
 	socklen_t len;
 	int fd, one = 1;
-	struct epoll_event ev = {.events = EPOLLIN};
+	struct epoll_event ev = { .events = EPOLLIN };
 
 	if (!rn_relay_addr_parse(spec, &ss, &len))
 		return rn_errf(err, errlen, -EINVAL,
@@ -98,11 +98,11 @@ static int listen_socket(struct rn_relay_server *srv, const char *what, const ch
 		int e = errno;
 
 		close(fd);
-		return rn_errf(err, errlen, -e, "cannot listen on %s \"%s\": %s%s", what, spec,
-			       strerror(e),
-			       e == EADDRINUSE ? " (another process has this port)"
-			       : e == EACCES	? " (ports below 1024 need root or CAP_NET_BIND_SERVICE)"
-						: "");
+		return rn_errf(
+		    err, errlen, -e, "cannot listen on %s \"%s\": %s%s", what, spec, strerror(e),
+		    e == EADDRINUSE ? " (another process has this port)"
+		    : e == EACCES   ? " (ports below 1024 need root or CAP_NET_BIND_SERVICE)"
+				    : "");
 	}
 	len = sizeof(ss);
 	getsockname(fd, (struct sockaddr *)&ss, &len);
@@ -293,8 +293,8 @@ static bool cookie_ok(const struct rn_relay_server *srv, const struct sockaddr_s
 	return false;
 }
 
-static void udp_reply(struct rn_relay_server *srv, const struct sockaddr_storage *ss,
-		      socklen_t len, const struct rn_relay_msg *msg)
+static void udp_reply(struct rn_relay_server *srv, const struct sockaddr_storage *ss, socklen_t len,
+		      const struct rn_relay_msg *msg)
 {
 	uint8_t out[RN_RELAY_REGISTER_LEN];
 	size_t n = rn_relay_msg_encode(msg, out, sizeof(out));
@@ -307,7 +307,7 @@ static void udp_register(struct rn_relay_server *srv, const struct sockaddr_stor
 			 socklen_t sslen, struct rn_relay_node *from, const struct rn_relay_msg *m)
 {
 	static const uint8_t zero[RN_RELAY_COOKIE_LEN];
-	struct rn_relay_msg reply = {.type = RN_RELAY_COOKIE};
+	struct rn_relay_msg reply = { .type = RN_RELAY_COOKIE };
 	struct rn_relay_node *n;
 
 	if (!rn_relay_cred_check(srv, &m->cred))
@@ -343,9 +343,9 @@ static void udp_register(struct rn_relay_server *srv, const struct sockaddr_stor
 	n->cred_expiry = m->cred.expiry;
 	n->last_tls = false;
 	srv->stats.registrations++;
-	reply = (struct rn_relay_msg){.type = RN_RELAY_REGISTERED,
-				      .refresh_s = RN_RELAY_REFRESH_S,
-				      .lifetime_s = RN_RELAY_UDP_LIFETIME_S};
+	reply = (struct rn_relay_msg){ .type = RN_RELAY_REGISTERED,
+				       .refresh_s = RN_RELAY_REFRESH_S,
+				       .lifetime_s = RN_RELAY_UDP_LIFETIME_S };
 	udp_reply(srv, ss, sslen, &reply);
 }
 
@@ -356,8 +356,8 @@ void rn_relay_forward(struct rn_relay_server *srv, struct rn_relay_node *src, ui
 
 	if (!rn_relay_bucket_take(&src->pkts, srv->cfg.node_packets_per_s,
 				  srv->cfg.node_packets_per_s, 1, srv->now_ms) ||
-	    !rn_relay_bucket_take(&src->bytes, srv->cfg.node_bytes_per_s,
-				  srv->cfg.node_bytes_per_s, len, srv->now_ms)) {
+	    !rn_relay_bucket_take(&src->bytes, srv->cfg.node_bytes_per_s, srv->cfg.node_bytes_per_s,
+				  len, srv->now_ms)) {
 		srv->stats.drops[RN_RELAY_DROP_RATE_NODE]++;
 		return;
 	}
@@ -481,8 +481,8 @@ int rn_relay_server_stats_json(const struct rn_relay_server *srv, char *buf, siz
 		return -ENOSPC;
 	off = (size_t)n;
 	for (int i = 0; i < RN_RELAY_DROP_COUNT; i++) {
-		n = snprintf(buf + off, len - off, "%s\"%s\":%" PRIu64, i ? "," : "",
-			     drop_names[i], s->drops[i]);
+		n = snprintf(buf + off, len - off, "%s\"%s\":%" PRIu64, i ? "," : "", drop_names[i],
+			     s->drops[i]);
 		if (n < 0 || (size_t)n >= len - off)
 			return -ENOSPC;
 		off += (size_t)n;

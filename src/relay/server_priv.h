@@ -15,7 +15,7 @@ enum {
 	RN_RELAY_NODE_BUCKETS = 4096, /* hash chains of the node tables */
 	RN_RELAY_SRC_SLOTS = 4096,    /* per-address limiter slots */
 	RN_RELAY_SRC_KEY_LEN = 17,    /* family byte, then IPv4 or the IPv6 /64 */
-	RN_RELAY_EPOLL_UDP = 1,	      /* epoll data of the listeners; a connection's is its pointer */
+	RN_RELAY_EPOLL_UDP = 1, /* epoll data of the listeners; a connection's is its pointer */
 	RN_RELAY_EPOLL_TCP = 2,
 };
 
@@ -31,8 +31,8 @@ struct rn_relay_node {
 	uint8_t key[RN_RELAY_KEY_LEN];
 	struct sockaddr_storage addr; /* UDP registration, valid while udp_expires_ms > now */
 	socklen_t addrlen;
-	uint64_t udp_expires_ms; /* 0: no UDP registration (not in the address table) */
-	uint64_t cred_expiry;	 /* unix seconds, of the latest credential */
+	uint64_t udp_expires_ms;    /* 0: no UDP registration (not in the address table) */
+	uint64_t cred_expiry;	    /* unix seconds, of the latest credential */
 	struct rn_relay_conn *conn; /* its registered TLS connection, not owned; NULL: none */
 	bool last_tls;		    /* registered over TLS last: reach it there */
 	struct rn_relay_bucket pkts, bytes;
@@ -60,7 +60,7 @@ struct rn_relay_src_slot {
 };
 
 struct rn_relay_server {
-	struct rn_relay_server_config cfg; /* defaults filled in; strings not owned */
+	struct rn_relay_server_config cfg;	 /* defaults filled in; strings not owned */
 	uint8_t secret[RN_RELAY_SECRET_LEN];	 /* secret: wiped on free */
 	uint8_t cookie_key[RN_RELAY_SECRET_LEN]; /* secret, random per run */
 	uint32_t seed;				 /* hash seed of the address table */
@@ -96,8 +96,8 @@ int rn_relay_tls_setup(struct rn_relay_server *srv, char *err, size_t errlen);
 void rn_relay_tls_accept(struct rn_relay_server *srv);
 void rn_relay_tls_event(struct rn_relay_server *srv, struct rn_relay_conn *c, uint32_t events);
 /* Queues a RECV to c; false if its queue is full. */
-bool rn_relay_tls_deliver(struct rn_relay_server *srv, struct rn_relay_conn *c,
-			  const uint8_t *msg, size_t len);
+bool rn_relay_tls_deliver(struct rn_relay_server *srv, struct rn_relay_conn *c, const uint8_t *msg,
+			  size_t len);
 void rn_relay_tls_kill(struct rn_relay_server *srv, struct rn_relay_conn *c);
 void rn_relay_tls_timers(struct rn_relay_server *srv);
 void rn_relay_tls_reap(struct rn_relay_server *srv);

@@ -180,7 +180,7 @@ static bool wait_stat(struct relay *r, size_t off, uint64_t want)
 	}
 	return false;
 }
-#define STAT(field) offsetof(struct rn_relay_stats, field)
+#define STAT(field)  offsetof(struct rn_relay_stats, field)
 #define DROP(reason) (STAT(drops) + (reason) * sizeof(uint64_t))
 
 static void on_recv(void *ctx, const uint8_t src[RN_RELAY_KEY_LEN], const uint8_t *p, size_t len)
@@ -204,9 +204,8 @@ static struct rn_relay_cred cred_for(uint8_t v, int64_t valid_s)
 	uint8_t key[RN_RELAY_KEY_LEN];
 
 	node_key(key, v);
-	assert_int_equal(rn_relay_credential_issue(secret, key, (uint64_t)(time(NULL) + valid_s),
-						   &c),
-			 0);
+	assert_int_equal(
+	    rn_relay_credential_issue(secret, key, (uint64_t)(time(NULL) + valid_s), &c), 0);
 	return c;
 }
 
@@ -350,7 +349,7 @@ static void test_udp_tls(void **state)
 
 static int udp_sock(struct relay *r)
 {
-	struct sockaddr_in sin = {.sin_family = AF_INET};
+	struct sockaddr_in sin = { .sin_family = AF_INET };
 	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 
 	assert_true(fd >= 0);
@@ -363,7 +362,7 @@ static int udp_sock(struct relay *r)
 /* What the relay answers within ms (-1: nothing). */
 static ssize_t udp_reply(int fd, uint8_t *buf, size_t len, int ms)
 {
-	struct pollfd p = {.fd = fd, .events = POLLIN};
+	struct pollfd p = { .fd = fd, .events = POLLIN };
 
 	if (poll(&p, 1, ms) != 1)
 		return -1;
@@ -372,7 +371,7 @@ static ssize_t udp_reply(int fd, uint8_t *buf, size_t len, int ms)
 
 static size_t register_msg(uint8_t *out, const struct rn_relay_cred *cred, const uint8_t *cookie)
 {
-	struct rn_relay_msg m = {.type = RN_RELAY_REGISTER, .cred = *cred};
+	struct rn_relay_msg m = { .type = RN_RELAY_REGISTER, .cred = *cred };
 
 	if (cookie)
 		memcpy(m.cookie, cookie, RN_RELAY_COOKIE_LEN);
@@ -381,9 +380,9 @@ static size_t register_msg(uint8_t *out, const struct rn_relay_cred *cred, const
 
 static size_t send_msg(uint8_t *out, uint8_t dst, const char *text)
 {
-	struct rn_relay_msg m = {.type = RN_RELAY_SEND,
-				 .payload = (const uint8_t *)text,
-				 .payload_len = strlen(text)};
+	struct rn_relay_msg m = { .type = RN_RELAY_SEND,
+				  .payload = (const uint8_t *)text,
+				  .payload_len = strlen(text) };
 
 	node_key(m.key, dst);
 	return rn_relay_msg_encode(&m, out, RN_RELAY_MSG_MAX);
@@ -392,7 +391,7 @@ static size_t send_msg(uint8_t *out, uint8_t dst, const char *text)
 /* A blocking TLS connection that says what it is told. */
 static SSL *tls_raw(struct relay *r, SSL_CTX **ctx, int *fd)
 {
-	struct sockaddr_in sin = {.sin_family = AF_INET};
+	struct sockaddr_in sin = { .sin_family = AF_INET };
 	SSL *ssl;
 
 	*ctx = SSL_CTX_new(TLS_client_method());
@@ -410,7 +409,7 @@ static SSL *tls_raw(struct relay *r, SSL_CTX **ctx, int *fd)
 static bool tls_closed(SSL *ssl, int fd)
 {
 	uint8_t b[256];
-	struct pollfd p = {.fd = fd, .events = POLLIN};
+	struct pollfd p = { .fd = fd, .events = POLLIN };
 
 	for (uint64_t end = now_ms() + 3000; now_ms() < end;) {
 		if (poll(&p, 1, 100) == 1 && SSL_read(ssl, b, sizeof(b)) <= 0)
@@ -589,9 +588,10 @@ static void test_pin(void **state)
 {
 	struct rn_relay_cred cred = cred_for(0xa1, 3600);
 	uint8_t wrong[RN_RELAY_SPKI_LEN];
-	struct inbox in = {0};
+	struct inbox in = { 0 };
 	struct rn_relay_client_config cfg = {
-		.tls = true, .spki = wrong, .cred = &cred, .recv = on_recv, .ctx = &in};
+		.tls = true, .spki = wrong, .cred = &cred, .recv = on_recv, .ctx = &in
+	};
 	struct rn_relay_client *c;
 	struct relay r;
 	char err[256];

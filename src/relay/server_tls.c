@@ -25,12 +25,11 @@ int rn_relay_tls_setup(struct rn_relay_server *srv, char *err, size_t errlen)
 	if (!c || !k)
 		return rn_errf(err, errlen, -EINVAL, "--tls needs --cert FILE and --key FILE");
 	srv->ssl_ctx = SSL_CTX_new(TLS_server_method());
-	if (!srv->ssl_ctx ||
-	    !SSL_CTX_set_min_proto_version(srv->ssl_ctx, TLS1_3_VERSION))
+	if (!srv->ssl_ctx || !SSL_CTX_set_min_proto_version(srv->ssl_ctx, TLS1_3_VERSION))
 		return rn_errf(err, errlen, -EIO, "cannot make a TLS context");
-	SSL_CTX_set_mode(srv->ssl_ctx,
-			 SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
-			     SSL_MODE_RELEASE_BUFFERS);
+	SSL_CTX_set_mode(srv->ssl_ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
+					   SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
+					   SSL_MODE_RELEASE_BUFFERS);
 	SSL_CTX_set_options(srv->ssl_ctx, SSL_OP_NO_TICKET);
 	SSL_CTX_set_session_cache_mode(srv->ssl_ctx, SSL_SESS_CACHE_OFF);
 	if (SSL_CTX_use_certificate_chain_file(srv->ssl_ctx, c) != 1) {
@@ -120,7 +119,7 @@ void rn_relay_tls_accept(struct rn_relay_server *srv)
 {
 	for (int i = 0; i < 64; i++) {
 		int fd = accept4(srv->tcp_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-		struct epoll_event ev = {.events = EPOLLIN};
+		struct epoll_event ev = { .events = EPOLLIN };
 		struct rn_relay_conn *c;
 		SSL *ssl;
 
@@ -167,8 +166,8 @@ void rn_relay_tls_accept(struct rn_relay_server *srv)
 	}
 }
 
-bool rn_relay_tls_deliver(struct rn_relay_server *srv, struct rn_relay_conn *c,
-			  const uint8_t *msg, size_t len)
+bool rn_relay_tls_deliver(struct rn_relay_server *srv, struct rn_relay_conn *c, const uint8_t *msg,
+			  size_t len)
 {
 	long n;
 
@@ -192,9 +191,9 @@ bool rn_relay_tls_deliver(struct rn_relay_server *srv, struct rn_relay_conn *c,
 static int conn_register(struct rn_relay_server *srv, struct rn_relay_conn *c,
 			 const struct rn_relay_msg *m)
 {
-	struct rn_relay_msg reply = {.type = RN_RELAY_REGISTERED,
-				     .refresh_s = RN_RELAY_REFRESH_S,
-				     .lifetime_s = RN_RELAY_IDLE_S};
+	struct rn_relay_msg reply = { .type = RN_RELAY_REGISTERED,
+				      .refresh_s = RN_RELAY_REFRESH_S,
+				      .lifetime_s = RN_RELAY_IDLE_S };
 	uint8_t out[RN_RELAY_REGISTERED_LEN];
 	struct rn_relay_conn *old;
 	struct rn_relay_node *n;
@@ -224,8 +223,8 @@ static int conn_register(struct rn_relay_server *srv, struct rn_relay_conn *c,
 	c->state = RN_RELAY_CONN_ACTIVE;
 	srv->handshakes--;
 	srv->stats.registrations++;
-	if (!rn_relay_stream_queue(&c->st, out, rn_relay_msg_encode(&reply, out, sizeof(out)),
-				   NULL, 0))
+	if (!rn_relay_stream_queue(&c->st, out, rn_relay_msg_encode(&reply, out, sizeof(out)), NULL,
+				   0))
 		return -ENOSPC;
 	return 0;
 }

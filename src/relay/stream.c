@@ -62,8 +62,8 @@ int rn_relay_stream_read(struct rn_relay_stream *s, rn_relay_frame_fn fn, void *
 		}
 		/* exactly up to the end of this frame: rbuf holds one frame, never two */
 		want = s->rlen < RN_RELAY_FRAME_HDR_LEN
-			       ? RN_RELAY_FRAME_HDR_LEN
-			       : RN_RELAY_FRAME_HDR_LEN + ((size_t)s->rbuf[0] << 8 | s->rbuf[1]);
+			   ? RN_RELAY_FRAME_HDR_LEN
+			   : RN_RELAY_FRAME_HDR_LEN + ((size_t)s->rbuf[0] << 8 | s->rbuf[1]);
 		n = SSL_read(s->ssl, s->rbuf + s->rlen, (int)(want - s->rlen));
 		if (n <= 0) {
 			ret = tls_result(s, n);

@@ -33,13 +33,13 @@ static void on_signal(int sig)
 }
 
 static const char serve_usage[] =
-	"Usage: rustynet-relay serve --secret FILE [--udp ADDR:PORT] [--tls ADDR:PORT --cert FILE "
-	"--key FILE]\n"
-	"         [--stats-file FILE] [--max-nodes N] [--max-conns N] [--node-bytes-per-s N]\n"
-	"         [--node-packets-per-s N] [--debug GROUPS]\n\n"
-	"Relays between registered nodes over UDP and/or TLS (TCP), in the foreground, logging to\n"
-	"stderr. ADDR:PORT is numeric ([::]:443 for IPv6; port 0 picks one, logged at start).\n"
-	"--stats-file FILE is rewritten every second with the counters as one JSON object.\n";
+    "Usage: rustynet-relay serve --secret FILE [--udp ADDR:PORT] [--tls ADDR:PORT --cert FILE "
+    "--key FILE]\n"
+    "         [--stats-file FILE] [--max-nodes N] [--max-conns N] [--node-bytes-per-s N]\n"
+    "         [--node-packets-per-s N] [--debug GROUPS]\n\n"
+    "Relays between registered nodes over UDP and/or TLS (TCP), in the foreground, logging to\n"
+    "stderr. ADDR:PORT is numeric ([::]:443 for IPv6; port 0 picks one, logged at start).\n"
+    "--stats-file FILE is rewritten every second with the counters as one JSON object.\n";
 
 static bool parse_u64(const char *opt, const char *s, uint64_t *out)
 {
@@ -57,7 +57,7 @@ static bool parse_u64(const char *opt, const char *s, uint64_t *out)
 
 static int serve_loop(struct rn_relay_server *srv)
 {
-	struct sigaction sa = {.sa_handler = on_signal};
+	struct sigaction sa = { .sa_handler = on_signal };
 	int ret = 0;
 
 	sigaction(SIGINT, &sa, NULL);
@@ -77,21 +77,21 @@ static int serve_loop(struct rn_relay_server *srv)
 static int serve_main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"udp", required_argument, NULL, 'u'},
-		{"tls", required_argument, NULL, 't'},
-		{"cert", required_argument, NULL, 'c'},
-		{"key", required_argument, NULL, 'k'},
-		{"secret", required_argument, NULL, 's'},
-		{"stats-file", required_argument, NULL, 'S'},
-		{"max-nodes", required_argument, NULL, 'n'},
-		{"max-conns", required_argument, NULL, 'C'},
-		{"node-bytes-per-s", required_argument, NULL, 'b'},
-		{"node-packets-per-s", required_argument, NULL, 'p'},
-		{"debug", required_argument, NULL, 'd'},
-		{"help", no_argument, NULL, 'h'},
-		{0},
+		{ "udp", required_argument, NULL, 'u' },
+		{ "tls", required_argument, NULL, 't' },
+		{ "cert", required_argument, NULL, 'c' },
+		{ "key", required_argument, NULL, 'k' },
+		{ "secret", required_argument, NULL, 's' },
+		{ "stats-file", required_argument, NULL, 'S' },
+		{ "max-nodes", required_argument, NULL, 'n' },
+		{ "max-conns", required_argument, NULL, 'C' },
+		{ "node-bytes-per-s", required_argument, NULL, 'b' },
+		{ "node-packets-per-s", required_argument, NULL, 'p' },
+		{ "debug", required_argument, NULL, 'd' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
 	};
-	struct rn_relay_server_config cfg = {0};
+	struct rn_relay_server_config cfg = { 0 };
 	uint8_t secret[RN_RELAY_SECRET_LEN];
 	const char *secret_file = NULL;
 	struct rn_relay_server *srv;
@@ -101,13 +101,27 @@ static int serve_main(int argc, char **argv)
 
 	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (opt) {
-		case 'u': cfg.udp_listen = optarg; break;
-		case 't': cfg.tls_listen = optarg; break;
-		case 'c': cfg.cert_file = optarg; break;
-		case 'k': cfg.key_file = optarg; break;
-		case 's': secret_file = optarg; break;
-		case 'S': cfg.stats_file = optarg; break;
-		case 'd': rn_log_set_debug(optarg); break;
+		case 'u':
+			cfg.udp_listen = optarg;
+			break;
+		case 't':
+			cfg.tls_listen = optarg;
+			break;
+		case 'c':
+			cfg.cert_file = optarg;
+			break;
+		case 'k':
+			cfg.key_file = optarg;
+			break;
+		case 's':
+			secret_file = optarg;
+			break;
+		case 'S':
+			cfg.stats_file = optarg;
+			break;
+		case 'd':
+			rn_log_set_debug(optarg);
+			break;
 		case 'n':
 		case 'C':
 			if (!parse_u64(opt == 'n' ? "--max-nodes" : "--max-conns", optarg, &v))
@@ -127,19 +141,22 @@ static int serve_main(int argc, char **argv)
 			if (!parse_u64("--node-packets-per-s", optarg, &cfg.node_packets_per_s))
 				return RN_RELAY_USAGE;
 			break;
-		case 'h': fputs(serve_usage, stdout); return RN_RELAY_OK;
-		default: fputs(serve_usage, stderr); return RN_RELAY_USAGE;
+		case 'h':
+			fputs(serve_usage, stdout);
+			return RN_RELAY_OK;
+		default:
+			fputs(serve_usage, stderr);
+			return RN_RELAY_USAGE;
 		}
 	}
 	if (optind < argc) {
-		fprintf(stderr, "rustynet-relay serve: unexpected argument \"%s\"\n%s", argv[optind],
-			serve_usage);
+		fprintf(stderr, "rustynet-relay serve: unexpected argument \"%s\"\n%s",
+			argv[optind], serve_usage);
 		return RN_RELAY_USAGE;
 	}
 	if (!secret_file || (!cfg.udp_listen && !cfg.tls_listen) ||
 	    (cfg.tls_listen && (!cfg.cert_file || !cfg.key_file))) {
-		fprintf(stderr,
-			"rustynet-relay serve: %s\n%s",
+		fprintf(stderr, "rustynet-relay serve: %s\n%s",
 			!secret_file ? "--secret FILE is required"
 			: (!cfg.udp_listen && !cfg.tls_listen)
 			    ? "give --udp ADDR:PORT, --tls ADDR:PORT or both"
@@ -186,9 +203,9 @@ static const char *one_file_arg(int argc, char **argv, const char *name, const c
 static int genkey_main(int argc, char **argv)
 {
 	static const char usage[] =
-		"Usage: rustynet-relay genkey --secret FILE\n\n"
-		"Makes a new relay secret (32 random bytes, hex) in FILE, mode 0600; refuses to "
-		"overwrite.\nThe control server needs the same secret to issue relay credentials.\n";
+	    "Usage: rustynet-relay genkey --secret FILE\n\n"
+	    "Makes a new relay secret (32 random bytes, hex) in FILE, mode 0600; refuses to "
+	    "overwrite.\nThe control server needs the same secret to issue relay credentials.\n";
 	const char *path = one_file_arg(argc, argv, "--secret", usage);
 	char err[512];
 
@@ -204,9 +221,9 @@ static int genkey_main(int argc, char **argv)
 static int spki_main(int argc, char **argv)
 {
 	static const char usage[] =
-		"Usage: rustynet-relay spki --cert FILE\n\n"
-		"Prints the SHA-256 of the certificate's public key (DER SubjectPublicKeyInfo) in "
-		"hex: the pin\nnodes check the relay's TLS certificate against.\n";
+	    "Usage: rustynet-relay spki --cert FILE\n\n"
+	    "Prints the SHA-256 of the certificate's public key (DER SubjectPublicKeyInfo) in "
+	    "hex: the pin\nnodes check the relay's TLS certificate against.\n";
 	const char *path = one_file_arg(argc, argv, "--cert", usage);
 	uint8_t spki[RN_RELAY_SPKI_LEN];
 	char err[512];
@@ -236,10 +253,10 @@ static const struct {
 	int (*fn)(int argc, char **argv);
 	const char *summary;
 } commands[] = {
-	{"serve", serve_main, "relay between registered nodes over UDP and TLS"},
-	{"genkey", genkey_main, "make a new relay secret file"},
-	{"spki", spki_main, "print the pin of a TLS certificate"},
-	{"version", version_main, "print the version"},
+	{ "serve", serve_main, "relay between registered nodes over UDP and TLS" },
+	{ "genkey", genkey_main, "make a new relay secret file" },
+	{ "spki", spki_main, "print the pin of a TLS certificate" },
+	{ "version", version_main, "print the version" },
 };
 
 static void usage(FILE *f)
