@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -57,6 +58,52 @@ bool rn_relay_credential_verify(const uint8_t secret[RN_RELAY_SECRET_LEN],
 	return ok;
 }
 
+bool rn_relay_key_parse(const char *b64, uint8_t key[RN_RELAY_KEY_LEN])
+{
+	uint8_t raw[48];
+	bool ok;
+
+	/* 44 characters, one '=' of padding: EVP_DecodeBlock counts it as a 33rd byte */
+	ok = strlen(b64) == 44 && b64[43] == '=' && b64[42] != '=' &&
+	     EVP_DecodeBlock(raw, (const unsigned char *)b64, 44) == 33;
+	if (ok)
+		memcpy(key, raw, RN_RELAY_KEY_LEN);
+	OPENSSL_cleanse(raw, sizeof(raw));
+	return ok;
+}
+
+void rn_relay_cred_format(const struct rn_relay_cred *cred, char out[RN_RELAY_CRED_TEXT_LEN])
+{
+	char exp[24];
+	int n;
+
+	EVP_EncodeBlock((unsigned char *)out, cred->key, RN_RELAY_KEY_LEN);
+	n = snprintf(exp, sizeof(exp), ":%llu:", (unsigned long long)cred->expiry);
+	memcpy(out + 44, exp, (size_t)n);
+	EVP_EncodeBlock((unsigned char *)out + 44 + n, cred->token, RN_RELAY_TOKEN_LEN);
+}
+
+bool rn_relay_cred_parse(const char *text, struct rn_relay_cred *cred)
+{
+	char key[45], token[45];
+	const char *p = text;
+	unsigned long long exp;
+	char *end;
+
+	if (strnlen(text, RN_RELAY_CRED_TEXT_LEN) >= RN_RELAY_CRED_TEXT_LEN || strlen(p) < 46 ||
+	    p[44] != ':' || p[45] < '0' || p[45] > '9')
+		return false;
+	memcpy(key, p, 44);
+	key[44] = 0;
+	errno = 0;
+	exp = strtoull(p + 45, &end, 10);
+	if (errno || *end != ':' || strlen(end + 1) != 44)
+		return false;
+	memcpy(token, end + 1, 45);
+	cred->expiry = exp;
+	return rn_relay_key_parse(key, cred->key) && rn_relay_key_parse(token, cred->token);
+}
+
 static int hexval(int c)
 {
 	if (c >= '0' && c <= '9')
@@ -71,7 +118,6 @@ static int hexval(int c)
 /* line: the secret's text without its newline. */
 static bool secret_parse(const char *line, size_t n, uint8_t secret[RN_RELAY_SECRET_LEN])
 {
-	uint8_t raw[48];
 
 	if (n == 2 * RN_RELAY_SECRET_LEN) {
 		for (size_t i = 0; i < RN_RELAY_SECRET_LEN; i++) {
@@ -83,13 +129,7 @@ static bool secret_parse(const char *line, size_t n, uint8_t secret[RN_RELAY_SEC
 		}
 		return true;
 	}
-	/* base64 of 32 bytes: 44 characters ending in one '=', decoding to 33 with the pad */
-	if (n != 44 || line[43] != '=' || line[42] == '=' ||
-	    EVP_DecodeBlock(raw, (const unsigned char *)line, 44) != 33)
-		return false;
-	memcpy(secret, raw, RN_RELAY_SECRET_LEN);
-	OPENSSL_cleanse(raw, sizeof(raw));
-	return true;
+	return n == 44 && rn_relay_key_parse(line, secret);
 }
 
 int rn_relay_secret_load(const char *path, uint8_t secret[RN_RELAY_SECRET_LEN], char *err,

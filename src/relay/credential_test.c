@@ -84,6 +84,38 @@ static void test_verify(void **state)
 	assert_true(rn_relay_credential_verify(other, &bad, 1000));
 }
 
+static void test_text(void **state)
+{
+	char text[RN_RELAY_CRED_TEXT_LEN], bad[RN_RELAY_CRED_TEXT_LEN + 8];
+	struct rn_relay_cred c, d;
+
+	(void)state;
+	assert_int_equal(rn_relay_credential_issue(secret, key_a, 1234567890, &c), 0);
+	rn_relay_cred_format(&c, text);
+	assert_string_equal(text, "qqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqo=:1234567890:"
+				  "j4HbR1JSKl/m1BXibPos7Yb2n3wYQNe/PexwFhSF1Ew=");
+	assert_true(rn_relay_cred_parse(text, &d));
+	assert_memory_equal(&c, &d, sizeof(c));
+	assert_true(rn_relay_credential_verify(secret, &d, 1000));
+	/* truncated anywhere, or with junk: refused */
+	for (size_t n = 0; n < strlen(text); n++) {
+		memcpy(bad, text, n);
+		bad[n] = 0;
+		assert_false(rn_relay_cred_parse(bad, &d));
+	}
+	snprintf(bad, sizeof(bad), "%sA", text);
+	assert_false(rn_relay_cred_parse(bad, &d));
+	memcpy(bad, text, sizeof(text));
+	bad[44] = '.';
+	assert_false(rn_relay_cred_parse(bad, &d));
+	memcpy(bad, text, sizeof(text));
+	bad[45] = '-';
+	assert_false(rn_relay_cred_parse(bad, &d));
+	assert_false(rn_relay_cred_parse("qqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqo=:99999999999999999999:"
+					 "j4HbR1JSKl/m1BXibPos7Yb2n3wYQNe/PexwFhSF1Ew=",
+					 &d));
+}
+
 static void write_file(const char *path, const char *text, mode_t mode)
 {
 	int fd;
@@ -152,6 +184,7 @@ int main(void)
 		cmocka_unit_test(test_known_answer),
 		cmocka_unit_test(test_verify),
 		cmocka_unit_test(test_secret_file),
+		cmocka_unit_test(test_text),
 	};
 
 	return cmocka_run_group_tests(tests, setup, NULL);

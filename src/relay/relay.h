@@ -140,6 +140,15 @@ bool rn_relay_credential_verify(const uint8_t secret[RN_RELAY_SECRET_LEN],
 bool rn_relay_addr_parse(const char *s, struct sockaddr_storage *ss, socklen_t *len)
     __attribute__((warn_unused_result));
 
+enum { RN_RELAY_CRED_TEXT_LEN = 44 + 1 + 20 + 1 + 44 + 1 }; /* with the NUL */
+/* A credential as text for people and scripts: "KEY:EXPIRY:TOKEN", key and token in base64. */
+void rn_relay_cred_format(const struct rn_relay_cred *cred, char out[RN_RELAY_CRED_TEXT_LEN]);
+bool rn_relay_cred_parse(const char *text, struct rn_relay_cred *cred)
+    __attribute__((warn_unused_result));
+/* A 32-byte key in base64 (44 characters, as `wg` prints it). */
+bool rn_relay_key_parse(const char *b64, uint8_t key[RN_RELAY_KEY_LEN])
+    __attribute__((warn_unused_result));
+
 /*
  * Reads the relay secret from path: 32 bytes as 64 hex digits or 44 base64 characters, one
  * line. Refused (with a message in err saying what to do) if group or others may read it, or if
