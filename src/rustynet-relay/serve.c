@@ -155,6 +155,19 @@ int rn_relay_serve_main(int argc, char **argv)
 			serve_usage);
 		return RN_RELAY_USAGE;
 	}
+	for (int i = 0; i < 2; i++) {
+		const char *spec = i ? cfg.tls_listen : cfg.udp_listen;
+		struct sockaddr_storage ss;
+		socklen_t len;
+
+		if (spec && !rn_relay_addr_parse(spec, &ss, &len)) {
+			fprintf(stderr,
+				"rustynet-relay serve: --%s \"%s\": expected ADDR:PORT or "
+				"[ADDR]:PORT with a numeric address (0.0.0.0:443, [::]:3478)\n",
+				i ? "tls" : "udp", spec);
+			return RN_RELAY_USAGE;
+		}
+	}
 	if (rn_relay_secret_load(secret_file, secret, err, sizeof(err))) {
 		fprintf(stderr, "rustynet-relay serve: %s\n", err);
 		return RN_RELAY_ERROR;
