@@ -111,9 +111,10 @@ static void test_text(void **state)
 	memcpy(bad, text, sizeof(text));
 	bad[45] = '-';
 	assert_false(rn_relay_cred_parse(bad, &d));
-	assert_false(rn_relay_cred_parse("qqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqo=:99999999999999999999:"
-					 "j4HbR1JSKl/m1BXibPos7Yb2n3wYQNe/PexwFhSF1Ew=",
-					 &d));
+	assert_false(
+	    rn_relay_cred_parse("qqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqo=:99999999999999999999:"
+				"j4HbR1JSKl/m1BXibPos7Yb2n3wYQNe/PexwFhSF1Ew=",
+				&d));
 }
 
 static void write_file(const char *path, const char *text, mode_t mode)

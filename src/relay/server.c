@@ -445,7 +445,7 @@ static void udp_read(struct rn_relay_server *srv)
 {
 	/* bounded, so that one busy socket does not starve the TLS connections */
 	for (int i = 0; i < 256; i++) {
-		struct sockaddr_storage ss = {0};
+		struct sockaddr_storage ss = { 0 };
 		socklen_t sslen = sizeof(ss);
 		ssize_t n = recvfrom(srv->udp_fd, srv->buf, sizeof(srv->buf), MSG_DONTWAIT,
 				     (struct sockaddr *)&ss, &sslen);

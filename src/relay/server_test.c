@@ -563,6 +563,74 @@ static void test_hostile(void **state)
 	relay_stop(&r);
 }
 
+static bool one_registered(void *arg)
+{
+	return rn_relay_client_registered(arg);
+}
+
+static bool got_one(void *arg)
+{
+	return ((struct inbox *)arg)->n > 0;
+}
+
+/*
+ * B registers over TLS and never reads: its queue fills (packets dropped, counted), then the
+ * relay closes it as stalled; A still reaches C.
+ */
+static void test_slow_reader(void **state)
+{
+	static uint8_t buf[RN_RELAY_MSG_MAX + 2], big[RN_RELAY_PAYLOAD_MAX];
+	struct rn_relay_cred cb = cred_for(0xb2, 3600);
+	uint8_t kb[RN_RELAY_KEY_LEN], kc[RN_RELAY_KEY_LEN];
+	struct inbox ia = { 0 }, ic = { 0 };
+	struct rn_relay_client *a, *cl[2];
+	int fd, small = 4096;
+	struct relay r;
+	SSL_CTX *ctx;
+	size_t len;
+	SSL *ssl;
+
+	(void)state;
+	relay_start(&r, 0);
+	a = node_new(&r, false, 0xa1, &ia);
+	ssl = tls_raw(&r, &ctx, &fd);
+	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+	len = register_msg(buf + 2, &cb, NULL);
+	buf[0] = 0;
+	buf[1] = (uint8_t)len;
+	assert_int_equal(SSL_write(ssl, buf, (int)len + 2), (int)len + 2);
+	assert_true(wait_stat(&r, STAT(registrations), 1));
+	cl[0] = a;
+	assert_true(pump(cl, 1, 3000, one_registered, a));
+	node_key(kb, 0xb2);
+	memset(big, 0x42, sizeof(big));
+	/* far more than the queue (256 KiB) and the socket buffers hold */
+	for (int i = 0; i < 4000 && !stats(&r).drops[RN_RELAY_DROP_QUEUE_FULL]; i++) {
+		while (rn_relay_client_send(a, kb, big, sizeof(big)) == -EAGAIN)
+			usleep(1000);
+		if (i % 64 == 0)
+			usleep(2000);
+	}
+	assert_true(wait_stat(&r, DROP(RN_RELAY_DROP_QUEUE_FULL), 1));
+	/* no progress for RN_RELAY_STALL_S: closed */
+	for (uint64_t end = now_ms() + (RN_RELAY_STALL_S + 4) * 1000ull;
+	     now_ms() < end && !stats(&r).drops[RN_RELAY_DROP_STALLED];)
+		usleep(50000);
+	assert_int_equal(stats(&r).drops[RN_RELAY_DROP_STALLED], 1);
+	assert_int_equal(stats(&r).tls_conns, 0);
+	tls_raw_close(ssl, ctx, fd);
+	/* A is still served: to C */
+	cl[1] = node_new(&r, true, 0xc3, &ic);
+	node_key(kc, 0xc3);
+	assert_true(pump(&cl[1], 1, 3000, one_registered, cl[1]));
+	assert_int_equal(rn_relay_client_send(a, kc, "still", 5), 0);
+	assert_true(pump(cl, 2, 3000, got_one, &ic));
+	assert_memory_equal(ic.last, "still", 5);
+	rn_relay_client_free(cl[1]);
+	rn_relay_client_free(a);
+	relay_stop(&r);
+}
+
 static void test_node_limit(void **state)
 {
 	uint8_t kb[RN_RELAY_KEY_LEN];
@@ -614,9 +682,10 @@ static void test_pin(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_udp_udp),	   cmocka_unit_test(test_tls_tls),
-		cmocka_unit_test(test_udp_tls),	   cmocka_unit_test(test_hostile),
-		cmocka_unit_test(test_node_limit), cmocka_unit_test(test_pin),
+		cmocka_unit_test(test_udp_udp),	    cmocka_unit_test(test_tls_tls),
+		cmocka_unit_test(test_udp_tls),	    cmocka_unit_test(test_hostile),
+		cmocka_unit_test(test_node_limit),  cmocka_unit_test(test_pin),
+		cmocka_unit_test(test_slow_reader),
 	};
 
 	signal(SIGPIPE, SIG_IGN);

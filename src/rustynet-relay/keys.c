@@ -67,14 +67,13 @@ int rn_relay_spki_main(int argc, char **argv)
 	return RN_RELAY_OK;
 }
 
-
 int rn_relay_issue_main(int argc, char **argv)
 {
 	static const char usage[] =
-		"Usage: rustynet-relay issue --secret FILE --node-key KEY [--valid-for SECONDS]\n\n"
-		"Prints the relay credential of the node whose WireGuard public key (base64) is KEY,\n"
-		"valid for SECONDS (default 86400), as KEY:EXPIRY:TOKEN. The control server makes\n"
-		"these for its maps; this command is for tests and operators.\n";
+	    "Usage: rustynet-relay issue --secret FILE --node-key KEY [--valid-for SECONDS]\n\n"
+	    "Prints the relay credential of the node whose WireGuard public key (base64) is KEY,\n"
+	    "valid for SECONDS (default 86400), as KEY:EXPIRY:TOKEN. The control server makes\n"
+	    "these for its maps; this command is for tests and operators.\n";
 	const char *secret_file = NULL, *key_text = NULL, *valid_text = "86400";
 	uint8_t secret[RN_RELAY_SECRET_LEN], key[RN_RELAY_KEY_LEN];
 	char text[RN_RELAY_CRED_TEXT_LEN], err[512], *end;
@@ -93,7 +92,8 @@ int rn_relay_issue_main(int argc, char **argv)
 			return RN_RELAY_OK;
 		}
 		if (!dst || i + 1 >= argc) {
-			fprintf(stderr, "rustynet-relay issue: unexpected \"%s\"\n%s", argv[i], usage);
+			fprintf(stderr, "rustynet-relay issue: unexpected \"%s\"\n%s", argv[i],
+				usage);
 			return RN_RELAY_USAGE;
 		}
 		*dst = argv[i + 1];

@@ -31,7 +31,8 @@ static const struct {
 	{ "genkey", rn_relay_genkey_main, "make a new relay secret file" },
 	{ "spki", rn_relay_spki_main, "print the pin of a TLS certificate" },
 	{ "issue", rn_relay_issue_main, "make a node's credential (what the control server does)" },
-	{ "probe", rn_relay_probe_main, "register with a relay as a node, send and receive (tests)" },
+	{ "probe", rn_relay_probe_main,
+	  "register with a relay as a node, send and receive (tests)" },
 	{ "version", version_main, "print the version" },
 };
 

@@ -18,13 +18,13 @@
 #include "rustynet-relay/cmd.h"
 
 static const char usage[] =
-	"Usage: rustynet-relay probe --relay ADDR:PORT [--tls --pin HEX] --cred KEY:EXPIRY:TOKEN\n"
-	"         [--send KEY --message TEXT [--count N]] [--receive N] [--timeout SECONDS]\n\n"
-	"Registers with the relay as the node the credential names (UDP, or TLS checking the\n"
-	"certificate pin that `rustynet-relay spki` prints), prints \"registered\", then sends TEXT\n"
-	"to the node KEY (base64) N times (default 1, 0.2 s apart) and prints each message that\n"
-	"arrives as \"recv FROM_KEY TEXT\". Exits 0 once registered, sent and N messages received,\n"
-	"1 when the timeout (default 5 s) comes first or the relay refuses it.\n";
+    "Usage: rustynet-relay probe --relay ADDR:PORT [--tls --pin HEX] --cred KEY:EXPIRY:TOKEN\n"
+    "         [--send KEY --message TEXT [--count N]] [--receive N] [--timeout SECONDS]\n\n"
+    "Registers with the relay as the node the credential names (UDP, or TLS checking the\n"
+    "certificate pin that `rustynet-relay spki` prints), prints \"registered\", then sends TEXT\n"
+    "to the node KEY (base64) N times (default 1, 0.2 s apart) and prints each message that\n"
+    "arrives as \"recv FROM_KEY TEXT\". Exits 0 once registered, sent and N messages received,\n"
+    "1 when the timeout (default 5 s) comes first or the relay refuses it.\n";
 
 struct probe {
 	unsigned received;
@@ -73,7 +73,7 @@ static int run(struct rn_relay_client *c, struct probe *pr, const uint8_t *dst, 
 	uint64_t next_send = 0;
 
 	while (mono_ms() < deadline) {
-		struct pollfd p = {.fd = rn_relay_client_fd(c), .events = POLLIN};
+		struct pollfd p = { .fd = rn_relay_client_fd(c), .events = POLLIN };
 
 		if (rn_relay_client_want_write(c))
 			p.events |= POLLOUT;
@@ -109,11 +109,11 @@ int rn_relay_probe_main(int argc, char **argv)
 {
 	const char *relay = NULL, *cred_text = NULL, *pin_text = NULL, *dst_text = NULL;
 	const char *msg = "probe", *count_text = "1", *want_text = "0", *timeout_text = "5";
-	struct rn_relay_client_config cfg = {0};
+	struct rn_relay_client_config cfg = { 0 };
 	uint8_t pin[RN_RELAY_SPKI_LEN], dst[RN_RELAY_KEY_LEN];
 	struct rn_relay_cred cred;
 	struct rn_relay_client *c;
-	struct probe pr = {0};
+	struct probe pr = { 0 };
 	char err[512];
 	int ret;
 
@@ -144,8 +144,9 @@ int rn_relay_probe_main(int argc, char **argv)
 		*v = argv[++i];
 	}
 	if (!relay || !cred_text || (cfg.tls && !pin_text)) {
-		fprintf(stderr, "rustynet-relay probe: --relay and --cred are required, and --pin "
-				"with --tls\n%s",
+		fprintf(stderr,
+			"rustynet-relay probe: --relay and --cred are required, and --pin "
+			"with --tls\n%s",
 			usage);
 		return RN_RELAY_USAGE;
 	}
@@ -165,8 +166,9 @@ int rn_relay_probe_main(int argc, char **argv)
 		return RN_RELAY_USAGE;
 	}
 	if (!*msg || strlen(msg) > RN_RELAY_PAYLOAD_MAX || atoi(timeout_text) <= 0) {
-		fprintf(stderr, "rustynet-relay probe: --message must be 1 to %d bytes and "
-				"--timeout positive\n",
+		fprintf(stderr,
+			"rustynet-relay probe: --message must be 1 to %d bytes and "
+			"--timeout positive\n",
 			RN_RELAY_PAYLOAD_MAX);
 		return RN_RELAY_USAGE;
 	}

@@ -186,4 +186,3 @@ int rn_relay_serve_main(int argc, char **argv)
 	rn_relay_server_free(srv);
 	return ret;
 }
-
