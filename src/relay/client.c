@@ -100,7 +100,7 @@ static int frame(void *ctx, const uint8_t *body, size_t len)
 int rn_relay_client_input(struct rn_relay_client *c)
 {
 	if (c->tls) {
-		int ret = rn_relay_stream_read(&c->st, frame, c);
+		int ret = rn_relay_stream_read(&c->st, frame, c, 0);
 
 		if (ret < 0)
 			return -EPIPE;

@@ -40,11 +40,13 @@
  * A node registered both ways is reached by the one it registered on last.
  *
  * Limits: every UDP datagram from an unregistered address spends a per-address (/64 for
- * IPv6) packet token; each node's SENDs spend its own packet and byte buckets; the node table,
+ * IPv6) packet token and one of a bucket all such addresses share (spoofed sources cannot make
+ * the relay compute HMACs without bound); each node's SENDs spend its own packet and byte buckets; the node table,
  * the TLS connections and the handshakes in progress have caps; a TLS connection's output
  * queue is bounded (a packet that does not fit is dropped) and a connection whose queue makes no
  * progress for RN_RELAY_STALL_S is closed, as is one that does not register within
- * RN_RELAY_HANDSHAKE_S or stays silent for RN_RELAY_IDLE_S.
+ * RN_RELAY_HANDSHAKE_S or stays silent for RN_RELAY_IDLE_S. A TLS connection handles at most
+ * a budget of frames per turn, so one fast sender cannot starve the others.
  */
 #ifndef RN_RELAY_RELAY_H
 #define RN_RELAY_RELAY_H

@@ -393,6 +393,9 @@ static bool src_allow(struct rn_relay_server *srv, const struct sockaddr_storage
 	uint8_t key[RN_RELAY_SRC_KEY_LEN];
 	struct rn_relay_src_slot *s;
 
+	if (!rn_relay_bucket_take(&srv->unverified, RN_RELAY_UNVERIFIED_PPS,
+				  RN_RELAY_UNVERIFIED_PPS, 1, srv->now_ms))
+		return false;
 	src_key(ss, key);
 	/* one slot per hash: a flood of addresses evicts, it does not grow memory */
 	s = &srv->src[hash_bytes(srv->seed ^ 0x9e3779b9u, key, sizeof(key)) % RN_RELAY_SRC_SLOTS];
@@ -556,6 +559,8 @@ int rn_relay_server_step(struct rn_relay_server *srv, int timeout_ms)
 	int n;
 
 	srv->now_ms = mono_ms();
+	if (srv->ready)
+		timeout_ms = 0;
 	if (srv->next_tick_ms > srv->now_ms && timeout_ms > (int)(srv->next_tick_ms - srv->now_ms))
 		timeout_ms = (int)(srv->next_tick_ms - srv->now_ms);
 	n = epoll_wait(srv->epfd, ev, 64, timeout_ms);
@@ -570,6 +575,7 @@ int rn_relay_server_step(struct rn_relay_server *srv, int timeout_ms)
 		else
 			rn_relay_tls_event(srv, ev[i].data.ptr, ev[i].events);
 	}
+	rn_relay_tls_ready(srv);
 	rn_relay_tls_reap(srv);
 	tick(srv);
 	rn_relay_tls_reap(srv);

@@ -17,6 +17,9 @@ enum {
 	RN_RELAY_SRC_KEY_LEN = 17,    /* family byte, then IPv4 or the IPv6 /64 */
 	RN_RELAY_EPOLL_UDP = 1, /* epoll data of the listeners; a connection's is its pointer */
 	RN_RELAY_EPOLL_TCP = 2,
+	RN_RELAY_FRAME_BUDGET = 64, /* frames one connection may have handled per step */
+	/* datagrams/s from all unregistered sources together: bounds the HMACs spoofed sources cost */
+	RN_RELAY_UNVERIFIED_PPS = 20000,
 };
 
 struct rn_relay_bucket {
@@ -46,12 +49,14 @@ struct rn_relay_conn {
 	int fd;
 	enum rn_relay_conn_state state;
 	bool dead;
+	bool ready;	 /* on the server's ready list: input may wait inside TLS */
 	uint32_t events; /* registered with epoll */
 	uint64_t start_ms, last_rx_ms, last_progress_ms;
 	struct rn_relay_node *node; /* once ACTIVE; not owned */
 	struct rn_relay_server *srv;
 	struct rn_relay_stream st;
 	struct rn_relay_conn *prev, *next;
+	struct rn_relay_conn *ready_next;
 };
 
 struct rn_relay_src_slot {
@@ -70,8 +75,10 @@ struct rn_relay_server {
 	uint64_t now_ms, next_tick_ms;
 	struct rn_relay_node *by_key[RN_RELAY_NODE_BUCKETS];
 	struct rn_relay_node *by_addr[RN_RELAY_NODE_BUCKETS];
-	struct rn_relay_src_slot *src; /* RN_RELAY_SRC_SLOTS */
+	struct rn_relay_src_slot *src;	   /* RN_RELAY_SRC_SLOTS */
+	struct rn_relay_bucket unverified; /* all unregistered sources together */
 	struct rn_relay_conn *conns, *dead;
+	struct rn_relay_conn *ready; /* stopped at their frame budget: read again next step */
 	unsigned handshakes;
 	struct rn_relay_stats stats;
 	uint8_t buf[RN_RELAY_MSG_MAX + 1];
@@ -100,6 +107,8 @@ bool rn_relay_tls_deliver(struct rn_relay_server *srv, struct rn_relay_conn *c, 
 			  size_t len);
 void rn_relay_tls_kill(struct rn_relay_server *srv, struct rn_relay_conn *c);
 void rn_relay_tls_timers(struct rn_relay_server *srv);
+/* Reads on from the connections that stopped at their frame budget. */
+void rn_relay_tls_ready(struct rn_relay_server *srv);
 void rn_relay_tls_reap(struct rn_relay_server *srv);
 void rn_relay_tls_free_all(struct rn_relay_server *srv);
 

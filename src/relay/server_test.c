@@ -634,6 +634,54 @@ static void test_slow_reader(void **state)
 	relay_stop(&r);
 }
 
+static bool got_300(void *arg)
+{
+	return ((struct inbox *)arg)->n >= 300;
+}
+
+/*
+ * 300 frames in one TLS record: the relay handles a budget of them per turn, and the rest,
+ * buffered inside TLS where epoll cannot see them, on the next turns.
+ */
+static void test_tls_budget(void **state)
+{
+	static uint8_t buf[300 * 40];
+	struct rn_relay_cred ca = cred_for(0xa1, 3600);
+	struct rn_relay_client *b;
+	struct inbox ib = { 0 };
+	uint8_t reply[16];
+	struct relay r;
+	size_t len, off = 0;
+	SSL_CTX *ctx;
+	SSL *ssl;
+	int fd;
+
+	(void)state;
+	relay_start(&r, 0);
+	b = node_new(&r, true, 0xb2, &ib);
+	assert_true(pump(&b, 1, 3000, one_registered, b));
+	ssl = tls_raw(&r, &ctx, &fd);
+	len = register_msg(buf + 2, &ca, NULL);
+	buf[0] = 0;
+	buf[1] = (uint8_t)len;
+	assert_int_equal(SSL_write(ssl, buf, (int)len + 2), (int)len + 2);
+	assert_int_equal(SSL_read(ssl, reply, sizeof(reply)), 2 + RN_RELAY_REGISTERED_LEN);
+	for (int i = 0; i < 300; i++) {
+		len = send_msg(buf + off + 2, 0xb2, "x");
+		buf[off] = 0;
+		buf[off + 1] = (uint8_t)len;
+		off += 2 + len;
+	}
+	assert_true(off <= 16384); /* one record */
+	assert_int_equal(SSL_write(ssl, buf, (int)off), (int)off);
+	assert_true(pump(&b, 1, 3000, got_300, &ib));
+	assert_true(wait_stat(&r, STAT(fwd_tls_packets), 300));
+	assert_int_equal(stats(&r).fwd_tls_packets, 300);
+	tls_raw_close(ssl, ctx, fd);
+	rn_relay_client_free(b);
+	relay_stop(&r);
+}
+
 static void test_node_limit(void **state)
 {
 	uint8_t kb[RN_RELAY_KEY_LEN];
@@ -688,7 +736,7 @@ int main(void)
 		cmocka_unit_test(test_udp_udp),	    cmocka_unit_test(test_tls_tls),
 		cmocka_unit_test(test_udp_tls),	    cmocka_unit_test(test_hostile),
 		cmocka_unit_test(test_node_limit),  cmocka_unit_test(test_pin),
-		cmocka_unit_test(test_slow_reader),
+		cmocka_unit_test(test_slow_reader), cmocka_unit_test(test_tls_budget),
 	};
 
 	signal(SIGPIPE, SIG_IGN);

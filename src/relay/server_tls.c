@@ -98,8 +98,29 @@ static void conn_free(struct rn_relay_conn *c)
 	free(c);
 }
 
+void rn_relay_tls_ready(struct rn_relay_server *srv)
+{
+	struct rn_relay_conn *c = srv->ready, *next;
+
+	srv->ready = NULL; /* those that stop at the budget again join a new list */
+	for (; c; c = next) {
+		next = c->ready_next;
+		c->ready = false;
+		c->ready_next = NULL;
+		rn_relay_tls_event(srv, c, 0);
+	}
+}
+
 void rn_relay_tls_reap(struct rn_relay_server *srv)
 {
+	struct rn_relay_conn **pp = &srv->ready;
+
+	while (*pp) { /* the dead leave the ready list before they are freed */
+		if ((*pp)->dead)
+			*pp = (*pp)->ready_next;
+		else
+			pp = &(*pp)->ready_next;
+	}
 	while (srv->dead) {
 		struct rn_relay_conn *c = srv->dead;
 
@@ -279,7 +300,15 @@ void rn_relay_tls_event(struct rn_relay_server *srv, struct rn_relay_conn *c, ui
 		c->st.want_write = false;
 		c->state = RN_RELAY_CONN_REGISTER;
 	}
-	ret = rn_relay_stream_read(&c->st, conn_frame, c);
+	ret = rn_relay_stream_read(&c->st, conn_frame, c, RN_RELAY_FRAME_BUDGET);
+	if (ret == 1) { /* fairness: others get their turn, then this one reads on */
+		ret = 0;
+		if (!c->ready) {
+			c->ready = true;
+			c->ready_next = srv->ready;
+			srv->ready = c;
+		}
+	}
 	if (ret == -EPROTO) /* a frame length out of range */
 		srv->stats.drops[RN_RELAY_DROP_MALFORMED]++;
 	if (ret < 0) {

@@ -43,9 +43,10 @@ static int tls_result(struct rn_relay_stream *s, int n)
 	}
 }
 
-int rn_relay_stream_read(struct rn_relay_stream *s, rn_relay_frame_fn fn, void *ctx)
+int rn_relay_stream_read(struct rn_relay_stream *s, rn_relay_frame_fn fn, void *ctx,
+			 unsigned max_frames)
 {
-	for (;;) {
+	for (unsigned frames = 0;;) {
 		long flen = rn_relay_frame_len(s->rbuf, s->rlen);
 		size_t want;
 		int n, ret;
@@ -58,6 +59,8 @@ int rn_relay_stream_read(struct rn_relay_stream *s, rn_relay_frame_fn fn, void *
 				 (size_t)flen - RN_RELAY_FRAME_HDR_LEN);
 			if (ret)
 				return ret;
+			if (max_frames && ++frames == max_frames)
+				return 1;
 			continue;
 		}
 		/* exactly up to the end of this frame: rbuf holds one frame, never two */

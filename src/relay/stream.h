@@ -31,11 +31,14 @@ typedef int (*rn_relay_frame_fn)(void *ctx, const uint8_t *body, size_t len);
 int rn_relay_stream_init(struct rn_relay_stream *s, SSL *ssl, size_t wcap);
 void rn_relay_stream_free(struct rn_relay_stream *s);
 /*
- * Reads until TLS wants more from the socket, calling fn per frame. 0 when it must wait,
- * -EPIPE when the peer closed or TLS failed, -EPROTO for a frame length of 0 or over
- * RN_RELAY_MSG_MAX, or fn's non-zero return.
+ * Reads until TLS wants more from the socket, calling fn per frame, at most max_frames times
+ * (0: no limit). 0 when it must wait, 1 when it stopped at max_frames (more may be buffered
+ * inside TLS, where polling the socket cannot see it: call again), -EPIPE when the peer closed
+ * or TLS failed, -EPROTO for a frame length of 0 or over RN_RELAY_MSG_MAX, or fn's non-zero
+ * return.
  */
-int rn_relay_stream_read(struct rn_relay_stream *s, rn_relay_frame_fn fn, void *ctx);
+int rn_relay_stream_read(struct rn_relay_stream *s, rn_relay_frame_fn fn, void *ctx,
+			 unsigned max_frames);
 /* Queues one frame of hdr then body; false (nothing queued) if the queue has no room. */
 bool rn_relay_stream_queue(struct rn_relay_stream *s, const void *hdr, size_t hlen,
 			   const void *body, size_t blen) __attribute__((warn_unused_result));
