@@ -9,7 +9,8 @@
  * The control server, which knows the same secret, gives each node a credential in its signed
  * map: {node public key (32), expiry (u64 BE, unix seconds), token (32)} with
  *     token = HMAC-SHA256(secret, "rustynet-relay/1" || node key || expiry BE).
- * The relay checks it with CRYPTO_memcmp and refuses expired ones. It sees WireGuard public
+ * The relay checks it with CRYPTO_memcmp and refuses expired ones. It is a bearer token for
+ * that key: only the node's own map may carry it. It sees WireGuard public
  * keys, addresses and ciphertext only; it never decrypts (it has no WireGuard key). The source
  * key of a forwarded packet is the key its sender registered with, never a key the sender names.
  *
@@ -42,7 +43,7 @@
  * Limits: every UDP datagram from an unregistered address spends a per-address (/64 for
  * IPv6) packet token and one of a bucket all such addresses share (spoofed sources cannot make
  * the relay compute HMACs without bound); each node's SENDs spend its own packet and byte buckets; the node table,
- * the TLS connections and the handshakes in progress have caps; a TLS connection's output
+ * the TLS connections and the handshakes in progress (in all, and per address) have caps; a TLS connection's output
  * queue is bounded (a packet that does not fit is dropped) and a connection whose queue makes no
  * progress for RN_RELAY_STALL_S is closed, as is one that does not register within
  * RN_RELAY_HANDSHAKE_S or stays silent for RN_RELAY_IDLE_S. A TLS connection handles at most

@@ -388,6 +388,14 @@ void rn_relay_forward(struct rn_relay_server *srv, struct rn_relay_node *src, ui
 	srv->stats.fwd_bytes += len - RN_RELAY_DATA_HDR_LEN;
 }
 
+unsigned rn_relay_src_slot(const struct rn_relay_server *srv, const struct sockaddr_storage *ss)
+{
+	uint8_t key[RN_RELAY_SRC_KEY_LEN];
+
+	src_key(ss, key);
+	return hash_bytes(srv->seed ^ 0x9e3779b9u, key, sizeof(key)) % RN_RELAY_SRC_SLOTS;
+}
+
 static bool src_allow(struct rn_relay_server *srv, const struct sockaddr_storage *ss)
 {
 	uint8_t key[RN_RELAY_SRC_KEY_LEN];
@@ -398,7 +406,7 @@ static bool src_allow(struct rn_relay_server *srv, const struct sockaddr_storage
 		return false;
 	src_key(ss, key);
 	/* one slot per hash: a flood of addresses evicts, it does not grow memory */
-	s = &srv->src[hash_bytes(srv->seed ^ 0x9e3779b9u, key, sizeof(key)) % RN_RELAY_SRC_SLOTS];
+	s = &srv->src[rn_relay_src_slot(srv, ss)];
 	if (memcmp(s->key, key, sizeof(key))) {
 		memcpy(s->key, key, sizeof(key));
 		memset(&s->b, 0, sizeof(s->b));
@@ -561,7 +569,8 @@ int rn_relay_server_step(struct rn_relay_server *srv, int timeout_ms)
 	srv->now_ms = mono_ms();
 	if (srv->ready)
 		timeout_ms = 0;
-	if (srv->next_tick_ms > srv->now_ms && timeout_ms > (int)(srv->next_tick_ms - srv->now_ms))
+	if (srv->next_tick_ms > srv->now_ms &&
+	    (timeout_ms < 0 || timeout_ms > (int)(srv->next_tick_ms - srv->now_ms)))
 		timeout_ms = (int)(srv->next_tick_ms - srv->now_ms);
 	n = epoll_wait(srv->epfd, ev, 64, timeout_ms);
 	if (n < 0 && errno != EINTR)
@@ -594,7 +603,11 @@ struct rn_relay_server *rn_relay_server_new(const struct rn_relay_server_config 
 		rn_errf(err, errlen, -ENOMEM, "out of memory");
 		return NULL;
 	}
-	srv->udp_fd = srv->tcp_fd = -1;
+	srv->udp_fd = srv->tcp_fd = srv->epfd = -1;
+	if (!cfg->secret) {
+		rn_errf(err, errlen, -EINVAL, "no relay secret given");
+		goto fail;
+	}
 	srv->cfg = *cfg;
 	srv->cfg.secret = NULL;
 	if (!srv->cfg.max_nodes)

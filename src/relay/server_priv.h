@@ -20,6 +20,7 @@ enum {
 	RN_RELAY_FRAME_BUDGET = 64, /* frames one connection may have handled per step */
 	/* datagrams/s from all unregistered sources together: bounds the HMACs spoofed sources cost */
 	RN_RELAY_UNVERIFIED_PPS = 20000,
+	RN_RELAY_HANDSHAKES_PER_SRC = 16, /* TLS connections not yet registered, per address */
 };
 
 struct rn_relay_bucket {
@@ -49,8 +50,9 @@ struct rn_relay_conn {
 	int fd;
 	enum rn_relay_conn_state state;
 	bool dead;
-	bool ready;	 /* on the server's ready list: input may wait inside TLS */
-	uint32_t events; /* registered with epoll */
+	bool ready;	   /* on the server's ready list: input may wait inside TLS */
+	unsigned src_slot; /* its source address's slot in hs_per_src */
+	uint32_t events;   /* registered with epoll */
 	uint64_t start_ms, last_rx_ms, last_progress_ms;
 	struct rn_relay_node *node; /* once ACTIVE; not owned */
 	struct rn_relay_server *srv;
@@ -80,6 +82,8 @@ struct rn_relay_server {
 	struct rn_relay_conn *conns, *dead;
 	struct rn_relay_conn *ready; /* stopped at their frame budget: read again next step */
 	unsigned handshakes;
+	uint16_t
+	    hs_per_src[RN_RELAY_SRC_SLOTS]; /* handshakes by source slot (shared on collision) */
 	struct rn_relay_stats stats;
 	uint8_t buf[RN_RELAY_MSG_MAX + 1];
 };
@@ -92,6 +96,8 @@ bool rn_relay_cred_check(struct rn_relay_server *srv, const struct rn_relay_cred
 /* Sends a SEND's payload from src to its destination, with the limits; buf: the SEND message. */
 void rn_relay_forward(struct rn_relay_server *srv, struct rn_relay_node *src, uint8_t *buf,
 		      size_t len);
+/* The limiter slot of a source address (IPv6 per /64). */
+unsigned rn_relay_src_slot(const struct rn_relay_server *srv, const struct sockaddr_storage *ss);
 /* One datagram as if received from ss: for the fuzz target (fuzz/relay_fuzz.c). */
 void rn_relay_udp_input(struct rn_relay_server *srv, const struct sockaddr_storage *ss,
 			socklen_t sslen, const uint8_t *buf, size_t len);

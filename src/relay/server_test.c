@@ -682,6 +682,38 @@ static void test_tls_budget(void **state)
 	relay_stop(&r);
 }
 
+/* Connections that never finish TLS: 16 per address wait, the rest are closed at once. */
+static void test_handshake_cap(void **state)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET };
+	struct rn_relay_client *b;
+	struct inbox ib = { 0 };
+	struct relay r;
+	int fds[20];
+
+	(void)state;
+	relay_start(&r, 0);
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	sin.sin_port = htons(rn_relay_server_tls_port(r.srv));
+	for (int i = 0; i < 20; i++) {
+		fds[i] = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		assert_int_equal(connect(fds[i], (struct sockaddr *)&sin, sizeof(sin)), 0);
+	}
+	assert_true(wait_stat(&r, DROP(RN_RELAY_DROP_CONN_LIMIT), 4));
+	assert_int_equal(stats(&r).drops[RN_RELAY_DROP_CONN_LIMIT], 4);
+	assert_int_equal(stats(&r).tls_conns, 16);
+	for (int i = 0; i < 20; i++)
+		close(fds[i]);
+	/* their slots come back as they close: a node gets in */
+	for (uint64_t end = now_ms() + 3000; now_ms() < end && stats(&r).tls_conns;)
+		usleep(10000);
+	assert_int_equal(stats(&r).tls_conns, 0);
+	b = node_new(&r, true, 0xb2, &ib);
+	assert_true(pump(&b, 1, 3000, one_registered, b));
+	rn_relay_client_free(b);
+	relay_stop(&r);
+}
+
 static void test_node_limit(void **state)
 {
 	uint8_t kb[RN_RELAY_KEY_LEN];
@@ -733,10 +765,11 @@ static void test_pin(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_udp_udp),	    cmocka_unit_test(test_tls_tls),
-		cmocka_unit_test(test_udp_tls),	    cmocka_unit_test(test_hostile),
-		cmocka_unit_test(test_node_limit),  cmocka_unit_test(test_pin),
-		cmocka_unit_test(test_slow_reader), cmocka_unit_test(test_tls_budget),
+		cmocka_unit_test(test_udp_udp),	      cmocka_unit_test(test_tls_tls),
+		cmocka_unit_test(test_udp_tls),	      cmocka_unit_test(test_hostile),
+		cmocka_unit_test(test_node_limit),    cmocka_unit_test(test_pin),
+		cmocka_unit_test(test_slow_reader),   cmocka_unit_test(test_tls_budget),
+		cmocka_unit_test(test_handshake_cap),
 	};
 
 	signal(SIGPIPE, SIG_IGN);

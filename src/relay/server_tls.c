@@ -62,13 +62,20 @@ static void conn_events(struct rn_relay_server *srv, struct rn_relay_conn *c)
 		c->events = want;
 }
 
+/* c leaves the handshake counts: registered, or closed before it did. */
+static void handshake_end(struct rn_relay_server *srv, struct rn_relay_conn *c)
+{
+	srv->handshakes--;
+	srv->hs_per_src[c->src_slot]--;
+}
+
 void rn_relay_tls_kill(struct rn_relay_server *srv, struct rn_relay_conn *c)
 {
 	if (c->dead)
 		return;
 	c->dead = true;
 	if (c->state != RN_RELAY_CONN_ACTIVE)
-		srv->handshakes--;
+		handshake_end(srv, c);
 	if (c->node) {
 		struct rn_relay_node *n = c->node;
 
@@ -139,15 +146,21 @@ void rn_relay_tls_free_all(struct rn_relay_server *srv)
 void rn_relay_tls_accept(struct rn_relay_server *srv)
 {
 	for (int i = 0; i < 64; i++) {
-		int fd = accept4(srv->tcp_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		struct sockaddr_storage ss = { 0 };
+		socklen_t sslen = sizeof(ss);
+		int fd = accept4(srv->tcp_fd, (struct sockaddr *)&ss, &sslen,
+				 SOCK_NONBLOCK | SOCK_CLOEXEC);
 		struct epoll_event ev = { .events = EPOLLIN };
 		struct rn_relay_conn *c;
+		unsigned slot;
 		SSL *ssl;
 
 		if (fd < 0)
 			return;
+		slot = rn_relay_src_slot(srv, &ss);
 		if (srv->stats.tls_conns >= srv->cfg.max_conns ||
-		    srv->handshakes >= srv->cfg.max_handshakes) {
+		    srv->handshakes >= srv->cfg.max_handshakes ||
+		    srv->hs_per_src[slot] >= RN_RELAY_HANDSHAKES_PER_SRC) {
 			srv->stats.drops[RN_RELAY_DROP_CONN_LIMIT]++;
 			close(fd);
 			continue;
@@ -182,6 +195,8 @@ void rn_relay_tls_accept(struct rn_relay_server *srv)
 			srv->conns->prev = c;
 		srv->conns = c;
 		srv->handshakes++;
+		srv->hs_per_src[slot]++;
+		c->src_slot = slot;
 		srv->stats.tls_conns++;
 		srv->stats.tls_accepted++;
 	}
@@ -242,7 +257,7 @@ static int conn_register(struct rn_relay_server *srv, struct rn_relay_conn *c,
 	n->cred_expiry = m->cred.expiry;
 	c->node = n;
 	c->state = RN_RELAY_CONN_ACTIVE;
-	srv->handshakes--;
+	handshake_end(srv, c);
 	srv->stats.registrations++;
 	if (!rn_relay_stream_queue(&c->st, out, rn_relay_msg_encode(&reply, out, sizeof(out)), NULL,
 				   0))
