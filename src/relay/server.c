@@ -91,8 +91,12 @@ static int listen_socket(struct rn_relay_server *srv, const char *what, const ch
 	if (fd < 0)
 		return rn_errf(err, errlen, -errno, "%s socket: %s", what, strerror(errno));
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (ss.ss_family == AF_INET6)
-		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	if (ss.ss_family == AF_INET6) {
+		/* [::] serves IPv4 too (as mapped addresses); a specific address only itself */
+		int v6only = !IN6_IS_ADDR_UNSPECIFIED(&((struct sockaddr_in6 *)&ss)->sin6_addr);
+
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof(v6only));
+	}
 	if (bind(fd, (struct sockaddr *)&ss, len) < 0 ||
 	    (type == SOCK_STREAM && listen(fd, 512) < 0)) {
 		int e = errno;

@@ -51,7 +51,7 @@ struct rn_relay_stats {
 
 struct rn_relay_server_config {
 	const uint8_t *secret;	/* RN_RELAY_SECRET_LEN bytes, copied (and wiped on free) */
-	const char *udp_listen; /* "ADDR:PORT" / "[ADDR]:PORT", or NULL for no UDP */
+	const char *udp_listen; /* "ADDR:PORT" / "[ADDR]:PORT" ([::]: IPv6 and IPv4), NULL: none */
 	const char *tls_listen; /* same, or NULL for no TLS */
 	const char *cert_file, *key_file; /* PEM, needed with tls_listen */
 	const char *stats_file;		  /* NULL: none */

@@ -29,7 +29,7 @@ static const char serve_usage[] =
     "         [--stats-file FILE] [--max-nodes N] [--max-conns N] [--node-bytes-per-s N]\n"
     "         [--node-packets-per-s N] [--debug GROUPS]\n\n"
     "Relays between registered nodes over UDP and/or TLS (TCP), in the foreground, logging to\n"
-    "stderr. ADDR:PORT is numeric ([::]:443 for IPv6; port 0 picks one, logged at start).\n"
+    "stderr. ADDR:PORT is numeric ([::]:443 serves IPv6 and IPv4; port 0 picks one, logged).\n"
     "--stats-file FILE is rewritten every second with the counters as one JSON object.\n";
 
 static bool parse_u64(const char *opt, const char *s, uint64_t *out)

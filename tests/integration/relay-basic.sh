@@ -5,17 +5,18 @@
 # over TLS and mixed, and drops what it should, using `rustynet-relay probe` as the nodes.
 #
 #   ns A 198.51.100.2 ---- 198.51.100.1  ns R  203.0.113.1 ---- 203.0.113.2 ns B
-#                          rustynet-relay serve (UDP 3478, TLS 443); R does not route
+#        2001:db8:a::2      2001:db8:a::1       rustynet-relay serve
+#                          (UDP [::]:3478, TLS [::]:443, dual-stack); R does not route
 #
 # Checks: serve refuses a secret others can read and a bad address; A cannot reach B directly;
-# A's message reaches B (from A's key) over UDP, over TLS and UDP to TLS; a wrong pin is refused;
+# A's message reaches B (from A's key) over UDP, over TLS, UDP to TLS and IPv6 UDP to TLS; a wrong pin is refused;
 # garbage, a forged credential and a SEND to an unregistered key are dropped and counted, and A
 # and B are still served; the counters show the forwarded packets; the relay exits clean.
 set -eu
 TEST_TAG=relay
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/../lib.sh"
-plan 12
+plan 13
 need_root
 need_cmds python3 openssl wg
 
@@ -36,6 +37,8 @@ addr_add "$NS_A" a-r 198.51.100.2/24
 addr_add "$NS_R" r-a 198.51.100.1/24
 addr_add "$NS_R" r-b 203.0.113.1/24
 addr_add "$NS_B" b-r 203.0.113.2/24
+addr_add "$NS_A" a-r 2001:db8:a::2/64
+addr_add "$NS_R" r-a 2001:db8:a::1/64
 ip -n "$NS_A" route add default via 198.51.100.1
 ip -n "$NS_B" route add default via 203.0.113.1
 
@@ -67,7 +70,7 @@ check "relay: serve refuses a non-numeric address (usage)" \
 	fails_with 2 '--udp "relay.test:3478"' "$RELAY" serve --secret "$S" --udp relay.test:3478
 
 # not through nsx (a function): $! must be the relay itself, not a subshell
-ip netns exec "$NS_R" "$RELAY" serve --secret "$S" --udp 0.0.0.0:3478 --tls 0.0.0.0:443 \
+ip netns exec "$NS_R" "$RELAY" serve --secret "$S" --udp [::]:3478 --tls [::]:443 \
 	--cert "$T_DIR/cert.pem" --key "$T_DIR/key.pem" --stats-file "$STATS" 2>"$LOG" &
 RELAY_PID=$!
 T_BG+=("$RELAY_PID")
@@ -101,6 +104,7 @@ relayed() {
 check "relay: A to B over UDP" relayed "--relay $UDP_A" "--relay $UDP_B"
 check "relay: A to B over TLS" relayed "--relay $TLS_A --tls --pin $PIN" "--relay $TLS_B --tls --pin $PIN"
 check "relay: A over UDP to B over TLS" relayed "--relay $UDP_A" "--relay $TLS_B --tls --pin $PIN"
+check "relay: A over IPv6 UDP to B over IPv4 TLS" relayed "--relay [2001:db8:a::1]:3478" "--relay $TLS_B --tls --pin $PIN"
 WRONG_PIN=$(printf '%s' "$PIN" | tr 0-9a-f 1-9a-f0)
 check "relay: a wrong certificate pin is refused" fails_with 1 "pin" \
 	nsx "$NS_B" "$RELAY" probe --relay "$TLS_B" --tls --pin "$WRONG_PIN" --cred "$CB" --timeout 3
@@ -113,7 +117,7 @@ hostile() {
 	nsx "$NS_A" bash -c 'printf "garbage" >/dev/udp/198.51.100.1/3478; printf "\001\000\000\000x" >/dev/udp/198.51.100.1/3478'
 	forged=${CA%?????=}AAAAA=
 	fails_with 1 "never registered" nsx "$NS_A" "$RELAY" probe --relay "$UDP_A" \
-		--cred "$forged" --timeout 2 || return 1
+		--cred "$forged" --timeout 1 || return 1
 	nsx "$NS_A" "$RELAY" probe --relay "$UDP_A" --cred "$CA" --send "$KX" --timeout 3 ||
 		return 1
 	stat_above malformed $((m0 + 1)) && stat_above bad_cred "$f0" &&
