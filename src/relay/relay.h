@@ -2,8 +2,9 @@
 /*
  * The relay protocol: how rustynet-relay forwards WireGuard ciphertext between two nodes that
  * cannot reach each other directly, over UDP, and over TLS on TCP (port 443 in production) for
- * networks that block UDP. This header holds the wire formats, their codec and the credential;
- * server.h is the relay itself (embeddable: fd-driven, no globals), client.h the node's side.
+ * networks that block UDP. This header holds the wire formats, their codec (wire.c) and the
+ * credential (credential.c); server.h is the relay itself (embeddable: fd-driven, no globals),
+ * client.h the node's side.
  *
  * Trust model. The relay holds one secret (32 random bytes, a file only its owner can read).
  * The control server, which knows the same secret, gives each node a credential in its signed

@@ -70,7 +70,7 @@ check "relay: serve refuses a non-numeric address (usage)" \
 	fails_with 2 '--udp "relay.test:3478"' "$RELAY" serve --secret "$S" --udp relay.test:3478
 
 # not through nsx (a function): $! must be the relay itself, not a subshell
-ip netns exec "$NS_R" "$RELAY" serve --secret "$S" --udp [::]:3478 --tls [::]:443 \
+ip netns exec "$NS_R" "$RELAY" serve --secret "$S" --udp "[::]:3478" --tls "[::]:443" \
 	--cert "$T_DIR/cert.pem" --key "$T_DIR/key.pem" --stats-file "$STATS" 2>"$LOG" &
 RELAY_PID=$!
 T_BG+=("$RELAY_PID")
@@ -99,7 +99,7 @@ relayed() {
 		--timeout 5 || rc=1
 	wait "$bpid" || rc=1
 	cat "$T_DIR/b.out"
-	[ $rc = 0 ] && grep -qxF "recv $KA $msg" "$T_DIR/b.out"
+	[ "$rc" = 0 ] && grep -qxF "recv $KA $msg" "$T_DIR/b.out"
 }
 check "relay: A to B over UDP" relayed "--relay $UDP_A" "--relay $UDP_B"
 check "relay: A to B over TLS" relayed "--relay $TLS_A --tls --pin $PIN" "--relay $TLS_B --tls --pin $PIN"
