@@ -79,8 +79,10 @@ static int handle(struct rn_relay_client *c, const uint8_t *buf, size_t len)
 		memcpy(c->cookie, m.cookie, sizeof(c->cookie));
 		return send_register(c);
 	case RN_RELAY_REGISTERED:
-		c->refresh_s =
-		    m.refresh_s && m.refresh_s < m.lifetime_s ? m.refresh_s : RN_RELAY_REFRESH_S;
+		/* the relay's interval (its timeouts may be shorter than ours), within reason */
+		c->refresh_s = m.refresh_s && m.refresh_s <= RN_RELAY_REFRESH_S
+				   ? m.refresh_s
+				   : RN_RELAY_REFRESH_S;
 		c->registered_until_ms = mono_ms() + (uint64_t)m.lifetime_s * 1000;
 		c->next_register_ms = mono_ms() + (uint64_t)c->refresh_s * 1000;
 		return 0;
@@ -205,7 +207,10 @@ static int tls_connect(struct rn_relay_client *c, const struct rn_relay_client_c
 		return rn_errf(err, errlen, -ENOMEM, "out of memory");
 	SSL_set_connect_state(ssl);
 	for (;;) {
-		int r = SSL_do_handshake(ssl), e;
+		int r, e;
+
+		ERR_clear_error(); /* SSL_get_error reads this thread's queue */
+		r = SSL_do_handshake(ssl);
 
 		if (r == 1)
 			break;

@@ -47,7 +47,7 @@
  * the TLS connections and the handshakes in progress (in all, and per address) have caps; a TLS connection's output
  * queue is bounded (a packet that does not fit is dropped) and a connection whose queue makes no
  * progress for RN_RELAY_STALL_S is closed, as is one that does not register within
- * RN_RELAY_HANDSHAKE_S or stays silent for RN_RELAY_IDLE_S. A TLS connection handles at most
+ * RN_RELAY_HANDSHAKE_S or stays silent for RN_RELAY_IDLE_S (defaults; server.h sets them). A TLS connection handles at most
  * a budget of frames per turn, so one fast sender cannot starve the others.
  */
 #ifndef RN_RELAY_RELAY_H

@@ -626,6 +626,12 @@ struct rn_relay_server *rn_relay_server_new(const struct rn_relay_server_config 
 		srv->cfg.node_packets_per_s = 25000;
 	if (!srv->cfg.src_packets_per_s)
 		srv->cfg.src_packets_per_s = 20;
+	if (!srv->cfg.handshake_ms)
+		srv->cfg.handshake_ms = RN_RELAY_HANDSHAKE_S * 1000;
+	if (!srv->cfg.idle_ms)
+		srv->cfg.idle_ms = RN_RELAY_IDLE_S * 1000;
+	if (!srv->cfg.stall_ms)
+		srv->cfg.stall_ms = RN_RELAY_STALL_S * 1000;
 	if (!srv->cfg.conn_queue_bytes)
 		srv->cfg.conn_queue_bytes = 256 * 1024;
 	if (srv->cfg.conn_queue_bytes < 2 * (RN_RELAY_FRAME_HDR_LEN + RN_RELAY_MSG_MAX))

@@ -62,6 +62,8 @@ struct rn_relay_server_config {
 	uint64_t node_packets_per_s;	  /* 0: 25000/s, burst one second's worth */
 	uint64_t src_packets_per_s;	  /* 0: 20/s from one unregistered address, burst 40 */
 	size_t conn_queue_bytes;	  /* 0: 256 KiB output queue per TLS connection */
+	/* TLS timeouts in ms, checked once a second; 0: RN_RELAY_HANDSHAKE_S, _IDLE_S, _STALL_S */
+	unsigned handshake_ms, idle_ms, stall_ms;
 };
 
 struct rn_relay_server;

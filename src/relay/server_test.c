@@ -129,7 +129,9 @@ static void *relay_thread(void *arg)
 	return NULL;
 }
 
-static void relay_start(struct relay *r, uint64_t node_pps)
+/* idle_ms: the handshake and idle timeouts; stall_ms: the stall timeout (0: defaults) */
+static void relay_start_timeouts(struct relay *r, uint64_t node_pps, unsigned idle_ms,
+				 unsigned stall_ms)
 {
 	struct rn_relay_server_config cfg = {
 		.secret = secret,
@@ -138,6 +140,9 @@ static void relay_start(struct relay *r, uint64_t node_pps)
 		.cert_file = cert_path,
 		.key_file = key_path,
 		.node_packets_per_s = node_pps,
+		.handshake_ms = idle_ms,
+		.idle_ms = idle_ms,
+		.stall_ms = stall_ms,
 	};
 	char err[256];
 
@@ -149,6 +154,11 @@ static void relay_start(struct relay *r, uint64_t node_pps)
 	snprintf(r->tls, sizeof(r->tls), "127.0.0.1:%u", rn_relay_server_tls_port(r->srv));
 	pthread_mutex_init(&r->lock, NULL);
 	assert_int_equal(pthread_create(&r->thread, NULL, relay_thread, r), 0);
+}
+
+static void relay_start(struct relay *r, uint64_t node_pps)
+{
+	relay_start_timeouts(r, node_pps, 0, 0);
 }
 
 static void relay_stop(struct relay *r)
@@ -591,7 +601,7 @@ static void test_slow_reader(void **state)
 	SSL *ssl;
 
 	(void)state;
-	relay_start(&r, 0);
+	relay_start_timeouts(&r, 0, 0, 2000); /* stalled after 2 s */
 	a = node_new(&r, false, 0xa1, &ia);
 	ssl = tls_raw(&r, &ctx, &fd);
 	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
@@ -615,8 +625,8 @@ static void test_slow_reader(void **state)
 		usleep(1000);
 	}
 	assert_true(wait_stat(&r, DROP(RN_RELAY_DROP_QUEUE_FULL), 1));
-	/* no progress for RN_RELAY_STALL_S: closed */
-	for (uint64_t end = now_ms() + (RN_RELAY_STALL_S + 4) * 1000ull;
+	/* no progress for the stall timeout: closed */
+	for (uint64_t end = now_ms() + 6000;
 	     now_ms() < end && !stats(&r).drops[RN_RELAY_DROP_STALLED];)
 		usleep(50000);
 	assert_int_equal(stats(&r).drops[RN_RELAY_DROP_STALLED], 1);
@@ -714,6 +724,56 @@ static void test_handshake_cap(void **state)
 	relay_stop(&r);
 }
 
+/*
+ * With 1.5 s timeouts: a TCP connection that never starts TLS is closed (tls_failed), and so is
+ * a registered one that then stays silent; one that keeps registering stays.
+ */
+static void test_timeouts(void **state)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET };
+	struct rn_relay_cred ca = cred_for(0xa1, 3600);
+	struct rn_relay_client *b;
+	struct inbox ib = { 0 };
+	uint8_t buf[128];
+	struct relay r;
+	SSL_CTX *ctx;
+	size_t len;
+	SSL *ssl;
+	int fd, bare;
+
+	(void)state;
+	relay_start_timeouts(&r, 0, 1500, 0);
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	sin.sin_port = htons(rn_relay_server_tls_port(r.srv));
+	bare = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_int_equal(connect(bare, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	ssl = tls_raw(&r, &ctx, &fd);
+	len = register_msg(buf + 2, &ca, NULL);
+	buf[0] = 0;
+	buf[1] = (uint8_t)len;
+	assert_int_equal(SSL_write(ssl, buf, (int)len + 2), (int)len + 2);
+	b = node_new(&r, true, 0xb2, &ib);
+	/* b runs (registering every second, sooner than the 1.5 s the relay asked) while the
+	 * other two time out */
+	for (uint64_t end = now_ms() + 5000; now_ms() < end;) {
+		struct rn_relay_stats st = stats(&r);
+
+		if (st.drops[RN_RELAY_DROP_TLS_FAILED] && st.tls_conns == 1)
+			break;
+		assert_true(pump(&b, 1, 100, NULL, NULL));
+	}
+	assert_int_equal(stats(&r).tls_conns, 1);
+	assert_int_equal(stats(&r).drops[RN_RELAY_DROP_TLS_FAILED], 1);
+	assert_true(tls_closed(ssl, fd)); /* the silent one */
+	pump(&b, 1, 2000, NULL, NULL);
+	assert_true(rn_relay_client_registered(b));
+	assert_int_equal(stats(&r).tls_conns, 1);
+	close(bare);
+	tls_raw_close(ssl, ctx, fd);
+	rn_relay_client_free(b);
+	relay_stop(&r);
+}
+
 static void test_node_limit(void **state)
 {
 	uint8_t kb[RN_RELAY_KEY_LEN];
@@ -769,7 +829,7 @@ int main(void)
 		cmocka_unit_test(test_udp_tls),	      cmocka_unit_test(test_hostile),
 		cmocka_unit_test(test_node_limit),    cmocka_unit_test(test_pin),
 		cmocka_unit_test(test_slow_reader),   cmocka_unit_test(test_tls_budget),
-		cmocka_unit_test(test_handshake_cap),
+		cmocka_unit_test(test_handshake_cap), cmocka_unit_test(test_timeouts),
 	};
 
 	signal(SIGPIPE, SIG_IGN);

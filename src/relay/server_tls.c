@@ -227,9 +227,15 @@ bool rn_relay_tls_deliver(struct rn_relay_server *srv, struct rn_relay_conn *c, 
 static int conn_register(struct rn_relay_server *srv, struct rn_relay_conn *c,
 			 const struct rn_relay_msg *m)
 {
-	struct rn_relay_msg reply = { .type = RN_RELAY_REGISTERED,
-				      .refresh_s = RN_RELAY_REFRESH_S,
-				      .lifetime_s = RN_RELAY_IDLE_S };
+	/* refresh well within the idle timeout: at most every RN_RELAY_REFRESH_S */
+	unsigned refresh = srv->cfg.idle_ms / 3000;
+	struct rn_relay_msg reply = {
+		.type = RN_RELAY_REGISTERED,
+		.refresh_s = refresh < 1		    ? 1
+			     : refresh > RN_RELAY_REFRESH_S ? RN_RELAY_REFRESH_S
+							    : refresh,
+		.lifetime_s = (srv->cfg.idle_ms + 999) / 1000,
+	};
 	uint8_t out[RN_RELAY_REGISTERED_LEN];
 	struct rn_relay_conn *old;
 	struct rn_relay_node *n;
@@ -242,6 +248,12 @@ static int conn_register(struct rn_relay_server *srv, struct rn_relay_conn *c,
 			return -EPERM;
 		}
 		c->node->cred_expiry = m->cred.expiry;
+		c->node->last_tls = true;
+		/* confirmed like the first, so the node knows it is still registered; a full
+		 * queue loses only the confirmation */
+		if (!rn_relay_stream_queue(&c->st, out,
+					   rn_relay_msg_encode(&reply, out, sizeof(out)), NULL, 0))
+			log_debug(MAIN, "relay: a REGISTERED confirmation did not fit the queue");
 		return 0;
 	}
 	n = rn_relay_node_get(srv, m->cred.key, true);
@@ -298,6 +310,7 @@ void rn_relay_tls_event(struct rn_relay_server *srv, struct rn_relay_conn *c, ui
 	if (c->dead)
 		return;
 	if (c->state == RN_RELAY_CONN_TLS) {
+		ERR_clear_error(); /* SSL_get_error reads this thread's queue */
 		ret = SSL_do_handshake(c->st.ssl);
 		if (ret != 1) {
 			int e = SSL_get_error(c->st.ssl, ret);
@@ -347,13 +360,13 @@ void rn_relay_tls_timers(struct rn_relay_server *srv)
 	for (; c; c = next) {
 		next = c->next;
 		if (c->state != RN_RELAY_CONN_ACTIVE &&
-		    srv->now_ms - c->start_ms > RN_RELAY_HANDSHAKE_S * 1000ull) {
+		    srv->now_ms - c->start_ms > srv->cfg.handshake_ms) {
 			srv->stats.drops[RN_RELAY_DROP_TLS_FAILED]++;
 			rn_relay_tls_kill(srv, c);
-		} else if (srv->now_ms - c->last_rx_ms > RN_RELAY_IDLE_S * 1000ull) {
+		} else if (srv->now_ms - c->last_rx_ms > srv->cfg.idle_ms) {
 			rn_relay_tls_kill(srv, c);
 		} else if (rn_relay_stream_pending(&c->st) &&
-			   srv->now_ms - c->last_progress_ms > RN_RELAY_STALL_S * 1000ull) {
+			   srv->now_ms - c->last_progress_ms > srv->cfg.stall_ms) {
 			srv->stats.drops[RN_RELAY_DROP_STALLED]++;
 			rn_relay_tls_kill(srv, c);
 		}

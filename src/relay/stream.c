@@ -67,6 +67,8 @@ int rn_relay_stream_read(struct rn_relay_stream *s, rn_relay_frame_fn fn, void *
 		want = s->rlen < RN_RELAY_FRAME_HDR_LEN
 			   ? RN_RELAY_FRAME_HDR_LEN
 			   : RN_RELAY_FRAME_HDR_LEN + ((size_t)s->rbuf[0] << 8 | s->rbuf[1]);
+		/* SSL_get_error reads the thread's queue: what others left there is not ours */
+		ERR_clear_error();
 		n = SSL_read(s->ssl, s->rbuf + s->rlen, (int)(want - s->rlen));
 		if (n <= 0) {
 			ret = tls_result(s, n);
@@ -107,9 +109,10 @@ long rn_relay_stream_flush(struct rn_relay_stream *s)
 	long total = 0;
 
 	while (s->wlen) {
-		int n = SSL_write(s->ssl, s->wbuf + s->woff, (int)s->wlen);
-		int ret;
+		int n, ret;
 
+		ERR_clear_error();
+		n = SSL_write(s->ssl, s->wbuf + s->woff, (int)s->wlen);
 		if (n <= 0) {
 			ret = tls_result(s, n);
 			return ret ? ret : total;
