@@ -74,7 +74,9 @@ static int handle(struct rn_relay_client *c, const uint8_t *buf, size_t len)
 		return 0; /* not ours to judge: drop */
 	switch (m.type) {
 	case RN_RELAY_COOKIE:
-		if (c->tls)
+		/* the same cookie again: our REGISTER with it failed (the address changed between
+		 * the two?); the retry timer tries again, no ping-pong at network speed */
+		if (c->tls || !memcmp(c->cookie, m.cookie, sizeof(c->cookie)))
 			return 0;
 		memcpy(c->cookie, m.cookie, sizeof(c->cookie));
 		return send_register(c);
