@@ -375,8 +375,11 @@ void rn_relay_forward(struct rn_relay_server *srv, struct rn_relay_node *src, ui
 	/* SEND (dst) becomes RECV (src) in place: the same length, the sender's registered key */
 	rn_relay_data_hdr(buf, RN_RELAY_RECV, src->key);
 	if (dst->conn && (dst->last_tls || dst->udp_expires_ms <= srv->now_ms)) {
-		if (!rn_relay_tls_deliver(srv, dst->conn, buf, len)) {
-			srv->stats.drops[RN_RELAY_DROP_QUEUE_FULL]++;
+		int ret = rn_relay_tls_deliver(srv, dst->conn, buf, len);
+
+		if (ret) {
+			srv->stats.drops[ret == -ENOBUFS ? RN_RELAY_DROP_QUEUE_FULL
+							 : RN_RELAY_DROP_SEND_ERROR]++;
 			return;
 		}
 		srv->stats.fwd_tls_packets++;

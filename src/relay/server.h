@@ -31,7 +31,7 @@ enum rn_relay_drop {
 	RN_RELAY_DROP_CONN_LIMIT,   /* max_conns or max_handshakes reached */
 	RN_RELAY_DROP_TLS_FAILED,   /* TLS handshake failed or timed out */
 	RN_RELAY_DROP_STALLED,	    /* slow reader: connection closed */
-	RN_RELAY_DROP_SEND_ERROR,   /* sendto failed */
+	RN_RELAY_DROP_SEND_ERROR,   /* sendto failed, or the TLS connection failed on writing */
 	RN_RELAY_DROP_COUNT
 };
 

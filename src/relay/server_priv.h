@@ -108,9 +108,9 @@ bool rn_relay_bucket_take(struct rn_relay_bucket *b, uint64_t rate, uint64_t bur
 int rn_relay_tls_setup(struct rn_relay_server *srv, char *err, size_t errlen);
 void rn_relay_tls_accept(struct rn_relay_server *srv);
 void rn_relay_tls_event(struct rn_relay_server *srv, struct rn_relay_conn *c, uint32_t events);
-/* Queues a RECV to c; false if its queue is full. */
-bool rn_relay_tls_deliver(struct rn_relay_server *srv, struct rn_relay_conn *c, const uint8_t *msg,
-			  size_t len);
+/* Queues a RECV to c: 0, -ENOBUFS (its queue is full) or -EPIPE (it died). */
+int rn_relay_tls_deliver(struct rn_relay_server *srv, struct rn_relay_conn *c, const uint8_t *msg,
+			 size_t len);
 void rn_relay_tls_kill(struct rn_relay_server *srv, struct rn_relay_conn *c);
 void rn_relay_tls_timers(struct rn_relay_server *srv);
 /* Reads on from the connections that stopped at their frame budget. */

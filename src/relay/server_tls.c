@@ -202,26 +202,26 @@ void rn_relay_tls_accept(struct rn_relay_server *srv)
 	}
 }
 
-bool rn_relay_tls_deliver(struct rn_relay_server *srv, struct rn_relay_conn *c, const uint8_t *msg,
-			  size_t len)
+int rn_relay_tls_deliver(struct rn_relay_server *srv, struct rn_relay_conn *c, const uint8_t *msg,
+			 size_t len)
 {
 	long n;
 
 	if (c->dead)
-		return false;
+		return -EPIPE;
 	if (!rn_relay_stream_pending(&c->st))
 		c->last_progress_ms = srv->now_ms;
 	if (!rn_relay_stream_queue(&c->st, msg, len, NULL, 0))
-		return false;
+		return -ENOBUFS;
 	n = rn_relay_stream_flush(&c->st);
 	if (n < 0) {
 		rn_relay_tls_kill(srv, c);
-		return false;
+		return -EPIPE;
 	}
 	if (n > 0)
 		c->last_progress_ms = srv->now_ms;
 	conn_events(srv, c);
-	return true;
+	return 0;
 }
 
 static int conn_register(struct rn_relay_server *srv, struct rn_relay_conn *c,
