@@ -38,7 +38,8 @@
  * `rustynet-relay spki --cert FILE` prints it) instead of trusting a CA. After the handshake
  * every message is a frame: u16 BE length, then the message as above. The first frame must be
  * REGISTER (cookie ignored: TCP already proved the address); the relay answers REGISTERED, and
- * the node sends REGISTER again every RN_RELAY_REFRESH_S (keepalive; idle connections close).
+ * the node sends REGISTER again at the interval it names (keepalive; idle connections close),
+ * each answered the same way.
  * A node registered both ways is reached by the one it registered on last.
  *
  * Limits: every UDP datagram from an unregistered address spends a per-address (/64 for
