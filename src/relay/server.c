@@ -307,6 +307,19 @@ static void udp_reply(struct rn_relay_server *srv, const struct sockaddr_storage
 		srv->stats.drops[RN_RELAY_DROP_SEND_ERROR]++;
 }
 
+struct rn_relay_msg rn_relay_registered(unsigned lifetime_ms)
+{
+	unsigned refresh = lifetime_ms / 3000;
+
+	return (struct rn_relay_msg){
+		.type = RN_RELAY_REGISTERED,
+		.refresh_s = refresh < 1		    ? 1
+			     : refresh > RN_RELAY_REFRESH_S ? RN_RELAY_REFRESH_S
+							    : refresh,
+		.lifetime_s = (lifetime_ms + 999) / 1000,
+	};
+}
+
 static void udp_register(struct rn_relay_server *srv, const struct sockaddr_storage *ss,
 			 socklen_t sslen, struct rn_relay_node *from, const struct rn_relay_msg *m)
 {
@@ -343,13 +356,11 @@ static void udp_register(struct rn_relay_server *srv, const struct sockaddr_stor
 		srv->by_addr[slot] = n;
 		log_debug(MAIN, "relay: node registered over UDP");
 	}
-	n->udp_expires_ms = srv->now_ms + RN_RELAY_UDP_LIFETIME_S * 1000ull;
+	n->udp_expires_ms = srv->now_ms + srv->cfg.udp_lifetime_ms;
 	n->cred_expiry = m->cred.expiry;
 	n->last_tls = false;
 	srv->stats.registrations++;
-	reply = (struct rn_relay_msg){ .type = RN_RELAY_REGISTERED,
-				       .refresh_s = RN_RELAY_REFRESH_S,
-				       .lifetime_s = RN_RELAY_UDP_LIFETIME_S };
+	reply = rn_relay_registered(srv->cfg.udp_lifetime_ms);
 	udp_reply(srv, ss, sslen, &reply);
 }
 
@@ -633,6 +644,8 @@ struct rn_relay_server *rn_relay_server_new(const struct rn_relay_server_config 
 		srv->cfg.handshake_ms = RN_RELAY_HANDSHAKE_S * 1000;
 	if (!srv->cfg.idle_ms)
 		srv->cfg.idle_ms = RN_RELAY_IDLE_S * 1000;
+	if (!srv->cfg.udp_lifetime_ms)
+		srv->cfg.udp_lifetime_ms = RN_RELAY_UDP_LIFETIME_S * 1000;
 	if (!srv->cfg.stall_ms)
 		srv->cfg.stall_ms = RN_RELAY_STALL_S * 1000;
 	if (!srv->cfg.conn_queue_bytes)

@@ -64,6 +64,7 @@ struct rn_relay_server_config {
 	size_t conn_queue_bytes;	  /* 0: 256 KiB output queue per TLS connection */
 	/* TLS timeouts in ms, checked once a second; 0: RN_RELAY_HANDSHAKE_S, _IDLE_S, _STALL_S */
 	unsigned handshake_ms, idle_ms, stall_ms;
+	unsigned udp_lifetime_ms; /* of a UDP registration; 0: RN_RELAY_UDP_LIFETIME_S */
 };
 
 struct rn_relay_server;

@@ -96,6 +96,8 @@ bool rn_relay_cred_check(struct rn_relay_server *srv, const struct rn_relay_cred
 /* Sends a SEND's payload from src to its destination, with the limits; buf: the SEND message. */
 void rn_relay_forward(struct rn_relay_server *srv, struct rn_relay_node *src, uint8_t *buf,
 		      size_t len);
+/* The REGISTERED a registration lasting lifetime_ms gets: refresh within a third of it. */
+struct rn_relay_msg rn_relay_registered(unsigned lifetime_ms);
 /* The limiter slot of a source address (IPv6 per /64). */
 unsigned rn_relay_src_slot(const struct rn_relay_server *srv, const struct sockaddr_storage *ss);
 /* One datagram as if received from ss: for the fuzz target (fuzz/relay_fuzz.c). */

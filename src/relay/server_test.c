@@ -129,7 +129,10 @@ static void *relay_thread(void *arg)
 	return NULL;
 }
 
-/* idle_ms: the handshake and idle timeouts; stall_ms: the stall timeout (0: defaults) */
+/*
+ * idle_ms: the handshake and idle timeouts and the UDP registration lifetime; stall_ms: the stall
+ * timeout (0: defaults)
+ */
 static void relay_start_timeouts(struct relay *r, uint64_t node_pps, unsigned idle_ms,
 				 unsigned stall_ms)
 {
@@ -143,6 +146,7 @@ static void relay_start_timeouts(struct relay *r, uint64_t node_pps, unsigned id
 		.handshake_ms = idle_ms,
 		.idle_ms = idle_ms,
 		.stall_ms = stall_ms,
+		.udp_lifetime_ms = idle_ms,
 	};
 	char err[256];
 
@@ -774,6 +778,57 @@ static void test_timeouts(void **state)
 	relay_stop(&r);
 }
 
+/*
+ * UDP registrations lasting 1.5 s: one never refreshed lapses (SENDs to it dropped, the node
+ * gone); a client refreshing at the interval REGISTERED names stays reachable.
+ */
+static void test_udp_lifetime(void **state)
+{
+	struct rn_relay_cred cx = cred_for(0xc3, 3600);
+	uint8_t buf[RN_RELAY_MSG_MAX], reply[64], kc[RN_RELAY_KEY_LEN];
+	struct rn_relay_client *cl[2];
+	struct inbox ia = { 0 }, ib = { 0 };
+	struct two t = { .in = { &ia, &ib } };
+	struct relay r;
+	size_t len;
+	ssize_t n;
+	int x;
+
+	(void)state;
+	relay_start_timeouts(&r, 0, 1500, 0);
+	x = udp_sock(&r);
+	len = register_msg(buf, &cx, NULL);
+	assert_int_equal(send(x, buf, len, 0), (ssize_t)len);
+	n = udp_reply(x, reply, sizeof(reply), 2000);
+	assert_int_equal(n, RN_RELAY_COOKIE_MSG_LEN);
+	len = register_msg(buf, &cx, reply + RN_RELAY_HDR_LEN);
+	assert_int_equal(send(x, buf, len, 0), (ssize_t)len);
+	n = udp_reply(x, reply, sizeof(reply), 2000);
+	assert_int_equal(n, RN_RELAY_REGISTERED_LEN);
+	assert_int_equal(reply[4 + 3], 1); /* refresh every second */
+	assert_int_equal(reply[8 + 3], 2); /* lifetime, rounded up */
+	cl[0] = t.c[0] = node_new(&r, false, 0xa1, &ia);
+	cl[1] = t.c[1] = node_new(&r, false, 0xb2, &ib);
+	assert_true(pump(cl, 2, 3000, both_registered, &t));
+	/* alive first: A reaches x */
+	node_key(kc, 0xc3);
+	assert_int_equal(rn_relay_client_send(cl[0], kc, "to x", 4), 0);
+	n = udp_reply(x, reply, sizeof(reply), 2000);
+	assert_int_equal(n, RN_RELAY_DATA_HDR_LEN + 4);
+	/* x never refreshes; A and B run for 3.5 s */
+	assert_true(pump(cl, 2, 3500, NULL, NULL));
+	assert_int_equal(rn_relay_client_send(cl[0], kc, "to x", 4), 0);
+	assert_true(wait_stat(&r, DROP(RN_RELAY_DROP_UNKNOWN_DST), 1));
+	assert_int_equal(udp_reply(x, reply, sizeof(reply), 200), -1);
+	assert_int_equal(stats(&r).nodes, 2);
+	/* A and B refreshed all along */
+	exchange(&t);
+	close(x);
+	rn_relay_client_free(cl[0]);
+	rn_relay_client_free(cl[1]);
+	relay_stop(&r);
+}
+
 static void test_node_limit(void **state)
 {
 	uint8_t kb[RN_RELAY_KEY_LEN];
@@ -830,6 +885,7 @@ int main(void)
 		cmocka_unit_test(test_node_limit),    cmocka_unit_test(test_pin),
 		cmocka_unit_test(test_slow_reader),   cmocka_unit_test(test_tls_budget),
 		cmocka_unit_test(test_handshake_cap), cmocka_unit_test(test_timeouts),
+		cmocka_unit_test(test_udp_lifetime),
 	};
 
 	signal(SIGPIPE, SIG_IGN);

@@ -227,15 +227,7 @@ int rn_relay_tls_deliver(struct rn_relay_server *srv, struct rn_relay_conn *c, c
 static int conn_register(struct rn_relay_server *srv, struct rn_relay_conn *c,
 			 const struct rn_relay_msg *m)
 {
-	/* refresh well within the idle timeout: at most every RN_RELAY_REFRESH_S */
-	unsigned refresh = srv->cfg.idle_ms / 3000;
-	struct rn_relay_msg reply = {
-		.type = RN_RELAY_REGISTERED,
-		.refresh_s = refresh < 1		    ? 1
-			     : refresh > RN_RELAY_REFRESH_S ? RN_RELAY_REFRESH_S
-							    : refresh,
-		.lifetime_s = (srv->cfg.idle_ms + 999) / 1000,
-	};
+	struct rn_relay_msg reply = rn_relay_registered(srv->cfg.idle_ms);
 	uint8_t out[RN_RELAY_REGISTERED_LEN];
 	struct rn_relay_conn *old;
 	struct rn_relay_node *n;
