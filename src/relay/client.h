@@ -5,7 +5,8 @@
  * ciphertext to another node's key and to receive what others sent to ours. Poll
  * rn_relay_client_fd() (for writing too when rn_relay_client_want_write()), then call
  * rn_relay_client_input(); call rn_relay_client_tick() at least every second. Not thread-safe;
- * no globals. The TLS connect and handshake block, up to the configured timeout.
+ * no globals. The TLS connect and handshake block, up to the configured timeout. The process
+ * must ignore SIGPIPE (TLS writes use write(2)).
  */
 #ifndef RN_RELAY_CLIENT_H
 #define RN_RELAY_CLIENT_H

@@ -4,7 +4,8 @@
  * can run alone (rustynet-relay serve) or inside another daemon's loop (rustynet-control serve
  * --relay): poll rn_relay_server_fd() for input and call rn_relay_server_step(), at least every
  * second (its timers: registration expiry, connection timeouts, the stats file). Single-threaded:
- * every call on one server must come from one thread at a time.
+ * every call on one server must come from one thread at a time. The process must ignore SIGPIPE
+ * (OpenSSL writes to sockets with write(2), and a peer may have closed).
  *
  * Counters: rn_relay_server_stats(), and if stats_file is set, the same as one JSON object
  * rewritten (atomically, by rename) every second: {"udp_rx_packets":N, ..., "drops":{REASON:N}}.

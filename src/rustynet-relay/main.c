@@ -4,6 +4,7 @@
  * (src/relay/relay.h says how and what it trusts). This file is the command table and the
  * foreground loop around the embeddable server; `serve` logs to stderr.
  */
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -56,6 +57,7 @@ int main(int argc, char **argv)
 		return RN_RELAY_OK;
 	}
 	rn_log_open("rustynet-relay", false);
+	signal(SIGPIPE, SIG_IGN); /* TLS peers that close: an error to handle, not a death */
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		if (!strcmp(argv[1], commands[i].name))
 			return commands[i].fn(argc - 1, argv + 1);

@@ -53,7 +53,6 @@ static int serve_loop(struct rn_relay_server *srv)
 
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
 	while (!stop) {
 		ret = rn_relay_server_step(srv, 1000);
 		if (ret) {
