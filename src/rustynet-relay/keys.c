@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
 
 #include "relay/relay.h"
 #include "rustynet-relay/cmd.h"
@@ -50,10 +51,10 @@ int rn_relay_spki_main(int argc, char **argv)
 	static const char usage[] =
 	    "Usage: rustynet-relay spki --cert FILE\n\n"
 	    "Prints the SHA-256 of the certificate's public key (DER SubjectPublicKeyInfo) in "
-	    "hex: the pin\nnodes check the relay's TLS certificate against.\n";
+	    "base64: the pin\nnodes check the relay's TLS certificate against (the map's relays[].spki).\n";
 	const char *path = one_file_arg(argc, argv, "--cert", usage);
 	uint8_t spki[RN_RELAY_SPKI_LEN];
-	char err[512];
+	char err[512], b64[45];
 
 	if (!path)
 		return RN_RELAY_USAGE;
@@ -61,9 +62,8 @@ int rn_relay_spki_main(int argc, char **argv)
 		fprintf(stderr, "rustynet-relay spki: %s\n", err);
 		return RN_RELAY_ERROR;
 	}
-	for (size_t i = 0; i < sizeof(spki); i++)
-		printf("%02x", spki[i]);
-	printf("\n");
+	EVP_EncodeBlock((unsigned char *)b64, spki, sizeof(spki));
+	printf("%s\n", b64);
 	return RN_RELAY_OK;
 }
 

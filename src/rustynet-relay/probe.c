@@ -18,7 +18,7 @@
 #include "rustynet-relay/cmd.h"
 
 static const char usage[] =
-    "Usage: rustynet-relay probe --relay ADDR:PORT [--tls --pin HEX] --cred KEY:EXPIRY:TOKEN\n"
+    "Usage: rustynet-relay probe --relay ADDR:PORT [--tls --pin PIN] --cred KEY:EXPIRY:TOKEN\n"
     "         [--send KEY --message TEXT [--count N]] [--receive N] [--timeout SECONDS]\n\n"
     "Registers with the relay as the node the credential names (UDP, or TLS checking the\n"
     "certificate pin that `rustynet-relay spki` prints), prints \"registered\", then sends TEXT\n"
@@ -52,8 +52,11 @@ static void on_recv(void *ctx, const uint8_t src[RN_RELAY_KEY_LEN], const uint8_
 	pr->received++;
 }
 
+/* base64 (as `rustynet-relay spki` prints and the map carries) or 64 hex digits */
 static bool parse_pin(const char *hex, uint8_t pin[RN_RELAY_SPKI_LEN])
 {
+	if (rn_relay_key_parse(hex, pin))
+		return true;
 	if (strlen(hex) != 2 * RN_RELAY_SPKI_LEN)
 		return false;
 	for (size_t i = 0; i < RN_RELAY_SPKI_LEN; i++) {
@@ -156,7 +159,9 @@ int rn_relay_probe_main(int argc, char **argv)
 		return RN_RELAY_USAGE;
 	}
 	if (pin_text && !parse_pin(pin_text, pin)) {
-		fprintf(stderr, "rustynet-relay probe: --pin \"%s\": expected 64 hex digits\n",
+		fprintf(stderr,
+			"rustynet-relay probe: --pin \"%s\": expected base64 (as `rustynet-relay "
+			"spki` prints) or 64 hex digits\n",
 			pin_text);
 		return RN_RELAY_USAGE;
 	}
