@@ -9,7 +9,8 @@
 #
 # nat_router NAME OCTET LAN MODE   a router namespace; MODE says how it maps the LAN:
 #     preserve   masquerade: one mapping per (source, destination), keeping the source port
-#                when it is free (what most home routers do: "easy" NAT)
+#                when it is free (what most home routers do: "easy" NAT); nothing unsolicited
+#                reaches the router itself
 #     random     masquerade fully-random: every new destination gets a new random port
 #                ("hard" NAT: what a mapping learnt from STUN says is useless to a peer)
 #     oneone     a 1:1 NAT (cloud style): 198.51.100.(OCTET+1) is the LAN host's public
@@ -32,19 +33,37 @@ nat_router() {
 nat_mode() {
 	local n=$1 mode=$2 ns=${NAT_NS[$1]} o=${NAT_OCTET[$1]} lan=${NAT_LAN[$1]} rules
 	case $mode in
-	preserve) rules="chain post { type nat hook postrouting priority 100; oifname e0 masquerade; }" ;;
-	random) rules="chain post { type nat hook postrouting priority 100; oifname e0 masquerade fully-random; }" ;;
+	preserve | random)
+		# What a home router does: masquerade out, and nothing unsolicited in. The drop
+		# also matters to conntrack: an unsolicited packet to the router itself that were
+		# accepted would hold the port a simultaneous outbound mapping wants.
+		rules="chain post {
+			type nat hook postrouting priority 100
+			oifname e0 masquerade$([ "$mode" = random ] && echo ' fully-random')
+		}
+		chain in {
+			type filter hook input priority 0
+			iifname e0 ct state new drop
+		}" ;;
 	oneone)
 		ip -n "$ns" addr replace "198.51.100.$((o + 1))/24" dev e0 || return 1
-		rules="chain pre { type nat hook prerouting priority -100; iifname e0 ip daddr 198.51.100.$((o + 1)) dnat to 10.$lan.0.2; }
-		       chain post { type nat hook postrouting priority 100; oifname e0 ip saddr 10.$lan.0.2 snat to 198.51.100.$((o + 1)); }"
+		rules="chain pre {
+			type nat hook prerouting priority -100
+			iifname e0 ip daddr 198.51.100.$((o + 1)) dnat to 10.$lan.0.2
+		}
+		chain post {
+			type nat hook postrouting priority 100
+			oifname e0 ip saddr 10.$lan.0.2 snat to 198.51.100.$((o + 1))
+		}"
 		;;
 	*) echo "nat_mode: unknown mode $mode" >&2; return 1 ;;
 	esac
 	nsx "$ns" nft -f - <<-EOF || return 1
 		table ip rnt_nat
 		delete table ip rnt_nat
-		table ip rnt_nat { $rules }
+		table ip rnt_nat {
+			$rules
+		}
 	EOF
 	nsx "$ns" conntrack -F >/dev/null 2>&1 || true
 }
