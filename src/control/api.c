@@ -314,8 +314,8 @@ int rn_api_parse_poll(const char *body, size_t len, const uint8_t *ula, struct r
 		      char *err, size_t errlen)
 {
 	static const char *const members[] = { "since", "endpoints", "advertise_routes",
-					       "advertise_exit", NULL };
-	json_t *obj, *since;
+					       "advertise_exit", "calls", NULL };
+	json_t *obj, *since, *calls;
 	int ret;
 
 	memset(out, 0, sizeof(*out));
@@ -333,6 +333,10 @@ int rn_api_parse_poll(const char *body, size_t len, const uint8_t *ula, struct r
 			      "\"since\" must be an integer from 0 to 2^53 - 1");
 	else
 		out->since = (uint64_t)json_integer_value(since);
+	calls = json_object_get(obj, "calls");
+	if (!ret && calls && !json_is_boolean(calls))
+		ret = rn_errf(err, errlen, -EINVAL, "\"calls\" must be true or false");
+	out->calls = json_is_true(calls);
 	if (!ret)
 		ret = rn_api_offer(obj, ula, &out->offer, err, errlen);
 	json_decref(obj);
@@ -350,6 +354,43 @@ int rn_api_parse_empty(const char *body, size_t len, char *err, size_t errlen)
 	ret = rn_api_load(body, len, members, &obj, err, errlen);
 	json_decref(obj);
 	return ret;
+}
+
+int rn_api_parse_call(const char *body, size_t len, uint64_t *peer, char *err, size_t errlen)
+{
+	static const char *const members[] = { "peer", NULL };
+	json_t *obj, *v;
+	int ret;
+
+	*peer = 0;
+	ret = rn_api_load(body, len, members, &obj, err, errlen);
+	if (ret)
+		return ret;
+	v = json_object_get(obj, "peer");
+	if (!v)
+		ret = rn_errf(err, errlen, -EINVAL,
+			      "member \"peer\" is missing: send the node id of the peer to call");
+	else if (!json_is_integer(v) || json_integer_value(v) < 1 ||
+		 (uint64_t)json_integer_value(v) > RN_NETMAP_MAX_INT)
+		ret = rn_errf(err, errlen, -EINVAL,
+			      "\"peer\" must be a node id, an integer from 1 to 2^53 - 1");
+	else
+		*peer = (uint64_t)json_integer_value(v);
+	json_decref(obj);
+	return ret;
+}
+
+char *rn_api_calls_body(const uint64_t *from, size_t n)
+{
+	json_t *a = json_array(), *o;
+	char *text;
+
+	for (size_t i = 0; a && i < n; i++)
+		json_array_append_new(a, json_pack("{s:I}", "from", (json_int_t)from[i]));
+	o = a ? json_pack("{s:o}", "calls", a) : NULL;
+	text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+	json_decref(o);
+	return text;
 }
 
 void rn_api_enroll_clear(struct rn_api_enroll *e)

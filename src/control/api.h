@@ -43,6 +43,7 @@ struct rn_api_enroll {
 
 struct rn_api_poll {
 	uint64_t since; /* version the node runs; 0 = none */
+	bool calls;	/* the node takes {"calls":[...]} answers (POST /v1/call) */
 	struct rn_api_offer offer;
 };
 
@@ -56,6 +57,11 @@ int rn_api_parse_enroll(const char *body, size_t len, const uint8_t *ula, struct
 			char *err, size_t errlen) __attribute__((warn_unused_result));
 int rn_api_parse_poll(const char *body, size_t len, const uint8_t *ula, struct rn_api_poll *out,
 		      char *err, size_t errlen) __attribute__((warn_unused_result));
+/* POST /v1/call: exactly {"peer": node id >= 1}. 0, -EMSGSIZE or -EINVAL (err says why). */
+int rn_api_parse_call(const char *body, size_t len, uint64_t *peer, char *err, size_t errlen)
+    __attribute__((warn_unused_result));
+/* A poll's answer of calls waiting: {"calls":[{"from":id},...]}; NULL when out of memory. */
+char *rn_api_calls_body(const uint64_t *from, size_t n);
 /* Logout and the enrollment challenge take exactly {}. */
 int rn_api_parse_empty(const char *body, size_t len, char *err, size_t errlen)
     __attribute__((warn_unused_result));
