@@ -211,6 +211,51 @@ static void test_limits(void **state)
 	free(big);
 }
 
+static void test_call(void **state)
+{
+	static const struct {
+		const char *body;
+		int ret;
+		uint64_t peer;
+		const char *says;
+	} calls[] = {
+		{ "{\"peer\":7}", 0, 7, NULL },
+		{ "{\"peer\":9007199254740991}", 0, 9007199254740991ull, NULL },
+		{ "{\"peer\":9007199254740992}", -EINVAL, 0, "node id" },
+		{ "{\"peer\":0}", -EINVAL, 0, "node id" },
+		{ "{\"peer\":-3}", -EINVAL, 0, "node id" },
+		{ "{\"peer\":\"7\"}", -EINVAL, 0, "node id" },
+		{ "{\"peer\":7.5}", -EINVAL, 0, "node id" },
+		{ "{\"peer\":\"198.51.100.7:41641\"}", -EINVAL, 0, "node id" },
+		{ "{}", -EINVAL, 0, "missing" },
+		{ "{\"peer\":7,\"endpoint\":\"198.51.100.7:1\"}", -EINVAL, 0, "endpoint" },
+		{ "[7]", -EINVAL, 0, NULL },
+		{ "", -EINVAL, 0, NULL },
+	};
+	char err[RN_API_ERR_LEN], *big, *text;
+	uint64_t peer, from[2] = { 3, 9007199254740991ull };
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(calls) / sizeof(calls[0]); i++) {
+		int ret = rn_api_parse_call(calls[i].body, strlen(calls[i].body), &peer, err,
+					    sizeof(err));
+
+		if (ret != calls[i].ret || peer != calls[i].peer ||
+		    (ret && calls[i].says && !strstr(err, calls[i].says)))
+			fail_msg("call %zu %s: ret %d peer %llu (%s)", i, calls[i].body, ret,
+				 (unsigned long long)peer, ret ? err : "");
+	}
+	big = calloc(1, RN_API_BODY_MAX + 2);
+	assert_non_null(big);
+	memset(big, ' ', RN_API_BODY_MAX + 1);
+	assert_int_equal(rn_api_parse_call(big, RN_API_BODY_MAX + 1, &peer, err, sizeof(err)),
+			 -EMSGSIZE);
+	free(big);
+	text = rn_api_calls_body(from, 2);
+	assert_string_equal(text, "{\"calls\":[{\"from\":3},{\"from\":9007199254740991}]}");
+	free(text);
+}
+
 static void test_poll_and_logout(void **state)
 {
 	static const struct {
@@ -229,6 +274,10 @@ static void test_poll_and_logout(void **state)
 		{ "{}", -EINVAL, 0 },
 		{ "{\"since\":1,\"sinse\":2}", -EINVAL, 0 },
 		{ "{\"since\":1} x", -EINVAL, 0 },
+		{ "{\"since\":3,\"calls\":true}", 0, 3 },
+		{ "{\"since\":3,\"calls\":false}", 0, 3 },
+		{ "{\"since\":3,\"calls\":1}", -EINVAL, 0 },
+		{ "{\"since\":3,\"calls\":null}", -EINVAL, 0 },
 	};
 	struct rn_api_poll p;
 	char err[RN_API_ERR_LEN], tok[RN_STORE_NODE_TOKEN_SIZE];
@@ -242,6 +291,14 @@ static void test_poll_and_logout(void **state)
 			fail_msg("poll %zu %s: ret %d (%s)", i, polls[i].body, ret, err);
 		rn_api_poll_clear(&p);
 	}
+	assert_int_equal(rn_api_parse_poll("{\"since\":3,\"calls\":true}", 24, ula, &p, err,
+					   sizeof(err)),
+			 0);
+	assert_true(p.calls);
+	rn_api_poll_clear(&p);
+	assert_int_equal(rn_api_parse_poll("{\"since\":3}", 11, ula, &p, err, sizeof(err)), 0);
+	assert_false(p.calls); /* a node that does not say it takes calls gets none */
+	rn_api_poll_clear(&p);
 	assert_int_equal(rn_api_parse_empty("{}", 2, err, sizeof(err)), 0);
 	assert_int_equal(rn_api_parse_empty("{\"a\":1}", 7, err, sizeof(err)), -EINVAL);
 	assert_int_equal(rn_api_parse_empty("", 0, err, sizeof(err)), -EINVAL);
@@ -290,7 +347,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_enroll_good), cmocka_unit_test(test_enroll_bad),
 		cmocka_unit_test(test_limits),	    cmocka_unit_test(test_poll_and_logout),
-		cmocka_unit_test(test_builders),    cmocka_unit_test(test_endpoint_classes),
+		cmocka_unit_test(test_builders),    cmocka_unit_test(test_call),    cmocka_unit_test(test_endpoint_classes),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -124,6 +124,13 @@ int rn_callq_ask(struct rn_callq *q, uint64_t from, uint64_t to, uint64_t now_ms
 	return 0;
 }
 
+void rn_callq_cancel(struct rn_callq *q, uint64_t from, uint64_t to)
+{
+	for (size_t i = 0; i < RN_CALLQ_WAITING_MAX; i++)
+		if (q->wait[i].from == from && q->wait[i].to == to)
+			q->wait[i].to = 0;
+}
+
 int rn_callq_waiting(const struct rn_callq *q, uint64_t to, uint64_t now_ms)
 {
 	for (size_t i = 0; i < RN_CALLQ_WAITING_MAX; i++)

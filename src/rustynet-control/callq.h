@@ -34,6 +34,8 @@ void rn_callq_free(struct rn_callq *q);
  * or the pair's limit, nothing queued; -EINVAL: a node calling itself.
  */
 int rn_callq_ask(struct rn_callq *q, uint64_t from, uint64_t to, uint64_t now_ms);
+/* Withdraws a waiting call from -> to (one the server refused after all). */
+void rn_callq_cancel(struct rn_callq *q, uint64_t from, uint64_t to);
 /* Whether a fresh call waits for to. */
 int rn_callq_waiting(const struct rn_callq *q, uint64_t to, uint64_t now_ms);
 /* Takes (removes) up to max fresh calls for to, oldest first, their callers into from[]. */

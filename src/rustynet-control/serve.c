@@ -132,7 +132,7 @@ static enum MHD_Result rn_serve_fail_now(struct MHD_Connection *conn, unsigned s
 static bool rn_serve_known_path(const char *url)
 {
 	return !strcmp(url, "/v1/enroll") || !strcmp(url, "/v1/enroll/challenge") ||
-	       !strcmp(url, "/v1/poll") || !strcmp(url, "/v1/logout");
+	       !strcmp(url, "/v1/poll") || !strcmp(url, "/v1/logout") || !strcmp(url, "/v1/call");
 }
 
 /* The first call for a request: path, method and declared size, before any body is read. */
@@ -146,7 +146,7 @@ static enum MHD_Result rn_serve_begin(struct MHD_Connection *conn, const char *u
 	if (!rn_serve_known_path(url))
 		return rn_serve_fail_now(conn, 404,
 					 "unknown path: the API is POST /v1/enroll/challenge, "
-					 "/v1/enroll, /v1/poll, /v1/logout");
+					 "/v1/enroll, /v1/poll, /v1/call, /v1/logout");
 	if (strcmp(method, MHD_HTTP_METHOD_POST))
 		return rn_serve_fail_now(conn, 405, "use POST");
 	if (clen && strtoull(clen, NULL, 10) > RN_API_BODY_MAX)
@@ -209,6 +209,8 @@ static enum MHD_Result rn_serve_handle(void *cls, struct MHD_Connection *conn, c
 			rn_serve_challenge(s, ci->client_addr, req->body, req->len, &r);
 	} else if (!strcmp(url, "/v1/poll")) {
 		rn_serve_poll(s, auth, req->body, req->len, &r);
+	} else if (!strcmp(url, "/v1/call")) {
+		rn_serve_call(s, auth, req->body, req->len, &r);
 	} else {
 		rn_serve_logout(s, auth, req->body, req->len, &r);
 	}
@@ -415,8 +417,9 @@ static int rn_serve_init(struct rn_serve *s, struct rn_ctl *ctl, uint8_t priv[RN
 	s->rl = rn_ratelimit_new();
 	s->cache = rn_mapper_cache_new(priv);
 	s->co = rn_coalesce_new();
+	s->calls = rn_callq_new();
 	s->conns = rn_connlimit_new(RN_SERVE_MAX_PER_CLIENT);
-	if (!s->rl || !s->cache || !s->co || !s->conns)
+	if (!s->rl || !s->cache || !s->co || !s->calls || !s->conns)
 		return -ENOMEM;
 	ret = rn_ctl_store_open(ctl, &s->store);
 	if (!ret)
@@ -429,6 +432,7 @@ static void rn_serve_fini(struct rn_serve *s)
 	rn_mapper_epoch_free(s->snap);
 	rn_mapper_cache_free(s->cache);
 	rn_coalesce_free(s->co);
+	rn_callq_free(s->calls);
 	rn_connlimit_free(s->conns);
 	rn_ratelimit_free(s->rl);
 	rn_challenge_free(s->challenge);

@@ -15,6 +15,7 @@
 
 #include "control/mapper.h"
 #include "control/store.h"
+#include "rustynet-control/callq.h"
 #include "rustynet-control/challenge.h"
 #include "rustynet-control/coalesce.h"
 #include "rustynet-control/connlimit.h"
@@ -35,6 +36,7 @@ struct rn_serve {
 	struct rn_mapper_epoch *snap; /* the snapshot of epoch, made on first need */
 	uint64_t epoch;		      /* bumped by every change */
 	struct rn_coalesce *co;	      /* nodes' own changes held back (coalesce.h) */
+	struct rn_callq *calls;	      /* "call me now" waiting for their callee (callq.h) */
 	bool stopping;
 	/* set before any thread starts: the STUN responder's addresses every map lists first */
 	union rn_netmap_endpoint own_stun[RN_STORE_STUN_OWN_MAX];
@@ -74,6 +76,14 @@ void rn_serve_poll(struct rn_serve *s, const char *auth, const char *body, size_
 		   struct rn_serve_reply *r);
 void rn_serve_logout(struct rn_serve *s, const char *auth, const char *body, size_t len,
 		     struct rn_serve_reply *r);
+/* POST /v1/call (serve_call.c): {"peer": ID}, have that peer call this node now. */
+void rn_serve_call(struct rn_serve *s, const char *auth, const char *body, size_t len,
+		   struct rn_serve_reply *r);
+/* A poll's answer when calls wait for node id (lock held): true with r set to them. */
+bool rn_serve_take_calls(struct rn_serve *s, uint64_t id, struct rn_serve_reply *r);
+/* The node of a Bearer header, lock held; fills r and returns false when there is none. */
+bool rn_serve_auth(struct rn_serve *s, const char *auth, struct rn_store_node *nd,
+		   struct rn_serve_reply *r);
 /* Sets r to status with {"error":msg}. */
 void rn_serve_error(struct rn_serve_reply *r, unsigned status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

@@ -328,8 +328,7 @@ void rn_serve_challenge(struct rn_serve *s, const struct sockaddr *peer, const c
 		rn_serve_error(r, 500, "out of memory");
 }
 
-/* The node of a Bearer header, lock held; fills r and returns false when there is none. */
-static bool rn_serve_auth(struct rn_serve *s, const char *auth, struct rn_store_node *nd,
+bool rn_serve_auth(struct rn_serve *s, const char *auth, struct rn_store_node *nd,
 			  struct rn_serve_reply *r)
 {
 	char token[RN_STORE_NODE_TOKEN_SIZE];
@@ -482,6 +481,8 @@ void rn_serve_poll(struct rn_serve *s, const char *auth, const char *body, size_
 			break;
 		}
 		free(env);
+		if (req.calls && rn_serve_take_calls(s, (uint64_t)nd.id, r))
+			break;
 		if (s->stopping) {
 			rn_serve_error(r, 503, "the server is shutting down: poll again");
 			break;
@@ -518,6 +519,7 @@ void rn_serve_logout(struct rn_serve *s, const char *auth, const char *body, siz
 		} else {
 			rn_mapper_cache_forget(s->cache, (uint64_t)nd.id);
 			rn_coalesce_forget(s->co, nd.id);
+			rn_callq_forget(s->calls, (uint64_t)nd.id);
 			rn_serve_bump(s);
 			log_info(MAIN, "node %lld (%s) logged out", (long long)nd.id, nd.dns_name);
 			r->status = 200;
