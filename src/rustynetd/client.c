@@ -588,9 +588,9 @@ enum rn_client_failure rn_client_poll_once(const struct rn_login *login, const c
 	char *body;
 
 	memset(out, 0, sizeof(*out));
-	req = json_pack("{s:I, s:o, s:o, s:b}", "since", (json_int_t)since, "endpoints",
+	req = json_pack("{s:I, s:o, s:o, s:b, s:b}", "since", (json_int_t)since, "endpoints",
 			endpoints_json(skip_ifname, port), "advertise_routes", routes_json(adv),
-			"advertise_exit", adv && adv->exit);
+			"advertise_exit", adv && adv->exit, "calls", 1);
 	body = req ? json_dumps(req, JSON_COMPACT) : NULL;
 	json_decref(req);
 	if (!body) {
@@ -604,11 +604,55 @@ enum rn_client_failure rn_client_poll_once(const struct rn_login *login, const c
 		return f;
 	f = classify(login, &r, "poll", err, errlen);
 	out->retry_after_s = r.retry_after_s;
-	if (!f && r.status == 200) {
+	if (!f && r.status == 200 &&
+	    rn_client_calls_parse(r.body, r.len, out->calls, RN_CLIENT_CALLS_MAX, &out->n_calls)) {
+		/* calls, not a map: the ids are checked against the map by the loop */
+	} else if (!f && r.status == 200) {
 		out->envelope = r.body; /* the loop decodes it: nothing here is trusted */
 		out->envelope_len = r.len;
 		r.body = NULL;
 	}
+	resp_free(&r);
+	return f;
+}
+
+/* ---- "call me now" (POST /v1/call) ---- */
+
+bool rn_client_calls_parse(const char *body, size_t len, uint64_t *from, size_t max, size_t *n)
+{
+	json_t *j = json_loadb(body ? body : "", body ? len : 0, 0, NULL);
+	json_t *a = json_object_get(j, "calls"), *v;
+	bool is_calls = json_is_array(a) && json_object_size(j) == 1;
+	size_t i;
+
+	*n = 0;
+	json_array_foreach(is_calls ? a : NULL, i, v)
+	{
+		json_t *id = json_object_get(v, "from");
+
+		if (*n < max && json_is_integer(id) && json_integer_value(id) > 0)
+			from[(*n)++] = (uint64_t)json_integer_value(id);
+	}
+	json_decref(j);
+	return is_calls;
+}
+
+enum rn_client_failure rn_client_call(const struct rn_login *login, uint64_t peer,
+				      atomic_bool *stop, void **conn, long *retry_after_s, char *err,
+				      size_t errlen)
+{
+	struct http_resp r;
+	enum rn_client_failure f;
+	char body[64];
+
+	*retry_after_s = 0;
+	snprintf(body, sizeof(body), "{\"peer\":%llu}", (unsigned long long)peer);
+	f = http_post(login, "/v1/call", true, body, RN_CLIENT_REQUEST_TIMEOUT_S, stop, NULL, conn,
+		      &r, err, errlen);
+	if (f)
+		return f;
+	f = classify(login, &r, "call", err, errlen);
+	*retry_after_s = r.retry_after_s;
 	resp_free(&r);
 	return f;
 }

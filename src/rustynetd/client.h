@@ -29,6 +29,7 @@ enum {
 	RN_CLIENT_POLL_TIMEOUT_S = 35,	  /* the server answers 204 after 25 s */
 	RN_CLIENT_BACKOFF_MIN_MS = 1000,
 	RN_CLIENT_BACKOFF_MAX_MS = 30000,
+	RN_CLIENT_CALLS_MAX = 16, /* calls taken from one poll answer */
 };
 
 /* What a node keeps to talk to its control server (STATE/control.json). */
@@ -132,6 +133,8 @@ enum rn_client_failure rn_client_logout(const struct rn_login *login, char *err,
 struct rn_client_polled {
 	char *envelope;
 	size_t envelope_len;
+	uint64_t calls[RN_CLIENT_CALLS_MAX]; /* a 200 of calls: the callers' node ids, unchecked */
+	size_t n_calls;
 	long retry_after_s; /* the server's Retry-After, 0 for none */
 };
 enum rn_client_failure rn_client_poll_once(const struct rn_login *login, const char *skip_ifname,
@@ -140,6 +143,21 @@ enum rn_client_failure rn_client_poll_once(const struct rn_login *login, const c
 					   void (*connected)(void *arg), void *arg, void **conn,
 					   struct rn_client_polled *out, char *err, size_t errlen);
 void rn_client_conn_close(void **conn);
+
+/*
+ * Whether a poll's 200 is {"calls":[{"from":ID},...]} (docs/control-protocol.md) rather than an
+ * envelope; if so the first max ids >= 1 go to from[], *n of them (entries of another shape are
+ * skipped). Hostile input: the ids mean nothing until found in the verified map.
+ */
+bool rn_client_calls_parse(const char *body, size_t len, uint64_t *from, size_t max, size_t *n)
+    __attribute__((warn_unused_result));
+/*
+ * POST /v1/call {"peer": peer}: asks the server to have peer call this node now. stop and
+ * *conn as in rn_client_poll_once. *retry_after_s: the server's Retry-After (429), 0 for none.
+ */
+enum rn_client_failure rn_client_call(const struct rn_login *login, uint64_t peer,
+				      atomic_bool *stop, void **conn, long *retry_after_s, char *err,
+				      size_t errlen);
 
 /* ---- the long-poll thread (poll.c) ---- */
 
@@ -182,5 +200,7 @@ char *rn_client_take(struct rn_client *c, size_t *len);
  */
 void rn_client_ack(struct rn_client *c, uint64_t version, bool accepted);
 void rn_client_get_status(struct rn_client *c, struct rn_client_status *out);
+/* Takes the calls received since the last take (callers' node ids, unchecked), at most max. */
+size_t rn_client_take_calls(struct rn_client *c, uint64_t *from, size_t max);
 
 #endif

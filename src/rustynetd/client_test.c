@@ -102,6 +102,30 @@ static void test_no_pinning_no_connection(void **state)
 	listener_stop(&l);
 }
 
+/* A poll's 200 is calls only when it is exactly {"calls": [...]}; anything else is a map. */
+static void test_calls_parse(void **state)
+{
+	static const char calls[] = "{\"calls\":[{\"from\":3},{\"from\":0},{\"from\":\"x\"},"
+				    "7,{\"from\":9}]}";
+	static const char env[] = "{\"payload\":\"e30\",\"signature\":\"AA\"}";
+	uint64_t from[2];
+	size_t n;
+
+	(void)state;
+	assert_true(rn_client_calls_parse(calls, strlen(calls), from, 2, &n));
+	assert_int_equal(n, 2);
+	assert_int_equal(from[0], 3); /* ill-formed entries skipped */
+	assert_int_equal(from[1], 9);
+	assert_true(rn_client_calls_parse("{\"calls\":[]}", 12, from, 2, &n));
+	assert_int_equal(n, 0);
+	assert_false(rn_client_calls_parse(env, strlen(env), from, 2, &n));
+	assert_false(rn_client_calls_parse("{\"calls\":[],\"payload\":1}", 24, from, 2, &n));
+	assert_false(rn_client_calls_parse("{\"calls\":{}}", 12, from, 2, &n));
+	assert_false(rn_client_calls_parse("garbage", 7, from, 2, &n));
+	assert_false(rn_client_calls_parse(NULL, 0, from, 2, &n));
+	assert_int_equal(n, 0);
+}
+
 static void test_challenge_parse(void **state)
 {
 	static const char good[] =
@@ -142,6 +166,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_no_pinning_no_connection),
 		cmocka_unit_test(test_challenge_parse),
+		cmocka_unit_test(test_calls_parse),
 	};
 	int ret;
 

@@ -36,6 +36,7 @@
 
 struct rn_wg_device;
 struct rn_system;
+struct rn_callme;
 
 struct rn_daemon {
 	const char *state_dir;	    /* borrowed from argv */
@@ -74,6 +75,7 @@ struct rn_daemon {
 	struct rn_magicdns_state dns;  /* magicdns.c: Magic DNS, group "dns" */
 	struct rn_paths paths;	       /* paths.c: which endpoint of each peer is in use */
 	struct rn_daemon_disco *disco; /* discovery.c: owned; NULL when not running */
+	struct rn_callme *callme;      /* callme.c: owned; NULL until logged in with a map */
 };
 
 /*

@@ -18,6 +18,7 @@
 
 #include "common/log.h"
 #include "ipc/ipc.h"
+#include "rustynetd/callme.h"
 #include "rustynetd/daemon.h"
 #include "rustynetd/localaddrs.h"
 #include "system/system.h"
@@ -155,6 +156,7 @@ static void run(struct rn_daemon *d, int sfd)
 		wait_ms = rn_daemon_disco_run(d, n > 0 && (pfd[5].revents & POLLIN));
 		rn_daemon_dns_tick(d);
 		rn_daemon_paths_tick(d);
+		rn_daemon_callme_tick(d);
 		if (rn_wg_device_is_dead(d->dev) || !rn_tun_exists(d->ifname)) {
 			log_error(MAIN, "interface %s is gone, shutting down", d->ifname);
 			break;

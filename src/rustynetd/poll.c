@@ -41,6 +41,8 @@ struct rn_client {
 	uint64_t since;
 	struct rn_advertise adv;
 	struct rn_client_status st;
+	uint64_t calls[RN_CLIENT_CALLS_MAX]; /* received, not yet taken by the loop */
+	size_t n_calls;
 };
 
 static void notify(struct rn_client *c)
@@ -120,6 +122,19 @@ static bool hand_over(struct rn_client *c, char *env, size_t len)
 	return accepted;
 }
 
+/* Queues calls for the loop (the oldest waiting give way when it is full) and wakes it. */
+static void hand_calls(struct rn_client *c, const uint64_t *from, size_t n)
+{
+	pthread_mutex_lock(&c->lock);
+	for (size_t i = 0; i < n; i++) {
+		if (c->n_calls == RN_CLIENT_CALLS_MAX)
+			memmove(c->calls, c->calls + 1, --c->n_calls * sizeof(c->calls[0]));
+		c->calls[c->n_calls++] = from[i];
+	}
+	pthread_mutex_unlock(&c->lock);
+	notify(c);
+}
+
 static long next_backoff(long prev)
 {
 	long d = prev ? prev * 2 : RN_CLIENT_BACKOFF_MIN_MS;
@@ -178,6 +193,8 @@ static void *poll_thread(void *arg)
 		if (f == RN_CLIENT_OK) {
 			set_status(c, true, false, "");
 			backoff = 0;
+			if (got.n_calls)
+				hand_calls(c, got.calls, got.n_calls);
 			if (got.envelope && !hand_over(c, got.envelope, got.envelope_len))
 				wait = jitter(backoff = next_backoff(backoff), &seed);
 		} else if (f == RN_CLIENT_REFUSED) {
@@ -315,4 +332,17 @@ void rn_client_get_status(struct rn_client *c, struct rn_client_status *out)
 	pthread_mutex_lock(&c->lock);
 	*out = c->st;
 	pthread_mutex_unlock(&c->lock);
+}
+
+size_t rn_client_take_calls(struct rn_client *c, uint64_t *from, size_t max)
+{
+	size_t n;
+
+	pthread_mutex_lock(&c->lock);
+	n = c->n_calls < max ? c->n_calls : max;
+	memcpy(from, c->calls, n * sizeof(from[0]));
+	memmove(c->calls, c->calls + n, (c->n_calls - n) * sizeof(c->calls[0]));
+	c->n_calls -= n;
+	pthread_mutex_unlock(&c->lock);
+	return n;
 }

@@ -13,6 +13,7 @@
 
 #include "common/authkey_format.h"
 #include "common/log.h"
+#include "rustynetd/callme.h"
 #include "rustynetd/daemon.h"
 #include "rustynetd/persist.h"
 
@@ -22,6 +23,7 @@ static void start_polling(struct rn_daemon *d, bool connected)
 
 	rn_client_stop(d->client);
 	d->client = NULL;
+	rn_daemon_callme_stop(d); /* its login may be the old one: the tick starts it again */
 	r = rn_client_start(&d->login, d->ifname, d->listen_port, d->map.version, connected,
 			    &d->adv, &d->client);
 	if (r)
@@ -206,6 +208,7 @@ int rn_daemon_session_logout(struct rn_daemon *d, char *err, size_t errlen)
 	}
 	rn_client_stop(d->client);
 	d->client = NULL;
+	rn_daemon_callme_stop(d);
 	if (d->logged_in) {
 		f = rn_client_logout(&d->login, err, errlen);
 		if (f && f != RN_CLIENT_REFUSED)
@@ -237,6 +240,7 @@ void rn_daemon_session_poll_ready(struct rn_daemon *d)
 	int r;
 
 	env = rn_client_take(d->client, &len);
+	rn_daemon_callme_received(d);
 	if (!env)
 		return; /* a status change only: status reads it when asked */
 	r = rn_apply_envelope(d, env, len, RN_APPLY_FROM_POLL, err, sizeof(err));
@@ -248,6 +252,7 @@ void rn_daemon_session_close(struct rn_daemon *d)
 {
 	rn_client_stop(d->client);
 	d->client = NULL;
+	rn_daemon_callme_stop(d);
 	rn_daemon_dns_stop(d);
 	rn_daemon_paths_free(d);
 	rn_login_wipe(&d->login);

@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "ipc/ipc.h"
+#include "rustynetd/callme.h"
 #include "rustynetd/daemon.h"
 #include "wg/device.h"
 
@@ -177,6 +178,8 @@ json_t *rn_daemon_status(struct rn_daemon *d)
 		json_object_update_new(res, rn_daemon_exit_status(d, &cfg));
 	if (res)
 		json_object_set_new(res, "nat", rn_daemon_disco_status(d));
+	if (res)
+		json_object_set_new(res, "calls", rn_daemon_callme_status(d));
 	if (res)
 		json_object_set_new(res, "killswitch",
 				    rn_killswitch_status(d, json_object_get(res, "exit_node")));
