@@ -1,0 +1,135 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# shellcheck disable=SC2317 # functions run indirectly (check DESC FUNC...)
+# nat-callme: "call me now" (POST /v1/call, docs/control-protocol.md): a node reaches an idle
+# peer whose NAT forgot it within about 2 s, because the control server has the peer send to it.
+#
+#            ns sw: bridge br0 (198.51.100.0/24), the "internet"
+#     +---------------+----------------+
+#   ctl .1          ra .40            rb .42
+#   control,        masquerade        masquerade
+#   STUN :3478      10.41.0.0/24      10.42.0.0/24
+#                   a 10.41.0.2       b 10.42.0.2
+#
+# a and b connect directly (nat-direct.sh), then b's persistent keepalive is turned off (with
+# it on, b would reopen its NAT by itself within 25 s: that is the delay calls remove) and both
+# routers' conntrack is flushed: b's NAT now drops everything a sends. a pings b: a notices its
+# packets go unanswered, asks the server to have b call it, b gets the call on its long-poll and
+# sends to a's endpoint from its map, b's NAT opens. Checks: the first reply within 4 s, and b's
+# status counts the call; the same with calls disabled on a (RUSTYNETD_TEST_NO_CALLS, a test
+# build's hook) gets no reply in 6 s. At the API: a call of a node outside a's policy, or of no
+# node at all, is refused alike (403), a second call of b within 5 s gets 429.
+set -eu
+TEST_TAG=natcallme
+# shellcheck source=tests/lib.sh
+. "$(dirname "$0")/../lib.sh"
+# shellcheck source=tests/mesh-lib.sh
+. "$(dirname "$0")/../mesh-lib.sh"
+# shellcheck source=tests/nat-lib.sh
+. "$(dirname "$0")/../nat-lib.sh"
+plan 22
+need_root
+need_cmds python3 nft conntrack wg
+
+if ! mesh_have_bins; then
+	skip_n 22 "nat-callme" "rustynetd, rustynet or rustynet-control missing in $BUILD_DIR"
+	t_done
+fi
+
+# calls are disabled on a node while this file exists (test builds only)
+NOCALLS=$T_DIR/nocalls
+export RUSTYNETD_TEST_NO_CALLS=$NOCALLS
+MESH_CTL_ARGS=(--stun-listen 198.51.100.1)
+mesh_init_or_end
+routers() { nat_router ra 40 41 preserve && nat_router rb 42 42 preserve; }
+check_ok "two NAT routers" routers || { mesh_dump_logs; t_done; }
+for n in a b; do
+	check_ok "rustynetd $n starts behind r$n" mesh_node "$n" nat_link "r$n" || { mesh_dump_logs; t_done; }
+done
+# alice's nodes see each other; carol's node (enrolled below, no daemon) sees nobody
+check "a policy: alice with alice only" mesh_policy <<'POL'
+{ "acls": [ { "action": "accept", "src": ["alice"], "dst": ["alice:*"] } ] }
+POL
+for n in a b; do
+	check "$n up" mesh_up "$n" alice
+done
+declare -A IP4
+for n in a b; do IP4[$n]=$(mesh_ip4 "$n" 2>/dev/null || echo none); done
+
+check "a pings b through the tunnel" wait_for 30 mesh_ping a "${IP4[b]}"
+check "b pings a" wait_for 10 mesh_ping b "${IP4[a]}"
+
+calls_of() { mesh_json "$1" "j['calls']['$2']"; }
+keepalive_off() {
+	local key
+	key=$(mesh_json a 'j["public_key"]') &&
+		nsx "${MESH_NS[b]}" wg set "${MESH_IF[b]}" peer "$key" persistent-keepalive 0 &&
+		[ "$(nsx "${MESH_NS[b]}" wg show "${MESH_IF[b]}" persistent-keepalive | cut -f 2)" = off ]
+}
+check "b's persistent keepalive toward a is off" keepalive_off
+forget() { sleep 1 && nsx "${NAT_NS[ra]}" conntrack -F && nsx "${NAT_NS[rb]}" conntrack -F; }
+# first_reply SECONDS: pings b from a until a reply, or SECONDS; prints the ms it took
+first_reply() {
+	local t0 t1
+	t0=$(now_ms)
+	wait_for "$1" mesh_ping a "${IP4[b]}" || return 1
+	t1=$(now_ms)
+	echo "first reply after $((t1 - t0)) ms" >&2
+	echo $((t1 - t0)) >"$T_DIR/first.ms"
+}
+
+RECV0=$(calls_of b received 2>/dev/null || echo 0)
+check_ok "both NATs forget the pair (conntrack flushed)" forget
+check "with calls, a's ping reaches b within 4 s" first_reply 4
+check "b received a's call" [ "$(calls_of b received 2>/dev/null || echo 0)" -gt "$RECV0" ]
+check "a counts the call sent" [ "$(calls_of a sent 2>/dev/null || echo 0)" -ge 1 ]
+check "the logs say so" sh -c "grep -q 'callme: asked node' '${MESH_LOG[a]}' && grep -q 'callme: a (node' '${MESH_LOG[b]}'"
+
+# the same without calls: nothing opens b's NAT (the test's subject, proven able to fail)
+touch "$NOCALLS"
+sleep 6 # a's last call is over 5 s old: any call would be allowed again
+check_ok "both NATs forget the pair again" forget
+no_reply() { ! wait_for "$1" mesh_ping a "${IP4[b]}"; }
+check "without calls, a's ping gets no reply in 6 s" no_reply 6
+rm -f "$NOCALLS"
+
+# ---- the API: POST /v1/call with a's node token
+ENROLL=$(dirname "$0")/../tools/enroll-client.py
+CAROL=$(mesh_key carol)
+carol() {
+	nsx "$MESH_CTL_NS" python3 "$ENROLL" "$MESH_URL" 198.51.100.1 "$(echo "$CAROL" | cut -d. -f3)" \
+		"$(echo "$CAROL" | cut -d. -f2)" carol >"$T_DIR/carol.out" && [ "$(tail -n 1 "$T_DIR/carol.out")" = 200 ]
+}
+check "carol's node enrolls (no daemon)" carol
+C_ID=$(head -n -1 "$T_DIR/carol.out" | python3 -c 'import json,sys; print(json.load(sys.stdin)["node_id"])' 2>/dev/null || echo 0)
+B_ID=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["node_id"])' "${MESH_ST[b]}/control.json" 2>/dev/null || echo 0)
+# call ID: POST /v1/call {"peer": ID} as a; prints "STATUS BODY"
+call() {
+	nsx "$MESH_CTL_NS" python3 - "$1" "${MESH_ST[a]}/control.json" <<'PY'
+import http.client, json, ssl, sys
+tok = json.load(open(sys.argv[2]))["node_token"]
+ctx = ssl.create_default_context()
+ctx.check_hostname = False
+ctx.verify_mode = ssl.CERT_NONE  # a test only reads statuses; nodes pin the key
+c = http.client.HTTPSConnection("198.51.100.1", 8443, context=ctx, timeout=10)
+c.request("POST", "/v1/call", '{"peer":%s}' % sys.argv[1],
+          {"Content-Type": "application/json", "Authorization": "Bearer " + tok})
+r = c.getresponse()
+print(r.status, r.read().decode())
+PY
+}
+call_is() { local out; out=$(call "$1") && echo "$out" | tee "$T_DIR/call.out" && [ "${out%% *}" = "$2" ]; }
+sleep 5 # the pair's limit since a's last call
+check "a may call b (200): the endpoint works" call_is "$B_ID" 200
+check "a calls b again at once: 429" call_is "$B_ID" 429
+check "a calls carol's node (outside its policy): 403" call_is "$C_ID" 403
+same_refusal() {
+	local x y
+	x=$(sed "s/$C_ID/N/g" "$T_DIR/call.out") && y=$(call 987654 | sed 's/987654/N/g') &&
+		echo "$x / $y" && [ "$x" = "$y" ]
+}
+check "a call of no node at all is refused the same way (who exists does not leak)" same_refusal
+
+check "no sanitizer report in any log" mesh_logs_clean
+[ "$T_FAIL" = 0 ] || mesh_dump_logs
+t_done
