@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <openssl/crypto.h>
 
@@ -26,7 +27,7 @@ struct rn_callme {
 	uint64_t last_log_sent_ms;	   /* the thread's */
 
 	/* the loop's: */
-	bool disabled; /* test hook: decide, never ask */
+	const char *no_calls; /* test hook: never ask while this file exists */
 	struct rn_callme_peer *peers; /* owned: one per peer of map_version */
 	size_t n_peers;
 	uint64_t map_version;
@@ -102,8 +103,8 @@ static struct rn_callme *callme_start(const struct rn_login *login)
 		return NULL;
 	c->login = *login;
 #ifdef RN_TEST_HOOKS
-	/* Test builds only: see the delay a node has without calls (nat-callme.sh). */
-	c->disabled = getenv("RUSTYNETD_TEST_NO_CALLS") != NULL;
+	/* Test builds only: the delay a node has without calls, for nat-callme.sh. */
+	c->no_calls = getenv("RUSTYNETD_TEST_NO_CALLS");
 #endif
 	pthread_mutex_init(&c->lock, NULL);
 	pthread_cond_init(&c->cond, NULL);
@@ -138,7 +139,7 @@ void rn_daemon_callme_stop(struct rn_daemon *d)
 
 static void ask(struct rn_callme *c, uint64_t peer)
 {
-	if (c->disabled) {
+	if (c->no_calls && !access(c->no_calls, F_OK)) {
 		log_debug(MAIN, "callme: would ask node %llu to call (calls disabled)",
 			  (unsigned long long)peer);
 		return;
