@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * libFuzzer target for the control server's request bodies, what any client on the network can
- * send: every input goes to the enroll, poll and logout/challenge parsers, the endpoint check and
+ * send: every input goes to the enroll, poll, call and logout/challenge parsers, the endpoint check and
  * the Bearer header parser. Whatever parses must carry only members in range (checked here: an
  * accepted endpoint passes rn_api_endpoint_ok again, so never loopback, link-local, multicast or
  * in the mesh); whatever is refused must say why and leave nothing to free.
@@ -46,6 +46,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char err[RN_API_ERR_LEN], tok[RN_STORE_NODE_TOKEN_SIZE], *hdr;
 	struct rn_api_enroll e;
 	struct rn_api_poll p;
+	uint64_t peer;
 	int ret;
 
 	err[0] = '\0';
@@ -69,6 +70,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	}
 	(void)rn_api_parse_empty(body, size, err, sizeof(err));
+	err[0] = '\0';
+	ret = rn_api_parse_call(body, size, &peer, err, sizeof(err));
+	if (ret == 0 ? peer < 1 || peer > RN_NETMAP_MAX_INT : !err[0] || peer)
+		abort();
 	hdr = strndup(body, size);
 	if (hdr) {
 		char why[128];

@@ -27,12 +27,12 @@ TEST_TAG=natcallme
 . "$(dirname "$0")/../mesh-lib.sh"
 # shellcheck source=tests/nat-lib.sh
 . "$(dirname "$0")/../nat-lib.sh"
-plan 22
+plan 23
 need_root
 need_cmds python3 nft conntrack wg
 
 if ! mesh_have_bins; then
-	skip_n 22 "nat-callme" "rustynetd, rustynet or rustynet-control missing in $BUILD_DIR"
+	skip_n 23 "nat-callme" "rustynetd, rustynet or rustynet-control missing in $BUILD_DIR"
 	t_done
 fi
 
@@ -85,18 +85,32 @@ first_reply() {
 }
 
 RECV0=$(calls_of b received 2>/dev/null || echo 0)
+echo "b received $RECV0 calls before" >"$T_DIR/diag.txt"
 check_ok "both NATs forget the pair (UDP conntrack entries deleted)" forget
 check "with calls, a's ping reaches b within 4 s" first_reply 4
 check "b received a's call" [ "$(calls_of b received 2>/dev/null || echo 0)" -gt "$RECV0" ]
 check "a counts the call sent" [ "$(calls_of a sent 2>/dev/null || echo 0)" -ge 1 ]
 check "the logs say so" sh -c "grep -q 'callme: asked node' '${MESH_LOG[a]}' && grep -q 'callme: a (node' '${MESH_LOG[b]}'"
 
+diag() {
+	{
+		echo "== $1 $(date +%T.%N)"
+		nsx "${MESH_NS[b]}" wg show "${MESH_IF[b]}" persistent-keepalive
+		nsx "${MESH_NS[b]}" wg show "${MESH_IF[b]}" latest-handshakes
+		nsx "${MESH_NS[b]}" wg show "${MESH_IF[b]}" transfer
+		mesh_json a "j['calls']"; mesh_json b "j['calls']"
+		nsx "${NAT_NS[rb]}" conntrack -L -p udp 2>/dev/null
+	} >>"$T_DIR/diag.txt" 2>&1
+}
+diag after-phase1
 # the same without calls: nothing opens b's NAT (the test's subject, proven able to fail)
 touch "$NOCALLS"
-sleep 6 # a's last call is over 5 s old: any call would be allowed again
+sleep 5 # a's last call is over 5 s old: any call would be allowed again
 check_ok "both NATs forget the pair again" forget
 no_reply() { ! wait_for "$1" mesh_ping a "${IP4[b]}"; }
+diag before-phase2
 check "without calls, a's ping gets no reply in 6 s" no_reply 6
+diag after-phase2
 rm -f "$NOCALLS"
 
 # ---- the API: POST /v1/call with a's node token
