@@ -313,8 +313,9 @@ int rn_api_parse_enroll(const char *body, size_t len, const uint8_t *ula, struct
 int rn_api_parse_poll(const char *body, size_t len, const uint8_t *ula, struct rn_api_poll *out,
 		      char *err, size_t errlen)
 {
-	static const char *const members[] = { "since", "endpoints", "advertise_routes",
-					       "advertise_exit", "calls", NULL };
+	static const char *const members[] = {
+		"since", "endpoints", "advertise_routes", "advertise_exit", "calls", NULL,
+	};
 	json_t *obj, *since, *calls;
 	int ret;
 

@@ -291,9 +291,8 @@ static void test_poll_and_logout(void **state)
 			fail_msg("poll %zu %s: ret %d (%s)", i, polls[i].body, ret, err);
 		rn_api_poll_clear(&p);
 	}
-	assert_int_equal(rn_api_parse_poll("{\"since\":3,\"calls\":true}", 24, ula, &p, err,
-					   sizeof(err)),
-			 0);
+	assert_int_equal(
+	    rn_api_parse_poll("{\"since\":3,\"calls\":true}", 24, ula, &p, err, sizeof(err)), 0);
 	assert_true(p.calls);
 	rn_api_poll_clear(&p);
 	assert_int_equal(rn_api_parse_poll("{\"since\":3}", 11, ula, &p, err, sizeof(err)), 0);
@@ -345,9 +344,10 @@ static void test_builders(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_enroll_good), cmocka_unit_test(test_enroll_bad),
-		cmocka_unit_test(test_limits),	    cmocka_unit_test(test_poll_and_logout),
-		cmocka_unit_test(test_builders),    cmocka_unit_test(test_call),    cmocka_unit_test(test_endpoint_classes),
+		cmocka_unit_test(test_enroll_good),	 cmocka_unit_test(test_enroll_bad),
+		cmocka_unit_test(test_limits),		 cmocka_unit_test(test_poll_and_logout),
+		cmocka_unit_test(test_builders),	 cmocka_unit_test(test_call),
+		cmocka_unit_test(test_endpoint_classes),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -65,7 +65,7 @@ static void test_caller_limit(void **state)
 	for (to = 2; to < 2 + RN_CALLQ_BURST; to++)
 		assert_int_equal(rn_callq_ask(q, 1, to, t), 0);
 	assert_int_equal(rn_callq_ask(q, 1, to++, t), -EAGAIN); /* the burst is spent */
-	assert_int_equal(rn_callq_ask(q, 7, 2, t), 0);		 /* others are not limited */
+	assert_int_equal(rn_callq_ask(q, 7, 2, t), 0);		/* others are not limited */
 	assert_int_equal(rn_callq_ask(q, 1, to++, t + RN_CALLQ_REFILL_MS - 1), -EAGAIN);
 	assert_int_equal(rn_callq_ask(q, 1, to++, t + 2 * RN_CALLQ_REFILL_MS), 0);
 	/* a flood from one caller at many callees never takes more than the table */

@@ -329,7 +329,7 @@ void rn_serve_challenge(struct rn_serve *s, const struct sockaddr *peer, const c
 }
 
 bool rn_serve_auth(struct rn_serve *s, const char *auth, struct rn_store_node *nd,
-			  struct rn_serve_reply *r)
+		   struct rn_serve_reply *r)
 {
 	char token[RN_STORE_NODE_TOKEN_SIZE];
 	int ret;

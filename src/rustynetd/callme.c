@@ -27,7 +27,7 @@ struct rn_callme {
 	uint64_t last_log_sent_ms;	   /* the thread's */
 
 	/* the loop's: */
-	const char *no_calls; /* test hook: never ask while this file exists */
+	const char *no_calls;	      /* test hook: never ask while this file exists */
 	struct rn_callme_peer *peers; /* owned: one per peer of map_version */
 	size_t n_peers;
 	uint64_t map_version;
@@ -236,8 +236,9 @@ void rn_daemon_callme_received(struct rn_daemon *d)
 		if (c)
 			c->received++;
 		if (c && log_due(&c->last_log_recv_ms))
-			log_info(MAIN, "callme: %s (node %llu) calls: sending to it now%s%s", p->name,
-				 (unsigned long long)from[i], r ? ": " : "", r ? strerror(-r) : "");
+			log_info(MAIN, "callme: %s (node %llu) calls: sending to it now%s%s",
+				 p->name, (unsigned long long)from[i], r ? ": " : "",
+				 r ? strerror(-r) : "");
 		else
 			log_debug(MAIN, "callme: %s (node %llu) calls", p->name,
 				  (unsigned long long)from[i]);

@@ -22,12 +22,12 @@
 #include <jansson.h>
 
 enum {
-	RN_CALLME_TICK_MS = 500,     /* how often peers' counters are looked at */
+	RN_CALLME_TICK_MS = 500,	/* how often peers' counters are looked at */
 	RN_CALLME_UNANSWERED_MS = 1000, /* sending with nothing back this long: call */
-	RN_CALLME_PEER_MS = 5000,    /* at most one call per peer per this long (as the server) */
-	RN_CALLME_KEEPALIVE_B = 32,  /* a keepalive's bytes: alone it is not an attempt to talk */
-	RN_CALLME_QUEUE = 16,	     /* calls waiting for the thread; more are dropped */
-	RN_CALLME_LOG_MS = 10000,    /* info logs per direction at most this often; debug else */
+	RN_CALLME_PEER_MS = 5000,   /* at most one call per peer per this long (as the server) */
+	RN_CALLME_KEEPALIVE_B = 32, /* a keepalive's bytes: alone it is not an attempt to talk */
+	RN_CALLME_QUEUE = 16,	    /* calls waiting for the thread; more are dropped */
+	RN_CALLME_LOG_MS = 10000,   /* info logs per direction at most this often; debug else */
 };
 
 struct rn_daemon;

@@ -94,8 +94,8 @@ static void test_handshake(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_unanswered),  cmocka_unit_test(test_answered),
-		cmocka_unit_test(test_keepalives),  cmocka_unit_test(test_again_and_limit),
+		cmocka_unit_test(test_unanswered), cmocka_unit_test(test_answered),
+		cmocka_unit_test(test_keepalives), cmocka_unit_test(test_again_and_limit),
 		cmocka_unit_test(test_handshake),
 	};
 

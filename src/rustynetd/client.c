@@ -626,8 +626,7 @@ bool rn_client_calls_parse(const char *body, size_t len, uint64_t *from, size_t 
 	size_t i;
 
 	*n = 0;
-	json_array_foreach(is_calls ? a : NULL, i, v)
-	{
+	json_array_foreach(is_calls ? a : NULL, i, v) {
 		json_t *id = json_object_get(v, "from");
 
 		if (*n < max && json_is_integer(id) && json_integer_value(id) > 0)
@@ -638,8 +637,8 @@ bool rn_client_calls_parse(const char *body, size_t len, uint64_t *from, size_t 
 }
 
 enum rn_client_failure rn_client_call(const struct rn_login *login, uint64_t peer,
-				      atomic_bool *stop, void **conn, long *retry_after_s, char *err,
-				      size_t errlen)
+				      atomic_bool *stop, void **conn, long *retry_after_s,
+				      char *err, size_t errlen)
 {
 	struct http_resp r;
 	enum rn_client_failure f;

@@ -156,8 +156,8 @@ bool rn_client_calls_parse(const char *body, size_t len, uint64_t *from, size_t 
  * *conn as in rn_client_poll_once. *retry_after_s: the server's Retry-After (429), 0 for none.
  */
 enum rn_client_failure rn_client_call(const struct rn_login *login, uint64_t peer,
-				      atomic_bool *stop, void **conn, long *retry_after_s, char *err,
-				      size_t errlen);
+				      atomic_bool *stop, void **conn, long *retry_after_s,
+				      char *err, size_t errlen);
 
 /* ---- the long-poll thread (poll.c) ---- */
 
