@@ -577,9 +577,10 @@ enum rn_client_failure rn_client_logout(const struct rn_login *login, char *err,
 
 enum rn_client_failure rn_client_poll_once(const struct rn_login *login, const char *skip_ifname,
 					   uint16_t port, uint64_t since,
-					   const struct rn_advertise *adv, atomic_bool *stop,
-					   void (*connected)(void *arg), void *arg, void **conn,
-					   struct rn_client_polled *out, char *err, size_t errlen)
+					   const struct rn_advertise *adv, bool calls,
+					   atomic_bool *stop, void (*connected)(void *arg),
+					   void *arg, void **conn, struct rn_client_polled *out,
+					   char *err, size_t errlen)
 {
 	struct on_connect oc = { .fn = connected, .arg = arg };
 	struct http_resp r;
@@ -590,7 +591,7 @@ enum rn_client_failure rn_client_poll_once(const struct rn_login *login, const c
 	memset(out, 0, sizeof(*out));
 	req = json_pack("{s:I, s:o, s:o, s:b, s:b}", "since", (json_int_t)since, "endpoints",
 			endpoints_json(skip_ifname, port), "advertise_routes", routes_json(adv),
-			"advertise_exit", adv && adv->exit, "calls", 1);
+			"advertise_exit", adv && adv->exit, "calls", calls);
 	body = req ? json_dumps(req, JSON_COMPACT) : NULL;
 	json_decref(req);
 	if (!body) {

@@ -129,7 +129,8 @@ enum rn_client_failure rn_client_logout(const struct rn_login *login, char *err,
  * connection for the next poll after an answer, and is dropped after any failure or abort:
  * polls on one connection cost the server one TLS handshake and one thread, not one each
  * (every thread's TLS handshake leaves ~190 bytes behind in gnutls: docs/performance.md).
- * Close it with rn_client_conn_close. */
+ * Close it with rn_client_conn_close. calls: say the node takes calls ("calls": true), which a
+ * server from before POST /v1/call refuses (400 naming "calls"). */
 struct rn_client_polled {
 	char *envelope;
 	size_t envelope_len;
@@ -139,9 +140,10 @@ struct rn_client_polled {
 };
 enum rn_client_failure rn_client_poll_once(const struct rn_login *login, const char *skip_ifname,
 					   uint16_t port, uint64_t since,
-					   const struct rn_advertise *adv, atomic_bool *stop,
-					   void (*connected)(void *arg), void *arg, void **conn,
-					   struct rn_client_polled *out, char *err, size_t errlen);
+					   const struct rn_advertise *adv, bool calls,
+					   atomic_bool *stop, void (*connected)(void *arg),
+					   void *arg, void **conn, struct rn_client_polled *out,
+					   char *err, size_t errlen);
 void rn_client_conn_close(void **conn);
 
 /*

@@ -169,6 +169,7 @@ static void *poll_thread(void *arg)
 	struct rn_advertise adv;
 	enum rn_client_failure f;
 	long backoff = 0, wait;
+	bool calls = true; /* until a server from before calls refuses the member */
 	uint64_t since;
 	void *conn = NULL;
 
@@ -179,8 +180,15 @@ static void *poll_thread(void *arg)
 		atomic_store(&c->abort, false); /* a newer offer sets it again after this */
 		pthread_mutex_unlock(&c->lock);
 		err[0] = '\0';
-		f = rn_client_poll_once(&c->login, c->ifname, c->port, since, &adv, &c->abort,
-					poll_connected, c, &conn, &got, err, sizeof(err));
+		f = rn_client_poll_once(&c->login, c->ifname, c->port, since, &adv, calls,
+					&c->abort, poll_connected, c, &conn, &got, err,
+					sizeof(err));
+		if (f == RN_CLIENT_BAD_REQUEST && calls && strstr(err, "\"calls\"")) {
+			log_warn(MAIN, "control: the server takes no calls (an older version): "
+				       "polling without them");
+			calls = false;
+			continue;
+		}
 		if (atomic_load(&c->stop)) {
 			free(got.envelope);
 			break;
