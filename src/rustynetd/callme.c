@@ -204,8 +204,11 @@ void rn_daemon_callme_tick(struct rn_daemon *d)
 	for (size_t i = 0; i < d->map.n_peers; i++) {
 		const struct rn_wg_peer_config *pc = cfg_peer(&cfg, d->map.peers[i].public_key);
 
-		if (pc && rn_callme_decide(&c->peers[i], pc->tx_bytes, pc->rx_bytes,
-					   pc->handshake_attempts, now))
+		/* a peer offline (not polling) would not hear the call */
+		if (pc &&
+		    rn_callme_decide(&c->peers[i], pc->tx_bytes, pc->rx_bytes,
+				     pc->handshake_attempts, now) &&
+		    d->map.peers[i].online)
 			ask(c, c->peers[i].id);
 	}
 	rn_wg_config_free(&cfg);
