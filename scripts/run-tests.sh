@@ -260,9 +260,59 @@ run_unit() {
 
 # ------------------------------------------------------------------------------ fuzz
 
+# fuzz_start TARGET: one smoke run in the background, in WORK/fuzz.NAME (its exit status ends
+# up in rc there).
+fuzz_start() {
+	local t=$1 name tmp corpus
+	name=$(basename "$t")
+	tmp="$WORK/fuzz.$name"
+	corpus="$tmp/corpus"
+	mkdir -p "$corpus" "$tmp/artifacts"
+	if [ -d "$ROOT/fuzz/corpus/$name" ]; then
+		cp -R "$ROOT/fuzz/corpus/$name/." "$corpus/"
+	fi
+	(
+		rc=0
+		cd "$tmp" && UBSAN_OPTIONS="${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}" \
+			timeout -k 10 $((FUZZ_SMOKE_TIME + 120)) "$t" -max_total_time="$FUZZ_SMOKE_TIME" \
+			-print_final_stats=1 -artifact_prefix="$tmp/artifacts/" "$corpus" \
+			</dev/null >"$tmp/log" 2>&1 || rc=$?
+		echo "$rc" >"$tmp/rc"
+	) &
+}
+
+# fuzz_report NAME: the verdict of a finished smoke run; adds to the totals.
+fuzz_report() {
+	local name=$1 tmp="$WORK/fuzz.$1" rc art
+	rc=$(cat "$tmp/rc" 2>/dev/null || echo "?")
+	if [ "$rc" = 0 ]; then
+		PASS=$((PASS + 1))
+		echo "ok    $name: $(grep -Eo 'stat::number_of_executed_units: *[0-9]+' "$tmp/log" | grep -Eo '[0-9]+$' || echo '?') runs, corpus $(find "$tmp/corpus" -type f | wc -l) files"
+	else
+		FAIL=$((FAIL + 1))
+		art=""
+		if [ -n "$(ls -A "$tmp/artifacts")" ]; then
+			mkdir -p "$FUZZ_BUILD/fuzz-artifacts/$name"
+			cp "$tmp/artifacts/"* "$FUZZ_BUILD/fuzz-artifacts/$name/"
+			art="; crash input(s) saved in $FUZZ_BUILD/fuzz-artifacts/$name/"
+		fi
+		echo "FAIL  $name: exit status $rc$art"
+		failed "fuzz: $name" "$tmp/log"
+	fi
+}
+
+# fuzz_batch TARGET...: runs them at once, then reports each.
+fuzz_batch() {
+	local b
+	for b in "$@"; do fuzz_start "$b"; done
+	wait
+	for b in "$@"; do fuzz_report "$(basename "$b")"; done
+}
+
+# Smoke runs two at a time (each libFuzzer process uses one core).
 run_fuzz() {
-	local dir="$FUZZ_BUILD/fuzz" t name tmp corpus log rc n=0 art
-	section "fuzz smoke runs: $dir, ${FUZZ_SMOKE_TIME}s each"
+	local dir="$FUZZ_BUILD/fuzz" t n=0 batch=()
+	section "fuzz smoke runs: $dir, ${FUZZ_SMOKE_TIME}s each, two at a time"
 	if [ ! -d "$FUZZ_BUILD/meson-info" ]; then
 		echo "not ok - $FUZZ_BUILD is not a configured meson build dir (run: make check, or see the Makefile)"
 		FAIL=$((FAIL + 1))
@@ -271,34 +321,14 @@ run_fuzz() {
 	fi
 	for t in "$dir"/*; do
 		if [ ! -f "$t" ] || [ ! -x "$t" ]; then continue; fi
-		name=$(basename "$t")
 		n=$((n + 1))
-		tmp="$WORK/fuzz.$name"
-		corpus="$tmp/corpus"
-		mkdir -p "$corpus" "$tmp/artifacts"
-		if [ -d "$ROOT/fuzz/corpus/$name" ]; then
-			cp -R "$ROOT/fuzz/corpus/$name/." "$corpus/"
-		fi
-		log="$tmp/log"
-		rc=0
-		(cd "$tmp" && UBSAN_OPTIONS="${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}" \
-			timeout -k 10 $((FUZZ_SMOKE_TIME + 120)) "$t" -max_total_time="$FUZZ_SMOKE_TIME" \
-			-print_final_stats=1 -artifact_prefix="$tmp/artifacts/" "$corpus") </dev/null >"$log" 2>&1 || rc=$?
-		if [ "$rc" = 0 ]; then
-			PASS=$((PASS + 1))
-			echo "ok    $name: $(grep -Eo 'stat::number_of_executed_units: *[0-9]+' "$log" | grep -Eo '[0-9]+$' || echo '?') runs, corpus $(find "$corpus" -type f | wc -l) files"
-		else
-			FAIL=$((FAIL + 1))
-			art=""
-			if [ -n "$(ls -A "$tmp/artifacts")" ]; then
-				mkdir -p "$FUZZ_BUILD/fuzz-artifacts/$name"
-				cp "$tmp/artifacts/"* "$FUZZ_BUILD/fuzz-artifacts/$name/"
-				art="; crash input(s) saved in $FUZZ_BUILD/fuzz-artifacts/$name/"
-			fi
-			echo "FAIL  $name: exit status $rc$art"
-			failed "fuzz: $name" "$log"
+		batch+=("$t")
+		if [ ${#batch[@]} = 2 ]; then
+			fuzz_batch "${batch[@]}"
+			batch=()
 		fi
 	done
+	[ ${#batch[@]} = 0 ] || fuzz_batch "${batch[@]}"
 	[ "$n" -gt 0 ] || runner_skip "fuzz smoke runs" "no fuzz targets in $dir (meson setup -Dfuzz=true, CC=clang)"
 }
 
