@@ -39,8 +39,8 @@ struct rn_mapper_epoch {
 	union rn_netmap_endpoint stun[RN_NETMAP_MAX_STUN]; /* own responder, then stun_servers */
 	size_t n_stun;
 	struct rn_netmap_relay relays[RN_NETMAP_MAX_RELAYS]; /* own relay, then the admin's */
-	size_t n_relays; /* 0 without a secret */
-	uint8_t relay_secret[RN_RELAY_SECRET_LEN]; /* secret: wiped on free */
+	size_t n_relays;				     /* 0 without a secret */
+	uint8_t relay_secret[RN_RELAY_SECRET_LEN];	     /* secret: wiped on free */
 	struct rn_filter_prefix cgnat, ula48; /* the mesh: no LAN route may overlap them */
 	struct rn_mapper_eps *eps; /* owned: world.nodes[i]'s endpoints, parsed once per epoch */
 };
@@ -460,9 +460,8 @@ static int rn_mapper_self(const struct rn_mapper_epoch *e, const struct rn_store
 		struct rn_relay_cred cred;
 
 		m->relays = calloc(e->n_relays, sizeof(*m->relays));
-		if (!m->relays ||
-		    rn_relay_credential_issue(e->relay_secret, nd->public_key,
-					      rn_mapper_cred_expiry(e->now), &cred))
+		if (!m->relays || rn_relay_credential_issue(e->relay_secret, nd->public_key,
+							    rn_mapper_cred_expiry(e->now), &cred))
 			return -ENOMEM;
 		memcpy(m->relays, e->relays, e->n_relays * sizeof(*m->relays));
 		m->n_relays = e->n_relays;

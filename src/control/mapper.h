@@ -26,7 +26,7 @@
 enum {
 	RN_MAPPER_ONLINE_S = 60,  /* a node polled this recently is online in others' maps */
 	RN_MAPPER_RESIGN_S = 120, /* a kept envelope older than this is signed again when asked */
-	RN_MAPPER_CRED_GRID_S = 12 * 3600, /* relay credentials change at multiples of this */
+	RN_MAPPER_CRED_GRID_S = 12 * 3600,  /* relay credentials change at multiples of this */
 	RN_MAPPER_CRED_VALID_S = 24 * 3600, /* ... and last this long past the next multiple */
 };
 

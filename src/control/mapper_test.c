@@ -111,9 +111,8 @@ static struct rn_mapper_epoch *epoch(struct fixture *f, int64_t now)
 				     .relay = f->own_relay.name[0] ? &f->own_relay : NULL,
 				     .relay_secret = f->has_secret ? f->relay_secret : NULL };
 
-	assert_int_equal(rn_mapper_epoch_load(f->store, ++f->serial, now, &own, &e, err,
-					      sizeof(err)),
-			 0);
+	assert_int_equal(
+	    rn_mapper_epoch_load(f->store, ++f->serial, now, &own, &e, err, sizeof(err)), 0);
 	return e;
 }
 

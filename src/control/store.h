@@ -271,8 +271,7 @@ int rn_store_relay_make(const char *name, const char *udp, const char *tls, cons
 int rn_store_relay_add(struct rn_store *store, const char *actor, const struct rn_netmap_relay *r,
 		       int64_t now);
 /* -ENOENT: no relay of that name. */
-int rn_store_relay_remove(struct rn_store *store, const char *actor, const char *name,
-			  int64_t now);
+int rn_store_relay_remove(struct rn_store *store, const char *actor, const char *name, int64_t now);
 /* The admin's relays in the order they were added. */
 int rn_store_relay_list(struct rn_store *store, struct rn_netmap_relay out[RN_STORE_RELAYS_MAX],
 			size_t *n);

@@ -44,7 +44,8 @@ static int rn_store_relay_endpoint(const char *what, const char *text,
 			       text);
 	if (ret)
 		return rn_errf(err, errlen, -EINVAL,
-			       "%s \"%.64s\" is not IP:PORT (IPv4) or [IP]:PORT (IPv6)", what, text);
+			       "%s \"%.64s\" is not IP:PORT (IPv4) or [IP]:PORT (IPv6)", what,
+			       text);
 	why = rn_store_endpoint_bad(out);
 	if (why)
 		return rn_errf(err, errlen, -EINVAL, "%s \"%s\" %s", what, text, why);

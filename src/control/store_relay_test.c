@@ -94,8 +94,8 @@ static void test_store(void **state)
 	rn_test_store_open(dir, "relay", &store);
 	assert_int_equal(rn_store_relay_list(store, v, &n), 0);
 	assert_int_equal(n, 0);
-	assert_int_equal(rn_store_relay_make("r1", "198.51.100.9:3479", "198.51.100.9:443", PIN,
-					     &r, err, sizeof(err)),
+	assert_int_equal(rn_store_relay_make("r1", "198.51.100.9:3479", "198.51.100.9:443", PIN, &r,
+					     err, sizeof(err)),
 			 0);
 	before = audit_count(store);
 	assert_int_equal(rn_store_relay_add(store, "admin:t", &r, NOW), 0);

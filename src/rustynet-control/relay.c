@@ -54,9 +54,9 @@ static int rn_relay_add(struct rn_ctl *ctl, int argc, char **argv)
 	int ret;
 
 	for (int i = 1; i < argc; i++) {
-		const char **v = !strcmp(argv[i], "--udp")	    ? &udp
-				 : !strcmp(argv[i], "--tls")	    ? &tls
-				 : !strcmp(argv[i], "--spki")	    ? &spki
+		const char **v = !strcmp(argv[i], "--udp")	     ? &udp
+				 : !strcmp(argv[i], "--tls")	     ? &tls
+				 : !strcmp(argv[i], "--spki")	     ? &spki
 				 : !strcmp(argv[i], "--secret-file") ? &secret_file
 								     : NULL;
 

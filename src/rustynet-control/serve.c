@@ -608,8 +608,8 @@ static int rn_serve_relay_open(struct rn_serve *s, const struct rn_ctl *ctl,
 	struct rn_ctl_relay_config cfg = {
 		.state = ctl->state, .udp = udp, .tls = tls, .stats_file = stats, .https = https
 	};
-	char path[4096], err[512], u[RN_NETMAP_ENDPOINT_STRLEN] = "-",
-					   t[RN_NETMAP_ENDPOINT_STRLEN] = "-";
+	char u[RN_NETMAP_ENDPOINT_STRLEN] = "-", t[RN_NETMAP_ENDPOINT_STRLEN] = "-";
+	char path[4096], err[512];
 
 	*out = NULL;
 	if (!udp && !tls)
@@ -693,7 +693,8 @@ static int rn_serve_cmd(struct rn_ctl *ctl, int argc, char **argv)
 	if (!listen)
 		return rn_ctl_usage_error(ctl, "--listen ADDR:PORT is required");
 	if (relay_stats && !relay_udp && !relay_tls)
-		return rn_ctl_usage_error(ctl, "--relay-stats-file needs --relay-udp or --relay-tls");
+		return rn_ctl_usage_error(ctl,
+					  "--relay-stats-file needs --relay-udp or --relay-tls");
 	if (rn_netmap_endpoint_parse(listen, &ep))
 		return rn_ctl_usage_error(ctl,
 					  "--listen \"%s\" is not ADDR:PORT or [ADDR]:PORT with a "
