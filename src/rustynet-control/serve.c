@@ -692,6 +692,17 @@ static int rn_serve_cmd(struct rn_ctl *ctl, int argc, char **argv)
 	}
 	if (!listen)
 		return rn_ctl_usage_error(ctl, "--listen ADDR:PORT is required");
+	for (int i = 0; i < 2; i++) {
+		const char *a = i ? relay_tls : relay_udp;
+		union rn_netmap_endpoint rep;
+
+		if (a &&
+		    (strlen(a) >= RN_NETMAP_ENDPOINT_STRLEN || rn_netmap_endpoint_parse(a, &rep)))
+			return rn_ctl_usage_error(ctl,
+						  "--relay-%s \"%s\" is not ADDR:PORT or "
+						  "[ADDR]:PORT with a port of 1-65535",
+						  i ? "tls" : "udp", a);
+	}
 	if (relay_stats && !relay_udp && !relay_tls)
 		return rn_ctl_usage_error(ctl,
 					  "--relay-stats-file needs --relay-udp or --relay-tls");
@@ -742,7 +753,8 @@ static const struct rn_ctl_verb rn_serve_verbs[] = {
 	  "  --relay-udp ADDR:PORT, --relay-tls ADDR:PORT\n"
 	  "                      also run a relay (docs/nat-traversal.md) for nodes that cannot\n"
 	  "                      reach each other directly: over UDP, and/or over TLS with this\n"
-	  "                      server's certificate (nodes pin its key; 443 in production).\n"
+	  "                      server's certificate (nodes pin its key; a TCP port other\n"
+	  "                      than --listen's: 443 on an address of its own in production).\n"
 	  "                      Every map lists it first as relay \"control\", before `relay\n"
 	  "                      add`'s; a wildcard ADDR is named as for --stun-listen. Its\n"
 	  "                      secret is STATE/relay.secret (made 0600 when missing; refused\n"
@@ -751,7 +763,7 @@ static const struct rn_ctl_verb rn_serve_verbs[] = {
 	  "  --relay-stats-file FILE\n"
 	  "                      the relay's counters as JSON, rewritten every second.\n\n"
 	  "Environment: RUSTYNET_CONTROL_DEBUG=main logs debug lines (refused connections, the\n"
-	  "STUN responder's counters every minute and at exit).\n" },
+	  "STUN responder's counters every minute and at exit, the relay's at exit).\n" },
 	{ 0 },
 };
 
