@@ -12,7 +12,8 @@
 #     --relay-tls .1:8444           from it (UDP and TLS)
 #     --relay-stats-file
 #
-# Checks: serve logs the relay and makes STATE/relay.secret 0600; n1's stored map lists the
+# Checks: serve logs the relay and makes STATE/relay.secret 0600 (and a relay.secret others may
+# read is refused); n1's stored map lists the
 # relay "control" first with the pin of the control server's certificate (as `rustynet-relay
 # spki` computes it) and a credential for n1's own key on the 12 h grid; a probe with that
 # credential registers over UDP and over TLS (pinned); a forged one is refused and counted as
@@ -27,7 +28,7 @@ TEST_TAG=ctl-relay
 . "$(dirname "$0")/../lib.sh"
 # shellcheck source=tests/mesh-lib.sh
 . "$(dirname "$0")/../mesh-lib.sh"
-plan 20
+plan 21
 need_root
 need_cmds python3
 
@@ -117,6 +118,15 @@ check "relay secret --out writes the network's secret, 0600" \
 	sh -c "'$RNC' --state '$MESH_CTL_ST' relay secret --out '$T_DIR/net.secret' &&
 		cmp '$T_DIR/net.secret' '$MESH_CTL_ST/relay.secret' &&
 		[ \"\$(stat -c %a '$T_DIR/net.secret')\" = 600 ]"
+# open_refused: the state dir's secret readable by others is refused (and nothing written).
+open_refused() {
+	local rc=0
+	chmod 644 "$MESH_CTL_ST/relay.secret"
+	fails_with 1 "chmod 600" ctl relay secret --out "$T_DIR/leak.secret" || rc=1
+	chmod 600 "$MESH_CTL_ST/relay.secret"
+	[ "$rc" = 0 ] && [ ! -e "$T_DIR/leak.secret" ]
+}
+check "... but not from a relay.secret others may read" open_refused
 "$RELAY" genkey --secret "$T_DIR/other.secret" >/dev/null 2>&1 || true
 cp "$T_DIR/net.secret" "$T_DIR/open.secret" && chmod 644 "$T_DIR/open.secret"
 
