@@ -6,21 +6,21 @@
 #
 #            ns sw: bridge br0 (198.51.100.0/24)
 #     +-----------------------------+
-#   ctl .1                        n1 .10
-#   rustynet-control serve        rustynetd (alice): its netmap.json is read;
+#   ctl .1                        n1 .10, n2 .11
+#   rustynet-control serve        rustynetd (alice, bob): their netmap.json is read;
 #     --relay-udp .1:3479           rustynet-relay probe registers with the credential
 #     --relay-tls .1:8444           from it (UDP and TLS)
 #     --relay-stats-file
 #
-# Checks: serve logs the relay and makes STATE/relay.secret 0600 (and a relay.secret others may
-# read is refused); n1's stored map lists the
-# relay "control" first with the pin of the control server's certificate (as `rustynet-relay
-# spki` computes it) and a credential for n1's own key on the 12 h grid; a probe with that
-# credential registers over UDP and over TLS (pinned); a forged one is refused and counted as
-# bad_cred; `relay add` with bad input (loopback, TLS without a pin, the reserved name, a file
-# that is not the network's secret, a secret file others may read) fails and changes nothing
-# (no relay, no audit entry); after `relay add` the map lists the external relay after the
-# server's own, `relay list --json` shows it, and after `relay remove` it is gone; the
+# Checks: serve logs the relay and makes STATE/relay.secret 0600 (a relay.secret others may
+# read is refused); n1's stored map lists the relay "control" first with the pin of the control
+# server's certificate (as `rustynet-relay spki` computes it) and a credential for n1's own key
+# on the 12 h grid; a probe with that credential registers over UDP and over TLS (pinned); a
+# forged one is refused and counted as bad_cred; n1 reaches n2 through it, each with its own
+# map's credential; `relay add` with bad input (loopback, TLS without a pin, the reserved name,
+# a file that is not the network's secret, a secret file others may read) fails and changes
+# nothing (no relay, no audit entry); after `relay add` the map lists the external relay after
+# the server's own, `relay list --json` shows it, and after `relay remove` it is gone; the
 # credential never appears in the control server's log; no sanitizer report.
 set -eu
 TEST_TAG=ctl-relay
@@ -28,7 +28,7 @@ TEST_TAG=ctl-relay
 . "$(dirname "$0")/../lib.sh"
 # shellcheck source=tests/mesh-lib.sh
 . "$(dirname "$0")/../mesh-lib.sh"
-plan 21
+plan 23
 need_root
 need_cmds python3
 
@@ -48,8 +48,9 @@ check "serve runs the relay and names it in the maps" \
 	grep -qF "relaying on udp $CTL4:3479, tls $CTL4:8444 (the maps name udp $CTL4:3479, tls $CTL4:8444)" "$MESH_CTL_LOG"
 check "the relay secret is made, mode 0600" \
 	sh -c "[ \"\$(stat -c %a '$MESH_CTL_ST/relay.secret')\" = 600 ]"
-mesh_nodes_or_end n1
-check "n1 up (alice)" mesh_up n1 alice
+mesh_nodes_or_end n1 n2
+both_up() { mesh_up n1 alice && mesh_up n2 bob; }
+check "n1 and n2 up (alice, bob)" both_up
 
 PIN=$("$RELAY" spki --cert "$MESH_CTL_ST/tls-cert.pem")
 
@@ -111,6 +112,33 @@ forged() {
 	stat_above bad_cred "$f0"
 }
 check "a forged credential is refused, counted as bad_cred" forged
+
+# cred_of NODE: the credential in NODE's stored map, as KEY:EXPIRY:TOKEN.
+cred_of() {
+	python3 - "${MESH_ST[$1]}/netmap.json" <<-'PY'
+		import json, sys
+		m = json.loads(json.load(open(sys.argv[1]))["map"])
+		c = m["relay_credential"]
+		print("%s:%d:%s" % (m["self"]["public_key"], c["expires"], c["token"]))
+	PY
+}
+# relayed: n2 registers over TLS with its map's credential and waits; n1 sends over UDP to n2's
+# key with its own; n2 prints the message, from n1's key.
+relayed() {
+	local c2 k1 k2 msg="hello-$RANDOM" pid rc=0
+	c2=$(cred_of n2) || return 1
+	k1=${CRED%%:*} k2=${c2%%:*}
+	nsx "${MESH_NS[n2]}" "$RELAY" probe --relay "$CTL4:8444" --tls --pin "$PIN" --cred "$c2" \
+		--receive 1 --timeout 8 >"$T_DIR/n2.out" 2>&1 &
+	pid=$!
+	wait_for 5 grep -q registered "$T_DIR/n2.out" || rc=1
+	[ "$rc" != 0 ] || probe --relay "$CTL4:3479" --cred "$CRED" --send "$k2" --message "$msg" \
+		--timeout 5 || rc=1
+	wait "$pid" || rc=1
+	cat "$T_DIR/n2.out"
+	[ "$rc" = 0 ] && grep -qxF "recv $k1 $msg" "$T_DIR/n2.out" && stat_above fwd_tls_packets 0
+}
+check "the relay forwards n1 (UDP) to n2 (TLS), each with its own map's credential" relayed
 
 # ---------------------------------------------------------------- relay add/list/remove
 
