@@ -100,7 +100,7 @@ static int bench_mapper(size_t n)
 		goto out_cache;
 
 	t0 = now_ms(CLOCK_MONOTONIC);
-	if ((ret = rn_mapper_epoch_load(store, 1, time(NULL), NULL, 0, &e, err, sizeof(err))) ||
+	if ((ret = rn_mapper_epoch_load(store, 1, time(NULL), NULL, &e, err, sizeof(err))) ||
 	    (ret =
 		 rn_mapper_cache_get(cache, e, store, 1, &version, &env, &len, err, sizeof(err)))) {
 		fprintf(stderr, "control-bench: one map: %s\n", err);
@@ -121,7 +121,7 @@ static int bench_mapper(size_t n)
 	}
 	t0 = now_ms(CLOCK_MONOTONIC);
 	c0 = now_ms(CLOCK_PROCESS_CPUTIME_ID);
-	if ((ret = rn_mapper_epoch_load(store, 2, time(NULL), NULL, 0, &e, err, sizeof(err))))
+	if ((ret = rn_mapper_epoch_load(store, 2, time(NULL), NULL, &e, err, sizeof(err))))
 		goto out_epoch;
 	for (uint64_t id = 1; id <= n; id++) {
 		ret = rn_mapper_cache_get(cache, e, store, id, &version, &env, &len, err,

@@ -13,6 +13,8 @@
 #                                                        uplink 192.0.2.1 --+--- isp
 #                                                        LAN 192.168.50.0/24: printer .10
 #
+#   desk 10.41.0.2 behind NAT router r1 (.40), travel 10.42.0.2 behind r2 (.42): see tests/nat-lib.sh
+#
 # Every command is printed before it runs. Everything is removed at the end (and on Ctrl-C).
 # Env: DEMO_PAUSE=1 waits for Enter between steps. demo/wg-pair.sh is the lower-level tour of
 # the data plane alone (two rustynet-wg daemons configured with wg(8)).
@@ -28,6 +30,8 @@ RUSTYNET_WG=$BUILD/src/rustynet-wg/rustynet-wg
 . "$(dirname "$0")/../tests/lib.sh"
 # shellcheck source=tests/mesh-lib.sh
 . "$(dirname "$0")/../tests/mesh-lib.sh"
+# shellcheck source=tests/nat-lib.sh
+. "$(dirname "$0")/../tests/nat-lib.sh"
 # shellcheck source=demo/demo-lib.sh
 . "$(dirname "$0")/demo-lib.sh"
 if [ "$(id -u)" != 0 ]; then
@@ -57,6 +61,8 @@ PATH=$BUILD/src/rustynet:$BUILD/src/rustynetd:$BUILD/src/rustynet-control:$PATH
 step "What we are going to build" \
 	"A Rustynet network: one control server and three devices (alice's laptop and phone, bob's server). Each is a Linux network namespace on this machine with its own interfaces and routes; a bridge plays the internet between them (198.51.100.0/24)." \
 	"The control server enrolls devices, holds the access policy and hands each device a signed map of the network. Each device runs rustynetd, which builds WireGuard tunnels to the others."
+# the control server also answers STUN and relays for devices that cannot reach each other
+MESH_CTL_ARGS=(--stun-listen 198.51.100.1 --relay-udp 198.51.100.1:3479 --relay-tls 198.51.100.1:8444)
 mesh_init >/dev/null
 # the ISP router and an "internet" host that answers with the address it sees
 T_ISP="$T_ID-isp" T_NET="$T_ID-inet" T_LAN="$T_ID-printer"
@@ -209,10 +215,34 @@ capture_stop
 echo "   packets to 203.0.113.10 on the laptop's own interface meanwhile: $(capture_count "$CAPTURE_FILE")"
 run_sh "ip netns exec ${MESH_NS[laptop]} rustynet --socket ${MESH_SOCK[laptop]} status | grep -iE 'exit node|kill switch'"
 
+step "Two devices behind home routers (NAT)" \
+	"Most devices are not on the internet directly: they sit behind a router that translates their private address (NAT). Here 'desk' is behind one home router (10.41.0.2, the router's public side 198.51.100.40) and 'travel' behind another (10.42.0.2, public 198.51.100.42). Neither can be reached from outside unless it sends first." \
+	"Each device asks the control server's STUN responder, from its WireGuard socket, how the internet sees it, and reports that address; both start their handshakes at once when the map arrives, so each router lets the other's packets in. 'rustynet netcheck' shows what the device learnt."
+nat_router r1 40 41 preserve && nat_router r2 42 42 preserve
+mesh_node desk nat_link r1 >/dev/null
+mesh_node travel nat_link r2 >/dev/null
+rn_on desk up --server "$MESH_URL" --auth-key "$(cat alice.key)" --hostname desk
+rn_on travel up --server "$MESH_URL" --auth-key "$(cat alice.key)" --hostname travel
+TRAVEL=$(mesh_ip4 travel)
+wait_for 10 sh -c "'$RNCLI' --socket '${MESH_SOCK[desk]}' status --json | grep -q '198.51.100.40:'" || true
+rn_on desk netcheck
+wait_for 30 mesh_ping desk "$TRAVEL" || true
+rn_on desk ping -c 3 travel
+run_sh "ip netns exec ${MESH_NS[desk]} rustynet --socket ${MESH_SOCK[desk]} status | grep -A 3 'travel'"
+
+step "The NAT hardens: through the relay" \
+	"Some NATs (carrier-grade NAT on phones, some corporate firewalls) give every destination a new port, so the address STUN saw is useless to a peer. We switch travel's router to such a NAT. The direct path goes quiet; after its retry the devices move to the relay that runs inside the control server. The relay only forwards WireGuard ciphertext between the two keys it was shown valid credentials for: it cannot read the traffic. The tunnel, and any connection inside it, stays up: the relay is just another endpoint of the same WireGuard session."
+nat_mode r2 random
+rn_on travel netcheck
+wait_for 40 sh -c "'$RNCLI' --socket '${MESH_SOCK[desk]}' status --json | grep -q '\"kind\": *\"relay\"'" || true
+rn_on desk ping -c 3 travel
+run_sh "ip netns exec ${MESH_NS[desk]} rustynet --socket ${MESH_SOCK[desk]} status | grep -A 3 'travel'"
+
 step "Clean up" \
 	"Stopping rustynetd removes exactly the interface, addresses and routes it installed (it keeps a journal of them, so even after a crash a restart cleans up). Deleting the namespaces removes the rest."
-for n in laptop phone server; do rn_on "$n" down; done
+for n in laptop phone server desk travel; do rn_on "$n" down; done
 echo
 echo "Done: devices enrolled with one command each, reaching each other by address and name, an"
-echo "exit node carrying the laptop's internet traffic and LAN, and a dead exit node blocking"
-echo "instead of leaking, under a policy pushed in well under a second."
+echo "exit node carrying the laptop's internet traffic and LAN, a dead exit node blocking instead"
+echo "of leaking, under a policy pushed in well under a second; and two devices behind NATs reaching"
+echo "each other directly, then through the relay when one NAT hardened."

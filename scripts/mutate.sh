@@ -219,7 +219,7 @@ fi
 ninja -C "$BUILD" build.ninja >"$LOGS/regen.log" 2>&1 || { tail -n 20 "$LOGS/regen.log"; exit 1; }
 
 DAEMONS=(src/rustynet-wg/rustynet-wg src/rustynetd/rustynetd src/rustynet/rustynet
-	src/rustynet-control/rustynet-control)
+	src/rustynet-control/rustynet-control src/rustynet-relay/rustynet-relay)
 
 # targets TESTS...: the ninja targets those tests need
 targets() {

@@ -20,7 +20,9 @@
 #              `plan`); a script without exactly one plan line, one that prints another number of
 #              check lines (it ended early, say), exits non-zero without a "not ok" line, times out
 #              (INTEGRATION_TIMEOUT, 300 s) or leaves its rnt-RUN-* namespaces behind counts one
-#              failure.
+#              failure. INTEGRATION_JOBS (2) scripts run at once, each in its own namespaces
+#              (RNT_RUN differs per script), its output shown when it ends; a script with the line
+#              "# run-tests: alone" (a load or timing measurement) runs with nothing beside it.
 # release      (with --release-build DIR: a `make` build, --buildtype=release, no test hooks) the
 #              integration scripts matching a --release-script pattern (repeatable; default: the
 #              list in RELEASE_SCRIPTS below), and --script if given, run again with that build's
@@ -33,7 +35,8 @@
 # in --build, no unit tests (cmocka missing), no fuzz targets or no --fuzz-build, a cmocka
 # SKIPPED test, a script's "skip - " line.
 # Env: UNIT_TIMEOUT (s per unit binary; default: the meson test timeout, 30 s if unset),
-#      FUZZ_SMOKE_TIME (10), INTEGRATION_TIMEOUT (300), IMPL_A/IMPL_B (passed on to the
+#      FUZZ_SMOKE_TIME (10), INTEGRATION_TIMEOUT (300), INTEGRATION_JOBS (2: scripts at once;
+#      1 runs them one by one with their output live), IMPL_A/IMPL_B (passed on to the
 #      integration scripts: e.g. both wireguard-go to validate the harness), KEEP_TMP, VERBOSE, CI.
 set -eu
 
@@ -100,6 +103,11 @@ fi
 
 FUZZ_SMOKE_TIME=${FUZZ_SMOKE_TIME:-10} # 12 targets: the suite stays under 20 min on 2 cores
 INTEGRATION_TIMEOUT=${INTEGRATION_TIMEOUT:-300}
+INTEGRATION_JOBS=${INTEGRATION_JOBS:-2}
+case $INTEGRATION_JOBS in
+[1-9] | [1-9][0-9]) ;;
+*) echo "run-tests: INTEGRATION_JOBS takes 1-99, not $INTEGRATION_JOBS" >&2; exit 2 ;;
+esac
 
 PASS=0
 FAIL=0
@@ -108,12 +116,14 @@ FAILED_NAMES=()
 FAILED_LOGS=()
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/run-tests.XXXXXX")
 CHILD=
+declare -A JOB_LABEL=() JOB_LOG=() JOB_RUN=() JOB_T0=() # by pid: the scripts running now
 trap 'rm -rf "$WORK"' EXIT
 on_signal() {
-	if [ -n "$CHILD" ]; then
-		echo "run-tests: interrupted; stopping the running script (it cleans up)" >&2
-		kill -TERM "$CHILD" 2>/dev/null || true
-		wait "$CHILD" 2>/dev/null || true
+	local pid
+	if [ -n "$CHILD" ] || [ ${#JOB_LABEL[@]} -gt 0 ]; then
+		echo "run-tests: interrupted; stopping the running scripts (they clean up)" >&2
+		for pid in $CHILD "${!JOB_LABEL[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+		for pid in $CHILD "${!JOB_LABEL[@]}"; do wait "$pid" 2>/dev/null || true; done
 	fi
 	exit 130
 }
@@ -250,9 +260,59 @@ run_unit() {
 
 # ------------------------------------------------------------------------------ fuzz
 
+# fuzz_start TARGET: one smoke run in the background, in WORK/fuzz.NAME (its exit status ends
+# up in rc there).
+fuzz_start() {
+	local t=$1 name tmp corpus
+	name=$(basename "$t")
+	tmp="$WORK/fuzz.$name"
+	corpus="$tmp/corpus"
+	mkdir -p "$corpus" "$tmp/artifacts"
+	if [ -d "$ROOT/fuzz/corpus/$name" ]; then
+		cp -R "$ROOT/fuzz/corpus/$name/." "$corpus/"
+	fi
+	(
+		rc=0
+		cd "$tmp" && UBSAN_OPTIONS="${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}" \
+			timeout -k 10 $((FUZZ_SMOKE_TIME + 120)) "$t" -max_total_time="$FUZZ_SMOKE_TIME" \
+			-print_final_stats=1 -artifact_prefix="$tmp/artifacts/" "$corpus" \
+			</dev/null >"$tmp/log" 2>&1 || rc=$?
+		echo "$rc" >"$tmp/rc"
+	) &
+}
+
+# fuzz_report NAME: the verdict of a finished smoke run; adds to the totals.
+fuzz_report() {
+	local name=$1 tmp="$WORK/fuzz.$1" rc art
+	rc=$(cat "$tmp/rc" 2>/dev/null || echo "?")
+	if [ "$rc" = 0 ]; then
+		PASS=$((PASS + 1))
+		echo "ok    $name: $(grep -Eo 'stat::number_of_executed_units: *[0-9]+' "$tmp/log" | grep -Eo '[0-9]+$' || echo '?') runs, corpus $(find "$tmp/corpus" -type f | wc -l) files"
+	else
+		FAIL=$((FAIL + 1))
+		art=""
+		if [ -n "$(ls -A "$tmp/artifacts")" ]; then
+			mkdir -p "$FUZZ_BUILD/fuzz-artifacts/$name"
+			cp "$tmp/artifacts/"* "$FUZZ_BUILD/fuzz-artifacts/$name/"
+			art="; crash input(s) saved in $FUZZ_BUILD/fuzz-artifacts/$name/"
+		fi
+		echo "FAIL  $name: exit status $rc$art"
+		failed "fuzz: $name" "$tmp/log"
+	fi
+}
+
+# fuzz_batch TARGET...: runs them at once, then reports each.
+fuzz_batch() {
+	local b
+	for b in "$@"; do fuzz_start "$b"; done
+	wait
+	for b in "$@"; do fuzz_report "$(basename "$b")"; done
+}
+
+# Smoke runs two at a time (each libFuzzer process uses one core).
 run_fuzz() {
-	local dir="$FUZZ_BUILD/fuzz" t name tmp corpus log rc n=0 art
-	section "fuzz smoke runs: $dir, ${FUZZ_SMOKE_TIME}s each"
+	local dir="$FUZZ_BUILD/fuzz" t n=0 batch=()
+	section "fuzz smoke runs: $dir, ${FUZZ_SMOKE_TIME}s each, two at a time"
 	if [ ! -d "$FUZZ_BUILD/meson-info" ]; then
 		echo "not ok - $FUZZ_BUILD is not a configured meson build dir (run: make check, or see the Makefile)"
 		FAIL=$((FAIL + 1))
@@ -261,43 +321,22 @@ run_fuzz() {
 	fi
 	for t in "$dir"/*; do
 		if [ ! -f "$t" ] || [ ! -x "$t" ]; then continue; fi
-		name=$(basename "$t")
 		n=$((n + 1))
-		tmp="$WORK/fuzz.$name"
-		corpus="$tmp/corpus"
-		mkdir -p "$corpus" "$tmp/artifacts"
-		if [ -d "$ROOT/fuzz/corpus/$name" ]; then
-			cp -R "$ROOT/fuzz/corpus/$name/." "$corpus/"
-		fi
-		log="$tmp/log"
-		rc=0
-		(cd "$tmp" && UBSAN_OPTIONS="${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}" \
-			timeout -k 10 $((FUZZ_SMOKE_TIME + 120)) "$t" -max_total_time="$FUZZ_SMOKE_TIME" \
-			-print_final_stats=1 -artifact_prefix="$tmp/artifacts/" "$corpus") </dev/null >"$log" 2>&1 || rc=$?
-		if [ "$rc" = 0 ]; then
-			PASS=$((PASS + 1))
-			echo "ok    $name: $(grep -Eo 'stat::number_of_executed_units: *[0-9]+' "$log" | grep -Eo '[0-9]+$' || echo '?') runs, corpus $(find "$corpus" -type f | wc -l) files"
-		else
-			FAIL=$((FAIL + 1))
-			art=""
-			if [ -n "$(ls -A "$tmp/artifacts")" ]; then
-				mkdir -p "$FUZZ_BUILD/fuzz-artifacts/$name"
-				cp "$tmp/artifacts/"* "$FUZZ_BUILD/fuzz-artifacts/$name/"
-				art="; crash input(s) saved in $FUZZ_BUILD/fuzz-artifacts/$name/"
-			fi
-			echo "FAIL  $name: exit status $rc$art"
-			failed "fuzz: $name" "$log"
+		batch+=("$t")
+		if [ ${#batch[@]} = 2 ]; then
+			fuzz_batch "${batch[@]}"
+			batch=()
 		fi
 	done
+	[ ${#batch[@]} = 0 ] || fuzz_batch "${batch[@]}"
 	[ "$n" -gt 0 ] || runner_skip "fuzz smoke runs" "no fuzz targets in $dir (meson setup -Dfuzz=true, CC=clang)"
 }
 
 # ------------------------------------------------------------------------------ integration
 
-# Only this run's namespaces (tests/lib.sh puts RNT_RUN in every name): another suite or a
-# developer's script running at the same time must neither fail nor lose its namespaces here.
-export RNT_RUN=$$
-list_rnt_netns() { ip netns list 2>/dev/null | awk '{print $1}' | grep "^rnt-$RNT_RUN-" | sort || true; }
+# Each script's namespaces carry its own RNT_RUN ($$-N: tests/lib.sh puts it in every name), so
+# the leak check after a script sees only that script's, and another suite, a script running
+# beside it or a developer's script must neither fail nor lose its namespaces here.
 
 # script_selected NAME: --script (a pattern) allows NAME.
 script_selected() {
@@ -341,23 +380,48 @@ plan_verdict() {
 	fi
 }
 
-# run_script LABEL PATH: one integration script under the rules above; adds to the totals.
-run_script() {
-	local label=$1 s=$2 log rc p f k before after leaked verdict t0=$SECONDS tailpid ns
-	printf '\n---- %s\n' "$label"
+# start_script LABEL PATH: starts one integration script in the background, in namespaces of
+# its own (RNT_RUN=RUN-N scopes tests/lib.sh's names), its output to a log; INTEGRATION_JOBS=1
+# shows the output live and waits for it.
+SCRIPT_N=0
+start_script() {
+	local label=$1 s=$2 log pid tailpid run
+	SCRIPT_N=$((SCRIPT_N + 1))
+	run="$$-$SCRIPT_N"
 	log="$WORK/integration.${label//[:\/]/_}.log"
-	before=$(list_rnt_netns)
 	: >"$log" # before tail opens it
 	# timeout runs the script in its own process group (a terminal's Ctrl-C does not reach
 	# it): on_signal forwards INT/TERM so the script's cleanup trap runs.
-	timeout -k 20 "$INTEGRATION_TIMEOUT" bash "$s" </dev/null >"$log" 2>&1 &
-	CHILD=$!
-	tail -s 0.2 -n +1 -f --pid="$CHILD" "$log" &
-	tailpid=$!
-	rc=0
-	wait "$CHILD" || rc=$?
-	wait "$tailpid" || true
-	CHILD=
+	RNT_RUN=$run timeout -k 20 "$INTEGRATION_TIMEOUT" bash "$s" </dev/null >"$log" 2>&1 &
+	pid=$!
+	JOB_LABEL[$pid]=$label
+	JOB_LOG[$pid]=$log
+	JOB_RUN[$pid]=$run
+	JOB_T0[$pid]=$SECONDS
+	if [ "$INTEGRATION_JOBS" = 1 ]; then
+		printf '\n---- %s\n' "$label"
+		tail -s 0.2 -n +1 -f --pid="$pid" "$log" &
+		tailpid=$!
+		wait_script
+		wait "$tailpid" || true
+	fi
+}
+
+# wait_script: waits for one running script to end and reports it (finish_script).
+wait_script() {
+	local pid='' rc=0
+	wait -n -p pid "${!JOB_LABEL[@]}" || rc=$?
+	[ -n "$pid" ] || return 0
+	finish_script "$pid" "$rc"
+}
+
+# finish_script PID RC: the ended script's verdict; adds to the totals.
+finish_script() {
+	local pid=$1 rc=$2 label log run p f k verdict leaked ns
+	label=${JOB_LABEL[$pid]}
+	log=${JOB_LOG[$pid]}
+	run=${JOB_RUN[$pid]}
+	[ "$INTEGRATION_JOBS" = 1 ] || { printf '\n---- %s\n' "$label"; cat "$log"; }
 	p=$(grep -c '^ok - ' "$log" || true)
 	f=$(grep -c '^not ok - ' "$log" || true)
 	k=$(grep -c '^skip - ' "$log" || true)
@@ -377,8 +441,7 @@ run_script() {
 		f=$((f + k))
 		k=0
 	fi
-	after=$(list_rnt_netns)
-	leaked=$(comm -13 <(echo "$before") <(echo "$after") | grep -v '^$' || true)
+	leaked=$(ip netns list 2>/dev/null | awk '{print $1}' | grep "^rnt-$run-" || true)
 	if [ -n "$leaked" ]; then
 		echo "not ok - $label: left namespaces behind: $(echo "$leaked" | tr '\n' ' ')" | tee -a "$log"
 		f=$((f + 1))
@@ -387,11 +450,27 @@ run_script() {
 			ip netns del "$ns" 2>/dev/null || true
 		done
 	fi
-	echo "---- $label: $p ok, $f not ok, $k skipped ($((SECONDS - t0))s)"
+	echo "---- $label: $p ok, $f not ok, $k skipped ($((SECONDS - JOB_T0[$pid]))s)"
+	unset "JOB_LABEL[$pid]" "JOB_LOG[$pid]" "JOB_RUN[$pid]" "JOB_T0[$pid]"
 	PASS=$((PASS + p))
 	FAIL=$((FAIL + f))
 	SKIP=$((SKIP + k))
 	[ "$f" = 0 ] || failed "integration: $label" "$log"
+}
+
+# run_script LABEL PATH: runs it when a slot is free (alone, and with nothing beside it, when it
+# says "# run-tests: alone").
+run_script() {
+	local alone=
+	grep -qx '# run-tests: alone' "$2" && alone=1
+	while [ ${#JOB_LABEL[@]} -gt 0 ] &&
+		{ [ -n "$alone" ] || [ ${#JOB_LABEL[@]} -ge "$INTEGRATION_JOBS" ]; }; do
+		wait_script
+	done
+	start_script "$1" "$2"
+	if [ -n "$alone" ]; then
+		while [ ${#JOB_LABEL[@]} -gt 0 ]; do wait_script; done
+	fi
 }
 
 # run_integration PASS BUILD: PASS is "integration" (every selected script, BUILD's binaries)
@@ -441,6 +520,7 @@ run_integration() {
 		fi
 		run_script "$label" "$s"
 	done
+	while [ ${#JOB_LABEL[@]} -gt 0 ]; do wait_script; done
 	if [ "$n" = 0 ]; then
 		if [ -n "$SCRIPT" ] && [ "$pass" = integration ]; then
 			echo "not ok - no integration script named $SCRIPT"

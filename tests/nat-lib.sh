@@ -39,7 +39,7 @@ nat_mode() {
 		# accepted would hold the port a simultaneous outbound mapping wants.
 		rules="chain post {
 			type nat hook postrouting priority 100
-			oifname e0 masquerade$([ "$mode" = random ] && echo ' fully-random')
+			oifname e0 masquerade$([ "$mode" != random ] || echo ' fully-random')
 		}
 		chain in {
 			type filter hook input priority 0

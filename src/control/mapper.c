@@ -19,6 +19,7 @@
 #include "control/world.h"
 #include "netmap/netmap_priv.h"
 #include "policy/compile.h"
+#include "relay/relay.h"
 
 /* A node's endpoints as the netmap carries them. */
 struct rn_mapper_eps {
@@ -37,6 +38,9 @@ struct rn_mapper_epoch {
 	size_t n_ups;
 	union rn_netmap_endpoint stun[RN_NETMAP_MAX_STUN]; /* own responder, then stun_servers */
 	size_t n_stun;
+	struct rn_netmap_relay relays[RN_NETMAP_MAX_RELAYS]; /* own relay, then the admin's */
+	size_t n_relays;				     /* 0 without a secret */
+	uint8_t relay_secret[RN_RELAY_SECRET_LEN];	     /* secret: wiped on free */
 	struct rn_filter_prefix cgnat, ula48; /* the mesh: no LAN route may overlap them */
 	struct rn_mapper_eps *eps; /* owned: world.nodes[i]'s endpoints, parsed once per epoch */
 };
@@ -158,9 +162,51 @@ static int rn_mapper_stun(struct rn_store *store, const union rn_netmap_endpoint
 	return 0;
 }
 
+/*
+ * The map's "relays": the server's own first, then the admin's; none without the secret that
+ * makes the credential. A stored list that no longer reads is logged and ignored.
+ */
+static int rn_mapper_relays(struct rn_store *store, const struct rn_mapper_own *own,
+			    struct rn_mapper_epoch *e)
+{
+	struct rn_netmap_relay admin[RN_STORE_RELAYS_MAX];
+	size_t n_admin = 0;
+
+	e->n_relays = 0;
+	if (own && own->relay)
+		e->relays[e->n_relays++] = *own->relay;
+	if (rn_store_relay_list(store, admin, &n_admin)) {
+		log_error(MAIN, "the stored relays: %s; ignored", rn_store_errmsg(store));
+		n_admin = 0;
+	}
+	for (size_t i = 0; i < n_admin && e->n_relays < RN_NETMAP_MAX_RELAYS; i++)
+		e->relays[e->n_relays++] = admin[i];
+	if (!e->n_relays)
+		return 0;
+	if (!own || !own->relay_secret) {
+		log_warn(MAIN, "%zu relays, but no relay secret: the maps list none", e->n_relays);
+		e->n_relays = 0;
+		return 0;
+	}
+	memcpy(e->relay_secret, own->relay_secret, sizeof(e->relay_secret));
+	return 0;
+}
+
+uint64_t rn_mapper_cred_expiry(int64_t now)
+{
+	uint64_t t = now > 0 ? (uint64_t)now : 0;
+
+	return (t / RN_MAPPER_CRED_GRID_S + 1) * RN_MAPPER_CRED_GRID_S + RN_MAPPER_CRED_VALID_S;
+}
+
+bool rn_mapper_epoch_cred_changed(const struct rn_mapper_epoch *e, int64_t now)
+{
+	return e->n_relays && rn_mapper_cred_expiry(e->now) != rn_mapper_cred_expiry(now);
+}
+
 int rn_mapper_epoch_load(struct rn_store *store, uint64_t serial, int64_t now,
-			 const union rn_netmap_endpoint *own_stun, size_t n_own_stun,
-			 struct rn_mapper_epoch **out, char *err, size_t errlen)
+			 const struct rn_mapper_own *own, struct rn_mapper_epoch **out, char *err,
+			 size_t errlen)
 {
 	static const uint8_t cgnat[4] = { 100, 64 };
 	uint8_t ula[16] = { 0 };
@@ -189,7 +235,9 @@ int rn_mapper_epoch_load(struct rn_store *store, uint64_t serial, int64_t now,
 	if (!ret)
 		ret = rn_mapper_upstreams(store, e);
 	if (!ret)
-		ret = rn_mapper_stun(store, own_stun, n_own_stun, e);
+		ret = rn_mapper_stun(store, own ? own->stun : NULL, own ? own->n_stun : 0, e);
+	if (!ret)
+		ret = rn_mapper_relays(store, own, e);
 	if (!ret)
 		ret = rn_mapper_policy(store, &e->policy);
 	if (ret) {
@@ -220,6 +268,7 @@ void rn_mapper_epoch_free(struct rn_mapper_epoch *e)
 	rn_control_world_free(&e->world);
 	rn_policy_free(e->policy);
 	free(e->eps);
+	OPENSSL_cleanse(e->relay_secret, sizeof(e->relay_secret));
 	free(e);
 }
 
@@ -406,6 +455,19 @@ static int rn_mapper_self(const struct rn_mapper_epoch *e, const struct rn_store
 			return -ENOMEM;
 		memcpy(m->stun, e->stun, e->n_stun * sizeof(*m->stun));
 		m->n_stun = e->n_stun;
+	}
+	if (e->n_relays) {
+		struct rn_relay_cred cred;
+
+		m->relays = calloc(e->n_relays, sizeof(*m->relays));
+		if (!m->relays || rn_relay_credential_issue(e->relay_secret, nd->public_key,
+							    rn_mapper_cred_expiry(e->now), &cred))
+			return -ENOMEM;
+		memcpy(m->relays, e->relays, e->n_relays * sizeof(*m->relays));
+		m->n_relays = e->n_relays;
+		m->relay_cred.expires = cred.expiry;
+		memcpy(m->relay_cred.token, cred.token, sizeof(m->relay_cred.token));
+		OPENSSL_cleanse(&cred, sizeof(cred));
 	}
 	m->self.id = (uint64_t)nd->id;
 	snprintf(m->self.name, sizeof(m->self.name), "%s", nd->dns_name);
@@ -677,6 +739,16 @@ static int rn_mapper_content_hash(const struct rn_netmap *m, uint8_t hash[32], c
 	rn_hash_u64(h, m->n_stun);
 	for (size_t i = 0; i < m->n_stun; i++)
 		rn_hash_endpoint(h, &m->stun[i]);
+	rn_hash_u64(h, m->n_relays);
+	for (size_t i = 0; i < m->n_relays; i++) {
+		rn_hash_str(h, m->relays[i].name);
+		rn_hash_endpoint(h, &m->relays[i].udp);
+		rn_hash_endpoint(h, &m->relays[i].tls);
+		EVP_DigestUpdate(h, m->relays[i].spki, sizeof(m->relays[i].spki));
+	}
+	/* the credential too: a new one (every RN_MAPPER_CRED_GRID_S) is a new map */
+	rn_hash_u64(h, m->relay_cred.expires);
+	EVP_DigestUpdate(h, m->relay_cred.token, sizeof(m->relay_cred.token));
 	ok = ok && EVP_DigestFinal_ex(h, hash, &hlen) == 1 && hlen == 32;
 	EVP_MD_CTX_free(h);
 	return ok ? 0 : rn_errf(err, errlen, -EIO, "SHA-256 failed");

@@ -26,22 +26,35 @@
 enum {
 	RN_MAPPER_ONLINE_S = 60,  /* a node polled this recently is online in others' maps */
 	RN_MAPPER_RESIGN_S = 120, /* a kept envelope older than this is signed again when asked */
+	RN_MAPPER_CRED_GRID_S = 12 * 3600,  /* relay credentials change at multiples of this */
+	RN_MAPPER_CRED_VALID_S = 24 * 3600, /* ... and last this long past the next multiple */
 };
 
 struct rn_mapper_epoch;
 struct rn_mapper_cache;
 
+/* What the running server adds to every map itself (all borrowed, copied by the epoch). */
+struct rn_mapper_own {
+	/* its STUN responder's addresses (at most RN_STORE_STUN_OWN_MAX; NULL, 0: none), listed
+	 * first in "stun", before the admin's "stun_servers" */
+	const union rn_netmap_endpoint *stun;
+	size_t n_stun;
+	/* its embedded relay (NULL: none), listed first in "relays", before the admin's */
+	const struct rn_netmap_relay *relay;
+	/* the relays' shared secret (RN_RELAY_SECRET_LEN bytes; NULL: unknown, and then the maps
+	 * list no relay, since the credential cannot be made) */
+	const uint8_t *relay_secret;
+};
+
 /*
  * Snapshots store and its policy at time now. serial names the epoch (the server's counter; the
  * cache reuses a map it built at the same serial). A stored policy that no longer parses is
- * logged and treated as deny-all, so no node is granted more than before. own_stun: the
- * server's own STUN responder addresses (at most RN_STORE_STUN_OWN_MAX, copied; NULL, 0: none),
- * which every map's "stun" lists first, before the admin's "stun_servers". Returns 0 or -errno
- * with err set.
+ * logged and treated as deny-all, so no node is granted more than before. own: see above (NULL:
+ * nothing of the server's own). Returns 0 or -errno with err set.
  */
 int rn_mapper_epoch_load(struct rn_store *store, uint64_t serial, int64_t now,
-			 const union rn_netmap_endpoint *own_stun, size_t n_own_stun,
-			 struct rn_mapper_epoch **out, char *err, size_t errlen);
+			 const struct rn_mapper_own *own, struct rn_mapper_epoch **out, char *err,
+			 size_t errlen);
 void rn_mapper_epoch_free(struct rn_mapper_epoch *e);
 uint64_t rn_mapper_epoch_serial(const struct rn_mapper_epoch *e);
 /* What e was made from, borrowed for e's lifetime (e.g. for autoApprovers at enrollment). */
@@ -49,6 +62,16 @@ const struct rn_control_world *rn_mapper_epoch_world(const struct rn_mapper_epoc
 const struct rn_policy *rn_mapper_epoch_policy(const struct rn_mapper_epoch *e);
 /* Whether some node's online state at now differs from what the epoch says: time to reload. */
 bool rn_mapper_epoch_online_changed(const struct rn_mapper_epoch *e, int64_t now);
+
+/*
+ * The relay credential's expiry for a map made at now: the next multiple (after now) of
+ * RN_MAPPER_CRED_GRID_S plus RN_MAPPER_CRED_VALID_S. On a fixed grid, so that every map does not
+ * change on every epoch: the credential (and so each node's map) changes only when now crosses
+ * a grid line, and a map made at now holds one valid for at least RN_MAPPER_CRED_VALID_S.
+ */
+uint64_t rn_mapper_cred_expiry(int64_t now);
+/* Whether the epoch's maps carry a credential that at now is off the grid: time to reload. */
+bool rn_mapper_epoch_cred_changed(const struct rn_mapper_epoch *e, int64_t now);
 
 /*
  * The map of node_id at epoch e, with version 0 and issued_at e's time, not yet signed; free

@@ -17,6 +17,7 @@
 #include "control/store_testdir.h"
 #include "netmap/netmap.h"
 #include "policy/filter.h"
+#include "relay/relay.h"
 
 #define NOW 1767225600
 
@@ -38,6 +39,9 @@ struct fixture {
 	uint64_t serial;
 	union rn_netmap_endpoint own_stun[2]; /* the server's responder, as serve gives it */
 	size_t n_own_stun;
+	struct rn_netmap_relay own_relay; /* name "": none */
+	uint8_t relay_secret[RN_RELAY_SECRET_LEN];
+	bool has_secret;
 };
 
 static int64_t enroll(struct fixture *f, const char *hostname, int64_t user, uint8_t n)
@@ -102,9 +106,13 @@ static struct rn_mapper_epoch *epoch(struct fixture *f, int64_t now)
 	struct rn_mapper_epoch *e = NULL;
 	char err[256];
 
-	assert_int_equal(rn_mapper_epoch_load(f->store, ++f->serial, now, f->own_stun,
-					      f->n_own_stun, &e, err, sizeof(err)),
-			 0);
+	struct rn_mapper_own own = { .stun = f->own_stun,
+				     .n_stun = f->n_own_stun,
+				     .relay = f->own_relay.name[0] ? &f->own_relay : NULL,
+				     .relay_secret = f->has_secret ? f->relay_secret : NULL };
+
+	assert_int_equal(
+	    rn_mapper_epoch_load(f->store, ++f->serial, now, &own, &e, err, sizeof(err)), 0);
 	return e;
 }
 
@@ -485,12 +493,132 @@ static void test_stun(void **state)
 	rn_mapper_epoch_free(e);
 }
 
+/* Whether m's credential is the relay secret's for m's own key, valid at now. */
+static bool cred_ok(const struct fixture *f, const struct rn_netmap *m, uint64_t now)
+{
+	struct rn_relay_cred c = { .expiry = m->relay_cred.expires };
+
+	memcpy(c.key, m->self.public_key, sizeof(c.key));
+	memcpy(c.token, m->relay_cred.token, sizeof(c.token));
+	return rn_relay_credential_verify(f->relay_secret, &c, now);
+}
+
+/*
+ * The map's "relays" and "relay_credential": none without a secret; with one, the server's own
+ * relay first, then the admin's, and each node a credential for its own key, on the 12 h grid
+ * (the same map, same version, within a grid step; a new version past it).
+ */
+static void test_relays(void **state)
+{
+	struct fixture *f = *state;
+	struct rn_netmap_relay ext;
+	struct rn_mapper_epoch *e;
+	struct rn_netmap m, s, d;
+	char err[256];
+	struct got g1, g2, g3;
+
+	/* the grid: the next multiple of 12 h, plus 24 h */
+	assert_int_equal(NOW % RN_MAPPER_CRED_GRID_S, 0);
+	assert_int_equal(rn_mapper_cred_expiry(NOW), NOW + 12 * 3600 + 24 * 3600);
+	assert_int_equal(rn_mapper_cred_expiry(NOW - 1), NOW + 24 * 3600);
+	assert_int_equal(rn_mapper_cred_expiry(NOW + 43199), NOW + 12 * 3600 + 24 * 3600);
+
+	assert_int_equal(rn_store_relay_make("control", "198.51.100.1:3479", "", NULL,
+					     &f->own_relay, err, sizeof(err)),
+			 -EINVAL); /* the own relay's name is not the admin's to take */
+	memset(&f->own_relay, 0, sizeof(f->own_relay));
+	strcpy(f->own_relay.name, RN_STORE_RELAY_OWN_NAME);
+	endpoint("198.51.100.1:3479", &f->own_relay.udp);
+	endpoint("198.51.100.1:8444", &f->own_relay.tls);
+	memset(f->own_relay.spki, 0x5a, sizeof(f->own_relay.spki));
+
+	/* a relay but no secret: nothing listed (a credential cannot be made) */
+	e = epoch(f, NOW);
+	assert_int_equal(rn_mapper_build(e, (uint64_t)f->laptop, &m, err, sizeof(err)), 0);
+	assert_int_equal(m.n_relays, 0);
+	assert_int_equal(m.relay_cred.expires, 0);
+	assert_false(rn_mapper_epoch_cred_changed(e, NOW + 86400));
+	rn_netmap_free(&m);
+	rn_mapper_epoch_free(e);
+
+	memset(f->relay_secret, 0x42, sizeof(f->relay_secret));
+	f->has_secret = true;
+	assert_int_equal(rn_store_relay_make("r2", "203.0.113.5:3479", "[2001:db8::5]:443",
+					     "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=", &ext,
+					     err, sizeof(err)),
+			 0);
+	assert_int_equal(rn_store_relay_add(f->store, "admin:t", &ext, NOW), 0);
+	e = epoch(f, NOW);
+	assert_int_equal(rn_mapper_build(e, (uint64_t)f->laptop, &m, err, sizeof(err)), 0);
+	assert_int_equal(rn_mapper_build(e, (uint64_t)f->server, &s, err, sizeof(err)), 0);
+	assert_int_equal(m.n_relays, 2);
+	assert_string_equal(m.relays[0].name, "control");
+	assert_memory_equal(&m.relays[0], &f->own_relay, sizeof(f->own_relay));
+	assert_memory_equal(&m.relays[1], &ext, sizeof(ext));
+	assert_int_equal(m.relay_cred.expires, rn_mapper_cred_expiry(NOW));
+	assert_true(cred_ok(f, &m, NOW));
+	assert_true(cred_ok(f, &s, NOW));
+	/* each node's own: the laptop's token is not the server's */
+	assert_memory_not_equal(m.relay_cred.token, s.relay_cred.token, 32);
+	m.version = 1;
+	if (rn_netmap_validate(&m, err, sizeof(err)))
+		fail_msg("%s", err);
+	rn_netmap_free(&m);
+	rn_netmap_free(&s);
+	g1 = get(f, e, f->laptop);
+	assert_int_equal(
+	    rn_netmap_decode(g1.envelope, strlen(g1.envelope), f->pub, &d, err, sizeof(err)), 0);
+	assert_int_equal(d.n_relays, 2);
+	assert_true(cred_ok(f, &d, NOW));
+	rn_netmap_free(&d);
+	assert_false(rn_mapper_epoch_cred_changed(e, NOW + 43199));
+	assert_true(rn_mapper_epoch_cred_changed(e, NOW + 43200));
+	rn_mapper_epoch_free(e);
+
+	/* later in the same grid step: the same map */
+	e = epoch(f, NOW + 3600);
+	g2 = get(f, e, f->laptop);
+	assert_int_equal(g2.version, g1.version);
+	rn_mapper_epoch_free(e);
+	/* past it: a new credential, so a new version */
+	e = epoch(f, NOW + 43200);
+	g3 = get(f, e, f->laptop);
+	assert_true(g3.version > g1.version);
+	assert_int_equal(
+	    rn_netmap_decode(g3.envelope, strlen(g3.envelope), f->pub, &d, err, sizeof(err)), 0);
+	assert_int_equal(d.relay_cred.expires, rn_mapper_cred_expiry(NOW + 43200));
+	assert_true(cred_ok(f, &d, NOW + 43200));
+	rn_netmap_free(&d);
+	rn_mapper_epoch_free(e);
+	free(g1.envelope);
+	free(g2.envelope);
+	free(g3.envelope);
+
+	/* the admin's relay removed: only the server's own */
+	assert_int_equal(rn_store_relay_remove(f->store, "admin:t", "r2", NOW), 0);
+	e = epoch(f, NOW);
+	assert_int_equal(rn_mapper_build(e, (uint64_t)f->laptop, &m, err, sizeof(err)), 0);
+	assert_int_equal(m.n_relays, 1);
+	rn_netmap_free(&m);
+	rn_mapper_epoch_free(e);
+
+	/* no relay at all: no credential either */
+	memset(&f->own_relay, 0, sizeof(f->own_relay));
+	e = epoch(f, NOW);
+	assert_int_equal(rn_mapper_build(e, (uint64_t)f->laptop, &m, err, sizeof(err)), 0);
+	assert_int_equal(m.n_relays, 0);
+	assert_int_equal(m.relay_cred.expires, 0);
+	rn_netmap_free(&m);
+	rn_mapper_epoch_free(e);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_maps_follow_policy, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_versions, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stun, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_relays, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_resign_when_old, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_expire_drops_peer, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lan_routes, setup, teardown),

@@ -246,6 +246,36 @@ void rn_store_stun_servers_format(const union rn_netmap_endpoint *eps, size_t n,
 bool rn_store_stun_server_same(const union rn_netmap_endpoint *a,
 			       const union rn_netmap_endpoint *b);
 
+/* Why nodes elsewhere cannot use ep (not unicast, loopback, link-local, IPv4-mapped), or NULL. */
+const char *rn_store_endpoint_bad(const union rn_netmap_endpoint *ep);
+
+/*
+ * The admin's relays (store_relay.c): the "relays" setting, which every netmap's "relays" lists
+ * after the control server's own relay (named RN_STORE_RELAY_OWN_NAME, so no other may be). At
+ * most RN_STORE_RELAYS_MAX, names unique. Changed only by add and remove, each audited.
+ */
+#define RN_STORE_RELAY_OWN_NAME "control"
+enum {
+	RN_STORE_RELAYS_MAX = RN_NETMAP_MAX_RELAYS - 1,
+	RN_STORE_RELAYS_TEXT_MAX = RN_NETMAP_MAX_RELAYS * 320,
+};
+/*
+ * A relay from the admin's words: name a DNS label other than RN_STORE_RELAY_OWN_NAME; udp and
+ * tls "" / NULL (not offered) or a unicast IP:PORT / [IP]:PORT, at least one of them; spki the
+ * certificate pin in base64, exactly when tls is set. -EINVAL with err (quoting the bad value).
+ */
+int rn_store_relay_make(const char *name, const char *udp, const char *tls, const char *spki,
+			struct rn_netmap_relay *out, char *err, size_t errlen)
+    __attribute__((warn_unused_result));
+/* -EEXIST: the name is taken; -ENOSPC: RN_STORE_RELAYS_MAX already. */
+int rn_store_relay_add(struct rn_store *store, const char *actor, const struct rn_netmap_relay *r,
+		       int64_t now);
+/* -ENOENT: no relay of that name. */
+int rn_store_relay_remove(struct rn_store *store, const char *actor, const char *name, int64_t now);
+/* The admin's relays in the order they were added. */
+int rn_store_relay_list(struct rn_store *store, struct rn_netmap_relay out[RN_STORE_RELAYS_MAX],
+			size_t *n);
+
 /* --- audit log --- */
 struct rn_store_audit {
 	int64_t id;

@@ -52,6 +52,11 @@ static bool rn_stun_servers_same(const union rn_netmap_endpoint *a,
 	       !memcmp(&a->sin6.sin6_addr, &b->sin6.sin6_addr, 16);
 }
 
+const char *rn_store_endpoint_bad(const union rn_netmap_endpoint *ep)
+{
+	return rn_stun_servers_bad(ep);
+}
+
 bool rn_store_stun_server_same(const union rn_netmap_endpoint *a, const union rn_netmap_endpoint *b)
 {
 	return rn_stun_servers_same(a, b);

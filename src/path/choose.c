@@ -17,14 +17,18 @@ bool rn_path_addr_equal(const union rn_path_addr *a, const union rn_path_addr *b
 	return a->sa.sa_family == AF_UNSPEC;
 }
 
+/* A trial of candidate i from now; give: we hand it to the data plane (else it has it). */
 static void start_trial(struct rn_path_peer *p, size_t i, const struct rn_path_observed *o,
-			uint64_t now_ms)
+			uint64_t now_ms, bool give)
 {
 	p->cur = i;
 	p->since_ms = now_ms;
 	p->tx_at_since = o ? o->tx_bytes : 0;
 	p->working = false;
-	p->changed_at_ms = now_ms;
+	if (give) {
+		p->given_ms = now_ms;
+		p->changed_at_ms = now_ms;
+	}
 }
 
 bool rn_path_peer_set_candidates(struct rn_path_peer *p, const union rn_path_addr *c, size_t n,
@@ -52,7 +56,7 @@ bool rn_path_peer_set_candidates(struct rn_path_peer *p, const union rn_path_add
 	for (i = 0; i < n; i++)
 		if (rn_path_addr_equal(&c[i], &in_use)) {
 			if (fresh)
-				start_trial(p, i, o, now_ms);
+				start_trial(p, i, o, now_ms, false);
 			p->cur = i; /* still a candidate: keep it, and what we know of it */
 			return false;
 		}
@@ -63,7 +67,7 @@ bool rn_path_peer_set_candidates(struct rn_path_peer *p, const union rn_path_add
 		p->working = true;
 		return false;
 	}
-	start_trial(p, 0, o, now_ms);
+	start_trial(p, 0, o, now_ms, true);
 	*out = p->cand[0];
 	return true;
 }
@@ -71,18 +75,21 @@ bool rn_path_peer_set_candidates(struct rn_path_peer *p, const union rn_path_add
 bool rn_path_peer_tick(struct rn_path_peer *p, const struct rn_path_observed *o, uint64_t now_ms,
 		       union rn_path_addr *out)
 {
-	uint64_t tried_for = now_ms - p->since_ms;
+	uint64_t tried_for = now_ms - p->since_ms, since_given = UINT64_MAX;
 
 	if (now_ms < p->since_ms)
 		tried_for = 0;
+	if (p->given_ms)
+		since_given = now_ms >= p->given_ms ? now_ms - p->given_ms : 0;
 	if (p->working && o->handshake_attempts && p->n_cand > 1) {
 		/* it went quiet: the data plane's retry says 5 s without an answer */
-		start_trial(p, (p->cur + 1) % p->n_cand, o, now_ms);
+		start_trial(p, (p->cur + 1) % p->n_cand, o, now_ms, true);
 		*out = p->cand[p->cur];
 		return true;
 	}
-	if (o->handshake_age_ms < RN_PATH_STALE_MS && o->handshake_age_ms <= tried_for) {
-		/* a handshake after the trial began: whatever endpoint the data plane has works */
+	if (o->handshake_age_ms < RN_PATH_STALE_MS && o->handshake_age_ms <= since_given) {
+		/* a handshake since we last set the endpoint: whatever endpoint the data plane has
+		 * now works (it got there by that handshake's roaming, or we set it) */
 		if (!p->working && p->n_cand && !rn_path_addr_equal(&o->endpoint, &p->cand[p->cur]))
 			p->changed_at_ms = now_ms; /* roamed */
 		p->working = true;
@@ -101,7 +108,7 @@ bool rn_path_peer_tick(struct rn_path_peer *p, const struct rn_path_observed *o,
 	if (p->n_cand < 2 || tried_for < RN_PATH_TRY_MS ||
 	    (o->tx_bytes == p->tx_at_since && !o->handshake_attempts))
 		return false; /* nothing else to try, still trying, or never tried: not a failure */
-	start_trial(p, (p->cur + 1) % p->n_cand, o, now_ms);
+	start_trial(p, (p->cur + 1) % p->n_cand, o, now_ms, true);
 	*out = p->cand[p->cur];
 	return true;
 }

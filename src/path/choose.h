@@ -39,7 +39,8 @@ struct rn_path_peer {
 	size_t cur;		/* the candidate last given to the data plane */
 	uint64_t since_ms;	/* when it was given */
 	uint64_t tx_at_since;	/* the peer's tx byte count then: did we try it since? */
-	bool working;		/* a handshake completed after since_ms */
+	uint64_t given_ms;	/* when we last gave the data plane an endpoint; 0: never */
+	bool working;		/* a handshake completed since then (roaming included) */
 	uint64_t changed_at_ms; /* the last change of endpoint we made or saw; 0: none */
 };
 

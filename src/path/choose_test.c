@@ -173,10 +173,34 @@ static void test_fresh_peer_in_use(void **state)
 	o.endpoint = cands[1];
 	assert_false(rn_path_peer_set_candidates(&p, cands, 3, &o, t, &out));
 	assert_int_equal(p.cur, 1);
+	assert_int_equal(p.changed_at_ms, 0); /* we changed nothing */
 	o.tx_bytes += 148;
 	assert_false(rn_path_peer_tick(&p, &o, t + 1000, &out));
 	assert_true(rn_path_peer_tick(&p, &o, t + RN_PATH_TRY_MS, &out));
 	assert_true(rn_path_addr_equal(&out, &cands[2]));
+}
+
+/*
+ * The handshake completed (the peer reached us, roaming set the endpoint) just before the
+ * chooser was made: that is a working path, not one to give up after 5.5 s (it was, when only
+ * a handshake after the chooser's start counted).
+ */
+static void test_handshake_before_chooser(void **state)
+{
+	struct rn_path_peer p = { 0 };
+	struct rn_path_observed o = { .handshake_age_ms = 200, .tx_bytes = 148 };
+	union rn_path_addr out;
+
+	(void)state;
+	o.endpoint = cands[1];
+	assert_false(rn_path_peer_set_candidates(&p, cands, 3, &o, 50000, &out));
+	o.handshake_age_ms = 1200;
+	o.tx_bytes += 5000;
+	assert_false(rn_path_peer_tick(&p, &o, 51000, &out));
+	assert_true(p.working);
+	o.handshake_age_ms = 7200;
+	assert_false(rn_path_peer_tick(&p, &o, 57000, &out));
+	assert_int_equal(p.cur, 1);
 }
 
 /* A candidate we cannot even send to (no route): tx does not grow, but the retry counts. */
@@ -222,6 +246,7 @@ int main(void)
 		cmocka_unit_test_setup(test_new_map, setup),
 		cmocka_unit_test_setup(test_fresh_peer_in_use, setup),
 		cmocka_unit_test_setup(test_unsendable, setup),
+		cmocka_unit_test_setup(test_handshake_before_chooser, setup),
 		cmocka_unit_test(test_addr_equal),
 	};
 

@@ -45,6 +45,7 @@ int rn_ctl_exit_main(struct rn_ctl *ctl, int argc, char **argv);
 int rn_ctl_policy_main(struct rn_ctl *ctl, int argc, char **argv);
 int rn_ctl_dns_main(struct rn_ctl *ctl, int argc, char **argv);
 int rn_ctl_stun_main(struct rn_ctl *ctl, int argc, char **argv);
+int rn_ctl_relay_main(struct rn_ctl *ctl, int argc, char **argv);
 int rn_ctl_serve_main(struct rn_ctl *ctl, int argc, char **argv);
 
 /* One verb of a group: "list", "create", ... and its help text. */

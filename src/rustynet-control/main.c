@@ -33,6 +33,7 @@ static const struct {
 	{ "policy", rn_ctl_policy_main, "set, get and check the network policy" },
 	{ "dns", rn_ctl_dns_main, "set and get the DNS upstreams nodes forward to" },
 	{ "stun", rn_ctl_stun_main, "set, list and clear the STUN servers nodes ask" },
+	{ "relay", rn_ctl_relay_main, "add, list and remove the relays nodes use" },
 	{ "serve", rn_ctl_serve_main, "serve the control protocol to nodes over HTTPS" },
 	{ "version", rn_ctl_version_main, "print the version" },
 };

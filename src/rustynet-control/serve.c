@@ -4,7 +4,8 @@
  * HTTPS (TLS 1.3 only, with the certificate made by init), on libmicrohttpd with a thread per
  * connection so a long-poll simply waits on a condition variable. A watcher thread notices the
  * admin CLI's changes (another process) through the audit log, and nodes going offline through
- * time. With --stun-listen, a STUN responder (stunsrv.h) answers in a thread of its own.
+ * time. With --stun-listen, a STUN responder (stunsrv.h) answers in a thread of its own; with
+ * --relay-udp/--relay-tls, a relay (relaysrv.h) forwards in another.
  * SIGTERM or SIGINT stops it cleanly: long-polls are answered, connections closed.
  */
 #include <errno.h>
@@ -26,6 +27,7 @@
 #include "control/api.h"
 #include "netmap/netmap_priv.h"
 #include "rustynet-control/ctl.h"
+#include "rustynet-control/relaysrv.h"
 #include "rustynet-control/serve.h"
 #include "rustynet-control/stunsrv.h"
 
@@ -53,15 +55,36 @@ void rn_serve_bump(struct rn_serve *s)
 	pthread_cond_broadcast(&s->changed);
 }
 
+/* The relay secret, once there is one: made by the embedded relay or an admin's `relay add`. */
+static void rn_serve_relay_secret(struct rn_serve *s)
+{
+	char err[512];
+	int ret;
+
+	if (s->has_relay_secret)
+		return;
+	ret = rn_ctl_relay_secret(s->state, false, s->relay_secret, err, sizeof(err));
+	if (!ret) {
+		s->has_relay_secret = true;
+	} else if (ret != -ENOENT && !s->relay_secret_warned) {
+		log_error(MAIN, "the relay secret: %s; the maps list no relays until it is fixed",
+			  err);
+		s->relay_secret_warned = true;
+	}
+}
+
 struct rn_mapper_epoch *rn_serve_snapshot(struct rn_serve *s)
 {
 	struct rn_mapper_epoch *e = NULL;
+	struct rn_mapper_own own = { .stun = s->own_stun, .n_stun = s->n_own_stun };
 	char err[256];
 
 	if (s->snap && rn_mapper_epoch_serial(s->snap) == s->epoch)
 		return s->snap;
-	if (rn_mapper_epoch_load(s->store, s->epoch, time(NULL), s->own_stun, s->n_own_stun, &e,
-				 err, sizeof(err))) {
+	rn_serve_relay_secret(s);
+	own.relay = s->has_own_relay ? &s->own_relay : NULL;
+	own.relay_secret = s->has_relay_secret ? s->relay_secret : NULL;
+	if (rn_mapper_epoch_load(s->store, s->epoch, time(NULL), &own, &e, err, sizeof(err))) {
 		log_error(MAIN, "loading the network: %s", err);
 		return NULL;
 	}
@@ -345,7 +368,9 @@ static void *rn_serve_watch(void *arg)
 		rn_serve_publish_held(s, rn_serve_ts_ms(&now));
 		if (now.tv_sec - online_check >= RN_SERVE_ONLINE_CHECK_S) {
 			online_check = now.tv_sec;
-			if (s->snap && rn_mapper_epoch_online_changed(s->snap, time(NULL)))
+			/* nodes gone offline, or relay credentials due for renewal */
+			if (s->snap && (rn_mapper_epoch_online_changed(s->snap, time(NULL)) ||
+					rn_mapper_epoch_cred_changed(s->snap, time(NULL))))
 				rn_serve_bump(s);
 		}
 	}
@@ -398,6 +423,7 @@ static int rn_serve_init(struct rn_serve *s, struct rn_ctl *ctl, uint8_t priv[RN
 	int ret;
 
 	memset(s, 0, sizeof(*s));
+	s->state = ctl->state;
 	snprintf(path, sizeof(path), "%s/%s", ctl->state, RN_CTL_SIGN_KEY);
 	ret = rn_netmap_key_load(path, RN_NETMAP_KEY_PRIVATE, priv, err, sizeof(err));
 	if (ret) {
@@ -437,6 +463,7 @@ static void rn_serve_fini(struct rn_serve *s)
 	rn_ratelimit_free(s->rl);
 	rn_challenge_free(s->challenge);
 	rn_store_close(s->store);
+	OPENSSL_cleanse(s->relay_secret, sizeof(s->relay_secret));
 	pthread_cond_destroy(&s->changed);
 	pthread_mutex_destroy(&s->lock);
 }
@@ -478,7 +505,8 @@ static struct MHD_Daemon *rn_serve_start(struct rn_serve *s, const union rn_netm
 
 /* Runs until SIGTERM or SIGINT. */
 static int rn_serve_run(struct rn_serve *s, const union rn_netmap_endpoint *ep, const char *key,
-			const char *cert, const char *listen, struct rn_stunsrv *stun)
+			const char *cert, const char *listen, struct rn_stunsrv *stun,
+			struct rn_ctl_relay *relay)
 {
 	struct MHD_Daemon *d;
 	pthread_t watcher;
@@ -493,6 +521,10 @@ static int rn_serve_run(struct rn_serve *s, const union rn_netmap_endpoint *ep, 
 	signal(SIGPIPE, SIG_IGN);
 	if (stun && rn_stunsrv_start(stun)) {
 		log_error(MAIN, "cannot start the STUN responder's thread");
+		return -EAGAIN;
+	}
+	if (relay && rn_ctl_relay_start(relay)) {
+		log_error(MAIN, "cannot start the relay's thread");
 		return -EAGAIN;
 	}
 	if (pthread_create(&watcher, NULL, rn_serve_watch, s))
@@ -568,6 +600,45 @@ static int rn_serve_stun_open(struct rn_serve *s, const struct rn_ctl *ctl,
 	return 0;
 }
 
+/*
+ * The embedded relay on --relay-udp / --relay-tls (neither: none), and what the maps tell nodes
+ * of it (s->own_relay). 0, or -errno after a logged error.
+ */
+static int rn_serve_relay_open(struct rn_serve *s, const struct rn_ctl *ctl,
+			       const union rn_netmap_endpoint *https, const char *udp,
+			       const char *tls, const char *stats, struct rn_ctl_relay **out)
+{
+	struct rn_netmap_ip hosts[RN_SERVE_CERT_IPS];
+	struct rn_ctl_relay_config cfg = {
+		.state = ctl->state, .udp = udp, .tls = tls, .stats_file = stats, .https = https
+	};
+	char u[RN_NETMAP_ENDPOINT_STRLEN] = "-", t[RN_NETMAP_ENDPOINT_STRLEN] = "-";
+	char path[4096], err[512];
+
+	*out = NULL;
+	if (!udp && !tls)
+		return 0;
+	snprintf(path, sizeof(path), "%s/%s", ctl->state, RN_CTL_TLS_CERT);
+	if (rn_ctl_tls_cert_ips(path, hosts, RN_SERVE_CERT_IPS, &cfg.n_hosts))
+		cfg.n_hosts = 0;
+	cfg.hosts = hosts;
+	*out = rn_ctl_relay_open(&cfg, &s->own_relay, s->relay_secret, err, sizeof(err));
+	if (!*out) {
+		log_error(MAIN, "the relay: %s", err);
+		return -EINVAL;
+	}
+	s->has_own_relay = true;
+	s->has_relay_secret = true;
+	if (udp)
+		rn_netmap_endpoint_format(&s->own_relay.udp, u, sizeof(u));
+	if (tls)
+		rn_netmap_endpoint_format(&s->own_relay.tls, t, sizeof(t));
+	log_info(MAIN, "relaying on udp %s, tls %s (the maps name udp %s, tls %s)%s%s",
+		 udp ? udp : "-", tls ? tls : "-", u, t, stats ? "; counters in " : "",
+		 stats ? stats : "");
+	return 0;
+}
+
 /* --stun-listen ADDR into eps[*n]; a usage error's exit code, or -1 to go on. */
 static int rn_serve_stun_arg(struct rn_ctl *ctl, const char *arg, union rn_netmap_endpoint *eps,
 			     size_t *n)
@@ -589,9 +660,10 @@ static int rn_serve_cmd(struct rn_ctl *ctl, int argc, char **argv)
 	union rn_netmap_endpoint stun_eps[RN_STUNSRV_MAX_LISTEN];
 	uint8_t priv[RN_NETMAP_KEY_LEN];
 	union rn_netmap_endpoint ep;
-	const char *listen = NULL;
+	const char *listen = NULL, *relay_udp = NULL, *relay_tls = NULL, *relay_stats = NULL;
 	char *key = NULL, *cert = NULL;
 	struct rn_stunsrv *stun = NULL;
+	struct rn_ctl_relay *relay = NULL;
 	struct rn_serve s;
 	size_t n_stun = 0;
 	int ret = RN_CTL_ERR, r;
@@ -612,12 +684,32 @@ static int rn_serve_cmd(struct rn_ctl *ctl, int argc, char **argv)
 			r = rn_serve_stun_arg(ctl, argv[i] + 14, stun_eps, &n_stun);
 			if (r >= 0)
 				return r;
+		} else if (!strcmp(argv[i], "--relay-udp") && i + 1 < argc) {
+			relay_udp = argv[++i];
+		} else if (!strcmp(argv[i], "--relay-tls") && i + 1 < argc) {
+			relay_tls = argv[++i];
+		} else if (!strcmp(argv[i], "--relay-stats-file") && i + 1 < argc) {
+			relay_stats = argv[++i];
 		} else {
 			return rn_ctl_usage_error(ctl, "unexpected argument \"%s\"", argv[i]);
 		}
 	}
 	if (!listen)
 		return rn_ctl_usage_error(ctl, "--listen ADDR:PORT is required");
+	for (int i = 0; i < 2; i++) {
+		const char *a = i ? relay_tls : relay_udp;
+		union rn_netmap_endpoint rep;
+
+		if (a &&
+		    (strlen(a) >= RN_NETMAP_ENDPOINT_STRLEN || rn_netmap_endpoint_parse(a, &rep)))
+			return rn_ctl_usage_error(ctl,
+						  "--relay-%s \"%s\" is not ADDR:PORT or "
+						  "[ADDR]:PORT with a port of 1-65535",
+						  i ? "tls" : "udp", a);
+	}
+	if (relay_stats && !relay_udp && !relay_tls)
+		return rn_ctl_usage_error(ctl,
+					  "--relay-stats-file needs --relay-udp or --relay-tls");
 	if (rn_netmap_endpoint_parse(listen, &ep))
 		return rn_ctl_usage_error(ctl,
 					  "--listen \"%s\" is not ADDR:PORT or [ADDR]:PORT with a "
@@ -625,13 +717,15 @@ static int rn_serve_cmd(struct rn_ctl *ctl, int argc, char **argv)
 					  listen);
 	rn_log_set_debug(getenv("RUSTYNET_CONTROL_DEBUG"));
 	if (rn_serve_init(&s, ctl, priv) ||
-	    rn_serve_stun_open(&s, ctl, &ep, stun_eps, n_stun, &stun))
+	    rn_serve_stun_open(&s, ctl, &ep, stun_eps, n_stun, &stun) ||
+	    rn_serve_relay_open(&s, ctl, &ep, relay_udp, relay_tls, relay_stats, &relay))
 		goto out;
 	key = rn_serve_read_pem(ctl->state, RN_CTL_TLS_KEY, true);
 	cert = rn_serve_read_pem(ctl->state, RN_CTL_TLS_CERT, false);
-	if (key && cert && !rn_serve_run(&s, &ep, key, cert, listen, stun))
+	if (key && cert && !rn_serve_run(&s, &ep, key, cert, listen, stun, relay))
 		ret = RN_CTL_OK;
 out:
+	rn_ctl_relay_free(relay);
 	rn_stunsrv_free(stun);
 	rn_serve_fini(&s);
 	if (key)
@@ -643,7 +737,9 @@ out:
 }
 
 static const struct rn_ctl_verb rn_serve_verbs[] = {
-	{ "serve", rn_serve_cmd, "serve --listen ADDR:PORT [--stun-listen ADDR]...",
+	{ "serve", rn_serve_cmd,
+	  "serve --listen ADDR:PORT [--stun-listen ADDR]... [--relay-udp ADDR:PORT]\n"
+	  "      [--relay-tls ADDR:PORT] [--relay-stats-file FILE]",
 	  "Serves the control protocol (docs/control-protocol.md) over HTTPS, TLS 1.3 only, with\n"
 	  "the certificate init made: nodes enroll with auth keys and long-poll their netmaps.\n"
 	  "ADDR is an IPv4 address or [IPv6]; 0.0.0.0 or [::] for all. Runs in the foreground\n"
@@ -657,9 +753,21 @@ static const struct rn_ctl_verb rn_serve_verbs[] = {
 	  "                      among init --hostname (the URL nodes enroll against), else the\n"
 	  "                      --listen address if it is one of that family.\n"
 	  "                      Answers are rate-limited per source address (20/s, bursts of\n"
-	  "                      40); anything but a Binding request is dropped silently.\n\n"
+	  "                      40); anything but a Binding request is dropped silently.\n"
+	  "  --relay-udp ADDR:PORT, --relay-tls ADDR:PORT\n"
+	  "                      also run a relay (docs/nat-traversal.md) for nodes that cannot\n"
+	  "                      reach each other directly: over UDP, and/or over TLS with this\n"
+	  "                      server's certificate (nodes pin its key; a TCP port other\n"
+	  "                      than --listen's: 443 on an address of its own in production).\n"
+	  "                      Every map lists it first as relay \"control\", before `relay\n"
+	  "                      add`'s; a wildcard ADDR is named as for --stun-listen. Its\n"
+	  "                      secret is STATE/relay.secret (made 0600 when missing; refused\n"
+	  "                      when others may read it), which every relay of the network\n"
+	  "                      shares (`relay secret --out FILE`).\n"
+	  "  --relay-stats-file FILE\n"
+	  "                      the relay's counters as JSON, rewritten every second.\n\n"
 	  "Environment: RUSTYNET_CONTROL_DEBUG=main logs debug lines (refused connections, the\n"
-	  "STUN responder's counters every minute and at exit).\n" },
+	  "STUN responder's counters every minute and at exit, the relay's at exit).\n" },
 	{ 0 },
 };
 

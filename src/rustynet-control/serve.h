@@ -15,6 +15,7 @@
 
 #include "control/mapper.h"
 #include "control/store.h"
+#include "relay/relay.h"
 #include "rustynet-control/callq.h"
 #include "rustynet-control/challenge.h"
 #include "rustynet-control/coalesce.h"
@@ -41,6 +42,14 @@ struct rn_serve {
 	/* set before any thread starts: the STUN responder's addresses every map lists first */
 	union rn_netmap_endpoint own_stun[RN_STORE_STUN_OWN_MAX];
 	size_t n_own_stun;
+	/* set before any thread starts: the embedded relay (serve --relay-udp/--relay-tls) */
+	struct rn_netmap_relay own_relay;
+	bool has_own_relay;
+	const char *state; /* the state dir, for the relay secret */
+	/* under lock: the network's relay secret (secret), read when first there (an admin's
+	 * `relay add` may make it while serve runs) */
+	uint8_t relay_secret[RN_RELAY_SECRET_LEN];
+	bool has_relay_secret, relay_secret_warned;
 	/* only the watcher thread: */
 	int64_t audit_id;
 	struct rn_ratelimit *rl;	/* locks itself */

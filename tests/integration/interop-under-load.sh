@@ -21,6 +21,8 @@
 # replies (counted in a capture on hC). During the flood O pings H: O's initiation without mac2
 # gets a cookie reply, O retries with mac2, H answers it, and the ping gets through.
 # Env: FLOOD_T (default 30), BURST (default 2000), LOAD_T (ping deadline, default 25).
+# Measures the data plane under load: nothing runs beside it (scripts/run-tests.sh).
+# run-tests: alone
 set -eu
 TEST_TAG=underload
 # shellcheck source=tests/lib.sh

@@ -17,7 +17,7 @@ set -eu
 TEST_TAG=runner
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/../lib.sh"
-plan 14
+plan 17
 need_root
 need_cmds python3 setpriv
 
@@ -43,6 +43,13 @@ script short 'plan 2; check one true; check two true; check three true; t_done'
 script noplan 'check one true; t_done'
 script skips 'plan 3; check one true; skip two "no widget here"; check three true; t_done'
 script skipall 'plan 4; need_root; check one true; check two true; check three true; check four true; t_done'
+# side by side: each notes when it ran; leaky leaves a namespace lib.sh does not know of
+# shellcheck disable=SC2016 # $0 and $T_ID are for the throwaway scripts
+{
+	script para 'plan 1; date +%s.%N >>"$(dirname "$0")/../../para.times"; sleep 2; date +%s.%N >>"$(dirname "$0")/../../para.times"; check one true; t_done'
+	script parb 'plan 1; date +%s.%N >>"$(dirname "$0")/../../parb.times"; sleep 2; date +%s.%N >>"$(dirname "$0")/../../parb.times"; check one true; t_done'
+	script parleaky 'plan 1; ip netns add "$T_ID-left"; check one true; t_done'
+}
 
 # unit TESTS...: the fake build's unit suite is TESTS (each a script in build/units/).
 unit_suite() {
@@ -67,13 +74,15 @@ chmod +x "$TREE/build/units/"*
 runner() {
 	local ci=$1 want=$2 pat=$3 rc=0
 	shift 3
-	env -u IMPL_A -u IMPL_B -u RUSTYNET_WG_RELEASE CI="$ci" \
+	env -u IMPL_A -u IMPL_B -u RUSTYNET_WG_RELEASE CI="$ci" INTEGRATION_JOBS="${JOBS:-1}" \
 		bash "$TREE/scripts/run-tests.sh" --build "$TREE/build" "$@" >"$T_DIR/runner.out" 2>&1 || rc=$?
 	grep -E '^(not ok|skip) - |^FAIL |^[0-9]+ passed' "$T_DIR/runner.out" || true
 	echo "exit status $rc (want $want)"
 	[ "$rc" = "$want" ] && grep -qF -- "$pat" "$T_DIR/runner.out"
 }
 I=(--only integration --script)
+# runner2: the same with two scripts at a time
+runner2() { JOBS=2 runner "$@"; }
 
 # ---------------------------------------------------------------- the plan
 check "alive: a script that runs its 3 planned checks passes" \
@@ -83,6 +92,22 @@ check "a script that exits 0 after 2 of 3 planned checks fails, saying so" \
 check "a script that runs 3 checks on a plan of 2 fails, saying so" \
 	runner false 1 "planned 2 checks, ran 3" "${I[@]}" short
 check "a script without a plan line fails" runner false 1 "no plan line" "${I[@]}" noplan
+
+# ---------------------------------------------------------------- side by side
+# overlapped: para's and parb's [start, end] intervals overlap (they ran at the same time).
+overlapped() {
+	python3 - "$TREE/para.times" "$TREE/parb.times" <<-'EOF'
+		import sys
+		a, b = ([float(x) for x in open(f).read().split()] for f in sys.argv[1:3])
+		print("para", a, "parb", b)
+		assert a[0] < b[1] and b[0] < a[1], "one ran after the other"
+	EOF
+}
+check "alive: INTEGRATION_JOBS=2 runs two scripts at once, both counted" \
+	runner2 false 0 "2 passed, 0 failed, 0 skipped" "${I[@]}" 'par[ab]'
+check "... and they overlapped in time" overlapped
+check "a script that leaves a namespace behind fails, though another passed beside it" \
+	runner2 false 1 "parleaky: left namespaces behind" "${I[@]}" 'par*'
 
 # ---------------------------------------------------------------- skips
 check "alive: without CI a skipped check is a skip" \

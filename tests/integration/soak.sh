@@ -38,6 +38,8 @@
 # quarantine off (ASAN_OPTIONS), which still catches retained objects but not fragmentation.
 # Env: SOAK_SECONDS (75), SOAK_CSV (a file to keep the samples in: time_s, daemon, pid, rss_kib,
 # fds, cpu_pct), SOAK_SAMPLE_S (sample period, 3).
+# Measures memory and CPU under churn: nothing runs beside it (scripts/run-tests.sh).
+# run-tests: alone
 set -eu
 TEST_TAG=soak
 # shellcheck source=tests/lib.sh
