@@ -36,9 +36,10 @@ E_UL4=198.51.100.40
 E_UL6=2001:db8:1::40
 C_NAT=198.51.100.42
 L_ADDR=192.168.77.10
-# what else c1 may send on its underlay: WireGuard to e's host candidate (tried first; rc
-# forwards it nowhere) and STUN to the control server, both from rustynetd's WireGuard socket
-LEAK_ALLOW="(udp and dst host 10.40.0.2 and dst port $WG_PORT) or (udp and dst host $CTL_UL4 and dst port 3478)"
+# what else c1 may send on its underlay, from rustynetd's WireGuard socket: WireGuard to e's host
+# candidates (its addresses on re's LAN and on its own LAN: the path chooser tries them; they go
+# nowhere past rc) and STUN to the control server
+LEAK_ALLOW="(udp and src port $WG_PORT and dst port $WG_PORT and (dst host 10.40.0.2 or dst host 192.168.77.1)) or (udp and src port $WG_PORT and dst host $CTL_UL4 and dst port 3478)"
 
 MESH_CTL_ARGS=(--stun-listen 198.51.100.1)
 mesh_init_or_end
@@ -118,7 +119,8 @@ wg_blocked() {
 		table ip exitnat {
 			chain wg {
 				type filter hook forward priority -10
-				udp port $WG_PORT drop
+				udp dport $WG_PORT drop
+				udp sport $WG_PORT drop
 			}
 		}
 	EOF
