@@ -20,15 +20,16 @@
 # leak-lib.sh) c1's underlay carries nothing but WireGuard to e's candidates, the control
 # connection and STUN to the control server, while the path works and while re drops the
 # WireGuard UDP (the kill switch holds); then the path comes back; control: `exit-node off` and
-# the same capture sees the loop's packets to I.
+# the same capture sees the loop's packets to I. DNS: a public name asked of c1's Magic DNS is
+# answered, nothing on port 53/853 on c1's underlay, the query leaves re from its address.
 set -eu
 TEST_TAG=exitnat
 # shellcheck source=tests/leak-lib.sh
 . "$(dirname "$0")/../leak-lib.sh"
 # shellcheck source=tests/nat-lib.sh
 . "$(dirname "$0")/../nat-lib.sh"
-plan 31
-leak_preamble conntrack
+plan 33
+leak_preamble conntrack dig dnsmasq
 
 # leak-lib's names for this topology: e is reached at re's address; I is on the switch.
 I_ADDR=198.51.100.30
@@ -46,9 +47,9 @@ mesh_init_or_end
 topology() {
 	nat_router re 40 40 preserve && nat_router rc 42 42 preserve || return 1
 	exit_host inet && mesh_link "${EXIT_NS[inet]}" w0 30 || return 1
-	exit_host l
+	exit_host l && mesh_upstream_start "$T_ID-up"
 }
-check_ok "two NAT routers and the internet host I" topology || { mesh_dump_logs; t_done; }
+check_ok "two NAT routers, the internet host I and a resolver (.53)" topology || { mesh_dump_logs; t_done; }
 check_ok "rustynetd e starts behind re" mesh_node e nat_link re || { mesh_dump_logs; t_done; }
 check_ok "rustynetd c1 starts behind rc" mesh_node c1 nat_link rc || { mesh_dump_logs; t_done; }
 exit_lan() {
@@ -108,6 +109,24 @@ check "lan-access on" rnn c1 lan-access on
 check "LAN-on: c1 reaches L through e" wait_for 5 exit_reaches c1 tcp "$L_ADDR" 443
 check "lan-access off" rnn c1 lan-access off
 check "LAN-off again: c1 cannot reach L" wait_for 5 exit_blocked c1 tcp "$L_ADDR" 443
+
+# ---------------------------------------------------------------- DNS
+# dns_via_e: c1's Magic DNS answers a public name, with nothing on port 53/853 on c1's underlay
+# while the query leaves re from its address (through the tunnel and e, behind its NAT).
+dns_via_e() {
+	local c1cap recap ans n up
+	capture_start "${MESH_NS[c1]}" e0 && c1cap=$CAPTURE_FILE &&
+		capture_start "${NAT_NS[re]}" e0 udp and dst port 53 && recap=$CAPTURE_FILE || return 1
+	ans=$(nsx "${MESH_NS[c1]}" dig +time=3 +tries=1 +short @100.100.100.100 www.example.test) || true
+	capture_stop "$c1cap"
+	capture_stop "$recap"
+	n=$(capture_count "$c1cap" "port 53 or port 853") &&
+		up=$(capture_count "$recap" "src host $E_UL4 and dst host $MESH_UPSTREAM_IP") || return 1
+	echo "answer '$ans'; port 53/853 on c1's underlay: $n; queries leaving re for the resolver: $up"
+	[ "$ans" = 192.0.2.80 ] && [ "$n" = 0 ] && [ "$up" -gt 0 ]
+}
+check "admin: dns upstreams set $MESH_UPSTREAM_IP" ctl dns upstreams set "$MESH_UPSTREAM_IP"
+check "DNS for a public name goes through the tunnel and leaves behind re" wait_for 10 dns_via_e
 
 # ---------------------------------------------------------------- kill switch on the NAT path
 check "status: kill switch active, not blocking" wait_for 5 ks_state True False
