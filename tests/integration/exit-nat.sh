@@ -13,13 +13,14 @@
 #                    (exit + router)
 #                    lan77 192.168.77.1 --- ns l: L 192.168.77.10 (the exit's LAN)
 #
-# e advertises an exit and 192.168.77.0/24 (both approved); alice may use the internet and that
+# Both e and c1 run with strict rp_filter. e advertises an exit and 192.168.77.0/24 (both approved); alice may use the internet and that
 # LAN. Checks: both NAT mappings; before selection I sees c1's NAT address, after `exit-node
 # select e` re's (e forwards out of its underlay, behind its NAT); the path is direct, each side
 # at the other's NAT address; the LAN toggle off/on/off; under a traffic loop to I (tests/
 # leak-lib.sh) c1's underlay carries nothing but WireGuard to e's candidates, the control
 # connection and STUN to the control server, while the path works and while re drops the
-# WireGuard UDP (the kill switch holds); then the path comes back; control: `exit-node off` and
+# WireGuard UDP (the kill switch holds), and after the path comes back (direct again) while e's
+# rustynetd is killed; control: `exit-node off` and
 # the same capture sees the loop's packets to I. DNS: a public name asked of c1's Magic DNS is
 # answered, nothing on port 53/853 on c1's underlay, the query leaves re from its address.
 set -eu
@@ -28,7 +29,7 @@ TEST_TAG=exitnat
 . "$(dirname "$0")/../leak-lib.sh"
 # shellcheck source=tests/nat-lib.sh
 . "$(dirname "$0")/../nat-lib.sh"
-plan 33
+plan 35
 leak_preamble conntrack dig dnsmasq
 
 # leak-lib's names for this topology: e is reached at re's address; I is on the switch.
@@ -52,6 +53,14 @@ topology() {
 check_ok "two NAT routers, the internet host I and a resolver (.53)" topology || { mesh_dump_logs; t_done; }
 check_ok "rustynetd e starts behind re" mesh_node e nat_link re || { mesh_dump_logs; t_done; }
 check_ok "rustynetd c1 starts behind rc" mesh_node c1 nat_link rc || { mesh_dump_logs; t_done; }
+strict_rp() {
+	local n
+	for n in e c1; do
+		nsx "${MESH_NS[$n]}" sysctl -qw net.ipv4.conf.all.rp_filter=1 net.ipv4.conf.e0.rp_filter=1 ||
+			return 1
+	done
+}
+check "strict reverse-path filtering on e and c1 (exit-rpfilter.sh's client setting)" strict_rp
 exit_lan() {
 	veth_add "${MESH_NS[e]}" lan77 "${EXIT_NS[l]}" l0 &&
 		addr_add "${MESH_NS[e]}" lan77 192.168.77.1/24 &&
@@ -150,6 +159,9 @@ check "path blocked at re: no leak in 6 s, WireGuard attempts still seen" \
 nsx "${NAT_NS[re]}" nft delete table ip exitnat || true
 check "unblocked: c1 -> I through e again" wait_for 30 seen_as "$E_UL4"
 check "and the path is direct again" wait_for 5 direct_at c1 e "$E_UL4:$WG_PORT"
+kill -KILL "${MESH_PID[e]}" 2>/dev/null || true
+check "e's rustynetd killed: no leak in 4 s, WireGuard attempts still seen" \
+	leak_none_for 4 "exit dead"
 
 check "exit-node off" rnn c1 exit-node off
 check "control: after exit-node off the loop's packets to I show in a capture" leak_seen_for 3
