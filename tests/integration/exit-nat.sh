@@ -8,21 +8,22 @@
 #     +----------------+------------------+------------------+
 #   ctl .1           re .40             rc .42             inet .30 (I: tcp/443, udp/5353, udp/53)
 #   control,         masquerade         masquerade
-#   STUN :3478       10.40.0.0/24       10.42.0.0/24
+#   STUN :3478       10.40.0.0/24       10.42.0.0/24       up .53 (dnsmasq: www.example.test,
+#                                                          the network's DNS upstream)
 #                    e 10.40.0.2        c1 10.42.0.2 (alice) [capture on e0]
 #                    (exit + router)
 #                    lan77 192.168.77.1 --- ns l: L 192.168.77.10 (the exit's LAN)
 #
-# Both e and c1 run with strict rp_filter. e advertises an exit and 192.168.77.0/24 (both approved); alice may use the internet and that
-# LAN. Checks: both NAT mappings; before selection I sees c1's NAT address, after `exit-node
-# select e` re's (e forwards out of its underlay, behind its NAT); the path is direct, each side
-# at the other's NAT address; the LAN toggle off/on/off; under a traffic loop to I (tests/
-# leak-lib.sh) c1's underlay carries nothing but WireGuard to e's candidates, the control
-# connection and STUN to the control server, while the path works and while re drops the
-# WireGuard UDP (the kill switch holds), and after the path comes back (direct again) while e's
-# rustynetd is killed; control: `exit-node off` and
-# the same capture sees the loop's packets to I. DNS: a public name asked of c1's Magic DNS is
-# answered, nothing on port 53/853 on c1's underlay, the query leaves re from its address.
+# Both e and c1 run with strict rp_filter. e advertises an exit and 192.168.77.0/24 (both
+# approved); alice may use the internet and that LAN. Checks: both NAT mappings; before
+# selection I sees c1's NAT address, after `exit-node select e` re's (e forwards out of its
+# underlay, behind its NAT); the path is direct, each side at the other's NAT address; the LAN
+# toggle off/on/off; DNS: a public name asked of c1's Magic DNS is answered, nothing on port
+# 53/853 on c1's underlay, the query leaves re from its address; under a traffic loop to I
+# (tests/leak-lib.sh) c1's underlay carries nothing but WireGuard to e's candidates, the
+# control connection and STUN to the control server, while the path works, while re drops the
+# WireGuard UDP (the kill switch holds), and, the path back (direct again), while e's rustynetd
+# is killed; control: `exit-node off` and the same capture sees the loop's packets to I.
 set -eu
 TEST_TAG=exitnat
 # shellcheck source=tests/leak-lib.sh
@@ -41,7 +42,9 @@ L_ADDR=192.168.77.10
 # what else c1 may send on its underlay, from rustynetd's WireGuard socket: WireGuard to e's host
 # candidates (its addresses on re's LAN and on its own LAN: the path chooser tries them; they go
 # nowhere past rc) and STUN to the control server
-LEAK_ALLOW="(udp and src port $WG_PORT and dst port $WG_PORT and (dst host 10.40.0.2 or dst host 192.168.77.1)) or (udp and src port $WG_PORT and dst host $CTL_UL4 and dst port 3478)"
+LEAK_ALLOW="(udp and src port $WG_PORT and dst port $WG_PORT and
+	(dst host 10.40.0.2 or dst host 192.168.77.1)) or
+	(udp and src port $WG_PORT and dst host $CTL_UL4 and dst port 3478)"
 
 MESH_CTL_ARGS=(--stun-listen 198.51.100.1)
 mesh_init_or_end
@@ -50,7 +53,8 @@ topology() {
 	exit_host inet && mesh_link "${EXIT_NS[inet]}" w0 30 || return 1
 	exit_host l && mesh_upstream_start "$T_ID-up"
 }
-check_ok "two NAT routers, the internet host I and a resolver (.53)" topology || { mesh_dump_logs; t_done; }
+check_ok "two NAT routers, the internet host I and a resolver (.53)" topology ||
+	{ mesh_dump_logs; t_done; }
 check_ok "rustynetd e starts behind re" mesh_node e nat_link re || { mesh_dump_logs; t_done; }
 check_ok "rustynetd c1 starts behind rc" mesh_node c1 nat_link rc || { mesh_dump_logs; t_done; }
 strict_rp() {
@@ -80,8 +84,8 @@ up_exit() {
 		--advertise-routes 192.168.77.0/24
 }
 check "e up, advertising an exit node and 192.168.77.0/24" up_exit
-check "admin approves e as exit and its LAN" \
-	sh -c "'$RNC' --state '$MESH_CTL_ST' exit approve e && '$RNC' --state '$MESH_CTL_ST' routes approve e 192.168.77.0/24"
+approve() { ctl exit approve e && ctl routes approve e 192.168.77.0/24; }
+check "admin approves e as exit and its LAN" approve
 
 mapped() { [ "$(mesh_json "$1" 'j["nat"]["mappings"]["ipv4"]')" = "$2" ]; }
 check "e's mapping is re's address, port kept: $E_UL4:$WG_PORT" wait_for 10 mapped e "$E_UL4:$WG_PORT"
