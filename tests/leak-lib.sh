@@ -12,11 +12,13 @@
 #                       listener on I (tcp/443, udp/5353, udp/53 unless LEAK_NO_DNS_LISTENER)
 # leak_traffic_start    c1 sends to I all along: ping, UDP, DNS to I as a resolver, TCP
 # leak_count FILE       packets in a capture of c1's underlay sent by c1 that are neither
-#                       WireGuard to E, nor rustynetd's control connection, nor ARP, neighbor
-#                       discovery or link-local multicast: leaks
+#                       WireGuard to E (any of its addresses), nor rustynetd's control
+#                       connection, nor ARP, neighbor discovery or link-local multicast (nor
+#                       LEAK_ALLOW, a pcap filter a scenario may set: what else its topology
+#                       legitimately sends): leaks
 # seen_as ADDR          c1's tcp/443 to I arrives from ADDR (and the answer comes back)
-# wg_count FILE         WireGuard packets c1 sent to E in a capture (proof the capture saw
-#                       the tunnel at work)
+# wg_count FILE         WireGuard packets c1 sent to E (any of its addresses, leak_e_dst) in
+#                       a capture (proof the capture saw the tunnel at work)
 # leak_check PROTECTED|CONTROL SECONDS FILTER
 #                       the protected step and its control, counted by one function: leaks
 #                       and FILTER 0 with WireGuard and c1's canary seen, or both above 0
@@ -107,10 +109,10 @@ leak_filter() {
 	local mac
 	mac=$(leak_mac) || return 1
 	echo "ether src $mac and not arp and
-	not (udp and (dst host $E_UL4 or dst host $E_UL6) and dst port $WG_PORT) and
+	not (udp and $(leak_e_dst) and dst port $WG_PORT) and
 	not (tcp and dst host $CTL_UL4 and dst port 8443) and
 	not (icmp6 and ip6[40] >= 133 and ip6[40] <= 136) and
-	not (ip6 and dst net ff02::/16)"
+	not (ip6 and dst net ff02::/16)${LEAK_ALLOW:+ and not ($LEAK_ALLOW)}"
 }
 leak_count() { local f; f=$(leak_filter) && capture_count "$1" "$f"; }
 # c1_seen FILE: the capture holds c1's canary (underlay_for sends it), printed.
@@ -120,7 +122,12 @@ c1_seen() {
 	echo "c1's canary (ICMPv6 echo to ff02::1 from $mac) in the capture: $n"
 	[ "$n" -gt 0 ]
 }
-wg_count() { capture_count "$1" "udp and dst host $E_UL4 and dst port $WG_PORT"; }
+wg_count() { capture_count "$1" "udp and $(leak_e_dst) and dst port $WG_PORT"; }
+# leak_e_dst: a pcap filter for e's addresses, each a candidate c1's path chooser may use for
+# e's WireGuard: its underlay, and its uplink (a host candidate c1 reaches through the ISP).
+leak_e_dst() {
+	echo "(dst host $E_UL4 or dst host $E_UL6 or dst host $E_UPLINK or dst host $E6_UPLINK)"
+}
 
 # The control steps of the LAN-route scenarios put back what this client did before routing
 # only the local ranges by main: `lookup main suppress_prefixlength 0` for every unmarked

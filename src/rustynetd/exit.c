@@ -15,6 +15,7 @@
 
 #include "common/log.h"
 #include "ipc/ipc.h"
+#include "rustynetd/client.h"
 #include "rustynetd/daemon.h"
 #include "rustynetd/persist.h"
 #include "system/sysctl.h"
@@ -93,10 +94,16 @@ static void add_wanted(struct rn_daemon *d, const struct rn_exit_plan *want)
 /*
  * Strict rp_filter: replies to the marked sockets get their mark back from conntrack and the
  * reverse lookup uses it (exit.h). Re-asserting replaces the table in one transaction.
+ * Conntrack learns the mark from a packet sent after the table exists: the control server's
+ * long poll, opened before and silent while it waits for the next map, would have that map
+ * dropped by rp_filter and wait out its timeout (35 s without maps; an exit behind a NAT
+ * and a client behind another showed it, tests/integration/exit-nat.sh). So the poll starts
+ * over on a new connection when the table first goes in.
  */
 static void mark_restore_on(struct rn_daemon *d)
 {
 	char ruleset[RN_EXIT_MARK_RULESET_MAX], val[RN_SYSCTL_VALUE_MAX];
+	bool was = d->exit.mark_restore;
 	int r;
 
 	r = rn_exit_mark_ruleset(RN_EXIT_FWMARK, RN_EXIT_FWMASK, ruleset, sizeof(ruleset));
@@ -108,6 +115,8 @@ static void mark_restore_on(struct rn_daemon *d)
 		return;
 	}
 	d->exit.mark_restore = true;
+	if (!was)
+		rn_client_repoll(d->client);
 	/* Left alone when already 1: the journal then has nothing of ours to put back. */
 	r = rn_sysctl_read(RN_EXIT_MARK_SYSCTL, val, sizeof(val));
 	if (!r && !strcmp(val, "1"))
