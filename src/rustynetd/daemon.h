@@ -74,6 +74,7 @@ struct rn_daemon {
 	struct rn_magicdns_state dns;  /* magicdns.c: Magic DNS, group "dns" */
 	struct rn_paths paths;	       /* paths.c: which endpoint of each peer is in use */
 	struct rn_daemon_disco *disco; /* discovery.c: owned; NULL when not running */
+	struct rn_daemon_relays *relays; /* relays.c: owned; NULL before the first relay */
 };
 
 /*

@@ -14,6 +14,7 @@
 #include "common/authkey_format.h"
 #include "common/log.h"
 #include "rustynetd/daemon.h"
+#include "rustynetd/relays.h"
 #include "rustynetd/persist.h"
 
 static void start_polling(struct rn_daemon *d, bool connected)
@@ -215,6 +216,7 @@ int rn_daemon_session_logout(struct rn_daemon *d, char *err, size_t errlen)
 	}
 	rn_daemon_dns_stop(d);
 	rn_apply_clear(d);
+	rn_daemon_relays_stop(d);
 	rn_daemon_paths_free(d);
 	rn_daemon_exit_forget(d);
 	r = rn_persist_forget(d->state_dir);
@@ -249,6 +251,7 @@ void rn_daemon_session_close(struct rn_daemon *d)
 	rn_client_stop(d->client);
 	d->client = NULL;
 	rn_daemon_dns_stop(d);
+	rn_daemon_relays_stop(d);
 	rn_daemon_paths_free(d);
 	rn_login_wipe(&d->login);
 	rn_netmap_free(&d->map);
