@@ -209,6 +209,7 @@ struct conn_run {
 	struct rn_relay_client *cl;
 	bool tls, ever_registered;
 	uint64_t started_ms, next_try_ms, backoff_ms, last_tick_ms;
+	uint64_t last_reg_ms; /* the connection's start, or when it was last seen registered */
 };
 
 /* The connection failed or was given up: retry later, on the other transport if any. */
@@ -261,8 +262,11 @@ static void conn_turn(struct relay_conn *c, struct conn_run *s, const struct pol
 		s->backoff_ms = BACKOFF_MIN_MS;
 	}
 	s->ever_registered |= reg;
+	if (reg)
+		s->last_reg_ms = now;
 	set_state(c, true, s->tls, reg, NULL);
-	if (!s->tls && !s->ever_registered && now - s->started_ms >= RN_RELAYS_UDP_WAIT_MS) {
+	/* Never registered over UDP, or the registration lapsed (UDP blocked since): TLS. */
+	if (!s->tls && now - s->last_reg_ms >= RN_RELAYS_UDP_WAIT_MS) {
 		rn_relay_client_free(s->cl);
 		s->cl = NULL;
 		set_state(c, false, false, false, "UDP did not register within 3 s");
@@ -295,7 +299,7 @@ static void *conn_thread(void *arg)
 				conn_drop(c, &s, NULL);
 				continue;
 			}
-			s.started_ms = s.last_tick_ms = mono_ms();
+			s.started_ms = s.last_tick_ms = s.last_reg_ms = mono_ms();
 			s.ever_registered = false;
 		}
 		if (s.cl) {
