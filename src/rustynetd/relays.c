@@ -128,8 +128,14 @@ static void on_recv(void *ctx, const uint8_t src[RN_RELAY_KEY_LEN], const uint8_
 {
 	struct relay_conn *c = ctx;
 
+	int r;
+
 	(void)src; /* WireGuard authenticates the sender; the key only routed it */
-	rn_wg_device_relay_input(c->owner->dev, &c->ep, payload, len);
+	r = rn_wg_device_relay_input(c->owner->dev, &c->ep, payload, len);
+	if (r)
+		log_debug(MAIN, "relay %s: dropped a %zu-byte datagram: %s", c->cfg.name, len,
+			  strerror(-r));
+
 }
 
 static bool has(const union rn_netmap_endpoint *ep)
@@ -202,6 +208,9 @@ static int conn_flush(struct relay_conn *c, struct rn_relay_client *cl, struct r
 		r = rn_relay_client_send(cl, tmp->dst, tmp->data, tmp->len);
 		if (r == -EPIPE)
 			return r;
+		if (r)
+			log_debug(MAIN, "relay %s: a %u-byte datagram not sent: %s", c->cfg.name,
+				  tmp->len, strerror(-r));
 	}
 }
 

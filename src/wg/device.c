@@ -165,7 +165,8 @@ static int alloc_workers(struct rn_wg_device *dev)
 	    dev, pool_size(n, RN_TX_BUFS_PER_WORKER, RN_TX_BUFS_MIN, RN_TX_BUFS_INLINE));
 	if (err)
 		return err;
-	return rn_receive_pool_alloc(dev, pool_size(n, RN_RX_BUFS_PER_WORKER, RN_RX_BUFS_MIN, 1));
+	/* Inline: the UDP reader holds one while it waits; the relay input needs another. */
+	return rn_receive_pool_alloc(dev, pool_size(n, RN_RX_BUFS_PER_WORKER, RN_RX_BUFS_MIN, 2));
 }
 
 static int start_threads(struct rn_wg_device *dev)

@@ -58,10 +58,14 @@ check_ok "relay serving on the switch" relay_start || { mesh_dump_logs; t_done; 
 
 routers() {
 	nat_router ra 40 41 random && nat_router rb 42 42 random && nat_router rc 44 44 preserve &&
-		nsx "${NAT_NS[rc]}" nft add table ip rnt_block &&
-		nsx "${NAT_NS[rc]}" nft add chain ip rnt_block fwd \
-			'{ type filter hook forward priority 0; }' &&
-		nsx "${NAT_NS[rc]}" nft add rule ip rnt_block fwd oifname e0 meta l4proto udp drop
+		nsx "${NAT_NS[rc]}" nft -f - <<-EOF
+			table ip rnt_block {
+				chain out {
+					type filter hook forward priority 0
+					oifname e0 meta l4proto udp drop
+				}
+			}
+		EOF
 }
 check_ok "NAT routers (c's drops all UDP out)" routers || { mesh_dump_logs; t_done; }
 
@@ -73,7 +77,7 @@ relay_node() {
 	key=$(mesh_json "$n" 'j["public_key"]') &&
 		cred=$("$RELAY" issue --secret "$S" --node-key "$key") || return 1
 	mesh_stop_pid "rustynetd $n" "${MESH_PID[$n]}" "$RND" >/dev/null
-	mesh_node_start "$n" \
+	mesh_node_start "$n" RUSTYNETD_DEBUG=all \
 		"RUSTYNETD_TEST_RELAY=r1;198.51.100.50:3478;198.51.100.50:443;$PIN;$cred"
 }
 for n in a b c; do
@@ -101,11 +105,11 @@ relay_is() {
 fwd() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["fwd_packets"])' "$STATS"; }
 
 check "a and b register with the relay over UDP" wait_for 10 eval 'relay_is a udp && relay_is b udp'
-check "a pings b through the relay" wait_for 45 mesh_ping a "${IP4[b]}"
+check "a pings b through the relay" wait_for 30 mesh_ping a "${IP4[b]}"
 check "a's path to b is the relay r1, working" wait_for 10 path_is a b "relay r1 True"
 check "b's path to a is the relay r1" wait_for 10 path_is b a "relay r1 True"
 check "the relay forwarded packets" wait_for 3 eval '[ "$(fwd)" -gt 0 ]'
-check "rustynet ping says via relay r1" eval 'rnn a ping -c 1 "${IP4[b]}" | grep -q "via relay r1"'
+check "rustynet ping says via relay r1" eval 'rnx a ping -c 1 "${IP4[b]}" | grep -q "via relay r1"'
 
 # Relay -> direct under load: both NATs go easy while iperf3 runs through the tunnel.
 nsx "${MESH_NS[b]}" iperf3 -s -1 -B "${IP4[b]}" >/dev/null 2>&1 &
