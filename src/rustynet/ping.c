@@ -227,8 +227,8 @@ static int parse(int argc, char **argv, const char **what, long *count, bool *js
  * kind and its endpoint into ep (empty: none). Asked after each reply, so a path change in the
  * middle of a run shows on the reply that took the new path.
  */
-static void peer_path(const char *name, char *kind, size_t klen, char *ep, size_t elen,
-		      char *relay, size_t rlen)
+static void peer_path(const char *name, char *kind, size_t klen, char *ep, size_t elen, char *relay,
+		      size_t rlen)
 {
 	json_t *st = NULL, *p;
 	size_t i;
@@ -297,7 +297,9 @@ int rn_cli_ping_main(int argc, char **argv)
 			if (!json)
 				printf("reply from %s (%s): seq=%ld time=%.2f ms via %s %s\n",
 				       t.name, t.ip, seq, ms, kind,
-				       relay[0] ? relay : ep[0] ? ep : "(no endpoint)");
+				       relay[0] ? relay
+				       : ep[0]	? ep
+						: "(no endpoint)");
 		} else {
 			json_array_append_new(rtts, json_null());
 			if (!json)

@@ -122,8 +122,8 @@ static size_t candidates(const struct rn_daemon *d, const struct rn_netmap_peer 
  * direct candidates, each handshake initiation also goes to all of them, and one starts every
  * RN_PATHS_PROBE_MS: the first copy the peer answers wins by roaming, without a new session.
  */
-static void probe(struct rn_daemon *d, struct rn_paths_entry *e,
-		  const struct rn_wg_peer_config *pc, uint64_t now)
+static void probe(struct rn_daemon *d, struct rn_paths_entry *e, const struct rn_wg_peer_config *pc,
+		  uint64_t now)
 {
 	union rn_wg_endpoint direct[RN_WG_MAX_PROBES];
 	size_t n = 0;

@@ -17,7 +17,7 @@
 struct rn_paths_entry {
 	uint8_t key[RN_WG_KEY_LEN];
 	struct rn_path_peer path;
-	bool probing;	    /* the data plane has our probe endpoints for the peer */
+	bool probing;	   /* the data plane has our probe endpoints for the peer */
 	uint64_t probe_ms; /* CLOCK_BOOTTIME of the last probing initiation */
 };
 

@@ -135,7 +135,6 @@ static void on_recv(void *ctx, const uint8_t src[RN_RELAY_KEY_LEN], const uint8_
 	if (r)
 		log_debug(MAIN, "relay %s: dropped a %zu-byte datagram: %s", c->cfg.name, len,
 			  strerror(-r));
-
 }
 
 static bool has(const union rn_netmap_endpoint *ep)
@@ -159,18 +158,16 @@ static void set_state(struct relay_conn *c, bool connected, bool tls, bool regis
 
 static struct rn_relay_client *conn_open(struct relay_conn *c, bool tls)
 {
-	struct rn_relay_client_config cfg = { .tls = tls,
-					      .spki = c->cfg.spki,
-					      .recv = on_recv,
-					      .ctx = c,
-					      .fwmark = RN_EXIT_FWMARK };
+	struct rn_relay_client_config cfg = {
+		.tls = tls, .spki = c->cfg.spki, .recv = on_recv, .ctx = c, .fwmark = RN_EXIT_FWMARK
+	};
 	char server[RN_PATHS_ADDR_STRLEN], err[ERR_LEN] = "";
 	struct rn_relay_client *cl;
 	struct rn_relay_cred cred;
 
-	rn_daemon_paths_addr_str((const union rn_path_addr *)(const void *)(tls ? &c->cfg.tls
-										  : &c->cfg.udp),
-				 server, sizeof(server));
+	rn_daemon_paths_addr_str(
+	    (const union rn_path_addr *)(const void *)(tls ? &c->cfg.tls : &c->cfg.udp), server,
+	    sizeof(server));
 	cfg.server = server;
 	pthread_mutex_lock(&c->lock);
 	cred = c->cred;
@@ -183,8 +180,8 @@ static struct rn_relay_client *conn_open(struct relay_conn *c, bool tls)
 		log_warn(MAIN, "relay %s: %s", c->cfg.name, err);
 		set_state(c, false, tls, false, err);
 	} else {
-		log_info(MAIN, "relay %s: connected over %s to %s", c->cfg.name, tls ? "TLS" : "UDP",
-			 server);
+		log_info(MAIN, "relay %s: connected over %s to %s", c->cfg.name,
+			 tls ? "TLS" : "UDP", server);
 		set_state(c, true, tls, false, "");
 	}
 	return cl;
@@ -550,12 +547,12 @@ json_t *rn_daemon_relays_status(struct rn_daemon *d)
 			continue;
 		inet_ntop(AF_INET, &c->ep.sin.sin_addr, ep, sizeof(ep));
 		pthread_mutex_lock(&c->lock);
-		json_array_append_new(
-		    a, json_pack("{s:s, s:s?, s:b, s:s?, s:s, s:I}", "name", c->cfg.name,
-				 "transport", c->connected ? (c->tls ? "tls" : "udp") : NULL,
-				 "registered", c->registered, "error",
-				 c->error[0] ? c->error : NULL, "endpoint",
-				 ep, "dropped", (json_int_t)c->dropped));
+		json_array_append_new(a, json_pack("{s:s, s:s?, s:b, s:s?, s:s, s:I}", "name",
+						   c->cfg.name, "transport",
+						   c->connected ? (c->tls ? "tls" : "udp") : NULL,
+						   "registered", c->registered, "error",
+						   c->error[0] ? c->error : NULL, "endpoint", ep,
+						   "dropped", (json_int_t)c->dropped));
 		pthread_mutex_unlock(&c->lock);
 	}
 	pthread_mutex_unlock(&r->lock);

@@ -88,9 +88,9 @@ static json_t *path_json(const struct rn_daemon *d, const struct rn_wg_peer_conf
 		kind = "none";
 	else if (relay || rn_wg_is_relay_endpoint(&p->endpoint))
 		kind = "relay";
-	return json_pack("{s:s, s:s?, s:I, s:b, s:I}", "kind", kind, "relay", relay,
-			 "candidates", (json_int_t)(pp ? pp->n_cand : 0), "working",
-			 pp && pp->working, "changed_at", changed);
+	return json_pack("{s:s, s:s?, s:I, s:b, s:I}", "kind", kind, "relay", relay, "candidates",
+			 (json_int_t)(pp ? pp->n_cand : 0), "working", pp && pp->working,
+			 "changed_at", changed);
 }
 
 /* A peer the data plane has; mp is what the map says of it (NULL: set by hand with wg(8)). */

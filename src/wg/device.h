@@ -121,8 +121,8 @@ int rn_wg_device_poke(struct rn_wg_device *dev, const uint8_t public_key[RN_WG_K
  * return; never block, never call back into the device. NULL removes it: such endpoints are
  * then sent to on the socket like any other (rustynet-wg never installs one).
  */
-#define RN_WG_RELAY_NET	   0x7f7f0000u /* 127.127.0.0, host order */
-#define RN_WG_RELAY_MASK   0xffff0000u
+#define RN_WG_RELAY_NET	    0x7f7f0000u /* 127.127.0.0, host order */
+#define RN_WG_RELAY_MASK    0xffff0000u
 #define RN_WG_RELAY_MAX_LEN 65535
 static inline bool rn_wg_is_relay_endpoint(const union rn_wg_endpoint *ep)
 {
