@@ -149,6 +149,21 @@ struct rx_acc {
 	const struct rn_udp_src *local;	 /* and the local address it arrived on */
 };
 
+/*
+ * Data that came through a relay does not move a peer off a direct endpoint: after a probe moved
+ * the session to a direct path, packets still queued in the relay arrive later than the direct
+ * ones and would move it back. Handshake messages still roam anywhere, and the owner's chooser
+ * gives the relay endpoint when the direct path goes quiet (docs/nat-traversal.md). Caller
+ * holds cfg_lock (read) and peer->lock.
+ */
+static bool rx_relay_stays_off(const struct rn_wg_device *dev, const struct rn_wg_peer *peer,
+			       const union rn_wg_endpoint *src)
+{
+	return dev->relay_fn && rn_wg_is_relay_endpoint(src) &&
+	       peer->endpoint.sa.sa_family != AF_UNSPEC &&
+	       !rn_wg_is_relay_endpoint(&peer->endpoint);
+}
+
 static void rx_account(struct rn_rx_batch *bt, const struct rx_acc *acc)
 {
 	struct rn_wg_peer *peer = bt->peer;
@@ -159,7 +174,8 @@ static void rx_account(struct rn_rx_batch *bt, const struct rx_acc *acc)
 	peer->rx_bytes += acc->rx_bytes;
 	/* Roaming: the latest authenticated source is where the peer is now, and we answer
 	 * from the address it reached us on. */
-	rn_peer_set_endpoint(peer, acc->src, acc->local);
+	if (!rx_relay_stays_off(bt->buf->dev, peer, acc->src))
+		rn_peer_set_endpoint(peer, acc->src, acc->local);
 	rn_timers_any_authenticated_packet_received(peer);
 	rn_timers_any_authenticated_packet_traversal(peer, now);
 	if (acc->got_data)

@@ -227,11 +227,13 @@ static void test_unknown_session_from_a_relay_endpoint(void **state)
 /*
  * Relay -> direct: a's peer b is at the relay, with b's socket as a probe endpoint. The
  * initiation goes both ways; b answers the direct copy first and refuses the relayed one as a
- * replay; a's endpoint for b roams to b's socket, and b's for a to a's.
+ * replay; a's endpoint for b roams to b's socket, and b's for a to a's. Relayed data that
+ * arrives after that does not roam a back onto the relay.
  */
 static void test_probe_moves_a_relayed_peer_to_direct(void **state)
 {
 	union rn_wg_endpoint relay = relay_ep(1), direct = { .sin = { .sin_family = AF_INET } };
+	uint64_t rx_before;
 	struct two t;
 
 	(void)state;
@@ -259,6 +261,20 @@ static void test_probe_moves_a_relayed_peer_to_direct(void **state)
 	assert_int_equal(t.a_b->endpoint.sin.sin_port, direct.sin.sin_port);
 	assert_false(rn_wg_is_relay_endpoint(&t.a_b->endpoint));
 	assert_true(atomic_load(&t.a_b->last_handshake_sec) > 0);
+
+	/* Data still in flight through the relay arrives later: it does not move a back. */
+	usleep(20000);
+	assert_int_equal(rn_testdev_pump(t.b), 1); /* a's keepalive confirms b's session */
+	usleep(20000);
+	assert_int_equal(rn_testdev_pump(t.a), 1); /* and b's answering keepalive, direct */
+	assert_int_equal(rn_wg_device_update_endpoint(t.b, t.pub_a, &relay), 0);
+	assert_int_equal(rn_wg_device_poke(t.b, t.pub_a), 0);
+	assert_int_equal(t.qb.n, 1);
+	assert_int_equal(type_of(t.qb.d[0].buf), RN_MESSAGE_DATA);
+	rx_before = atomic_load(&t.a_b->rx_bytes);
+	assert_int_equal(deliver(&t.qb, t.a, &relay), 1);
+	assert_true(atomic_load(&t.a_b->rx_bytes) > rx_before); /* it was authenticated */
+	assert_int_equal(t.a_b->endpoint.sin.sin_port, direct.sin.sin_port);
 
 	assert_int_equal(rn_wg_device_set_probe_endpoints(t.a, t.pub_b, NULL, 0), 0);
 	assert_int_equal(t.a_b->n_probes, 0);
