@@ -160,11 +160,12 @@ void rn_send_handshake_initiation_locked(struct rn_wg_peer *peer, bool is_retry,
 	rn_cookie_add_macs(&peer->cookie, &msg, sizeof(msg), now);
 	rn_timers_any_authenticated_packet_traversal(peer, now);
 	rn_timers_any_authenticated_packet_sent(peer);
+	/* The probes first: a relay's copy must not win the race to the peer by a head start. */
+	send_to_probes_locked(peer, &msg, sizeof(msg));
 	if (send_to_peer_locked(peer, &msg, sizeof(msg)) >= 0) {
 		peer->tx_bytes += sizeof(msg);
 		log_debug(NOISE, "sent handshake initiation (index %08x)", index);
 	}
-	send_to_probes_locked(peer, &msg, sizeof(msg));
 	rn_timers_handshake_initiated(peer, now);
 	rn_wipe(&msg, sizeof(msg));
 }

@@ -13,8 +13,8 @@
 # a and b sit behind fully-random NATs: no direct path exists, so each ends on the relay (the
 # last candidate; the relay and credential come from RUSTYNETD_TEST_RELAY until the control
 # server lists them). An iperf3 TCP transfer inside the tunnel keeps running while both NATs
-# switch to preserve (Linux filters by endpoint, so one easy NAT facing a random one never
-# opens): the next STUN round reports the new mappings, a probe initiation to them is answered
+# switch to preserve for new flows (Linux filters by endpoint, so one easy NAT facing a random
+# one never opens): the next STUN round reports the new mappings, a probe initiation to them is answered
 # directly, and the session roams off the relay without a new one; the relay stops forwarding.
 # c's router drops all UDP out: its relay client falls back to TLS and a reaches c through it.
 set -eu
@@ -120,7 +120,10 @@ nsx "${MESH_NS[a]}" iperf3 -c "${IP4[b]}" -t 28 -i 1 -b 20M -J >"$T_DIR/iperf.js
 IPERF=$!
 T_BG+=("$IPERF")
 sleep 3
-nat_mode ra preserve && nat_mode rb preserve || echo "# nat_mode failed"
+# Only the WireGuard sockets' mappings go (new flows get the new mode); the relay clients' stay,
+# so the relayed path carries the transfer until the direct one takes over.
+nat_mode ra preserve -p udp --orig-port-src 41641 &&
+	nat_mode rb preserve -p udp --orig-port-src 41641 || echo "# nat_mode failed"
 T0=$SECONDS
 check "a's path to b moves to direct" wait_for 35 path_is a b "direct None True"
 echo "# direct $((SECONDS - T0)) s after the NATs changed"
