@@ -147,6 +147,17 @@ static void probe(struct rn_daemon *d, struct rn_paths_entry *e, const struct rn
 	e->probe_ms = now;
 	if (!pc->endpoint.sa.sa_family)
 		return;
+	/*
+	 * First a datagram the peer drops (no WireGuard type) to each candidate: it opens our own
+	 * NAT towards it, so the peer's next probe gets in even when our initiation is held back
+	 * (one went out, or we answered one, within REKEY_TIMEOUT: the peer's probes run in phase
+	 * with ours, and each answer held our next one back).
+	 */
+	for (size_t i = 0; i < n; i++) {
+		static const uint8_t punch[4];
+
+		rn_wg_device_send_raw(d->dev, &direct[i], punch, sizeof(punch));
+	}
 	if (rn_wg_device_initiate(d->dev, e->key) == 0)
 		log_debug(MAIN, "path: probing %zu direct candidates of a relayed peer", n);
 }
@@ -184,6 +195,8 @@ void rn_daemon_paths_apply(struct rn_daemon *d)
 		memcpy(v[i].key, mp->public_key, RN_WG_KEY_LEN);
 		if (old)
 			v[i] = *old;
+		v[i].probe_ms =
+		    0; /* new candidates, perhaps a new mapping: probe at the next tick */
 		if (pc) {
 			observed(pc, &o);
 			op = &o;

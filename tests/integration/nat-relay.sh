@@ -116,7 +116,7 @@ check "rustynet ping says via relay r1" eval 'rnx a ping -c 1 "${IP4[b]}" | grep
 nsx "${MESH_NS[b]}" iperf3 -s -1 -B "${IP4[b]}" >/dev/null 2>&1 &
 T_BG+=("$!")
 wait_for 5 eval 'nsx "${MESH_NS[b]}" ss -ltn | grep -q ":5201 "' || echo "# no iperf3 server"
-nsx "${MESH_NS[a]}" iperf3 -c "${IP4[b]}" -t 28 -i 1 -b 20M -J >"$T_DIR/iperf.json" 2>&1 &
+nsx "${MESH_NS[a]}" iperf3 -c "${IP4[b]}" -t 38 -i 1 -b 20M -J >"$T_DIR/iperf.json" 2>&1 &
 IPERF=$!
 T_BG+=("$IPERF")
 sleep 3
@@ -125,7 +125,7 @@ sleep 3
 nat_mode ra preserve -p udp --orig-port-src 41641 &&
 	nat_mode rb preserve -p udp --orig-port-src 41641 || echo "# nat_mode failed"
 T0=$SECONDS
-check "a's path to b moves to direct" wait_for 35 path_is a b "direct None True"
+check "a's path to b moves to direct" wait_for 40 path_is a b "direct None True"
 echo "# direct $((SECONDS - T0)) s after the NATs changed"
 check "b's path to a is direct" wait_for 10 path_is b a "direct None True"
 F1=$(fwd)
@@ -138,7 +138,7 @@ import json, sys
 j = json.load(open(sys.argv[1]))
 iv = j["intervals"]
 print("intervals", len(iv), "last", iv[-1]["sum"]["bytes"], "total", j["end"]["sum_received"]["bytes"])
-sys.exit(0 if len(iv) >= 26 and iv[-1]["sum"]["bytes"] > 0 else 1)' "$T_DIR/iperf.json"
+sys.exit(0 if len(iv) >= 36 and iv[-1]["sum"]["bytes"] > 0 else 1)' "$T_DIR/iperf.json"
 }
 check "the iperf3 transfer ran through the switch to its end" iperf_ok
 
