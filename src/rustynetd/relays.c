@@ -423,10 +423,16 @@ static size_t wanted(const struct rn_daemon *d, struct rn_netmap_relay *v,
 	return n;
 }
 
+static bool same_endpoint(const union rn_netmap_endpoint *a, const union rn_netmap_endpoint *b)
+{
+	return rn_path_addr_equal((const union rn_path_addr *)(const void *)a,
+				  (const union rn_path_addr *)(const void *)b);
+}
+
 static bool same_relay(const struct rn_netmap_relay *a, const struct rn_netmap_relay *b)
 {
-	return !strcmp(a->name, b->name) && !memcmp(&a->udp, &b->udp, sizeof(a->udp)) &&
-	       !memcmp(&a->tls, &b->tls, sizeof(a->tls)) && !memcmp(a->spki, b->spki, 32);
+	return !strcmp(a->name, b->name) && same_endpoint(&a->udp, &b->udp) &&
+	       same_endpoint(&a->tls, &b->tls) && !memcmp(a->spki, b->spki, sizeof(a->spki));
 }
 
 static void set_cred(struct relay_conn *c, const struct rn_relay_cred *cred)
