@@ -15,7 +15,8 @@
 #                ("hard" NAT: what a mapping learnt from STUN says is useless to a peer)
 #     oneone     a 1:1 NAT (cloud style): 198.51.100.(OCTET+1) is the LAN host's public
 #                address, both ways, every port; the host only knows 10.LAN.0.2
-# nat_mode NAME MODE               switch a router's mode (and flush its conntrack)
+# nat_mode NAME MODE [CT-ARGS...]  switch a router's mode (and flush its conntrack; with
+#                                  CT-ARGS, delete only the entries `conntrack -D CT-ARGS` names)
 # nat_link ROUTER NS               NS's underlay behind ROUTER (for mesh_node NAME nat_link ROUTER)
 # nat_public NAME                  the router's WAN address (what STUN sees of its LAN)
 declare -A NAT_NS=() NAT_OCTET=() NAT_LAN=()
@@ -32,6 +33,7 @@ nat_router() {
 
 nat_mode() {
 	local n=$1 mode=$2 ns=${NAT_NS[$1]} o=${NAT_OCTET[$1]} lan=${NAT_LAN[$1]} rules
+	shift 2
 	case $mode in
 	preserve | random)
 		# What a home router does: masquerade out, and nothing unsolicited in. The drop
@@ -65,7 +67,11 @@ nat_mode() {
 			$rules
 		}
 	EOF
-	nsx "$ns" conntrack -F >/dev/null 2>&1 || true
+	if [ $# -gt 0 ]; then
+		nsx "$ns" conntrack -D "$@" >/dev/null 2>&1 || true
+	else
+		nsx "$ns" conntrack -F >/dev/null 2>&1 || true
+	fi
 }
 
 nat_public() {

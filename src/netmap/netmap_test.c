@@ -389,6 +389,7 @@ static void test_validate_struct(void **state)
 		"filter.rules[3].ports: 0 ranges",
 		"dns.resolvers: a count",
 		"filter.routes[0]: not a valid prefix (family 2, length 8)",
+		"peers[0].endpoints[0]: a loopback address",
 	};
 	char err[512];
 
@@ -434,6 +435,12 @@ static void test_validate_struct(void **state)
 			break;
 		case 10:
 			m.filter.routes[0].len = 8; /* 10.1.0.0/16 cut to /8: host bits set */
+			break;
+		case 11: /* what the data plane would take for one of our relays */
+			memset(&m.peers[0].endpoints[0], 0, sizeof(m.peers[0].endpoints[0]));
+			m.peers[0].endpoints[0].sin.sin_family = AF_INET;
+			m.peers[0].endpoints[0].sin.sin_port = htons(1);
+			m.peers[0].endpoints[0].sin.sin_addr.s_addr = htonl(0x7f7f0001);
 			break;
 		}
 		assert_int_equal(rn_netmap_validate(&m, err, sizeof(err)), -EINVAL);

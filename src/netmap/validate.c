@@ -326,6 +326,13 @@ static int check_node(const struct rn_netmap *m, const char *who, uint64_t id, c
 	return 0;
 }
 
+static bool is_loopback(const union rn_netmap_endpoint *ep)
+{
+	if (ep->sa.sa_family == AF_INET)
+		return (ntohl(ep->sin.sin_addr.s_addr) >> 24) == 127;
+	return ep->sa.sa_family == AF_INET6 && IN6_IS_ADDR_LOOPBACK(&ep->sin6.sin6_addr);
+}
+
 /* ep, named WHO[j] in errors ("peers[3].endpoints", "stun"), or WHO when j is SIZE_MAX. */
 static int check_endpoint(const union rn_netmap_endpoint *ep, const char *who, size_t j, char *err,
 			  size_t errlen)
@@ -462,6 +469,9 @@ static int check_peer(const struct rn_netmap *m, size_t i, struct ref *al, struc
 		ret = check_endpoint(&p->endpoints[j], who, j, err, errlen);
 		if (ret)
 			return ret;
+		/* The data plane reserves loopback: 127.127.0.0/16 names this node's relays. */
+		if (is_loopback(&p->endpoints[j]))
+			return fail(err, errlen, "%s[%zu]: a loopback address", who, j);
 	}
 	if (p->last_seen > RN_NETMAP_MAX_INT)
 		return fail(err, errlen, "peers[%zu].last_seen: %" PRIu64 " is out of range", i,

@@ -72,6 +72,23 @@ bool rn_path_peer_set_candidates(struct rn_path_peer *p, const union rn_path_add
 	return true;
 }
 
+/*
+ * The data plane's endpoint is not the candidate we gave it: roaming moved it (off a relay,
+ * when a probe was answered directly). Onto another candidate, that one is now ours, so a
+ * later silence moves on from there and ends on the relay, the last one.
+ */
+static void roamed(struct rn_path_peer *p, const struct rn_path_observed *o, uint64_t now_ms)
+{
+	for (size_t i = 0; i < p->n_cand; i++)
+		if (rn_path_addr_equal(&o->endpoint, &p->cand[i])) {
+			p->cur = i;
+			p->changed_at_ms = now_ms;
+			return;
+		}
+	if (!p->working)
+		p->changed_at_ms = now_ms;
+}
+
 bool rn_path_peer_tick(struct rn_path_peer *p, const struct rn_path_observed *o, uint64_t now_ms,
 		       union rn_path_addr *out)
 {
@@ -90,8 +107,8 @@ bool rn_path_peer_tick(struct rn_path_peer *p, const struct rn_path_observed *o,
 	if (o->handshake_age_ms < RN_PATH_STALE_MS && o->handshake_age_ms <= since_given) {
 		/* a handshake since we last set the endpoint: whatever endpoint the data plane has
 		 * now works (it got there by that handshake's roaming, or we set it) */
-		if (!p->working && p->n_cand && !rn_path_addr_equal(&o->endpoint, &p->cand[p->cur]))
-			p->changed_at_ms = now_ms; /* roamed */
+		if (p->n_cand && !rn_path_addr_equal(&o->endpoint, &p->cand[p->cur]))
+			roamed(p, o, now_ms);
 		p->working = true;
 		return false;
 	}

@@ -99,6 +99,47 @@ static void test_roaming_wins(void **state)
 	assert_true(p.working);
 }
 
+/*
+ * Relay -> direct -> relay: working on the relay (the last candidate), a probe answered
+ * directly roams the endpoint onto a direct candidate, which becomes the one in use; when it
+ * goes quiet the chooser moves on from there and ends back on the relay.
+ */
+static void test_relay_to_direct_and_back(void **state)
+{
+	struct rn_path_peer p = { 0 };
+	struct rn_path_observed o = { .handshake_age_ms = NEVER };
+	union rn_path_addr out;
+	uint64_t t = 1000;
+
+	(void)state;
+	assert_true(rn_path_peer_set_candidates(&p, cands, 3, NULL, t, &out));
+	p.cur = 2; /* the relay, as after two failed trials */
+	p.since_ms = t;
+	o.endpoint = cands[2];
+	o.tx_bytes = 148;
+	o.handshake_age_ms = 0;
+	assert_false(rn_path_peer_tick(&p, &o, t + 1000, &out));
+	assert_true(p.working);
+	assert_int_equal(p.cur, 2);
+	/* A probe's answer came from the reflexive candidate: roaming put the endpoint there. */
+	o.endpoint = cands[1];
+	assert_false(rn_path_peer_tick(&p, &o, t + 11000, &out));
+	assert_true(p.working);
+	assert_int_equal(p.cur, 1);
+	assert_int_equal(p.changed_at_ms, t + 11000);
+	/* It goes quiet: the next candidate, the relay, and it works there again. */
+	o.handshake_attempts = 1;
+	o.handshake_age_ms = 20000;
+	assert_true(rn_path_peer_tick(&p, &o, t + 31000, &out));
+	assert_true(rn_path_addr_equal(&out, &cands[2]));
+	o.endpoint = out;
+	o.handshake_attempts = 0;
+	o.handshake_age_ms = 0;
+	assert_false(rn_path_peer_tick(&p, &o, t + 33000, &out));
+	assert_true(p.working);
+	assert_int_equal(p.cur, 2);
+}
+
 static void test_stale_session_retries(void **state)
 {
 	struct rn_path_peer p = { 0 };
@@ -242,6 +283,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup(test_gives_up_and_pins, setup),
 		cmocka_unit_test_setup(test_roaming_wins, setup),
+		cmocka_unit_test_setup(test_relay_to_direct_and_back, setup),
 		cmocka_unit_test_setup(test_stale_session_retries, setup),
 		cmocka_unit_test_setup(test_new_map, setup),
 		cmocka_unit_test_setup(test_fresh_peer_in_use, setup),

@@ -271,6 +271,13 @@ struct rn_relay_client *rn_relay_client_new(const struct rn_relay_client_config 
 		rn_errf(err, errlen, -errno, "socket: %s", strerror(errno));
 		goto fail;
 	}
+	/* Before connect: the first packet must be routed and let out as the marked ones are. */
+	if (cfg->fwmark &&
+	    setsockopt(c->fd, SOL_SOCKET, SO_MARK, &cfg->fwmark, sizeof(cfg->fwmark)) < 0) {
+		rn_errf(err, errlen, -errno, "setting the relay socket's fwmark: %s",
+			strerror(errno));
+		goto fail;
+	}
 	if (connect(c->fd, (struct sockaddr *)&ss, len) < 0) {
 		int e = errno, soerr = 0;
 		socklen_t sl = sizeof(soerr);

@@ -28,7 +28,8 @@ struct rn_relay_client_config {
 	const struct rn_relay_cred *cred; /* copied */
 	rn_relay_recv_fn recv;
 	void *ctx;
-	int timeout_ms; /* TLS connect and handshake; 0: 5000 */
+	int timeout_ms;	 /* TLS connect and handshake; 0: 5000 */
+	uint32_t fwmark; /* SO_MARK of the socket (needs CAP_NET_ADMIN); 0: none */
 };
 
 struct rn_relay_client;

@@ -227,13 +227,14 @@ static int parse(int argc, char **argv, const char **what, long *count, bool *js
  * kind and its endpoint into ep (empty: none). Asked after each reply, so a path change in the
  * middle of a run shows on the reply that took the new path.
  */
-static void peer_path(const char *name, char *kind, size_t klen, char *ep, size_t elen)
+static void peer_path(const char *name, char *kind, size_t klen, char *ep, size_t elen, char *relay,
+		      size_t rlen)
 {
 	json_t *st = NULL, *p;
 	size_t i;
 
 	snprintf(kind, klen, "none");
-	ep[0] = '\0';
+	ep[0] = relay[0] = '\0';
 	if (rn_cli_call("status", &st))
 		return;
 	json_array_foreach(json_object_get(st, "peers"), i, p) {
@@ -244,6 +245,10 @@ static void peer_path(const char *name, char *kind, size_t klen, char *ep, size_
 			continue;
 		if (json_is_string(json_object_get(p, "endpoint")))
 			snprintf(ep, elen, "%s", json_string_value(json_object_get(p, "endpoint")));
+		if (json_is_string(json_object_get(json_object_get(p, "path"), "relay")))
+			snprintf(relay, rlen, "%s",
+				 json_string_value(
+				     json_object_get(json_object_get(p, "path"), "relay")));
 		if (k)
 			snprintf(kind, klen, "%s", k);
 		else if (ep[0])
@@ -259,7 +264,7 @@ int rn_cli_ping_main(int argc, char **argv)
 	long count = 3, got = 0;
 	uint16_t id = (uint16_t)getpid();
 	struct target t;
-	char ep[80], kind[16];
+	char ep[80], kind[16], relay[80];
 	bool json = false;
 	int rc, fd;
 
@@ -282,15 +287,19 @@ int rn_cli_ping_main(int argc, char **argv)
 
 		if (ms >= 0) {
 			got++;
-			peer_path(what, kind, sizeof(kind), ep, sizeof(ep));
+			peer_path(what, kind, sizeof(kind), ep, sizeof(ep), relay, sizeof(relay));
 			json_array_append_new(rtts, json_real(ms));
 			json_array_append_new(replies,
-					      json_pack("{s:I, s:f, s:s, s:s?}", "seq",
+					      json_pack("{s:I, s:f, s:s, s:s?, s:s?}", "seq",
 							(json_int_t)seq, "rtt_ms", ms, "path", kind,
-							"endpoint", ep[0] ? ep : NULL));
+							"endpoint", ep[0] ? ep : NULL, "relay",
+							relay[0] ? relay : NULL));
 			if (!json)
 				printf("reply from %s (%s): seq=%ld time=%.2f ms via %s %s\n",
-				       t.name, t.ip, seq, ms, kind, ep[0] ? ep : "(no endpoint)");
+				       t.name, t.ip, seq, ms, kind,
+				       relay[0] ? relay
+				       : ep[0]	? ep
+						: "(no endpoint)");
 		} else {
 			json_array_append_new(rtts, json_null());
 			if (!json)
@@ -298,7 +307,7 @@ int rn_cli_ping_main(int argc, char **argv)
 		}
 	}
 	close(fd);
-	peer_path(what, kind, sizeof(kind), ep, sizeof(ep));
+	peer_path(what, kind, sizeof(kind), ep, sizeof(ep), relay, sizeof(relay));
 	if (json) {
 		json_t *out =
 		    json_pack("{s:s, s:s, s:I, s:I, s:o, s:o, s:s?, s:s, s:b}", "peer", t.name,

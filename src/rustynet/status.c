@@ -26,15 +26,16 @@ static void print_bytes(uint64_t n, char *buf, size_t len)
 		snprintf(buf, len, "%.2f %s", v, unit[u]);
 }
 
-/* "  path: direct, working, 2 candidates, changed 12 seconds ago" */
+/* "  path: direct, working, 2 candidates, changed 12 seconds ago" ("relay NAME" when relayed) */
 static void print_path(const json_t *path)
 {
 	json_int_t changed = json_integer_value(json_object_get(path, "changed_at"));
 	const char *kind = json_string_value(json_object_get(path, "kind"));
+	const char *relay = json_string_value(json_object_get(path, "relay"));
 
 	if (!kind)
 		return;
-	printf("  path: %s, %s, %lld candidate%s", kind,
+	printf("  path: %s%s%s, %s, %lld candidate%s", kind, relay ? " " : "", relay ? relay : "",
 	       json_is_true(json_object_get(path, "working")) ? "working" : "not confirmed",
 	       (long long)json_integer_value(json_object_get(path, "candidates")),
 	       json_integer_value(json_object_get(path, "candidates")) == 1 ? "" : "s");
@@ -118,6 +119,25 @@ static void print_login(const json_t *res)
 }
 
 /* Endpoint discovery: the public mappings, and whether this node is behind NAT. */
+/* "relay r1: tls, registered" or "relay r1: not registered (why)", one line per relay. */
+static void print_relays(const json_t *a)
+{
+	const json_t *r;
+	size_t i;
+
+	json_array_foreach(a, i, r) {
+		const char *t = json_string_value(json_object_get(r, "transport"));
+		const char *err = json_string_value(json_object_get(r, "error"));
+		bool reg = json_is_true(json_object_get(r, "registered"));
+
+		printf("relay %s: %s, %s", json_string_value(json_object_get(r, "name")),
+		       t ? t : "not connected", reg ? "registered" : "not registered");
+		if (!reg && err && err[0])
+			printf(" (%s)", err);
+		printf("\n");
+	}
+}
+
 static void print_nat(const json_t *n)
 {
 	const json_t *m = json_object_get(n, "mappings");
@@ -211,6 +231,7 @@ int rn_cli_status_main(int argc, char **argv)
 	       (long long)json_integer_value(json_object_get(res, "listen_port")));
 	print_login(res);
 	print_nat(json_object_get(res, "nat"));
+	print_relays(json_object_get(res, "relays"));
 	print_exit(res);
 	rn_cli_print_router(res);
 	print_refused(res);

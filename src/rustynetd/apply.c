@@ -14,6 +14,7 @@
 
 #include "common/log.h"
 #include "rustynetd/daemon.h"
+#include "rustynetd/relays.h"
 #include "rustynetd/persist.h"
 #include "system/system.h"
 #include "wg/device.h"
@@ -241,6 +242,7 @@ int rn_apply_envelope(struct rn_daemon *d, const char *buf, size_t len, enum rn_
 	d->cache_expired[0] = '\0';
 	rn_daemon_exit_apply(d);
 	rn_daemon_dns_apply(d);
+	rn_daemon_relays_apply(d); /* before the paths: their last candidate is a relay */
 	rn_daemon_paths_apply(d);
 	apply_guard(d);
 	if (greet)

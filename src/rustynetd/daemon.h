@@ -69,13 +69,14 @@ struct rn_daemon {
 	struct rn_guard guard;		 /* guard.c: LAN probes for our addresses, group "guard" */
 	struct rn_localaddrs local;	 /* localaddrs.c: the host's addresses, for the filter */
 
-	struct rn_advertise adv;       /* what this node offers (STATE/advertise.json) */
-	struct rn_router router;       /* forwarding and NAT once approved (router.c) */
-	const char *resolv_conf;       /* borrowed from argv: --resolv-conf */
-	struct rn_magicdns_state dns;  /* magicdns.c: Magic DNS, group "dns" */
-	struct rn_paths paths;	       /* paths.c: which endpoint of each peer is in use */
-	struct rn_daemon_disco *disco; /* discovery.c: owned; NULL when not running */
-	struct rn_callme *callme;      /* callme.c: owned; NULL until logged in with a map */
+	struct rn_advertise adv;	 /* what this node offers (STATE/advertise.json) */
+	struct rn_router router;	 /* forwarding and NAT once approved (router.c) */
+	const char *resolv_conf;	 /* borrowed from argv: --resolv-conf */
+	struct rn_magicdns_state dns;	 /* magicdns.c: Magic DNS, group "dns" */
+	struct rn_paths paths;		 /* paths.c: which endpoint of each peer is in use */
+	struct rn_daemon_disco *disco;	 /* discovery.c: owned; NULL when not running */
+	struct rn_daemon_relays *relays; /* relays.c: owned; NULL before the first relay */
+	struct rn_callme *callme;	 /* callme.c: owned; NULL until logged in with a map */
 };
 
 /*

@@ -8,6 +8,7 @@
 
 #include "common/log.h"
 #include "rustynetd/daemon.h"
+#include "rustynetd/relays.h"
 #include "rustynetd/paths.h"
 #include "wg/device.h"
 
@@ -90,6 +91,86 @@ const struct rn_path_peer *rn_daemon_paths_find(const struct rn_daemon *d,
 	return NULL;
 }
 
+/*
+ * The peer's candidates: the map's endpoints (never one in the relay range: those name our
+ * relays, not the peer), then, with relays, the first relay's endpoint: the peer registers
+ * with every relay listed, so any reaches it. Returns the count.
+ */
+static size_t candidates(const struct rn_daemon *d, const struct rn_netmap_peer *mp,
+			 union rn_path_addr *c)
+{
+	size_t n = 0;
+
+	for (size_t j = 0; j < mp->n_endpoints && n < RN_PATH_MAX_CANDIDATES - 1; j++) {
+		union rn_wg_endpoint w;
+
+		memcpy(&w, &mp->endpoints[j], sizeof(w));
+		if (!rn_wg_is_relay_endpoint(&w))
+			memcpy(&c[n++], &w, sizeof(w));
+	}
+	if (rn_daemon_relays_count(d)) {
+		union rn_wg_endpoint w;
+
+		rn_daemon_relay_endpoint(0, &w);
+		memcpy(&c[n++], &w, sizeof(w));
+	}
+	return n;
+}
+
+/*
+ * Relay -> direct. While the peer's endpoint is a relay (or its path is not working) and it has
+ * direct candidates, each handshake initiation also goes to all of them, and one starts every
+ * RN_PATHS_PROBE_MS: the first copy the peer answers wins by roaming, without a new session.
+ */
+static void probe(struct rn_daemon *d, struct rn_paths_entry *e, const struct rn_wg_peer_config *pc,
+		  uint64_t now)
+{
+	union rn_wg_endpoint direct[RN_WG_MAX_PROBES];
+	size_t n = 0;
+	bool want;
+
+	for (size_t i = 0; i < e->path.n_cand && n < RN_WG_MAX_PROBES; i++) {
+		union rn_wg_endpoint w;
+
+		memcpy(&w, &e->path.cand[i], sizeof(w));
+		if (!rn_wg_is_relay_endpoint(&w))
+			direct[n++] = w;
+	}
+	want = n && rn_daemon_relays_count(d) &&
+	       (rn_wg_is_relay_endpoint(&pc->endpoint) || !e->path.working);
+	/* Set anew each time while wanted: a new map may have brought other candidates. */
+	if ((want || e->probing) &&
+	    !rn_wg_device_set_probe_endpoints(d->dev, e->key, direct, want ? n : 0))
+		e->probing = want;
+	if (!want || !e->probing || now - e->probe_ms < RN_PATHS_PROBE_MS)
+		return;
+	e->probe_ms = now;
+	if (!pc->endpoint.sa.sa_family)
+		return;
+	/*
+	 * First a datagram the peer drops (no WireGuard type) to each candidate: it opens our own
+	 * NAT towards it, so the peer's next probe gets in even when our initiation is held back
+	 * (one went out, or we answered one, within REKEY_TIMEOUT: the peer's probes run in phase
+	 * with ours, and each answer held our next one back).
+	 */
+	for (size_t i = 0; i < n; i++) {
+		static const uint8_t punch[4];
+
+		rn_wg_device_send_raw(d->dev, &direct[i], punch, sizeof(punch));
+	}
+	if (rn_wg_device_initiate(d->dev, e->key) == 0)
+		log_debug(MAIN, "path: probing %zu direct candidates of a relayed peer", n);
+}
+
+static const struct rn_paths_entry *find_entry(const struct rn_daemon *d,
+					       const uint8_t key[RN_WG_KEY_LEN])
+{
+	for (size_t i = 0; i < d->paths.n; i++)
+		if (!memcmp(d->paths.v[i].key, key, RN_WG_KEY_LEN))
+			return &d->paths.v[i];
+	return NULL;
+}
+
 void rn_daemon_paths_apply(struct rn_daemon *d)
 {
 	struct rn_wg_config cfg = { 0 };
@@ -104,22 +185,23 @@ void rn_daemon_paths_apply(struct rn_daemon *d)
 	have_cfg = !rn_wg_device_snapshot(d->dev, &cfg);
 	for (size_t i = 0; i < d->map.n_peers; i++) {
 		const struct rn_netmap_peer *mp = &d->map.peers[i];
-		const struct rn_path_peer *old = rn_daemon_paths_find(d, mp->public_key);
+		const struct rn_paths_entry *old = find_entry(d, mp->public_key);
 		const struct rn_wg_peer_config *pc =
 		    have_cfg ? cfg_peer(&cfg, mp->public_key) : NULL;
 		struct rn_path_observed o, *op = NULL;
-		union rn_path_addr out;
+		union rn_path_addr out, c[RN_PATH_MAX_CANDIDATES];
+		size_t nc = candidates(d, mp, c);
 
 		memcpy(v[i].key, mp->public_key, RN_WG_KEY_LEN);
 		if (old)
-			v[i].path = *old;
+			v[i] = *old;
+		v[i].probe_ms =
+		    0; /* new candidates, perhaps a new mapping: probe at the next tick */
 		if (pc) {
 			observed(pc, &o);
 			op = &o;
 		}
-		if (rn_path_peer_set_candidates(
-			&v[i].path, (const union rn_path_addr *)(const void *)mp->endpoints,
-			mp->n_endpoints, op, boot_ms(), &out))
+		if (rn_path_peer_set_candidates(&v[i].path, c, nc, op, boot_ms(), &out))
 			give(d, mp->public_key, &out, "new candidates");
 	}
 	rn_wg_config_free(&cfg);
@@ -149,6 +231,7 @@ void rn_daemon_paths_tick(struct rn_daemon *d)
 		observed(pc, &o);
 		if (rn_path_peer_tick(&e->path, &o, now, &out))
 			give(d, e->key, &out, "no handshake on the last one");
+		probe(d, e, pc, now);
 	}
 	rn_wg_config_free(&cfg);
 }

@@ -8,6 +8,7 @@
 #ifndef RN_DAEMON_PATHS_H
 #define RN_DAEMON_PATHS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "path/choose.h"
@@ -16,6 +17,14 @@
 struct rn_paths_entry {
 	uint8_t key[RN_WG_KEY_LEN];
 	struct rn_path_peer path;
+	bool probing;	   /* the data plane has our probe endpoints for the peer */
+	uint64_t probe_ms; /* CLOCK_BOOTTIME of the last probing initiation */
+};
+
+enum {
+	/* While a peer is relayed (or its path not working), initiations to its direct candidates
+	 * this often: an answer from one moves the session there (docs/nat-traversal.md). */
+	RN_PATHS_PROBE_MS = 10000,
 };
 
 struct rn_paths {

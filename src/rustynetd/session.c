@@ -15,6 +15,7 @@
 #include "common/log.h"
 #include "rustynetd/callme.h"
 #include "rustynetd/daemon.h"
+#include "rustynetd/relays.h"
 #include "rustynetd/persist.h"
 
 static void start_polling(struct rn_daemon *d, bool connected)
@@ -218,6 +219,7 @@ int rn_daemon_session_logout(struct rn_daemon *d, char *err, size_t errlen)
 	}
 	rn_daemon_dns_stop(d);
 	rn_apply_clear(d);
+	rn_daemon_relays_stop(d);
 	rn_daemon_paths_free(d);
 	rn_daemon_exit_forget(d);
 	r = rn_persist_forget(d->state_dir);
@@ -254,6 +256,7 @@ void rn_daemon_session_close(struct rn_daemon *d)
 	d->client = NULL;
 	rn_daemon_callme_stop(d);
 	rn_daemon_dns_stop(d);
+	rn_daemon_relays_stop(d);
 	rn_daemon_paths_free(d);
 	rn_login_wipe(&d->login);
 	rn_netmap_free(&d->map);

@@ -12,6 +12,7 @@
 #include "ipc/ipc.h"
 #include "rustynetd/callme.h"
 #include "rustynetd/daemon.h"
+#include "rustynetd/relays.h"
 #include "wg/device.h"
 
 static json_t *endpoint_json(const union rn_wg_endpoint *ep)
@@ -74,6 +75,8 @@ static json_t *path_json(const struct rn_daemon *d, const struct rn_wg_peer_conf
 	struct timespec boot;
 	json_int_t changed = 0;
 	uint64_t now_ms;
+	char name[RN_NETMAP_LABEL_MAX + 1];
+	const char *relay, *kind = "direct";
 
 	if (pp && pp->changed_at_ms) {
 		clock_gettime(CLOCK_BOOTTIME, &boot);
@@ -81,8 +84,12 @@ static json_t *path_json(const struct rn_daemon *d, const struct rn_wg_peer_conf
 		changed =
 		    (json_int_t)time(NULL) - (json_int_t)((now_ms - pp->changed_at_ms) / 1000);
 	}
-	return json_pack("{s:s, s:I, s:b, s:I}", "kind",
-			 p->endpoint.sa.sa_family == AF_UNSPEC ? "none" : "direct", "candidates",
+	relay = rn_daemon_relays_name(d, &p->endpoint, name, sizeof(name));
+	if (p->endpoint.sa.sa_family == AF_UNSPEC)
+		kind = "none";
+	else if (relay || rn_wg_is_relay_endpoint(&p->endpoint))
+		kind = "relay";
+	return json_pack("{s:s, s:s?, s:I, s:b, s:I}", "kind", kind, "relay", relay, "candidates",
 			 (json_int_t)(pp ? pp->n_cand : 0), "working", pp && pp->working,
 			 "changed_at", changed);
 }
@@ -180,6 +187,7 @@ json_t *rn_daemon_status(struct rn_daemon *d)
 		json_object_set_new(res, "nat", rn_daemon_disco_status(d));
 	if (res)
 		json_object_set_new(res, "calls", rn_daemon_callme_status(d));
+	json_object_set_new(res, "relays", rn_daemon_relays_status(d));
 	if (res)
 		json_object_set_new(res, "killswitch",
 				    rn_killswitch_status(d, json_object_get(res, "exit_node")));

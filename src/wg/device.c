@@ -102,6 +102,7 @@ void rn_wg_device_stop(struct rn_wg_device *dev)
 		rn_wipe(dev->hs_queue, sizeof(*dev->hs_queue) * RN_HANDSHAKE_QUEUE_LEN);
 	free(dev->hs_queue);
 	pthread_mutex_destroy(&dev->hs_lock);
+	pthread_mutex_destroy(&dev->relay_rx_lock);
 	pthread_cond_destroy(&dev->hs_cond);
 	pthread_rwlock_destroy(&dev->cfg_lock);
 	rn_wipe(dev, sizeof(*dev));
@@ -164,7 +165,8 @@ static int alloc_workers(struct rn_wg_device *dev)
 	    dev, pool_size(n, RN_TX_BUFS_PER_WORKER, RN_TX_BUFS_MIN, RN_TX_BUFS_INLINE));
 	if (err)
 		return err;
-	return rn_receive_pool_alloc(dev, pool_size(n, RN_RX_BUFS_PER_WORKER, RN_RX_BUFS_MIN, 1));
+	/* Inline: the UDP reader holds one while it waits; the relay input needs another. */
+	return rn_receive_pool_alloc(dev, pool_size(n, RN_RX_BUFS_PER_WORKER, RN_RX_BUFS_MIN, 2));
 }
 
 static int start_threads(struct rn_wg_device *dev)
@@ -218,6 +220,7 @@ int rn_device_new(unsigned int flags, struct rn_wg_device **out)
 	dev->udp.fd = -1;
 	pthread_rwlock_init(&dev->cfg_lock, NULL);
 	pthread_mutex_init(&dev->hs_lock, NULL);
+	pthread_mutex_init(&dev->relay_rx_lock, NULL);
 	pthread_cond_init(&dev->hs_cond, NULL);
 	rn_queue_init(&dev->queue);
 	rn_pool_init(&dev->tx_pool);
@@ -494,6 +497,49 @@ void rn_wg_device_set_foreign_handler(struct rn_wg_device *dev, rn_wg_foreign_fn
 	dev->foreign_fn = fn;
 	dev->foreign_ctx = ctx;
 	pthread_rwlock_unlock(&dev->cfg_lock);
+}
+
+void rn_wg_device_set_relay_hook(struct rn_wg_device *dev, rn_wg_relay_fn fn, void *ctx)
+{
+	/* Every sender calls it under cfg_lock (read): once we hold it for writing, none runs. */
+	pthread_rwlock_wrlock(&dev->cfg_lock);
+	dev->relay_fn = fn;
+	dev->relay_ctx = ctx;
+	pthread_rwlock_unlock(&dev->cfg_lock);
+}
+
+int rn_wg_device_relay_input(struct rn_wg_device *dev, const union rn_wg_endpoint *from,
+			     const void *buf, size_t len)
+{
+	int err;
+
+	if (!rn_wg_is_relay_endpoint(from) || !len || len > RN_WG_RELAY_MAX_LEN)
+		return -EINVAL;
+	pthread_mutex_lock(&dev->relay_rx_lock);
+	err = rn_receive_relay_input(dev, from, buf, len);
+	pthread_mutex_unlock(&dev->relay_rx_lock);
+	return err;
+}
+
+int rn_wg_device_set_probe_endpoints(struct rn_wg_device *dev,
+				     const uint8_t public_key[RN_WG_KEY_LEN],
+				     const union rn_wg_endpoint *v, size_t n)
+{
+	struct rn_wg_peer *peer;
+
+	if (n > RN_WG_MAX_PROBES)
+		return -EINVAL;
+	pthread_rwlock_rdlock(&dev->cfg_lock);
+	peer = rn_peer_lookup(dev, public_key);
+	if (peer) {
+		pthread_mutex_lock(&peer->lock);
+		if (n)
+			memcpy(peer->probes, v, n * sizeof(*v));
+		peer->n_probes = (unsigned int)n;
+		pthread_mutex_unlock(&peer->lock);
+	}
+	pthread_rwlock_unlock(&dev->cfg_lock);
+	return peer ? 0 : -ENOENT;
 }
 
 int rn_wg_device_send_raw(struct rn_wg_device *dev, const union rn_wg_endpoint *to, const void *buf,

@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <arpa/inet.h>
 
 #include "policy/filter.h"
 #include "wg/config.h"
@@ -109,6 +110,49 @@ int rn_wg_device_send_raw(struct rn_wg_device *dev, const union rn_wg_endpoint *
  * keepalive, which moves the peer's idea of our endpoint. 0, or -ENOENT for an unknown peer.
  */
 int rn_wg_device_poke(struct rn_wg_device *dev, const uint8_t public_key[RN_WG_KEY_LEN]);
+
+/*
+ * Relay endpoints (docs/nat-traversal.md, "The relayed path"). The owner of a device that
+ * also talks through relays names each relay by an address in 127.127.0.0/16 (never a real
+ * endpoint: a map carries no loopback address) and installs a hook: every datagram for a peer
+ * whose endpoint (or probe endpoint) is in that range then goes to fn instead of the UDP
+ * socket, one datagram a call (a GSO batch is split), with the peer's public key. fn runs on
+ * packet threads with the configuration lock held for reading: copy into a bounded queue and
+ * return; never block, never call back into the device. NULL removes it: such endpoints are
+ * then sent to on the socket like any other (rustynet-wg never installs one).
+ */
+#define RN_WG_RELAY_NET	    0x7f7f0000u /* 127.127.0.0, host order */
+#define RN_WG_RELAY_MASK    0xffff0000u
+#define RN_WG_RELAY_MAX_LEN 65535
+static inline bool rn_wg_is_relay_endpoint(const union rn_wg_endpoint *ep)
+{
+	return ep->sa.sa_family == AF_INET &&
+	       (ntohl(ep->sin.sin_addr.s_addr) & RN_WG_RELAY_MASK) == RN_WG_RELAY_NET;
+}
+typedef void (*rn_wg_relay_fn)(void *ctx, const uint8_t peer_public_key[RN_WG_KEY_LEN],
+			       const union rn_wg_endpoint *to, const void *buf, size_t len);
+/* After the call returns the old hook is no longer running. */
+void rn_wg_device_set_relay_hook(struct rn_wg_device *dev, rn_wg_relay_fn fn, void *ctx);
+/*
+ * A datagram that came through a relay, from the relay endpoint from: it takes the receive
+ * path as if it had arrived on the socket from there (handshakes, cookies, replay checks and
+ * roaming all apply). One caller at a time is served (a lock), and never after
+ * rn_wg_device_stop. 0, -EINVAL (from is no relay endpoint, or len is 0 or too long) or
+ * -ENOBUFS (no receive buffer came free: dropped, as a full socket would).
+ */
+int rn_wg_device_relay_input(struct rn_wg_device *dev, const union rn_wg_endpoint *from,
+			     const void *buf, size_t len);
+/*
+ * Probe endpoints of peer public_key: every handshake initiation to it also goes, as the same
+ * message, to each of v[0..n) (at most RN_WG_MAX_PROBES; n 0 clears them). The peer answers
+ * whichever copy reaches it first (the others are replays to it), and roaming moves the
+ * endpoint to where the answer came from: how a relayed peer moves to a direct path without
+ * losing its session. 0, -ENOENT or -EINVAL (n too large).
+ */
+#define RN_WG_MAX_PROBES 8
+int rn_wg_device_set_probe_endpoints(struct rn_wg_device *dev,
+				     const uint8_t public_key[RN_WG_KEY_LEN],
+				     const union rn_wg_endpoint *v, size_t n);
 
 const char *rn_wg_device_ifname(const struct rn_wg_device *dev);
 unsigned int rn_wg_device_capabilities(const struct rn_wg_device *dev);

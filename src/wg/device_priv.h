@@ -67,7 +67,8 @@ enum {
 	/* The readers' own worker state, after the workers' in dev->workers. */
 	RN_READER_TUN = 0,
 	RN_READER_UDP = 1,
-	RN_READERS = 2,
+	RN_READER_RELAY = 2, /* rn_wg_device_relay_input's caller, one at a time */
+	RN_READERS = 3,
 };
 
 struct rn_tx_buf; /* send.c */
@@ -107,6 +108,9 @@ struct rn_wg_peer {
 	 */
 	struct rn_udp_src endpoint_src;
 	uint16_t persistent_keepalive_s;
+	/* rn_wg_device_set_probe_endpoints: initiations also go here. */
+	union rn_wg_endpoint probes[RN_WG_MAX_PROBES];
+	unsigned int n_probes;
 	struct rn_staged_packet *staged_head, *staged_tail;
 	unsigned int staged_count;
 
@@ -168,7 +172,7 @@ struct rn_wg_device {
 	uint64_t last_under_load_ns;
 	bool force_under_load; /* test builds: RUSTYNET_WG_FORCE_UNDER_LOAD */
 	/* UDP reader only: the last search for the peer behind a data message for no session. */
-	uint64_t last_unknown_scan_ns;
+	_Atomic uint64_t last_unknown_scan_ns; /* the relay input's caller too */
 
 	/* Crypto workers; n_workers 0: the reader threads encrypt and decrypt inline. */
 	struct rn_queue queue;
@@ -197,6 +201,10 @@ struct rn_wg_device {
 	/* Non-WireGuard datagrams go here (cfg_lock): rn_wg_device_set_foreign_handler. */
 	rn_wg_foreign_fn foreign_fn;
 	void *foreign_ctx;
+	/* Datagrams to relay endpoints go here (cfg_lock): rn_wg_device_set_relay_hook. */
+	rn_wg_relay_fn relay_fn;
+	void *relay_ctx;
+	pthread_mutex_t relay_rx_lock; /* one rn_wg_device_relay_input at a time */
 
 	pthread_t tun_thread, udp_thread, handshake_thread, timer_thread;
 	bool threads_started;
@@ -263,6 +271,13 @@ void rn_send_handshake_response_locked(struct rn_wg_peer *peer, uint64_t now);
 void rn_send_keepalive_locked(struct rn_wg_peer *peer, uint64_t now);
 /* Encrypts and sends staged packets now that a session exists (or a keepalive if none). */
 void rn_send_staged_locked(struct rn_wg_peer *peer, uint64_t now);
+/*
+ * Sends n messages to ep for peer: through the relay hook for a relay endpoint when one is
+ * installed, else on the socket from src (which a refused source clears). Caller holds
+ * cfg_lock for reading. What rn_udp_send_batch_from returns.
+ */
+int rn_send_to(struct rn_wg_peer *peer, const union rn_wg_endpoint *ep, struct rn_udp_src *src,
+	       struct iovec *iov, int n);
 int rn_send_raw(struct rn_wg_device *dev, const union rn_wg_endpoint *dst, const void *buf,
 		size_t len);
 void *rn_send_tun_thread(void *arg);
@@ -284,6 +299,9 @@ void *rn_receive_handshake_thread(void *arg);
  * the oldest queued handshake message handled as the handshake worker does (false if none).
  */
 int rn_receive_udp_once(struct rn_wg_device *dev);
+/* rn_wg_device_relay_input's work; caller holds relay_rx_lock. */
+int rn_receive_relay_input(struct rn_wg_device *dev, const union rn_wg_endpoint *from,
+			   const void *buf, size_t len);
 bool rn_receive_handshake_once(struct rn_wg_device *dev);
 
 #endif

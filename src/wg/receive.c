@@ -149,6 +149,21 @@ struct rx_acc {
 	const struct rn_udp_src *local;	 /* and the local address it arrived on */
 };
 
+/*
+ * Data that came through a relay does not move a peer off a direct endpoint: after a probe moved
+ * the session to a direct path, packets still queued in the relay arrive later than the direct
+ * ones and would move it back. Handshake messages still roam anywhere, and the owner's chooser
+ * gives the relay endpoint when the direct path goes quiet (docs/nat-traversal.md). Caller
+ * holds cfg_lock (read) and peer->lock.
+ */
+static bool rx_relay_stays_off(const struct rn_wg_device *dev, const struct rn_wg_peer *peer,
+			       const union rn_wg_endpoint *src)
+{
+	return dev->relay_fn && rn_wg_is_relay_endpoint(src) &&
+	       peer->endpoint.sa.sa_family != AF_UNSPEC &&
+	       !rn_wg_is_relay_endpoint(&peer->endpoint);
+}
+
 static void rx_account(struct rn_rx_batch *bt, const struct rx_acc *acc)
 {
 	struct rn_wg_peer *peer = bt->peer;
@@ -159,7 +174,8 @@ static void rx_account(struct rn_rx_batch *bt, const struct rx_acc *acc)
 	peer->rx_bytes += acc->rx_bytes;
 	/* Roaming: the latest authenticated source is where the peer is now, and we answer
 	 * from the address it reached us on. */
-	rn_peer_set_endpoint(peer, acc->src, acc->local);
+	if (!rx_relay_stays_off(bt->buf->dev, peer, acc->src))
+		rn_peer_set_endpoint(peer, acc->src, acc->local);
 	rn_timers_any_authenticated_packet_received(peer);
 	rn_timers_any_authenticated_packet_traversal(peer, now);
 	if (acc->got_data)
@@ -430,7 +446,8 @@ static struct rn_rx_batch *rx_add_data(struct rn_wg_device *dev, struct rn_rx_bu
  * fails them; handshakes to their worker, data into one batch per session unless !keep_data.
  * Returns the number of batches.
  */
-static unsigned int rx_sort(struct rn_wg_device *dev, struct rn_rx_buf *b, bool keep_data)
+static unsigned int rx_sort(struct rn_wg_device *dev, struct rn_rx_buf *b, bool keep_data,
+			    bool relayed)
 {
 	struct rn_rx_batch *last = NULL;
 	struct rn_udp_dgram d;
@@ -465,7 +482,7 @@ static unsigned int rx_sort(struct rn_wg_device *dev, struct rn_rx_buf *b, bool 
 				queue_handshake(dev, &d);
 			break;
 		default:
-			if (dev->foreign_fn && d.len <= RN_WG_FOREIGN_MAX_LEN)
+			if (dev->foreign_fn && !relayed && d.len <= RN_WG_FOREIGN_MAX_LEN)
 				dev->foreign_fn(dev->foreign_ctx, d.data, d.len, d.from);
 			else
 				log_debug(RX, "dropped a %zu-byte message of unknown type", d.len);
@@ -550,7 +567,7 @@ static int rx_step(struct rn_wg_device *dev, struct rn_rx_buf **bp, const struct
 
 	if (n <= 0)
 		return n;
-	batches = rx_sort(dev, b, b != spare);
+	batches = rx_sort(dev, b, b != spare, false);
 	if (batches) {
 		rx_submit(dev, b, batches, self);
 		*bp = NULL;
@@ -571,6 +588,48 @@ int rn_receive_udp_once(struct rn_wg_device *dev)
 	if (b)
 		rn_pool_put(&dev->rx_pool, &b->node);
 	return n;
+}
+
+/*
+ * One datagram from a relay, put in a receive buffer as if one recvmmsg had received it from
+ * the relay endpoint, then sorted and submitted as the UDP reader does.
+ */
+int rn_receive_relay_input(struct rn_wg_device *dev, const union rn_wg_endpoint *from,
+			   const void *buf, size_t len)
+{
+	struct rn_wg_worker *self = &dev->workers[dev->n_workers + RN_READER_RELAY];
+	struct rn_pool_node *node = rn_pool_get(&dev->rx_pool, 0);
+	struct rn_rx_buf *b;
+	unsigned int batches;
+
+	while (!node && rn_queue_help(&dev->queue, self))
+		node = rn_pool_get(&dev->rx_pool, 0);
+	if (!node)
+		node = rn_pool_get(&dev->rx_pool, RX_POOL_WAIT_MS);
+	if (!node) {
+		atomic_fetch_add(&dev->rx_pool_drops, 1);
+		return -ENOBUFS;
+	}
+	b = rx_of_node(node);
+	if (len > b->rx.buf_size) {
+		rn_pool_put(&dev->rx_pool, &b->node);
+		return -EINVAL;
+	}
+	memcpy(b->rx.arena, buf, len);
+	b->rx.msgs[0].msg_len = (unsigned int)len;
+	b->rx.seg_size[0] = 0;
+	b->rx.from[0] = *from;
+	memset(&b->rx.local[0], 0, sizeof(b->rx.local[0]));
+	b->rx.local[0].family = AF_UNSPEC;
+	b->rx.n_msgs = 1;
+	b->rx.cur = 0;
+	b->rx.off = 0;
+	batches = rx_sort(dev, b, true, true);
+	if (batches)
+		rx_submit(dev, b, batches, self);
+	else
+		rn_pool_put(&dev->rx_pool, &b->node);
+	return 0;
 }
 
 void *rn_receive_udp_thread(void *arg)
@@ -632,6 +691,9 @@ static void send_cookie_reply(struct rn_wg_device *dev, const struct rn_handshak
 
 	/* Initiations and responses both carry the sender's index right after the type. */
 	memcpy(&sender_index, job->data + 4, sizeof(sender_index));
+	/* The relay hook needs the peer's key, which a cookie reply cannot know: none is sent. */
+	if (dev->relay_fn && rn_wg_is_relay_endpoint(&job->src))
+		return;
 	rn_cookie_reply_create(&dev->cookie_checker, &reply, job->data, job->len,
 			       le32toh(sender_index), &job->src.sa, now);
 	rn_udp_send_batch_from(&dev->udp, &job->src, &local, &iov, 1);

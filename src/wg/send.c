@@ -44,7 +44,24 @@ int rn_send_raw(struct rn_wg_device *dev, const union rn_wg_endpoint *dst, const
 
 	if (dst->sa.sa_family == AF_UNSPEC)
 		return -EDESTADDRREQ;
+	if (dev->relay_fn && rn_wg_is_relay_endpoint(dst))
+		return -ENETUNREACH; /* no peer to name: nothing raw goes through a relay */
 	return rn_udp_send_batch(&dev->udp, dst, &iov, 1);
+}
+
+int rn_send_to(struct rn_wg_peer *peer, const union rn_wg_endpoint *ep, struct rn_udp_src *src,
+	       struct iovec *iov, int n)
+{
+	struct rn_wg_device *dev = peer->dev;
+
+	/* The one check the data path pays per batch; without a hook nothing changes. */
+	if (dev->relay_fn && rn_wg_is_relay_endpoint(ep)) {
+		for (int i = 0; i < n; i++)
+			dev->relay_fn(dev->relay_ctx, peer->public_key, ep, iov[i].iov_base,
+				      iov[i].iov_len);
+		return n;
+	}
+	return rn_udp_send_batch_from(&dev->udp, ep, src, iov, n);
 }
 
 /*
@@ -57,8 +74,22 @@ static int send_to_peer_locked(struct rn_wg_peer *peer, const void *buf, size_t 
 
 	if (peer->endpoint.sa.sa_family == AF_UNSPEC)
 		return -EDESTADDRREQ;
-	return rn_udp_send_batch_from(&peer->dev->udp, &peer->endpoint, &peer->endpoint_src, &iov,
-				      1);
+	return rn_send_to(peer, &peer->endpoint, &peer->endpoint_src, &iov, 1);
+}
+
+/*
+ * The same initiation to each probe endpoint (rn_wg_device_set_probe_endpoints), from the
+ * default source: the first copy to reach the peer is answered. Caller holds peer->lock.
+ */
+static void send_to_probes_locked(struct rn_wg_peer *peer, const void *buf, size_t len)
+{
+	for (unsigned int i = 0; i < peer->n_probes; i++) {
+		struct iovec iov = { .iov_base = (void *)buf, .iov_len = len };
+		struct rn_udp_src src = { .family = AF_UNSPEC };
+
+		if (rn_send_to(peer, &peer->probes[i], &src, &iov, 1) >= 0)
+			peer->tx_bytes += len;
+	}
 }
 
 /* Whitepaper 5.4.6: pad to a multiple of 16, but never past the MTU. */
@@ -129,6 +160,8 @@ void rn_send_handshake_initiation_locked(struct rn_wg_peer *peer, bool is_retry,
 	rn_cookie_add_macs(&peer->cookie, &msg, sizeof(msg), now);
 	rn_timers_any_authenticated_packet_traversal(peer, now);
 	rn_timers_any_authenticated_packet_sent(peer);
+	/* The probes first: a relay's copy must not win the race to the peer by a head start. */
+	send_to_probes_locked(peer, &msg, sizeof(msg));
 	if (send_to_peer_locked(peer, &msg, sizeof(msg)) >= 0) {
 		peer->tx_bytes += sizeof(msg);
 		log_debug(NOISE, "sent handshake initiation (index %08x)", index);
@@ -306,7 +339,7 @@ static void tx_drain(struct rn_queue_item *item, void *worker)
 	src = src_was = peer->endpoint_src;
 	pthread_mutex_unlock(&peer->lock);
 	if (b->n_msgs && ep.sa.sa_family != AF_UNSPEC &&
-	    rn_udp_send_batch_from(&dev->udp, &ep, &src, b->msgs, b->n_msgs) >= 0)
+	    rn_send_to(peer, &ep, &src, b->msgs, b->n_msgs) >= 0)
 		for (int i = 0; i < b->n_msgs; i++)
 			total += b->msgs[i].iov_len;
 	pthread_mutex_lock(&peer->lock);
