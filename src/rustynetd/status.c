@@ -185,9 +185,10 @@ json_t *rn_daemon_status(struct rn_daemon *d)
 		json_object_update_new(res, rn_daemon_exit_status(d, &cfg));
 	if (res)
 		json_object_set_new(res, "nat", rn_daemon_disco_status(d));
-	if (res)
+	if (res) {
 		json_object_set_new(res, "calls", rn_daemon_callme_status(d));
-	json_object_set_new(res, "relays", rn_daemon_relays_status(d));
+		json_object_set_new(res, "relays", rn_daemon_relays_status(d));
+	}
 	if (res)
 		json_object_set_new(res, "killswitch",
 				    rn_killswitch_status(d, json_object_get(res, "exit_node")));
