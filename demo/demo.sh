@@ -234,7 +234,13 @@ step "The NAT hardens: through the relay" \
 	"Some NATs (carrier-grade NAT on phones, some corporate firewalls) give every destination a new port, so the address STUN saw is useless to a peer. We switch travel's router to such a NAT. The direct path goes quiet; after its retry the devices move to the relay that runs inside the control server. The relay only forwards WireGuard ciphertext between the two keys it was shown valid credentials for: it cannot read the traffic. The tunnel, and any connection inside it, stays up: the relay is just another endpoint of the same WireGuard session."
 nat_mode r2 random
 rn_on travel netcheck
-wait_for 40 sh -c "'$RNCLI' --socket '${MESH_SOCK[desk]}' status --json | grep -q '\"kind\": *\"relay\"'" || true
+echo "   (meanwhile desk keeps pinging travel, twice a second: WireGuard notices a silent path after"
+echo "    about 20 s, and the path moves to the relay)"
+( while :; do nsx "${MESH_NS[desk]}" ping -n -c 1 -W 1 "$TRAVEL" >/dev/null 2>&1 || true; sleep 0.5; done ) &
+PINGER=$!
+T_BG+=("$PINGER")
+wait_for 90 sh -c "'$RNCLI' --socket '${MESH_SOCK[desk]}' status --json | python3 -c 'import json,sys; sys.exit(0 if [p for p in json.load(sys.stdin)[\"peers\"] if p.get(\"name\") == \"travel\" and p[\"path\"][\"kind\"] == \"relay\"] else 1)'" || true
+kill "$PINGER" 2>/dev/null || true
 rn_on desk ping -c 3 travel
 run_sh "ip netns exec ${MESH_NS[desk]} rustynet --socket ${MESH_SOCK[desk]} status | grep -A 3 'travel'"
 

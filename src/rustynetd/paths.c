@@ -56,15 +56,19 @@ static void give(struct rn_daemon *d, const uint8_t key[RN_WG_KEY_LEN],
 {
 	union rn_wg_endpoint w;
 	char text[RN_PATHS_ADDR_STRLEN];
+	const char *name = "?";
 	int r;
 
+	for (size_t i = 0; i < d->map.n_peers; i++)
+		if (!memcmp(d->map.peers[i].public_key, key, RN_WG_KEY_LEN))
+			name = d->map.peers[i].name;
 	memcpy(&w, ep, sizeof(w));
 	r = rn_wg_device_update_endpoint(d->dev, key, &w);
 	rn_daemon_paths_addr_str(ep, text, sizeof(text));
 	if (r)
-		log_warn(MAIN, "path: cannot set endpoint %s: %s", text, strerror(-r));
+		log_warn(MAIN, "path: cannot set %s's endpoint %s: %s", name, text, strerror(-r));
 	else
-		log_info(MAIN, "path: peer endpoint now %s (%s)", text, why);
+		log_info(MAIN, "path: %s's endpoint now %s (%s)", name, text, why);
 }
 
 void rn_daemon_paths_addr_str(const union rn_path_addr *a, char *out, size_t cap)
