@@ -18,6 +18,8 @@
 
 #define RN_CTL_RELAY_SECRET "relay.secret" /* in the state dir, mode 0600 */
 
+enum { RN_SERVE_RELAY_UDP_PORT = 3479 }; /* serve --relay's UDP port (3478 is STUN's) */
+
 /*
  * The relay secret of the state dir state: read (refused if group or others may read it); if
  * there is none, made first when create is set (0600), else -ENOENT. 0 or -errno with err set.

@@ -639,6 +639,43 @@ static int rn_serve_relay_open(struct rn_serve *s, const struct rn_ctl *ctl,
 	return 0;
 }
 
+/*
+ * --relay: the relay on --listen's address, UDP RN_SERVE_RELAY_UDP_PORT and TLS 443 (what gets
+ * through firewalls that block UDP), for each not given by --relay-udp / --relay-tls. A usage
+ * error's exit code, or -1 to go on.
+ */
+static int rn_serve_relay_defaults(struct rn_ctl *ctl, const union rn_netmap_endpoint *listen,
+				   const char **udp, const char **tls,
+				   char def_udp[RN_NETMAP_ENDPOINT_STRLEN],
+				   char def_tls[RN_NETMAP_ENDPOINT_STRLEN])
+{
+	union rn_netmap_endpoint e = *listen;
+	uint16_t listen_port = ntohs(e.sa.sa_family == AF_INET ? e.sin.sin_port : e.sin6.sin6_port);
+
+	if (!*tls && listen_port == 443)
+		return rn_ctl_usage_error(
+		    ctl, "--relay wants TLS port 443, which --listen takes: give the "
+			 "relay --relay-tls ADDR:443 on another address (or another "
+			 "port)");
+	if (!*udp) {
+		if (e.sa.sa_family == AF_INET)
+			e.sin.sin_port = htons(RN_SERVE_RELAY_UDP_PORT);
+		else
+			e.sin6.sin6_port = htons(RN_SERVE_RELAY_UDP_PORT);
+		rn_netmap_endpoint_format(&e, def_udp, RN_NETMAP_ENDPOINT_STRLEN);
+		*udp = def_udp;
+	}
+	if (!*tls) {
+		if (e.sa.sa_family == AF_INET)
+			e.sin.sin_port = htons(443);
+		else
+			e.sin6.sin6_port = htons(443);
+		rn_netmap_endpoint_format(&e, def_tls, RN_NETMAP_ENDPOINT_STRLEN);
+		*tls = def_tls;
+	}
+	return -1;
+}
+
 /* --stun-listen ADDR into eps[*n]; a usage error's exit code, or -1 to go on. */
 static int rn_serve_stun_arg(struct rn_ctl *ctl, const char *arg, union rn_netmap_endpoint *eps,
 			     size_t *n)
@@ -661,7 +698,9 @@ static int rn_serve_cmd(struct rn_ctl *ctl, int argc, char **argv)
 	uint8_t priv[RN_NETMAP_KEY_LEN];
 	union rn_netmap_endpoint ep;
 	const char *listen = NULL, *relay_udp = NULL, *relay_tls = NULL, *relay_stats = NULL;
+	char def_udp[RN_NETMAP_ENDPOINT_STRLEN], def_tls[RN_NETMAP_ENDPOINT_STRLEN];
 	char *key = NULL, *cert = NULL;
+	bool relay_default = false;
 	struct rn_stunsrv *stun = NULL;
 	struct rn_ctl_relay *relay = NULL;
 	struct rn_serve s;
@@ -684,6 +723,8 @@ static int rn_serve_cmd(struct rn_ctl *ctl, int argc, char **argv)
 			r = rn_serve_stun_arg(ctl, argv[i] + 14, stun_eps, &n_stun);
 			if (r >= 0)
 				return r;
+		} else if (!strcmp(argv[i], "--relay")) {
+			relay_default = true;
 		} else if (!strcmp(argv[i], "--relay-udp") && i + 1 < argc) {
 			relay_udp = argv[++i];
 		} else if (!strcmp(argv[i], "--relay-tls") && i + 1 < argc) {
@@ -696,6 +737,16 @@ static int rn_serve_cmd(struct rn_ctl *ctl, int argc, char **argv)
 	}
 	if (!listen)
 		return rn_ctl_usage_error(ctl, "--listen ADDR:PORT is required");
+	if (rn_netmap_endpoint_parse(listen, &ep))
+		return rn_ctl_usage_error(ctl,
+					  "--listen \"%s\" is not ADDR:PORT or [ADDR]:PORT with a "
+					  "port of 1-65535",
+					  listen);
+	if (relay_default) {
+		r = rn_serve_relay_defaults(ctl, &ep, &relay_udp, &relay_tls, def_udp, def_tls);
+		if (r >= 0)
+			return r;
+	}
 	for (int i = 0; i < 2; i++) {
 		const char *a = i ? relay_tls : relay_udp;
 		union rn_netmap_endpoint rep;
@@ -708,13 +759,8 @@ static int rn_serve_cmd(struct rn_ctl *ctl, int argc, char **argv)
 						  i ? "tls" : "udp", a);
 	}
 	if (relay_stats && !relay_udp && !relay_tls)
-		return rn_ctl_usage_error(ctl,
-					  "--relay-stats-file needs --relay-udp or --relay-tls");
-	if (rn_netmap_endpoint_parse(listen, &ep))
-		return rn_ctl_usage_error(ctl,
-					  "--listen \"%s\" is not ADDR:PORT or [ADDR]:PORT with a "
-					  "port of 1-65535",
-					  listen);
+		return rn_ctl_usage_error(
+		    ctl, "--relay-stats-file needs --relay, --relay-udp or --relay-tls");
 	rn_log_set_debug(getenv("RUSTYNET_CONTROL_DEBUG"));
 	if (rn_serve_init(&s, ctl, priv) ||
 	    rn_serve_stun_open(&s, ctl, &ep, stun_eps, n_stun, &stun) ||
@@ -738,7 +784,7 @@ out:
 
 static const struct rn_ctl_verb rn_serve_verbs[] = {
 	{ "serve", rn_serve_cmd,
-	  "serve --listen ADDR:PORT [--stun-listen ADDR]... [--relay-udp ADDR:PORT]\n"
+	  "serve --listen ADDR:PORT [--stun-listen ADDR]... [--relay] [--relay-udp ADDR:PORT]\n"
 	  "      [--relay-tls ADDR:PORT] [--relay-stats-file FILE]",
 	  "Serves the control protocol (docs/control-protocol.md) over HTTPS, TLS 1.3 only, with\n"
 	  "the certificate init made: nodes enroll with auth keys and long-poll their netmaps.\n"
@@ -754,6 +800,8 @@ static const struct rn_ctl_verb rn_serve_verbs[] = {
 	  "                      --listen address if it is one of that family.\n"
 	  "                      Answers are rate-limited per source address (20/s, bursts of\n"
 	  "                      40); anything but a Binding request is dropped silently.\n"
+	  "  --relay             the relay below on --listen's address: UDP 3479 and TLS 443\n"
+	  "                      (each unless given by the next two options)\n"
 	  "  --relay-udp ADDR:PORT, --relay-tls ADDR:PORT\n"
 	  "                      also run a relay (docs/nat-traversal.md) for nodes that cannot\n"
 	  "                      reach each other directly: over UDP, and/or over TLS with this\n"

@@ -28,7 +28,7 @@ TEST_TAG=ctl-relay
 . "$(dirname "$0")/../lib.sh"
 # shellcheck source=tests/mesh-lib.sh
 . "$(dirname "$0")/../mesh-lib.sh"
-plan 23
+plan 24
 need_root
 need_cmds python3
 
@@ -41,11 +41,19 @@ fi
 CTL4=198.51.100.1
 STATS=$T_DIR/relay-stats.json
 EXT_PIN=AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=
-MESH_CTL_ARGS=(--relay-udp "$CTL4:3479" --relay-tls "$CTL4:8444" --relay-stats-file "$STATS")
+# --relay: UDP on --listen's address, port 3479; its TLS port 443 is replaced here (tests use 8444)
+MESH_CTL_ARGS=(--relay --relay-tls "$CTL4:8444" --relay-stats-file "$STATS")
 
 mesh_init_or_end
 check "serve runs the relay and names it in the maps" \
 	grep -qF "relaying on udp $CTL4:3479, tls $CTL4:8444 (the maps name udp $CTL4:3479, tls $CTL4:8444)" "$MESH_CTL_LOG"
+relay_443_refused() {
+	local rc=0
+	ctl serve --listen "$CTL4:443" --relay >"$T_DIR/r443.out" 2>&1 || rc=$?
+	cat "$T_DIR/r443.out"
+	[ "$rc" = 2 ] && grep -qF -- "--relay wants TLS port 443, which --listen takes" "$T_DIR/r443.out"
+}
+check "serve --relay with --listen on port 443 is refused (exit 2), saying why" relay_443_refused
 check "the relay secret is made, mode 0600" \
 	sh -c "[ \"\$(stat -c %a '$MESH_CTL_ST/relay.secret')\" = 600 ]"
 mesh_nodes_or_end n1 n2
