@@ -15,7 +15,8 @@
 # server's STUN responder (from its WireGuard socket) and reports it; peers try the host
 # candidate, then the reflexive one, and both sides' handshakes open the NATs (persistent
 # keepalive keeps them open). Checks: the mappings; a and b ping each other through the tunnel,
-# directly at each other's NAT address; TCP across; a reaches c at c's public address.
+# directly at each other's NAT address; TCP across; a reaches c at c's public address; the
+# relay, which the nodes registered with, forwarded none of their packets.
 set -eu
 TEST_TAG=natdirect
 # shellcheck source=tests/lib.sh
@@ -24,16 +25,18 @@ TEST_TAG=natdirect
 . "$(dirname "$0")/../mesh-lib.sh"
 # shellcheck source=tests/nat-lib.sh
 . "$(dirname "$0")/../nat-lib.sh"
-plan 19
+plan 20
 need_root
 need_cmds python3 nft conntrack
 
 if ! mesh_have_bins; then
-	skip_n 19 "nat-direct" "rustynetd, rustynet or rustynet-control missing in $BUILD_DIR"
+	skip_n 20 "nat-direct" "rustynetd, rustynet or rustynet-control missing in $BUILD_DIR"
 	t_done
 fi
 
-MESH_CTL_ARGS=(--stun-listen 198.51.100.1)
+STATS=$T_DIR/relay-stats.json
+# the relay is there (every peer's last candidate) but must carry none of these packets
+MESH_CTL_ARGS=(--stun-listen 198.51.100.1 --relay-udp 198.51.100.1:3479 --relay-stats-file "$STATS")
 mesh_init_or_end
 routers() {
 	nat_router ra 40 41 preserve && nat_router rb 42 42 preserve && nat_router rc 44 44 oneone
@@ -72,6 +75,14 @@ check "TCP from a to b" mesh_reach a tcp "${IP4[b]}" 8080
 check "a pings c (1:1 NAT)" wait_for 30 mesh_ping a "${IP4[c]}"
 check "a reaches c directly at c's public address" wait_for 5 direct_at a c 198.51.100.45:41641
 
+# relay_idle: the relay's counters (rewritten every second) show nodes registered and nothing
+# forwarded: every path above is direct.
+relay_idle() {
+	sleep 1.5
+	python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); print(j)
+sys.exit(0 if j["registrations"] > 0 and j["fwd_packets"] == 0 else 1)' "$STATS"
+}
+check "the relay (registered with) carried none of their packets" relay_idle
 check "no sanitizer report in any log" mesh_logs_clean
 [ "$T_FAIL" = 0 ] || mesh_dump_logs
 t_done
