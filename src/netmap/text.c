@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 
 #include "netmap/netmap_priv.h"
@@ -65,23 +66,13 @@ void rn_netmap_hex_encode(const uint8_t *in, size_t n, char *out)
 	out[2 * n] = '\0';
 }
 
-static int hex_value(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 bool rn_netmap_hex_decode(const char *in, size_t len, uint8_t *out, size_t n)
 {
 	if (len != 2 * n)
 		return false;
 	for (size_t i = 0; i < n; i++) {
-		int hi = hex_value(in[2 * i]), lo = hex_value(in[2 * i + 1]);
+		int hi = OPENSSL_hexchar2int((unsigned char)in[2 * i]),
+		    lo = OPENSSL_hexchar2int((unsigned char)in[2 * i + 1]);
 
 		if (hi < 0 || lo < 0)
 			return false;

@@ -104,24 +104,14 @@ bool rn_relay_cred_parse(const char *text, struct rn_relay_cred *cred)
 	return rn_relay_key_parse(key, cred->key) && rn_relay_key_parse(token, cred->token);
 }
 
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* line: the secret's text without its newline. */
 static bool secret_parse(const char *line, size_t n, uint8_t secret[RN_RELAY_SECRET_LEN])
 {
 
 	if (n == 2 * RN_RELAY_SECRET_LEN) {
 		for (size_t i = 0; i < RN_RELAY_SECRET_LEN; i++) {
-			int hi = hexval(line[2 * i]), lo = hexval(line[2 * i + 1]);
+			int hi = OPENSSL_hexchar2int((unsigned char)line[2 * i]),
+			    lo = OPENSSL_hexchar2int((unsigned char)line[2 * i + 1]);
 
 			if (hi < 0 || lo < 0)
 				return false;
