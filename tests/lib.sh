@@ -247,6 +247,25 @@ wait_for() {
 	done
 }
 
+# fails_with RC TEXT CMD...: CMD exits with status RC and says TEXT (a fixed string) on stderr.
+# Shows CMD's stderr and its status; stdout goes to $T_DIR/out.
+fails_with() {
+	local want=$1 text=$2 rc=0
+	shift 2
+	"$@" >"$T_DIR/out" 2>"$T_DIR/err" || rc=$?
+	cat "$T_DIR/err"
+	echo "exit status $rc (want $want)"
+	[ "$rc" = "$want" ] && grep -qF -- "$text" "$T_DIR/err"
+}
+
+# db_value DB QUERY: the first column of QUERY's first row, from the SQLite file DB opened
+# read-only (a control server's state can be read while it runs).
+db_value() {
+	python3 -c 'import sqlite3, sys
+db = sqlite3.connect("file:" + sys.argv[1] + "?mode=ro", uri=True)
+print(db.execute(sys.argv[2]).fetchone()[0])' "$1" "$2"
+}
+
 # ---------------------------------------------------------------- namespaces and links
 
 nsx() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
