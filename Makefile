@@ -6,7 +6,7 @@ TESTBUILD  ?= build-test
 FUZZBUILD  ?= build-fuzz
 FUZZ_TIME  ?= 60
 
-.PHONY: all deps install check unit integration leak-test mutate soak bench fuzz demo clean format lint
+.PHONY: all deps install deb check unit integration leak-test mutate soak bench fuzz demo clean format lint
 
 all: $(BUILD)/build.ninja
 	ninja -C $(BUILD)
@@ -14,9 +14,28 @@ all: $(BUILD)/build.ninja
 deps:
 	./scripts/install-deps.sh
 
-# rustynet, rustynetd, rustynet-control and rustynet-wg into /usr/local/bin (PREFIX via meson)
+# The binaries, systemd units, man pages, bash completion and /etc/default files (dist/), the
+# same set as the Debian packages (docs/operations.md). PREFIX=/usr for the packages' paths.
+PREFIX  ?= /usr/local
+DESTDIR ?=
 install: all
-	meson install -C $(BUILD)
+	meson configure $(BUILD) -Dprefix=$(PREFIX)
+	ninja -C $(BUILD)
+	meson install -C $(BUILD) --no-rebuild $(if $(DESTDIR),--destdir '$(abspath $(DESTDIR))')
+
+# Debian packages rustynet and rustynet-control (debian/), built by dpkg-buildpackage from a
+# copy of the tree in $(DEBBUILD)/ (it writes next to its source dir); the .debs land in
+# $(DEBBUILD)/. The copy keeps the files' times and the obj dir stays, so a rebuild only
+# compiles what changed. Lintian must pass (debian/*.lintian-overrides say why for the rest).
+DEBBUILD ?= build-deb
+DEBVER    = $(shell dpkg-parsechangelog -l debian/changelog -S Version)
+deb:
+	./scripts/install-deps.sh --packaging
+	rm -rf $(DEBBUILD)/src $(DEBBUILD)/*.deb $(DEBBUILD)/*.changes $(DEBBUILD)/*.buildinfo
+	mkdir -p $(DEBBUILD)/src
+	git ls-files -co --exclude-standard -z | tar -c --null -T - | tar -x -C $(DEBBUILD)/src
+	cd $(DEBBUILD)/src && dpkg-buildpackage -b -nc -us -uc
+	lintian --fail-on error,warning $(DEBBUILD)/rustynet_$(DEBVER)_*.changes
 
 $(BUILD)/build.ninja:
 	./scripts/install-deps.sh
@@ -107,4 +126,4 @@ lint: $(TESTBUILD)/build.ninja $(FUZZBUILD)/build.ninja
 	./scripts/tidy.sh --check --build $(TESTBUILD) --fuzz-build $(FUZZBUILD)
 
 clean:
-	rm -rf $(BUILD) $(TESTBUILD) $(FUZZBUILD) build-mutate
+	rm -rf $(BUILD) $(TESTBUILD) $(FUZZBUILD) build-mutate $(DEBBUILD)

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # Installs the build, test and demo dependencies on Debian 12. Idempotent: does nothing
-# (and needs no network) when everything is already there.
+# (and needs no network) when everything is already there. --packaging adds what `make deb`
+# and tests/integration/package-install.sh need (debhelper and lintian pull in ~40 MB of
+# Perl, so only when packaging runs).
 set -eu
 
 PKGS=(
@@ -21,6 +23,12 @@ PKGS=(
 	coturn
 	conntrack # NAT rebinding in nat-discovery.sh (conntrack -F)
 )
+if [ "${1-}" = --packaging ]; then
+	# dpkg-buildpackage (dpkg-dev) comes with build-essential; no fakeroot: debian/control
+	# says Rules-Requires-Root: no. systemd for systemd-analyze verify/security, man-db and
+	# groff-base to render the man pages.
+	PKGS+=(debhelper lintian systemd man-db groff-base)
+fi
 
 missing=()
 for p in "${PKGS[@]}"; do

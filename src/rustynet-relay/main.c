@@ -56,6 +56,8 @@ int main(int argc, char **argv)
 		usage(stdout);
 		return RN_RELAY_OK;
 	}
+	if (!strcmp(argv[1], "--version"))
+		return version_main(argc - 1, argv + 1);
 	rn_log_open("rustynet-relay", false);
 	signal(SIGPIPE, SIG_IGN); /* TLS peers that close: an error to handle, not a death */
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)

@@ -10,6 +10,10 @@
 #include "ipc/ipc.h"
 #include "rustynet/cli.h"
 
+#ifndef RN_VERSION
+#define RN_VERSION "unknown"
+#endif
+
 const char *rn_cli_socket = RN_IPC_DEFAULT_SOCKET;
 
 static const struct {
@@ -108,6 +112,10 @@ int main(int argc, char **argv)
 			i++;
 		} else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
 			usage(stdout);
+			return RN_CLI_OK;
+		} else if (!strcmp(argv[i], "--version")) {
+			/* this CLI's own; `version` also asks rustynetd */
+			printf(PROG_NAME " %s\n", RN_VERSION);
 			return RN_CLI_OK;
 		} else {
 			fprintf(stderr, PROG_NAME ": unknown option \"%s\"\n", argv[i]);
