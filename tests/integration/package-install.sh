@@ -49,6 +49,7 @@ usr/share/bash-completion/completions/rustynet
 usr/share/bash-completion/completions/rustynet-wg
 usr/share/doc/rustynet/changelog.gz
 usr/share/doc/rustynet/copyright
+usr/share/lintian/overrides/rustynet
 usr/share/man/man8/rustynet-wg.8.gz
 usr/share/man/man8/rustynet.8.gz
 usr/share/man/man8/rustynetd.8.gz"
@@ -60,6 +61,7 @@ usr/share/bash-completion/completions/rustynet-control
 usr/share/bash-completion/completions/rustynet-relay
 usr/share/doc/rustynet-control/changelog.gz
 usr/share/doc/rustynet-control/copyright
+usr/share/lintian/overrides/rustynet-control
 usr/share/man/man5/rustynet-policy.5.gz
 usr/share/man/man8/rustynet-control.8.gz
 usr/share/man/man8/rustynet-relay.8.gz"
@@ -304,7 +306,7 @@ man_covers() {
 		help_cmds "$R/usr/bin/$b" | grep -qx -- "$c" || missing+=("section $c, not a command")
 	done < <(sed -n 's/^\.SS //p' <<<"$text")
 	[ ${#missing[@]} = 0 ] || { echo "$b(8) lacks: ${missing[*]}"; return 1; }
-	[ "$n" -ge 2 ] || { echo "$b: nothing read from --help"; return 1; }
+	[ "$n" -ge 1 ] || { echo "$b: nothing read from --help"; return 1; }
 	echo "$b(8): $n commands and flags"
 }
 man_all() { for b in "${BINS[@]}"; do man_covers "$b" || return 1; done; }
@@ -345,7 +347,7 @@ installed_set() {
 	make -C "$ROOT" install BUILD="$RELBUILD" DESTDIR="$INST" >"$T_DIR/install.log" 2>&1 ||
 		{ tail -20 "$T_DIR/install.log"; return 1; }
 	diff -u <(printf '%s\n%s\n' "$MANIFEST_rustynet" "$MANIFEST_rustynet_control" |
-		grep -v '^usr/share/doc/' | sed 's/\.gz$//' | sort) \
+		grep -v '^usr/share/doc/\|^usr/share/lintian/' | sed 's/\.gz$//' | sort) \
 		<(cd "$INST" && find . -type f | sed 's|^\./||; s|^usr/local/etc/|etc/|;
 			s|^usr/local/lib/systemd/|lib/systemd/|; s|^usr/local/|usr/|' | sort)
 }
