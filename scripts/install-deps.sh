@@ -25,9 +25,10 @@ PKGS=(
 )
 if [ "${1-}" = --packaging ]; then
 	# dpkg-buildpackage (dpkg-dev) comes with build-essential; no fakeroot: debian/control
-	# says Rules-Requires-Root: no. systemd for systemd-analyze verify/security, man-db and
+	# says Rules-Requires-Root: no. systemd for systemd-analyze verify/security,
+	# systemd-container for systemd-nspawn (the units run under systemd as PID 1), man-db and
 	# groff-base to render the man pages.
-	PKGS+=(debhelper lintian systemd man-db groff-base)
+	PKGS+=(debhelper lintian systemd systemd-container man-db groff-base)
 fi
 
 missing=()

@@ -25,9 +25,9 @@ set -eu
 TEST_TAG=pkginst
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/../lib.sh"
-plan 19
+plan 26
 need_root
-need_cmds dpkg-deb unshare mount make meson
+need_cmds dpkg-deb unshare mount make meson systemd-nspawn
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 DEBBUILD=$ROOT/build-deb
@@ -365,5 +365,114 @@ install_paths() {
 }
 check "make install DESTDIR=... ($RELBUILD) installs the packages' file set" installed_set
 check "make install's units name PREFIX's binaries and sysconfdir, the package's /usr/bin" install_paths
+
+# ---------------------------------------------------------------- under systemd as PID 1
+# The units run for real: systemd-nspawn boots the host's /usr (a tmpfs root, a private
+# network namespace) with make install's /usr/local bound in and the two units in
+# /etc/systemd/system; $NS/check.sh runs there as a oneshot service, writes key=value results
+# to /out/result and powers the container off.
+NS=$T_DIR/ns
+MACHINE=$T_ID
+mkdir -p "$NS/etcsd/multi-user.target.wants" "$NS/out"
+cp "$INST"/usr/local/lib/systemd/system/*.service "$NS/etcsd/" 2>/dev/null || true
+ln -s /dev/null "$NS/etcsd/systemd-firstboot.service"
+systemd-id128 new >"$NS/machine-id" 2>/dev/null || true
+cat >"$NS/etcsd/rn-check.service" <<'UNIT'
+[Unit]
+Description=package-install.sh's checks
+After=multi-user.target
+[Service]
+Type=oneshot
+ExecStart=/check.sh
+ExecStopPost=/bin/systemctl poweroff --no-block
+[Install]
+WantedBy=multi-user.target
+UNIT
+ln -s ../rn-check.service "$NS/etcsd/multi-user.target.wants/rn-check.service"
+cat >"$NS/check.sh" <<'CHECK'
+#!/bin/bash
+# In the container: what the units do under systemd. One "key=value" line per result.
+exec 2>/out/log
+set -x
+export PATH=/usr/local/bin:$PATH
+r() { echo "$1=$2" >>/out/result; }
+pidstatus() { grep "^$2:" "/proc/$(systemctl show -p MainPID --value "$1")/status" | cut -f2; }
+printf 'nameserver 192.0.2.53\n' >/etc/resolv.conf
+cp /etc/resolv.conf /root/resolv.before
+r forward_before "$(cat /proc/sys/net/ipv4/ip_forward)"
+systemctl start rustynet-control.service
+r control_before_init "$(systemctl show -p ConditionResult --value rustynet-control.service)"
+systemctl start rustynetd.service
+r rustynetd "$(systemctl is-active rustynetd.service)"
+r rustynetd_capbnd "$(pidstatus rustynetd.service CapBnd)"
+r rustynetd_nnp "$(pidstatus rustynetd.service NoNewPrivs)"
+r rustynetd_seccomp "$(pidstatus rustynetd.service Seccomp)"
+rustynet-control init --hostname 127.0.0.1 >&2
+systemctl start rustynet-control.service
+sleep 1
+r control "$(systemctl is-active rustynet-control.service)"
+r control_capbnd "$(pidstatus rustynet-control.service CapBnd)"
+r control_nnp "$(pidstatus rustynet-control.service NoNewPrivs)"
+r control_seccomp "$(pidstatus rustynet-control.service Seccomp)"
+rustynet-control authkey create --user alice | grep -o 'rnk1\.[^ ]*' | head -1 >/root/key
+chmod 600 /root/key
+rustynet up --server https://127.0.0.1:8443 --auth-key-file /root/key --advertise-exit-node >&2
+rustynet-control exit approve "$(hostname)" >&2
+for _ in $(seq 50); do
+	[ "$(cat /proc/sys/net/ipv4/ip_forward)" = 1 ] && break
+	sleep 0.2
+done
+r state "$(rustynet status --json | grep -o '"state": "[A-Za-z]*"' | head -1 | cut -d'"' -f4)"
+r forward_up "$(cat /proc/sys/net/ipv4/ip_forward)"
+r resolv_up "$(grep -c '^nameserver 100.100.100.100$' /etc/resolv.conf)"
+r statedir "$(stat -c %a:%U /var/lib/rustynet):$(test -s /var/lib/rustynet/node.key && echo key)"
+r socket "$(test -S /run/rustynet/rustynetd.sock && echo yes)"
+r link_up "$(ip -br link show rustynet0 | wc -l)"
+systemctl stop rustynetd.service
+r stopped "$(systemctl is-active rustynetd.service)"
+r resolv_restored "$(cmp -s /etc/resolv.conf /root/resolv.before && echo same)"
+r forward_after "$(cat /proc/sys/net/ipv4/ip_forward)"
+r link_after "$(ip -br link show rustynet0 2>/dev/null | wc -l)"
+r nft_after "$(nft list tables | wc -l)"
+journalctl -u rustynetd -u rustynet-control --no-pager >/out/journal
+r done yes
+CHECK
+chmod 755 "$NS/check.sh"
+boot() {
+	timeout 120 systemd-nspawn -q -D / --volatile=yes --register=no --keep-unit \
+		--private-network --resolv-conf=off --machine="$MACHINE" \
+		--bind="$NS/etcsd:/etc/systemd/system" --bind-ro="$NS/machine-id:/etc/machine-id" \
+		--bind-ro="$NS/check.sh:/check.sh" --bind="$NS/out:/out" \
+		--bind-ro="$INST/usr/local:/usr/local" -b >"$NS/console.log" 2>&1 || true
+	rmdir "/run/systemd/nspawn/propagate/$MACHINE" 2>/dev/null || true
+	grep -qx 'done=yes' "$NS/out/result" 2>/dev/null ||
+		{ tail -5 "$NS/console.log" "$NS/out/log" 2>/dev/null; return 1; }
+}
+result() { sed -n "s/^$1=//p" "$NS/out/result" 2>/dev/null; }
+want() { # KEY VALUE...: each result KEY is VALUE
+	local bad=0
+	while [ $# -ge 2 ]; do
+		[ "$(result "$1")" = "$2" ] || { echo "$1: \"$(result "$1")\", want \"$2\""; bad=1; }
+		shift 2
+	done
+	[ "$bad" = 0 ] || { tail -15 "$NS/out/journal" 2>/dev/null; return 1; }
+}
+if check_ok "systemd-nspawn boots systemd with the installed units and runs the checks" boot; then
+	check "rustynet-control.service before init: skipped by its condition, not failed" \
+		want control_before_init no
+	# CapBnd 0x3400: CAP_NET_BIND_SERVICE, CAP_NET_ADMIN, CAP_NET_RAW; 0x400: the first only
+	check "rustynetd.service runs with NET_ADMIN, NET_BIND_SERVICE, NET_RAW only, no new privileges, seccomp" \
+		want rustynetd active rustynetd_capbnd 0000000000003400 rustynetd_nnp 1 rustynetd_seccomp 2
+	check "rustynet-control.service runs with NET_BIND_SERVICE only, no new privileges, seccomp" \
+		want control active control_capbnd 0000000000000400 control_nnp 1 control_seccomp 2
+	check "sandboxed rustynetd enrolls with the sandboxed server; state /var/lib/rustynet 0700 with the key; socket in /run/rustynet" \
+		want state Running statedir 700:root:key socket yes link_up 1
+	check "sandboxed, an approved exit node turns forwarding on (/proc/sys/net) and Magic DNS rewrites resolv.conf" \
+		want forward_before 0 forward_up 1 resolv_up 1
+	check "systemctl stop undoes it: resolv.conf as before, forwarding off, interface and nft tables gone" \
+		want stopped inactive resolv_restored same forward_after 0 link_after 0 nft_after 0
+else
+	skip_n 6 "$TEST_TAG: the units under systemd" "the container did not boot"
+fi
 
 t_done
