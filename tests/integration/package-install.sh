@@ -33,9 +33,11 @@ TEST_TAG=pkginst
 . "$(dirname "$0")/../lib.sh"
 plan 26
 need_root
-need_cmds dpkg-deb unshare mount make meson systemd-nspawn
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+# debhelper, lintian, systemd-nspawn, ...: what `make deb` would install, needed before it runs
+"$ROOT/scripts/install-deps.sh" --packaging >"$T_DIR/deps.log" 2>&1 || cat "$T_DIR/deps.log"
+need_cmds dpkg-deb dpkg-buildpackage lintian unshare mount make meson systemd-analyze systemd-nspawn man
 DEBBUILD=$ROOT/build-deb
 # The release build `make install` ships (the runner's --release-build, else build/).
 RELBUILD=${RUSTYNET_WG_RELEASE:+$(dirname "$(dirname "$(dirname "$RUSTYNET_WG_RELEASE")")")}
