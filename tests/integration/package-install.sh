@@ -36,7 +36,7 @@ need_root
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 # debhelper, lintian, systemd-nspawn, ...: what `make deb` would install, needed before it runs
-"$ROOT/scripts/install-deps.sh" --packaging >"$T_DIR/deps.log" 2>&1 || cat "$T_DIR/deps.log"
+"$ROOT/scripts/install-deps.sh" --packaging >"$T_DIR/deps.log" 2>&1 || sed "s/^/# /" "$T_DIR/deps.log"
 need_cmds dpkg-deb dpkg-buildpackage lintian unshare mount make meson systemd-analyze systemd-nspawn man
 DEBBUILD=$ROOT/build-deb
 # The release build `make install` ships (the runner's --release-build, else build/).
