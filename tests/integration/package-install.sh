@@ -404,6 +404,7 @@ exec 2>/out/log
 set -x
 export PATH=/usr/local/bin:$PATH
 r() { echo "$1=$2" >>/out/result; }
+until_ok() { for _ in $(seq 100); do "$@" && return 0; sleep 0.1; done; return 1; }
 pidstatus() { grep "^$2:" "/proc/$(systemctl show -p MainPID --value "$1")/status" | cut -f2; }
 printf 'nameserver 192.0.2.53\n' >/etc/resolv.conf
 cp /etc/resolv.conf /root/resolv.before
@@ -411,13 +412,14 @@ r forward_before "$(cat /proc/sys/net/ipv4/ip_forward)"
 systemctl start rustynet-control.service
 r control_before_init "$(systemctl show -p ConditionResult --value rustynet-control.service)"
 systemctl start rustynetd.service
+until_ok test -S /run/rustynet/rustynetd.sock
 r rustynetd "$(systemctl is-active rustynetd.service)"
 r rustynetd_capbnd "$(pidstatus rustynetd.service CapBnd)"
 r rustynetd_nnp "$(pidstatus rustynetd.service NoNewPrivs)"
 r rustynetd_seccomp "$(pidstatus rustynetd.service Seccomp)"
 rustynet-control init --hostname 127.0.0.1 >&2
 systemctl start rustynet-control.service
-sleep 1
+until_ok eval 'ss -Hltn "sport = :8443" | grep -q .'
 r control "$(systemctl is-active rustynet-control.service)"
 r control_capbnd "$(pidstatus rustynet-control.service CapBnd)"
 r control_nnp "$(pidstatus rustynet-control.service NoNewPrivs)"
@@ -426,10 +428,7 @@ rustynet-control authkey create --user alice | grep -o 'rnk1\.[^ ]*' | head -1 >
 chmod 600 /root/key
 rustynet up --server https://127.0.0.1:8443 --auth-key-file /root/key --advertise-exit-node >&2
 rustynet-control exit approve "$(hostname)" >&2
-for _ in $(seq 50); do
-	[ "$(cat /proc/sys/net/ipv4/ip_forward)" = 1 ] && break
-	sleep 0.2
-done
+until_ok grep -qx 1 /proc/sys/net/ipv4/ip_forward
 r state "$(rustynet status --json | grep -o '"state": "[A-Za-z]*"' | head -1 | cut -d'"' -f4)"
 r forward_up "$(cat /proc/sys/net/ipv4/ip_forward)"
 r resolv_up "$(grep -c '^nameserver 100.100.100.100$' /etc/resolv.conf)"
