@@ -59,6 +59,8 @@ struct relay_conn {
 	unsigned int head, count;
 	uint64_t dropped;
 	bool connected, tls, registered;
+	bool silent; /* a REGISTER unanswered for RN_RELAYS_SILENT_MS: no home, whatever it says */
+	uint32_t rtt_us, last_rtt_us; /* the client's registration round trip; 0: none yet */
 	char error[ERR_LEN];
 };
 
@@ -67,6 +69,10 @@ struct rn_daemon_relays {
 	pthread_mutex_t lock; /* conns and n: the hook reads them */
 	struct relay_conn *conns[RN_NETMAP_MAX_RELAYS];
 	size_t n;
+	/* the main thread's only */
+	size_t home;	       /* the index of the home relay (relays.h) */
+	bool home_set;	       /* a relay was chosen (logged) */
+	uint64_t home_tick_ms; /* the last rn_daemon_relays_tick that looked */
 };
 
 void rn_daemon_relay_endpoint(size_t i, union rn_wg_endpoint *out)
@@ -151,15 +157,33 @@ static void set_state(struct relay_conn *c, bool connected, bool tls, bool regis
 	c->registered = registered;
 	if (error)
 		snprintf(c->error, sizeof(c->error), "%s", error);
-	if (!connected)
+	if (!connected) {
 		c->count = 0; /* nothing can go out: what waited is stale by the reconnect */
+		c->rtt_us = c->last_rtt_us = 0; /* a new connection measures anew */
+		c->silent = false;
+	}
+	pthread_mutex_unlock(&c->lock);
+}
+
+/* The client's latency and liveness, for the home choice (main thread) to read. */
+static void set_rtt(struct relay_conn *c, const struct rn_relay_client *cl)
+{
+	pthread_mutex_lock(&c->lock);
+	c->rtt_us = rn_relay_client_rtt_us(cl);
+	c->last_rtt_us = rn_relay_client_last_rtt_us(cl);
+	c->silent = rn_relay_client_unanswered_ms(cl) >= RN_RELAYS_SILENT_MS;
 	pthread_mutex_unlock(&c->lock);
 }
 
 static struct rn_relay_client *conn_open(struct relay_conn *c, bool tls)
 {
 	struct rn_relay_client_config cfg = {
-		.tls = tls, .spki = c->cfg.spki, .recv = on_recv, .ctx = c, .fwmark = RN_EXIT_FWMARK
+		.tls = tls,
+		.spki = c->cfg.spki,
+		.recv = on_recv,
+		.ctx = c,
+		.fwmark = RN_EXIT_FWMARK,
+		.probe_ms = RN_RELAYS_PROBE_MS,
 	};
 	char server[RN_PATHS_ADDR_STRLEN], err[ERR_LEN] = "";
 	struct rn_relay_client *cl;
@@ -271,6 +295,7 @@ static void conn_turn(struct relay_conn *c, struct conn_run *s, const struct pol
 	if (reg)
 		s->last_reg_ms = now;
 	set_state(c, true, s->tls, reg, NULL);
+	set_rtt(c, s->cl);
 	/* Never registered over UDP, or the registration lapsed (UDP blocked since): TLS. */
 	if (!s->tls && now - s->last_reg_ms >= RN_RELAYS_UDP_WAIT_MS) {
 		rn_relay_client_free(s->cl);
@@ -495,6 +520,10 @@ void rn_daemon_relays_apply(struct rn_daemon *d)
 	memcpy(r->conns, next, sizeof(next));
 	r->n = n;
 	pthread_mutex_unlock(&r->lock);
+	if (r->home >= n) { /* the tick chooses again within a second */
+		r->home = 0;
+		r->home_set = false;
+	}
 out:
 	OPENSSL_cleanse(&cred, sizeof(cred));
 }
@@ -537,6 +566,130 @@ const char *rn_daemon_relays_name(const struct rn_daemon *d, const union rn_wg_e
 	return name;
 }
 
+static json_t *latency_json(uint32_t rtt_us)
+{
+	return rtt_us ? json_real(rtt_us / 1000.0) : json_null();
+}
+
+size_t rn_daemon_relays_home(const struct rn_daemon *d)
+{
+	return d->relays && d->relays->home < d->relays->n ? d->relays->home : 0;
+}
+
+/* What the home choice needs of one relay. */
+struct relay_view {
+	bool usable; /* registered, and its last REGISTER not long unanswered */
+	uint32_t rtt_us;
+	char name[RN_NETMAP_LABEL_MAX + 1];
+};
+
+/* Whether a round trip of a_us beats b_us by enough to move peers for it. */
+static bool clearly_better(uint32_t a_us, uint32_t b_us)
+{
+	return a_us && b_us &&
+	       (uint64_t)a_us * 100 <= (uint64_t)b_us * (100 - RN_RELAYS_HOME_PCT) &&
+	       b_us - a_us >= RN_RELAYS_HOME_MIN_US;
+}
+
+/* The home: see relays.h. cur: the one now (n: none). */
+static size_t pick_home(const struct relay_view *v, size_t n, size_t cur)
+{
+	size_t best = n;
+
+	for (size_t i = 0; i < n; i++)
+		if (v[i].usable && (best == n || (v[i].rtt_us && (!v[best].rtt_us ||
+								  v[i].rtt_us < v[best].rtt_us))))
+			best = i;
+	if (best == n)
+		return 0;
+	if (cur < n && v[cur].usable && (v[cur].rtt_us || !v[best].rtt_us) &&
+	    !clearly_better(v[best].rtt_us, v[cur].rtt_us))
+		return cur;
+	return best;
+}
+
+/* Copies each relay's view under the locks; returns the count. */
+static size_t views(struct rn_daemon_relays *r, struct relay_view *v)
+{
+	size_t n;
+
+	pthread_mutex_lock(&r->lock);
+	n = r->n;
+	for (size_t i = 0; i < n; i++) {
+		struct relay_conn *c = r->conns[i];
+
+		memset(&v[i], 0, sizeof(v[i]));
+		if (!c)
+			continue;
+		snprintf(v[i].name, sizeof(v[i].name), "%s", c->cfg.name);
+		pthread_mutex_lock(&c->lock);
+		v[i].usable = c->registered && !c->silent;
+		v[i].rtt_us = c->rtt_us;
+		pthread_mutex_unlock(&c->lock);
+	}
+	pthread_mutex_unlock(&r->lock);
+	return n;
+}
+
+/* Peers relayed through another of our relays go to the home's endpoint: the same session. */
+static void move_peers(struct rn_daemon *d, size_t home, const char *name)
+{
+	struct rn_wg_config cfg = { 0 };
+	union rn_wg_endpoint ep;
+
+	rn_daemon_relay_endpoint(home, &ep);
+	if (rn_wg_device_snapshot(d->dev, &cfg))
+		return;
+	for (size_t i = 0; i < cfg.n_peers; i++) {
+		const struct rn_wg_peer_config *pc = &cfg.peers[i];
+		int e;
+
+		if (!rn_wg_is_relay_endpoint(&pc->endpoint) ||
+		    rn_path_addr_equal((const union rn_path_addr *)(const void *)&pc->endpoint,
+				       (const union rn_path_addr *)(const void *)&ep))
+			continue;
+		e = rn_wg_device_update_endpoint(d->dev, pc->public_key, &ep);
+		if (e)
+			log_warn(MAIN, "relay %s: cannot move a relayed peer to it: %s", name,
+				 strerror(-e));
+	}
+	rn_wg_config_free(&cfg);
+}
+
+void rn_daemon_relays_tick(struct rn_daemon *d)
+{
+	struct rn_daemon_relays *r = d->relays;
+	struct relay_view v[RN_NETMAP_MAX_RELAYS];
+	uint64_t now = mono_ms();
+	size_t n, home;
+	bool usable;
+
+	if (!r || now - r->home_tick_ms < 1000)
+		return;
+	r->home_tick_ms = now;
+	n = views(r, v);
+	home = pick_home(v, n, r->home_set ? r->home : n);
+	usable = home < n && v[home].usable;
+	if (home == r->home && usable == r->home_set)
+		return;
+	if (usable && r->home_set && r->home < n)
+		log_info(MAIN, "relay %s: now the home relay (%.1f ms; %s: %s)", v[home].name,
+			 v[home].rtt_us / 1000.0, v[r->home].name,
+			 v[r->home].usable ? "slower" : "not registered");
+	else if (usable)
+		log_info(MAIN, "relay %s: now the home relay (%.1f ms)", v[home].name,
+			 v[home].rtt_us / 1000.0);
+	else
+		log_warn(MAIN, "relays: none registered: no home relay");
+	if (home != r->home) {
+		r->home = home;
+		r->home_set = usable;
+		move_peers(d, home, v[home].name);
+		rn_daemon_paths_apply(d); /* the peers' relay candidate is the home's */
+	}
+	r->home_set = usable;
+}
+
 json_t *rn_daemon_relays_status(struct rn_daemon *d)
 {
 	struct rn_daemon_relays *r = d->relays;
@@ -553,14 +706,33 @@ json_t *rn_daemon_relays_status(struct rn_daemon *d)
 			continue;
 		inet_ntop(AF_INET, &c->ep.sin.sin_addr, ep, sizeof(ep));
 		pthread_mutex_lock(&c->lock);
-		json_array_append_new(a, json_pack("{s:s, s:s?, s:b, s:s?, s:s, s:I}", "name",
-						   c->cfg.name, "transport",
-						   c->connected ? (c->tls ? "tls" : "udp") : NULL,
-						   "registered", c->registered, "error",
-						   c->error[0] ? c->error : NULL, "endpoint", ep,
-						   "dropped", (json_int_t)c->dropped));
+		json_array_append_new(
+		    a,
+		    json_pack("{s:s, s:s?, s:b, s:s?, s:s, s:I, s:o, s:b}", "name", c->cfg.name,
+			      "transport", c->connected ? (c->tls ? "tls" : "udp") : NULL,
+			      "registered", c->registered, "error", c->error[0] ? c->error : NULL,
+			      "endpoint", ep, "dropped", (json_int_t)c->dropped, "latency_ms",
+			      latency_json(c->rtt_us), "home", r->home_set && i == r->home));
 		pthread_mutex_unlock(&c->lock);
 	}
 	pthread_mutex_unlock(&r->lock);
 	return a;
+}
+
+void rn_daemon_relays_netcheck(struct rn_daemon *d, json_t *out)
+{
+	struct rn_daemon_relays *r = d->relays;
+	struct relay_view v[RN_NETMAP_MAX_RELAYS];
+	json_t *a = json_array();
+	size_t n = r ? views(r, v) : 0;
+
+	for (size_t i = 0; a && i < n; i++)
+		json_array_append_new(a, json_pack("{s:s, s:b, s:o, s:b}", "name", v[i].name,
+						   "registered", v[i].usable, "latency_ms",
+						   latency_json(v[i].rtt_us), "home",
+						   r->home_set && i == r->home));
+	json_object_set_new(out, "relays", a ? a : json_array());
+	json_object_set_new(out, "preferred_relay",
+			    r && r->home_set && r->home < n ? json_string(v[r->home].name)
+							    : json_null());
 }
