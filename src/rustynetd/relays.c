@@ -576,37 +576,11 @@ size_t rn_daemon_relays_home(const struct rn_daemon *d)
 	return d->relays && d->relays->home < d->relays->n ? d->relays->home : 0;
 }
 
-/* What the home choice needs of one relay. */
+/* One relay as the home choice sees it, with its name for the log. */
 struct relay_view {
-	bool usable; /* registered, and its last REGISTER not long unanswered */
-	uint32_t rtt_us;
+	struct rn_relays_view h;
 	char name[RN_NETMAP_LABEL_MAX + 1];
 };
-
-/* Whether a round trip of a_us beats b_us by enough to move peers for it. */
-static bool clearly_better(uint32_t a_us, uint32_t b_us)
-{
-	return a_us && b_us &&
-	       (uint64_t)a_us * 100 <= (uint64_t)b_us * (100 - RN_RELAYS_HOME_PCT) &&
-	       b_us - a_us >= RN_RELAYS_HOME_MIN_US;
-}
-
-/* The home: see relays.h. cur: the one now (n: none). */
-static size_t pick_home(const struct relay_view *v, size_t n, size_t cur)
-{
-	size_t best = n;
-
-	for (size_t i = 0; i < n; i++)
-		if (v[i].usable && (best == n || (v[i].rtt_us && (!v[best].rtt_us ||
-								  v[i].rtt_us < v[best].rtt_us))))
-			best = i;
-	if (best == n)
-		return 0;
-	if (cur < n && v[cur].usable && (v[cur].rtt_us || !v[best].rtt_us) &&
-	    !clearly_better(v[best].rtt_us, v[cur].rtt_us))
-		return cur;
-	return best;
-}
 
 /* Copies each relay's view under the locks; returns the count. */
 static size_t views(struct rn_daemon_relays *r, struct relay_view *v)
@@ -623,8 +597,8 @@ static size_t views(struct rn_daemon_relays *r, struct relay_view *v)
 			continue;
 		snprintf(v[i].name, sizeof(v[i].name), "%s", c->cfg.name);
 		pthread_mutex_lock(&c->lock);
-		v[i].usable = c->registered && !c->silent;
-		v[i].rtt_us = c->rtt_us;
+		v[i].h.usable = c->registered && !c->silent;
+		v[i].h.rtt_us = c->rtt_us;
 		pthread_mutex_unlock(&c->lock);
 	}
 	pthread_mutex_unlock(&r->lock);
@@ -660,6 +634,7 @@ void rn_daemon_relays_tick(struct rn_daemon *d)
 {
 	struct rn_daemon_relays *r = d->relays;
 	struct relay_view v[RN_NETMAP_MAX_RELAYS];
+	struct rn_relays_view hv[RN_NETMAP_MAX_RELAYS];
 	uint64_t now = mono_ms();
 	size_t n, home;
 	bool usable;
@@ -668,17 +643,19 @@ void rn_daemon_relays_tick(struct rn_daemon *d)
 		return;
 	r->home_tick_ms = now;
 	n = views(r, v);
-	home = pick_home(v, n, r->home_set ? r->home : n);
-	usable = home < n && v[home].usable;
+	for (size_t i = 0; i < n; i++)
+		hv[i] = v[i].h;
+	home = rn_daemon_relays_pick_home(hv, n, r->home_set ? r->home : n);
+	usable = home < n && v[home].h.usable;
 	if (home == r->home && usable == r->home_set)
 		return;
 	if (usable && r->home_set && r->home < n)
 		log_info(MAIN, "relay %s: now the home relay (%.1f ms; %s: %s)", v[home].name,
-			 v[home].rtt_us / 1000.0, v[r->home].name,
-			 v[r->home].usable ? "slower" : "not registered");
+			 v[home].h.rtt_us / 1000.0, v[r->home].name,
+			 v[r->home].h.usable ? "slower" : "not registered");
 	else if (usable)
 		log_info(MAIN, "relay %s: now the home relay (%.1f ms)", v[home].name,
-			 v[home].rtt_us / 1000.0);
+			 v[home].h.rtt_us / 1000.0);
 	else
 		log_warn(MAIN, "relays: none registered: no home relay");
 	if (home != r->home) {
@@ -728,8 +705,8 @@ void rn_daemon_relays_netcheck(struct rn_daemon *d, json_t *out)
 
 	for (size_t i = 0; a && i < n; i++)
 		json_array_append_new(a, json_pack("{s:s, s:b, s:o, s:b}", "name", v[i].name,
-						   "registered", v[i].usable, "latency_ms",
-						   latency_json(v[i].rtt_us), "home",
+						   "registered", v[i].h.usable, "latency_ms",
+						   latency_json(v[i].h.rtt_us), "home",
 						   r->home_set && i == r->home));
 	json_object_set_new(out, "relays", a ? a : json_array());
 	json_object_set_new(out, "preferred_relay",

@@ -25,6 +25,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "wg/config.h"
 
@@ -57,6 +58,14 @@ size_t rn_daemon_relays_count(const struct rn_daemon *d);
 /* The name of the relay behind a relay endpoint, or NULL if ep is none of ours. */
 const char *rn_daemon_relays_name(const struct rn_daemon *d, const union rn_wg_endpoint *ep,
 				  char *buf, size_t cap);
+/* What the home choice knows of one relay. */
+struct rn_relays_view {
+	bool usable;	 /* registered, and no REGISTER unanswered for RN_RELAYS_SILENT_MS */
+	uint32_t rtt_us; /* the smoothed registration round trip; 0: not measured */
+};
+/* The home among v[0..n), cur the home now (n: none yet), as described above. Pure
+ * (relays_home.c). */
+size_t rn_daemon_relays_pick_home(const struct rn_relays_view *v, size_t n, size_t cur);
 /* The home relay's index (see above); 0 without relays. */
 size_t rn_daemon_relays_home(const struct rn_daemon *d);
 /* Main loop, often: once a second, chooses the home again; on a change, logs it, moves the

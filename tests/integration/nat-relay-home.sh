@@ -136,7 +136,7 @@ check "a's home moves to r1 within 30 s" wait_for 30 home_is a r1
 echo "# a's home moved $(($(now_ms) - T0)) ms after r2 died"
 # ping_back: a reaches b, answered within 1 s, within 30 s of r2's death.
 check "a pings b again within 30 s of r2's death" \
-	wait_for "$(awk -v s="$T0" -v n="$(now_ms)" 'BEGIN{t = 30 - (n - s) / 1000; print t > 0 ? t : 0}')" \
+	wait_for "$(awk -v s="$T0" -v n="$(now_ms)" 'BEGIN{t = 30 - (n - s) / 1000; print (t > 0 ? t : 0)}')" \
 	mesh_ping a "${IP4[b]}"
 echo "# a pings b again $(($(now_ms) - T0)) ms after r2 died"
 check "a's path to b is r1, working" wait_for 10 path_is a b "relay r1 True"
