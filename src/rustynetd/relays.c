@@ -605,6 +605,14 @@ static size_t views(struct rn_daemon_relays *r, struct relay_view *v)
 	return n;
 }
 
+static const char *peer_name(const struct rn_daemon *d, const uint8_t key[RN_WG_KEY_LEN])
+{
+	for (size_t i = 0; i < d->map.n_peers; i++)
+		if (!memcmp(d->map.peers[i].public_key, key, RN_WG_KEY_LEN))
+			return d->map.peers[i].name;
+	return "?";
+}
+
 /* Peers relayed through another of our relays go to the home's endpoint: the same session. */
 static void move_peers(struct rn_daemon *d, size_t home, const char *name)
 {
@@ -624,8 +632,11 @@ static void move_peers(struct rn_daemon *d, size_t home, const char *name)
 			continue;
 		e = rn_wg_device_update_endpoint(d->dev, pc->public_key, &ep);
 		if (e)
-			log_warn(MAIN, "relay %s: cannot move a relayed peer to it: %s", name,
-				 strerror(-e));
+			log_warn(MAIN, "relay %s: cannot move %s to it: %s", name,
+				 peer_name(d, pc->public_key), strerror(-e));
+		else
+			log_info(MAIN, "path: %s's endpoint now the home relay %s",
+				 peer_name(d, pc->public_key), name);
 	}
 	rn_wg_config_free(&cfg);
 }
@@ -658,13 +669,13 @@ void rn_daemon_relays_tick(struct rn_daemon *d)
 			 v[home].h.rtt_us / 1000.0);
 	else
 		log_warn(MAIN, "relays: none registered: no home relay");
+	r->home_set = usable;
 	if (home != r->home) {
 		r->home = home;
-		r->home_set = usable;
-		move_peers(d, home, v[home].name);
+		if (usable) /* none registered: no better place for them */
+			move_peers(d, home, v[home].name);
 		rn_daemon_paths_apply(d); /* the peers' relay candidate is the home's */
 	}
-	r->home_set = usable;
 }
 
 json_t *rn_daemon_relays_status(struct rn_daemon *d)
