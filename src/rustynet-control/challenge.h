@@ -23,7 +23,8 @@
 enum {
 	RN_CHALLENGE_TTL_MS = 60000, /* a nonce's life */
 	RN_CHALLENGE_SLOTS = 1024,   /* nonces waiting at once */
-	RN_CHALLENGE_PER_CLIENT = 4, /* of them from one client: one enrollment needs one */
+	RN_CHALLENGE_PER_CLIENT =
+	    16, /* from one client: many hosts enrolling at once behind one NAT */
 };
 
 struct rn_challenge;
