@@ -23,8 +23,8 @@
 enum {
 	RN_CHALLENGE_TTL_MS = 60000, /* a nonce's life */
 	RN_CHALLENGE_SLOTS = 1024,   /* nonces waiting at once */
-	RN_CHALLENGE_PER_CLIENT =
-	    16, /* from one client: many hosts enrolling at once behind one NAT */
+	/* from one client: enough for many hosts enrolling at once behind one NAT */
+	RN_CHALLENGE_PER_CLIENT = 16,
 };
 
 struct rn_challenge;
