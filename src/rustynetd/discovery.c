@@ -58,6 +58,7 @@ struct rn_daemon_disco {
 	uint16_t keepalive_s;		    /* what the peers have */
 	char logged[RN_DISCO_FAMILIES][64]; /* the mapping last logged per family; "" none */
 	bool logged_hard[RN_DISCO_FAMILIES];
+	uint64_t remaps_seen; /* disco.remaps at the last results_changed */
 };
 
 static uint64_t now_ns(void)
@@ -287,8 +288,8 @@ static void set_keepalive(struct rn_daemon *d, uint16_t keepalive_s)
 	rn_wg_config_free(&running);
 }
 
-/* Logs a family's mapping when it is new, and a rebinding as one. */
-static void log_mapping(struct rn_daemon_disco *x, int f, const char *now, bool hard)
+/* Logs a family's mapping when it is new, and a rebinding as one; by_check: a check saw it. */
+static void log_mapping(struct rn_daemon_disco *x, int f, const char *now, bool hard, bool by_check)
 {
 	const char *fam = f ? "IPv6" : "IPv4";
 
@@ -304,8 +305,9 @@ static void log_mapping(struct rn_daemon_disco *x, int f, const char *now, bool 
 	if (*x->logged[f] && *now)
 		log_info(MAIN,
 			 "discovery: %s mapping changed from %s to %s (NAT rebinding or a new "
-			 "network; last round: %s): re-reporting",
-			 fam, x->logged[f], now, rn_disco_why_name(x->disco.why));
+			 "network; seen by %s%s): re-reporting",
+			 fam, x->logged[f], now, by_check ? "a check" : "a round: ",
+			 by_check ? "" : rn_disco_why_name(x->disco.why));
 	else if (*now)
 		log_info(MAIN, "discovery: %s is mapped to %s%s", fam, now,
 			 hard ? " (varies by destination: hard NAT)" : "");
@@ -321,22 +323,23 @@ static void results_changed(struct rn_daemon *d)
 	struct rn_daemon_disco *x = d->disco;
 	char host[RN_CLIENT_MAX_ENDPOINTS][64], refl[RN_CLIENT_MAX_REFLEXIVE][64];
 	size_t nh = rn_client_host_endpoints(d->ifname, d->listen_port, host), nr = 0;
-	bool nat = false;
+	bool nat = false, by_check = x->disco.remaps != x->remaps_seen;
 	uint16_t ka;
 
+	x->remaps_seen = x->disco.remaps;
 	for (int f = 0; f < RN_DISCO_FAMILIES; f++) {
 		const struct rn_disco_family *fam = &x->disco.fam[f];
 		bool nat_f;
 
 		if (fam->mapped.ss_family == AF_UNSPEC) {
 			rn_disco_set_check(&x->disco, f, false);
-			log_mapping(x, f, "", false);
+			log_mapping(x, f, "", false, false);
 			continue;
 		}
 		rn_stun_addr_str(&fam->mapped, refl[nr], sizeof(refl[nr]));
 		nat_f = !is_host(host, nh, refl[nr]); /* else seen as it is: no NAT on it */
 		rn_disco_set_check(&x->disco, f, nat_f);
-		log_mapping(x, f, nat_f ? refl[nr] : "", fam->hard);
+		log_mapping(x, f, nat_f ? refl[nr] : "", fam->hard, by_check);
 		if (!nat_f)
 			continue;
 		nat = true;
