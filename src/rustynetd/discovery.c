@@ -126,10 +126,10 @@ static void routewatch_start(struct rn_daemon_disco *x)
 		r = epoll_add(x->epfd, x->rwfd);
 	}
 	if (r < 0) {
-		log_warn(MAIN,
-			 "discovery: cannot watch the default route: %s: a new uplink is noticed "
-			 "by the next check or round instead",
-			 strerror(-r));
+		log_warn(
+		    MAIN,
+		    "discovery: cannot watch the default route: %s: a new uplink is noticed by the next check or round instead",
+		    strerror(-r));
 		if (x->rwfd >= 0)
 			close(x->rwfd);
 		x->rwfd = -1;
@@ -303,11 +303,11 @@ static void log_mapping(struct rn_daemon_disco *x, int f, const char *now, bool 
 	}
 	x->logged_hard[f] = hard;
 	if (*x->logged[f] && *now)
-		log_info(MAIN,
-			 "discovery: %s mapping changed from %s to %s (NAT rebinding or a new "
-			 "network; seen by %s%s): re-reporting",
-			 fam, x->logged[f], now, by_check ? "a check" : "a round: ",
-			 by_check ? "" : rn_disco_why_name(x->disco.why));
+		log_info(
+		    MAIN,
+		    "discovery: %s mapping changed from %s to %s (NAT rebinding or a new network; seen by %s%s): re-reporting",
+		    fam, x->logged[f], now, by_check ? "a check" : "a round: ",
+		    by_check ? "" : rn_disco_why_name(x->disco.why));
 	else if (*now)
 		log_info(MAIN, "discovery: %s is mapped to %s%s", fam, now,
 			 hard ? " (varies by destination: hard NAT)" : "");
@@ -375,8 +375,9 @@ int rn_daemon_disco_run(struct rn_daemon *d, bool readable)
 	if (readable) {
 		drain(x);
 		if (x->rwfd >= 0 && rn_routewatch_drain(x->rwfd)) {
-			log_info(MAIN, "discovery: the default route changed: asking the STUN "
-				       "servers again");
+			log_info(
+			    MAIN,
+			    "discovery: the default route changed: asking the STUN servers again");
 			rn_disco_kick(&x->disco);
 		}
 	}
@@ -433,11 +434,11 @@ static json_t *checks_json(const struct rn_disco *dc)
 			 (json_int_t)dc->silent);
 }
 
-json_t *rn_daemon_disco_status(const struct rn_daemon *d)
+static json_t *status_base(const struct rn_daemon *d)
 {
 	const struct rn_daemon_disco *x = d->disco;
 	const struct rn_disco *dc;
-	json_t *servers, *st;
+	json_t *servers;
 
 	if (!x)
 		return json_null();
@@ -453,16 +454,23 @@ json_t *rn_daemon_disco_status(const struct rn_daemon *d)
 				       ok ? json_real((double)s->rtt_ns / 1e6) : json_null(),
 				       "answered_last_round", s->answered_this_round));
 	}
-	st = json_pack("{s:s, s:b, s:b, s:{s:o, s:o}, s:{s:b, s:b}, s:i, s:o, s:I, s:b}", "udp",
-		       udp_name(dc->udp), "behind_nat", x->behind_nat, "hard_nat",
-		       dc->fam[0].hard || dc->fam[1].hard, "mappings", "ipv4",
-		       addr_json(&dc->fam[0].mapped), "ipv6", addr_json(&dc->fam[1].mapped),
-		       "varies_by_destination", "ipv4", dc->fam[0].hard, "ipv6", dc->fam[1].hard,
-		       "persistent_keepalive", x->keepalive_s, "servers", servers, "rounds",
-		       (json_int_t)dc->rounds, "in_round", dc->in_round);
-	if (st) {
-		json_object_set_new(st, "last_round", json_string(rn_disco_why_name(dc->why)));
-		json_object_set_new(st, "checks", checks_json(dc));
+	return json_pack("{s:s, s:b, s:b, s:{s:o, s:o}, s:{s:b, s:b}, s:i, s:o, s:I, s:b}", "udp",
+			 udp_name(dc->udp), "behind_nat", x->behind_nat, "hard_nat",
+			 dc->fam[0].hard || dc->fam[1].hard, "mappings", "ipv4",
+			 addr_json(&dc->fam[0].mapped), "ipv6", addr_json(&dc->fam[1].mapped),
+			 "varies_by_destination", "ipv4", dc->fam[0].hard, "ipv6", dc->fam[1].hard,
+			 "persistent_keepalive", x->keepalive_s, "servers", servers, "rounds",
+			 (json_int_t)dc->rounds, "in_round", dc->in_round);
+}
+
+json_t *rn_daemon_disco_status(const struct rn_daemon *d)
+{
+	json_t *st = status_base(d);
+
+	if (d->disco && st) {
+		json_object_set_new(st, "last_round",
+				    json_string(rn_disco_why_name(d->disco->disco.why)));
+		json_object_set_new(st, "checks", checks_json(&d->disco->disco));
 	}
 	return st;
 }
