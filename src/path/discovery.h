@@ -18,10 +18,10 @@
  * starts a round too (the network may have changed). Comparing with the same server's last
  * answer keeps a NAT that maps each destination apart from looking like one that rebinds.
  *
- * A response counts only if it is a Binding success carrying
- * a mapped address, from the address and port the request went to, with the transaction id of
- * that server's outstanding request: anything else is ignored, so an off-path sender cannot
- * plant a mapping without guessing 96 random bits.
+ * A response counts only if it is a Binding success carrying a mapped address, from the
+ * address and port the request went to, with the transaction id of that server's outstanding
+ * request or check: anything else is ignored, so an off-path sender cannot plant a mapping
+ * without guessing 96 random bits.
  *
  * Results per family: the mapping (the first answer of the round), whether it changed, whether
  * servers of that family saw different mappings in one round ("hard" NAT: the mapping varies
