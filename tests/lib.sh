@@ -1027,6 +1027,23 @@ pair_label() { echo "A=$(impl_name "$1") B=$(impl_name "$2")"; }
 
 # ---------------------------------------------------------------- cleanup
 
+# t_ours PID: PID is still a process this script started (its child, or in its process group:
+# the runner's timeout gives each script a group of its own), not a later process that the
+# kernel gave the number of one that ended (another script's daemon, when scripts run in
+# parallel).
+t_ours() {
+	local stat f
+	stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+	read -r -a f <<<"${stat##*) }" # state ppid pgrp ...: after the command name, which may hold spaces
+	[ "${f[1]}" = "$$" ] || [ "${f[2]}" = "$(t_pgrp)" ]
+}
+t_pgrp() {
+	local stat f
+	stat=$(cat /proc/$$/stat)
+	read -r -a f <<<"${stat##*) }"
+	echo "${f[2]}"
+}
+
 cleanup() {
 	set +e
 	[ "$T_CLEANED" = 1 ] && return 0
@@ -1035,7 +1052,7 @@ cleanup() {
 	for f in "${!T_CAP_PID[@]}"; do capture_stop "$f"; done
 	for ns in "${T_NS[@]}"; do ns_del "$ns"; done
 	for pid in "${T_BG[@]}"; do
-		kill -KILL "$pid" 2>/dev/null
+		t_ours "$pid" && kill -KILL "$pid" 2>/dev/null
 		wait "$pid" 2>/dev/null
 	done
 	for s in "${T_SOCKS[@]}"; do rm -f "$s"; done

@@ -34,36 +34,72 @@ struct rn_relay_client {
 	struct rn_relay_cred cred;
 	uint8_t cookie[RN_RELAY_COOKIE_LEN]; /* UDP: the relay's last cookie, zero: none */
 	uint64_t next_register_ms, registered_until_ms;
-	uint32_t refresh_s;
+	uint32_t refresh_s, probe_ms;
+	/* the round trip: the last REGISTER's send time (0: answered), the oldest unanswered
+	 * one's (0: none), and the measurements */
+	uint64_t sent_us, unanswered_since_us;
+	uint32_t rtt_us, last_rtt_us;
 	rn_relay_recv_fn recv;
 	void *ctx;
 	uint8_t buf[RN_RELAY_MSG_MAX + 1];
 };
 
-static uint64_t mono_ms(void)
+static uint64_t mono_us(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+static uint64_t mono_ms(void)
+{
+	return mono_us() / 1000;
+}
+
+/* The next registration while registered: the relay's refresh, or sooner to probe. */
+static uint64_t refresh_ms(const struct rn_relay_client *c)
+{
+	uint64_t ms = (uint64_t)c->refresh_s * 1000;
+
+	return c->probe_ms && c->probe_ms < ms ? c->probe_ms : ms;
 }
 
 static int send_register(struct rn_relay_client *c)
 {
 	struct rn_relay_msg m = { .type = RN_RELAY_REGISTER, .cred = c->cred };
 	uint8_t out[RN_RELAY_REGISTER_LEN];
+	uint64_t now = mono_us();
 	size_t n;
 
 	memcpy(m.cookie, c->cookie, sizeof(m.cookie));
 	n = rn_relay_msg_encode(&m, out, sizeof(out));
 	c->next_register_ms =
-	    mono_ms() + (rn_relay_client_registered(c) ? (uint64_t)c->refresh_s * 1000
-						       : RN_RELAY_CLIENT_RETRY_MS);
+	    now / 1000 + (rn_relay_client_registered(c) ? refresh_ms(c) : RN_RELAY_CLIENT_RETRY_MS);
+	/* a retry restarts the measurement: an answer to the earlier one reads a little short */
+	c->sent_us = now;
+	if (!c->unanswered_since_us)
+		c->unanswered_since_us = now;
 	if (!c->tls)
 		return send(c->fd, out, n, MSG_DONTWAIT) < 0 ? -errno : 0;
 	if (!rn_relay_stream_queue(&c->st, out, n, NULL, 0))
 		return -ENOBUFS;
 	return rn_relay_stream_flush(&c->st) < 0 ? -EPIPE : 0;
+}
+
+/* REGISTERED came: the round trip of the last REGISTER, if one is outstanding. */
+static void rtt_sample(struct rn_relay_client *c)
+{
+	uint64_t d;
+
+	if (!c->sent_us)
+		return; /* a duplicate answer */
+	d = mono_us() - c->sent_us;
+	c->last_rtt_us = d < 1 ? 1 : d > UINT32_MAX ? UINT32_MAX : (uint32_t)d;
+	c->rtt_us = c->rtt_us ? c->rtt_us - c->rtt_us / 8 + c->last_rtt_us / 8 : c->last_rtt_us;
+	if (!c->rtt_us)
+		c->rtt_us = 1;
+	c->sent_us = c->unanswered_since_us = 0;
 }
 
 static int handle(struct rn_relay_client *c, const uint8_t *buf, size_t len)
@@ -79,6 +115,7 @@ static int handle(struct rn_relay_client *c, const uint8_t *buf, size_t len)
 		if (c->tls || !memcmp(c->cookie, m.cookie, sizeof(c->cookie)))
 			return 0;
 		memcpy(c->cookie, m.cookie, sizeof(c->cookie));
+		c->unanswered_since_us = 0; /* it answered; the REGISTER below waits anew */
 		return send_register(c);
 	case RN_RELAY_REGISTERED:
 		/* the relay's interval (its timeouts may be shorter than ours), within reason */
@@ -86,7 +123,8 @@ static int handle(struct rn_relay_client *c, const uint8_t *buf, size_t len)
 				   ? m.refresh_s
 				   : RN_RELAY_REFRESH_S;
 		c->registered_until_ms = mono_ms() + (uint64_t)m.lifetime_s * 1000;
-		c->next_register_ms = mono_ms() + (uint64_t)c->refresh_s * 1000;
+		c->next_register_ms = mono_ms() + refresh_ms(c);
+		rtt_sample(c);
 		return 0;
 	case RN_RELAY_RECV:
 		c->recv(c->ctx, m.key, m.payload, m.payload_len);
@@ -256,6 +294,7 @@ struct rn_relay_client *rn_relay_client_new(const struct rn_relay_client_config 
 	c->recv = cfg->recv;
 	c->ctx = cfg->ctx;
 	c->refresh_s = RN_RELAY_REFRESH_S;
+	c->probe_ms = cfg->probe_ms;
 	if (!rn_relay_addr_parse(cfg->server, &ss, &len)) {
 		rn_errf(err, errlen, -EINVAL, "relay address \"%s\": expected ADDR:PORT",
 			cfg->server);
@@ -341,4 +380,19 @@ bool rn_relay_client_registered(const struct rn_relay_client *c)
 void rn_relay_client_set_cred(struct rn_relay_client *c, const struct rn_relay_cred *cred)
 {
 	c->cred = *cred;
+}
+
+uint32_t rn_relay_client_rtt_us(const struct rn_relay_client *c)
+{
+	return c->rtt_us;
+}
+
+uint32_t rn_relay_client_last_rtt_us(const struct rn_relay_client *c)
+{
+	return c->last_rtt_us;
+}
+
+uint64_t rn_relay_client_unanswered_ms(const struct rn_relay_client *c)
+{
+	return c->unanswered_since_us ? (mono_us() - c->unanswered_since_us) / 1000 : 0;
 }

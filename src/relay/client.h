@@ -30,6 +30,10 @@ struct rn_relay_client_config {
 	void *ctx;
 	int timeout_ms;	 /* TLS connect and handshake; 0: 5000 */
 	uint32_t fwmark; /* SO_MARK of the socket (needs CAP_NET_ADMIN); 0: none */
+	/* While registered, REGISTER again at least this often (an ordinary refresh to the
+	 * relay) to measure the round trip and notice a relay gone silent; 0: only at the
+	 * relay's refresh interval */
+	uint32_t probe_ms;
 };
 
 struct rn_relay_client;
@@ -42,6 +46,14 @@ int rn_relay_client_fd(const struct rn_relay_client *c);
 bool rn_relay_client_want_write(const struct rn_relay_client *c);
 /* Whether the relay confirmed the registration (and it has not lapsed). */
 bool rn_relay_client_registered(const struct rn_relay_client *c);
+/*
+ * The round trip of a registration: REGISTER sent to the relay's REGISTERED (UDP and TLS), in
+ * microseconds: the last one, and smoothed (RFC 6298's SRTT, gain 1/8). 0 until measured.
+ */
+uint32_t rn_relay_client_rtt_us(const struct rn_relay_client *c);
+uint32_t rn_relay_client_last_rtt_us(const struct rn_relay_client *c);
+/* How long the oldest REGISTER still unanswered has waited, in ms; 0: none is. */
+uint64_t rn_relay_client_unanswered_ms(const struct rn_relay_client *c);
 /* A renewed credential, used from the next registration on. */
 void rn_relay_client_set_cred(struct rn_relay_client *c, const struct rn_relay_cred *cred);
 /* Handles everything the relay sent. 0, or -EPIPE when a TLS connection ended (reconnect). */

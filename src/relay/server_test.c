@@ -4,7 +4,8 @@
  * as clients (client.h) or as raw sockets that send what a hostile party would. A to B over
  * UDP, over TLS and mixed; then garbage, forged and expired credentials, a replayed REGISTER
  * from another address, SENDs from unregistered addresses and to unregistered keys: each
- * dropped and counted, with A and B still served afterwards; the per-node limit; the pin.
+ * dropped and counted, with A and B still served afterwards; the per-node limit; the pin;
+ * clients probing often (each REGISTER a refresh).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -223,6 +224,8 @@ static struct rn_relay_cred cred_for(uint8_t v, int64_t valid_s)
 	return c;
 }
 
+static uint32_t node_probe_ms; /* the next node_new's probe_ms */
+
 static struct rn_relay_client *node_new(struct relay *r, bool tls, uint8_t v, struct inbox *in)
 {
 	struct rn_relay_cred cred = cred_for(v, 3600);
@@ -233,6 +236,7 @@ static struct rn_relay_client *node_new(struct relay *r, bool tls, uint8_t v, st
 		.cred = &cred,
 		.recv = on_recv,
 		.ctx = in,
+		.probe_ms = node_probe_ms,
 	};
 	char err[256];
 	struct rn_relay_client *c = rn_relay_client_new(&cfg, err, sizeof(err));
@@ -325,6 +329,8 @@ static void run_pair(bool a_tls, bool b_tls)
 
 	relay_start(&r, 0);
 	pair_up(&r, &t, a_tls, b_tls, &ia, &ib);
+	/* registered: the round trip is measured on either transport */
+	assert_true(rn_relay_client_rtt_us(t.c[0]) > 0 && rn_relay_client_rtt_us(t.c[1]) > 0);
 	exchange(&t);
 	exchange(&t);
 	assert_true(wait_stat(&r, STAT(fwd_packets), 4));
@@ -350,6 +356,38 @@ static void test_tls_tls(void **state)
 {
 	(void)state;
 	run_pair(true, true);
+}
+
+/*
+ * Clients probing every 100 ms (rustynetd measures relay latency this way): the relay takes
+ * each REGISTER as a refresh, on UDP and TLS, drops none, and forwarding goes on.
+ */
+static void test_probe(void **state)
+{
+	struct relay r;
+	struct inbox ia, ib;
+	struct two t;
+	struct rn_relay_stats s;
+
+	(void)state;
+	relay_start(&r, 0);
+	node_probe_ms = 100;
+	pair_up(&r, &t, false, true, &ia, &ib);
+	node_probe_ms = 0;
+	pump(t.c, 2, 1000, NULL, NULL);
+	/* UDP refreshes count as registrations (TLS ones do not): about ten a second, five for a slow machine */
+	assert_true(wait_stat(&r, STAT(registrations), 2 + 5));
+	/* the probes are answered: without answers the first would have waited ~900 ms */
+	assert_true(rn_relay_client_unanswered_ms(t.c[0]) < 500);
+	assert_true(rn_relay_client_unanswered_ms(t.c[1]) < 500);
+	assert_true(both_registered(&t));
+	exchange(&t);
+	s = stats(&r);
+	for (int i = 0; i < RN_RELAY_DROP_COUNT; i++)
+		assert_int_equal(s.drops[i], 0);
+	rn_relay_client_free(t.c[0]);
+	rn_relay_client_free(t.c[1]);
+	relay_stop(&r);
 }
 
 static void test_udp_tls(void **state)
@@ -885,7 +923,7 @@ int main(void)
 		cmocka_unit_test(test_node_limit),    cmocka_unit_test(test_pin),
 		cmocka_unit_test(test_slow_reader),   cmocka_unit_test(test_tls_budget),
 		cmocka_unit_test(test_handshake_cap), cmocka_unit_test(test_timeouts),
-		cmocka_unit_test(test_udp_lifetime),
+		cmocka_unit_test(test_udp_lifetime),  cmocka_unit_test(test_probe),
 	};
 
 	signal(SIGPIPE, SIG_IGN);

@@ -25,7 +25,7 @@ static const struct {
 	{ "status", rn_cli_status_main, "show this node, its interface and its peers" },
 	{ "ping", rn_cli_ping_main, "ping a peer through the tunnel, by name or mesh address" },
 	{ "netcheck", rn_cli_netcheck_main,
-	  "public address mappings, NAT type and STUN reachability of this node" },
+	  "public address mappings, NAT type, STUN reachability and relay latencies of this node" },
 	{ "exit-node", rn_cli_exit_node_main,
 	  "list, select or turn off the exit node for internet "
 	  "traffic" },

@@ -3,7 +3,8 @@
  * rustynet netcheck: what endpoint discovery sees from this node, after a fresh round of STUN
  * requests from the WireGuard socket: the public IPv4 and IPv6 mappings, whether the mapping
  * varies by destination ("hard" NAT: peers cannot use it), whether UDP reaches any STUN server,
- * and each server's latency. --json prints the daemon's answer as is.
+ * and each server's latency; then each relay's latency (its last registrations' round trip)
+ * and the preferred (home) relay. --json prints the daemon's answer as is.
  */
 #include <stdio.h>
 #include <string.h>
@@ -35,6 +36,28 @@ static const char *str_or(const json_t *v, const char *none)
 	return json_is_string(v) ? json_string_value(v) : none;
 }
 
+/* "relay r1: 12.3 ms (home)" or "relay r2: not registered", then the preferred relay. */
+static void print_relays(const json_t *res)
+{
+	const json_t *a = json_object_get(res, "relays"), *r;
+	size_t i;
+
+	if (!json_array_size(a))
+		return;
+	json_array_foreach(a, i, r) {
+		const json_t *lat = json_object_get(r, "latency_ms");
+		const char *name = str_or(json_object_get(r, "name"), "?");
+
+		if (json_is_true(json_object_get(r, "registered")) && json_is_number(lat))
+			printf("  relay %s: %.1f ms%s\n", name, json_number_value(lat),
+			       json_is_true(json_object_get(r, "home")) ? " (home)" : "");
+		else
+			printf("  relay %s: not registered\n", name);
+	}
+	printf("preferred relay: %s\n",
+	       str_or(json_object_get(res, "preferred_relay"), "(none registered)"));
+}
+
 static void print_human(const json_t *res)
 {
 	const json_t *m = json_object_get(res, "mappings"), *hard, *s;
@@ -64,6 +87,7 @@ static void print_human(const json_t *res)
 			printf("  server %s: no answer\n",
 			       str_or(json_object_get(s, "server"), "?"));
 	}
+	print_relays(res);
 }
 
 int rn_cli_netcheck_main(int argc, char **argv)

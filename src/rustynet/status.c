@@ -119,7 +119,8 @@ static void print_login(const json_t *res)
 }
 
 /* Endpoint discovery: the public mappings, and whether this node is behind NAT. */
-/* "relay r1: tls, registered" or "relay r1: not registered (why)", one line per relay. */
+/* "relay r1: tls, registered, 12.3 ms, home" or "relay r1: not registered (why)", one line
+ * per relay. */
 static void print_relays(const json_t *a)
 {
 	const json_t *r;
@@ -132,6 +133,10 @@ static void print_relays(const json_t *a)
 
 		printf("relay %s: %s, %s", json_string_value(json_object_get(r, "name")),
 		       t ? t : "not connected", reg ? "registered" : "not registered");
+		if (reg && json_is_number(json_object_get(r, "latency_ms")))
+			printf(", %.1f ms", json_number_value(json_object_get(r, "latency_ms")));
+		if (json_is_true(json_object_get(r, "home")))
+			printf(", home");
 		if (!reg && err && err[0])
 			printf(" (%s)", err);
 		printf("\n");

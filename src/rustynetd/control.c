@@ -15,6 +15,7 @@
 #include "common/log.h"
 #include "ipc/ipc.h"
 #include "rustynetd/daemon.h"
+#include "rustynetd/relays.h"
 #include "wg/device.h"
 
 #ifndef RN_VERSION
@@ -98,6 +99,17 @@ static json_t *cmd_down(struct rn_daemon *d, json_t *args)
 	return rn_ipc_reply_ok(NULL);
 }
 
+/* discovery.c's answer, with the relays' latencies and the home (relays.c). */
+static json_t *cmd_netcheck(struct rn_daemon *d, json_t *args)
+{
+	json_t *reply = rn_daemon_disco_cmd_netcheck(d, args);
+	json_t *res = json_object_get(reply, "result");
+
+	if (json_is_object(res))
+		rn_daemon_relays_netcheck(d, res);
+	return reply;
+}
+
 static const struct {
 	const char *name;
 	json_t *(*fn)(struct rn_daemon *d, json_t *args);
@@ -113,7 +125,7 @@ static const struct {
 	{ "lan-access", rn_daemon_exit_cmd_lan },
 	{ "route", rn_daemon_cmd_route },
 	{ "dns-inspect", rn_daemon_dns_cmd_inspect },
-	{ "netcheck", rn_daemon_disco_cmd_netcheck },
+	{ "netcheck", cmd_netcheck },
 };
 
 static json_t *dispatch(struct rn_daemon *d, json_t *req)

@@ -21,6 +21,7 @@
 #include "rustynetd/callme.h"
 #include "rustynetd/daemon.h"
 #include "rustynetd/localaddrs.h"
+#include "rustynetd/relays.h"
 #include "system/system.h"
 #include "wg/crypto.h"
 #include "wg/device.h"
@@ -155,6 +156,7 @@ static void run(struct rn_daemon *d, int sfd)
 		}
 		wait_ms = rn_daemon_disco_run(d, n > 0 && (pfd[5].revents & POLLIN));
 		rn_daemon_dns_tick(d);
+		rn_daemon_relays_tick(d);
 		rn_daemon_paths_tick(d);
 		rn_daemon_callme_tick(d);
 		if (rn_wg_device_is_dead(d->dev) || !rn_tun_exists(d->ifname)) {

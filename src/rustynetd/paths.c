@@ -97,8 +97,8 @@ const struct rn_path_peer *rn_daemon_paths_find(const struct rn_daemon *d,
 
 /*
  * The peer's candidates: the map's endpoints (never one in the relay range: those name our
- * relays, not the peer), then, with relays, the first relay's endpoint: the peer registers
- * with every relay listed, so any reaches it. Returns the count.
+ * relays, not the peer), then, with relays, the home relay's endpoint (relays.h): the peer
+ * registers with every relay listed, so any reaches it. Returns the count.
  */
 static size_t candidates(const struct rn_daemon *d, const struct rn_netmap_peer *mp,
 			 union rn_path_addr *c)
@@ -115,7 +115,7 @@ static size_t candidates(const struct rn_daemon *d, const struct rn_netmap_peer 
 	if (rn_daemon_relays_count(d)) {
 		union rn_wg_endpoint w;
 
-		rn_daemon_relay_endpoint(0, &w);
+		rn_daemon_relay_endpoint(rn_daemon_relays_home(d), &w);
 		memcpy(&c[n++], &w, sizeof(w));
 	}
 	return n;

@@ -59,6 +59,8 @@ struct relay_conn {
 	unsigned int head, count;
 	uint64_t dropped;
 	bool connected, tls, registered;
+	bool silent; /* a REGISTER unanswered for RN_RELAYS_SILENT_MS: no home, whatever it says */
+	uint32_t rtt_us, last_rtt_us; /* the client's registration round trip; 0: none yet */
 	char error[ERR_LEN];
 };
 
@@ -67,6 +69,10 @@ struct rn_daemon_relays {
 	pthread_mutex_t lock; /* conns and n: the hook reads them */
 	struct relay_conn *conns[RN_NETMAP_MAX_RELAYS];
 	size_t n;
+	/* the main thread's only */
+	size_t home;	       /* the index of the home relay (relays.h) */
+	bool home_set;	       /* a relay was chosen (logged) */
+	uint64_t home_tick_ms; /* the last rn_daemon_relays_tick that looked */
 };
 
 void rn_daemon_relay_endpoint(size_t i, union rn_wg_endpoint *out)
@@ -151,15 +157,33 @@ static void set_state(struct relay_conn *c, bool connected, bool tls, bool regis
 	c->registered = registered;
 	if (error)
 		snprintf(c->error, sizeof(c->error), "%s", error);
-	if (!connected)
+	if (!connected) {
 		c->count = 0; /* nothing can go out: what waited is stale by the reconnect */
+		c->rtt_us = c->last_rtt_us = 0; /* a new connection measures anew */
+		c->silent = false;
+	}
+	pthread_mutex_unlock(&c->lock);
+}
+
+/* The client's latency and liveness, for the home choice (main thread) to read. */
+static void set_rtt(struct relay_conn *c, const struct rn_relay_client *cl)
+{
+	pthread_mutex_lock(&c->lock);
+	c->rtt_us = rn_relay_client_rtt_us(cl);
+	c->last_rtt_us = rn_relay_client_last_rtt_us(cl);
+	c->silent = rn_relay_client_unanswered_ms(cl) >= RN_RELAYS_SILENT_MS;
 	pthread_mutex_unlock(&c->lock);
 }
 
 static struct rn_relay_client *conn_open(struct relay_conn *c, bool tls)
 {
 	struct rn_relay_client_config cfg = {
-		.tls = tls, .spki = c->cfg.spki, .recv = on_recv, .ctx = c, .fwmark = RN_EXIT_FWMARK
+		.tls = tls,
+		.spki = c->cfg.spki,
+		.recv = on_recv,
+		.ctx = c,
+		.fwmark = RN_EXIT_FWMARK,
+		.probe_ms = RN_RELAYS_PROBE_MS,
 	};
 	char server[RN_PATHS_ADDR_STRLEN], err[ERR_LEN] = "";
 	struct rn_relay_client *cl;
@@ -271,6 +295,7 @@ static void conn_turn(struct relay_conn *c, struct conn_run *s, const struct pol
 	if (reg)
 		s->last_reg_ms = now;
 	set_state(c, true, s->tls, reg, NULL);
+	set_rtt(c, s->cl);
 	/* Never registered over UDP, or the registration lapsed (UDP blocked since): TLS. */
 	if (!s->tls && now - s->last_reg_ms >= RN_RELAYS_UDP_WAIT_MS) {
 		rn_relay_client_free(s->cl);
@@ -495,6 +520,10 @@ void rn_daemon_relays_apply(struct rn_daemon *d)
 	memcpy(r->conns, next, sizeof(next));
 	r->n = n;
 	pthread_mutex_unlock(&r->lock);
+	if (r->home >= n) { /* the tick chooses again within a second */
+		r->home = 0;
+		r->home_set = false;
+	}
 out:
 	OPENSSL_cleanse(&cred, sizeof(cred));
 }
@@ -537,6 +566,118 @@ const char *rn_daemon_relays_name(const struct rn_daemon *d, const union rn_wg_e
 	return name;
 }
 
+static json_t *latency_json(uint32_t rtt_us)
+{
+	return rtt_us ? json_real(rtt_us / 1000.0) : json_null();
+}
+
+size_t rn_daemon_relays_home(const struct rn_daemon *d)
+{
+	return d->relays && d->relays->home < d->relays->n ? d->relays->home : 0;
+}
+
+/* One relay as the home choice sees it, with its name for the log. */
+struct relay_view {
+	struct rn_relays_view h;
+	char name[RN_NETMAP_LABEL_MAX + 1];
+};
+
+/* Copies each relay's view under the locks; returns the count. */
+static size_t views(struct rn_daemon_relays *r, struct relay_view *v)
+{
+	size_t n;
+
+	pthread_mutex_lock(&r->lock);
+	n = r->n;
+	for (size_t i = 0; i < n; i++) {
+		struct relay_conn *c = r->conns[i];
+
+		memset(&v[i], 0, sizeof(v[i]));
+		if (!c)
+			continue;
+		snprintf(v[i].name, sizeof(v[i].name), "%s", c->cfg.name);
+		pthread_mutex_lock(&c->lock);
+		v[i].h.usable = c->registered && !c->silent;
+		v[i].h.rtt_us = c->rtt_us;
+		pthread_mutex_unlock(&c->lock);
+	}
+	pthread_mutex_unlock(&r->lock);
+	return n;
+}
+
+static const char *peer_name(const struct rn_daemon *d, const uint8_t key[RN_WG_KEY_LEN])
+{
+	for (size_t i = 0; i < d->map.n_peers; i++)
+		if (!memcmp(d->map.peers[i].public_key, key, RN_WG_KEY_LEN))
+			return d->map.peers[i].name;
+	return "?";
+}
+
+/* Peers relayed through another of our relays go to the home's endpoint: the same session. */
+static void move_peers(struct rn_daemon *d, size_t home, const char *name)
+{
+	struct rn_wg_config cfg = { 0 };
+	union rn_wg_endpoint ep;
+
+	rn_daemon_relay_endpoint(home, &ep);
+	if (rn_wg_device_snapshot(d->dev, &cfg))
+		return;
+	for (size_t i = 0; i < cfg.n_peers; i++) {
+		const struct rn_wg_peer_config *pc = &cfg.peers[i];
+		int e;
+
+		if (!rn_wg_is_relay_endpoint(&pc->endpoint) ||
+		    rn_path_addr_equal((const union rn_path_addr *)(const void *)&pc->endpoint,
+				       (const union rn_path_addr *)(const void *)&ep))
+			continue;
+		e = rn_wg_device_update_endpoint(d->dev, pc->public_key, &ep);
+		if (e)
+			log_warn(MAIN, "relay %s: cannot move %s to it: %s", name,
+				 peer_name(d, pc->public_key), strerror(-e));
+		else
+			log_info(MAIN, "path: %s's endpoint now the home relay %s",
+				 peer_name(d, pc->public_key), name);
+	}
+	rn_wg_config_free(&cfg);
+}
+
+void rn_daemon_relays_tick(struct rn_daemon *d)
+{
+	struct rn_daemon_relays *r = d->relays;
+	struct relay_view v[RN_NETMAP_MAX_RELAYS];
+	struct rn_relays_view hv[RN_NETMAP_MAX_RELAYS];
+	uint64_t now = mono_ms();
+	size_t n, home;
+	bool usable;
+
+	if (!r || now - r->home_tick_ms < 1000)
+		return;
+	r->home_tick_ms = now;
+	n = views(r, v);
+	for (size_t i = 0; i < n; i++)
+		hv[i] = v[i].h;
+	home = rn_daemon_relays_pick_home(hv, n, r->home_set ? r->home : n);
+	usable = home < n && v[home].h.usable;
+	if (home == r->home && usable == r->home_set)
+		return;
+	if (usable && r->home_set && r->home < n)
+		log_info(MAIN, "relay %s: now the home relay (%.1f ms; %s: %s)", v[home].name,
+			 v[home].h.rtt_us / 1000.0, v[r->home].name,
+			 v[r->home].h.usable ? "slower" : "not registered");
+	else if (usable)
+		log_info(MAIN, "relay %s: now the home relay (%.1f ms)", v[home].name,
+			 v[home].h.rtt_us / 1000.0);
+	else
+		log_warn(MAIN, "relays: none registered: no home relay");
+	r->home_set = usable;
+	if (home != r->home) {
+		r->home = home;
+		if (usable) /* none registered: no better place for them */
+			move_peers(d, home, v[home].name);
+		rn_daemon_paths_apply(d); /* the peers' relay candidate is the home's */
+	}
+}
+
 json_t *rn_daemon_relays_status(struct rn_daemon *d)
 {
 	struct rn_daemon_relays *r = d->relays;
@@ -553,14 +694,33 @@ json_t *rn_daemon_relays_status(struct rn_daemon *d)
 			continue;
 		inet_ntop(AF_INET, &c->ep.sin.sin_addr, ep, sizeof(ep));
 		pthread_mutex_lock(&c->lock);
-		json_array_append_new(a, json_pack("{s:s, s:s?, s:b, s:s?, s:s, s:I}", "name",
-						   c->cfg.name, "transport",
-						   c->connected ? (c->tls ? "tls" : "udp") : NULL,
-						   "registered", c->registered, "error",
-						   c->error[0] ? c->error : NULL, "endpoint", ep,
-						   "dropped", (json_int_t)c->dropped));
+		json_array_append_new(
+		    a,
+		    json_pack("{s:s, s:s?, s:b, s:s?, s:s, s:I, s:o, s:b}", "name", c->cfg.name,
+			      "transport", c->connected ? (c->tls ? "tls" : "udp") : NULL,
+			      "registered", c->registered, "error", c->error[0] ? c->error : NULL,
+			      "endpoint", ep, "dropped", (json_int_t)c->dropped, "latency_ms",
+			      latency_json(c->rtt_us), "home", r->home_set && i == r->home));
 		pthread_mutex_unlock(&c->lock);
 	}
 	pthread_mutex_unlock(&r->lock);
 	return a;
+}
+
+void rn_daemon_relays_netcheck(struct rn_daemon *d, json_t *out)
+{
+	struct rn_daemon_relays *r = d->relays;
+	struct relay_view v[RN_NETMAP_MAX_RELAYS];
+	json_t *a = json_array();
+	size_t n = r ? views(r, v) : 0;
+
+	for (size_t i = 0; a && i < n; i++)
+		json_array_append_new(a, json_pack("{s:s, s:b, s:o, s:b}", "name", v[i].name,
+						   "registered", v[i].h.usable, "latency_ms",
+						   latency_json(v[i].h.rtt_us), "home",
+						   r->home_set && i == r->home));
+	json_object_set_new(out, "relays", a ? a : json_array());
+	json_object_set_new(out, "preferred_relay",
+			    r && r->home_set && r->home < n ? json_string(v[r->home].name)
+							    : json_null());
 }
