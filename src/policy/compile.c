@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 
 #include "policy/compile.h"
+#include "policy/policy_priv.h"
 
 struct prefixes {
 	struct rn_filter_prefix *v;
@@ -325,6 +326,15 @@ static int node_index(const struct rn_policy_world *w, uint64_t id, size_t *m)
 
 /* ---- what one entry grants at one node ---- */
 
+/* The address family entry ai is limited to (0: both); false if it grants nothing at all. */
+static bool live(const struct ctx *c, size_t ai, int *family)
+{
+	enum rn_filter_proto proto;
+	int fam;
+
+	return rn_policy_proto_filter(c->pol->acls[ai].ipproto, &proto, family ? family : &fam);
+}
+
 static bool via_ok(const struct acl_sets *s, size_t m)
 {
 	return !s->via || s->via[m];
@@ -339,7 +349,7 @@ static size_t mesh_dst(const struct ctx *c, size_t ai, size_t di, size_t m,
 	const struct rn_policy_node *n = &c->w->nodes[m];
 	size_t k = 0;
 
-	if (a->n_via || !c->acl[ai].dst[di][m])
+	if (a->n_via || !c->acl[ai].dst[di][m] || !live(c, ai, NULL))
 		return 0; /* via entries grant routed traffic only */
 	for (int v6 = 0; v6 < 2; v6++) {
 		host_prefix(&out[k], n, v6);
@@ -359,7 +369,7 @@ static size_t subnet_dst(const struct ctx *c, size_t ai, size_t di, size_t m,
 	const struct rn_policy_target *t = &c->pol->acls[ai].dst[di].target;
 	struct prefixes hits = { out, 0 };
 
-	if (!is_cidr(t) || !via_ok(&c->acl[ai], m))
+	if (!is_cidr(t) || !via_ok(&c->acl[ai], m) || !live(c, ai, NULL))
 		return 0;
 	for (size_t i = 0; i < c->lan[m].n; i++) {
 		struct rn_filter_prefix p;
@@ -376,7 +386,7 @@ static size_t subnet_dst(const struct ctx *c, size_t ai, size_t di, size_t m,
 static bool exit_dst(const struct ctx *c, size_t ai, size_t di, size_t m)
 {
 	return c->pol->acls[ai].dst[di].target.kind == RN_POLICY_TARGET_INTERNET &&
-	       exit_ok(&c->w->nodes[m]) && via_ok(&c->acl[ai], m);
+	       exit_ok(&c->w->nodes[m]) && via_ok(&c->acl[ai], m) && live(c, ai, NULL);
 }
 
 /* Whether entry ai lets anything reach node m, in any context. */
@@ -396,6 +406,8 @@ static bool src_has(const struct ctx *c, size_t ai, size_t m)
 {
 	const struct rn_policy_acl *a = &c->pol->acls[ai];
 
+	if (!live(c, ai, NULL))
+		return false;
 	if (c->acl[ai].src[m])
 		return true;
 	for (size_t i = 0; i < a->n_src; i++)
@@ -410,6 +422,8 @@ static bool src_behind(const struct ctx *c, size_t ai, size_t m)
 	const struct rn_policy_acl *a = &c->pol->acls[ai];
 	struct rn_filter_prefix p;
 
+	if (!live(c, ai, NULL))
+		return false;
 	for (size_t i = 0; i < a->n_src; i++)
 		for (size_t j = 0; is_cidr(&a->src[i]) && j < c->lan[m].n; j++)
 			if (rn_filter_prefix_intersect(&a->src[i].prefix, &c->lan[m].v[j], &p))
@@ -426,8 +440,15 @@ static int add_rule(struct rn_filter *f, const struct ctx *c, size_t ai, size_t 
 	const struct rn_policy_dst *d = &c->pol->acls[ai].dst[di];
 	const struct prefixes *src = &c->acl[ai].src_pfx;
 	struct rn_filter_rule *rules, *r;
+	int family = 0;
+	size_t k = 0;
 
-	if (!src->n) {
+	live(c, ai, &family);
+	for (size_t i = 0; i < n_dst; i++)
+		if (!family || dst[i].family == family)
+			dst[k++] = dst[i];
+	n_dst = k;
+	if (!src->n || !n_dst) {
 		free(dst);
 		return 0; /* nobody to admit */
 	}
@@ -445,8 +466,16 @@ static int add_rule(struct rn_filter *f, const struct ctx *c, size_t ai, size_t 
 	r->ports = malloc(d->n_ports * sizeof(*r->ports));
 	if (!r->src || !r->ports)
 		return -ENOMEM; /* the caller frees the filter, this rule too */
-	memcpy(r->src, src->v, src->n * sizeof(*r->src));
-	r->n_src = src->n;
+	for (size_t i = 0; i < src->n; i++)
+		if (!family || src->v[i].family == family)
+			r->src[r->n_src++] = src->v[i];
+	if (!r->n_src) { /* no source of the one family the protocol has */
+		free(r->src);
+		free(r->dst);
+		free(r->ports);
+		f->n_rules--;
+		return 0;
+	}
 	memcpy(r->ports, d->ports, d->n_ports * sizeof(*r->ports));
 	r->n_ports = d->n_ports;
 	return 0;

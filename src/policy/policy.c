@@ -359,26 +359,27 @@ static int parse_dst(struct parser *p, const char *s, size_t off, const char *pa
 }
 
 static int parse_proto(struct parser *p, struct cursor c, const char *path,
-		       enum rn_filter_proto *out)
+		       struct rn_policy_acl *acl)
 {
-	static const char *const names[] = { [RN_FILTER_PROTO_TCP] = "tcp",
-					     [RN_FILTER_PROTO_UDP] = "udp",
-					     [RN_FILTER_PROTO_ICMP] = "icmp" };
 	char q[RN_POLICY_QUOTE_LEN];
-	int ret = want(p, c, JSON_STRING, path);
+	int family, ret = want(p, c, JSON_STRING, path);
+	const char *s;
 
 	if (ret)
 		return ret;
-	for (size_t i = RN_FILTER_PROTO_TCP; i <= RN_FILTER_PROTO_ICMP; i++) {
-		if (!strcmp(json_string_value(c.v), names[i])) {
-			*out = (enum rn_filter_proto)i;
-			return 0;
-		}
-	}
-	return fail(
-	    p, val_off(p, c),
-	    "unknown proto %s in %s; use \"tcp\", \"udp\" or \"icmp\", or leave it out for any",
-	    rn_policy_quote(json_string_value(c.v), q, sizeof(q)), path);
+	s = json_string_value(c.v);
+	if (!rn_policy_proto_parse(s, &acl->ipproto))
+		return fail(p, val_off(p, c),
+			    "unknown proto %s in %s; use a protocol name (tcp, udp, icmp, "
+			    "ipv6-icmp, sctp, gre, esp, ah, igmp...) or an IANA number 1-255, or "
+			    "leave it out for any",
+			    rn_policy_quote(s, q, sizeof(q)), path);
+	if (!rn_policy_proto_filter(acl->ipproto, &acl->proto, &family))
+		return rn_policy_notef(p->pol, val_off(p, c),
+				       "%s %s is not enforced here (the filter tells apart TCP, "
+				       "UDP and ICMP only): this entry grants nothing",
+				       path, rn_policy_quote(s, q, sizeof(q)));
+	return 0;
 }
 
 static int parse_dsts(struct parser *p, struct cursor c, const char *path,
@@ -432,12 +433,13 @@ static int check_acl(struct parser *p, const char *path, const struct rn_policy_
 			    "which only routed destinations (CIDRs, hosts, autogroup:internet) "
 			    "take; move it to an entry without via",
 			    rn_policy_quote(d->target.name, q, sizeof(q)), path, i);
-		if (acl->proto == RN_FILTER_PROTO_ICMP &&
+		if (!rn_policy_proto_has_ports(acl->ipproto) &&
 		    (d->n_ports != 1 || d->ports[0].first != 0 || d->ports[0].last != 65535)) {
 			char ex[RN_POLICY_QUOTE_LEN];
 
 			snprintf(ex, sizeof(ex), "%.60s:*", d->target.name);
-			return fail(p, d->target.off, "%s.dst[%zu]: icmp has no ports; write %s",
+			return fail(p, d->target.off,
+				    "%s.dst[%zu]: only tcp, udp and sctp have ports; write %s",
 				    path, i, rn_policy_quote(ex, q, sizeof(q)));
 		}
 	}
@@ -466,7 +468,7 @@ static int acl_member(struct parser *p, const char *key, struct cursor m, const 
 	if (!strcmp(key, "dst"))
 		return parse_dsts(p, m, mpath, acl);
 	if (!strcmp(key, "proto"))
-		return parse_proto(p, m, mpath, &acl->proto);
+		return parse_proto(p, m, mpath, acl);
 	if (!strcmp(key, "via"))
 		return parse_targets(p, m, ROLE_VIA, false, mpath, &acl->via, &acl->n_via);
 	return fail(p, p->idx.pos[m.node].key,
@@ -774,6 +776,9 @@ void rn_policy_free(struct rn_policy *pol)
 	free_lists(pol->hosts, pol->n_hosts);
 	free_lists(pol->route_approvers, pol->n_route_approvers);
 	free_targets(pol->exit_approvers.items, pol->exit_approvers.n_items);
+	for (size_t i = 0; i < pol->n_notes; i++)
+		free(pol->notes[i]);
+	free(pol->notes);
 	free(pol->filename);
 	free(pol->text);
 	free(pol);

@@ -15,6 +15,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "policy/filter.h"
 
@@ -79,6 +80,12 @@ struct rn_policy_dst {
 
 struct rn_policy_acl {
 	size_t off; /* the entry's opening brace */
+	/*
+	 * "proto" as an IANA number (names read as theirs; 0: absent, any protocol) and what the
+	 * filter makes of it (rn_policy_proto_filter): an entry whose protocol the filter cannot
+	 * enforce grants nothing.
+	 */
+	uint8_t ipproto;
 	enum rn_filter_proto proto;
 	struct rn_policy_target *src; /* owned */
 	size_t n_src;
@@ -117,6 +124,13 @@ struct rn_policy {
 	struct rn_policy_list *route_approvers; /* prefix; items: users, groups, tags */
 	size_t n_route_approvers;
 	struct rn_policy_list exit_approvers; /* items: users, groups, tags */
+	/*
+	 * Owned: what the policy asks for that is accepted but not enforced here (a protocol the
+	 * filter cannot tell apart, an app capability...), each "FILE:LINE:COLUMN: note: ...",
+	 * for `policy check` to print. Such a construct grants nothing.
+	 */
+	char **notes;
+	size_t n_notes;
 };
 
 /* ---- errors ---- */
@@ -156,6 +170,14 @@ int rn_policy_validate(const struct rn_policy *pol, const struct rn_policy_world
 int rn_policy_check(const char *buf, size_t len, const char *filename,
 		    const struct rn_policy_world *world, struct rn_policy_error *err)
     __attribute__((warn_unused_result));
+
+/*
+ * The same, and prints the policy's notes (what it asks for that is accepted but grants
+ * nothing here), one a line, to out (NULL: not printed) when it is valid.
+ */
+int rn_policy_check_notes(const char *buf, size_t len, const char *filename,
+			  const struct rn_policy_world *world, struct rn_policy_error *err,
+			  FILE *out) __attribute__((warn_unused_result));
 
 /* The starter policy `rustynet-control init` installs: every node may reach every other. */
 const char *rn_policy_default_text(void);

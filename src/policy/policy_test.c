@@ -67,10 +67,28 @@ static const struct bad_case parse_cases[] = {
 	/* protocols */
 	{ ACL("{\"action\": \"accept\", \"proto\": \"tcpp\", \"src\": [\"*\"], \"dst\": [\"*:*\"]}"),
 	  1, 41,
-	  "unknown proto \"tcpp\" in acls[0].proto; use \"tcp\", \"udp\" or \"icmp\", or leave it "
-	  "out for any" },
+	  "unknown proto \"tcpp\" in acls[0].proto; use a protocol name (tcp, udp, icmp, ipv6-icmp, "
+	  "sctp, gre, esp, ah, igmp...) or an IANA number 1-255, or leave it out for any" },
+	{ ACL("{\"action\": \"accept\", \"proto\": \"*\", \"src\": [\"*\"], \"dst\": [\"*:*\"]}"),
+	  1, 41,
+	  "unknown proto \"*\" in acls[0].proto; use a protocol name (tcp, udp, icmp, ipv6-icmp, "
+	  "sctp, gre, esp, ah, igmp...) or an IANA number 1-255, or leave it out for any" },
+	{ ACL("{\"action\": \"accept\", \"proto\": \"0\", \"src\": [\"*\"], \"dst\": [\"*:*\"]}"),
+	  1, 41,
+	  "unknown proto \"0\" in acls[0].proto; use a protocol name (tcp, udp, icmp, ipv6-icmp, "
+	  "sctp, gre, esp, ah, igmp...) or an IANA number 1-255, or leave it out for any" },
+	{ ACL("{\"action\": \"accept\", \"proto\": \"06\", \"src\": [\"*\"], \"dst\": [\"*:*\"]}"),
+	  1, 41,
+	  "unknown proto \"06\" in acls[0].proto; use a protocol name (tcp, udp, icmp, ipv6-icmp, "
+	  "sctp, gre, esp, ah, igmp...) or an IANA number 1-255, or leave it out for any" },
+	{ ACL("{\"action\": \"accept\", \"proto\": \"256\", \"src\": [\"*\"], \"dst\": [\"*:*\"]}"),
+	  1, 41,
+	  "unknown proto \"256\" in acls[0].proto; use a protocol name (tcp, udp, icmp, ipv6-icmp, "
+	  "sctp, gre, esp, ah, igmp...) or an IANA number 1-255, or leave it out for any" },
 	{ ACL("{\"action\": \"accept\", \"proto\": \"icmp\", \"src\": [\"*\"], \"dst\": [\"*:22\"]}"),
-	  1, 71, "acls[0].dst[0]: icmp has no ports; write \"*:*\"" },
+	  1, 71, "acls[0].dst[0]: only tcp, udp and sctp have ports; write \"*:*\"" },
+	{ ACL("{\"action\": \"accept\", \"proto\": \"47\", \"src\": [\"*\"], \"dst\": [\"*:22\"]}"),
+	  1, 69, "acls[0].dst[0]: only tcp, udp and sctp have ports; write \"*:*\"" },
 	/* ports */
 	{ ACL("{\"action\": \"accept\", \"src\": [\"*\"], \"dst\": [\"*:0\"]}"), 1, 54,
 	  "bad port \"0\" in acls[0].dst[0] \"*:0\": ports are 1-65535, a range A-B, a comma list of "
@@ -245,6 +263,45 @@ static void test_parse_good(void **state)
 	rn_policy_free(pol);
 }
 
+/* Every protocol Tailscale accepts in "proto", by name (any case) and by IANA number. */
+static void test_protocols(void **state)
+{
+	static const struct {
+		const char *proto;
+		uint8_t number;
+		bool enforced;
+	} cases[] = {
+		{ "tcp", 6, true },   { "TCP", 6, true },	 { "6", 6, true },
+		{ "udp", 17, true },  { "17", 17, true },	 { "icmp", 1, true },
+		{ "1", 1, true },     { "ipv6-icmp", 58, true }, { "58", 58, true },
+		{ "igmp", 2, false }, { "ipv4", 4, false },	 { "ip-in-ip", 4, false },
+		{ "egp", 8, false },  { "igp", 9, false },	 { "gre", 47, false },
+		{ "esp", 50, false }, { "ah", 51, false },	 { "sctp", 132, false },
+		{ "fc", 133, false }, { "255", 255, false },	 { "99", 99, false },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char text[256];
+		struct rn_policy_error err;
+		struct rn_policy *pol;
+
+		snprintf(
+		    text, sizeof(text),
+		    "{\"acls\": [{\"action\": \"accept\", \"proto\": \"%s\", \"src\": [\"*\"], "
+		    "\"dst\": [\"*:*\"]}]}",
+		    cases[i].proto);
+		if (rn_policy_parse(text, strlen(text), "p.json", &pol, &err))
+			fail_msg("%s: %s", cases[i].proto, err.text);
+		assert_int_equal(pol->acls[0].ipproto, cases[i].number);
+		/* One not enforced here is accepted, and policy check says it grants nothing. */
+		assert_int_equal(pol->n_notes, cases[i].enforced ? 0 : 1);
+		if (!cases[i].enforced)
+			assert_non_null(strstr(pol->notes[0], "p.json:1:41: note: acls[0].proto"));
+		rn_policy_free(pol);
+	}
+}
+
 static void test_default_text(void **state)
 {
 	const char *t = rn_policy_default_text();
@@ -405,9 +462,9 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_parse_bad),      cmocka_unit_test(test_parse_good),
-		cmocka_unit_test(test_default_text),   cmocka_unit_test(test_validate_bad),
-		cmocka_unit_test(test_validate_good),  cmocka_unit_test(test_validate_world),
-		cmocka_unit_test(test_error_plumbing),
+		cmocka_unit_test(test_protocols),      cmocka_unit_test(test_default_text),
+		cmocka_unit_test(test_validate_bad),   cmocka_unit_test(test_validate_good),
+		cmocka_unit_test(test_validate_world), cmocka_unit_test(test_error_plumbing),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

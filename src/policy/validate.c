@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -93,6 +94,28 @@ int rn_policy_errorf_lc(struct rn_policy_error *err, const char *filename, unsig
 	va_end(ap);
 	set_error(err, filename, line, col, msg);
 	return -EINVAL;
+}
+
+int rn_policy_notef(struct rn_policy *pol, size_t off, const char *fmt, ...)
+{
+	char msg[RN_POLICY_MSG_LEN], **notes;
+	unsigned line = 0, col = 0;
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	rn_hujson_line_col(pol->text, pol->len, off, &line, &col);
+	notes = reallocarray(pol->notes, pol->n_notes + 1, sizeof(*notes));
+	if (!notes)
+		return -ENOMEM;
+	pol->notes = notes;
+	n = asprintf(&notes[pol->n_notes], "%s:%u:%u: note: %s", pol->filename, line, col, msg);
+	if (n < 0)
+		return -ENOMEM;
+	pol->n_notes++;
+	return 0;
 }
 
 const char *rn_policy_user_find(const struct rn_policy_world *w, const char *name)
@@ -292,8 +315,9 @@ int rn_policy_validate(const struct rn_policy *pol, const struct rn_policy_world
 	return ret;
 }
 
-int rn_policy_check(const char *buf, size_t len, const char *filename,
-		    const struct rn_policy_world *world, struct rn_policy_error *err)
+int rn_policy_check_notes(const char *buf, size_t len, const char *filename,
+			  const struct rn_policy_world *world, struct rn_policy_error *err,
+			  FILE *out)
 {
 	struct rn_policy *pol;
 	int ret = rn_policy_parse(buf, len, filename, &pol, err);
@@ -301,6 +325,14 @@ int rn_policy_check(const char *buf, size_t len, const char *filename,
 	if (ret)
 		return ret;
 	ret = rn_policy_validate(pol, world, err);
+	for (size_t i = 0; !ret && out && i < pol->n_notes; i++)
+		fprintf(out, "%s\n", pol->notes[i]);
 	rn_policy_free(pol);
 	return ret;
+}
+
+int rn_policy_check(const char *buf, size_t len, const char *filename,
+		    const struct rn_policy_world *world, struct rn_policy_error *err)
+{
+	return rn_policy_check_notes(buf, len, filename, world, err, NULL);
 }
