@@ -676,6 +676,23 @@ void rn_policy_routes_free(struct rn_policy_routes *r)
 
 /* ---- autoApprovers ---- */
 
+/*
+ * Whether "routes" approves node's default route of family: an exit offer is both default
+ * routes, so Tailscale's other spelling of exitNode is both keys naming the node.
+ */
+static bool default_route_ok(const struct rn_policy *pol, const struct rn_policy_node *node,
+			     const bool *ok, bool tagged, int family)
+{
+	for (size_t j = 0; j < pol->n_route_approvers; j++) {
+		const struct rn_policy_list *l = &pol->route_approvers[j];
+
+		if (l->prefix.family == family && l->prefix.len == 0 &&
+		    owners_match(pol, node, ok, tagged, l->items, l->n_items))
+			return true;
+	}
+	return false;
+}
+
 int rn_policy_auto_approve(const struct rn_policy *pol, const struct rn_policy_node *node,
 			   bool *route_ok, bool *exit_ok_out)
 {
@@ -699,8 +716,10 @@ int rn_policy_auto_approve(const struct rn_policy *pol, const struct rn_policy_n
 		}
 	}
 	*exit_ok_out =
-	    node->advertises_exit && owners_match(pol, node, ok, tagged, pol->exit_approvers.items,
-						  pol->exit_approvers.n_items);
+	    node->advertises_exit && (owners_match(pol, node, ok, tagged, pol->exit_approvers.items,
+						   pol->exit_approvers.n_items) ||
+				      (default_route_ok(pol, node, ok, tagged, AF_INET) &&
+				       default_route_ok(pol, node, ok, tagged, AF_INET6)));
 	free(ok);
 	return 0;
 }

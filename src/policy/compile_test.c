@@ -696,6 +696,71 @@ static void test_auto_approve(void **state)
 	rn_policy_free(pol);
 }
 
+/*
+ * Tailscale also approves exit nodes by listing the default routes under "routes": an exit
+ * offer is both 0.0.0.0/0 and ::/0, so the node must match the approvers of both. A default
+ * route holds every route of its family, so it approves subnet routes too.
+ */
+static void test_auto_approve_default_routes(void **state)
+{
+	static const struct rn_filter_prefix adv[] = { PFX(10, 1, 0, 0, 16),
+						       { AF_INET6, 64, { 0xfd, 1 } } };
+	static const struct {
+		const char *policy;
+		struct rn_policy_node node;
+		const char *routes;
+		bool exit;
+	} cases[] = {
+		{ HEAD " \"autoApprovers\": {\"routes\": {\"0.0.0.0/0\": [\"tag:exit\"], "
+		       "\"::/0\": [\"tag:exit\"]}}}",
+		  { NODE(5, "exit-a", "admin"), .tags = t_exit, .n_tags = 1,
+		    .advertises_exit = true },
+		  "11",
+		  true },
+		/* Matching only the IPv4 default route's approvers is half an exit node: no. */
+		{ HEAD " \"autoApprovers\": {\"routes\": {\"0.0.0.0/0\": [\"tag:exit\"], "
+		       "\"::/0\": [\"group:eng\"]}}}",
+		  { NODE(5, "exit-a", "admin"), .tags = t_exit, .n_tags = 1,
+		    .advertises_exit = true },
+		  "10",
+		  false },
+		{ HEAD " \"autoApprovers\": {\"routes\": {\"0.0.0.0/0\": [\"alice\"]}}}",
+		  { NODE(1, "alice-laptop", "alice"), .advertises_exit = true },
+		  "10",
+		  false },
+		/* Not the node's approvers: nothing. */
+		{ HEAD " \"autoApprovers\": {\"routes\": {\"0.0.0.0/0\": [\"tag:exit\"], "
+		       "\"::/0\": [\"tag:exit\"]}}}",
+		  { NODE(1, "alice-laptop", "alice"), .advertises_exit = true },
+		  "00",
+		  false },
+		/* Both spellings together. */
+		{ HEAD " \"autoApprovers\": {\"routes\": {\"::/0\": [\"alice\"]}, "
+		       "\"exitNode\": [\"alice\"]}}",
+		  { NODE(1, "alice-laptop", "alice"), .advertises_exit = true },
+		  "01",
+		  true },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct rn_policy *pol = parse_ok(cases[i].policy);
+		struct rn_policy_node node = cases[i].node;
+		bool ok[2], exit_ok;
+		char got[3] = { 0 };
+
+		node.advertised = adv;
+		node.n_advertised = 2;
+		assert_int_equal(rn_policy_auto_approve(pol, &node, ok, &exit_ok), 0);
+		for (size_t r = 0; r < 2; r++)
+			got[r] = ok[r] ? '1' : '0';
+		if (strcmp(got, cases[i].routes) || exit_ok != cases[i].exit)
+			fail_msg("case %zu: routes %s exit %d, want %s %d", i, got, exit_ok,
+				 cases[i].routes, cases[i].exit);
+		rn_policy_free(pol);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -705,6 +770,7 @@ int main(void)
 		cmocka_unit_test(test_netmaps),
 		cmocka_unit_test(test_netmap_agrees_with_filters),
 		cmocka_unit_test(test_auto_approve),
+		cmocka_unit_test(test_auto_approve_default_routes),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -568,14 +568,8 @@ static int list_key(struct parser *p, enum list_kind kind, const char *key, size
 			    rn_policy_quote(key, q, sizeof(q)));
 	if (kind != LIST_ROUTES)
 		return 0;
-	if (parse_cidr(p, key, off, section, &l->prefix))
-		return -EINVAL;
-	if (l->prefix.len == 0)
-		return fail(p, off,
-			    "%s in %s: a default route is an exit node; approve exit nodes "
-			    "with \"exitNode\"",
-			    rn_policy_quote(key, q, sizeof(q)), section);
-	return 0;
+	/* A default route here approves exit offers too, as in Tailscale (compile.c). */
+	return parse_cidr(p, key, off, section, &l->prefix);
 }
 
 static int list_value(struct parser *p, enum list_kind kind, struct cursor m,

@@ -122,9 +122,8 @@ static const struct bad_case parse_cases[] = {
 	{ "{\"hosts\": {\"10.0.0.1\": \"10.0.0.1\"}}", 1, 12,
 	  "bad host name \"10.0.0.1\" in hosts: use a name (no spaces, none of : / , [ ] * \" \\, not "
 	  "an address)" },
-	{ "{\"autoApprovers\": {\"routes\": {\"0.0.0.0/0\": []}}}", 1, 31,
-	  "\"0.0.0.0/0\" in autoApprovers.routes: a default route is an exit node; approve exit "
-	  "nodes with \"exitNode\"" },
+	{ "{\"autoApprovers\": {\"routes\": {\"::/0\": [], \"0::/0\": []}}}", 1, 43,
+	  "\"0::/0\" in autoApprovers.routes is the same route as ::/0" },
 	{ "{\"autoApprovers\": {\"routes\": {\"fd00::/8\": [], \"fd00:0::/8\": []}}}", 1, 47,
 	  "\"fd00:0::/8\" in autoApprovers.routes is the same route as fd00::/8" },
 	/* unknown names the text alone can tell */
