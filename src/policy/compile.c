@@ -157,6 +157,13 @@ static bool names_node(const struct ctx *c, const struct rn_policy_target *t, bo
 	case RN_POLICY_TARGET_HOST:
 	case RN_POLICY_TARGET_CIDR:
 		return prefix_has_node(&t->prefix, n);
+	case RN_POLICY_TARGET_MEMBER:
+	case RN_POLICY_TARGET_SELF: /* narrowed to the receiver's own per rule: self_src() */
+		return !c->tagged[m];
+	case RN_POLICY_TARGET_TAGGED:
+		return c->tagged[m];
+	case RN_POLICY_TARGET_DANGER_ALL:
+		return true;
 	default:
 		return false;
 	}
@@ -188,7 +195,8 @@ static int resolve_src(const struct ctx *c, const struct rn_policy_acl *a, struc
 	bool any = false;
 
 	for (size_t i = 0; i < a->n_src; i++) {
-		any = any || a->src[i].kind == RN_POLICY_TARGET_ANY;
+		any = any || a->src[i].kind == RN_POLICY_TARGET_ANY ||
+		      a->src[i].kind == RN_POLICY_TARGET_DANGER_ALL;
 		if (!is_cidr(&a->src[i]))
 			resolve(c, &a->src[i], false, s->src);
 	}
@@ -389,15 +397,26 @@ static bool exit_dst(const struct ctx *c, size_t ai, size_t di, size_t m)
 	       exit_ok(&c->w->nodes[m]) && via_ok(&c->acl[ai], m) && live(c, ai, NULL);
 }
 
-/* Whether entry ai lets anything reach node m, in any context. */
-static bool reaches(const struct ctx *c, size_t ai, size_t m)
+/* Whether node s counts as a source of an autogroup:self grant at node d: d's user's own. */
+static bool same_owner(const struct ctx *c, size_t s, size_t d)
+{
+	return !c->tagged[s] && !c->tagged[d] && eq(c->w->nodes[s].user, c->w->nodes[d].user);
+}
+
+/* Whether entry ai lets node from (SIZE_MAX: whoever it admits) reach node m, in any context. */
+static bool reaches(const struct ctx *c, size_t ai, size_t from, size_t m)
 {
 	struct rn_filter_prefix two[2];
 
-	for (size_t di = 0; di < c->pol->acls[ai].n_dst; di++)
-		if (mesh_dst(c, ai, di, m, two) || subnet_dst(c, ai, di, m, NULL) ||
-		    exit_dst(c, ai, di, m))
+	for (size_t di = 0; di < c->pol->acls[ai].n_dst; di++) {
+		bool self = c->pol->acls[ai].dst[di].target.kind == RN_POLICY_TARGET_SELF;
+
+		if (mesh_dst(c, ai, di, m, two) &&
+		    (!self || from == SIZE_MAX || same_owner(c, from, m)))
 			return true;
+		if (subnet_dst(c, ai, di, m, NULL) || exit_dst(c, ai, di, m))
+			return true;
+	}
 	return false;
 }
 
@@ -425,6 +444,9 @@ static bool src_behind(const struct ctx *c, size_t ai, size_t m)
 	if (!live(c, ai, NULL))
 		return false;
 	for (size_t i = 0; i < a->n_src; i++)
+		if (a->src[i].kind == RN_POLICY_TARGET_DANGER_ALL && c->lan[m].n)
+			return true; /* any address, so any behind m too */
+	for (size_t i = 0; i < a->n_src; i++)
 		for (size_t j = 0; is_cidr(&a->src[i]) && j < c->lan[m].n; j++)
 			if (rn_filter_prefix_intersect(&a->src[i].prefix, &c->lan[m].v[j], &p))
 				return true;
@@ -435,10 +457,10 @@ static bool src_behind(const struct ctx *c, size_t ai, size_t m)
 
 /* Adds a rule for entry ai, destination di; takes dst (malloc'd) whatever happens. */
 static int add_rule(struct rn_filter *f, const struct ctx *c, size_t ai, size_t di,
-		    enum rn_filter_context context, struct rn_filter_prefix *dst, size_t n_dst)
+		    enum rn_filter_context context, const struct prefixes *src,
+		    struct rn_filter_prefix *dst, size_t n_dst)
 {
 	const struct rn_policy_dst *d = &c->pol->acls[ai].dst[di];
-	const struct prefixes *src = &c->acl[ai].src_pfx;
 	struct rn_filter_rule *rules, *r;
 	int family = 0;
 	size_t k = 0;
@@ -481,18 +503,48 @@ static int add_rule(struct rn_filter *f, const struct ctx *c, size_t ai, size_t 
 	return 0;
 }
 
+/*
+ * autogroup:self at node m admits only the entry's sources that are m's user's own untagged
+ * nodes: a rule of its own per receiving node. Its sources are users and groups, no CIDRs.
+ */
+static int self_src(const struct ctx *c, size_t ai, size_t m, struct prefixes *out)
+{
+	out->n = 0;
+	out->v = calloc(2 * c->w->n_nodes + 1, sizeof(*out->v));
+	if (!out->v)
+		return -ENOMEM;
+	for (size_t s = 0; s < c->w->n_nodes; s++) {
+		if (!c->acl[ai].src[s] || !same_owner(c, s, m))
+			continue;
+		host_prefix(&out->v[out->n++], &c->w->nodes[s], false);
+		host_prefix(&out->v[out->n++], &c->w->nodes[s], true);
+	}
+	out->n = rn_filter_prefixes_aggregate(out->v, out->n);
+	return 0;
+}
+
 /* The rules one destination of one entry gives node m: one per context it reaches m in. */
 static int compile_entry(struct rn_filter *f, const struct ctx *c, size_t ai, size_t di, size_t m)
 {
 	static const uint8_t any[16];
+	const struct prefixes *src = &c->acl[ai].src_pfx;
+	struct prefixes self = { 0 };
 	struct rn_filter_prefix *dst;
 	size_t n;
-	int ret;
+	int ret = 0;
 
+	if (c->pol->acls[ai].dst[di].target.kind == RN_POLICY_TARGET_SELF) {
+		ret = self_src(c, ai, m, &self);
+		if (ret)
+			return ret;
+		src = &self;
+	}
 	for (int context = RN_FILTER_MESH; context <= RN_FILTER_EXIT; context++) {
 		dst = calloc(c->lan[m].n + 2, sizeof(*dst));
-		if (!dst)
-			return -ENOMEM;
+		if (!dst) {
+			ret = -ENOMEM;
+			break;
+		}
 		if (context == RN_FILTER_MESH) {
 			n = mesh_dst(c, ai, di, m, dst);
 		} else if (context == RN_FILTER_SUBNET) {
@@ -506,11 +558,12 @@ static int compile_entry(struct rn_filter *f, const struct ctx *c, size_t ai, si
 			free(dst);
 			continue;
 		}
-		ret = add_rule(f, c, ai, di, (enum rn_filter_context)context, dst, n);
+		ret = add_rule(f, c, ai, di, (enum rn_filter_context)context, src, dst, n);
 		if (ret)
-			return ret;
+			break;
 	}
-	return 0;
+	free(self.v);
+	return ret;
 }
 
 int rn_policy_compile_filter(const struct rn_policy *pol, const struct rn_policy_world *w,
@@ -562,10 +615,10 @@ int rn_policy_visible_peers(const struct rn_policy *pol, const struct rn_policy_
 		bool seen = false;
 
 		for (size_t ai = 0; p != me && !seen && ai < pol->n_acls; ai++)
-			seen =
-			    ((src_has(&c, ai, p) || src_behind(&c, ai, p)) &&
-			     reaches(&c, ai, me)) ||
-			    ((src_has(&c, ai, me) || src_behind(&c, ai, me)) && reaches(&c, ai, p));
+			seen = ((src_has(&c, ai, p) || src_behind(&c, ai, p)) &&
+				reaches(&c, ai, p, me)) ||
+			       ((src_has(&c, ai, me) || src_behind(&c, ai, me)) &&
+				reaches(&c, ai, me, p));
 		if (seen)
 			out[(*n)++] = w->nodes[p].id;
 	}

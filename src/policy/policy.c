@@ -177,6 +177,41 @@ static int parse_group_or_tag(struct parser *p, const char *s, size_t off, enum 
 	return 0;
 }
 
+/* Tailscale's autogroups, each with where it may stand (acls src and dst). */
+static int parse_autogroup(struct parser *p, const char *s, size_t off, enum role role,
+			   const char *path, struct rn_policy_target *t)
+{
+	static const struct {
+		const char *name;
+		enum rn_policy_target_kind kind;
+		bool src, dst;
+	} groups[] = {
+		{ "autogroup:internet", RN_POLICY_TARGET_INTERNET, false, true },
+		{ "autogroup:member", RN_POLICY_TARGET_MEMBER, true, true },
+		{ "autogroup:tagged", RN_POLICY_TARGET_TAGGED, true, true },
+		{ "autogroup:self", RN_POLICY_TARGET_SELF, false, true },
+		{ "autogroup:danger-all", RN_POLICY_TARGET_DANGER_ALL, true, false },
+	};
+	char q[RN_POLICY_QUOTE_LEN];
+
+	for (size_t i = 0; i < sizeof(groups) / sizeof(groups[0]); i++) {
+		if (strcmp(s, groups[i].name))
+			continue;
+		t->kind = groups[i].kind;
+		if ((role == ROLE_SRC && groups[i].src) || (role == ROLE_DST && groups[i].dst))
+			return 0;
+		if (role == ROLE_SRC || role == ROLE_DST)
+			return fail(p, off, "%s in %s: it is only a %s",
+				    rn_policy_quote(s, q, sizeof(q)), path,
+				    groups[i].src ? "source" : "destination");
+		break;
+	}
+	return fail(p, off,
+		    "unsupported %s in %s: autogroups here are internet, member, tagged, self "
+		    "(destinations) and danger-all (sources)",
+		    rn_policy_quote(s, q, sizeof(q)), path);
+}
+
 static int parse_target(struct parser *p, const char *s, size_t off, enum role role,
 			const char *path, struct rn_policy_target *t)
 {
@@ -195,16 +230,8 @@ static int parse_target(struct parser *p, const char *s, size_t off, enum role r
 		t->kind = RN_POLICY_TARGET_ANY;
 		return 0;
 	}
-	if (!strcmp(s, "autogroup:internet") && role == ROLE_DST) {
-		t->kind = RN_POLICY_TARGET_INTERNET;
-		return 0;
-	}
-	if (!strcmp(s, "autogroup:internet"))
-		return fail(p, off, "\"autogroup:internet\" in %s: it is only a destination", path);
 	if (has_prefix(s, "autogroup:"))
-		return fail(p, off,
-			    "unsupported %s in %s: the only autogroup is autogroup:internet",
-			    rn_policy_quote(s, q, sizeof(q)), path);
+		return parse_autogroup(p, s, off, role, path, t);
 	if (has_prefix(s, "group:") || has_prefix(s, "tag:"))
 		return parse_group_or_tag(p, s, off, role, path, t);
 	host = find_list(p->pol->hosts, p->pol->n_hosts, s, NULL);
@@ -417,9 +444,34 @@ static int parse_dsts(struct parser *p, struct cursor c, const char *path,
 }
 
 /* What only makes sense once the whole entry is read: via and icmp limit the destinations. */
+/* Tailscale lets only users reach autogroup:self: users, groups and autogroup:member. */
+static int check_self(struct parser *p, const char *path, const struct rn_policy_acl *acl)
+{
+	char q[RN_POLICY_QUOTE_LEN];
+	bool self = false;
+
+	for (size_t i = 0; i < acl->n_dst; i++)
+		self = self || acl->dst[i].target.kind == RN_POLICY_TARGET_SELF;
+	for (size_t i = 0; self && i < acl->n_src; i++) {
+		enum rn_policy_target_kind k = acl->src[i].kind;
+
+		if (k != RN_POLICY_TARGET_NAME && k != RN_POLICY_TARGET_GROUP &&
+		    k != RN_POLICY_TARGET_MEMBER)
+			return fail(p, acl->src[i].off,
+				    "%s in %s.src cannot reach autogroup:self: its sources are "
+				    "users, groups and autogroup:member",
+				    rn_policy_quote(acl->src[i].name, q, sizeof(q)), path);
+	}
+	return 0;
+}
+
 static int check_acl(struct parser *p, const char *path, const struct rn_policy_acl *acl)
 {
 	char q[RN_POLICY_QUOTE_LEN];
+	int ret = check_self(p, path, acl);
+
+	if (ret)
+		return ret;
 
 	for (size_t i = 0; i < acl->n_dst; i++) {
 		const struct rn_policy_dst *d = &acl->dst[i];

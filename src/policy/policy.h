@@ -61,6 +61,10 @@ enum rn_policy_target_kind {
 	RN_POLICY_TARGET_HOST,	   /* a name defined in hosts */
 	RN_POLICY_TARGET_CIDR,	   /* an address or a prefix */
 	RN_POLICY_TARGET_INTERNET, /* "autogroup:internet": out through an exit node */
+	RN_POLICY_TARGET_MEMBER,   /* "autogroup:member": every untagged node */
+	RN_POLICY_TARGET_TAGGED,   /* "autogroup:tagged": every node with a counting tag */
+	RN_POLICY_TARGET_SELF, /* "autogroup:self" (dst): the receiving user's own untagged nodes */
+	RN_POLICY_TARGET_DANGER_ALL, /* "autogroup:danger-all" (src): any address at all */
 };
 
 /* One name in the policy: a source, a destination's target, a member, an owner, a via. */

@@ -142,9 +142,25 @@ static const struct bad_case parse_cases[] = {
 	  "\"*\" in tagOwners[\"tag:a\"]: owners are users, groups and tags" },
 	{ ACL("{\"action\": \"accept\", \"src\": [\"autogroup:internet\"], \"dst\": [\"*:*\"]}"), 1,
 	  40, "\"autogroup:internet\" in acls[0].src: it is only a destination" },
-	{ ACL("{\"action\": \"accept\", \"src\": [\"*\"], \"dst\": [\"autogroup:self:*\"]}"), 1, 54,
-	  "unsupported \"autogroup:self\" in acls[0].dst[0]: the only autogroup is "
-	  "autogroup:internet" },
+	{ ACL("{\"action\": \"accept\", \"src\": [\"*\"], \"dst\": [\"autogroup:admin:*\"]}"), 1,
+	  54,
+	  "unsupported \"autogroup:admin\" in acls[0].dst[0]: autogroups here are internet, member, "
+	  "tagged, self (destinations) and danger-all (sources)" },
+	{ ACL("{\"action\": \"accept\", \"src\": [\"autogroup:self\"], \"dst\": [\"*:*\"]}"), 1, 40,
+	  "\"autogroup:self\" in acls[0].src: it is only a destination" },
+	{ ACL("{\"action\": \"accept\", \"src\": [\"*\"], \"dst\": [\"autogroup:danger-all:*\"]}"),
+	  1, 54, "\"autogroup:danger-all\" in acls[0].dst[0]: it is only a source" },
+	{ "{\"tagOwners\": {\"tag:a\": []}, \"acls\": [{\"action\": \"accept\", \"src\": "
+	  "[\"tag:a\"], \"dst\": [\"autogroup:self:*\"]}]}",
+	  1, 68,
+	  "\"tag:a\" in acls[0].src cannot reach autogroup:self: its sources are users, groups and "
+	  "autogroup:member" },
+	{ ACL("{\"action\": \"accept\", \"src\": [\"autogroup:member\"], \"dst\": "
+	      "[\"autogroup:member:*\"], \"via\": [\"x\"]}"),
+	  1, 69,
+	  "\"autogroup:member\" in acls[0].dst[0] is a mesh target, but this entry has via, which "
+	  "only routed destinations (CIDRs, hosts, autogroup:internet) take; move it to an entry "
+	  "without via" },
 	{ ACL("{\"action\": \"accept\", \"src\": [\"al ice\"], \"dst\": [\"*:*\"]}"), 1, 40,
 	  "bad name \"al ice\" in acls[0].src: names hold no spaces and none of : / , [ ] * \" \\" },
 	/* via */
