@@ -557,6 +557,46 @@ static void test_tag_owned_by_tag(void **state)
 	rn_policy_free(pol);
 }
 
+/*
+ * Tailscale's forms: users are e-mail addresses (in groups, tagOwners, sources, destinations
+ * as USER:PORTS, split at the last colon), and tags own tags to any depth, in any order.
+ */
+static void test_email_users_and_tag_chains(void **state)
+{
+	static const char *const u[] = { "alice@example.com", "bob@example.com" };
+	static const char *const cba[] = { "tag:c", "tag:b", "tag:a" }, *const c_only[] = {
+		"tag:c"
+	};
+	static const struct rn_policy_node n[] = {
+		{ NODE(1, "srv", "alice@example.com"), .tags = cba, .n_tags = 3 },
+		{ NODE(2, "half", "alice@example.com"), .tags = c_only, .n_tags = 1 },
+		{ NODE(3, "bob-laptop", "bob@example.com") },
+	};
+	static const struct rn_policy_world w = { u, 2, n, 3 };
+	static const char text[] =
+	    "{\"groups\": {\"group:eng\": [\"alice@example.com\"]},"
+	    " \"tagOwners\": {\"tag:c\": [\"tag:b\"], \"tag:b\": [\"tag:a\"], \"tag:a\": [\"group:eng\"]},"
+	    " \"acls\": [" A("\"bob@example.com\"", "\"tag:c:22\"") "," A(
+		"\"bob@example.com\"", "\"alice@example.com:80\"") "]}";
+	struct rn_policy_error err;
+	struct rn_policy *pol = parse_ok(text);
+	struct rn_filter f = { 0 };
+
+	(void)state;
+	if (rn_policy_validate(pol, &w, &err))
+		fail_msg("%s", err.text);
+	assert_int_equal(rn_policy_compile_filter(pol, &w, 1, &f), 0);
+	assert_true(rn_filter_allows(&f, RN_FILTER_MESH, AF_INET, n[2].ip4, n[0].ip4, TCP, 22));
+	assert_false(rn_filter_allows(&f, RN_FILTER_MESH, AF_INET, n[2].ip4, n[0].ip4, TCP, 80));
+	rn_filter_free(&f);
+	/* tag:c without the chain under it does not count: half is alice's own node. */
+	assert_int_equal(rn_policy_compile_filter(pol, &w, 2, &f), 0);
+	assert_false(rn_filter_allows(&f, RN_FILTER_MESH, AF_INET, n[2].ip4, n[1].ip4, TCP, 22));
+	assert_true(rn_filter_allows(&f, RN_FILTER_MESH, AF_INET, n[2].ip4, n[1].ip4, TCP, 80));
+	rn_filter_free(&f);
+	rn_policy_free(pol);
+}
+
 /* ---- peers, exits and LAN routes ---- */
 
 struct netmap_case {
@@ -826,6 +866,7 @@ int main(void)
 		cmocka_unit_test(test_filters),
 		cmocka_unit_test(test_unknown_node),
 		cmocka_unit_test(test_tag_owned_by_tag),
+		cmocka_unit_test(test_email_users_and_tag_chains),
 		cmocka_unit_test(test_netmaps),
 		cmocka_unit_test(test_netmap_agrees_with_filters),
 		cmocka_unit_test(test_auto_approve),
