@@ -82,8 +82,14 @@ struct rn_policy_dst {
 	size_t n_ports;
 };
 
+/*
+ * One grant: an acls entry, or what one "ip" entry of a grant means (a grant with two "ip"
+ * entries is two of these, with the grant's sources, destinations and via each).
+ */
 struct rn_policy_acl {
-	size_t off; /* the entry's opening brace */
+	size_t off;	     /* the entry's opening brace */
+	const char *section; /* static: "acls" or "grants", where it was written */
+	size_t index;	     /* its place in that section; dst[i] is its i-th destination */
 	/*
 	 * "proto" as an IANA number (names read as theirs; 0: absent, any protocol) and what the
 	 * filter makes of it (rn_policy_proto_filter): an entry whose protocol the filter cannot

@@ -37,8 +37,8 @@ static const struct bad_case parse_cases[] = {
 	{ "[]", 1, 1, "a policy is a JSON object, not a list" },
 	/* keys */
 	{ "{\"acl\": []}", 1, 2,
-	  "unknown key \"acl\" at the top level; expected groups, tagOwners, hosts, acls or "
-	  "autoApprovers" },
+	  "unknown key \"acl\" at the top level; expected groups, tagOwners, hosts, acls, grants "
+	  "or autoApprovers" },
 	{ ACL("{\"action\": \"accept\", \"src\": [\"*\"], \"dst\": [\"*:*\"], \"ports\": []}"), 1,
 	  62, "unknown key \"ports\" in acls[0]; expected action, src, dst, proto or via" },
 	{ "{\"autoApprovers\": {\"exitNodes\": []}}", 1, 20,
@@ -174,6 +174,35 @@ static const struct bad_case parse_cases[] = {
 	{ ACL("{\"action\": \"accept\", \"src\": [\"*\"], \"dst\": [\"autogroup:internet:*\"], "
 	      "\"via\": []}"),
 	  1, 86, "acls[0].via is empty; list at least one name" },
+	/* grants */
+	{ "{\"grants\": [{\"src\": [\"*\"], \"dst\": [\"*\"]}]}", 1, 13,
+	  "grants[0] has neither \"ip\" nor \"app\": add \"ip\": [\"*\"] or the ports it grants" },
+	{ "{\"grants\": [{\"dst\": [\"*\"], \"ip\": [\"*\"]}]}", 1, 13,
+	  "grants[0] has no \"src\": say who this grant is for" },
+	{ "{\"grants\": [{\"src\": [\"*\"], \"dst\": [\"*\"], \"ip\": [\"icmp:22\"]}]}", 1, 49,
+	  "bad grants[0].ip[0] \"icmp:22\": only tcp, udp and sctp have ports; write icmp:*" },
+	{ "{\"grants\": [{\"src\": [\"*\"], \"dst\": [\"*\"], \"ip\": [\"tcpp:22\"]}]}", 1, 49,
+	  "bad grants[0].ip[0] \"tcpp:22\": write \"*\", PORTS or PROTO:PORTS, PROTO a protocol name "
+	  "or IANA number (\"tcp:443\", \"udp:53\", \"icmp:*\")" },
+	{ "{\"grants\": [{\"src\": [\"*\"], \"dst\": [\"*\"], \"ip\": [\"0\"]}]}", 1, 49,
+	  "bad port \"0\" in grants[0].ip[0] \"0\": ports are 1-65535, a range A-B, a comma list of "
+	  "those, or *" },
+	{ "{\"grants\": [{\"src\": [\"*\"], \"dst\": [\"tag:x:22\"], \"ip\": [\"*\"]}]}", 1, 36,
+	  "bad tag name \"tag:x:22\" in grants[0].dst[0]" },
+	{ "{\"grants\": [{\"src\": [\"*\"], \"dst\": [\"*\"], \"ip\": [\"*\"], \"users\": []}]}", 1,
+	  55, "unknown key \"users\" in grants[0]; expected src, dst, ip, via, app or srcPosture" },
+	{ "{\"grants\": [{\"src\": [\"*\"], \"dst\": [\"*\"], \"ip\": [\"*\"], \"via\": [\"e\"]}]}",
+	  1, 36,
+	  "\"*\" in grants[0].dst[0] is a mesh target, but this entry has via, which only routed "
+	  "destinations (CIDRs, hosts, autogroup:internet) take; move it to an entry without via" },
+	{ "{\"grants\": [{\"src\": [\"*\"], \"dst\": [\"*\"], \"app\": {\"webui\": []}}]}", 1, 50,
+	  "bad capability \"webui\" in grants[0].app: capabilities are named DOMAIN/PATH, e.g. "
+	  "\"example.com/cap/name\"" },
+	{ "{\"grants\": [{\"src\": [\"*\"], \"dst\": [\"*\"], \"app\": {\"a.io/c\": [1]}}]}", 1, 60,
+	  "grants[0].app[\"a.io/c\"] must be a list of objects" },
+	{ "{\"grants\": [{\"src\": [\"*\"], \"dst\": [\"*\"], \"ip\": [\"*\"], \"srcPosture\": "
+	  "[\"latest\"]}]}",
+	  1, 70, "bad grants[0].srcPosture[0] \"latest\": postures are named posture:NAME" },
 	/* a long, hostile token is quoted safely and cut short */
 	{ ACL("{\"action\": \"accept\", \"src\": [\"*\"], \"dst\": [\"*:*\"], "
 	      "\"\\u0001xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\": 1}"),
@@ -315,6 +344,50 @@ static void test_protocols(void **state)
 			assert_non_null(strstr(pol->notes[0], "p.json:1:41: note: acls[0].proto"));
 		rn_policy_free(pol);
 	}
+}
+
+/* What a grant asks for that is not enforced here is accepted, noted, and grants nothing. */
+static void test_grant_notes(void **state)
+{
+	static const char text[] =
+	    "{\"grants\": [\n"
+	    " {\"src\": [\"*\"], \"dst\": [\"*\"], \"ip\": [\"tcp:22\"],\n"
+	    "  \"app\": {\"tailscale.com/cap/relay\": [], \"example.com/cap/web\": [{\"p\": 1}]}},\n"
+	    " {\"src\": [\"*\"], \"dst\": [\"*\"], \"ip\": [\"*\"], \"srcPosture\": "
+	    "[\"posture:x\"]},\n"
+	    " {\"src\": [\"*\"], \"dst\": [\"*\"], \"ip\": [\"esp:*\", \"udp:500\"]},\n"
+	    "]}";
+	struct rn_policy_world empty = { 0 };
+	struct rn_policy_error err;
+	struct rn_policy *pol;
+	char *out = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	(void)state;
+	if (rn_policy_parse(text, strlen(text), "g.json", &pol, &err))
+		fail_msg("%s", err.text);
+	/* tcp:22 from the first, esp and udp:500 from the third; the posture one makes none */
+	assert_int_equal(pol->n_acls, 3);
+	assert_string_equal(pol->acls[2].section, "grants");
+	assert_int_equal(pol->acls[2].index, 2);
+	assert_int_equal(pol->n_notes, 4);
+	rn_policy_free(pol);
+	f = open_memstream(&out, &len);
+	assert_non_null(f);
+	assert_int_equal(rn_policy_check_notes(text, strlen(text), "g.json", &empty, &err, f), 0);
+	fclose(f);
+	assert_string_equal(
+	    out,
+	    "g.json:3:11: note: grants[0].app[\"tailscale.com/cap/relay\"] is not enforced here: "
+	    "Rustynet has no application capabilities, so it grants nothing\n"
+	    "g.json:3:42: note: grants[0].app[\"example.com/cap/web\"] is not enforced here: "
+	    "Rustynet has no application capabilities, so it grants nothing\n"
+	    "g.json:4:58: note: grants[1].srcPosture is not enforced here (Rustynet keeps no "
+	    "device posture), so this grant grants nothing\n"
+	    "g.json:5:2: note: grants[2]: protocol 50 is not enforced here (the filter tells "
+	    "apart TCP, UDP and ICMP only): it grants nothing\n");
+	free(out);
 }
 
 static void test_default_text(void **state)
@@ -477,9 +550,10 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_parse_bad),      cmocka_unit_test(test_parse_good),
-		cmocka_unit_test(test_protocols),      cmocka_unit_test(test_default_text),
-		cmocka_unit_test(test_validate_bad),   cmocka_unit_test(test_validate_good),
-		cmocka_unit_test(test_validate_world), cmocka_unit_test(test_error_plumbing),
+		cmocka_unit_test(test_protocols),      cmocka_unit_test(test_grant_notes),
+		cmocka_unit_test(test_default_text),   cmocka_unit_test(test_validate_bad),
+		cmocka_unit_test(test_validate_good),  cmocka_unit_test(test_validate_world),
+		cmocka_unit_test(test_error_plumbing),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -276,14 +276,14 @@ static int check_acls(const struct rn_policy *pol, const struct rn_policy_world 
 	for (size_t i = 0; i < pol->n_acls; i++) {
 		const struct rn_policy_acl *a = &pol->acls[i];
 
-		snprintf(path, sizeof(path), "acls[%zu].src", i);
+		snprintf(path, sizeof(path), "%s[%zu].src", a->section, a->index);
 		ret = check_names(pol, w, a->src, a->n_src, WANT_USER_OR_NODE, path, err);
 		for (size_t j = 0; !ret && j < a->n_dst; j++) {
-			snprintf(path, sizeof(path), "acls[%zu].dst[%zu]", i, j);
+			snprintf(path, sizeof(path), "%s[%zu].dst[%zu]", a->section, a->index, j);
 			ret =
 			    check_names(pol, w, &a->dst[j].target, 1, WANT_USER_OR_NODE, path, err);
 		}
-		snprintf(path, sizeof(path), "acls[%zu].via", i);
+		snprintf(path, sizeof(path), "%s[%zu].via", a->section, a->index);
 		if (!ret)
 			ret = check_names(pol, w, a->via, a->n_via, WANT_NODE, path, err);
 		if (ret)
