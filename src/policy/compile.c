@@ -322,6 +322,19 @@ fail:
 	return ret;
 }
 
+int rn_policy_named_nodes(const struct rn_policy *pol, const struct rn_policy_world *w,
+			  const struct rn_policy_target *t, bool *set)
+{
+	struct ctx c;
+	int ret = ctx_init(&c, pol, w);
+
+	if (ret)
+		return ret;
+	resolve(&c, t, false, set);
+	ctx_free(&c);
+	return 0;
+}
+
 static int node_index(const struct rn_policy_world *w, uint64_t id, size_t *m)
 {
 	const struct rn_policy_node *n = rn_policy_node_by_id(w, id);

@@ -66,11 +66,18 @@ int rn_policy_parse_targets(struct rn_policy_parser *p, struct rn_policy_cursor 
 int rn_policy_parse_ports(struct rn_policy_parser *p, const char *s, const char *dst, size_t off,
 			  const char *path, struct rn_policy_dst *d);
 
+/* "TARGET:PORTS" (split at the last colon; "[v6]:PORTS" too) into *d. */
+int rn_policy_parse_dst(struct rn_policy_parser *p, const char *s, size_t off, const char *path,
+			struct rn_policy_dst *d);
+
 /* What needs a whole entry: via only with routed destinations, self's sources, protocol ports. */
 int rn_policy_check_acl(struct rn_policy_parser *p, const char *path,
 			const struct rn_policy_acl *acl);
 
 /* Reads the "grants" section into more acl entries (grants.c). */
 int rn_policy_parse_grants(struct rn_policy_parser *p, struct rn_policy_cursor c);
+
+/* Reads the "tests" section (tests.c). */
+int rn_policy_parse_tests(struct rn_policy_parser *p, struct rn_policy_cursor c);
 
 #endif

@@ -356,8 +356,8 @@ static int no_ports(struct rn_policy_parser *p, const char *s, size_t off, const
 }
 
 /* "TARGET:PORTS", split at the last colon as Tailscale does; "[v6]:PORTS" also works. */
-static int parse_dst(struct rn_policy_parser *p, const char *s, size_t off, const char *path,
-		     struct rn_policy_dst *d)
+int rn_policy_parse_dst(struct rn_policy_parser *p, const char *s, size_t off, const char *path,
+			struct rn_policy_dst *d)
 {
 	char *target;
 	const char *colon = strrchr(s, ':');
@@ -434,8 +434,8 @@ static int parse_dsts(struct rn_policy_parser *p, struct rn_policy_cursor c, con
 		ret = rn_policy_want(p, e, JSON_STRING, epath);
 		acl->n_dst++;
 		if (!ret)
-			ret = parse_dst(p, json_string_value(e.v), rn_policy_val_off(p, e), epath,
-					&acl->dst[i]);
+			ret = rn_policy_parse_dst(p, json_string_value(e.v),
+						  rn_policy_val_off(p, e), epath, &acl->dst[i]);
 		if (ret)
 			return ret;
 		child = p->idx.pos[child].next;
@@ -740,8 +740,8 @@ static int parse_auto_approvers(struct rn_policy_parser *p, struct rn_policy_cur
 
 /* ---- the top level ---- */
 
-static const char *const sections[] = { "groups", "tagOwners", "hosts",
-					"acls",	  "grants",    "autoApprovers" };
+static const char *const sections[] = { "groups", "tagOwners",	   "hosts", "acls",
+					"grants", "autoApprovers", "tests" };
 #define N_SECTIONS (sizeof(sections) / sizeof(sections[0]))
 
 /* Sections are read in the order above, whatever order the file has them in: each may refer
@@ -761,8 +761,10 @@ static int parse_section(struct rn_policy_parser *p, size_t s, struct rn_policy_
 		return parse_acls(p, c);
 	case 4:
 		return rn_policy_parse_grants(p, c);
-	default:
+	case 5:
 		return parse_auto_approvers(p, c);
+	default:
+		return rn_policy_parse_tests(p, c);
 	}
 }
 
@@ -790,7 +792,7 @@ static int parse_top(struct rn_policy_parser *p, json_t *root)
 			return rn_policy_fail(
 			    p, p->idx.pos[child].key,
 			    "unknown key %s at the top level; expected groups, tagOwners, "
-			    "hosts, acls, grants or autoApprovers",
+			    "hosts, acls, grants, autoApprovers or tests",
 			    rn_policy_quote(key, q, sizeof(q)));
 		found[s] = (struct rn_policy_cursor){ v, child };
 		child = p->idx.pos[child].next;
@@ -835,6 +837,7 @@ void rn_policy_free(struct rn_policy *pol)
 		free(a->dst);
 	}
 	free(pol->acls);
+	rn_policy_tests_free(pol);
 	free_lists(pol->groups, pol->n_groups);
 	free_lists(pol->tag_owners, pol->n_tag_owners);
 	free_lists(pol->hosts, pol->n_hosts);

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The network policy: a Tailscale-shaped HuJSON file (groups, tagOwners, hosts, acls,
+ * The network policy: a Tailscale-shaped HuJSON file (groups, tagOwners, hosts, acls, grants,
  * autoApprovers; see docs/policy.md) parsed into a model, and checked against the state of the
  * network (the "world": its users and nodes), which only the control server knows.
  *
@@ -110,6 +110,20 @@ struct rn_policy_acl {
 	size_t n_via;
 };
 
+/*
+ * One "tests" entry: what src must reach (accept) and must not (deny), each destination one
+ * port, checked by rn_policy_run_tests() against the compiled filters of the current nodes.
+ */
+struct rn_policy_test {
+	size_t off;		      /* the entry's opening brace */
+	struct rn_policy_target src;  /* a user, group, tag, node, host or address */
+	uint8_t ipproto;	      /* IANA number; 0: absent, checked as TCP */
+	struct rn_policy_dst *accept; /* owned; ports: one port, or 0-65535 for a port-less proto */
+	size_t n_accept;
+	struct rn_policy_dst *deny; /* owned; the same */
+	size_t n_deny;
+};
+
 /* A named list: a group and its members, a tag and its owners, a route and its approvers. */
 struct rn_policy_list {
 	char *name;			/* owned: "group:x", "tag:x", a host name or a CIDR */
@@ -134,6 +148,8 @@ struct rn_policy {
 	struct rn_policy_list *route_approvers; /* prefix; items: users, groups, tags */
 	size_t n_route_approvers;
 	struct rn_policy_list exit_approvers; /* items: users, groups, tags */
+	struct rn_policy_test *tests;
+	size_t n_tests;
 	/*
 	 * Owned: what the policy asks for that is accepted but not enforced here (a protocol the
 	 * filter cannot tell apart, an app capability...), each "FILE:LINE:COLUMN: note: ...",
@@ -188,6 +204,16 @@ int rn_policy_check(const char *buf, size_t len, const char *filename,
 int rn_policy_check_notes(const char *buf, size_t len, const char *filename,
 			  const struct rn_policy_world *world, struct rn_policy_error *err,
 			  FILE *out) __attribute__((warn_unused_result));
+
+/*
+ * Runs the policy's tests against the world: every accept destination reached, every deny
+ * destination not, by the filters the policy compiles for the current nodes. A test whose
+ * source has no node yet is not run, and a line saying so goes to notes (if not NULL).
+ * Returns 0, -EINVAL with err at the failing destination, or -ENOMEM.
+ */
+int rn_policy_run_tests(const struct rn_policy *pol, const struct rn_policy_world *w,
+			struct rn_policy_error *err, FILE *notes)
+    __attribute__((warn_unused_result));
 
 /* The starter policy `rustynet-control init` installs: every node may reach every other. */
 const char *rn_policy_default_text(void);

@@ -48,4 +48,14 @@ bool rn_policy_proto_filter(uint8_t number, enum rn_filter_proto *proto, int *fa
 int rn_policy_notef(struct rn_policy *pol, size_t off, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* Frees pol's tests (tests.c). */
+void rn_policy_tests_free(struct rn_policy *pol);
+
+/*
+ * Sets set[m] for each node of w that target t names as a mesh node, as the compiler reads it
+ * (tags that count, users' untagged nodes). Returns 0 or -ENOMEM.
+ */
+int rn_policy_named_nodes(const struct rn_policy *pol, const struct rn_policy_world *w,
+			  const struct rn_policy_target *t, bool *set);
+
 #endif

@@ -37,8 +37,8 @@ static const struct bad_case parse_cases[] = {
 	{ "[]", 1, 1, "a policy is a JSON object, not a list" },
 	/* keys */
 	{ "{\"acl\": []}", 1, 2,
-	  "unknown key \"acl\" at the top level; expected groups, tagOwners, hosts, acls, grants "
-	  "or autoApprovers" },
+	  "unknown key \"acl\" at the top level; expected groups, tagOwners, hosts, acls, grants, "
+	  "autoApprovers or tests" },
 	{ ACL("{\"action\": \"accept\", \"src\": [\"*\"], \"dst\": [\"*:*\"], \"ports\": []}"), 1,
 	  62, "unknown key \"ports\" in acls[0]; expected action, src, dst, proto or via" },
 	{ "{\"autoApprovers\": {\"exitNodes\": []}}", 1, 20,
@@ -203,6 +203,20 @@ static const struct bad_case parse_cases[] = {
 	{ "{\"grants\": [{\"src\": [\"*\"], \"dst\": [\"*\"], \"ip\": [\"*\"], \"srcPosture\": "
 	  "[\"latest\"]}]}",
 	  1, 70, "bad grants[0].srcPosture[0] \"latest\": postures are named posture:NAME" },
+	/* tests */
+	{ "{\"tests\": [{\"src\": \"alice\", \"accept\": [\"10.0.0.0/8:22\"]}]}", 1, 40,
+	  "tests[0].accept[0] \"10.0.0.0/8\" is a range; a test names one address" },
+	{ "{\"tests\": [{\"src\": \"alice\", \"accept\": [\"bob:22-23\"]}]}", 1, 40,
+	  "tests[0].accept[0] \"bob:22-23\": a test checks one port" },
+	{ "{\"tests\": [{\"src\": \"alice\", \"deny\": [\"autogroup:internet:443\"]}]}", 1, 38,
+	  "tests[0].deny[0] \"autogroup:internet\" cannot be tested; name a user, group, tag, node, "
+	  "host or address" },
+	{ "{\"tests\": [{\"src\": \"alice\", \"proto\": \"icmp\", \"accept\": [\"bob:22\"]}]}", 1,
+	  57, "tests[0].accept[0] \"bob:22\": this protocol has no ports; write TARGET:*" },
+	{ "{\"tests\": [{\"src\": \"alice\"}]}", 1, 12,
+	  "tests[0] tests nothing: add \"accept\" or \"deny\"" },
+	{ "{\"tests\": [{\"accept\": [\"bob:22\"]}]}", 1, 12,
+	  "tests[0] has no \"src\": say whose access it tests" },
 	/* a long, hostile token is quoted safely and cut short */
 	{ ACL("{\"action\": \"accept\", \"src\": [\"*\"], \"dst\": [\"*:*\"], "
 	      "\"\\u0001xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\": 1}"),

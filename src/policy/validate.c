@@ -325,6 +325,8 @@ int rn_policy_check_notes(const char *buf, size_t len, const char *filename,
 	if (ret)
 		return ret;
 	ret = rn_policy_validate(pol, world, err);
+	if (!ret)
+		ret = rn_policy_run_tests(pol, world, err, out);
 	for (size_t i = 0; !ret && out && i < pol->n_notes; i++)
 		fprintf(out, "%s\n", pol->notes[i]);
 	rn_policy_free(pol);
