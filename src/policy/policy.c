@@ -740,8 +740,9 @@ static int parse_auto_approvers(struct rn_policy_parser *p, struct rn_policy_cur
 
 /* ---- the top level ---- */
 
-static const char *const sections[] = { "groups", "tagOwners",	   "hosts", "acls",
-					"grants", "autoApprovers", "tests" };
+static const char *const sections[] = { "groups",    "tagOwners",	   "hosts", "acls",
+					"grants",    "autoApprovers",	   "tests", "ssh",
+					"nodeAttrs", "randomizeClientPort" };
 #define N_SECTIONS (sizeof(sections) / sizeof(sections[0]))
 
 /* Sections are read in the order above, whatever order the file has them in: each may refer
@@ -763,8 +764,14 @@ static int parse_section(struct rn_policy_parser *p, size_t s, struct rn_policy_
 		return rn_policy_parse_grants(p, c);
 	case 5:
 		return parse_auto_approvers(p, c);
-	default:
+	case 6:
 		return rn_policy_parse_tests(p, c);
+	case 7:
+		return rn_policy_parse_ssh(p, c);
+	case 8:
+		return rn_policy_parse_node_attrs(p, c);
+	default:
+		return rn_policy_parse_randomize_port(p, c);
 	}
 }
 
@@ -792,7 +799,8 @@ static int parse_top(struct rn_policy_parser *p, json_t *root)
 			return rn_policy_fail(
 			    p, p->idx.pos[child].key,
 			    "unknown key %s at the top level; expected groups, tagOwners, "
-			    "hosts, acls, grants, autoApprovers or tests",
+			    "hosts, acls, grants, autoApprovers, tests, ssh, nodeAttrs or "
+			    "randomizeClientPort",
 			    rn_policy_quote(key, q, sizeof(q)));
 		found[s] = (struct rn_policy_cursor){ v, child };
 		child = p->idx.pos[child].next;

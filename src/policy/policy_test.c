@@ -38,7 +38,7 @@ static const struct bad_case parse_cases[] = {
 	/* keys */
 	{ "{\"acl\": []}", 1, 2,
 	  "unknown key \"acl\" at the top level; expected groups, tagOwners, hosts, acls, grants, "
-	  "autoApprovers or tests" },
+	  "autoApprovers, tests, ssh, nodeAttrs or randomizeClientPort" },
 	{ ACL("{\"action\": \"accept\", \"src\": [\"*\"], \"dst\": [\"*:*\"], \"ports\": []}"), 1,
 	  62, "unknown key \"ports\" in acls[0]; expected action, src, dst, proto or via" },
 	{ "{\"autoApprovers\": {\"exitNodes\": []}}", 1, 20,
@@ -217,6 +217,34 @@ static const struct bad_case parse_cases[] = {
 	  "tests[0] tests nothing: add \"accept\" or \"deny\"" },
 	{ "{\"tests\": [{\"accept\": [\"bob:22\"]}]}", 1, 12,
 	  "tests[0] has no \"src\": say whose access it tests" },
+	/* ssh, nodeAttrs, randomizeClientPort: read to Tailscale's rules */
+	{ "{\"tagOwners\": {\"tag:x\": []}, \"ssh\": [{\"action\": \"accept\", \"src\": [\"*\"], \"dst\": [\"tag:x\"], \"users\": [\"root\"]}]}",
+	  1, 67,
+	  "\"*\" in ssh[0].src: ssh sources are users, groups, tags, autogroup:member and autogroup:tagged" },
+	{ "{\"tagOwners\": {\"tag:x\": []}, \"ssh\": [{\"action\": \"accept\", \"src\": [\"tag:x\"], \"dst\": [\"alice\"], \"users\": [\"root\"]}]}",
+	  1, 85,
+	  "\"alice\" in ssh[0].dst: tagged sources may not ssh to users' nodes; use tags or autogroup:tagged as destinations" },
+	{ "{\"ssh\": [{\"action\": \"accept\", \"src\": [\"bob\"], \"dst\": [\"alice\"], \"users\": [\"root\"]}]}",
+	  1, 55,
+	  "\"alice\" in ssh[0].dst: a user's nodes are reached over ssh only by that same user alone; use autogroup:self" },
+	{ "{\"ssh\": [{\"action\": \"deny\", \"src\": [\"bob\"], \"dst\": [\"bob\"], \"users\": [\"root\"]}]}",
+	  1, 21, "unknown action \"deny\" in ssh[0].action; use \"accept\" or \"check\"" },
+	{ "{\"ssh\": [{\"action\": \"accept\", \"src\": [\"bob\"], \"dst\": [\"bob\"], \"users\": [\"root\"], \"checkPeriod\": \"12h\"}]}",
+	  1, 97, "ssh[0].checkPeriod: only an action \"check\" rule has one" },
+	{ "{\"ssh\": [{\"action\": \"check\", \"src\": [\"bob\"], \"dst\": [\"bob\"], \"users\": [\"autogroup:admin\"]}]}",
+	  1, 72,
+	  "bad ssh[0].users[0] \"autogroup:admin\": write a login name, \"root\", \"autogroup:nonroot\" or \"localpart:*@DOMAIN\"" },
+	{ "{\"ssh\": [{\"action\": \"check\", \"src\": [\"bob\"], \"dst\": [\"bob\"]}]}", 1, 10,
+	  "ssh[0] needs \"action\", \"src\", \"dst\" and \"users\"" },
+	{ "{\"nodeAttrs\": [{\"target\": [\"autogroup:danger-all\"], \"attr\": [\"funnel\"]}]}", 1,
+	  28,
+	  "\"autogroup:danger-all\" in nodeAttrs[0]: node attributes go to nodes: users, groups, tags, hosts, addresses, *, autogroup:member or autogroup:tagged" },
+	{ "{\"nodeAttrs\": [{\"target\": [\"*\"], \"ipPool\": [\"10.0.0.0/8\"]}]}", 1, 45,
+	  "bad nodeAttrs[0].ipPool[0] \"10.0.0.0/8\": an IP pool is a prefix inside 100.64.0.0/10" },
+	{ "{\"nodeAttrs\": [{\"target\": [\"*\"]}]}", 1, 16,
+	  "nodeAttrs[0] needs \"target\" and one of \"attr\", \"app\" or \"ipPool\"" },
+	{ "{\"randomizeClientPort\": \"yes\"}", 1, 25,
+	  "randomizeClientPort must be true or false" },
 	/* a long, hostile token is quoted safely and cut short */
 	{ ACL("{\"action\": \"accept\", \"src\": [\"*\"], \"dst\": [\"*:*\"], "
 	      "\"\\u0001xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\": 1}"),
@@ -404,6 +432,36 @@ static void test_grant_notes(void **state)
 	free(out);
 }
 
+/* What Tailscale's default policy carries besides access rules: accepted, noted, inert. */
+static void test_ssh_node_attrs_notes(void **state)
+{
+	static const char text[] =
+	    "{\"acls\": [{\"action\": \"accept\", \"src\": [\"*\"], \"dst\": [\"*:*\"]}],\n"
+	    " \"ssh\": [{\"action\": \"check\", \"src\": [\"autogroup:member\"], \"dst\": "
+	    "[\"autogroup:self\"], \"users\": [\"autogroup:nonroot\", \"root\"], \"checkPeriod\": "
+	    "\"12h\"},\n"
+	    "  {\"action\": \"accept\", \"src\": [\"autogroup:tagged\"], \"dst\": [\"autogroup:tagged\"], "
+	    "\"users\": [\"localpart:*@example.com\"], \"acceptEnv\": [\"GIT_*\"]}],\n"
+	    " \"nodeAttrs\": [{\"target\": [\"*\"], \"attr\": [\"funnel\"]}, {\"target\": "
+	    "[\"autogroup:member\"], \"ipPool\": [\"100.80.0.0/16\"]}],\n"
+	    " \"randomizeClientPort\": true}";
+	struct rn_policy_error err;
+	struct rn_policy *pol;
+
+	(void)state;
+	if (rn_policy_parse(text, strlen(text), "d.json", &pol, &err))
+		fail_msg("%s", err.text);
+	assert_int_equal(pol->n_acls, 1); /* only the acl grants anything */
+	assert_int_equal(pol->n_notes, 5);
+	assert_string_equal(pol->notes[0],
+			    "d.json:2:10: note: ssh[0] is not enforced here: Rustynet has no SSH "
+			    "server, so it grants nothing (port 22 is reached through acls and "
+			    "grants only)");
+	assert_non_null(strstr(pol->notes[2], "d.json:4:16: note: nodeAttrs[0] is not enforced"));
+	assert_non_null(strstr(pol->notes[4], "d.json:5:25: note: randomizeClientPort has no"));
+	rn_policy_free(pol);
+}
+
 static void test_default_text(void **state)
 {
 	const char *t = rn_policy_default_text();
@@ -563,10 +621,15 @@ static void test_error_plumbing(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_parse_bad),      cmocka_unit_test(test_parse_good),
-		cmocka_unit_test(test_protocols),      cmocka_unit_test(test_grant_notes),
-		cmocka_unit_test(test_default_text),   cmocka_unit_test(test_validate_bad),
-		cmocka_unit_test(test_validate_good),  cmocka_unit_test(test_validate_world),
+		cmocka_unit_test(test_parse_bad),
+		cmocka_unit_test(test_parse_good),
+		cmocka_unit_test(test_protocols),
+		cmocka_unit_test(test_grant_notes),
+		cmocka_unit_test(test_ssh_node_attrs_notes),
+		cmocka_unit_test(test_default_text),
+		cmocka_unit_test(test_validate_bad),
+		cmocka_unit_test(test_validate_good),
+		cmocka_unit_test(test_validate_world),
 		cmocka_unit_test(test_error_plumbing),
 	};
 
