@@ -425,6 +425,13 @@ static const struct filter_case filter_cases[] = {
 	  PROBES({ "alice-laptop", "bob-laptop", MESH, "alice-laptop", TCP, 443, DENY },
 		 { "alice-laptop", "bob-laptop", MESH, "alice-laptop", ICMP, 0, DENY }),
 	  { "alice-laptop", (const char *const[]){ NULL } } },
+	{ "Tailscale's legacy users and ports mean src and dst",
+	  POLICY("{\"action\": \"accept\", \"users\": [\"group:eng\"], \"proto\": \"tcp\", "
+		 "\"ports\": [\"bob-laptop:22\"]}"),
+	  NULL,
+	  PROBES({ "bob-laptop", "alice-laptop", MESH, "bob-laptop", TCP, 22, ALLOW },
+		 { "bob-laptop", "alice-laptop", MESH, "bob-laptop", TCP, 23, DENY },
+		 { "bob-laptop", "carol-phone", MESH, "bob-laptop", TCP, 22, DENY }) },
 	{ "an empty group grants nothing",
 	  "{\"groups\": {\"group:none\": []}, \"acls\": [" A("\"group:none\"", "\"*:*\"") "]}",
 	  NULL, PROBES({ "alice-laptop", "bob-laptop", MESH, "alice-laptop", TCP, 22, DENY }) },

@@ -519,19 +519,30 @@ static int acl_member(struct rn_policy_parser *p, const char *key, struct rn_pol
 		    "everything not granted is denied",
 		    rn_policy_quote(json_string_value(m.v), q, sizeof(q)), mpath);
 	}
-	if (!strcmp(key, "src"))
+	/* "users" and "ports" are Tailscale's legacy names of src and dst: one of each pair. */
+	if ((!strcmp(key, "src") || !strcmp(key, "users")) && acl->src)
+		return rn_policy_fail(
+		    p, p->idx.pos[m.node].key,
+		    "%s has both \"src\" and \"users\" (its old name); keep \"src\"", path);
+	if ((!strcmp(key, "dst") || !strcmp(key, "ports")) && acl->dst)
+		return rn_policy_fail(
+		    p, p->idx.pos[m.node].key,
+		    "%s has both \"dst\" and \"ports\" (its old name); keep \"dst\"", path);
+	if (!strcmp(key, "src") || !strcmp(key, "users"))
 		return rn_policy_parse_targets(p, m, RN_POLICY_ROLE_SRC, false, mpath, &acl->src,
 					       &acl->n_src);
-	if (!strcmp(key, "dst"))
+	if (!strcmp(key, "dst") || !strcmp(key, "ports"))
 		return parse_dsts(p, m, mpath, acl);
 	if (!strcmp(key, "proto"))
 		return parse_proto(p, m, mpath, acl);
 	if (!strcmp(key, "via"))
 		return rn_policy_parse_targets(p, m, RN_POLICY_ROLE_VIA, false, mpath, &acl->via,
 					       &acl->n_via);
-	return rn_policy_fail(p, p->idx.pos[m.node].key,
-			      "unknown key %s in %s; expected action, src, dst, proto or via",
-			      rn_policy_quote(key, q, sizeof(q)), path);
+	return rn_policy_fail(
+	    p, p->idx.pos[m.node].key,
+	    "unknown key %s in %s; expected action, src, dst, proto or via (or the "
+	    "old users and ports)",
+	    rn_policy_quote(key, q, sizeof(q)), path);
 }
 
 static int parse_acl(struct rn_policy_parser *p, struct rn_policy_cursor c, const char *path,

@@ -40,7 +40,13 @@ static const struct bad_case parse_cases[] = {
 	  "unknown key \"acl\" at the top level; expected groups, tagOwners, hosts, acls, grants, "
 	  "autoApprovers, tests, ssh, nodeAttrs or randomizeClientPort" },
 	{ ACL("{\"action\": \"accept\", \"src\": [\"*\"], \"dst\": [\"*:*\"], \"ports\": []}"), 1,
-	  62, "unknown key \"ports\" in acls[0]; expected action, src, dst, proto or via" },
+	  62, "acls[0] has both \"dst\" and \"ports\" (its old name); keep \"dst\"" },
+	{ ACL("{\"action\": \"accept\", \"users\": [\"*\"], \"src\": [\"*\"], \"dst\": [\"*:*\"]}"),
+	  1, 48, "acls[0] has both \"src\" and \"users\" (its old name); keep \"src\"" },
+	{ ACL("{\"action\": \"accept\", \"src\": [\"*\"], \"dst\": [\"*:*\"], \"port\": []}"), 1,
+	  62,
+	  "unknown key \"port\" in acls[0]; expected action, src, dst, proto or via (or the old users "
+	  "and ports)" },
 	{ "{\"autoApprovers\": {\"exitNodes\": []}}", 1, 20,
 	  "unknown key \"exitNodes\" in autoApprovers; expected routes or exitNode" },
 	/* types */
@@ -250,7 +256,7 @@ static const struct bad_case parse_cases[] = {
 	      "\"\\u0001xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\": 1}"),
 	  1, 62,
 	  "unknown key \"\\x01xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx...\" in acls[0]; expected "
-	  "action, src, dst, proto or via" },
+	  "action, src, dst, proto or via (or the old users and ports)" },
 };
 
 static void test_parse_bad(void **state)
