@@ -94,12 +94,23 @@ static bool has_tag(const struct rn_policy_node *n, const bool *ok, const char *
 	return false;
 }
 
-/* Whether an owner list (tagOwners, autoApprovers) names this node. */
-static bool owners_match(const struct rn_policy *pol, const struct rn_policy_node *n,
-			 const bool *ok, bool tagged, const struct rn_policy_target *t,
-			 size_t count)
+/* Whether user has the admin role in w (NULL: nobody has). */
+static bool is_admin(const struct rn_policy_world *w, const char *user)
+{
+	for (size_t i = 0; w && user && i < w->n_admins; i++)
+		if (eq(w->admins[i], user))
+			return true;
+	return false;
+}
+
+/* Whether an owner list (tagOwners, autoApprovers) names this node. w: for the admins. */
+static bool owners_match(const struct rn_policy *pol, const struct rn_policy_world *w,
+			 const struct rn_policy_node *n, const bool *ok, bool tagged,
+			 const struct rn_policy_target *t, size_t count)
 {
 	for (size_t i = 0; i < count; i++) {
+		if (t[i].kind == RN_POLICY_TARGET_ADMIN && !tagged && is_admin(w, n->user))
+			return true;
 		if (t[i].kind == RN_POLICY_TARGET_NAME && !tagged && eq(t[i].name, n->user))
 			return true;
 		if (t[i].kind == RN_POLICY_TARGET_GROUP && !tagged &&
@@ -116,7 +127,8 @@ static bool owners_match(const struct rn_policy *pol, const struct rn_policy_nod
  * a tag of the node that counts) for it. Repeated until nothing changes, so tags owned by tags
  * work in any order; each round adds a tag or ends.
  */
-static bool node_tags(const struct rn_policy *pol, const struct rn_policy_node *n, bool *ok)
+static bool node_tags(const struct rn_policy *pol, const struct rn_policy_world *w,
+		      const struct rn_policy_node *n, bool *ok)
 {
 	bool changed = true, tagged = false;
 
@@ -131,7 +143,7 @@ static bool node_tags(const struct rn_policy *pol, const struct rn_policy_node *
 					l = &pol->tag_owners[t];
 			/* Owners are matched as for an untagged node: tagging is the owner's act.
 			 */
-			if (l && owners_match(pol, n, ok, false, l->items, l->n_items))
+			if (l && owners_match(pol, w, n, ok, false, l->items, l->n_items))
 				ok[j] = changed = tagged = true;
 		}
 	}
@@ -164,6 +176,8 @@ static bool names_node(const struct ctx *c, const struct rn_policy_target *t, bo
 		return c->tagged[m];
 	case RN_POLICY_TARGET_DANGER_ALL:
 		return true;
+	case RN_POLICY_TARGET_ADMIN:
+		return !c->tagged[m] && is_admin(c->w, n->user);
 	default:
 		return false;
 	}
@@ -309,7 +323,7 @@ static int ctx_init(struct ctx *c, const struct rn_policy *pol, const struct rn_
 		c->tag_ok[m] = calloc(n->n_tags ? n->n_tags : 1, sizeof(bool));
 		if (!c->tag_ok[m] || node_lan(n, &c->lan[m]))
 			goto fail;
-		c->tagged[m] = node_tags(pol, n, c->tag_ok[m]);
+		c->tagged[m] = node_tags(pol, w, n, c->tag_ok[m]);
 	}
 	for (size_t i = 0; i < pol->n_acls; i++) {
 		ret = resolve_acl(c, &pol->acls[i], &c->acl[i]);
@@ -753,7 +767,7 @@ static bool default_route_ok(const struct rn_policy *pol, const struct rn_policy
 		const struct rn_policy_list *l = &pol->route_approvers[j];
 
 		if (l->prefix.family == family && l->prefix.len == 0 &&
-		    owners_match(pol, node, ok, tagged, l->items, l->n_items))
+		    owners_match(pol, NULL, node, ok, tagged, l->items, l->n_items))
 			return true;
 	}
 	return false;
@@ -767,7 +781,7 @@ int rn_policy_auto_approve(const struct rn_policy *pol, const struct rn_policy_n
 
 	if (!ok)
 		return -ENOMEM;
-	tagged = node_tags(pol, node, ok);
+	tagged = node_tags(pol, NULL, node, ok);
 	for (size_t i = 0; i < node->n_advertised; i++) {
 		const struct rn_filter_prefix *adv = &node->advertised[i];
 
@@ -776,16 +790,17 @@ int rn_policy_auto_approve(const struct rn_policy *pol, const struct rn_policy_n
 		     sane(adv) && adv->len && !route_ok[i] && j < pol->n_route_approvers; j++) {
 			const struct rn_policy_list *l = &pol->route_approvers[j];
 
-			route_ok[i] = l->prefix.len <= adv->len &&
-				      rn_filter_prefix_has(&l->prefix, adv->family, adv->addr) &&
-				      owners_match(pol, node, ok, tagged, l->items, l->n_items);
+			route_ok[i] =
+			    l->prefix.len <= adv->len &&
+			    rn_filter_prefix_has(&l->prefix, adv->family, adv->addr) &&
+			    owners_match(pol, NULL, node, ok, tagged, l->items, l->n_items);
 		}
 	}
-	*exit_ok_out =
-	    node->advertises_exit && (owners_match(pol, node, ok, tagged, pol->exit_approvers.items,
-						   pol->exit_approvers.n_items) ||
-				      (default_route_ok(pol, node, ok, tagged, AF_INET) &&
-				       default_route_ok(pol, node, ok, tagged, AF_INET6)));
+	*exit_ok_out = node->advertises_exit &&
+		       (owners_match(pol, NULL, node, ok, tagged, pol->exit_approvers.items,
+				     pol->exit_approvers.n_items) ||
+			(default_route_ok(pol, node, ok, tagged, AF_INET) &&
+			 default_route_ok(pol, node, ok, tagged, AF_INET6)));
 	free(ok);
 	return 0;
 }

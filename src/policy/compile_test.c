@@ -708,6 +708,53 @@ static void test_policy_tests(void **state)
 	}
 }
 
+/*
+ * autogroup:admin and autogroup:owner are the users with the admin role the control server
+ * keeps (the world's admins): their untagged nodes, and as tag owners the users themselves.
+ */
+static void test_autogroup_admin(void **state)
+{
+	static const char *const admins[] = { "admin", "carol" };
+	static const char *const t_adm[] = { "tag:adm" };
+	static const struct rn_policy_node n[] = {
+		{ NODE(1, "alice-laptop", "alice") },
+		{ NODE(2, "carol-phone", "carol") },
+		{ NODE(3, "adm-srv", "admin"), .tags = t_adm, .n_tags = 1 },
+		{ NODE(4, "alice-srv", "alice"), .tags = t_adm, .n_tags = 1 },
+	};
+	struct rn_policy_world w = { users, 4, n, 4, admins, 2 };
+	struct rn_policy *pol =
+	    parse_ok("{\"tagOwners\": {\"tag:adm\": [\"autogroup:admin\"]},"
+		     " \"acls\": [" A("\"autogroup:owner\"", "\"tag:adm:22\"") "," A(
+			 "\"alice\"", "\"autogroup:admin:80\"") "]}");
+	struct rn_policy_error err;
+	struct rn_filter f = { 0 };
+
+	(void)state;
+	assert_int_equal(rn_policy_validate(pol, &w, &err), 0);
+	/* admin may set tag:adm, so adm-srv is tagged; alice may not, so alice-srv is hers. */
+	assert_int_equal(rn_policy_compile_filter(pol, &w, 3, &f), 0);
+	assert_true(rn_filter_allows(&f, RN_FILTER_MESH, AF_INET, n[1].ip4, n[2].ip4, TCP, 22));
+	assert_false(rn_filter_allows(&f, RN_FILTER_MESH, AF_INET, n[0].ip4, n[2].ip4, TCP, 22));
+	rn_filter_free(&f);
+	assert_int_equal(rn_policy_compile_filter(pol, &w, 4, &f), 0);
+	assert_false(rn_filter_allows(&f, RN_FILTER_MESH, AF_INET, n[1].ip4, n[3].ip4, TCP, 22));
+	rn_filter_free(&f);
+	/* autogroup:admin as a destination: carol's untagged phone, not the tagged adm-srv. */
+	assert_int_equal(rn_policy_compile_filter(pol, &w, 2, &f), 0);
+	assert_true(rn_filter_allows(&f, RN_FILTER_MESH, AF_INET, n[0].ip4, n[1].ip4, TCP, 80));
+	rn_filter_free(&f);
+	assert_int_equal(rn_policy_compile_filter(pol, &w, 3, &f), 0);
+	assert_false(rn_filter_allows(&f, RN_FILTER_MESH, AF_INET, n[0].ip4, n[2].ip4, TCP, 80));
+	rn_filter_free(&f);
+	/* With no admins kept, the autogroups name nobody. */
+	w.n_admins = 0;
+	assert_int_equal(rn_policy_compile_filter(pol, &w, 2, &f), 0);
+	assert_false(rn_filter_allows(&f, RN_FILTER_MESH, AF_INET, n[0].ip4, n[1].ip4, TCP, 80));
+	rn_filter_free(&f);
+	rn_policy_free(pol);
+}
+
 /* ---- peers, exits and LAN routes ---- */
 
 struct netmap_case {
@@ -1136,6 +1183,7 @@ int main(void)
 		cmocka_unit_test(test_unknown_node),
 		cmocka_unit_test(test_tag_owned_by_tag),
 		cmocka_unit_test(test_email_users_and_tag_chains),
+		cmocka_unit_test(test_autogroup_admin),
 		cmocka_unit_test(test_netmaps),
 		cmocka_unit_test(test_grants_equal_acls),
 		cmocka_unit_test(test_policy_tests),

@@ -173,13 +173,15 @@ static int parse_autogroup(struct rn_policy_parser *p, const char *s, size_t off
 	static const struct {
 		const char *name;
 		enum rn_policy_target_kind kind;
-		bool src, dst;
+		bool src, dst, owner;
 	} groups[] = {
-		{ "autogroup:internet", RN_POLICY_TARGET_INTERNET, false, true },
-		{ "autogroup:member", RN_POLICY_TARGET_MEMBER, true, true },
-		{ "autogroup:tagged", RN_POLICY_TARGET_TAGGED, true, true },
-		{ "autogroup:self", RN_POLICY_TARGET_SELF, false, true },
-		{ "autogroup:danger-all", RN_POLICY_TARGET_DANGER_ALL, true, false },
+		{ "autogroup:internet", RN_POLICY_TARGET_INTERNET, false, true, false },
+		{ "autogroup:member", RN_POLICY_TARGET_MEMBER, true, true, false },
+		{ "autogroup:tagged", RN_POLICY_TARGET_TAGGED, true, true, false },
+		{ "autogroup:self", RN_POLICY_TARGET_SELF, false, true, false },
+		{ "autogroup:danger-all", RN_POLICY_TARGET_DANGER_ALL, true, false, false },
+		{ "autogroup:admin", RN_POLICY_TARGET_ADMIN, true, true, true },
+		{ "autogroup:owner", RN_POLICY_TARGET_ADMIN, true, true, true },
 	};
 	char q[RN_POLICY_QUOTE_LEN];
 
@@ -187,8 +189,10 @@ static int parse_autogroup(struct rn_policy_parser *p, const char *s, size_t off
 		if (strcmp(s, groups[i].name))
 			continue;
 		t->kind = groups[i].kind;
+		p->pol->names_admins = p->pol->names_admins || t->kind == RN_POLICY_TARGET_ADMIN;
 		if ((role == RN_POLICY_ROLE_SRC && groups[i].src) ||
-		    (role == RN_POLICY_ROLE_DST && groups[i].dst))
+		    (role == RN_POLICY_ROLE_DST && groups[i].dst) ||
+		    (role == RN_POLICY_ROLE_OWNER && groups[i].owner))
 			return 0;
 		if (role == RN_POLICY_ROLE_SRC || role == RN_POLICY_ROLE_DST)
 			return rn_policy_fail(p, off, "%s in %s: it is only a %s",
@@ -199,7 +203,7 @@ static int parse_autogroup(struct rn_policy_parser *p, const char *s, size_t off
 	return rn_policy_fail(
 	    p, off,
 	    "unsupported %s in %s: autogroups here are internet, member, tagged, self "
-	    "(destinations) and danger-all (sources)",
+	    "(destinations), danger-all (sources), admin and owner",
 	    rn_policy_quote(s, q, sizeof(q)), path);
 }
 

@@ -49,6 +49,12 @@ struct rn_policy_world {
 	size_t n_users;
 	const struct rn_policy_node *nodes;
 	size_t n_nodes;
+	/*
+	 * The users with the admin role: what autogroup:admin and autogroup:owner name. None
+	 * (the default): those autogroups name nobody.
+	 */
+	const char *const *admins;
+	size_t n_admins;
 };
 
 /* ---- the parsed policy (read-only for callers) ---- */
@@ -65,6 +71,7 @@ enum rn_policy_target_kind {
 	RN_POLICY_TARGET_TAGGED,   /* "autogroup:tagged": every node with a counting tag */
 	RN_POLICY_TARGET_SELF, /* "autogroup:self" (dst): the receiving user's own untagged nodes */
 	RN_POLICY_TARGET_DANGER_ALL, /* "autogroup:danger-all" (src): any address at all */
+	RN_POLICY_TARGET_ADMIN,	     /* "autogroup:admin", "autogroup:owner": the world's admins */
 };
 
 /* One name in the policy: a source, a destination's target, a member, an owner, a via. */
@@ -157,6 +164,7 @@ struct rn_policy {
 	 */
 	char **notes;
 	size_t n_notes;
+	bool names_admins; /* uses autogroup:admin or autogroup:owner */
 };
 
 /* ---- errors ---- */

@@ -148,10 +148,13 @@ static const struct bad_case parse_cases[] = {
 	  "\"*\" in tagOwners[\"tag:a\"]: owners are users, groups and tags" },
 	{ ACL("{\"action\": \"accept\", \"src\": [\"autogroup:internet\"], \"dst\": [\"*:*\"]}"), 1,
 	  40, "\"autogroup:internet\" in acls[0].src: it is only a destination" },
-	{ ACL("{\"action\": \"accept\", \"src\": [\"*\"], \"dst\": [\"autogroup:admin:*\"]}"), 1,
+	{ ACL("{\"action\": \"accept\", \"src\": [\"*\"], \"dst\": [\"autogroup:shared:*\"]}"), 1,
 	  54,
-	  "unsupported \"autogroup:admin\" in acls[0].dst[0]: autogroups here are internet, member, "
-	  "tagged, self (destinations) and danger-all (sources)" },
+	  "unsupported \"autogroup:shared\" in acls[0].dst[0]: autogroups here are internet, member, "
+	  "tagged, self (destinations), danger-all (sources), admin and owner" },
+	{ "{\"tagOwners\": {\"tag:a\": [\"autogroup:member\"]}}", 1, 26,
+	  "unsupported \"autogroup:member\" in tagOwners[\"tag:a\"]: autogroups here are internet, "
+	  "member, tagged, self (destinations), danger-all (sources), admin and owner" },
 	{ ACL("{\"action\": \"accept\", \"src\": [\"autogroup:self\"], \"dst\": [\"*:*\"]}"), 1, 40,
 	  "\"autogroup:self\" in acls[0].src: it is only a destination" },
 	{ ACL("{\"action\": \"accept\", \"src\": [\"*\"], \"dst\": [\"autogroup:danger-all:*\"]}"),
@@ -624,6 +627,32 @@ static void test_error_plumbing(void **state)
 	rn_policy_free(NULL);
 }
 
+/* autogroup:admin names the world's admins; with none kept, check says it names nobody. */
+static void test_admin_note(void **state)
+{
+	static const char text[] = "{\"tagOwners\": {\"tag:a\": [\"autogroup:admin\"]}}";
+	static const char *const admins[] = { "carol" }, *const bad[] = { "dave" };
+	struct rn_policy_world w = world;
+	struct rn_policy_error err;
+	char *out = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&out, &len);
+
+	(void)state;
+	assert_non_null(f);
+	assert_int_equal(rn_policy_check_notes(text, strlen(text), "a.json", &world, &err, f), 0);
+	fclose(f);
+	assert_string_equal(out, "a.json: note: autogroup:admin and autogroup:owner name the users "
+				 "with the admin role, and no user has it, so they name nobody\n");
+	free(out);
+	w.admins = admins;
+	w.n_admins = 1;
+	assert_int_equal(rn_policy_check(text, strlen(text), "a.json", &w, &err), 0);
+	w.admins = bad;
+	assert_int_equal(rn_policy_check(text, strlen(text), "a.json", &w, &err), -EINVAL);
+	assert_string_equal(err.message, "world: admin 0 is not among the users");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -632,6 +661,7 @@ int main(void)
 		cmocka_unit_test(test_protocols),
 		cmocka_unit_test(test_grant_notes),
 		cmocka_unit_test(test_ssh_node_attrs_notes),
+		cmocka_unit_test(test_admin_note),
 		cmocka_unit_test(test_default_text),
 		cmocka_unit_test(test_validate_bad),
 		cmocka_unit_test(test_validate_good),

@@ -199,6 +199,12 @@ static int validate_world(const struct rn_policy *pol, const struct rn_policy_wo
 				    err, pol->filename, 0, 0, "world: user %s appears twice",
 				    rn_policy_quote(w->users[i], q, sizeof(q)));
 	}
+	if (w->n_admins && !w->admins)
+		return rn_policy_errorf_lc(err, pol->filename, 0, 0, "world: NULL admin list");
+	for (size_t i = 0; i < w->n_admins; i++)
+		if (!w->admins[i] || !rn_policy_user_find(w, w->admins[i]))
+			return rn_policy_errorf_lc(err, pol->filename, 0, 0,
+						   "world: admin %zu is not among the users", i);
 	for (size_t i = 0; i < w->n_nodes; i++) {
 		const struct rn_policy_node *n = &w->nodes[i];
 		const char *fault = node_fault(w, n);
@@ -329,6 +335,11 @@ int rn_policy_check_notes(const char *buf, size_t len, const char *filename,
 		ret = rn_policy_run_tests(pol, world, err, out);
 	for (size_t i = 0; !ret && out && i < pol->n_notes; i++)
 		fprintf(out, "%s\n", pol->notes[i]);
+	if (!ret && out && pol->names_admins && !world->n_admins)
+		fprintf(out,
+			"%s: note: autogroup:admin and autogroup:owner name the users with the "
+			"admin role, and no user has it, so they name nobody\n",
+			pol->filename);
 	rn_policy_free(pol);
 	return ret;
 }
