@@ -23,94 +23,11 @@
 
 #include "policy/compile.h"
 #include "policy/policy.h"
-
-/* ---- the world ---- */
-
-#define PFX(a, b, c, d, l)                                                                         \
-	{                                                                                          \
-		AF_INET, l,                                                                        \
-		{                                                                                  \
-			a, b, c, d                                                                 \
-		}                                                                                  \
-	}
-
-static const char *const users[] = { "alice", "bob", "carol", "admin" };
-static const char *const t_server[] = { "tag:server" };
-static const char *const t_exit[] = { "tag:exit" };
-static const char *const t_router[] = { "tag:router" };
-static const struct rn_filter_prefix exit_a_routes[] = { PFX(192, 168, 1, 0, 24),
-							 PFX(203, 0, 113, 0, 24) };
-static const struct rn_filter_prefix router_adv[] = { PFX(10, 1, 0, 0, 16),
-						      PFX(10, 2, 0, 0, 16),
-						      { AF_INET6, 64, { 0xfd, 0, 0, 1 } } };
-static const struct rn_filter_prefix router_ok[] = { PFX(10, 1, 0, 0, 16),
-						     { AF_INET6, 48, { 0xfd, 0, 0, 1 } } };
-/* A /16 advertised, two /24s of it approved: only those two are reached. */
-static const struct rn_filter_prefix split_adv[] = { PFX(172, 20, 0, 0, 16) };
-static const struct rn_filter_prefix split_ok[] = { PFX(172, 20, 1, 0, 24), PFX(172, 20, 3, 0, 24),
-						    PFX(172, 21, 0, 0, 24) };
-
-#define NODE(i, n, u)                                                                              \
-	.id = (i), .name = (n), .user = (u), .ip4 = { 100, 64, 0, (i) },                           \
-	.ip6 = { 0xfd, 0x7a, [15] = (i) }
-
-#define ALICE_LAPTOP                                                                               \
-	{                                                                                          \
-		NODE(1, "alice-laptop", "alice")                                                   \
-	}
-#define BOB_LAPTOP                                                                                 \
-	{                                                                                          \
-		NODE(2, "bob-laptop", "bob")                                                       \
-	}
-#define SERVER1                                                                                    \
-	{                                                                                          \
-		NODE(3, "server1", "alice"), .tags = t_server, .n_tags = 1                         \
-	}
-#define BOBSRV                                                                                     \
-	{                                                                                          \
-		NODE(4, "bobsrv", "carol"), .tags = t_server, .n_tags = 1                          \
-	} /* not carol's tag */
-
-static const struct rn_policy_node nodes[] = {
-	ALICE_LAPTOP,
-	BOB_LAPTOP,
-	SERVER1,
-	BOBSRV,
-	{ NODE(5, "exit-a", "admin"), .tags = t_exit, .n_tags = 1, .advertised = exit_a_routes,
-	  .n_advertised = 2, .approved = exit_a_routes, .n_approved = 2, .advertises_exit = true,
-	  .exit_approved = true },
-	{ NODE(6, "exit-b", "admin"), .tags = t_exit, .n_tags = 1, .advertises_exit = true,
-	  .exit_approved = true },
-	{ NODE(7, "exit-u", "admin"), .tags = t_exit, .n_tags = 1, .advertises_exit = true },
-	{ NODE(8, "router", "admin"), .tags = t_router, .n_tags = 1, .advertised = router_adv,
-	  .n_advertised = 3, .approved = router_ok, .n_approved = 2 },
-	{ NODE(9, "carol-phone", "carol") },
-	{ NODE(10, "router2", "admin"), .tags = t_router, .n_tags = 1, .advertised = split_adv,
-	  .n_advertised = 1, .approved = split_ok, .n_approved = 3 },
-};
-
-static const struct rn_policy_world world = { users, 4, nodes, 10 };
-/* The same network after bob-laptop was removed. */
-static const struct rn_policy_node nodes_without_bob[] = { ALICE_LAPTOP, SERVER1, BOBSRV };
-static const struct rn_policy_world world_without_bob = { users, 4, nodes_without_bob, 3 };
-
-#define HEAD                                                                                       \
-	"{\"groups\": {\"group:eng\": [\"alice\"]},"                                               \
-	" \"tagOwners\": {\"tag:server\": [\"group:eng\"], \"tag:exit\": [\"admin\"],"             \
-	" \"tag:router\": [\"admin\"]},"                                                           \
-	" \"hosts\": {\"office\": \"192.168.1.0/24\", \"nas\": \"192.168.1.10\"},"
-#define POLICY(acls)	      HEAD " \"acls\": [" acls "]}"
-#define POLICY_T(acls, tests) HEAD " \"acls\": [" acls "],\n \"tests\": [" tests "]}"
-#define A(src, dst)	      "{\"action\": \"accept\", \"src\": [" src "], \"dst\": [" dst "]}"
-#define AP(proto, src, dst)                                                                        \
-	"{\"action\": \"accept\", \"proto\": \"" proto "\", \"src\": [" src "], \"dst\": [" dst "]}"
-#define AV(src, dst, via)                                                                          \
-	"{\"action\": \"accept\", \"src\": [" src "], \"dst\": [" dst "], \"via\": [" via "]}"
+#include "policy/test_world.h"
 
 /* ---- the probe table ---- */
 
 enum { MESH = RN_FILTER_MESH, SUBNET = RN_FILTER_SUBNET, EXIT = RN_FILTER_EXIT };
-enum { TCP = 6, UDP = 17, ICMP = 1, ICMP6 = 58 };
 enum { DENY, ALLOW };
 
 struct probe {
@@ -464,16 +381,6 @@ static int addr_of(const struct rn_policy_world *w, const char *spec, uint8_t *a
 	return -1;
 }
 
-static struct rn_policy *parse_ok(const char *text)
-{
-	struct rn_policy_error err;
-	struct rn_policy *pol;
-
-	if (rn_policy_parse(text, strlen(text), "case", &pol, &err))
-		fail_msg("policy does not parse: %s\n%s", err.text, text);
-	return pol;
-}
-
 static void compile_at(const struct rn_policy *pol, const struct rn_policy_world *w, const char *at,
 		       struct rn_filter *f)
 {
@@ -638,76 +545,6 @@ static void test_email_users_and_tag_chains(void **state)
 	rn_policy_free(pol);
 }
 
-/* ---- the policy's tests, run against the compiled filters ---- */
-
-static void test_policy_tests(void **state)
-{
-	static const struct {
-		const char *policy;
-		unsigned line, col; /* 0: passes */
-		const char *message, *notes;
-	} cases[] = {
-		{ POLICY_T(AP("tcp", "\"group:eng\"", "\"tag:server:22\""),
-			   "{\"src\": \"alice\", \"accept\": [\"tag:server:22\", \"server1:22\"], "
-			   "\"deny\": [\"tag:server:80\", \"bob-laptop:22\"]},"
-			   " {\"src\": \"alice\", \"proto\": \"udp\", \"deny\": [\"server1:22\"]}"),
-		  0, 0, NULL, "" },
-		{ POLICY_T(AP("tcp", "\"group:eng\"", "\"tag:server:22\""),
-			   "{\"src\": \"bob\", \"accept\": [\"tag:server:22\"]}"),
-		  2, 38,
-		  "test failed: tests[0].accept[0] \"tag:server\": bob-laptop 100.64.0.2/32 cannot reach "
-		  "server1 100.64.0.3/32, which the test accepts",
-		  NULL },
-		{ POLICY_T(AP("tcp", "\"group:eng\"", "\"tag:server:22\""),
-			   "{\"src\": \"alice\", \"deny\": [\"server1:22\"]}"),
-		  2, 38,
-		  "test failed: tests[0].deny[0] \"server1\": alice-laptop 100.64.0.1/32 reaches server1 "
-		  "100.64.0.3/32, which the test denies",
-		  NULL },
-		/* A LAN address is reached through the router that forwards it, approved only. */
-		{ POLICY_T(A("\"alice\"", "\"10.0.0.0/8:*\""),
-			   "{\"src\": \"alice\", \"accept\": [\"10.1.2.3:80\"], "
-			   "\"deny\": [\"10.2.0.1:80\", \"router:80\"]}"),
-		  0, 0, NULL, "" },
-		{ POLICY_T(
-		      AP("icmp", "\"*\"", "\"bob-laptop:*\""),
-		      "{\"src\": \"alice\", \"proto\": \"icmp\", \"accept\": [\"bob-laptop:*\"]},"
-		      " {\"src\": \"alice\", \"proto\": \"ipv6-icmp\", \"deny\": [\"bob-laptop:*\"]}"),
-		  0, 0, NULL, "" },
-		/* admin's nodes are all tagged: no node of theirs to test from yet. */
-		{ POLICY_T(A("\"*\"", "\"*:*\""), "{\"src\": \"admin\", \"deny\": [\"alice:22\"]}"),
-		  0, 0, NULL,
-		  "t.json: note: tests[0]: \"admin\" has no node yet, so it is not run\n" },
-		{ POLICY_T(A("\"*\"", "\"*:*\""), "{\"src\": \"dave\", \"deny\": [\"alice:22\"]}"),
-		  2, 20, "unknown user or node \"dave\" in tests[0].src; fix the name or remove it",
-		  NULL },
-	};
-
-	(void)state;
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		char *out = NULL;
-		struct rn_policy_error err;
-		size_t len = 0;
-		FILE *f = open_memstream(&out, &len);
-		int ret;
-
-		assert_non_null(f);
-		ret = rn_policy_check_notes(cases[i].policy, strlen(cases[i].policy), "t.json",
-					    &world, &err, f);
-		fclose(f);
-		if (cases[i].line == 0 && ret)
-			fail_msg("case %zu: %s", i, err.text);
-		if (cases[i].line &&
-		    (ret != -EINVAL || err.line != cases[i].line || err.column != cases[i].col ||
-		     strcmp(err.message, cases[i].message)))
-			fail_msg("case %zu:\n got  %s\n want %u:%u: %s", i, err.text, cases[i].line,
-				 cases[i].col, cases[i].message);
-		if (cases[i].notes && strcmp(out, cases[i].notes))
-			fail_msg("case %zu: notes \"%s\", want \"%s\"", i, out, cases[i].notes);
-		free(out);
-	}
-}
-
 /*
  * autogroup:admin and autogroup:owner are the users with the admin role the control server
  * keeps (the world's admins): their untagged nodes, and as tag owners the users themselves.
@@ -800,14 +637,6 @@ static const struct netmap_case netmap_cases[] = {
 	  "alice-laptop", "", "", "" },
 };
 
-static const char *name_of(uint64_t id)
-{
-	for (size_t i = 0; i < sizeof(nodes) / sizeof(nodes[0]); i++)
-		if (nodes[i].id == id)
-			return nodes[i].name;
-	return "?";
-}
-
 static void ids_text(const uint64_t *ids, size_t n, char *buf, size_t len)
 {
 	buf[0] = '\0';
@@ -852,164 +681,6 @@ static void test_netmaps(void **state)
 		rn_policy_routes_free(&routes);
 		rn_policy_free(pol);
 	}
-}
-
-/* ---- grants and acls: one meaning ---- */
-
-static const char *const g_src[] = { "*",
-				     "alice",
-				     "group:eng",
-				     "tag:server",
-				     "tag:exit",
-				     "autogroup:member",
-				     "autogroup:tagged",
-				     "autogroup:danger-all",
-				     "100.64.0.9/32",
-				     "192.168.1.0/24",
-				     "bob-laptop" };
-static const char *const g_dst[] = { "*",
-				     "alice",
-				     "bob-laptop",
-				     "tag:server",
-				     "autogroup:member",
-				     "autogroup:tagged",
-				     "autogroup:self",
-				     "autogroup:internet",
-				     "office",
-				     "nas",
-				     "10.0.0.0/8",
-				     "fd00::/8",
-				     "100.64.0.0/10" };
-/* A grant's "ip" entry and the acl "proto" and PORTS that say the same. */
-static const struct {
-	const char *ip, *proto, *ports;
-} g_ip[] = {
-	{ "*", NULL, "*" },
-	{ "22", NULL, "22" },
-	{ "80-90,443", NULL, "80-90,443" },
-	{ "tcp:443", "tcp", "443" },
-	{ "udp:53", "udp", "53" },
-	{ "icmp:*", "icmp", "*" },
-	{ "6:22,80", "6", "22,80" },
-	{ "ipv6-icmp:*", "ipv6-icmp", "*" },
-	{ "TCP:*", "TCP", "*" },
-	{ "gre:*", "gre", "*" },
-	{ "sctp:9", "sctp", "9" },
-};
-static const char *const g_via[] = { NULL, "exit-a", "tag:router" };
-
-#define PICK(v) (v)[(unsigned)rand() % (sizeof(v) / sizeof((v)[0]))]
-
-/* Everything one node's netmap would carry, as text. */
-static void netmap_text(const struct rn_policy *pol, uint64_t id, char *buf, size_t len)
-{
-	struct rn_filter f = { 0 };
-	struct rn_policy_routes routes = { 0 };
-	uint64_t ids[10];
-	size_t n, o = 0;
-
-	assert_int_equal(rn_policy_compile_filter(pol, &world, id, &f), 0);
-	for (size_t i = 0; i < f.n_rules && o < len; i++) {
-		rn_filter_rule_format(&f.rules[i], buf + o, len - o);
-		o += strlen(buf + o);
-		o += (size_t)snprintf(buf + o, len - o, "; ");
-	}
-	rn_filter_free(&f);
-	assert_int_equal(rn_policy_visible_peers(pol, &world, id, ids, &n), 0);
-	for (size_t i = 0; i < n && o < len; i++)
-		o += (size_t)snprintf(buf + o, len - o, "peer %s; ", name_of(ids[i]));
-	assert_int_equal(rn_policy_exit_nodes_for(pol, &world, id, ids, &n), 0);
-	for (size_t i = 0; i < n && o < len; i++)
-		o += (size_t)snprintf(buf + o, len - o, "exit %s; ", name_of(ids[i]));
-	assert_int_equal(rn_policy_lan_routes_for(pol, &world, id, &routes), 0);
-	for (size_t i = 0; i < routes.n && o < len; i++) {
-		char p[RN_FILTER_PREFIX_STRLEN];
-
-		o +=
-		    (size_t)snprintf(buf + o, len - o, "route %s=%s; ", name_of(routes.v[i].router),
-				     rn_filter_prefix_format(&routes.v[i].prefix, p, sizeof(p)));
-	}
-	rn_policy_routes_free(&routes);
-}
-
-static void append(char *buf, size_t len, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void append(char *buf, size_t len, const char *fmt, ...)
-{
-	size_t o = strlen(buf);
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(buf + o, len - o, fmt, ap);
-	va_end(ap);
-}
-
-/*
- * Property: a random grant and the acls that say the same (one entry per "ip" entry, its
- * protocol and ports on every destination) are both accepted or both refused, and when
- * accepted give every node the same filter, peers, exits and routes.
- */
-static void test_grants_equal_acls(void **state)
-{
-	size_t accepted = 0;
-
-	(void)state;
-	srand(20);
-	for (int round = 0; round < 400; round++) {
-		char grant[1024] = HEAD " \"grants\": [{\"src\": [",
-		     acls[2048] = HEAD " \"acls\": [";
-		const char *src[2] = { PICK(g_src), PICK(g_src) },
-			   *dst[2] = { PICK(g_dst), PICK(g_dst) };
-		const char *via = PICK(g_via);
-		size_t ip[2] = { (unsigned)rand() % (sizeof(g_ip) / sizeof(g_ip[0])),
-				 (unsigned)rand() % (sizeof(g_ip) / sizeof(g_ip[0])) };
-		size_t n_ip = 1 + (unsigned)rand() % 2;
-		struct rn_policy *pg = NULL, *pa = NULL;
-		struct rn_policy_error eg, ea;
-
-		append(grant, sizeof(grant),
-		       "\"%s\", \"%s\"], \"dst\": [\"%s\", \"%s\"], \"ip\": [", src[0], src[1],
-		       dst[0], dst[1]);
-		for (size_t i = 0; i < n_ip; i++) {
-			append(grant, sizeof(grant), "%s\"%s\"", i ? ", " : "", g_ip[ip[i]].ip);
-			append(acls, sizeof(acls),
-			       "%s{\"action\": \"accept\", \"src\": [\"%s\", \"%s\"]",
-			       i ? ", " : "", src[0], src[1]);
-			if (g_ip[ip[i]].proto)
-				append(acls, sizeof(acls), ", \"proto\": \"%s\"",
-				       g_ip[ip[i]].proto);
-			append(acls, sizeof(acls), ", \"dst\": [\"%s:%s\", \"%s:%s\"]", dst[0],
-			       g_ip[ip[i]].ports, dst[1], g_ip[ip[i]].ports);
-			if (via)
-				append(acls, sizeof(acls), ", \"via\": [\"%s\"]", via);
-			append(acls, sizeof(acls), "}");
-		}
-		append(grant, sizeof(grant), "]");
-		if (via)
-			append(grant, sizeof(grant), ", \"via\": [\"%s\"]", via);
-		append(grant, sizeof(grant), "}]}");
-		append(acls, sizeof(acls), "]}");
-		int rg = rn_policy_parse(grant, strlen(grant), "g", &pg, &eg);
-		int ra = rn_policy_parse(acls, strlen(acls), "a", &pa, &ea);
-
-		if ((rg == 0) != (ra == 0))
-			fail_msg("grant %s\n  %s\nacls %s\n  %s", grant, rg ? eg.text : "accepted",
-				 acls, ra ? ea.text : "accepted");
-		for (size_t m = 0; !rg && m < world.n_nodes; m++) {
-			char tg[8192], ta[8192];
-
-			netmap_text(pg, nodes[m].id, tg, sizeof(tg));
-			netmap_text(pa, nodes[m].id, ta, sizeof(ta));
-			if (strcmp(tg, ta))
-				fail_msg("at %s:\n grant %s\n  %s\n acls %s\n  %s", nodes[m].name,
-					 grant, tg, acls, ta);
-		}
-		accepted += !rg;
-		rn_policy_free(pg);
-		rn_policy_free(pa);
-	}
-	print_message("400 random grants, %zu accepted, each the same as its acls\n", accepted);
-	assert_true(accepted > 100);
 }
 
 /* Every exit offered and every route offered is one the router's filter admits. */
@@ -1185,8 +856,6 @@ int main(void)
 		cmocka_unit_test(test_email_users_and_tag_chains),
 		cmocka_unit_test(test_autogroup_admin),
 		cmocka_unit_test(test_netmaps),
-		cmocka_unit_test(test_grants_equal_acls),
-		cmocka_unit_test(test_policy_tests),
 		cmocka_unit_test(test_netmap_agrees_with_filters),
 		cmocka_unit_test(test_auto_approve),
 		cmocka_unit_test(test_auto_approve_default_routes),
