@@ -337,7 +337,8 @@ static const struct filter_case filter_cases[] = {
 	  HEAD " \"grants\": [{\"src\": [\"*\"], \"dst\": [\"*\"], \"app\": "
 	       "{\"example.com/cap/web\": [{\"paths\": [\"/\"]}]}},"
 	       " {\"src\": [\"*\"], \"dst\": [\"*\"], \"ip\": [\"*\"], \"srcPosture\": "
-	       "[\"posture:latest\"]}]}",
+	       "[\"posture:latest\"]}],"
+	       " \"postures\": {\"posture:latest\": [\"node:tsReleaseTrack == 'stable'\"]}}",
 	  NULL,
 	  PROBES({ "alice-laptop", "bob-laptop", MESH, "alice-laptop", TCP, 443, DENY },
 		 { "alice-laptop", "bob-laptop", MESH, "alice-laptop", ICMP, 0, DENY }),

@@ -129,6 +129,69 @@ static int one_posture(struct rn_policy_parser *p, const char *s, size_t off, co
 	if (strncmp(s, "posture:", 8) || !s[8])
 		return rn_policy_fail(p, off, "bad %s %s: postures are named posture:NAME", path,
 				      rn_policy_quote(s, q, sizeof(q)));
+	for (size_t i = 0; i < p->pol->n_postures; i++)
+		if (!strcmp(p->pol->postures[i].name, s))
+			return 0;
+	return rn_policy_fail(p, off, "unknown posture %s in %s; define it in \"postures\"",
+			      rn_policy_quote(s, q, sizeof(q)), path);
+}
+
+/*
+ * "postures": {"posture:NAME": ["node:os == 'linux'", ...]}. Only the names are kept, for
+ * srcPosture to name; nothing here can check a device's posture.
+ */
+int rn_policy_parse_postures(struct rn_policy_parser *p, struct rn_policy_cursor c)
+{
+	struct rn_policy *pol = p->pol;
+	size_t child = c.node + 1;
+	const char *key;
+	json_t *v;
+	int ret = rn_policy_want(p, c, JSON_OBJECT, "postures");
+
+	if (ret)
+		return ret;
+	pol->postures = calloc(json_object_size(c.v) + 1, sizeof(*pol->postures));
+	if (!pol->postures)
+		return -ENOMEM;
+	json_object_foreach(c.v, key, v) {
+		struct rn_policy_cursor m = { v, child };
+		struct rn_policy_list *l = &pol->postures[pol->n_postures];
+		char q[RN_POLICY_QUOTE_LEN], path[RN_POLICY_PATH_LEN];
+
+		ret = rn_policy_next_child(p, c.node, &child);
+		if (ret)
+			return ret;
+		l->off = p->idx.pos[child].key;
+		l->name = strdup(key);
+		if (!l->name)
+			return -ENOMEM;
+		pol->n_postures++;
+		if (strncmp(key, "posture:", 8) || !key[8] || strpbrk(key, " \t,\"*"))
+			return rn_policy_fail(
+			    p, l->off, "bad name %s in postures: names there are posture:NAME",
+			    rn_policy_quote(key, q, sizeof(q)));
+		rn_policy_pathf(path, sizeof(path), "postures[%s]",
+				rn_policy_quote(key, q, sizeof(q)));
+		ret = rn_policy_want(p, m, JSON_ARRAY, path);
+		for (size_t i = 0; !ret && i < json_array_size(v); i++) {
+			const json_t *e = json_array_get(v, i);
+
+			if (!json_is_string(e) || !json_string_value(e)[0])
+				ret =
+				    rn_policy_fail(p, rn_policy_val_off(p, m),
+						   "%s must be a list of conditions (strings such "
+						   "as \"node:os == 'linux'\")",
+						   path);
+		}
+		if (!ret)
+			ret = rn_policy_notef(pol, l->off,
+					      "%s is not checked here: Rustynet keeps no device "
+					      "posture; a grant limited by it grants nothing",
+					      path);
+		if (ret)
+			return ret;
+		child = p->idx.pos[child].next;
+	}
 	return 0;
 }
 

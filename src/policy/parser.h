@@ -74,8 +74,9 @@ int rn_policy_parse_dst(struct rn_policy_parser *p, const char *s, size_t off, c
 int rn_policy_check_acl(struct rn_policy_parser *p, const char *path,
 			const struct rn_policy_acl *acl);
 
-/* Reads the "grants" section into more acl entries (grants.c). */
+/* Reads the "grants" section into more acl entries, and "postures" before it (grants.c). */
 int rn_policy_parse_grants(struct rn_policy_parser *p, struct rn_policy_cursor c);
+int rn_policy_parse_postures(struct rn_policy_parser *p, struct rn_policy_cursor c);
 
 /* Read and set aside, with a note: "ssh" (ssh.c), "nodeAttrs", "randomizeClientPort" (nodeattrs.c). */
 int rn_policy_parse_ssh(struct rn_policy_parser *p, struct rn_policy_cursor c);

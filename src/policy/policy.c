@@ -755,40 +755,50 @@ static int parse_auto_approvers(struct rn_policy_parser *p, struct rn_policy_cur
 
 /* ---- the top level ---- */
 
-static const char *const sections[] = { "groups",    "tagOwners",	   "hosts", "acls",
-					"grants",    "autoApprovers",	   "tests", "ssh",
-					"nodeAttrs", "randomizeClientPort" };
-#define N_SECTIONS (sizeof(sections) / sizeof(sections[0]))
-
-/* Sections are read in the order above, whatever order the file has them in: each may refer
- * only to the ones before it. */
-static int parse_section(struct rn_policy_parser *p, size_t s, struct rn_policy_cursor c)
+static int parse_groups(struct rn_policy_parser *p, struct rn_policy_cursor c)
 {
-	struct rn_policy *pol = p->pol;
-
-	switch (s) {
-	case 0:
-		return parse_lists(p, c, LIST_GROUPS, &pol->groups, &pol->n_groups);
-	case 1:
-		return parse_lists(p, c, LIST_TAGS, &pol->tag_owners, &pol->n_tag_owners);
-	case 2:
-		return parse_lists(p, c, LIST_HOSTS, &pol->hosts, &pol->n_hosts);
-	case 3:
-		return parse_acls(p, c);
-	case 4:
-		return rn_policy_parse_grants(p, c);
-	case 5:
-		return parse_auto_approvers(p, c);
-	case 6:
-		return rn_policy_parse_tests(p, c);
-	case 7:
-		return rn_policy_parse_ssh(p, c);
-	case 8:
-		return rn_policy_parse_node_attrs(p, c);
-	default:
-		return rn_policy_parse_randomize_port(p, c);
-	}
+	return parse_lists(p, c, LIST_GROUPS, &p->pol->groups, &p->pol->n_groups);
 }
+
+static int parse_tag_owners(struct rn_policy_parser *p, struct rn_policy_cursor c)
+{
+	return parse_lists(p, c, LIST_TAGS, &p->pol->tag_owners, &p->pol->n_tag_owners);
+}
+
+static int parse_hosts(struct rn_policy_parser *p, struct rn_policy_cursor c)
+{
+	return parse_lists(p, c, LIST_HOSTS, &p->pol->hosts, &p->pol->n_hosts);
+}
+
+static int parse_default_posture(struct rn_policy_parser *p, struct rn_policy_cursor c)
+{
+	return rn_policy_fail(p, p->idx.pos[c.node].key,
+			      "defaultSrcPosture limits every grant by device posture, which "
+			      "Rustynet cannot check (every grant would grant nothing); remove it");
+}
+
+/*
+ * The sections, read in this order whatever order the file has them in: each may refer only
+ * to the ones before it.
+ */
+static const struct {
+	const char *name;
+	int (*parse)(struct rn_policy_parser *p, struct rn_policy_cursor c);
+} sections[] = {
+	{ "groups", parse_groups },
+	{ "tagOwners", parse_tag_owners },
+	{ "hosts", parse_hosts },
+	{ "postures", rn_policy_parse_postures },
+	{ "defaultSrcPosture", parse_default_posture },
+	{ "acls", parse_acls },
+	{ "grants", rn_policy_parse_grants },
+	{ "autoApprovers", parse_auto_approvers },
+	{ "tests", rn_policy_parse_tests },
+	{ "ssh", rn_policy_parse_ssh },
+	{ "nodeAttrs", rn_policy_parse_node_attrs },
+	{ "randomizeClientPort", rn_policy_parse_randomize_port },
+};
+#define N_SECTIONS (sizeof(sections) / sizeof(sections[0]))
 
 static int parse_top(struct rn_policy_parser *p, json_t *root)
 {
@@ -808,20 +818,20 @@ static int parse_top(struct rn_policy_parser *p, json_t *root)
 		ret = rn_policy_next_child(p, 0, &child);
 		if (ret)
 			return ret;
-		while (s < N_SECTIONS && strcmp(key, sections[s]))
+		while (s < N_SECTIONS && strcmp(key, sections[s].name))
 			s++;
 		if (s == N_SECTIONS)
 			return rn_policy_fail(
 			    p, p->idx.pos[child].key,
 			    "unknown key %s at the top level; expected groups, tagOwners, "
-			    "hosts, acls, grants, autoApprovers, tests, ssh, nodeAttrs or "
-			    "randomizeClientPort",
+			    "hosts, postures, acls, grants, autoApprovers, tests, ssh, "
+			    "nodeAttrs or randomizeClientPort",
 			    rn_policy_quote(key, q, sizeof(q)));
 		found[s] = (struct rn_policy_cursor){ v, child };
 		child = p->idx.pos[child].next;
 	}
 	for (size_t s = 0; s < N_SECTIONS; s++) {
-		ret = found[s].v ? parse_section(p, s, found[s]) : 0;
+		ret = found[s].v ? sections[s].parse(p, found[s]) : 0;
 		if (ret)
 			return ret;
 	}
@@ -864,6 +874,7 @@ void rn_policy_free(struct rn_policy *pol)
 	free_lists(pol->groups, pol->n_groups);
 	free_lists(pol->tag_owners, pol->n_tag_owners);
 	free_lists(pol->hosts, pol->n_hosts);
+	free_lists(pol->postures, pol->n_postures);
 	free_lists(pol->route_approvers, pol->n_route_approvers);
 	free_targets(pol->exit_approvers.items, pol->exit_approvers.n_items);
 	for (size_t i = 0; i < pol->n_notes; i++)

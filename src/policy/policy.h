@@ -150,6 +150,8 @@ struct rn_policy {
 	size_t n_tag_owners;
 	struct rn_policy_list *hosts; /* no items; prefix */
 	size_t n_hosts;
+	struct rn_policy_list *postures; /* names only: "posture:x", which nothing here checks */
+	size_t n_postures;
 	struct rn_policy_acl *acls;
 	size_t n_acls;
 	struct rn_policy_list *route_approvers; /* prefix; items: users, groups, tags */

@@ -37,8 +37,8 @@ static const struct bad_case parse_cases[] = {
 	{ "[]", 1, 1, "a policy is a JSON object, not a list" },
 	/* keys */
 	{ "{\"acl\": []}", 1, 2,
-	  "unknown key \"acl\" at the top level; expected groups, tagOwners, hosts, acls, grants, "
-	  "autoApprovers, tests, ssh, nodeAttrs or randomizeClientPort" },
+	  "unknown key \"acl\" at the top level; expected groups, tagOwners, hosts, postures, acls, "
+	  "grants, autoApprovers, tests, ssh, nodeAttrs or randomizeClientPort" },
 	{ ACL("{\"action\": \"accept\", \"src\": [\"*\"], \"dst\": [\"*:*\"], \"ports\": []}"), 1,
 	  62, "acls[0] has both \"dst\" and \"ports\" (its old name); keep \"dst\"" },
 	{ ACL("{\"action\": \"accept\", \"users\": [\"*\"], \"src\": [\"*\"], \"dst\": [\"*:*\"]}"),
@@ -212,6 +212,19 @@ static const struct bad_case parse_cases[] = {
 	{ "{\"grants\": [{\"src\": [\"*\"], \"dst\": [\"*\"], \"ip\": [\"*\"], \"srcPosture\": "
 	  "[\"latest\"]}]}",
 	  1, 70, "bad grants[0].srcPosture[0] \"latest\": postures are named posture:NAME" },
+	/* postures */
+	{ "{\"grants\": [{\"src\": [\"*\"], \"dst\": [\"*\"], \"ip\": [\"*\"], \"srcPosture\": "
+	  "[\"posture:y\"]}]}",
+	  1, 70,
+	  "unknown posture \"posture:y\" in grants[0].srcPosture[0]; define it in \"postures\"" },
+	{ "{\"postures\": {\"latest\": []}}", 1, 15,
+	  "bad name \"latest\" in postures: names there are posture:NAME" },
+	{ "{\"postures\": {\"posture:a\": [\"\"]}}", 1, 28,
+	  "postures[\"posture:a\"] must be a list of conditions (strings such as \"node:os == "
+	  "'linux'\")" },
+	{ "{\"defaultSrcPosture\": [\"posture:a\"]}", 1, 2,
+	  "defaultSrcPosture limits every grant by device posture, which Rustynet cannot check (every "
+	  "grant would grant nothing); remove it" },
 	/* tests */
 	{ "{\"tests\": [{\"src\": \"alice\", \"accept\": [\"10.0.0.0/8:22\"]}]}", 1, 40,
 	  "tests[0].accept[0] \"10.0.0.0/8\" is a range; a test names one address" },
@@ -407,7 +420,8 @@ static void test_grant_notes(void **state)
 	    " {\"src\": [\"*\"], \"dst\": [\"*\"], \"ip\": [\"*\"], \"srcPosture\": "
 	    "[\"posture:x\"]},\n"
 	    " {\"src\": [\"*\"], \"dst\": [\"*\"], \"ip\": [\"esp:*\", \"udp:500\"]},\n"
-	    "]}";
+	    "],\n"
+	    " \"postures\": {\"posture:x\": [\"node:os == 'linux'\"]}}";
 	struct rn_policy_world empty = { 0 };
 	struct rn_policy_error err;
 	struct rn_policy *pol;
@@ -422,7 +436,7 @@ static void test_grant_notes(void **state)
 	assert_int_equal(pol->n_acls, 3);
 	assert_string_equal(pol->acls[2].section, "grants");
 	assert_int_equal(pol->acls[2].index, 2);
-	assert_int_equal(pol->n_notes, 4);
+	assert_int_equal(pol->n_notes, 5);
 	rn_policy_free(pol);
 	f = open_memstream(&out, &len);
 	assert_non_null(f);
@@ -430,6 +444,8 @@ static void test_grant_notes(void **state)
 	fclose(f);
 	assert_string_equal(
 	    out,
+	    "g.json:7:15: note: postures[\"posture:x\"] is not checked here: Rustynet keeps no "
+	    "device posture; a grant limited by it grants nothing\n"
 	    "g.json:3:11: note: grants[0].app[\"tailscale.com/cap/relay\"] is not enforced here: "
 	    "Rustynet has no application capabilities, so it grants nothing\n"
 	    "g.json:3:42: note: grants[0].app[\"example.com/cap/web\"] is not enforced here: "
