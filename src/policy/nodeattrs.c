@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The "nodeAttrs" section and the "randomizeClientPort" setting, read to Tailscale's rules and
- * set aside: Rustynet has no node attributes (Funnel, Mullvad, IP pools...) and picks its own
- * ports, so they change nothing here, and `policy check` says so.
+ * The "nodeAttrs" section and the network-wide settings ("randomizeClientPort", "derpMap",
+ * "OneCGNATRoute"), read to Tailscale's rules and set aside: Rustynet has no node attributes
+ * (Funnel, Mullvad, IP pools...), picks its own ports, relays through its own relays and routes
+ * the mesh as one prefix, so they change nothing here, and `policy check` says so.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -149,4 +150,33 @@ int rn_policy_parse_randomize_port(struct rn_policy_parser *p, struct rn_policy_
 	return rn_policy_notef(p->pol, rn_policy_val_off(p, c),
 			       "randomizeClientPort has no effect here: rustynetd chooses its own "
 			       "UDP port");
+}
+
+int rn_policy_parse_derp_map(struct rn_policy_parser *p, struct rn_policy_cursor c)
+{
+	int ret = rn_policy_want(p, c, JSON_OBJECT, "derpMap");
+
+	if (ret)
+		return ret;
+	return rn_policy_notef(p->pol, rn_policy_val_off(p, c),
+			       "derpMap has no effect here: nodes use the relays the control "
+			       "server lists (rustynet-control relay)");
+}
+
+int rn_policy_parse_one_cgnat(struct rn_policy_parser *p, struct rn_policy_cursor c)
+{
+	char q[RN_POLICY_QUOTE_LEN];
+	const char *s;
+	int ret = rn_policy_want(p, c, JSON_STRING, "OneCGNATRoute");
+
+	if (ret)
+		return ret;
+	s = json_string_value(c.v);
+	if (strcmp(s, "") && strcmp(s, "mac-always") && strcmp(s, "mac-never"))
+		return rn_policy_fail(p, rn_policy_val_off(p, c),
+				      "bad OneCGNATRoute %s: use \"\", \"mac-always\" or "
+				      "\"mac-never\"",
+				      rn_policy_quote(s, q, sizeof(q)));
+	return rn_policy_notef(p->pol, rn_policy_val_off(p, c),
+			       "OneCGNATRoute has no effect here: it is about macOS clients");
 }

@@ -78,10 +78,16 @@ int rn_policy_check_acl(struct rn_policy_parser *p, const char *path,
 int rn_policy_parse_grants(struct rn_policy_parser *p, struct rn_policy_cursor c);
 int rn_policy_parse_postures(struct rn_policy_parser *p, struct rn_policy_cursor c);
 
-/* Read and set aside, with a note: "ssh" (ssh.c), "nodeAttrs", "randomizeClientPort" (nodeattrs.c). */
+/*
+ * Read and set aside, with a note: "ssh", "sshTests" (ssh.c), "nodeAttrs", "randomizeClientPort",
+ * "derpMap", "OneCGNATRoute" (nodeattrs.c).
+ */
 int rn_policy_parse_ssh(struct rn_policy_parser *p, struct rn_policy_cursor c);
 int rn_policy_parse_node_attrs(struct rn_policy_parser *p, struct rn_policy_cursor c);
 int rn_policy_parse_randomize_port(struct rn_policy_parser *p, struct rn_policy_cursor c);
+int rn_policy_parse_ssh_tests(struct rn_policy_parser *p, struct rn_policy_cursor c);
+int rn_policy_parse_derp_map(struct rn_policy_parser *p, struct rn_policy_cursor c);
+int rn_policy_parse_one_cgnat(struct rn_policy_parser *p, struct rn_policy_cursor c);
 
 /* Reads the "tests" section (tests.c). */
 int rn_policy_parse_tests(struct rn_policy_parser *p, struct rn_policy_cursor c);

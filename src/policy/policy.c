@@ -796,7 +796,10 @@ static const struct {
 	{ "tests", rn_policy_parse_tests },
 	{ "ssh", rn_policy_parse_ssh },
 	{ "nodeAttrs", rn_policy_parse_node_attrs },
+	{ "sshTests", rn_policy_parse_ssh_tests },
 	{ "randomizeClientPort", rn_policy_parse_randomize_port },
+	{ "derpMap", rn_policy_parse_derp_map },
+	{ "OneCGNATRoute", rn_policy_parse_one_cgnat },
 };
 #define N_SECTIONS (sizeof(sections) / sizeof(sections[0]))
 
@@ -825,7 +828,7 @@ static int parse_top(struct rn_policy_parser *p, json_t *root)
 			    p, p->idx.pos[child].key,
 			    "unknown key %s at the top level; expected groups, tagOwners, "
 			    "hosts, postures, acls, grants, autoApprovers, tests, ssh, "
-			    "nodeAttrs or randomizeClientPort",
+			    "sshTests, nodeAttrs, randomizeClientPort, derpMap or OneCGNATRoute",
 			    rn_policy_quote(key, q, sizeof(q)));
 		found[s] = (struct rn_policy_cursor){ v, child };
 		child = p->idx.pos[child].next;

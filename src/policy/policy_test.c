@@ -38,7 +38,8 @@ static const struct bad_case parse_cases[] = {
 	/* keys */
 	{ "{\"acl\": []}", 1, 2,
 	  "unknown key \"acl\" at the top level; expected groups, tagOwners, hosts, postures, acls, "
-	  "grants, autoApprovers, tests, ssh, nodeAttrs or randomizeClientPort" },
+	  "grants, autoApprovers, tests, ssh, sshTests, nodeAttrs, randomizeClientPort, derpMap or "
+	  "OneCGNATRoute" },
 	{ ACL("{\"action\": \"accept\", \"src\": [\"*\"], \"dst\": [\"*:*\"], \"ports\": []}"), 1,
 	  62, "acls[0] has both \"dst\" and \"ports\" (its old name); keep \"dst\"" },
 	{ ACL("{\"action\": \"accept\", \"users\": [\"*\"], \"src\": [\"*\"], \"dst\": [\"*:*\"]}"),
@@ -212,6 +213,14 @@ static const struct bad_case parse_cases[] = {
 	{ "{\"grants\": [{\"src\": [\"*\"], \"dst\": [\"*\"], \"ip\": [\"*\"], \"srcPosture\": "
 	  "[\"latest\"]}]}",
 	  1, 70, "bad grants[0].srcPosture[0] \"latest\": postures are named posture:NAME" },
+	{ "{\"sshTests\": [{\"src\": \"alice\", \"accept\": [\"autogroup:admin\"]}]}", 1, 43,
+	  "bad sshTests[0].accept[0] \"autogroup:admin\": write a login name, \"root\", "
+	  "\"autogroup:nonroot\" or \"localpart:*@DOMAIN\"" },
+	{ "{\"sshTests\": [{\"dst\": [\"autogroup:self\"]}]}", 1, 15,
+	  "sshTests[0] has no \"src\"" },
+	{ "{\"OneCGNATRoute\": \"always\"}", 1, 19,
+	  "bad OneCGNATRoute \"always\": use \"\", \"mac-always\" or \"mac-never\"" },
+	{ "{\"derpMap\": []}", 1, 13, "derpMap must be an object, not a list" },
 	/* postures */
 	{ "{\"grants\": [{\"src\": [\"*\"], \"dst\": [\"*\"], \"ip\": [\"*\"], \"srcPosture\": "
 	  "[\"posture:y\"]}]}",
@@ -469,6 +478,10 @@ static void test_ssh_node_attrs_notes(void **state)
 	    "\"users\": [\"localpart:*@example.com\"], \"acceptEnv\": [\"GIT_*\"]}],\n"
 	    " \"nodeAttrs\": [{\"target\": [\"*\"], \"attr\": [\"funnel\"]}, {\"target\": "
 	    "[\"autogroup:member\"], \"ipPool\": [\"100.80.0.0/16\"]}],\n"
+	    " \"sshTests\": [{\"src\": \"alice\", \"dst\": [\"autogroup:self\"], \"accept\": "
+	    "[\"alice\"], \"deny\": [\"root\"]}],\n"
+	    " \"derpMap\": {\"OmitDefaultRegions\": true},\n"
+	    " \"OneCGNATRoute\": \"mac-always\",\n"
 	    " \"randomizeClientPort\": true}";
 	struct rn_policy_error err;
 	struct rn_policy *pol;
@@ -477,13 +490,16 @@ static void test_ssh_node_attrs_notes(void **state)
 	if (rn_policy_parse(text, strlen(text), "d.json", &pol, &err))
 		fail_msg("%s", err.text);
 	assert_int_equal(pol->n_acls, 1); /* only the acl grants anything */
-	assert_int_equal(pol->n_notes, 5);
+	assert_int_equal(pol->n_notes, 8);
 	assert_string_equal(pol->notes[0],
 			    "d.json:2:10: note: ssh[0] is not enforced here: Rustynet has no SSH "
 			    "server, so it grants nothing (port 22 is reached through acls and "
 			    "grants only)");
 	assert_non_null(strstr(pol->notes[2], "d.json:4:16: note: nodeAttrs[0] is not enforced"));
-	assert_non_null(strstr(pol->notes[4], "d.json:5:25: note: randomizeClientPort has no"));
+	assert_non_null(strstr(pol->notes[5], "d.json:8:25: note: randomizeClientPort has no"));
+	assert_non_null(strstr(pol->notes[4], "d.json:5:15: note: sshTests[0] is not run here"));
+	assert_non_null(strstr(pol->notes[6], "d.json:6:13: note: derpMap has no effect"));
+	assert_non_null(strstr(pol->notes[7], "d.json:7:19: note: OneCGNATRoute has no effect"));
 	rn_policy_free(pol);
 }
 

@@ -3,7 +3,8 @@
  * The "ssh" section, read to Tailscale's rules so that a file Tailscale accepts is accepted and
  * one it refuses is refused at the offending token, then set aside: Rustynet has no SSH server,
  * so an ssh rule grants nothing here (network access to port 22 comes from acls and grants
- * only), and `policy check` says so once per rule.
+ * only), and `policy check` says so once per rule. "sshTests" are read the same way and not
+ * run: there are no SSH rules in force to test.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -248,6 +249,81 @@ int rn_policy_parse_ssh(struct rn_policy_parser *p, struct rn_policy_cursor c)
 			       &r);
 		targets_free(r.src, r.n_src);
 		targets_free(r.dst, r.n_dst);
+		child = p->idx.pos[child].next;
+	}
+	return ret;
+}
+
+static int ssh_test_member(struct rn_policy_parser *p, const char *key, struct rn_policy_cursor m,
+			   const char *path, bool *has_src)
+{
+	char q[RN_POLICY_QUOTE_LEN], mpath[RN_POLICY_PATH_LEN];
+	struct rn_policy_target t = { 0 };
+	int ret;
+
+	rn_policy_pathf(mpath, sizeof(mpath), "%s.%s", path, key);
+	if (!strcmp(key, "src")) {
+		*has_src = true;
+		ret = rn_policy_want(p, m, JSON_STRING, mpath);
+		if (!ret)
+			ret = rn_policy_parse_target(p, json_string_value(m.v),
+						     rn_policy_val_off(p, m), RN_POLICY_ROLE_SRC,
+						     mpath, &t);
+		free(t.name);
+		return ret;
+	}
+	if (!strcmp(key, "dst")) {
+		struct rn_policy_target *d = NULL;
+		size_t n = 0;
+
+		ret = rn_policy_parse_targets(p, m, RN_POLICY_ROLE_DST, false, mpath, &d, &n);
+		targets_free(d, n);
+		return ret;
+	}
+	if (!strcmp(key, "accept") || !strcmp(key, "check") || !strcmp(key, "deny"))
+		return strings(p, m, mpath, login_ok,
+			       "write a login name, \"root\", \"autogroup:nonroot\" or "
+			       "\"localpart:*@DOMAIN\"");
+	return rn_policy_fail(p, p->idx.pos[m.node].key,
+			      "unknown key %s in %s; expected src, dst, accept, check or deny",
+			      rn_policy_quote(key, q, sizeof(q)), path);
+}
+
+int rn_policy_parse_ssh_tests(struct rn_policy_parser *p, struct rn_policy_cursor c)
+{
+	size_t child = c.node + 1;
+	int ret = rn_policy_want(p, c, JSON_ARRAY, "sshTests");
+
+	for (size_t i = 0; !ret && i < json_array_size(c.v); i++) {
+		struct rn_policy_cursor e = { json_array_get(c.v, i), 0 };
+		char path[RN_POLICY_PATH_LEN];
+		size_t echild;
+		bool has_src = false;
+		const char *key;
+		json_t *v;
+
+		ret = rn_policy_next_child(p, c.node, &child);
+		if (ret)
+			break;
+		e.node = child;
+		echild = child + 1;
+		rn_policy_pathf(path, sizeof(path), "sshTests[%zu]", i);
+		ret = rn_policy_want(p, e, JSON_OBJECT, path);
+		json_object_foreach(e.v, key, v) {
+			if (ret)
+				break;
+			ret = rn_policy_next_child(p, e.node, &echild);
+			if (!ret)
+				ret = ssh_test_member(
+				    p, key, (struct rn_policy_cursor){ v, echild }, path, &has_src);
+			echild = p->idx.pos[echild].next;
+		}
+		if (!ret && !has_src)
+			ret = rn_policy_fail(p, rn_policy_val_off(p, e), "%s has no \"src\"", path);
+		if (!ret)
+			ret =
+			    rn_policy_notef(p->pol, rn_policy_val_off(p, e),
+					    "%s is not run here: Rustynet has no SSH server", path);
 		child = p->idx.pos[child].next;
 	}
 	return ret;
