@@ -339,14 +339,32 @@ static int grant_entry(struct rn_policy_parser *p, const struct grant *g, const 
 	return rn_policy_check_acl(p, path, a);
 }
 
+static void entry_free(struct rn_policy_acl *a)
+{
+	for (size_t i = 0; i < a->n_src; i++)
+		free(a->src[i].name);
+	for (size_t i = 0; i < a->n_via; i++)
+		free(a->via[i].name);
+	for (size_t i = 0; i < a->n_dst; i++) {
+		free(a->dst[i].target.name);
+		free(a->dst[i].ports);
+	}
+	free(a->src);
+	free(a->via);
+	free(a->dst);
+}
+
+/*
+ * Appends the grant's entries, checked as acls entries are. A grant limited by a posture is
+ * checked the same, then dropped: nothing here can check a posture, so it grants nothing.
+ */
 static int emit(struct rn_policy_parser *p, const struct grant *g, size_t index, const char *path)
 {
 	struct rn_policy *pol = p->pol;
 	struct rn_policy_acl *acls;
+	size_t first = pol->n_acls;
 	int ret;
 
-	if (g->posture)
-		return 0; /* limited by a posture we cannot check: nothing, never more */
 	for (size_t i = 0; i < g->n_ip; i++) {
 		acls = reallocarray(pol->acls, pol->n_acls + 1, sizeof(*acls));
 		if (!acls)
@@ -358,6 +376,8 @@ static int emit(struct rn_policy_parser *p, const struct grant *g, size_t index,
 		if (ret)
 			return ret;
 	}
+	while (g->posture && pol->n_acls > first)
+		entry_free(&pol->acls[--pol->n_acls]);
 	return 0;
 }
 

@@ -221,6 +221,11 @@ static const struct bad_case parse_cases[] = {
 	{ "{\"OneCGNATRoute\": \"always\"}", 1, 19,
 	  "bad OneCGNATRoute \"always\": use \"\", \"mac-always\" or \"mac-never\"" },
 	{ "{\"derpMap\": []}", 1, 13, "derpMap must be an object, not a list" },
+	{ "{\"postures\": {\"posture:a\": [\"node:os == 'linux'\"]}, \"grants\": [{\"src\": [\"*\"], "
+	  "\"dst\": [\"*\"], \"ip\": [\"*\"], \"via\": [\"e\"], \"srcPosture\": [\"posture:a\"]}]}",
+	  1, 87,
+	  "\"*\" in grants[0].dst[0] is a mesh target, but this entry has via, which only routed "
+	  "destinations (CIDRs, hosts, autogroup:internet) take; move it to an entry without via" },
 	/* postures */
 	{ "{\"grants\": [{\"src\": [\"*\"], \"dst\": [\"*\"], \"ip\": [\"*\"], \"srcPosture\": "
 	  "[\"posture:y\"]}]}",
