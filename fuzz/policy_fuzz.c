@@ -7,6 +7,7 @@
  * LAN routes, EXIT rules only exist on approved exit nodes, offered exits are approved, and
  * refused input always says why.
  */
+#include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -132,6 +133,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	}
 	if (rn_policy_validate(pol, &world, &err) && !err.message[0])
+		__builtin_trap();
+	/* The policy's tests run against the compiled filters: a failure must say where. */
+	if (rn_policy_run_tests(pol, &world, &err, NULL) == -EINVAL && !err.message[0])
 		__builtin_trap();
 	/* Compile whether or not it validated: a stale policy must be safe to compile too. */
 	for (size_t i = 0; i < N_NODES; i++)

@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 
 #include "policy/compile.h"
+#include "policy/policy_priv.h"
 
 struct prefixes {
 	struct rn_filter_prefix *v;
@@ -93,12 +94,23 @@ static bool has_tag(const struct rn_policy_node *n, const bool *ok, const char *
 	return false;
 }
 
-/* Whether an owner list (tagOwners, autoApprovers) names this node. */
-static bool owners_match(const struct rn_policy *pol, const struct rn_policy_node *n,
-			 const bool *ok, bool tagged, const struct rn_policy_target *t,
-			 size_t count)
+/* Whether user has the admin role in w (NULL: nobody has). */
+static bool is_admin(const struct rn_policy_world *w, const char *user)
+{
+	for (size_t i = 0; w && user && i < w->n_admins; i++)
+		if (eq(w->admins[i], user))
+			return true;
+	return false;
+}
+
+/* Whether an owner list (tagOwners, autoApprovers) names this node. w: for the admins. */
+static bool owners_match(const struct rn_policy *pol, const struct rn_policy_world *w,
+			 const struct rn_policy_node *n, const bool *ok, bool tagged,
+			 const struct rn_policy_target *t, size_t count)
 {
 	for (size_t i = 0; i < count; i++) {
+		if (t[i].kind == RN_POLICY_TARGET_ADMIN && !tagged && is_admin(w, n->user))
+			return true;
 		if (t[i].kind == RN_POLICY_TARGET_NAME && !tagged && eq(t[i].name, n->user))
 			return true;
 		if (t[i].kind == RN_POLICY_TARGET_GROUP && !tagged &&
@@ -115,7 +127,8 @@ static bool owners_match(const struct rn_policy *pol, const struct rn_policy_nod
  * a tag of the node that counts) for it. Repeated until nothing changes, so tags owned by tags
  * work in any order; each round adds a tag or ends.
  */
-static bool node_tags(const struct rn_policy *pol, const struct rn_policy_node *n, bool *ok)
+static bool node_tags(const struct rn_policy *pol, const struct rn_policy_world *w,
+		      const struct rn_policy_node *n, bool *ok)
 {
 	bool changed = true, tagged = false;
 
@@ -130,7 +143,7 @@ static bool node_tags(const struct rn_policy *pol, const struct rn_policy_node *
 					l = &pol->tag_owners[t];
 			/* Owners are matched as for an untagged node: tagging is the owner's act.
 			 */
-			if (l && owners_match(pol, n, ok, false, l->items, l->n_items))
+			if (l && owners_match(pol, w, n, ok, false, l->items, l->n_items))
 				ok[j] = changed = tagged = true;
 		}
 	}
@@ -156,6 +169,15 @@ static bool names_node(const struct ctx *c, const struct rn_policy_target *t, bo
 	case RN_POLICY_TARGET_HOST:
 	case RN_POLICY_TARGET_CIDR:
 		return prefix_has_node(&t->prefix, n);
+	case RN_POLICY_TARGET_MEMBER:
+	case RN_POLICY_TARGET_SELF: /* narrowed to the receiver's own per rule: self_src() */
+		return !c->tagged[m];
+	case RN_POLICY_TARGET_TAGGED:
+		return c->tagged[m];
+	case RN_POLICY_TARGET_DANGER_ALL:
+		return true;
+	case RN_POLICY_TARGET_ADMIN:
+		return !c->tagged[m] && is_admin(c->w, n->user);
 	default:
 		return false;
 	}
@@ -187,7 +209,8 @@ static int resolve_src(const struct ctx *c, const struct rn_policy_acl *a, struc
 	bool any = false;
 
 	for (size_t i = 0; i < a->n_src; i++) {
-		any = any || a->src[i].kind == RN_POLICY_TARGET_ANY;
+		any = any || a->src[i].kind == RN_POLICY_TARGET_ANY ||
+		      a->src[i].kind == RN_POLICY_TARGET_DANGER_ALL;
 		if (!is_cidr(&a->src[i]))
 			resolve(c, &a->src[i], false, s->src);
 	}
@@ -300,7 +323,7 @@ static int ctx_init(struct ctx *c, const struct rn_policy *pol, const struct rn_
 		c->tag_ok[m] = calloc(n->n_tags ? n->n_tags : 1, sizeof(bool));
 		if (!c->tag_ok[m] || node_lan(n, &c->lan[m]))
 			goto fail;
-		c->tagged[m] = node_tags(pol, n, c->tag_ok[m]);
+		c->tagged[m] = node_tags(pol, w, n, c->tag_ok[m]);
 	}
 	for (size_t i = 0; i < pol->n_acls; i++) {
 		ret = resolve_acl(c, &pol->acls[i], &c->acl[i]);
@@ -311,6 +334,19 @@ static int ctx_init(struct ctx *c, const struct rn_policy *pol, const struct rn_
 fail:
 	ctx_free(c);
 	return ret;
+}
+
+int rn_policy_named_nodes(const struct rn_policy *pol, const struct rn_policy_world *w,
+			  const struct rn_policy_target *t, bool *set)
+{
+	struct ctx c;
+	int ret = ctx_init(&c, pol, w);
+
+	if (ret)
+		return ret;
+	resolve(&c, t, false, set);
+	ctx_free(&c);
+	return 0;
 }
 
 static int node_index(const struct rn_policy_world *w, uint64_t id, size_t *m)
@@ -324,6 +360,15 @@ static int node_index(const struct rn_policy_world *w, uint64_t id, size_t *m)
 }
 
 /* ---- what one entry grants at one node ---- */
+
+/* The address family entry ai is limited to (0: both); false if it grants nothing at all. */
+static bool live(const struct ctx *c, size_t ai, int *family)
+{
+	enum rn_filter_proto proto;
+	int fam;
+
+	return rn_policy_proto_filter(c->pol->acls[ai].ipproto, &proto, family ? family : &fam);
+}
 
 static bool via_ok(const struct acl_sets *s, size_t m)
 {
@@ -339,7 +384,7 @@ static size_t mesh_dst(const struct ctx *c, size_t ai, size_t di, size_t m,
 	const struct rn_policy_node *n = &c->w->nodes[m];
 	size_t k = 0;
 
-	if (a->n_via || !c->acl[ai].dst[di][m])
+	if (a->n_via || !c->acl[ai].dst[di][m] || !live(c, ai, NULL))
 		return 0; /* via entries grant routed traffic only */
 	for (int v6 = 0; v6 < 2; v6++) {
 		host_prefix(&out[k], n, v6);
@@ -359,7 +404,7 @@ static size_t subnet_dst(const struct ctx *c, size_t ai, size_t di, size_t m,
 	const struct rn_policy_target *t = &c->pol->acls[ai].dst[di].target;
 	struct prefixes hits = { out, 0 };
 
-	if (!is_cidr(t) || !via_ok(&c->acl[ai], m))
+	if (!is_cidr(t) || !via_ok(&c->acl[ai], m) || !live(c, ai, NULL))
 		return 0;
 	for (size_t i = 0; i < c->lan[m].n; i++) {
 		struct rn_filter_prefix p;
@@ -376,18 +421,29 @@ static size_t subnet_dst(const struct ctx *c, size_t ai, size_t di, size_t m,
 static bool exit_dst(const struct ctx *c, size_t ai, size_t di, size_t m)
 {
 	return c->pol->acls[ai].dst[di].target.kind == RN_POLICY_TARGET_INTERNET &&
-	       exit_ok(&c->w->nodes[m]) && via_ok(&c->acl[ai], m);
+	       exit_ok(&c->w->nodes[m]) && via_ok(&c->acl[ai], m) && live(c, ai, NULL);
 }
 
-/* Whether entry ai lets anything reach node m, in any context. */
-static bool reaches(const struct ctx *c, size_t ai, size_t m)
+/* Whether node s counts as a source of an autogroup:self grant at node d: d's user's own. */
+static bool same_owner(const struct ctx *c, size_t s, size_t d)
+{
+	return !c->tagged[s] && !c->tagged[d] && eq(c->w->nodes[s].user, c->w->nodes[d].user);
+}
+
+/* Whether entry ai lets node from (SIZE_MAX: whoever it admits) reach node m, in any context. */
+static bool reaches(const struct ctx *c, size_t ai, size_t from, size_t m)
 {
 	struct rn_filter_prefix two[2];
 
-	for (size_t di = 0; di < c->pol->acls[ai].n_dst; di++)
-		if (mesh_dst(c, ai, di, m, two) || subnet_dst(c, ai, di, m, NULL) ||
-		    exit_dst(c, ai, di, m))
+	for (size_t di = 0; di < c->pol->acls[ai].n_dst; di++) {
+		bool self = c->pol->acls[ai].dst[di].target.kind == RN_POLICY_TARGET_SELF;
+
+		if (mesh_dst(c, ai, di, m, two) &&
+		    (!self || from == SIZE_MAX || same_owner(c, from, m)))
 			return true;
+		if (subnet_dst(c, ai, di, m, NULL) || exit_dst(c, ai, di, m))
+			return true;
+	}
 	return false;
 }
 
@@ -396,6 +452,8 @@ static bool src_has(const struct ctx *c, size_t ai, size_t m)
 {
 	const struct rn_policy_acl *a = &c->pol->acls[ai];
 
+	if (!live(c, ai, NULL))
+		return false;
 	if (c->acl[ai].src[m])
 		return true;
 	for (size_t i = 0; i < a->n_src; i++)
@@ -410,6 +468,11 @@ static bool src_behind(const struct ctx *c, size_t ai, size_t m)
 	const struct rn_policy_acl *a = &c->pol->acls[ai];
 	struct rn_filter_prefix p;
 
+	if (!live(c, ai, NULL))
+		return false;
+	for (size_t i = 0; i < a->n_src; i++)
+		if (a->src[i].kind == RN_POLICY_TARGET_DANGER_ALL && c->lan[m].n)
+			return true; /* any address, so any behind m too */
 	for (size_t i = 0; i < a->n_src; i++)
 		for (size_t j = 0; is_cidr(&a->src[i]) && j < c->lan[m].n; j++)
 			if (rn_filter_prefix_intersect(&a->src[i].prefix, &c->lan[m].v[j], &p))
@@ -421,13 +484,20 @@ static bool src_behind(const struct ctx *c, size_t ai, size_t m)
 
 /* Adds a rule for entry ai, destination di; takes dst (malloc'd) whatever happens. */
 static int add_rule(struct rn_filter *f, const struct ctx *c, size_t ai, size_t di,
-		    enum rn_filter_context context, struct rn_filter_prefix *dst, size_t n_dst)
+		    enum rn_filter_context context, const struct prefixes *src,
+		    struct rn_filter_prefix *dst, size_t n_dst)
 {
 	const struct rn_policy_dst *d = &c->pol->acls[ai].dst[di];
-	const struct prefixes *src = &c->acl[ai].src_pfx;
 	struct rn_filter_rule *rules, *r;
+	int family = 0;
+	size_t k = 0;
 
-	if (!src->n) {
+	live(c, ai, &family);
+	for (size_t i = 0; i < n_dst; i++)
+		if (!family || dst[i].family == family)
+			dst[k++] = dst[i];
+	n_dst = k;
+	if (!src->n || !n_dst) {
 		free(dst);
 		return 0; /* nobody to admit */
 	}
@@ -445,10 +515,38 @@ static int add_rule(struct rn_filter *f, const struct ctx *c, size_t ai, size_t 
 	r->ports = malloc(d->n_ports * sizeof(*r->ports));
 	if (!r->src || !r->ports)
 		return -ENOMEM; /* the caller frees the filter, this rule too */
-	memcpy(r->src, src->v, src->n * sizeof(*r->src));
-	r->n_src = src->n;
+	for (size_t i = 0; i < src->n; i++)
+		if (!family || src->v[i].family == family)
+			r->src[r->n_src++] = src->v[i];
+	if (!r->n_src) { /* no source of the one family the protocol has */
+		free(r->src);
+		free(r->dst);
+		free(r->ports);
+		f->n_rules--;
+		return 0;
+	}
 	memcpy(r->ports, d->ports, d->n_ports * sizeof(*r->ports));
 	r->n_ports = d->n_ports;
+	return 0;
+}
+
+/*
+ * autogroup:self at node m admits only the entry's sources that are m's user's own untagged
+ * nodes: a rule of its own per receiving node. Its sources are users and groups, no CIDRs.
+ */
+static int self_src(const struct ctx *c, size_t ai, size_t m, struct prefixes *out)
+{
+	out->n = 0;
+	out->v = calloc(2 * c->w->n_nodes + 1, sizeof(*out->v));
+	if (!out->v)
+		return -ENOMEM;
+	for (size_t s = 0; s < c->w->n_nodes; s++) {
+		if (!c->acl[ai].src[s] || !same_owner(c, s, m))
+			continue;
+		host_prefix(&out->v[out->n++], &c->w->nodes[s], false);
+		host_prefix(&out->v[out->n++], &c->w->nodes[s], true);
+	}
+	out->n = rn_filter_prefixes_aggregate(out->v, out->n);
 	return 0;
 }
 
@@ -456,14 +554,24 @@ static int add_rule(struct rn_filter *f, const struct ctx *c, size_t ai, size_t 
 static int compile_entry(struct rn_filter *f, const struct ctx *c, size_t ai, size_t di, size_t m)
 {
 	static const uint8_t any[16];
+	const struct prefixes *src = &c->acl[ai].src_pfx;
+	struct prefixes self = { 0 };
 	struct rn_filter_prefix *dst;
 	size_t n;
-	int ret;
+	int ret = 0;
 
+	if (c->pol->acls[ai].dst[di].target.kind == RN_POLICY_TARGET_SELF) {
+		ret = self_src(c, ai, m, &self);
+		if (ret)
+			return ret;
+		src = &self;
+	}
 	for (int context = RN_FILTER_MESH; context <= RN_FILTER_EXIT; context++) {
 		dst = calloc(c->lan[m].n + 2, sizeof(*dst));
-		if (!dst)
-			return -ENOMEM;
+		if (!dst) {
+			ret = -ENOMEM;
+			break;
+		}
 		if (context == RN_FILTER_MESH) {
 			n = mesh_dst(c, ai, di, m, dst);
 		} else if (context == RN_FILTER_SUBNET) {
@@ -477,11 +585,12 @@ static int compile_entry(struct rn_filter *f, const struct ctx *c, size_t ai, si
 			free(dst);
 			continue;
 		}
-		ret = add_rule(f, c, ai, di, (enum rn_filter_context)context, dst, n);
+		ret = add_rule(f, c, ai, di, (enum rn_filter_context)context, src, dst, n);
 		if (ret)
-			return ret;
+			break;
 	}
-	return 0;
+	free(self.v);
+	return ret;
 }
 
 int rn_policy_compile_filter(const struct rn_policy *pol, const struct rn_policy_world *w,
@@ -533,10 +642,10 @@ int rn_policy_visible_peers(const struct rn_policy *pol, const struct rn_policy_
 		bool seen = false;
 
 		for (size_t ai = 0; p != me && !seen && ai < pol->n_acls; ai++)
-			seen =
-			    ((src_has(&c, ai, p) || src_behind(&c, ai, p)) &&
-			     reaches(&c, ai, me)) ||
-			    ((src_has(&c, ai, me) || src_behind(&c, ai, me)) && reaches(&c, ai, p));
+			seen = ((src_has(&c, ai, p) || src_behind(&c, ai, p)) &&
+				reaches(&c, ai, p, me)) ||
+			       ((src_has(&c, ai, me) || src_behind(&c, ai, me)) &&
+				reaches(&c, ai, me, p));
 		if (seen)
 			out[(*n)++] = w->nodes[p].id;
 	}
@@ -647,6 +756,23 @@ void rn_policy_routes_free(struct rn_policy_routes *r)
 
 /* ---- autoApprovers ---- */
 
+/*
+ * Whether "routes" approves node's default route of family: an exit offer is both default
+ * routes, so Tailscale's other spelling of exitNode is both keys naming the node.
+ */
+static bool default_route_ok(const struct rn_policy *pol, const struct rn_policy_node *node,
+			     const bool *ok, bool tagged, int family)
+{
+	for (size_t j = 0; j < pol->n_route_approvers; j++) {
+		const struct rn_policy_list *l = &pol->route_approvers[j];
+
+		if (l->prefix.family == family && l->prefix.len == 0 &&
+		    owners_match(pol, NULL, node, ok, tagged, l->items, l->n_items))
+			return true;
+	}
+	return false;
+}
+
 int rn_policy_auto_approve(const struct rn_policy *pol, const struct rn_policy_node *node,
 			   bool *route_ok, bool *exit_ok_out)
 {
@@ -655,7 +781,7 @@ int rn_policy_auto_approve(const struct rn_policy *pol, const struct rn_policy_n
 
 	if (!ok)
 		return -ENOMEM;
-	tagged = node_tags(pol, node, ok);
+	tagged = node_tags(pol, NULL, node, ok);
 	for (size_t i = 0; i < node->n_advertised; i++) {
 		const struct rn_filter_prefix *adv = &node->advertised[i];
 
@@ -664,14 +790,17 @@ int rn_policy_auto_approve(const struct rn_policy *pol, const struct rn_policy_n
 		     sane(adv) && adv->len && !route_ok[i] && j < pol->n_route_approvers; j++) {
 			const struct rn_policy_list *l = &pol->route_approvers[j];
 
-			route_ok[i] = l->prefix.len <= adv->len &&
-				      rn_filter_prefix_has(&l->prefix, adv->family, adv->addr) &&
-				      owners_match(pol, node, ok, tagged, l->items, l->n_items);
+			route_ok[i] =
+			    l->prefix.len <= adv->len &&
+			    rn_filter_prefix_has(&l->prefix, adv->family, adv->addr) &&
+			    owners_match(pol, NULL, node, ok, tagged, l->items, l->n_items);
 		}
 	}
-	*exit_ok_out =
-	    node->advertises_exit && owners_match(pol, node, ok, tagged, pol->exit_approvers.items,
-						  pol->exit_approvers.n_items);
+	*exit_ok_out = node->advertises_exit &&
+		       (owners_match(pol, NULL, node, ok, tagged, pol->exit_approvers.items,
+				     pol->exit_approvers.n_items) ||
+			(default_route_ok(pol, node, ok, tagged, AF_INET) &&
+			 default_route_ok(pol, node, ok, tagged, AF_INET6)));
 	free(ok);
 	return 0;
 }

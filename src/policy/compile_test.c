@@ -23,93 +23,11 @@
 
 #include "policy/compile.h"
 #include "policy/policy.h"
-
-/* ---- the world ---- */
-
-#define PFX(a, b, c, d, l)                                                                         \
-	{                                                                                          \
-		AF_INET, l,                                                                        \
-		{                                                                                  \
-			a, b, c, d                                                                 \
-		}                                                                                  \
-	}
-
-static const char *const users[] = { "alice", "bob", "carol", "admin" };
-static const char *const t_server[] = { "tag:server" };
-static const char *const t_exit[] = { "tag:exit" };
-static const char *const t_router[] = { "tag:router" };
-static const struct rn_filter_prefix exit_a_routes[] = { PFX(192, 168, 1, 0, 24),
-							 PFX(203, 0, 113, 0, 24) };
-static const struct rn_filter_prefix router_adv[] = { PFX(10, 1, 0, 0, 16),
-						      PFX(10, 2, 0, 0, 16),
-						      { AF_INET6, 64, { 0xfd, 0, 0, 1 } } };
-static const struct rn_filter_prefix router_ok[] = { PFX(10, 1, 0, 0, 16),
-						     { AF_INET6, 48, { 0xfd, 0, 0, 1 } } };
-/* A /16 advertised, two /24s of it approved: only those two are reached. */
-static const struct rn_filter_prefix split_adv[] = { PFX(172, 20, 0, 0, 16) };
-static const struct rn_filter_prefix split_ok[] = { PFX(172, 20, 1, 0, 24), PFX(172, 20, 3, 0, 24),
-						    PFX(172, 21, 0, 0, 24) };
-
-#define NODE(i, n, u)                                                                              \
-	.id = (i), .name = (n), .user = (u), .ip4 = { 100, 64, 0, (i) },                           \
-	.ip6 = { 0xfd, 0x7a, [15] = (i) }
-
-#define ALICE_LAPTOP                                                                               \
-	{                                                                                          \
-		NODE(1, "alice-laptop", "alice")                                                   \
-	}
-#define BOB_LAPTOP                                                                                 \
-	{                                                                                          \
-		NODE(2, "bob-laptop", "bob")                                                       \
-	}
-#define SERVER1                                                                                    \
-	{                                                                                          \
-		NODE(3, "server1", "alice"), .tags = t_server, .n_tags = 1                         \
-	}
-#define BOBSRV                                                                                     \
-	{                                                                                          \
-		NODE(4, "bobsrv", "carol"), .tags = t_server, .n_tags = 1                          \
-	} /* not carol's tag */
-
-static const struct rn_policy_node nodes[] = {
-	ALICE_LAPTOP,
-	BOB_LAPTOP,
-	SERVER1,
-	BOBSRV,
-	{ NODE(5, "exit-a", "admin"), .tags = t_exit, .n_tags = 1, .advertised = exit_a_routes,
-	  .n_advertised = 2, .approved = exit_a_routes, .n_approved = 2, .advertises_exit = true,
-	  .exit_approved = true },
-	{ NODE(6, "exit-b", "admin"), .tags = t_exit, .n_tags = 1, .advertises_exit = true,
-	  .exit_approved = true },
-	{ NODE(7, "exit-u", "admin"), .tags = t_exit, .n_tags = 1, .advertises_exit = true },
-	{ NODE(8, "router", "admin"), .tags = t_router, .n_tags = 1, .advertised = router_adv,
-	  .n_advertised = 3, .approved = router_ok, .n_approved = 2 },
-	{ NODE(9, "carol-phone", "carol") },
-	{ NODE(10, "router2", "admin"), .tags = t_router, .n_tags = 1, .advertised = split_adv,
-	  .n_advertised = 1, .approved = split_ok, .n_approved = 3 },
-};
-
-static const struct rn_policy_world world = { users, 4, nodes, 10 };
-/* The same network after bob-laptop was removed. */
-static const struct rn_policy_node nodes_without_bob[] = { ALICE_LAPTOP, SERVER1, BOBSRV };
-static const struct rn_policy_world world_without_bob = { users, 4, nodes_without_bob, 3 };
-
-#define HEAD                                                                                       \
-	"{\"groups\": {\"group:eng\": [\"alice\"]},"                                               \
-	" \"tagOwners\": {\"tag:server\": [\"group:eng\"], \"tag:exit\": [\"admin\"],"             \
-	" \"tag:router\": [\"admin\"]},"                                                           \
-	" \"hosts\": {\"office\": \"192.168.1.0/24\", \"nas\": \"192.168.1.10\"},"
-#define POLICY(acls) HEAD " \"acls\": [" acls "]}"
-#define A(src, dst)  "{\"action\": \"accept\", \"src\": [" src "], \"dst\": [" dst "]}"
-#define AP(proto, src, dst)                                                                        \
-	"{\"action\": \"accept\", \"proto\": \"" proto "\", \"src\": [" src "], \"dst\": [" dst "]}"
-#define AV(src, dst, via)                                                                          \
-	"{\"action\": \"accept\", \"src\": [" src "], \"dst\": [" dst "], \"via\": [" via "]}"
+#include "policy/test_world.h"
 
 /* ---- the probe table ---- */
 
 enum { MESH = RN_FILTER_MESH, SUBNET = RN_FILTER_SUBNET, EXIT = RN_FILTER_EXIT };
-enum { TCP = 6, UDP = 17, ICMP = 1, ICMP6 = 58 };
 enum { DENY, ALLOW };
 
 struct probe {
@@ -173,12 +91,45 @@ static const struct filter_case filter_cases[] = {
 		 { "server1", "alice-laptop", MESH, "server1", TCP, 442, DENY },
 		 { "server1", "alice-laptop", MESH, "server1", ICMP, 0, DENY },
 		 { "server1", "alice-laptop", MESH, "server1", 132 /* SCTP */, 443, DENY }) },
-	{ "icmp grant is icmp for v4 and icmpv6 for v6, nothing else",
+	{ "icmp is ICMP over IPv4 only, as in Tailscale; never ICMPv6, nothing else",
 	  POLICY(AP("icmp", "\"*\"", "\"alice-laptop:*\"")), NULL,
 	  PROBES({ "alice-laptop", "bob-laptop", MESH, "alice-laptop", ICMP, 0, ALLOW },
-		 { "alice-laptop", "bob-laptop/6", MESH, "alice-laptop/6", ICMP6, 0, ALLOW },
+		 { "alice-laptop", "bob-laptop/6", MESH, "alice-laptop/6", ICMP6, 0, DENY },
 		 { "alice-laptop", "bob-laptop/6", MESH, "alice-laptop/6", ICMP, 0, DENY },
-		 { "alice-laptop", "bob-laptop", MESH, "alice-laptop", TCP, 80, DENY }) },
+		 { "alice-laptop", "bob-laptop", MESH, "alice-laptop", TCP, 80, DENY }),
+	  RULES("alice-laptop", "mesh icmp 0.0.0.0/0 -> 100.64.0.1/32") },
+	{ "ipv6-icmp is ICMPv6 over IPv6 only",
+	  POLICY(AP("ipv6-icmp", "\"bob\"", "\"alice-laptop:*\"")), NULL,
+	  PROBES({ "alice-laptop", "bob-laptop/6", MESH, "alice-laptop/6", ICMP6, 0, ALLOW },
+		 { "alice-laptop", "bob-laptop", MESH, "alice-laptop", ICMP, 0, DENY },
+		 { "alice-laptop", "bob-laptop/6", MESH, "alice-laptop/6", UDP, 53, DENY }),
+	  RULES("alice-laptop", "mesh icmp fd7a::2/128 -> fd7a::1/128") },
+	{ "IANA numbers mean their protocols: 6 is tcp, 17 udp, 1 icmp, 58 ipv6-icmp",
+	  POLICY(AP("6", "\"bob\"", "\"alice-laptop:22\"") "," AP(
+	      "17", "\"bob\"",
+	      "\"alice-laptop:53\"") "," AP("1", "\"carol\"",
+					    "\"alice-laptop:*\"") "," AP("58", "\"carol\"",
+									 "\"bob-laptop:*\"")),
+	  NULL,
+	  PROBES({ "alice-laptop", "bob-laptop", MESH, "alice-laptop", TCP, 22, ALLOW },
+		 { "alice-laptop", "bob-laptop", MESH, "alice-laptop", UDP, 22, DENY },
+		 { "alice-laptop", "bob-laptop", MESH, "alice-laptop", UDP, 53, ALLOW },
+		 { "alice-laptop", "bob-laptop", MESH, "alice-laptop", TCP, 53, DENY },
+		 { "alice-laptop", "carol-phone", MESH, "alice-laptop", ICMP, 0, ALLOW },
+		 { "alice-laptop", "carol-phone/6", MESH, "alice-laptop/6", ICMP6, 0, DENY },
+		 { "bob-laptop", "carol-phone/6", MESH, "bob-laptop/6", ICMP6, 0, ALLOW },
+		 { "bob-laptop", "carol-phone", MESH, "bob-laptop", ICMP, 0, DENY }) },
+	{ "a protocol the filter cannot tell apart (gre, sctp, 99) grants nothing at all",
+	  POLICY(AP("gre", "\"*\"", "\"alice-laptop:*\"") "," AP(
+	      "sctp", "\"*\"", "\"alice-laptop:443\"") "," AP("99", "\"*\"",
+							      "\"autogroup:internet:*\"")),
+	  NULL,
+	  PROBES({ "alice-laptop", "bob-laptop", MESH, "alice-laptop", 47, 0, DENY },
+		 { "alice-laptop", "bob-laptop", MESH, "alice-laptop", 132, 443, DENY },
+		 { "alice-laptop", "bob-laptop", MESH, "alice-laptop", TCP, 443, DENY },
+		 { "exit-a", "bob-laptop", EXIT, "8.8.8.8", 99, 0, DENY },
+		 { "exit-a", "bob-laptop", EXIT, "8.8.8.8", TCP, 443, DENY }),
+	  { "alice-laptop", (const char *const[]){ NULL } } },
 	{ "subnet grant never admits the exit context", POLICY(A("\"alice\"", "\"office:*\"")),
 	  NULL,
 	  PROBES({ "exit-a", "alice-laptop", SUBNET, "192.168.1.10", TCP, 22, ALLOW },
@@ -305,6 +256,100 @@ static const struct filter_case filter_cases[] = {
 	{ "nothing is allowed by an empty policy", "{}", NULL,
 	  PROBES({ "alice-laptop", "bob-laptop", MESH, "alice-laptop", TCP, 22, DENY },
 		 { "exit-a", "bob-laptop", EXIT, "8.8.8.8", TCP, 22, DENY }) },
+	/* autogroups, as Tailscale documents them */
+	{ "autogroup:member is every untagged node, as a source and as a destination",
+	  POLICY(A("\"autogroup:member\"", "\"tag:server:22\"") "," A("\"tag:router\"",
+								      "\"autogroup:member:80\"")),
+	  NULL,
+	  PROBES({ "server1", "alice-laptop", MESH, "server1", TCP, 22, ALLOW },
+		 { "server1", "bob-laptop/6", MESH, "server1/6", TCP, 22, ALLOW },
+		 { "server1", "exit-a", MESH, "server1", TCP, 22, DENY },
+		 { "server1", "alice-laptop", MESH, "server1", TCP, 80, DENY },
+		 { "alice-laptop", "router", MESH, "alice-laptop", TCP, 80, ALLOW },
+		 /* bobsrv's tag does not count (carol may not set it): it is carol's node */
+		 { "bobsrv", "router", MESH, "bobsrv", TCP, 80, ALLOW },
+		 { "server1", "router", MESH, "server1", TCP, 80, DENY },
+		 { "exit-a", "router", MESH, "exit-a", TCP, 80, DENY }) },
+	{ "autogroup:tagged is every node with a counting tag",
+	  POLICY(A("\"autogroup:tagged\"",
+		   "\"alice-laptop:22\"") "," A("\"bob\"", "\"autogroup:tagged:443\"")),
+	  NULL,
+	  PROBES({ "alice-laptop", "server1", MESH, "alice-laptop", TCP, 22, ALLOW },
+		 { "alice-laptop", "exit-u", MESH, "alice-laptop", TCP, 22, ALLOW },
+		 { "alice-laptop", "bobsrv", MESH, "alice-laptop", TCP, 22, DENY },
+		 { "alice-laptop", "bob-laptop", MESH, "alice-laptop", TCP, 22, DENY },
+		 { "server1", "bob-laptop", MESH, "server1", TCP, 443, ALLOW },
+		 { "router", "bob-laptop", MESH, "router", TCP, 443, ALLOW },
+		 { "bobsrv", "bob-laptop", MESH, "bobsrv", TCP, 443, DENY },
+		 { "alice-laptop", "bob-laptop", MESH, "alice-laptop", TCP, 443, DENY }) },
+	{ "autogroup:danger-all is any source address, in the mesh and behind routers",
+	  POLICY(A("\"autogroup:danger-all\"", "\"alice-laptop:22\", \"10.1.0.0/16:*\"")), NULL,
+	  PROBES({ "alice-laptop", "bob-laptop", MESH, "alice-laptop", TCP, 22, ALLOW },
+		 { "alice-laptop", "192.168.1.10", MESH, "alice-laptop", TCP, 22, ALLOW },
+		 { "alice-laptop", "bob-laptop", MESH, "alice-laptop", TCP, 23, DENY },
+		 { "router", "192.168.1.10", SUBNET, "10.1.2.3", UDP, 53, ALLOW },
+		 { "router", "bob-laptop", SUBNET, "10.2.2.3", UDP, 53, DENY },
+		 { "exit-a", "bob-laptop", EXIT, "8.8.8.8", TCP, 443, DENY }),
+	  RULES("alice-laptop", "mesh any 0.0.0.0/0,::/0 -> 100.64.0.1/32,fd7a::1/128 ports 22") },
+	{ "autogroup:self is each user's own untagged nodes, compiled per destination",
+	  POLICY(A("\"autogroup:member\"", "\"autogroup:self:*\"")), NULL,
+	  PROBES({ "carol-phone", "bobsrv", MESH, "carol-phone", TCP, 22, ALLOW },
+		 { "carol-phone", "bobsrv/6", MESH, "carol-phone/6", UDP, 53, ALLOW },
+		 { "bobsrv", "carol-phone", MESH, "bobsrv", TCP, 22, ALLOW },
+		 { "carol-phone", "alice-laptop", MESH, "carol-phone", TCP, 22, DENY },
+		 { "carol-phone", "bob-laptop", MESH, "carol-phone", TCP, 22, DENY },
+		 /* alice's tagged server1 is not hers in this sense, either way */
+		 { "alice-laptop", "server1", MESH, "alice-laptop", TCP, 22, DENY },
+		 { "server1", "alice-laptop", MESH, "server1", TCP, 22, DENY }) },
+	{ "autogroup:self narrows its sources: a group reaches only its members' own nodes",
+	  "{\"groups\": {\"group:all\": [\"alice\", \"carol\"]}, \"acls\": [" A(
+	      "\"group:all\"", "\"autogroup:self:22\"") "]}",
+	  NULL,
+	  PROBES({ "carol-phone", "bobsrv", MESH, "carol-phone", TCP, 22, ALLOW },
+		 { "carol-phone", "bobsrv", MESH, "carol-phone", TCP, 23, DENY },
+		 { "carol-phone", "alice-laptop", MESH, "carol-phone", TCP, 22, DENY },
+		 { "bob-laptop", "bob-laptop", MESH, "bob-laptop", TCP, 22, DENY }) },
+	/* grants: Tailscale's documented examples, compiled to the same model as acls */
+	{ "a grant's ip entries: tcp:22 is TCP only, a bare port TCP and UDP, nothing else",
+	  HEAD " \"grants\": [{\"src\": [\"group:eng\"], \"dst\": [\"tag:server\"], "
+	       "\"ip\": [\"tcp:22\", \"443\"]}]}",
+	  NULL,
+	  PROBES({ "server1", "alice-laptop", MESH, "server1", TCP, 22, ALLOW },
+		 { "server1", "alice-laptop", MESH, "server1", UDP, 22, DENY },
+		 { "server1", "alice-laptop/6", MESH, "server1/6", TCP, 443, ALLOW },
+		 { "server1", "alice-laptop", MESH, "server1", UDP, 443, ALLOW },
+		 { "server1", "alice-laptop", MESH, "server1", TCP, 80, DENY },
+		 { "server1", "alice-laptop", MESH, "server1", ICMP, 0, DENY },
+		 { "server1", "bob-laptop", MESH, "server1", TCP, 22, DENY }),
+	  RULES("server1",
+		"mesh tcp 100.64.0.1/32,fd7a::1/128 -> 100.64.0.3/32,fd7a::3/128 ports 22",
+		"mesh any 100.64.0.1/32,fd7a::1/128 -> 100.64.0.3/32,fd7a::3/128 ports 443") },
+	{ "a grant with via: the internet only through exit-a, the LAN only through exit-a",
+	  HEAD " \"grants\": [{\"src\": [\"alice\"], \"dst\": [\"autogroup:internet\", "
+	       "\"office\"], \"ip\": [\"*\"], \"via\": [\"exit-a\"]}]}",
+	  NULL,
+	  PROBES({ "exit-a", "alice-laptop", EXIT, "8.8.8.8", TCP, 443, ALLOW },
+		 { "exit-a", "alice-laptop", SUBNET, "192.168.1.10", UDP, 53, ALLOW },
+		 { "exit-b", "alice-laptop", EXIT, "8.8.8.8", TCP, 443, DENY },
+		 { "exit-a", "alice-laptop", MESH, "exit-a", TCP, 22, DENY },
+		 { "exit-a", "bob-laptop", EXIT, "8.8.8.8", TCP, 443, DENY }) },
+	{ "an app-only grant and a posture-limited grant grant nothing",
+	  HEAD " \"grants\": [{\"src\": [\"*\"], \"dst\": [\"*\"], \"app\": "
+	       "{\"example.com/cap/web\": [{\"paths\": [\"/\"]}]}},"
+	       " {\"src\": [\"*\"], \"dst\": [\"*\"], \"ip\": [\"*\"], \"srcPosture\": "
+	       "[\"posture:latest\"]}],"
+	       " \"postures\": {\"posture:latest\": [\"node:tsReleaseTrack == 'stable'\"]}}",
+	  NULL,
+	  PROBES({ "alice-laptop", "bob-laptop", MESH, "alice-laptop", TCP, 443, DENY },
+		 { "alice-laptop", "bob-laptop", MESH, "alice-laptop", ICMP, 0, DENY }),
+	  { "alice-laptop", (const char *const[]){ NULL } } },
+	{ "Tailscale's legacy users and ports mean src and dst",
+	  POLICY("{\"action\": \"accept\", \"users\": [\"group:eng\"], \"proto\": \"tcp\", "
+		 "\"ports\": [\"bob-laptop:22\"]}"),
+	  NULL,
+	  PROBES({ "bob-laptop", "alice-laptop", MESH, "bob-laptop", TCP, 22, ALLOW },
+		 { "bob-laptop", "alice-laptop", MESH, "bob-laptop", TCP, 23, DENY },
+		 { "bob-laptop", "carol-phone", MESH, "bob-laptop", TCP, 22, DENY }) },
 	{ "an empty group grants nothing",
 	  "{\"groups\": {\"group:none\": []}, \"acls\": [" A("\"group:none\"", "\"*:*\"") "]}",
 	  NULL, PROBES({ "alice-laptop", "bob-laptop", MESH, "alice-laptop", TCP, 22, DENY }) },
@@ -335,16 +380,6 @@ static int addr_of(const struct rn_policy_world *w, const char *spec, uint8_t *a
 		return AF_INET6;
 	fail_msg("bad address in the table: %s", spec);
 	return -1;
-}
-
-static struct rn_policy *parse_ok(const char *text)
-{
-	struct rn_policy_error err;
-	struct rn_policy *pol;
-
-	if (rn_policy_parse(text, strlen(text), "case", &pol, &err))
-		fail_msg("policy does not parse: %s\n%s", err.text, text);
-	return pol;
 }
 
 static void compile_at(const struct rn_policy *pol, const struct rn_policy_world *w, const char *at,
@@ -471,6 +506,93 @@ static void test_tag_owned_by_tag(void **state)
 	rn_policy_free(pol);
 }
 
+/*
+ * Tailscale's forms: users are e-mail addresses (in groups, tagOwners, sources, destinations
+ * as USER:PORTS, split at the last colon), and tags own tags to any depth, in any order.
+ */
+static void test_email_users_and_tag_chains(void **state)
+{
+	static const char *const u[] = { "alice@example.com", "bob@example.com" };
+	static const char *const cba[] = { "tag:c", "tag:b", "tag:a" }, *const c_only[] = {
+		"tag:c"
+	};
+	static const struct rn_policy_node n[] = {
+		{ NODE(1, "srv", "alice@example.com"), .tags = cba, .n_tags = 3 },
+		{ NODE(2, "half", "alice@example.com"), .tags = c_only, .n_tags = 1 },
+		{ NODE(3, "bob-laptop", "bob@example.com") },
+	};
+	static const struct rn_policy_world w = { u, 2, n, 3 };
+	static const char text[] =
+	    "{\"groups\": {\"group:eng\": [\"alice@example.com\"]},"
+	    " \"tagOwners\": {\"tag:c\": [\"tag:b\"], \"tag:b\": [\"tag:a\"], \"tag:a\": [\"group:eng\"]},"
+	    " \"acls\": [" A("\"bob@example.com\"", "\"tag:c:22\"") "," A(
+		"\"bob@example.com\"", "\"alice@example.com:80\"") "]}";
+	struct rn_policy_error err;
+	struct rn_policy *pol = parse_ok(text);
+	struct rn_filter f = { 0 };
+
+	(void)state;
+	if (rn_policy_validate(pol, &w, &err))
+		fail_msg("%s", err.text);
+	assert_int_equal(rn_policy_compile_filter(pol, &w, 1, &f), 0);
+	assert_true(rn_filter_allows(&f, RN_FILTER_MESH, AF_INET, n[2].ip4, n[0].ip4, TCP, 22));
+	assert_false(rn_filter_allows(&f, RN_FILTER_MESH, AF_INET, n[2].ip4, n[0].ip4, TCP, 80));
+	rn_filter_free(&f);
+	/* tag:c without the chain under it does not count: half is alice's own node. */
+	assert_int_equal(rn_policy_compile_filter(pol, &w, 2, &f), 0);
+	assert_false(rn_filter_allows(&f, RN_FILTER_MESH, AF_INET, n[2].ip4, n[1].ip4, TCP, 22));
+	assert_true(rn_filter_allows(&f, RN_FILTER_MESH, AF_INET, n[2].ip4, n[1].ip4, TCP, 80));
+	rn_filter_free(&f);
+	rn_policy_free(pol);
+}
+
+/*
+ * autogroup:admin and autogroup:owner are the users with the admin role the control server
+ * keeps (the world's admins): their untagged nodes, and as tag owners the users themselves.
+ */
+static void test_autogroup_admin(void **state)
+{
+	static const char *const admins[] = { "admin", "carol" };
+	static const char *const t_adm[] = { "tag:adm" };
+	static const struct rn_policy_node n[] = {
+		{ NODE(1, "alice-laptop", "alice") },
+		{ NODE(2, "carol-phone", "carol") },
+		{ NODE(3, "adm-srv", "admin"), .tags = t_adm, .n_tags = 1 },
+		{ NODE(4, "alice-srv", "alice"), .tags = t_adm, .n_tags = 1 },
+	};
+	struct rn_policy_world w = { users, 4, n, 4, admins, 2 };
+	struct rn_policy *pol =
+	    parse_ok("{\"tagOwners\": {\"tag:adm\": [\"autogroup:admin\"]},"
+		     " \"acls\": [" A("\"autogroup:owner\"", "\"tag:adm:22\"") "," A(
+			 "\"alice\"", "\"autogroup:admin:80\"") "]}");
+	struct rn_policy_error err;
+	struct rn_filter f = { 0 };
+
+	(void)state;
+	assert_int_equal(rn_policy_validate(pol, &w, &err), 0);
+	/* admin may set tag:adm, so adm-srv is tagged; alice may not, so alice-srv is hers. */
+	assert_int_equal(rn_policy_compile_filter(pol, &w, 3, &f), 0);
+	assert_true(rn_filter_allows(&f, RN_FILTER_MESH, AF_INET, n[1].ip4, n[2].ip4, TCP, 22));
+	assert_false(rn_filter_allows(&f, RN_FILTER_MESH, AF_INET, n[0].ip4, n[2].ip4, TCP, 22));
+	rn_filter_free(&f);
+	assert_int_equal(rn_policy_compile_filter(pol, &w, 4, &f), 0);
+	assert_false(rn_filter_allows(&f, RN_FILTER_MESH, AF_INET, n[1].ip4, n[3].ip4, TCP, 22));
+	rn_filter_free(&f);
+	/* autogroup:admin as a destination: carol's untagged phone, not the tagged adm-srv. */
+	assert_int_equal(rn_policy_compile_filter(pol, &w, 2, &f), 0);
+	assert_true(rn_filter_allows(&f, RN_FILTER_MESH, AF_INET, n[0].ip4, n[1].ip4, TCP, 80));
+	rn_filter_free(&f);
+	assert_int_equal(rn_policy_compile_filter(pol, &w, 3, &f), 0);
+	assert_false(rn_filter_allows(&f, RN_FILTER_MESH, AF_INET, n[0].ip4, n[2].ip4, TCP, 80));
+	rn_filter_free(&f);
+	/* With no admins kept, the autogroups name nobody. */
+	w.n_admins = 0;
+	assert_int_equal(rn_policy_compile_filter(pol, &w, 2, &f), 0);
+	assert_false(rn_filter_allows(&f, RN_FILTER_MESH, AF_INET, n[0].ip4, n[1].ip4, TCP, 80));
+	rn_filter_free(&f);
+	rn_policy_free(pol);
+}
+
 /* ---- peers, exits and LAN routes ---- */
 
 struct netmap_case {
@@ -505,15 +627,16 @@ static const struct netmap_case netmap_cases[] = {
 	/* The router forwards its LAN's packets to carol, so each must know the other. */
 	{ LAN_POLICY, "router", "alice-laptop carol-phone", "", "" },
 	{ LAN_POLICY, "carol-phone", "router", "", "" },
+	/* autogroup:self: carol's two nodes see each other, and nobody else. */
+	{ POLICY(A("\"autogroup:member\"", "\"autogroup:self:*\"")), "carol-phone", "bobsrv", "",
+	  "" },
+	{ POLICY(A("\"autogroup:member\"", "\"autogroup:self:*\"")), "alice-laptop", "", "", "" },
+	{ POLICY(A("\"autogroup:tagged\"", "\"autogroup:member:22\"")), "exit-u",
+	  "alice-laptop bob-laptop bobsrv carol-phone", "", "" },
+	/* An entry of a protocol the filter cannot enforce grants nothing: no peer, no exit. */
+	{ POLICY(AP("gre", "\"*\"", "\"*:*\", \"autogroup:internet:*\", \"10.0.0.0/8:*\"")),
+	  "alice-laptop", "", "", "" },
 };
-
-static const char *name_of(uint64_t id)
-{
-	for (size_t i = 0; i < sizeof(nodes) / sizeof(nodes[0]); i++)
-		if (nodes[i].id == id)
-			return nodes[i].name;
-	return "?";
-}
 
 static void ids_text(const uint64_t *ids, size_t n, char *buf, size_t len)
 {
@@ -660,15 +783,83 @@ static void test_auto_approve(void **state)
 	rn_policy_free(pol);
 }
 
+/*
+ * Tailscale also approves exit nodes by listing the default routes under "routes": an exit
+ * offer is both 0.0.0.0/0 and ::/0, so the node must match the approvers of both. A default
+ * route holds every route of its family, so it approves subnet routes too.
+ */
+static void test_auto_approve_default_routes(void **state)
+{
+	static const struct rn_filter_prefix adv[] = { PFX(10, 1, 0, 0, 16),
+						       { AF_INET6, 64, { 0xfd, 1 } } };
+	static const struct {
+		const char *policy;
+		struct rn_policy_node node;
+		const char *routes;
+		bool exit;
+	} cases[] = {
+		{ HEAD " \"autoApprovers\": {\"routes\": {\"0.0.0.0/0\": [\"tag:exit\"], "
+		       "\"::/0\": [\"tag:exit\"]}}}",
+		  { NODE(5, "exit-a", "admin"), .tags = t_exit, .n_tags = 1,
+		    .advertises_exit = true },
+		  "11",
+		  true },
+		/* Matching only the IPv4 default route's approvers is half an exit node: no. */
+		{ HEAD " \"autoApprovers\": {\"routes\": {\"0.0.0.0/0\": [\"tag:exit\"], "
+		       "\"::/0\": [\"group:eng\"]}}}",
+		  { NODE(5, "exit-a", "admin"), .tags = t_exit, .n_tags = 1,
+		    .advertises_exit = true },
+		  "10",
+		  false },
+		{ HEAD " \"autoApprovers\": {\"routes\": {\"0.0.0.0/0\": [\"alice\"]}}}",
+		  { NODE(1, "alice-laptop", "alice"), .advertises_exit = true },
+		  "10",
+		  false },
+		/* Not the node's approvers: nothing. */
+		{ HEAD " \"autoApprovers\": {\"routes\": {\"0.0.0.0/0\": [\"tag:exit\"], "
+		       "\"::/0\": [\"tag:exit\"]}}}",
+		  { NODE(1, "alice-laptop", "alice"), .advertises_exit = true },
+		  "00",
+		  false },
+		/* Both spellings together. */
+		{ HEAD " \"autoApprovers\": {\"routes\": {\"::/0\": [\"alice\"]}, "
+		       "\"exitNode\": [\"alice\"]}}",
+		  { NODE(1, "alice-laptop", "alice"), .advertises_exit = true },
+		  "01",
+		  true },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct rn_policy *pol = parse_ok(cases[i].policy);
+		struct rn_policy_node node = cases[i].node;
+		bool ok[2], exit_ok;
+		char got[3] = { 0 };
+
+		node.advertised = adv;
+		node.n_advertised = 2;
+		assert_int_equal(rn_policy_auto_approve(pol, &node, ok, &exit_ok), 0);
+		for (size_t r = 0; r < 2; r++)
+			got[r] = ok[r] ? '1' : '0';
+		if (strcmp(got, cases[i].routes) || exit_ok != cases[i].exit)
+			fail_msg("case %zu: routes %s exit %d, want %s %d", i, got, exit_ok,
+				 cases[i].routes, cases[i].exit);
+		rn_policy_free(pol);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_filters),
 		cmocka_unit_test(test_unknown_node),
 		cmocka_unit_test(test_tag_owned_by_tag),
+		cmocka_unit_test(test_email_users_and_tag_chains),
+		cmocka_unit_test(test_autogroup_admin),
 		cmocka_unit_test(test_netmaps),
 		cmocka_unit_test(test_netmap_agrees_with_filters),
 		cmocka_unit_test(test_auto_approve),
+		cmocka_unit_test(test_auto_approve_default_routes),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -13,26 +13,10 @@
 
 #include "policy/hujson.h"
 #include "policy/policy.h"
+#include "policy/parser.h"
 #include "policy/policy_priv.h"
 
-#define PATH_LEN 160 /* "acls[12].dst[3]", "tagOwners[\"tag:...\"]": where a token is */
-
-enum role { ROLE_SRC, ROLE_DST, ROLE_VIA, ROLE_OWNER, ROLE_MEMBER };
-
-struct parser {
-	struct rn_policy *pol;
-	struct rn_policy_error *err;
-	struct rn_hujson_index idx;
-};
-
-/* A jansson value and its place in the index. */
-struct cursor {
-	json_t *v;
-	size_t node;
-};
-
-static int __attribute__((format(printf, 3, 4)))
-fail(struct parser *p, size_t off, const char *fmt, ...)
+int rn_policy_fail(struct rn_policy_parser *p, size_t off, const char *fmt, ...)
 {
 	char msg[RN_POLICY_MSG_LEN];
 	va_list ap;
@@ -45,7 +29,7 @@ fail(struct parser *p, size_t off, const char *fmt, ...)
 }
 
 /* A path for messages ("acls[3].dst[1]"); a long one is cut, which only shortens the message. */
-static void __attribute__((format(printf, 3, 4))) pathf(char *buf, size_t len, const char *fmt, ...)
+void rn_policy_pathf(char *buf, size_t len, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -54,7 +38,7 @@ static void __attribute__((format(printf, 3, 4))) pathf(char *buf, size_t len, c
 	va_end(ap);
 }
 
-static size_t val_off(const struct parser *p, struct cursor c)
+size_t rn_policy_val_off(const struct rn_policy_parser *p, struct rn_policy_cursor c)
 {
 	return p->idx.pos[c.node].val;
 }
@@ -76,7 +60,8 @@ static const char *kind_of(const json_t *v)
 	}
 }
 
-static int want(struct parser *p, struct cursor c, json_type type, const char *path)
+int rn_policy_want(struct rn_policy_parser *p, struct rn_policy_cursor c, json_type type,
+		   const char *path)
 {
 	static const char *const names[] = {
 		[JSON_OBJECT] = "an object", [JSON_ARRAY] = "a list", [JSON_STRING] = "a string"
@@ -84,14 +69,16 @@ static int want(struct parser *p, struct cursor c, json_type type, const char *p
 
 	if (json_typeof(c.v) == type)
 		return 0;
-	return fail(p, val_off(p, c), "%s must be %s, not %s", path, names[type], kind_of(c.v));
+	return rn_policy_fail(p, rn_policy_val_off(p, c), "%s must be %s, not %s", path,
+			      names[type], kind_of(c.v));
 }
 
 /* The index entry after child, checked against the parent so a mismatch cannot run off. */
-static int next_child(struct parser *p, size_t parent, size_t *child)
+int rn_policy_next_child(struct rn_policy_parser *p, size_t parent, size_t *child)
 {
 	if (*child >= p->idx.pos[parent].next)
-		return fail(p, RN_POLICY_NO_POS, "internal error: the JSON index is out of step");
+		return rn_policy_fail(p, RN_POLICY_NO_POS,
+				      "internal error: the JSON index is out of step");
 	return 0;
 }
 
@@ -134,56 +121,100 @@ static const struct rn_policy_list *find_list(const struct rn_policy_list *l, si
 	return NULL;
 }
 
-static int parse_cidr(struct parser *p, const char *s, size_t off, const char *path,
+static int parse_cidr(struct rn_policy_parser *p, const char *s, size_t off, const char *path,
 		      struct rn_filter_prefix *out)
 {
 	char q[RN_POLICY_QUOTE_LEN], fix[RN_FILTER_PREFIX_STRLEN];
 	int ret = rn_filter_prefix_parse(s, out);
 
 	if (ret == -EDOM)
-		return fail(p, off, "bad CIDR %s in %s: host bits are set; did you mean %s?",
-			    rn_policy_quote(s, q, sizeof(q)), path,
-			    rn_filter_prefix_format(out, fix, sizeof(fix)));
+		return rn_policy_fail(p, off,
+				      "bad CIDR %s in %s: host bits are set; did you mean %s?",
+				      rn_policy_quote(s, q, sizeof(q)), path,
+				      rn_filter_prefix_format(out, fix, sizeof(fix)));
 	if (ret)
-		return fail(p, off,
-			    "bad CIDR %s in %s: write an IPv4 or IPv6 address, optionally /LENGTH",
-			    rn_policy_quote(s, q, sizeof(q)), path);
+		return rn_policy_fail(
+		    p, off, "bad CIDR %s in %s: write an IPv4 or IPv6 address, optionally /LENGTH",
+		    rn_policy_quote(s, q, sizeof(q)), path);
 	return 0;
 }
 
-static int parse_group_or_tag(struct parser *p, const char *s, size_t off, enum role role,
-			      const char *path, struct rn_policy_target *t)
+static int parse_group_or_tag(struct rn_policy_parser *p, const char *s, size_t off,
+			      enum rn_policy_role role, const char *path,
+			      struct rn_policy_target *t)
 {
 	char q[RN_POLICY_QUOTE_LEN];
 	bool group = has_prefix(s, "group:");
 	const char *what = group ? "group" : "tag";
 
 	if (!valid_name(s + strlen(group ? "group:" : "tag:")))
-		return fail(p, off, "bad %s name %s in %s", what, rn_policy_quote(s, q, sizeof(q)),
-			    path);
-	if (role == ROLE_MEMBER)
-		return fail(p, off, "%s in %s: groups hold users, not %ss",
-			    rn_policy_quote(s, q, sizeof(q)), path, what);
-	if (role == ROLE_VIA && group)
-		return fail(p, off, "%s in %s: via takes node names and tags, not groups",
-			    rn_policy_quote(s, q, sizeof(q)), path);
+		return rn_policy_fail(p, off, "bad %s name %s in %s", what,
+				      rn_policy_quote(s, q, sizeof(q)), path);
+	if (role == RN_POLICY_ROLE_MEMBER)
+		return rn_policy_fail(p, off, "%s in %s: groups hold users, not %ss",
+				      rn_policy_quote(s, q, sizeof(q)), path, what);
+	if (role == RN_POLICY_ROLE_VIA && group)
+		return rn_policy_fail(p, off, "%s in %s: via takes node names and tags, not groups",
+				      rn_policy_quote(s, q, sizeof(q)), path);
 	t->kind = group ? RN_POLICY_TARGET_GROUP : RN_POLICY_TARGET_TAG;
 	if (group && !find_list(p->pol->groups, p->pol->n_groups, s, &t->index))
-		return fail(p, off, "unknown group %s in %s; define it in \"groups\"",
-			    rn_policy_quote(s, q, sizeof(q)), path);
+		return rn_policy_fail(p, off, "unknown group %s in %s; define it in \"groups\"",
+				      rn_policy_quote(s, q, sizeof(q)), path);
 	if (!group && !find_list(p->pol->tag_owners, p->pol->n_tag_owners, s, &t->index))
-		return fail(p, off, "unknown tag %s in %s; define it in \"tagOwners\"",
-			    rn_policy_quote(s, q, sizeof(q)), path);
+		return rn_policy_fail(p, off, "unknown tag %s in %s; define it in \"tagOwners\"",
+				      rn_policy_quote(s, q, sizeof(q)), path);
 	return 0;
 }
 
-static int parse_target(struct parser *p, const char *s, size_t off, enum role role,
-			const char *path, struct rn_policy_target *t)
+/* Tailscale's autogroups, each with where it may stand (acls src and dst). */
+static int parse_autogroup(struct rn_policy_parser *p, const char *s, size_t off,
+			   enum rn_policy_role role, const char *path, struct rn_policy_target *t)
 {
-	static const char *const takes[] = { [ROLE_VIA] = "via takes node names and tags",
-					     [ROLE_OWNER] = "owners are users, groups and tags",
-					     [ROLE_MEMBER] = "groups hold users" };
-	bool addr_role = role == ROLE_SRC || role == ROLE_DST;
+	static const struct {
+		const char *name;
+		enum rn_policy_target_kind kind;
+		bool src, dst, owner;
+	} groups[] = {
+		{ "autogroup:internet", RN_POLICY_TARGET_INTERNET, false, true, false },
+		{ "autogroup:member", RN_POLICY_TARGET_MEMBER, true, true, false },
+		{ "autogroup:tagged", RN_POLICY_TARGET_TAGGED, true, true, false },
+		{ "autogroup:self", RN_POLICY_TARGET_SELF, false, true, false },
+		{ "autogroup:danger-all", RN_POLICY_TARGET_DANGER_ALL, true, false, false },
+		{ "autogroup:admin", RN_POLICY_TARGET_ADMIN, true, true, true },
+		{ "autogroup:owner", RN_POLICY_TARGET_ADMIN, true, true, true },
+	};
+	char q[RN_POLICY_QUOTE_LEN];
+
+	for (size_t i = 0; i < sizeof(groups) / sizeof(groups[0]); i++) {
+		if (strcmp(s, groups[i].name))
+			continue;
+		t->kind = groups[i].kind;
+		p->pol->names_admins = p->pol->names_admins || t->kind == RN_POLICY_TARGET_ADMIN;
+		if ((role == RN_POLICY_ROLE_SRC && groups[i].src) ||
+		    (role == RN_POLICY_ROLE_DST && groups[i].dst) ||
+		    (role == RN_POLICY_ROLE_OWNER && groups[i].owner))
+			return 0;
+		if (role == RN_POLICY_ROLE_SRC || role == RN_POLICY_ROLE_DST)
+			return rn_policy_fail(p, off, "%s in %s: it is only a %s",
+					      rn_policy_quote(s, q, sizeof(q)), path,
+					      groups[i].src ? "source" : "destination");
+		break;
+	}
+	return rn_policy_fail(
+	    p, off,
+	    "unsupported %s in %s: autogroups here are internet, member, tagged, self "
+	    "(destinations), danger-all (sources), admin and owner",
+	    rn_policy_quote(s, q, sizeof(q)), path);
+}
+
+int rn_policy_parse_target(struct rn_policy_parser *p, const char *s, size_t off,
+			   enum rn_policy_role role, const char *path, struct rn_policy_target *t)
+{
+	static const char *const takes[] = { [RN_POLICY_ROLE_VIA] = "via takes node names and tags",
+					     [RN_POLICY_ROLE_OWNER] =
+						 "owners are users, groups and tags",
+					     [RN_POLICY_ROLE_MEMBER] = "groups hold users" };
+	bool addr_role = role == RN_POLICY_ROLE_SRC || role == RN_POLICY_ROLE_DST;
 	char q[RN_POLICY_QUOTE_LEN];
 	const struct rn_policy_list *host;
 
@@ -195,22 +226,14 @@ static int parse_target(struct parser *p, const char *s, size_t off, enum role r
 		t->kind = RN_POLICY_TARGET_ANY;
 		return 0;
 	}
-	if (!strcmp(s, "autogroup:internet") && role == ROLE_DST) {
-		t->kind = RN_POLICY_TARGET_INTERNET;
-		return 0;
-	}
-	if (!strcmp(s, "autogroup:internet"))
-		return fail(p, off, "\"autogroup:internet\" in %s: it is only a destination", path);
 	if (has_prefix(s, "autogroup:"))
-		return fail(p, off,
-			    "unsupported %s in %s: the only autogroup is autogroup:internet",
-			    rn_policy_quote(s, q, sizeof(q)), path);
+		return parse_autogroup(p, s, off, role, path, t);
 	if (has_prefix(s, "group:") || has_prefix(s, "tag:"))
 		return parse_group_or_tag(p, s, off, role, path, t);
 	host = find_list(p->pol->hosts, p->pol->n_hosts, s, NULL);
 	if ((host || looks_like_address(s) || !strcmp(s, "*")) && !addr_role)
-		return fail(p, off, "%s in %s: %s", rn_policy_quote(s, q, sizeof(q)), path,
-			    takes[role]);
+		return rn_policy_fail(p, off, "%s in %s: %s", rn_policy_quote(s, q, sizeof(q)),
+				      path, takes[role]);
 	if (host) {
 		t->kind = RN_POLICY_TARGET_HOST;
 		t->prefix = host->prefix;
@@ -221,40 +244,43 @@ static int parse_target(struct parser *p, const char *s, size_t off, enum role r
 		return parse_cidr(p, s, off, path, &t->prefix);
 	}
 	if (!valid_name(s))
-		return fail(p, off,
-			    "bad name %s in %s: names hold no spaces and none of : / , [ ] * \" \\",
-			    rn_policy_quote(s, q, sizeof(q)), path);
+		return rn_policy_fail(
+		    p, off, "bad name %s in %s: names hold no spaces and none of : / , [ ] * \" \\",
+		    rn_policy_quote(s, q, sizeof(q)), path);
 	t->kind = RN_POLICY_TARGET_NAME;
 	return 0;
 }
 
 /* A non-empty (unless may_be_empty) list of strings, each parsed as a target in role. */
-static int parse_targets(struct parser *p, struct cursor c, enum role role, bool may_be_empty,
-			 const char *path, struct rn_policy_target **out, size_t *n)
+int rn_policy_parse_targets(struct rn_policy_parser *p, struct rn_policy_cursor c,
+			    enum rn_policy_role role, bool may_be_empty, const char *path,
+			    struct rn_policy_target **out, size_t *n)
 {
 	size_t count, child = c.node + 1;
-	int ret = want(p, c, JSON_ARRAY, path);
+	int ret = rn_policy_want(p, c, JSON_ARRAY, path);
 
 	if (ret)
 		return ret;
 	count = json_array_size(c.v);
 	if (!count && !may_be_empty)
-		return fail(p, val_off(p, c), "%s is empty; list at least one name", path);
+		return rn_policy_fail(p, rn_policy_val_off(p, c),
+				      "%s is empty; list at least one name", path);
 	*out = calloc(count ? count : 1, sizeof(**out));
 	if (!*out)
 		return -ENOMEM;
 	for (size_t i = 0; i < count; i++) {
-		struct cursor e = { json_array_get(c.v, i), child };
-		char epath[PATH_LEN];
+		struct rn_policy_cursor e = { json_array_get(c.v, i), child };
+		char epath[RN_POLICY_PATH_LEN];
 
-		ret = next_child(p, c.node, &child);
+		ret = rn_policy_next_child(p, c.node, &child);
 		if (ret)
 			return ret;
-		pathf(epath, sizeof(epath), "%s[%zu]", path, i);
-		ret = want(p, e, JSON_STRING, epath);
+		rn_policy_pathf(epath, sizeof(epath), "%s[%zu]", path, i);
+		ret = rn_policy_want(p, e, JSON_STRING, epath);
 		if (!ret)
-			ret = parse_target(p, json_string_value(e.v), val_off(p, e), role, path,
-					   &(*out)[i]);
+			ret =
+			    rn_policy_parse_target(p, json_string_value(e.v),
+						   rn_policy_val_off(p, e), role, path, &(*out)[i]);
 		(*n)++; /* counted even when it failed: its name is freed with the rest */
 		if (ret)
 			return ret;
@@ -282,8 +308,8 @@ static int parse_port(const char *s, size_t n, uint16_t *out)
 	return 0;
 }
 
-static int parse_ports(struct parser *p, const char *s, const char *dst, size_t off,
-		       const char *path, struct rn_policy_dst *d)
+int rn_policy_parse_ports(struct rn_policy_parser *p, const char *s, const char *dst, size_t off,
+			  const char *path, struct rn_policy_dst *d)
 {
 	char q[RN_POLICY_QUOTE_LEN], qd[RN_POLICY_QUOTE_LEN], item[16];
 	size_t n = 1;
@@ -304,35 +330,38 @@ static int parse_ports(struct parser *p, const char *s, const char *dst, size_t 
 		snprintf(item, sizeof(item), "%.*s", (int)(len < 12 ? len : 12), c);
 		if (parse_port(c, dash, &r->first) ||
 		    (dash < len && parse_port(c + dash + 1, len - dash - 1, &r->last)))
-			return fail(p, off,
-				    "bad port %s in %s %s: ports are 1-65535, a range A-B, a "
-				    "comma list of those, or *",
-				    rn_policy_quote(item, q, sizeof(q)), path,
-				    rn_policy_quote(dst, qd, sizeof(qd)));
+			return rn_policy_fail(
+			    p, off,
+			    "bad port %s in %s %s: ports are 1-65535, a range A-B, a "
+			    "comma list of those, or *",
+			    rn_policy_quote(item, q, sizeof(q)), path,
+			    rn_policy_quote(dst, qd, sizeof(qd)));
 		if (dash == len)
 			r->last = r->first;
 		if (r->first > r->last)
-			return fail(p, off,
-				    "bad port range %s in %s %s: the first port is above the last",
-				    rn_policy_quote(item, q, sizeof(q)), path,
-				    rn_policy_quote(dst, qd, sizeof(qd)));
+			return rn_policy_fail(
+			    p, off, "bad port range %s in %s %s: the first port is above the last",
+			    rn_policy_quote(item, q, sizeof(q)), path,
+			    rn_policy_quote(dst, qd, sizeof(qd)));
 		c += len;
 	}
 	return 0;
 }
 
-static int no_ports(struct parser *p, const char *s, size_t off, const char *path, bool bracket)
+static int no_ports(struct rn_policy_parser *p, const char *s, size_t off, const char *path,
+		    bool bracket)
 {
 	char q[RN_POLICY_QUOTE_LEN], qe[RN_POLICY_QUOTE_LEN], ex[RN_POLICY_QUOTE_LEN];
 
 	snprintf(ex, sizeof(ex), bracket ? "[%.60s]:*" : "%.60s:*", s);
-	return fail(p, off, "%s in %s has no ports; write TARGET:PORTS, for example %s",
-		    rn_policy_quote(s, q, sizeof(q)), path, rn_policy_quote(ex, qe, sizeof(qe)));
+	return rn_policy_fail(p, off, "%s in %s has no ports; write TARGET:PORTS, for example %s",
+			      rn_policy_quote(s, q, sizeof(q)), path,
+			      rn_policy_quote(ex, qe, sizeof(qe)));
 }
 
 /* "TARGET:PORTS", split at the last colon as Tailscale does; "[v6]:PORTS" also works. */
-static int parse_dst(struct parser *p, const char *s, size_t off, const char *path,
-		     struct rn_policy_dst *d)
+int rn_policy_parse_dst(struct rn_policy_parser *p, const char *s, size_t off, const char *path,
+			struct rn_policy_dst *d)
 {
 	char *target;
 	const char *colon = strrchr(s, ':');
@@ -349,65 +378,68 @@ static int parse_dst(struct parser *p, const char *s, size_t off, const char *pa
 		target = strndup(s, n);
 	if (!target)
 		return -ENOMEM;
-	ret = parse_target(p, target, off, ROLE_DST, path, &d->target);
+	ret = rn_policy_parse_target(p, target, off, RN_POLICY_ROLE_DST, path, &d->target);
 	free(target);
 	if (ret == -EINVAL && rn_filter_prefix_parse(s, &whole) != -EINVAL)
 		return no_ports(p, s, off, path, true);
 	if (ret)
 		return ret;
-	return parse_ports(p, colon + 1, s, off, path, d);
+	return rn_policy_parse_ports(p, colon + 1, s, off, path, d);
 }
 
-static int parse_proto(struct parser *p, struct cursor c, const char *path,
-		       enum rn_filter_proto *out)
+static int parse_proto(struct rn_policy_parser *p, struct rn_policy_cursor c, const char *path,
+		       struct rn_policy_acl *acl)
 {
-	static const char *const names[] = { [RN_FILTER_PROTO_TCP] = "tcp",
-					     [RN_FILTER_PROTO_UDP] = "udp",
-					     [RN_FILTER_PROTO_ICMP] = "icmp" };
 	char q[RN_POLICY_QUOTE_LEN];
-	int ret = want(p, c, JSON_STRING, path);
+	int family, ret = rn_policy_want(p, c, JSON_STRING, path);
+	const char *s;
 
 	if (ret)
 		return ret;
-	for (size_t i = RN_FILTER_PROTO_TCP; i <= RN_FILTER_PROTO_ICMP; i++) {
-		if (!strcmp(json_string_value(c.v), names[i])) {
-			*out = (enum rn_filter_proto)i;
-			return 0;
-		}
-	}
-	return fail(
-	    p, val_off(p, c),
-	    "unknown proto %s in %s; use \"tcp\", \"udp\" or \"icmp\", or leave it out for any",
-	    rn_policy_quote(json_string_value(c.v), q, sizeof(q)), path);
+	s = json_string_value(c.v);
+	if (!rn_policy_proto_parse(s, &acl->ipproto))
+		return rn_policy_fail(
+		    p, rn_policy_val_off(p, c),
+		    "unknown proto %s in %s; use a protocol name (tcp, udp, icmp, "
+		    "ipv6-icmp, sctp, gre, esp, ah, igmp...) or an IANA number 1-255, or "
+		    "leave it out for any",
+		    rn_policy_quote(s, q, sizeof(q)), path);
+	if (!rn_policy_proto_filter(acl->ipproto, &acl->proto, &family))
+		return rn_policy_notef(p->pol, rn_policy_val_off(p, c),
+				       "%s %s is not enforced here (the filter tells apart TCP, "
+				       "UDP and ICMP only): this entry grants nothing",
+				       path, rn_policy_quote(s, q, sizeof(q)));
+	return 0;
 }
 
-static int parse_dsts(struct parser *p, struct cursor c, const char *path,
+static int parse_dsts(struct rn_policy_parser *p, struct rn_policy_cursor c, const char *path,
 		      struct rn_policy_acl *acl)
 {
 	size_t count, child = c.node + 1;
-	int ret = want(p, c, JSON_ARRAY, path);
+	int ret = rn_policy_want(p, c, JSON_ARRAY, path);
 
 	if (ret)
 		return ret;
 	count = json_array_size(c.v);
 	if (!count)
-		return fail(p, val_off(p, c), "%s is empty; list at least one TARGET:PORTS", path);
+		return rn_policy_fail(p, rn_policy_val_off(p, c),
+				      "%s is empty; list at least one TARGET:PORTS", path);
 	acl->dst = calloc(count, sizeof(*acl->dst));
 	if (!acl->dst)
 		return -ENOMEM;
 	for (size_t i = 0; i < count; i++) {
-		struct cursor e = { json_array_get(c.v, i), child };
-		char epath[PATH_LEN];
+		struct rn_policy_cursor e = { json_array_get(c.v, i), child };
+		char epath[RN_POLICY_PATH_LEN];
 
-		ret = next_child(p, c.node, &child);
+		ret = rn_policy_next_child(p, c.node, &child);
 		if (ret)
 			return ret;
-		pathf(epath, sizeof(epath), "%s[%zu]", path, i);
-		ret = want(p, e, JSON_STRING, epath);
+		rn_policy_pathf(epath, sizeof(epath), "%s[%zu]", path, i);
+		ret = rn_policy_want(p, e, JSON_STRING, epath);
 		acl->n_dst++;
 		if (!ret)
-			ret = parse_dst(p, json_string_value(e.v), val_off(p, e), epath,
-					&acl->dst[i]);
+			ret = rn_policy_parse_dst(p, json_string_value(e.v),
+						  rn_policy_val_off(p, e), epath, &acl->dst[i]);
 		if (ret)
 			return ret;
 		child = p->idx.pos[child].next;
@@ -416,9 +448,36 @@ static int parse_dsts(struct parser *p, struct cursor c, const char *path,
 }
 
 /* What only makes sense once the whole entry is read: via and icmp limit the destinations. */
-static int check_acl(struct parser *p, const char *path, const struct rn_policy_acl *acl)
+/* Tailscale lets only users reach autogroup:self: users, groups and autogroup:member. */
+static int check_self(struct rn_policy_parser *p, const char *path, const struct rn_policy_acl *acl)
 {
 	char q[RN_POLICY_QUOTE_LEN];
+	bool self = false;
+
+	for (size_t i = 0; i < acl->n_dst; i++)
+		self = self || acl->dst[i].target.kind == RN_POLICY_TARGET_SELF;
+	for (size_t i = 0; self && i < acl->n_src; i++) {
+		enum rn_policy_target_kind k = acl->src[i].kind;
+
+		if (k != RN_POLICY_TARGET_NAME && k != RN_POLICY_TARGET_GROUP &&
+		    k != RN_POLICY_TARGET_MEMBER)
+			return rn_policy_fail(
+			    p, acl->src[i].off,
+			    "%s in %s.src cannot reach autogroup:self: its sources are "
+			    "users, groups and autogroup:member",
+			    rn_policy_quote(acl->src[i].name, q, sizeof(q)), path);
+	}
+	return 0;
+}
+
+int rn_policy_check_acl(struct rn_policy_parser *p, const char *path,
+			const struct rn_policy_acl *acl)
+{
+	char q[RN_POLICY_QUOTE_LEN];
+	int ret = check_self(p, path, acl);
+
+	if (ret)
+		return ret;
 
 	for (size_t i = 0; i < acl->n_dst; i++) {
 		const struct rn_policy_dst *d = &acl->dst[i];
@@ -426,87 +485,107 @@ static int check_acl(struct parser *p, const char *path, const struct rn_policy_
 
 		if (acl->n_via && k != RN_POLICY_TARGET_CIDR && k != RN_POLICY_TARGET_HOST &&
 		    k != RN_POLICY_TARGET_INTERNET)
-			return fail(
+			return rn_policy_fail(
 			    p, d->target.off,
 			    "%s in %s.dst[%zu] is a mesh target, but this entry has via, "
 			    "which only routed destinations (CIDRs, hosts, autogroup:internet) "
 			    "take; move it to an entry without via",
 			    rn_policy_quote(d->target.name, q, sizeof(q)), path, i);
-		if (acl->proto == RN_FILTER_PROTO_ICMP &&
+		if (!rn_policy_proto_has_ports(acl->ipproto) &&
 		    (d->n_ports != 1 || d->ports[0].first != 0 || d->ports[0].last != 65535)) {
 			char ex[RN_POLICY_QUOTE_LEN];
 
 			snprintf(ex, sizeof(ex), "%.60s:*", d->target.name);
-			return fail(p, d->target.off, "%s.dst[%zu]: icmp has no ports; write %s",
-				    path, i, rn_policy_quote(ex, q, sizeof(q)));
+			return rn_policy_fail(
+			    p, d->target.off,
+			    "%s.dst[%zu]: only tcp, udp and sctp have ports; write %s", path, i,
+			    rn_policy_quote(ex, q, sizeof(q)));
 		}
 	}
 	return 0;
 }
 
-static int acl_member(struct parser *p, const char *key, struct cursor m, const char *path,
-		      struct rn_policy_acl *acl, bool *has_action)
+static int acl_member(struct rn_policy_parser *p, const char *key, struct rn_policy_cursor m,
+		      const char *path, struct rn_policy_acl *acl, bool *has_action)
 {
-	char q[RN_POLICY_QUOTE_LEN], mpath[PATH_LEN];
+	char q[RN_POLICY_QUOTE_LEN], mpath[RN_POLICY_PATH_LEN];
 	int ret;
 
-	pathf(mpath, sizeof(mpath), "%s.%s", path, key);
+	rn_policy_pathf(mpath, sizeof(mpath), "%s.%s", path, key);
 	if (!strcmp(key, "action")) {
 		*has_action = true;
-		ret = want(p, m, JSON_STRING, mpath);
+		ret = rn_policy_want(p, m, JSON_STRING, mpath);
 		if (ret || !strcmp(json_string_value(m.v), "accept"))
 			return ret;
-		return fail(p, val_off(p, m),
-			    "unsupported action %s in %s: entries only grant (\"accept\"); "
-			    "everything not granted is denied",
-			    rn_policy_quote(json_string_value(m.v), q, sizeof(q)), mpath);
+		return rn_policy_fail(
+		    p, rn_policy_val_off(p, m),
+		    "unsupported action %s in %s: entries only grant (\"accept\"); "
+		    "everything not granted is denied",
+		    rn_policy_quote(json_string_value(m.v), q, sizeof(q)), mpath);
 	}
-	if (!strcmp(key, "src"))
-		return parse_targets(p, m, ROLE_SRC, false, mpath, &acl->src, &acl->n_src);
-	if (!strcmp(key, "dst"))
+	/* "users" and "ports" are Tailscale's legacy names of src and dst: one of each pair. */
+	if ((!strcmp(key, "src") || !strcmp(key, "users")) && acl->src)
+		return rn_policy_fail(
+		    p, p->idx.pos[m.node].key,
+		    "%s has both \"src\" and \"users\" (its old name); keep \"src\"", path);
+	if ((!strcmp(key, "dst") || !strcmp(key, "ports")) && acl->dst)
+		return rn_policy_fail(
+		    p, p->idx.pos[m.node].key,
+		    "%s has both \"dst\" and \"ports\" (its old name); keep \"dst\"", path);
+	if (!strcmp(key, "src") || !strcmp(key, "users"))
+		return rn_policy_parse_targets(p, m, RN_POLICY_ROLE_SRC, false, mpath, &acl->src,
+					       &acl->n_src);
+	if (!strcmp(key, "dst") || !strcmp(key, "ports"))
 		return parse_dsts(p, m, mpath, acl);
 	if (!strcmp(key, "proto"))
-		return parse_proto(p, m, mpath, &acl->proto);
+		return parse_proto(p, m, mpath, acl);
 	if (!strcmp(key, "via"))
-		return parse_targets(p, m, ROLE_VIA, false, mpath, &acl->via, &acl->n_via);
-	return fail(p, p->idx.pos[m.node].key,
-		    "unknown key %s in %s; expected action, src, dst, proto or via",
-		    rn_policy_quote(key, q, sizeof(q)), path);
+		return rn_policy_parse_targets(p, m, RN_POLICY_ROLE_VIA, false, mpath, &acl->via,
+					       &acl->n_via);
+	return rn_policy_fail(
+	    p, p->idx.pos[m.node].key,
+	    "unknown key %s in %s; expected action, src, dst, proto or via (or the "
+	    "old users and ports)",
+	    rn_policy_quote(key, q, sizeof(q)), path);
 }
 
-static int parse_acl(struct parser *p, struct cursor c, const char *path, struct rn_policy_acl *acl)
+static int parse_acl(struct rn_policy_parser *p, struct rn_policy_cursor c, const char *path,
+		     struct rn_policy_acl *acl)
 {
 	bool has_action = false;
 	size_t child = c.node + 1;
 	const char *key;
 	json_t *v;
-	int ret = want(p, c, JSON_OBJECT, path);
+	int ret = rn_policy_want(p, c, JSON_OBJECT, path);
 
 	if (ret)
 		return ret;
-	acl->off = val_off(p, c);
+	acl->off = rn_policy_val_off(p, c);
 	json_object_foreach(c.v, key, v) {
-		ret = next_child(p, c.node, &child);
+		ret = rn_policy_next_child(p, c.node, &child);
 		if (!ret)
-			ret =
-			    acl_member(p, key, (struct cursor){ v, child }, path, acl, &has_action);
+			ret = acl_member(p, key, (struct rn_policy_cursor){ v, child }, path, acl,
+					 &has_action);
 		if (ret)
 			return ret;
 		child = p->idx.pos[child].next;
 	}
 	if (!has_action)
-		return fail(p, acl->off, "%s has no \"action\"; add \"action\": \"accept\"", path);
+		return rn_policy_fail(p, acl->off,
+				      "%s has no \"action\"; add \"action\": \"accept\"", path);
 	if (!acl->n_src)
-		return fail(p, acl->off, "%s has no \"src\": say who this entry grants", path);
+		return rn_policy_fail(p, acl->off, "%s has no \"src\": say who this entry grants",
+				      path);
 	if (!acl->n_dst)
-		return fail(p, acl->off, "%s has no \"dst\": say what this entry grants", path);
-	return check_acl(p, path, acl);
+		return rn_policy_fail(p, acl->off, "%s has no \"dst\": say what this entry grants",
+				      path);
+	return rn_policy_check_acl(p, path, acl);
 }
 
-static int parse_acls(struct parser *p, struct cursor c)
+static int parse_acls(struct rn_policy_parser *p, struct rn_policy_cursor c)
 {
 	size_t count, child = c.node + 1;
-	int ret = want(p, c, JSON_ARRAY, "acls");
+	int ret = rn_policy_want(p, c, JSON_ARRAY, "acls");
 
 	if (ret)
 		return ret;
@@ -515,14 +594,16 @@ static int parse_acls(struct parser *p, struct cursor c)
 	if (!p->pol->acls)
 		return -ENOMEM;
 	for (size_t i = 0; i < count; i++) {
-		char path[PATH_LEN];
+		char path[RN_POLICY_PATH_LEN];
 
-		ret = next_child(p, c.node, &child);
+		ret = rn_policy_next_child(p, c.node, &child);
 		if (ret)
 			return ret;
-		pathf(path, sizeof(path), "acls[%zu]", i);
+		rn_policy_pathf(path, sizeof(path), "acls[%zu]", i);
 		p->pol->n_acls++;
-		ret = parse_acl(p, (struct cursor){ json_array_get(c.v, i), child }, path,
+		p->pol->acls[i].section = "acls";
+		p->pol->acls[i].index = i;
+		ret = parse_acl(p, (struct rn_policy_cursor){ json_array_get(c.v, i), child }, path,
 				&p->pol->acls[i]);
 		if (ret)
 			return ret;
@@ -538,15 +619,15 @@ enum list_kind { LIST_GROUPS, LIST_TAGS, LIST_HOSTS, LIST_ROUTES };
 static const struct {
 	const char *section;
 	const char *prefix; /* what every key starts with, or NULL */
-	enum role role;
+	enum rn_policy_role role;
 } list_kinds[] = {
-	[LIST_GROUPS] = { "groups", "group:", ROLE_MEMBER },
-	[LIST_TAGS] = { "tagOwners", "tag:", ROLE_OWNER },
-	[LIST_HOSTS] = { "hosts", NULL, ROLE_SRC },
-	[LIST_ROUTES] = { "autoApprovers.routes", NULL, ROLE_OWNER },
+	[LIST_GROUPS] = { "groups", "group:", RN_POLICY_ROLE_MEMBER },
+	[LIST_TAGS] = { "tagOwners", "tag:", RN_POLICY_ROLE_OWNER },
+	[LIST_HOSTS] = { "hosts", NULL, RN_POLICY_ROLE_SRC },
+	[LIST_ROUTES] = { "autoApprovers.routes", NULL, RN_POLICY_ROLE_OWNER },
 };
 
-static int list_key(struct parser *p, enum list_kind kind, const char *key, size_t off,
+static int list_key(struct rn_policy_parser *p, enum list_kind kind, const char *key, size_t off,
 		    struct rn_policy_list *l)
 {
 	const char *prefix = list_kinds[kind].prefix, *section = list_kinds[kind].section;
@@ -557,53 +638,47 @@ static int list_key(struct parser *p, enum list_kind kind, const char *key, size
 	if (!l->name)
 		return -ENOMEM;
 	if (prefix && (!has_prefix(key, prefix) || !valid_name(key + strlen(prefix))))
-		return fail(p, off, "bad name %s in %s: names there are %sNAME",
-			    rn_policy_quote(key, q, sizeof(q)), section, prefix);
+		return rn_policy_fail(p, off, "bad name %s in %s: names there are %sNAME",
+				      rn_policy_quote(key, q, sizeof(q)), section, prefix);
 	if (kind == LIST_HOSTS && (!valid_name(key) || looks_like_address(key)))
-		return fail(p, off,
-			    "bad host name %s in hosts: use a name (no spaces, none of "
-			    ": / , [ ] * \" \\, not an address)",
-			    rn_policy_quote(key, q, sizeof(q)));
+		return rn_policy_fail(p, off,
+				      "bad host name %s in hosts: use a name (no spaces, none of "
+				      ": / , [ ] * \" \\, not an address)",
+				      rn_policy_quote(key, q, sizeof(q)));
 	if (kind != LIST_ROUTES)
 		return 0;
-	if (parse_cidr(p, key, off, section, &l->prefix))
-		return -EINVAL;
-	if (l->prefix.len == 0)
-		return fail(p, off,
-			    "%s in %s: a default route is an exit node; approve exit nodes "
-			    "with \"exitNode\"",
-			    rn_policy_quote(key, q, sizeof(q)), section);
-	return 0;
+	/* A default route here approves exit offers too, as in Tailscale (compile.c). */
+	return parse_cidr(p, key, off, section, &l->prefix);
 }
 
-static int list_value(struct parser *p, enum list_kind kind, struct cursor m,
+static int list_value(struct rn_policy_parser *p, enum list_kind kind, struct rn_policy_cursor m,
 		      struct rn_policy_list *l)
 {
-	char path[PATH_LEN], q[RN_POLICY_QUOTE_LEN];
+	char path[RN_POLICY_PATH_LEN], q[RN_POLICY_QUOTE_LEN];
 	int ret;
 
-	pathf(path, sizeof(path), "%s[%s]", list_kinds[kind].section,
-	      rn_policy_quote(l->name, q, sizeof(q)));
+	rn_policy_pathf(path, sizeof(path), "%s[%s]", list_kinds[kind].section,
+			rn_policy_quote(l->name, q, sizeof(q)));
 	if (kind != LIST_HOSTS)
-		return parse_targets(p, m, list_kinds[kind].role, kind != LIST_ROUTES, path,
-				     &l->items, &l->n_items);
-	ret = want(p, m, JSON_STRING, path);
+		return rn_policy_parse_targets(p, m, list_kinds[kind].role, kind != LIST_ROUTES,
+					       path, &l->items, &l->n_items);
+	ret = rn_policy_want(p, m, JSON_STRING, path);
 	if (ret)
 		return ret;
-	return parse_cidr(p, json_string_value(m.v), val_off(p, m), path, &l->prefix);
+	return parse_cidr(p, json_string_value(m.v), rn_policy_val_off(p, m), path, &l->prefix);
 }
 
 /*
  * Reads the keys first and the values after, so that a tag may name any tag as an owner, and
  * keys that repeat a host or route once written differently are refused as duplicates.
  */
-static int parse_lists(struct parser *p, struct cursor c, enum list_kind kind,
+static int parse_lists(struct rn_policy_parser *p, struct rn_policy_cursor c, enum list_kind kind,
 		       struct rn_policy_list **out, size_t *n)
 {
 	size_t count, child;
 	const char *key;
 	json_t *v;
-	int ret = want(p, c, JSON_OBJECT, list_kinds[kind].section);
+	int ret = rn_policy_want(p, c, JSON_OBJECT, list_kinds[kind].section);
 
 	if (ret)
 		return ret;
@@ -616,7 +691,7 @@ static int parse_lists(struct parser *p, struct cursor c, enum list_kind kind,
 		struct rn_policy_list *l = &(*out)[*n];
 		char q[RN_POLICY_QUOTE_LEN];
 
-		ret = next_child(p, c.node, &child);
+		ret = rn_policy_next_child(p, c.node, &child);
 		if (!ret)
 			ret = list_key(p, kind, key, p->idx.pos[child].key, l);
 		(*n)++;
@@ -624,16 +699,17 @@ static int parse_lists(struct parser *p, struct cursor c, enum list_kind kind,
 			return ret;
 		for (size_t i = 0; kind == LIST_ROUTES && i + 1 < *n; i++)
 			if (rn_filter_prefix_equal(&(*out)[i].prefix, &l->prefix))
-				return fail(p, l->off, "%s in %s is the same route as %s",
-					    rn_policy_quote(key, q, sizeof(q)),
-					    list_kinds[kind].section, (*out)[i].name);
+				return rn_policy_fail(p, l->off, "%s in %s is the same route as %s",
+						      rn_policy_quote(key, q, sizeof(q)),
+						      list_kinds[kind].section, (*out)[i].name);
 		child = p->idx.pos[child].next;
 	}
 	child = c.node + 1;
 	for (size_t i = 0; i < count; i++) {
-		ret = list_value(p, kind,
-				 (struct cursor){ json_object_get(c.v, (*out)[i].name), child },
-				 &(*out)[i]);
+		ret = list_value(
+		    p, kind,
+		    (struct rn_policy_cursor){ json_object_get(c.v, (*out)[i].name), child },
+		    &(*out)[i]);
 		if (ret)
 			return ret;
 		child = p->idx.pos[child].next;
@@ -641,34 +717,35 @@ static int parse_lists(struct parser *p, struct cursor c, enum list_kind kind,
 	return 0;
 }
 
-static int parse_auto_approvers(struct parser *p, struct cursor c)
+static int parse_auto_approvers(struct rn_policy_parser *p, struct rn_policy_cursor c)
 {
 	struct rn_policy *pol = p->pol;
 	size_t child = c.node + 1;
 	const char *key;
 	json_t *v;
-	int ret = want(p, c, JSON_OBJECT, "autoApprovers");
+	int ret = rn_policy_want(p, c, JSON_OBJECT, "autoApprovers");
 
 	if (ret)
 		return ret;
 	json_object_foreach(c.v, key, v) {
-		struct cursor m = { v, child };
+		struct rn_policy_cursor m = { v, child };
 		char q[RN_POLICY_QUOTE_LEN];
 
-		ret = next_child(p, c.node, &child);
+		ret = rn_policy_next_child(p, c.node, &child);
 		if (ret)
 			return ret;
 		if (!strcmp(key, "routes"))
 			ret = parse_lists(p, m, LIST_ROUTES, &pol->route_approvers,
 					  &pol->n_route_approvers);
 		else if (!strcmp(key, "exitNode"))
-			ret =
-			    parse_targets(p, m, ROLE_OWNER, true, "autoApprovers.exitNode",
-					  &pol->exit_approvers.items, &pol->exit_approvers.n_items);
+			ret = rn_policy_parse_targets(
+			    p, m, RN_POLICY_ROLE_OWNER, true, "autoApprovers.exitNode",
+			    &pol->exit_approvers.items, &pol->exit_approvers.n_items);
 		else
-			ret = fail(p, p->idx.pos[child].key,
-				   "unknown key %s in autoApprovers; expected routes or exitNode",
-				   rn_policy_quote(key, q, sizeof(q)));
+			ret = rn_policy_fail(
+			    p, p->idx.pos[child].key,
+			    "unknown key %s in autoApprovers; expected routes or exitNode",
+			    rn_policy_quote(key, q, sizeof(q)));
 		if (ret)
 			return ret;
 		child = p->idx.pos[child].next;
@@ -678,59 +755,86 @@ static int parse_auto_approvers(struct parser *p, struct cursor c)
 
 /* ---- the top level ---- */
 
-static const char *const sections[] = { "groups", "tagOwners", "hosts", "acls", "autoApprovers" };
-#define N_SECTIONS (sizeof(sections) / sizeof(sections[0]))
-
-/* Sections are read in the order above, whatever order the file has them in: each may refer
- * only to the ones before it. */
-static int parse_section(struct parser *p, size_t s, struct cursor c)
+static int parse_groups(struct rn_policy_parser *p, struct rn_policy_cursor c)
 {
-	struct rn_policy *pol = p->pol;
-
-	switch (s) {
-	case 0:
-		return parse_lists(p, c, LIST_GROUPS, &pol->groups, &pol->n_groups);
-	case 1:
-		return parse_lists(p, c, LIST_TAGS, &pol->tag_owners, &pol->n_tag_owners);
-	case 2:
-		return parse_lists(p, c, LIST_HOSTS, &pol->hosts, &pol->n_hosts);
-	case 3:
-		return parse_acls(p, c);
-	default:
-		return parse_auto_approvers(p, c);
-	}
+	return parse_lists(p, c, LIST_GROUPS, &p->pol->groups, &p->pol->n_groups);
 }
 
-static int parse_top(struct parser *p, json_t *root)
+static int parse_tag_owners(struct rn_policy_parser *p, struct rn_policy_cursor c)
 {
-	struct cursor found[N_SECTIONS] = { 0 };
+	return parse_lists(p, c, LIST_TAGS, &p->pol->tag_owners, &p->pol->n_tag_owners);
+}
+
+static int parse_hosts(struct rn_policy_parser *p, struct rn_policy_cursor c)
+{
+	return parse_lists(p, c, LIST_HOSTS, &p->pol->hosts, &p->pol->n_hosts);
+}
+
+static int parse_default_posture(struct rn_policy_parser *p, struct rn_policy_cursor c)
+{
+	return rn_policy_fail(p, p->idx.pos[c.node].key,
+			      "defaultSrcPosture limits every grant by device posture, which "
+			      "Rustynet cannot check (every grant would grant nothing); remove it");
+}
+
+/*
+ * The sections, read in this order whatever order the file has them in: each may refer only
+ * to the ones before it.
+ */
+static const struct {
+	const char *name;
+	int (*parse)(struct rn_policy_parser *p, struct rn_policy_cursor c);
+} sections[] = {
+	{ "groups", parse_groups },
+	{ "tagOwners", parse_tag_owners },
+	{ "hosts", parse_hosts },
+	{ "postures", rn_policy_parse_postures },
+	{ "defaultSrcPosture", parse_default_posture },
+	{ "acls", parse_acls },
+	{ "grants", rn_policy_parse_grants },
+	{ "autoApprovers", parse_auto_approvers },
+	{ "tests", rn_policy_parse_tests },
+	{ "ssh", rn_policy_parse_ssh },
+	{ "nodeAttrs", rn_policy_parse_node_attrs },
+	{ "sshTests", rn_policy_parse_ssh_tests },
+	{ "randomizeClientPort", rn_policy_parse_randomize_port },
+	{ "derpMap", rn_policy_parse_derp_map },
+	{ "OneCGNATRoute", rn_policy_parse_one_cgnat },
+};
+#define N_SECTIONS (sizeof(sections) / sizeof(sections[0]))
+
+static int parse_top(struct rn_policy_parser *p, json_t *root)
+{
+	struct rn_policy_cursor found[N_SECTIONS] = { 0 };
 	size_t child = 1;
 	const char *key;
 	json_t *v;
 	int ret;
 
 	if (!json_is_object(root))
-		return fail(p, p->idx.pos[0].val, "a policy is a JSON object, not %s",
-			    kind_of(root));
+		return rn_policy_fail(p, p->idx.pos[0].val, "a policy is a JSON object, not %s",
+				      kind_of(root));
 	json_object_foreach(root, key, v) {
 		char q[RN_POLICY_QUOTE_LEN];
 		size_t s = 0;
 
-		ret = next_child(p, 0, &child);
+		ret = rn_policy_next_child(p, 0, &child);
 		if (ret)
 			return ret;
-		while (s < N_SECTIONS && strcmp(key, sections[s]))
+		while (s < N_SECTIONS && strcmp(key, sections[s].name))
 			s++;
 		if (s == N_SECTIONS)
-			return fail(p, p->idx.pos[child].key,
-				    "unknown key %s at the top level; expected groups, tagOwners, "
-				    "hosts, acls or autoApprovers",
-				    rn_policy_quote(key, q, sizeof(q)));
-		found[s] = (struct cursor){ v, child };
+			return rn_policy_fail(
+			    p, p->idx.pos[child].key,
+			    "unknown key %s at the top level; expected groups, tagOwners, "
+			    "hosts, postures, acls, grants, autoApprovers, tests, ssh, "
+			    "sshTests, nodeAttrs, randomizeClientPort, derpMap or OneCGNATRoute",
+			    rn_policy_quote(key, q, sizeof(q)));
+		found[s] = (struct rn_policy_cursor){ v, child };
 		child = p->idx.pos[child].next;
 	}
 	for (size_t s = 0; s < N_SECTIONS; s++) {
-		ret = found[s].v ? parse_section(p, s, found[s]) : 0;
+		ret = found[s].v ? sections[s].parse(p, found[s]) : 0;
 		if (ret)
 			return ret;
 	}
@@ -769,17 +873,22 @@ void rn_policy_free(struct rn_policy *pol)
 		free(a->dst);
 	}
 	free(pol->acls);
+	rn_policy_tests_free(pol);
 	free_lists(pol->groups, pol->n_groups);
 	free_lists(pol->tag_owners, pol->n_tag_owners);
 	free_lists(pol->hosts, pol->n_hosts);
+	free_lists(pol->postures, pol->n_postures);
 	free_lists(pol->route_approvers, pol->n_route_approvers);
 	free_targets(pol->exit_approvers.items, pol->exit_approvers.n_items);
+	for (size_t i = 0; i < pol->n_notes; i++)
+		free(pol->notes[i]);
+	free(pol->notes);
 	free(pol->filename);
 	free(pol->text);
 	free(pol);
 }
 
-static int parse_text(struct parser *p)
+static int parse_text(struct rn_policy_parser *p)
 {
 	struct rn_policy *pol = p->pol;
 	json_error_t jerr;
@@ -789,9 +898,9 @@ static int parse_text(struct parser *p)
 
 	bad = strnlen(pol->text, pol->len);
 	if (bad < pol->len)
-		return fail(p, bad, "NUL byte in the policy: a policy is UTF-8 text");
+		return rn_policy_fail(p, bad, "NUL byte in the policy: a policy is UTF-8 text");
 	if (rn_hujson_standardize(pol->text, pol->len, &bad))
-		return fail(p, bad, "unterminated /* comment: close it with */");
+		return rn_policy_fail(p, bad, "unterminated /* comment: close it with */");
 	root = json_loadb(pol->text, pol->len, JSON_REJECT_DUPLICATES, &jerr);
 	if (!root)
 		return rn_policy_errorf_lc(
@@ -799,7 +908,8 @@ static int parse_text(struct parser *p)
 		    (unsigned)(jerr.column > 0 ? jerr.column : 1), "bad JSON: %s", jerr.text);
 	ret = rn_hujson_index_build(pol->text, pol->len, &p->idx);
 	if (ret == -EINVAL)
-		ret = fail(p, RN_POLICY_NO_POS, "internal error: jansson and the index disagree");
+		ret = rn_policy_fail(p, RN_POLICY_NO_POS,
+				     "internal error: jansson and the index disagree");
 	if (!ret)
 		ret = parse_top(p, root);
 	json_decref(root);
@@ -810,7 +920,7 @@ static int parse_text(struct parser *p)
 int rn_policy_parse(const char *buf, size_t len, const char *filename, struct rn_policy **out,
 		    struct rn_policy_error *err)
 {
-	struct parser p = { .err = err };
+	struct rn_policy_parser p = { .err = err };
 	int ret = -ENOMEM;
 
 	*out = NULL;

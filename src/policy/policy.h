@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The network policy: a Tailscale-shaped HuJSON file (groups, tagOwners, hosts, acls,
+ * The network policy: a Tailscale-shaped HuJSON file (groups, tagOwners, hosts, acls, grants,
  * autoApprovers; see docs/policy.md) parsed into a model, and checked against the state of the
  * network (the "world": its users and nodes), which only the control server knows.
  *
@@ -15,6 +15,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "policy/filter.h"
 
@@ -48,6 +49,12 @@ struct rn_policy_world {
 	size_t n_users;
 	const struct rn_policy_node *nodes;
 	size_t n_nodes;
+	/*
+	 * The users with the admin role: what autogroup:admin and autogroup:owner name. None
+	 * (the default): those autogroups name nobody.
+	 */
+	const char *const *admins;
+	size_t n_admins;
 };
 
 /* ---- the parsed policy (read-only for callers) ---- */
@@ -60,6 +67,11 @@ enum rn_policy_target_kind {
 	RN_POLICY_TARGET_HOST,	   /* a name defined in hosts */
 	RN_POLICY_TARGET_CIDR,	   /* an address or a prefix */
 	RN_POLICY_TARGET_INTERNET, /* "autogroup:internet": out through an exit node */
+	RN_POLICY_TARGET_MEMBER,   /* "autogroup:member": every untagged node */
+	RN_POLICY_TARGET_TAGGED,   /* "autogroup:tagged": every node with a counting tag */
+	RN_POLICY_TARGET_SELF, /* "autogroup:self" (dst): the receiving user's own untagged nodes */
+	RN_POLICY_TARGET_DANGER_ALL, /* "autogroup:danger-all" (src): any address at all */
+	RN_POLICY_TARGET_ADMIN,	     /* "autogroup:admin", "autogroup:owner": the world's admins */
 };
 
 /* One name in the policy: a source, a destination's target, a member, an owner, a via. */
@@ -77,8 +89,20 @@ struct rn_policy_dst {
 	size_t n_ports;
 };
 
+/*
+ * One grant: an acls entry, or what one "ip" entry of a grant means (a grant with two "ip"
+ * entries is two of these, with the grant's sources, destinations and via each).
+ */
 struct rn_policy_acl {
-	size_t off; /* the entry's opening brace */
+	size_t off;	     /* the entry's opening brace */
+	const char *section; /* static: "acls" or "grants", where it was written */
+	size_t index;	     /* its place in that section; dst[i] is its i-th destination */
+	/*
+	 * "proto" as an IANA number (names read as theirs; 0: absent, any protocol) and what the
+	 * filter makes of it (rn_policy_proto_filter): an entry whose protocol the filter cannot
+	 * enforce grants nothing.
+	 */
+	uint8_t ipproto;
 	enum rn_filter_proto proto;
 	struct rn_policy_target *src; /* owned */
 	size_t n_src;
@@ -91,6 +115,20 @@ struct rn_policy_acl {
 	 */
 	struct rn_policy_target *via;
 	size_t n_via;
+};
+
+/*
+ * One "tests" entry: what src must reach (accept) and must not (deny), each destination one
+ * port, checked by rn_policy_run_tests() against the compiled filters of the current nodes.
+ */
+struct rn_policy_test {
+	size_t off;		      /* the entry's opening brace */
+	struct rn_policy_target src;  /* a user, group, tag, node, host or address */
+	uint8_t ipproto;	      /* IANA number; 0: absent, checked as TCP */
+	struct rn_policy_dst *accept; /* owned; ports: one port, or 0-65535 for a port-less proto */
+	size_t n_accept;
+	struct rn_policy_dst *deny; /* owned; the same */
+	size_t n_deny;
 };
 
 /* A named list: a group and its members, a tag and its owners, a route and its approvers. */
@@ -112,11 +150,23 @@ struct rn_policy {
 	size_t n_tag_owners;
 	struct rn_policy_list *hosts; /* no items; prefix */
 	size_t n_hosts;
+	struct rn_policy_list *postures; /* names only: "posture:x", which nothing here checks */
+	size_t n_postures;
 	struct rn_policy_acl *acls;
 	size_t n_acls;
 	struct rn_policy_list *route_approvers; /* prefix; items: users, groups, tags */
 	size_t n_route_approvers;
 	struct rn_policy_list exit_approvers; /* items: users, groups, tags */
+	struct rn_policy_test *tests;
+	size_t n_tests;
+	/*
+	 * Owned: what the policy asks for that is accepted but not enforced here (a protocol the
+	 * filter cannot tell apart, an app capability...), each "FILE:LINE:COLUMN: note: ...",
+	 * for `policy check` to print. Such a construct grants nothing.
+	 */
+	char **notes;
+	size_t n_notes;
+	bool names_admins; /* uses autogroup:admin or autogroup:owner */
 };
 
 /* ---- errors ---- */
@@ -155,6 +205,24 @@ int rn_policy_validate(const struct rn_policy *pol, const struct rn_policy_world
 /* Parses and validates, for `policy check` and before `policy set`. Returns what they do. */
 int rn_policy_check(const char *buf, size_t len, const char *filename,
 		    const struct rn_policy_world *world, struct rn_policy_error *err)
+    __attribute__((warn_unused_result));
+
+/*
+ * The same, and prints the policy's notes (what it asks for that is accepted but grants
+ * nothing here), one a line, to out (NULL: not printed) when it is valid.
+ */
+int rn_policy_check_notes(const char *buf, size_t len, const char *filename,
+			  const struct rn_policy_world *world, struct rn_policy_error *err,
+			  FILE *out) __attribute__((warn_unused_result));
+
+/*
+ * Runs the policy's tests against the world: every accept destination reached, every deny
+ * destination not, by the filters the policy compiles for the current nodes. A test whose
+ * source has no node yet is not run, and a line saying so goes to notes (if not NULL).
+ * Returns 0, -EINVAL with err at the failing destination, or -ENOMEM.
+ */
+int rn_policy_run_tests(const struct rn_policy *pol, const struct rn_policy_world *w,
+			struct rn_policy_error *err, FILE *notes)
     __attribute__((warn_unused_result));
 
 /* The starter policy `rustynet-control init` installs: every node may reach every other. */

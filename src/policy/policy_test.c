@@ -37,10 +37,17 @@ static const struct bad_case parse_cases[] = {
 	{ "[]", 1, 1, "a policy is a JSON object, not a list" },
 	/* keys */
 	{ "{\"acl\": []}", 1, 2,
-	  "unknown key \"acl\" at the top level; expected groups, tagOwners, hosts, acls or "
-	  "autoApprovers" },
+	  "unknown key \"acl\" at the top level; expected groups, tagOwners, hosts, postures, acls, "
+	  "grants, autoApprovers, tests, ssh, sshTests, nodeAttrs, randomizeClientPort, derpMap or "
+	  "OneCGNATRoute" },
 	{ ACL("{\"action\": \"accept\", \"src\": [\"*\"], \"dst\": [\"*:*\"], \"ports\": []}"), 1,
-	  62, "unknown key \"ports\" in acls[0]; expected action, src, dst, proto or via" },
+	  62, "acls[0] has both \"dst\" and \"ports\" (its old name); keep \"dst\"" },
+	{ ACL("{\"action\": \"accept\", \"users\": [\"*\"], \"src\": [\"*\"], \"dst\": [\"*:*\"]}"),
+	  1, 48, "acls[0] has both \"src\" and \"users\" (its old name); keep \"src\"" },
+	{ ACL("{\"action\": \"accept\", \"src\": [\"*\"], \"dst\": [\"*:*\"], \"port\": []}"), 1,
+	  62,
+	  "unknown key \"port\" in acls[0]; expected action, src, dst, proto or via (or the old users "
+	  "and ports)" },
 	{ "{\"autoApprovers\": {\"exitNodes\": []}}", 1, 20,
 	  "unknown key \"exitNodes\" in autoApprovers; expected routes or exitNode" },
 	/* types */
@@ -67,10 +74,28 @@ static const struct bad_case parse_cases[] = {
 	/* protocols */
 	{ ACL("{\"action\": \"accept\", \"proto\": \"tcpp\", \"src\": [\"*\"], \"dst\": [\"*:*\"]}"),
 	  1, 41,
-	  "unknown proto \"tcpp\" in acls[0].proto; use \"tcp\", \"udp\" or \"icmp\", or leave it "
-	  "out for any" },
+	  "unknown proto \"tcpp\" in acls[0].proto; use a protocol name (tcp, udp, icmp, ipv6-icmp, "
+	  "sctp, gre, esp, ah, igmp...) or an IANA number 1-255, or leave it out for any" },
+	{ ACL("{\"action\": \"accept\", \"proto\": \"*\", \"src\": [\"*\"], \"dst\": [\"*:*\"]}"),
+	  1, 41,
+	  "unknown proto \"*\" in acls[0].proto; use a protocol name (tcp, udp, icmp, ipv6-icmp, "
+	  "sctp, gre, esp, ah, igmp...) or an IANA number 1-255, or leave it out for any" },
+	{ ACL("{\"action\": \"accept\", \"proto\": \"0\", \"src\": [\"*\"], \"dst\": [\"*:*\"]}"),
+	  1, 41,
+	  "unknown proto \"0\" in acls[0].proto; use a protocol name (tcp, udp, icmp, ipv6-icmp, "
+	  "sctp, gre, esp, ah, igmp...) or an IANA number 1-255, or leave it out for any" },
+	{ ACL("{\"action\": \"accept\", \"proto\": \"06\", \"src\": [\"*\"], \"dst\": [\"*:*\"]}"),
+	  1, 41,
+	  "unknown proto \"06\" in acls[0].proto; use a protocol name (tcp, udp, icmp, ipv6-icmp, "
+	  "sctp, gre, esp, ah, igmp...) or an IANA number 1-255, or leave it out for any" },
+	{ ACL("{\"action\": \"accept\", \"proto\": \"256\", \"src\": [\"*\"], \"dst\": [\"*:*\"]}"),
+	  1, 41,
+	  "unknown proto \"256\" in acls[0].proto; use a protocol name (tcp, udp, icmp, ipv6-icmp, "
+	  "sctp, gre, esp, ah, igmp...) or an IANA number 1-255, or leave it out for any" },
 	{ ACL("{\"action\": \"accept\", \"proto\": \"icmp\", \"src\": [\"*\"], \"dst\": [\"*:22\"]}"),
-	  1, 71, "acls[0].dst[0]: icmp has no ports; write \"*:*\"" },
+	  1, 71, "acls[0].dst[0]: only tcp, udp and sctp have ports; write \"*:*\"" },
+	{ ACL("{\"action\": \"accept\", \"proto\": \"47\", \"src\": [\"*\"], \"dst\": [\"*:22\"]}"),
+	  1, 69, "acls[0].dst[0]: only tcp, udp and sctp have ports; write \"*:*\"" },
 	/* ports */
 	{ ACL("{\"action\": \"accept\", \"src\": [\"*\"], \"dst\": [\"*:0\"]}"), 1, 54,
 	  "bad port \"0\" in acls[0].dst[0] \"*:0\": ports are 1-65535, a range A-B, a comma list of "
@@ -104,9 +129,8 @@ static const struct bad_case parse_cases[] = {
 	{ "{\"hosts\": {\"10.0.0.1\": \"10.0.0.1\"}}", 1, 12,
 	  "bad host name \"10.0.0.1\" in hosts: use a name (no spaces, none of : / , [ ] * \" \\, not "
 	  "an address)" },
-	{ "{\"autoApprovers\": {\"routes\": {\"0.0.0.0/0\": []}}}", 1, 31,
-	  "\"0.0.0.0/0\" in autoApprovers.routes: a default route is an exit node; approve exit "
-	  "nodes with \"exitNode\"" },
+	{ "{\"autoApprovers\": {\"routes\": {\"::/0\": [], \"0::/0\": []}}}", 1, 43,
+	  "\"0::/0\" in autoApprovers.routes is the same route as ::/0" },
 	{ "{\"autoApprovers\": {\"routes\": {\"fd00::/8\": [], \"fd00:0::/8\": []}}}", 1, 47,
 	  "\"fd00:0::/8\" in autoApprovers.routes is the same route as fd00::/8" },
 	/* unknown names the text alone can tell */
@@ -125,9 +149,28 @@ static const struct bad_case parse_cases[] = {
 	  "\"*\" in tagOwners[\"tag:a\"]: owners are users, groups and tags" },
 	{ ACL("{\"action\": \"accept\", \"src\": [\"autogroup:internet\"], \"dst\": [\"*:*\"]}"), 1,
 	  40, "\"autogroup:internet\" in acls[0].src: it is only a destination" },
-	{ ACL("{\"action\": \"accept\", \"src\": [\"*\"], \"dst\": [\"autogroup:self:*\"]}"), 1, 54,
-	  "unsupported \"autogroup:self\" in acls[0].dst[0]: the only autogroup is "
-	  "autogroup:internet" },
+	{ ACL("{\"action\": \"accept\", \"src\": [\"*\"], \"dst\": [\"autogroup:shared:*\"]}"), 1,
+	  54,
+	  "unsupported \"autogroup:shared\" in acls[0].dst[0]: autogroups here are internet, member, "
+	  "tagged, self (destinations), danger-all (sources), admin and owner" },
+	{ "{\"tagOwners\": {\"tag:a\": [\"autogroup:member\"]}}", 1, 26,
+	  "unsupported \"autogroup:member\" in tagOwners[\"tag:a\"]: autogroups here are internet, "
+	  "member, tagged, self (destinations), danger-all (sources), admin and owner" },
+	{ ACL("{\"action\": \"accept\", \"src\": [\"autogroup:self\"], \"dst\": [\"*:*\"]}"), 1, 40,
+	  "\"autogroup:self\" in acls[0].src: it is only a destination" },
+	{ ACL("{\"action\": \"accept\", \"src\": [\"*\"], \"dst\": [\"autogroup:danger-all:*\"]}"),
+	  1, 54, "\"autogroup:danger-all\" in acls[0].dst[0]: it is only a source" },
+	{ "{\"tagOwners\": {\"tag:a\": []}, \"acls\": [{\"action\": \"accept\", \"src\": "
+	  "[\"tag:a\"], \"dst\": [\"autogroup:self:*\"]}]}",
+	  1, 68,
+	  "\"tag:a\" in acls[0].src cannot reach autogroup:self: its sources are users, groups and "
+	  "autogroup:member" },
+	{ ACL("{\"action\": \"accept\", \"src\": [\"autogroup:member\"], \"dst\": "
+	      "[\"autogroup:member:*\"], \"via\": [\"x\"]}"),
+	  1, 69,
+	  "\"autogroup:member\" in acls[0].dst[0] is a mesh target, but this entry has via, which "
+	  "only routed destinations (CIDRs, hosts, autogroup:internet) take; move it to an entry "
+	  "without via" },
 	{ ACL("{\"action\": \"accept\", \"src\": [\"al ice\"], \"dst\": [\"*:*\"]}"), 1, 40,
 	  "bad name \"al ice\" in acls[0].src: names hold no spaces and none of : / , [ ] * \" \\" },
 	/* via */
@@ -141,12 +184,109 @@ static const struct bad_case parse_cases[] = {
 	{ ACL("{\"action\": \"accept\", \"src\": [\"*\"], \"dst\": [\"autogroup:internet:*\"], "
 	      "\"via\": []}"),
 	  1, 86, "acls[0].via is empty; list at least one name" },
+	/* grants */
+	{ "{\"grants\": [{\"src\": [\"*\"], \"dst\": [\"*\"]}]}", 1, 13,
+	  "grants[0] has neither \"ip\" nor \"app\": add \"ip\": [\"*\"] or the ports it grants" },
+	{ "{\"grants\": [{\"dst\": [\"*\"], \"ip\": [\"*\"]}]}", 1, 13,
+	  "grants[0] has no \"src\": say who this grant is for" },
+	{ "{\"grants\": [{\"src\": [\"*\"], \"dst\": [\"*\"], \"ip\": [\"icmp:22\"]}]}", 1, 49,
+	  "bad grants[0].ip[0] \"icmp:22\": only tcp, udp and sctp have ports; write icmp:*" },
+	{ "{\"grants\": [{\"src\": [\"*\"], \"dst\": [\"*\"], \"ip\": [\"tcpp:22\"]}]}", 1, 49,
+	  "bad grants[0].ip[0] \"tcpp:22\": write \"*\", PORTS or PROTO:PORTS, PROTO a protocol name "
+	  "or IANA number (\"tcp:443\", \"udp:53\", \"icmp:*\")" },
+	{ "{\"grants\": [{\"src\": [\"*\"], \"dst\": [\"*\"], \"ip\": [\"0\"]}]}", 1, 49,
+	  "bad port \"0\" in grants[0].ip[0] \"0\": ports are 1-65535, a range A-B, a comma list of "
+	  "those, or *" },
+	{ "{\"grants\": [{\"src\": [\"*\"], \"dst\": [\"tag:x:22\"], \"ip\": [\"*\"]}]}", 1, 36,
+	  "bad tag name \"tag:x:22\" in grants[0].dst[0]" },
+	{ "{\"grants\": [{\"src\": [\"*\"], \"dst\": [\"*\"], \"ip\": [\"*\"], \"users\": []}]}", 1,
+	  55, "unknown key \"users\" in grants[0]; expected src, dst, ip, via, app or srcPosture" },
+	{ "{\"grants\": [{\"src\": [\"*\"], \"dst\": [\"*\"], \"ip\": [\"*\"], \"via\": [\"e\"]}]}",
+	  1, 36,
+	  "\"*\" in grants[0].dst[0] is a mesh target, but this entry has via, which only routed "
+	  "destinations (CIDRs, hosts, autogroup:internet) take; move it to an entry without via" },
+	{ "{\"grants\": [{\"src\": [\"*\"], \"dst\": [\"*\"], \"app\": {\"webui\": []}}]}", 1, 50,
+	  "bad capability \"webui\" in grants[0].app: capabilities are named DOMAIN/PATH, e.g. "
+	  "\"example.com/cap/name\"" },
+	{ "{\"grants\": [{\"src\": [\"*\"], \"dst\": [\"*\"], \"app\": {\"a.io/c\": [1]}}]}", 1, 60,
+	  "grants[0].app[\"a.io/c\"] must be a list of objects" },
+	{ "{\"grants\": [{\"src\": [\"*\"], \"dst\": [\"*\"], \"ip\": [\"*\"], \"srcPosture\": "
+	  "[\"latest\"]}]}",
+	  1, 70, "bad grants[0].srcPosture[0] \"latest\": postures are named posture:NAME" },
+	{ "{\"sshTests\": [{\"src\": \"alice\", \"accept\": [\"autogroup:admin\"]}]}", 1, 43,
+	  "bad sshTests[0].accept[0] \"autogroup:admin\": write a login name, \"root\", "
+	  "\"autogroup:nonroot\" or \"localpart:*@DOMAIN\"" },
+	{ "{\"sshTests\": [{\"dst\": [\"autogroup:self\"]}]}", 1, 15,
+	  "sshTests[0] has no \"src\"" },
+	{ "{\"OneCGNATRoute\": \"always\"}", 1, 19,
+	  "bad OneCGNATRoute \"always\": use \"\", \"mac-always\" or \"mac-never\"" },
+	{ "{\"derpMap\": []}", 1, 13, "derpMap must be an object, not a list" },
+	{ "{\"postures\": {\"posture:a\": [\"node:os == 'linux'\"]}, \"grants\": [{\"src\": [\"*\"], "
+	  "\"dst\": [\"*\"], \"ip\": [\"*\"], \"via\": [\"e\"], \"srcPosture\": [\"posture:a\"]}]}",
+	  1, 87,
+	  "\"*\" in grants[0].dst[0] is a mesh target, but this entry has via, which only routed "
+	  "destinations (CIDRs, hosts, autogroup:internet) take; move it to an entry without via" },
+	/* postures */
+	{ "{\"grants\": [{\"src\": [\"*\"], \"dst\": [\"*\"], \"ip\": [\"*\"], \"srcPosture\": "
+	  "[\"posture:y\"]}]}",
+	  1, 70,
+	  "unknown posture \"posture:y\" in grants[0].srcPosture[0]; define it in \"postures\"" },
+	{ "{\"postures\": {\"latest\": []}}", 1, 15,
+	  "bad name \"latest\" in postures: names there are posture:NAME" },
+	{ "{\"postures\": {\"posture:a\": [\"\"]}}", 1, 28,
+	  "postures[\"posture:a\"] must be a list of conditions (strings such as \"node:os == "
+	  "'linux'\")" },
+	{ "{\"defaultSrcPosture\": [\"posture:a\"]}", 1, 2,
+	  "defaultSrcPosture limits every grant by device posture, which Rustynet cannot check (every "
+	  "grant would grant nothing); remove it" },
+	/* tests */
+	{ "{\"tests\": [{\"src\": \"alice\", \"accept\": [\"10.0.0.0/8:22\"]}]}", 1, 40,
+	  "tests[0].accept[0] \"10.0.0.0/8\" is a range; a test names one address" },
+	{ "{\"tests\": [{\"src\": \"alice\", \"accept\": [\"bob:22-23\"]}]}", 1, 40,
+	  "tests[0].accept[0] \"bob:22-23\": a test checks one port" },
+	{ "{\"tests\": [{\"src\": \"alice\", \"deny\": [\"autogroup:internet:443\"]}]}", 1, 38,
+	  "tests[0].deny[0] \"autogroup:internet\" cannot be tested; name a user, group, tag, node, "
+	  "host or address" },
+	{ "{\"tests\": [{\"src\": \"alice\", \"proto\": \"icmp\", \"accept\": [\"bob:22\"]}]}", 1,
+	  57, "tests[0].accept[0] \"bob:22\": this protocol has no ports; write TARGET:*" },
+	{ "{\"tests\": [{\"src\": \"alice\"}]}", 1, 12,
+	  "tests[0] tests nothing: add \"accept\" or \"deny\"" },
+	{ "{\"tests\": [{\"accept\": [\"bob:22\"]}]}", 1, 12,
+	  "tests[0] has no \"src\": say whose access it tests" },
+	/* ssh, nodeAttrs, randomizeClientPort: read to Tailscale's rules */
+	{ "{\"tagOwners\": {\"tag:x\": []}, \"ssh\": [{\"action\": \"accept\", \"src\": [\"*\"], \"dst\": [\"tag:x\"], \"users\": [\"root\"]}]}",
+	  1, 67,
+	  "\"*\" in ssh[0].src: ssh sources are users, groups, tags, autogroup:member and autogroup:tagged" },
+	{ "{\"tagOwners\": {\"tag:x\": []}, \"ssh\": [{\"action\": \"accept\", \"src\": [\"tag:x\"], \"dst\": [\"alice\"], \"users\": [\"root\"]}]}",
+	  1, 85,
+	  "\"alice\" in ssh[0].dst: tagged sources may not ssh to users' nodes; use tags or autogroup:tagged as destinations" },
+	{ "{\"ssh\": [{\"action\": \"accept\", \"src\": [\"bob\"], \"dst\": [\"alice\"], \"users\": [\"root\"]}]}",
+	  1, 55,
+	  "\"alice\" in ssh[0].dst: a user's nodes are reached over ssh only by that same user alone; use autogroup:self" },
+	{ "{\"ssh\": [{\"action\": \"deny\", \"src\": [\"bob\"], \"dst\": [\"bob\"], \"users\": [\"root\"]}]}",
+	  1, 21, "unknown action \"deny\" in ssh[0].action; use \"accept\" or \"check\"" },
+	{ "{\"ssh\": [{\"action\": \"accept\", \"src\": [\"bob\"], \"dst\": [\"bob\"], \"users\": [\"root\"], \"checkPeriod\": \"12h\"}]}",
+	  1, 97, "ssh[0].checkPeriod: only an action \"check\" rule has one" },
+	{ "{\"ssh\": [{\"action\": \"check\", \"src\": [\"bob\"], \"dst\": [\"bob\"], \"users\": [\"autogroup:admin\"]}]}",
+	  1, 72,
+	  "bad ssh[0].users[0] \"autogroup:admin\": write a login name, \"root\", \"autogroup:nonroot\" or \"localpart:*@DOMAIN\"" },
+	{ "{\"ssh\": [{\"action\": \"check\", \"src\": [\"bob\"], \"dst\": [\"bob\"]}]}", 1, 10,
+	  "ssh[0] needs \"action\", \"src\", \"dst\" and \"users\"" },
+	{ "{\"nodeAttrs\": [{\"target\": [\"autogroup:danger-all\"], \"attr\": [\"funnel\"]}]}", 1,
+	  28,
+	  "\"autogroup:danger-all\" in nodeAttrs[0]: node attributes go to nodes: users, groups, tags, hosts, addresses, *, autogroup:member or autogroup:tagged" },
+	{ "{\"nodeAttrs\": [{\"target\": [\"*\"], \"ipPool\": [\"10.0.0.0/8\"]}]}", 1, 45,
+	  "bad nodeAttrs[0].ipPool[0] \"10.0.0.0/8\": an IP pool is a prefix inside 100.64.0.0/10" },
+	{ "{\"nodeAttrs\": [{\"target\": [\"*\"]}]}", 1, 16,
+	  "nodeAttrs[0] needs \"target\" and one of \"attr\", \"app\" or \"ipPool\"" },
+	{ "{\"randomizeClientPort\": \"yes\"}", 1, 25,
+	  "randomizeClientPort must be true or false" },
 	/* a long, hostile token is quoted safely and cut short */
 	{ ACL("{\"action\": \"accept\", \"src\": [\"*\"], \"dst\": [\"*:*\"], "
 	      "\"\\u0001xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\": 1}"),
 	  1, 62,
 	  "unknown key \"\\x01xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx...\" in acls[0]; expected "
-	  "action, src, dst, proto or via" },
+	  "action, src, dst, proto or via (or the old users and ports)" },
 };
 
 static void test_parse_bad(void **state)
@@ -242,6 +382,129 @@ static void test_parse_good(void **state)
 	assert_int_equal(a->via[1].kind, RN_POLICY_TARGET_TAG);
 	assert_int_equal(pol->n_route_approvers, 1);
 	assert_int_equal(pol->exit_approvers.n_items, 1);
+	rn_policy_free(pol);
+}
+
+/* Every protocol Tailscale accepts in "proto", by name (any case) and by IANA number. */
+static void test_protocols(void **state)
+{
+	static const struct {
+		const char *proto;
+		uint8_t number;
+		bool enforced;
+	} cases[] = {
+		{ "tcp", 6, true },   { "TCP", 6, true },	 { "6", 6, true },
+		{ "udp", 17, true },  { "17", 17, true },	 { "icmp", 1, true },
+		{ "1", 1, true },     { "ipv6-icmp", 58, true }, { "58", 58, true },
+		{ "igmp", 2, false }, { "ipv4", 4, false },	 { "ip-in-ip", 4, false },
+		{ "egp", 8, false },  { "igp", 9, false },	 { "gre", 47, false },
+		{ "esp", 50, false }, { "ah", 51, false },	 { "sctp", 132, false },
+		{ "fc", 133, false }, { "255", 255, false },	 { "99", 99, false },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char text[256];
+		struct rn_policy_error err;
+		struct rn_policy *pol;
+
+		snprintf(
+		    text, sizeof(text),
+		    "{\"acls\": [{\"action\": \"accept\", \"proto\": \"%s\", \"src\": [\"*\"], "
+		    "\"dst\": [\"*:*\"]}]}",
+		    cases[i].proto);
+		if (rn_policy_parse(text, strlen(text), "p.json", &pol, &err))
+			fail_msg("%s: %s", cases[i].proto, err.text);
+		assert_int_equal(pol->acls[0].ipproto, cases[i].number);
+		/* One not enforced here is accepted, and policy check says it grants nothing. */
+		assert_int_equal(pol->n_notes, cases[i].enforced ? 0 : 1);
+		if (!cases[i].enforced)
+			assert_non_null(strstr(pol->notes[0], "p.json:1:41: note: acls[0].proto"));
+		rn_policy_free(pol);
+	}
+}
+
+/* What a grant asks for that is not enforced here is accepted, noted, and grants nothing. */
+static void test_grant_notes(void **state)
+{
+	static const char text[] =
+	    "{\"grants\": [\n"
+	    " {\"src\": [\"*\"], \"dst\": [\"*\"], \"ip\": [\"tcp:22\"],\n"
+	    "  \"app\": {\"tailscale.com/cap/relay\": [], \"example.com/cap/web\": [{\"p\": 1}]}},\n"
+	    " {\"src\": [\"*\"], \"dst\": [\"*\"], \"ip\": [\"*\"], \"srcPosture\": "
+	    "[\"posture:x\"]},\n"
+	    " {\"src\": [\"*\"], \"dst\": [\"*\"], \"ip\": [\"esp:*\", \"udp:500\"]},\n"
+	    "],\n"
+	    " \"postures\": {\"posture:x\": [\"node:os == 'linux'\"]}}";
+	struct rn_policy_world empty = { 0 };
+	struct rn_policy_error err;
+	struct rn_policy *pol;
+	char *out = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	(void)state;
+	if (rn_policy_parse(text, strlen(text), "g.json", &pol, &err))
+		fail_msg("%s", err.text);
+	/* tcp:22 from the first, esp and udp:500 from the third; the posture one makes none */
+	assert_int_equal(pol->n_acls, 3);
+	assert_string_equal(pol->acls[2].section, "grants");
+	assert_int_equal(pol->acls[2].index, 2);
+	assert_int_equal(pol->n_notes, 5);
+	rn_policy_free(pol);
+	f = open_memstream(&out, &len);
+	assert_non_null(f);
+	assert_int_equal(rn_policy_check_notes(text, strlen(text), "g.json", &empty, &err, f), 0);
+	fclose(f);
+	assert_string_equal(
+	    out,
+	    "g.json:7:15: note: postures[\"posture:x\"] is not checked here: Rustynet keeps no "
+	    "device posture; a grant limited by it grants nothing\n"
+	    "g.json:3:11: note: grants[0].app[\"tailscale.com/cap/relay\"] is not enforced here: "
+	    "Rustynet has no application capabilities, so it grants nothing\n"
+	    "g.json:3:42: note: grants[0].app[\"example.com/cap/web\"] is not enforced here: "
+	    "Rustynet has no application capabilities, so it grants nothing\n"
+	    "g.json:4:58: note: grants[1].srcPosture is not enforced here (Rustynet keeps no "
+	    "device posture), so this grant grants nothing\n"
+	    "g.json:5:2: note: grants[2]: protocol 50 is not enforced here (the filter tells "
+	    "apart TCP, UDP and ICMP only): it grants nothing\n");
+	free(out);
+}
+
+/* What Tailscale's default policy carries besides access rules: accepted, noted, inert. */
+static void test_ssh_node_attrs_notes(void **state)
+{
+	static const char text[] =
+	    "{\"acls\": [{\"action\": \"accept\", \"src\": [\"*\"], \"dst\": [\"*:*\"]}],\n"
+	    " \"ssh\": [{\"action\": \"check\", \"src\": [\"autogroup:member\"], \"dst\": "
+	    "[\"autogroup:self\"], \"users\": [\"autogroup:nonroot\", \"root\"], \"checkPeriod\": "
+	    "\"12h\"},\n"
+	    "  {\"action\": \"accept\", \"src\": [\"autogroup:tagged\"], \"dst\": [\"autogroup:tagged\"], "
+	    "\"users\": [\"localpart:*@example.com\"], \"acceptEnv\": [\"GIT_*\"]}],\n"
+	    " \"nodeAttrs\": [{\"target\": [\"*\"], \"attr\": [\"funnel\"]}, {\"target\": "
+	    "[\"autogroup:member\"], \"ipPool\": [\"100.80.0.0/16\"]}],\n"
+	    " \"sshTests\": [{\"src\": \"alice\", \"dst\": [\"autogroup:self\"], \"accept\": "
+	    "[\"alice\"], \"deny\": [\"root\"]}],\n"
+	    " \"derpMap\": {\"OmitDefaultRegions\": true},\n"
+	    " \"OneCGNATRoute\": \"mac-always\",\n"
+	    " \"randomizeClientPort\": true}";
+	struct rn_policy_error err;
+	struct rn_policy *pol;
+
+	(void)state;
+	if (rn_policy_parse(text, strlen(text), "d.json", &pol, &err))
+		fail_msg("%s", err.text);
+	assert_int_equal(pol->n_acls, 1); /* only the acl grants anything */
+	assert_int_equal(pol->n_notes, 8);
+	assert_string_equal(pol->notes[0],
+			    "d.json:2:10: note: ssh[0] is not enforced here: Rustynet has no SSH "
+			    "server, so it grants nothing (port 22 is reached through acls and "
+			    "grants only)");
+	assert_non_null(strstr(pol->notes[2], "d.json:4:16: note: nodeAttrs[0] is not enforced"));
+	assert_non_null(strstr(pol->notes[5], "d.json:8:25: note: randomizeClientPort has no"));
+	assert_non_null(strstr(pol->notes[4], "d.json:5:15: note: sshTests[0] is not run here"));
+	assert_non_null(strstr(pol->notes[6], "d.json:6:13: note: derpMap has no effect"));
+	assert_non_null(strstr(pol->notes[7], "d.json:7:19: note: OneCGNATRoute has no effect"));
 	rn_policy_free(pol);
 }
 
@@ -401,12 +664,45 @@ static void test_error_plumbing(void **state)
 	rn_policy_free(NULL);
 }
 
+/* autogroup:admin names the world's admins; with none kept, check says it names nobody. */
+static void test_admin_note(void **state)
+{
+	static const char text[] = "{\"tagOwners\": {\"tag:a\": [\"autogroup:admin\"]}}";
+	static const char *const admins[] = { "carol" }, *const bad[] = { "dave" };
+	struct rn_policy_world w = world;
+	struct rn_policy_error err;
+	char *out = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&out, &len);
+
+	(void)state;
+	assert_non_null(f);
+	assert_int_equal(rn_policy_check_notes(text, strlen(text), "a.json", &world, &err, f), 0);
+	fclose(f);
+	assert_string_equal(out, "a.json: note: autogroup:admin and autogroup:owner name the users "
+				 "with the admin role, and no user has it, so they name nobody\n");
+	free(out);
+	w.admins = admins;
+	w.n_admins = 1;
+	assert_int_equal(rn_policy_check(text, strlen(text), "a.json", &w, &err), 0);
+	w.admins = bad;
+	assert_int_equal(rn_policy_check(text, strlen(text), "a.json", &w, &err), -EINVAL);
+	assert_string_equal(err.message, "world: admin 0 is not among the users");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_parse_bad),      cmocka_unit_test(test_parse_good),
-		cmocka_unit_test(test_default_text),   cmocka_unit_test(test_validate_bad),
-		cmocka_unit_test(test_validate_good),  cmocka_unit_test(test_validate_world),
+		cmocka_unit_test(test_parse_bad),
+		cmocka_unit_test(test_parse_good),
+		cmocka_unit_test(test_protocols),
+		cmocka_unit_test(test_grant_notes),
+		cmocka_unit_test(test_ssh_node_attrs_notes),
+		cmocka_unit_test(test_admin_note),
+		cmocka_unit_test(test_default_text),
+		cmocka_unit_test(test_validate_bad),
+		cmocka_unit_test(test_validate_good),
+		cmocka_unit_test(test_validate_world),
 		cmocka_unit_test(test_error_plumbing),
 	};
 

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -95,6 +96,28 @@ int rn_policy_errorf_lc(struct rn_policy_error *err, const char *filename, unsig
 	return -EINVAL;
 }
 
+int rn_policy_notef(struct rn_policy *pol, size_t off, const char *fmt, ...)
+{
+	char msg[RN_POLICY_MSG_LEN], **notes;
+	unsigned line = 0, col = 0;
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	rn_hujson_line_col(pol->text, pol->len, off, &line, &col);
+	notes = reallocarray(pol->notes, pol->n_notes + 1, sizeof(*notes));
+	if (!notes)
+		return -ENOMEM;
+	pol->notes = notes;
+	n = asprintf(&notes[pol->n_notes], "%s:%u:%u: note: %s", pol->filename, line, col, msg);
+	if (n < 0)
+		return -ENOMEM;
+	pol->n_notes++;
+	return 0;
+}
+
 const char *rn_policy_user_find(const struct rn_policy_world *w, const char *name)
 {
 	for (size_t i = 0; i < w->n_users; i++)
@@ -176,6 +199,12 @@ static int validate_world(const struct rn_policy *pol, const struct rn_policy_wo
 				    err, pol->filename, 0, 0, "world: user %s appears twice",
 				    rn_policy_quote(w->users[i], q, sizeof(q)));
 	}
+	if (w->n_admins && !w->admins)
+		return rn_policy_errorf_lc(err, pol->filename, 0, 0, "world: NULL admin list");
+	for (size_t i = 0; i < w->n_admins; i++)
+		if (!w->admins[i] || !rn_policy_user_find(w, w->admins[i]))
+			return rn_policy_errorf_lc(err, pol->filename, 0, 0,
+						   "world: admin %zu is not among the users", i);
 	for (size_t i = 0; i < w->n_nodes; i++) {
 		const struct rn_policy_node *n = &w->nodes[i];
 		const char *fault = node_fault(w, n);
@@ -253,14 +282,14 @@ static int check_acls(const struct rn_policy *pol, const struct rn_policy_world 
 	for (size_t i = 0; i < pol->n_acls; i++) {
 		const struct rn_policy_acl *a = &pol->acls[i];
 
-		snprintf(path, sizeof(path), "acls[%zu].src", i);
+		snprintf(path, sizeof(path), "%s[%zu].src", a->section, a->index);
 		ret = check_names(pol, w, a->src, a->n_src, WANT_USER_OR_NODE, path, err);
 		for (size_t j = 0; !ret && j < a->n_dst; j++) {
-			snprintf(path, sizeof(path), "acls[%zu].dst[%zu]", i, j);
+			snprintf(path, sizeof(path), "%s[%zu].dst[%zu]", a->section, a->index, j);
 			ret =
 			    check_names(pol, w, &a->dst[j].target, 1, WANT_USER_OR_NODE, path, err);
 		}
-		snprintf(path, sizeof(path), "acls[%zu].via", i);
+		snprintf(path, sizeof(path), "%s[%zu].via", a->section, a->index);
 		if (!ret)
 			ret = check_names(pol, w, a->via, a->n_via, WANT_NODE, path, err);
 		if (ret)
@@ -292,8 +321,9 @@ int rn_policy_validate(const struct rn_policy *pol, const struct rn_policy_world
 	return ret;
 }
 
-int rn_policy_check(const char *buf, size_t len, const char *filename,
-		    const struct rn_policy_world *world, struct rn_policy_error *err)
+int rn_policy_check_notes(const char *buf, size_t len, const char *filename,
+			  const struct rn_policy_world *world, struct rn_policy_error *err,
+			  FILE *out)
 {
 	struct rn_policy *pol;
 	int ret = rn_policy_parse(buf, len, filename, &pol, err);
@@ -301,6 +331,21 @@ int rn_policy_check(const char *buf, size_t len, const char *filename,
 	if (ret)
 		return ret;
 	ret = rn_policy_validate(pol, world, err);
+	if (!ret)
+		ret = rn_policy_run_tests(pol, world, err, out);
+	for (size_t i = 0; !ret && out && i < pol->n_notes; i++)
+		fprintf(out, "%s\n", pol->notes[i]);
+	if (!ret && out && pol->names_admins && !world->n_admins)
+		fprintf(out,
+			"%s: note: autogroup:admin and autogroup:owner name the users with the "
+			"admin role, and no user has it, so they name nobody\n",
+			pol->filename);
 	rn_policy_free(pol);
 	return ret;
+}
+
+int rn_policy_check(const char *buf, size_t len, const char *filename,
+		    const struct rn_policy_world *world, struct rn_policy_error *err)
+{
+	return rn_policy_check_notes(buf, len, filename, world, err, NULL);
 }

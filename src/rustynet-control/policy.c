@@ -64,7 +64,7 @@ static int rn_policy_load_checked(struct rn_store *store, const char *path, char
 	if (ret) {
 		fprintf(stderr, "rustynet-control: %s\n", cw.err);
 	} else {
-		ret = rn_policy_check(text, len, path, &cw.w, &err);
+		ret = rn_policy_check_notes(text, len, path, &cw.w, &err, stdout);
 		if (ret == -EINVAL)
 			fprintf(stderr, "%s\n", err.text[0] ? err.text : err.message);
 		else if (ret)
