@@ -41,7 +41,7 @@ static void test_gives_up_and_pins(void **state)
 	uint64_t t = 1000;
 
 	(void)state;
-	assert_true(rn_path_peer_set_candidates(&p, cands, 3, NULL, t, &out));
+	assert_true(rn_path_peer_set_candidates(&p, cands, 3, 2, NULL, t, &out));
 	assert_true(rn_path_addr_equal(&out, &cands[0]));
 	o.endpoint = out;
 	/* Nothing sent yet: not a failure, however long. */
@@ -84,7 +84,7 @@ static void test_roaming_wins(void **state)
 	union rn_path_addr out;
 
 	(void)state;
-	assert_true(rn_path_peer_set_candidates(&p, cands, 3, NULL, 0, &out));
+	assert_true(rn_path_peer_set_candidates(&p, cands, 3, 2, NULL, 0, &out));
 	/* The peer reached us from a port its NAT picked (not a candidate): that is the path. */
 	o.endpoint = v4("203.0.113.7", 61000);
 	o.tx_bytes = 92;
@@ -95,7 +95,7 @@ static void test_roaming_wins(void **state)
 	assert_false(rn_path_peer_tick(&p, &o, 1000 + 10 * RN_PATH_TRY_MS, &out));
 	/* A new map with the same candidates keeps the roamed endpoint: no call to make. */
 	o.handshake_age_ms = 5000;
-	assert_false(rn_path_peer_set_candidates(&p, cands, 3, &o, 20000, &out));
+	assert_false(rn_path_peer_set_candidates(&p, cands, 3, 2, &o, 20000, &out));
 	assert_true(p.working);
 }
 
@@ -112,7 +112,7 @@ static void test_relay_to_direct_and_back(void **state)
 	uint64_t t = 1000;
 
 	(void)state;
-	assert_true(rn_path_peer_set_candidates(&p, cands, 3, NULL, t, &out));
+	assert_true(rn_path_peer_set_candidates(&p, cands, 3, 2, NULL, t, &out));
 	p.cur = 2; /* the relay, as after two failed trials */
 	p.since_ms = t;
 	o.endpoint = cands[2];
@@ -148,7 +148,7 @@ static void test_stale_session_retries(void **state)
 	uint64_t t;
 
 	(void)state;
-	assert_true(rn_path_peer_set_candidates(&p, cands, 2, NULL, 0, &out));
+	assert_true(rn_path_peer_set_candidates(&p, cands, 2, 2, NULL, 0, &out));
 	o.endpoint = cands[0];
 	o.tx_bytes = 148;
 	o.handshake_age_ms = 0;
@@ -176,24 +176,24 @@ static void test_new_map(void **state)
 	union rn_path_addr out, one;
 
 	(void)state;
-	assert_true(rn_path_peer_set_candidates(&p, cands, 3, NULL, 0, &out));
+	assert_true(rn_path_peer_set_candidates(&p, cands, 3, 2, NULL, 0, &out));
 	o.endpoint = cands[0];
 	o.tx_bytes = 148;
 	assert_true(rn_path_peer_tick(&p, &o, RN_PATH_TRY_MS, &out));
 	o.endpoint = out; /* cands[1] */
 	/* The next map drops the host candidate: cands[1] is still in it, kept (index moves). */
-	assert_false(rn_path_peer_set_candidates(&p, cands + 1, 2, &o, 6000, &out));
+	assert_false(rn_path_peer_set_candidates(&p, cands + 1, 2, 1, &o, 6000, &out));
 	assert_int_equal(p.cur, 0);
 	/* A map whose only candidate is new: set at once. */
 	one = v4("198.51.100.20", 41641);
-	assert_true(rn_path_peer_set_candidates(&p, &one, 1, &o, 7000, &out));
+	assert_true(rn_path_peer_set_candidates(&p, &one, 1, 1, &o, 7000, &out));
 	assert_true(rn_path_addr_equal(&out, &one));
 	/* One candidate: nothing to rotate to. */
 	o.endpoint = one;
 	o.tx_bytes += 1000;
 	assert_false(rn_path_peer_tick(&p, &o, 7000 + 10 * RN_PATH_TRY_MS, &out));
 	/* None: nothing set. */
-	assert_false(rn_path_peer_set_candidates(&p, NULL, 0, &o, 8000, &out));
+	assert_false(rn_path_peer_set_candidates(&p, NULL, 0, 0, &o, 8000, &out));
 	assert_int_equal(p.n_cand, 0);
 	assert_false(rn_path_peer_tick(&p, &o, 9000 + 10 * RN_PATH_TRY_MS, &out));
 }
@@ -212,7 +212,7 @@ static void test_fresh_peer_in_use(void **state)
 
 	(void)state;
 	o.endpoint = cands[1];
-	assert_false(rn_path_peer_set_candidates(&p, cands, 3, &o, t, &out));
+	assert_false(rn_path_peer_set_candidates(&p, cands, 3, 2, &o, t, &out));
 	assert_int_equal(p.cur, 1);
 	assert_int_equal(p.changed_at_ms, 0); /* we changed nothing */
 	o.tx_bytes += 148;
@@ -234,7 +234,7 @@ static void test_handshake_before_chooser(void **state)
 
 	(void)state;
 	o.endpoint = cands[1];
-	assert_false(rn_path_peer_set_candidates(&p, cands, 3, &o, 50000, &out));
+	assert_false(rn_path_peer_set_candidates(&p, cands, 3, 2, &o, 50000, &out));
 	o.handshake_age_ms = 1200;
 	o.tx_bytes += 5000;
 	assert_false(rn_path_peer_tick(&p, &o, 51000, &out));
@@ -252,7 +252,7 @@ static void test_unsendable(void **state)
 	union rn_path_addr out;
 
 	(void)state;
-	assert_true(rn_path_peer_set_candidates(&p, cands, 2, NULL, 0, &out));
+	assert_true(rn_path_peer_set_candidates(&p, cands, 2, 2, NULL, 0, &out));
 	o.endpoint = cands[0];
 	assert_false(rn_path_peer_tick(&p, &o, RN_PATH_TRY_MS, &out)); /* nothing tried */
 	o.handshake_attempts = 1;

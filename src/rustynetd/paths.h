@@ -17,14 +17,7 @@
 struct rn_paths_entry {
 	uint8_t key[RN_WG_KEY_LEN];
 	struct rn_path_peer path;
-	bool probing;	   /* the data plane has our probe endpoints for the peer */
-	uint64_t probe_ms; /* CLOCK_BOOTTIME of the last probing initiation */
-};
-
-enum {
-	/* While a peer is relayed (or its path not working), initiations to its direct candidates
-	 * this often: an answer from one moves the session there (docs/nat-traversal.md). */
-	RN_PATHS_PROBE_MS = 10000,
+	bool probing; /* the data plane has our probe endpoints for the peer */
 };
 
 struct rn_paths {
@@ -39,6 +32,8 @@ struct rn_daemon;
 void rn_daemon_paths_apply(struct rn_daemon *d);
 /* Each turn of the loop; does its work at most once a second. */
 void rn_daemon_paths_tick(struct rn_daemon *d);
+/* The host's addresses changed: re-check every peer's path. */
+void rn_daemon_paths_network_changed(struct rn_daemon *d);
 /* At logout and exit. */
 void rn_daemon_paths_free(struct rn_daemon *d);
 enum { RN_PATHS_ADDR_STRLEN = 64 };
