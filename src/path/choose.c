@@ -146,8 +146,8 @@ bool rn_path_peer_relayed(const struct rn_path_peer *p, const struct rn_path_obs
 
 /* Leaves the path in use: a direct one for the relay (initiations race to every direct
  * candidate too, so another direct one that answers first wins), a relay for the next. */
-static unsigned int leave(struct rn_path_peer *p, const struct rn_path_observed *o,
-			  uint64_t now_ms, union rn_path_addr *out)
+static unsigned int leave(struct rn_path_peer *p, const struct rn_path_observed *o, uint64_t now_ms,
+			  union rn_path_addr *out)
 {
 	size_t next = (p->cur + 1) % p->n_cand;
 
@@ -225,8 +225,8 @@ unsigned int rn_path_peer_tick(struct rn_path_peer *p, const struct rn_path_obse
 
 bool rn_path_peer_probing(const struct rn_path_peer *p, const struct rn_path_observed *o)
 {
-	return p->n_direct && (!p->working || p->check_ms || p->recheck ||
-			       rn_path_peer_relayed(p, o));
+	return p->n_direct &&
+	       (!p->working || p->check_ms || p->recheck || rn_path_peer_relayed(p, o));
 }
 
 bool rn_path_peer_probe_due(struct rn_path_peer *p, const struct rn_path_observed *o,

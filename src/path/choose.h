@@ -78,9 +78,9 @@ struct rn_path_peer {
 	bool working;		/* a handshake completed since then (roaming included) */
 	uint64_t changed_at_ms; /* the last change of endpoint we made or saw; 0: none */
 	/* Liveness (all ms on the caller's clock) */
-	uint64_t rx_ms;	      /* when the peer's latest packet came, as last seen; 0: never */
-	uint64_t quiet_ms;    /* RN_PATH_QUIET_MS, or _ONEWAY_MS after a false alarm; 0: the former */
-	uint64_t check_ms;    /* a check runs since then; 0: none */
+	uint64_t rx_ms;	   /* when the peer's latest packet came, as last seen; 0: never */
+	uint64_t quiet_ms; /* RN_PATH_QUIET_MS, or _ONEWAY_MS after a false alarm; 0: the former */
+	uint64_t check_ms; /* a check runs since then; 0: none */
 	uint64_t check_rx_ms; /* rx_ms when it started: a later packet answers it */
 	/* Probing */
 	uint64_t fast_since_ms; /* new candidates or a new network: probe fast from then */
@@ -95,8 +95,9 @@ struct rn_path_observed {
 	uint64_t tx_bytes;	     /* sent to this peer, handshakes included */
 	/* initiations retried without a reply (each after 5 s): > 0 means the path went quiet */
 	unsigned int handshake_attempts;
-	uint64_t rx_age_ms;	   /* since its latest authenticated packet; UINT64_MAX: never */
-	uint64_t data_sent_age_ms; /* since we last sent it data (not keepalives); UINT64_MAX: never */
+	uint64_t rx_age_ms; /* since its latest authenticated packet; UINT64_MAX: never */
+	uint64_t
+	    data_sent_age_ms; /* since we last sent it data (not keepalives); UINT64_MAX: never */
 };
 
 bool rn_path_addr_equal(const union rn_path_addr *a, const union rn_path_addr *b);

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* Choosing a peer's endpoint by handshakes: trial, give-up, pinning, roaming, new maps. */
+/* Choosing a peer's endpoint by handshakes: trial, give-up, pinning, roaming, new maps,
+ * liveness checks, probe rounds. */
 #include <arpa/inet.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -260,6 +261,238 @@ static void test_unsendable(void **state)
 	assert_true(rn_path_addr_equal(&out, &cands[1]));
 }
 
+/* A working path with traffic both ways at t: cands (two direct, the relay), on cand[cur]. */
+static void working_on(struct rn_path_peer *p, struct rn_path_observed *o, size_t cur, uint64_t t)
+{
+	union rn_path_addr out;
+
+	assert_true(rn_path_peer_set_candidates(p, cands, 3, 2, NULL, t - 5000, &out));
+	o->endpoint = cands[cur];
+	o->handshake_age_ms = 1000;
+	o->tx_bytes = 148;
+	o->rx_age_ms = 100;
+	o->data_sent_age_ms = 50;
+	assert_int_equal(rn_path_peer_tick(p, o, t - 1000, &out), 0);
+	assert_true(p->working);
+	assert_int_equal(p->cur, cur);
+	o->handshake_age_ms = 2000;
+	assert_int_equal(rn_path_peer_tick(p, o, t, &out), 0);
+}
+
+/*
+ * Direct -> relay in seconds: data goes out, nothing comes back for RN_PATH_QUIET_MS: a check
+ * (an initiation; probing the other direct candidates meanwhile); unanswered for
+ * RN_PATH_CHECK_MS: the relay, not the next direct candidate (a 5.5 s trial each).
+ */
+static void test_quiet_path_left_for_relay(void **state)
+{
+	struct rn_path_peer p = { 0 };
+	struct rn_path_observed o = { 0 };
+	union rn_path_addr out;
+	uint64_t t = 100000;
+
+	(void)state;
+	working_on(&p, &o, 0, t);
+	assert_true(rn_path_peer_probe_due(&p, &o, t)); /* the first map's round */
+	assert_false(rn_path_peer_probing(&p, &o));
+	/* The path dies at t: our data keeps going out, nothing comes back. */
+	o.rx_age_ms = RN_PATH_QUIET_MS - 1;
+	o.data_sent_age_ms = 10;
+	assert_int_equal(rn_path_peer_tick(&p, &o, t + RN_PATH_QUIET_MS - 1, &out), 0);
+	o.rx_age_ms = RN_PATH_QUIET_MS;
+	assert_int_equal(rn_path_peer_tick(&p, &o, t + RN_PATH_QUIET_MS, &out), RN_PATH_INITIATE);
+	assert_true(rn_path_peer_probing(&p, &o)); /* the check races the other direct one */
+	t += RN_PATH_QUIET_MS;
+	o.rx_age_ms += RN_PATH_CHECK_MS - 1;
+	assert_int_equal(rn_path_peer_tick(&p, &o, t + RN_PATH_CHECK_MS - 1, &out), 0);
+	o.rx_age_ms += 1;
+	assert_int_equal(rn_path_peer_tick(&p, &o, t + RN_PATH_CHECK_MS, &out),
+			 RN_PATH_GIVE | RN_PATH_INITIATE);
+	assert_true(rn_path_addr_equal(&out, &cands[2]));
+	assert_false(p.working);
+	assert_int_equal(p.changed_at_ms, t + RN_PATH_CHECK_MS);
+	/* Relayed: the direct candidates are probed (the one that died among them). */
+	o.endpoint = out;
+	assert_true(rn_path_peer_relayed(&p, &o));
+	assert_true(rn_path_peer_probing(&p, &o));
+	/* The relay's handshake completes: working there. */
+	o.handshake_age_ms = 0;
+	o.rx_age_ms = 0;
+	assert_int_equal(rn_path_peer_tick(&p, &o, t + RN_PATH_CHECK_MS + 1000, &out), 0);
+	assert_true(p.working);
+	assert_int_equal(p.cur, 2);
+}
+
+/* A relay that goes quiet is left for the first candidate (the list wraps). */
+static void test_quiet_relay_left(void **state)
+{
+	struct rn_path_peer p = { 0 };
+	struct rn_path_observed o = { 0 };
+	union rn_path_addr out;
+	uint64_t t = 100000;
+
+	(void)state;
+	working_on(&p, &o, 2, t);
+	o.rx_age_ms = RN_PATH_QUIET_MS;
+	assert_int_equal(rn_path_peer_tick(&p, &o, t + 2000, &out), RN_PATH_INITIATE);
+	o.rx_age_ms += RN_PATH_CHECK_MS;
+	assert_int_equal(rn_path_peer_tick(&p, &o, t + 2000 + RN_PATH_CHECK_MS, &out),
+			 RN_PATH_GIVE | RN_PATH_INITIATE);
+	assert_true(rn_path_addr_equal(&out, &cands[0]));
+}
+
+/*
+ * A one-way flow: the receiver only sends a keepalive every 10 s. The first quiet spell is
+ * checked and answered (a false alarm, nothing moves); then no check while the keepalives
+ * come, until packets come steadily again (a two-way flow): then 2 s is quiet again.
+ */
+static void test_one_way_flow(void **state)
+{
+	struct rn_path_peer p = { 0 };
+	struct rn_path_observed o = { 0 };
+	union rn_path_addr out;
+	uint64_t t = 100000, last_rx;
+	unsigned int checks = 0;
+
+	(void)state;
+	working_on(&p, &o, 0, t);
+	last_rx = t - o.rx_age_ms;
+	for (uint64_t now = t + 1000; now < t + 60000; now += 1000) {
+		unsigned int act;
+
+		o.data_sent_age_ms = 5;
+		if (p.check_ms && now - p.check_ms == 1000)
+			last_rx = now - 900; /* the check's answer */
+		else if ((now - t) % 10000 == 0)
+			last_rx = now - 300; /* the receiver's keepalive */
+		o.rx_age_ms = now - last_rx;
+		act = rn_path_peer_tick(&p, &o, now, &out);
+		assert_false(act & RN_PATH_GIVE);
+		checks += !!(act & RN_PATH_INITIATE);
+	}
+	assert_int_equal(checks, 1);
+	assert_int_equal(p.quiet_ms, RN_PATH_QUIET_ONEWAY_MS);
+	assert_true(p.working);
+	assert_int_equal(p.cur, 0);
+	/* Replies every second: a two-way flow, the short threshold again. */
+	t += 60000;
+	for (uint64_t now = t; now < t + 3000; now += 1000) {
+		o.rx_age_ms = 200;
+		assert_int_equal(rn_path_peer_tick(&p, &o, now, &out), 0);
+	}
+	assert_int_equal(p.quiet_ms, RN_PATH_QUIET_MS);
+	o.rx_age_ms = RN_PATH_QUIET_MS + 200;
+	assert_int_equal(rn_path_peer_tick(&p, &o, t + 4000, &out), RN_PATH_INITIATE);
+}
+
+/* No check when nothing is sent (an idle peer) or when the peer spoke last (replies). */
+static void test_idle_never_checked(void **state)
+{
+	struct rn_path_peer p = { 0 };
+	struct rn_path_observed o = { 0 };
+	union rn_path_addr out;
+	uint64_t t = 100000;
+
+	(void)state;
+	working_on(&p, &o, 0, t);
+	for (uint64_t s = 1; s < 120; s++) {
+		o.rx_age_ms = s * 1000 + 100;	     /* its persistent keepalive long ago */
+		o.data_sent_age_ms = s * 1000 + 150; /* and our last data before it */
+		if (s > 30)
+			o.data_sent_age_ms = 25000; /* our keepalives are not data */
+		assert_int_equal(rn_path_peer_tick(&p, &o, t + s * 1000, &out), 0);
+	}
+	/* Data went out 5 s ago, after its last packet, and nothing since: not flowing now. */
+	o.rx_age_ms = 10000;
+	o.data_sent_age_ms = RN_PATH_TRAFFIC_MS;
+	assert_int_equal(rn_path_peer_tick(&p, &o, t + 121000, &out), 0);
+	assert_int_equal(p.check_ms, 0);
+}
+
+/*
+ * Probe rounds: while relayed, fast (every RN_PATH_PROBE_FAST_MS) for a minute after the path
+ * changed, then every RN_PATH_PROBE_SLOW_MS; a change of network makes them fast again and
+ * asks for one at once.
+ */
+static void test_probe_schedule(void **state)
+{
+	struct rn_path_peer p = { 0 };
+	struct rn_path_observed o = { 0 };
+	uint64_t t = 100000, s, rounds = 0;
+
+	(void)state;
+	working_on(&p, &o, 2, t);
+	p.changed_at_ms = t;
+	assert_true(rn_path_peer_probing(&p, &o));
+	for (s = t; s < t + RN_PATH_PROBE_FAST_FOR_MS; s += 1000)
+		rounds += rn_path_peer_probe_due(&p, &o, s);
+	/* at once (new candidates), then at each FAST_MS: 1 + 59 / 6 */
+	assert_int_equal(rounds, 1 + (RN_PATH_PROBE_FAST_FOR_MS - 1000) / 6000);
+	rounds = 0;
+	for (; s < t + RN_PATH_PROBE_FAST_FOR_MS + 300000; s += 1000)
+		rounds += rn_path_peer_probe_due(&p, &o, s);
+	assert_true(rounds >= 9 && rounds <= 11); /* 300 s at SLOW_MS */
+	/* A new network: a round now, fast again. */
+	rn_path_peer_network_changed(&p, s);
+	assert_true(rn_path_peer_probe_due(&p, &o, s));
+	assert_false(rn_path_peer_probe_due(&p, &o, s + 1000));
+	assert_true(rn_path_peer_probe_due(&p, &o, s + 6000));
+}
+
+/* A working direct path is not probed, except once after new candidates or a new network (a
+ * better direct one may have come): the answer that comes first (the lowest round trip)
+ * roams the endpoint, and the chooser takes it. */
+static void test_recheck_lowest_rtt(void **state)
+{
+	struct rn_path_peer p = { 0 };
+	struct rn_path_observed o = { 0 };
+	union rn_path_addr out;
+	uint64_t t = 100000;
+
+	(void)state;
+	working_on(&p, &o, 1, t);
+	assert_true(rn_path_peer_probe_due(&p, &o, t)); /* the first map's round */
+	assert_false(rn_path_peer_probing(&p, &o));
+	assert_false(rn_path_peer_probe_due(&p, &o, t + 60000));
+	/* The same map again: nothing to re-check. */
+	assert_false(rn_path_peer_set_candidates(&p, cands, 3, 2, &o, t + 61000, &out));
+	assert_false(rn_path_peer_probing(&p, &o));
+	/* The host's addresses changed: one round, at once, then none. */
+	rn_path_peer_network_changed(&p, t + 62000);
+	assert_true(rn_path_peer_probing(&p, &o));
+	assert_true(rn_path_peer_probe_due(&p, &o, t + 62000));
+	assert_false(rn_path_peer_probing(&p, &o));
+	/* The host candidate answered first: roaming moved the endpoint, the chooser follows. */
+	o.endpoint = cands[0];
+	o.handshake_age_ms = 0;
+	assert_int_equal(rn_path_peer_tick(&p, &o, t + 63000, &out), 0);
+	assert_int_equal(p.cur, 0);
+	assert_true(p.working);
+	assert_int_equal(p.changed_at_ms, t + 63000);
+	/* A map with other candidates asks for a round too. */
+	assert_false(rn_path_peer_set_candidates(&p, cands, 2, 2, &o, t + 64000, &out));
+	assert_true(rn_path_peer_probe_due(&p, &o, t + 64000));
+}
+
+/* Without a relay the quiet path is left for the next candidate. */
+static void test_quiet_no_relay(void **state)
+{
+	struct rn_path_peer p = { 0 };
+	struct rn_path_observed o = { 0 };
+	union rn_path_addr out;
+	uint64_t t = 100000;
+
+	(void)state;
+	working_on(&p, &o, 0, t);
+	assert_false(rn_path_peer_set_candidates(&p, cands, 2, 2, &o, t, &out));
+	o.rx_age_ms = RN_PATH_QUIET_MS;
+	assert_int_equal(rn_path_peer_tick(&p, &o, t + 2000, &out), RN_PATH_INITIATE);
+	o.rx_age_ms += RN_PATH_CHECK_MS;
+	assert_int_equal(rn_path_peer_tick(&p, &o, t + 4000, &out),
+			 RN_PATH_GIVE | RN_PATH_INITIATE);
+	assert_true(rn_path_addr_equal(&out, &cands[1]));
+}
+
 static void test_addr_equal(void **state)
 {
 	union rn_path_addr a = v4("203.0.113.7", 1), b = v4("203.0.113.7", 2), c = { 0 }, d = { 0 };
@@ -289,6 +522,13 @@ int main(void)
 		cmocka_unit_test_setup(test_fresh_peer_in_use, setup),
 		cmocka_unit_test_setup(test_unsendable, setup),
 		cmocka_unit_test_setup(test_handshake_before_chooser, setup),
+		cmocka_unit_test_setup(test_quiet_path_left_for_relay, setup),
+		cmocka_unit_test_setup(test_quiet_relay_left, setup),
+		cmocka_unit_test_setup(test_one_way_flow, setup),
+		cmocka_unit_test_setup(test_idle_never_checked, setup),
+		cmocka_unit_test_setup(test_probe_schedule, setup),
+		cmocka_unit_test_setup(test_recheck_lowest_rtt, setup),
+		cmocka_unit_test_setup(test_quiet_no_relay, setup),
 		cmocka_unit_test(test_addr_equal),
 	};
 

@@ -151,7 +151,7 @@ static void run(struct rn_daemon *d, int sfd)
 		/* our endpoints may have moved, and with them the poll's own connection */
 		if (n > 0 && (pfd[4].revents & POLLIN) && rn_localaddrs_ready(d)) {
 			rn_client_repoll(d->client);
-			rn_daemon_disco_kick(d); /* and with them, perhaps, our NAT */
+			rn_daemon_disco_kick(d);	    /* and with them, perhaps, our NAT */
 			rn_daemon_paths_network_changed(d); /* and the best path to each peer */
 		}
 		wait_ms = rn_daemon_disco_run(d, n > 0 && (pfd[5].revents & POLLIN));

@@ -220,8 +220,8 @@ void rn_daemon_paths_apply(struct rn_daemon *d)
 			observed(pc, &o);
 			op = &o;
 		}
-		if (rn_path_peer_set_candidates(&v[i].path, c, nc, count_direct(c, nc), op, boot_ms(),
-						&out))
+		if (rn_path_peer_set_candidates(&v[i].path, c, nc, count_direct(c, nc), op,
+						boot_ms(), &out))
 			give(d, mp->public_key, &out, "new candidates");
 	}
 	rn_wg_config_free(&cfg);
@@ -254,7 +254,8 @@ void rn_daemon_paths_tick(struct rn_daemon *d)
 		act = rn_path_peer_tick(&e->path, &o, now, &out);
 		if (act & RN_PATH_GIVE) {
 			give(d, e->key, &out,
-			     was_working ? "the path stopped answering" : "no handshake on the last one");
+			     was_working ? "the path stopped answering"
+					 : "no handshake on the last one");
 			memcpy(&o.endpoint, &out, sizeof(out));
 		} else if (act & RN_PATH_INITIATE) {
 			log_debug(MAIN, "path: data sent, no answer for %" PRIu64 " ms: checking",
