@@ -111,29 +111,39 @@ static void roamed(struct rn_path_peer *p, const struct rn_path_observed *o, uin
 		p->changed_at_ms = now_ms;
 }
 
-/* The peer's latest packet, as seen now; packets steadily less than RN_PATH_QUIET_MS apart
- * mean a two-way flow: the short threshold again. */
-static void note_rx(struct rn_path_peer *p, const struct rn_path_observed *o, uint64_t now_ms)
+/*
+ * The peer's latest packet and our latest data, as seen now. Packets steadily less than
+ * RN_PATH_QUIET_MS apart mean a two-way flow: the short threshold again. Data we sent well after
+ * its latest packet starts the wait for an answer; a packet after that start ends it.
+ */
+static void note_traffic(struct rn_path_peer *p, const struct rn_path_observed *o, uint64_t now_ms)
 {
-	uint64_t rx;
+	uint64_t rx = 0, tx = 0;
 
-	if (o->rx_age_ms == UINT64_MAX || o->rx_age_ms >= now_ms)
-		return;
-	rx = now_ms - o->rx_age_ms;
+	if (o->rx_age_ms < now_ms)
+		rx = now_ms - o->rx_age_ms;
+	if (o->data_sent_age_ms < now_ms)
+		tx = now_ms - o->data_sent_age_ms;
 	/* the same packet seen at two ticks differs by the clocks' rounding, not seconds */
-	if (p->rx_ms && rx > p->rx_ms + 100 && rx - p->rx_ms < RN_PATH_QUIET_MS)
-		p->quiet_ms = RN_PATH_QUIET_MS;
-	if (!p->rx_ms || rx > p->rx_ms + 100)
+	if (rx && p->rx_ms && rx > p->rx_ms + 100) {
+		if (rx - p->rx_ms < RN_PATH_QUIET_MS)
+			p->quiet_ms = RN_PATH_QUIET_MS;
 		p->rx_ms = rx;
+	} else if (rx && !p->rx_ms) {
+		p->rx_ms = rx;
+	}
+	if (p->wait_ms && p->rx_ms >= p->wait_ms)
+		p->wait_ms = 0;
+	if (!p->wait_ms && tx > p->rx_ms + RN_PATH_REPLY_MS)
+		p->wait_ms = tx;
 }
 
-/* Data went out since the peer's last packet, recently, and nothing came for the threshold. */
-static bool quiet(const struct rn_path_peer *p, const struct rn_path_observed *o)
+/* Our data has waited for an answer past the threshold. */
+static bool quiet(const struct rn_path_peer *p, uint64_t now_ms)
 {
 	uint64_t threshold = p->quiet_ms ? p->quiet_ms : RN_PATH_QUIET_MS;
 
-	return o->data_sent_age_ms < RN_PATH_TRAFFIC_MS && o->data_sent_age_ms < o->rx_age_ms &&
-	       o->rx_age_ms >= threshold;
+	return p->wait_ms && now_ms >= p->wait_ms && now_ms - p->wait_ms >= threshold;
 }
 
 bool rn_path_peer_relayed(const struct rn_path_peer *p, const struct rn_path_observed *o)
@@ -173,7 +183,7 @@ static unsigned int liveness(struct rn_path_peer *p, const struct rn_path_observ
 		}
 		return 0;
 	}
-	if (!quiet(p, o))
+	if (!quiet(p, now_ms))
 		return 0;
 	p->check_ms = now_ms;
 	p->check_rx_ms = p->rx_ms;
@@ -190,7 +200,7 @@ unsigned int rn_path_peer_tick(struct rn_path_peer *p, const struct rn_path_obse
 		tried_for = 0;
 	if (p->given_ms)
 		since_given = now_ms >= p->given_ms ? now_ms - p->given_ms : 0;
-	note_rx(p, o, now_ms);
+	note_traffic(p, o, now_ms);
 	if (p->working && p->n_cand > 1) {
 		act = liveness(p, o, now_ms, out);
 		if (act & RN_PATH_GIVE)
@@ -223,6 +233,11 @@ unsigned int rn_path_peer_tick(struct rn_path_peer *p, const struct rn_path_obse
 	return RN_PATH_GIVE;
 }
 
+void rn_path_peer_check_held(struct rn_path_peer *p)
+{
+	p->check_ms = 0;
+}
+
 bool rn_path_peer_probing(const struct rn_path_peer *p, const struct rn_path_observed *o)
 {
 	return p->n_direct &&
@@ -244,6 +259,16 @@ bool rn_path_peer_probe_due(struct rn_path_peer *p, const struct rn_path_observe
 	p->probe_ms = now_ms;
 	p->recheck = false;
 	return true;
+}
+
+bool rn_path_peer_busy(const struct rn_path_peer *p, uint64_t now_ms)
+{
+	uint64_t threshold = p->quiet_ms ? p->quiet_ms : RN_PATH_QUIET_MS;
+
+	/* waiting: only in the last second before a check (a one-way flow never gets there) */
+	if (p->check_ms || (p->working && p->wait_ms && now_ms + 1000 >= p->wait_ms + threshold))
+		return true;
+	return !p->working && p->given_ms && now_ms - p->given_ms < RN_PATH_CHECK_MS;
 }
 
 void rn_path_peer_network_changed(struct rn_path_peer *p, uint64_t now_ms)

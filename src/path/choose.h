@@ -10,8 +10,9 @@
  *   handshake within RN_PATH_TRY_MS is given up for the next one. A completed handshake pins
  *   the path, including one the data plane roamed to by itself (the peer reached us from an
  *   address of its own choosing, which is then the best proof there is).
- * - Liveness: on a working path, data sent since the peer's last packet and nothing from it
- *   for RN_PATH_QUIET_MS starts a check (an initiation: a round trip); unanswered for
+ * - Liveness: on a working path, data sent after the peer's last packet (not a reply to it) and
+ *   nothing from it for RN_PATH_QUIET_MS starts a check (an initiation: a round trip), so an
+ *   idle peer is never checked; unanswered for
  *   RN_PATH_CHECK_MS, the path is left: a direct one for the relay, a relay for the next
  *   candidate. So is a path on which the data plane retried an initiation unanswered.
  * - Probing: while relayed, not working, checking, or once after new candidates or a change of
@@ -36,6 +37,9 @@ enum {
 	RN_PATH_STALE_MS = 180000,
 	/* Data went out and nothing came back for this long: check the path. */
 	RN_PATH_QUIET_MS = 2000,
+	/* Data sent this soon after the peer's latest packet is an answer to it, and expects none
+	 * (a ping's reply, a request's response): only data sent later starts the wait. */
+	RN_PATH_REPLY_MS = 200,
 	/*
 	 * After a check the peer answered (a one-way flow: its receiver only sends a keepalive
 	 * every KEEPALIVE_TIMEOUT, 10 s; or a burst of load): longer than that keepalive, until
@@ -44,14 +48,13 @@ enum {
 	RN_PATH_QUIET_ONEWAY_MS = 12000,
 	/* A check unanswered this long: the path is dead. */
 	RN_PATH_CHECK_MS = 2000,
-	/* Data sent within this long: traffic flows. An idle peer is never checked. */
-	RN_PATH_TRAFFIC_MS = 3000,
 	/* Probe rounds: REKEY_TIMEOUT and a margin (the data plane holds initiations back
 	 * within REKEY_TIMEOUT of the last one anyway), for a minute after a change; then
 	 * every 30 s, so a pair that stays relayed does not handshake every few seconds. */
 	RN_PATH_PROBE_FAST_MS = 5050,
 	RN_PATH_PROBE_FAST_FOR_MS = 60000,
 	RN_PATH_PROBE_SLOW_MS = 30000,
+	RN_PATH_BUSY_TICK_MS = 250,
 };
 
 /* What rn_path_peer_tick asks of the caller. */
@@ -80,6 +83,7 @@ struct rn_path_peer {
 	/* Liveness (all ms on the caller's clock) */
 	uint64_t rx_ms;	   /* when the peer's latest packet came, as last seen; 0: never */
 	uint64_t quiet_ms; /* RN_PATH_QUIET_MS, or _ONEWAY_MS after a false alarm; 0: the former */
+	uint64_t wait_ms;  /* our data since then is unanswered (the first seen); 0: none */
 	uint64_t check_ms; /* a check runs since then; 0: none */
 	uint64_t check_rx_ms; /* rx_ms when it started: a later packet answers it */
 	/* Probing */
@@ -124,6 +128,10 @@ unsigned int rn_path_peer_tick(struct rn_path_peer *p, const struct rn_path_obse
 /* The endpoint in use is one of the relays. */
 bool rn_path_peer_relayed(const struct rn_path_peer *p, const struct rn_path_observed *o);
 
+/* The check's initiation was held back (the data plane sent or answered one within
+ * REKEY_TIMEOUT): it starts again at the next tick, so its answer is awaited from when it went. */
+void rn_path_peer_check_held(struct rn_path_peer *p);
+
 /* Whether initiations should also go to the direct candidates now (the data plane's probe
  * endpoints): relayed, not working, a check running, or a re-check asked for. */
 bool rn_path_peer_probing(const struct rn_path_peer *p, const struct rn_path_observed *o);
@@ -131,6 +139,13 @@ bool rn_path_peer_probing(const struct rn_path_peer *p, const struct rn_path_obs
 /* Whether a probe round (an initiation) is due now; true records it. */
 bool rn_path_peer_probe_due(struct rn_path_peer *p, const struct rn_path_observed *o,
 			    uint64_t now_ms);
+
+/*
+ * Whether the chooser has a verdict coming (a check is a second away or runs, a path was just
+ * left): the caller then ticks every RN_PATH_BUSY_TICK_MS rather than every second, so a
+ * dead path is left and a new one seen working a second sooner.
+ */
+bool rn_path_peer_busy(const struct rn_path_peer *p, uint64_t now_ms);
 
 /* The host's addresses changed: every path is re-checked at once, and probed fast a while. */
 void rn_path_peer_network_changed(struct rn_path_peer *p, uint64_t now_ms);

@@ -280,37 +280,57 @@ static void working_on(struct rn_path_peer *p, struct rn_path_observed *o, size_
 }
 
 /*
- * Direct -> relay in seconds: data goes out, nothing comes back for RN_PATH_QUIET_MS: a check
- * (an initiation; probing the other direct candidates meanwhile); unanswered for
- * RN_PATH_CHECK_MS: the relay, not the next direct candidate (a 5.5 s trial each).
+ * The path dies at t (the peer's last packet came at t - 100) while we keep sending data every
+ * second: the ticks at which the chooser asks for a check and leaves the path.
+ */
+static void dies(struct rn_path_peer *p, struct rn_path_observed *o, uint64_t t, uint64_t *check_at,
+		 uint64_t *left_at, union rn_path_addr *out)
+{
+	*check_at = *left_at = 0;
+	for (uint64_t now = t + 1000; now <= t + 10000 && !*left_at; now += 1000) {
+		unsigned int act;
+
+		o->rx_age_ms = now - (t - 100);
+		o->data_sent_age_ms = 10;
+		act = rn_path_peer_tick(p, o, now, out);
+		/* a check a second away or running: the caller ticks faster */
+		assert_int_equal(rn_path_peer_busy(p, now), now >= t + 2000);
+		if (act == RN_PATH_INITIATE) {
+			assert_int_equal(*check_at, 0);
+			*check_at = now;
+			assert_true(
+			    rn_path_peer_probing(p, o)); /* the check races the other direct ones */
+		} else if (act) {
+			assert_int_equal(act, RN_PATH_GIVE | RN_PATH_INITIATE);
+			*left_at = now;
+		}
+	}
+}
+
+/*
+ * Direct -> relay in seconds: our data waits RN_PATH_QUIET_MS for an answer (from the first tick
+ * that saw it: t + 990): a check; unanswered for RN_PATH_CHECK_MS: the relay, not the next
+ * direct candidate (a 5.5 s trial each).
  */
 static void test_quiet_path_left_for_relay(void **state)
 {
 	struct rn_path_peer p = { 0 };
 	struct rn_path_observed o = { 0 };
 	union rn_path_addr out;
-	uint64_t t = 100000;
+	uint64_t t = 100000, check_at, left_at;
 
 	(void)state;
 	working_on(&p, &o, 0, t);
 	assert_true(rn_path_peer_probe_due(&p, &o, t)); /* the first map's round */
 	assert_false(rn_path_peer_probing(&p, &o));
-	/* The path dies at t: our data keeps going out, nothing comes back. */
-	o.rx_age_ms = RN_PATH_QUIET_MS - 1;
-	o.data_sent_age_ms = 10;
-	assert_int_equal(rn_path_peer_tick(&p, &o, t + RN_PATH_QUIET_MS - 1, &out), 0);
-	o.rx_age_ms = RN_PATH_QUIET_MS;
-	assert_int_equal(rn_path_peer_tick(&p, &o, t + RN_PATH_QUIET_MS, &out), RN_PATH_INITIATE);
-	assert_true(rn_path_peer_probing(&p, &o)); /* the check races the other direct one */
-	t += RN_PATH_QUIET_MS;
-	o.rx_age_ms += RN_PATH_CHECK_MS - 1;
-	assert_int_equal(rn_path_peer_tick(&p, &o, t + RN_PATH_CHECK_MS - 1, &out), 0);
-	o.rx_age_ms += 1;
-	assert_int_equal(rn_path_peer_tick(&p, &o, t + RN_PATH_CHECK_MS, &out),
-			 RN_PATH_GIVE | RN_PATH_INITIATE);
+	dies(&p, &o, t, &check_at, &left_at, &out);
+	assert_int_equal(check_at, t + 3000);
+	assert_int_equal(left_at, t + 3000 + RN_PATH_CHECK_MS);
+	assert_true(rn_path_peer_busy(&p, left_at + 1000)); /* the new path's answer is near */
+	assert_false(rn_path_peer_busy(&p, left_at + RN_PATH_CHECK_MS));
 	assert_true(rn_path_addr_equal(&out, &cands[2]));
 	assert_false(p.working);
-	assert_int_equal(p.changed_at_ms, t + RN_PATH_CHECK_MS);
+	assert_int_equal(p.changed_at_ms, left_at);
 	/* Relayed: the direct candidates are probed (the one that died among them). */
 	o.endpoint = out;
 	assert_true(rn_path_peer_relayed(&p, &o));
@@ -318,7 +338,7 @@ static void test_quiet_path_left_for_relay(void **state)
 	/* The relay's handshake completes: working there. */
 	o.handshake_age_ms = 0;
 	o.rx_age_ms = 0;
-	assert_int_equal(rn_path_peer_tick(&p, &o, t + RN_PATH_CHECK_MS + 1000, &out), 0);
+	assert_int_equal(rn_path_peer_tick(&p, &o, left_at + 1000, &out), 0);
 	assert_true(p.working);
 	assert_int_equal(p.cur, 2);
 }
@@ -329,22 +349,65 @@ static void test_quiet_relay_left(void **state)
 	struct rn_path_peer p = { 0 };
 	struct rn_path_observed o = { 0 };
 	union rn_path_addr out;
-	uint64_t t = 100000;
+	uint64_t t = 100000, check_at, left_at;
 
 	(void)state;
 	working_on(&p, &o, 2, t);
-	o.rx_age_ms = RN_PATH_QUIET_MS;
-	assert_int_equal(rn_path_peer_tick(&p, &o, t + 2000, &out), RN_PATH_INITIATE);
-	o.rx_age_ms += RN_PATH_CHECK_MS;
-	assert_int_equal(rn_path_peer_tick(&p, &o, t + 2000 + RN_PATH_CHECK_MS, &out),
-			 RN_PATH_GIVE | RN_PATH_INITIATE);
+	assert_false(rn_path_peer_busy(&p, t));
+	dies(&p, &o, t, &check_at, &left_at, &out);
+	assert_int_equal(left_at, t + 5000);
 	assert_true(rn_path_addr_equal(&out, &cands[0]));
 }
 
+/* Without a relay the quiet path is left for the next candidate. */
+static void test_quiet_no_relay(void **state)
+{
+	struct rn_path_peer p = { 0 };
+	struct rn_path_observed o = { 0 };
+	union rn_path_addr out;
+	uint64_t t = 100000, check_at, left_at;
+
+	(void)state;
+	working_on(&p, &o, 0, t);
+	assert_false(rn_path_peer_set_candidates(&p, cands, 2, 2, &o, t, &out));
+	dies(&p, &o, t, &check_at, &left_at, &out);
+	assert_int_equal(left_at, t + 5000);
+	assert_true(rn_path_addr_equal(&out, &cands[1]));
+}
+
+/* The check's initiation was held back (one went within REKEY_TIMEOUT): asked again at the
+ * next tick, and its answer awaited from then. */
+static void test_check_held_back(void **state)
+{
+	struct rn_path_peer p = { 0 };
+	struct rn_path_observed o = { 0 };
+	union rn_path_addr out;
+	uint64_t t = 100000;
+
+	(void)state;
+	working_on(&p, &o, 0, t);
+	o.data_sent_age_ms = 10;
+	for (uint64_t now = t + 1000; now <= t + 3000; now += 1000) {
+		o.rx_age_ms = now - (t - 100);
+		rn_path_peer_tick(&p, &o, now, &out);
+	}
+	assert_int_equal(p.check_ms, t + 3000);
+	for (uint64_t now = t + 4000; now <= t + 6000; now += 1000) {
+		rn_path_peer_check_held(&p);
+		o.rx_age_ms = now - (t - 100);
+		assert_int_equal(rn_path_peer_tick(&p, &o, now, &out), RN_PATH_INITIATE);
+	}
+	o.rx_age_ms = 7000 + 100;
+	assert_int_equal(rn_path_peer_tick(&p, &o, t + 7000, &out), 0);
+	o.rx_age_ms = 8000 + 100;
+	assert_int_equal(rn_path_peer_tick(&p, &o, t + 8000, &out),
+			 RN_PATH_GIVE | RN_PATH_INITIATE);
+}
+
 /*
- * A one-way flow: the receiver only sends a keepalive every 10 s. The first quiet spell is
- * checked and answered (a false alarm, nothing moves); then no check while the keepalives
- * come, until packets come steadily again (a two-way flow): then 2 s is quiet again.
+ * A one-way flow: the receiver only sends a keepalive every 10 s. The first wait is checked
+ * and answered (a false alarm, nothing moves); then no check while the keepalives come, until
+ * packets come steadily again (a two-way flow): then 2 s is quiet again.
  */
 static void test_one_way_flow(void **state)
 {
@@ -381,11 +444,18 @@ static void test_one_way_flow(void **state)
 		assert_int_equal(rn_path_peer_tick(&p, &o, now, &out), 0);
 	}
 	assert_int_equal(p.quiet_ms, RN_PATH_QUIET_MS);
-	o.rx_age_ms = RN_PATH_QUIET_MS + 200;
-	assert_int_equal(rn_path_peer_tick(&p, &o, t + 4000, &out), RN_PATH_INITIATE);
+	for (uint64_t now = t + 3000; now <= t + 6000; now += 1000) {
+		o.rx_age_ms = now - (t + 2000 - 200);
+		if (rn_path_peer_tick(&p, &o, now, &out) == RN_PATH_INITIATE)
+			break;
+		assert_true(now < t + 6000);
+	}
 }
 
-/* No check when nothing is sent (an idle peer) or when the peer spoke last (replies). */
+/*
+ * No check when nothing is sent (an idle peer), nor when what we sent answered the peer's
+ * packet (the peer pings us every 5 s: our replies expect nothing back).
+ */
 static void test_idle_never_checked(void **state)
 {
 	struct rn_path_peer p = { 0 };
@@ -398,14 +468,14 @@ static void test_idle_never_checked(void **state)
 	for (uint64_t s = 1; s < 120; s++) {
 		o.rx_age_ms = s * 1000 + 100;	     /* its persistent keepalive long ago */
 		o.data_sent_age_ms = s * 1000 + 150; /* and our last data before it */
-		if (s > 30)
-			o.data_sent_age_ms = 25000; /* our keepalives are not data */
 		assert_int_equal(rn_path_peer_tick(&p, &o, t + s * 1000, &out), 0);
 	}
-	/* Data went out 5 s ago, after its last packet, and nothing since: not flowing now. */
-	o.rx_age_ms = 10000;
-	o.data_sent_age_ms = RN_PATH_TRAFFIC_MS;
-	assert_int_equal(rn_path_peer_tick(&p, &o, t + 121000, &out), 0);
+	t += 120000;
+	for (uint64_t s = 0; s < 60; s++) {
+		o.rx_age_ms = (s % 5) * 1000 + 300;	   /* its ping */
+		o.data_sent_age_ms = (s % 5) * 1000 + 299; /* our reply */
+		assert_int_equal(rn_path_peer_tick(&p, &o, t + s * 1000, &out), 0);
+	}
 	assert_int_equal(p.check_ms, 0);
 }
 
@@ -474,25 +544,6 @@ static void test_recheck_lowest_rtt(void **state)
 	assert_true(rn_path_peer_probe_due(&p, &o, t + 64000));
 }
 
-/* Without a relay the quiet path is left for the next candidate. */
-static void test_quiet_no_relay(void **state)
-{
-	struct rn_path_peer p = { 0 };
-	struct rn_path_observed o = { 0 };
-	union rn_path_addr out;
-	uint64_t t = 100000;
-
-	(void)state;
-	working_on(&p, &o, 0, t);
-	assert_false(rn_path_peer_set_candidates(&p, cands, 2, 2, &o, t, &out));
-	o.rx_age_ms = RN_PATH_QUIET_MS;
-	assert_int_equal(rn_path_peer_tick(&p, &o, t + 2000, &out), RN_PATH_INITIATE);
-	o.rx_age_ms += RN_PATH_CHECK_MS;
-	assert_int_equal(rn_path_peer_tick(&p, &o, t + 4000, &out),
-			 RN_PATH_GIVE | RN_PATH_INITIATE);
-	assert_true(rn_path_addr_equal(&out, &cands[1]));
-}
-
 static void test_addr_equal(void **state)
 {
 	union rn_path_addr a = v4("203.0.113.7", 1), b = v4("203.0.113.7", 2), c = { 0 }, d = { 0 };
@@ -529,6 +580,7 @@ int main(void)
 		cmocka_unit_test_setup(test_probe_schedule, setup),
 		cmocka_unit_test_setup(test_recheck_lowest_rtt, setup),
 		cmocka_unit_test_setup(test_quiet_no_relay, setup),
+		cmocka_unit_test_setup(test_check_held_back, setup),
 		cmocka_unit_test(test_addr_equal),
 	};
 

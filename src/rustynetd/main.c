@@ -132,7 +132,7 @@ static void run(struct rn_daemon *d, int sfd)
 			{ .fd = rn_localaddrs_fd(d), .events = POLLIN },
 			{ .fd = rn_daemon_disco_fd(d), .events = POLLIN },
 		};
-		int n = poll(pfd, 6, wait_ms);
+		int n = poll(pfd, 6, wait_ms), paths_ms;
 
 		if (n < 0 && errno != EINTR) {
 			log_error(MAIN, "poll failed: %s", strerror(errno));
@@ -156,7 +156,9 @@ static void run(struct rn_daemon *d, int sfd)
 		}
 		wait_ms = rn_daemon_disco_run(d, n > 0 && (pfd[5].revents & POLLIN));
 		rn_daemon_dns_tick(d);
-		rn_daemon_paths_tick(d);
+		paths_ms = rn_daemon_paths_tick(d);
+		if (paths_ms < wait_ms)
+			wait_ms = paths_ms;
 		rn_daemon_callme_tick(d);
 		if (rn_wg_device_is_dead(d->dev) || !rn_tun_exists(d->ifname)) {
 			log_error(MAIN, "interface %s is gone, shutting down", d->ifname);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Peers' endpoints chosen by handshakes: see paths.h and src/path/choose.h. */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -130,12 +131,13 @@ static size_t candidates(const struct rn_daemon *d, const struct rn_netmap_peer 
  * to each, and the first answer moves the session there by roaming. A probe round (when due, or
  * asked by the chooser: a check, a new path) starts one.
  */
-static void probe(struct rn_daemon *d, struct rn_paths_entry *e, const struct rn_path_observed *o,
-		  bool initiate, uint64_t now)
+static int probe(struct rn_daemon *d, struct rn_paths_entry *e, const struct rn_path_observed *o,
+		 bool initiate, uint64_t now)
 {
 	union rn_wg_endpoint direct[RN_WG_MAX_PROBES];
 	size_t n = 0;
 	bool want = rn_path_peer_probing(&e->path, o);
+	int r;
 
 	for (size_t i = 0; i < e->path.n_direct && n < RN_WG_MAX_PROBES; i++) {
 		union rn_wg_endpoint w;
@@ -152,7 +154,7 @@ static void probe(struct rn_daemon *d, struct rn_paths_entry *e, const struct rn
 	if (rn_path_peer_probe_due(&e->path, o, now) && want)
 		initiate = true;
 	if (!initiate || o->endpoint.sa.sa_family == AF_UNSPEC)
-		return;
+		return -EDESTADDRREQ;
 	/*
 	 * First a datagram the peer drops (no WireGuard type) to each candidate: it opens our own
 	 * NAT towards it, so the peer's next probe gets in even when our initiation is held back
@@ -164,8 +166,10 @@ static void probe(struct rn_daemon *d, struct rn_paths_entry *e, const struct rn
 
 		rn_wg_device_send_raw(d->dev, &direct[i], punch, sizeof(punch));
 	}
-	if (rn_wg_device_initiate(d->dev, e->key) == 0)
+	r = rn_wg_device_initiate(d->dev, e->key);
+	if (r == 0)
 		log_debug(MAIN, "path: initiation, also to %zu direct candidates", want ? n : 0);
+	return r;
 }
 
 /* The candidates' leading direct ones (the relays come last). */
@@ -230,16 +234,19 @@ void rn_daemon_paths_apply(struct rn_daemon *d)
 	d->paths.n = d->map.n_peers;
 }
 
-void rn_daemon_paths_tick(struct rn_daemon *d)
+int rn_daemon_paths_tick(struct rn_daemon *d)
 {
 	struct rn_wg_config cfg = { 0 };
 	uint64_t now = boot_ms();
 
-	if (!d->paths.n || now - d->paths.last_tick_ms < 1000)
-		return;
+	if (!d->paths.n)
+		return 1000;
+	if (now - d->paths.last_tick_ms < d->paths.tick_ms)
+		return (int)(d->paths.tick_ms - (now - d->paths.last_tick_ms));
 	d->paths.last_tick_ms = now;
+	d->paths.tick_ms = 1000;
 	if (rn_wg_device_snapshot(d->dev, &cfg))
-		return;
+		return (int)d->paths.tick_ms;
 	for (size_t i = 0; i < d->paths.n; i++) {
 		struct rn_paths_entry *e = &d->paths.v[i];
 		const struct rn_wg_peer_config *pc = cfg_peer(&cfg, e->key);
@@ -261,9 +268,15 @@ void rn_daemon_paths_tick(struct rn_daemon *d)
 			log_debug(MAIN, "path: data sent, no answer for %" PRIu64 " ms: checking",
 				  o.rx_age_ms);
 		}
-		probe(d, e, &o, act & RN_PATH_INITIATE, now);
+		/* a check's initiation held back: its wait starts when one goes */
+		if (probe(d, e, &o, act & RN_PATH_INITIATE, now) == -EALREADY &&
+		    act == RN_PATH_INITIATE)
+			rn_path_peer_check_held(&e->path);
+		if (rn_path_peer_busy(&e->path, now))
+			d->paths.tick_ms = RN_PATH_BUSY_TICK_MS;
 	}
 	rn_wg_config_free(&cfg);
+	return (int)d->paths.tick_ms;
 }
 
 void rn_daemon_paths_network_changed(struct rn_daemon *d)

@@ -409,6 +409,7 @@ out:
 int rn_wg_device_initiate(struct rn_wg_device *dev, const uint8_t public_key[RN_WG_KEY_LEN])
 {
 	struct rn_wg_peer *peer;
+	uint64_t now;
 	int err = 0;
 
 	pthread_rwlock_rdlock(&dev->cfg_lock);
@@ -418,10 +419,14 @@ int rn_wg_device_initiate(struct rn_wg_device *dev, const uint8_t public_key[RN_
 		goto out;
 	}
 	pthread_mutex_lock(&peer->lock);
+	now = rn_now_ns();
 	if (peer->endpoint.sa.sa_family == AF_UNSPEC)
 		err = -EDESTADDRREQ;
+	else if (peer->last_sent_handshake_ns &&
+		 now - peer->last_sent_handshake_ns < RN_REKEY_TIMEOUT_S * RN_NS_PER_S)
+		err = -EALREADY;
 	else
-		rn_send_handshake_initiation_locked(peer, false, rn_now_ns());
+		rn_send_handshake_initiation_locked(peer, false, now);
 	pthread_mutex_unlock(&peer->lock);
 out:
 	pthread_rwlock_unlock(&dev->cfg_lock);
