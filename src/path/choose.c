@@ -271,6 +271,11 @@ bool rn_path_peer_busy(const struct rn_path_peer *p, uint64_t now_ms)
 	return !p->working && p->given_ms && now_ms - p->given_ms < RN_PATH_CHECK_MS;
 }
 
+void rn_path_peer_probe_held(struct rn_path_peer *p)
+{
+	p->probe_ms = 0;
+}
+
 void rn_path_peer_network_changed(struct rn_path_peer *p, uint64_t now_ms)
 {
 	p->fast_since_ms = now_ms;

@@ -147,6 +147,10 @@ bool rn_path_peer_probe_due(struct rn_path_peer *p, const struct rn_path_observe
  */
 bool rn_path_peer_busy(const struct rn_path_peer *p, uint64_t now_ms);
 
+/* The round's initiation was held back (the data plane sent or answered one within
+ * REKEY_TIMEOUT, often the peer's own probe): due again at once, so it goes when it may. */
+void rn_path_peer_probe_held(struct rn_path_peer *p);
+
 /* The host's addresses changed: every path is re-checked at once, and probed fast a while. */
 void rn_path_peer_network_changed(struct rn_path_peer *p, uint64_t now_ms);
 

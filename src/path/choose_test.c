@@ -502,6 +502,12 @@ static void test_probe_schedule(void **state)
 	for (; s < t + RN_PATH_PROBE_FAST_FOR_MS + 300000; s += 1000)
 		rounds += rn_path_peer_probe_due(&p, &o, s);
 	assert_true(rounds >= 9 && rounds <= 11); /* 300 s at SLOW_MS */
+	/* A round held back (the peer's probe was answered just before): due at the next tick. */
+	assert_true(rn_path_peer_probe_due(&p, &o, s));
+	rn_path_peer_probe_held(&p);
+	assert_true(rn_path_peer_probe_due(&p, &o, s + 1000));
+	assert_false(rn_path_peer_probe_due(&p, &o, s + 2000));
+	s += 60000;
 	/* A new network: a round now, fast again. */
 	rn_path_peer_network_changed(&p, s);
 	assert_true(rn_path_peer_probe_due(&p, &o, s));

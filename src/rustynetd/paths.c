@@ -136,7 +136,7 @@ static int probe(struct rn_daemon *d, struct rn_paths_entry *e, const struct rn_
 {
 	union rn_wg_endpoint direct[RN_WG_MAX_PROBES];
 	size_t n = 0;
-	bool want = rn_path_peer_probing(&e->path, o);
+	bool want = rn_path_peer_probing(&e->path, o), round;
 	int r;
 
 	for (size_t i = 0; i < e->path.n_direct && n < RN_WG_MAX_PROBES; i++) {
@@ -151,8 +151,8 @@ static int probe(struct rn_daemon *d, struct rn_paths_entry *e, const struct rn_
 	if ((want || e->probing) &&
 	    !rn_wg_device_set_probe_endpoints(d->dev, e->key, direct, want ? n : 0))
 		e->probing = want;
-	if (rn_path_peer_probe_due(&e->path, o, now) && want)
-		initiate = true;
+	round = rn_path_peer_probe_due(&e->path, o, now) && want;
+	initiate = initiate || round;
 	if (!initiate || o->endpoint.sa.sa_family == AF_UNSPEC)
 		return -EDESTADDRREQ;
 	/*
@@ -169,6 +169,8 @@ static int probe(struct rn_daemon *d, struct rn_paths_entry *e, const struct rn_
 	r = rn_wg_device_initiate(d->dev, e->key);
 	if (r == 0)
 		log_debug(MAIN, "path: initiation, also to %zu direct candidates", want ? n : 0);
+	if (r == -EALREADY && round)
+		rn_path_peer_probe_held(&e->path);
 	return r;
 }
 
