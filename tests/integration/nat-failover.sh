@@ -88,7 +88,8 @@ F0=$(fwd)
 check "a's path to b moves to the relay within 8 s" wait_for 8 path_is a b "relay control True"
 echo "# a -> b relayed $(($(now_ms) - T_BLOCK)) ms after the direct path was cut"
 check "b's path to a is the relay" wait_for 5 path_is b a "relay control True"
-check "the relay forwards their packets" wait_for 3 eval '[ "$(fwd)" -gt "$F0" ]'
+fwd_grew() { [ "$(fwd)" -gt "$F0" ]; }
+check "the relay forwards their packets" wait_for 3 fwd_grew
 sleep 3
 
 T_UNBLOCK=$(now_ms)
