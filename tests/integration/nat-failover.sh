@@ -126,6 +126,7 @@ print("intervals", len(iv), "per second", [int(i["sum"]["bytes"]) // 1000 for i 
 sys.exit(0 if len(iv) >= 30 and iv[-1]["sum"]["bytes"] > 0 else 1)' "$T_DIR/iperf.json"
 }
 check "the iperf3 TCP transfer ran across both changes to its end" iperf_ok
+sed 's/^/# /' "$T_DIR/check.out"
 grep -h "path: " "$T_DIR/a.log" "$T_DIR/b.log" | sed 's/^/# /' || true
 check "no sanitizer report in any log" mesh_logs_clean
 [ "$T_FAIL" = 0 ] || { mesh_dump_logs; cat "$T_DIR/ping.out"; }
