@@ -37,7 +37,9 @@ if [ "$(id -u)" != 0 ]; then
 fi
 echo "install-deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
+# Another install running (a second build dir being set up beside this one): wait for its lock.
+apt_lock=(-o DPkg::Lock::Timeout=600)
+apt-get "${apt_lock[@]}" update -qq
 # coturn's package would start and enable its TURN server (UDP 3478, the port our control
 # server's STUN responder uses): a policy-rc.d refuses every service start while apt runs (unless
 # the machine has one already), and the unit is disabled after.
@@ -49,7 +51,7 @@ if [[ " ${missing[*]} " == *" coturn "* ]] && [ ! -e /usr/sbin/policy-rc.d ]; th
 	chmod 755 "$policy_rc"
 fi
 # --no-install-recommends: wireguard-tools would otherwise pull in a kernel image
-apt-get install -y -qq --no-install-recommends "${missing[@]}"
+apt-get "${apt_lock[@]}" install -y -qq --no-install-recommends "${missing[@]}"
 if [[ " ${missing[*]} " == *" coturn "* ]]; then
 	if command -v systemctl >/dev/null; then
 		systemctl disable coturn.service >/dev/null 2>&1 || true # works without a running systemd

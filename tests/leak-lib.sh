@@ -122,7 +122,9 @@ c1_seen() {
 	echo "c1's canary (ICMPv6 echo to ff02::1 from $mac) in the capture: $n"
 	[ "$n" -gt 0 ]
 }
-wg_count() { capture_count "$1" "udp and $(leak_e_dst) and dst port $WG_PORT"; }
+# wg_count FILE: the tunnel's packets to e in FILE: WireGuard to e's addresses, or what the
+# scenario names in LEAK_TUNNEL (a pcap filter: a relayed path's carrier, the relay connection).
+wg_count() { capture_count "$1" "${LEAK_TUNNEL:-udp and $(leak_e_dst) and dst port $WG_PORT}"; }
 # leak_e_dst: a pcap filter for e's addresses, each a candidate c1's path chooser may use for
 # e's WireGuard: its underlay, and its uplink (a host candidate c1 reaches through the ISP).
 leak_e_dst() {

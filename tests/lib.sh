@@ -247,6 +247,25 @@ wait_for() {
 	done
 }
 
+# fails_with RC TEXT CMD...: CMD exits with status RC and says TEXT (a fixed string) on stderr.
+# Shows CMD's stderr and its status; stdout goes to $T_DIR/out.
+fails_with() {
+	local want=$1 text=$2 rc=0
+	shift 2
+	"$@" >"$T_DIR/out" 2>"$T_DIR/err" || rc=$?
+	cat "$T_DIR/err"
+	echo "exit status $rc (want $want)"
+	[ "$rc" = "$want" ] && grep -qF -- "$text" "$T_DIR/err"
+}
+
+# db_value DB QUERY: the first column of QUERY's first row, from the SQLite file DB opened
+# read-only (a control server's state can be read while it runs).
+db_value() {
+	python3 -c 'import sqlite3, sys
+db = sqlite3.connect("file:" + sys.argv[1] + "?mode=ro", uri=True)
+print(db.execute(sys.argv[2]).fetchone()[0])' "$1" "$2"
+}
+
 # ---------------------------------------------------------------- namespaces and links
 
 nsx() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
@@ -1008,6 +1027,23 @@ pair_label() { echo "A=$(impl_name "$1") B=$(impl_name "$2")"; }
 
 # ---------------------------------------------------------------- cleanup
 
+# t_ours PID: PID is still a process this script started (its child, or in its process group:
+# the runner's timeout gives each script a group of its own), not a later process that the
+# kernel gave the number of one that ended (another script's daemon, when scripts run in
+# parallel).
+t_ours() {
+	local stat f
+	stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+	read -r -a f <<<"${stat##*) }" # state ppid pgrp ...: after the command name, which may hold spaces
+	[ "${f[1]}" = "$$" ] || [ "${f[2]}" = "$(t_pgrp)" ]
+}
+t_pgrp() {
+	local stat f
+	stat=$(cat /proc/$$/stat)
+	read -r -a f <<<"${stat##*) }"
+	echo "${f[2]}"
+}
+
 cleanup() {
 	set +e
 	[ "$T_CLEANED" = 1 ] && return 0
@@ -1016,7 +1052,7 @@ cleanup() {
 	for f in "${!T_CAP_PID[@]}"; do capture_stop "$f"; done
 	for ns in "${T_NS[@]}"; do ns_del "$ns"; done
 	for pid in "${T_BG[@]}"; do
-		kill -KILL "$pid" 2>/dev/null
+		t_ours "$pid" && kill -KILL "$pid" 2>/dev/null
 		wait "$pid" 2>/dev/null
 	done
 	for s in "${T_SOCKS[@]}"; do rm -f "$s"; done

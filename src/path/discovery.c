@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Endpoint discovery's rounds, retransmissions and verdicts (discovery.h). */
+/* Endpoint discovery's rounds, checks, retransmissions and verdicts (discovery.h). */
 #include "path/discovery.h"
 
 #include <netinet/in.h>
@@ -34,6 +34,51 @@ void rn_disco_init(struct rn_disco *d, rn_disco_send_fn send, void *ctx)
 	memset(d, 0, sizeof(*d));
 	d->send = send;
 	d->ctx = ctx;
+	for (int f = 0; f < RN_DISCO_FAMILIES; f++)
+		d->fam[f].check.server = -1;
+}
+
+const char *rn_disco_why_name(enum rn_disco_why why)
+{
+	switch (why) {
+	case RN_DISCO_WHY_TIMER:
+		return "timer";
+	case RN_DISCO_WHY_SERVERS:
+		return "servers";
+	case RN_DISCO_WHY_KICK:
+		return "network change";
+	case RN_DISCO_WHY_REMAP:
+		return "remap";
+	case RN_DISCO_WHY_SILENT:
+		return "silent check";
+	case RN_DISCO_WHY_NONE:
+		break;
+	}
+	return "none";
+}
+
+static void drop_checks(struct rn_disco *d)
+{
+	for (int f = 0; f < RN_DISCO_FAMILIES; f++)
+		d->fam[f].check.server = -1;
+}
+
+void rn_disco_set_check(struct rn_disco *d, int f, bool on)
+{
+	if (f < 0 || f >= RN_DISCO_FAMILIES)
+		return;
+	d->fam[f].check.on = on;
+	if (!on)
+		d->fam[f].check.server = -1;
+}
+
+/* A round as soon as kicked rounds may start: at once, unless one began under a gap ago. */
+static void round_soon(struct rn_disco *d, enum rn_disco_why why, uint64_t now)
+{
+	uint64_t earliest = d->started ? d->round_start_ns + RN_DISCO_MIN_GAP_MS * NS_PER_MS : 0;
+
+	d->next_round_ns = earliest > now ? earliest : now;
+	d->next_why = why;
 }
 
 static void forget_results(struct rn_disco *d)
@@ -74,6 +119,8 @@ void rn_disco_set_servers(struct rn_disco *d, const struct sockaddr_storage *v, 
 	d->n_servers = m;
 	d->in_round = false;
 	d->next_round_ns = 0;
+	d->next_why = RN_DISCO_WHY_SERVERS;
+	drop_checks(d); /* they name servers by index */
 	if (!m)
 		forget_results(d);
 }
@@ -83,8 +130,10 @@ void rn_disco_kick(struct rn_disco *d)
 	/* The round in flight asked from addresses that may be gone: start over. */
 	for (size_t i = 0; i < d->n_servers; i++)
 		d->servers[i].outstanding = false;
+	drop_checks(d);
 	d->in_round = false;
-	d->next_round_ns = 0;
+	/* now_ns 0: round_soon's floor is the gap alone; the tick's clock does the rest */
+	round_soon(d, RN_DISCO_WHY_KICK, 0);
 }
 
 static uint64_t rto_ns(unsigned int sent)
@@ -109,7 +158,11 @@ static void send_request(struct rn_disco *d, struct rn_disco_server *s, uint64_t
 static void start_round(struct rn_disco *d, uint64_t now)
 {
 	d->in_round = true;
+	d->started = true;
 	d->round_start_ns = now;
+	d->why = d->next_why != RN_DISCO_WHY_NONE ? d->next_why : RN_DISCO_WHY_TIMER;
+	d->next_why = RN_DISCO_WHY_NONE;
+	drop_checks(d); /* the round asks every server anyway */
 	for (int f = 0; f < RN_DISCO_FAMILIES; f++)
 		d->fam[f].round_seen = false;
 	for (size_t i = 0; i < d->n_servers; i++) {
@@ -173,6 +226,92 @@ static void end_round(struct rn_disco *d, uint64_t now)
 	d->next_round_ns = d->round_start_ns + RN_DISCO_ROUND_S * NS_PER_S;
 	if (d->next_round_ns < now)
 		d->next_round_ns = now;
+	d->next_check_ns = d->round_start_ns + RN_DISCO_CHECK_S * NS_PER_S;
+	if (d->next_check_ns < now)
+		d->next_check_ns = now;
+}
+
+/* The server a check of family f asks: the first of f that answered the last round; -1: none. */
+static int check_server(const struct rn_disco *d, int f)
+{
+	for (size_t i = 0; i < d->n_servers; i++) {
+		const struct rn_disco_server *s = &d->servers[i];
+
+		if (s->answered_this_round && rn_disco_family_index(s->addr.ss_family) == f &&
+		    s->mapped.ss_family != AF_UNSPEC)
+			return (int)i;
+	}
+	return -1;
+}
+
+static void send_check(struct rn_disco *d, struct rn_disco_check *c, uint64_t now)
+{
+	uint8_t buf[RN_STUN_REQUEST_LEN];
+	size_t len = rn_stun_build_request(c->txid, buf, sizeof(buf));
+
+	if (len)
+		(void)d->send(d->ctx, &d->servers[c->server].addr, buf, len);
+	d->checks++;
+	c->sent++;
+	c->sent_ns = now;
+	c->due_ns = now + (c->sent < RN_DISCO_CHECK_TRIES ? RN_DISCO_FIRST_RTO_MS
+							  : RN_DISCO_CHECK_WAIT_MS) *
+			      NS_PER_MS;
+}
+
+/* Whether a check would go out when due: a family on, with a server to ask. */
+static bool checks_wanted(const struct rn_disco *d)
+{
+	for (int f = 0; f < RN_DISCO_FAMILIES; f++)
+		if (d->fam[f].check.on && check_server(d, f) >= 0)
+			return true;
+	return false;
+}
+
+/* Between rounds: retransmits or gives up checks out, starts due ones; when to come back. */
+static uint64_t checks_tick(struct rn_disco *d, uint64_t now)
+{
+	uint64_t next = UINT64_MAX;
+	bool out = false;
+
+	for (int f = 0; f < RN_DISCO_FAMILIES; f++) {
+		struct rn_disco_check *c = &d->fam[f].check;
+
+		if (c->server < 0)
+			continue;
+		if (now >= c->due_ns && c->sent >= RN_DISCO_CHECK_TRIES) {
+			c->server = -1;
+			d->silent++;
+			drop_checks(d);
+			round_soon(d, RN_DISCO_WHY_SILENT, now);
+			return d->next_round_ns;
+		}
+		if (now >= c->due_ns)
+			send_check(d, c, now);
+		out = true;
+		if (c->due_ns < next)
+			next = c->due_ns;
+	}
+	if (out || d->next_check_ns >= d->next_round_ns)
+		return next; /* one check at a time; none when the round comes first */
+	if (now < d->next_check_ns)
+		return checks_wanted(d) ? d->next_check_ns : UINT64_MAX;
+	for (int f = 0; f < RN_DISCO_FAMILIES; f++) {
+		struct rn_disco_check *c = &d->fam[f].check;
+
+		if (!c->on || (c->server = check_server(d, f)) < 0)
+			continue;
+		if (!rn_stun_txid_new(c->txid)) {
+			c->server = -1;
+			continue;
+		}
+		c->sent = 0;
+		send_check(d, c, now);
+		if (c->due_ns < next)
+			next = c->due_ns;
+	}
+	d->next_check_ns = now + RN_DISCO_CHECK_S * NS_PER_S;
+	return next;
 }
 
 uint64_t rn_disco_tick(struct rn_disco *d, uint64_t now_ns)
@@ -182,9 +321,14 @@ uint64_t rn_disco_tick(struct rn_disco *d, uint64_t now_ns)
 
 	if (!d->n_servers)
 		return UINT64_MAX;
-	if (!d->in_round && now_ns >= d->next_round_ns)
+	if (!d->in_round) {
+		next = checks_tick(d, now_ns);
+		if (now_ns < d->next_round_ns)
+			return next < d->next_round_ns ? next : d->next_round_ns;
 		start_round(d, now_ns);
-	for (size_t i = 0; d->in_round && i < d->n_servers; i++) {
+		next = UINT64_MAX;
+	}
+	for (size_t i = 0; i < d->n_servers; i++) {
 		struct rn_disco_server *s = &d->servers[i];
 
 		if (!s->outstanding)
@@ -200,11 +344,11 @@ uint64_t rn_disco_tick(struct rn_disco *d, uint64_t now_ns)
 		if (s->due_ns < next)
 			next = s->due_ns;
 	}
-	if (d->in_round && !waiting)
-		end_round(d, now_ns);
-	if (!d->in_round && d->next_round_ns < next)
-		next = d->next_round_ns;
-	return next;
+	if (waiting)
+		return next;
+	end_round(d, now_ns);
+	next = checks_wanted(d) ? d->next_check_ns : UINT64_MAX; /* checks_tick starts them */
+	return next < d->next_round_ns ? next : d->next_round_ns;
 }
 
 static struct rn_disco_server *match(struct rn_disco *d, const struct rn_stun_msg *m,
@@ -221,9 +365,46 @@ static struct rn_disco_server *match(struct rn_disco *d, const struct rn_stun_ms
 	return NULL;
 }
 
+/* The check that m answers, from `from`; NULL if none. */
+static struct rn_disco_check *match_check(struct rn_disco *d, const struct rn_stun_msg *m,
+					  const struct sockaddr_storage *from)
+{
+	for (int f = 0; f < RN_DISCO_FAMILIES; f++) {
+		struct rn_disco_check *c = &d->fam[f].check;
+
+		if (c->server >= 0 && rn_disco_addr_equal(&d->servers[c->server].addr, from) &&
+		    !memcmp(c->txid, m->txid, RN_STUN_TXID_LEN))
+			return c;
+	}
+	return NULL;
+}
+
+/* A check's answer: a mapping other than its server's last is the family's now, and a round. */
+static void check_answered(struct rn_disco *d, struct rn_disco_check *c,
+			   const struct sockaddr_storage *mapped, int f, uint64_t now)
+{
+	struct rn_disco_server *s = &d->servers[c->server];
+	struct rn_disco_family *fam = &d->fam[f];
+
+	c->server = -1;
+	s->rtt_ns = now - c->sent_ns;
+	s->answered_ns = now;
+	if (rn_disco_addr_equal(&s->mapped, mapped))
+		return;
+	s->mapped = *mapped;
+	if (!rn_disco_addr_equal(&fam->mapped, mapped)) {
+		fam->mapped = *mapped;
+		fam->changes++;
+		d->changed = true;
+	}
+	d->remaps++;
+	round_soon(d, RN_DISCO_WHY_REMAP, now);
+}
+
 bool rn_disco_input(struct rn_disco *d, const void *buf, size_t len,
 		    const struct sockaddr_storage *from, uint64_t now_ns)
 {
+	struct rn_disco_check *c;
 	struct rn_disco_server *s;
 	struct rn_disco_family *fam;
 	struct rn_stun_msg m;
@@ -234,8 +415,15 @@ bool rn_disco_input(struct rn_disco *d, const void *buf, size_t len,
 	if (m.method != RN_STUN_METHOD_BINDING || m.cls != RN_STUN_SUCCESS)
 		return false;
 	f = rn_disco_family_index(m.mapped.ss_family);
+	if (f < 0)
+		return false;
+	c = match_check(d, &m, from);
+	if (c) {
+		check_answered(d, c, &m.mapped, f, now_ns);
+		return true;
+	}
 	s = match(d, &m, from);
-	if (!s || f < 0)
+	if (!s)
 		return false;
 	s->outstanding = false;
 	s->answered_this_round = true;

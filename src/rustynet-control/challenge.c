@@ -21,7 +21,8 @@ enum { KEY_B64_LEN = 44 }; /* standard base64 of 32 bytes, with its '=' */
 
 struct slot {
 	uint8_t nonce[RN_ENROLL_NONCE_LEN];
-	uint64_t expires_ms; /* 0: free */
+	uint8_t client[RN_RATELIMIT_KEY_LEN]; /* who asked */
+	uint64_t expires_ms;		      /* 0: free */
 };
 
 struct rn_challenge {
@@ -152,24 +153,44 @@ const uint8_t *rn_challenge_server_key(const struct rn_challenge *c)
 	return c->pub;
 }
 
-int rn_challenge_issue(struct rn_challenge *c, uint64_t now_ms, uint8_t nonce[RN_ENROLL_NONCE_LEN])
+/* The slot a new nonce of client takes: its own oldest when it has its share, else a free or
+ * expired one, else the oldest. Under c->lock. */
+static struct slot *slot_for(struct rn_challenge *c, const uint8_t client[RN_RATELIMIT_KEY_LEN],
+			     uint64_t now_ms)
 {
-	struct slot *victim = NULL;
+	struct slot *own = NULL, *any = NULL;
+	size_t n_own = 0;
 
-	if (RAND_bytes(nonce, RN_ENROLL_NONCE_LEN) != 1)
-		return -EIO;
-	pthread_mutex_lock(&c->lock);
 	for (size_t i = 0; i < RN_CHALLENGE_SLOTS; i++) {
 		struct slot *s = &c->slots[i];
 
 		if (s->expires_ms <= now_ms) { /* free or expired */
-			victim = s;
-			break;
+			if (!any || any->expires_ms > now_ms)
+				any = s;
+			continue;
 		}
-		if (!victim || s->expires_ms < victim->expires_ms)
-			victim = s;
+		if (!memcmp(s->client, client, RN_RATELIMIT_KEY_LEN)) {
+			n_own++;
+			if (!own || s->expires_ms < own->expires_ms)
+				own = s;
+		}
+		if (!any || (any->expires_ms > now_ms && s->expires_ms < any->expires_ms))
+			any = s;
 	}
+	return n_own >= RN_CHALLENGE_PER_CLIENT ? own : any;
+}
+
+int rn_challenge_issue(struct rn_challenge *c, const uint8_t client[RN_RATELIMIT_KEY_LEN],
+		       uint64_t now_ms, uint8_t nonce[RN_ENROLL_NONCE_LEN])
+{
+	struct slot *victim;
+
+	if (RAND_bytes(nonce, RN_ENROLL_NONCE_LEN) != 1)
+		return -EIO;
+	pthread_mutex_lock(&c->lock);
+	victim = slot_for(c, client, now_ms);
 	memcpy(victim->nonce, nonce, RN_ENROLL_NONCE_LEN);
+	memcpy(victim->client, client, RN_RATELIMIT_KEY_LEN);
 	victim->expires_ms = now_ms + RN_CHALLENGE_TTL_MS;
 	pthread_mutex_unlock(&c->lock);
 	return 0;

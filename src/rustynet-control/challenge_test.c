@@ -67,6 +67,28 @@ static void test_key_file(void **state)
 	assert_int_equal(rn_challenge_open(dir, &b, err, sizeof(err)), -EINVAL);
 }
 
+static const uint8_t A[RN_RATELIMIT_KEY_LEN] = { 2, 192, 0, 2, 1 };
+static const uint8_t B[RN_RATELIMIT_KEY_LEN] = { 2, 192, 0, 2, 2 };
+
+/* One client's flood pushes out only its own nonces, never those another client is using. */
+static void test_flood(void **state)
+{
+	uint8_t a[RN_ENROLL_NONCE_LEN], b[RN_ENROLL_NONCE_LEN], b1[RN_ENROLL_NONCE_LEN];
+	struct rn_challenge *c;
+	char err[256];
+
+	(void)state;
+	assert_int_equal(rn_challenge_open(dir, &c, err, sizeof(err)), 0);
+	assert_int_equal(rn_challenge_issue(c, A, 1000, a), 0);
+	assert_int_equal(rn_challenge_issue(c, B, 1001, b1), 0);
+	for (int i = 0; i < 2 * RN_CHALLENGE_SLOTS; i++)
+		assert_int_equal(rn_challenge_issue(c, B, 1002 + (uint64_t)i, b), 0);
+	assert_true(rn_challenge_take(c, a, 5000));
+	assert_false(rn_challenge_take(c, b1, 5000)); /* B's own oldest gave way */
+	assert_true(rn_challenge_take(c, b, 5000));
+	rn_challenge_free(c);
+}
+
 static void test_nonces(void **state)
 {
 	uint8_t n1[RN_ENROLL_NONCE_LEN], n2[RN_ENROLL_NONCE_LEN], first[RN_ENROLL_NONCE_LEN];
@@ -76,8 +98,8 @@ static void test_nonces(void **state)
 	(void)state;
 	assert_int_equal(rn_challenge_open(dir, &c, err, sizeof(err)), 0);
 	/* single use */
-	assert_int_equal(rn_challenge_issue(c, 1000, n1), 0);
-	assert_int_equal(rn_challenge_issue(c, 1000, n2), 0);
+	assert_int_equal(rn_challenge_issue(c, A, 1000, n1), 0);
+	assert_int_equal(rn_challenge_issue(c, A, 1000, n2), 0);
 	assert_memory_not_equal(n1, n2, sizeof(n1));
 	assert_true(rn_challenge_take(c, n1, 1001));
 	assert_false(rn_challenge_take(c, n1, 1002));
@@ -87,9 +109,12 @@ static void test_nonces(void **state)
 	/* expired, and gone after the attempt */
 	assert_false(rn_challenge_take(c, n2, 1000 + RN_CHALLENGE_TTL_MS));
 	/* bounded: past RN_CHALLENGE_SLOTS waiting nonces the oldest gives way */
-	assert_int_equal(rn_challenge_issue(c, 2000, first), 0);
-	for (int i = 0; i < RN_CHALLENGE_SLOTS; i++)
-		assert_int_equal(rn_challenge_issue(c, 2001 + (uint64_t)i, n1), 0);
+	assert_int_equal(rn_challenge_issue(c, A, 2000, first), 0);
+	for (int i = 0; i < RN_CHALLENGE_SLOTS; i++) { /* from as many clients */
+		uint8_t other[RN_RATELIMIT_KEY_LEN] = { 2, 198, 51, (uint8_t)(i >> 8), (uint8_t)i };
+
+		assert_int_equal(rn_challenge_issue(c, other, 2001 + (uint64_t)i, n1), 0);
+	}
 	assert_false(rn_challenge_take(c, first, 3000 + RN_CHALLENGE_SLOTS));
 	assert_true(rn_challenge_take(c, n1, 3000 + RN_CHALLENGE_SLOTS));
 	rn_challenge_free(c);
@@ -107,7 +132,7 @@ static void test_verify(void **state)
 	assert_int_equal(rn_challenge_open(dir, &c, err, sizeof(err)), 0);
 	assert_true(rn_enroll_key_generate(node_priv));
 	assert_true(rn_enroll_key_public(node_priv, node_pub));
-	assert_int_equal(rn_challenge_issue(c, 1, nonce), 0);
+	assert_int_equal(rn_challenge_issue(c, A, 1, nonce), 0);
 	t = (struct rn_enroll_transcript){ .nonce = nonce,
 					   .server_pub = rn_challenge_server_key(c),
 					   .node_pub = node_pub,
@@ -129,6 +154,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_key_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_nonces, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_flood, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_verify, setup, teardown),
 	};
 

@@ -304,7 +304,7 @@ void rn_serve_enroll(struct rn_serve *s, const struct sockaddr *peer, const char
 void rn_serve_challenge(struct rn_serve *s, const struct sockaddr *peer, const char *body,
 			size_t len, struct rn_serve_reply *r)
 {
-	uint8_t nonce[RN_ENROLL_NONCE_LEN];
+	uint8_t nonce[RN_ENROLL_NONCE_LEN], client[RN_RATELIMIT_KEY_LEN];
 	char err[RN_API_ERR_LEN];
 	int ret;
 
@@ -316,7 +316,8 @@ void rn_serve_challenge(struct rn_serve *s, const struct sockaddr *peer, const c
 		rn_serve_error(r, ret == -EMSGSIZE ? 413 : 400, "%s", err);
 		return;
 	}
-	if (rn_challenge_issue(s->challenge, rn_serve_now_ms(), nonce)) {
+	rn_ratelimit_key(peer, client);
+	if (rn_challenge_issue(s->challenge, client, rn_serve_now_ms(), nonce)) {
 		rn_serve_error(r, 503, "no randomness for a nonce: try again");
 		return;
 	}

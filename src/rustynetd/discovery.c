@@ -2,17 +2,20 @@
 /*
  * Endpoint discovery in the daemon (path/discovery.h does the thinking): STUN requests leave
  * from the WireGuard socket (rn_wg_device_send_raw), answers come back through the data plane's
- * foreign-datagram hook into a small queue that the loop drains. What it learns goes three
- * ways: the reflexive endpoints into what the poll reports (re-polled at once when they
- * change), persistent keepalive on every peer while this node is behind NAT, and the status
- * and netcheck commands. The servers are the map's "stun" member (and, in test builds,
- * RUSTYNETD_TEST_STUN="ip:port,...").
+ * foreign-datagram hook into a small queue that the loop drains. A default-route watch
+ * (system/routewatch.h) starts a round when the way out changes; it and the queue's eventfd sit
+ * in one epoll set, the one fd the loop polls. What it learns goes three ways: the reflexive
+ * endpoints into what the poll reports (re-polled at once when they change), persistent
+ * keepalive on every peer while this node is behind NAT, and the status and netcheck commands;
+ * a family behind NAT is checked between rounds, so a rebinding is seen within seconds. The
+ * servers are the map's "stun" member (and, in test builds, RUSTYNETD_TEST_STUN="ip:port,...").
  */
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <time.h>
 #include <unistd.h>
@@ -21,6 +24,7 @@
 #include "ipc/ipc.h"
 #include "path/discovery.h"
 #include "rustynetd/daemon.h"
+#include "system/routewatch.h"
 #include "wg/device.h"
 #ifdef RN_TEST_HOOKS
 #include "netmap/netmap_priv.h"
@@ -40,16 +44,21 @@ struct foreign_dgram {
 struct rn_daemon_disco {
 	struct rn_daemon *d;
 	struct rn_disco disco;
-	int efd; /* eventfd: the packet thread queued a datagram */
+	int efd;  /* eventfd: the packet thread queued a datagram */
+	int rwfd; /* the default-route watch; -1 when not watching */
+	int epfd; /* epoll of efd and rwfd: what the loop polls */
 
 	pthread_mutex_t lock; /* the queue, shared with the packet thread */
 	struct foreign_dgram q[QUEUE_LEN];
 	unsigned int q_head, q_count;
 	uint64_t q_drops;
 
-	uint64_t next_ns;     /* when rn_disco_tick wants to run again */
-	bool behind_nat;      /* a mapping differs from every host endpoint */
-	uint16_t keepalive_s; /* what the peers have */
+	uint64_t next_ns;		    /* when rn_disco_tick wants to run again */
+	bool behind_nat;		    /* a mapping differs from every host endpoint */
+	uint16_t keepalive_s;		    /* what the peers have */
+	char logged[RN_DISCO_FAMILIES][64]; /* the mapping last logged per family; "" none */
+	bool logged_hard[RN_DISCO_FAMILIES];
+	uint64_t remaps_seen; /* disco.remaps at the last results_changed */
 };
 
 static uint64_t now_ns(void)
@@ -100,18 +109,54 @@ static int send_request(void *ctx, const struct sockaddr_storage *to, const uint
 	return r;
 }
 
+static int epoll_add(int epfd, int fd)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.fd = fd };
+
+	return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) ? -errno : 0;
+}
+
+/* The default-route watch, in the epoll set; never fatal (addresses are still watched). */
+static void routewatch_start(struct rn_daemon_disco *x)
+{
+	int r = rn_routewatch_open();
+
+	if (r >= 0) {
+		x->rwfd = r;
+		r = epoll_add(x->epfd, x->rwfd);
+	}
+	if (r < 0) {
+		log_warn(
+		    MAIN,
+		    "discovery: cannot watch the default route: %s: a new uplink is noticed by the next check or round instead",
+		    strerror(-r));
+		if (x->rwfd >= 0)
+			close(x->rwfd);
+		x->rwfd = -1;
+	}
+}
+
 int rn_daemon_disco_start(struct rn_daemon *d)
 {
 	struct rn_daemon_disco *x = calloc(1, sizeof(*x));
+	int r;
 
 	if (!x)
 		return -ENOMEM;
 	x->d = d;
+	x->rwfd = -1;
 	x->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (x->efd < 0) {
+	x->epfd = epoll_create1(EPOLL_CLOEXEC);
+	r = x->efd < 0 || x->epfd < 0 ? -errno : epoll_add(x->epfd, x->efd);
+	if (r) {
+		if (x->efd >= 0)
+			close(x->efd);
+		if (x->epfd >= 0)
+			close(x->epfd);
 		free(x);
-		return -errno;
+		return r;
 	}
+	routewatch_start(x);
 	pthread_mutex_init(&x->lock, NULL);
 	rn_disco_init(&x->disco, send_request, x);
 	d->disco = x;
@@ -127,6 +172,9 @@ void rn_daemon_disco_stop(struct rn_daemon *d)
 		return;
 	rn_wg_device_set_foreign_handler(d->dev, NULL, NULL); /* none runs after this */
 	rn_client_set_reflexive(NULL, 0);
+	if (x->rwfd >= 0)
+		close(x->rwfd);
+	close(x->epfd);
 	close(x->efd);
 	pthread_mutex_destroy(&x->lock);
 	free(x);
@@ -135,13 +183,15 @@ void rn_daemon_disco_stop(struct rn_daemon *d)
 
 int rn_daemon_disco_fd(const struct rn_daemon *d)
 {
-	return d->disco ? d->disco->efd : -1;
+	return d->disco ? d->disco->epfd : -1;
 }
 
 void rn_daemon_disco_kick(struct rn_daemon *d)
 {
-	if (d->disco)
-		rn_disco_kick(&d->disco->disco);
+	if (!d->disco)
+		return;
+	log_info(MAIN, "discovery: this host's addresses changed: asking the STUN servers again");
+	rn_disco_kick(&d->disco->disco);
 }
 
 uint16_t rn_daemon_disco_keepalive(const struct rn_daemon *d)
@@ -238,26 +288,61 @@ static void set_keepalive(struct rn_daemon *d, uint16_t keepalive_s)
 	rn_wg_config_free(&running);
 }
 
-/* The results changed: report the reflexive endpoints, keep NAT mappings open. */
+/* Logs a family's mapping when it is new, and a rebinding as one; by_check: a check saw it. */
+static void log_mapping(struct rn_daemon_disco *x, int f, const char *now, bool hard, bool by_check)
+{
+	const char *fam = f ? "IPv6" : "IPv4";
+
+	if (!strcmp(x->logged[f], now)) {
+		if (*now && hard != x->logged_hard[f])
+			log_info(MAIN, "discovery: %s mapping %s %s", fam, now,
+				 hard ? "now varies by destination: hard NAT"
+				      : "no longer varies by destination");
+		x->logged_hard[f] = hard;
+		return;
+	}
+	x->logged_hard[f] = hard;
+	if (*x->logged[f] && *now)
+		log_info(
+		    MAIN,
+		    "discovery: %s mapping changed from %s to %s (NAT rebinding or a new network; seen by %s%s): re-reporting",
+		    fam, x->logged[f], now, by_check ? "a check" : "a round: ",
+		    by_check ? "" : rn_disco_why_name(x->disco.why));
+	else if (*now)
+		log_info(MAIN, "discovery: %s is mapped to %s%s", fam, now,
+			 hard ? " (varies by destination: hard NAT)" : "");
+	snprintf(x->logged[f], sizeof(x->logged[f]), "%s", now);
+}
+
+/*
+ * The results changed: report the reflexive endpoints, keep NAT mappings open, and check the
+ * families behind NAT between rounds (a family seen as it is has nothing to rebind).
+ */
 static void results_changed(struct rn_daemon *d)
 {
 	struct rn_daemon_disco *x = d->disco;
 	char host[RN_CLIENT_MAX_ENDPOINTS][64], refl[RN_CLIENT_MAX_REFLEXIVE][64];
 	size_t nh = rn_client_host_endpoints(d->ifname, d->listen_port, host), nr = 0;
-	bool nat = false;
+	bool nat = false, by_check = x->disco.remaps != x->remaps_seen;
 	uint16_t ka;
 
+	x->remaps_seen = x->disco.remaps;
 	for (int f = 0; f < RN_DISCO_FAMILIES; f++) {
 		const struct rn_disco_family *fam = &x->disco.fam[f];
+		bool nat_f;
 
-		if (fam->mapped.ss_family == AF_UNSPEC)
+		if (fam->mapped.ss_family == AF_UNSPEC) {
+			rn_disco_set_check(&x->disco, f, false);
+			log_mapping(x, f, "", false, false);
 			continue;
+		}
 		rn_stun_addr_str(&fam->mapped, refl[nr], sizeof(refl[nr]));
-		if (is_host(host, nh, refl[nr]))
-			continue; /* seen as it is: no NAT on this family */
+		nat_f = !is_host(host, nh, refl[nr]); /* else seen as it is: no NAT on it */
+		rn_disco_set_check(&x->disco, f, nat_f);
+		log_mapping(x, f, nat_f ? refl[nr] : "", fam->hard, by_check);
+		if (!nat_f)
+			continue;
 		nat = true;
-		log_info(MAIN, "discovery: %s is mapped to %s%s", f ? "IPv6" : "IPv4", refl[nr],
-			 fam->hard ? " (varies by destination: hard NAT)" : "");
 		nr++;
 	}
 	if (rn_client_set_reflexive(refl, nr)) {
@@ -287,8 +372,15 @@ int rn_daemon_disco_run(struct rn_daemon *d, bool readable)
 	now = now_ns();
 	n = servers(d, v);
 	rn_disco_set_servers(&x->disco, v, n, now);
-	if (readable)
+	if (readable) {
 		drain(x);
+		if (x->rwfd >= 0 && rn_routewatch_drain(x->rwfd)) {
+			log_info(
+			    MAIN,
+			    "discovery: the default route changed: asking the STUN servers again");
+			rn_disco_kick(&x->disco);
+		}
+	}
 	x->next_ns = rn_disco_tick(&x->disco, now);
 	if (rn_disco_take_changed(&x->disco))
 		results_changed(d);
@@ -333,7 +425,16 @@ static const char *udp_name(enum rn_disco_udp u)
 	return u == RN_DISCO_UDP_OK ? "ok" : u == RN_DISCO_UDP_BLOCKED ? "blocked" : "unknown";
 }
 
-json_t *rn_daemon_disco_status(const struct rn_daemon *d)
+/* The checks between rounds: which families, how often, what they found. */
+static json_t *checks_json(const struct rn_disco *dc)
+{
+	return json_pack("{s:i, s:b, s:b, s:I, s:I, s:I}", "every_s", RN_DISCO_CHECK_S, "ipv4",
+			 dc->fam[0].check.on, "ipv6", dc->fam[1].check.on, "sent",
+			 (json_int_t)dc->checks, "remaps", (json_int_t)dc->remaps, "unanswered",
+			 (json_int_t)dc->silent);
+}
+
+static json_t *status_base(const struct rn_daemon *d)
 {
 	const struct rn_daemon_disco *x = d->disco;
 	const struct rn_disco *dc;
@@ -360,6 +461,18 @@ json_t *rn_daemon_disco_status(const struct rn_daemon *d)
 			 "varies_by_destination", "ipv4", dc->fam[0].hard, "ipv6", dc->fam[1].hard,
 			 "persistent_keepalive", x->keepalive_s, "servers", servers, "rounds",
 			 (json_int_t)dc->rounds, "in_round", dc->in_round);
+}
+
+json_t *rn_daemon_disco_status(const struct rn_daemon *d)
+{
+	json_t *st = status_base(d);
+
+	if (d->disco && st) {
+		json_object_set_new(st, "last_round",
+				    json_string(rn_disco_why_name(d->disco->disco.why)));
+		json_object_set_new(st, "checks", checks_json(&d->disco->disco));
+	}
+	return st;
 }
 
 /* {"refresh": true}: start a round now; the answer is the state before it runs. */

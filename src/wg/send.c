@@ -344,8 +344,7 @@ static void tx_drain(struct rn_queue_item *item, void *worker)
 			total += b->msgs[i].iov_len;
 	pthread_mutex_lock(&peer->lock);
 	/* The source was refused (its address is gone): forget it, unless it changed meanwhile. */
-	/* NOLINTNEXTLINE(bugprone-suspicious-memory-comparison): whole copies of one field */
-	if (src.family != src_was.family && !memcmp(&peer->endpoint_src, &src_was, sizeof(src_was)))
+	if (src.family != src_was.family && rn_udp_src_equal(&peer->endpoint_src, &src_was))
 		peer->endpoint_src = src;
 	peer->tx_bytes += total;
 	rn_timers_any_authenticated_packet_traversal(peer, b->now);

@@ -192,6 +192,17 @@ static int udp_dst(const struct rn_udp *u, const union rn_wg_endpoint *dst, unio
 	return 0;
 }
 
+bool rn_udp_src_equal(const struct rn_udp_src *a, const struct rn_udp_src *b)
+{
+	if (a->family != b->family || a->ifindex != b->ifindex)
+		return false;
+	if (a->family == AF_INET)
+		return a->ip4.s_addr == b->ip4.s_addr;
+	if (a->family == AF_INET6)
+		return !memcmp(&a->ip6, &b->ip6, sizeof(a->ip6));
+	return true;
+}
+
 /* Appends the source-address control message; returns the bytes used. */
 static size_t udp_put_src(struct msghdr *m, const struct rn_udp_src *src)
 {

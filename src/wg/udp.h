@@ -52,6 +52,9 @@ struct rn_udp_src {
 	};
 };
 
+/* The same source: family, interface and the family's address (never padding or the rest). */
+bool rn_udp_src_equal(const struct rn_udp_src *a, const struct rn_udp_src *b);
+
 /* One datagram of a received batch; data points into the batch's buffers and may be changed. */
 struct rn_udp_dgram {
 	uint8_t *data;

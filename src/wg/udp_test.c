@@ -303,13 +303,42 @@ static void test_rebind_and_errors(void **state)
 	pair_close(&p);
 }
 
+/* Sources compare by what they mean: an IPv4 one's unused bytes and the padding do not count. */
+static void test_src_equal(void **state)
+{
+	struct rn_udp_src a, b;
+
+	(void)state;
+	memset(&a, 0xaa, sizeof(a));
+	memset(&b, 0x55, sizeof(b));
+	a.family = b.family = AF_INET;
+	a.ifindex = b.ifindex = 3;
+	a.ip4.s_addr = b.ip4.s_addr = htonl(0xc0000201);
+	assert_true(rn_udp_src_equal(&a, &b));
+	b.ifindex = 4;
+	assert_false(rn_udp_src_equal(&a, &b));
+	b.ifindex = 3;
+	b.ip4.s_addr = htonl(0xc0000202);
+	assert_false(rn_udp_src_equal(&a, &b));
+	memset(&a.ip6, 0, sizeof(a.ip6));
+	memset(&b.ip6, 0, sizeof(b.ip6));
+	a.family = b.family = AF_INET6;
+	assert_true(rn_udp_src_equal(&a, &b));
+	b.ip6.s6_addr[15] = 1;
+	assert_false(rn_udp_src_equal(&a, &b));
+	b.family = AF_UNSPEC;
+	assert_false(rn_udp_src_equal(&a, &b));
+	a.family = AF_UNSPEC;
+	assert_true(rn_udp_src_equal(&a, &b));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_batch_gro),	  cmocka_unit_test(test_batch_plain),
 		cmocka_unit_test(test_mixed_sizes),	  cmocka_unit_test(test_large_batch),
 		cmocka_unit_test(test_source_address),	  cmocka_unit_test(test_ipv6),
-		cmocka_unit_test(test_rebind_and_errors),
+		cmocka_unit_test(test_rebind_and_errors), cmocka_unit_test(test_src_equal),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

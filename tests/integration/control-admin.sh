@@ -33,15 +33,6 @@ ctl() { "$CTL" --state "$ST" "$@"; }
 # mode_is FILE MODE
 mode_is() { [ "$(stat -c %a "$1")" = "$2" ]; }
 
-# fails_with STATUS TEXT CMD...: CMD exits STATUS and says TEXT on stderr.
-fails_with() {
-	local want=$1 text=$2 rc=0
-	shift 2
-	"$@" >"$T_DIR/out" 2>"$T_DIR/err" || rc=$?
-	cat "$T_DIR/err"
-	[ "$rc" = "$want" ] && grep -qF -- "$text" "$T_DIR/err"
-}
-
 # json_has CMD... -- PYTHON-EXPR: the expression is true of the JSON CMD prints (as j).
 json_has() {
 	local expr=${*: -1}
@@ -51,11 +42,7 @@ json_has() {
 }
 
 # sql QUERY: one value from control.db, opened read-only.
-sql() {
-	python3 -c "import sqlite3,sys
-db = sqlite3.connect('file:' + sys.argv[1] + '?mode=ro', uri=True)
-print(db.execute(sys.argv[2]).fetchone()[0])" "$ST/control.db" "$1"
-}
+sql() { db_value "$ST/control.db" "$1"; }
 
 # ---------------------------------------------------------------- init
 check "init makes the state" ctl init --hostname ctl.example --hostname 127.0.0.1

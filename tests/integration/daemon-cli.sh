@@ -45,16 +45,6 @@ ns_add "$NS"
 rn() { "$RN" --socket "$SOCK" "$@"; }
 mode_is() { [ "$(stat -c %a "$1")" = "$2" ]; }
 
-# fails_with STATUS TEXT CMD...: CMD exits STATUS and says TEXT on stderr.
-fails_with() {
-	local want=$1 text=$2 rc=0
-	shift 2
-	"$@" >"$T_DIR/out" 2>"$T_DIR/err" || rc=$?
-	cat "$T_DIR/err"
-	echo "exit status $rc (want $want)"
-	[ "$rc" = "$want" ] && grep -qF -- "$text" "$T_DIR/err"
-}
-
 daemon_start() {
 	ip netns exec "$NS" env UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1}" \
 		"$RND" --state "$ST" --socket "$SOCK" --interface "$IFN" >>"$LOG" 2>&1 </dev/null &

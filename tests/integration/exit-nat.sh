@@ -2,13 +2,16 @@
 # SPDX-License-Identifier: MIT
 # shellcheck disable=SC2317 # functions run indirectly (check DESC FUNC...)
 # exit-nat: an exit node behind one home-router NAT serves a client behind another, over a
-# direct NAT-to-NAT path (docs/exit-nodes.md, docs/nat-traversal.md).
+# direct NAT-to-NAT path (docs/exit-nodes.md, docs/nat-traversal.md). exit-relay.sh runs this
+# script with EXIT_NAT_PATH=relay: both NATs map every destination to a new port, no direct
+# path opens, and the same checks run on the path through the control server's relay.
 #
 #            ns sw: bridge br0 (198.51.100.0/24), the "internet"
 #     +----------------+------------------+------------------+
 #   ctl .1           re .40             rc .42             inet .30 (I: tcp/443, udp/5353, udp/53)
 #   control,         masquerade         masquerade
-#   STUN :3478       10.40.0.0/24       10.42.0.0/24       up .53 (dnsmasq: www.example.test,
+#   STUN :3478,      10.40.0.0/24       10.42.0.0/24       up .53 (dnsmasq: www.example.test,
+#   relay (relay run)
 #                                                          the network's DNS upstream)
 #                    e 10.40.0.2        c1 10.42.0.2 (alice) [capture on e0]
 #                    (exit + router)
@@ -24,8 +27,11 @@
 # control connection and STUN to the control server, while the path works, while re drops the
 # WireGuard UDP (the kill switch holds), and, the path back (direct again), while e's rustynetd
 # is killed; control: `exit-node off` and the same capture sees the loop's packets to I.
+# Relayed: the capture's tunnel packets are the relay connection (the leak filter admits it and
+# the probes of e's reflexive candidate); rc drops the relay connection where re dropped WireGuard.
 set -eu
-TEST_TAG=exitnat
+EXIT_NAT_PATH=${EXIT_NAT_PATH:-direct}
+TEST_TAG=${TEST_TAG:-exitnat}
 # shellcheck source=tests/leak-lib.sh
 . "$(dirname "$0")/../leak-lib.sh"
 # shellcheck source=tests/nat-lib.sh
@@ -45,11 +51,20 @@ L_ADDR=192.168.77.10
 LEAK_ALLOW="(udp and src port $WG_PORT and dst port $WG_PORT and
 	(dst host 10.40.0.2 or dst host 192.168.77.1)) or
 	(udp and src port $WG_PORT and dst host $CTL_UL4 and dst port 3478)"
-
 MESH_CTL_ARGS=(--stun-listen 198.51.100.1)
+NAT=preserve
+if [ "$EXIT_NAT_PATH" = relay ]; then
+	NAT=random
+	MESH_CTL_ARGS+=(--relay)
+	# the relay connection (UDP, or TLS after a fallback) carries the tunnel; the WireGuard
+	# socket still probes e's reflexive candidate, at re's address on a port re chose
+	LEAK_TUNNEL="dst host $CTL_UL4 and ((udp and dst port 3479) or (tcp and dst port 443))"
+	LEAK_ALLOW="$LEAK_ALLOW or ($LEAK_TUNNEL) or (udp and src port $WG_PORT and dst host $E_UL4)"
+fi
+
 mesh_init_or_end
 topology() {
-	nat_router re 40 40 preserve && nat_router rc 42 42 preserve || return 1
+	nat_router re 40 40 $NAT && nat_router rc 42 42 $NAT || return 1
 	exit_host inet && mesh_link "${EXIT_NS[inet]}" w0 30 || return 1
 	exit_host l && mesh_upstream_start "$T_ID-up"
 }
@@ -87,9 +102,20 @@ check "e up, advertising an exit node and 192.168.77.0/24" up_exit
 approve() { ctl exit approve e && ctl routes approve e 192.168.77.0/24; }
 check "admin approves e as exit and its LAN" approve
 
-mapped() { [ "$(mesh_json "$1" 'j["nat"]["mappings"]["ipv4"]')" = "$2" ]; }
-check "e's mapping is re's address, port kept: $E_UL4:$WG_PORT" wait_for 10 mapped e "$E_UL4:$WG_PORT"
-check "c1's mapping is rc's: $C_NAT:$WG_PORT" wait_for 10 mapped c1 "$C_NAT:$WG_PORT"
+mapping() { mesh_json "$1" 'j["nat"]["mappings"]["ipv4"]'; }
+mapped() { [ "$(mapping "$1")" = "$2" ]; }
+# mapped_elsewhere X ADDR: X's mapping is at ADDR on another port than its WireGuard port.
+mapped_elsewhere() {
+	local m
+	m=$(mapping "$1") && echo "$1's mapping: $m" && [ "${m%:*}" = "$2" ] && [ "${m##*:}" != "$WG_PORT" ]
+}
+if [ "$EXIT_NAT_PATH" = relay ]; then
+	check "e's mapping is re's address on a port re chose" wait_for 10 mapped_elsewhere e "$E_UL4"
+	check "c1's mapping is rc's address on a port rc chose" wait_for 10 mapped_elsewhere c1 "$C_NAT"
+else
+	check "e's mapping is re's address, port kept: $E_UL4:$WG_PORT" wait_for 10 mapped e "$E_UL4:$WG_PORT"
+	check "c1's mapping is rc's: $C_NAT:$WG_PORT" wait_for 10 mapped c1 "$C_NAT:$WG_PORT"
+fi
 
 exit_listen inet tcp 443
 exit_listen inet udp 5353
@@ -104,16 +130,27 @@ select_e() {
 check "c1 selects e" select_e
 check "c1 -> I leaves through e, behind re: I sees re's address $E_UL4" wait_for 30 seen_as "$E_UL4"
 
-# path_of X Y: X's endpoint for peer Y and whether that path works, "ENDPOINT KIND WORKING".
+# path_of X Y: X's endpoint for peer Y, the path's kind and relay, and whether it works,
+# "ENDPOINT KIND RELAY WORKING".
 path_of() {
 	rnn "$1" status --json | python3 -c '
 import json, sys
 p = [p for p in json.load(sys.stdin)["peers"] if p.get("name") == sys.argv[1]][0]
-print(p["endpoint"], p["path"]["kind"], p["path"]["working"])' "$2"
+print(p["endpoint"], p["path"]["kind"], p["path"].get("relay"), p["path"]["working"])' "$2"
 }
-direct_at() { local p; p=$(path_of "$1" "$2") && echo "$1 -> $2: $p" && [ "$p" = "$3 direct True" ]; }
-check "c1 reaches e directly at re's public address" wait_for 5 direct_at c1 e "$E_UL4:$WG_PORT"
-check "e reaches c1 directly at rc's public address" wait_for 5 direct_at e c1 "$C_NAT:$WG_PORT"
+direct_at() { local p; p=$(path_of "$1" "$2") && echo "$1 -> $2: $p" && [ "$p" = "$3 direct None True" ]; }
+relayed() { local p; p=$(path_of "$1" "$2") && echo "$1 -> $2: $p" && [ "${p#* }" = "relay control True" ]; }
+# on_path X Y ENDPOINT: X's path to Y is the kind this run is about (direct: at ENDPOINT).
+on_path() {
+	if [ "$EXIT_NAT_PATH" = relay ]; then relayed "$1" "$2"; else direct_at "$1" "$2" "$3"; fi
+}
+if [ "$EXIT_NAT_PATH" = relay ]; then
+	check "c1 reaches e through the control server's relay" wait_for 20 relayed c1 e
+	check "e reaches c1 through the relay" wait_for 20 relayed e c1
+else
+	check "c1 reaches e directly at re's public address" wait_for 5 direct_at c1 e "$E_UL4:$WG_PORT"
+	check "e reaches c1 directly at rc's public address" wait_for 5 direct_at e c1 "$C_NAT:$WG_PORT"
+fi
 
 # ---------------------------------------------------------------- LAN toggle
 check "control: L's tcp/443 answers e itself" exit_reaches e tcp "$L_ADDR" 443
@@ -146,23 +183,32 @@ check "status: kill switch active, not blocking" wait_for 5 ks_state True False
 leak_traffic_start
 check "path working: c1's underlay has WireGuard to re, nothing leaked in 3 s" \
 	leak_none_for 3 "e working"
-wg_blocked() {
-	nsx "${NAT_NS[re]}" nft -f - <<-EOF
-		table ip exitnat {
-			chain wg {
-				type filter hook forward priority -10
-				udp dport $WG_PORT drop
-				udp sport $WG_PORT drop
-			}
-		}
-	EOF
+# block ROUTER RULE...: ROUTER drops what it forwards matching any RULE (nft matches).
+block() {
+	local r=$1 rule
+	shift
+	{
+		echo "table ip exitnat { chain wg { type filter hook forward priority -10;"
+		for rule in "$@"; do echo "$rule drop;"; done
+		printf '}\n}\n'
+	} | nsx "${NAT_NS[$r]}" nft -f -
 }
-check "re drops WireGuard UDP (both ways)" wg_blocked
-check "path blocked at re: no leak in 6 s, WireGuard attempts still seen" \
-	leak_none_for 6 "WireGuard dropped at re"
-nsx "${NAT_NS[re]}" nft delete table ip exitnat || true
+if [ "$EXIT_NAT_PATH" = relay ]; then
+	BLOCKED_AT=rc
+	check "rc drops the relay connection (UDP 3479, TCP 443, both ways)" block rc \
+		"ip daddr $CTL_UL4 udp dport 3479" "ip saddr $CTL_UL4 udp sport 3479" \
+		"ip daddr $CTL_UL4 tcp dport 443" "ip saddr $CTL_UL4 tcp sport 443"
+	check "path blocked at rc: no leak in 6 s, relay attempts still seen" \
+		leak_none_for 6 "relay dropped at rc"
+else
+	BLOCKED_AT=re
+	check "re drops WireGuard UDP (both ways)" block re "udp dport $WG_PORT" "udp sport $WG_PORT"
+	check "path blocked at re: no leak in 6 s, WireGuard attempts still seen" \
+		leak_none_for 6 "WireGuard dropped at re"
+fi
+nsx "${NAT_NS[$BLOCKED_AT]}" nft delete table ip exitnat || true
 check "unblocked: c1 -> I through e again" wait_for 30 seen_as "$E_UL4"
-check "and the path is direct again" wait_for 5 direct_at c1 e "$E_UL4:$WG_PORT"
+check "and the path is the same kind again" wait_for 10 on_path c1 e "$E_UL4:$WG_PORT"
 kill -KILL "${MESH_PID[e]}" 2>/dev/null || true
 check "e's rustynetd killed: no leak in 4 s, WireGuard attempts still seen" \
 	leak_none_for 4 "exit dead"

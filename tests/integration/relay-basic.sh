@@ -52,15 +52,6 @@ CA=$("$RELAY" issue --secret "$S" --node-key "$KA")
 CB=$("$RELAY" issue --secret "$S" --node-key "$KB")
 UDP_A=198.51.100.1:3478 TLS_A=198.51.100.1:443 UDP_B=203.0.113.1:3478 TLS_B=203.0.113.1:443
 
-# fails_with STATUS TEXT CMD...: CMD exits STATUS and says TEXT on stderr.
-fails_with() {
-	local want=$1 text=$2 rc=0
-	shift 2
-	"$@" >"$T_DIR/out" 2>"$T_DIR/err" || rc=$?
-	cat "$T_DIR/err"
-	[ "$rc" = "$want" ] && grep -qF -- "$text" "$T_DIR/err"
-}
-
 refuses_open_secret() {
 	cp "$S" "$T_DIR/open" && chmod 644 "$T_DIR/open" &&
 		fails_with 1 "chmod 600" "$RELAY" serve --secret "$T_DIR/open" --udp 127.0.0.1:0
