@@ -274,7 +274,6 @@ bool rn_path_peer_busy(const struct rn_path_peer *p, uint64_t now_ms)
 void rn_path_peer_probe_held(struct rn_path_peer *p)
 {
 	p->probe_ms = 0;
-	p->recheck = true; /* a re-check of a working direct path too */
 }
 
 void rn_path_peer_network_changed(struct rn_path_peer *p, uint64_t now_ms)

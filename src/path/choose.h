@@ -147,8 +147,12 @@ bool rn_path_peer_probe_due(struct rn_path_peer *p, const struct rn_path_observe
  */
 bool rn_path_peer_busy(const struct rn_path_peer *p, uint64_t now_ms);
 
-/* The round's initiation was held back (the data plane sent or answered one within
- * REKEY_TIMEOUT, often the peer's own probe): due again at once, so it goes when it may. */
+/*
+ * The round's initiation was held back (the data plane sent or answered one within
+ * REKEY_TIMEOUT, often the peer's own probe): while relayed or not working it is due again at
+ * once, so it goes when it may; a re-check of a working direct path is dropped (the handshake
+ * that held it back did as well, and a retry would hold back a liveness check).
+ */
 void rn_path_peer_probe_held(struct rn_path_peer *p);
 
 /* The host's addresses changed: every path is re-checked at once, and probed fast a while. */

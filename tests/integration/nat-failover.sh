@@ -35,6 +35,7 @@ if ! mesh_have_bins; then
 fi
 
 STATS=$T_DIR/relay-stats.json
+export RUSTYNETD_DEBUG=main # the checks and probes in the logs, printed at the end
 MESH_CTL_ARGS=(--stun-listen 198.51.100.1 --relay-udp 198.51.100.1:3479 --relay-stats-file "$STATS")
 mesh_init_or_end
 routers() { nat_router ra 40 41 preserve && nat_router rb 42 42 preserve; }
@@ -83,6 +84,7 @@ BLOCK="table ip rnt_block {
 	}
 }"
 T_BLOCK=$(now_ms)
+echo "# direct path cut at $(date +%T.%N | cut -c1-12)"
 nsx "${NAT_NS[ra]}" nft -f - <<<"$BLOCK" || echo "# could not block"
 F0=$(fwd)
 check "a's path to b shows the relay within 10 s" wait_for 10 path_is a b "relay control True"
@@ -93,6 +95,7 @@ check "the relay forwards their packets" wait_for 3 fwd_grew
 sleep 3
 
 T_UNBLOCK=$(now_ms)
+echo "# direct path back at $(date +%T.%N | cut -c1-12)"
 nsx "${NAT_NS[ra]}" nft delete table ip rnt_block || echo "# could not unblock"
 check "a's path to b is direct again within 10 s" wait_for 10 path_is a b "direct None True"
 echo "# a -> b direct again $(($(now_ms) - T_UNBLOCK)) ms after the direct path came back"
@@ -127,7 +130,7 @@ sys.exit(0 if len(iv) >= 30 and iv[-1]["sum"]["bytes"] > 0 else 1)' "$T_DIR/iper
 }
 check "the iperf3 TCP transfer ran across both changes to its end" iperf_ok
 sed 's/^/# /' "$T_DIR/check.out"
-grep -h "path: " "$T_DIR/a.log" "$T_DIR/b.log" | sed 's/^/# /' || true
+for n in a b; do grep "path: " "${MESH_LOG[$n]}" | sed "s/^/# $n: /" | tail -n 30; done
 check "no sanitizer report in any log" mesh_logs_clean
 [ "$T_FAIL" = 0 ] || { mesh_dump_logs; cat "$T_DIR/ping.out"; }
 t_done
