@@ -16,7 +16,8 @@
 # relay on ctl stays reachable): the data sent without answer starts a check, unanswered it
 # moves the path to the relay; the ping's replies resume within 8 s (the longest gap between
 # replies is measured). Then the drop goes: the probe rounds of the relayed path find the
-# direct one again within 10 s, without a gap in the ping. The TCP transfer survives both.
+# direct one again within 10 s, without a gap in the ping. The TCP transfer survives both. Then
+# idle, the pair makes no handshake for 15 s.
 set -eu
 TEST_TAG=natfailover
 # shellcheck source=tests/lib.sh
@@ -25,12 +26,12 @@ TEST_TAG=natfailover
 . "$(dirname "$0")/../mesh-lib.sh"
 # shellcheck source=tests/nat-lib.sh
 . "$(dirname "$0")/../nat-lib.sh"
-plan 19
+plan 20
 need_root
 need_cmds python3 nft conntrack iperf3
 
 if ! mesh_have_bins; then
-	skip_n 19 "nat-failover" "rustynetd, rustynet or rustynet-control missing in $BUILD_DIR"
+	skip_n 20 "nat-failover" "rustynetd, rustynet or rustynet-control missing in $BUILD_DIR"
 	t_done
 fi
 
@@ -130,6 +131,19 @@ sys.exit(0 if len(iv) >= 30 and iv[-1]["sum"]["bytes"] > 0 else 1)' "$T_DIR/iper
 }
 check "the iperf3 TCP transfer ran across both changes to its end" iperf_ok
 sed 's/^/# /' "$T_DIR/check.out"
+
+# idle_quiet: the pair idle on its direct path (ping and transfer over) makes no handshake in
+# 15 s: checks and probe rounds need unanswered data or a relayed path. (A handshake there was.)
+hs() { mesh_json a '[p["latest_handshake"] for p in j["peers"] if p.get("name") == "b"][0]'; }
+idle_quiet() {
+	local h1 h2
+	h1=$(hs) && [ "$h1" -gt 0 ] || return 1
+	sleep 15
+	h2=$(hs)
+	echo "latest handshake $h1, 15 s later $h2"
+	[ "$h1" = "$h2" ]
+}
+check "an idle pair makes no handshake in 15 s" idle_quiet
 for n in a b; do grep "path: " "${MESH_LOG[$n]}" | sed "s/^/# $n: /" | tail -n 30; done
 check "no sanitizer report in any log" mesh_logs_clean
 [ "$T_FAIL" = 0 ] || { mesh_dump_logs; cat "$T_DIR/ping.out"; }
