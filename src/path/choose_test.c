@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* Choosing a peer's endpoint by handshakes: trial, give-up, pinning, roaming, new maps. */
+/* Choosing a peer's endpoint by handshakes: trial, give-up, pinning, roaming, new maps,
+ * liveness checks, probe rounds. */
 #include <arpa/inet.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -41,7 +42,7 @@ static void test_gives_up_and_pins(void **state)
 	uint64_t t = 1000;
 
 	(void)state;
-	assert_true(rn_path_peer_set_candidates(&p, cands, 3, NULL, t, &out));
+	assert_true(rn_path_peer_set_candidates(&p, cands, 3, 2, NULL, t, &out));
 	assert_true(rn_path_addr_equal(&out, &cands[0]));
 	o.endpoint = out;
 	/* Nothing sent yet: not a failure, however long. */
@@ -84,7 +85,7 @@ static void test_roaming_wins(void **state)
 	union rn_path_addr out;
 
 	(void)state;
-	assert_true(rn_path_peer_set_candidates(&p, cands, 3, NULL, 0, &out));
+	assert_true(rn_path_peer_set_candidates(&p, cands, 3, 2, NULL, 0, &out));
 	/* The peer reached us from a port its NAT picked (not a candidate): that is the path. */
 	o.endpoint = v4("203.0.113.7", 61000);
 	o.tx_bytes = 92;
@@ -95,7 +96,7 @@ static void test_roaming_wins(void **state)
 	assert_false(rn_path_peer_tick(&p, &o, 1000 + 10 * RN_PATH_TRY_MS, &out));
 	/* A new map with the same candidates keeps the roamed endpoint: no call to make. */
 	o.handshake_age_ms = 5000;
-	assert_false(rn_path_peer_set_candidates(&p, cands, 3, &o, 20000, &out));
+	assert_false(rn_path_peer_set_candidates(&p, cands, 3, 2, &o, 20000, &out));
 	assert_true(p.working);
 }
 
@@ -112,7 +113,7 @@ static void test_relay_to_direct_and_back(void **state)
 	uint64_t t = 1000;
 
 	(void)state;
-	assert_true(rn_path_peer_set_candidates(&p, cands, 3, NULL, t, &out));
+	assert_true(rn_path_peer_set_candidates(&p, cands, 3, 2, NULL, t, &out));
 	p.cur = 2; /* the relay, as after two failed trials */
 	p.since_ms = t;
 	o.endpoint = cands[2];
@@ -148,7 +149,7 @@ static void test_stale_session_retries(void **state)
 	uint64_t t;
 
 	(void)state;
-	assert_true(rn_path_peer_set_candidates(&p, cands, 2, NULL, 0, &out));
+	assert_true(rn_path_peer_set_candidates(&p, cands, 2, 2, NULL, 0, &out));
 	o.endpoint = cands[0];
 	o.tx_bytes = 148;
 	o.handshake_age_ms = 0;
@@ -176,24 +177,24 @@ static void test_new_map(void **state)
 	union rn_path_addr out, one;
 
 	(void)state;
-	assert_true(rn_path_peer_set_candidates(&p, cands, 3, NULL, 0, &out));
+	assert_true(rn_path_peer_set_candidates(&p, cands, 3, 2, NULL, 0, &out));
 	o.endpoint = cands[0];
 	o.tx_bytes = 148;
 	assert_true(rn_path_peer_tick(&p, &o, RN_PATH_TRY_MS, &out));
 	o.endpoint = out; /* cands[1] */
 	/* The next map drops the host candidate: cands[1] is still in it, kept (index moves). */
-	assert_false(rn_path_peer_set_candidates(&p, cands + 1, 2, &o, 6000, &out));
+	assert_false(rn_path_peer_set_candidates(&p, cands + 1, 2, 1, &o, 6000, &out));
 	assert_int_equal(p.cur, 0);
 	/* A map whose only candidate is new: set at once. */
 	one = v4("198.51.100.20", 41641);
-	assert_true(rn_path_peer_set_candidates(&p, &one, 1, &o, 7000, &out));
+	assert_true(rn_path_peer_set_candidates(&p, &one, 1, 1, &o, 7000, &out));
 	assert_true(rn_path_addr_equal(&out, &one));
 	/* One candidate: nothing to rotate to. */
 	o.endpoint = one;
 	o.tx_bytes += 1000;
 	assert_false(rn_path_peer_tick(&p, &o, 7000 + 10 * RN_PATH_TRY_MS, &out));
 	/* None: nothing set. */
-	assert_false(rn_path_peer_set_candidates(&p, NULL, 0, &o, 8000, &out));
+	assert_false(rn_path_peer_set_candidates(&p, NULL, 0, 0, &o, 8000, &out));
 	assert_int_equal(p.n_cand, 0);
 	assert_false(rn_path_peer_tick(&p, &o, 9000 + 10 * RN_PATH_TRY_MS, &out));
 }
@@ -212,7 +213,7 @@ static void test_fresh_peer_in_use(void **state)
 
 	(void)state;
 	o.endpoint = cands[1];
-	assert_false(rn_path_peer_set_candidates(&p, cands, 3, &o, t, &out));
+	assert_false(rn_path_peer_set_candidates(&p, cands, 3, 2, &o, t, &out));
 	assert_int_equal(p.cur, 1);
 	assert_int_equal(p.changed_at_ms, 0); /* we changed nothing */
 	o.tx_bytes += 148;
@@ -234,7 +235,7 @@ static void test_handshake_before_chooser(void **state)
 
 	(void)state;
 	o.endpoint = cands[1];
-	assert_false(rn_path_peer_set_candidates(&p, cands, 3, &o, 50000, &out));
+	assert_false(rn_path_peer_set_candidates(&p, cands, 3, 2, &o, 50000, &out));
 	o.handshake_age_ms = 1200;
 	o.tx_bytes += 5000;
 	assert_false(rn_path_peer_tick(&p, &o, 51000, &out));
@@ -252,12 +253,306 @@ static void test_unsendable(void **state)
 	union rn_path_addr out;
 
 	(void)state;
-	assert_true(rn_path_peer_set_candidates(&p, cands, 2, NULL, 0, &out));
+	assert_true(rn_path_peer_set_candidates(&p, cands, 2, 2, NULL, 0, &out));
 	o.endpoint = cands[0];
 	assert_false(rn_path_peer_tick(&p, &o, RN_PATH_TRY_MS, &out)); /* nothing tried */
 	o.handshake_attempts = 1;
 	assert_true(rn_path_peer_tick(&p, &o, RN_PATH_TRY_MS + 1000, &out));
 	assert_true(rn_path_addr_equal(&out, &cands[1]));
+}
+
+/* A working path with traffic both ways at t: cands (two direct, the relay), on cand[cur]. */
+static void working_on(struct rn_path_peer *p, struct rn_path_observed *o, size_t cur, uint64_t t)
+{
+	union rn_path_addr out;
+
+	assert_true(rn_path_peer_set_candidates(p, cands, 3, 2, NULL, t - 5000, &out));
+	o->endpoint = cands[cur];
+	o->handshake_age_ms = 1000;
+	o->tx_bytes = 148;
+	o->rx_age_ms = 100;
+	o->data_sent_age_ms = 50;
+	assert_int_equal(rn_path_peer_tick(p, o, t - 1000, &out), 0);
+	assert_true(p->working);
+	assert_int_equal(p->cur, cur);
+	o->handshake_age_ms = 2000;
+	assert_int_equal(rn_path_peer_tick(p, o, t, &out), 0);
+}
+
+/*
+ * The path dies at t (the peer's last packet came at t - 100) while we keep sending data every
+ * second: the ticks at which the chooser asks for a check and leaves the path.
+ */
+static void dies(struct rn_path_peer *p, struct rn_path_observed *o, uint64_t t, uint64_t *check_at,
+		 uint64_t *left_at, union rn_path_addr *out)
+{
+	*check_at = *left_at = 0;
+	for (uint64_t now = t + 1000; now <= t + 10000 && !*left_at; now += 1000) {
+		unsigned int act;
+
+		o->rx_age_ms = now - (t - 100);
+		o->data_sent_age_ms = 10;
+		act = rn_path_peer_tick(p, o, now, out);
+		/* a check a second away or running: the caller ticks faster */
+		assert_int_equal(rn_path_peer_busy(p, now), now >= t + 2000);
+		if (act == RN_PATH_INITIATE) {
+			assert_int_equal(*check_at, 0);
+			*check_at = now;
+			assert_true(
+			    rn_path_peer_probing(p, o)); /* the check races the other direct ones */
+		} else if (act) {
+			assert_int_equal(act, RN_PATH_GIVE | RN_PATH_INITIATE);
+			*left_at = now;
+		}
+	}
+}
+
+/*
+ * Direct -> relay in seconds: our data waits RN_PATH_QUIET_MS for an answer (from the first tick
+ * that saw it: t + 990): a check; unanswered for RN_PATH_CHECK_MS: the relay, not the next
+ * direct candidate (a 5.5 s trial each).
+ */
+static void test_quiet_path_left_for_relay(void **state)
+{
+	struct rn_path_peer p = { 0 };
+	struct rn_path_observed o = { 0 };
+	union rn_path_addr out;
+	uint64_t t = 100000, check_at, left_at;
+
+	(void)state;
+	working_on(&p, &o, 0, t);
+	assert_true(rn_path_peer_probe_due(&p, &o, t)); /* the first map's round */
+	assert_false(rn_path_peer_probing(&p, &o));
+	dies(&p, &o, t, &check_at, &left_at, &out);
+	assert_int_equal(check_at, t + 3000);
+	assert_int_equal(left_at, t + 3000 + RN_PATH_CHECK_MS);
+	assert_true(rn_path_peer_busy(&p, left_at + 1000)); /* the new path's answer is near */
+	assert_false(rn_path_peer_busy(&p, left_at + RN_PATH_CHECK_MS));
+	assert_true(rn_path_addr_equal(&out, &cands[2]));
+	assert_false(p.working);
+	assert_int_equal(p.changed_at_ms, left_at);
+	/* Relayed: the direct candidates are probed (the one that died among them). */
+	o.endpoint = out;
+	assert_true(rn_path_peer_relayed(&p, &o));
+	assert_true(rn_path_peer_probing(&p, &o));
+	/* The relay's handshake completes: working there. */
+	o.handshake_age_ms = 0;
+	o.rx_age_ms = 0;
+	assert_int_equal(rn_path_peer_tick(&p, &o, left_at + 1000, &out), 0);
+	assert_true(p.working);
+	assert_int_equal(p.cur, 2);
+}
+
+/* A relay that goes quiet is left for the first candidate (the list wraps). */
+static void test_quiet_relay_left(void **state)
+{
+	struct rn_path_peer p = { 0 };
+	struct rn_path_observed o = { 0 };
+	union rn_path_addr out;
+	uint64_t t = 100000, check_at, left_at;
+
+	(void)state;
+	working_on(&p, &o, 2, t);
+	assert_false(rn_path_peer_busy(&p, t));
+	dies(&p, &o, t, &check_at, &left_at, &out);
+	assert_int_equal(left_at, t + 5000);
+	assert_true(rn_path_addr_equal(&out, &cands[0]));
+}
+
+/* Without a relay the quiet path is left for the next candidate. */
+static void test_quiet_no_relay(void **state)
+{
+	struct rn_path_peer p = { 0 };
+	struct rn_path_observed o = { 0 };
+	union rn_path_addr out;
+	uint64_t t = 100000, check_at, left_at;
+
+	(void)state;
+	working_on(&p, &o, 0, t);
+	assert_false(rn_path_peer_set_candidates(&p, cands, 2, 2, &o, t, &out));
+	dies(&p, &o, t, &check_at, &left_at, &out);
+	assert_int_equal(left_at, t + 5000);
+	assert_true(rn_path_addr_equal(&out, &cands[1]));
+}
+
+/* The check's initiation was held back (one went within REKEY_TIMEOUT): asked again at the
+ * next tick, and its answer awaited from then. */
+static void test_check_held_back(void **state)
+{
+	struct rn_path_peer p = { 0 };
+	struct rn_path_observed o = { 0 };
+	union rn_path_addr out;
+	uint64_t t = 100000;
+
+	(void)state;
+	working_on(&p, &o, 0, t);
+	o.data_sent_age_ms = 10;
+	for (uint64_t now = t + 1000; now <= t + 3000; now += 1000) {
+		o.rx_age_ms = now - (t - 100);
+		rn_path_peer_tick(&p, &o, now, &out);
+	}
+	assert_int_equal(p.check_ms, t + 3000);
+	for (uint64_t now = t + 4000; now <= t + 6000; now += 1000) {
+		rn_path_peer_check_held(&p);
+		o.rx_age_ms = now - (t - 100);
+		assert_int_equal(rn_path_peer_tick(&p, &o, now, &out), RN_PATH_INITIATE);
+	}
+	o.rx_age_ms = 7000 + 100;
+	assert_int_equal(rn_path_peer_tick(&p, &o, t + 7000, &out), 0);
+	o.rx_age_ms = 8000 + 100;
+	assert_int_equal(rn_path_peer_tick(&p, &o, t + 8000, &out),
+			 RN_PATH_GIVE | RN_PATH_INITIATE);
+}
+
+/*
+ * A one-way flow: the receiver only sends a keepalive every 10 s. The first wait is checked
+ * and answered (a false alarm, nothing moves); then no check while the keepalives come, until
+ * packets come steadily again (a two-way flow): then 2 s is quiet again.
+ */
+static void test_one_way_flow(void **state)
+{
+	struct rn_path_peer p = { 0 };
+	struct rn_path_observed o = { 0 };
+	union rn_path_addr out;
+	uint64_t t = 100000, last_rx;
+	unsigned int checks = 0;
+
+	(void)state;
+	working_on(&p, &o, 0, t);
+	last_rx = t - o.rx_age_ms;
+	for (uint64_t now = t + 1000; now < t + 60000; now += 1000) {
+		unsigned int act;
+
+		o.data_sent_age_ms = 5;
+		if (p.check_ms && now - p.check_ms == 1000)
+			last_rx = now - 900; /* the check's answer */
+		else if ((now - t) % 10000 == 0)
+			last_rx = now - 300; /* the receiver's keepalive */
+		o.rx_age_ms = now - last_rx;
+		act = rn_path_peer_tick(&p, &o, now, &out);
+		assert_false(act & RN_PATH_GIVE);
+		checks += !!(act & RN_PATH_INITIATE);
+	}
+	assert_int_equal(checks, 1);
+	assert_int_equal(p.quiet_ms, RN_PATH_QUIET_ONEWAY_MS);
+	assert_true(p.working);
+	assert_int_equal(p.cur, 0);
+	/* Replies every second: a two-way flow, the short threshold again. */
+	t += 60000;
+	for (uint64_t now = t; now < t + 3000; now += 1000) {
+		o.rx_age_ms = 200;
+		assert_int_equal(rn_path_peer_tick(&p, &o, now, &out), 0);
+	}
+	assert_int_equal(p.quiet_ms, RN_PATH_QUIET_MS);
+	for (uint64_t now = t + 3000; now <= t + 6000; now += 1000) {
+		o.rx_age_ms = now - (t + 2000 - 200);
+		if (rn_path_peer_tick(&p, &o, now, &out) == RN_PATH_INITIATE)
+			break;
+		assert_true(now < t + 6000);
+	}
+}
+
+/*
+ * No check when nothing is sent (an idle peer), nor when what we sent answered the peer's
+ * packet (the peer pings us every 5 s: our replies expect nothing back).
+ */
+static void test_idle_never_checked(void **state)
+{
+	struct rn_path_peer p = { 0 };
+	struct rn_path_observed o = { 0 };
+	union rn_path_addr out;
+	uint64_t t = 100000;
+
+	(void)state;
+	working_on(&p, &o, 0, t);
+	for (uint64_t s = 1; s < 120; s++) {
+		o.rx_age_ms = s * 1000 + 100;	     /* its persistent keepalive long ago */
+		o.data_sent_age_ms = s * 1000 + 150; /* and our last data before it */
+		assert_int_equal(rn_path_peer_tick(&p, &o, t + s * 1000, &out), 0);
+	}
+	t += 120000;
+	for (uint64_t s = 0; s < 60; s++) {
+		o.rx_age_ms = (s % 5) * 1000 + 300;	   /* its ping */
+		o.data_sent_age_ms = (s % 5) * 1000 + 299; /* our reply */
+		assert_int_equal(rn_path_peer_tick(&p, &o, t + s * 1000, &out), 0);
+	}
+	assert_int_equal(p.check_ms, 0);
+}
+
+/*
+ * Probe rounds: while relayed, fast (every RN_PATH_PROBE_FAST_MS) for a minute after the path
+ * changed, then every RN_PATH_PROBE_SLOW_MS; a change of network makes them fast again and
+ * asks for one at once.
+ */
+static void test_probe_schedule(void **state)
+{
+	struct rn_path_peer p = { 0 };
+	struct rn_path_observed o = { 0 };
+	uint64_t t = 100000, s, rounds = 0;
+
+	(void)state;
+	working_on(&p, &o, 2, t);
+	p.changed_at_ms = t;
+	assert_true(rn_path_peer_probing(&p, &o));
+	for (s = t; s < t + RN_PATH_PROBE_FAST_FOR_MS; s += 1000)
+		rounds += rn_path_peer_probe_due(&p, &o, s);
+	/* at once (new candidates), then at each FAST_MS: 1 + 59 / 6 */
+	assert_int_equal(rounds, 1 + (RN_PATH_PROBE_FAST_FOR_MS - 1000) / 6000);
+	rounds = 0;
+	for (; s < t + RN_PATH_PROBE_FAST_FOR_MS + 300000; s += 1000)
+		rounds += rn_path_peer_probe_due(&p, &o, s);
+	assert_true(rounds >= 9 && rounds <= 11); /* 300 s at SLOW_MS */
+	/* A round held back (the peer's probe was answered just before): due at the next tick. */
+	s += RN_PATH_PROBE_SLOW_MS;
+	assert_true(rn_path_peer_probe_due(&p, &o, s));
+	rn_path_peer_probe_held(&p);
+	assert_true(rn_path_peer_probe_due(&p, &o, s + 1000));
+	assert_false(rn_path_peer_probe_due(&p, &o, s + 2000));
+	s += 60000;
+	/* A new network: a round now, fast again. */
+	rn_path_peer_network_changed(&p, s);
+	assert_true(rn_path_peer_probe_due(&p, &o, s));
+	assert_false(rn_path_peer_probe_due(&p, &o, s + 1000));
+	assert_true(rn_path_peer_probe_due(&p, &o, s + 6000));
+}
+
+/* A working direct path is not probed, except once after new candidates or a new network (a
+ * better direct one may have come): the answer that comes first (the lowest round trip)
+ * roams the endpoint, and the chooser takes it. */
+static void test_recheck_lowest_rtt(void **state)
+{
+	struct rn_path_peer p = { 0 };
+	struct rn_path_observed o = { 0 };
+	union rn_path_addr out;
+	uint64_t t = 100000;
+
+	(void)state;
+	working_on(&p, &o, 1, t);
+	assert_true(rn_path_peer_probe_due(&p, &o, t)); /* the first map's round */
+	assert_false(rn_path_peer_probing(&p, &o));
+	assert_false(rn_path_peer_probe_due(&p, &o, t + 60000));
+	/* The same map again: nothing to re-check. */
+	assert_false(rn_path_peer_set_candidates(&p, cands, 3, 2, &o, t + 61000, &out));
+	assert_false(rn_path_peer_probing(&p, &o));
+	/* The host's addresses changed: one round, at once, then none. Held back, it is not
+	 * retried: a handshake just went (the peer's own re-check, racing our candidates), and a
+	 * retry would only hold back a liveness check for up to 5 s more. */
+	rn_path_peer_network_changed(&p, t + 62000);
+	assert_true(rn_path_peer_probing(&p, &o));
+	assert_true(rn_path_peer_probe_due(&p, &o, t + 62000));
+	rn_path_peer_probe_held(&p);
+	assert_false(rn_path_peer_probing(&p, &o));
+	assert_false(rn_path_peer_probe_due(&p, &o, t + 62250));
+	/* The host candidate answered first: roaming moved the endpoint, the chooser follows. */
+	o.endpoint = cands[0];
+	o.handshake_age_ms = 0;
+	assert_int_equal(rn_path_peer_tick(&p, &o, t + 63000, &out), 0);
+	assert_int_equal(p.cur, 0);
+	assert_true(p.working);
+	assert_int_equal(p.changed_at_ms, t + 63000);
+	/* A map with other candidates asks for a round too. */
+	assert_false(rn_path_peer_set_candidates(&p, cands, 2, 2, &o, t + 64000, &out));
+	assert_true(rn_path_peer_probe_due(&p, &o, t + 64000));
 }
 
 static void test_addr_equal(void **state)
@@ -289,6 +584,14 @@ int main(void)
 		cmocka_unit_test_setup(test_fresh_peer_in_use, setup),
 		cmocka_unit_test_setup(test_unsendable, setup),
 		cmocka_unit_test_setup(test_handshake_before_chooser, setup),
+		cmocka_unit_test_setup(test_quiet_path_left_for_relay, setup),
+		cmocka_unit_test_setup(test_quiet_relay_left, setup),
+		cmocka_unit_test_setup(test_one_way_flow, setup),
+		cmocka_unit_test_setup(test_idle_never_checked, setup),
+		cmocka_unit_test_setup(test_probe_schedule, setup),
+		cmocka_unit_test_setup(test_recheck_lowest_rtt, setup),
+		cmocka_unit_test_setup(test_quiet_no_relay, setup),
+		cmocka_unit_test_setup(test_check_held_back, setup),
 		cmocka_unit_test(test_addr_equal),
 	};
 

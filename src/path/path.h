@@ -25,7 +25,8 @@
  * and a side behind NAT keeps its mapping open with persistent keepalive; WireGuard's roaming
  * (the source of the latest authenticated packet becomes the endpoint) lets the side that is
  * reached first answer on the working path at once. Order of preference: direct before
- * relayed; among direct candidates, the one that answers.
+ * relayed; among direct candidates, the one that answers first (initiations race to all of
+ * them: the lowest round trip). A working path is checked when data goes unanswered (choose.h).
  *
  * Relays (src/relay) are the last candidate: a relayed path is another endpoint of the same
  * WireGuard session, so a path change never resets the tunnel or a TCP connection inside it.

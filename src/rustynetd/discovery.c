@@ -24,6 +24,7 @@
 #include "ipc/ipc.h"
 #include "path/discovery.h"
 #include "rustynetd/daemon.h"
+#include "rustynetd/paths.h"
 #include "system/routewatch.h"
 #include "wg/device.h"
 #ifdef RN_TEST_HOOKS
@@ -379,6 +380,7 @@ int rn_daemon_disco_run(struct rn_daemon *d, bool readable)
 			    MAIN,
 			    "discovery: the default route changed: asking the STUN servers again");
 			rn_disco_kick(&x->disco);
+			rn_daemon_paths_network_changed(d); /* and the best path to each peer */
 		}
 	}
 	x->next_ns = rn_disco_tick(&x->disco, now);

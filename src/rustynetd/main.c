@@ -133,7 +133,7 @@ static void run(struct rn_daemon *d, int sfd)
 			{ .fd = rn_localaddrs_fd(d), .events = POLLIN },
 			{ .fd = rn_daemon_disco_fd(d), .events = POLLIN },
 		};
-		int n = poll(pfd, 6, wait_ms);
+		int n = poll(pfd, 6, wait_ms), paths_ms;
 
 		if (n < 0 && errno != EINTR) {
 			log_error(MAIN, "poll failed: %s", strerror(errno));
@@ -152,12 +152,15 @@ static void run(struct rn_daemon *d, int sfd)
 		/* our endpoints may have moved, and with them the poll's own connection */
 		if (n > 0 && (pfd[4].revents & POLLIN) && rn_localaddrs_ready(d)) {
 			rn_client_repoll(d->client);
-			rn_daemon_disco_kick(d); /* and with them, perhaps, our NAT */
+			rn_daemon_disco_kick(d);	    /* and with them, perhaps, our NAT */
+			rn_daemon_paths_network_changed(d); /* and the best path to each peer */
 		}
 		wait_ms = rn_daemon_disco_run(d, n > 0 && (pfd[5].revents & POLLIN));
 		rn_daemon_dns_tick(d);
 		rn_daemon_relays_tick(d);
-		rn_daemon_paths_tick(d);
+		paths_ms = rn_daemon_paths_tick(d);
+		if (paths_ms < wait_ms)
+			wait_ms = paths_ms;
 		rn_daemon_callme_tick(d);
 		if (rn_wg_device_is_dead(d->dev) || !rn_tun_exists(d->ifname)) {
 			log_error(MAIN, "interface %s is gone, shutting down", d->ifname);

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* Peers' endpoints chosen by handshakes: see paths.h and src/path/choose.h. */
 #include <arpa/inet.h>
+#include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +35,8 @@ static void observed(const struct rn_wg_peer_config *pc, struct rn_path_observed
 	memcpy(&o->endpoint, &pc->endpoint, sizeof(o->endpoint));
 	o->tx_bytes = pc->tx_bytes;
 	o->handshake_attempts = pc->handshake_attempts;
+	o->rx_age_ms = pc->rx_age_ms;
+	o->data_sent_age_ms = pc->data_sent_age_ms;
 	o->handshake_age_ms = UINT64_MAX;
 	if (!pc->last_handshake.tv_sec)
 		return;
@@ -122,48 +126,67 @@ static size_t candidates(const struct rn_daemon *d, const struct rn_netmap_peer 
 }
 
 /*
- * Relay -> direct. While the peer's endpoint is a relay (or its path is not working) and it has
- * direct candidates, each handshake initiation also goes to all of them, and one starts every
- * RN_PATHS_PROBE_MS: the first copy the peer answers wins by roaming, without a new session.
+ * Probing (src/path/choose.h): while the chooser wants it, the peer's direct candidates other
+ * than the endpoint in use are the data plane's probe endpoints, so every initiation also goes
+ * to each, and the first answer moves the session there by roaming. A probe round (when due, or
+ * asked by the chooser: a check, a new path) starts one.
  */
-static void probe(struct rn_daemon *d, struct rn_paths_entry *e, const struct rn_wg_peer_config *pc,
-		  uint64_t now)
+static int probe(struct rn_daemon *d, struct rn_paths_entry *e, const struct rn_path_observed *o,
+		 bool initiate, uint64_t now)
 {
 	union rn_wg_endpoint direct[RN_WG_MAX_PROBES];
 	size_t n = 0;
-	bool want;
+	bool want = rn_path_peer_probing(&e->path, o), round;
+	int r;
 
-	for (size_t i = 0; i < e->path.n_cand && n < RN_WG_MAX_PROBES; i++) {
+	for (size_t i = 0; i < e->path.n_direct && n < RN_WG_MAX_PROBES; i++) {
 		union rn_wg_endpoint w;
 
 		memcpy(&w, &e->path.cand[i], sizeof(w));
-		if (!rn_wg_is_relay_endpoint(&w))
+		if (!rn_path_addr_equal(&e->path.cand[i], &o->endpoint))
 			direct[n++] = w;
 	}
-	want = n && rn_daemon_relays_count(d) &&
-	       (rn_wg_is_relay_endpoint(&pc->endpoint) || !e->path.working);
+	want = want && n;
 	/* Set anew each time while wanted: a new map may have brought other candidates. */
 	if ((want || e->probing) &&
 	    !rn_wg_device_set_probe_endpoints(d->dev, e->key, direct, want ? n : 0))
 		e->probing = want;
-	if (!want || !e->probing || now - e->probe_ms < RN_PATHS_PROBE_MS)
-		return;
-	e->probe_ms = now;
-	if (!pc->endpoint.sa.sa_family)
-		return;
+	round = rn_path_peer_probe_due(&e->path, o, now) && want;
+	initiate = initiate || round;
+	if (!initiate || o->endpoint.sa.sa_family == AF_UNSPEC)
+		return -EDESTADDRREQ;
 	/*
 	 * First a datagram the peer drops (no WireGuard type) to each candidate: it opens our own
 	 * NAT towards it, so the peer's next probe gets in even when our initiation is held back
 	 * (one went out, or we answered one, within REKEY_TIMEOUT: the peer's probes run in phase
 	 * with ours, and each answer held our next one back).
 	 */
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; want && i < n; i++) {
 		static const uint8_t punch[4];
 
 		rn_wg_device_send_raw(d->dev, &direct[i], punch, sizeof(punch));
 	}
-	if (rn_wg_device_initiate(d->dev, e->key) == 0)
-		log_debug(MAIN, "path: probing %zu direct candidates of a relayed peer", n);
+	r = rn_wg_device_initiate(d->dev, e->key);
+	if (r == 0)
+		log_debug(MAIN, "path: initiation, also to %zu direct candidates", want ? n : 0);
+	if (r == -EALREADY && round)
+		rn_path_peer_probe_held(&e->path);
+	return r;
+}
+
+/* The candidates' leading direct ones (the relays come last). */
+static size_t count_direct(const union rn_path_addr *c, size_t n)
+{
+	size_t i = 0;
+
+	for (; i < n; i++) {
+		union rn_wg_endpoint w;
+
+		memcpy(&w, &c[i], sizeof(w));
+		if (rn_wg_is_relay_endpoint(&w))
+			break;
+	}
+	return i;
 }
 
 static const struct rn_paths_entry *find_entry(const struct rn_daemon *d,
@@ -199,13 +222,12 @@ void rn_daemon_paths_apply(struct rn_daemon *d)
 		memcpy(v[i].key, mp->public_key, RN_WG_KEY_LEN);
 		if (old)
 			v[i] = *old;
-		v[i].probe_ms =
-		    0; /* new candidates, perhaps a new mapping: probe at the next tick */
 		if (pc) {
 			observed(pc, &o);
 			op = &o;
 		}
-		if (rn_path_peer_set_candidates(&v[i].path, c, nc, op, boot_ms(), &out))
+		if (rn_path_peer_set_candidates(&v[i].path, c, nc, count_direct(c, nc), op,
+						boot_ms(), &out))
 			give(d, mp->public_key, &out, "new candidates");
 	}
 	rn_wg_config_free(&cfg);
@@ -214,30 +236,57 @@ void rn_daemon_paths_apply(struct rn_daemon *d)
 	d->paths.n = d->map.n_peers;
 }
 
-void rn_daemon_paths_tick(struct rn_daemon *d)
+int rn_daemon_paths_tick(struct rn_daemon *d)
 {
 	struct rn_wg_config cfg = { 0 };
 	uint64_t now = boot_ms();
 
-	if (!d->paths.n || now - d->paths.last_tick_ms < 1000)
-		return;
+	if (!d->paths.n)
+		return 1000;
+	if (now - d->paths.last_tick_ms < d->paths.tick_ms)
+		return (int)(d->paths.tick_ms - (now - d->paths.last_tick_ms));
 	d->paths.last_tick_ms = now;
+	d->paths.tick_ms = 1000;
 	if (rn_wg_device_snapshot(d->dev, &cfg))
-		return;
+		return (int)d->paths.tick_ms;
 	for (size_t i = 0; i < d->paths.n; i++) {
 		struct rn_paths_entry *e = &d->paths.v[i];
 		const struct rn_wg_peer_config *pc = cfg_peer(&cfg, e->key);
 		struct rn_path_observed o;
 		union rn_path_addr out;
+		unsigned int act;
+		bool was_working = e->path.working;
 
 		if (!pc)
 			continue;
 		observed(pc, &o);
-		if (rn_path_peer_tick(&e->path, &o, now, &out))
-			give(d, e->key, &out, "no handshake on the last one");
-		probe(d, e, pc, now);
+		act = rn_path_peer_tick(&e->path, &o, now, &out);
+		if (act & RN_PATH_GIVE) {
+			give(d, e->key, &out,
+			     was_working ? "the path stopped answering"
+					 : "no handshake on the last one");
+			memcpy(&o.endpoint, &out, sizeof(out));
+		} else if (act & RN_PATH_INITIATE) {
+			log_debug(MAIN, "path: data sent, no answer for %" PRIu64 " ms: checking",
+				  o.rx_age_ms);
+		}
+		/* a check's initiation held back: its wait starts when one goes */
+		if (probe(d, e, &o, act & RN_PATH_INITIATE, now) == -EALREADY &&
+		    act == RN_PATH_INITIATE)
+			rn_path_peer_check_held(&e->path);
+		if (rn_path_peer_busy(&e->path, now))
+			d->paths.tick_ms = RN_PATH_BUSY_TICK_MS;
 	}
 	rn_wg_config_free(&cfg);
+	return (int)d->paths.tick_ms;
+}
+
+void rn_daemon_paths_network_changed(struct rn_daemon *d)
+{
+	uint64_t now = boot_ms();
+
+	for (size_t i = 0; i < d->paths.n; i++)
+		rn_path_peer_network_changed(&d->paths.v[i].path, now);
 }
 
 void rn_daemon_paths_free(struct rn_daemon *d)

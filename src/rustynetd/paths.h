@@ -17,28 +17,25 @@
 struct rn_paths_entry {
 	uint8_t key[RN_WG_KEY_LEN];
 	struct rn_path_peer path;
-	bool probing;	   /* the data plane has our probe endpoints for the peer */
-	uint64_t probe_ms; /* CLOCK_BOOTTIME of the last probing initiation */
-};
-
-enum {
-	/* While a peer is relayed (or its path not working), initiations to its direct candidates
-	 * this often: an answer from one moves the session there (docs/nat-traversal.md). */
-	RN_PATHS_PROBE_MS = 10000,
+	bool probing; /* the data plane has our probe endpoints for the peer */
 };
 
 struct rn_paths {
 	struct rn_paths_entry *v; /* owned: one per peer of the running map */
 	size_t n;
 	uint64_t last_tick_ms; /* CLOCK_BOOTTIME */
+	uint64_t tick_ms;      /* until the next: 1000, or less while a chooser is busy */
 };
 
 struct rn_daemon;
 
 /* After each applied map: choosers for its peers (new ones start on their first endpoint). */
 void rn_daemon_paths_apply(struct rn_daemon *d);
-/* Each turn of the loop; does its work at most once a second. */
-void rn_daemon_paths_tick(struct rn_daemon *d);
+/* Each turn of the loop; does its work once a second (4 times while a path's liveness is in
+ * question). Returns the ms until it next has work: the loop sleeps no longer. */
+int rn_daemon_paths_tick(struct rn_daemon *d);
+/* The host's addresses changed: re-check every peer's path. */
+void rn_daemon_paths_network_changed(struct rn_daemon *d);
 /* At logout and exit. */
 void rn_daemon_paths_free(struct rn_daemon *d);
 enum { RN_PATHS_ADDR_STRLEN = 64 };

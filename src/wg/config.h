@@ -55,6 +55,9 @@ struct rn_wg_peer_config {
 	/* Handshake initiations retried in a row without a reply (each after 5 s): > 0 means the
 	 * peer has not answered for that long. Not part of the UAPI. */
 	unsigned int handshake_attempts;
+	/* Since the last authenticated packet from the peer, and since the last data (not a
+	 * keepalive) sent to it, in ms; UINT64_MAX: never. Not part of the UAPI. */
+	uint64_t rx_age_ms, data_sent_age_ms;
 };
 
 enum rn_wg_device_flags {

@@ -337,8 +337,13 @@ static int apply_peer(struct rn_wg_device *dev, const struct rn_wg_peer_config *
 	pthread_mutex_lock(&peer->lock);
 	if (pc->flags & RN_WG_PEER_HAS_PRESHARED_KEY)
 		memcpy(peer->handshake.preshared_key, pc->preshared_key, RN_WG_KEY_LEN);
-	if (pc->flags & RN_WG_PEER_HAS_ENDPOINT)
+	if (pc->flags & RN_WG_PEER_HAS_ENDPOINT) {
+		/* A path the owner chose: its first initiation is not held back by one sent on
+		 * the old path (REKEY_TIMEOUT paces retries on one path, not a move). */
+		if (!rn_endpoint_equal(&peer->endpoint, &pc->endpoint))
+			peer->last_sent_handshake_ns = 0;
 		rn_peer_set_endpoint(peer, &pc->endpoint, NULL);
+	}
 	if (pc->flags & RN_WG_PEER_HAS_KEEPALIVE) {
 		keepalive_turned_on = !peer->persistent_keepalive_s && pc->persistent_keepalive;
 		peer->persistent_keepalive_s = pc->persistent_keepalive;
@@ -404,6 +409,7 @@ out:
 int rn_wg_device_initiate(struct rn_wg_device *dev, const uint8_t public_key[RN_WG_KEY_LEN])
 {
 	struct rn_wg_peer *peer;
+	uint64_t now;
 	int err = 0;
 
 	pthread_rwlock_rdlock(&dev->cfg_lock);
@@ -413,10 +419,14 @@ int rn_wg_device_initiate(struct rn_wg_device *dev, const uint8_t public_key[RN_
 		goto out;
 	}
 	pthread_mutex_lock(&peer->lock);
+	now = rn_now_ns();
 	if (peer->endpoint.sa.sa_family == AF_UNSPEC)
 		err = -EDESTADDRREQ;
+	else if (peer->last_sent_handshake_ns &&
+		 now - peer->last_sent_handshake_ns < RN_REKEY_TIMEOUT_S * RN_NS_PER_S)
+		err = -EALREADY;
 	else
-		rn_send_handshake_initiation_locked(peer, false, rn_now_ns());
+		rn_send_handshake_initiation_locked(peer, false, now);
 	pthread_mutex_unlock(&peer->lock);
 out:
 	pthread_rwlock_unlock(&dev->cfg_lock);
@@ -578,9 +588,21 @@ static int add_allowed_ip(void *ctx, int family, const void *addr, uint8_t cidr)
 	return rn_wg_peer_config_add_allowed_ip(ctx, &a);
 }
 
+/* Protocol ns to real ms (a test build's clock may run faster). */
+static uint64_t age_ms(uint64_t then_ns, uint64_t now_ns)
+{
+	if (!then_ns)
+		return UINT64_MAX;
+	if (now_ns < then_ns)
+		return 0;
+	return (now_ns - then_ns) / RN_NS_PER_MS / rn_clock_scale();
+}
+
 static int snapshot_peer(struct rn_wg_device *dev, struct rn_wg_peer *peer,
 			 struct rn_wg_peer_config *pc)
 {
+	uint64_t now = rn_now_ns();
+
 	pthread_mutex_lock(&peer->lock);
 	memcpy(pc->public_key, peer->public_key, RN_WG_KEY_LEN);
 	memcpy(pc->preshared_key, peer->handshake.preshared_key, RN_WG_KEY_LEN);
@@ -591,6 +613,8 @@ static int snapshot_peer(struct rn_wg_device *dev, struct rn_wg_peer *peer,
 	}
 	pc->persistent_keepalive = peer->persistent_keepalive_s;
 	pc->handshake_attempts = peer->timer_retransmit_handshake ? peer->handshake_attempts : 0;
+	pc->rx_age_ms = age_ms(peer->last_rx_ns, now);
+	pc->data_sent_age_ms = age_ms(peer->last_data_sent_ns, now);
 	pthread_mutex_unlock(&peer->lock);
 	pc->rx_bytes = peer->rx_bytes;
 	pc->tx_bytes = peer->tx_bytes;

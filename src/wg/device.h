@@ -58,7 +58,8 @@ int rn_wg_device_update_endpoint(struct rn_wg_device *dev, const uint8_t public_
  * Starts a handshake with peer public_key now, as its first packet would: unless one was sent
  * or answered within REKEY_TIMEOUT, and retried as the timers retry any. For an owner that
  * knows the peer may hold a session this device forgot (rustynetd after a restart). 0,
- * -ENOENT (no such peer) or -EDESTADDRREQ (it has no endpoint).
+ * -ENOENT (no such peer), -EDESTADDRREQ (it has no endpoint) or -EALREADY (held back: one was
+ * sent or answered within REKEY_TIMEOUT; an endpoint set since, by the owner, lifts that).
  */
 int rn_wg_device_initiate(struct rn_wg_device *dev, const uint8_t public_key[RN_WG_KEY_LEN]);
 

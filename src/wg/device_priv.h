@@ -124,6 +124,9 @@ struct rn_wg_peer {
 	bool need_another_keepalive;
 	bool sent_lastminute_handshake;
 	uint64_t last_sent_handshake_ns;
+	/* For the owner's path liveness (rustynetd): the last authenticated packet from the peer
+	 * and the last data (not keepalive) sent to it, protocol ns, 0 = never. */
+	uint64_t last_rx_ns, last_data_sent_ns;
 	/* The last initiation a data message for no session of ours asked for (receive.c). */
 	uint64_t last_unknown_initiation_ns;
 
@@ -244,6 +247,8 @@ struct rn_noise_keypair *rn_peer_sending_keypair(struct rn_wg_peer *peer, uint64
 struct rn_noise_keypair *rn_peer_sending_keypair_locked(struct rn_wg_peer *peer, uint64_t now_ns);
 void rn_peer_stage_packet(struct rn_wg_peer *peer, const uint8_t *pkt, size_t len);
 void rn_peer_purge_staged(struct rn_wg_peer *peer);
+/* Same family, address and port. */
+bool rn_endpoint_equal(const union rn_wg_endpoint *a, const union rn_wg_endpoint *b);
 /* Where to send; local is where the peer's packet arrived (NULL: from the config, no source). */
 void rn_peer_set_endpoint(struct rn_wg_peer *peer, const union rn_wg_endpoint *ep,
 			  const struct rn_udp_src *local);
@@ -252,7 +257,7 @@ void rn_peer_set_endpoint(struct rn_wg_peer *peer, const union rn_wg_endpoint *e
 void rn_timers_data_sent(struct rn_wg_peer *peer, uint64_t now);
 void rn_timers_data_received(struct rn_wg_peer *peer, uint64_t now);
 void rn_timers_any_authenticated_packet_sent(struct rn_wg_peer *peer);
-void rn_timers_any_authenticated_packet_received(struct rn_wg_peer *peer);
+void rn_timers_any_authenticated_packet_received(struct rn_wg_peer *peer, uint64_t now);
 void rn_timers_any_authenticated_packet_traversal(struct rn_wg_peer *peer, uint64_t now);
 void rn_timers_handshake_initiated(struct rn_wg_peer *peer, uint64_t now);
 void rn_timers_handshake_complete(struct rn_wg_peer *peer);

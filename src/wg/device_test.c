@@ -309,6 +309,80 @@ static void test_initiate_sends_an_initiation(void **state)
 	close(b.fd);
 }
 
+/*
+ * An endpoint the owner moves the peer to gets its first initiation at once, not REKEY_TIMEOUT
+ * after the one on the old path (rustynetd leaves a dead path for the relay 2 s after its
+ * check's initiation; the peer must learn the new path from a handshake on it). Setting the
+ * same endpoint again changes nothing.
+ */
+static void test_moved_endpoint_initiates_at_once(void **state)
+{
+	uint8_t priv_a[32], pub_a[32], priv_b[32], pub_b[32];
+	struct rn_wg_device *dev;
+	union rn_wg_endpoint ep = { .sin.sin_family = AF_INET };
+	struct sink b1, b2;
+	uint32_t types[4];
+
+	(void)state;
+	keypair_of(priv_a, pub_a);
+	keypair_of(priv_b, pub_b);
+	sink_open(&b1);
+	sink_open(&b2);
+	dev = fake_device(priv_a);
+	add_peer(dev, pub_b, b1.port);
+	assert_int_equal(rn_wg_device_initiate(dev, pub_b), 0);
+	assert_int_equal(sink_drain(&b1, types, 4, 1000), 1);
+	assert_int_equal(rn_wg_device_initiate(dev, pub_b), -EALREADY); /* held back */
+	assert_int_equal(sink_drain(&b1, types, 4, 100), 0);
+	ep.sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ep.sin.sin_port = htons(b2.port);
+	assert_int_equal(rn_wg_device_update_endpoint(dev, pub_b, &ep), 0);
+	assert_int_equal(rn_wg_device_initiate(dev, pub_b), 0);
+	assert_int_equal(sink_drain(&b2, types, 4, 1000), 1);
+	assert_int_equal(types[0], RN_MESSAGE_HANDSHAKE_INITIATION);
+	assert_int_equal(rn_wg_device_update_endpoint(dev, pub_b, &ep), 0);
+	assert_int_equal(rn_wg_device_initiate(dev, pub_b), -EALREADY);
+	assert_int_equal(sink_drain(&b2, types, 4, 100), 0);
+
+	rn_wg_device_stop(dev);
+	close(b1.fd);
+	close(b2.fd);
+}
+
+/* The snapshot's ages of the peer's last packet and of our last data: never, then in ms. */
+static void test_snapshot_ages(void **state)
+{
+	uint8_t priv_a[32], pub_a[32], priv_b[32], pub_b[32];
+	struct rn_wg_config cfg = { 0 };
+	struct rn_wg_device *dev;
+	struct rn_wg_peer *peer;
+	uint64_t now;
+
+	(void)state;
+	keypair_of(priv_a, pub_a);
+	keypair_of(priv_b, pub_b);
+	dev = fake_device(priv_a);
+	peer = add_peer(dev, pub_b, 9);
+	assert_int_equal(rn_wg_device_snapshot(dev, &cfg), 0);
+	assert_int_equal(cfg.n_peers, 1);
+	assert_true(cfg.peers[0].rx_age_ms == UINT64_MAX);
+	assert_true(cfg.peers[0].data_sent_age_ms == UINT64_MAX);
+	rn_wg_config_free(&cfg);
+	now = rn_now_ns();
+	pthread_mutex_lock(&peer->lock);
+	rn_timers_any_authenticated_packet_received(peer, now);
+	pthread_mutex_unlock(&peer->lock);
+	usleep(300000);
+	pthread_mutex_lock(&peer->lock);
+	rn_timers_data_sent(peer, rn_now_ns());
+	pthread_mutex_unlock(&peer->lock);
+	assert_int_equal(rn_wg_device_snapshot(dev, &cfg), 0);
+	assert_true(cfg.peers[0].rx_age_ms >= 300 && cfg.peers[0].rx_age_ms < 1300);
+	assert_true(cfg.peers[0].data_sent_age_ms < 300);
+	rn_wg_config_free(&cfg);
+	rn_wg_device_stop(dev);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -317,6 +391,8 @@ int main(void)
 		cmocka_unit_test(test_foreign_datagrams_reach_the_handler),
 		cmocka_unit_test(test_send_raw_leaves_from_the_wireguard_port),
 		cmocka_unit_test(test_initiate_sends_an_initiation),
+		cmocka_unit_test(test_moved_endpoint_initiates_at_once),
+		cmocka_unit_test(test_snapshot_ages),
 	};
 
 	if (rn_crypto_init())

@@ -235,6 +235,19 @@ void rn_peer_purge_staged(struct rn_wg_peer *peer)
 	peer->staged_count = 0;
 }
 
+bool rn_endpoint_equal(const union rn_wg_endpoint *a, const union rn_wg_endpoint *b)
+{
+	if (a->sa.sa_family != b->sa.sa_family)
+		return false;
+	if (a->sa.sa_family == AF_INET)
+		return a->sin.sin_port == b->sin.sin_port &&
+		       a->sin.sin_addr.s_addr == b->sin.sin_addr.s_addr;
+	if (a->sa.sa_family == AF_INET6)
+		return a->sin6.sin6_port == b->sin6.sin6_port &&
+		       !memcmp(&a->sin6.sin6_addr, &b->sin6.sin6_addr, sizeof(a->sin6.sin6_addr));
+	return false;
+}
+
 void rn_peer_set_endpoint(struct rn_wg_peer *peer, const union rn_wg_endpoint *ep,
 			  const struct rn_udp_src *local)
 {

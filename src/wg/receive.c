@@ -176,7 +176,7 @@ static void rx_account(struct rn_rx_batch *bt, const struct rx_acc *acc)
 	 * from the address it reached us on. */
 	if (!rx_relay_stays_off(bt->buf->dev, peer, acc->src))
 		rn_peer_set_endpoint(peer, acc->src, acc->local);
-	rn_timers_any_authenticated_packet_received(peer);
+	rn_timers_any_authenticated_packet_received(peer, now);
 	rn_timers_any_authenticated_packet_traversal(peer, now);
 	if (acc->got_data)
 		rn_timers_data_received(peer, now);
@@ -346,19 +346,6 @@ static struct rn_rx_batch *rx_batch_for(struct rn_wg_device *dev, struct rn_rx_b
 	return bt;
 }
 
-static bool endpoint_equal(const union rn_wg_endpoint *a, const union rn_wg_endpoint *b)
-{
-	if (a->sa.sa_family != b->sa.sa_family)
-		return false;
-	if (a->sa.sa_family == AF_INET)
-		return a->sin.sin_port == b->sin.sin_port &&
-		       a->sin.sin_addr.s_addr == b->sin.sin_addr.s_addr;
-	if (a->sa.sa_family == AF_INET6)
-		return a->sin6.sin6_port == b->sin6.sin6_port &&
-		       !memcmp(&a->sin6.sin6_addr, &b->sin6.sin6_addr, sizeof(a->sin6.sin6_addr));
-	return false;
-}
-
 /*
  * One initiation for a peer that sends on a session we lack, if we have none to send on: at
  * most one per REKEY_TIMEOUT, and no retransmission armed (the peer's next message asks
@@ -399,7 +386,7 @@ static void rx_unknown_session(struct rn_wg_device *dev, uint64_t now,
 		bool match;
 
 		pthread_mutex_lock(&peer->lock);
-		match = endpoint_equal(&peer->endpoint, from);
+		match = rn_endpoint_equal(&peer->endpoint, from);
 		if (match)
 			rx_initiate_for_unknown(peer, now);
 		pthread_mutex_unlock(&peer->lock);
@@ -761,7 +748,7 @@ static void handle_initiation(struct rn_wg_device *dev, const struct rn_handshak
 		goto out;
 	}
 	rn_peer_set_endpoint(peer, &job->src, &job->local);
-	rn_timers_any_authenticated_packet_received(peer);
+	rn_timers_any_authenticated_packet_received(peer, now);
 	rn_timers_any_authenticated_packet_traversal(peer, now);
 	peer->rx_bytes += job->len;
 	if (keep)
@@ -798,7 +785,7 @@ static void handle_response(struct rn_wg_device *dev, const struct rn_handshake_
 	rn_peer_add_keypair(peer, kp);
 	rn_peer_set_endpoint(peer, &job->src, &job->local);
 	peer->rx_bytes += job->len;
-	rn_timers_any_authenticated_packet_received(peer);
+	rn_timers_any_authenticated_packet_received(peer, now);
 	rn_timers_any_authenticated_packet_traversal(peer, now);
 	rn_timers_handshake_complete(peer);
 	rn_timers_session_derived(peer, now);

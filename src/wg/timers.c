@@ -23,6 +23,7 @@ static uint64_t jitter_ns(void)
 
 void rn_timers_data_sent(struct rn_wg_peer *peer, uint64_t now)
 {
+	peer->last_data_sent_ns = now;
 	if (!peer->timer_new_handshake)
 		peer->timer_new_handshake =
 		    now + (RN_KEEPALIVE_TIMEOUT_S + RN_REKEY_TIMEOUT_S) * RN_NS_PER_S + jitter_ns();
@@ -41,8 +42,9 @@ void rn_timers_any_authenticated_packet_sent(struct rn_wg_peer *peer)
 	peer->timer_send_keepalive = 0;
 }
 
-void rn_timers_any_authenticated_packet_received(struct rn_wg_peer *peer)
+void rn_timers_any_authenticated_packet_received(struct rn_wg_peer *peer, uint64_t now)
 {
+	peer->last_rx_ns = now;
 	peer->timer_new_handshake = 0;
 }
 
