@@ -31,6 +31,9 @@
 # TCP shapes also give the whole machine's busy % (cpu_pct) and, on tunnels, the CPU time of
 # both daemons (/proc/PID/stat) in % of one core (daemon_cpu_pct) and per Gbit/s
 # (cpu_per_gbps: lower is better; the table shows tcp1's).
+# Exit status 1 when a path could not be set up, a run failed or a daemon died or logged a
+# sanitizer report or panic (after the whole report); a missing path (not built, no modern
+# wireguard-go) is only a note.
 # Output: `PATH_SHAPE_METRIC_runR value` as each run ends, then `PATH_SHAPE_METRIC value`
 # medians, `ratio_SHAPE_vs_wireguard_go[_modern] X.XX` (rustynet-wg over the other, each
 # shape's main metric), `target_SHAPE met|not_met|n/a`, a markdown table as "# " lines
@@ -119,12 +122,19 @@ proc_ticks() {
 	echo "$s"
 }
 
-# iperf_start PATH: a one-test iperf3 server in the path's B on a fresh port; prints the port.
+# bgwait CMD...: CMD in the background, waited for: a signal to this script (Ctrl-C) then runs
+# the trap (cleanup) at once; bash delays it until a foreground command ends.
+bgwait() {
+	"$@" &
+	wait $!
+}
+
+# iperf_start PATH: a one-test iperf3 server in the path's B on a fresh port, $PORT.
 iperf_start() {
 	T_IPERF_PORT=$((T_IPERF_PORT + 1))
-	nsx "${P_NSB[$1]}" iperf3 -s -1 -D -p "$T_IPERF_PORT" >/dev/null 2>&1 || return 1
-	wait_for 10 iperf_listening "${P_NSB[$1]}" "$T_IPERF_PORT" || return 1
-	echo "$T_IPERF_PORT"
+	PORT=$T_IPERF_PORT
+	nsx "${P_NSB[$1]}" iperf3 -s -1 -D -p "$PORT" >/dev/null 2>&1 || return 1
+	wait_for 10 iperf_listening "${P_NSB[$1]}" "$PORT"
 }
 
 # iperf_result JSON KIND: tcp: Gbit/s received (both directions for --bidir);
@@ -132,8 +142,11 @@ iperf_start() {
 iperf_result() {
 	python3 - "$@" <<-'EOF'
 		import json, sys
-		e = json.load(open(sys.argv[1]))["end"]
-		r = e["sum_received"]
+		try:
+		    e = json.load(open(sys.argv[1]))["end"]
+		    r = e["sum_received"]
+		except (ValueError, KeyError) as x:
+		    sys.exit("# no result in %s: %s %s" % (sys.argv[1], type(x).__name__, x))
 		if sys.argv[2] == "tcp":
 		    b = r["bits_per_second"] + e.get("sum_received_bidir_reverse", {}).get("bits_per_second", 0)
 		    print("%.3f" % (b / 1e9))
@@ -149,8 +162,8 @@ iperf_client() {
 	shift 3
 	# stderr aside: iperf3 warns that a UDP payload over the control connection's MSS may
 	# fragment (udp1392 does not: the tunnel's MTU is what counts)
-	nsx "${P_NSA[$p]}" timeout $((T + 30)) iperf3 -c "${P_DST[$p]}" -p "$port" -t "$T" -J "$@" >"$json" 2>"$json.err" || {
-		echo "# $p: iperf3 $* failed: $(tail -n 3 "$json" "$json.err" | tr '\n' ' ')" >&2
+	bgwait nsx "${P_NSA[$p]}" timeout $((T + 30)) iperf3 -c "${P_DST[$p]}" -p "$port" -t "$T" -J "$@" >"$json" 2>"$json.err" || {
+		echo "# $p: iperf3 $* failed: $(grep -h '"error"' "$json" | head -n 1) $(tail -n 2 "$json.err" | tr '\n' ' ')" >&2
 		return 1
 	}
 }
@@ -166,7 +179,8 @@ rcvbuf_drops() { nsx "$1" nstat -az UdpRcvbufErrors | awk '/UdpRcvbufErrors/ {pr
 # run_tcp PATH SHAPE R
 run_tcp() {
 	local p=$1 sh=$2 r=$3 port json c0 c1 d0 d1 t0 t1 k0 k1 g dc opts
-	port=$(iperf_start "$p") || return 1
+	iperf_start "$p" || return 1
+	port=$PORT
 	json="$T_DIR/iperf.$port.json"
 	read -r -a opts <<<"$(tcp_opts "$sh")"
 	[ -z "${P_PIDS[$p]}" ] || d0=$(rcvbuf_drops "${P_NSB[$p]}")
@@ -194,7 +208,8 @@ run_tcp() {
 # run_udp PATH SHAPE R: iperf3 UDP at full speed, payload udpN bytes.
 run_udp() {
 	local p=$1 sh=$2 r=$3 port json mbps pps loss
-	port=$(iperf_start "$p") || return 1
+	iperf_start "$p" || return 1
+	port=$PORT
 	json="$T_DIR/iperf.$port.json"
 	iperf_client "$p" "$port" "$json" -u -b 0 -l "${sh#udp}" || return 1
 	read -r mbps pps loss <<<"$(iperf_result "$json" udp)" || return 1
@@ -219,7 +234,7 @@ ping_stats() {
 run_ping() {
 	local p=$1 sh=$2 r=$3 n=${4:-$PING_N} out ms p99 loss
 	out="$T_DIR/ping.$p.$sh.$r"
-	nsx "${P_NSA[$p]}" ping -n -c "$n" -i 0.01 -W 1 "${P_DST[$p]}" >"$out" 2>&1 || true
+	bgwait nsx "${P_NSA[$p]}" ping -n -c "$n" -i 0.01 -W 1 "${P_DST[$p]}" >"$out" 2>&1 || true
 	read -r ms p99 loss <<<"$(ping_stats "$n" "$out")" || true
 	if [ -z "${loss:-}" ]; then
 		echo "# $p: ping got no reply: $(tail -n 2 "$out" | tr '\n' ' ')" >&2
@@ -234,7 +249,8 @@ run_ping() {
 # transfer.
 run_pingload() {
 	local p=$1 sh=$2 r=$3 port json lpid ok=0
-	port=$(iperf_start "$p") || return 1
+	iperf_start "$p" || return 1
+	port=$PORT
 	json="$T_DIR/iperf.$port.json"
 	nsx "${P_NSA[$p]}" timeout $((T + 32)) iperf3 -c "${P_DST[$p]}" -p "$port" -t $((T + 2)) -J >"$json" 2>&1 &
 	lpid=$!
@@ -248,10 +264,22 @@ run_pingload() {
 	return $ok
 }
 
+# both_alive_pids "PID PID"
+both_alive_pids() {
+	local pid
+	for pid in $1; do kill -0 "$pid" 2>/dev/null || return 1; done
+}
+
 # run_shape PATH SHAPE R
 run_shape() {
 	local p=$1 sh=$2 kind
 	kind=$(shape_kind "$sh")
+	if [ -n "${P_PIDS[$p]}" ] && ! both_alive_pids "${P_PIDS[$p]}"; then
+		echo "${p}_${sh}_run$3 error"
+		echo "# $p: a tunnel daemon is gone: $sh not run" >&2
+		P_ERRORS=$((P_ERRORS + 1))
+		return 0
+	fi
 	# wakes a tunnel whose keys expired while other paths ran (a handshake, not measured)
 	ping_until "${P_NSA[$p]}" "${P_DST[$p]}" 10 >/dev/null 2>&1 || echo "# $p: no ping reply before $sh" >&2
 	if ! "run_$kind" "$p" "$sh" "$3"; then
@@ -278,6 +306,7 @@ path_up() {
 		! ping_until "$NS_A" "$T4_B" 15 >>"$T_DIR/setup.log" 2>&1; then
 		echo "# $p: tunnel setup failed:"
 		sed 's/^/#   /' "$T_DIR/setup.log"
+		P_ERRORS=$((P_ERRORS + 1))
 		wg_stop "$IF_A"
 		wg_stop "$IF_B"
 		return 1
@@ -292,9 +321,15 @@ path_down() {
 	[ -n "${P_PIDS[$p]}" ] || return 0
 	echo "${p}_udp_rcvbuf_drops ${P_DROPS[$p]}"
 	for ifn in ${P_IFS[$p]}; do
-		kill -0 "${WG_PID[$ifn]}" 2>/dev/null || echo "# $p: the daemon of $ifn died during the run"
+		if ! kill -0 "${WG_PID[$ifn]}" 2>/dev/null; then
+			echo "# $p: the daemon of $ifn died during the run"
+			P_ERRORS=$((P_ERRORS + 1))
+		fi
 		wg_stop "$ifn"
-		wg_log_clean "$ifn" 2>/dev/null || echo "# $p: sanitizer report or panic in $ifn's log (KEEP_TMP=1 keeps $T_DIR)"
+		if ! wg_log_clean "$ifn" 2>/dev/null; then
+			echo "# $p: sanitizer report or panic in $ifn's log (KEEP_TMP=1 keeps $T_DIR)"
+			P_ERRORS=$((P_ERRORS + 1))
+		fi
 	done
 }
 
@@ -374,7 +409,11 @@ cell() {
 			awk -v a="$a" -v b="$b" -v c="$c" 'BEGIN {printf "%.0f; %.0f; %.1f %%\n", a / 1000, b, c}'
 		fi
 		;;
-	ping | pingload) echo "$(med "$p" "$sh" ms); $(med "$p" "$sh" p99_ms)" ;;
+	ping | pingload)
+		a=$(med "$p" "$sh" ms)
+		[ "$a" = n/a ] || a="$a; $(med "$p" "$sh" p99_ms)"
+		echo "$a"
+		;;
 	cpu) med "$p" tcp1 cpu_per_gbps ;;
 	*) med "$p" "$sh" gbps ;;
 	esac
@@ -426,7 +465,7 @@ report() {
 	grep -v '^#' "$T_DIR/table"
 	grep '^#' "$T_DIR/table"
 	echo "#"
-	echo "# issue 15 targets met: $met of $all (n/a: a path is missing); runs that failed: $P_ERRORS"
+	echo "# issue 15 targets met: $met of $all (n/a: a path is missing); failures (setup, runs, daemons): $P_ERRORS"
 	echo "# load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
 	echo "targets_met $met/$all"
 	echo "ratio_vs_wireguard_go $(ratio "$(shape_med rustynet_wg tcp1)" "$(shape_med wireguard_go tcp1)")"
@@ -505,3 +544,5 @@ for r in $(seq "$REPS"); do
 	done
 done
 report
+# a failure is an error of the bench, not a figure: exit 1 after the whole report
+[ "$P_ERRORS" = 0 ]
