@@ -60,6 +60,8 @@ RUSTYNET_WG=${RUSTYNET_WG:-$BUILD/src/rustynet-wg/rustynet-wg}
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 # shellcheck source=tests/lib.sh
 . "$REPO/tests/lib.sh"
+# shellcheck source=bench/wggo-modern.sh
+. "$REPO/bench/wggo-modern.sh"
 if [ "$(id -u)" != 0 ]; then
 	echo "bench: needs root (network namespaces, TUN devices)" >&2
 	exit 1
@@ -69,19 +71,7 @@ for c in wg wireguard-go ip ping iperf3 python3 nstat; do
 done
 case $T$REPS$PING_N in *[!0-9]*) echo "bench: T, REPS and PING_N are whole numbers" >&2; exit 2 ;; esac
 
-# find_modern: the newest wireguard-go-* in shared/anchors/bin beside the repository (for a
-# worktree, beside its main checkout).
-find_modern() {
-	local d common
-	for d in "$REPO/../shared/anchors/bin" \
-		"$(dirname "$(git -C "$REPO" rev-parse --path-format=absolute --git-common-dir 2>/dev/null || echo /nonexistent/x)")/../shared/anchors/bin"; do
-		[ -d "$d" ] || continue
-		common=$(find "$d" -maxdepth 1 -name 'wireguard-go-*' -perm -u+x -type f | sort -V | tail -n 1)
-		[ -z "$common" ] || { realpath "$common"; return 0; }
-	done
-	return 1
-}
-WIREGUARD_GO_MODERN=${WIREGUARD_GO_MODERN:-$(find_modern || true)}
+WIREGUARD_GO_MODERN=$(wggo_modern "$REPO" || true)
 
 # shape_kind SHAPE: tcp, udp, ping or pingload; fails on an unknown shape.
 shape_kind() {
@@ -515,9 +505,7 @@ if wants veth && path_up veth; then UP+=(veth); fi
 if wants wireguard_go && path_up wireguard_go wireguard-go; then UP+=(wireguard_go); fi
 if wants wireguard_go_modern; then
 	if [ -n "$WIREGUARD_GO_MODERN" ] && [ -x "$WIREGUARD_GO_MODERN" ]; then
-		MODERN_VER=$("$WIREGUARD_GO_MODERN" --version 2>/dev/null | awk '{for (i = 1; i <= NF; i++) if ($i ~ /^v?0\.0\./) {print $i; exit}}')
-		MODERN_VER=${MODERN_VER#v}
-		MODERN_VER=${MODERN_VER:-?}
+		MODERN_VER=$(wggo_version "$WIREGUARD_GO_MODERN")
 		echo "# wireguard_go_modern: $WIREGUARD_GO_MODERN ($MODERN_VER)"
 		if path_up wireguard_go_modern "$WIREGUARD_GO_MODERN"; then UP+=(wireguard_go_modern); fi
 	else
