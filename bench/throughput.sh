@@ -70,6 +70,10 @@ for c in wg wireguard-go ip ping iperf3 python3 nstat; do
 	command -v "$c" >/dev/null || { echo "bench: $c is missing (./scripts/install-deps.sh)" >&2; exit 1; }
 done
 case $T$REPS$PING_N in *[!0-9]*) echo "bench: T, REPS and PING_N are whole numbers" >&2; exit 2 ;; esac
+if [ "$T" -lt 1 ] || [ "$REPS" -lt 1 ] || [ "$PING_N" -lt 1 ]; then
+	echo "bench: T, REPS and PING_N are at least 1" >&2
+	exit 2
+fi
 
 WIREGUARD_GO_MODERN=$(wggo_modern "$REPO" || true)
 
