@@ -101,7 +101,14 @@ tcp_opts() {
 }
 
 busy() { awk '/^cpu / {print $2 + $3 + $4 + $7 + $8, $2 + $3 + $4 + $5 + $6 + $7 + $8}' /proc/stat; }
-median() { sort -g | awk '{a[NR] = $1} END {if (NR == 0) print "n/a"; else if (NR % 2) print a[(NR + 1) / 2]; else printf "%.3f\n", (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
+median() {
+	sort -g | awk '{a[NR] = $1}
+		END {
+			if (NR == 0) print "n/a"
+			else if (NR % 2) print a[(NR + 1) / 2]
+			else printf "%.3f\n", (a[NR / 2] + a[NR / 2 + 1]) / 2
+		}'
+}
 now_s() { echo "$EPOCHREALTIME"; }
 CLK_TCK=$(getconf CLK_TCK)
 
@@ -419,7 +426,8 @@ shape_med() {
 }
 
 report() {
-	local sh m p k rn mo ve v vr met=0 all=0 rows=() cells=() paths=(veth wireguard_go wireguard_go_modern rustynet_wg)
+	local sh m p k rn mo ve v vr met=0 all=0 rows=() cells=()
+	local paths=(veth wireguard_go wireguard_go_modern rustynet_wg)
 	for sh in $SHAPES; do
 		for p in "${UP[@]}"; do
 			for k in "$T_DIR/res/$p.$sh".*; do
@@ -494,11 +502,18 @@ WGGO_VER=$(dpkg-query -W -f='${Version}' wireguard-go 2>/dev/null || echo '?')
 MODERN_VER=n/a
 commit=$(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo '?')
 git -C "$REPO" diff --quiet HEAD 2>/dev/null || commit="$commit+changes"
-buildtype=$(python3 -c 'import json, sys; o = {x["name"]: x["value"] for x in json.load(open(sys.argv[1]))}; print(o["buildtype"], o["b_sanitize"])' \
-	"$(dirname "$(realpath -m "$RUSTYNET_WG")")/../../meson-info/intro-buildoptions.json" 2>/dev/null || echo '?')
+buildtype=$(python3 - "$(dirname "$(realpath -m "$RUSTYNET_WG")")/../../meson-info/intro-buildoptions.json" \
+	2>/dev/null <<-'EOF' || echo '?'
+		import json, sys
+		o = {x["name"]: x["value"] for x in json.load(open(sys.argv[1]))}
+		print(o["buildtype"], o["b_sanitize"])
+	EOF
+)
 echo "# $(date -u +%Y-%m-%dT%H:%MZ) commit $commit, rustynet-wg build: $buildtype; $(uname -r), $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "# T=${T}s REPS=$REPS PING_N=$PING_N SHAPES=\"$SHAPES\"; wireguard-go $WGGO_VER"
-case $buildtype in release\ none) ;; *) echo "# note: rustynet-wg is not a release build without sanitizers: its figures are not the product's" ;; esac
+if wants rustynet_wg && [ "$buildtype" != "release none" ]; then
+	echo "# note: rustynet-wg is not a release build without sanitizers: its figures are not the product's"
+fi
 for sh in $SHAPES; do
 	if [ "$(shape_kind "$sh")" = udp ] && [ $((${sh#udp} + 28)) -gt "$TUN_MTU" ]; then
 		echo "# note: $sh: ${sh#udp} + 28 bytes exceed the tunnel MTU $TUN_MTU: each datagram is fragmented in the tunnels"
