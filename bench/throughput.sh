@@ -415,7 +415,7 @@ cell() {
 		[ "$a" = n/a ] || a="$a; $(med "$p" "$sh" p99_ms)"
 		echo "$a"
 		;;
-	cpu) med "$p" tcp1 cpu_per_gbps ;;
+	cpu) med "$p" tcp1 cpu_per_gbps | awk '$1 != "n/a" {printf "%.0f\n", $1; next} {print}' ;;
 	*) med "$p" "$sh" gbps ;;
 	esac
 }
