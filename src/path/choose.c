@@ -254,10 +254,14 @@ bool rn_path_peer_probe_due(struct rn_path_peer *p, const struct rn_path_observe
 		return false;
 	if (now_ms >= since && now_ms - since < RN_PATH_PROBE_FAST_FOR_MS)
 		every = RN_PATH_PROBE_FAST_MS;
+	if (p->recheck && p->recheck_at_ms && now_ms < p->recheck_at_ms)
+		return false; /* held: the data plane would hold it back again */
 	if (p->probe_ms && !p->recheck && now_ms >= p->probe_ms && now_ms - p->probe_ms < every)
 		return false;
 	p->probe_ms = now_ms;
+	p->round_recheck = p->recheck;
 	p->recheck = false;
+	p->recheck_at_ms = 0;
 	return true;
 }
 
@@ -271,9 +275,13 @@ bool rn_path_peer_busy(const struct rn_path_peer *p, uint64_t now_ms)
 	return !p->working && p->given_ms && now_ms - p->given_ms < RN_PATH_CHECK_MS;
 }
 
-void rn_path_peer_probe_held(struct rn_path_peer *p)
+void rn_path_peer_probe_held(struct rn_path_peer *p, uint64_t now_ms)
 {
 	p->probe_ms = 0;
+	if (p->round_recheck) {
+		p->recheck = true;
+		p->recheck_at_ms = now_ms + RN_PATH_PROBE_FAST_MS;
+	}
 }
 
 void rn_path_peer_network_changed(struct rn_path_peer *p, uint64_t now_ms)

@@ -90,6 +90,8 @@ struct rn_path_peer {
 	uint64_t fast_since_ms; /* new candidates or a new network: probe fast from then */
 	uint64_t probe_ms;	/* the last probe round; 0: none yet */
 	bool recheck;		/* one round wanted even on a working direct path */
+	bool round_recheck;	/* the last round was one */
+	uint64_t recheck_at_ms; /* a held re-check goes no sooner than this; 0: at once */
 };
 
 /* What the data plane shows of the peer now. */
@@ -150,10 +152,12 @@ bool rn_path_peer_busy(const struct rn_path_peer *p, uint64_t now_ms);
 /*
  * The round's initiation was held back (the data plane sent or answered one within
  * REKEY_TIMEOUT, often the peer's own probe): while relayed or not working it is due again at
- * once, so it goes when it may; a re-check of a working direct path is dropped (the handshake
- * that held it back did as well, and a retry would hold back a liveness check).
+ * once, so it goes when it may. A re-check of a working direct path goes again once that
+ * window is over (RN_PATH_PROBE_FAST_MS from now), not at every tick, which would hold back a
+ * liveness check: the handshake that held it back may have gone to the endpoint in use alone
+ * (a new pair's first, sent when the data plane got the peer).
  */
-void rn_path_peer_probe_held(struct rn_path_peer *p);
+void rn_path_peer_probe_held(struct rn_path_peer *p, uint64_t now_ms);
 
 /* The host's addresses changed: every path is re-checked at once, and probed fast a while. */
 void rn_path_peer_network_changed(struct rn_path_peer *p, uint64_t now_ms);

@@ -505,7 +505,7 @@ static void test_probe_schedule(void **state)
 	/* A round held back (the peer's probe was answered just before): due at the next tick. */
 	s += RN_PATH_PROBE_SLOW_MS;
 	assert_true(rn_path_peer_probe_due(&p, &o, s));
-	rn_path_peer_probe_held(&p);
+	rn_path_peer_probe_held(&p, s);
 	assert_true(rn_path_peer_probe_due(&p, &o, s + 1000));
 	assert_false(rn_path_peer_probe_due(&p, &o, s + 2000));
 	s += 60000;
@@ -534,15 +534,20 @@ static void test_recheck_lowest_rtt(void **state)
 	/* The same map again: nothing to re-check. */
 	assert_false(rn_path_peer_set_candidates(&p, cands, 3, 2, &o, t + 61000, &out));
 	assert_false(rn_path_peer_probing(&p, &o));
-	/* The host's addresses changed: one round, at once, then none. Held back, it is not
-	 * retried: a handshake just went (the peer's own re-check, racing our candidates), and a
-	 * retry would only hold back a liveness check for up to 5 s more. */
+	/* The host's addresses changed: one round, at once, then none. Held back (the handshake
+	 * that held it may have gone to the endpoint in use alone: a new pair's first), it goes
+	 * again once the data plane lets it, RN_PATH_PROBE_FAST_MS later, not at every tick (that
+	 * would hold back a liveness check), and once it went, no more. */
 	rn_path_peer_network_changed(&p, t + 62000);
 	assert_true(rn_path_peer_probing(&p, &o));
 	assert_true(rn_path_peer_probe_due(&p, &o, t + 62000));
-	rn_path_peer_probe_held(&p);
-	assert_false(rn_path_peer_probing(&p, &o));
+	rn_path_peer_probe_held(&p, t + 62000);
+	assert_true(rn_path_peer_probing(&p, &o));
 	assert_false(rn_path_peer_probe_due(&p, &o, t + 62250));
+	assert_false(rn_path_peer_probe_due(&p, &o, t + 62000 + RN_PATH_PROBE_FAST_MS - 1));
+	assert_true(rn_path_peer_probe_due(&p, &o, t + 62000 + RN_PATH_PROBE_FAST_MS));
+	assert_false(rn_path_peer_probing(&p, &o));
+	assert_false(rn_path_peer_probe_due(&p, &o, t + 62000 + RN_PATH_PROBE_FAST_MS + 250));
 	/* The host candidate answered first: roaming moved the endpoint, the chooser follows. */
 	o.endpoint = cands[0];
 	o.handshake_age_ms = 0;

@@ -170,7 +170,7 @@ static int probe(struct rn_daemon *d, struct rn_paths_entry *e, const struct rn_
 	if (r == 0)
 		log_debug(MAIN, "path: initiation, also to %zu direct candidates", want ? n : 0);
 	if (r == -EALREADY && round)
-		rn_path_peer_probe_held(&e->path);
+		rn_path_peer_probe_held(&e->path, now);
 	return r;
 }
 
