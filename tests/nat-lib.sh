@@ -13,6 +13,9 @@
 #                reaches the router itself
 #     random     masquerade fully-random: every new destination gets a new random port
 #                ("hard" NAT: what a mapping learnt from STUN says is useless to a peer)
+#     cone       preserve, and unsolicited UDP to the router goes to the LAN host on the same
+#                port: endpoint-independent filtering ("full cone", what many home routers
+#                do), so a peer behind a random NAT gets in from whatever port its NAT chose
 #     oneone     a 1:1 NAT (cloud style): 198.51.100.(OCTET+1) is the LAN host's public
 #                address, both ways, every port; the host only knows 10.LAN.0.2
 # nat_mode NAME MODE [CT-ARGS...]  switch a router's mode (and flush its conntrack; with
@@ -35,7 +38,7 @@ nat_mode() {
 	local n=$1 mode=$2 ns=${NAT_NS[$1]} o=${NAT_OCTET[$1]} lan=${NAT_LAN[$1]} rules
 	shift 2
 	case $mode in
-	preserve | random)
+	preserve | random | cone)
 		# What a home router does: masquerade out, and nothing unsolicited in. The drop
 		# also matters to conntrack: an unsolicited packet to the router itself that were
 		# accepted would hold the port a simultaneous outbound mapping wants.
@@ -46,6 +49,11 @@ nat_mode() {
 		chain in {
 			type filter hook input priority 0
 			iifname e0 ct state new drop
+		}"
+		[ "$mode" != cone ] || rules="$rules
+		chain pre {
+			type nat hook prerouting priority -100
+			iifname e0 meta l4proto udp ct state new dnat to 10.$lan.0.2
 		}" ;;
 	oneone)
 		ip -n "$ns" addr replace "198.51.100.$((o + 1))/24" dev e0 || return 1

@@ -148,7 +148,9 @@ int rn_wg_device_relay_input(struct rn_wg_device *dev, const union rn_wg_endpoin
  * message, to each of v[0..n) (at most RN_WG_MAX_PROBES; n 0 clears them). The peer answers
  * whichever copy reaches it first (the others are replays to it), and roaming moves the
  * endpoint to where the answer came from: how a relayed peer moves to a direct path without
- * losing its session. 0, -ENOENT or -EINVAL (n too large).
+ * losing its session. Handshake responses go to them too (the peer takes the first copy): a
+ * side that only answers (its own initiations held back by the peer's) still opens the path
+ * when only its packets can get through the two NATs. 0, -ENOENT or -EINVAL (n too large).
  */
 #define RN_WG_MAX_PROBES 8
 int rn_wg_device_set_probe_endpoints(struct rn_wg_device *dev,

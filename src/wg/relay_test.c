@@ -281,6 +281,39 @@ static void test_probe_moves_a_relayed_peer_to_direct(void **state)
 	two_close(&t);
 }
 
+/*
+ * The answering side opens the path too: b knows a at the relay, with a's socket as a probe
+ * endpoint, and a's initiation reaches b only through the relay (b's NAT lets nothing in). b's
+ * response goes to a's socket first, then to the relay; a completes the handshake from b's
+ * socket and roams there; the relayed copy, second, changes nothing.
+ */
+static void test_answer_goes_to_probes_too(void **state)
+{
+	union rn_wg_endpoint relay = relay_ep(1), direct_a = { .sin = { .sin_family = AF_INET } };
+	struct two t;
+
+	(void)state;
+	two_open(&t);
+	direct_a.sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	direct_a.sin.sin_port = htons(t.a->udp.port);
+	assert_int_equal(rn_wg_device_update_endpoint(t.b, t.pub_a, &relay), 0);
+	assert_int_equal(rn_wg_device_set_probe_endpoints(t.b, t.pub_a, &direct_a, 1), 0);
+	assert_int_equal(rn_wg_device_initiate(t.a, t.pub_b), 0);
+	assert_int_equal(t.qa.n, 1);
+	assert_int_equal(deliver(&t.qa, t.b, &relay), 1);
+	assert_int_equal(t.qb.n, 1); /* the relay's copy */
+	assert_int_equal(type_of(t.qb.d[0].buf), RN_MESSAGE_HANDSHAKE_RESPONSE);
+
+	usleep(20000);
+	assert_int_equal(rn_testdev_pump(t.a), 1); /* the direct copy */
+	assert_true(atomic_load(&t.a_b->last_handshake_sec) > 0);
+	assert_false(rn_wg_is_relay_endpoint(&t.a_b->endpoint));
+	assert_int_equal(t.a_b->endpoint.sin.sin_port, htons(t.b->udp.port));
+	assert_int_equal(deliver(&t.qb, t.a, &relay), 1);
+	assert_int_equal(t.a_b->endpoint.sin.sin_port, htons(t.b->udp.port));
+	two_close(&t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -288,6 +321,7 @@ int main(void)
 		cmocka_unit_test(test_relay_input_refuses_other_sources),
 		cmocka_unit_test(test_unknown_session_from_a_relay_endpoint),
 		cmocka_unit_test(test_probe_moves_a_relayed_peer_to_direct),
+		cmocka_unit_test(test_answer_goes_to_probes_too),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -203,6 +203,14 @@ void rn_send_handshake_response_locked(struct rn_wg_peer *peer, uint64_t now)
 	 * within REKEY_TIMEOUT, which would replace the session the peer is about to confirm.
 	 */
 	peer->last_sent_handshake_ns = now;
+	/*
+	 * The probes too, first: answering holds back our own probe initiations for REKEY_TIMEOUT,
+	 * and a peer probing in phase with us (every answer holding back our next round) would
+	 * keep us from ever reaching it directly; a copy that gets there first completes the
+	 * handshake from that address, and roaming moves the peer's endpoint to it. The copy that
+	 * comes second finds the handshake consumed and is dropped.
+	 */
+	send_to_probes_locked(peer, &resp, sizeof(resp));
 	if (send_to_peer_locked(peer, &resp, sizeof(resp)) >= 0)
 		peer->tx_bytes += sizeof(resp);
 	rn_timers_session_derived(peer, now);
