@@ -106,13 +106,33 @@ leak_mac() {
 }
 # The pcap filter of a leak: sent by c1 (its MAC: the bridge shows other hosts' packets too).
 leak_filter() {
-	local mac
-	mac=$(leak_mac) || return 1
+	local mac cands
+	mac=$(leak_mac) && cands=$(leak_e_cands) || return 1
 	echo "ether src $mac and not arp and
 	not (udp and $(leak_e_dst) and dst port $WG_PORT) and
+	not (udp and src port $WG_PORT and ($cands)) and
 	not (tcp and dst host $CTL_UL4 and dst port 8443) and
 	not (icmp6 and ip6[40] >= 133 and ip6[40] <= 136) and
 	not (ip6 and dst net ff02::/16)${LEAK_ALLOW:+ and not ($LEAK_ALLOW)}"
+}
+# leak_e_cands: a pcap filter for e's candidates in c1's signed map (address and port): the
+# only places c1's WireGuard socket sends besides e's underlay (handshakes racing them, the
+# 4-byte datagrams that open a NAT: docs/nat-traversal.md); never a match when there are none.
+leak_e_cands() {
+	python3 - "${MESH_ST[c1]}/netmap.json" <<-'PY'
+		import json, sys
+		try:
+		    m = json.loads(json.load(open(sys.argv[1]))["map"])
+		except (OSError, ValueError, KeyError):
+		    m = {"peers": []}
+		out = []
+		for p in m["peers"]:
+		    if p.get("name") == "e":
+		        for ep in p.get("endpoints", []):
+		            host, port = ep.rsplit(":", 1)
+		            out.append("(dst host %s and dst port %s)" % (host.strip("[]"), port))
+		print(" or ".join(out) or "(dst port 0 and src port 0)")
+	PY
 }
 leak_count() { local f; f=$(leak_filter) && capture_count "$1" "$f"; }
 # c1_seen FILE: the capture holds c1's canary (underlay_for sends it), printed.

@@ -161,7 +161,7 @@ static int probe(struct rn_daemon *d, struct rn_paths_entry *e, const struct rn_
 	 * (one went out, or we answered one, within REKEY_TIMEOUT: the peer's probes run in phase
 	 * with ours, and each answer held our next one back).
 	 */
-	for (size_t i = 0; want && i < n; i++) {
+	for (size_t i = 0; round && i < n; i++) { /* once a round, not at each held retry */
 		static const uint8_t punch[4];
 
 		rn_wg_device_send_raw(d->dev, &direct[i], punch, sizeof(punch));

@@ -92,6 +92,25 @@ static void send_to_probes_locked(struct rn_wg_peer *peer, const void *buf, size
 	}
 }
 
+/*
+ * A handshake message to the endpoint and the probes. Which goes first decides a race between
+ * paths of equal round trip: the endpoint first when it is direct, so a path as good as the one
+ * in use does not take over (no flapping between equal paths); the probes first when it is a
+ * relay, whose copy must not win by a head start. Returns send_to_peer_locked's result.
+ */
+static int send_handshake_locked(struct rn_wg_peer *peer, const void *buf, size_t len)
+{
+	int r;
+
+	if (rn_wg_is_relay_endpoint(&peer->endpoint)) {
+		send_to_probes_locked(peer, buf, len);
+		return send_to_peer_locked(peer, buf, len);
+	}
+	r = send_to_peer_locked(peer, buf, len);
+	send_to_probes_locked(peer, buf, len);
+	return r;
+}
+
 /* Whitepaper 5.4.6: pad to a multiple of 16, but never past the MTU. */
 static size_t padded_len(size_t len, int mtu)
 {
@@ -160,9 +179,7 @@ void rn_send_handshake_initiation_locked(struct rn_wg_peer *peer, bool is_retry,
 	rn_cookie_add_macs(&peer->cookie, &msg, sizeof(msg), now);
 	rn_timers_any_authenticated_packet_traversal(peer, now);
 	rn_timers_any_authenticated_packet_sent(peer);
-	/* The probes first: a relay's copy must not win the race to the peer by a head start. */
-	send_to_probes_locked(peer, &msg, sizeof(msg));
-	if (send_to_peer_locked(peer, &msg, sizeof(msg)) >= 0) {
+	if (send_handshake_locked(peer, &msg, sizeof(msg)) >= 0) {
 		peer->tx_bytes += sizeof(msg);
 		log_debug(NOISE, "sent handshake initiation (index %08x)", index);
 	}
@@ -204,14 +221,13 @@ void rn_send_handshake_response_locked(struct rn_wg_peer *peer, uint64_t now)
 	 */
 	peer->last_sent_handshake_ns = now;
 	/*
-	 * The probes too, first: answering holds back our own probe initiations for REKEY_TIMEOUT,
-	 * and a peer probing in phase with us (every answer holding back our next round) would
-	 * keep us from ever reaching it directly; a copy that gets there first completes the
-	 * handshake from that address, and roaming moves the peer's endpoint to it. The copy that
-	 * comes second finds the handshake consumed and is dropped.
+	 * The probes too: answering holds back our own probe initiations for REKEY_TIMEOUT, and a
+	 * peer probing in phase with us (every answer holding back our next round) would keep us
+	 * from ever reaching it directly; a copy that gets there first completes the handshake
+	 * from that address, and roaming moves the peer's endpoint to it. The copy that comes
+	 * second finds the handshake consumed and is dropped.
 	 */
-	send_to_probes_locked(peer, &resp, sizeof(resp));
-	if (send_to_peer_locked(peer, &resp, sizeof(resp)) >= 0)
+	if (send_handshake_locked(peer, &resp, sizeof(resp)) >= 0)
 		peer->tx_bytes += sizeof(resp);
 	rn_timers_session_derived(peer, now);
 	log_debug(NOISE, "answered an initiation (index %08x)", index);

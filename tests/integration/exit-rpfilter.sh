@@ -121,11 +121,21 @@ check "nft: table inet rustynet-exit saves and restores the mark" table_ok
 svm_ours() { svm_is 1 && journaled; }
 check "src_valid_mark is 1, journaled" svm_ours
 
-# What happened before the fix: no mark restore, and the kernel drops E's replies.
+# What happened before the fix: no mark restore, and the kernel drops E's replies. C's
+# WireGuard to E's IPv6 candidate is dropped meanwhile: the path chooser would otherwise leave
+# the dead IPv4 path for it in seconds (no rp_filter on IPv6), and the exit would work.
 rpf_drops() { nsx "$C" nstat -asz TcpExtIPReversePathFilter | awk '/IPReversePath/ {print $2}'; }
 without_restore() {
 	local before after
 	before=$(rpf_drops)
+	nsx "$C" nft -f - <<-'EOF' || return 1
+		table ip6 rnt_v6block {
+			chain out {
+				type filter hook output priority 0
+				udp dport 41641 drop
+			}
+		}
+	EOF
 	nsx "$C" nft delete table inet rustynet-exit || return 1
 	! sees "$E_U4" || return 1
 	after=$(rpf_drops)
@@ -133,6 +143,7 @@ without_restore() {
 	[ "$after" -gt "$before" ]
 }
 check "without the table: the exit path fails, rp_filter drops the replies" without_restore
+nsx "$C" nft delete table ip6 rnt_v6block 2>/dev/null || true
 check "exit-node off" rnn C exit-node off
 undone() { no_table && svm_is "$1" && ! journaled; }
 check "after off: no table, src_valid_mark back to 0" undone 0

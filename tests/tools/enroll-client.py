@@ -65,16 +65,21 @@ def post(a, path, body):
 
 
 def main():
+    # The five positionals are taken as they are: a pin or secret may start with "-" (base64url),
+    # which argparse would read as an option.
+    names = ("url", "src", "pin", "secret", "hostname")
+    if len(sys.argv) < 1 + len(names):
+        sys.exit("usage: enroll-client.py URL SRC PIN SECRET HOSTNAME [options]")
     p = argparse.ArgumentParser()
-    for name in ("url", "src", "pin", "secret", "hostname"):
-        p.add_argument(name)
     p.add_argument("--priv")
     p.add_argument("--pub")
     p.add_argument("--no-proof", action="store_true")
     p.add_argument("--garbage-proof", action="store_true")
     p.add_argument("--replay", action="store_true")
     p.add_argument("--endpoint")
-    a = p.parse_args()
+    a = p.parse_args(sys.argv[1 + len(names):])
+    for name, value in zip(names, sys.argv[1:]):
+        setattr(a, name, value)
     priv = (x25519.X25519PrivateKey.from_private_bytes(base64.b64decode(a.priv)) if a.priv
             else x25519.X25519PrivateKey.generate())
     node_pub = base64.b64decode(a.pub) if a.pub else priv.public_key().public_bytes(*RAW)
