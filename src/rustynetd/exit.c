@@ -419,6 +419,17 @@ static json_t *exit_json(const struct rn_daemon *d, const struct rn_wg_config *c
 			 p->name, run->handshake_attempts * RN_REKEY_TIMEOUT_S);
 	else if (d->exit.error[0])
 		snprintf(problem, sizeof(problem), "routes not fully installed: %s", d->exit.error);
+	else if (!reachable && run && run->last_handshake.tv_sec)
+		/* the path chooser's new tries restart the count of unanswered handshakes */
+		snprintf(problem, sizeof(problem),
+			 "exit node %s does not answer (no handshake for %lld s): internet traffic "
+			 "is blocked, not sent directly",
+			 p->name, (long long)(now - run->last_handshake.tv_sec));
+	else if (!reachable)
+		snprintf(problem, sizeof(problem),
+			 "exit node %s has not answered yet: internet traffic is blocked, not sent "
+			 "directly",
+			 p->name);
 	return json_pack("{s:s, s:o, s:o, s:b, s:b, s:s}", "name", p ? p->name : x->name, "ipv4",
 			 p ? ip_json(AF_INET, p->ipv4) : json_null(), "ipv6",
 			 p ? ip_json(AF_INET6, p->ipv6) : json_null(), "online", p && p->online,

@@ -253,7 +253,8 @@ else
 			sh -c "ip netns exec '$C' wg show '$TUN' allowed-ips | grep -F '0.0.0.0/0' | grep -qF '::/0'"
 		check "rules a/b/c" rules_ok
 		check "ip route get 203.0.113.5 into the tunnel" routed_via 203.0.113.5 "$TUN"
-		check "status: exit E, no problem" \
+		# (within 10 s: until the first handshake with E, status says E has not answered yet)
+		check "status: exit E, no problem" wait_for 10 \
 			mesh_json C 'j["exit_node"]["name"] == "e" and j["exit_node"]["problem"] == "" or exit(1)'
 		check "select E again: a no-op" rnn C exit-node select e
 		check "WireGuard UDP to E leaves the underlay" mesh_udp_bypass

@@ -14,7 +14,7 @@
 # a and b reach each other directly (two port-keeping NATs). While a ping (every 0.2 s) and an
 # iperf3 TCP transfer run through the tunnel, ra drops all UDP to and from rb's address (the
 # relay on ctl stays reachable): the data sent without answer starts a check, unanswered it
-# moves the path to the relay; the ping's replies resume within 8 s (the longest gap between
+# moves the path to the relay; the ping's replies resume within 10 s (the longest gap between
 # replies is measured). Then the drop goes: the probe rounds of the relayed path find the
 # direct one again within 10 s, without a gap in the ping. The TCP transfer survives both. Then
 # idle, the pair makes no handshake for 15 s.
@@ -117,7 +117,7 @@ wait "$PING" || true
 G1=$(gap "$T_BLOCK" "$T_UNBLOCK")
 G2=$(gap "$T_UNBLOCK" "$((T_UNBLOCK + 12000))")
 echo "# longest gap between ping replies: ${G1} ms across the cut, ${G2} ms across the return"
-check "ping replies resumed through the relay within 8 s (${G1} ms)" test "$G1" -le 8000
+check "ping replies resumed through the relay within 10 s (${G1} ms)" test "$G1" -le 10000
 check "no gap over 1 s in the ping across the return to direct (${G2} ms)" test "$G2" -le 1000
 
 iperf_ok() {
