@@ -1,33 +1,17 @@
 /* SPDX-License-Identifier: MIT */
-/* The default-route watch (routewatch.h): addrwatch.c's twin for the route groups. */
-#include <errno.h>
+/* The default-route watch (routewatch.h), on nlwatch.h. */
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <stdint.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include "system/netlink.h"
+#include "system/nlwatch.h"
 #include "system/routewatch.h"
 
 int rn_routewatch_open(void)
 {
-	struct sockaddr_nl sa = {
-		.nl_family = AF_NETLINK,
-		.nl_groups = RTMGRP_IPV4_ROUTE | RTMGRP_IPV6_ROUTE,
-	};
-	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_ROUTE);
-
-	if (fd < 0)
-		return -errno;
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		int err = -errno;
-
-		close(fd);
-		return err;
-	}
-	return fd;
+	return rn_nlwatch_open(RTMGRP_IPV4_ROUTE | RTMGRP_IPV6_ROUTE);
 }
 
 /* The route's table: RTA_TABLE when present (tables past 255), else rtm_table. */
@@ -72,26 +56,5 @@ bool rn_routewatch_says_default(const void *buf, size_t len)
 
 bool rn_routewatch_drain(int fd)
 {
-	char buf[8192] __attribute__((aligned(NLMSG_ALIGNTO)));
-	bool changed = false;
-
-	for (;;) {
-		struct sockaddr_nl from = { 0 };
-		socklen_t fromlen = sizeof(from);
-		ssize_t n = recvfrom(fd, buf, sizeof(buf), 0, (struct sockaddr *)&from, &fromlen);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno == ENOBUFS) { /* the kernel dropped some: assume a change */
-				changed = true;
-				continue;
-			}
-			return changed; /* EAGAIN: drained; anything else: nothing more to read */
-		}
-		if (fromlen != sizeof(from) || from.nl_family != AF_NETLINK || from.nl_pid != 0)
-			continue; /* only the kernel speaks for the kernel */
-		if (rn_routewatch_says_default(buf, (size_t)n))
-			changed = true;
-	}
+	return rn_nlwatch_drain(fd, rn_routewatch_says_default);
 }
