@@ -22,6 +22,8 @@
 #                                  CT-ARGS, delete only the entries `conntrack -D CT-ARGS` names)
 # nat_link ROUTER NS               NS's underlay behind ROUTER (for mesh_node NAME nat_link ROUTER)
 # nat_public NAME                  the router's WAN address (what STUN sees of its LAN)
+# nat_path_of X Y                  X's path to peer Y from status: "KIND RELAY WORKING"
+# nat_path_is X Y "KIND RELAY WORKING"  the same, compared (and shown)
 declare -A NAT_NS=() NAT_OCTET=() NAT_LAN=()
 
 nat_router() {
@@ -97,3 +99,11 @@ nat_link() {
 	ip -n "$ns" addr add "10.$lan.0.2/24" dev e0 &&
 		ip -n "$ns" route add default via "10.$lan.0.1"
 }
+
+nat_path_of() {
+	rnn "$1" status --json | python3 -c '
+import json, sys
+p = [p for p in json.load(sys.stdin)["peers"] if p.get("name") == sys.argv[1]][0]
+print(p["path"]["kind"], p["path"].get("relay"), p["path"]["working"])' "$2"
+}
+nat_path_is() { local p; p=$(nat_path_of "$1" "$2") && echo "$1 -> $2: $p" && [ "$p" = "$3" ]; }

@@ -50,19 +50,11 @@ done
 declare -A IP4
 for n in a b; do IP4[$n]=$(mesh_ip4 "$n" 2>/dev/null || echo none); done
 
-# path_of X Y: X's path to peer Y, "KIND RELAY WORKING".
-path_of() {
-	rnn "$1" status --json | python3 -c '
-import json, sys
-p = [p for p in json.load(sys.stdin)["peers"] if p.get("name") == sys.argv[1]][0]
-print(p["path"]["kind"], p["path"].get("relay"), p["path"]["working"])' "$2"
-}
-path_is() { local p; p=$(path_of "$1" "$2") && echo "$1 -> $2: $p" && [ "$p" = "$3" ]; }
 fwd() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["fwd_packets"])' "$STATS"; }
 
 check "a pings b through the tunnel" wait_for 30 mesh_ping a "${IP4[b]}"
-check "a's path to b is direct" wait_for 10 path_is a b "direct None True"
-check "b's path to a is direct" wait_for 10 path_is b a "direct None True"
+check "a's path to b is direct" wait_for 10 nat_path_is a b "direct None True"
+check "b's path to a is direct" wait_for 10 nat_path_is b a "direct None True"
 check "the relay (registered with) carried none of their packets yet" eval '[ "$(fwd)" = 0 ]'
 
 # Traffic both ways across both changes: a ping every 0.2 s (timestamps: -D) and iperf3.
@@ -88,9 +80,9 @@ T_BLOCK=$(now_ms)
 echo "# direct path cut at $(date +%T.%N | cut -c1-12)"
 nsx "${NAT_NS[ra]}" nft -f - <<<"$BLOCK" || echo "# could not block"
 F0=$(fwd)
-check "a's path to b shows the relay within 10 s" wait_for 10 path_is a b "relay control True"
+check "a's path to b shows the relay within 10 s" wait_for 10 nat_path_is a b "relay control True"
 echo "# a -> b relayed $(($(now_ms) - T_BLOCK)) ms after the direct path was cut"
-check "b's path to a is the relay" wait_for 5 path_is b a "relay control True"
+check "b's path to a is the relay" wait_for 5 nat_path_is b a "relay control True"
 fwd_grew() { [ "$(fwd)" -gt "$F0" ]; }
 check "the relay forwards their packets" wait_for 3 fwd_grew
 sleep 3
@@ -98,9 +90,9 @@ sleep 3
 T_UNBLOCK=$(now_ms)
 echo "# direct path back at $(date +%T.%N | cut -c1-12)"
 nsx "${NAT_NS[ra]}" nft delete table ip rnt_block || echo "# could not unblock"
-check "a's path to b is direct again within 10 s" wait_for 10 path_is a b "direct None True"
+check "a's path to b is direct again within 10 s" wait_for 10 nat_path_is a b "direct None True"
 echo "# a -> b direct again $(($(now_ms) - T_UNBLOCK)) ms after the direct path came back"
-check "b's path to a is direct again" wait_for 5 path_is b a "direct None True"
+check "b's path to a is direct again" wait_for 5 nat_path_is b a "direct None True"
 
 # gap FROM_MS TO_MS: the longest time without a ping reply in [FROM, TO] (ms), from -D stamps.
 gap() {

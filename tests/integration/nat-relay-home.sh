@@ -110,19 +110,11 @@ check "netcheck prints each relay's latency and the preferred relay" eval \
 	grep -q "^  relay r2: [0-9.]* ms (home)$" "$T_DIR/netcheck.txt" &&
 	grep -qx "preferred relay: r2" "$T_DIR/netcheck.txt"'
 
-# path_of X Y: X's path to peer Y, "KIND RELAY WORKING".
-path_of() {
-	rnn "$1" status --json | python3 -c '
-import json, sys
-p = [p for p in json.load(sys.stdin)["peers"] if p.get("name") == sys.argv[1]][0]
-print(p["path"]["kind"], p["path"].get("relay"), p["path"]["working"])' "$2"
-}
-path_is() { local p; p=$(path_of "$1" "$2") && echo "$1 -> $2: $p" && [ "$p" = "$3" ]; }
 fwd() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["fwd_packets"])' "$T_DIR/$1.json"; }
 
 check "a pings b through a relay" wait_for 40 mesh_ping a "${IP4[b]}"
-check "a's path to b is the home relay r2, working" wait_for 10 path_is a b "relay r2 True"
-check "b's path to a is r2 too" wait_for 10 path_is b a "relay r2 True"
+check "a's path to b is the home relay r2, working" wait_for 10 nat_path_is a b "relay r2 True"
+check "b's path to a is r2 too" wait_for 10 nat_path_is b a "relay r2 True"
 check "r2 forwarded the packets" eval '[ "$(fwd r2)" -gt 0 ]'
 check "a's log names r2 its home relay" grep -q "relay r2: now the home relay" "${MESH_LOG[a]}"
 
@@ -140,7 +132,7 @@ check "a pings b again within 30 s of r2's death" \
 	wait_for "$(awk -v s="$T0" -v n="$(now_ms)" 'BEGIN{t = 30 - (n - s) / 1000; print (t > 0 ? t : 0)}')" \
 	mesh_ping a "${IP4[b]}"
 echo "# a pings b again $(($(now_ms) - T0)) ms after r2 died"
-check "a's path to b is r1, working" wait_for 10 path_is a b "relay r1 True"
+check "a's path to b is r1, working" wait_for 10 nat_path_is a b "relay r1 True"
 check "b's home is r1 too" wait_for 10 home_is b r1
 check "r1 forwards now" eval '[ "$(fwd r1)" -gt 0 ]'
 check "netcheck --json: r1 preferred" wait_for 10 eval 'rnn a netcheck --json |

@@ -91,14 +91,6 @@ join() {
 join a
 join b
 
-# path_of X Y: X's path to peer Y, "KIND RELAY WORKING".
-path_of() {
-	rnn "$1" status --json | python3 -c '
-import json, sys
-p = [p for p in json.load(sys.stdin)["peers"] if p.get("name") == sys.argv[1]][0]
-print(p["path"]["kind"], p["path"].get("relay"), p["path"]["working"])' "$2"
-}
-path_is() { local p; p=$(path_of "$1" "$2") && echo "$1 -> $2: $p" && [ "$p" = "$3" ]; }
 # relay_is NAME TRANSPORT: NAME's relay r1 is registered over TRANSPORT.
 relay_is() {
 	[ "$(mesh_json "$1" '[(r["transport"], r["registered"]) for r in j["relays"] if r["name"] == "r1"]')" = "[('$2', True)]" ]
@@ -108,8 +100,8 @@ fwd() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["fwd_pac
 
 check "a and b register with the relay over UDP" wait_for 10 eval 'relay_is a udp && relay_is b udp'
 check "a pings b through the relay" wait_for 30 mesh_ping a "${IP4[b]}"
-check "a's path to b is the relay r1, working" wait_for 10 path_is a b "relay r1 True"
-check "b's path to a is the relay r1" wait_for 10 path_is b a "relay r1 True"
+check "a's path to b is the relay r1, working" wait_for 10 nat_path_is a b "relay r1 True"
+check "b's path to a is the relay r1" wait_for 10 nat_path_is b a "relay r1 True"
 check "the relay forwarded packets" wait_for 3 eval '[ "$(fwd)" -gt 0 ]'
 check "rustynet ping says via relay r1" eval 'rnx a ping -c 1 "${IP4[b]}" | grep -q "via relay r1"'
 
@@ -125,9 +117,9 @@ sleep 3
 # so the relayed path carries the transfer until the direct one takes over.
 nat_mode ra cone -p udp --orig-port-src 41641 || echo "# nat_mode failed"
 T0=$SECONDS
-check "a's path to b moves to direct" wait_for 40 path_is a b "direct None True"
+check "a's path to b moves to direct" wait_for 40 nat_path_is a b "direct None True"
 echo "# direct $((SECONDS - T0)) s after ra changed"
-check "b's path to a is direct" wait_for 10 path_is b a "direct None True"
+check "b's path to a is direct" wait_for 10 nat_path_is b a "direct None True"
 F1=$(fwd)
 sleep 3
 check "the relay's forwarded counter stopped growing" eval '[ "$(fwd)" -le $((F1 + 2)) ]'
@@ -146,7 +138,7 @@ check "the iperf3 transfer ran through the switch to its end" iperf_ok
 join c
 check "c registers with the relay over TLS (its UDP is blocked)" wait_for 15 relay_is c tls
 check "a pings c through the TLS relay" wait_for 20 mesh_ping a "${IP4[c]}"
-check "a's path to c is the relay r1" wait_for 5 path_is a c "relay r1 True"
+check "a's path to c is the relay r1" wait_for 5 nat_path_is a c "relay r1 True"
 
 check "no sanitizer report in any log" mesh_logs_clean
 [ "$T_FAIL" = 0 ] || { mesh_dump_logs; cat "$RLOG"; }
