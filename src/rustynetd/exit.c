@@ -399,9 +399,7 @@ static json_t *exit_json(const struct rn_daemon *d, const struct rn_wg_config *c
 
 	if (!x->node_id)
 		return json_null();
-	reachable = p && p->is_exit && p->online && run && run->last_handshake.tv_sec &&
-		    now - run->last_handshake.tv_sec <= RN_EXIT_REACHABLE_S &&
-		    !run->handshake_attempts;
+	reachable = p && p->is_exit && p->online && rn_exit_answers(run, now);
 	if (!p || !p->is_exit)
 		snprintf(problem, sizeof(problem),
 			 "exit node %s is no longer allowed (removed from the network, approval or "
@@ -412,15 +410,15 @@ static json_t *exit_json(const struct rn_daemon *d, const struct rn_wg_config *c
 		snprintf(problem, sizeof(problem),
 			 "exit node %s is offline: internet traffic is blocked, not sent directly",
 			 p->name);
-	else if (run && run->handshake_attempts)
-		snprintf(problem, sizeof(problem),
-			 "exit node %s does not answer (handshakes unanswered for %u s): internet "
-			 "traffic is blocked, not sent directly",
-			 p->name, run->handshake_attempts * RN_REKEY_TIMEOUT_S);
+	else if (run && run->unanswered_ms >= RN_EXIT_UNANSWERED_MS)
+		snprintf(
+		    problem, sizeof(problem),
+		    "exit node %s does not answer (handshakes unanswered for %llu s): internet "
+		    "traffic is blocked, not sent directly",
+		    p->name, (unsigned long long)(run->unanswered_ms / 1000));
 	else if (d->exit.error[0])
 		snprintf(problem, sizeof(problem), "routes not fully installed: %s", d->exit.error);
 	else if (!reachable && run && run->last_handshake.tv_sec)
-		/* the path chooser's new tries restart the count of unanswered handshakes */
 		snprintf(problem, sizeof(problem),
 			 "exit node %s does not answer (no handshake for %lld s): internet traffic "
 			 "is blocked, not sent directly",

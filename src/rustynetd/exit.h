@@ -43,6 +43,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "netmap/netmap.h"
 #include "system/netlink.h"
@@ -57,15 +58,16 @@
 #define RN_EXIT_MARK_RULESET_MAX 512
 
 enum {
-	RN_EXIT_TABLE = 5150,	    /* rustynetd's routing table */
-	RN_EXIT_FWMARK = 0x80000,   /* SO_MARK of the WireGuard sockets while routing is on */
-	RN_EXIT_FWMASK = 0xff0000,  /* the bits of the mark the rules look at */
-	RN_EXIT_PRIO_BYPASS = 5200, /* rule (a): marked packets use main */
-	RN_EXIT_PRIO_MAIN = 5210,   /* rules (b): main, only for the local ranges */
-	RN_EXIT_PRIO_TABLE = 5220,  /* rule (c): our table */
-	RN_EXIT_MAX_RULES = 16,	    /* (a) and (c) per family, and one (b) per local range */
-	RN_EXIT_REACHABLE_S = 180,  /* a handshake this recent: the exit answers (REJECT_AFTER) */
-	RN_EXIT_PREFS_MAX = 4096,   /* a larger exit.json is not ours */
+	RN_EXIT_TABLE = 5150,	      /* rustynetd's routing table */
+	RN_EXIT_FWMARK = 0x80000,     /* SO_MARK of the WireGuard sockets while routing is on */
+	RN_EXIT_FWMASK = 0xff0000,    /* the bits of the mark the rules look at */
+	RN_EXIT_PRIO_BYPASS = 5200,   /* rule (a): marked packets use main */
+	RN_EXIT_PRIO_MAIN = 5210,     /* rules (b): main, only for the local ranges */
+	RN_EXIT_PRIO_TABLE = 5220,    /* rule (c): our table */
+	RN_EXIT_MAX_RULES = 16,	      /* (a) and (c) per family, and one (b) per local range */
+	RN_EXIT_REACHABLE_S = 180,    /* a handshake this recent: the exit answers (REJECT_AFTER) */
+	RN_EXIT_UNANSWERED_MS = 5000, /* an initiation unanswered this long: it does not (REKEY) */
+	RN_EXIT_PREFS_MAX = 4096,     /* a larger exit.json is not ours */
 };
 
 /* What the user chose; persisted as exit.json. */
@@ -115,6 +117,12 @@ const struct rn_netmap_peer *rn_exit_find(const struct rn_netmap *m, const char 
 					  size_t errlen);
 /* The peer with node id, or NULL. */
 const struct rn_netmap_peer *rn_exit_peer(const struct rn_netmap *m, uint64_t id);
+/*
+ * Whether the exit whose data-plane state is run (NULL: not configured) answers at now (wall
+ * clock): a handshake within REJECT_AFTER and no initiation of ours unanswered for longer than
+ * REKEY_TIMEOUT, however often new tries restarted the data plane's count of attempts.
+ */
+bool rn_exit_answers(const struct rn_wg_peer_config *run, time_t now);
 
 /*
  * Adds 0.0.0.0/0 and ::/0 to the allowed IPs of exit_id's peer in plan, when m lists it as an

@@ -235,6 +235,13 @@ bool rn_exit_plan_equal(const struct rn_exit_plan *a, const struct rn_exit_plan 
 	return true;
 }
 
+bool rn_exit_answers(const struct rn_wg_peer_config *run, time_t now)
+{
+	return run && run->last_handshake.tv_sec &&
+	       now - run->last_handshake.tv_sec <= RN_EXIT_REACHABLE_S &&
+	       run->unanswered_ms < RN_EXIT_UNANSWERED_MS;
+}
+
 const struct rn_netmap_peer *rn_exit_peer(const struct rn_netmap *m, uint64_t id)
 {
 	for (size_t i = 0; m && id && i < m->n_peers; i++)

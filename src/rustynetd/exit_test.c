@@ -452,6 +452,31 @@ static void test_mark_ruleset(void **state)
 	assert_int_equal(rn_exit_mark_ruleset(RN_EXIT_FWMARK, RN_EXIT_FWMASK, buf, 40), -ENOSPC);
 }
 
+/*
+ * Whether the exit answers: a recent handshake and no initiation unanswered past REKEY_TIMEOUT,
+ * even when new tries (the path chooser's) restarted the retry count, or the data plane gave
+ * up retrying (both leave handshake_attempts at 0).
+ */
+static void test_answers(void **state)
+{
+	struct rn_wg_peer_config run = { 0 };
+	time_t now = 1800000000;
+
+	(void)state;
+	assert_false(rn_exit_answers(NULL, now));
+	assert_false(rn_exit_answers(&run, now)); /* never a handshake */
+	run.last_handshake.tv_sec = now - 30;
+	assert_true(rn_exit_answers(&run, now));
+	run.unanswered_ms = RN_EXIT_UNANSWERED_MS - 1; /* a rekey in flight */
+	assert_true(rn_exit_answers(&run, now));
+	run.unanswered_ms = 40000; /* dead for 40 s, retry count restarted */
+	run.handshake_attempts = 0;
+	assert_false(rn_exit_answers(&run, now));
+	run.unanswered_ms = 0;
+	run.last_handshake.tv_sec = now - RN_EXIT_REACHABLE_S - 1;
+	assert_false(rn_exit_answers(&run, now));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -462,6 +487,7 @@ int main(void)
 		cmocka_unit_test(test_peer_defaults),
 		cmocka_unit_test(test_prefs),
 		cmocka_unit_test(test_mark_ruleset),
+		cmocka_unit_test(test_answers),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

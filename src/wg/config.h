@@ -58,6 +58,9 @@ struct rn_wg_peer_config {
 	/* Since the last authenticated packet from the peer, and since the last data (not a
 	 * keepalive) sent to it, in ms; UINT64_MAX: never. Not part of the UAPI. */
 	uint64_t rx_age_ms, data_sent_age_ms;
+	/* Since our first initiation the peer has not answered (nothing authenticated from it
+	 * since), in ms; 0: none outstanding. Not part of the UAPI. */
+	uint64_t unanswered_ms;
 };
 
 enum rn_wg_device_flags {

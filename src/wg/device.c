@@ -615,6 +615,7 @@ static int snapshot_peer(struct rn_wg_device *dev, struct rn_wg_peer *peer,
 	pc->handshake_attempts = peer->timer_retransmit_handshake ? peer->handshake_attempts : 0;
 	pc->rx_age_ms = age_ms(peer->last_rx_ns, now);
 	pc->data_sent_age_ms = age_ms(peer->last_data_sent_ns, now);
+	pc->unanswered_ms = peer->unanswered_since_ns ? age_ms(peer->unanswered_since_ns, now) : 0;
 	pthread_mutex_unlock(&peer->lock);
 	pc->rx_bytes = peer->rx_bytes;
 	pc->tx_bytes = peer->tx_bytes;

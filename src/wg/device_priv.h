@@ -127,6 +127,10 @@ struct rn_wg_peer {
 	/* For the owner's path liveness (rustynetd): the last authenticated packet from the peer
 	 * and the last data (not keepalive) sent to it, protocol ns, 0 = never. */
 	uint64_t last_rx_ns, last_data_sent_ns;
+	/* The first initiation sent since the peer last answered (anything authenticated or a
+	 * completed handshake), 0 = none: unlike handshake_attempts, new tries (a new path, new
+	 * data) and the data plane giving up do not restart it. */
+	uint64_t unanswered_since_ns;
 	/* The last initiation a data message for no session of ours asked for (receive.c). */
 	uint64_t last_unknown_initiation_ns;
 

@@ -383,6 +383,53 @@ static void test_snapshot_ages(void **state)
 	rn_wg_device_stop(dev);
 }
 
+/*
+ * How long our initiations go unanswered: new tries (a new path, new data) restart the count of
+ * retries, not this age; anything authenticated from the peer ends it. rustynetd's exit status
+ * says "does not answer" from it.
+ */
+static void test_unanswered_survives_new_tries(void **state)
+{
+	uint8_t priv_a[32], pub_a[32], priv_b[32], pub_b[32];
+	struct rn_wg_config cfg = { 0 };
+	struct rn_wg_device *dev;
+	struct rn_wg_peer *peer;
+	struct sink b;
+	uint32_t types[4];
+	uint64_t now = rn_now_ns();
+
+	(void)state;
+	keypair_of(priv_a, pub_a);
+	keypair_of(priv_b, pub_b);
+	sink_open(&b);
+	dev = fake_device(priv_a);
+	peer = add_peer(dev, pub_b, b.port);
+	assert_int_equal(rn_wg_device_snapshot(dev, &cfg), 0);
+	assert_true(cfg.peers[0].unanswered_ms == 0);
+	rn_wg_config_free(&cfg);
+
+	pthread_mutex_lock(&peer->lock);
+	rn_send_handshake_initiation_locked(peer, false, now);
+	rn_send_handshake_initiation_locked(peer, false, now + 6 * RN_NS_PER_S);
+	assert_true(peer->unanswered_since_ns == now);
+	pthread_mutex_unlock(&peer->lock);
+	assert_int_equal(sink_drain(&b, types, 4, 1000), 2);
+	usleep(300000);
+	assert_int_equal(rn_wg_device_snapshot(dev, &cfg), 0);
+	assert_int_equal(cfg.peers[0].handshake_attempts, 0);
+	assert_true(cfg.peers[0].unanswered_ms >= 300 && cfg.peers[0].unanswered_ms < 1300);
+	rn_wg_config_free(&cfg);
+
+	pthread_mutex_lock(&peer->lock);
+	rn_timers_any_authenticated_packet_received(peer, rn_now_ns());
+	pthread_mutex_unlock(&peer->lock);
+	assert_int_equal(rn_wg_device_snapshot(dev, &cfg), 0);
+	assert_true(cfg.peers[0].unanswered_ms == 0);
+	rn_wg_config_free(&cfg);
+	rn_wg_device_stop(dev);
+	close(b.fd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -393,6 +440,7 @@ int main(void)
 		cmocka_unit_test(test_initiate_sends_an_initiation),
 		cmocka_unit_test(test_moved_endpoint_initiates_at_once),
 		cmocka_unit_test(test_snapshot_ages),
+		cmocka_unit_test(test_unanswered_survives_new_tries),
 	};
 
 	if (rn_crypto_init())

@@ -166,6 +166,8 @@ void rn_send_handshake_initiation_locked(struct rn_wg_peer *peer, bool is_retry,
 	    now - peer->last_sent_handshake_ns < RN_REKEY_TIMEOUT_S * RN_NS_PER_S)
 		return;
 	peer->last_sent_handshake_ns = now;
+	if (!peer->unanswered_since_ns)
+		peer->unanswered_since_ns = now;
 
 	rn_index_remove(&dev->index, peer->handshake.local_index);
 	peer->handshake.local_index = 0;

@@ -45,6 +45,7 @@ void rn_timers_any_authenticated_packet_sent(struct rn_wg_peer *peer)
 void rn_timers_any_authenticated_packet_received(struct rn_wg_peer *peer, uint64_t now)
 {
 	peer->last_rx_ns = now;
+	peer->unanswered_since_ns = 0;
 	peer->timer_new_handshake = 0;
 }
 
@@ -66,6 +67,7 @@ void rn_timers_handshake_complete(struct rn_wg_peer *peer)
 
 	peer->timer_retransmit_handshake = 0;
 	peer->handshake_attempts = 0;
+	peer->unanswered_since_ns = 0;
 	peer->sent_lastminute_handshake = false;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	peer->last_handshake_sec = ts.tv_sec;
