@@ -616,13 +616,14 @@ capture_has() {
 # ---------------------------------------------------------------- traffic
 
 # tcp_get NS ADDR PORT [SECONDS]: what the TCP listener at ADDR:PORT sends (IPv6 ADDR without
-# brackets), within SECONDS (2). The probe sends nothing (socat -u): `echo hi | socat - TCP:...`
-# half-closed at once and raced the listener's SYSTEM:'echo ...' child, which then lost its
-# answer about one connection in eight: the flaky "reaches" checks.
+# brackets), within SECONDS (2). The probe sends no bytes: `echo hi | socat - TCP:...` raced the
+# listener's SYSTEM:'echo ...' child, whose close with "hi" unread reset the connection and lost
+# the answer about one time in eight. It does half-close at once (stdin is empty), so a listener
+# that reads to the end (exit_listen's) finishes at once, not after socat -u's 2 s idle timeout.
 tcp_get() {
 	local a=$2 v='' t=${4:-2}
 	case $a in *:*) a="[$a]" v=6 ;; esac
-	timeout $((t + 1)) ip netns exec "$1" socat -u -T "$t" "TCP$v:$a:$3,connect-timeout=$t" - \
+	timeout $((t + 1)) ip netns exec "$1" socat -T "$t" -t "$t" "TCP$v:$a:$3,connect-timeout=$t" - \
 		</dev/null 2>/dev/null
 }
 
