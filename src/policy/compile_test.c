@@ -83,13 +83,16 @@ static const struct filter_case filter_cases[] = {
 		 { "alice-laptop", "bob-laptop", MESH, "alice-laptop", TCP, 22, DENY }),
 	  RULES("bob-laptop", "mesh tcp 100.64.0.1/32,fd7a::1/128 -> 100.64.0.2/32,fd7a::2/128 "
 			      "ports 22") },
-	{ "port 443 grant admits no other port and nothing port-less",
+	/* no proto is Tailscale's TCP, UDP and ICMP; its filter matches ICMP on addresses only */
+	{ "port 443 grant admits TCP and UDP to 443, ping, and no other protocol",
 	  POLICY(A("\"alice\"", "\"tag:server:443\"")), NULL,
 	  PROBES({ "server1", "alice-laptop", MESH, "server1", TCP, 443, ALLOW },
 		 { "server1", "alice-laptop", MESH, "server1", UDP, 443, ALLOW },
 		 { "server1", "alice-laptop", MESH, "server1", TCP, 444, DENY },
 		 { "server1", "alice-laptop", MESH, "server1", TCP, 442, DENY },
-		 { "server1", "alice-laptop", MESH, "server1", ICMP, 0, DENY },
+		 { "server1", "alice-laptop", MESH, "server1", ICMP, 0, ALLOW },
+		 { "server1", "alice-laptop/6", MESH, "server1/6", ICMP6, 0, ALLOW },
+		 { "server1", "alice-laptop", MESH, "server1", 47 /* GRE */, 0, DENY },
 		 { "server1", "alice-laptop", MESH, "server1", 132 /* SCTP */, 443, DENY }) },
 	{ "icmp is ICMP over IPv4 only, as in Tailscale; never ICMPv6, nothing else",
 	  POLICY(AP("icmp", "\"*\"", "\"alice-laptop:*\"")), NULL,
@@ -310,7 +313,7 @@ static const struct filter_case filter_cases[] = {
 		 { "carol-phone", "alice-laptop", MESH, "carol-phone", TCP, 22, DENY },
 		 { "bob-laptop", "bob-laptop", MESH, "bob-laptop", TCP, 22, DENY }) },
 	/* grants: Tailscale's documented examples, compiled to the same model as acls */
-	{ "a grant's ip entries: tcp:22 is TCP only, a bare port TCP and UDP, nothing else",
+	{ "a grant's ip entries: tcp:22 is TCP only, a bare port TCP and UDP to it and ICMP",
 	  HEAD " \"grants\": [{\"src\": [\"group:eng\"], \"dst\": [\"tag:server\"], "
 	       "\"ip\": [\"tcp:22\", \"443\"]}]}",
 	  NULL,
@@ -319,7 +322,8 @@ static const struct filter_case filter_cases[] = {
 		 { "server1", "alice-laptop/6", MESH, "server1/6", TCP, 443, ALLOW },
 		 { "server1", "alice-laptop", MESH, "server1", UDP, 443, ALLOW },
 		 { "server1", "alice-laptop", MESH, "server1", TCP, 80, DENY },
-		 { "server1", "alice-laptop", MESH, "server1", ICMP, 0, DENY },
+		 { "server1", "alice-laptop", MESH, "server1", ICMP, 0, ALLOW },
+		 { "server1", "alice-laptop", MESH, "server1", 47 /* GRE */, 0, DENY },
 		 { "server1", "bob-laptop", MESH, "server1", TCP, 22, DENY }),
 	  RULES("server1",
 		"mesh tcp 100.64.0.1/32,fd7a::1/128 -> 100.64.0.3/32,fd7a::3/128 ports 22",

@@ -239,6 +239,14 @@ static bool proto_ok(const struct rn_filter_rule *r, int family, uint8_t proto, 
 {
 	switch (r->proto) {
 	case RN_FILTER_PROTO_ANY:
+		/* Tailscale's default set: ICMP is admitted whatever the ports, as its filter
+		 * matches ICMP on addresses only; TCP and UDP by port below; nothing else. */
+		if (proto == (family == AF_INET ? RN_IPPROTO_ICMP : RN_IPPROTO_ICMPV6))
+			return true;
+		if (proto == RN_IPPROTO_FRAGMENT)
+			return all_ports(r);
+		if (proto != RN_IPPROTO_TCP && proto != RN_IPPROTO_UDP)
+			return false;
 		break;
 	case RN_FILTER_PROTO_TCP:
 		if (proto != RN_IPPROTO_TCP)

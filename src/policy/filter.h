@@ -27,7 +27,11 @@ enum rn_filter_context {
 	RN_FILTER_EXIT,
 };
 
-/* What a rule admits; ICMP means ICMP (1) for IPv4 and ICMPv6 (58) for IPv6. */
+/*
+ * What a rule admits; ICMP means ICMP (1) for IPv4 and ICMPv6 (58) for IPv6. ANY is what a policy
+ * entry without "proto" means in Tailscale: TCP and UDP (to the rule's ports) and ICMP (whatever
+ * the ports), no other protocol.
+ */
 enum rn_filter_proto {
 	RN_FILTER_PROTO_ANY = 0,
 	RN_FILTER_PROTO_TCP,
@@ -41,6 +45,9 @@ enum rn_filter_ipproto {
 	RN_IPPROTO_TCP = 6,
 	RN_IPPROTO_UDP = 17,
 	RN_IPPROTO_ICMPV6 = 58,
+	/* IANA "Reserved", never a real packet's here: a later fragment, whose protocol the rules
+	 * cannot check. Only an any-protocol, every-port rule admits it. */
+	RN_IPPROTO_FRAGMENT = 255,
 };
 
 #define RN_FILTER_PREFIX_STRLEN 50 /* "ffff:...:ffff/128" and its NUL, with room to spare */
@@ -68,7 +75,7 @@ struct rn_filter_rule {
 	size_t n_dst;
 	/*
 	 * Owned. Only TCP and UDP carry ports: a rule whose ports are not exactly 0-65535 admits
-	 * TCP and UDP to those ports and nothing else, even when its proto is ANY.
+	 * TCP and UDP to those ports, and ICMP too when its proto is ANY.
 	 */
 	struct rn_filter_ports *ports;
 	size_t n_ports;

@@ -104,6 +104,8 @@ static void test_prefix_ops(void **state)
  */
 static struct rn_filter_prefix src_a[] = { { AF_INET, 32, { 100, 64, 0, 2 } },
 					   { AF_INET6, 128, { 0xfd, 0x7a, [15] = 2 } } };
+static struct rn_filter_prefix src_d[] = { { AF_INET, 32, { 100, 64, 0, 4 } },
+					   { AF_INET6, 128, { 0xfd, 0x7a, [15] = 4 } } };
 static struct rn_filter_prefix self_dst[] = { { AF_INET, 32, { 100, 64, 0, 1 } },
 					      { AF_INET6, 128, { 0xfd, 0x7a, [15] = 1 } } };
 static struct rn_filter_prefix lan_dst[] = { { AF_INET, 24, { 192, 168, 1 } } };
@@ -119,6 +121,7 @@ static struct rn_filter_rule rules[] = {
 	{ RN_FILTER_MESH, RN_FILTER_PROTO_ICMP, src_a, 2, self_dst, 2, p_all, 1 },
 	{ RN_FILTER_SUBNET, RN_FILTER_PROTO_ANY, src_a, 2, lan_dst, 1, p443, 1 },
 	{ RN_FILTER_EXIT, RN_FILTER_PROTO_UDP, src_a, 2, world, 2, p_all, 1 },
+	{ RN_FILTER_MESH, RN_FILTER_PROTO_ANY, src_d, 2, self_dst, 2, p_all, 1 },
 };
 
 static const struct rn_filter filter = {
@@ -128,7 +131,7 @@ static const struct rn_filter filter = {
 	.n_routes = 2,
 	.exit = true,
 	.rules = rules,
-	.n_rules = 4,
+	.n_rules = 5,
 };
 
 struct probe {
@@ -153,8 +156,16 @@ static const struct probe probes[] = {
 	{ RN_FILTER_SUBNET, "100.64.0.2", "192.168.1.9", RN_IPPROTO_TCP, 443, true },
 	{ RN_FILTER_SUBNET, "100.64.0.2", "192.168.1.9", RN_IPPROTO_UDP, 443, true }, /* any */
 	{ RN_FILTER_SUBNET, "100.64.0.2", "192.168.1.9", RN_IPPROTO_TCP, 444, false },
-	{ RN_FILTER_SUBNET, "100.64.0.2", "192.168.1.9", RN_IPPROTO_ICMP, 0, false }, /* no port */
+	/* no proto (Tailscale's TCP, UDP, ICMP): ICMP whatever the ports, nothing else */
+	{ RN_FILTER_SUBNET, "100.64.0.2", "192.168.1.9", RN_IPPROTO_ICMP, 0, true },
+	{ RN_FILTER_SUBNET, "100.64.0.2", "192.168.1.9", RN_IPPROTO_ICMPV6, 0, false },
 	{ RN_FILTER_SUBNET, "100.64.0.2", "192.168.1.9", 47 /* GRE */, 443, false },
+	{ RN_FILTER_MESH, "100.64.0.4", "100.64.0.1", RN_IPPROTO_UDP, 9,
+	  true }, /* any, all ports */
+	{ RN_FILTER_MESH, "fd7a::4", "fd7a::1", RN_IPPROTO_ICMPV6, 0, true },
+	{ RN_FILTER_MESH, "100.64.0.4", "100.64.0.1", 47 /* GRE */, 0, false },
+	{ RN_FILTER_MESH, "100.64.0.4", "100.64.0.1", 132 /* SCTP */, 9, false },
+	{ RN_FILTER_MESH, "fd7a::4", "fd7a::1", 50 /* ESP */, 0, false },
 	{ RN_FILTER_SUBNET, "100.64.0.2", "192.168.2.9", RN_IPPROTO_TCP, 443, false },
 	{ RN_FILTER_SUBNET, "100.64.0.2", "203.0.113.9", RN_IPPROTO_TCP, 443, false },
 	{ RN_FILTER_EXIT, "100.64.0.2", "8.8.8.8", RN_IPPROTO_UDP, 53, true },

@@ -438,6 +438,8 @@ bool rn_pktfilter_allows(const struct rn_filter *f, const struct rn_flowtable *f
 		return true;
 	if (!rn_pkt_parse(pkt, len, &t))
 		return false;
+	if (t.has_l4 && t.proto == RN_PKT_PROTO_NONE)
+		return false; /* IANA "Reserved": would pass as a later fragment */
 	if (t.has_l4 && icmp_quotes(&t) && !quote_from_path(&t, routes, peer, &quoted))
 		return false;
 	ctx = rn_filter_context_of(f, t.family, t.dst);

@@ -22,7 +22,7 @@
 struct rn_allowedips;
 
 /* Handed to the rule matcher for a packet without a transport header to read ports from. */
-#define RN_PKT_PROTO_NONE 255 /* IANA "Reserved": only an any-protocol, every-port rule admits it */
+#define RN_PKT_PROTO_NONE RN_IPPROTO_FRAGMENT /* only an any-protocol, every-port rule admits it */
 
 enum {
 	RN_FLOW_WAYS = 4,	/* entries per bucket; the oldest goes when all are live */

@@ -448,6 +448,29 @@ static void test_rules_fragments(void **state)
 	rules[0].ports = rule_ports;
 }
 
+/*
+ * No "proto" is Tailscale's TCP, UDP and ICMP: even an every-port rule admits no other protocol,
+ * and a whole packet of the reserved protocol 255 does not pass as a later fragment.
+ */
+static void test_rules_default_protocols(void **state)
+{
+	struct rn_filter_ports all = { 0, 65535 };
+	uint8_t l4[8] = { 0 }, p[128];
+	size_t n;
+
+	(void)state;
+	rules[0].proto = RN_FILTER_PROTO_ANY;
+	rules[0].ports = &all;
+	n = v4_udp(p, FRIEND, ME, 53, 5353);
+	assert_true(in(p, n, 0));
+	n = v4(p, 47 /* GRE */, FRIEND, ME, l4, sizeof(l4));
+	assert_false(in(p, n, 0));
+	n = v4(p, 255, FRIEND, ME, l4, sizeof(l4));
+	assert_false(in(p, n, 0));
+	rules[0].proto = RN_FILTER_PROTO_TCP;
+	rules[0].ports = rule_ports;
+}
+
 static void test_no_filter(void **state)
 {
 	uint8_t p[128];
@@ -732,6 +755,7 @@ int main(void)
 		cmocka_unit_test(test_parse_garbage),
 		cmocka_unit_test(test_rules),
 		cmocka_unit_test(test_rules_fragments),
+		cmocka_unit_test(test_rules_default_protocols),
 		cmocka_unit_test(test_no_filter),
 		cmocka_unit_test(test_flow_reply),
 		cmocka_unit_test(test_flow_echo),
