@@ -80,6 +80,9 @@ static const char *const rn_store_migrations[RN_STORE_SCHEMA_VERSION + 1] = {
 	[2] = "ALTER TABLE nodes ADD COLUMN token_hash BLOB\n"
 	      "	CHECK (token_hash IS NULL OR length(token_hash) = 32);\n"
 	      "CREATE UNIQUE INDEX nodes_token_hash ON nodes (token_hash);\n",
+	/* The admin role: what the policy's autogroup:admin and autogroup:owner name. */
+	[3] = "ALTER TABLE users ADD COLUMN role TEXT NOT NULL DEFAULT 'member'\n"
+	      "	CHECK (role IN ('admin', 'member'));\n",
 };
 
 int rn_store_fail(struct rn_store *store, int err, const char *fmt, ...)
@@ -689,6 +692,35 @@ err:
 	return ret;
 }
 
+int rn_store_user_set_role(struct rn_store *store, const char *actor, int64_t id, bool admin,
+			   int64_t now)
+{
+	const char *role = admin ? "admin" : "member";
+	sqlite3_stmt *st;
+	int ret;
+
+	ret = rn_store_begin(store);
+	if (ret)
+		return ret;
+	ret = rn_store_prepare(store, "UPDATE users SET role = ? WHERE id = ?", &st);
+	if (ret)
+		goto err;
+	sqlite3_bind_text(st, 1, role, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, id);
+	ret = rn_store_step_done(store, st, "setting a user's role");
+	if (!ret && sqlite3_changes(store->db) == 0)
+		ret = rn_store_fail(store, -ENOENT, "no user with id %lld", (long long)id);
+	if (!ret)
+		ret = rn_store_audit(store, actor, now, "user.role",
+				     json_pack("{s:I,s:s}", "id", (json_int_t)id, "role", role));
+	if (ret)
+		goto err;
+	return rn_store_commit(store);
+err:
+	rn_store_rollback(store);
+	return ret;
+}
+
 int rn_store_user_get_by_name(struct rn_store *store, const char *name, int64_t *id_out)
 {
 	sqlite3_stmt *st;
@@ -718,7 +750,8 @@ int rn_store_user_list(struct rn_store *store, struct rn_store_user **out, size_
 
 	*out = NULL;
 	*n_out = 0;
-	ret = rn_store_prepare(store, "SELECT id, name, created_at FROM users ORDER BY id", &st);
+	ret = rn_store_prepare(store, "SELECT id, name, created_at, role FROM users ORDER BY id",
+			       &st);
 	if (ret)
 		return ret;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -732,6 +765,7 @@ int rn_store_user_list(struct rn_store *store, struct rn_store_user **out, size_
 		}
 		users = grown;
 		users[n].id = sqlite3_column_int64(st, 0);
+		users[n].admin = !strcmp((const char *)sqlite3_column_text(st, 3) ?: "", "admin");
 		users[n++].created_at = sqlite3_column_int64(st, 2);
 	}
 	if (rc != SQLITE_DONE)

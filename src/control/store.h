@@ -25,7 +25,7 @@
 struct rn_store;
 
 enum {
-	RN_STORE_SCHEMA_VERSION = 2, /* the newest schema this code understands */
+	RN_STORE_SCHEMA_VERSION = 3, /* the newest schema this code understands */
 	RN_STORE_KEY_LEN = 32,	     /* a node's WireGuard public key, bytes */
 	RN_STORE_LABEL_MAX = 63,     /* one DNS label, RFC 1035 */
 	RN_STORE_NAME_MAX = 255,     /* a hostname or user name as given, bytes */
@@ -63,7 +63,11 @@ struct rn_store_user {
 	int64_t id;
 	char *name; /* owned */
 	int64_t created_at;
+	bool admin; /* the admin role: named by autogroup:admin and autogroup:owner */
 };
+/* Gives user id the admin role or takes it back (member); -ENOENT if there is no such user. */
+int rn_store_user_set_role(struct rn_store *store, const char *actor, int64_t id, bool admin,
+			   int64_t now);
 /* Every user, by id; free with rn_store_user_list_free. */
 int rn_store_user_list(struct rn_store *store, struct rn_store_user **out, size_t *n_out);
 void rn_store_user_list_free(struct rn_store_user *users, size_t n);

@@ -85,7 +85,20 @@ static void test_user_list(void **state)
 	assert_int_equal(users[0].created_at, 100);
 	assert_int_equal(users[1].id, bob);
 	assert_string_equal(users[1].name, "bob");
+	assert_false(users[0].admin || users[1].admin); /* members until made admins */
 	rn_store_user_list_free(users, n);
+
+	assert_int_equal(rn_store_user_set_role(f->store, "admin:test", bob, true, 300), 0);
+	assert_int_equal(rn_store_user_list(f->store, &users, &n), 0);
+	assert_false(users[0].admin);
+	assert_true(users[1].admin);
+	rn_store_user_list_free(users, n);
+	assert_int_equal(rn_store_user_set_role(f->store, "admin:test", bob, false, 301), 0);
+	assert_int_equal(rn_store_user_list(f->store, &users, &n), 0);
+	assert_false(users[1].admin);
+	rn_store_user_list_free(users, n);
+	assert_int_equal(rn_store_user_set_role(f->store, "admin:test", 999, true, 302), -ENOENT);
+	assert_non_null(strstr(rn_store_errmsg(f->store), "no user"));
 }
 
 static void test_open_creates_and_reopens(void **state)
@@ -676,13 +689,15 @@ static void test_node_token(void **state)
 	assert_int_equal(rn_store_node_logout(f->store, "node:999", 999, 2000), -ENOENT);
 }
 
-/* A database made by schema 1 gains token_hash on open and keeps its nodes. */
+/* A database made by schema 1 gains token_hash and the users' role on open and keeps its nodes. */
 static void test_migrate_v1(void **state)
 {
 	struct fixture *f = *state;
 	char path[128], tok[RN_STORE_NODE_TOKEN_SIZE];
 	struct rn_store_node node;
-	int64_t id = enroll(f, "laptop", 1, NULL);
+	struct rn_store_user *users;
+	int64_t id = enroll(f, "laptop", 1, NULL), users_id = f->user;
+	size_t n;
 	sqlite3 *db;
 	sqlite3_stmt *st;
 
@@ -692,7 +707,8 @@ static void test_migrate_v1(void **state)
 	assert_int_equal(sqlite3_exec(db,
 				      "DROP INDEX nodes_token_hash; "
 				      "ALTER TABLE nodes DROP COLUMN token_hash; "
-				      "DELETE FROM schema_version WHERE version = 2;",
+				      "ALTER TABLE users DROP COLUMN role; "
+				      "DELETE FROM schema_version WHERE version >= 2;",
 				      NULL, NULL, NULL),
 			 SQLITE_OK);
 	sqlite3_close(db);
@@ -701,13 +717,17 @@ static void test_migrate_v1(void **state)
 	assert_int_equal(rn_store_node_get_by_token(f->store, tok, &node), 0);
 	assert_string_equal(node.dns_name, "laptop");
 	rn_store_node_clear(&node);
+	assert_int_equal(rn_store_user_list(f->store, &users, &n), 0);
+	assert_true(n == 1 && !users[0].admin);
+	rn_store_user_list_free(users, n);
+	assert_int_equal(rn_store_user_set_role(f->store, "admin:test", users_id, true, 2000), 0);
 	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
 	assert_int_equal(
 	    sqlite3_prepare_v2(db, "SELECT max(version) FROM schema_version", -1, &st, NULL),
 	    SQLITE_OK);
 	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
 	assert_int_equal(sqlite3_column_int(st, 0), RN_STORE_SCHEMA_VERSION);
-	assert_int_equal(RN_STORE_SCHEMA_VERSION, 2);
+	assert_int_equal(RN_STORE_SCHEMA_VERSION, 3);
 	sqlite3_finalize(st);
 	sqlite3_close(db);
 }

@@ -16,6 +16,7 @@ void rn_control_world_free(struct rn_control_world *cw)
 	free(cw->prefixes);
 	free(cw->pnodes);
 	free(cw->user_names);
+	free(cw->admin_names);
 	rn_store_node_list_free(cw->nodes, cw->n_nodes);
 	rn_store_user_list_free(cw->users, cw->n_users);
 	memset(cw, 0, sizeof(*cw));
@@ -139,17 +140,22 @@ int rn_control_world_load(struct rn_store *store, unsigned flags, struct rn_cont
 			 rn_world_count(cw->nodes[i].approved_routes);
 	}
 	cw->user_names = calloc(cw->n_users + 1, sizeof(*cw->user_names));
+	cw->admin_names = calloc(cw->n_users + 1, sizeof(*cw->admin_names));
 	cw->pnodes = calloc(cw->n_nodes + 1, sizeof(*cw->pnodes));
 	/* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers */
 	cw->tags = calloc(cw->n_nodes + 1, sizeof(*cw->tags));
 	cw->tag_strs = calloc(n_tags + 1, sizeof(*cw->tag_strs));
 	cw->prefixes = calloc(n_pfx + 1, sizeof(*cw->prefixes));
-	if (!cw->user_names || !cw->pnodes || !cw->tags || !cw->tag_strs || !cw->prefixes) {
+	if (!cw->user_names || !cw->admin_names || !cw->pnodes || !cw->tags || !cw->tag_strs ||
+	    !cw->prefixes) {
 		snprintf(cw->err, sizeof(cw->err), "out of memory loading the network");
 		return -ENOMEM;
 	}
-	for (size_t i = 0; i < cw->n_users; i++)
+	for (size_t i = 0; i < cw->n_users; i++) {
 		cw->user_names[i] = cw->users[i].name;
+		if (cw->users[i].admin)
+			cw->admin_names[cw->w.n_admins++] = cw->users[i].name;
+	}
 	for (size_t i = 0; i < cw->n_nodes; i++) {
 		used = rn_world_node(cw, i, cw->tag_strs + t, cw->prefixes + p, n_pfx - p);
 		if (used < 0)
@@ -157,6 +163,7 @@ int rn_control_world_load(struct rn_store *store, unsigned flags, struct rn_cont
 		t += cw->pnodes[i].n_tags;
 		p += (size_t)used;
 	}
+	cw->w.admins = cw->admin_names;
 	cw->w.users = cw->user_names;
 	cw->w.n_users = cw->n_users;
 	cw->w.nodes = cw->pnodes;

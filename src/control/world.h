@@ -22,6 +22,7 @@ struct rn_control_world {
 	struct rn_store_user *users; /* owned */
 	size_t n_users;
 	const char **user_names;       /* owned array; strings are users[i].name */
+	const char **admin_names;      /* owned array: the names of the users with the admin role */
 	struct rn_policy_node *pnodes; /* owned */
 	json_t **tags;	       /* per node: the parsed tags array pnodes[i].tags points into */
 	const char **tag_strs; /* owned array */

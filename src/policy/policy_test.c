@@ -680,7 +680,8 @@ static void test_admin_note(void **state)
 	assert_int_equal(rn_policy_check_notes(text, strlen(text), "a.json", &world, &err, f), 0);
 	fclose(f);
 	assert_string_equal(out, "a.json: note: autogroup:admin and autogroup:owner name the users "
-				 "with the admin role, and no user has it, so they name nobody\n");
+				 "with the admin role, and no user has it, so they name nobody "
+				 "(`rustynet-control users role USER admin` gives it)\n");
 	free(out);
 	w.admins = admins;
 	w.n_admins = 1;

@@ -338,7 +338,8 @@ int rn_policy_check_notes(const char *buf, size_t len, const char *filename,
 	if (!ret && out && pol->names_admins && !world->n_admins)
 		fprintf(out,
 			"%s: note: autogroup:admin and autogroup:owner name the users with the "
-			"admin role, and no user has it, so they name nobody\n",
+			"admin role, and no user has it, so they name nobody (`rustynet-control "
+			"users role USER admin` gives it)\n",
 			pol->filename);
 	rn_policy_free(pol);
 	return ret;

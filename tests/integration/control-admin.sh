@@ -16,7 +16,7 @@ set -eu
 TEST_TAG=ctl
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/../lib.sh"
-plan 52
+plan 60
 need_cmds python3 openssl
 
 BUILD_DIR=$(dirname "$(dirname "$(dirname "${RUSTYNET_WG:-/nonexistent/x/y/z}")")")
@@ -89,6 +89,16 @@ check "revoke of a non-id is usage" fails_with 2 '"abc"' ctl authkey revoke abc
 check "users list --json shows alice and bob" json_has ctl users list --json -- \
 	"[u['name'] for u in j['users']] == ['alice', 'bob']"
 check "users list shows alice" sh -c "'$CTL' --state '$ST' users list | grep -q alice"
+check "users start as members" json_has ctl users list --json -- \
+	"[u['role'] for u in j['users']] == ['member', 'member']"
+check "users role bob admin" ctl users role bob admin
+check "users list --json: bob is an admin" json_has ctl users list --json -- \
+	"[u['role'] for u in j['users']] == ['member', 'admin']"
+check "users list shows bob's role" sh -c "'$CTL' --state '$ST' users list | grep -q 'bob .*admin'"
+check "users role with a bad role is usage" fails_with 2 '"admin" or "member"' ctl users role bob owner
+check "users role of an unknown user fails" fails_with 1 'no user "ghost"' ctl users role ghost admin
+check "users role bob member" ctl users role bob member
+check "audit: two role changes" [ "$(sql "SELECT count(*) FROM audit WHERE action = 'user.role'")" = 2 ]
 check "nodes list --json is empty" json_has ctl nodes list --json -- "j['nodes'] == []"
 check "routes list --json is empty" json_has ctl routes list --json -- "j['routes'] == []"
 check "nodes remove of an unknown node fails" fails_with 1 'no node "ghost"' ctl nodes remove ghost

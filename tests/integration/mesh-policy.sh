@@ -14,14 +14,15 @@
 # Checks: a1 -> x tcp/22 works (IPv4 and IPv6); tcp/23, udp/22 and ICMP from a1 to x are
 # dropped; the reverse x -> a1 tcp/22 is denied; carol's c1 reaches nothing; the change from the
 # starter policy and back each take effect within 2 s without restarting a daemon; a policy that
-# names an unknown group is refused and the old one stays in force.
+# names an unknown group is refused and the old one stays in force; autogroup:admin admits alice's
+# node only while `users role alice admin` holds.
 set -eu
 TEST_TAG=mpol
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/../lib.sh"
 # shellcheck source=tests/mesh-lib.sh
 . "$(dirname "$0")/../mesh-lib.sh"
-plan 39
+plan 48
 need_root
 need_cmds python3 socat
 
@@ -103,6 +104,22 @@ kept_strict() {
 check "after the refusal the server keeps the strict policy" kept_strict
 check "after the refusal the old policy still holds: tcp/22 works" mesh_reach a1 tcp "$X4" 22
 check "after the refusal the old policy still holds: ICMP dropped" mesh_no_ping a1 "$X4"
+
+# autogroup:admin names the users with the admin role the server keeps (`users role`); a role
+# change reaches the nodes' filters like a policy change.
+ADMIN='{"acls": [{"action": "accept", "src": ["autogroup:admin"], "proto": "tcp", "dst": ["x:22"]}]}'
+V=$(mesh_version x)
+x_past() { [ "$(mesh_version x)" -gt "$1" ]; }
+check "policy set (tcp/22 from autogroup:admin to x)" mesh_policy <<<"$ADMIN"
+check "within 2 s x runs the new map" wait_for 2 x_past "$V"
+check "with no admin, alice's a1 -> x tcp/22 is dropped" mesh_no_reach a1 tcp "$X4" 22
+V=$(mesh_version x)
+check "users role alice admin" ctl users role alice admin
+check "within 2 s x runs a new map (its filter)" wait_for 2 x_past "$V"
+check "alice is an admin: a1 -> x tcp/22 works" mesh_reach a1 tcp "$X4" 22
+check "carol is not: c1 -> x tcp/22 is dropped" mesh_no_reach c1 tcp "$X4" 22
+check "users role alice member" ctl users role alice member
+check "a1 -> x tcp/22 is dropped again (within 2 s)" wait_for 2 mesh_no_reach a1 tcp "$X4" 22
 
 printf '{"acls": [{"action": "accept", "src": ["*"], "dst": ["*:*"]}]}\n' >"$T_DIR/all.hujson"
 V=$(mesh_version x)
