@@ -83,6 +83,10 @@ static const struct filter_case filter_cases[] = {
 		 { "alice-laptop", "bob-laptop", MESH, "alice-laptop", TCP, 22, DENY }),
 	  RULES("bob-laptop", "mesh tcp 100.64.0.1/32,fd7a::1/128 -> 100.64.0.2/32,fd7a::2/128 "
 			      "ports 22") },
+	{ "autogroup:shared names nobody: no node is shared here",
+	  POLICY(A("\"autogroup:shared\"", "\"*:*\"")), NULL,
+	  PROBES({ "bob-laptop", "alice-laptop", MESH, "bob-laptop", TCP, 22, DENY },
+		 { "alice-laptop", "bob-laptop", MESH, "alice-laptop", ICMP, 0, DENY }) },
 	/* no proto is Tailscale's TCP, UDP and ICMP; its filter matches ICMP on addresses only */
 	{ "port 443 grant admits TCP and UDP to 443, ping, and no other protocol",
 	  POLICY(A("\"alice\"", "\"tag:server:443\"")), NULL,

@@ -182,6 +182,7 @@ static int parse_autogroup(struct rn_policy_parser *p, const char *s, size_t off
 		{ "autogroup:danger-all", RN_POLICY_TARGET_DANGER_ALL, true, false, false },
 		{ "autogroup:admin", RN_POLICY_TARGET_ADMIN, true, true, true },
 		{ "autogroup:owner", RN_POLICY_TARGET_ADMIN, true, true, true },
+		{ "autogroup:shared", RN_POLICY_TARGET_SHARED, true, false, false },
 	};
 	char q[RN_POLICY_QUOTE_LEN];
 
@@ -190,6 +191,7 @@ static int parse_autogroup(struct rn_policy_parser *p, const char *s, size_t off
 			continue;
 		t->kind = groups[i].kind;
 		p->pol->names_admins = p->pol->names_admins || t->kind == RN_POLICY_TARGET_ADMIN;
+		p->pol->names_shared = p->pol->names_shared || t->kind == RN_POLICY_TARGET_SHARED;
 		if ((role == RN_POLICY_ROLE_SRC && groups[i].src) ||
 		    (role == RN_POLICY_ROLE_DST && groups[i].dst) ||
 		    (role == RN_POLICY_ROLE_OWNER && groups[i].owner))
@@ -203,7 +205,7 @@ static int parse_autogroup(struct rn_policy_parser *p, const char *s, size_t off
 	return rn_policy_fail(
 	    p, off,
 	    "unsupported %s in %s: autogroups here are internet, member, tagged, self "
-	    "(destinations), danger-all (sources), admin and owner",
+	    "(destinations), danger-all and shared (sources), admin and owner",
 	    rn_policy_quote(s, q, sizeof(q)), path);
 }
 

@@ -72,6 +72,9 @@ enum rn_policy_target_kind {
 	RN_POLICY_TARGET_SELF, /* "autogroup:self" (dst): the receiving user's own untagged nodes */
 	RN_POLICY_TARGET_DANGER_ALL, /* "autogroup:danger-all" (src): any address at all */
 	RN_POLICY_TARGET_ADMIN,	     /* "autogroup:admin", "autogroup:owner": the world's admins */
+	/* "autogroup:shared" (src): users of other networks a node is shared with. Nodes are
+	 * never shared here, so it names nobody. */
+	RN_POLICY_TARGET_SHARED,
 };
 
 /* One name in the policy: a source, a destination's target, a member, an owner, a via. */
@@ -167,6 +170,7 @@ struct rn_policy {
 	char **notes;
 	size_t n_notes;
 	bool names_admins; /* uses autogroup:admin or autogroup:owner */
+	bool names_shared; /* uses autogroup:shared */
 };
 
 /* ---- errors ---- */

@@ -149,13 +149,15 @@ static const struct bad_case parse_cases[] = {
 	  "\"*\" in tagOwners[\"tag:a\"]: owners are users, groups and tags" },
 	{ ACL("{\"action\": \"accept\", \"src\": [\"autogroup:internet\"], \"dst\": [\"*:*\"]}"), 1,
 	  40, "\"autogroup:internet\" in acls[0].src: it is only a destination" },
-	{ ACL("{\"action\": \"accept\", \"src\": [\"*\"], \"dst\": [\"autogroup:shared:*\"]}"), 1,
+	{ ACL("{\"action\": \"accept\", \"src\": [\"*\"], \"dst\": [\"autogroup:bogus:*\"]}"), 1,
 	  54,
-	  "unsupported \"autogroup:shared\" in acls[0].dst[0]: autogroups here are internet, member, "
-	  "tagged, self (destinations), danger-all (sources), admin and owner" },
+	  "unsupported \"autogroup:bogus\" in acls[0].dst[0]: autogroups here are internet, member, "
+	  "tagged, self (destinations), danger-all and shared (sources), admin and owner" },
+	{ ACL("{\"action\": \"accept\", \"src\": [\"*\"], \"dst\": [\"autogroup:shared:*\"]}"), 1,
+	  54, "\"autogroup:shared\" in acls[0].dst[0]: it is only a source" },
 	{ "{\"tagOwners\": {\"tag:a\": [\"autogroup:member\"]}}", 1, 26,
 	  "unsupported \"autogroup:member\" in tagOwners[\"tag:a\"]: autogroups here are internet, "
-	  "member, tagged, self (destinations), danger-all (sources), admin and owner" },
+	  "member, tagged, self (destinations), danger-all and shared (sources), admin and owner" },
 	{ ACL("{\"action\": \"accept\", \"src\": [\"autogroup:self\"], \"dst\": [\"*:*\"]}"), 1, 40,
 	  "\"autogroup:self\" in acls[0].src: it is only a destination" },
 	{ ACL("{\"action\": \"accept\", \"src\": [\"*\"], \"dst\": [\"autogroup:danger-all:*\"]}"),
@@ -691,20 +693,36 @@ static void test_admin_note(void **state)
 	assert_string_equal(err.message, "world: admin 0 is not among the users");
 }
 
+/* autogroup:shared is a source that names nobody here (nodes are never shared); check says so. */
+static void test_shared_note(void **state)
+{
+	static const char text[] = "{\"acls\": [{\"action\": \"accept\", \"src\": "
+				   "[\"autogroup:shared\"], \"dst\": [\"*:22\"]}]}";
+	struct rn_policy_error err;
+	char *out = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&out, &len);
+
+	(void)state;
+	assert_non_null(f);
+	assert_int_equal(rn_policy_check_notes(text, strlen(text), "a.json", &world, &err, f), 0);
+	fclose(f);
+	assert_string_equal(out,
+			    "a.json: note: autogroup:shared names the users of other networks a "
+			    "node is shared with; nodes are not shared here, so it names "
+			    "nobody\n");
+	free(out);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_parse_bad),
-		cmocka_unit_test(test_parse_good),
-		cmocka_unit_test(test_protocols),
-		cmocka_unit_test(test_grant_notes),
-		cmocka_unit_test(test_ssh_node_attrs_notes),
-		cmocka_unit_test(test_admin_note),
-		cmocka_unit_test(test_default_text),
-		cmocka_unit_test(test_validate_bad),
-		cmocka_unit_test(test_validate_good),
-		cmocka_unit_test(test_validate_world),
-		cmocka_unit_test(test_error_plumbing),
+		cmocka_unit_test(test_parse_bad),      cmocka_unit_test(test_parse_good),
+		cmocka_unit_test(test_protocols),      cmocka_unit_test(test_shared_note),
+		cmocka_unit_test(test_grant_notes),    cmocka_unit_test(test_ssh_node_attrs_notes),
+		cmocka_unit_test(test_admin_note),     cmocka_unit_test(test_default_text),
+		cmocka_unit_test(test_validate_bad),   cmocka_unit_test(test_validate_good),
+		cmocka_unit_test(test_validate_world), cmocka_unit_test(test_error_plumbing),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -341,6 +341,11 @@ int rn_policy_check_notes(const char *buf, size_t len, const char *filename,
 			"admin role, and no user has it, so they name nobody (`rustynet-control "
 			"users role USER admin` gives it)\n",
 			pol->filename);
+	if (!ret && out && pol->names_shared)
+		fprintf(out,
+			"%s: note: autogroup:shared names the users of other networks a node is "
+			"shared with; nodes are not shared here, so it names nobody\n",
+			pol->filename);
 	rn_policy_free(pol);
 	return ret;
 }
