@@ -65,8 +65,12 @@ out:
 	return ret;
 }
 
-/* The node's approved routes plus cidrs, in order, each once. NULL after a message. */
-static char *rn_routes_union(const struct rn_ctl *ctl, const char *approved, char **cidrs, int n)
+/*
+ * The node's approved routes plus cidrs, in order, each once; or (remove) without them, each of
+ * which must be approved. NULL after a message.
+ */
+static char *rn_routes_update(const struct rn_ctl *ctl, const char *approved, char **cidrs, int n,
+			      bool remove)
 {
 	json_t *arr = rn_ctl_json_array(approved);
 	char buf[64], *out = NULL;
@@ -85,7 +89,16 @@ static char *rn_routes_union(const struct rn_ctl *ctl, const char *approved, cha
 		json_array_foreach(arr, j, v)
 			if (!strcmp(json_string_value(v), buf))
 				break;
-		if (j == json_array_size(arr))
+		if (remove && j == json_array_size(arr)) {
+			fprintf(stderr,
+				"rustynet-control: %s is not an approved route of this node "
+				"(approved: %s)\n",
+				buf, approved && approved[0] ? approved : "[]");
+			goto out;
+		}
+		if (remove)
+			json_array_remove(arr, j);
+		else if (j == json_array_size(arr))
 			json_array_append_new(arr, json_string(buf));
 	}
 	out = arr ? json_dumps(arr, JSON_COMPACT) : NULL;
@@ -94,7 +107,7 @@ out:
 	return out;
 }
 
-static int rn_routes_approve(struct rn_ctl *ctl, int argc, char **argv)
+static int rn_routes_change(struct rn_ctl *ctl, int argc, char **argv, bool remove)
 {
 	struct rn_store_node node = { 0 };
 	struct rn_store *store = NULL;
@@ -109,19 +122,64 @@ static int rn_routes_approve(struct rn_ctl *ctl, int argc, char **argv)
 	ret = RN_CTL_ERR;
 	if (rn_ctl_node_find(store, argv[first], &node))
 		goto out;
-	routes = rn_routes_union(ctl, node.approved_routes, argv + first + 1, argc - first - 1);
+	routes =
+	    rn_routes_update(ctl, node.approved_routes, argv + first + 1, argc - first - 1, remove);
 	if (!routes) {
-		ret = RN_CTL_USAGE;
+		ret = remove ? RN_CTL_ERR : RN_CTL_USAGE;
 		goto out;
 	}
 	ret = rn_store_node_approve_routes(store, ctl->actor, node.id, routes, time(NULL));
 	if (ret) {
-		ret = rn_ctl_store_error(store, "approving routes", ret);
+		ret = rn_ctl_store_error(store, remove ? "unapproving routes" : "approving routes",
+					 ret);
 		goto out;
 	}
 	printf("Node %s: approved routes now %s\n", node.dns_name, routes);
 out:
 	free(routes);
+	rn_store_node_clear(&node);
+	rn_store_close(store);
+	return ret;
+}
+
+static int rn_routes_approve(struct rn_ctl *ctl, int argc, char **argv)
+{
+	return rn_routes_change(ctl, argc, argv, false);
+}
+
+static int rn_routes_unapprove(struct rn_ctl *ctl, int argc, char **argv)
+{
+	return rn_routes_change(ctl, argc, argv, true);
+}
+
+static int rn_exit_unapprove(struct rn_ctl *ctl, int argc, char **argv)
+{
+	struct rn_store_node node = { 0 };
+	struct rn_store *store = NULL;
+	int ret, first;
+
+	ret = rn_ctl_simple_args(ctl, argc, argv, 1, 1, NULL, &first);
+	if (ret >= 0)
+		return ret;
+	if (rn_ctl_store_open(ctl, &store))
+		return RN_CTL_ERR;
+	ret = RN_CTL_ERR;
+	if (rn_ctl_node_find(store, argv[first], &node))
+		goto out;
+	if (!node.exit_approved) {
+		fprintf(stderr, "rustynet-control: node %s is not an approved exit node\n",
+			node.dns_name);
+		goto out;
+	}
+	ret = rn_store_node_approve_exit(store, ctl->actor, node.id, false, time(NULL));
+	if (ret) {
+		ret = rn_ctl_store_error(store, "unapproving the exit node", ret);
+		goto out;
+	}
+	printf("Node %s is no longer an exit node: its users' internet traffic is blocked until "
+	       "they pick another exit or turn exit nodes off.\n",
+	       node.dns_name);
+out:
 	rn_store_node_clear(&node);
 	rn_store_close(store);
 	return ret;
@@ -166,12 +224,19 @@ static const struct rn_ctl_verb rn_routes_verbs[] = {
 	  "Lists the nodes that advertise LAN routes or exit capability, and what is approved.\n" },
 	{ "approve", rn_routes_approve, "routes approve NODE CIDR...",
 	  "Approves LAN routes NODE advertises, adding them to those already approved.\n" },
+	{ "unapprove", rn_routes_unapprove, "routes unapprove NODE CIDR...",
+	  "Takes back approved LAN routes of NODE: peers stop routing them through it at once.\n"
+	  "A route that the policy's autoApprovers cover is approved again when NODE next\n"
+	  "advertises it; change the policy to keep it off.\n" },
 	{ 0 },
 };
 
 static const struct rn_ctl_verb rn_exit_verbs[] = {
 	{ "approve", rn_exit_approve, "exit approve NODE",
 	  "Approves NODE, which advertises exit capability, as an exit node.\n" },
+	{ "unapprove", rn_exit_unapprove, "exit unapprove NODE",
+	  "Takes back NODE's approval as an exit node. Devices that selected it keep their\n"
+	  "kill switch: their internet traffic is blocked, never sent around the tunnel.\n" },
 	{ 0 },
 };
 

@@ -85,14 +85,14 @@ static int rn_serve_map(struct rn_serve *s, uint64_t node_id, uint64_t *version,
 
 /*
  * What the policy's autoApprovers approve of node id's offer, approved now (lock held, after the
- * offer is stored and the epoch bumped so the snapshot has it).
+ * offer is stored and the epoch bumped so the snapshot has it), beside what an admin approved.
  */
 static void rn_serve_auto_approve(struct rn_serve *s, int64_t id, const char *actor, int64_t now)
 {
 	struct rn_mapper_epoch *e = rn_serve_snapshot(s);
 	const struct rn_control_world *w;
 	const struct rn_policy_node *pn = NULL;
-	bool *ok = NULL, exit_ok = false;
+	bool *ok = NULL, exit_ok = false, more = false;
 	json_t *approve;
 	char *text;
 
@@ -110,12 +110,16 @@ static void rn_serve_auto_approve(struct rn_serve *s, int64_t id, const char *ac
 	approve = json_array();
 	for (size_t i = 0; i < pn->n_advertised; i++) {
 		char buf[RN_FILTER_PREFIX_STRLEN];
+		bool kept = false;
 
-		if (ok[i])
+		for (size_t j = 0; j < pn->n_approved && !kept; j++)
+			kept = rn_filter_prefix_equal(&pn->approved[j], &pn->advertised[i]);
+		more = more || (ok[i] && !kept);
+		if (ok[i] || kept)
 			json_array_append_new(approve, json_string(rn_filter_prefix_format(
 							   &pn->advertised[i], buf, sizeof(buf))));
 	}
-	text = json_array_size(approve) ? json_dumps(approve, JSON_COMPACT) : NULL;
+	text = more ? json_dumps(approve, JSON_COMPACT) : NULL;
 	if (text && rn_store_node_approve_routes(s->store, actor, id, text, now))
 		log_warn(MAIN, "auto-approving routes of node %lld: %s", (long long)id,
 			 rn_store_errmsg(s->store));

@@ -25,7 +25,7 @@ TEST_TAG=router
 . "$(dirname "$0")/../lib.sh"
 # shellcheck source=tests/mesh-lib.sh
 . "$(dirname "$0")/../mesh-lib.sh"
-plan 62
+plan 75
 need_root
 need_cmds python3 wg socat nft
 
@@ -182,6 +182,35 @@ check "advertise again" rnn E up --advertise-exit-node --advertise-routes 192.16
 approve() { ctl exit approve e >/dev/null && ctl routes approve e 192.168.50.0/24 >/dev/null; }
 check "approve again (once the server has the offer)" wait_for 3 approve
 check "forwarding again" wait_for 3 forwarding
+
+# ---------------------------------------------------------------- unapprove, auto-approve
+# srv_is PYTHON-EXPR: true of e's row in `routes list --json` (as r).
+srv_is() {
+	ctl routes list --json | python3 -c "import json,sys
+r=[n for n in json.load(sys.stdin)['routes'] if n['node']=='e'][0]
+sys.exit(0 if ($1) else 1)"
+}
+check "routes unapprove e 192.168.50.0/24" ctl routes unapprove e 192.168.50.0/24
+check "... the server keeps no approved route of e" srv_is "r['approved_routes'] == []"
+e_routes_are() { [ "$(ejson 'j["router"]["approved_routes"]')" = "$1" ]; }
+check "... and E's map says so (within 3 s)" wait_for 3 e_routes_are "[]"
+check "routes unapprove of a route not approved fails" \
+	fails_with 1 "not an approved route" ctl routes unapprove e 192.168.50.0/24
+check "exit unapprove e" ctl exit unapprove e
+check "... the server keeps e's exit unapproved" srv_is "not r['exit_approved']"
+check "exit unapprove again fails" fails_with 1 "not an approved exit node" ctl exit unapprove e
+# An admin's approval survives the node's next offer when autoApprovers approve another route.
+check "approve 192.168.50.0/24 by hand" ctl routes approve e 192.168.50.0/24
+check "policy: autoApprovers approve alice's 192.168.60.0/24" mesh_policy <<<'{
+	"autoApprovers": {"routes": {"192.168.60.0/24": ["alice"]}},
+	"acls": [{"action": "accept", "src": ["*"], "dst": ["*:*"]}],
+}'
+check "E advertises 192.168.50.0/24 and 192.168.60.0/24" \
+	rnn E up --advertise-exit-node --advertise-routes 192.168.50.0/24,192.168.60.0/24
+check "both approved: the hand approval kept, the new route auto-approved (within 3 s)" \
+	wait_for 3 srv_is "sorted(r['approved_routes']) == ['192.168.50.0/24', '192.168.60.0/24']"
+check "exit approve e again" ctl exit approve e
+check "forwarding still" wait_for 3 forwarding
 
 check "rustynet down on E" rnn E down
 gone() { ! kill -0 "${MESH_PID[E]}" 2>/dev/null; }
