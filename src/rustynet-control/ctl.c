@@ -10,7 +10,7 @@
 
 #include "rustynet-control/ctl.h"
 
-static bool rn_ctl_is_help(const char *arg)
+bool rn_ctl_is_help(const char *arg)
 {
 	return !strcmp(arg, "--help") || !strcmp(arg, "-h");
 }

@@ -47,6 +47,7 @@ int rn_ctl_dns_main(struct rn_ctl *ctl, int argc, char **argv);
 int rn_ctl_stun_main(struct rn_ctl *ctl, int argc, char **argv);
 int rn_ctl_relay_main(struct rn_ctl *ctl, int argc, char **argv);
 int rn_ctl_serve_main(struct rn_ctl *ctl, int argc, char **argv);
+int rn_ctl_audit_main(struct rn_ctl *ctl, int argc, char **argv);
 
 /* One verb of a group: "list", "create", ... and its help text. */
 struct rn_ctl_verb {
@@ -63,6 +64,8 @@ int rn_ctl_dispatch(struct rn_ctl *ctl, const char *group, const struct rn_ctl_v
 int rn_ctl_usage_error(const struct rn_ctl *ctl, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 void rn_ctl_print_help(const struct rn_ctl *ctl);
+/* -h or --help. */
+bool rn_ctl_is_help(const char *arg);
 
 /*
  * Parses --help, --json (only if json is not NULL) and min..max positional arguments (max -1:

@@ -16,7 +16,7 @@ set -eu
 TEST_TAG=ctl
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/../lib.sh"
-plan 60
+plan 64
 need_cmds python3 openssl
 
 BUILD_DIR=$(dirname "$(dirname "$(dirname "${RUSTYNET_WG:-/nonexistent/x/y/z}")")")
@@ -145,6 +145,13 @@ check "audit: key revoked" [ "$(sql "SELECT count(*) FROM audit WHERE action = '
 check "audit: policy set twice (init, good)" [ "$(sql "SELECT count(*) FROM audit \
 	WHERE action LIKE 'policy.%'")" = 2 ]
 check "audit holds no secret" [ "$(sql "SELECT count(*) FROM audit WHERE details LIKE '%rnk_%'")" = 0 ]
+check "audit --json: every entry, the role change with its details" json_has ctl audit --json -- \
+	"len(j['entries']) == $(sql "SELECT count(*) FROM audit") and any(e['action'] == 'user.role' and e['details']['role'] == 'admin' and e['actor'] == 'admin:$ME' for e in j['entries'])"
+check "audit (text) shows the policy set" sh -c "'$CTL' --state '$ST' audit | grep -q 'admin:$ME .*policy.set'"
+check "audit --since 1h has them all, --since a future date none" sh -c \
+	"[ \"\$('$CTL' --state '$ST' audit --since 1h | wc -l)\" = \"\$('$CTL' --state '$ST' audit | wc -l)\" ] &&
+	 [ \"\$('$CTL' --state '$ST' audit --since 2099-01-01 | wc -l)\" = 1 ]"
+check "audit --since with a bad value is usage" fails_with 2 "neither a duration" ctl audit --since yesterday
 check "unknown command is usage" fails_with 2 'unknown command "frob"' ctl frob
 check "unknown option is usage" fails_with 2 '"--jsn"' ctl users list --jsn
 check "missing state dir is an error" fails_with 1 "no state dir" "$CTL" --state "$T_DIR/none" users list
