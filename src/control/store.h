@@ -180,6 +180,10 @@ int rn_store_node_remove(struct rn_store *store, const char *actor, int64_t id, 
 int rn_store_node_rename(struct rn_store *store, const char *actor, int64_t id, const char *name,
 			 int64_t now);
 int rn_store_node_expire(struct rn_store *store, const char *actor, int64_t id, int64_t now);
+/* Replaces the node's tags (a JSON array of "tag:NAME"; [] removes them). Whether a tag counts
+ * is the policy's tagOwners' to say, as for tags from an auth key. */
+int rn_store_node_set_tags(struct rn_store *store, const char *actor, int64_t id, const char *tags,
+			   int64_t now);
 /* What the node advertises; approvals of routes it no longer advertises are dropped. */
 int rn_store_node_set_routes(struct rn_store *store, const char *actor, int64_t id,
 			     const char *routes, bool advertises_exit, int64_t now);

@@ -607,6 +607,29 @@ int rn_store_node_rename(struct rn_store *store, const char *actor, int64_t id, 
 	return rn_node_end(store, ret);
 }
 
+int rn_store_node_set_tags(struct rn_store *store, const char *actor, int64_t id, const char *tags,
+			   int64_t now)
+{
+	char *norm = NULL;
+	sqlite3_stmt *st;
+	int ret;
+
+	ret = rn_store_json_strings(store, "node tags", tags, rn_node_tag_ok, RN_NODE_MAX_TAGS,
+				    &norm);
+	if (ret)
+		return ret;
+	ret = rn_node_begin(store, "UPDATE nodes SET tags = ? WHERE id = ?", &st);
+	if (!ret) {
+		sqlite3_bind_text(st, 1, norm, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, id);
+		ret = rn_node_change(store, actor, now, id, st, "node.tag",
+				     json_pack("{s:o}", "tags", json_loads(norm, 0, NULL)));
+		ret = rn_node_end(store, ret);
+	}
+	free(norm);
+	return ret;
+}
+
 int rn_store_node_expire(struct rn_store *store, const char *actor, int64_t id, int64_t now)
 {
 	sqlite3_stmt *st;

@@ -432,6 +432,28 @@ static void test_dns_duplicates(void **state)
 	assert_int_equal(rn_store_node_get_by_name(f->store, "nope", &node), -ENOENT);
 }
 
+/* nodes tag: replaces the tags, checked like an auth key's; [] removes them. */
+static void test_set_tags(void **state)
+{
+	struct fixture *f = *state;
+	struct rn_store_node *nodes;
+	int64_t a = enroll(f, "alpha", 1, NULL);
+	size_t n;
+
+	assert_int_equal(
+	    rn_store_node_set_tags(f->store, "admin", a, "[\"tag:web\",\"tag:db\"]", 10), 0);
+	assert_int_equal(rn_store_node_list(f->store, &nodes, &n), 0);
+	assert_string_equal(nodes[0].tags, "[\"tag:web\",\"tag:db\"]");
+	rn_store_node_list_free(nodes, n);
+	assert_int_equal(rn_store_node_set_tags(f->store, "admin", a, "[\"web\"]", 11), -EINVAL);
+	assert_int_equal(rn_store_node_set_tags(f->store, "admin", a, "[\"tag:\"]", 11), -EINVAL);
+	assert_int_equal(rn_store_node_set_tags(f->store, "admin", 999, "[]", 11), -ENOENT);
+	assert_int_equal(rn_store_node_set_tags(f->store, "admin", a, "[]", 12), 0);
+	assert_int_equal(rn_store_node_list(f->store, &nodes, &n), 0);
+	assert_string_equal(nodes[0].tags, "[]");
+	rn_store_node_list_free(nodes, n);
+}
+
 static void test_rename(void **state)
 {
 	struct fixture *f = *state;
@@ -745,6 +767,7 @@ int main(void)
 		cmocka_unit_test(test_dns_label_table),
 		cmocka_unit_test_setup_teardown(test_dns_duplicates, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rename, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_set_tags, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_addresses, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_node_state, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_policy_and_audit, setup, teardown),

@@ -85,8 +85,9 @@ int rn_ctl_audit_main(struct rn_ctl *ctl, int argc, char **argv)
 		} else if (!strcmp(a, "--since")) {
 			return rn_ctl_usage_error(ctl, "--since needs a value");
 		} else {
-			return rn_ctl_usage_error(ctl, a[0] == '-' ? "unknown option \"%s\""
-								   : "unexpected argument \"%s\"",
+			return rn_ctl_usage_error(ctl,
+						  a[0] == '-' ? "unknown option \"%s\""
+							      : "unexpected argument \"%s\"",
 						  a);
 		}
 		if (v && !rn_audit_since(v, (int64_t)time(NULL), &since, err, sizeof(err)))
@@ -96,7 +97,8 @@ int rn_ctl_audit_main(struct rn_ctl *ctl, int argc, char **argv)
 		return RN_CTL_ERR;
 	arr = json_array();
 	if (!json)
-		printf("%-6s %-20s %-16s %-22s %s\n", "ID", "TIME (UTC)", "ACTOR", "ACTION", "DETAILS");
+		printf("%-6s %-20s %-16s %-22s %s\n", "ID", "TIME (UTC)", "ACTOR", "ACTION",
+		       "DETAILS");
 	do {
 		if (rn_store_audit_list(store, after, RN_AUDIT_PAGE, &rows, &n)) {
 			rn_ctl_store_error(store, "reading the audit log", -1);

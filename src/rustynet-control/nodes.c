@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* `rustynet-control nodes list|remove|expire|rename`: NODE is a DNS name or an id. */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -72,7 +74,23 @@ out:
 	return ret;
 }
 
-enum rn_nodes_change { RN_NODES_REMOVE, RN_NODES_EXPIRE, RN_NODES_RENAME };
+enum rn_nodes_change { RN_NODES_REMOVE, RN_NODES_EXPIRE, RN_NODES_RENAME, RN_NODES_TAG };
+
+/* "tag:a,tag:b" (or "") as a JSON array text; NULL when out of memory. */
+static char *rn_nodes_tag_list(const char *list)
+{
+	json_t *arr = json_array();
+	char *copy = strdup(list), *save = NULL, *out = NULL;
+
+	if (arr && copy) {
+		for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save))
+			json_array_append_new(arr, json_string(t));
+		out = json_dumps(arr, JSON_COMPACT);
+	}
+	free(copy);
+	json_decref(arr);
+	return out;
+}
 
 static int rn_nodes_change(struct rn_ctl *ctl, int argc, char **argv, enum rn_nodes_change what)
 {
@@ -81,8 +99,10 @@ static int rn_nodes_change(struct rn_ctl *ctl, int argc, char **argv, enum rn_no
 	int64_t now = time(NULL);
 	int ret, first;
 
-	ret = rn_ctl_simple_args(ctl, argc, argv, what == RN_NODES_RENAME ? 2 : 1,
-				 what == RN_NODES_RENAME ? 2 : 1, NULL, &first);
+	int args = what == RN_NODES_RENAME || what == RN_NODES_TAG ? 2 : 1;
+	char *tags = NULL;
+
+	ret = rn_ctl_simple_args(ctl, argc, argv, args, args, NULL, &first);
 	if (ret >= 0)
 		return ret;
 	if (rn_ctl_store_open(ctl, &store))
@@ -94,6 +114,10 @@ static int rn_nodes_change(struct rn_ctl *ctl, int argc, char **argv, enum rn_no
 		ret = rn_store_node_remove(store, ctl->actor, node.id, now);
 	else if (what == RN_NODES_EXPIRE)
 		ret = rn_store_node_expire(store, ctl->actor, node.id, now);
+	else if (what == RN_NODES_TAG)
+		ret = (tags = rn_nodes_tag_list(argv[first + 1]))
+			  ? rn_store_node_set_tags(store, ctl->actor, node.id, tags, now)
+			  : -ENOMEM;
 	else
 		ret = rn_store_node_rename(store, ctl->actor, node.id, argv[first + 1], now);
 	if (ret) {
@@ -106,10 +130,15 @@ static int rn_nodes_change(struct rn_ctl *ctl, int argc, char **argv, enum rn_no
 	else if (what == RN_NODES_EXPIRE)
 		printf("Expired node %lld (%s): peers drop it until it enrolls again.\n",
 		       (long long)node.id, node.dns_name);
+	else if (what == RN_NODES_TAG)
+		printf("Node %lld (%s) now has the tags %s; a tag counts where the policy's "
+		       "tagOwners let its user own it.\n",
+		       (long long)node.id, node.dns_name, tags);
 	else
 		printf("Renamed node %lld (%s) to \"%s\".\n", (long long)node.id, node.dns_name,
 		       argv[first + 1]);
 out:
+	free(tags);
 	rn_store_node_clear(&node);
 	rn_store_close(store);
 	return ret;
@@ -130,6 +159,11 @@ static int rn_nodes_rename(struct rn_ctl *ctl, int argc, char **argv)
 	return rn_nodes_change(ctl, argc, argv, RN_NODES_RENAME);
 }
 
+static int rn_nodes_tag(struct rn_ctl *ctl, int argc, char **argv)
+{
+	return rn_nodes_change(ctl, argc, argv, RN_NODES_TAG);
+}
+
 static const struct rn_ctl_verb rn_nodes_verbs[] = {
 	{ "list", rn_nodes_list, "nodes list [--json]",
 	  "Lists the nodes: id, DNS name, user, addresses, state, last check-in, tags.\n" },
@@ -139,6 +173,10 @@ static const struct rn_ctl_verb rn_nodes_verbs[] = {
 	  "Expires NODE's enrollment: peers drop it until it enrolls again with an auth key.\n" },
 	{ "rename", rn_nodes_rename, "nodes rename NODE NAME",
 	  "Gives NODE the DNS name made from NAME (lowercased, a-z 0-9 -).\n" },
+	{ "tag", rn_nodes_tag, "nodes tag NODE TAG[,TAG...]",
+	  "Replaces NODE's tags (\"\" removes them all). A tag counts only where the policy's\n"
+	  "tagOwners let the node's user own it; a node with a counting tag is no longer its\n"
+	  "user's node. Peers get the new filters at once.\n" },
 	{ 0 },
 };
 

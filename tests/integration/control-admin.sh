@@ -16,7 +16,7 @@ set -eu
 TEST_TAG=ctl
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/../lib.sh"
-plan 64
+plan 66
 need_cmds python3 openssl
 
 BUILD_DIR=$(dirname "$(dirname "$(dirname "${RUSTYNET_WG:-/nonexistent/x/y/z}")")")
@@ -103,6 +103,8 @@ check "nodes list --json is empty" json_has ctl nodes list --json -- "j['nodes']
 check "routes list --json is empty" json_has ctl routes list --json -- "j['routes'] == []"
 check "nodes remove of an unknown node fails" fails_with 1 'no node "ghost"' ctl nodes remove ghost
 check "exit approve of an unknown node fails" fails_with 1 'no node "ghost"' ctl exit approve ghost
+check "nodes tag of an unknown node fails" fails_with 1 'no node "ghost"' ctl nodes tag ghost tag:a
+check "nodes tag needs the tags" fails_with 2 "missing argument" ctl nodes tag ghost
 check "routes approve needs a CIDR" fails_with 2 "missing argument" ctl routes approve ghost
 
 # ---------------------------------------------------------------- policy

@@ -22,7 +22,7 @@ TEST_TAG=mpol
 . "$(dirname "$0")/../lib.sh"
 # shellcheck source=tests/mesh-lib.sh
 . "$(dirname "$0")/../mesh-lib.sh"
-plan 48
+plan 55
 need_root
 need_cmds python3 socat
 
@@ -120,6 +120,17 @@ check "alice is an admin: a1 -> x tcp/22 works" mesh_reach a1 tcp "$X4" 22
 check "carol is not: c1 -> x tcp/22 is dropped" mesh_no_reach c1 tcp "$X4" 22
 check "users role alice member" ctl users role alice member
 check "a1 -> x tcp/22 is dropped again (within 2 s)" wait_for 2 mesh_no_reach a1 tcp "$X4" 22
+
+# `nodes tag` re-tags a running node; the tag counts because tagOwners let alice own it.
+TAGGED='{"tagOwners": {"tag:ops": ["alice"]},
+	"acls": [{"action": "accept", "src": ["tag:ops"], "proto": "tcp", "dst": ["x:22"]}]}'
+check "policy set (tcp/22 from tag:ops to x)" mesh_policy <<<"$TAGGED"
+check "untagged, a1 -> x tcp/22 is dropped" wait_for 2 mesh_no_reach a1 tcp "$X4" 22
+check "nodes tag a1 tag:ops" ctl nodes tag a1 tag:ops
+check "tagged, a1 -> x tcp/22 works (within 2 s)" wait_for 2 mesh_reach a1 tcp "$X4" 22
+check "nodes list shows the tag" sh -c "'$RNC' --state '$MESH_CTL_ST' nodes list --json | grep -q tag:ops"
+check "nodes tag a1 \"\" removes it" ctl nodes tag a1 ""
+check "untagged again, a1 -> x tcp/22 is dropped (within 2 s)" wait_for 2 mesh_no_reach a1 tcp "$X4" 22
 
 printf '{"acls": [{"action": "accept", "src": ["*"], "dst": ["*:*"]}]}\n' >"$T_DIR/all.hujson"
 V=$(mesh_version x)
