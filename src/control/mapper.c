@@ -297,8 +297,12 @@ bool rn_mapper_epoch_online_changed(const struct rn_mapper_epoch *e, int64_t now
 	for (size_t i = 0; i < e->world.n_nodes; i++) {
 		int64_t seen = e->world.nodes[i].last_seen;
 
+		int64_t expires = e->world.nodes[i].key_expires_at;
+
 		if (rn_mapper_online(seen, e->now) != rn_mapper_online(seen, now))
 			return true;
+		if (expires > 0 && e->now < expires && expires <= now)
+			return true; /* its key expired since: it leaves every map */
 	}
 	return false;
 }

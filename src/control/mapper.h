@@ -60,7 +60,8 @@ uint64_t rn_mapper_epoch_serial(const struct rn_mapper_epoch *e);
 /* What e was made from, borrowed for e's lifetime (e.g. for autoApprovers at enrollment). */
 const struct rn_control_world *rn_mapper_epoch_world(const struct rn_mapper_epoch *e);
 const struct rn_policy *rn_mapper_epoch_policy(const struct rn_mapper_epoch *e);
-/* Whether some node's online state at now differs from what the epoch says: time to reload. */
+/* Whether some node's online state at now differs from what the epoch says, or a node's key
+ * expired since: time to reload. */
 bool rn_mapper_epoch_online_changed(const struct rn_mapper_epoch *e, int64_t now);
 
 /*

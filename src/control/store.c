@@ -83,6 +83,8 @@ static const char *const rn_store_migrations[RN_STORE_SCHEMA_VERSION + 1] = {
 	/* The admin role: what the policy's autogroup:admin and autogroup:owner name. */
 	[3] = "ALTER TABLE users ADD COLUMN role TEXT NOT NULL DEFAULT 'member'\n"
 	      "	CHECK (role IN ('admin', 'member'));\n",
+	/* Node key expiry: 0 none, -1 turned off for the node, else when (Unix seconds). */
+	[4] = "ALTER TABLE nodes ADD COLUMN key_expires_at INTEGER NOT NULL DEFAULT 0;\n",
 };
 
 int rn_store_fail(struct rn_store *store, int err, const char *fmt, ...)
@@ -570,6 +572,16 @@ static bool rn_store_setting_writable(const char *key, const char *value)
 		rn_store_stun_servers_format(eps, n, canon, sizeof(canon));
 		return strcmp(canon, value) == 0;
 	}
+	if (strcmp(key, RN_STORE_SETTING_KEY_EXPIRY) == 0) {
+		char canon[24];
+		long long s;
+
+		/* seconds, 0 (off) or positive, in canonical decimal */
+		if (sscanf(value, "%lld", &s) != 1 || s < 0)
+			return false;
+		snprintf(canon, sizeof(canon), "%lld", s);
+		return strcmp(canon, value) == 0;
+	}
 	return false;
 }
 
@@ -583,8 +595,10 @@ int rn_store_setting_set(struct rn_store *store, const char *actor, const char *
 		return rn_store_fail(
 		    store, -EINVAL,
 		    "cannot set \"%s\" to \"%.80s\": only \"domain\" (a DNS "
-		    "label: a-z 0-9 -), \"dns_upstreams\" (IP[,IP...]) and \"stun_servers\" "
-		    "(IP:PORT[,IP:PORT...]) may be set, in canonical form",
+		    "label: a-z 0-9 -), \"dns_upstreams\" (IP[,IP...]), \"stun_servers\" "
+		    "(IP:PORT[,IP:PORT...]) and \"" RN_STORE_SETTING_KEY_EXPIRY
+		    "\" (seconds) may be "
+		    "set, in canonical form",
 		    key, value);
 	ret = rn_store_begin(store);
 	if (ret)

@@ -25,7 +25,7 @@
 struct rn_store;
 
 enum {
-	RN_STORE_SCHEMA_VERSION = 3, /* the newest schema this code understands */
+	RN_STORE_SCHEMA_VERSION = 4, /* the newest schema this code understands */
 	RN_STORE_KEY_LEN = 32,	     /* a node's WireGuard public key, bytes */
 	RN_STORE_LABEL_MAX = 63,     /* one DNS label, RFC 1035 */
 	RN_STORE_NAME_MAX = 255,     /* a hostname or user name as given, bytes */
@@ -45,7 +45,8 @@ const char *rn_store_errmsg(const struct rn_store *store);
 /* --- network settings --- */
 /* Known keys: "domain" (default "rustynet"), "ula_prefix" ("fdxx:xxxx:xxxx::/48", set at init),
  * "dns_upstreams" (canonical "IP,IP", absent or "" for none; an admin setting), "stun_servers"
- * (canonical "IP:PORT,[IP]:PORT", absent or "" for none; an admin setting). */
+ * (canonical "IP:PORT,[IP]:PORT", absent or "" for none; an admin setting), "key_expiry_s"
+ * (decimal seconds, 0 or absent: off; an admin setting). */
 int rn_store_setting_get(struct rn_store *store, const char *key, char *out, size_t size);
 int rn_store_setting_set(struct rn_store *store, const char *actor, const char *key,
 			 const char *value, int64_t now);
@@ -126,7 +127,10 @@ struct rn_store_node {
 	struct in6_addr ipv6;
 	int64_t enrolled_at;
 	int64_t last_seen; /* 0: never */
-	bool expired;
+	bool expired;	   /* by an admin or a logout; see rn_store_node_is_expired */
+	/* When the node's key expires: RN_STORE_KEY_EXPIRY_NONE (no network default when it
+	 * enrolled), RN_STORE_KEY_EXPIRY_OFF (turned off for this node), else Unix seconds. */
+	int64_t key_expires_at;
 	bool advertises_exit;
 	bool exit_approved;
 	/* JSON arrays of strings; owned, freed by rn_store_node_clear */
@@ -135,6 +139,19 @@ struct rn_store_node {
 	char *approved_routes;	 /* CIDRs, a subset of advertised_routes when approved */
 	char *endpoints;	 /* "ip:port" / "[ip]:port" */
 };
+
+enum {
+	RN_STORE_KEY_EXPIRY_NONE = 0,
+	RN_STORE_KEY_EXPIRY_OFF = -1,
+};
+/* The network's key expiry, seconds after an enrollment ("key_expiry_s"; 0: keys never expire). */
+#define RN_STORE_SETTING_KEY_EXPIRY "key_expiry_s"
+
+/* Expired by an admin or a logout, or its key expired by now: it drops from every map. */
+bool rn_store_node_is_expired(const struct rn_store_node *n, int64_t now);
+/* Sets when node id's key expires (RN_STORE_KEY_EXPIRY_OFF: never, renewals included). */
+int rn_store_node_set_key_expiry(struct rn_store *store, const char *actor, int64_t id,
+				 int64_t expires_at, int64_t now);
 
 struct rn_store_node_enroll {
 	const char *hostname;

@@ -27,7 +27,8 @@
 
 #define RN_NODE_COLUMNS                                                                            \
 	"id, name, dns_name, user_id, public_key, ipv4, ipv6, enrolled_at, last_seen, expired, "   \
-	"advertises_exit, exit_approved, tags, advertised_routes, approved_routes, endpoints"
+	"advertises_exit, exit_approved, tags, advertised_routes, approved_routes, endpoints, "    \
+	"key_expires_at"
 
 enum {
 	RN_CGNAT_BASE = 0x64400000,  /* 100.64.0.0 */
@@ -150,6 +151,7 @@ static int rn_node_from_row(struct rn_store *store, sqlite3_stmt *st, struct rn_
 	out->advertised_routes = rn_store_column_dup(st, 13);
 	out->approved_routes = rn_store_column_dup(st, 14);
 	out->endpoints = rn_store_column_dup(st, 15);
+	out->key_expires_at = sqlite3_column_int64(st, 16);
 	if (!out->tags || !out->advertised_routes || !out->approved_routes || !out->endpoints) {
 		rn_store_node_clear(out);
 		return rn_store_fail(store, -ENOMEM, "out of memory");
@@ -371,6 +373,23 @@ static void rn_node_ipv6_text(const struct rn_store *store, uint32_t ipv4, char 
 	inet_ntop(AF_INET6, &a6, out, (socklen_t)size);
 }
 
+/* When a key enrolled now expires under the network's setting (RN_STORE_KEY_EXPIRY_NONE: never). */
+static int64_t rn_node_key_expiry(struct rn_store *store, int64_t now)
+{
+	char text[32];
+	long long s;
+
+	if (rn_store_setting_get(store, RN_STORE_SETTING_KEY_EXPIRY, text, sizeof(text)) ||
+	    sscanf(text, "%lld", &s) != 1 || s <= 0)
+		return RN_STORE_KEY_EXPIRY_NONE;
+	return now + s;
+}
+
+bool rn_store_node_is_expired(const struct rn_store_node *n, int64_t now)
+{
+	return n->expired || (n->key_expires_at > 0 && n->key_expires_at <= now);
+}
+
 static int rn_node_insert(struct rn_store *store, const char *actor,
 			  const struct rn_store_node_enroll *req, const char *tags, int64_t now)
 {
@@ -387,7 +406,7 @@ static int rn_node_insert(struct rn_store *store, const char *actor,
 		ret = rn_store_prepare(
 		    store,
 		    "INSERT INTO nodes (name, dns_name, user_id, tags, public_key, "
-		    "ipv4, ipv6, enrolled_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+		    "ipv4, ipv6, enrolled_at, key_expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
 		    &st);
 	if (ret)
 		return ret;
@@ -400,6 +419,7 @@ static int rn_node_insert(struct rn_store *store, const char *actor,
 	sqlite3_bind_int64(st, 6, ipv4);
 	sqlite3_bind_text(st, 7, ipv6, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 8, now);
+	sqlite3_bind_int64(st, 9, rn_node_key_expiry(store, now));
 	ret = rn_store_step_done(store, st, "adding a node");
 	if (ret == -EEXIST)
 		return rn_store_fail(store, -ENOENT,
@@ -436,11 +456,17 @@ static int rn_node_reenroll(struct rn_store *store, const char *actor,
 				     "another user: enroll with an auth key of that node's user, "
 				     "or ask the admin to remove the node first",
 				     (long long)old->id);
-	ret = rn_store_prepare(store, "UPDATE nodes SET name = ?, expired = 0 WHERE id = ?", &st);
+	ret = rn_store_prepare(
+	    store, "UPDATE nodes SET name = ?, expired = 0, key_expires_at = ? WHERE id = ?", &st);
 	if (ret)
 		return ret;
 	sqlite3_bind_text(st, 1, req->hostname ?: "", -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, old->id);
+	/* a renewal: a new expiry, unless it is turned off for this node */
+	sqlite3_bind_int64(st, 2,
+			   old->key_expires_at == RN_STORE_KEY_EXPIRY_OFF
+			       ? RN_STORE_KEY_EXPIRY_OFF
+			       : rn_node_key_expiry(store, now));
+	sqlite3_bind_int64(st, 3, old->id);
 	ret = rn_store_step_done(store, st, "re-enrolling a node");
 	if (ret)
 		return ret;
@@ -604,6 +630,24 @@ int rn_store_node_rename(struct rn_store *store, const char *actor, int64_t id, 
 		ret = rn_node_change(store, actor, now, id, st, "node.rename",
 				     json_pack("{s:s,s:s}", "name", name, "dns_name", label));
 	}
+	return rn_node_end(store, ret);
+}
+
+int rn_store_node_set_key_expiry(struct rn_store *store, const char *actor, int64_t id,
+				 int64_t expires_at, int64_t now)
+{
+	sqlite3_stmt *st;
+	int ret;
+
+	if (expires_at < RN_STORE_KEY_EXPIRY_OFF)
+		return rn_store_fail(store, -EINVAL, "a key expiry time is not negative");
+	ret = rn_node_begin(store, "UPDATE nodes SET key_expires_at = ? WHERE id = ?", &st);
+	if (ret)
+		return ret;
+	sqlite3_bind_int64(st, 1, expires_at);
+	sqlite3_bind_int64(st, 2, id);
+	ret = rn_node_change(store, actor, now, id, st, "node.key_expiry",
+			     json_pack("{s:I}", "key_expires_at", (json_int_t)expires_at));
 	return rn_node_end(store, ret);
 }
 

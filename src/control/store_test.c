@@ -432,6 +432,41 @@ static void test_dns_duplicates(void **state)
 	assert_int_equal(rn_store_node_get_by_name(f->store, "nope", &node), -ENOENT);
 }
 
+/*
+ * Key expiry: the network's setting at enrollment (enroll() enrolls at 1000 + n), per node
+ * overrides, and a renewal that keeps "off" off.
+ */
+static void test_key_expiry(void **state)
+{
+	struct fixture *f = *state;
+	struct rn_store_node nd;
+	int64_t a = enroll(f, "alpha", 1, &nd);
+
+	assert_int_equal(nd.key_expires_at, RN_STORE_KEY_EXPIRY_NONE); /* no setting yet */
+	assert_false(rn_store_node_is_expired(&nd, INT64_MAX));
+	rn_store_node_clear(&nd);
+	assert_int_equal(
+	    rn_store_setting_set(f->store, "admin", RN_STORE_SETTING_KEY_EXPIRY, "100", 5), 0);
+	assert_int_equal(
+	    rn_store_setting_set(f->store, "admin", RN_STORE_SETTING_KEY_EXPIRY, "-1", 5), -EINVAL);
+	enroll(f, "beta", 2, &nd);
+	assert_int_equal(nd.key_expires_at, 1002 + 100);
+	assert_false(rn_store_node_is_expired(&nd, 1101));
+	assert_true(rn_store_node_is_expired(&nd, 1102));
+	rn_store_node_clear(&nd);
+
+	assert_int_equal(rn_store_node_set_key_expiry(f->store, "admin", a, 5000, 6), 0);
+	assert_int_equal(rn_store_node_set_key_expiry(f->store, "admin", a, -2, 6), -EINVAL);
+	assert_int_equal(rn_store_node_set_key_expiry(f->store, "admin", 999, 5000, 6), -ENOENT);
+	assert_int_equal(
+	    rn_store_node_set_key_expiry(f->store, "admin", a, RN_STORE_KEY_EXPIRY_OFF, 7), 0);
+	enroll(f, "alpha", 1, &nd); /* the same key again: a renewal */
+	assert_int_equal(nd.id, a);
+	assert_int_equal(nd.key_expires_at, RN_STORE_KEY_EXPIRY_OFF);
+	assert_false(rn_store_node_is_expired(&nd, INT64_MAX));
+	rn_store_node_clear(&nd);
+}
+
 /* nodes tag: replaces the tags, checked like an auth key's; [] removes them. */
 static void test_set_tags(void **state)
 {
@@ -730,6 +765,7 @@ static void test_migrate_v1(void **state)
 				      "DROP INDEX nodes_token_hash; "
 				      "ALTER TABLE nodes DROP COLUMN token_hash; "
 				      "ALTER TABLE users DROP COLUMN role; "
+				      "ALTER TABLE nodes DROP COLUMN key_expires_at; "
 				      "DELETE FROM schema_version WHERE version >= 2;",
 				      NULL, NULL, NULL),
 			 SQLITE_OK);
@@ -749,7 +785,7 @@ static void test_migrate_v1(void **state)
 	    SQLITE_OK);
 	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
 	assert_int_equal(sqlite3_column_int(st, 0), RN_STORE_SCHEMA_VERSION);
-	assert_int_equal(RN_STORE_SCHEMA_VERSION, 3);
+	assert_int_equal(RN_STORE_SCHEMA_VERSION, 4);
 	sqlite3_finalize(st);
 	sqlite3_close(db);
 }
@@ -768,6 +804,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_dns_duplicates, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rename, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_set_tags, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_key_expiry, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_addresses, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_node_state, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_policy_and_audit, setup, teardown),

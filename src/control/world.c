@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 void rn_control_world_free(struct rn_control_world *cw)
 {
@@ -107,10 +108,11 @@ static long rn_world_node(struct rn_control_world *cw, size_t i, const char **ta
 /* Drops the expired rows from cw->nodes, keeping the order. */
 static void rn_world_skip_expired(struct rn_control_world *cw)
 {
+	int64_t now = (int64_t)time(NULL);
 	size_t k = 0;
 
 	for (size_t i = 0; i < cw->n_nodes; i++) {
-		if (cw->nodes[i].expired)
+		if (rn_store_node_is_expired(&cw->nodes[i], now))
 			rn_store_node_clear(&cw->nodes[i]);
 		else
 			cw->nodes[k++] = cw->nodes[i];

@@ -22,33 +22,6 @@ static const struct rn_ctl_verb rn_audit_verb = {
 	"(30m, 12h, 7d, 1w) or a UTC date or time (2026-12-01, 2026-12-01T08:00:00Z).\n"
 };
 
-/* WHEN as Unix seconds: a duration before now, or a UTC date or date and time. */
-static bool rn_audit_since(const char *s, int64_t now, int64_t *out, char *err, size_t errlen)
-{
-	struct tm tm = { 0 };
-	const char *end;
-	int64_t ago;
-
-	end = strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tm);
-	if (!end || *end) {
-		memset(&tm, 0, sizeof(tm));
-		end = strptime(s, "%Y-%m-%d", &tm);
-	}
-	if (end && !*end) {
-		*out = (int64_t)timegm(&tm);
-		return true;
-	}
-	if (!rn_duration_parse(s, &ago, err, errlen)) {
-		snprintf(err, errlen,
-			 "\"%.40s\" is neither a duration (30m, 12h, 7d) nor a UTC date "
-			 "(2026-12-01 or 2026-12-01T08:00:00Z)",
-			 s);
-		return false;
-	}
-	*out = now - ago;
-	return true;
-}
-
 static json_t *rn_audit_json(const struct rn_store_audit *a)
 {
 	json_t *details = json_loads(a->details, 0, NULL);
@@ -90,7 +63,7 @@ int rn_ctl_audit_main(struct rn_ctl *ctl, int argc, char **argv)
 							      : "unexpected argument \"%s\"",
 						  a);
 		}
-		if (v && !rn_audit_since(v, (int64_t)time(NULL), &since, err, sizeof(err)))
+		if (v && !rn_when_parse(v, (int64_t)time(NULL), -1, &since, err, sizeof(err)))
 			return rn_ctl_usage_error(ctl, "--since: %s", err);
 	}
 	if (rn_ctl_store_open(ctl, &store))

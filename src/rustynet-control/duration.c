@@ -2,6 +2,7 @@
 /* Strict parsing of command-line durations ("7d"): a typo must never become a longer key life. */
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "rustynet-control/duration.h"
 
@@ -54,4 +55,30 @@ bad:
 too_long:
 	snprintf(err, errlen, "duration \"%.40s\" is longer than ten years: give a shorter one", s);
 	return false;
+}
+
+bool rn_when_parse(const char *s, int64_t now, int sign, int64_t *out, char *err, size_t errlen)
+{
+	struct tm tm = { 0 };
+	const char *end;
+	int64_t d;
+
+	end = strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	if (!end || *end) {
+		memset(&tm, 0, sizeof(tm));
+		end = strptime(s, "%Y-%m-%d", &tm);
+	}
+	if (end && !*end) {
+		*out = (int64_t)timegm(&tm);
+		return true;
+	}
+	if (!rn_duration_parse(s, &d, err, errlen)) {
+		snprintf(err, errlen,
+			 "\"%.40s\" is neither a duration (30m, 12h, 7d) nor a UTC date "
+			 "(2026-12-01 or 2026-12-01T08:00:00Z)",
+			 s);
+		return false;
+	}
+	*out = sign < 0 ? now - d : now + d;
+	return true;
 }

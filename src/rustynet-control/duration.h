@@ -18,4 +18,11 @@ enum {
 bool rn_duration_parse(const char *s, int64_t *seconds_out, char *err, size_t errlen)
     __attribute__((warn_unused_result));
 
+/*
+ * A point in time as people type it: a UTC date or time (2026-12-01, 2026-12-01T08:00:00Z), or a
+ * duration counted from now, back (sign -1: "7d" is a week ago) or ahead (sign 1). Unix seconds.
+ */
+bool rn_when_parse(const char *s, int64_t now, int sign, int64_t *out, char *err, size_t errlen)
+    __attribute__((warn_unused_result));
+
 #endif

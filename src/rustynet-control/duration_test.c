@@ -74,11 +74,34 @@ static void test_zero_message(void **state)
 	assert_non_null(strstr(err, "\"-3h\""));
 }
 
+/* Points in time: UTC dates and times, durations back or ahead from now, nothing else. */
+static void test_when(void **state)
+{
+	char err[160];
+	int64_t t;
+
+	(void)state;
+	assert_true(rn_when_parse("2026-12-01", 5, -1, &t, err, sizeof(err)));
+	assert_int_equal(t, 1796083200);
+	assert_true(rn_when_parse("2026-12-01T08:00:00Z", 5, 1, &t, err, sizeof(err)));
+	assert_int_equal(t, 1796083200 + 8 * 3600);
+	assert_true(rn_when_parse("7d", 1000000, -1, &t, err, sizeof(err)));
+	assert_int_equal(t, 1000000 - 7 * 86400);
+	assert_true(rn_when_parse("30m", 1000000, 1, &t, err, sizeof(err)));
+	assert_int_equal(t, 1000000 + 1800);
+	assert_false(rn_when_parse("yesterday", 5, -1, &t, err, sizeof(err)));
+	assert_non_null(strstr(err, "neither a duration"));
+	assert_false(rn_when_parse("2026-12-01T08:00:00", 5, 1, &t, err, sizeof(err))); /* no Z */
+	assert_false(rn_when_parse("2026-12-01 junk", 5, 1, &t, err, sizeof(err)));
+	assert_false(rn_when_parse("", 5, 1, &t, err, sizeof(err)));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_vectors),
 		cmocka_unit_test(test_zero_message),
+		cmocka_unit_test(test_when),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

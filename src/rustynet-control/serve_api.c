@@ -333,6 +333,37 @@ void rn_serve_challenge(struct rn_serve *s, const struct sockaddr *peer, const c
 		rn_serve_error(r, 500, "out of memory");
 }
 
+/* The answer to a node whose key expired: when, and how to renew it. */
+static void rn_serve_key_expired(struct rn_serve_reply *r, const struct rn_store_node *nd)
+{
+	time_t at = (time_t)nd->key_expires_at;
+	char when[32] = "?";
+	struct tm tm;
+
+	if (gmtime_r(&at, &tm))
+		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	rn_serve_error(r, 403,
+		       "node %lld's key expired at %s: re-authenticate with rustynet up "
+		       "--auth-key ...",
+		       (long long)nd->id, when);
+}
+
+/* Whether node nd (as read when its poll began) has an expired key now, answered if so. */
+static bool rn_serve_expired_now(struct rn_serve *s, const struct rn_store_node *nd,
+				 struct rn_serve_reply *r)
+{
+	struct rn_store_node now = { 0 };
+	bool expired = false;
+
+	if (!rn_store_node_get_by_key(s->store, nd->public_key, &now) &&
+	    rn_store_node_is_expired(&now, time(NULL)) && !now.expired) {
+		rn_serve_key_expired(r, &now);
+		expired = true;
+	}
+	rn_store_node_clear(&now);
+	return expired;
+}
+
 bool rn_serve_auth(struct rn_serve *s, const char *auth, struct rn_store_node *nd,
 		   struct rn_serve_reply *r)
 {
@@ -353,6 +384,11 @@ bool rn_serve_auth(struct rn_serve *s, const char *auth, struct rn_store_node *n
 	}
 	if (ret) {
 		rn_serve_error(r, 503, "the control database is busy: try again");
+		return false;
+	}
+	if (!nd->expired && rn_store_node_is_expired(nd, time(NULL))) {
+		rn_serve_key_expired(r, nd);
+		rn_store_node_clear(nd);
 		return false;
 	}
 	if (nd->expired) {
@@ -469,6 +505,8 @@ void rn_serve_poll(struct rn_serve *s, const char *auth, const char *body, size_
 		size_t n = 0;
 
 		ret = rn_serve_map(s, (uint64_t)nd.id, &version, &env, &n);
+		if (ret == -ENOENT && rn_serve_expired_now(s, &nd, r))
+			break; /* its key expired while the poll waited */
 		if (ret == -ENOENT) {
 			rn_serve_error(r, 403, "node %lld is no longer in the network",
 				       (long long)nd.id);

@@ -22,7 +22,7 @@ TEST_TAG=mesh
 . "$(dirname "$0")/../lib.sh"
 # shellcheck source=tests/mesh-lib.sh
 . "$(dirname "$0")/../mesh-lib.sh"
-plan 39
+plan 49
 need_root
 need_cmds python3 wg socat
 
@@ -144,6 +144,30 @@ n1_has() {
 	case " $peers " in *" $1 "*) return 0 ;; esac
 	return 1
 }
+# ---------------------------------------------------------------- key expiry
+setting_is() { [ "$(ctl settings get --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["key-expiry"])')" = "$1" ]; }
+check "settings set key-expiry 30d" ctl settings set key-expiry 30d
+check "settings get --json: key-expiry 30d" setting_is 30d
+check "nodes expiry n2 3s" ctl nodes expiry n2 3s
+check "n1 drops n2 once its key expires (within 12 s)" wait_for 12 n1_lacks n2
+n2_expired() {
+	"$RNCLI" --socket "${MESH_SOCK[n2]}" status >"$T_DIR/n2.status" 2>&1 || true
+	cat "$T_DIR/n2.status"
+	grep -q "key expired" "$T_DIR/n2.status" && grep -q "auth-key" "$T_DIR/n2.status"
+}
+check "n2's status says its key expired and to re-authenticate (within 10 s)" wait_for 10 n2_expired
+renew() { rnn n2 up --server "$MESH_URL" --auth-key "$(mesh_key alice)" --hostname n2; }
+check "rustynet up --auth-key renews n2's key" renew
+check "n1 pings n2 again after the renewal" wait_for 5 mesh_ping n1 "${IP4[n2]}"
+renewed_30d() {
+	ctl nodes list --json | python3 -c "import json,sys,time
+n=[n for n in json.load(sys.stdin)['nodes'] if n['dns_name']=='n2'][0]
+print(n['key_expires_at']); sys.exit(0 if abs(n['key_expires_at'] - time.time() - 30*86400) < 120 else 1)"
+}
+check "the renewed key expires in 30 days (the network's setting)" renewed_30d
+check "settings set key-expiry off" ctl settings set key-expiry off
+check "settings set with a bad duration is usage" fails_with 2 "bad duration" ctl settings set key-expiry 3x
+
 n3_there() { n1_has n3 && wait_for 5 mesh_ping n1 "${IP4[n3]}"; }
 check "before the logout: n1 lists n3 and pings it" n3_there
 check "logout of n3" rnn n3 logout
