@@ -108,12 +108,16 @@ static int serve(const char *ifname, int ready_fd)
 		}
 		if (n > 0 && (pfd[0].revents & POLLIN))
 			rn_uapi_server_handle(&uapi);
-		if (rn_wg_device_is_dead(dev) || !rn_tun_exists(rn_wg_device_ifname(dev))) {
+		/*
+		 * Asked of the TUN fd, not of the name here: like wireguard-go, the daemon stays
+		 * in this namespace (UDP and UAPI sockets) when the interface is moved to another
+		 * (`ip link set IF netns NS`); only deleting it ends the daemon.
+		 */
+		if (rn_wg_device_is_dead(dev) || rn_wg_device_refresh_mtu(dev) == -ENODEV) {
 			log_info(MAIN, "interface %s is gone, shutting down",
 				 rn_wg_device_ifname(dev));
 			break;
 		}
-		rn_wg_device_refresh_mtu(dev);
 	}
 	rn_uapi_server_close(&uapi);
 	rn_wg_device_stop(dev);
