@@ -13,14 +13,16 @@
 # right): after the move both daemons run in A and `wg show` there answers; the interfaces
 # are in B and C and nowhere in A; the UDP ports are bound in A only; `wg set` from A takes
 # effect; pings both ways; ping -f both ways over IPv4 and IPv6; iperf3 TCP and UDP (-b 0)
-# both ways over IPv4 and IPv6, each followed by the interface counters' check (tolerance in
-# tests/wgns-lib.sh: counters_ok); down, rename, up and an MTU change in B keep the daemon;
-# deleting the interface in B (and only that) ends its daemon, with status 0 and its UAPI
-# socket removed, while the other one runs on.
+# both ways at once (--bidir) over IPv4 and IPv6, each followed by the interface counters'
+# check (tolerance in tests/wgns-lib.sh: counters_ok); down, rename, up and an MTU change in B
+# keep the daemon; deleting the interface in B (and only that) ends its daemon, with status 0
+# and its UAPI socket removed, while the other one runs on. Failed before rustynet-wg asked
+# the TUN fd: it took the move for a deletion and exited.
 #
-# Sizes, to keep the script near 60 s on 2 loaded cores: rustynet-wg moves 1 GB (-n 1G) each
-# way over IPv4 TCP, the issue's size; every other run is time-bounded (-t 1: wireguard-go
-# does about 0.5 Gbit/s here, and UDP -b 0 is time-bounded anyway). TCP_ARGS4_RN, TCP_ARGS,
+# Sizes, to keep the script under a minute on 2 loaded cores: rustynet-wg's IPv4 TCP run goes
+# on until one way has moved 1 GB (-n 1G with --bidir: the issue's size, and about as much
+# the other way); every other run is time-bounded (-t 1: wireguard-go does about 0.5 Gbit/s
+# on a quiet machine, and UDP -b 0 is better bounded by time). TCP_ARGS4_RN, TCP_ARGS,
 # UDP_ARGS override.
 # Env: IMPL (wireguard-go or a path: one round with it), RUSTYNET_WG.
 set -eu
