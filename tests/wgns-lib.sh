@@ -133,10 +133,11 @@ flood_ok() {
 # and server (DST in the server's namespace): both ways at once, with ARGS (-n SIZE or -t
 # SECONDS; -u -b0 for UDP). Writes to $T_DIR/iperf.last: iperf3's payload bytes each way
 # (client->server: sent, received, TCP retransmits; then server->client), the interfaces'
-# counter deltas (client TX, client RX, server TX, server RX), Gbit/s each way and seconds.
+# counter deltas (client TX, client RX, server TX, server RX), Gbit/s each way, seconds and the
+# client interface's MTU.
 # Fails unless both ways carried data.
 wgns_iperf() {
-	local nc=$1 ic=$2 ns=$3 is=$4 dst=$5 port json c0 c1 s0 s1 r
+	local nc=$1 ic=$2 ns=$3 is=$4 dst=$5 port json c0 c1 s0 s1 r mtu
 	shift 5
 	: >"$T_DIR/iperf.last"
 	T_IPERF_PORT=$((T_IPERF_PORT + 1))
@@ -158,9 +159,10 @@ wgns_iperf() {
 		.sum_sent_bidir_reverse.retransmits // 0,
 		.sum_received.bits_per_second / 1e9, .sum_received_bidir_reverse.bits_per_second / 1e9,
 		.sum_received.seconds] | map(tostring) | join(" ")' "$json") || return 1
+	mtu=$(ip -n "$nc" link show dev "$ic" | awk '{for (i = 1; i < NF; i++) if ($i == "mtu") {print $(i + 1); exit}}')
 	# c0 c1 s0 s1 are "RX TX" each.
-	echo "$c0 $c1 $s0 $s1 $r" | awk '{printf "%s %s %s %s %s %s %d %d %d %d %.3f %.3f %.1f\n",
-		$9, $10, $11, $12, $13, $14, $4 - $2, $3 - $1, $8 - $6, $7 - $5, $15, $16, $17}' \
+	echo "$c0 $c1 $s0 $s1 $r ${mtu:-1420}" | awk '{printf "%s %s %s %s %s %s %d %d %d %d %.3f %.3f %.1f %d\n",
+		$9, $10, $11, $12, $13, $14, $4 - $2, $3 - $1, $8 - $6, $7 - $5, $15, $16, $17, $18}' \
 		>"$T_DIR/iperf.last"
 	local fs fr frt rs rr rrt gf gr
 	read -r fs fr frt rs rr rrt _ _ _ _ gf gr _ <"$T_DIR/iperf.last"
@@ -172,7 +174,7 @@ wgns_iperf() {
 # iperf_note: the last wgns_iperf's rates as a comment line.
 iperf_note() {
 	local fr rr gf gr secs
-	read -r _ fr _ _ rr _ _ _ _ _ gf gr secs <"$T_DIR/iperf.last" 2>/dev/null || return 0
+	read -r _ fr _ _ rr _ _ _ _ _ gf gr secs _ <"$T_DIR/iperf.last" 2>/dev/null || return 0
 	if [ -n "${secs:-}" ]; then
 		note "${secs} s: $((fr / 1000000)) MB ($gf Gbit/s) one way, $((rr / 1000000)) MB ($gr Gbit/s) the other"
 	fi
@@ -183,7 +185,7 @@ iperf_note() {
 # packets: IP and TCP/UDP headers, 3.5-5.3 % over the payload at MTU 1420 (the kernel driver
 # also counts WireGuard's 32-byte header and tag and the padding, 2.3 % more), and for TCP the
 # ACKs of the other way's data (at most 6 % of it). Tolerance, each way: at least the payload
-# iperf3 received, at most 10 % + 1 MiB over what it sent with its retransmits (one MSS each)
+# iperf3 received, at most 10 % + 1 MiB over what it sent with its retransmits (one MTU each)
 # plus those ACKs. For UDP, whose losses the TUN queues take, the receiver's RX also lies
 # between what iperf3 received and the sender's TX.
 counters_ok() {
@@ -191,15 +193,15 @@ counters_ok() {
 	v=$(cat "$T_DIR/iperf.last") && [ -n "$v" ] || return 1
 	echo "$v" | awk -v p="$1" '
 	function way(name, sent, recv, rtx, tx, rx, other,    hi) {
-		hi = (sent + rtx * 1400) * 1.10 + 1048576 + (p == "tcp" ? 0.06 * other : 0)
-		printf "%s: iperf3 sent %d, received %d; TX +%d, RX +%d (TX/sent %.3f, RX/received %.3f)\n",
-			name, sent, recv, tx, rx, tx / (sent + 1), rx / (recv + 1)
+		hi = (sent + rtx * mtu) * 1.10 + 1048576 + (p == "tcp" ? 0.06 * other : 0)
+		printf "%s: iperf3 sent %d (%d retransmits), received %d; TX +%d, RX +%d (TX/sent %.3f, RX/received %.3f)\n",
+			name, sent, rtx, recv, tx, rx, tx / (sent + 1), rx / (recv + 1)
 		if (tx < recv || tx > hi) { printf "  TX not in [%d, %d]\n", recv, hi; bad = 1 }
 		if (rx < recv || rx > (p == "tcp" ? hi : tx)) {
 			printf "  RX not in [%d, %d]\n", recv, p == "tcp" ? hi : tx; bad = 1
 		}
 	}
-	{ way("client->server", $1, $2, $3, $7, $10, $5); way("server->client", $4, $5, $6, $9, $8, $2) }
+	{ mtu = $14; way("client->server", $1, $2, $3, $7, $10, $5); way("server->client", $4, $5, $6, $9, $8, $2) }
 	END { exit bad }'
 }
 
