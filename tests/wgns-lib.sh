@@ -120,10 +120,11 @@ link_bytes() {
 		END {if (rx == "" || tx == "") exit 1; print rx, tx}'
 }
 
-# flood_ok NS DST [COUNT]: ping -f COUNT (1000) packets; at least 99 % answered.
+# flood_ok NS DST [COUNT]: ping -f COUNT (500, as WireGuard's netns.sh) packets; at least 99 %
+# answered.
 flood_ok() {
 	local out rx tx
-	out=$(nsx "$1" ping -n -q -f -c "${3:-1000}" -w 20 "$2" 2>&1) || true
+	out=$(nsx "$1" ping -n -q -f -c "${3:-500}" -w 20 "$2" 2>&1) || true
 	echo "$out" | tail -n 2
 	read -r tx rx <<<"$(echo "$out" | awk '/packets transmitted/ {print $1, $4}')"
 	[ -n "$tx" ] && [ "$tx" -gt 0 ] && [ $((100 * rx)) -ge $((99 * tx)) ]
@@ -205,18 +206,21 @@ counters_ok() {
 	END { exit bad }'
 }
 
-# wgns_traffic LABEL TCP_ARGS UDP_ARGS: ping floods both ways over IPv4 and IPv6, then iperf3
-# TCP and UDP (-b 0) both ways at once (--bidir) over IPv4 and IPv6, each with its counters'
-# check (12 checks). TCP_ARGS / UDP_ARGS: iperf3's size or time option, one word (-n1G, -t1);
-# TCP_ARGS4, if set, replaces TCP_ARGS for IPv4.
+# wgns_traffic LABEL TCP_ARGS UDP_ARGS [RUN...]: ping floods both ways over IPv4 and IPv6,
+# then iperf3 runs both ways at once (--bidir), each with its counters' check: 4 + 2 checks a
+# run. A RUN is "PROTO FAMILY CLIENT" (tcp|udp, 4|6, B|C); by default all four of TCP and UDP
+# (-b 0) over IPv4 and IPv6, the client alternating. TCP_ARGS / UDP_ARGS: iperf3's size or
+# time option, one word (-n1G, -t1); TCP_ARGS4, if set, replaces TCP_ARGS for IPv4.
 wgns_traffic() {
-	local L=$1 tcp=$2 udp=$3 run proto fam cl nc ic ns is dst args
+	local L=$1 tcp=$2 udp=$3 runs run proto fam cl nc ic ns is dst args
+	shift 3
+	runs=("$@")
+	[ ${#runs[@]} != 0 ] || runs=("tcp 4 B" "tcp 6 C" "udp 4 C" "udp 6 B")
 	check "$L: ping -f B->C IPv4" flood_ok "$NS_B" "$WT4_C"
 	check "$L: ping -f C->B IPv4" flood_ok "$NS_C" "$WT4_B"
 	check "$L: ping -f B->C IPv6" flood_ok "$NS_B" "$WT6_C"
 	check "$L: ping -f C->B IPv6" flood_ok "$NS_C" "$WT6_B"
-	# Who is the client alternates, so both daemons' sides of iperf3 vary.
-	for run in "tcp 4 B" "tcp 6 C" "udp 4 C" "udp 6 B"; do
+	for run in "${runs[@]}"; do
 		read -r proto fam cl <<<"$run"
 		if [ "$cl" = B ]; then
 			nc=$NS_B ic=$IF_B ns=$NS_C is=$IF_C dst=$WT4_C
