@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * rn_tun_query follows a TUN device that is moved to another network namespace and renamed
- * there (wireguard.com/netns), reads its MTU where it is, leaves the calling thread in its own
- * namespace, and says -ENODEV once the device is deleted. Needs root: the test makes its own
+ * there (wireguard.com/netns), and back, reads its MTU where it is, leaves the calling thread
+ * in its own namespace, and says -ENODEV once the device is deleted. Needs root: the test makes its own
  * namespaces (unshare), so nothing of it is seen outside.
  */
 #include <errno.h>
@@ -149,12 +149,22 @@ static void test_follows_move_and_deletion(void **state)
 	/* The query visited B for its socket and came back. */
 	assert_int_equal(own_ns_ino(), ns_ino(a));
 
-	/* Deleted in B: the fd is dead. */
+	/* Back home under its new name: our own namespace's socket again. */
 	assert_int_equal(setns(b, CLONE_NEWNET), 0);
 	ifindex = (int)if_nametoindex("moved0");
 	assert_true(ifindex > 0);
-	nl_link(RTM_DELLINK, ifindex, -1);
+	nl_link(RTM_NEWLINK, ifindex, a);
 	assert_int_equal(setns(a, CLONE_NEWNET), 0);
+	assert_int_equal(rn_tun_query(fd, &w, &mtu), 0);
+	assert_string_equal(w.name, "moved0");
+	assert_true(w.own_netns);
+	assert_int_equal(w.netns_ino, ns_ino(a));
+	assert_int_equal(mtu, 34736);
+
+	/* Deleted: the fd is dead. */
+	ifindex = (int)if_nametoindex("moved0");
+	assert_true(ifindex > 0);
+	nl_link(RTM_DELLINK, ifindex, -1);
 	assert_int_equal(rn_tun_query(fd, &w, &mtu), -ENODEV);
 
 	rn_tun_where_close(&w);
