@@ -22,7 +22,8 @@
 #   plan_impls PER [EXTRA]   plan PER checks a round (+ EXTRA)
 #   for_each_impl FUNC       FUNC IMPL for each round (skip lines when rustynet-wg is missing)
 #   wgns_setup IMPL OUTER    namespaces, daemons, move, addresses, peers (OUTER 4: 127.0.0.1,
-#                            6: [::1] endpoints); sets NS_A NS_B NS_C IF_B IF_C PUB_b PUB_c
+#                            6: [::1] endpoints); sets NS_A NS_B NS_C IF_B IF_C PUB_b PUB_c,
+#                            and WGNS_MTU0, the interfaces' MTUs as the daemons made them
 #   wgns_down LABEL          stop what is left of the daemons (log checks: 2 lines), delete ns
 
 WT4_B=100.64.0.1
@@ -77,6 +78,8 @@ wgns_setup() {
 	ns_add "$NS_A" && ns_add "$NS_B" && ns_add "$NS_C" || return 1
 	wg_keypair b && wg_keypair c || return 1
 	wg_start "$NS_A" "$IF_B" "$impl" && wg_start "$NS_A" "$IF_C" "$impl" || return 1
+	# shellcheck disable=SC2034 # for the scripts
+	WGNS_MTU0="$(link_mtu "$NS_A" "$IF_B") $(link_mtu "$NS_A" "$IF_C")"
 	ip -n "$NS_A" link set "$IF_B" netns "$NS_B" && ip -n "$NS_A" link set "$IF_C" netns "$NS_C" ||
 		return 1
 	wgns_tun "$NS_B" "$IF_B" "$WT4_B" "$WT6_B" 1420 && wgns_tun "$NS_C" "$IF_C" "$WT4_C" "$WT6_C" 1420 ||
@@ -111,6 +114,11 @@ endpoint_is() {
 	e=$(wgq "$1" "$2" endpoints) || return 1
 	echo "endpoint: $e (want $3)"
 	[ "$e" = "$3" ]
+}
+
+# link_mtu NS IFNAME: the interface's MTU.
+link_mtu() {
+	ip -n "$1" link show dev "$2" | awk '{for (i = 1; i < NF; i++) if ($i == "mtu") {print $(i + 1); exit}}'
 }
 
 # link_bytes NS IFNAME: "RX_BYTES TX_BYTES" of the interface (`ip -stats link`). No python on
@@ -160,7 +168,7 @@ wgns_iperf() {
 		.sum_sent_bidir_reverse.retransmits // 0,
 		.sum_received.bits_per_second / 1e9, .sum_received_bidir_reverse.bits_per_second / 1e9,
 		.sum_received.seconds] | map(tostring) | join(" ")' "$json") || return 1
-	mtu=$(ip -n "$nc" link show dev "$ic" | awk '{for (i = 1; i < NF; i++) if ($i == "mtu") {print $(i + 1); exit}}')
+	mtu=$(link_mtu "$nc" "$ic")
 	# c0 c1 s0 s1 are "RX TX" each.
 	echo "$c0 $c1 $s0 $s1 $r ${mtu:-1420}" | awk '{printf "%s %s %s %s %s %s %d %d %d %d %.3f %.3f %.1f %d\n",
 		$9, $10, $11, $12, $13, $14, $4 - $2, $3 - $1, $8 - $6, $7 - $5, $15, $16, $17, $18}' \

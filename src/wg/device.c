@@ -40,6 +40,13 @@ int rn_wg_device_refresh_mtu(struct rn_wg_device *dev)
 	return err;
 }
 
+int rn_wg_device_set_mtu(struct rn_wg_device *dev, int mtu)
+{
+	int err = rn_tun_set_mtu(&dev->tun_where, mtu);
+
+	return err ? err : rn_wg_device_refresh_mtu(dev);
+}
+
 static void stop_threads(struct rn_wg_device *dev)
 {
 	uint64_t one = 1;

@@ -167,5 +167,7 @@ bool rn_wg_device_is_dead(const struct rn_wg_device *dev);
  * 0; -ENODEV once the interface was deleted (stop the device); other -errno: try again later.
  */
 int rn_wg_device_refresh_mtu(struct rn_wg_device *dev);
+/* Sets the interface's MTU (rustynet-wg's start, as wireguard-go does): 0 or -errno. */
+int rn_wg_device_set_mtu(struct rn_wg_device *dev, int mtu);
 
 #endif

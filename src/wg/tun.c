@@ -203,6 +203,18 @@ int rn_tun_query(int tun_fd, struct rn_tun_where *w, int *mtu)
 	return 0;
 }
 
+int rn_tun_set_mtu(const struct rn_tun_where *w, int mtu)
+{
+	struct ifreq ifr;
+
+	if (w->sock < 0)
+		return -EAGAIN;
+	memset(&ifr, 0, sizeof(ifr));
+	memcpy(ifr.ifr_name, w->name, IFNAMSIZ);
+	ifr.ifr_mtu = mtu;
+	return ioctl(w->sock, SIOCSIFMTU, &ifr) < 0 ? -errno : 0;
+}
+
 void rn_tun_where_close(struct rn_tun_where *w)
 {
 	if (w->sock >= 0)

@@ -73,6 +73,8 @@ struct rn_tun_where {
  * before returning; a kernel without TUNGETDEVNETNS is taken to keep the device in ours.
  */
 int rn_tun_query(int tun_fd, struct rn_tun_where *w, int *mtu);
+/* Sets the MTU of the device w last found (rn_tun_query): 0 or -errno. */
+int rn_tun_set_mtu(const struct rn_tun_where *w, int mtu);
 void rn_tun_where_close(struct rn_tun_where *w);
 
 #endif

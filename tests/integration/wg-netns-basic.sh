@@ -10,14 +10,15 @@
 #   (tests/wgns-lib.sh draws it whole)
 #
 # Each round (rustynet-wg at both ends, then wireguard-go at both ends to show the script
-# right): after the move both daemons run in A and `wg show` there answers; the interfaces
-# are in B and C and nowhere in A; the UDP ports are bound in A only; `wg set` from A takes
-# effect; pings both ways; ping -f both ways over IPv4 and IPv6; iperf3 TCP and UDP (-b 0)
-# both ways at once (--bidir) over IPv4 and IPv6, each followed by the interface counters'
-# check (tolerance in tests/wgns-lib.sh: counters_ok); down, rename, up and an MTU change in B
-# keep the daemon; deleting the interface in B (and only that) ends its daemon, with status 0
-# and its UAPI socket removed, while the other one runs on. Failed before rustynet-wg asked
-# the TUN fd: it took the move for a deletion and exited.
+# right): the daemons make their interfaces with MTU 1420 (wireguard-go's default; rustynet-wg
+# left the kernel's 1500 for a TUN); after the move both daemons run in A and `wg show` there
+# answers; the interfaces are in B and C and nowhere in A; the UDP ports are bound in A only;
+# `wg set` from A takes effect; pings both ways; ping -f both ways over IPv4 and IPv6; iperf3
+# TCP and UDP (-b 0) both ways at once (--bidir) over IPv4 and IPv6, each followed by the
+# interface counters' check (tolerance in tests/wgns-lib.sh: counters_ok); down, rename, up
+# and an MTU change in B keep the daemon; deleting the interface in B (and only that) ends its
+# daemon, with status 0 and its UAPI socket removed, while the other one runs on. Failed
+# before rustynet-wg asked the TUN fd: it took the move for a deletion and exited.
 #
 # Sizes: every iperf3 run is time-bounded (-t 1), to keep the four wg-netns scripts within
 # about 150 s together on 2 loaded cores (wireguard-go does about 0.5 Gbit/s on a quiet
@@ -32,7 +33,7 @@ TEST_TAG=nsbasic
 . "$(dirname "$0")/../lib.sh"
 # shellcheck source=tests/wgns-lib.sh
 . "$(dirname "$0")/../wgns-lib.sh"
-plan_impls 26
+plan_impls 27
 need_root
 need_cmds wg wireguard-go ip ping iperf3 python3 ss timeout
 
@@ -115,6 +116,8 @@ round() {
 		wgns_down "$L"
 		return 0
 	fi
+	check "$L: the daemons made their interfaces with MTU 1420 (wireguard-go's default)" \
+		eval "echo \"MTUs: $WGNS_MTU0\"; [ \"$WGNS_MTU0\" = '1420 1420' ]"
 	check "$L: the interfaces are in B and C, not in A" eval "moved_ok $IF_B $NS_B && moved_ok $IF_C $NS_C"
 	check "$L: both daemons run on in A and answer wg show there" wgns_alive
 	check "$L: the UDP sockets stay in A" sockets_in_a
