@@ -20,6 +20,8 @@
 #include "wg/tun.h"
 #include "wg/uapi_server.h"
 
+enum { RN_WG_DEFAULT_MTU = 1420 };
+
 #ifndef RN_VERSION
 #define RN_VERSION "0.1.0"
 #endif
@@ -82,6 +84,11 @@ static int serve(const char *ifname, int ready_fd)
 		report_ready(ready_fd, err);
 		return 1;
 	}
+	/* wireguard-go's default, which wg-quick and users rely on (the kernel gives a TUN 1500). */
+	err = rn_wg_device_set_mtu(dev, RN_WG_DEFAULT_MTU);
+	if (err)
+		log_warn(MAIN, "cannot set the MTU of %s to %d: %s", rn_wg_device_ifname(dev),
+			 RN_WG_DEFAULT_MTU, strerror(-err));
 	err = rn_uapi_server_open(&uapi, rn_wg_device_ifname(dev), RN_UAPI_SOCKET_DIR, &uapi_ops,
 				  dev);
 	if (err) {
@@ -108,12 +115,16 @@ static int serve(const char *ifname, int ready_fd)
 		}
 		if (n > 0 && (pfd[0].revents & POLLIN))
 			rn_uapi_server_handle(&uapi);
-		if (rn_wg_device_is_dead(dev) || !rn_tun_exists(rn_wg_device_ifname(dev))) {
+		/*
+		 * Asked of the TUN fd, not of the name here: like wireguard-go, the daemon stays
+		 * in this namespace (UDP and UAPI sockets) when the interface is moved to another
+		 * (`ip link set IF netns NS`); only deleting it ends the daemon.
+		 */
+		if (rn_wg_device_is_dead(dev) || rn_wg_device_refresh_mtu(dev) == -ENODEV) {
 			log_info(MAIN, "interface %s is gone, shutting down",
 				 rn_wg_device_ifname(dev));
 			break;
 		}
-		rn_wg_device_refresh_mtu(dev);
 	}
 	rn_uapi_server_close(&uapi);
 	rn_wg_device_stop(dev);

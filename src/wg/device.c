@@ -31,17 +31,20 @@ unsigned int rn_wg_device_capabilities(const struct rn_wg_device *dev)
 	       (dev->udp.gso ? RN_WG_CAP_UDP_GSO : 0);
 }
 
-void rn_wg_device_refresh_mtu(struct rn_wg_device *dev)
+int rn_wg_device_refresh_mtu(struct rn_wg_device *dev)
 {
-	struct ifreq ifr = { 0 };
-	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	int mtu, err = rn_tun_query(dev->tun_fd, &dev->tun_where, &mtu);
 
-	if (fd < 0)
-		return;
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", dev->ifname);
-	if (ioctl(fd, SIOCGIFMTU, &ifr) == 0 && ifr.ifr_mtu > 0)
-		dev->mtu = ifr.ifr_mtu;
-	close(fd);
+	if (!err)
+		dev->mtu = mtu;
+	return err;
+}
+
+int rn_wg_device_set_mtu(struct rn_wg_device *dev, int mtu)
+{
+	int err = rn_tun_set_mtu(&dev->tun_where, mtu);
+
+	return err ? err : rn_wg_device_refresh_mtu(dev);
 }
 
 static void stop_threads(struct rn_wg_device *dev)
@@ -92,6 +95,7 @@ void rn_wg_device_stop(struct rn_wg_device *dev)
 	rn_flowtable_free(&dev->flows);
 	rn_cookie_checker_destroy(&dev->cookie_checker);
 	rn_udp_close(&dev->udp);
+	rn_tun_where_close(&dev->tun_where);
 	if (dev->tun_fd >= 0)
 		close(dev->tun_fd);
 	if (dev->stop_fd >= 0)
@@ -216,6 +220,7 @@ int rn_device_new(unsigned int flags, struct rn_wg_device **out)
 	if (!dev)
 		return -ENOMEM;
 	dev->tun_fd = dev->stop_fd = dev->udp_wake_fd = -1;
+	dev->tun_where.sock = -1;
 	dev->deny_unfiltered = flags & RN_WG_DEVICE_DENY_UNFILTERED;
 	dev->udp.fd = -1;
 	pthread_rwlock_init(&dev->cfg_lock, NULL);

@@ -161,7 +161,13 @@ const char *rn_wg_device_ifname(const struct rn_wg_device *dev);
 unsigned int rn_wg_device_capabilities(const struct rn_wg_device *dev);
 /* True once the TUN interface was deleted or failed: the owner should stop the device. */
 bool rn_wg_device_is_dead(const struct rn_wg_device *dev);
-/* Re-reads the interface MTU (call periodically; padding never exceeds it). */
-void rn_wg_device_refresh_mtu(struct rn_wg_device *dev);
+/*
+ * Re-reads the interface MTU (call periodically; padding never exceeds it), wherever the
+ * interface is now: moved to another network namespace or renamed, the TUN fd still finds it.
+ * 0; -ENODEV once the interface was deleted (stop the device); other -errno: try again later.
+ */
+int rn_wg_device_refresh_mtu(struct rn_wg_device *dev);
+/* Sets the interface's MTU (rustynet-wg's start, as wireguard-go does): 0 or -errno. */
+int rn_wg_device_set_mtu(struct rn_wg_device *dev, int mtu);
 
 #endif

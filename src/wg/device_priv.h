@@ -37,6 +37,7 @@
 #include "wg/pktfilter.h"
 #include "wg/queue.h"
 #include "wg/ratelimiter.h"
+#include "wg/tun.h"
 #include "wg/udp.h"
 
 enum {
@@ -155,7 +156,8 @@ struct rn_wg_device {
 	int stop_fd;	 /* eventfd, never drained: wakes every thread on shutdown */
 	int udp_wake_fd; /* eventfd, drained by the UDP reader: its socket was rebound */
 	_Atomic bool stopping;
-	_Atomic bool dead; /* the TUN device went away */
+	_Atomic bool dead;	       /* the TUN device went away */
+	struct rn_tun_where tun_where; /* for rn_wg_device_refresh_mtu's thread only */
 
 	pthread_rwlock_t cfg_lock;
 	struct rn_noise_identity identity;

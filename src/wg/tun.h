@@ -20,7 +20,8 @@
  * Under load reads succeed and poll() is never called, so waking costs no syscall per packet.
  * Writes never block either way (the TUN socket's send buffer is unlimited). A write failing
  * with EIO means the interface is down (drop and go on); EBADFD on a read or write means it
- * was deleted, which rn_tun_exists() confirms.
+ * was deleted (rn_tun_query says -ENODEV then). Moving it to another network namespace
+ * changes nothing for the fd.
  */
 #ifndef RN_WG_TUN_H
 #define RN_WG_TUN_H
@@ -42,7 +43,38 @@
  * is also what decides whether UDP super-packets may be written (rn_gro_init's uso).
  */
 int rn_tun_open(const char *ifname, char *actual_name, bool *vnet_hdr, bool *uso);
-/* Whether an interface of that name exists; how a dead TUN fd is told from a passing error. */
+/* Whether an interface of that name exists in our network namespace. */
 bool rn_tun_exists(const char *ifname);
+
+/*
+ * Where the device of a TUN fd is now. `ip link set IF netns NS` (WireGuard's container
+ * pattern, wireguard.com/netns) moves the interface to another network namespace, maybe
+ * renaming it, while the fd stays attached and reads and writes go on: the interface's own
+ * name in our namespace tells nothing any more. The fd itself does: TUNGETIFF gives its
+ * current name, TUNGETDEVNETNS (Linux 5.2) its namespace, and both fail with EBADFD once the
+ * interface is deleted. Owned by one thread (the one that calls rn_tun_query).
+ */
+struct rn_tun_where {
+	int sock;		 /* AF_INET datagram socket in the device's namespace; -1: none */
+	unsigned long netns_ino; /* that namespace's inode number; 0: not known */
+	bool own_netns;		 /* it is the calling thread's namespace */
+	char name[IFNAMSIZ];	 /* the interface's current name */
+};
+
+#define RN_TUN_WHERE_INIT                                                                          \
+	{                                                                                          \
+		.sock = -1                                                                         \
+	}
+
+/*
+ * Follows the TUN fd's device and reads its MTU into *mtu. 0; -ENODEV once the interface was
+ * deleted (the fd is dead); other -errno for a failure that may pass. Reaching a namespace
+ * other than ours takes setns() (CAP_SYS_ADMIN), for the calling thread only and undone
+ * before returning; a kernel without TUNGETDEVNETNS is taken to keep the device in ours.
+ */
+int rn_tun_query(int tun_fd, struct rn_tun_where *w, int *mtu);
+/* Sets the MTU of the device w last found (rn_tun_query): 0 or -errno. */
+int rn_tun_set_mtu(const struct rn_tun_where *w, int mtu);
+void rn_tun_where_close(struct rn_tun_where *w);
 
 #endif

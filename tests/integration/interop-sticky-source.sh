@@ -27,11 +27,12 @@
 #            from the primary.
 #   phase 3: the same over IPv6 (2001:db8:5::/64): O moves its endpoint for M to ::1 while M
 #            also has ::3, which source selection prefers (checked); M's packets leave from ::1.
+#   phase 4: phase 2 over IPv6: ::1 is deleted; M's packets move to ::3 and O roams there.
 set -eu
 TEST_TAG=sticky
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/../lib.sh"
-plan_pairs 28
+plan_pairs 33
 need_root
 need_cmds wg wireguard-go ip ping tcpdump python3
 
@@ -166,6 +167,18 @@ scenario() {
 	check "$L: nothing of M's left from $U6_M_PREF" sent_none "$log" "$U6_M_PREF"
 	check "$L: O's endpoint for M is still [$U6_SECOND]:$mport" endpoint_is "$ons" "$oif" \
 		"[$U6_SECOND]:$mport"
+
+	# Phase 4: phase 2 over IPv6: $U6_SECOND goes away; M's replies move to $U6_M_PREF.
+	capture_start "$mns" "$mveth" udp port "$mport"
+	cap=$CAPTURE_FILE
+	check "$L: delete $U6_SECOND from M" ip -n "$mns" addr del "$U6_SECOND/64" dev "$mveth"
+	check "$L: ping M->O gets through within ${gone_t} s without the old IPv6 source" ping_until "$mns" "$ot4" "$gone_t"
+	check "$L: ping O->M works again (O roamed to $U6_M_PREF)" ping_ok "$ons" "$mt4"
+	capture_stop "$cap"
+	log="$T_DIR/sticky-4.txt"
+	from_log "$cap" "$mport" >"$log"
+	check "$L: M's packets now leave from $U6_M_PREF" sent_ge "$log" "$U6_M_PREF" "" 2
+	check "$L: O's endpoint for M is now [$U6_M_PREF]:$mport" endpoint_is "$ons" "$oif" "[$U6_M_PREF]:$mport"
 	check "$L: both daemons still running" both_alive
 	pair_down "$L"
 }
