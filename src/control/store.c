@@ -85,6 +85,11 @@ static const char *const rn_store_migrations[RN_STORE_SCHEMA_VERSION + 1] = {
 	      "	CHECK (role IN ('admin', 'member'));\n",
 	/* Node key expiry: 0 none, -1 turned off for the node, else when (Unix seconds). */
 	[4] = "ALTER TABLE nodes ADD COLUMN key_expires_at INTEGER NOT NULL DEFAULT 0;\n",
+	/* Ephemeral keys and nodes: removed once offline for RN_STORE_EPHEMERAL_GONE_S. */
+	[5] = "ALTER TABLE authkeys ADD COLUMN ephemeral INTEGER NOT NULL DEFAULT 0\n"
+	      "	CHECK (ephemeral IN (0, 1));\n"
+	      "ALTER TABLE nodes ADD COLUMN ephemeral INTEGER NOT NULL DEFAULT 0\n"
+	      "	CHECK (ephemeral IN (0, 1));\n",
 };
 
 int rn_store_fail(struct rn_store *store, int err, const char *fmt, ...)

@@ -25,7 +25,7 @@
 struct rn_store;
 
 enum {
-	RN_STORE_SCHEMA_VERSION = 4, /* the newest schema this code understands */
+	RN_STORE_SCHEMA_VERSION = 5, /* the newest schema this code understands */
 	RN_STORE_KEY_LEN = 32,	     /* a node's WireGuard public key, bytes */
 	RN_STORE_LABEL_MAX = 63,     /* one DNS label, RFC 1035 */
 	RN_STORE_NAME_MAX = 255,     /* a hostname or user name as given, bytes */
@@ -79,10 +79,16 @@ int rn_store_policy_set(struct rn_store *store, const char *actor, const char *t
 int rn_store_policy_get(struct rn_store *store, char **text_out, int64_t *rev_out);
 
 /* --- auth keys --- */
+enum rn_store_authkey_flags {
+	RN_STORE_AUTHKEY_REUSABLE = 1u << 0,  /* enrolls any number of nodes (default: one) */
+	RN_STORE_AUTHKEY_EPHEMERAL = 1u << 1, /* its nodes go once offline a few minutes */
+};
+
 struct rn_store_authkey {
 	int64_t id;
 	int64_t user_id;
 	bool reusable;
+	bool ephemeral;
 	int64_t expires_at; /* 0: never */
 	char *tags;	    /* JSON array of strings; owned, freed by rn_store_authkey_list_free */
 	int64_t created_at;
@@ -95,7 +101,7 @@ struct rn_store_authkey {
  * SHA-256 is stored. tags: JSON array of "tag:..." strings, or NULL for none.
  */
 int rn_store_authkey_create(struct rn_store *store, const char *actor, int64_t user_id,
-			    bool reusable, int64_t expires_at, const char *tags, int64_t now,
+			    unsigned flags, int64_t expires_at, const char *tags, int64_t now,
 			    char secret_out[RN_STORE_AUTHKEY_SECRET_SIZE], int64_t *id_out);
 int rn_store_authkey_list(struct rn_store *store, struct rn_store_authkey **out, size_t *n_out);
 void rn_store_authkey_list_free(struct rn_store_authkey *keys, size_t n);
@@ -104,6 +110,7 @@ int rn_store_authkey_revoke(struct rn_store *store, const char *actor, int64_t i
 struct rn_store_authkey_use {
 	int64_t key_id;
 	int64_t user_id;
+	bool ephemeral;
 	char *tags; /* JSON array; owned, freed by rn_store_authkey_use_clear */
 };
 
@@ -131,6 +138,7 @@ struct rn_store_node {
 	/* When the node's key expires: RN_STORE_KEY_EXPIRY_NONE (no network default when it
 	 * enrolled), RN_STORE_KEY_EXPIRY_OFF (turned off for this node), else Unix seconds. */
 	int64_t key_expires_at;
+	bool ephemeral; /* enrolled with an ephemeral key: removed once offline a few minutes */
 	bool advertises_exit;
 	bool exit_approved;
 	/* JSON arrays of strings; owned, freed by rn_store_node_clear */
@@ -149,6 +157,12 @@ enum {
 
 /* Expired by an admin or a logout, or its key expired by now: it drops from every map. */
 bool rn_store_node_is_expired(const struct rn_store_node *n, int64_t now);
+/*
+ * Removes the ephemeral nodes not seen (nor enrolled) since gone_since, each audited as a
+ * removal by "control:ephemeral"; *removed counts them.
+ */
+int rn_store_node_remove_gone_ephemeral(struct rn_store *store, int64_t gone_since, int64_t now,
+					size_t *removed);
 /* Sets when node id's key expires (RN_STORE_KEY_EXPIRY_OFF: never, renewals included). */
 int rn_store_node_set_key_expiry(struct rn_store *store, const char *actor, int64_t id,
 				 int64_t expires_at, int64_t now);
@@ -158,6 +172,7 @@ struct rn_store_node_enroll {
 	int64_t user_id;
 	const uint8_t *public_key; /* RN_STORE_KEY_LEN bytes */
 	const char *tags;	   /* JSON array or NULL */
+	bool ephemeral;		   /* the key's: removed once offline a few minutes */
 };
 
 /*

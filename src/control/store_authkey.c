@@ -32,11 +32,13 @@ static bool rn_authkey_tag_ok(const char *tag)
 }
 
 int rn_store_authkey_create(struct rn_store *store, const char *actor, int64_t user_id,
-			    bool reusable, int64_t expires_at, const char *tags, int64_t now,
+			    unsigned flags, int64_t expires_at, const char *tags, int64_t now,
 			    char secret_out[RN_STORE_AUTHKEY_SECRET_SIZE], int64_t *id_out)
 {
 	uint8_t hash[RN_STORE_SECRET_HASH_LEN];
 	char secret[RN_STORE_AUTHKEY_SECRET_SIZE];
+	bool reusable = flags & RN_STORE_AUTHKEY_REUSABLE;
+	bool ephemeral = flags & RN_STORE_AUTHKEY_EPHEMERAL;
 	char *norm_tags = NULL;
 	sqlite3_stmt *st;
 	int64_t id;
@@ -62,7 +64,7 @@ int rn_store_authkey_create(struct rn_store *store, const char *actor, int64_t u
 	ret =
 	    rn_store_prepare(store,
 			     "INSERT INTO authkeys (key_hash, user_id, reusable, expires_at, tags, "
-			     "created_at) VALUES (?, ?, ?, ?, ?, ?)",
+			     "created_at, ephemeral) VALUES (?, ?, ?, ?, ?, ?, ?)",
 			     &st);
 	if (ret)
 		goto err;
@@ -72,6 +74,7 @@ int rn_store_authkey_create(struct rn_store *store, const char *actor, int64_t u
 	sqlite3_bind_int64(st, 4, expires_at);
 	sqlite3_bind_text(st, 5, norm_tags, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 6, now);
+	sqlite3_bind_int(st, 7, ephemeral);
 	ret = rn_store_step_done(store, st, "creating an auth key");
 	if (ret == -EEXIST) /* the only constraint left once the hash is random: the user */
 		ret = rn_store_fail(store, -ENOENT, "there is no user with id %lld",
@@ -80,9 +83,9 @@ int rn_store_authkey_create(struct rn_store *store, const char *actor, int64_t u
 		goto err;
 	id = sqlite3_last_insert_rowid(store->db);
 	ret = rn_store_audit(store, actor, now, "authkey.create",
-			     json_pack("{s:I,s:I,s:b,s:I,s:o}", "id", (json_int_t)id, "user_id",
-				       (json_int_t)user_id, "reusable", reusable, "expires_at",
-				       (json_int_t)expires_at, "tags",
+			     json_pack("{s:I,s:I,s:b,s:b,s:I,s:o}", "id", (json_int_t)id, "user_id",
+				       (json_int_t)user_id, "reusable", reusable, "ephemeral",
+				       ephemeral, "expires_at", (json_int_t)expires_at, "tags",
 				       json_loads(norm_tags, 0, NULL)));
 	if (ret)
 		goto err;
@@ -121,7 +124,7 @@ int rn_store_authkey_list(struct rn_store *store, struct rn_store_authkey **out,
 	*n_out = 0;
 	ret = rn_store_prepare(store,
 			       "SELECT id, user_id, reusable, expires_at, tags, created_at, "
-			       "revoked_at, used_count FROM authkeys ORDER BY id",
+			       "revoked_at, used_count, ephemeral FROM authkeys ORDER BY id",
 			       &st);
 	if (ret)
 		return ret;
@@ -136,6 +139,7 @@ int rn_store_authkey_list(struct rn_store *store, struct rn_store_authkey **out,
 		k->id = sqlite3_column_int64(st, 0);
 		k->user_id = sqlite3_column_int64(st, 1);
 		k->reusable = sqlite3_column_int(st, 2) != 0;
+		k->ephemeral = sqlite3_column_int(st, 8) != 0;
 		k->expires_at = sqlite3_column_int64(st, 3);
 		k->tags = rn_store_column_dup(st, 4);
 		k->created_at = sqlite3_column_int64(st, 5);
@@ -253,7 +257,7 @@ int rn_store_authkey_use_tx(struct rn_store *store, const uint8_t hash[RN_STORE_
 	*refused = 0;
 	ret = rn_store_prepare(store,
 			       "SELECT id, user_id, reusable, expires_at, revoked_at, used_count, "
-			       "tags FROM authkeys WHERE key_hash = ?",
+			       "tags, ephemeral FROM authkeys WHERE key_hash = ?",
 			       &st);
 	if (ret)
 		return ret;
@@ -274,6 +278,7 @@ int rn_store_authkey_use_tx(struct rn_store *store, const uint8_t hash[RN_STORE_
 		out->key_id = id;
 		out->user_id = sqlite3_column_int64(st, 1);
 		out->tags = rn_store_column_dup(st, 6);
+		out->ephemeral = sqlite3_column_int(st, 7) != 0;
 		ret = out->tags ? rn_authkey_mark_used(store, id)
 				: rn_store_fail(store, -ENOMEM, "out of memory");
 	}

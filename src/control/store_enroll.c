@@ -46,7 +46,8 @@ int rn_store_enroll(struct rn_store *store, const struct rn_store_enrollment *re
 				      &(struct rn_store_node_enroll){ .hostname = req->hostname,
 								      .user_id = use->user_id,
 								      .public_key = req->public_key,
-								      .tags = use->tags },
+								      .tags = use->tags,
+								      .ephemeral = use->ephemeral },
 				      now, &reenrolled);
 	if (!ret)
 		ret = rn_store_node_get_by_key(store, req->public_key, &nd);

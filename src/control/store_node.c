@@ -28,7 +28,7 @@
 #define RN_NODE_COLUMNS                                                                            \
 	"id, name, dns_name, user_id, public_key, ipv4, ipv6, enrolled_at, last_seen, expired, "   \
 	"advertises_exit, exit_approved, tags, advertised_routes, approved_routes, endpoints, "    \
-	"key_expires_at"
+	"key_expires_at, ephemeral"
 
 enum {
 	RN_CGNAT_BASE = 0x64400000,  /* 100.64.0.0 */
@@ -152,6 +152,7 @@ static int rn_node_from_row(struct rn_store *store, sqlite3_stmt *st, struct rn_
 	out->approved_routes = rn_store_column_dup(st, 14);
 	out->endpoints = rn_store_column_dup(st, 15);
 	out->key_expires_at = sqlite3_column_int64(st, 16);
+	out->ephemeral = sqlite3_column_int(st, 17) != 0;
 	if (!out->tags || !out->advertised_routes || !out->approved_routes || !out->endpoints) {
 		rn_store_node_clear(out);
 		return rn_store_fail(store, -ENOMEM, "out of memory");
@@ -406,7 +407,8 @@ static int rn_node_insert(struct rn_store *store, const char *actor,
 		ret = rn_store_prepare(
 		    store,
 		    "INSERT INTO nodes (name, dns_name, user_id, tags, public_key, "
-		    "ipv4, ipv6, enrolled_at, key_expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+		    "ipv4, ipv6, enrolled_at, key_expires_at, ephemeral) "
+		    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 		    &st);
 	if (ret)
 		return ret;
@@ -420,6 +422,7 @@ static int rn_node_insert(struct rn_store *store, const char *actor,
 	sqlite3_bind_text(st, 7, ipv6, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 8, now);
 	sqlite3_bind_int64(st, 9, rn_node_key_expiry(store, now));
+	sqlite3_bind_int(st, 10, req->ephemeral);
 	ret = rn_store_step_done(store, st, "adding a node");
 	if (ret == -EEXIST)
 		return rn_store_fail(store, -ENOENT,
@@ -457,7 +460,9 @@ static int rn_node_reenroll(struct rn_store *store, const char *actor,
 				     "or ask the admin to remove the node first",
 				     (long long)old->id);
 	ret = rn_store_prepare(
-	    store, "UPDATE nodes SET name = ?, expired = 0, key_expires_at = ? WHERE id = ?", &st);
+	    store,
+	    "UPDATE nodes SET name = ?, expired = 0, key_expires_at = ?, ephemeral = ? WHERE id = ?",
+	    &st);
 	if (ret)
 		return ret;
 	sqlite3_bind_text(st, 1, req->hostname ?: "", -1, SQLITE_STATIC);
@@ -466,7 +471,8 @@ static int rn_node_reenroll(struct rn_store *store, const char *actor,
 			   old->key_expires_at == RN_STORE_KEY_EXPIRY_OFF
 			       ? RN_STORE_KEY_EXPIRY_OFF
 			       : rn_node_key_expiry(store, now));
-	sqlite3_bind_int64(st, 3, old->id);
+	sqlite3_bind_int(st, 3, req->ephemeral); /* the key's, as for a new node */
+	sqlite3_bind_int64(st, 4, old->id);
 	ret = rn_store_step_done(store, st, "re-enrolling a node");
 	if (ret)
 		return ret;
@@ -596,6 +602,36 @@ int rn_store_node_remove(struct rn_store *store, const char *actor, int64_t id, 
 	}
 	rn_store_node_clear(&old);
 	return rn_node_end(store, ret);
+}
+
+int rn_store_node_remove_gone_ephemeral(struct rn_store *store, int64_t gone_since, int64_t now,
+					size_t *removed)
+{
+	int64_t ids[64];
+	size_t n = 0;
+	sqlite3_stmt *st;
+	int ret, rc;
+
+	*removed = 0;
+	do { /* in batches: a removal takes its own transaction */
+		ret = rn_store_prepare(store,
+				       "SELECT id FROM nodes WHERE ephemeral = 1 AND "
+				       "max(last_seen, enrolled_at) < ? LIMIT 64",
+				       &st);
+		if (ret)
+			return ret;
+		sqlite3_bind_int64(st, 1, gone_since);
+		for (n = 0; n < 64 && (rc = sqlite3_step(st)) == SQLITE_ROW; n++)
+			ids[n] = sqlite3_column_int64(st, 0);
+		sqlite3_finalize(st);
+		for (size_t i = 0; i < n; i++) {
+			ret = rn_store_node_remove(store, "control:ephemeral", ids[i], now);
+			if (ret && ret != -ENOENT) /* -ENOENT: an admin was quicker */
+				return ret;
+			*removed += !ret;
+		}
+	} while (n == 64);
+	return 0;
 }
 
 int rn_store_node_rename(struct rn_store *store, const char *actor, int64_t id, const char *name,

@@ -467,6 +467,42 @@ static void test_key_expiry(void **state)
 	rn_store_node_clear(&nd);
 }
 
+/* Ephemeral nodes not seen since the cutoff go (audited), the rest stay. */
+static void test_remove_gone_ephemeral(void **state)
+{
+	struct fixture *f = *state;
+	struct rn_store_node_enroll req = { .hostname = "eph", .user_id = f->user };
+	struct rn_store_node nd, *nodes;
+	uint8_t key[RN_STORE_KEY_LEN];
+	int64_t regular = enroll(f, "regular", 1, NULL), eph, fresh;
+	size_t removed, n;
+
+	memset(key, 7, sizeof(key));
+	req.public_key = key;
+	req.ephemeral = true;
+	assert_int_equal(rn_store_node_add(f->store, "node", &req, 2000, &nd, NULL), 0);
+	eph = nd.id;
+	assert_true(nd.ephemeral);
+	rn_store_node_clear(&nd);
+	key[0] = 8;
+	req.hostname = "fresh";
+	assert_int_equal(rn_store_node_add(f->store, "node", &req, 2000, &nd, NULL), 0);
+	fresh = nd.id;
+	rn_store_node_clear(&nd);
+	assert_int_equal(rn_store_node_touch(f->store, fresh, 2900, NULL), 0);
+
+	/* enrolled at 1001 and 2000: nothing before 2000 but the regular node, which stays */
+	assert_int_equal(rn_store_node_remove_gone_ephemeral(f->store, 2000, 3000, &removed), 0);
+	assert_int_equal(removed, 0);
+	assert_int_equal(rn_store_node_remove_gone_ephemeral(f->store, 2500, 3000, &removed), 0);
+	assert_int_equal(removed, 1); /* eph; fresh polled at 2900 */
+	assert_int_equal(rn_store_node_list(f->store, &nodes, &n), 0);
+	assert_int_equal(n, 2);
+	assert_true(nodes[0].id == regular && nodes[1].id == fresh);
+	rn_store_node_list_free(nodes, n);
+	(void)eph;
+}
+
 /* nodes tag: replaces the tags, checked like an auth key's; [] removes them. */
 static void test_set_tags(void **state)
 {
@@ -766,6 +802,8 @@ static void test_migrate_v1(void **state)
 				      "ALTER TABLE nodes DROP COLUMN token_hash; "
 				      "ALTER TABLE users DROP COLUMN role; "
 				      "ALTER TABLE nodes DROP COLUMN key_expires_at; "
+				      "ALTER TABLE nodes DROP COLUMN ephemeral; "
+				      "ALTER TABLE authkeys DROP COLUMN ephemeral; "
 				      "DELETE FROM schema_version WHERE version >= 2;",
 				      NULL, NULL, NULL),
 			 SQLITE_OK);
@@ -785,7 +823,7 @@ static void test_migrate_v1(void **state)
 	    SQLITE_OK);
 	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
 	assert_int_equal(sqlite3_column_int(st, 0), RN_STORE_SCHEMA_VERSION);
-	assert_int_equal(RN_STORE_SCHEMA_VERSION, 4);
+	assert_int_equal(RN_STORE_SCHEMA_VERSION, 5);
 	sqlite3_finalize(st);
 	sqlite3_close(db);
 }
@@ -805,6 +843,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_rename, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_set_tags, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_key_expiry, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_remove_gone_ephemeral, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_addresses, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_node_state, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_policy_and_audit, setup, teardown),

@@ -52,7 +52,7 @@ static int rn_authkey_user(struct rn_ctl *ctl, struct rn_store *store, const cha
 
 struct rn_authkey_opts {
 	const char *user;
-	bool reusable;
+	bool reusable, ephemeral;
 	int64_t expires_s; /* 0: never */
 	json_t *tags;
 };
@@ -63,6 +63,7 @@ static int rn_authkey_create_args(struct rn_ctl *ctl, int argc, char **argv,
 	static const struct option opts[] = {
 		{ "user", required_argument, NULL, 'u' },
 		{ "reusable", no_argument, NULL, 'r' },
+		{ "ephemeral", no_argument, NULL, 'E' },
 		{ "expires", required_argument, NULL, 'e' },
 		{ "tag", required_argument, NULL, 't' },
 		{ "help", no_argument, NULL, 'h' },
@@ -80,6 +81,9 @@ static int rn_authkey_create_args(struct rn_ctl *ctl, int argc, char **argv,
 			break;
 		case 'r':
 			o->reusable = true;
+			break;
+		case 'E':
+			o->ephemeral = true;
 			break;
 		case 'e':
 			if (!rn_duration_parse(optarg, &o->expires_s, err, sizeof(err)))
@@ -127,7 +131,9 @@ static int rn_authkey_create(struct rn_ctl *ctl, int argc, char **argv)
 	if (!tags || rn_authkey_server_id(ctl, &key) || rn_ctl_store_open(ctl, &store) ||
 	    rn_authkey_user(ctl, store, o.user, now, &uid))
 		goto out;
-	ret = rn_store_authkey_create(store, ctl->actor, uid, o.reusable,
+	ret = rn_store_authkey_create(store, ctl->actor, uid,
+				      (o.reusable ? RN_STORE_AUTHKEY_REUSABLE : 0) |
+					  (o.ephemeral ? RN_STORE_AUTHKEY_EPHEMERAL : 0),
 				      o.expires_s ? now + o.expires_s : 0, tags, now, key.secret,
 				      &id);
 	if (ret) {
@@ -141,9 +147,10 @@ static int rn_authkey_create(struct rn_ctl *ctl, int argc, char **argv)
 	}
 	rn_ctl_time_format(o.expires_s ? now + o.expires_s : 0, when, sizeof(when));
 	fprintf(stderr,
-		"Auth key %lld for user \"%s\": %s, expires %s, tags %s.\n"
+		"Auth key %lld for user \"%s\": %s%s, expires %s, tags %s.\n"
 		"On the node, run: rustynet up --server URL --auth-key KEY\n",
-		(long long)id, o.user, o.reusable ? "reusable" : "single-use", when, tags);
+		(long long)id, o.user, o.reusable ? "reusable" : "single-use",
+		o.ephemeral ? ", ephemeral (its nodes are removed once offline)" : "", when, tags);
 	printf("%s\n", text);
 	ret = RN_CTL_OK;
 out:
@@ -168,10 +175,11 @@ static const char *rn_authkey_state(const struct rn_store_authkey *k, int64_t no
 
 static json_t *rn_authkey_json(const struct rn_store_authkey *k, const char *user, int64_t now)
 {
-	return json_pack("{s:I,s:s,s:b,s:I,s:I,s:I,s:I,s:o,s:s}", "id", (json_int_t)k->id, "user",
-			 user, "reusable", k->reusable, "expires_at", (json_int_t)k->expires_at,
-			 "created_at", (json_int_t)k->created_at, "revoked_at",
-			 (json_int_t)k->revoked_at, "used_count", (json_int_t)k->used_count, "tags",
+	return json_pack("{s:I,s:s,s:b,s:b,s:I,s:I,s:I,s:I,s:o,s:s}", "id", (json_int_t)k->id,
+			 "user", user, "reusable", k->reusable, "ephemeral", k->ephemeral,
+			 "expires_at", (json_int_t)k->expires_at, "created_at",
+			 (json_int_t)k->created_at, "revoked_at", (json_int_t)k->revoked_at,
+			 "used_count", (json_int_t)k->used_count, "tags",
 			 rn_ctl_json_array(k->tags), "state", rn_authkey_state(k, now));
 }
 
@@ -212,8 +220,11 @@ static int rn_authkey_list(struct rn_ctl *ctl, int argc, char **argv)
 		}
 		rn_ctl_time_format(keys[i].expires_at, when, sizeof(when));
 		printf("%-5lld %-16s %-10s %-8s %-20s %-5lld %s\n", (long long)keys[i].id, user,
-		       keys[i].reusable ? "reusable" : "single", rn_authkey_state(&keys[i], now),
-		       when, (long long)keys[i].used_count, keys[i].tags);
+		       keys[i].reusable	   ? (keys[i].ephemeral ? "reuse,eph" : "reusable")
+		       : keys[i].ephemeral ? "single,eph"
+					   : "single",
+		       rn_authkey_state(&keys[i], now), when, (long long)keys[i].used_count,
+		       keys[i].tags);
 	}
 	if (json) {
 		ret = rn_ctl_json_print(json_pack("{s:O}", "authkeys", arr));
@@ -263,11 +274,14 @@ static int rn_authkey_revoke(struct rn_ctl *ctl, int argc, char **argv)
 
 static const struct rn_ctl_verb rn_authkey_verbs[] = {
 	{ "create", rn_authkey_create,
-	  "authkey create --user NAME [--reusable] [--expires DURATION] [--tag TAG]...",
+	  "authkey create --user NAME [--reusable] [--ephemeral] [--expires DURATION] "
+	  "[--tag TAG]...",
 	  "Makes an auth key that enrolls nodes for user NAME (made if new), and prints it once:\n"
 	  "only its hash is stored. Give it to the node: rustynet up --server URL --auth-key KEY\n\n"
 	  "  --user NAME          the user the nodes belong to\n"
 	  "  --reusable           enroll any number of nodes (default: one)\n"
+	  "  --ephemeral          its nodes are removed a few minutes after they go offline\n"
+	  "                       (CI runners, containers): no stale nodes left behind\n"
 	  "  --expires DURATION   e.g. 30m, 12h, 7d, 1w (default: never)\n"
 	  "  --tag TAG            tag:NAME given to the nodes it enrolls; repeat for several\n\n"
 	  "The key is four parts joined by '.':\n"

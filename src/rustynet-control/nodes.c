@@ -16,19 +16,19 @@ static json_t *rn_nodes_json(const struct rn_store_node *nd, const char *user)
 
 	inet_ntop(AF_INET, &nd->ipv4, v4, sizeof(v4));
 	inet_ntop(AF_INET6, &nd->ipv6, v6, sizeof(v6));
-	return json_pack("{s:I,s:s,s:s,s:s,s:s,s:s,s:I,s:I,s:b,s:o,s:o,s:o,s:o,s:b,s:b,s:o}", "id",
-			 (json_int_t)nd->id, "name", nd->name, "dns_name", nd->dns_name, "user",
-			 user, "ipv4", v4, "ipv6", v6, "enrolled_at", (json_int_t)nd->enrolled_at,
-			 "last_seen", (json_int_t)nd->last_seen, "expired",
-			 rn_store_node_is_expired(nd, time(NULL)), "key_expires_at",
-			 nd->key_expires_at > 0 ? json_integer(nd->key_expires_at)
-			 : nd->key_expires_at == RN_STORE_KEY_EXPIRY_OFF ? json_string("off")
-									 : json_null(),
-			 "tags", rn_ctl_json_array(nd->tags), "advertised_routes",
-			 rn_ctl_json_array(nd->advertised_routes), "approved_routes",
-			 rn_ctl_json_array(nd->approved_routes), "advertises_exit",
-			 nd->advertises_exit, "exit_approved", nd->exit_approved, "endpoints",
-			 rn_ctl_json_array(nd->endpoints));
+	return json_pack(
+	    "{s:I,s:s,s:s,s:s,s:s,s:s,s:I,s:I,s:b,s:o,s:o,s:o,s:o,s:o,s:b,s:b,s:o}", "id",
+	    (json_int_t)nd->id, "name", nd->name, "dns_name", nd->dns_name, "user", user, "ipv4",
+	    v4, "ipv6", v6, "enrolled_at", (json_int_t)nd->enrolled_at, "last_seen",
+	    (json_int_t)nd->last_seen, "expired", rn_store_node_is_expired(nd, time(NULL)),
+	    "ephemeral", json_boolean(nd->ephemeral), "key_expires_at",
+	    nd->key_expires_at > 0			    ? json_integer(nd->key_expires_at)
+	    : nd->key_expires_at == RN_STORE_KEY_EXPIRY_OFF ? json_string("off")
+							    : json_null(),
+	    "tags", rn_ctl_json_array(nd->tags), "advertised_routes",
+	    rn_ctl_json_array(nd->advertised_routes), "approved_routes",
+	    rn_ctl_json_array(nd->approved_routes), "advertises_exit", nd->advertises_exit,
+	    "exit_approved", nd->exit_approved, "endpoints", rn_ctl_json_array(nd->endpoints));
 }
 
 static int rn_nodes_list(struct rn_ctl *ctl, int argc, char **argv)

@@ -337,6 +337,47 @@ static bool rn_serve_foreign_rows(struct rn_serve *s)
 	return foreign;
 }
 
+/* Test builds: a shorter value from the environment, for the ephemeral test (mesh-basic.sh). */
+static int64_t rn_serve_hook_s(const char *name, int64_t value)
+{
+#ifdef RN_TEST_HOOKS
+	const char *v = getenv(name);
+
+	if (v && atoi(v) > 0 && atoi(v) <= value)
+		return atoi(v);
+#else
+	(void)name;
+#endif
+	return value;
+}
+
+int64_t rn_serve_poll_s(void)
+{
+	return rn_serve_hook_s("RUSTYNET_CONTROL_POLL_S", RN_SERVE_POLL_S);
+}
+
+/* How long an ephemeral node may go without polling before it is removed. */
+static int64_t rn_serve_ephemeral_gone_s(void)
+{
+	return rn_serve_hook_s("RUSTYNET_CONTROL_EPHEMERAL_GONE_S", RN_SERVE_EPHEMERAL_GONE_S);
+}
+
+/* Removes the ephemeral nodes gone offline (lock held); true if any was. */
+static bool rn_serve_remove_gone_ephemeral(struct rn_serve *s)
+{
+	int64_t now = (int64_t)time(NULL);
+	size_t removed = 0;
+
+	if (rn_store_node_remove_gone_ephemeral(s->store, now - rn_serve_ephemeral_gone_s(), now,
+						&removed))
+		log_warn(MAIN, "removing ephemeral nodes gone offline: %s",
+			 rn_store_errmsg(s->store));
+	if (removed)
+		log_info(MAIN, "removed %zu ephemeral node(s) offline for %lld s", removed,
+			 (long long)rn_serve_ephemeral_gone_s());
+	return removed > 0;
+}
+
 /*
  * Every RN_SERVE_WATCH_MS (and on every bump, since it waits on the same condition): others'
  * changes through the audit log, nodes' held changes that are due, nodes going offline. The next
@@ -371,6 +412,8 @@ static void *rn_serve_watch(void *arg)
 			/* nodes gone offline, or relay credentials due for renewal */
 			if (s->snap && (rn_mapper_epoch_online_changed(s->snap, time(NULL)) ||
 					rn_mapper_epoch_cred_changed(s->snap, time(NULL))))
+				rn_serve_bump(s);
+			if (rn_serve_remove_gone_ephemeral(s))
 				rn_serve_bump(s);
 		}
 	}

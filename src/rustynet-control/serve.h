@@ -26,6 +26,8 @@ enum {
 	RN_SERVE_POLL_S = 25,	     /* a long-poll without change answers 204 after this */
 	RN_SERVE_WATCH_MS = 200,     /* how often the audit log is checked for others' changes */
 	RN_SERVE_ONLINE_CHECK_S = 5, /* how often nodes going offline are looked for */
+	/* an ephemeral node is removed once it has not polled for this long (offline after 60) */
+	RN_SERVE_EPHEMERAL_GONE_S = 180,
 };
 
 struct rn_serve {
@@ -81,6 +83,8 @@ void rn_serve_enroll(struct rn_serve *s, const struct sockaddr *peer, const char
 /* POST /v1/enroll/challenge: a nonce and the server's enrollment key. */
 void rn_serve_challenge(struct rn_serve *s, const struct sockaddr *peer, const char *body,
 			size_t len, struct rn_serve_reply *r);
+/* How long a long-poll waits for a change: RN_SERVE_POLL_S (shorter in test builds on demand). */
+int64_t rn_serve_poll_s(void);
 void rn_serve_poll(struct rn_serve *s, const char *auth, const char *body, size_t len,
 		   struct rn_serve_reply *r);
 void rn_serve_logout(struct rn_serve *s, const char *auth, const char *body, size_t len,

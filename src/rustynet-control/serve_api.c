@@ -495,7 +495,7 @@ void rn_serve_poll(struct rn_serve *s, const char *auth, const char *body, size_
 		rn_serve_error(r, ret == -EMSGSIZE ? 413 : 400, "%s", err);
 		return;
 	}
-	rn_serve_abs_deadline(&deadline, RN_SERVE_POLL_S);
+	rn_serve_abs_deadline(&deadline, rn_serve_poll_s());
 	pthread_mutex_lock(&s->lock);
 	if (!rn_serve_auth(s, auth, &nd, r))
 		goto out;

@@ -123,7 +123,8 @@ static int rn_settings_set(struct rn_ctl *ctl, int argc, char **argv)
 }
 
 static const struct rn_ctl_verb rn_settings_verbs[] = {
-	{ "get", rn_settings_get, "settings get [--json]", "Prints every setting and its value.\n" },
+	{ "get", rn_settings_get, "settings get [--json]",
+	  "Prints every setting and its value.\n" },
 	{ "set", rn_settings_set, "settings set NAME VALUE",
 	  "Sets a network-wide setting:\n"
 	  "  key-expiry DURATION|off  how long a node's key lasts after it enrolls (e.g.\n"
