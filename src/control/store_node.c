@@ -610,7 +610,7 @@ int rn_store_node_remove_gone_ephemeral(struct rn_store *store, int64_t gone_sin
 	int64_t ids[64];
 	size_t n = 0;
 	sqlite3_stmt *st;
-	int ret, rc;
+	int ret, rc = SQLITE_DONE;
 
 	*removed = 0;
 	do { /* in batches: a removal takes its own transaction */
@@ -623,7 +623,11 @@ int rn_store_node_remove_gone_ephemeral(struct rn_store *store, int64_t gone_sin
 		sqlite3_bind_int64(st, 1, gone_since);
 		for (n = 0; n < 64 && (rc = sqlite3_step(st)) == SQLITE_ROW; n++)
 			ids[n] = sqlite3_column_int64(st, 0);
+		if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+			ret = rn_store_sql_fail(store, rc, "looking for ephemeral nodes gone offline");
 		sqlite3_finalize(st);
+		if (ret)
+			return ret;
 		for (size_t i = 0; i < n; i++) {
 			ret = rn_store_node_remove(store, "control:ephemeral", ids[i], now);
 			if (ret && ret != -ENOENT) /* -ENOENT: an admin was quicker */
