@@ -316,6 +316,29 @@ int rn_store_relay_remove(struct rn_store *store, const char *actor, const char 
 int rn_store_relay_list(struct rn_store *store, struct rn_netmap_relay out[RN_STORE_RELAYS_MAX],
 			size_t *n);
 
+/* --- backup and restore (store_backup.c) --- */
+/* A file of the state dir that travels in a backup beside the store (keys, certificate). */
+struct rn_store_file {
+	const char *name; /* a plain file name, no directory */
+	unsigned int mode;
+	const void *content;
+	size_t len;
+};
+/*
+ * Writes a consistent copy of the store, taken online, and files[] into one new SQLite file at
+ * path (0600; an existing file is refused). On failure nothing is left at path.
+ */
+int rn_store_backup(struct rn_store *store, const char *path, const struct rn_store_file *files,
+		    size_t n);
+/*
+ * Makes state_dir (0700; an existing one is refused) from a backup: the files named in allowed
+ * (NULL-terminated; any other name refuses the backup), with their modes masked to 0644, and
+ * the store, opened once to check and migrate it. *n_files counts the files written. On failure
+ * err says why and nothing is left of state_dir.
+ */
+int rn_store_restore(const char *backup, const char *state_dir, const char *const *allowed,
+		     size_t *n_files, char *err, size_t errlen);
+
 /* --- audit log --- */
 struct rn_store_audit {
 	int64_t id;

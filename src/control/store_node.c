@@ -624,7 +624,8 @@ int rn_store_node_remove_gone_ephemeral(struct rn_store *store, int64_t gone_sin
 		for (n = 0; n < 64 && (rc = sqlite3_step(st)) == SQLITE_ROW; n++)
 			ids[n] = sqlite3_column_int64(st, 0);
 		if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-			ret = rn_store_sql_fail(store, rc, "looking for ephemeral nodes gone offline");
+			ret = rn_store_sql_fail(store, rc,
+						"looking for ephemeral nodes gone offline");
 		sqlite3_finalize(st);
 		if (ret)
 			return ret;

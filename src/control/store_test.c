@@ -467,6 +467,48 @@ static void test_key_expiry(void **state)
 	rn_store_node_clear(&nd);
 }
 
+/*
+ * A backup restores into a new state dir with its files and store; one that carries a file the
+ * caller does not allow is refused and leaves nothing; an existing dir is never written over.
+ */
+static void test_backup_restore(void **state)
+{
+	static const char *const allowed[] = { "a.key", NULL };
+	struct fixture *f = *state;
+	struct rn_store_file files[] = { { "a.key", 0600, "secret", 6 },
+					 { "../evil", 0644, "x", 1 } };
+	struct rn_store_user *users;
+	struct rn_store *r;
+	char bak[160], bad[160], dir[160], path[200], buf[16] = "", err[600];
+	size_t n, nf;
+	FILE *fp;
+
+	snprintf(bak, sizeof(bak), "%s/b.db", f->dir);
+	snprintf(bad, sizeof(bad), "%s/bad.db", f->dir);
+	snprintf(dir, sizeof(dir), "%s/restored", f->dir);
+	assert_int_equal(rn_store_backup(f->store, bak, files, 1), 0);
+	assert_int_equal(rn_store_backup(f->store, bak, files, 1), -EEXIST);
+	assert_int_equal(rn_store_restore(bak, dir, allowed, &nf, err, sizeof(err)), 0);
+	assert_int_equal(nf, 1);
+	snprintf(path, sizeof(path), "%s/a.key", dir);
+	assert_non_null(fp = fopen(path, "r"));
+	assert_non_null(fgets(buf, sizeof(buf), fp));
+	fclose(fp);
+	assert_string_equal(buf, "secret");
+	assert_int_equal(rn_store_open(dir, &r), 0);
+	assert_int_equal(rn_store_user_list(r, &users, &n), 0);
+	assert_true(n == 1 && !strcmp(users[0].name, "alice"));
+	rn_store_user_list_free(users, n);
+	rn_store_close(r);
+	assert_int_equal(rn_store_restore(bak, dir, allowed, &nf, err, sizeof(err)), -EEXIST);
+
+	assert_int_equal(rn_store_backup(f->store, bad, files, 2), 0);
+	snprintf(dir, sizeof(dir), "%s/restored2", f->dir);
+	assert_int_equal(rn_store_restore(bad, dir, allowed, &nf, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "unexpected file"));
+	assert_int_equal(access(dir, F_OK), -1); /* nothing left */
+}
+
 /* Ephemeral nodes not seen since the cutoff go (audited), the rest stay. */
 static void test_remove_gone_ephemeral(void **state)
 {
@@ -844,6 +886,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_set_tags, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_key_expiry, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_remove_gone_ephemeral, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_backup_restore, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_addresses, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_node_state, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_policy_and_audit, setup, teardown),

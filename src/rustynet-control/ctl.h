@@ -49,6 +49,8 @@ int rn_ctl_relay_main(struct rn_ctl *ctl, int argc, char **argv);
 int rn_ctl_serve_main(struct rn_ctl *ctl, int argc, char **argv);
 int rn_ctl_audit_main(struct rn_ctl *ctl, int argc, char **argv);
 int rn_ctl_settings_main(struct rn_ctl *ctl, int argc, char **argv);
+int rn_ctl_backup_main(struct rn_ctl *ctl, int argc, char **argv);
+int rn_ctl_restore_main(struct rn_ctl *ctl, int argc, char **argv);
 
 /* One verb of a group: "list", "create", ... and its help text. */
 struct rn_ctl_verb {

@@ -38,6 +38,8 @@ static const struct {
 	{ "serve", rn_ctl_serve_main, "serve the control protocol to nodes over HTTPS" },
 	{ "settings", rn_ctl_settings_main, "get and set network-wide settings (key expiry)" },
 	{ "audit", rn_ctl_audit_main, "who changed what, and when (the audit log)" },
+	{ "backup", rn_ctl_backup_main, "copy the store and keys into one file, online" },
+	{ "restore", rn_ctl_restore_main, "make a new state dir from a backup" },
 	{ "version", rn_ctl_version_main, "print the version" },
 };
 

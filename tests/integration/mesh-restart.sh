@@ -9,8 +9,8 @@
 #   control       rustynetd     rustynetd
 #
 # Checks: with the control server stopped, the tunnel keeps working and status says the server
-# is unreachable; restarted on its state, it serves the same network (same addresses, new maps
-# reach the nodes). rustynetd killed with SIGKILL under traffic and restarted: exactly one of
+# is unreachable; restarted on a state dir restored from an online backup (taken while it
+# served), it serves the same network (same addresses, tokens and pins: new maps reach the nodes). rustynetd killed with SIGKILL under traffic and restarted: exactly one of
 # each address and route it installs (no duplicates), the mesh back within 5 s; a peer that
 # was sending to it reaches it again within 2 s, though it sends nothing itself. A cached map
 # past the validity its server set (8 s here, by the test hook RUSTYNET_CONTROL_CACHE_VALID_S)
@@ -23,8 +23,8 @@ TEST_TAG=mrst
 . "$(dirname "$0")/../lib.sh"
 # shellcheck source=tests/mesh-lib.sh
 . "$(dirname "$0")/../mesh-lib.sh"
-# 45 checks; the cached map part is 17 of them, one skip line without test hooks
-plan "$(rn_has_test_hooks "$RNC" && echo 45 || echo 30)"
+# 48 checks; the cached map part is 17 of them, one skip line without test hooks
+plan "$(rn_has_test_hooks "$RNC" && echo 48 || echo 33)"
 need_root
 need_cmds python3
 
@@ -43,12 +43,22 @@ check "n1 pings n2" wait_for 5 mesh_ping n1 "$N2"
 
 # ---------------------------------------------------------------- control server down
 server_unreachable() { mesh_json n1 'j["server"]["connected"]' | grep -qx False; }
+# ctl_restore: the state dir from now on is the one restored from the backup.
+ctl_restore() {
+	"$RNC" --state "$T_DIR/ctl-restored" restore "$T_DIR/backup.db" || return 1
+	MESH_CTL_ST=$T_DIR/ctl-restored
+}
 server_back() { mesh_json n1 'j["server"]["connected"]' | grep -qx True; }
+check "an online backup while the server serves (mode 0600)" \
+	sh -c "'$RNC' --state '$MESH_CTL_ST' backup '$T_DIR/backup.db' && [ \"\$(stat -c %a '$T_DIR/backup.db')\" = 600 ]"
 mesh_ctl_stop
 check "with the server stopped, n1 still pings n2" mesh_ping n1 "$N2"
 check "status says the server is unreachable" wait_for 40 server_unreachable
 check "... and the tunnel still works after that" mesh_ping n2 "$N1"
-check "the server restarts on its state" mesh_ctl_start
+check "restore makes a new state dir from the backup" ctl_restore
+check "restore never writes over a state dir" fails_with 1 "never writes over" \
+	"$RNC" --state "$MESH_CTL_ST" restore "$T_DIR/backup.db"
+check "the server restarts on the restored state" mesh_ctl_start
 check "n1 reconnects" wait_for 40 server_back
 check "n1 kept its address" test "$(mesh_ip4 n1)" = "$N1"
 ctl nodes rename n2 n2b >/dev/null 2>&1
