@@ -66,9 +66,9 @@ int rn_store_backup(struct rn_store *store, const char *path, const struct rn_st
 	rc = sqlite3_exec(dst, "PRAGMA journal_mode = DELETE", NULL, NULL, NULL);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_exec(dst,
-			  "CREATE TABLE " RN_BACKUP_FILES " (name TEXT PRIMARY KEY, "
-			  "mode INTEGER NOT NULL, content BLOB NOT NULL)",
-			  NULL, NULL, NULL);
+				  "CREATE TABLE " RN_BACKUP_FILES " (name TEXT PRIMARY KEY, "
+				  "mode INTEGER NOT NULL, content BLOB NOT NULL)",
+				  NULL, NULL, NULL);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_prepare_v2(dst, "INSERT INTO " RN_BACKUP_FILES " VALUES (?, ?, ?)", -1,
 					&st, NULL);
@@ -119,7 +119,8 @@ static int rn_backup_write_files(struct rn_store *store, sqlite3 *src, const cha
 		char *path = NULL;
 
 		if (!name || !rn_backup_allowed(name, allowed)) {
-			ret = rn_store_fail(store, -EINVAL, "the backup holds an unexpected file \"%.60s\"",
+			ret = rn_store_fail(store, -EINVAL,
+					    "the backup holds an unexpected file \"%.60s\"",
 					    name ?: "");
 			break;
 		}
@@ -137,7 +138,8 @@ static int rn_backup_write_files(struct rn_store *store, sqlite3 *src, const cha
 		*n_out += !ret;
 	}
 	if (!ret && rc != SQLITE_DONE)
-		ret = rn_store_fail(store, -EIO, "reading the backup's keys: %s", sqlite3_errmsg(src));
+		ret = rn_store_fail(store, -EIO, "reading the backup's keys: %s",
+				    sqlite3_errmsg(src));
 	sqlite3_finalize(st);
 	return ret;
 }
@@ -149,7 +151,8 @@ static void rn_backup_undo(const char *state_dir, const char *const *allowed)
 	char path[4096];
 
 	for (size_t i = 0; allowed[i]; i++)
-		if (snprintf(path, sizeof(path), "%s/%s", state_dir, allowed[i]) < (int)sizeof(path))
+		if (snprintf(path, sizeof(path), "%s/%s", state_dir, allowed[i]) <
+		    (int)sizeof(path))
 			unlink(path);
 	for (size_t i = 0; i < sizeof(db) / sizeof(db[0]); i++)
 		if (snprintf(path, sizeof(path), "%s/%s", state_dir, db[i]) < (int)sizeof(path))
@@ -169,7 +172,8 @@ int rn_store_restore(const char *backup, const char *state_dir, const char *cons
 	if (mkdir(state_dir, 0700) < 0) {
 		snprintf(err, errlen, "cannot create the state dir \"%s\": %s%s", state_dir,
 			 strerror(errno),
-			 errno == EEXIST ? " (restore makes a new one; it never writes over one)" : "");
+			 errno == EEXIST ? " (restore makes a new one; it never writes over one)"
+					 : "");
 		return -errno;
 	}
 	rc = sqlite3_open_v2(backup, &src, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOFOLLOW, NULL);

@@ -58,7 +58,7 @@ static int rn_backup_read(const char *state, const char *name, struct rn_store_f
 
 static int rn_ctl_backup(struct rn_ctl *ctl, int argc, char **argv)
 {
-	struct rn_store_file files[sizeof(rn_backup_names) / sizeof(rn_backup_names[0])];
+	struct rn_store_file files[sizeof(rn_backup_names) / sizeof(rn_backup_names[0])] = { 0 };
 	struct rn_store *store = NULL;
 	size_t n = 0;
 	int ret, first;
