@@ -152,7 +152,8 @@ static int rn_routes_unapprove(struct rn_ctl *ctl, int argc, char **argv)
 	return rn_routes_change(ctl, argc, argv, true);
 }
 
-static int rn_exit_unapprove(struct rn_ctl *ctl, int argc, char **argv)
+/* exit approve (approve) or unapprove NODE. */
+static int rn_exit_change(struct rn_ctl *ctl, int argc, char **argv, bool approve)
 {
 	struct rn_store_node node = { 0 };
 	struct rn_store *store = NULL;
@@ -166,19 +167,31 @@ static int rn_exit_unapprove(struct rn_ctl *ctl, int argc, char **argv)
 	ret = RN_CTL_ERR;
 	if (rn_ctl_node_find(store, argv[first], &node))
 		goto out;
-	if (!node.exit_approved) {
+	if (approve && !node.advertises_exit) {
+		fprintf(stderr,
+			"rustynet-control: node %s does not offer to be an exit node; "
+			"run `rustynet up --advertise-exit-node` on it first\n",
+			node.dns_name);
+		goto out;
+	}
+	if (!approve && !node.exit_approved) {
 		fprintf(stderr, "rustynet-control: node %s is not an approved exit node\n",
 			node.dns_name);
 		goto out;
 	}
-	ret = rn_store_node_approve_exit(store, ctl->actor, node.id, false, time(NULL));
+	ret = rn_store_node_approve_exit(store, ctl->actor, node.id, approve, time(NULL));
 	if (ret) {
-		ret = rn_ctl_store_error(store, "unapproving the exit node", ret);
+		ret = rn_ctl_store_error(
+		    store, approve ? "approving the exit node" : "unapproving the exit node", ret);
 		goto out;
 	}
-	printf("Node %s is no longer an exit node: its users' internet traffic is blocked until "
-	       "they pick another exit or turn exit nodes off.\n",
-	       node.dns_name);
+	if (approve)
+		printf("Node %s is an approved exit node; the policy decides who may use it.\n",
+		       node.dns_name);
+	else
+		printf("Node %s is no longer an exit node: its users' internet traffic is blocked "
+		       "until they pick another exit or turn exit nodes off.\n",
+		       node.dns_name);
 out:
 	rn_store_node_clear(&node);
 	rn_store_close(store);
@@ -187,36 +200,12 @@ out:
 
 static int rn_exit_approve(struct rn_ctl *ctl, int argc, char **argv)
 {
-	struct rn_store_node node = { 0 };
-	struct rn_store *store = NULL;
-	int ret, first;
+	return rn_exit_change(ctl, argc, argv, true);
+}
 
-	ret = rn_ctl_simple_args(ctl, argc, argv, 1, 1, NULL, &first);
-	if (ret >= 0)
-		return ret;
-	if (rn_ctl_store_open(ctl, &store))
-		return RN_CTL_ERR;
-	ret = RN_CTL_ERR;
-	if (rn_ctl_node_find(store, argv[first], &node))
-		goto out;
-	if (!node.advertises_exit) {
-		fprintf(stderr,
-			"rustynet-control: node %s does not offer to be an exit node; "
-			"run `rustynet up --advertise-exit-node` on it first\n",
-			node.dns_name);
-		goto out;
-	}
-	ret = rn_store_node_approve_exit(store, ctl->actor, node.id, true, time(NULL));
-	if (ret) {
-		ret = rn_ctl_store_error(store, "approving the exit node", ret);
-		goto out;
-	}
-	printf("Node %s is an approved exit node; the policy decides who may use it.\n",
-	       node.dns_name);
-out:
-	rn_store_node_clear(&node);
-	rn_store_close(store);
-	return ret;
+static int rn_exit_unapprove(struct rn_ctl *ctl, int argc, char **argv)
+{
+	return rn_exit_change(ctl, argc, argv, false);
 }
 
 static const struct rn_ctl_verb rn_routes_verbs[] = {
