@@ -514,12 +514,19 @@ static void rx_buf_free(struct rn_rx_buf *b)
 	free(b);
 }
 
+/* The pool's release: the arena was idle a whole trim period. */
+static void rx_buf_release(struct rn_pool_node *node)
+{
+	rn_udp_rx_release(&rx_of_node(node)->rx);
+}
+
 int rn_receive_pool_alloc(struct rn_wg_device *dev, unsigned int n)
 {
 	/* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers */
 	dev->rx_bufs = calloc(n, sizeof(*dev->rx_bufs));
 	if (!dev->rx_bufs)
 		return -ENOMEM;
+	dev->rx_pool.release = rx_buf_release;
 	for (unsigned int i = 0; i < n; i++) {
 		struct rn_rx_buf *b = rx_buf_new(dev);
 
@@ -624,6 +631,7 @@ void *rn_receive_udp_thread(void *arg)
 	struct rn_wg_device *dev = arg;
 	struct rn_wg_worker *self = &dev->workers[dev->n_workers + RN_READER_UDP];
 	struct rn_rx_buf *spare = rx_buf_new(dev), *b = NULL;
+	uint64_t spare_used_ns = 0; /* 0: its pages are given back (or never touched) */
 
 	if (!spare) {
 		log_error(RX, "out of memory for the receive buffers");
@@ -653,7 +661,18 @@ void *rn_receive_udp_thread(void *arg)
 			b = node ? rx_of_node(node) : spare;
 		}
 		n = rx_step(dev, &b, spare, self);
+		if (b == spare && n > 0)
+			spare_used_ns = rn_now_ns();
 		if (n == -EAGAIN || n == -EINTR) {
+			/* Idle: the buffer goes back, so the pool can trim it if this lasts. */
+			if (b && b != spare)
+				rn_pool_put(&dev->rx_pool, &b->node);
+			b = NULL;
+			if (spare_used_ns &&
+			    rn_now_ns() - spare_used_ns >= RN_POOL_TRIM_MS * RN_NS_PER_MS) {
+				rn_udp_rx_release(&spare->rx);
+				spare_used_ns = 0;
+			}
 			/* Rebinding swaps the socket under the same fd: poll it anew. */
 			if (poll(pfd, 3, 1000) > 0 && (pfd[2].revents & POLLIN) &&
 			    read(dev->udp_wake_fd, &wake, sizeof(wake)) < 0)

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "wg/queue.h"
 
 #ifndef UDP_SEGMENT
 #define UDP_SEGMENT 103
@@ -345,7 +346,7 @@ int rn_udp_rx_init(struct rn_udp_rx *rx, const struct rn_udp *u)
 	memset(rx, 0, sizeof(*rx));
 	rx->max_msgs = u->gro ? RN_UDP_RX_MSGS_GRO : RN_UDP_RX_MSGS_PLAIN;
 	rx->buf_size = u->gro ? RN_UDP_RX_BUF_GRO : RN_UDP_RX_BUF_PLAIN;
-	rx->arena = malloc((size_t)rx->max_msgs * rx->buf_size);
+	rx->arena = rn_pool_mem_alloc((size_t)rx->max_msgs * rx->buf_size);
 	if (!rx->arena)
 		return -ENOMEM;
 	for (int k = 0; k < rx->max_msgs; k++) {
@@ -361,8 +362,14 @@ int rn_udp_rx_init(struct rn_udp_rx *rx, const struct rn_udp *u)
 
 void rn_udp_rx_free(struct rn_udp_rx *rx)
 {
-	free(rx->arena);
+	rn_pool_mem_free(rx->arena, (size_t)rx->max_msgs * rx->buf_size);
 	rx->arena = NULL;
+	rx->n_msgs = rx->cur = 0;
+}
+
+void rn_udp_rx_release(struct rn_udp_rx *rx)
+{
+	rn_pool_mem_release(rx->arena, (size_t)rx->max_msgs * rx->buf_size);
 	rx->n_msgs = rx->cur = 0;
 }
 
