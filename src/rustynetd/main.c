@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <net/if.h>
 #include <openssl/crypto.h>
 #include <poll.h>
@@ -14,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/log.h"
@@ -120,6 +122,38 @@ static void open_system(struct rn_daemon *d)
 		 err ? " (some failed: see above)" : "");
 }
 
+enum { TRIM_EVERY_MS = 10000 };
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/*
+ * The holes that work (a new map, a zone, a CLI request) left in the heap go back to the
+ * kernel: free() itself only gives back the top. Once the loop wakes with nothing to do, at
+ * most every TRIM_EVERY_MS, and only after work (the paths tick wakes it every second).
+ */
+static void trim_heap(bool worked)
+{
+	static uint64_t last_ms;
+	static bool dirty;
+	uint64_t now;
+
+	dirty |= worked;
+	if (!dirty || worked)
+		return;
+	now = now_ms();
+	if (now - last_ms < TRIM_EVERY_MS)
+		return;
+	malloc_trim(0);
+	last_ms = now;
+	dirty = false;
+}
+
 static void run(struct rn_daemon *d, int sfd)
 {
 	int wait_ms = rn_daemon_disco_run(d, false);
@@ -167,6 +201,7 @@ static void run(struct rn_daemon *d, int sfd)
 			break;
 		}
 		rn_wg_device_refresh_mtu(d->dev);
+		trim_heap(n > 0);
 	}
 }
 
@@ -282,6 +317,12 @@ int main(int argc, char **argv)
 	char *end;
 	int c;
 
+	/*
+	 * A small resident size (docs/performance.md): a fixed mmap threshold (glibc's default
+	 * grows it up to 32 MiB as large blocks are freed) keeps large, short-lived buffers
+	 * (netmaps, zones) out of the heap, where their holes would stay resident.
+	 */
+	mallopt(M_MMAP_THRESHOLD, 128 * 1024);
 	rn_ipc_json_wipe_frees(); /* before any JSON: requests and netmaps carry secrets */
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {

@@ -65,6 +65,8 @@ enum {
 	 */
 	RN_TX_BUFS_INLINE = 2,
 	RN_BUFS_MAX = 64,
+	/* A buffer unused this long (up to twice as long) gives its pages back (queue.h). */
+	RN_POOL_TRIM_MS = 3000,
 	/* The readers' own worker state, after the workers' in dev->workers. */
 	RN_READER_TUN = 0,
 	RN_READER_UDP = 1,

@@ -4,7 +4,9 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 #include <time.h>
+#include <unistd.h>
 
 void rn_serial_init(struct rn_serial *s, const struct rn_serial_ops *ops)
 {
@@ -240,7 +242,8 @@ void rn_pool_init(struct rn_pool *p)
 	pthread_cond_init(&p->cond, &attr);
 	pthread_condattr_destroy(&attr);
 	p->free = NULL;
-	p->n_free = p->n_waiting = 0;
+	p->n_free = p->n_waiting = p->min_free = p->n_released = 0;
+	p->release = NULL;
 	p->stopping = false;
 }
 
@@ -254,6 +257,7 @@ void rn_pool_put(struct rn_pool *p, struct rn_pool_node *n)
 {
 	pthread_mutex_lock(&p->lock);
 	n->next = p->free;
+	n->released = false; /* it was just used */
 	p->free = n;
 	p->n_free++;
 	if (p->n_waiting)
@@ -289,6 +293,12 @@ struct rn_pool_node *rn_pool_get(struct rn_pool *p, int timeout_ms)
 	if (n) {
 		p->free = n->next;
 		p->n_free--;
+		if (p->n_free < p->min_free)
+			p->min_free = p->n_free;
+		if (n->released) {
+			n->released = false;
+			p->n_released--;
+		}
 	}
 	pthread_mutex_unlock(&p->lock);
 	return n;
@@ -300,4 +310,86 @@ void rn_pool_stop(struct rn_pool *p)
 	p->stopping = true;
 	pthread_cond_broadcast(&p->cond);
 	pthread_mutex_unlock(&p->lock);
+}
+
+/* Appends the detached list idle under the free ones; caller holds p->lock. */
+static void pool_append(struct rn_pool *p, struct rn_pool_node *idle, unsigned int count)
+{
+	struct rn_pool_node **link = &p->free;
+
+	while (*link)
+		link = &(*link)->next;
+	*link = idle;
+	p->n_free += count;
+	if (p->n_waiting)
+		pthread_cond_broadcast(&p->cond);
+}
+
+unsigned int rn_pool_trim(struct rn_pool *p)
+{
+	struct rn_pool_node *idle, **link = &p->free;
+	unsigned int count, newly = 0;
+
+	pthread_mutex_lock(&p->lock);
+	count = p->min_free;
+	if (!p->release || p->stopping || count <= p->n_released) {
+		/* nothing idle, or only what is released already */
+		p->min_free = p->n_free;
+		pthread_mutex_unlock(&p->lock);
+		return 0;
+	}
+	/*
+	 * Detach the bottom count: madvise takes a while, and a buffer left in the list could
+	 * be taken and written meanwhile. The load needs none of them: it took none for a
+	 * whole period.
+	 */
+	for (unsigned int i = count; i < p->n_free; i++)
+		link = &(*link)->next;
+	idle = *link;
+	*link = NULL;
+	p->n_free -= count;
+	pthread_mutex_unlock(&p->lock);
+
+	for (struct rn_pool_node *n = idle; n; n = n->next) {
+		if (!n->released) {
+			p->release(n);
+			n->released = true;
+			newly++;
+		}
+	}
+
+	pthread_mutex_lock(&p->lock);
+	pool_append(p, idle, count);
+	p->n_released += newly;
+	p->min_free = p->n_free;
+	pthread_mutex_unlock(&p->lock);
+	return newly;
+}
+
+static size_t page_round(size_t size)
+{
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+
+	return (size + page - 1) / page * page;
+}
+
+void *rn_pool_mem_alloc(size_t size)
+{
+	void *mem = mmap(NULL, page_round(size), PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	return mem == MAP_FAILED ? NULL : mem;
+}
+
+void rn_pool_mem_free(void *mem, size_t size)
+{
+	if (mem)
+		munmap(mem, page_round(size));
+}
+
+void rn_pool_mem_release(void *mem, size_t size)
+{
+	/* Private anonymous pages: MADV_DONTNEED frees them at once, zero-filled on next use. */
+	if (mem)
+		madvise(mem, page_round(size), MADV_DONTNEED);
 }

@@ -8,7 +8,9 @@
  * drains a serial at a time, so per-thread state such as a GRO table is never shared.
  *
  * Also a pool of preallocated buffers, so the packet path never allocates: the producer
- * either waits for a buffer (back-pressure) or goes without (drop).
+ * either waits for a buffer (back-pressure) or goes without (drop). Buffers that sat in the
+ * pool through a whole trim period give their pages back to the kernel (rn_pool_trim), so a
+ * burst of traffic does not leave the process large for good.
  *
  * Nothing here knows about packets; the callbacks do. With no workers every submit runs both
  * steps at once in the caller's thread, which keeps one code path for both modes.
@@ -18,6 +20,7 @@
 
 #include <pthread.h>
 #include <stdbool.h>
+#include <stddef.h>
 
 struct rn_serial;
 
@@ -95,14 +98,20 @@ bool rn_queue_help(struct rn_queue *q, void *ctx);
 /* Embedded in each pooled buffer. */
 struct rn_pool_node {
 	struct rn_pool_node *next;
+	bool released; /* its pages were given back; they read as zeros when touched again */
 };
 
 struct rn_pool {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
-	struct rn_pool_node *free;
+	struct rn_pool_node *free; /* a stack: the bottom ones have been unused the longest */
 	unsigned int n_free;
 	unsigned int n_waiting;
+	/* The fewest free since the last trim: that many at the bottom were not taken since. */
+	unsigned int min_free;
+	unsigned int n_released; /* free buffers whose pages were given back */
+	/* Gives a free buffer's pages back (the owner's: madvise). NULL: never trimmed. */
+	void (*release)(struct rn_pool_node *n);
 	bool stopping;
 };
 
@@ -116,5 +125,20 @@ void rn_pool_put(struct rn_pool *p, struct rn_pool_node *n);
 struct rn_pool_node *rn_pool_get(struct rn_pool *p, int timeout_ms);
 /* Wakes every waiter for good: used on shutdown. */
 void rn_pool_stop(struct rn_pool *p);
+/*
+ * Releases the buffers that stayed free since the previous call (the first call only starts
+ * the period), outside the pool lock: call it every few seconds, from one thread. Returns
+ * how many it released now; buffers still released from an earlier call are not counted.
+ */
+unsigned int rn_pool_trim(struct rn_pool *p);
+
+/*
+ * Page-aligned memory for pooled buffers, mapped straight from the kernel, so that
+ * rn_pool_mem_release can give whole pages back (they read as zeros afterwards).
+ * rn_pool_mem_alloc returns NULL on failure.
+ */
+void *rn_pool_mem_alloc(size_t size);
+void rn_pool_mem_free(void *mem, size_t size);
+void rn_pool_mem_release(void *mem, size_t size);
 
 #endif

@@ -12,7 +12,9 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -446,6 +448,99 @@ static void test_pool_stop_wakes_waiter(void **state)
 	rn_pool_destroy(&pool);
 }
 
+enum { MEM_BUF_SIZE = 64 * 1024 };
+
+struct mem_buf {
+	struct rn_pool_node node;
+	uint8_t *mem;
+};
+
+static void mem_buf_release(struct rn_pool_node *n)
+{
+	struct mem_buf *b = (struct mem_buf *)((char *)n - offsetof(struct mem_buf, node));
+
+	rn_pool_mem_release(b->mem, MEM_BUF_SIZE);
+}
+
+/* How many of the buffer's pages are in memory. */
+static size_t resident_pages(const uint8_t *mem)
+{
+	size_t page = (size_t)sysconf(_SC_PAGESIZE), n = MEM_BUF_SIZE / page, count = 0;
+	unsigned char vec[MEM_BUF_SIZE / 4096];
+
+	assert_true(n <= sizeof(vec));
+	assert_int_equal(mincore((void *)mem, MEM_BUF_SIZE, vec), 0);
+	for (size_t i = 0; i < n; i++)
+		count += vec[i] & 1;
+	return count;
+}
+
+/*
+ * Buffers left in the pool through a whole trim period give their pages back; one taken in
+ * that period keeps them, until a period passes without it being taken either.
+ */
+static void test_pool_trim_gives_idle_pages_back(void **state)
+{
+	size_t all = MEM_BUF_SIZE / (size_t)sysconf(_SC_PAGESIZE);
+	struct mem_buf bufs[4];
+	struct rn_pool pool;
+	struct rn_pool_node *n;
+
+	(void)state;
+	rn_pool_init(&pool);
+	pool.release = mem_buf_release;
+	for (int i = 0; i < 4; i++) {
+		bufs[i].mem = rn_pool_mem_alloc(MEM_BUF_SIZE);
+		assert_non_null(bufs[i].mem);
+		memset(bufs[i].mem, 0xa5, MEM_BUF_SIZE); /* a burst touched them all */
+		assert_int_equal(resident_pages(bufs[i].mem), all);
+		rn_pool_put(&pool, &bufs[i].node);
+	}
+	assert_int_equal(rn_pool_trim(&pool), 0); /* the first call only starts the period */
+
+	/* A light load: one buffer at a time, the one on top. */
+	n = rn_pool_get(&pool, 0);
+	assert_ptr_equal(n, &bufs[3].node);
+	memset(bufs[3].mem, 0x5a, MEM_BUF_SIZE);
+	rn_pool_put(&pool, n);
+	assert_int_equal(rn_pool_trim(&pool), 3);
+	assert_int_equal(pool.n_released, 3);
+	assert_int_equal(pool.n_free, 4);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(resident_pages(bufs[i].mem), 0);
+	assert_int_equal(resident_pages(bufs[3].mem), all); /* busy: kept */
+	assert_int_equal(bufs[3].mem[0], 0x5a);
+
+	/* Busy again: nothing new to release, and the released ones are not counted twice. */
+	rn_pool_put(&pool, rn_pool_get(&pool, 0));
+	assert_int_equal(rn_pool_trim(&pool), 0);
+	assert_int_equal(resident_pages(bufs[3].mem), all);
+
+	/* A whole period untouched: the last one goes too. */
+	assert_int_equal(rn_pool_trim(&pool), 1);
+	assert_int_equal(pool.n_released, 4);
+	assert_int_equal(resident_pages(bufs[3].mem), 0);
+
+	/* A burst takes them all back; released memory reads as zeros and works as before. */
+	for (int i = 3; i >= 0; i--) {
+		n = rn_pool_get(&pool, 0);
+		assert_ptr_equal(n, &bufs[i].node);
+		assert_int_equal(bufs[i].mem[MEM_BUF_SIZE - 1], 0);
+		memset(bufs[i].mem, 0x11, MEM_BUF_SIZE);
+		assert_int_equal(resident_pages(bufs[i].mem), all);
+	}
+	assert_int_equal(pool.n_released, 0);
+	assert_int_equal(rn_pool_trim(&pool), 0); /* everything in use: nothing to release */
+	for (int i = 0; i < 4; i++)
+		rn_pool_put(&pool, &bufs[i].node);
+	assert_int_equal(rn_pool_trim(&pool), 0); /* none was free the whole period */
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(resident_pages(bufs[i].mem), all);
+	for (int i = 0; i < 4; i++)
+		rn_pool_mem_free(bufs[i].mem, MEM_BUF_SIZE);
+	rn_pool_destroy(&pool);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -458,6 +553,7 @@ int main(void)
 		cmocka_unit_test(test_stop_finishes_queue),
 		cmocka_unit_test(test_pool_exhaustion),
 		cmocka_unit_test(test_pool_stop_wakes_waiter),
+		cmocka_unit_test(test_pool_trim_gives_idle_pages_back),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

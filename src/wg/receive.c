@@ -492,15 +492,16 @@ static void rx_submit(struct rn_wg_device *dev, struct rn_rx_buf *b, unsigned in
 	}
 }
 
+/* Mapped, not from the heap: its ~40 KiB of tables take memory only once a receive uses them. */
 static struct rn_rx_buf *rx_buf_new(struct rn_wg_device *dev)
 {
-	struct rn_rx_buf *b = calloc(1, sizeof(*b));
+	struct rn_rx_buf *b = rn_pool_mem_alloc(sizeof(*b));
 
 	if (!b)
 		return NULL;
 	b->dev = dev;
 	if (rn_udp_rx_init(&b->rx, &dev->udp) < 0) {
-		free(b);
+		rn_pool_mem_free(b, sizeof(*b));
 		return NULL;
 	}
 	return b;
@@ -511,7 +512,13 @@ static void rx_buf_free(struct rn_rx_buf *b)
 	if (!b)
 		return;
 	rn_udp_rx_free(&b->rx);
-	free(b);
+	rn_pool_mem_free(b, sizeof(*b));
+}
+
+/* The pool's release: the arena was idle a whole trim period. */
+static void rx_buf_release(struct rn_pool_node *node)
+{
+	rn_udp_rx_release(&rx_of_node(node)->rx);
 }
 
 int rn_receive_pool_alloc(struct rn_wg_device *dev, unsigned int n)
@@ -520,6 +527,7 @@ int rn_receive_pool_alloc(struct rn_wg_device *dev, unsigned int n)
 	dev->rx_bufs = calloc(n, sizeof(*dev->rx_bufs));
 	if (!dev->rx_bufs)
 		return -ENOMEM;
+	dev->rx_pool.release = rx_buf_release;
 	for (unsigned int i = 0; i < n; i++) {
 		struct rn_rx_buf *b = rx_buf_new(dev);
 
@@ -624,6 +632,7 @@ void *rn_receive_udp_thread(void *arg)
 	struct rn_wg_device *dev = arg;
 	struct rn_wg_worker *self = &dev->workers[dev->n_workers + RN_READER_UDP];
 	struct rn_rx_buf *spare = rx_buf_new(dev), *b = NULL;
+	uint64_t spare_used_ns = 0; /* 0: its pages are given back (or never touched) */
 
 	if (!spare) {
 		log_error(RX, "out of memory for the receive buffers");
@@ -653,7 +662,18 @@ void *rn_receive_udp_thread(void *arg)
 			b = node ? rx_of_node(node) : spare;
 		}
 		n = rx_step(dev, &b, spare, self);
+		if (b == spare && n > 0)
+			spare_used_ns = rn_now_ns();
 		if (n == -EAGAIN || n == -EINTR) {
+			/* Idle: the buffer goes back, so the pool can trim it if this lasts. */
+			if (b && b != spare)
+				rn_pool_put(&dev->rx_pool, &b->node);
+			b = NULL;
+			if (spare_used_ns &&
+			    rn_now_ns() - spare_used_ns >= RN_POOL_TRIM_MS * RN_NS_PER_MS) {
+				rn_udp_rx_release(&spare->rx);
+				spare_used_ns = 0;
+			}
 			/* Rebinding swaps the socket under the same fd: poll it anew. */
 			if (poll(pfd, 3, 1000) > 0 && (pfd[2].revents & POLLIN) &&
 			    read(dev->udp_wake_fd, &wake, sizeof(wake)) < 0)

@@ -35,6 +35,9 @@ enum {
 	 * super-packet with more segments than fit takes several buffers (tx_read_queue).
 	 */
 	SLOT_AREA = 128 * 1024 + 4096,
+	/* Both areas in one mapping, the slots from a page boundary: released together. */
+	TX_READ_AREA_PAGES = (READ_AREA + 4095) / 4096 * 4096,
+	TX_AREAS = TX_READ_AREA_PAGES + SLOT_AREA,
 };
 
 int rn_send_raw(struct rn_wg_device *dev, const union rn_wg_endpoint *dst, const void *buf,
@@ -565,6 +568,9 @@ void *rn_send_tun_thread(void *arg)
 			if (errno == EINTR)
 				continue;
 			if (errno == EAGAIN) {
+				/* Idle: the buffer goes back, so the pool can trim it if this lasts. */
+				rn_pool_put(&dev->tx_pool, &b->node);
+				b = NULL;
 				poll(pfd, 2, -1);
 				continue;
 			}
@@ -585,12 +591,19 @@ void *rn_send_tun_thread(void *arg)
 	return NULL;
 }
 
+/* The pool's release: the buffer was idle a whole trim period. */
+static void tx_buf_release(struct rn_pool_node *node)
+{
+	rn_pool_mem_release(tx_of_node(node)->read_area, TX_AREAS);
+}
+
 int rn_send_pool_alloc(struct rn_wg_device *dev, unsigned int n)
 {
 	/* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers */
 	dev->tx_bufs = calloc(n, sizeof(*dev->tx_bufs));
 	if (!dev->tx_bufs)
 		return -ENOMEM;
+	dev->tx_pool.release = tx_buf_release;
 	for (unsigned int i = 0; i < n; i++) {
 		struct rn_tx_buf *b = calloc(1, sizeof(*b));
 
@@ -598,10 +611,10 @@ int rn_send_pool_alloc(struct rn_wg_device *dev, unsigned int n)
 			return -ENOMEM;
 		dev->tx_bufs[dev->n_tx_bufs++] = b;
 		b->dev = dev;
-		b->read_area = malloc(READ_AREA);
-		b->slot_area = malloc(SLOT_AREA);
-		if (!b->read_area || !b->slot_area)
+		b->read_area = rn_pool_mem_alloc(TX_AREAS);
+		if (!b->read_area)
 			return -ENOMEM;
+		b->slot_area = b->read_area + TX_READ_AREA_PAGES;
 		rn_pool_put(&dev->tx_pool, &b->node);
 	}
 	return 0;
@@ -610,8 +623,7 @@ int rn_send_pool_alloc(struct rn_wg_device *dev, unsigned int n)
 void rn_send_pool_free(struct rn_wg_device *dev)
 {
 	for (unsigned int i = 0; i < dev->n_tx_bufs; i++) {
-		free(dev->tx_bufs[i]->read_area);
-		free(dev->tx_bufs[i]->slot_area);
+		rn_pool_mem_free(dev->tx_bufs[i]->read_area, TX_AREAS);
 		free(dev->tx_bufs[i]);
 	}
 	free(dev->tx_bufs);

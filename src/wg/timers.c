@@ -157,12 +157,19 @@ void *rn_timers_thread(void *arg)
 {
 	struct rn_wg_device *dev = arg;
 	struct timespec tick = { 0, TICK_MS * 1000000L };
+	unsigned int ticks = 0;
 
 	while (!dev->stopping) {
 		nanosleep(&tick, NULL);
 		pthread_rwlock_rdlock(&dev->cfg_lock);
 		rn_timers_tick(dev, rn_now_ns());
 		pthread_rwlock_unlock(&dev->cfg_lock);
+		/* After a burst, the buffers it needed and the load no longer does go back. */
+		if (++ticks == RN_POOL_TRIM_MS / TICK_MS) {
+			ticks = 0;
+			rn_pool_trim(&dev->rx_pool);
+			rn_pool_trim(&dev->tx_pool);
+		}
 	}
 	return NULL;
 }

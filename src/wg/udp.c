@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "wg/queue.h"
 
 #ifndef UDP_SEGMENT
 #define UDP_SEGMENT 103
@@ -342,27 +343,38 @@ int rn_udp_send_batch(struct rn_udp *u, const union rn_wg_endpoint *dst, struct 
 
 int rn_udp_rx_init(struct rn_udp_rx *rx, const struct rn_udp *u)
 {
-	memset(rx, 0, sizeof(*rx));
+	/*
+	 * No memset of the whole struct: the addresses and control buffers are written by each
+	 * receive before they are read, and left alone they cost no memory in an idle pool.
+	 */
+	rx->n_msgs = rx->cur = 0;
+	rx->off = 0;
 	rx->max_msgs = u->gro ? RN_UDP_RX_MSGS_GRO : RN_UDP_RX_MSGS_PLAIN;
 	rx->buf_size = u->gro ? RN_UDP_RX_BUF_GRO : RN_UDP_RX_BUF_PLAIN;
-	rx->arena = malloc((size_t)rx->max_msgs * rx->buf_size);
+	rx->arena = rn_pool_mem_alloc((size_t)rx->max_msgs * rx->buf_size);
 	if (!rx->arena)
 		return -ENOMEM;
 	for (int k = 0; k < rx->max_msgs; k++) {
 		rx->iov[k].iov_base = rx->arena + (size_t)k * rx->buf_size;
 		rx->iov[k].iov_len = rx->buf_size;
-		rx->msgs[k].msg_hdr.msg_iov = &rx->iov[k];
-		rx->msgs[k].msg_hdr.msg_iovlen = 1;
-		rx->msgs[k].msg_hdr.msg_name = &rx->from[k];
-		rx->msgs[k].msg_hdr.msg_control = rx->ctrl[k];
+		rx->msgs[k] = (struct mmsghdr){ .msg_hdr = { .msg_iov = &rx->iov[k],
+							     .msg_iovlen = 1,
+							     .msg_name = &rx->from[k],
+							     .msg_control = rx->ctrl[k] } };
 	}
 	return 0;
 }
 
 void rn_udp_rx_free(struct rn_udp_rx *rx)
 {
-	free(rx->arena);
+	rn_pool_mem_free(rx->arena, (size_t)rx->max_msgs * rx->buf_size);
 	rx->arena = NULL;
+	rx->n_msgs = rx->cur = 0;
+}
+
+void rn_udp_rx_release(struct rn_udp_rx *rx)
+{
+	rn_pool_mem_release(rx->arena, (size_t)rx->max_msgs * rx->buf_size);
 	rx->n_msgs = rx->cur = 0;
 }
 

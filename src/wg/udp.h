@@ -64,7 +64,7 @@ struct rn_udp_dgram {
 };
 
 /*
- * A receive batch: the recvmmsg() state and its buffers (about 1 MiB, allocated once by
+ * A receive batch: the recvmmsg() state and its buffers (about 1 MiB, mapped once by
  * rn_udp_rx_init). Datagrams handed out stay valid until the next rn_udp_recv_batch.
  */
 struct rn_udp_rx {
@@ -115,6 +115,8 @@ int rn_udp_send_batch_from(struct rn_udp *u, const union rn_wg_endpoint *dst,
 /* Allocates the receive buffers, sized for u->gro. 0 or -ENOMEM. */
 int rn_udp_rx_init(struct rn_udp_rx *rx, const struct rn_udp *u);
 void rn_udp_rx_free(struct rn_udp_rx *rx);
+/* Gives the buffers' pages back to the kernel while idle; the next receive touches them anew. */
+void rn_udp_rx_release(struct rn_udp_rx *rx);
 /*
  * Receives what is queued (recvmmsg with MSG_DONTWAIT). Returns the number of datagrams, or
  * -EAGAIN when none is waiting, or another -errno. Then iterate with rn_udp_rx_next.
