@@ -60,6 +60,9 @@ uint64_t rn_mapper_epoch_serial(const struct rn_mapper_epoch *e);
 /* What e was made from, borrowed for e's lifetime (e.g. for autoApprovers at enrollment). */
 const struct rn_control_world *rn_mapper_epoch_world(const struct rn_mapper_epoch *e);
 const struct rn_policy *rn_mapper_epoch_policy(const struct rn_mapper_epoch *e);
+/* How long after its last poll a node counts as online: RN_MAPPER_ONLINE_S (test builds may
+ * shorten it, with shorter polls). */
+int64_t rn_mapper_online_s(void);
 /* Whether some node's online state at now differs from what the epoch says, or a node's key
  * expired since: time to reload. */
 bool rn_mapper_epoch_online_changed(const struct rn_mapper_epoch *e, int64_t now);

@@ -424,7 +424,7 @@ static bool rn_serve_hold(struct rn_serve *s, const struct rn_store_node *nd, bo
 static void rn_serve_checkin(struct rn_serve *s, const struct rn_store_node *nd,
 			     const struct rn_api_poll *req, int64_t now)
 {
-	bool was_online = nd->last_seen > 0 && now - nd->last_seen <= RN_MAPPER_ONLINE_S;
+	bool was_online = nd->last_seen > 0 && now - nd->last_seen <= rn_mapper_online_s();
 	bool moved = req->offer.endpoints && strcmp(req->offer.endpoints, nd->endpoints);
 	const struct rn_coalesce_offer *held = rn_coalesce_held_offer(s->co, nd->id);
 	const char *cur_routes = held ? held->routes : nd->advertised_routes;
