@@ -231,7 +231,8 @@ static enum MHD_Result rn_serve_handle(void *cls, struct MHD_Connection *conn, c
 		else
 			rn_serve_challenge(s, ci->client_addr, req->body, req->len, &r);
 	} else if (!strcmp(url, "/v1/poll")) {
-		rn_serve_poll(s, auth, req->body, req->len, &r);
+		ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+		rn_serve_poll(s, auth, req->body, req->len, ci ? ci->connect_fd : -1, &r);
 	} else if (!strcmp(url, "/v1/call")) {
 		rn_serve_call(s, auth, req->body, req->len, &r);
 	} else {

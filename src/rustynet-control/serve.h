@@ -85,7 +85,8 @@ void rn_serve_challenge(struct rn_serve *s, const struct sockaddr *peer, const c
 			size_t len, struct rn_serve_reply *r);
 /* How long a long-poll waits for a change: RN_SERVE_POLL_S (shorter in test builds on demand). */
 int64_t rn_serve_poll_s(void);
-void rn_serve_poll(struct rn_serve *s, const char *auth, const char *body, size_t len,
+/* POST /v1/poll; fd is the connection's socket (-1: unknown), to notice a client gone away. */
+void rn_serve_poll(struct rn_serve *s, const char *auth, const char *body, size_t len, int fd,
 		   struct rn_serve_reply *r);
 void rn_serve_logout(struct rn_serve *s, const char *auth, const char *body, size_t len,
 		     struct rn_serve_reply *r);

@@ -4,6 +4,7 @@
  * server's shared state. HTTP is serve.c's; these take a body and fill in a reply.
  */
 #include <errno.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -478,7 +479,19 @@ static void rn_serve_abs_deadline(struct timespec *ts, int seconds)
 	ts->tv_sec += seconds;
 }
 
-void rn_serve_poll(struct rn_serve *s, const char *auth, const char *body, size_t len,
+/*
+ * Whether the client of a long-poll has gone (closed its side): a node that restarts its poll
+ * (a new offer) leaves the old one waiting here, and that one must not take the node's calls,
+ * which it would answer into a closed connection.
+ */
+static bool rn_serve_client_gone(int fd)
+{
+	struct pollfd p = { .fd = fd, .events = POLLRDHUP };
+
+	return fd >= 0 && poll(&p, 1, 0) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR));
+}
+
+void rn_serve_poll(struct rn_serve *s, const char *auth, const char *body, size_t len, int fd,
 		   struct rn_serve_reply *r)
 {
 	struct rn_store_node nd;
@@ -524,6 +537,11 @@ void rn_serve_poll(struct rn_serve *s, const char *auth, const char *body, size_
 			break;
 		}
 		free(env);
+		if (rn_serve_client_gone(fd)) {
+			r->status =
+			    204; /* nobody reads it; the node's newer poll takes what waits */
+			break;
+		}
 		if (req.calls && rn_serve_take_calls(s, (uint64_t)nd.id, r))
 			break;
 		if (s->stopping) {
