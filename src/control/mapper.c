@@ -4,6 +4,7 @@
 #include "control/mapper.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -287,16 +288,29 @@ const struct rn_policy *rn_mapper_epoch_policy(const struct rn_mapper_epoch *e)
 	return e->policy;
 }
 
-int64_t rn_mapper_online_s(void)
-{
 #ifdef RN_TEST_HOOKS
-	/* Test builds: a shorter window for the offline tests (dns-basic.sh), with short polls. */
+static int64_t rn_mapper_online_hook_s = RN_MAPPER_ONLINE_S;
+static pthread_once_t rn_mapper_online_once = PTHREAD_ONCE_INIT;
+
+/* Test builds: a shorter window for the offline tests (dns-basic.sh), with short polls. Read
+ * once: rn_mapper_online runs for every node of every map. */
+static void rn_mapper_online_read(void)
+{
 	const char *v = getenv("RUSTYNET_CONTROL_ONLINE_S");
 
 	if (v && atoi(v) > 0 && atoi(v) <= RN_MAPPER_ONLINE_S)
-		return atoi(v);
+		rn_mapper_online_hook_s = atoi(v);
+}
 #endif
+
+int64_t rn_mapper_online_s(void)
+{
+#ifdef RN_TEST_HOOKS
+	pthread_once(&rn_mapper_online_once, rn_mapper_online_read);
+	return rn_mapper_online_hook_s;
+#else
 	return RN_MAPPER_ONLINE_S;
+#endif
 }
 
 static bool rn_mapper_online(int64_t last_seen, int64_t now)
