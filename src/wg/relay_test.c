@@ -7,11 +7,14 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <poll.h>
+#include <pthread.h>
 #include <setjmp.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -314,6 +317,82 @@ static void test_answer_goes_to_probes_too(void **state)
 	two_close(&t);
 }
 
+/*
+ * Whitepaper 6.5 timers across the send thread's window: b answers a's data while a's send
+ * thread is still between its send and its bookkeeping (as under load). The answer must still
+ * count: a's no-reply timer stays off (else a new handshake 15 s after the traffic ends), and
+ * the keepalive a owes b for b's data stays due (else b's no-reply timer makes one).
+ */
+struct racing {
+	struct two *t;
+	atomic_bool answered;
+};
+
+static void answer_at_once(void *ctx, const uint8_t key[32], const union rn_wg_endpoint *to,
+			   const void *buf, size_t len)
+{
+	struct racing *r = ctx;
+	struct two *t = r->t;
+	union rn_wg_endpoint relay = relay_ep(1);
+	uint8_t ping[64];
+	size_t n;
+
+	(void)key;
+	(void)to;
+	if (type_of(buf) != RN_MESSAGE_DATA || atomic_load(&r->answered))
+		return;
+	assert_int_equal(rn_wg_device_relay_input(t->b, &relay, buf, len), 0);
+	rn_testdev_pump(t->b);
+	n = rn_test_ping4(ping, "100.64.0.2", "100.64.0.1");
+	stage(t->b_a, ping, n);
+	pthread_mutex_lock(&t->b_a->lock);
+	rn_send_staged_locked(t->b_a, rn_now_ns());
+	pthread_mutex_unlock(&t->b_a->lock);
+	assert_int_equal(deliver(&t->qb, t->a, &relay), 1);
+	atomic_store(&r->answered, true);
+}
+
+static void test_answer_inside_the_send_window(void **state)
+{
+	union rn_wg_endpoint relay = relay_ep(1);
+	uint8_t ping[64], got[2048];
+	struct racing r = { 0 };
+	uint64_t one = 1;
+	pthread_t tx;
+	size_t len;
+	struct two t;
+
+	(void)state;
+	two_open(&t);
+	r.t = &t;
+	assert_int_equal(rn_wg_device_initiate(t.a, t.pub_b), 0);
+	assert_int_equal(deliver(&t.qa, t.b, &relay), 1);
+	assert_int_equal(deliver(&t.qb, t.a, &relay), 1); /* a: response and its keepalive */
+	assert_int_equal(deliver(&t.qa, t.b, &relay), 1); /* b: the session confirmed */
+	t.qb.n = 0;
+	rn_wg_device_set_relay_hook(t.a, answer_at_once, &r);
+	t.a->stop_fd = eventfd(0, EFD_CLOEXEC); /* the test device has none: no threads */
+	assert_true(t.a->stop_fd >= 0);
+
+	assert_int_equal(pthread_create(&tx, NULL, rn_send_tun_thread, t.a), 0);
+	len = rn_test_ping4(ping, "100.64.0.1", "100.64.0.2");
+	assert_int_equal(write(t.tun_a, ping, len), (ssize_t)len);
+	for (int i = 0; i < 200 && !atomic_load(&r.answered); i++)
+		usleep(10000);
+	t.a->stopping = true;
+	assert_int_equal(write(t.a->stop_fd, &one, sizeof(one)), (ssize_t)sizeof(one));
+	assert_int_equal(pthread_join(tx, NULL), 0);
+	assert_true(atomic_load(&r.answered));
+	assert_int_equal(tun_read(t.tun_b, got, sizeof(got)), (ssize_t)len);
+	assert_int_equal(tun_read(t.tun_a, got, sizeof(got)), (ssize_t)len); /* b's answer */
+
+	pthread_mutex_lock(&t.a_b->lock);
+	assert_int_equal(t.a_b->timer_new_handshake, 0);
+	assert_int_not_equal(t.a_b->timer_send_keepalive, 0);
+	pthread_mutex_unlock(&t.a_b->lock);
+	two_close(&t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -322,6 +401,7 @@ int main(void)
 		cmocka_unit_test(test_unknown_session_from_a_relay_endpoint),
 		cmocka_unit_test(test_probe_moves_a_relayed_peer_to_direct),
 		cmocka_unit_test(test_answer_goes_to_probes_too),
+		cmocka_unit_test(test_answer_inside_the_send_window),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -366,6 +366,14 @@ static void tx_drain(struct rn_queue_item *item, void *worker)
 	pthread_mutex_lock(&peer->lock);
 	ep = peer->endpoint;
 	src = src_was = peer->endpoint_src;
+	/*
+	 * The timer events before the send, not after: the peer's answer may be handled before
+	 * this thread has the lock again, and the events after it would undo what it did (start
+	 * the no-reply timer it stopped, cancel the keepalive it made due): a needless handshake.
+	 */
+	rn_timers_any_authenticated_packet_traversal(peer, b->now);
+	rn_timers_any_authenticated_packet_sent(peer);
+	rn_timers_data_sent(peer, b->now);
 	pthread_mutex_unlock(&peer->lock);
 	if (b->n_msgs && ep.sa.sa_family != AF_UNSPEC &&
 	    rn_send_to(peer, &ep, &src, b->msgs, b->n_msgs) >= 0)
@@ -376,9 +384,6 @@ static void tx_drain(struct rn_queue_item *item, void *worker)
 	if (src.family != src_was.family && rn_udp_src_equal(&peer->endpoint_src, &src_was))
 		peer->endpoint_src = src;
 	peer->tx_bytes += total;
-	rn_timers_any_authenticated_packet_traversal(peer, b->now);
-	rn_timers_any_authenticated_packet_sent(peer);
-	rn_timers_data_sent(peer, b->now);
 	keep_key_fresh_locked(peer, b->kp, b->now);
 	pthread_mutex_unlock(&peer->lock);
 out:
