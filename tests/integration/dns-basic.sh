@@ -28,7 +28,7 @@ TEST_TAG=dns
 . "$(dirname "$0")/../lib.sh"
 # shellcheck source=tests/mesh-lib.sh
 . "$(dirname "$0")/../mesh-lib.sh"
-plan 69
+plan 78
 need_root
 need_cmds python3 dig kdig dnsmasq
 
@@ -182,6 +182,27 @@ flood() {
 check "a UDP flood stalls neither the daemon nor the zone" flood
 check "dig still answers after the flood" wait_for 3 is 192.0.2.80 qc c @100.100.100.100 www.example.test A
 rnn c dns inspect --json | python3 -c "import json,sys; print('# c after the flood:', json.load(sys.stdin)['stats'])" || true
+
+# ---------------------------------------------------------------- extra records (admin)
+check "admin: dns records add printer A 192.168.1.5" ctl dns records add printer A 192.168.1.5
+check "c resolves printer.rustynet to it (within 5 s)" \
+	wait_for 5 is 192.168.1.5 qc c @100.100.100.100 printer.rustynet A
+check "admin: dns records add svc.example.com AAAA 2001:db8::80 (outside the zone)" \
+	ctl dns records add svc.example.com AAAA 2001:db8::80
+check "c resolves svc.example.com AAAA from the record (within 5 s)" \
+	wait_for 5 is 2001:db8::80 qc c @100.100.100.100 svc.example.com AAAA
+records_listed() {
+	ctl dns records list --json | python3 -c "import json,sys
+r=json.load(sys.stdin)['records']; print(r)
+sys.exit(0 if [(x['name'], x['type'], x['value']) for x in r] == [('printer.rustynet', 'A', '192.168.1.5'), ('svc.example.com', 'AAAA', '2001:db8::80')] else 1)"
+}
+check "dns records list --json shows both" records_listed
+check "a bad record is a usage error and changes nothing" \
+	eval "fails_with 2 'not a unicast IPv4' ctl dns records add bad A 2001:db8::1 && records_listed"
+check "admin: dns records remove printer" ctl dns records remove printer
+check "printer.rustynet is NXDOMAIN on c again (within 5 s)" \
+	wait_for 5 status_is NXDOMAIN @100.100.100.100 printer.rustynet A
+check "admin: dns records clear" ctl dns records clear
 
 # ---------------------------------------------------------------- up --accept-dns=false on b
 # Magic DNS off on this device: the resolver stops, its addresses go, resolv.conf is the original
