@@ -476,10 +476,13 @@ static size_t subnet_dst(const struct ctx *c, size_t ai, size_t di, size_t m,
 	return hits.n;
 }
 
-static bool exit_dst(const struct ctx *c, size_t ai, size_t di, size_t m)
+/* How many destinations d grants through exit node m: autogroup:internet's, an ipset's part. */
+static size_t exit_dst(const struct ctx *c, size_t ai, size_t di, size_t m)
 {
-	return c->pol->acls[ai].dst[di].target.kind == RN_POLICY_TARGET_INTERNET &&
-	       exit_ok(&c->w->nodes[m]) && via_ok(&c->acl[ai], m) && live(c, ai, NULL);
+	size_t n;
+
+	rn_policy_target_internet(c->pol, &c->pol->acls[ai].dst[di].target, &n);
+	return n && exit_ok(&c->w->nodes[m]) && via_ok(&c->acl[ai], m) && live(c, ai, NULL) ? n : 0;
 }
 
 /* Whether node s counts as a source of an autogroup:self grant at node d: d's user's own. */
@@ -617,7 +620,6 @@ static int self_src(const struct ctx *c, size_t ai, size_t m, struct prefixes *o
 /* The rules one destination of one entry gives node m: one per context it reaches m in. */
 static int compile_entry(struct rn_filter *f, const struct ctx *c, size_t ai, size_t di, size_t m)
 {
-	static const uint8_t any[16];
 	const struct prefixes *src = &c->acl[ai].src_pfx;
 	struct prefixes self = { 0 };
 	struct rn_filter_prefix *dst;
@@ -631,7 +633,11 @@ static int compile_entry(struct rn_filter *f, const struct ctx *c, size_t ai, si
 		src = &self;
 	}
 	for (int context = RN_FILTER_MESH; context <= RN_FILTER_EXIT; context++) {
-		dst = calloc(subnet_room(c, ai, di, m), sizeof(*dst));
+		size_t room = subnet_room(c, ai, di, m), n_inet;
+		const struct rn_filter_prefix *inet =
+		    rn_policy_target_internet(c->pol, &c->pol->acls[ai].dst[di].target, &n_inet);
+
+		dst = calloc(room > n_inet ? room : n_inet, sizeof(*dst));
 		if (!dst) {
 			ret = -ENOMEM;
 			break;
@@ -641,9 +647,9 @@ static int compile_entry(struct rn_filter *f, const struct ctx *c, size_t ai, si
 		} else if (context == RN_FILTER_SUBNET) {
 			n = subnet_dst(c, ai, di, m, dst);
 		} else {
-			n = exit_dst(c, ai, di, m) ? 2 : 0;
-			rn_filter_prefix_make(&dst[0], AF_INET, any, 0);
-			rn_filter_prefix_make(&dst[1], AF_INET6, any, 0);
+			n = exit_dst(c, ai, di, m);
+			if (n)
+				memcpy(dst, inet, n * sizeof(*dst));
 		}
 		if (!n) {
 			free(dst);
@@ -717,11 +723,15 @@ int rn_policy_visible_peers(const struct rn_policy *pol, const struct rn_policy_
 	return 0;
 }
 
-static bool grants_internet(const struct rn_policy_acl *a)
+static bool grants_internet(const struct rn_policy *pol, const struct rn_policy_acl *a)
 {
-	for (size_t di = 0; di < a->n_dst; di++)
-		if (a->dst[di].target.kind == RN_POLICY_TARGET_INTERNET)
+	for (size_t di = 0; di < a->n_dst; di++) {
+		size_t n;
+
+		rn_policy_target_internet(pol, &a->dst[di].target, &n);
+		if (n)
 			return true;
+	}
 	return false;
 }
 
@@ -743,7 +753,7 @@ int rn_policy_exit_nodes_for(const struct rn_policy *pol, const struct rn_policy
 
 		for (size_t ai = 0; e != me && exit_ok(&w->nodes[e]) && !ok && ai < pol->n_acls;
 		     ai++)
-			ok = grants_internet(&pol->acls[ai]) && src_has(&c, ai, me) &&
+			ok = grants_internet(pol, &pol->acls[ai]) && src_has(&c, ai, me) &&
 			     via_ok(&c.acl[ai], e);
 		if (ok)
 			out[(*n)++] = w->nodes[e].id;

@@ -395,6 +395,26 @@ static const struct filter_case filter_cases[] = {
 		 { "bobsrv", "alice-laptop/6", MESH, "bobsrv/6", TCP, 443, ALLOW },
 		 { "bobsrv", "alice-laptop", MESH, "bobsrv", TCP, 443, DENY },
 		 { "server1", "alice-laptop", MESH, "server1", TCP, 22, DENY }) },
+	{ "an ipset of the internet less a range: exit use but there, and never a LAN",
+	  HEAD " \"ipsets\": {\"ipset:web\": [\"add autogroup:internet\", \"remove 8.8.8.0/24\","
+	       " \"remove 2001:4860::/32\"]},"
+	       " \"acls\": [" A("\"alice\"", "\"ipset:web:*\"") "]}",
+	  NULL,
+	  PROBES({ "exit-a", "alice-laptop", EXIT, "1.1.1.1", TCP, 443, ALLOW },
+		 { "exit-a", "alice-laptop", EXIT, "8.8.4.4", UDP, 53, ALLOW },
+		 { "exit-a", "alice-laptop", EXIT, "8.8.8.8", UDP, 53, DENY },
+		 { "exit-a", "alice-laptop/6", EXIT, "2606:4700::1111", TCP, 443, ALLOW },
+		 { "exit-a", "alice-laptop/6", EXIT, "2001:4860::8888", TCP, 443, DENY },
+		 { "exit-a", "alice-laptop", SUBNET, "192.168.1.10", TCP, 22, DENY },
+		 { "exit-u", "alice-laptop", EXIT, "1.1.1.1", TCP, 443, DENY }, /* unapproved */
+		 { "exit-a", "bob-laptop", EXIT, "1.1.1.1", TCP, 443, DENY }) },
+	{ "an ipset that adds then removes autogroup:internet keeps its addresses",
+	  HEAD " \"ipsets\": {\"ipset:x\": [\"add office\", \"add autogroup:internet\","
+	       " \"remove autogroup:internet\"]},"
+	       " \"acls\": [" A("\"alice\"", "\"ipset:x:*\"") "]}",
+	  NULL,
+	  PROBES({ "exit-a", "alice-laptop", SUBNET, "192.168.1.10", TCP, 22, ALLOW },
+		 { "exit-a", "alice-laptop", EXIT, "1.1.1.1", TCP, 443, DENY }) },
 	{ "an ipset under via: its part of the LAN, through exit-a only",
 	  HEAD " \"ipsets\": {\"ipset:web\": [\"192.168.1.0/25\"]},"
 	       " \"acls\": [" AV("\"alice\"", "\"ipset:web:443\"", "\"exit-a\"") "]}",

@@ -3,11 +3,15 @@
  * "ipsets", as in Tailscale: named sets of addresses, each a list of operations done in order,
  * "add TARGET" and "remove TARGET" (a bare TARGET adds, allowed only in a set without removes),
  * a TARGET an address, a CIDR, a host or another ipset ("ipset:x", in any order, never in a
- * cycle). Each set is resolved here, once, to disjoint prefixes: a remove splits a prefix that
- * holds the removed one into the halves beside it, so the compiler sees plain CIDRs.
+ * cycle), or autogroup:internet. Each set is resolved here, once, to disjoint prefixes in two
+ * parts: the addresses (which the compiler treats as CIDRs) and what is left of
+ * autogroup:internet (which it grants through exit nodes, as autogroup:internet itself). A
+ * remove takes from both, splitting a prefix that holds the removed one into the halves beside
+ * it; the parts never mix, so removing from the internet part cannot grant a LAN.
  */
 #include <errno.h>
 #include <stdlib.h>
+#include <sys/socket.h>
 #include <string.h>
 
 #include "policy/parser.h"
@@ -43,8 +47,26 @@ rn_policy_target_prefixes(const struct rn_policy *pol, const struct rn_policy_ta
 		return &t->prefix;
 	}
 	if (t->kind == RN_POLICY_TARGET_IPSET && t->index < pol->n_ipsets) {
-		*n = pol->ipsets[t->index].n;
-		return pol->ipsets[t->index].v;
+		*n = pol->ipsets[t->index].addrs.n;
+		return pol->ipsets[t->index].addrs.v;
+	}
+	*n = 0;
+	return NULL;
+}
+
+static const struct rn_filter_prefix everywhere[2] = { { .family = AF_INET },
+						       { .family = AF_INET6 } };
+
+const struct rn_filter_prefix *
+rn_policy_target_internet(const struct rn_policy *pol, const struct rn_policy_target *t, size_t *n)
+{
+	if (t->kind == RN_POLICY_TARGET_INTERNET) {
+		*n = 2;
+		return everywhere;
+	}
+	if (t->kind == RN_POLICY_TARGET_IPSET && t->index < pol->n_ipsets) {
+		*n = pol->ipsets[t->index].internet.n;
+		return pol->ipsets[t->index].internet.v;
 	}
 	*n = 0;
 	return NULL;
@@ -54,7 +76,8 @@ void rn_policy_ipsets_free(struct rn_policy *pol)
 {
 	for (size_t i = 0; i < pol->n_ipsets; i++) {
 		free(pol->ipsets[i].name);
-		free(pol->ipsets[i].v);
+		free(pol->ipsets[i].addrs.v);
+		free(pol->ipsets[i].internet.v);
 	}
 	free(pol->ipsets);
 	pol->ipsets = NULL;
@@ -68,7 +91,7 @@ static bool holds(const struct rn_filter_prefix *outer, const struct rn_filter_p
 	return outer->len <= inner->len && rn_filter_prefix_has(outer, inner->family, inner->addr);
 }
 
-static int push(struct rn_policy_ipset *s, const struct rn_filter_prefix *x)
+static int push(struct rn_policy_prefixes *s, const struct rn_filter_prefix *x)
 {
 	struct rn_filter_prefix *v;
 
@@ -82,7 +105,7 @@ static int push(struct rn_policy_ipset *s, const struct rn_filter_prefix *x)
 	return 0;
 }
 
-static int set_add(struct rn_policy_ipset *s, const struct rn_filter_prefix *x)
+static int set_add(struct rn_policy_prefixes *s, const struct rn_filter_prefix *x)
 {
 	size_t k = 0;
 
@@ -97,7 +120,7 @@ static int set_add(struct rn_policy_ipset *s, const struct rn_filter_prefix *x)
 }
 
 /* What is left of p once x (inside it, longer) is taken out: the sibling at every level. */
-static int split_around(struct rn_policy_ipset *s, const struct rn_filter_prefix *p,
+static int split_around(struct rn_policy_prefixes *s, const struct rn_filter_prefix *p,
 			const struct rn_filter_prefix *x)
 {
 	for (unsigned bit = p->len; bit < x->len; bit++) {
@@ -115,9 +138,9 @@ static int split_around(struct rn_policy_ipset *s, const struct rn_filter_prefix
 	return 0;
 }
 
-static int set_remove(struct rn_policy_ipset *s, const struct rn_filter_prefix *x)
+static int set_remove(struct rn_policy_prefixes *s, const struct rn_filter_prefix *x)
 {
-	struct rn_policy_ipset out = { 0 };
+	struct rn_policy_prefixes out = { 0 };
 	int ret = 0;
 
 	for (size_t i = 0; !ret && i < s->n; i++) {
@@ -142,19 +165,47 @@ static int set_remove(struct rn_policy_ipset *s, const struct rn_filter_prefix *
 
 static int resolve(struct ipset_parse *ip, size_t i);
 
-/* One operation's target into set s: another ipset's prefixes, or one of an address or host. */
+/*
+ * x added to or taken from the part to; an address removed (to is addrs) leaves the internet
+ * part too, while what is taken of autogroup:internet never takes addresses with it.
+ */
+static int change(struct rn_policy_ipset *s, struct rn_policy_prefixes *to, bool add,
+		  const struct rn_filter_prefix *x)
+{
+	int ret;
+
+	if (add)
+		return set_add(to, x);
+	ret = set_remove(to, x);
+	return ret || to == &s->internet ? ret : set_remove(&s->internet, x);
+}
+
+/* Each of n prefixes of v (a copy: the set being built may be the one a realloc moves). */
+static int change_all(struct rn_policy_ipset *s, struct rn_policy_prefixes *to, bool add,
+		      const struct rn_filter_prefix *v, size_t n)
+{
+	int ret = 0;
+
+	for (size_t k = 0; !ret && k < n; k++) {
+		struct rn_filter_prefix x = v[k];
+
+		ret = change(s, to, add, &x);
+	}
+	return ret;
+}
+
+/* One operation's target into set s: another ipset, autogroup:internet, an address or host. */
 static int apply(struct ipset_parse *ip, struct rn_policy_ipset *s, bool add, const char *target,
 		 size_t off, const char *path)
 {
 	struct rn_policy_parser *p = ip->p;
 	struct rn_policy_target t = { 0 };
 	char q[RN_POLICY_QUOTE_LEN];
-	const struct rn_filter_prefix *v = &t.prefix;
-	size_t n = 1;
 	int ret;
 
 	if (has_prefix(target, "ipset:")) {
 		long j = rn_policy_ipset_find(p->pol, target);
+		struct rn_policy_ipset *o;
 
 		if (j < 0)
 			return rn_policy_fail(p, off, "unknown ipset %s in %s: define it in ipsets",
@@ -167,24 +218,19 @@ static int apply(struct ipset_parse *ip, struct rn_policy_ipset *s, bool add, co
 		ret = resolve(ip, (size_t)j);
 		if (ret)
 			return ret;
-		/* A copy: the set being built may be the one a realloc moves. */
-		n = p->pol->ipsets[j].n;
-		v = n ? p->pol->ipsets[j].v : NULL;
-		for (size_t k = 0; k < n; k++) {
-			struct rn_filter_prefix x = v[k];
-
-			ret = add ? set_add(s, &x) : set_remove(s, &x);
-			if (ret)
-				goto grown;
-		}
-		return 0;
+		o = &p->pol->ipsets[j];
+		ret = change_all(s, &s->addrs, add, o->addrs.v, o->addrs.n);
+		if (!ret)
+			ret = change_all(s, &s->internet, add, o->internet.v, o->internet.n);
+	} else if (!strcmp(target, "autogroup:internet")) {
+		ret = change_all(s, &s->internet, add, everywhere, 2);
+	} else {
+		ret = rn_policy_parse_target(p, target, off, RN_POLICY_ROLE_IPSET, path, &t);
+		free(t.name);
+		if (ret)
+			return ret;
+		ret = change(s, &s->addrs, add, &t.prefix);
 	}
-	ret = rn_policy_parse_target(p, target, off, RN_POLICY_ROLE_IPSET, path, &t);
-	free(t.name);
-	if (ret)
-		return ret;
-	ret = add ? set_add(s, v) : set_remove(s, v);
-grown:
 	if (ret == -E2BIG)
 		return rn_policy_fail(p, off,
 				      "%s grows past %d prefixes at %s; remove fewer single "

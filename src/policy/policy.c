@@ -216,12 +216,6 @@ static int parse_ipset_item(struct rn_policy_parser *p, const char *s, size_t of
 	const struct rn_policy_list *host = find_list(p->pol->hosts, p->pol->n_hosts, s, NULL);
 	char q[RN_POLICY_QUOTE_LEN];
 
-	if (!strcmp(s, "autogroup:internet"))
-		return rn_policy_fail(p, off,
-				      "autogroup:internet in %s: an ipset holding it (to narrow "
-				      "exit node use) is not supported here yet; grant "
-				      "autogroup:internet in acls or grants instead",
-				      path);
 	if (host) {
 		t->kind = RN_POLICY_TARGET_HOST;
 		t->prefix = host->prefix;

@@ -148,11 +148,16 @@ struct rn_policy_list {
  * An IP set ("ipsets", as in Tailscale): the addresses its "add" and "remove" operations leave,
  * in order, as disjoint prefixes. The compiler treats "ipset:x" as that list of CIDRs.
  */
-struct rn_policy_ipset {
-	char *name;		    /* owned: "ipset:x" */
-	size_t off;		    /* the key's offset */
+struct rn_policy_prefixes {
 	struct rn_filter_prefix *v; /* owned */
 	size_t n;
+};
+
+struct rn_policy_ipset {
+	char *name;			    /* owned: "ipset:x" */
+	size_t off;			    /* the key's offset */
+	struct rn_policy_prefixes addrs;    /* from addresses, prefixes and hosts: as CIDRs */
+	struct rn_policy_prefixes internet; /* what is left of autogroup:internet (exit use) */
 	int state; /* while parsing: 0 not yet, 1 being resolved (a cycle if met again), 2 done */
 };
 
@@ -191,6 +196,12 @@ struct rn_policy {
 /* The prefixes a HOST, CIDR or IPSET target stands for (n 0 for the other kinds). */
 const struct rn_filter_prefix *
 rn_policy_target_prefixes(const struct rn_policy *pol, const struct rn_policy_target *t, size_t *n);
+/*
+ * The destinations t grants through an exit node: 0.0.0.0/0 and ::/0 for autogroup:internet,
+ * what an ipset left of it, none (n 0) for the other kinds.
+ */
+const struct rn_filter_prefix *
+rn_policy_target_internet(const struct rn_policy *pol, const struct rn_policy_target *t, size_t *n);
 
 /* ---- errors ---- */
 

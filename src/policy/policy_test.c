@@ -143,9 +143,6 @@ static const struct bad_case parse_cases[] = {
 	{ "{\"ipsets\": {\"ipset:a\": [\"add tag:server\"]}}", 1, 25,
 	  "\"tag:server\" in ipsets[\"ipset:a\"][0]: ipsets hold addresses, CIDRs, hosts and other "
 	  "ipsets (not users, groups, tags or autogroups)" },
-	{ "{\"ipsets\": {\"ipset:a\": [\"add autogroup:internet\"]}}", 1, 25,
-	  "autogroup:internet in ipsets[\"ipset:a\"][0]: an ipset holding it (to narrow exit node "
-	  "use) is not supported here yet; grant autogroup:internet in acls or grants instead" },
 	{ "{\"ipsets\": {\"ipset:a\": [\"add ipset:nope\"]}}", 1, 25,
 	  "unknown ipset \"ipset:nope\" in ipsets[\"ipset:a\"][0]: define it in ipsets" },
 	{ "{\"ipsets\": {\"lan\": [\"10.0.0.0/8\"]}}", 1, 13,
@@ -369,12 +366,12 @@ static void test_ipset_bounded(void **state)
 	snprintf(text + n, sizeof(text) - (size_t)n, "]}}");
 	assert_int_equal(rn_policy_parse(text, strlen(text), "p", &pol, &err), 0);
 	assert_int_equal(pol->n_ipsets, 1);
-	assert_true(pol->ipsets[0].n > 20 * 100);
-	for (size_t k = 0; k < pol->ipsets[0].n; k++) {
+	assert_true(pol->ipsets[0].addrs.n > 20 * 100);
+	for (size_t k = 0; k < pol->ipsets[0].addrs.n; k++) {
 		struct rn_filter_prefix gone;
 
 		assert_int_equal(rn_filter_prefix_parse("400::1", &gone), 0);
-		assert_false(rn_filter_prefix_has(&pol->ipsets[0].v[k], AF_INET6, gone.addr));
+		assert_false(rn_filter_prefix_has(&pol->ipsets[0].addrs.v[k], AF_INET6, gone.addr));
 	}
 	rn_policy_free(pol);
 }
