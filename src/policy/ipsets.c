@@ -18,8 +18,11 @@
 #include "policy/policy.h"
 #include "policy/policy_priv.h"
 
-/* A set can grow by one prefix per bit a remove splits: bounded, so no policy makes it huge. */
-enum { IPSET_MAX_PREFIXES = 4096 };
+/*
+ * A set can grow by one prefix per bit a remove splits: bounded, so no policy makes it huge.
+ * Sets naming sets are resolved by recursion: bounded too, so no chain exhausts the stack.
+ */
+enum { IPSET_MAX_PREFIXES = 4096, IPSET_MAX_DEPTH = 32 };
 
 static bool has_prefix(const char *s, const char *prefix)
 {
@@ -29,6 +32,7 @@ static bool has_prefix(const char *s, const char *prefix)
 struct ipset_parse {
 	struct rn_policy_parser *p;
 	struct rn_policy_cursor *ops; /* each set's value, by index */
+	int depth;		      /* sets being resolved, one inside the other */
 };
 
 long rn_policy_ipset_find(const struct rn_policy *pol, const char *name)
@@ -215,7 +219,13 @@ static int apply(struct ipset_parse *ip, struct rn_policy_ipset *s, bool add, co
 					      "%s in %s refers back to a set being defined: "
 					      "ipsets cannot refer to each other in a circle",
 					      rn_policy_quote(target, q, sizeof(q)), path);
+		if (ip->depth == IPSET_MAX_DEPTH)
+			return rn_policy_fail(p, off, "%s in %s: ipsets nest at most %d deep",
+					      rn_policy_quote(target, q, sizeof(q)), path,
+					      IPSET_MAX_DEPTH);
+		ip->depth++;
 		ret = resolve(ip, (size_t)j);
+		ip->depth--;
 		if (ret)
 			return ret;
 		o = &p->pol->ipsets[j];
@@ -316,7 +326,7 @@ static int resolve(struct ipset_parse *ip, size_t i)
 int rn_policy_parse_ipsets(struct rn_policy_parser *p, struct rn_policy_cursor c)
 {
 	struct rn_policy *pol = p->pol;
-	struct ipset_parse ip = { p, NULL };
+	struct ipset_parse ip = { p, NULL, 0 };
 	size_t count, child = c.node + 1;
 	const char *key;
 	json_t *v;

@@ -374,6 +374,25 @@ static void test_ipset_bounded(void **state)
 		assert_false(rn_filter_prefix_has(&pol->ipsets[0].addrs.v[k], AF_INET6, gone.addr));
 	}
 	rn_policy_free(pol);
+	/* A chain of sets, each naming the next: 32 deep resolves, 40 deep is refused. */
+	for (int depth = 32; depth <= 40; depth += 8) {
+		n = snprintf(text, sizeof(text), "{\"ipsets\": {");
+		for (int i = 0; i < depth; i++)
+			n += snprintf(text + n, sizeof(text) - (size_t)n,
+				      "\"ipset:s%d\": [\"ipset:s%d\"], ", i, i + 1);
+		snprintf(text + n, sizeof(text) - (size_t)n, "\"ipset:s%d\": [\"10.0.0.0/8\"]}}",
+			 depth);
+		pol = NULL;
+		if (depth == 32) {
+			assert_int_equal(rn_policy_parse(text, strlen(text), "p", &pol, &err), 0);
+			assert_int_equal(pol->ipsets[0].addrs.n, 1);
+			rn_policy_free(pol);
+		} else {
+			assert_int_equal(rn_policy_parse(text, strlen(text), "p", &pol, &err),
+					 -EINVAL);
+			assert_non_null(strstr(err.message, "nest at most 32 deep"));
+		}
+	}
 }
 
 /* disableIPv4 false is what every network here is: accepted, with no note. */
