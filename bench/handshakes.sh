@@ -34,7 +34,8 @@
 # Env: NPEERS (1000), SECONDS_RUN (5), WARMUP (1), REPS (3), K (pool per peer, 60: enough for
 # 40 a second per peer... only K / (WARMUP + SECONDS_RUN) a second; exhausted peers are
 # reported), ADDRS (4), SOCKS (16), VERIFY (2000 per run; 0: all), RUSTYNET_WG,
-# WIREGUARD_GO_MODERN, IMPLS (default "rustynet_wg wireguard_go wireguard_go_modern"),
+# WIREGUARD_GO_MODERN, IMPLS (default "rustynet_wg wireguard_go wireguard_go_modern";
+# rustynet_wg_hs1 adds rustynet-wg with one handshake worker, RUSTYNET_WG_HS_WORKERS=1),
 # RN_ENV (extra VAR=VALUE words for rustynet-wg, e.g. RUSTYNET_WG_HS_WORKERS=1).
 set -eu
 if [ $# -lt 1 ] || [ "$1" = -h ] || [ "$1" = --help ]; then
@@ -94,7 +95,7 @@ busy() { awk '/^cpu / {print $2 + $3 + $4 + $7 + $8, $2 + $3 + $4 + $5 + $6 + $7
 
 impl_bin_of() {
 	case $1 in
-	rustynet_wg) echo "$RUSTYNET_WG" ;;
+	rustynet_wg | rustynet_wg_hs1) echo "$RUSTYNET_WG" ;;
 	wireguard_go) echo wireguard-go ;;
 	wireguard_go_modern) echo "$WIREGUARD_GO_MODERN" ;;
 	esac
@@ -124,6 +125,7 @@ run_one() {
 	T_WGN=$((T_WGN + 1))
 	ifn="rn$$${T_WGN}h"
 	[ "$impl" != rustynet_wg ] || read -r -a env <<<"$RN_ENV"
+	[ "$impl" != rustynet_wg_hs1 ] || env=(RUSTYNET_WG_HS_WORKERS=1)
 	if ! wg_start "$NS_D" "$ifn" "$bin" ${env[@]+"${env[@]}"} 2>"$T_DIR/start.err"; then
 		echo "# $impl did not start:"
 		sed 's/^/#   /' "$T_DIR/start.err"
@@ -218,8 +220,8 @@ echo "# pool of $((NPEERS * K)) initiations made in $(awk -v a="$t0" -v b="$EPOC
 UP=()
 for impl in $IMPLS; do
 	case $impl in
-	rustynet_wg)
-		if rn_available; then UP+=("$impl"); echo "# rustynet_wg: $RUSTYNET_WG"; else echo "# note: rustynet-wg not built: skipped"; fi
+	rustynet_wg | rustynet_wg_hs1)
+		if rn_available; then UP+=("$impl"); echo "# $impl: $RUSTYNET_WG"; else echo "# note: rustynet-wg not built: skipped"; fi
 		;;
 	wireguard_go)
 		UP+=("$impl")
