@@ -107,6 +107,7 @@ void rn_wg_device_stop(struct rn_wg_device *dev)
 	free(dev->local);
 	rn_flowtable_free(&dev->flows);
 	rn_cookie_checker_destroy(&dev->cookie_checker);
+	rn_x25519_key_free(dev->identity.static_key);
 	rn_udp_close(&dev->udp);
 	rn_tun_where_close(&dev->tun_where);
 	if (dev->tun_fd >= 0)
@@ -339,8 +340,12 @@ static int set_private_key(struct rn_wg_device *dev, const uint8_t key[RN_WG_KEY
 
 	if (dev->identity.has_identity && rn_ct_equal(dev->identity.static_private, key, 32))
 		return 0;
+	rn_x25519_key_free(dev->identity.static_key);
 	if (!rn_noise_identity_set(&dev->identity, key))
 		return -EINVAL;
+	/* Loaded once for every initiation's DH (NULL on failure: loaded per DH instead). */
+	if (dev->identity.has_identity)
+		dev->identity.static_key = rn_x25519_key_new(dev->identity.static_private, NULL);
 	rn_cookie_checker_set_key(&dev->cookie_checker,
 				  dev->identity.has_identity ? dev->identity.static_public : NULL);
 	/* A peer with our own public key makes no sense: drop it, as the kernel does. */
