@@ -24,7 +24,8 @@
 # error). Both processes share the machine's cores: the generator's CPU is printed too.
 #
 # Output, `name value` lines: per run IMPL_hs_per_s_runR, IMPL_cpu_pct_runR (the daemon's CPU
-# time in % of one core: over 100 means it used more than one), IMPL_gen_cpu_pct_runR,
+# time in % of one core: over 100 means it used more than one), IMPL_hs_per_cpu_s_runR (the
+# rate over the daemon's CPU time: steadier when others load the machine), IMPL_gen_cpu_pct_runR,
 # IMPL_cookies_runR, IMPL_timeouts_runR; then medians IMPL_hs_per_s, IMPL_cpu_pct, ...;
 # hs_ratio_vs_wireguard_go[_modern] X.XX (rustynet-wg over it); target_handshakes met|not_met|n/a
 # (rustynet-wg's median at least the modern one's, and its CPU over 100 %); a markdown table
@@ -176,6 +177,8 @@ run_one() {
 	fi
 	put "$impl" hs_per_s "$r" "$(awk '$1 == "hs_per_s" {print $2}' "$out")"
 	put "$impl" cpu_pct "$r" "$(awk -v k="$((k1 - k0))" -v hz="$CLK_TCK" -v a="$t0" -v b="$t1" 'BEGIN {if (b > a) printf "%.0f", 100 * k / hz / (b - a); else print "n/a"}')"
+	# handshakes per CPU-second of the daemon: steadier than the rate when others load the machine
+	put "$impl" hs_per_cpu_s "$r" "$(awk -v h="$(awk '$1 == "hs_per_s" {print $2}' "$out")" -v k="$((k1 - k0))" -v hz="$CLK_TCK" -v a="$t0" -v b="$t1" 'BEGIN {if (k > 0 && h > 0 && b > a) printf "%.0f", h * (b - a) / (k / hz); else print "n/a"}')"
 	put "$impl" machine_busy_pct "$r" "$(echo "$c0 $c1 $c0b $c1b" | awk '{if ($4 > $2) printf "%.0f", 100 * ($3 - $1) / ($4 - $2); else print "n/a"}')"
 	for m in gen_cpu_pct cookies timeouts exhausted verified verify_failed; do
 		put "$impl" "$m" "$r" "$(awk -v m="$m" '$1 == m {print $2}' "$out")"
@@ -248,7 +251,7 @@ for r in $(seq "$REPS"); do
 done
 
 for impl in "${UP[@]}"; do
-	for m in hs_per_s cpu_pct machine_busy_pct gen_cpu_pct cookies timeouts; do
+	for m in hs_per_s cpu_pct hs_per_cpu_s machine_busy_pct gen_cpu_pct cookies timeouts; do
 		echo "${impl}_$m $(med "$impl" "$m")"
 	done
 done
@@ -261,10 +264,10 @@ echo "hs_ratio_vs_wireguard_go_modern $(ratio "$rn" "$wm")"
 target=$(awk -v r="$rn" -v m="$wm" -v c="$rc" 'BEGIN {if (r + 0 <= 0 || m + 0 <= 0) print "n/a"; else print (r >= m && c > 100 ? "met" : "not_met")}')
 echo "target_handshakes $target"
 echo "#"
-echo "# | implementation | handshakes/s (median) | daemon CPU, % of one core | machine busy % | generator CPU % | cookie replies | rn / it |"
-echo "# |---|---|---|---|---|---|---|"
+echo "# | implementation | handshakes/s (median) | daemon CPU, % of one core | handshakes per CPU-second | machine busy % | generator CPU % | cookie replies | rn / it |"
+echo "# |---|---|---|---|---|---|---|---|"
 for impl in "${UP[@]}"; do
-	echo "# | $impl | $(med "$impl" hs_per_s) | $(med "$impl" cpu_pct) | $(med "$impl" machine_busy_pct) | $(med "$impl" gen_cpu_pct) | $(med "$impl" cookies) | $(ratio "$rn" "$(med "$impl" hs_per_s)") |"
+	echo "# | $impl | $(med "$impl" hs_per_s) | $(med "$impl" cpu_pct) | $(med "$impl" hs_per_cpu_s) | $(med "$impl" machine_busy_pct) | $(med "$impl" gen_cpu_pct) | $(med "$impl" cookies) | $(ratio "$rn" "$(med "$impl" hs_per_s)") |"
 done
 echo "#"
 echo "# target (at least the modern wireguard-go's, rustynet-wg over 100 % CPU): ${target/_/ }; load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
