@@ -50,12 +50,12 @@
 #include "wg/noise.h"
 
 enum {
-	SPACING_MS = 25,    /* > 20 ms: the per-peer flood guard, and the timestamps' grain */
-	TIMEOUT_MS = 250,   /* an initiation unanswered this long is given up */
+	SPACING_MS = 25,  /* > 20 ms: the per-peer flood guard, and the timestamps' grain */
+	TIMEOUT_MS = 250, /* an initiation unanswered this long is given up */
 	PORT_BASE = 40000,
 	MAX_SOCKS = 64,
-	BATCH = 64,	    /* datagrams per sendmmsg / recvmmsg */
-	MAX_PEERS = 65535,  /* the sender index holds the peer in its low 16 bits */
+	BATCH = 64,	   /* datagrams per sendmmsg / recvmmsg */
+	MAX_PEERS = 65535, /* the sender index holds the peer in its low 16 bits */
 	MAX_K = 65535,
 };
 
@@ -72,7 +72,7 @@ struct pool_header {
 
 static const char POOL_MAGIC[8] = "rnhspl1";
 
-static void die(const char *what)
+static __attribute__((noreturn)) void die(const char *what)
 {
 	fprintf(stderr, "handshake-flood: %s\n", what);
 	exit(1);
@@ -363,8 +363,10 @@ static void receive_all(struct run *r, uint64_t now)
 
 		do {
 			for (unsigned int i = 0; i < BATCH; i++) {
-				iov[i] = (struct iovec){ .iov_base = bufs[i], .iov_len = sizeof(bufs[i]) };
-				in[i].msg_hdr = (struct msghdr){ .msg_iov = &iov[i], .msg_iovlen = 1 };
+				iov[i] = (struct iovec){ .iov_base = bufs[i],
+							 .iov_len = sizeof(bufs[i]) };
+				in[i].msg_hdr =
+				    (struct msghdr){ .msg_iov = &iov[i], .msg_iovlen = 1 };
 			}
 			got = recvmmsg(r->fd[s], in, BATCH, MSG_DONTWAIT, NULL);
 			for (int i = 0; i < got; i++)
@@ -397,8 +399,8 @@ static void *load_pool(const char *path, struct pool_header *h)
 	size_t n;
 	void *pool;
 
-	if (!f || fread(h, sizeof(*h), 1, f) != 1 || memcmp(h->magic, POOL_MAGIC, 8) ||
-	    !h->n || h->n > MAX_PEERS || !h->k || h->k > MAX_K)
+	if (!f || fread(h, sizeof(*h), 1, f) != 1 || memcmp(h->magic, POOL_MAGIC, 8) || !h->n ||
+	    h->n > MAX_PEERS || !h->k || h->k > MAX_K)
 		die("not a pool file");
 	n = (size_t)h->n * h->k;
 	pool = calloc(n, sizeof(struct pool_entry));
