@@ -265,10 +265,14 @@ static void flush(struct run *r, unsigned int s)
 static void send_one(struct run *r, unsigned int p, uint64_t now)
 {
 	struct peer_state *ps = &r->peers[p];
-	unsigned int a = addr_of(r, p, ps->k), s = a % r->socks, j;
+	unsigned int a = addr_of(r, p, ps->k), s, j;
 	struct rn_message_handshake_initiation *m;
 	struct in_pktinfo *pi;
 	struct cmsghdr *c;
+
+	if (!r->socks) /* checked in cmd_run; the analyzer loses track across the calls */
+		die("no sockets");
+	s = a % r->socks;
 
 	if (r->n_out[s] == BATCH)
 		flush(r, s);
