@@ -50,8 +50,8 @@
 #include "wg/noise.h"
 
 enum {
-	SPACING_MS = 25,  /* > 20 ms: the per-peer flood guard, and the timestamps' grain */
-	TIMEOUT_MS = 250, /* an initiation unanswered this long is given up */
+	SPACING_MS = 25,   /* > 20 ms: the per-peer flood guard, and the timestamps' grain */
+	TIMEOUT_MS = 1000, /* unanswered this long: given up (1,000 queued at 1,000 a second) */
 	PORT_BASE = 40000,
 	MAX_SOCKS = 64,
 	BATCH = 64,	   /* datagrams per sendmmsg / recvmmsg */
