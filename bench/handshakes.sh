@@ -32,9 +32,10 @@
 # as "# " lines. IMPL: rustynet_wg, wireguard_go, wireguard_go_modern.
 # Exit status 1 when a daemon does not start, dies, logs a sanitizer report or panic, or a
 # response does not verify.
-# Env: NPEERS (1000), SECONDS_RUN (5), WARMUP (1), REPS (3), K (pool per peer, 60: enough for
-# 40 a second per peer... only K / (WARMUP + SECONDS_RUN) a second; exhausted peers are
-# reported), ADDRS (4), SOCKS (16), VERIFY (2000 per run; 0: all), RUSTYNET_WG,
+# Smoke test: NPEERS=200 K=130 SECONDS_RUN=2 REPS=1 bench/handshakes.sh build
+# Env: NPEERS (1000), SECONDS_RUN (5), WARMUP (1), REPS (3), K (initiations per peer in the
+# pool, 60: caps the rate at NPEERS x K / (WARMUP + SECONDS_RUN), 10,000 a second by default; a
+# run that reaches it says so), ADDRS (4), SOCKS (16), VERIFY (2000 per run; 0: all), RUSTYNET_WG,
 # WIREGUARD_GO_MODERN, IMPLS (default "rustynet_wg wireguard_go wireguard_go_modern";
 # rustynet_wg_hs1 adds rustynet-wg with one handshake worker, RUSTYNET_WG_HS_WORKERS=1),
 # RN_ENV (extra VAR=VALUE words for rustynet-wg, e.g. RUSTYNET_WG_HS_WORKERS=1).
