@@ -97,6 +97,7 @@ soak: all
 bench: all
 	./bench/throughput.sh $(BUILD)
 	./bench/rss.sh $(BUILD)
+	./bench/handshakes.sh $(BUILD)
 	./bench/relay.sh $(BUILD)
 	./bench/control.sh $(BUILD)
 	./bench/dns.sh $(BUILD)

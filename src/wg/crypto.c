@@ -123,10 +123,13 @@ bool rn_x25519_public(uint8_t pub[RN_X25519_LEN], const uint8_t priv[RN_X25519_L
 	return ok;
 }
 
-bool rn_x25519(uint8_t out[RN_X25519_LEN], const uint8_t priv[RN_X25519_LEN],
-	       const uint8_t pub[RN_X25519_LEN])
+struct rn_x25519_key {
+	EVP_PKEY *pkey;
+};
+
+static bool x25519_derive(uint8_t out[RN_X25519_LEN], EVP_PKEY *sk,
+			  const uint8_t pub[RN_X25519_LEN])
 {
-	EVP_PKEY *sk = EVP_PKEY_new_raw_private_key(EVP_PKEY_X25519, NULL, priv, RN_X25519_LEN);
 	EVP_PKEY *pk = EVP_PKEY_new_raw_public_key(EVP_PKEY_X25519, NULL, pub, RN_X25519_LEN);
 	EVP_PKEY_CTX *ctx = sk ? EVP_PKEY_CTX_new_from_pkey(NULL, sk, NULL) : NULL;
 	size_t len = RN_X25519_LEN;
@@ -141,8 +144,48 @@ bool rn_x25519(uint8_t out[RN_X25519_LEN], const uint8_t priv[RN_X25519_LEN],
 		rn_wipe(out, RN_X25519_LEN);
 	EVP_PKEY_CTX_free(ctx);
 	EVP_PKEY_free(pk);
+	return ok;
+}
+
+bool rn_x25519(uint8_t out[RN_X25519_LEN], const uint8_t priv[RN_X25519_LEN],
+	       const uint8_t pub[RN_X25519_LEN])
+{
+	EVP_PKEY *sk = EVP_PKEY_new_raw_private_key(EVP_PKEY_X25519, NULL, priv, RN_X25519_LEN);
+	bool ok = x25519_derive(out, sk, pub);
+
 	EVP_PKEY_free(sk);
 	return ok;
+}
+
+struct rn_x25519_key *rn_x25519_key_new(const uint8_t priv[RN_X25519_LEN],
+					uint8_t pub[RN_X25519_LEN])
+{
+	struct rn_x25519_key *k = malloc(sizeof(*k));
+	size_t len = RN_X25519_LEN;
+
+	if (!k)
+		return NULL;
+	k->pkey = EVP_PKEY_new_raw_private_key(EVP_PKEY_X25519, NULL, priv, RN_X25519_LEN);
+	if (!k->pkey ||
+	    (pub && (!EVP_PKEY_get_raw_public_key(k->pkey, pub, &len) || len != RN_X25519_LEN))) {
+		rn_x25519_key_free(k);
+		return NULL;
+	}
+	return k;
+}
+
+bool rn_x25519_key_dh(uint8_t out[RN_X25519_LEN], const struct rn_x25519_key *k,
+		      const uint8_t pub[RN_X25519_LEN])
+{
+	return x25519_derive(out, k->pkey, pub);
+}
+
+void rn_x25519_key_free(struct rn_x25519_key *k)
+{
+	if (!k)
+		return;
+	EVP_PKEY_free(k->pkey); /* cleanses the private key */
+	free(k);
 }
 
 /*

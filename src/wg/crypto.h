@@ -40,6 +40,18 @@ bool rn_x25519_public(uint8_t pub[RN_X25519_LEN], const uint8_t priv[RN_X25519_L
 /* DH; false for a low-order public key (all-zero shared secret) or an error. */
 bool rn_x25519(uint8_t out[RN_X25519_LEN], const uint8_t priv[RN_X25519_LEN],
 	       const uint8_t pub[RN_X25519_LEN]) RN_WARN_UNUSED;
+/*
+ * A private key loaded into libcrypto once, for several DHs with it: every load derives the
+ * public key (a scalar multiplication as costly as the DH), which rn_x25519 pays each time.
+ * key_new gives the public key too (pub may be NULL); NULL if unusable or memory is short.
+ */
+struct rn_x25519_key;
+struct rn_x25519_key *rn_x25519_key_new(const uint8_t priv[RN_X25519_LEN],
+					uint8_t pub[RN_X25519_LEN]);
+/* rn_x25519 with a loaded key. */
+bool rn_x25519_key_dh(uint8_t out[RN_X25519_LEN], const struct rn_x25519_key *k,
+		      const uint8_t pub[RN_X25519_LEN]) RN_WARN_UNUSED;
+void rn_x25519_key_free(struct rn_x25519_key *k);
 
 /*
  * ChaCha20-Poly1305 with WireGuard's nonce (32 zero bits, then the 64-bit counter little-endian).

@@ -47,12 +47,11 @@ int rn_wg_device_set_mtu(struct rn_wg_device *dev, int mtu)
 	return err ? err : rn_wg_device_refresh_mtu(dev);
 }
 
-static void stop_threads(struct rn_wg_device *dev)
+/* Wakes every thread that waits, so it sees dev->stopping: on shutdown or a failed start. */
+static void wake_threads(struct rn_wg_device *dev)
 {
 	uint64_t one = 1;
 
-	if (!dev->threads_started)
-		return;
 	dev->stopping = true;
 	if (write(dev->stop_fd, &one, sizeof(one)) < 0)
 		log_warn(MAIN, "waking the packet threads failed: %s", strerror(errno));
@@ -61,10 +60,24 @@ static void stop_threads(struct rn_wg_device *dev)
 	pthread_mutex_unlock(&dev->hs_lock);
 	rn_pool_stop(&dev->tx_pool); /* the readers may be waiting for a buffer */
 	rn_pool_stop(&dev->rx_pool);
+}
+
+static void join_hs_workers(struct rn_wg_device *dev)
+{
+	for (unsigned int i = 0; i < dev->n_hs_workers; i++)
+		pthread_join(dev->hs_threads[i], NULL);
+	dev->n_hs_workers = 0;
+}
+
+static void stop_threads(struct rn_wg_device *dev)
+{
+	if (!dev->threads_started)
+		return;
+	wake_threads(dev);
 	pthread_join(dev->tun_thread, NULL);
 	pthread_join(dev->udp_thread, NULL);
-	pthread_join(dev->handshake_thread, NULL);
 	pthread_join(dev->timer_thread, NULL);
+	join_hs_workers(dev);
 	/* Nothing is submitted any more: the workers finish the queue, releasing every batch. */
 	rn_queue_stop(&dev->queue);
 	dev->threads_started = false;
@@ -94,6 +107,7 @@ void rn_wg_device_stop(struct rn_wg_device *dev)
 	free(dev->local);
 	rn_flowtable_free(&dev->flows);
 	rn_cookie_checker_destroy(&dev->cookie_checker);
+	rn_x25519_key_free(dev->identity.static_key);
 	rn_udp_close(&dev->udp);
 	rn_tun_where_close(&dev->tun_where);
 	if (dev->tun_fd >= 0)
@@ -173,13 +187,39 @@ static int alloc_workers(struct rn_wg_device *dev)
 	return rn_receive_pool_alloc(dev, pool_size(n, RN_RX_BUFS_PER_WORKER, RN_RX_BUFS_MIN, 2));
 }
 
+/*
+ * Handshake workers: one per online CPU, as the kernel's and wireguard-go's. Under a flood of
+ * valid initiations the X25519 work (four per handshake) is the whole cost, and one thread
+ * capped the device at one core (docs/performance.md, "Handshakes per second").
+ * RUSTYNET_WG_HS_WORKERS overrides the count (at least 1).
+ */
+static unsigned int hs_worker_count(void)
+{
+	const char *env = getenv("RUSTYNET_WG_HS_WORKERS");
+	char *end;
+	long n;
+
+	if (env && *env) {
+		n = strtol(env, &end, 10);
+		if (!*end && n >= 1 && n <= RN_MAX_HS_WORKERS)
+			return (unsigned int)n;
+		log_warn(MAIN, "ignoring RUSTYNET_WG_HS_WORKERS=\"%s\": want a number from 1 to %d",
+			 env, RN_MAX_HS_WORKERS);
+	}
+	n = sysconf(_SC_NPROCESSORS_ONLN);
+	if (n < 1)
+		return 1;
+	return n > RN_MAX_HS_WORKERS ? RN_MAX_HS_WORKERS : (unsigned int)n;
+}
+
 static int start_threads(struct rn_wg_device *dev)
 {
 	static void *(*const fns[])(void *) = { rn_send_tun_thread, rn_receive_udp_thread,
-						rn_receive_handshake_thread, rn_timers_thread };
-	pthread_t *ids[] = { &dev->tun_thread, &dev->udp_thread, &dev->handshake_thread,
-			     &dev->timer_thread };
+						rn_timers_thread };
+	pthread_t *ids[] = { &dev->tun_thread, &dev->udp_thread, &dev->timer_thread };
+	unsigned int n_hs = hs_worker_count();
 	void *ctx[RN_MAX_WORKERS];
+	size_t started = 0;
 	int err;
 
 	for (unsigned int i = 0; i < dev->n_workers; i++)
@@ -187,25 +227,23 @@ static int start_threads(struct rn_wg_device *dev)
 	err = rn_queue_start(&dev->queue, dev->n_workers, ctx);
 	if (err)
 		return err;
-	for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
-		err = pthread_create(ids[i], NULL, fns[i], dev);
-		if (err) {
-			/* Join what did start before failing. */
-			dev->stopping = true;
-			rn_pool_stop(&dev->tx_pool);
-			for (size_t j = 0; j < i; j++) {
-				uint64_t one = 1;
-
-				if (write(dev->stop_fd, &one, sizeof(one)) < 0)
-					break;
-				pthread_mutex_lock(&dev->hs_lock);
-				pthread_cond_broadcast(&dev->hs_cond);
-				pthread_mutex_unlock(&dev->hs_lock);
-				pthread_join(*ids[j], NULL);
-			}
-			rn_queue_stop(&dev->queue);
-			return -err;
-		}
+	while (!err && started < sizeof(ids) / sizeof(ids[0])) {
+		err = pthread_create(ids[started], NULL, fns[started], dev);
+		started += !err;
+	}
+	while (!err && dev->n_hs_workers < n_hs) {
+		err = pthread_create(&dev->hs_threads[dev->n_hs_workers], NULL,
+				     rn_receive_handshake_thread, dev);
+		dev->n_hs_workers += !err;
+	}
+	if (err) {
+		/* Join what did start before failing. */
+		wake_threads(dev);
+		for (size_t j = 0; j < started; j++)
+			pthread_join(*ids[j], NULL);
+		join_hs_workers(dev);
+		rn_queue_stop(&dev->queue);
+		return -err;
 	}
 	dev->threads_started = true;
 	return 0;
@@ -282,9 +320,12 @@ int rn_wg_device_start(const char *ifname, unsigned int flags, struct rn_wg_devi
 		err = start_threads(dev);
 	if (err)
 		goto fail;
-	log_info(MAIN, "%s up: TUN offload %s, UDP GSO %s, GRO %s, crypto workers %u%s",
-		 dev->ifname, dev->vnet_hdr ? "on" : "off", dev->udp.gso ? "on" : "off",
-		 dev->udp.gro ? "on" : "off", dev->n_workers, dev->n_workers ? "" : " (inline)");
+	log_info(
+	    MAIN,
+	    "%s up: TUN offload %s, UDP GSO %s, GRO %s, crypto workers %u%s, handshake workers %u",
+	    dev->ifname, dev->vnet_hdr ? "on" : "off", dev->udp.gso ? "on" : "off",
+	    dev->udp.gro ? "on" : "off", dev->n_workers, dev->n_workers ? "" : " (inline)",
+	    dev->n_hs_workers);
 	*out = dev;
 	return 0;
 fail:
@@ -299,8 +340,12 @@ static int set_private_key(struct rn_wg_device *dev, const uint8_t key[RN_WG_KEY
 
 	if (dev->identity.has_identity && rn_ct_equal(dev->identity.static_private, key, 32))
 		return 0;
+	rn_x25519_key_free(dev->identity.static_key);
 	if (!rn_noise_identity_set(&dev->identity, key))
 		return -EINVAL;
+	/* Loaded once for every initiation's DH (NULL on failure: loaded per DH instead). */
+	if (dev->identity.has_identity)
+		dev->identity.static_key = rn_x25519_key_new(dev->identity.static_private, NULL);
 	rn_cookie_checker_set_key(&dev->cookie_checker,
 				  dev->identity.has_identity ? dev->identity.static_public : NULL);
 	/* A peer with our own public key makes no sense: drop it, as the kernel does. */

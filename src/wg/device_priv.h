@@ -5,7 +5,7 @@
  * Locking, outermost first:
  *   dev->cfg_lock (rwlock)  writers: configuration changes. Readers: the I/O threads while they
  *                           route and build a batch, the in-order drain of each batch, the
- *                           handshake worker and the timer tick. Holding it for reading keeps
+ *                           handshake workers and the timer tick. Holding it for reading keeps
  *                           every linked peer alive and its removed flag stable.
  *   peer->lock (mutex)      the peer's handshake, keypair slots, endpoint, cookie and timers.
  *   dev->index.lock         the index table (taken inside peer->lock, never the other way).
@@ -48,6 +48,7 @@ enum {
 	RN_MAX_SEGMENTS = 64,	       /* IP packets per TUN read (one 64 KiB super-packet) */
 	RN_DATA_OVERHEAD = RN_MESSAGE_DATA_HEADER_LEN + RN_NOISE_AUTHTAG_LEN,
 	RN_MAX_WORKERS = 64,	/* crypto worker threads, whatever the CPU count */
+	RN_MAX_HS_WORKERS = 64, /* handshake worker threads, whatever the CPU count */
 	RN_INLINE_MAX_CPUS = 2, /* up to this many CPUs, no workers by default */
 	/*
 	 * Batch buffers (a receive buffer is 1 MiB, a transmit one 196 KiB). The receive side
@@ -175,7 +176,11 @@ struct rn_wg_device {
 	struct rn_index_table index;
 	struct rn_ratelimiter ratelimiter;
 
-	/* Incoming handshake messages, handed from the UDP reader to the handshake worker. */
+	/*
+	 * Incoming handshake messages, handed from the UDP reader to the handshake workers (one
+	 * per CPU): each takes the oldest message and works it under the cfg_lock (read); what
+	 * one peer's state needs is under its peer->lock, so the X25519 work runs in parallel.
+	 */
 	pthread_mutex_t hs_lock;
 	pthread_cond_t hs_cond;
 	struct rn_handshake_job *hs_queue; /* ring of RN_HANDSHAKE_QUEUE_LEN */
@@ -217,7 +222,9 @@ struct rn_wg_device {
 	void *relay_ctx;
 	pthread_mutex_t relay_rx_lock; /* one rn_wg_device_relay_input at a time */
 
-	pthread_t tun_thread, udp_thread, handshake_thread, timer_thread;
+	pthread_t tun_thread, udp_thread, timer_thread;
+	pthread_t hs_threads[RN_MAX_HS_WORKERS];
+	unsigned int n_hs_workers; /* started */
 	bool threads_started;
 };
 

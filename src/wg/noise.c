@@ -46,6 +46,19 @@ static bool mix_dh(uint8_t ck[RN_NOISE_HASH_LEN], uint8_t key[RN_NOISE_SYMMETRIC
 	return true;
 }
 
+/* mix_dh with a key loaded once for several DHs (rn_x25519_key_new). */
+static bool mix_dh_key(uint8_t ck[RN_NOISE_HASH_LEN], uint8_t key[RN_NOISE_SYMMETRIC_KEY_LEN],
+		       const struct rn_x25519_key *k, const uint8_t pub[32])
+{
+	uint8_t dh[RN_X25519_LEN];
+
+	if (!rn_x25519_key_dh(dh, k, pub))
+		return false;
+	rn_kdf(ck, key, NULL, ck, dh, sizeof(dh));
+	rn_wipe(dh, sizeof(dh));
+	return true;
+}
+
 static bool mix_precomputed_dh(uint8_t ck[RN_NOISE_HASH_LEN],
 			       uint8_t key[RN_NOISE_SYMMETRIC_KEY_LEN],
 			       const uint8_t precomputed[32])
@@ -106,6 +119,7 @@ static bool message_decrypt(uint8_t *dst, const uint8_t *src, size_t len,
 
 bool rn_noise_identity_set(struct rn_noise_identity *id, const uint8_t priv[32])
 {
+	id->static_key = NULL; /* the owner freed it */
 	if (rn_ct_is_zero(priv, 32)) {
 		rn_wipe(id, sizeof(*id));
 		return true;
@@ -258,7 +272,9 @@ bool rn_noise_open_initiation(const struct rn_message_handshake_initiation *msg,
 	memcpy(st->remote_ephemeral, msg->unencrypted_ephemeral, 32);
 	message_ephemeral(st->remote_ephemeral, st->remote_ephemeral, st->chaining_key, st->hash);
 	/* es */
-	if (!mix_dh(st->chaining_key, key, id->static_private, st->remote_ephemeral))
+	if (!(id->static_key
+		  ? mix_dh_key(st->chaining_key, key, id->static_key, st->remote_ephemeral)
+		  : mix_dh(st->chaining_key, key, id->static_private, st->remote_ephemeral)))
 		goto out;
 	/* s */
 	if (!message_decrypt(st->remote_static, msg->encrypted_static,
@@ -314,6 +330,7 @@ bool rn_noise_create_response_with(struct rn_noise_handshake *hs, uint32_t local
 				   struct rn_message_handshake_response *msg)
 {
 	uint8_t key[RN_NOISE_SYMMETRIC_KEY_LEN], ephemeral_public[32];
+	struct rn_x25519_key *e = NULL;
 	bool ok = false;
 
 	if (hs->state != RN_HANDSHAKE_CONSUMED_INITIATION)
@@ -324,14 +341,16 @@ bool rn_noise_create_response_with(struct rn_noise_handshake *hs, uint32_t local
 
 	/* e */
 	memcpy(hs->ephemeral_private, ephemeral_private, 32);
-	if (!rn_x25519_public(ephemeral_public, hs->ephemeral_private))
+	/* loaded once for its public key and both DHs: a third of the responder's X25519 work */
+	e = rn_x25519_key_new(hs->ephemeral_private, ephemeral_public);
+	if (!e)
 		goto out;
 	message_ephemeral(msg->unencrypted_ephemeral, ephemeral_public, hs->chaining_key, hs->hash);
 	/* ee */
-	if (!mix_dh(hs->chaining_key, NULL, hs->ephemeral_private, hs->remote_ephemeral))
+	if (!mix_dh_key(hs->chaining_key, NULL, e, hs->remote_ephemeral))
 		goto out;
 	/* se */
-	if (!mix_dh(hs->chaining_key, NULL, hs->ephemeral_private, hs->remote_static))
+	if (!mix_dh_key(hs->chaining_key, NULL, e, hs->remote_static))
 		goto out;
 	/* psk */
 	mix_psk(hs->chaining_key, hs->hash, key, hs->preshared_key);
@@ -343,6 +362,7 @@ bool rn_noise_create_response_with(struct rn_noise_handshake *hs, uint32_t local
 	hs->state = RN_HANDSHAKE_CREATED_RESPONSE;
 	ok = true;
 out:
+	rn_x25519_key_free(e);
 	rn_wipe(key, sizeof(key));
 	if (!ok)
 		rn_noise_handshake_clear(hs);

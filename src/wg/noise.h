@@ -19,6 +19,11 @@ struct rn_noise_identity {
 	bool has_identity;
 	uint8_t static_private[RN_NOISE_PUBLIC_KEY_LEN]; /* secret */
 	uint8_t static_public[RN_NOISE_PUBLIC_KEY_LEN];
+	/*
+	 * static_private loaded into libcrypto (crypto.h) for the DH of every initiation we open,
+	 * or NULL (loaded per DH). Set and freed by the identity's owner (the device), never here.
+	 */
+	struct rn_x25519_key *static_key;
 };
 
 enum rn_noise_handshake_state {

@@ -6,7 +6,10 @@
  * in place; the peer's drain then, in arrival order, drops replays and inner packets whose
  * source is not in the sending peer's allowed IPs (crypto-key routing) or that the packet
  * filter refuses (pktfilter.h, when one is installed), and writes the survivors to TUN merged into super-packets. Handshake messages are copied to a queue for
- * the handshake worker, which checks macs, cookies and rate limits first.
+ * the handshake workers (one per CPU), which check macs, cookies and rate limits first; an
+ * initiation is opened (its X25519) before the peer is known, so without any lock, and
+ * finished and answered under the peer's lock, so the replay and flood checks and the
+ * response see one peer's state at a time whichever worker took the message.
  */
 #include "wg/device_priv.h"
 

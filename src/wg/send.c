@@ -5,7 +5,7 @@
  * recorded so replies are let back in) -> the peer's ordered queue; a crypto worker
  * encrypts the batch in place, and the peer's drain sends it with one UDP GSO send (queue.h).
  * Also the handshake initiation, keepalive and staged-packet senders used by the timers and
- * the handshake worker, which send inline.
+ * the handshake workers, which send inline.
  */
 #include "wg/device_priv.h"
 
