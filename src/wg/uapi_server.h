@@ -12,9 +12,13 @@
 
 #include "wg/config.h"
 
-#define RN_UAPI_SOCKET_DIR	  "/var/run/wireguard" /* where wg(8) looks */
-#define RN_UAPI_MAX_REQUEST_BYTES (1u << 20) /* one request; larger ones are refused, EMSGSIZE */
-#define RN_UAPI_TIMEOUT_MS	  1000	     /* per request, and per reply */
+#define RN_UAPI_SOCKET_DIR "/var/run/wireguard" /* where wg(8) looks */
+/*
+ * One request; larger ones are refused, EMSGSIZE. wireguard-go takes a `wg setconf` of 10,000
+ * peers (about 2.5 MB) in one request, so this leaves room for several times that.
+ */
+#define RN_UAPI_MAX_REQUEST_BYTES (16u << 20)
+#define RN_UAPI_TIMEOUT_MS	  1000 /* per request, and per reply */
 
 struct rn_uapi_ops {
 	/* Fills *out (zeroed by the server) with a snapshot of the device; 0 or -errno. The

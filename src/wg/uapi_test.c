@@ -720,7 +720,8 @@ static void test_round_trip(void **state)
 struct stub {
 	int get_calls, set_calls;
 	int get_ret, set_ret;
-	uint16_t port; /* the one setting the stub device keeps */
+	uint16_t port;	/* the one setting the stub device keeps */
+	size_t n_peers; /* of the last set */
 };
 
 static int stub_get(void *ctx, struct rn_wg_config *out)
@@ -739,6 +740,7 @@ static int stub_set(void *ctx, const struct rn_wg_config *cfg)
 	struct stub *st = ctx;
 
 	st->set_calls++;
+	st->n_peers = cfg->n_peers;
 	if (st->set_ret)
 		return st->set_ret;
 	if (cfg->flags & RN_WG_DEV_HAS_LISTEN_PORT)
@@ -920,12 +922,15 @@ struct flood {
 static void *flood_writer(void *arg)
 {
 	static const char line[] = "allowed_ip=10.0.0.0/8\n";
+	static char chunk[64 * (sizeof(line) - 1) * 64]; /* whole lines, 64 KiB-ish a send */
 	struct flood *fl = arg;
 	ssize_t n = write(fl->fd, "set=1\npublic_key=" PEER1 "\n", 82);
 
+	for (size_t i = 0; i + sizeof(line) - 1 <= sizeof(chunk); i += sizeof(line) - 1)
+		memcpy(chunk + i, line, sizeof(line) - 1);
 	while (n > 0 && fl->sent < 3 * RN_UAPI_MAX_REQUEST_BYTES) {
 		fl->sent += (size_t)n;
-		n = send(fl->fd, line, sizeof(line) - 1, MSG_NOSIGNAL);
+		n = send(fl->fd, chunk, sizeof(chunk), MSG_NOSIGNAL);
 	}
 	shutdown(fl->fd, SHUT_WR);
 	return NULL;
@@ -952,6 +957,61 @@ static void test_server_oversized(void **state)
 	assert_true(fl.sent < 3 * RN_UAPI_MAX_REQUEST_BYTES);
 	assert_true(fl.sent >= RN_UAPI_MAX_REQUEST_BYTES);
 	assert_int_equal(f->stub.set_calls, 0);
+}
+
+/* What `wg setconf` sends for 10,000 peers, as one request: about 2.6 MB. */
+struct big_set {
+	int fd;
+	char *text;
+	size_t len;
+};
+
+static void *big_writer(void *arg)
+{
+	struct big_set *b = arg;
+	size_t off = 0;
+
+	while (off < b->len) {
+		ssize_t n = send(b->fd, b->text + off, b->len - off, MSG_NOSIGNAL);
+
+		if (n <= 0)
+			break;
+		off += (size_t)n;
+	}
+	shutdown(b->fd, SHUT_WR); /* one request: the server answers it and sees the end */
+	return NULL;
+}
+
+/* wireguard-go takes a setconf of 10,000 peers in one request; so does the server (was EMSGSIZE). */
+static void test_server_ten_thousand_peers(void **state)
+{
+	struct server_fixture *f = *state;
+	struct big_set b = { .fd = client_connect(f), .text = malloc(4u << 20) };
+	pthread_t t;
+	char *reply;
+
+	assert_non_null(b.text);
+	b.len = (size_t)sprintf(b.text, "set=1\nreplace_peers=true\n");
+	for (unsigned i = 0; i < 10000; i++)
+		b.len +=
+		    (size_t)sprintf(b.text + b.len,
+				    "public_key=%064x\nreplace_allowed_ips=true\n"
+				    "endpoint=192.0.2.%u:%u\nallowed_ip=10.%u.%u.0/24\n"
+				    "allowed_ip=fd00::%x/128\npersistent_keepalive_interval=25\n",
+				    i + 1, i % 250 + 1, 1024 + i, i / 250, i % 250, i + 1);
+	b.len += (size_t)sprintf(b.text + b.len, "\n");
+	assert_true(b.len > 2u << 20);
+	f->srv.timeout_ms = 20000;
+	assert_int_equal(pthread_create(&t, NULL, big_writer, &b), 0);
+	rn_uapi_server_handle(&f->srv);
+	reply = client_read_all(b.fd);
+	pthread_join(t, NULL);
+	close(b.fd);
+	free(b.text);
+	assert_string_equal(reply, "errno=0\n\n");
+	free(reply);
+	assert_int_equal(f->stub.set_calls, 1);
+	assert_int_equal(f->stub.n_peers, 10000);
 }
 
 static int64_t mono_ms(void)
@@ -1060,6 +1120,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_server_malformed, server_setup,
 						server_teardown),
 		cmocka_unit_test_setup_teardown(test_server_oversized, server_setup,
+						server_teardown),
+		cmocka_unit_test_setup_teardown(test_server_ten_thousand_peers, server_setup,
 						server_teardown),
 		cmocka_unit_test_setup_teardown(test_server_timeout, server_setup, server_teardown),
 		cmocka_unit_test_setup_teardown(test_server_socket_file, server_setup,
