@@ -825,20 +825,20 @@ int rn_store_policy_set(struct rn_store *store, const char *actor, const char *t
 	return rn_store_policy_set_if(store, actor, text, -1, now);
 }
 
-/* The current revision, inside the caller's transaction (0: no policy yet). */
-static int rn_store_policy_rev_tx(struct rn_store *store, int64_t *rev)
+/* The one integer sql (fixed text, no parameters) returns, into *out. */
+static int rn_store_int64(struct rn_store *store, const char *sql, const char *what, int64_t *out)
 {
 	sqlite3_stmt *st;
 	int ret, rc;
 
-	ret = rn_store_prepare(store, "SELECT coalesce(max(rev), 0) FROM policy", &st);
+	ret = rn_store_prepare(store, sql, &st);
 	if (ret)
 		return ret;
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)
-		*rev = sqlite3_column_int64(st, 0);
+		*out = sqlite3_column_int64(st, 0);
 	else
-		ret = rn_store_sql_fail(store, rc, "reading the policy revision");
+		ret = rn_store_sql_fail(store, rc, what);
 	sqlite3_finalize(st);
 	return ret;
 }
@@ -855,7 +855,8 @@ int rn_store_policy_set_if(struct rn_store *store, const char *actor, const char
 		return ret;
 	/* checked in the write transaction, so no other writer can slip in between */
 	if (expect_rev >= 0) {
-		ret = rn_store_policy_rev_tx(store, &rev);
+		ret = rn_store_int64(store, "SELECT coalesce(max(rev), 0) FROM policy",
+				     "reading the policy revision", &rev);
 		if (!ret && rev != expect_rev)
 			ret = rn_store_fail(store, -ESTALE,
 					    "the policy is at revision %lld, not %lld: someone "
@@ -1001,17 +1002,6 @@ void rn_store_audit_list_free(struct rn_store_audit *entries, size_t n)
 
 int rn_store_audit_last_id(struct rn_store *store, int64_t *id_out)
 {
-	sqlite3_stmt *st;
-	int ret, rc;
-
-	ret = rn_store_prepare(store, "SELECT coalesce(max(id), 0) FROM audit", &st);
-	if (ret)
-		return ret;
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		*id_out = sqlite3_column_int64(st, 0);
-	else
-		ret = rn_store_sql_fail(store, rc, "reading the audit log");
-	sqlite3_finalize(st);
-	return ret;
+	return rn_store_int64(store, "SELECT coalesce(max(id), 0) FROM audit",
+			      "reading the audit log", id_out);
 }
