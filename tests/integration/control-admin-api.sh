@@ -93,7 +93,7 @@ NOAUTH=$(api - GET health)
 BADTOK=$(api "rnadm_0123456789abcdef_${W##*_}" GET health)
 same_401() { echo "$NOAUTH"; [ "$(tail -n 1 <<<"$NOAUTH")" = 401 ] && [ "$NOAUTH" = "$BADTOK" ]; }
 check "no token and an unknown token: the same 401" same_401
-check "a node token or a Basic header is no admin token (401)" \
+check "the token in a Basic header is no admin token (401)" \
 	st 401 - GET health -H "Authorization: Basic $(echo -n "ci:$W" | base64 -w0)"
 
 # ---------------------------------------------------------------- reads
