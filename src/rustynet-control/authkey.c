@@ -38,8 +38,8 @@ static int rn_authkey_server_id(const char *state, struct rn_authkey *key, char 
 }
 
 int rn_ctl_authkey_make(struct rn_store *store, const char *state, const char *actor,
-			const struct rn_ctl_authkey_req *req, int64_t now, char *text,
-			size_t text_size, int64_t *id, char *err, size_t errlen)
+			struct rn_ctl_authkey_req *req, int64_t now, char *text, size_t text_size,
+			int64_t *id, char *err, size_t errlen)
 {
 	struct rn_authkey key = { 0 };
 	int64_t uid;
@@ -51,6 +51,7 @@ int rn_ctl_authkey_make(struct rn_store *store, const char *state, const char *a
 	if (ret)
 		goto out;
 	ret = rn_store_user_get_by_name(store, req->user, &uid);
+	req->user_made = ret == -ENOENT;
 	if (ret == -ENOENT)
 		ret = rn_store_user_add(store, actor, req->user, now, &uid);
 	if (!ret)
@@ -162,6 +163,8 @@ static int rn_authkey_create(struct rn_ctl *ctl, int argc, char **argv)
 		fprintf(stderr, "rustynet-control: creating the auth key: %s\n", err);
 		goto out;
 	}
+	if (req.user_made)
+		fprintf(stderr, "rustynet-control: created user \"%s\"\n", o.user);
 	rn_ctl_time_format(o.expires_s ? now + o.expires_s : 0, when, sizeof(when));
 	fprintf(stderr,
 		"Auth key %lld for user \"%s\": %s%s, expires %s, tags %s.\n"

@@ -126,14 +126,15 @@ struct rn_ctl_authkey_req {
 	bool reusable, ephemeral;
 	int64_t expires_s; /* from now; 0: never */
 	const char *tags;  /* JSON array of "tag:..." */
+	bool user_made;	   /* out: the user was new */
 };
 /*
  * Makes an auth key as `authkey create` does and writes its rnk1 text (the store's secret with
  * the server's TLS pin and netmap key) to text. err says why on failure; 0 or -errno.
  */
 int rn_ctl_authkey_make(struct rn_store *store, const char *state, const char *actor,
-			const struct rn_ctl_authkey_req *req, int64_t now, char *text,
-			size_t text_size, int64_t *id, char *err, size_t errlen);
+			struct rn_ctl_authkey_req *req, int64_t now, char *text, size_t text_size,
+			int64_t *id, char *err, size_t errlen);
 
 /*
  * The node's approved routes (JSON array text) plus cidrs, each once; or (remove) without them,
