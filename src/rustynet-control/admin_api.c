@@ -162,7 +162,7 @@ static void rn_admin_changed(struct rn_admin_call *c, json_t *obj)
 /* The node the path's second segment names (DNS name or id); false after a reply. */
 static bool rn_admin_node(struct rn_admin_call *c, struct rn_store_node *nd)
 {
-	int ret = rn_ctl_node_find(c->s->store, c->seg[1], nd);
+	int ret = rn_ctl_node_lookup(c->s->store, c->seg[1], nd);
 
 	if (ret == -ENOENT)
 		rn_serve_error(c->r, 404, "no node \"%.80s\": give its DNS name or id", c->seg[1]);

@@ -87,6 +87,8 @@ int rn_ctl_store_error(struct rn_store *store, const char *what, int err);
 
 /* A node by DNS name or, failing that, by decimal id. Prints an error; 0 or -errno. */
 int rn_ctl_node_find(struct rn_store *store, const char *arg, struct rn_store_node *out);
+/* The same without printing (the server's): -ENOENT, or the store's error. */
+int rn_ctl_node_lookup(struct rn_store *store, const char *arg, struct rn_store_node *out);
 
 /* --- users: the store has no listing call yet; read them read-only from control.db --- */
 /* Every user, from the store the command already has open; reports errors itself. */
