@@ -218,7 +218,7 @@ counters_ok() {
 # then iperf3 runs both ways at once (--bidir), each with its counters' check: 4 + 2 checks a
 # run. A RUN is "PROTO FAMILY CLIENT" (tcp|udp, 4|6, B|C); by default all four of TCP and UDP
 # (-b 0) over IPv4 and IPv6, the client alternating. TCP_ARGS / UDP_ARGS: iperf3's size or
-# time option, one word (-n1G, -t1); TCP_ARGS4, if set, replaces TCP_ARGS for IPv4.
+# time option, one word (-n1G, -t1).
 wgns_traffic() {
 	local L=$1 tcp=$2 udp=$3 runs run proto fam cl nc ic ns is dst args
 	shift 3
@@ -238,7 +238,7 @@ wgns_traffic() {
 			[ "$fam" = 4 ] || dst=$WT6_B
 		fi
 		args=$tcp
-		if [ "$proto" = udp ]; then args="-u -b0 $udp"; elif [ "$fam" = 4 ]; then args=${TCP_ARGS4:-$tcp}; fi
+		[ "$proto" != udp ] || args="-u -b0 $udp"
 		# shellcheck disable=SC2086 # args: iperf3 options
 		check "$L: iperf3 ${proto^^} IPv$fam both ways at once, $cl client ($args)" \
 			wgns_iperf "$nc" "$ic" "$ns" "$is" "$dst" $args

@@ -37,6 +37,8 @@ struct rn_mapper_epoch {
 	char domain[RN_STORE_LABEL_MAX + 1]; /* a DNS label: the store allows no more */
 	struct rn_store_ip ups[RN_STORE_DNS_UPSTREAMS_MAX]; /* dns_upstreams, for dns.resolvers */
 	size_t n_ups;
+	struct rn_netmap_dns_record *records; /* owned: dns_records, for dns.records */
+	size_t n_records;
 	union rn_netmap_endpoint stun[RN_NETMAP_MAX_STUN]; /* own responder, then stun_servers */
 	size_t n_stun;
 	struct rn_netmap_relay relays[RN_NETMAP_MAX_RELAYS]; /* own relay, then the admin's */
@@ -123,6 +125,31 @@ static int rn_mapper_upstreams(struct rn_store *store, struct rn_mapper_epoch *e
 		e->n_ups = 0;
 	}
 	return 0;
+}
+
+/* The admin's extra DNS records; as with the upstreams, a stored value that no longer parses
+ * is logged and ignored. */
+static int rn_mapper_records(struct rn_store *store, struct rn_mapper_epoch *e)
+{
+	char *text = malloc(RN_STORE_DNS_RECORDS_TEXT_MAX), err[160];
+	int ret = text ? 0 : -ENOMEM;
+
+	e->n_records = 0;
+	e->records = calloc(RN_STORE_DNS_RECORDS_MAX, sizeof(*e->records));
+	if (!e->records)
+		ret = -ENOMEM;
+	if (!ret)
+		ret =
+		    rn_store_setting_get(store, "dns_records", text, RN_STORE_DNS_RECORDS_TEXT_MAX);
+	if (ret == -ENOENT)
+		ret = 0;
+	else if (!ret && rn_store_dns_records_parse(text, e->records, RN_STORE_DNS_RECORDS_MAX,
+						    &e->n_records, err, sizeof(err))) {
+		log_error(MAIN, "the stored dns_records does not parse: %s; ignored", err);
+		e->n_records = 0;
+	}
+	free(text);
+	return ret;
 }
 
 /*
@@ -236,6 +263,8 @@ int rn_mapper_epoch_load(struct rn_store *store, uint64_t serial, int64_t now,
 	if (!ret)
 		ret = rn_mapper_upstreams(store, e);
 	if (!ret)
+		ret = rn_mapper_records(store, e);
+	if (!ret)
 		ret = rn_mapper_stun(store, own ? own->stun : NULL, own ? own->n_stun : 0, e);
 	if (!ret)
 		ret = rn_mapper_relays(store, own, e);
@@ -269,6 +298,7 @@ void rn_mapper_epoch_free(struct rn_mapper_epoch *e)
 	rn_control_world_free(&e->world);
 	rn_policy_free(e->policy);
 	free(e->eps);
+	free(e->records);
 	OPENSSL_cleanse(e->relay_secret, sizeof(e->relay_secret));
 	free(e);
 }
@@ -478,6 +508,13 @@ static int rn_mapper_self(const struct rn_mapper_epoch *e, const struct rn_store
 			memcpy(m->dns.resolvers[i].addr, e->ups[i].addr, 16);
 		}
 		m->dns.n_resolvers = e->n_ups;
+	}
+	if (e->n_records) {
+		m->dns.records = calloc(e->n_records, sizeof(*m->dns.records));
+		if (!m->dns.records)
+			return -ENOMEM;
+		memcpy(m->dns.records, e->records, e->n_records * sizeof(*m->dns.records));
+		m->dns.n_records = e->n_records;
 	}
 	if (e->n_stun) {
 		m->stun = calloc(e->n_stun, sizeof(*m->stun));

@@ -559,6 +559,25 @@ int rn_store_setting_get(struct rn_store *store, const char *key, char *out, siz
 	return ret;
 }
 
+/* Whether value is dns_records text as the store keeps it: parses, and is its own canonical form. */
+static bool rn_store_dns_records_canonical(const char *value)
+{
+	struct rn_netmap_dns_record *v = calloc(RN_STORE_DNS_RECORDS_MAX, sizeof(*v));
+	char *canon = malloc(RN_STORE_DNS_RECORDS_TEXT_MAX), err[160];
+	size_t n;
+	bool ok =
+	    v && canon &&
+	    !rn_store_dns_records_parse(value, v, RN_STORE_DNS_RECORDS_MAX, &n, err, sizeof(err));
+
+	if (ok) {
+		rn_store_dns_records_format(v, n, canon, RN_STORE_DNS_RECORDS_TEXT_MAX);
+		ok = strcmp(canon, value) == 0;
+	}
+	free(v);
+	free(canon);
+	return ok;
+}
+
 /* Only the settings an admin may change; the ULA prefix and counters are the store's own. */
 static bool rn_store_setting_writable(const char *key, const char *value)
 {
@@ -579,6 +598,8 @@ static bool rn_store_setting_writable(const char *key, const char *value)
 		rn_store_dns_upstreams_format(ips, n, canon, sizeof(canon));
 		return strcmp(canon, value) == 0;
 	}
+	if (strcmp(key, "dns_records") == 0)
+		return rn_store_dns_records_canonical(value);
 	if (strcmp(key, "stun_servers") == 0) {
 		union rn_netmap_endpoint eps[RN_STORE_STUN_SERVERS_MAX];
 		char canon[RN_STORE_STUN_SERVERS_TEXT_MAX], err[160];

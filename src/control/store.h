@@ -269,6 +269,30 @@ int rn_store_dns_upstreams_parse(const char *text, struct rn_store_ip *out, size
 void rn_store_dns_upstreams_format(const struct rn_store_ip *ips, size_t n, char *out, size_t size);
 
 /*
+ * The "dns_records" setting (dns_records.c): extra A/AAAA records every node's Magic DNS
+ * answers, "NAME TYPE IP[,NAME TYPE IP...]" (lowercase DNS names without the final dot, A with
+ * a unicast IPv4 address, AAAA with a unicast IPv6 one), at most RN_STORE_DNS_RECORDS_MAX, no
+ * entry twice; "" is none. -EINVAL with err otherwise.
+ */
+enum {
+	RN_STORE_DNS_RECORDS_MAX = 256,
+	RN_STORE_DNS_RECORDS_TEXT_MAX = RN_STORE_DNS_RECORDS_MAX * (RN_NETMAP_DNS_NAME_MAX + 56),
+};
+/* One record from its three words (NAME lowercased, a final dot dropped). */
+int rn_store_dns_record_parse(const char *name, const char *type, const char *ip,
+			      struct rn_netmap_dns_record *out, char *err, size_t errlen)
+    __attribute__((warn_unused_result));
+int rn_store_dns_records_parse(const char *text, struct rn_netmap_dns_record *out, size_t max,
+			       size_t *n, char *err, size_t errlen)
+    __attribute__((warn_unused_result));
+bool rn_store_dns_record_same(const struct rn_netmap_dns_record *a,
+			      const struct rn_netmap_dns_record *b);
+/* "NAME TYPE IP" into out; the canonical text of v, comma-separated, into out. */
+void rn_store_dns_record_format(const struct rn_netmap_dns_record *r, char *out, size_t size);
+void rn_store_dns_records_format(const struct rn_netmap_dns_record *v, size_t n, char *out,
+				 size_t size);
+
+/*
  * The "stun_servers" setting (stun_servers.c): the STUN servers the admin lists, which every
  * netmap's "stun" carries after the control server's own responder (at most
  * RN_STORE_STUN_OWN_MAX entries: one per `serve --stun-listen`). "IP:PORT[,IP:PORT...]" with

@@ -152,6 +152,32 @@ static bool node_tags(const struct rn_policy *pol, const struct rn_policy_world 
 
 /* ---- resolving names to node sets ---- */
 
+/* Whether any prefix of an address target (HOST, CIDR, IPSET) holds one of node n's addresses. */
+static bool prefixes_have_node(const struct rn_policy *pol, const struct rn_policy_target *t,
+			       const struct rn_policy_node *n)
+{
+	size_t np;
+	const struct rn_filter_prefix *v = rn_policy_target_prefixes(pol, t, &np);
+
+	for (size_t i = 0; i < np; i++)
+		if (prefix_has_node(&v[i], n))
+			return true;
+	return false;
+}
+
+/* Whether any prefix of address target t holds addr. */
+static bool prefixes_have(const struct rn_policy *pol, const struct rn_policy_target *t, int family,
+			  const uint8_t *addr)
+{
+	size_t np;
+	const struct rn_filter_prefix *v = rn_policy_target_prefixes(pol, t, &np);
+
+	for (size_t i = 0; i < np; i++)
+		if (rn_filter_prefix_has(&v[i], family, addr))
+			return true;
+	return false;
+}
+
 /* Whether target t names node m as a mesh node. user: t's name is a user's (NAME only). */
 static bool names_node(const struct ctx *c, const struct rn_policy_target *t, bool user, size_t m)
 {
@@ -168,7 +194,8 @@ static bool names_node(const struct ctx *c, const struct rn_policy_target *t, bo
 		return has_tag(n, c->tag_ok[m], t->name);
 	case RN_POLICY_TARGET_HOST:
 	case RN_POLICY_TARGET_CIDR:
-		return prefix_has_node(&t->prefix, n);
+	case RN_POLICY_TARGET_IPSET:
+		return prefixes_have_node(c->pol, t, n);
 	case RN_POLICY_TARGET_MEMBER:
 	case RN_POLICY_TARGET_SELF: /* narrowed to the receiver's own per rule: self_src() */
 		return !c->tagged[m];
@@ -192,9 +219,20 @@ static void resolve(const struct ctx *c, const struct rn_policy_target *t, bool 
 		set[m] = set[m] || names_node(c, t, user, m);
 }
 
+/* An address target: a CIDR, a host or an ipset (rn_policy_target_prefixes). */
 static bool is_cidr(const struct rn_policy_target *t)
 {
-	return t->kind == RN_POLICY_TARGET_CIDR || t->kind == RN_POLICY_TARGET_HOST;
+	return t->kind == RN_POLICY_TARGET_CIDR || t->kind == RN_POLICY_TARGET_HOST ||
+	       t->kind == RN_POLICY_TARGET_IPSET;
+}
+
+/* How many prefixes target t stands for (1 for a node list or nothing: room to compute in). */
+static size_t n_prefixes(const struct ctx *c, const struct rn_policy_target *t)
+{
+	size_t n;
+
+	rn_policy_target_prefixes(c->pol, t, &n);
+	return n ? n : 1;
 }
 
 /*
@@ -214,7 +252,11 @@ static int resolve_src(const struct ctx *c, const struct rn_policy_acl *a, struc
 		if (!is_cidr(&a->src[i]))
 			resolve(c, &a->src[i], false, s->src);
 	}
-	s->src_pfx.v = calloc(2 * nn + a->n_src + 2, sizeof(*s->src_pfx.v));
+	size_t room = 2 * nn + 2;
+
+	for (size_t i = 0; i < a->n_src; i++)
+		room += n_prefixes(c, &a->src[i]);
+	s->src_pfx.v = calloc(room, sizeof(*s->src_pfx.v));
 	if (!s->src_pfx.v)
 		return -ENOMEM;
 	if (any) {
@@ -228,9 +270,14 @@ static int resolve_src(const struct ctx *c, const struct rn_policy_acl *a, struc
 		host_prefix(&s->src_pfx.v[s->src_pfx.n++], &c->w->nodes[m], false);
 		host_prefix(&s->src_pfx.v[s->src_pfx.n++], &c->w->nodes[m], true);
 	}
-	for (size_t i = 0; i < a->n_src; i++)
-		if (is_cidr(&a->src[i]))
-			s->src_pfx.v[s->src_pfx.n++] = a->src[i].prefix;
+	for (size_t i = 0; i < a->n_src; i++) {
+		size_t np;
+		const struct rn_filter_prefix *v =
+		    rn_policy_target_prefixes(c->pol, &a->src[i], &np);
+
+		for (size_t k = 0; k < np; k++)
+			s->src_pfx.v[s->src_pfx.n++] = v[k];
+	}
 	s->src_pfx.n = rn_filter_prefixes_aggregate(s->src_pfx.v, s->src_pfx.n);
 	return 0;
 }
@@ -388,32 +435,43 @@ static size_t mesh_dst(const struct ctx *c, size_t ai, size_t di, size_t m,
 		return 0; /* via entries grant routed traffic only */
 	for (int v6 = 0; v6 < 2; v6++) {
 		host_prefix(&out[k], n, v6);
-		if (!is_cidr(t) || rn_filter_prefix_has(&t->prefix, out[k].family, out[k].addr))
+		if (!is_cidr(t) || prefixes_have(c->pol, t, out[k].family, out[k].addr))
 			k++;
 	}
 	return k;
 }
 
+/* Room for subnet_dst's out: each of the target's prefixes within each of m's LAN routes. */
+static size_t subnet_room(const struct ctx *c, size_t ai, size_t di, size_t m)
+{
+	return c->lan[m].n * n_prefixes(c, &c->pol->acls[ai].dst[di].target) + 2;
+}
+
 /*
- * SUBNET destinations: destination d's CIDR within node m's LAN routes, into out (room for the
- * node's LAN routes); with out NULL, only whether there is one.
+ * SUBNET destinations: destination d's CIDRs within node m's LAN routes, into out (room for
+ * subnet_room); with out NULL, only whether there is one.
  */
 static size_t subnet_dst(const struct ctx *c, size_t ai, size_t di, size_t m,
 			 struct rn_filter_prefix *out)
 {
 	const struct rn_policy_target *t = &c->pol->acls[ai].dst[di].target;
 	struct prefixes hits = { out, 0 };
+	const struct rn_filter_prefix *v;
+	size_t np;
 
 	if (!is_cidr(t) || !via_ok(&c->acl[ai], m) || !live(c, ai, NULL))
 		return 0;
-	for (size_t i = 0; i < c->lan[m].n; i++) {
-		struct rn_filter_prefix p;
+	v = rn_policy_target_prefixes(c->pol, t, &np);
+	for (size_t k = 0; k < np; k++) {
+		for (size_t i = 0; i < c->lan[m].n; i++) {
+			struct rn_filter_prefix p;
 
-		if (!rn_filter_prefix_intersect(&t->prefix, &c->lan[m].v[i], &p))
-			continue;
-		if (!out)
-			return 1;
-		add_unique(&hits, &p);
+			if (!rn_filter_prefix_intersect(&v[k], &c->lan[m].v[i], &p))
+				continue;
+			if (!out)
+				return 1;
+			add_unique(&hits, &p);
+		}
 	}
 	return hits.n;
 }
@@ -457,7 +515,7 @@ static bool src_has(const struct ctx *c, size_t ai, size_t m)
 	if (c->acl[ai].src[m])
 		return true;
 	for (size_t i = 0; i < a->n_src; i++)
-		if (is_cidr(&a->src[i]) && prefix_has_node(&a->src[i].prefix, &c->w->nodes[m]))
+		if (is_cidr(&a->src[i]) && prefixes_have_node(c->pol, &a->src[i], &c->w->nodes[m]))
 			return true;
 	return false;
 }
@@ -473,10 +531,16 @@ static bool src_behind(const struct ctx *c, size_t ai, size_t m)
 	for (size_t i = 0; i < a->n_src; i++)
 		if (a->src[i].kind == RN_POLICY_TARGET_DANGER_ALL && c->lan[m].n)
 			return true; /* any address, so any behind m too */
-	for (size_t i = 0; i < a->n_src; i++)
-		for (size_t j = 0; is_cidr(&a->src[i]) && j < c->lan[m].n; j++)
-			if (rn_filter_prefix_intersect(&a->src[i].prefix, &c->lan[m].v[j], &p))
-				return true;
+	for (size_t i = 0; i < a->n_src; i++) {
+		size_t np;
+		const struct rn_filter_prefix *v =
+		    rn_policy_target_prefixes(c->pol, &a->src[i], &np);
+
+		for (size_t k = 0; k < np; k++)
+			for (size_t j = 0; j < c->lan[m].n; j++)
+				if (rn_filter_prefix_intersect(&v[k], &c->lan[m].v[j], &p))
+					return true;
+	}
 	return false;
 }
 
@@ -567,7 +631,7 @@ static int compile_entry(struct rn_filter *f, const struct ctx *c, size_t ai, si
 		src = &self;
 	}
 	for (int context = RN_FILTER_MESH; context <= RN_FILTER_EXIT; context++) {
-		dst = calloc(c->lan[m].n + 2, sizeof(*dst));
+		dst = calloc(subnet_room(c, ai, di, m), sizeof(*dst));
 		if (!dst) {
 			ret = -ENOMEM;
 			break;
@@ -692,8 +756,13 @@ int rn_policy_exit_nodes_for(const struct rn_policy *pol, const struct rn_policy
 static int add_routes(const struct ctx *c, size_t ai, size_t r, size_t first,
 		      struct rn_policy_routes *out)
 {
-	struct rn_filter_prefix *hits = calloc(c->lan[r].n + 1, sizeof(*hits));
+	struct rn_filter_prefix *hits;
+	size_t room = 0;
 
+	for (size_t di = 0; di < c->pol->acls[ai].n_dst; di++)
+		if (subnet_room(c, ai, di, r) > room)
+			room = subnet_room(c, ai, di, r);
+	hits = calloc(room ? room : 1, sizeof(*hits));
 	if (!hits)
 		return -ENOMEM;
 	for (size_t di = 0; di < c->pol->acls[ai].n_dst; di++) {

@@ -361,6 +361,47 @@ static const struct filter_case filter_cases[] = {
 	{ "an empty group grants nothing",
 	  "{\"groups\": {\"group:none\": []}, \"acls\": [" A("\"group:none\"", "\"*:*\"") "]}",
 	  NULL, PROBES({ "alice-laptop", "bob-laptop", MESH, "alice-laptop", TCP, 22, DENY }) },
+	/* ipsets (Tailscale's IP sets): add and remove in order, hosts and other sets */
+	{ "an ipset of a LAN less one host: every address of it but that one",
+	  HEAD " \"ipsets\": {\"ipset:lan\": [\"add office\", \"remove nas\"]},"
+	       " \"acls\": [" A("\"alice\"", "\"ipset:lan:*\"") "]}",
+	  NULL,
+	  PROBES({ "exit-a", "alice-laptop", SUBNET, "192.168.1.20", TCP, 22, ALLOW },
+		 { "exit-a", "alice-laptop", SUBNET, "192.168.1.0", UDP, 53, ALLOW },
+		 { "exit-a", "alice-laptop", SUBNET, "192.168.1.9", TCP, 22, ALLOW },
+		 { "exit-a", "alice-laptop", SUBNET, "192.168.1.10", TCP, 22, DENY },
+		 { "exit-a", "alice-laptop", SUBNET, "192.168.1.10", ICMP, 0, DENY },
+		 { "exit-a", "alice-laptop", SUBNET, "192.168.1.11", TCP, 22, ALLOW },
+		 { "exit-a", "alice-laptop", SUBNET, "192.168.1.255", TCP, 22, ALLOW },
+		 { "exit-a", "alice-laptop", SUBNET, "203.0.113.10", TCP, 22, DENY },
+		 { "exit-a", "bob-laptop", SUBNET, "192.168.1.20", TCP, 22, DENY }) },
+	{ "ipsets as sources, nested, in any order: what the adds and removes leave",
+	  HEAD " \"ipsets\": {\"ipset:src\": [\"add ipset:phones\", \"add 100.64.0.0/30\","
+	       " \"remove 100.64.0.1\"], \"ipset:phones\": [\"100.64.0.9\"]},"
+	       " \"acls\": [" AP("tcp", "\"ipset:src\"", "\"server1:22\"") "]}",
+	  NULL,
+	  PROBES({ "server1", "carol-phone", MESH, "server1", TCP, 22, ALLOW },
+		 { "server1", "bob-laptop", MESH, "server1", TCP, 22, ALLOW },
+		 { "server1", "bob-laptop", MESH, "server1", TCP, 23, DENY },
+		 { "server1", "alice-laptop", MESH, "server1", TCP, 22, DENY },
+		 { "server1", "bob-laptop/6", MESH, "server1/6", TCP, 22, DENY },
+		 { "bobsrv", "bob-laptop", MESH, "bobsrv", TCP, 22, DENY }) },
+	{ "an ipset of mesh addresses as a destination: those nodes, each family as listed",
+	  HEAD " \"ipsets\": {\"ipset:srv\": [\"100.64.0.3\", \"fd7a::4\"]},"
+	       " \"acls\": [" A("\"alice\"", "\"ipset:srv:443\"") "]}",
+	  NULL,
+	  PROBES({ "server1", "alice-laptop", MESH, "server1", TCP, 443, ALLOW },
+		 { "server1", "alice-laptop/6", MESH, "server1/6", TCP, 443, DENY },
+		 { "bobsrv", "alice-laptop/6", MESH, "bobsrv/6", TCP, 443, ALLOW },
+		 { "bobsrv", "alice-laptop", MESH, "bobsrv", TCP, 443, DENY },
+		 { "server1", "alice-laptop", MESH, "server1", TCP, 22, DENY }) },
+	{ "an ipset under via: its part of the LAN, through exit-a only",
+	  HEAD " \"ipsets\": {\"ipset:web\": [\"192.168.1.0/25\"]},"
+	       " \"acls\": [" AV("\"alice\"", "\"ipset:web:443\"", "\"exit-a\"") "]}",
+	  NULL,
+	  PROBES({ "exit-a", "alice-laptop", SUBNET, "192.168.1.100", TCP, 443, ALLOW },
+		 { "exit-a", "alice-laptop", SUBNET, "192.168.1.200", TCP, 443, DENY },
+		 { "exit-a", "alice-laptop", SUBNET, "192.168.1.100", TCP, 80, DENY }) },
 };
 
 static int addr_of(const struct rn_policy_world *w, const char *spec, uint8_t *addr)

@@ -152,6 +152,20 @@ int rn_policy_parse_randomize_port(struct rn_policy_parser *p, struct rn_policy_
 			       "UDP port");
 }
 
+/* Tailscale's disableIPv4 takes the nodes' IPv4 addresses away; every node here keeps one. */
+int rn_policy_parse_disable_ipv4(struct rn_policy_parser *p, struct rn_policy_cursor c)
+{
+	if (!json_is_boolean(c.v))
+		return rn_policy_fail(p, rn_policy_val_off(p, c),
+				      "disableIPv4 must be true or false");
+	if (!json_is_true(c.v))
+		return 0;
+	return rn_policy_fail(p, rn_policy_val_off(p, c),
+			      "disableIPv4 true is not supported: every Rustynet node has an IPv4 "
+			      "mesh address (100.64.0.0/10) beside its IPv6 one; remove it or set "
+			      "it to false");
+}
+
 int rn_policy_parse_derp_map(struct rn_policy_parser *p, struct rn_policy_cursor c)
 {
 	int ret = rn_policy_want(p, c, JSON_OBJECT, "derpMap");

@@ -22,6 +22,7 @@ enum rn_policy_role {
 	RN_POLICY_ROLE_VIA,
 	RN_POLICY_ROLE_OWNER,
 	RN_POLICY_ROLE_MEMBER,
+	RN_POLICY_ROLE_IPSET, /* an operation's target in ipsets: an address, CIDR or host */
 };
 
 struct rn_policy_parser {
@@ -87,9 +88,16 @@ int rn_policy_parse_node_attrs(struct rn_policy_parser *p, struct rn_policy_curs
 int rn_policy_parse_randomize_port(struct rn_policy_parser *p, struct rn_policy_cursor c);
 int rn_policy_parse_ssh_tests(struct rn_policy_parser *p, struct rn_policy_cursor c);
 int rn_policy_parse_derp_map(struct rn_policy_parser *p, struct rn_policy_cursor c);
+int rn_policy_parse_disable_ipv4(struct rn_policy_parser *p, struct rn_policy_cursor c);
 int rn_policy_parse_one_cgnat(struct rn_policy_parser *p, struct rn_policy_cursor c);
 
 /* Reads the "tests" section (tests.c). */
 int rn_policy_parse_tests(struct rn_policy_parser *p, struct rn_policy_cursor c);
+
+/* "ipsets" (ipsets.c): each set resolved to its prefixes; they may name hosts and each other. */
+int rn_policy_parse_ipsets(struct rn_policy_parser *p, struct rn_policy_cursor c);
+/* The index of ipset name in p->pol->ipsets, or -1. */
+long rn_policy_ipset_find(const struct rn_policy *pol, const char *name);
+void rn_policy_ipsets_free(struct rn_policy *pol);
 
 #endif

@@ -88,7 +88,7 @@ static bool has_prefix(const char *s, const char *prefix)
 }
 
 /* Names are permissive (users may be e-mail addresses) but never hold the policy's syntax. */
-static bool valid_name(const char *s)
+bool rn_policy_valid_name(const char *s)
 {
 	size_t n = strlen(s);
 
@@ -147,7 +147,7 @@ static int parse_group_or_tag(struct rn_policy_parser *p, const char *s, size_t 
 	bool group = has_prefix(s, "group:");
 	const char *what = group ? "group" : "tag";
 
-	if (!valid_name(s + strlen(group ? "group:" : "tag:")))
+	if (!rn_policy_valid_name(s + strlen(group ? "group:" : "tag:")))
 		return rn_policy_fail(p, off, "bad %s name %s in %s", what,
 				      rn_policy_quote(s, q, sizeof(q)), path);
 	if (role == RN_POLICY_ROLE_MEMBER)
@@ -209,6 +209,35 @@ static int parse_autogroup(struct rn_policy_parser *p, const char *s, size_t off
 	    rn_policy_quote(s, q, sizeof(q)), path);
 }
 
+/* An ipset operation's target ("ipset:x" the caller resolves): an address, a CIDR or a host. */
+static int parse_ipset_item(struct rn_policy_parser *p, const char *s, size_t off, const char *path,
+			    struct rn_policy_target *t)
+{
+	const struct rn_policy_list *host = find_list(p->pol->hosts, p->pol->n_hosts, s, NULL);
+	char q[RN_POLICY_QUOTE_LEN];
+
+	if (!strcmp(s, "autogroup:internet"))
+		return rn_policy_fail(p, off,
+				      "autogroup:internet in %s: an ipset holding it (to narrow "
+				      "exit node use) is not supported here yet; grant "
+				      "autogroup:internet in acls or grants instead",
+				      path);
+	if (host) {
+		t->kind = RN_POLICY_TARGET_HOST;
+		t->prefix = host->prefix;
+		return 0;
+	}
+	if (looks_like_address(s) && !has_prefix(s, "autogroup:") && !has_prefix(s, "group:") &&
+	    !has_prefix(s, "tag:")) {
+		t->kind = RN_POLICY_TARGET_CIDR;
+		return parse_cidr(p, s, off, path, &t->prefix);
+	}
+	return rn_policy_fail(p, off,
+			      "%s in %s: ipsets hold addresses, CIDRs, hosts and other ipsets "
+			      "(not users, groups, tags or autogroups)",
+			      rn_policy_quote(s, q, sizeof(q)), path);
+}
+
 int rn_policy_parse_target(struct rn_policy_parser *p, const char *s, size_t off,
 			   enum rn_policy_role role, const char *path, struct rn_policy_target *t)
 {
@@ -219,11 +248,14 @@ int rn_policy_parse_target(struct rn_policy_parser *p, const char *s, size_t off
 	bool addr_role = role == RN_POLICY_ROLE_SRC || role == RN_POLICY_ROLE_DST;
 	char q[RN_POLICY_QUOTE_LEN];
 	const struct rn_policy_list *host;
+	long set;
 
 	t->off = off;
 	t->name = strdup(s);
 	if (!t->name)
 		return -ENOMEM;
+	if (role == RN_POLICY_ROLE_IPSET)
+		return parse_ipset_item(p, s, off, path, t);
 	if (!strcmp(s, "*") && addr_role) {
 		t->kind = RN_POLICY_TARGET_ANY;
 		return 0;
@@ -232,6 +264,18 @@ int rn_policy_parse_target(struct rn_policy_parser *p, const char *s, size_t off
 		return parse_autogroup(p, s, off, role, path, t);
 	if (has_prefix(s, "group:") || has_prefix(s, "tag:"))
 		return parse_group_or_tag(p, s, off, role, path, t);
+	if (has_prefix(s, "ipset:")) {
+		if (!addr_role)
+			return rn_policy_fail(p, off, "%s in %s: %s",
+					      rn_policy_quote(s, q, sizeof(q)), path, takes[role]);
+		set = rn_policy_ipset_find(p->pol, s);
+		if (set < 0)
+			return rn_policy_fail(p, off, "unknown ipset %s in %s: define it in ipsets",
+					      rn_policy_quote(s, q, sizeof(q)), path);
+		t->kind = RN_POLICY_TARGET_IPSET;
+		t->index = (size_t)set;
+		return 0;
+	}
 	host = find_list(p->pol->hosts, p->pol->n_hosts, s, NULL);
 	if ((host || looks_like_address(s) || !strcmp(s, "*")) && !addr_role)
 		return rn_policy_fail(p, off, "%s in %s: %s", rn_policy_quote(s, q, sizeof(q)),
@@ -245,7 +289,7 @@ int rn_policy_parse_target(struct rn_policy_parser *p, const char *s, size_t off
 		t->kind = RN_POLICY_TARGET_CIDR;
 		return parse_cidr(p, s, off, path, &t->prefix);
 	}
-	if (!valid_name(s))
+	if (!rn_policy_valid_name(s))
 		return rn_policy_fail(
 		    p, off, "bad name %s in %s: names hold no spaces and none of : / , [ ] * \" \\",
 		    rn_policy_quote(s, q, sizeof(q)), path);
@@ -486,7 +530,7 @@ int rn_policy_check_acl(struct rn_policy_parser *p, const char *path,
 		enum rn_policy_target_kind k = d->target.kind;
 
 		if (acl->n_via && k != RN_POLICY_TARGET_CIDR && k != RN_POLICY_TARGET_HOST &&
-		    k != RN_POLICY_TARGET_INTERNET)
+		    k != RN_POLICY_TARGET_IPSET && k != RN_POLICY_TARGET_INTERNET)
 			return rn_policy_fail(
 			    p, d->target.off,
 			    "%s in %s.dst[%zu] is a mesh target, but this entry has via, "
@@ -639,10 +683,10 @@ static int list_key(struct rn_policy_parser *p, enum list_kind kind, const char 
 	l->name = strdup(key);
 	if (!l->name)
 		return -ENOMEM;
-	if (prefix && (!has_prefix(key, prefix) || !valid_name(key + strlen(prefix))))
+	if (prefix && (!has_prefix(key, prefix) || !rn_policy_valid_name(key + strlen(prefix))))
 		return rn_policy_fail(p, off, "bad name %s in %s: names there are %sNAME",
 				      rn_policy_quote(key, q, sizeof(q)), section, prefix);
-	if (kind == LIST_HOSTS && (!valid_name(key) || looks_like_address(key)))
+	if (kind == LIST_HOSTS && (!rn_policy_valid_name(key) || looks_like_address(key)))
 		return rn_policy_fail(p, off,
 				      "bad host name %s in hosts: use a name (no spaces, none of "
 				      ": / , [ ] * \" \\, not an address)",
@@ -790,6 +834,7 @@ static const struct {
 	{ "groups", parse_groups },
 	{ "tagOwners", parse_tag_owners },
 	{ "hosts", parse_hosts },
+	{ "ipsets", rn_policy_parse_ipsets },
 	{ "postures", rn_policy_parse_postures },
 	{ "defaultSrcPosture", parse_default_posture },
 	{ "acls", parse_acls },
@@ -802,6 +847,7 @@ static const struct {
 	{ "randomizeClientPort", rn_policy_parse_randomize_port },
 	{ "derpMap", rn_policy_parse_derp_map },
 	{ "OneCGNATRoute", rn_policy_parse_one_cgnat },
+	{ "disableIPv4", rn_policy_parse_disable_ipv4 },
 };
 #define N_SECTIONS (sizeof(sections) / sizeof(sections[0]))
 
@@ -829,8 +875,9 @@ static int parse_top(struct rn_policy_parser *p, json_t *root)
 			return rn_policy_fail(
 			    p, p->idx.pos[child].key,
 			    "unknown key %s at the top level; expected groups, tagOwners, "
-			    "hosts, postures, acls, grants, autoApprovers, tests, ssh, "
-			    "sshTests, nodeAttrs, randomizeClientPort, derpMap or OneCGNATRoute",
+			    "hosts, ipsets, postures, acls, grants, autoApprovers, tests, ssh, "
+			    "sshTests, nodeAttrs, randomizeClientPort, derpMap, OneCGNATRoute "
+			    "or disableIPv4",
 			    rn_policy_quote(key, q, sizeof(q)));
 		found[s] = (struct rn_policy_cursor){ v, child };
 		child = p->idx.pos[child].next;
@@ -879,6 +926,7 @@ void rn_policy_free(struct rn_policy *pol)
 	free_lists(pol->groups, pol->n_groups);
 	free_lists(pol->tag_owners, pol->n_tag_owners);
 	free_lists(pol->hosts, pol->n_hosts);
+	rn_policy_ipsets_free(pol);
 	free_lists(pol->postures, pol->n_postures);
 	free_lists(pol->route_approvers, pol->n_route_approvers);
 	free_targets(pol->exit_approvers.items, pol->exit_approvers.n_items);

@@ -75,6 +75,7 @@ enum rn_policy_target_kind {
 	/* "autogroup:shared" (src): users of other networks a node is shared with. Nodes are
 	 * never shared here, so it names nobody. */
 	RN_POLICY_TARGET_SHARED,
+	RN_POLICY_TARGET_IPSET, /* "ipset:x", defined in ipsets: a list of prefixes */
 };
 
 /* One name in the policy: a source, a destination's target, a member, an owner, a via. */
@@ -83,7 +84,7 @@ struct rn_policy_target {
 	char *name;			/* owned: as written, without ports or brackets */
 	size_t off;			/* byte offset of its string in the text, for errors */
 	struct rn_filter_prefix prefix; /* HOST and CIDR */
-	size_t index;			/* GROUP: into groups; TAG: into tag_owners */
+	size_t index; /* GROUP: into groups; TAG: into tag_owners; IPSET: ipsets */
 };
 
 struct rn_policy_dst {
@@ -143,6 +144,18 @@ struct rn_policy_list {
 	size_t n_items;
 };
 
+/*
+ * An IP set ("ipsets", as in Tailscale): the addresses its "add" and "remove" operations leave,
+ * in order, as disjoint prefixes. The compiler treats "ipset:x" as that list of CIDRs.
+ */
+struct rn_policy_ipset {
+	char *name;		    /* owned: "ipset:x" */
+	size_t off;		    /* the key's offset */
+	struct rn_filter_prefix *v; /* owned */
+	size_t n;
+	int state; /* while parsing: 0 not yet, 1 being resolved (a cycle if met again), 2 done */
+};
+
 struct rn_policy {
 	char *filename; /* owned: for error messages */
 	char *text;	/* owned: the text with comments blanked, to place validation errors */
@@ -153,6 +166,8 @@ struct rn_policy {
 	size_t n_tag_owners;
 	struct rn_policy_list *hosts; /* no items; prefix */
 	size_t n_hosts;
+	struct rn_policy_ipset *ipsets;
+	size_t n_ipsets;
 	struct rn_policy_list *postures; /* names only: "posture:x", which nothing here checks */
 	size_t n_postures;
 	struct rn_policy_acl *acls;
@@ -172,6 +187,10 @@ struct rn_policy {
 	bool names_admins; /* uses autogroup:admin or autogroup:owner */
 	bool names_shared; /* uses autogroup:shared */
 };
+
+/* The prefixes a HOST, CIDR or IPSET target stands for (n 0 for the other kinds). */
+const struct rn_filter_prefix *
+rn_policy_target_prefixes(const struct rn_policy *pol, const struct rn_policy_target *t, size_t *n);
 
 /* ---- errors ---- */
 

@@ -37,9 +37,14 @@ static const struct bad_case parse_cases[] = {
 	{ "[]", 1, 1, "a policy is a JSON object, not a list" },
 	/* keys */
 	{ "{\"acl\": []}", 1, 2,
-	  "unknown key \"acl\" at the top level; expected groups, tagOwners, hosts, postures, acls, "
-	  "grants, autoApprovers, tests, ssh, sshTests, nodeAttrs, randomizeClientPort, derpMap or "
-	  "OneCGNATRoute" },
+	  "unknown key \"acl\" at the top level; expected groups, tagOwners, hosts, ipsets, "
+	  "postures, acls, "
+	  "grants, autoApprovers, tests, ssh, sshTests, nodeAttrs, randomizeClientPort, derpMap, "
+	  "OneCGNATRoute or disableIPv4" },
+	{ "{\"disableIPv4\": 1}", 1, 17, "disableIPv4 must be true or false" },
+	{ "{\"disableIPv4\": true}", 1, 17,
+	  "disableIPv4 true is not supported: every Rustynet node has an IPv4 mesh address "
+	  "(100.64.0.0/10) beside its IPv6 one; remove it or set it to false" },
 	{ ACL("{\"action\": \"accept\", \"src\": [\"*\"], \"dst\": [\"*:*\"], \"ports\": []}"), 1,
 	  62, "acls[0] has both \"dst\" and \"ports\" (its old name); keep \"dst\"" },
 	{ ACL("{\"action\": \"accept\", \"users\": [\"*\"], \"src\": [\"*\"], \"dst\": [\"*:*\"]}"),
@@ -126,6 +131,32 @@ static const struct bad_case parse_cases[] = {
 	{ "{\"hosts\": {\"nas\": \"192.168.1.300\"}}", 1, 19,
 	  "bad CIDR \"192.168.1.300\" in hosts[\"nas\"]: write an IPv4 or IPv6 address, optionally "
 	  "/LENGTH" },
+	/* ipsets */
+	{ "{\"ipsets\": {\"ipset:a\": [\"add ipset:b\"], \"ipset:b\": [\"remove 10.0.0.0/8\", "
+	  "\"add ipset:a\"]}}",
+	  1, 74,
+	  "\"ipset:a\" in ipsets[\"ipset:b\"][1] refers back to a set being defined: ipsets cannot "
+	  "refer to each other in a circle" },
+	{ "{\"ipsets\": {\"ipset:a\": [\"10.0.0.0/8\", \"remove 10.1.0.0/16\"]}}", 1, 25,
+	  "bad operation \"10.0.0.0/8\" in ipsets[\"ipset:a\"][0]: write \"add TARGET\" or \"remove "
+	  "TARGET\" (a bare TARGET only in a set with no remove)" },
+	{ "{\"ipsets\": {\"ipset:a\": [\"add tag:server\"]}}", 1, 25,
+	  "\"tag:server\" in ipsets[\"ipset:a\"][0]: ipsets hold addresses, CIDRs, hosts and other "
+	  "ipsets (not users, groups, tags or autogroups)" },
+	{ "{\"ipsets\": {\"ipset:a\": [\"add autogroup:internet\"]}}", 1, 25,
+	  "autogroup:internet in ipsets[\"ipset:a\"][0]: an ipset holding it (to narrow exit node "
+	  "use) is not supported here yet; grant autogroup:internet in acls or grants instead" },
+	{ "{\"ipsets\": {\"ipset:a\": [\"add ipset:nope\"]}}", 1, 25,
+	  "unknown ipset \"ipset:nope\" in ipsets[\"ipset:a\"][0]: define it in ipsets" },
+	{ "{\"ipsets\": {\"lan\": [\"10.0.0.0/8\"]}}", 1, 13,
+	  "bad name \"lan\" in ipsets: names there are ipset:NAME" },
+	{ "{\"ipsets\": {\"ipset:a\": []}}", 1, 24,
+	  "ipsets[\"ipset:a\"] is empty; list at least one operation (\"add 10.0.0.0/8\")" },
+	{ ACL("{\"action\": \"accept\", \"src\": [\"ipset:x\"], \"dst\": [\"*:*\"]}"), 1, 40,
+	  "unknown ipset \"ipset:x\" in acls[0].src: define it in ipsets" },
+	{ "{\"ipsets\": {\"ipset:a\": [\"10.0.0.0/8\"]}, \"tagOwners\": {\"tag:x\": "
+	  "[\"ipset:a\"]}}",
+	  1, 65, "\"ipset:a\" in tagOwners[\"tag:x\"]: owners are users, groups and tags" },
 	{ "{\"hosts\": {\"10.0.0.1\": \"10.0.0.1\"}}", 1, 12,
 	  "bad host name \"10.0.0.1\" in hosts: use a name (no spaces, none of : / , [ ] * \" \\, not "
 	  "an address)" },
@@ -313,6 +344,52 @@ static void test_parse_bad(void **state)
 		}
 	}
 	assert_int_equal(bad, 0);
+}
+
+/* A set the removes would split into more than 4,096 prefixes is refused, not built. */
+static void test_ipset_bounded(void **state)
+{
+	char text[8192];
+	struct rn_policy_error err;
+	struct rn_policy *pol = NULL;
+	int n = snprintf(text, sizeof(text), "{\"ipsets\": {\"ipset:big\": [\"add ::/0\"");
+
+	(void)state;
+	/* Each /128 taken from a large range costs up to 127 prefixes: 40 far apart pass the bound. */
+	for (int i = 1; i <= 40; i++)
+		n += snprintf(text + n, sizeof(text) - (size_t)n, ", \"remove %x::1\"", i << 10);
+	snprintf(text + n, sizeof(text) - (size_t)n, "]}}");
+	assert_int_equal(rn_policy_parse(text, strlen(text), "p", &pol, &err), -EINVAL);
+	assert_null(pol);
+	assert_non_null(strstr(err.message, "ipset:big grows past 4096 prefixes"));
+	/* 20 of them stay within it, and the set holds none of the removed addresses. */
+	n = snprintf(text, sizeof(text), "{\"ipsets\": {\"ipset:big\": [\"add ::/0\"");
+	for (int i = 1; i <= 20; i++)
+		n += snprintf(text + n, sizeof(text) - (size_t)n, ", \"remove %x::1\"", i << 10);
+	snprintf(text + n, sizeof(text) - (size_t)n, "]}}");
+	assert_int_equal(rn_policy_parse(text, strlen(text), "p", &pol, &err), 0);
+	assert_int_equal(pol->n_ipsets, 1);
+	assert_true(pol->ipsets[0].n > 20 * 100);
+	for (size_t k = 0; k < pol->ipsets[0].n; k++) {
+		struct rn_filter_prefix gone;
+
+		assert_int_equal(rn_filter_prefix_parse("400::1", &gone), 0);
+		assert_false(rn_filter_prefix_has(&pol->ipsets[0].v[k], AF_INET6, gone.addr));
+	}
+	rn_policy_free(pol);
+}
+
+/* disableIPv4 false is what every network here is: accepted, with no note. */
+static void test_disable_ipv4_false(void **state)
+{
+	static const char text[] = "{\"disableIPv4\": false}";
+	struct rn_policy_error err;
+	struct rn_policy *pol = NULL;
+
+	(void)state;
+	assert_int_equal(rn_policy_parse(text, strlen(text), "p", &pol, &err), 0);
+	assert_int_equal(pol->n_notes, 0);
+	rn_policy_free(pol);
 }
 
 static const char good[] =
@@ -718,6 +795,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_parse_bad),      cmocka_unit_test(test_parse_good),
+		cmocka_unit_test(test_ipset_bounded),  cmocka_unit_test(test_disable_ipv4_false),
 		cmocka_unit_test(test_protocols),      cmocka_unit_test(test_shared_note),
 		cmocka_unit_test(test_grant_notes),    cmocka_unit_test(test_ssh_node_attrs_notes),
 		cmocka_unit_test(test_admin_note),     cmocka_unit_test(test_default_text),

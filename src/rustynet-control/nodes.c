@@ -120,7 +120,9 @@ static int rn_nodes_change(struct rn_ctl *ctl, int argc, char **argv, enum rn_no
 	ret = rn_ctl_simple_args(ctl, argc, argv, args, args, NULL, &first);
 	if (ret >= 0)
 		return ret;
+	/* "disable" as the issue and Headscale users write it; "off" as settings take it. */
 	if (what == RN_NODES_EXPIRY && strcmp(argv[first + 1], "off") &&
+	    strcmp(argv[first + 1], "disable") &&
 	    !rn_when_parse(argv[first + 1], now, 1, &expires, err, sizeof(err)))
 		return rn_ctl_usage_error(ctl, "%s", err);
 	rn_ctl_time_format(expires, when, sizeof(when));
@@ -205,7 +207,7 @@ static const struct rn_ctl_verb rn_nodes_verbs[] = {
 	  "Expires NODE's enrollment: peers drop it until it enrolls again with an auth key.\n" },
 	{ "rename", rn_nodes_rename, "nodes rename NODE NAME",
 	  "Gives NODE the DNS name made from NAME (lowercased, a-z 0-9 -).\n" },
-	{ "expiry", rn_nodes_expiry, "nodes expiry NODE off|WHEN",
+	{ "expiry", rn_nodes_expiry, "nodes expiry NODE disable|off|WHEN",
 	  "Sets when NODE's key expires: WHEN is a UTC date or time (2027-06-01,\n"
 	  "2027-06-01T08:00:00Z) or a duration from now (30d); off: never, renewals included.\n"
 	  "An expired node drops from every map until `rustynet up --auth-key` renews it.\n"

@@ -59,10 +59,14 @@ static void print_inspect(json_t *res)
 	json_t *x, *sys = json_object_get(res, "system"), *svc = json_object_get(res, "service");
 	size_t i;
 
-	printf("Magic DNS:       %s on %s and %s\n",
-	       json_is_true(json_object_get(res, "serving")) ? "serving" : "NOT serving",
-	       json_string_value(json_array_get(svc, 0)),
-	       json_string_value(json_array_get(svc, 1)));
+	if (json_is_false(json_object_get(res, "accept_dns")))
+		printf("Magic DNS:       off on this device (rustynet up --accept-dns=false): the "
+		       "system resolver is left as it was\n");
+	else
+		printf("Magic DNS:       %s on %s and %s\n",
+		       json_is_true(json_object_get(res, "serving")) ? "serving" : "NOT serving",
+		       json_string_value(json_array_get(svc, 0)),
+		       json_string_value(json_array_get(svc, 1)));
 	printf("Zone:            %s (this node: %s)\n", str(res, "domain"), str(res, "dns_name"));
 	printf("Protected mode:  %s\n", json_is_true(json_object_get(res, "protected_mode"))
 					    ? "on (an exit node is selected)"

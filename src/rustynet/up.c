@@ -18,10 +18,12 @@
 #define UP_USAGE                                                                                   \
 	"up [--server URL (--auth-key-file FILE | --auth-key - | --auth-key KEY)\n"                \
 	"          [--hostname NAME]] [--advertise-exit-node[=false]]\n"                           \
-	"          [--advertise-routes CIDR[,CIDR...]] [--json]\n"                                 \
+	"          [--advertise-routes CIDR[,CIDR...]] [--accept-dns[=false]] [--json]\n"          \
 	"  --auth-key-file FILE  read the key from FILE (mode 600; one line)\n"                    \
 	"  --auth-key -          read the key from standard input (one line)\n"                    \
-	"  --auth-key KEY        the key itself: in shell history, and in ps until up starts"
+	"  --auth-key KEY        the key itself: in shell history, and in ps until up starts\n"    \
+	"  --accept-dns=false    Magic DNS off on this device: the system resolver is left as\n"   \
+	"                        it was (kept across restarts; --accept-dns turns it on again)"
 
 /* The key's text with room for a "\r" before its newline; zeroed before up returns. */
 #define UP_KEY_BUF (RN_AUTHKEY_STRSIZE + 1)
@@ -32,6 +34,7 @@ struct up_opts {
 	char *key_arg;	      /* the argv string of --auth-key KEY, zeroed once copied */
 	const char *exit;     /* NULL: unchanged; "true" / "false" */
 	const char *routes;   /* NULL: unchanged; "" clears */
+	const char *dns;      /* --accept-dns: NULL unchanged; "true" / "false" */
 	bool json;
 };
 
@@ -103,6 +106,13 @@ static int parse(int argc, char **argv, struct up_opts *o)
 				return usage_error("--advertise-exit-node takes =true or =false, "
 						   "not \"%s\"",
 						   o->exit);
+		} else if (!strcmp(argv[i], "--accept-dns")) {
+			o->dns = "true";
+		} else if (!strncmp(argv[i], "--accept-dns=", 13)) {
+			o->dns = argv[i] + 13;
+			if (strcmp(o->dns, "true") && strcmp(o->dns, "false"))
+				return usage_error("--accept-dns takes =true or =false, not \"%s\"",
+						   o->dns);
 		} else if (opt_value(argc, argv, &i, "--advertise-routes", &v)) {
 			o->routes = v;
 		} else {
@@ -242,6 +252,11 @@ static int up(struct up_opts *o, char *keybuf)
 				 "hostname", o->hostname);
 	explicit_bzero(keybuf, UP_KEY_BUF); /* the request holds the only copy now */
 	o->key = NULL;
+	if (o->dns) {
+		if (!args)
+			args = json_object();
+		json_object_set_new(args, "accept_dns", json_boolean(!strcmp(o->dns, "true")));
+	}
 	if (o->exit || o->routes) {
 		json_t *routes = o->routes ? routes_arg(o->routes) : NULL;
 

@@ -43,25 +43,36 @@ static json_t *cmd_up(struct rn_daemon *d, json_t *args)
 	const char *host = arg_str(args, "hostname");
 	char err[RN_CLIENT_ERR_MAX], v4[INET_ADDRSTRLEN], v6[INET6_ADDRSTRLEN];
 	struct rn_advertise adv, old = d->adv;
+	json_t *dns = json_object_get(args, "accept_dns");
+	bool dns_was = d->dns.off;
 
 	if (rn_daemon_advertise_args(d, args, &adv, err, sizeof(err)))
 		return rn_ipc_reply_error("%s", err);
+	if (dns && !json_is_boolean(dns))
+		return rn_ipc_reply_error("accept_dns must be true or false");
 	if (!server && !key) {
 		if (!d->logged_in)
 			return rn_ipc_reply_error("not logged in: run rustynet up --server URL "
 						  "--auth-key KEY");
 		if (rn_daemon_advertise_set(d, &adv, err, sizeof(err)))
 			return rn_ipc_reply_error("%s", err);
+		if (dns && rn_daemon_dns_set_accept(d, json_is_true(dns), err, sizeof(err)))
+			return rn_ipc_reply_error("%s", err);
 	} else if (!server || !key || !host) {
 		return rn_ipc_reply_error("up needs server, auth_key and hostname");
 	} else {
 		d->adv = adv; /* the enroll carries it; kept only if the login works */
+		if (dns)      /* so the first map starts Magic DNS only if it is wanted */
+			d->dns.off = json_is_false(dns);
 		if (rn_daemon_session_up(d, server, key, host, err, sizeof(err))) {
 			d->adv = old;
+			d->dns.off = dns_was;
 			return rn_ipc_reply_error("%s", err);
 		}
 		d->adv = old;
 		if (rn_daemon_advertise_set(d, &adv, err, sizeof(err)))
+			log_warn(MAIN, "up: %s", err);
+		if (dns && rn_daemon_dns_set_accept(d, json_is_true(dns), err, sizeof(err)))
 			log_warn(MAIN, "up: %s", err);
 	}
 	if (!d->map.version)

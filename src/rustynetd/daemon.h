@@ -141,6 +141,11 @@ void rn_daemon_dns_apply(struct rn_daemon *d);
 void rn_daemon_dns_tick(struct rn_daemon *d);
 /* Logout and exit: resolver stopped, addresses removed, resolv.conf restored. */
 void rn_daemon_dns_stop(struct rn_daemon *d);
+/*
+ * `up --accept-dns[=false]`: saved first (0600, kept across restarts), then Magic DNS stopped
+ * with the system resolver restored, or started again. 0, or -errno with err said.
+ */
+int rn_daemon_dns_set_accept(struct rn_daemon *d, bool accept, char *err, size_t errlen);
 bool rn_daemon_dns_protected(const struct rn_daemon *d);
 size_t rn_daemon_dns_upstreams(const struct rn_daemon *d, struct rn_netmap_ip *out,
 			       const char **from);

@@ -14,6 +14,7 @@
 
 #include "common/log.h"
 #include "rustynetd/daemon.h"
+#include "rustynetd/persist.h"
 #include "rustynetd/resolver.h"
 #include "system/system.h"
 
@@ -92,9 +93,37 @@ static bool resolved_fronts(struct rn_daemon *d)
 	return true;
 }
 
+/* The device's `up --accept-dns` choice; anything but a valid file leaves Magic DNS on. */
+static void load_prefs(struct rn_daemon *d)
+{
+	char *text = NULL;
+	size_t len = 0;
+	json_t *j, *v;
+	int r = rn_persist_read(d->state_dir, RN_MAGICDNS_PREFS_FILE, 4096, &text, &len);
+
+	if (r) {
+		if (r != -ENOENT)
+			log_warn(MAIN, "dns: cannot read %s/%s (%s): Magic DNS stays on",
+				 d->state_dir, RN_MAGICDNS_PREFS_FILE, strerror(-r));
+		return;
+	}
+	j = json_loadb(text, len, JSON_REJECT_DUPLICATES, NULL);
+	free(text);
+	v = json_object_get(j, "accept_dns");
+	if (json_is_boolean(v))
+		d->dns.off = json_is_false(v);
+	else
+		log_warn(MAIN, "dns: %s/%s is not {\"accept_dns\": true|false}: Magic DNS stays on",
+			 d->state_dir, RN_MAGICDNS_PREFS_FILE);
+	json_decref(j);
+	if (d->dns.off)
+		log_info(MAIN, "dns: Magic DNS is off on this device (up --accept-dns=false)");
+}
+
 void rn_daemon_dns_init(struct rn_daemon *d)
 {
 	rn_resolvconf_init(&d->dns.rc, d->resolv_conf, d->state_dir);
+	load_prefs(d);
 }
 
 /* Which system resolver to wire, decided each time Magic DNS starts (resolved may have
@@ -265,7 +294,7 @@ fail:
 
 void rn_daemon_dns_apply(struct rn_daemon *d)
 {
-	if (!d->map.version)
+	if (!d->map.version || d->dns.off)
 		return;
 	if (!d->dns.resolver && start(d))
 		return;
@@ -294,6 +323,30 @@ void rn_daemon_dns_tick(struct rn_daemon *d)
 		 on ? "only the network's, through the tunnel" : "as before");
 	set_view(d);
 	resolved_sync(d, false);
+}
+
+int rn_daemon_dns_set_accept(struct rn_daemon *d, bool accept, char *err, size_t errlen)
+{
+	const char *text = accept ? "{\"accept_dns\": true}\n" : "{\"accept_dns\": false}\n";
+	int r = rn_persist_write(d->state_dir, RN_MAGICDNS_PREFS_FILE, text, strlen(text));
+
+	if (r) {
+		snprintf(err, errlen, "cannot save %s/%s: %s", d->state_dir, RN_MAGICDNS_PREFS_FILE,
+			 strerror(-r));
+		return r;
+	}
+	if (d->dns.off == !accept)
+		return 0;
+	d->dns.off = !accept;
+	if (accept) {
+		log_info(MAIN, "dns: Magic DNS on again (up --accept-dns)");
+		rn_daemon_dns_apply(d);
+	} else {
+		rn_daemon_dns_stop(d);
+		log_info(MAIN, "dns: Magic DNS off on this device (up --accept-dns=false): the "
+			       "system resolver is left as it was");
+	}
+	return 0;
 }
 
 void rn_daemon_dns_stop(struct rn_daemon *d)

@@ -33,7 +33,12 @@ struct rn_magicdns_state {
 	struct rn_resolved_link link; /* what link_ifindex was set to */
 	uint64_t link_checked_ms;     /* last read-back (monotonic) */
 	char resolved_problem[512];   /* "" if none */
+	bool
+	    off; /* `rustynet up --accept-dns=false`: nothing served, the system resolver as it was */
 };
+
+/* The device's choice of `up --accept-dns`, in the state directory: {"accept_dns": false}. */
+#define RN_MAGICDNS_PREFS_FILE "dns.json"
 
 #define RN_MAGICDNS_RESOLVED_CHECK_MS 10000 /* how often resolved's view is read back */
 

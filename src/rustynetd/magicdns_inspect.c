@@ -148,15 +148,17 @@ json_t *rn_daemon_dns_cmd_inspect(struct rn_daemon *d, json_t *args)
 		rn_resolver_stats(d->dns.resolver, &st);
 	sys = system_json(d, &as_set);
 	return rn_ipc_reply_ok(json_pack(
-	    "{s:s, s:s, s:s, s:b, s:[s,s], s:o, s:o, s:s, s:b, s:o, s:o, s:{s:I, s:I, s:I, s:I, "
+	    "{s:s, s:s, s:s, s:b, s:b, s:[s,s], s:o, s:o, s:s, s:b, s:o, s:o, s:{s:I, s:I, s:I, "
+	    "s:I, "
 	    "s:I, "
 	    "s:I, s:I}}",
 	    "domain", d->map.domain, "self", d->map.self.name, "dns_name", d->map.self.dns_name,
-	    "serving", d->dns.resolver != NULL, "service", RN_DNS_SERVICE_V4,
-	    rn_ipaddr_format(&p6.addr, v6), "records", records_json(d), "upstreams", jups,
-	    "upstream_source", from, "protected_mode", rn_daemon_dns_protected(d), "system", sys,
-	    "problems", problems_json(d, n, as_set), "stats", "queries", (json_int_t)st.queries,
-	    "zone", (json_int_t)st.zone, "forwarded", (json_int_t)st.forwarded, "servfail",
-	    (json_int_t)st.servfail, "dropped", (json_int_t)st.dropped, "busy", (json_int_t)st.busy,
-	    "tcp_evicted", (json_int_t)st.tcp_evicted));
+	    "serving", d->dns.resolver != NULL, "accept_dns", !d->dns.off, "service",
+	    RN_DNS_SERVICE_V4, rn_ipaddr_format(&p6.addr, v6), "records", records_json(d),
+	    "upstreams", jups, "upstream_source", from, "protected_mode",
+	    rn_daemon_dns_protected(d), "system", sys, "problems", problems_json(d, n, as_set),
+	    "stats", "queries", (json_int_t)st.queries, "zone", (json_int_t)st.zone, "forwarded",
+	    (json_int_t)st.forwarded, "servfail", (json_int_t)st.servfail, "dropped",
+	    (json_int_t)st.dropped, "busy", (json_int_t)st.busy, "tcp_evicted",
+	    (json_int_t)st.tcp_evicted));
 }

@@ -28,7 +28,7 @@ TEST_TAG=dns
 . "$(dirname "$0")/../lib.sh"
 # shellcheck source=tests/mesh-lib.sh
 . "$(dirname "$0")/../mesh-lib.sh"
-plan 63
+plan 78
 need_root
 need_cmds python3 dig kdig dnsmasq
 
@@ -182,6 +182,59 @@ flood() {
 check "a UDP flood stalls neither the daemon nor the zone" flood
 check "dig still answers after the flood" wait_for 3 is 192.0.2.80 qc c @100.100.100.100 www.example.test A
 rnn c dns inspect --json | python3 -c "import json,sys; print('# c after the flood:', json.load(sys.stdin)['stats'])" || true
+
+# ---------------------------------------------------------------- extra records (admin)
+check "admin: dns records add printer A 192.168.1.5" ctl dns records add printer A 192.168.1.5
+check "c resolves printer.rustynet to it (within 5 s)" \
+	wait_for 5 is 192.168.1.5 qc c @100.100.100.100 printer.rustynet A
+check "admin: dns records add svc.example.com AAAA 2001:db8::80 (outside the zone)" \
+	ctl dns records add svc.example.com AAAA 2001:db8::80
+check "c resolves svc.example.com AAAA from the record (within 5 s)" \
+	wait_for 5 is 2001:db8::80 qc c @100.100.100.100 svc.example.com AAAA
+records_listed() {
+	ctl dns records list --json | python3 -c "import json,sys
+r=json.load(sys.stdin)['records']; print(r)
+sys.exit(0 if [(x['name'], x['type'], x['value']) for x in r] == [('printer.rustynet', 'A', '192.168.1.5'), ('svc.example.com', 'AAAA', '2001:db8::80')] else 1)"
+}
+check "dns records list --json shows both" records_listed
+check "a bad record is a usage error and changes nothing" \
+	eval "fails_with 2 'not a unicast IPv4' ctl dns records add bad A 2001:db8::1 && records_listed"
+check "admin: dns records remove printer" ctl dns records remove printer
+check "printer.rustynet is NXDOMAIN on c again (within 5 s)" \
+	wait_for 5 status_is NXDOMAIN @100.100.100.100 printer.rustynet A
+check "admin: dns records clear" ctl dns records clear
+
+# ---------------------------------------------------------------- up --accept-dns=false on b
+# Magic DNS off on this device: the resolver stops, its addresses go, resolv.conf is the original
+# byte for byte; the choice is kept across a restart; --accept-dns brings it all back.
+b_inspect() { rnn b dns inspect --json | python3 -c "import json,sys; j=json.load(sys.stdin); print('accept_dns', j['accept_dns'], 'serving', j['serving']); sys.exit(0 if (j['accept_dns'], j['serving']) == ($1, $1) else 1)"; }
+dns_off_b() {
+	is "${IP4[a]}" qc b @100.100.100.100 nas.rustynet A || return 1 # alive before
+	rnn b up --accept-dns=false || return 1
+	cmp "$T_DIR/b.resolv.orig" "$T_DIR/b.resolv.conf" || return 1
+	b_inspect False || return 1
+	! qc b @100.100.100.100 +time=1 nas.rustynet A
+}
+check "b up --accept-dns=false: resolver stopped, resolv.conf the original byte for byte" dns_off_b
+check "rustynet dns inspect (text) on b says Magic DNS is off on this device" \
+	sh -c "'$RNCLI' --socket '${MESH_SOCK[b]}' dns inspect | grep -q 'off on this device'"
+check "b's choice is saved 0600 in its state dir" \
+	sh -c "grep -q '\"accept_dns\": false' '${MESH_ST[b]}/dns.json' && [ \$(stat -c %a '${MESH_ST[b]}/dns.json') = 600 ]"
+off_after_restart() {
+	rnn b down || return 1
+	wait_for 10 sh -c "! kill -0 ${MESH_PID[b]} 2>/dev/null" || return 1
+	mesh_node_start b || return 1
+	wait_for 10 b_inspect False || return 1
+	cmp "$T_DIR/b.resolv.orig" "$T_DIR/b.resolv.conf"
+}
+check "after a restart b keeps Magic DNS off and its resolv.conf untouched" off_after_restart
+dns_on_b() {
+	rnn b up --accept-dns || return 1
+	wait_for 5 rc_ours "$T_DIR/b.resolv.conf" || return 1
+	wait_for 5 is "${IP4[a]}" qc b @100.100.100.100 nas.rustynet A
+}
+check "b up --accept-dns: Magic DNS serves again and resolv.conf points at it" dns_on_b
+check "up --accept-dns=maybe is a usage error" fails_with 2 "accept-dns takes" rnn b up --accept-dns=maybe
 
 # ---------------------------------------------------------------- rename, offline
 check "rename nas-2 to files" ctl nodes rename nas-2 files

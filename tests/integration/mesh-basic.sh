@@ -22,7 +22,7 @@ TEST_TAG=mesh
 . "$(dirname "$0")/../lib.sh"
 # shellcheck source=tests/mesh-lib.sh
 . "$(dirname "$0")/../mesh-lib.sh"
-plan 49
+plan 50
 need_root
 need_cmds python3 wg socat
 
@@ -165,6 +165,13 @@ n=[n for n in json.load(sys.stdin)['nodes'] if n['dns_name']=='n2'][0]
 print(n['key_expires_at']); sys.exit(0 if abs(n['key_expires_at'] - time.time() - 30*86400) < 120 else 1)"
 }
 check "the renewed key expires in 30 days (the network's setting)" renewed_30d
+never_expires() {
+	ctl nodes list --json | python3 -c "import json,sys
+n=[n for n in json.load(sys.stdin)['nodes'] if n['dns_name']=='n2'][0]
+print(n['key_expires_at']); sys.exit(0 if n['key_expires_at'] == 'off' else 1)"
+}
+check "nodes expiry n2 disable: its key never expires" \
+	eval "ctl nodes expiry n2 disable && never_expires"
 check "settings set key-expiry off" ctl settings set key-expiry off
 check "settings set with a bad duration is usage" fails_with 2 "bad duration" ctl settings set key-expiry 3x
 

@@ -20,12 +20,10 @@
 # daemon, with status 0 and its UAPI socket removed, while the other one runs on. Failed
 # before rustynet-wg asked the TUN fd: it took the move for a deletion and exited.
 #
-# Sizes: every iperf3 run is time-bounded (-t 1), to keep the four wg-netns scripts within
-# about 150 s together on 2 loaded cores (wireguard-go does about 0.5 Gbit/s on a quiet
-# machine, and UDP -b 0 is better bounded by time). The issue's 1 GB does not fit: rustynet-
-# wg's IPv4 TCP run with TCP_ARGS4_RN=-n1G (until one way has moved 1 GB, about as much the
-# other way) took 11-13 s under the suite's load; it passes, and is the knob for a longer run.
-# TCP_ARGS and UDP_ARGS set the others.
+# Sizes: rustynet-wg's iperf3 runs move the issue's 1 GB each way (RN_ARGS=-n1G; both ways at
+# once, so 2 GB a run); wireguard-go's, the control round, are time-bounded (-t 1: Debian's
+# does about 0.5 Gbit/s on a quiet machine, and 1 GB each would take the suite a minute more).
+# TCP_ARGS and UDP_ARGS set wireguard-go's.
 # Env: IMPL (wireguard-go or a path: one round with it), RUSTYNET_WG.
 set -eu
 TEST_TAG=nsbasic
@@ -37,7 +35,7 @@ plan_impls 27
 need_root
 need_cmds wg wireguard-go ip ping iperf3 python3 ss timeout
 
-TCP_ARGS4_RN=${TCP_ARGS4_RN:--t1}
+RN_ARGS=${RN_ARGS:--n1G}
 TCP_ARGS=${TCP_ARGS:--t1}
 UDP_ARGS=${UDP_ARGS:--t1}
 
@@ -107,9 +105,9 @@ del_ends() {
 }
 
 round() {
-	local impl=$1 L tcp4=$TCP_ARGS
+	local impl=$1 L tcp=$TCP_ARGS udp=$UDP_ARGS
 	L="nsbasic [$(impl_name "$impl")]"
-	is_wggo "$impl" || tcp4=$TCP_ARGS4_RN
+	is_wggo "$impl" || tcp=$RN_ARGS udp=$RN_ARGS
 	if ! check_ok "$L: daemons started in A, interfaces moved to B and C, configured from A" \
 		wgns_setup "$impl" 4; then
 		skip_pair_rest "$L" "set-up failed"
@@ -125,7 +123,7 @@ round() {
 	check "$L: ping B->C IPv4 (first handshake) within 10 s" ping_until "$NS_B" "$WT4_C" 10
 	check "$L: ping C->B IPv6" ping_ok "$NS_C" "$WT6_B"
 	check "$L: wg set from A takes effect (persistent keepalive on and off)" set_from_a
-	TCP_ARGS4=$tcp4 wgns_traffic "$L" "$TCP_ARGS" "$UDP_ARGS"
+	wgns_traffic "$L" "$tcp" "$udp"
 	check "$L: down, rename, up and MTU changes in B keep both daemons" relink
 	check "$L: ping B->C IPv4 and C->B IPv6 after them" ping_both
 	check "$L: deleting $IF_B in B ends its daemon (status 0, UAPI socket gone); $IF_C's runs on" \

@@ -24,9 +24,9 @@
 #   3. endpoints 127.0.0.1:PORT (set in A), still MTU 34736: the big pings the other way round,
 #      unfragmented IPv4 datagrams, then the floods of 1 and iperf3 the other way round: TCP
 #      over IPv6, UDP over IPv4.
-# Sizes, to keep the script under a minute on 2 loaded cores: iperf3 runs are time-bounded
-# (-t 1; UDP_ARGS, TCP_ARGS override), and each part runs half of wg-netns-basic's four (so
-# that together they run all four); wg-netns-basic moves rustynet-wg's 1 GB.
+# Sizes: as in wg-netns-basic, rustynet-wg's iperf3 runs move 1 GB each way (RN_ARGS=-n1G),
+# wireguard-go's are time-bounded (-t 1; TCP_ARGS, UDP_ARGS override); each part runs half of
+# wg-netns-basic's four (so that together they run all four).
 # Env: IMPL (wireguard-go or a path: one round with it), RUSTYNET_WG.
 set -eu
 TEST_TAG=nsmtu
@@ -40,6 +40,7 @@ plan_impls 30 "$N_RN"
 need_root
 need_cmds wg wireguard-go ip ping iperf3 tcpdump jq ss timeout
 
+RN_ARGS=${RN_ARGS:--n1G}
 TCP_ARGS=${TCP_ARGS:--t1}
 UDP_ARGS=${UDP_ARGS:--t1}
 BIG_MTU=$((34816 - 1500 + 1420))
@@ -117,8 +118,9 @@ big_pings() {
 }
 
 round() {
-	local impl=$1 L
+	local impl=$1 L tcp=$TCP_ARGS udp=$UDP_ARGS
 	L="nsmtu [$(impl_name "$impl")]"
+	is_wggo "$impl" || tcp=$RN_ARGS udp=$RN_ARGS
 	if ! check_ok "$L: daemons started in A, interfaces moved to B and C, endpoints on [::1]" \
 		wgns_setup "$impl" 6; then
 		skip_pair_rest "$L" "set-up failed"
@@ -127,7 +129,7 @@ round() {
 	fi
 	check "$L: ping B->C IPv4 over [::1] (first handshake) within 10 s" ping_until "$NS_B" "$WT4_C" 10
 	check "$L: wg show in A: the endpoints are [::1]" endpoints_are 6
-	wgns_traffic "$L, outer IPv6" "$TCP_ARGS" "$UDP_ARGS" "tcp 4 B" "udp 6 C"
+	wgns_traffic "$L, outer IPv6" "$tcp" "$udp" "tcp 4 B" "udp 6 C"
 
 	check "$L: MTU $BIG_MTU set in B and C (ip link set mtu)" set_mtu "$BIG_MTU"
 	big_pings "$L, outer IPv6" 6
@@ -138,7 +140,7 @@ round() {
 	check "$L: endpoints moved to 127.0.0.1 from A; ping C->B within 10 s" \
 		eval "set_endpoints 4 && ping_until $NS_C $WT4_B 10"
 	big_pings "$L, outer IPv4" 4
-	wgns_traffic "$L, MTU $BIG_MTU, outer IPv4" "$TCP_ARGS" "$UDP_ARGS" "tcp 6 C" "udp 4 B"
+	wgns_traffic "$L, MTU $BIG_MTU, outer IPv4" "$tcp" "$udp" "tcp 6 C" "udp 4 B"
 	check "$L: both daemons still run" wgns_alive
 	wgns_down "$L"
 }
