@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include <jansson.h>
@@ -512,6 +513,10 @@ static bool rn_admin_policy_checked(struct rn_admin_call *c)
 		rn_serve_error(c->r, 400, "the body is the policy (HuJSON), and it is empty");
 		return false;
 	}
+	if (strlen(c->body) != c->len) { /* it is stored as text */
+		rn_serve_error(c->r, 400, "the policy holds a NUL byte");
+		return false;
+	}
 	ret = rn_ctl_policy_check_text(c->s->store, c->body, c->len, "policy", NULL, &perr);
 	if (ret == -EINVAL)
 		rn_admin_json(c, 400,
@@ -800,7 +805,7 @@ static bool rn_admin_auth(struct rn_admin_call *c, struct rn_admin_api *a,
 		return false;
 	}
 	rn_ratelimit_fail(a->calls, peer, now_ms);
-	if (auth && !strncmp(auth, "Bearer ", 7) &&
+	if (auth && !strncasecmp(auth, "Bearer ", 7) &&
 	    !rn_store_token_check(c->s->store, auth + 7, c->now, &c->tok)) {
 		snprintf(c->actor, sizeof(c->actor), "token:%s", c->tok.name);
 		return true;
