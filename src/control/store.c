@@ -868,7 +868,7 @@ int rn_store_policy_set_if(struct rn_store *store, const char *actor, const char
 			   int64_t expect_rev, int64_t now)
 {
 	sqlite3_stmt *st;
-	int64_t rev;
+	int64_t rev = 0;
 	int ret;
 
 	ret = rn_store_begin(store);

@@ -122,7 +122,7 @@ int rn_store_token_create(struct rn_store *store, const char *actor, const char 
 	uint8_t hash[RN_STORE_SECRET_HASH_LEN];
 	char secret[RN_STORE_TOKEN_SIZE], lookup[RN_TOKEN_LOOKUP_LEN + 1];
 	sqlite3_stmt *st;
-	int64_t id;
+	int64_t id = 0;
 	int ret;
 
 	if (!rn_token_name_ok(name))

@@ -431,7 +431,7 @@ static void rn_admin_authkeys_create(struct rn_admin_call *c)
 	const char *expires = NULL;
 	char text[RN_AUTHKEY_STRSIZE] = "", err[512], *tag_text = NULL;
 	int reusable = 0, ephemeral = 0;
-	int64_t id;
+	int64_t id = 0;
 
 	if (!body || !rn_admin_unpack(c, body, "{s:s,s?b,s?b,s?s,s?o}", "user", &req.user,
 				      "reusable", &reusable, "ephemeral", &ephemeral, "expires",
@@ -557,7 +557,7 @@ static void rn_admin_policy_put(struct rn_admin_call *c)
 	const char *im =
 	    MHD_lookup_connection_value(c->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_IF_MATCH);
 	char *text = NULL;
-	int64_t want, rev;
+	int64_t want, rev = 0;
 	int ret;
 
 	if (!im) {
@@ -708,9 +708,9 @@ static bool rn_admin_match(const char *pattern, char *const *seg, size_t n)
 
 	for (const char *p = pattern; *p; i++) {
 		size_t len = strcspn(p, "/");
+		bool wild = len == 1 && p[0] == '*';
 
-		if (i >= n ||
-		    (strncmp(p, "*", len) && (strlen(seg[i]) != len || strncmp(p, seg[i], len))))
+		if (i >= n || (!wild && (strlen(seg[i]) != len || strncmp(p, seg[i], len))))
 			return false;
 		p += len + (p[len] == '/');
 	}

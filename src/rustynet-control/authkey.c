@@ -142,7 +142,7 @@ static int rn_authkey_create(struct rn_ctl *ctl, int argc, char **argv)
 	struct rn_ctl_authkey_req req = { 0 };
 	struct rn_store *store = NULL;
 	char text[RN_AUTHKEY_STRSIZE], when[32], err[512];
-	int64_t now = time(NULL), id;
+	int64_t now = time(NULL), id = 0;
 	char *tags = NULL;
 	int ret;
 

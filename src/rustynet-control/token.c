@@ -92,7 +92,7 @@ static int rn_token_create(struct rn_ctl *ctl, int argc, char **argv)
 	struct rn_token_opts o = { 0 };
 	struct rn_store *store = NULL;
 	char secret[RN_STORE_TOKEN_SIZE], when[32];
-	int64_t now = time(NULL), id;
+	int64_t now = time(NULL), id = 0;
 	int ret;
 
 	ret = rn_token_create_args(ctl, argc, argv, now, &o);
