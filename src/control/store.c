@@ -90,6 +90,19 @@ static const char *const rn_store_migrations[RN_STORE_SCHEMA_VERSION + 1] = {
 	      "	CHECK (ephemeral IN (0, 1));\n"
 	      "ALTER TABLE nodes ADD COLUMN ephemeral INTEGER NOT NULL DEFAULT 0\n"
 	      "	CHECK (ephemeral IN (0, 1));\n",
+	/* Admin API tokens (store_token.c): looked up by the clear id part of the secret, which
+	 * is then compared by its SHA-256; expires_at 0 never, revoked_at 0 not revoked. */
+	[6] = "CREATE TABLE admin_tokens (\n"
+	      "	id INTEGER PRIMARY KEY,\n"
+	      "	name TEXT NOT NULL UNIQUE,\n"
+	      "	scope TEXT NOT NULL CHECK (scope IN ('read', 'write', 'keys')),\n"
+	      "	lookup TEXT NOT NULL UNIQUE,\n"
+	      "	secret_hash BLOB NOT NULL CHECK (length(secret_hash) = 32),\n"
+	      "	created_at INTEGER NOT NULL,\n"
+	      "	expires_at INTEGER NOT NULL DEFAULT 0,\n"
+	      "	revoked_at INTEGER NOT NULL DEFAULT 0,\n"
+	      "	last_used INTEGER NOT NULL DEFAULT 0\n"
+	      ");\n",
 };
 
 int rn_store_fail(struct rn_store *store, int err, const char *fmt, ...)
@@ -830,12 +843,49 @@ void rn_store_user_list_free(struct rn_store_user *users, size_t n)
 
 int rn_store_policy_set(struct rn_store *store, const char *actor, const char *text, int64_t now)
 {
+	return rn_store_policy_set_if(store, actor, text, -1, now);
+}
+
+/* The one integer sql (fixed text, no parameters) returns, into *out. */
+static int rn_store_int64(struct rn_store *store, const char *sql, const char *what, int64_t *out)
+{
 	sqlite3_stmt *st;
+	int ret, rc;
+
+	ret = rn_store_prepare(store, sql, &st);
+	if (ret)
+		return ret;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*out = sqlite3_column_int64(st, 0);
+	else
+		ret = rn_store_sql_fail(store, rc, what);
+	sqlite3_finalize(st);
+	return ret;
+}
+
+int rn_store_policy_set_if(struct rn_store *store, const char *actor, const char *text,
+			   int64_t expect_rev, int64_t now)
+{
+	sqlite3_stmt *st;
+	int64_t rev = 0;
 	int ret;
 
 	ret = rn_store_begin(store);
 	if (ret)
 		return ret;
+	/* checked in the write transaction, so no other writer can slip in between */
+	if (expect_rev >= 0) {
+		ret = rn_store_int64(store, "SELECT coalesce(max(rev), 0) FROM policy",
+				     "reading the policy revision", &rev);
+		if (!ret && rev != expect_rev)
+			ret = rn_store_fail(store, -ESTALE,
+					    "the policy is at revision %lld, not %lld: someone "
+					    "changed it; get it again and redo the change",
+					    (long long)rev, (long long)expect_rev);
+		if (ret)
+			goto err;
+	}
 	ret = rn_store_prepare(
 	    store, "INSERT INTO policy (text, created_at, actor) VALUES (?, ?, ?)", &st);
 	if (ret)
@@ -881,24 +931,14 @@ int rn_store_policy_get(struct rn_store *store, char **text_out, int64_t *rev_ou
 	return ret;
 }
 
-int rn_store_audit_list(struct rn_store *store, int64_t after_id, size_t max,
-			struct rn_store_audit **out, size_t *n_out)
+/* Steps st (id, time, actor, action, details) to its end into *out, then finalizes it. */
+static int rn_store_audit_rows(struct rn_store *store, sqlite3_stmt *st,
+			       struct rn_store_audit **out, size_t *n_out)
 {
 	struct rn_store_audit *v = NULL, *e;
-	sqlite3_stmt *st;
 	size_t n = 0;
-	int ret, rc;
+	int ret = 0, rc;
 
-	*out = NULL;
-	*n_out = 0;
-	ret = rn_store_prepare(store,
-			       "SELECT id, time, actor, action, details FROM audit WHERE id > ? "
-			       "ORDER BY id LIMIT ?",
-			       &st);
-	if (ret)
-		return ret;
-	sqlite3_bind_int64(st, 1, after_id);
-	sqlite3_bind_int64(st, 2, (int64_t)(max > INT64_MAX ? INT64_MAX : max));
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		e = realloc(v, (n + 1) * sizeof(*v));
 		if (!e) {
@@ -929,6 +969,46 @@ int rn_store_audit_list(struct rn_store *store, int64_t after_id, size_t max,
 	return 0;
 }
 
+int rn_store_audit_list(struct rn_store *store, int64_t after_id, size_t max,
+			struct rn_store_audit **out, size_t *n_out)
+{
+	sqlite3_stmt *st;
+	int ret;
+
+	*out = NULL;
+	*n_out = 0;
+	ret = rn_store_prepare(store,
+			       "SELECT id, time, actor, action, details FROM audit WHERE id > ? "
+			       "ORDER BY id LIMIT ?",
+			       &st);
+	if (ret)
+		return ret;
+	sqlite3_bind_int64(st, 1, after_id);
+	sqlite3_bind_int64(st, 2, (int64_t)(max > INT64_MAX ? INT64_MAX : max));
+	return rn_store_audit_rows(store, st, out, n_out);
+}
+
+int rn_store_audit_page(struct rn_store *store, int64_t since, int64_t before_id, size_t max,
+			struct rn_store_audit **out, size_t *n_out)
+{
+	sqlite3_stmt *st;
+	int ret;
+
+	*out = NULL;
+	*n_out = 0;
+	ret = rn_store_prepare(store,
+			       "SELECT id, time, actor, action, details FROM audit "
+			       "WHERE time >= ? AND (? <= 0 OR id < ?) ORDER BY id DESC LIMIT ?",
+			       &st);
+	if (ret)
+		return ret;
+	sqlite3_bind_int64(st, 1, since);
+	sqlite3_bind_int64(st, 2, before_id);
+	sqlite3_bind_int64(st, 3, before_id);
+	sqlite3_bind_int64(st, 4, (int64_t)(max > INT64_MAX ? INT64_MAX : max));
+	return rn_store_audit_rows(store, st, out, n_out);
+}
+
 void rn_store_audit_list_free(struct rn_store_audit *entries, size_t n)
 {
 	size_t i;
@@ -943,17 +1023,6 @@ void rn_store_audit_list_free(struct rn_store_audit *entries, size_t n)
 
 int rn_store_audit_last_id(struct rn_store *store, int64_t *id_out)
 {
-	sqlite3_stmt *st;
-	int ret, rc;
-
-	ret = rn_store_prepare(store, "SELECT coalesce(max(id), 0) FROM audit", &st);
-	if (ret)
-		return ret;
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		*id_out = sqlite3_column_int64(st, 0);
-	else
-		ret = rn_store_sql_fail(store, rc, "reading the audit log");
-	sqlite3_finalize(st);
-	return ret;
+	return rn_store_int64(store, "SELECT coalesce(max(id), 0) FROM audit",
+			      "reading the audit log", id_out);
 }

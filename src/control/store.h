@@ -25,7 +25,7 @@
 struct rn_store;
 
 enum {
-	RN_STORE_SCHEMA_VERSION = 5, /* the newest schema this code understands */
+	RN_STORE_SCHEMA_VERSION = 6, /* the newest schema this code understands */
 	RN_STORE_KEY_LEN = 32,	     /* a node's WireGuard public key, bytes */
 	RN_STORE_LABEL_MAX = 63,     /* one DNS label, RFC 1035 */
 	RN_STORE_NAME_MAX = 255,     /* a hostname or user name as given, bytes */
@@ -75,6 +75,10 @@ void rn_store_user_list_free(struct rn_store_user *users, size_t n);
 
 /* --- policy: the current text and every earlier one --- */
 int rn_store_policy_set(struct rn_store *store, const char *actor, const char *text, int64_t now);
+/* The same only if the current revision is still expect_rev (0: none yet), checked inside the
+ * write transaction: -ESTALE otherwise, nothing changed. expect_rev -1: unconditional. */
+int rn_store_policy_set_if(struct rn_store *store, const char *actor, const char *text,
+			   int64_t expect_rev, int64_t now);
 /* *text_out is malloc'd (NULL with *rev_out 0 if no policy was ever set); rev counts from 1. */
 int rn_store_policy_get(struct rn_store *store, char **text_out, int64_t *rev_out);
 
@@ -340,6 +344,52 @@ int rn_store_relay_remove(struct rn_store *store, const char *actor, const char 
 int rn_store_relay_list(struct rn_store *store, struct rn_netmap_relay out[RN_STORE_RELAYS_MAX],
 			size_t *n);
 
+/*
+ * --- admin API tokens (store_token.c) ---
+ * A token is "rnadm_" + 16 hex digits (its lookup id, stored in clear) + "_" + base64url of 32
+ * random bytes; only the SHA-256 of the whole text is stored, and the secret is shown once.
+ * Scopes: read (GETs), write (read + every change), keys (read + auth key create/revoke).
+ */
+enum rn_store_token_scope {
+	RN_STORE_TOKEN_READ,
+	RN_STORE_TOKEN_WRITE,
+	RN_STORE_TOKEN_KEYS,
+};
+enum {
+	RN_STORE_TOKEN_NAME_MAX = 63,		   /* bytes of a token's name: a-z A-Z 0-9 . _ - */
+	RN_STORE_TOKEN_SIZE = 6 + 16 + 1 + 43 + 1, /* "rnadm_" ID "_" SECRET, and the NUL */
+	RN_STORE_TOKEN_LAST_USED_S = 60,	   /* last_used is written at most this often */
+};
+struct rn_store_token {
+	int64_t id;
+	char name[RN_STORE_TOKEN_NAME_MAX + 1];
+	enum rn_store_token_scope scope;
+	int64_t created_at;
+	int64_t expires_at; /* 0: never */
+	int64_t revoked_at; /* 0: not revoked */
+	int64_t last_used;  /* 0: never; to RN_STORE_TOKEN_LAST_USED_S */
+};
+/* "read", "write", "keys"; parse: false for anything else. */
+const char *rn_store_token_scope_name(enum rn_store_token_scope scope);
+bool rn_store_token_scope_parse(const char *text, enum rn_store_token_scope *out)
+    __attribute__((warn_unused_result));
+/* Makes a token (audited "token.create") and writes its secret to secret_out. -EEXIST: the
+ * name is taken; -EINVAL: a bad name or expiry. */
+int rn_store_token_create(struct rn_store *store, const char *actor, const char *name,
+			  enum rn_store_token_scope scope, int64_t expires_at, int64_t now,
+			  char secret_out[RN_STORE_TOKEN_SIZE], int64_t *id_out);
+/* Every token by id, never a secret; free with free(). */
+int rn_store_token_list(struct rn_store *store, struct rn_store_token **out, size_t *n_out);
+/* Revokes token name (audited "token.revoke"); -ENOENT: none such, -EALREADY: already. */
+int rn_store_token_revoke(struct rn_store *store, const char *actor, const char *name, int64_t now);
+/*
+ * The token whose secret this is, valid now, into *out, noting its use in last_used. -EACCES
+ * for every refusal (malformed, unknown, wrong secret, revoked, expired), the reason only in
+ * rn_store_errmsg, so a caller cannot tell them apart by mistake.
+ */
+int rn_store_token_check(struct rn_store *store, const char *secret, int64_t now,
+			 struct rn_store_token *out);
+
 /* --- backup and restore (store_backup.c) --- */
 /* A file of the state dir that travels in a backup beside the store (keys, certificate). */
 struct rn_store_file {
@@ -374,6 +424,9 @@ struct rn_store_audit {
 
 /* Entries with id > after_id, oldest first, at most max. */
 int rn_store_audit_list(struct rn_store *store, int64_t after_id, size_t max,
+			struct rn_store_audit **out, size_t *n_out);
+/* A page of entries newest first: time >= since, id < before_id (0: no bound), at most max. */
+int rn_store_audit_page(struct rn_store *store, int64_t since, int64_t before_id, size_t max,
 			struct rn_store_audit **out, size_t *n_out);
 void rn_store_audit_list_free(struct rn_store_audit *entries, size_t n);
 /* The id of the newest entry (0: none): cheap, for noticing changes other processes made. */

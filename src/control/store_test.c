@@ -846,6 +846,7 @@ static void test_migrate_v1(void **state)
 				      "ALTER TABLE nodes DROP COLUMN key_expires_at; "
 				      "ALTER TABLE nodes DROP COLUMN ephemeral; "
 				      "ALTER TABLE authkeys DROP COLUMN ephemeral; "
+				      "DROP TABLE admin_tokens; "
 				      "DELETE FROM schema_version WHERE version >= 2;",
 				      NULL, NULL, NULL),
 			 SQLITE_OK);
@@ -865,7 +866,7 @@ static void test_migrate_v1(void **state)
 	    SQLITE_OK);
 	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
 	assert_int_equal(sqlite3_column_int(st, 0), RN_STORE_SCHEMA_VERSION);
-	assert_int_equal(RN_STORE_SCHEMA_VERSION, 5);
+	assert_int_equal(RN_STORE_SCHEMA_VERSION, 6);
 	sqlite3_finalize(st);
 	sqlite3_close(db);
 }

@@ -22,7 +22,7 @@ static const struct rn_ctl_verb rn_audit_verb = {
 	"(30m, 12h, 7d, 1w) or a UTC date or time (2026-12-01, 2026-12-01T08:00:00Z).\n"
 };
 
-static json_t *rn_audit_json(const struct rn_store_audit *a)
+json_t *rn_ctl_audit_json(const struct rn_store_audit *a)
 {
 	json_t *details = json_loads(a->details, 0, NULL);
 
@@ -85,7 +85,7 @@ int rn_ctl_audit_main(struct rn_ctl *ctl, int argc, char **argv)
 				continue;
 			rn_ctl_time_format(rows[i].time, when, sizeof(when));
 			if (json)
-				json_array_append_new(arr, rn_audit_json(&rows[i]));
+				json_array_append_new(arr, rn_ctl_audit_json(&rows[i]));
 			else
 				printf("%-6lld %-20s %-16s %-22s %s\n", (long long)rows[i].id, when,
 				       rows[i].actor, rows[i].action, rows[i].details);

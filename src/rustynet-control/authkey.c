@@ -17,36 +17,59 @@
 #include "rustynet-control/ctl.h"
 #include "rustynet-control/duration.h"
 
-/* What a node needs to trust this server, as auth keys carry it. Prints errors. */
-static int rn_authkey_server_id(const struct rn_ctl *ctl, struct rn_authkey *key)
+/* What a node needs to trust this server, as auth keys carry it. */
+static int rn_authkey_server_id(const char *state, struct rn_authkey *key, char *err, size_t errlen)
 {
-	char path[4096], err[256] = "";
+	char path[4096], kerr[256] = "";
 	int ret;
 
-	snprintf(path, sizeof(path), "%s/%s", ctl->state, RN_CTL_TLS_CERT);
+	snprintf(path, sizeof(path), "%s/%s", state, RN_CTL_TLS_CERT);
 	ret = rn_ctl_tls_pin(path, key->tls_pin);
-	if (ret)
+	if (ret) {
+		snprintf(err, errlen, "reading the TLS certificate's pin: %s", strerror(-ret));
 		return ret;
-	snprintf(path, sizeof(path), "%s/%s", ctl->state, RN_CTL_SIGN_PUB);
-	ret = rn_netmap_key_load(path, RN_NETMAP_KEY_PUBLIC, key->netmap_pub, err, sizeof(err));
+	}
+	snprintf(path, sizeof(path), "%s/%s", state, RN_CTL_SIGN_PUB);
+	ret = rn_netmap_key_load(path, RN_NETMAP_KEY_PUBLIC, key->netmap_pub, kerr, sizeof(kerr));
 	if (ret)
-		fprintf(stderr, "rustynet-control: reading the netmap signing key: %s\n",
-			err[0] ? err : strerror(-ret));
+		snprintf(err, errlen, "reading the netmap signing key: %s",
+			 kerr[0] ? kerr : strerror(-ret));
 	return ret;
 }
 
-static int rn_authkey_user(struct rn_ctl *ctl, struct rn_store *store, const char *name,
-			   int64_t now, int64_t *id)
+int rn_ctl_authkey_make(struct rn_store *store, const char *state, const char *actor,
+			struct rn_ctl_authkey_req *req, int64_t now, char *text, size_t text_size,
+			int64_t *id, char *err, size_t errlen)
 {
-	int ret = rn_store_user_get_by_name(store, name, id);
+	struct rn_authkey key = { 0 };
+	int64_t uid;
+	int ret;
 
-	if (ret == -ENOENT) {
-		ret = rn_store_user_add(store, ctl->actor, name, now, id);
-		if (!ret)
-			fprintf(stderr, "rustynet-control: created user \"%s\"\n", name);
-	}
+	if (text_size < RN_AUTHKEY_STRSIZE)
+		return -ENOSPC;
+	ret = rn_authkey_server_id(state, &key, err, errlen);
 	if (ret)
-		rn_ctl_store_error(store, "user", ret);
+		goto out;
+	ret = rn_store_user_get_by_name(store, req->user, &uid);
+	req->user_made = ret == -ENOENT;
+	if (ret == -ENOENT)
+		ret = rn_store_user_add(store, actor, req->user, now, &uid);
+	if (!ret)
+		ret = rn_store_authkey_create(store, actor, uid,
+					      (req->reusable ? RN_STORE_AUTHKEY_REUSABLE : 0) |
+						  (req->ephemeral ? RN_STORE_AUTHKEY_EPHEMERAL : 0),
+					      req->expires_s ? now + req->expires_s : 0, req->tags,
+					      now, key.secret, id);
+	if (ret) {
+		snprintf(err, errlen, "%s", rn_store_errmsg(store));
+		goto out;
+	}
+	if (!rn_authkey_format(&key, text)) {
+		snprintf(err, errlen, "the store made a malformed secret");
+		ret = -EIO;
+	}
+out:
+	OPENSSL_cleanse(&key, sizeof(key));
 	return ret;
 }
 
@@ -116,10 +139,10 @@ static int rn_authkey_create_args(struct rn_ctl *ctl, int argc, char **argv,
 static int rn_authkey_create(struct rn_ctl *ctl, int argc, char **argv)
 {
 	struct rn_authkey_opts o = { .tags = json_array() };
-	struct rn_authkey key = { 0 };
+	struct rn_ctl_authkey_req req = { 0 };
 	struct rn_store *store = NULL;
-	char text[RN_AUTHKEY_STRSIZE], when[32];
-	int64_t now = time(NULL), uid, id;
+	char text[RN_AUTHKEY_STRSIZE], when[32], err[512];
+	int64_t now = time(NULL), id = 0;
 	char *tags = NULL;
 	int ret;
 
@@ -128,23 +151,20 @@ static int rn_authkey_create(struct rn_ctl *ctl, int argc, char **argv)
 		goto out;
 	ret = RN_CTL_ERR;
 	tags = json_dumps(o.tags, JSON_COMPACT);
-	if (!tags || rn_authkey_server_id(ctl, &key) || rn_ctl_store_open(ctl, &store) ||
-	    rn_authkey_user(ctl, store, o.user, now, &uid))
+	if (!tags || rn_ctl_store_open(ctl, &store))
 		goto out;
-	ret = rn_store_authkey_create(store, ctl->actor, uid,
-				      (o.reusable ? RN_STORE_AUTHKEY_REUSABLE : 0) |
-					  (o.ephemeral ? RN_STORE_AUTHKEY_EPHEMERAL : 0),
-				      o.expires_s ? now + o.expires_s : 0, tags, now, key.secret,
-				      &id);
-	if (ret) {
-		ret = rn_ctl_store_error(store, "creating the auth key", ret);
-		goto out;
-	}
-	ret = RN_CTL_ERR;
-	if (!rn_authkey_format(&key, text)) {
-		fprintf(stderr, "rustynet-control: the store made a malformed secret\n");
+	req = (struct rn_ctl_authkey_req){ .user = o.user,
+					   .reusable = o.reusable,
+					   .ephemeral = o.ephemeral,
+					   .expires_s = o.expires_s,
+					   .tags = tags };
+	if (rn_ctl_authkey_make(store, ctl->state, ctl->actor, &req, now, text, sizeof(text), &id,
+				err, sizeof(err))) {
+		fprintf(stderr, "rustynet-control: creating the auth key: %s\n", err);
 		goto out;
 	}
+	if (req.user_made)
+		fprintf(stderr, "rustynet-control: created user \"%s\"\n", o.user);
 	rn_ctl_time_format(o.expires_s ? now + o.expires_s : 0, when, sizeof(when));
 	fprintf(stderr,
 		"Auth key %lld for user \"%s\": %s%s, expires %s, tags %s.\n"
@@ -154,7 +174,6 @@ static int rn_authkey_create(struct rn_ctl *ctl, int argc, char **argv)
 	printf("%s\n", text);
 	ret = RN_CTL_OK;
 out:
-	OPENSSL_cleanse(&key, sizeof(key));
 	OPENSSL_cleanse(text, sizeof(text));
 	free(tags);
 	json_decref(o.tags);
@@ -173,7 +192,7 @@ static const char *rn_authkey_state(const struct rn_store_authkey *k, int64_t no
 	return "valid";
 }
 
-static json_t *rn_authkey_json(const struct rn_store_authkey *k, const char *user, int64_t now)
+json_t *rn_ctl_authkey_json(const struct rn_store_authkey *k, const char *user, int64_t now)
 {
 	return json_pack("{s:I,s:s,s:b,s:b,s:I,s:I,s:I,s:I,s:o,s:s}", "id", (json_int_t)k->id,
 			 "user", user, "reusable", k->reusable, "ephemeral", k->ephemeral,
@@ -215,7 +234,7 @@ static int rn_authkey_list(struct rn_ctl *ctl, int argc, char **argv)
 		char when[32];
 
 		if (json) {
-			json_array_append_new(arr, rn_authkey_json(&keys[i], user, now));
+			json_array_append_new(arr, rn_ctl_authkey_json(&keys[i], user, now));
 			continue;
 		}
 		rn_ctl_time_format(keys[i].expires_at, when, sizeof(when));

@@ -127,7 +127,7 @@ int rn_ctl_store_error(struct rn_store *store, const char *what, int err)
 	return RN_CTL_ERR;
 }
 
-int rn_ctl_node_find(struct rn_store *store, const char *arg, struct rn_store_node *out)
+int rn_ctl_node_lookup(struct rn_store *store, const char *arg, struct rn_store_node *out)
 {
 	struct rn_store_node *nodes;
 	size_t n;
@@ -143,19 +143,14 @@ int rn_ctl_node_find(struct rn_store *store, const char *arg, struct rn_store_no
 		lower[i] = (char)(arg[i] >= 'A' && arg[i] <= 'Z' ? arg[i] - 'A' + 'a' : arg[i]);
 	lower[i] = '\0';
 	ret = rn_store_node_get_by_name(store, arg[i] ? arg : lower, out);
-	if (ret != -ENOENT) {
-		if (ret)
-			rn_ctl_store_error(store, "looking up a node", ret);
+	if (ret != -ENOENT)
 		return ret;
-	}
 	errno = 0;
 	id = strtoll(arg, &end, 10);
 	if (arg[0] >= '0' && arg[0] <= '9' && !*end && !errno) {
 		ret = rn_store_node_list(store, &nodes, &n);
-		if (ret) {
-			rn_ctl_store_error(store, "listing nodes", ret);
+		if (ret)
 			return ret;
-		}
 		ret = -ENOENT;
 		for (i = 0; i < n; i++) {
 			if (nodes[i].id != id)
@@ -165,14 +160,22 @@ int rn_ctl_node_find(struct rn_store *store, const char *arg, struct rn_store_no
 			ret = 0;
 		}
 		rn_store_node_list_free(nodes, n);
-		if (!ret)
-			return 0;
 	}
-	fprintf(stderr,
-		"rustynet-control: no node \"%s\": give its DNS name or id as "
-		"`rustynet-control nodes list` shows them\n",
-		arg);
-	return -ENOENT;
+	return ret;
+}
+
+int rn_ctl_node_find(struct rn_store *store, const char *arg, struct rn_store_node *out)
+{
+	int ret = rn_ctl_node_lookup(store, arg, out);
+
+	if (ret == -ENOENT)
+		fprintf(stderr,
+			"rustynet-control: no node \"%s\": give its DNS name or id as "
+			"`rustynet-control nodes list` shows them\n",
+			arg);
+	else if (ret)
+		rn_ctl_store_error(store, "looking up a node", ret);
+	return ret;
 }
 
 int rn_ctl_json_print(json_t *obj)

@@ -9,6 +9,7 @@
 
 #include <jansson.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdint.h>
 
 #include "control/store.h"
@@ -51,6 +52,7 @@ int rn_ctl_audit_main(struct rn_ctl *ctl, int argc, char **argv);
 int rn_ctl_settings_main(struct rn_ctl *ctl, int argc, char **argv);
 int rn_ctl_backup_main(struct rn_ctl *ctl, int argc, char **argv);
 int rn_ctl_restore_main(struct rn_ctl *ctl, int argc, char **argv);
+int rn_ctl_token_main(struct rn_ctl *ctl, int argc, char **argv);
 
 /* One verb of a group: "list", "create", ... and its help text. */
 struct rn_ctl_verb {
@@ -85,6 +87,8 @@ int rn_ctl_store_error(struct rn_store *store, const char *what, int err);
 
 /* A node by DNS name or, failing that, by decimal id. Prints an error; 0 or -errno. */
 int rn_ctl_node_find(struct rn_store *store, const char *arg, struct rn_store_node *out);
+/* The same without printing (the server's): -ENOENT, or the store's error. */
+int rn_ctl_node_lookup(struct rn_store *store, const char *arg, struct rn_store_node *out);
 
 /* --- users: the store has no listing call yet; read them read-only from control.db --- */
 /* Every user, from the store the command already has open; reports errors itself. */
@@ -107,6 +111,48 @@ int rn_ctl_tls_create(const char *key_path, const char *cert_path, const char *c
 int rn_ctl_tls_cert_ips(const char *cert_path, struct rn_netmap_ip *out, size_t max, size_t *n);
 /* SHA-256 of the DER SubjectPublicKeyInfo of the certificate in cert_path. Prints errors. */
 int rn_ctl_tls_pin(const char *cert_path, uint8_t pin[32]);
+
+/* --- what the CLI and the admin API (admin_api.c) share: one JSON shape, one rule each --- */
+/* A node as `nodes list --json` and GET /admin/v1/nodes show it (nodes.c). */
+json_t *rn_ctl_node_json(const struct rn_store_node *nd, const char *user, int64_t now);
+/* A user with its node count (users.c). */
+json_t *rn_ctl_user_json(const struct rn_store_user *u, int nodes);
+/* An auth key, never its secret (authkey.c). */
+json_t *rn_ctl_authkey_json(const struct rn_store_authkey *k, const char *user, int64_t now);
+/* An audit row, its details parsed (audit.c). */
+json_t *rn_ctl_audit_json(const struct rn_store_audit *a);
+
+/* What `authkey create` asks for (authkey.c). */
+struct rn_ctl_authkey_req {
+	const char *user; /* made if new */
+	bool reusable, ephemeral;
+	int64_t expires_s; /* from now; 0: never */
+	const char *tags;  /* JSON array of "tag:..." */
+	bool user_made;	   /* out: the user was new */
+};
+/*
+ * Makes an auth key as `authkey create` does and writes its rnk1 text (the store's secret with
+ * the server's TLS pin and netmap key) to text. err says why on failure; 0 or -errno.
+ */
+int rn_ctl_authkey_make(struct rn_store *store, const char *state, const char *actor,
+			struct rn_ctl_authkey_req *req, int64_t now, char *text, size_t text_size,
+			int64_t *id, char *err, size_t errlen);
+
+/*
+ * The node's approved routes (JSON array text) plus cidrs, each once; or (remove) without them,
+ * each of which must be approved. malloc'd, or NULL with err set (bad input, out of memory).
+ */
+char *rn_ctl_routes_update(const char *approved, char *const *cidrs, size_t n, bool remove,
+			   char *err, size_t errlen);
+/* `exit approve|unapprove`: refuses a node that does not offer it or is not approved. */
+int rn_ctl_exit_set(struct rn_store *store, const char *actor, const struct rn_store_node *node,
+		    bool approve, int64_t now, char *err, size_t errlen);
+
+/* Checks a policy text against the store's network as `policy check` does (policy.c): 0,
+ * -EINVAL with perr (line:col), or another -errno with perr->message. notes may be NULL. */
+struct rn_policy_error;
+int rn_ctl_policy_check_text(struct rn_store *store, const char *text, size_t len, const char *name,
+			     FILE *notes, struct rn_policy_error *perr);
 
 /* Prints obj (stolen) as indented JSON and a newline. Returns RN_CTL_OK or RN_CTL_ERR. */
 int rn_ctl_json_print(json_t *obj);

@@ -36,6 +36,7 @@ static const struct {
 	{ "stun", rn_ctl_stun_main, "set, list and clear the STUN servers nodes ask" },
 	{ "relay", rn_ctl_relay_main, "add, list and remove the relays nodes use" },
 	{ "serve", rn_ctl_serve_main, "serve the control protocol to nodes over HTTPS" },
+	{ "token", rn_ctl_token_main, "create, list and revoke admin API tokens" },
 	{ "settings", rn_ctl_settings_main, "get and set network-wide settings (key expiry)" },
 	{ "audit", rn_ctl_audit_main, "who changed what, and when (the audit log)" },
 	{ "backup", rn_ctl_backup_main, "copy the store and keys into one file, online" },

@@ -10,7 +10,7 @@
 #include "rustynet-control/ctl.h"
 #include "rustynet-control/duration.h"
 
-static json_t *rn_nodes_json(const struct rn_store_node *nd, const char *user)
+json_t *rn_ctl_node_json(const struct rn_store_node *nd, const char *user, int64_t now)
 {
 	char v4[INET_ADDRSTRLEN], v6[INET6_ADDRSTRLEN];
 
@@ -20,8 +20,8 @@ static json_t *rn_nodes_json(const struct rn_store_node *nd, const char *user)
 	    "{s:I,s:s,s:s,s:s,s:s,s:s,s:I,s:I,s:b,s:o,s:o,s:o,s:o,s:o,s:b,s:b,s:o}", "id",
 	    (json_int_t)nd->id, "name", nd->name, "dns_name", nd->dns_name, "user", user, "ipv4",
 	    v4, "ipv6", v6, "enrolled_at", (json_int_t)nd->enrolled_at, "last_seen",
-	    (json_int_t)nd->last_seen, "expired", rn_store_node_is_expired(nd, time(NULL)),
-	    "ephemeral", json_boolean(nd->ephemeral), "key_expires_at",
+	    (json_int_t)nd->last_seen, "expired", rn_store_node_is_expired(nd, now), "ephemeral",
+	    json_boolean(nd->ephemeral), "key_expires_at",
 	    nd->key_expires_at > 0			    ? json_integer(nd->key_expires_at)
 	    : nd->key_expires_at == RN_STORE_KEY_EXPIRY_OFF ? json_string("off")
 							    : json_null(),
@@ -62,7 +62,7 @@ static int rn_nodes_list(struct rn_ctl *ctl, int argc, char **argv)
 		char v4[INET_ADDRSTRLEN], seen[32];
 
 		if (json) {
-			json_array_append_new(arr, rn_nodes_json(&nodes[i], user));
+			json_array_append_new(arr, rn_ctl_node_json(&nodes[i], user, time(NULL)));
 			continue;
 		}
 		inet_ntop(AF_INET, &nodes[i].ipv4, v4, sizeof(v4));

@@ -47,11 +47,31 @@ static char *rn_policy_read(const char *path, size_t *len)
 	return buf;
 }
 
+int rn_ctl_policy_check_text(struct rn_store *store, const char *text, size_t len, const char *name,
+			     FILE *notes, struct rn_policy_error *perr)
+{
+	struct rn_control_world cw;
+	int ret;
+
+	memset(perr, 0, sizeof(*perr));
+	ret = rn_control_world_load(store, RN_CONTROL_WORLD_ALL, &cw);
+	if (ret) {
+		snprintf(perr->message, sizeof(perr->message), "%s", cw.err);
+		ret = ret == -EINVAL ? -EIO : ret; /* -EINVAL means the policy's fault */
+	} else {
+		ret = rn_policy_check_notes(text, len, name, &cw.w, perr, notes);
+		if (ret && ret != -EINVAL)
+			snprintf(perr->message, sizeof(perr->message), "checking \"%s\": %s", name,
+				 strerror(-ret));
+	}
+	rn_control_world_free(&cw);
+	return ret;
+}
+
 /* Reads and checks FILE against the store's world; prints why not. 0 or -errno. */
 static int rn_policy_load_checked(struct rn_store *store, const char *path, char **text_out)
 {
-	struct rn_policy_error err = { 0 };
-	struct rn_control_world cw;
+	struct rn_policy_error err;
 	char *text;
 	size_t len;
 	int ret;
@@ -60,18 +80,11 @@ static int rn_policy_load_checked(struct rn_store *store, const char *path, char
 	text = rn_policy_read(path, &len);
 	if (!text)
 		return -EIO;
-	ret = rn_control_world_load(store, RN_CONTROL_WORLD_ALL, &cw);
-	if (ret) {
-		fprintf(stderr, "rustynet-control: %s\n", cw.err);
-	} else {
-		ret = rn_policy_check_notes(text, len, path, &cw.w, &err, stdout);
-		if (ret == -EINVAL)
-			fprintf(stderr, "%s\n", err.text[0] ? err.text : err.message);
-		else if (ret)
-			fprintf(stderr, "rustynet-control: checking \"%s\": %s\n", path,
-				strerror(-ret));
-	}
-	rn_control_world_free(&cw);
+	ret = rn_ctl_policy_check_text(store, text, len, path, stdout, &err);
+	if (ret == -EINVAL)
+		fprintf(stderr, "%s\n", err.text[0] ? err.text : err.message);
+	else if (ret)
+		fprintf(stderr, "rustynet-control: %s\n", err.message);
 	if (ret)
 		free(text);
 	else

@@ -3,6 +3,7 @@
  * `rustynet-control routes list|approve` and `exit approve`: the LAN routes and exit capability
  * nodes advertise take effect only once the admin approves them.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -65,24 +66,20 @@ out:
 	return ret;
 }
 
-/*
- * The node's approved routes plus cidrs, in order, each once; or (remove) without them, each of
- * which must be approved. NULL after a message.
- */
-static char *rn_routes_update(const struct rn_ctl *ctl, const char *approved, char **cidrs, int n,
-			      bool remove)
+char *rn_ctl_routes_update(const char *approved, char *const *cidrs, size_t n, bool remove,
+			   char *err, size_t errlen)
 {
 	json_t *arr = rn_ctl_json_array(approved);
 	char buf[64], *out = NULL;
 
-	for (int i = 0; arr && i < n; i++) {
+	for (size_t i = 0; arr && i < n; i++) {
 		struct rn_filter_prefix p;
 		size_t j;
 		json_t *v;
 
 		if (rn_filter_prefix_parse(cidrs[i], &p)) {
-			rn_ctl_usage_error(ctl, "\"%s\" is not a CIDR such as 192.168.1.0/24",
-					   cidrs[i]);
+			snprintf(err, errlen, "\"%.80s\" is not a CIDR such as 192.168.1.0/24",
+				 cidrs[i]);
 			goto out;
 		}
 		rn_filter_prefix_format(&p, buf, sizeof(buf));
@@ -90,10 +87,9 @@ static char *rn_routes_update(const struct rn_ctl *ctl, const char *approved, ch
 			if (!strcmp(json_string_value(v), buf))
 				break;
 		if (remove && j == json_array_size(arr)) {
-			fprintf(stderr,
-				"rustynet-control: %s is not an approved route of this node "
-				"(approved: %s)\n",
-				buf, approved && approved[0] ? approved : "[]");
+			snprintf(err, errlen,
+				 "%s is not an approved route of this node (approved: %.200s)", buf,
+				 approved && approved[0] ? approved : "[]");
 			goto out;
 		}
 		if (remove)
@@ -102,6 +98,8 @@ static char *rn_routes_update(const struct rn_ctl *ctl, const char *approved, ch
 			json_array_append_new(arr, json_string(buf));
 	}
 	out = arr ? json_dumps(arr, JSON_COMPACT) : NULL;
+	if (!out)
+		snprintf(err, errlen, "out of memory");
 out:
 	json_decref(arr);
 	return out;
@@ -111,7 +109,7 @@ static int rn_routes_change(struct rn_ctl *ctl, int argc, char **argv, bool remo
 {
 	struct rn_store_node node = { 0 };
 	struct rn_store *store = NULL;
-	char *routes = NULL;
+	char *routes = NULL, err[512];
 	int ret, first;
 
 	ret = rn_ctl_simple_args(ctl, argc, argv, 2, -1, NULL, &first);
@@ -122,10 +120,12 @@ static int rn_routes_change(struct rn_ctl *ctl, int argc, char **argv, bool remo
 	ret = RN_CTL_ERR;
 	if (rn_ctl_node_find(store, argv[first], &node))
 		goto out;
-	routes =
-	    rn_routes_update(ctl, node.approved_routes, argv + first + 1, argc - first - 1, remove);
+	routes = rn_ctl_routes_update(node.approved_routes, argv + first + 1,
+				      (size_t)(argc - first - 1), remove, err, sizeof(err));
 	if (!routes) {
-		ret = remove ? RN_CTL_ERR : RN_CTL_USAGE;
+		ret = remove ? RN_CTL_ERR : rn_ctl_usage_error(ctl, "%s", err);
+		if (remove)
+			fprintf(stderr, "rustynet-control: %s\n", err);
 		goto out;
 	}
 	ret = rn_store_node_approve_routes(store, ctl->actor, node.id, routes, time(NULL));
@@ -152,11 +152,35 @@ static int rn_routes_unapprove(struct rn_ctl *ctl, int argc, char **argv)
 	return rn_routes_change(ctl, argc, argv, true);
 }
 
+int rn_ctl_exit_set(struct rn_store *store, const char *actor, const struct rn_store_node *node,
+		    bool approve, int64_t now, char *err, size_t errlen)
+{
+	int ret;
+
+	if (approve && !node->advertises_exit) {
+		snprintf(err, errlen,
+			 "node %s does not offer to be an exit node; run `rustynet up "
+			 "--advertise-exit-node` on it first",
+			 node->dns_name);
+		return -EINVAL;
+	}
+	if (!approve && !node->exit_approved) {
+		snprintf(err, errlen, "node %s is not an approved exit node", node->dns_name);
+		return -EINVAL;
+	}
+	ret = rn_store_node_approve_exit(store, actor, node->id, approve, now);
+	if (ret)
+		snprintf(err, errlen, "%s the exit node: %s", approve ? "approving" : "unapproving",
+			 rn_store_errmsg(store));
+	return ret;
+}
+
 /* exit approve (approve) or unapprove NODE. */
 static int rn_exit_change(struct rn_ctl *ctl, int argc, char **argv, bool approve)
 {
 	struct rn_store_node node = { 0 };
 	struct rn_store *store = NULL;
+	char err[512];
 	int ret, first;
 
 	ret = rn_ctl_simple_args(ctl, argc, argv, 1, 1, NULL, &first);
@@ -167,24 +191,11 @@ static int rn_exit_change(struct rn_ctl *ctl, int argc, char **argv, bool approv
 	ret = RN_CTL_ERR;
 	if (rn_ctl_node_find(store, argv[first], &node))
 		goto out;
-	if (approve && !node.advertises_exit) {
-		fprintf(stderr,
-			"rustynet-control: node %s does not offer to be an exit node; "
-			"run `rustynet up --advertise-exit-node` on it first\n",
-			node.dns_name);
+	if (rn_ctl_exit_set(store, ctl->actor, &node, approve, time(NULL), err, sizeof(err))) {
+		fprintf(stderr, "rustynet-control: %s\n", err);
 		goto out;
 	}
-	if (!approve && !node.exit_approved) {
-		fprintf(stderr, "rustynet-control: node %s is not an approved exit node\n",
-			node.dns_name);
-		goto out;
-	}
-	ret = rn_store_node_approve_exit(store, ctl->actor, node.id, approve, time(NULL));
-	if (ret) {
-		ret = rn_ctl_store_error(
-		    store, approve ? "approving the exit node" : "unapproving the exit node", ret);
-		goto out;
-	}
+	ret = RN_CTL_OK;
 	if (approve)
 		printf("Node %s is an approved exit node; the policy decides who may use it.\n",
 		       node.dns_name);

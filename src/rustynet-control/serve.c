@@ -26,6 +26,7 @@
 #include "common/log.h"
 #include "control/api.h"
 #include "netmap/netmap_priv.h"
+#include "rustynet-control/admin_api.h"
 #include "rustynet-control/ctl.h"
 #include "rustynet-control/relaysrv.h"
 #include "rustynet-control/serve.h"
@@ -136,7 +137,10 @@ static enum MHD_Result rn_serve_send(struct MHD_Connection *conn, struct rn_serv
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, retry);
 	}
 	if (r->status == 405)
-		MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, "POST");
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW,
+					r->allow[0] ? r->allow : "POST");
+	if (r->etag[0])
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_ETAG, r->etag);
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
 	ret = MHD_queue_response(conn, r->status, resp);
 	MHD_destroy_response(resp);
@@ -165,12 +169,13 @@ static enum MHD_Result rn_serve_begin(struct MHD_Connection *conn, const char *u
 	const char *clen =
 	    MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
 	struct rn_serve_req *req;
+	bool admin = !strncmp(url, RN_ADMIN_API_PREFIX, strlen(RN_ADMIN_API_PREFIX));
 
-	if (!rn_serve_known_path(url))
+	if (!admin && !rn_serve_known_path(url))
 		return rn_serve_fail_now(conn, 404,
 					 "unknown path: the API is POST /v1/enroll/challenge, "
 					 "/v1/enroll, /v1/poll, /v1/call, /v1/logout");
-	if (strcmp(method, MHD_HTTP_METHOD_POST))
+	if (!admin && strcmp(method, MHD_HTTP_METHOD_POST))
 		return rn_serve_fail_now(conn, 405, "use POST");
 	if (clen && strtoull(clen, NULL, 10) > RN_API_BODY_MAX)
 		return rn_serve_fail_now(conn, 413, "the body is over 64 KiB");
@@ -222,7 +227,12 @@ static enum MHD_Result rn_serve_handle(void *cls, struct MHD_Connection *conn, c
 	if (req->too_big)
 		return rn_serve_fail_now(conn, 413, "the body is over 64 KiB");
 	auth = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
-	if (!strncmp(url, "/v1/enroll", 10)) {
+	if (!strncmp(url, RN_ADMIN_API_PREFIX, strlen(RN_ADMIN_API_PREFIX))) {
+		ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+		if (!ci || !ci->client_addr)
+			return MHD_NO;
+		rn_admin_api_handle(s, conn, ci->client_addr, method, url, req->body, req->len, &r);
+	} else if (!strncmp(url, "/v1/enroll", 10)) {
 		ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 		if (!ci || !ci->client_addr)
 			return MHD_NO;
@@ -489,7 +499,8 @@ static int rn_serve_init(struct rn_serve *s, struct rn_ctl *ctl, uint8_t priv[RN
 	s->co = rn_coalesce_new();
 	s->calls = rn_callq_new();
 	s->conns = rn_connlimit_new(RN_SERVE_MAX_PER_CLIENT);
-	if (!s->rl || !s->cache || !s->co || !s->calls || !s->conns)
+	s->admin = rn_admin_api_new();
+	if (!s->rl || !s->cache || !s->co || !s->calls || !s->conns || !s->admin)
 		return -ENOMEM;
 	ret = rn_ctl_store_open(ctl, &s->store);
 	if (!ret)
@@ -505,6 +516,7 @@ static void rn_serve_fini(struct rn_serve *s)
 	rn_callq_free(s->calls);
 	rn_connlimit_free(s->conns);
 	rn_ratelimit_free(s->rl);
+	rn_admin_api_free(s->admin);
 	rn_challenge_free(s->challenge);
 	rn_store_close(s->store);
 	OPENSSL_cleanse(s->relay_secret, sizeof(s->relay_secret));

@@ -30,6 +30,8 @@ enum {
 	RN_SERVE_EPHEMERAL_GONE_S = 180,
 };
 
+struct rn_admin_api;
+
 struct rn_serve {
 	pthread_mutex_t lock;
 	pthread_cond_t changed; /* broadcast on every epoch bump and at shutdown */
@@ -57,6 +59,7 @@ struct rn_serve {
 	struct rn_ratelimit *rl;	/* locks itself */
 	struct rn_connlimit *conns;	/* locks itself: open connections per client */
 	struct rn_challenge *challenge; /* locks itself: the enrollment key and nonces */
+	struct rn_admin_api *admin;	/* the admin API's rate limits (admin_api.h) */
 };
 
 /* An answer: status, a malloc'd body (NULL: none) and an optional Retry-After. */
@@ -66,6 +69,8 @@ struct rn_serve_reply {
 	size_t len;
 	bool secret;		/* the body holds a token: wiped when sent */
 	unsigned retry_after_s; /* 429 */
+	char etag[24];		/* "" or an ETag header's value (the admin API's policy) */
+	char allow[32];		/* a 405's Allow header; "": POST */
 };
 
 /* Marks a change (lock held): new epoch, every long-poll wakes. */

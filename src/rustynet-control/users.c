@@ -33,6 +33,13 @@ const char *rn_ctl_user_name(const struct rn_store_user *users, size_t n, int64_
 	return "?";
 }
 
+json_t *rn_ctl_user_json(const struct rn_store_user *u, int nodes)
+{
+	return json_pack("{s:I,s:s,s:s,s:i,s:I}", "id", (json_int_t)u->id, "name", u->name, "role",
+			 u->admin ? "admin" : "member", "nodes", nodes, "created_at",
+			 (json_int_t)u->created_at);
+}
+
 static int rn_ctl_users_list(struct rn_ctl *ctl, int argc, char **argv)
 {
 	struct rn_store_node *nodes = NULL;
@@ -67,11 +74,7 @@ static int rn_ctl_users_list(struct rn_ctl *ctl, int argc, char **argv)
 			count += nodes[j].user_id == users[i].id;
 		rn_ctl_time_format(users[i].created_at, when, sizeof(when));
 		if (json)
-			json_array_append_new(
-			    arr, json_pack("{s:I,s:s,s:s,s:i,s:I}", "id", (json_int_t)users[i].id,
-					   "name", users[i].name, "role",
-					   users[i].admin ? "admin" : "member", "nodes", count,
-					   "created_at", (json_int_t)users[i].created_at));
+			json_array_append_new(arr, rn_ctl_user_json(&users[i], count));
 		else
 			printf("%-6lld %-24s %-7s %-6d %s\n", (long long)users[i].id, users[i].name,
 			       users[i].admin ? "admin" : "member", count, when);
