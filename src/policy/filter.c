@@ -246,7 +246,7 @@ static bool proto_ok(const struct rn_filter_rule *r, int family, uint8_t proto, 
 		if (proto == RN_IPPROTO_FRAGMENT)
 			return all_ports(r);
 		if (proto != RN_IPPROTO_TCP && proto != RN_IPPROTO_UDP)
-			return false;
+			return false; /* a port grant says nothing about other port-less ones */
 		break;
 	case RN_FILTER_PROTO_TCP:
 		if (proto != RN_IPPROTO_TCP)
@@ -263,8 +263,6 @@ static bool proto_ok(const struct rn_filter_rule *r, int family, uint8_t proto, 
 	}
 	if (all_ports(r))
 		return true;
-	if (proto != RN_IPPROTO_TCP && proto != RN_IPPROTO_UDP)
-		return false; /* a port grant says nothing about port-less protocols */
 	for (size_t i = 0; i < r->n_ports; i++)
 		if (dport >= r->ports[i].first && dport <= r->ports[i].last)
 			return true;
