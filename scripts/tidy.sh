@@ -2,13 +2,22 @@
 # SPDX-License-Identifier: MIT
 # Runs clang-tidy (the checks in .clang-tidy) over every C file of a meson build's
 # compile_commands.json: src/ and bench/ from the test build, fuzz/ from the fuzz build when given.
-#   scripts/tidy.sh [--check] [--build DIR] [--fuzz-build DIR] [-j N] [FILE...]
+#   scripts/tidy.sh [--check] [--build DIR] [--fuzz-build DIR] [-j N] [--no-cache] [FILE...]
 # --check: exit 1 when any file has a finding (CI); without it, print the findings and exit 0.
 # Only needs `meson setup` (no generated sources): the build need not be compiled.
+#
+# .tidy-cache (tracked) remembers the files found clean, each by a key: SHA-256 of clang-tidy's
+# version, .clang-tidy, the file's compile command (output paths left out) and the file as the
+# preprocessor sees it (clang -E -P -C: every header it includes, comments and NOLINTs kept).
+# A file whose key is there is not checked again: clang-tidy would read exactly the same input
+# with the same checks. Any change to the file, a header it includes, its flags or the checks
+# makes a new key, and the file is checked. Each run records what it found clean; commit the
+# file with the code (make lint / make check update it). --no-cache checks every file.
 set -eu
 cd "$(dirname "$0")/.."
 
 check=false
+use_cache=true
 build=build-test
 fuzz_build=
 jobs=$(nproc 2>/dev/null || echo 2)
@@ -19,7 +28,8 @@ while [ $# -gt 0 ]; do
 	--build) build=$2; shift ;;
 	--fuzz-build) fuzz_build=$2; shift ;;
 	-j) jobs=$2; shift ;;
-	-*) echo "usage: $0 [--check] [--build DIR] [--fuzz-build DIR] [-j N] [FILE...]" >&2; exit 2 ;;
+	--no-cache) use_cache=false ;;
+	-*) echo "usage: $0 [--check] [--build DIR] [--fuzz-build DIR] [-j N] [--no-cache] [FILE...]" >&2; exit 2 ;;
 	*) files+=("$1") ;;
 	esac
 	shift
@@ -86,9 +96,21 @@ if [ "$n" -eq 0 ]; then
 fi
 
 start=$(date +%s)
+# Each job's key (tidy-cache.py); the files whose key .tidy-cache holds need no check.
+CACHE=.tidy-cache
+all_jobs=$(mktemp)
+keys=$(mktemp)
+trap 'rm -rf "$jobs_list" "$out" "$all_jobs" "$keys"' EXIT
+cp "$jobs_list" "$all_jobs"
+cached=0
+if $use_cache; then
+	python3 scripts/tidy-cache.py keys "$CLANG_TIDY" "$jobs" <"$all_jobs" >"$keys"
+	python3 scripts/tidy-cache.py misses "$CACHE" <"$keys" >"$jobs_list"
+	cached=$((n - $(wc -l <"$jobs_list")))
+fi
 # gcc-only flags of the test build are not errors for clang; everything else is.
 export CLANG_TIDY OUT=$out
-xargs -P "$jobs" -L 1 sh -c '
+[ ! -s "$jobs_list" ] || xargs -P "$jobs" -L 1 sh -c '
 	log="$OUT/$(echo "$1" | tr / _).log"
 	# cmocka assertions return to the analyzer (they longjmp), so it walks on past a failed one:
 	# no clang-analyzer in unit tests, whose paths would all be false ones.
@@ -118,6 +140,13 @@ sys.stdout.write("".join(out))
 ' "$build" >"$out/findings"
 nf=$(grep -cE '^\S+:[0-9]+:[0-9]+: (warning|error):' "$out/findings" || true)
 failed=$(sort -u "$out/failed" 2>/dev/null | wc -l)
+# Every file checked clean now (or before, with the same key) goes into the cache; a file with a
+# finding leaves it. A run over every file also drops the files that are gone.
+if $use_cache; then
+	whole=false
+	[ ${#files[@]} -gt 0 ] || whole=true
+	python3 scripts/tidy-cache.py record "$CACHE" "$whole" "$out/failed" <"$keys"
+fi
 cat "$out/findings"
 if [ "$nf" -gt 0 ]; then
 	echo "tidy: by check:"
@@ -130,4 +159,4 @@ if [ "$nf" -gt 0 ] || [ "$failed" -gt 0 ]; then
 	$check && exit 1
 	exit 0
 fi
-echo "tidy: ok: $n files clean under .clang-tidy (${secs}s, -j $jobs)"
+echo "tidy: ok: $n files clean under .clang-tidy (${secs}s, -j $jobs; $cached unchanged since they were checked clean: $CACHE)"
