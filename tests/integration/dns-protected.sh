@@ -84,7 +84,7 @@ tunnel_only_ns() {
 	done
 	capture_stop
 	DNS53=$(capture_count "$CAPTURE_FILE" "port 53 or port 853") &&
-		WG=$(capture_count "$CAPTURE_FILE" "udp and host $E_UL") || return 1
+		WG=$(capture_count "$CAPTURE_FILE" "$DNS_WG_FILTER") || return 1
 	echo "answered: $n of 3; on c's underlay: $DNS53 on port 53/853, $WG WireGuard with e"
 	[ "$n" = 3 ] && [ "$DNS53" = 0 ] && [ "$WG" -gt 0 ]
 }
