@@ -27,7 +27,6 @@ INET_NS="$T_ID-inet"
 LAN_NS="$T_ID-lan"
 I_ADDR=203.0.113.10
 LAN_DNS=198.51.100.53
-E_UL=198.51.100.11
 # WireGuard with e: c's only peer, at whichever of e's candidates the path chooser has it (a
 # check after one-way traffic, a DNS query the upstream never answers, may move it to another).
 DNS_WG_FILTER="udp and src port 41641 and dst port 41641"
