@@ -144,6 +144,10 @@ no_host_route() { ! ip -n "${MESH_NS[c1]}" route show table all | grep -q "^198\
 check "no host route to e's endpoint was added (the fwmark bypasses the tunnel)" no_host_route
 check "ip route get I on c1 is the tunnel" \
 	sh -c "ip -n '${MESH_NS[c1]}' route get $I_ADDR | grep -q 'dev ${MESH_IF[c1]}'"
+# e's underlay addresses, both: a path check races e's candidates, and c1's endpoint for e may
+# end on e's IPv6 address on the same LAN.
+E_HOSTS="(host 198.51.100.13 or host 2001:db8:1::13)"
+E_DSTS="(dst host 198.51.100.13 or dst host 2001:db8:1::13)"
 only_wg_on_underlay() {
 	capture_start "${MESH_NS[c1]}" e0 || return 1
 	exit_probe c1 tcp "$I_ADDR" 443 >/dev/null
@@ -155,7 +159,7 @@ only_wg_on_underlay() {
 	local all wg e
 	all=$(capture_count "$CAPTURE_FILE" "$sent") &&
 		wg=$(capture_count "$CAPTURE_FILE" "$sent and udp and src port 41641 and dst port 41641") &&
-		e=$(capture_count "$CAPTURE_FILE" "udp and host 198.51.100.13 and port 41641") || return 1
+		e=$(capture_count "$CAPTURE_FILE" "udp and $E_HOSTS and port 41641") || return 1
 	echo "packets c1 sent on its underlay: $all, WireGuard: $wg; WireGuard with e: $e"
 	tcpdump -r "$CAPTURE_FILE" -n "$sent and not (udp and src port 41641 and dst port 41641)" \
 		2>/dev/null | head -n 5
@@ -277,7 +281,7 @@ no_fallback() {
 	capture_stop
 	local direct wg
 	direct=$(capture_count "$CAPTURE_FILE" "host $I_ADDR") &&
-		wg=$(capture_count "$CAPTURE_FILE" "udp and dst host 198.51.100.13 and dst port 41641") ||
+		wg=$(capture_count "$CAPTURE_FILE" "udp and $E_DSTS and dst port 41641") ||
 		return 1
 	echo "answers: $(cat "$T_DIR/dead.out"); packets to I on the underlay: $direct, WireGuard to e: $wg"
 	[ ! -s "$T_DIR/dead.out" ] && [ "$direct" = 0 ] && [ "$wg" -gt 0 ]
