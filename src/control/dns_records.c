@@ -13,38 +13,6 @@
 
 #include "control/store.h"
 
-/* A lowercase DNS name (labels of a-z 0-9 -, not starting or ending with -), no final dot. */
-static bool dns_name_ok(const char *s)
-{
-	size_t len = strlen(s);
-
-	if (!len || len > RN_NETMAP_DNS_NAME_MAX)
-		return false;
-	while (*s) {
-		size_t n = strcspn(s, ".");
-
-		if (!n || n > 63 || s[0] == '-' || s[n - 1] == '-')
-			return false;
-		for (size_t i = 0; i < n; i++)
-			if (!(islower((unsigned char)s[i]) || isdigit((unsigned char)s[i]) ||
-			      s[i] == '-'))
-				return false;
-		s += n;
-		if (*s == '.' && !*++s)
-			return false; /* a trailing dot: the caller strips it */
-	}
-	return true;
-}
-
-static bool unicast(int family, const uint8_t *a)
-{
-	static const uint8_t zero[16];
-
-	if (family == AF_INET)
-		return memcmp(a, zero, 4) && a[0] < 224;
-	return memcmp(a, zero, 16) && a[0] != 0xff;
-}
-
 int rn_store_dns_record_parse(const char *name, const char *type, const char *ip,
 			      struct rn_netmap_dns_record *out, char *err, size_t errlen)
 {
@@ -59,7 +27,7 @@ int rn_store_dns_record_parse(const char *name, const char *type, const char *ip
 	}
 	for (size_t i = 0; i < len; i++)
 		out->name[i] = (char)tolower((unsigned char)name[i]);
-	if (!dns_name_ok(out->name)) {
+	if (!rn_netmap_is_dns_name(out->name)) {
 		snprintf(
 		    err, errlen,
 		    "\"%.64s\" is not a DNS name (labels of letters, digits and -, dot-separated)",
@@ -76,7 +44,7 @@ int rn_store_dns_record_parse(const char *name, const char *type, const char *ip
 	}
 	out->value.family = out->type == RN_NETMAP_RR_A ? AF_INET : AF_INET6;
 	if (inet_pton(out->value.family, ip, out->value.addr) != 1 ||
-	    !unicast(out->value.family, out->value.addr)) {
+	    !rn_store_ip_unicast(out->value.family, out->value.addr)) {
 		snprintf(err, errlen, "\"%.64s\" is not a unicast %s address", ip,
 			 out->type == RN_NETMAP_RR_A ? "IPv4 (type A)" : "IPv6 (type AAAA)");
 		return -EINVAL;

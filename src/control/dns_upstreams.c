@@ -12,14 +12,22 @@
 
 #include "control/store.h"
 
+bool rn_store_ip_unicast(int family, const uint8_t *a)
+{
+	static const uint8_t zero[16] = { 0 };
+
+	if (family == AF_INET)
+		return memcmp(a, zero, 4) && a[0] < 224;
+	return memcmp(a, zero, 16) && a[0] != 0xff;
+}
+
+/* A unicast address that is not 100.100.100.100: Magic DNS forwarding to itself is a loop. */
 static bool unicast(const struct rn_store_ip *ip)
 {
-	static const uint8_t magic[4] = { 100, 100, 100, 100 }, zero[16] = { 0 };
-	const uint8_t *a = ip->addr;
+	static const uint8_t magic[4] = { 100, 100, 100, 100 };
 
-	if (ip->family == AF_INET)
-		return memcmp(a, zero, 4) && memcmp(a, magic, 4) && a[0] < 224;
-	return memcmp(a, zero, 16) && a[0] != 0xff;
+	return rn_store_ip_unicast(ip->family, ip->addr) &&
+	       !(ip->family == AF_INET && !memcmp(ip->addr, magic, 4));
 }
 
 int rn_store_dns_upstreams_parse(const char *text, struct rn_store_ip *out, size_t max, size_t *n,

@@ -263,6 +263,8 @@ struct rn_store_ip {
 	int family; /* AF_INET (addr[0..3]) or AF_INET6 */
 	uint8_t addr[16];
 };
+/* Not the unspecified address, not multicast (or IPv4 broadcast and class E). */
+bool rn_store_ip_unicast(int family, const uint8_t *addr);
 int rn_store_dns_upstreams_parse(const char *text, struct rn_store_ip *out, size_t max, size_t *n,
 				 char *err, size_t errlen) __attribute__((warn_unused_result));
 /* Canonical text of ips, comma-separated, into out. */

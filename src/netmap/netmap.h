@@ -208,6 +208,10 @@ int rn_netmap_sign(const uint8_t priv[RN_NETMAP_KEY_LEN], const void *msg, size_
 bool rn_netmap_verify(const uint8_t pub[RN_NETMAP_KEY_LEN], const void *msg, size_t len,
 		      const uint8_t sig[RN_NETMAP_SIG_LEN]) __attribute__((warn_unused_result));
 
+/* A lowercase DNS name of RFC 1123 labels (a-z 0-9 -), no final dot, at most
+ * RN_NETMAP_DNS_NAME_MAX bytes: what the map's names, domain and extra records must be. */
+bool rn_netmap_is_dns_name(const char *s);
+
 /* The key_id of a public key: 16 lowercase hex digits and a NUL. */
 void rn_netmap_key_id(const uint8_t pub[RN_NETMAP_KEY_LEN], char out[RN_NETMAP_KEY_ID_STRLEN]);
 

@@ -37,7 +37,7 @@ static bool is_label(const char *s, size_t n)
 	return true;
 }
 
-static bool is_dns_name(const char *s)
+bool rn_netmap_is_dns_name(const char *s)
 {
 	size_t len = strlen(s);
 
@@ -621,7 +621,7 @@ static int check_dns(const struct rn_netmap *m, char *err, size_t errlen)
 	for (size_t i = 0; i < d->n_records; i++) {
 		const struct rn_netmap_dns_record *r = &d->records[i];
 
-		if (!terminated(r->name, sizeof(r->name)) || !is_dns_name(r->name))
+		if (!terminated(r->name, sizeof(r->name)) || !rn_netmap_is_dns_name(r->name))
 			return fail(err, errlen,
 				    "dns.records[%zu].name: %s is not a lowercase DNS name", i,
 				    rn_netmap_quote(r->name, strnlen(r->name, sizeof(r->name)), q));
@@ -640,7 +640,7 @@ static int check_dns(const struct rn_netmap *m, char *err, size_t errlen)
 							  : "no address");
 	}
 	if (!terminated(d->search_domain, sizeof(d->search_domain)) ||
-	    (d->search_domain[0] && !is_dns_name(d->search_domain)))
+	    (d->search_domain[0] && !rn_netmap_is_dns_name(d->search_domain)))
 		return fail(err, errlen, "dns.search_domain: %s is not a lowercase DNS name",
 			    rn_netmap_quote(d->search_domain,
 					    strnlen(d->search_domain, sizeof(d->search_domain)),
@@ -724,7 +724,7 @@ int rn_netmap_validate(const struct rn_netmap *m, char *err, size_t errlen)
 	if (m->cache_valid_s > RN_NETMAP_CACHE_VALID_MAX_S)
 		return fail(err, errlen, "cache_valid_s: %" PRIu64 " is out of range 1-%d",
 			    m->cache_valid_s, RN_NETMAP_CACHE_VALID_MAX_S);
-	if (!terminated(m->domain, sizeof(m->domain)) || !is_dns_name(m->domain))
+	if (!terminated(m->domain, sizeof(m->domain)) || !rn_netmap_is_dns_name(m->domain))
 		return fail(err, errlen, "domain: %s is not a lowercase DNS name",
 			    rn_netmap_quote(m->domain, strnlen(m->domain, sizeof(m->domain)), q));
 	ret = check_self(m, err, errlen);

@@ -24,11 +24,6 @@
  */
 enum { IPSET_MAX_PREFIXES = 4096, IPSET_MAX_DEPTH = 32 };
 
-static bool has_prefix(const char *s, const char *prefix)
-{
-	return !strncmp(s, prefix, strlen(prefix));
-}
-
 struct ipset_parse {
 	struct rn_policy_parser *p;
 	struct rn_policy_cursor *ops; /* each set's value, by index */
@@ -207,7 +202,7 @@ static int apply(struct ipset_parse *ip, struct rn_policy_ipset *s, bool add, co
 	char q[RN_POLICY_QUOTE_LEN];
 	int ret;
 
-	if (has_prefix(target, "ipset:")) {
+	if (rn_policy_has_prefix(target, "ipset:")) {
 		long j = rn_policy_ipset_find(p->pol, target);
 		struct rn_policy_ipset *o;
 
@@ -256,7 +251,7 @@ static bool has_removes(json_t *ops)
 	json_t *v;
 
 	json_array_foreach(ops, i, v)
-		if (json_is_string(v) && has_prefix(json_string_value(v), "remove "))
+		if (json_is_string(v) && rn_policy_has_prefix(json_string_value(v), "remove "))
 			return true;
 	return false;
 }
@@ -299,9 +294,9 @@ static int resolve(struct ipset_parse *ip, size_t i)
 			return ret;
 		op = json_string_value(e.v);
 		off = rn_policy_val_off(p, e);
-		if (has_prefix(op, "add ")) {
+		if (rn_policy_has_prefix(op, "add ")) {
 			target = op + 4;
-		} else if (has_prefix(op, "remove ")) {
+		} else if (rn_policy_has_prefix(op, "remove ")) {
 			target = op + 7;
 			add = false;
 		} else if (!removes && !strchr(op, ' ')) {
@@ -355,7 +350,7 @@ int rn_policy_parse_ipsets(struct rn_policy_parser *p, struct rn_policy_cursor c
 			break;
 		}
 		ip.ops[pol->n_ipsets++] = (struct rn_policy_cursor){ v, child };
-		if (!has_prefix(key, "ipset:") || !rn_policy_valid_name(key + 6)) {
+		if (!rn_policy_has_prefix(key, "ipset:") || !rn_policy_valid_name(key + 6)) {
 			ret = rn_policy_fail(p, s->off,
 					     "bad name %s in ipsets: names there are "
 					     "ipset:NAME",

@@ -82,7 +82,7 @@ int rn_policy_next_child(struct rn_policy_parser *p, size_t parent, size_t *chil
 	return 0;
 }
 
-static bool has_prefix(const char *s, const char *prefix)
+bool rn_policy_has_prefix(const char *s, const char *prefix)
 {
 	return !strncmp(s, prefix, strlen(prefix));
 }
@@ -144,7 +144,7 @@ static int parse_group_or_tag(struct rn_policy_parser *p, const char *s, size_t 
 			      struct rn_policy_target *t)
 {
 	char q[RN_POLICY_QUOTE_LEN];
-	bool group = has_prefix(s, "group:");
+	bool group = rn_policy_has_prefix(s, "group:");
 	const char *what = group ? "group" : "tag";
 
 	if (!rn_policy_valid_name(s + strlen(group ? "group:" : "tag:")))
@@ -221,8 +221,8 @@ static int parse_ipset_item(struct rn_policy_parser *p, const char *s, size_t of
 		t->prefix = host->prefix;
 		return 0;
 	}
-	if (looks_like_address(s) && !has_prefix(s, "autogroup:") && !has_prefix(s, "group:") &&
-	    !has_prefix(s, "tag:")) {
+	if (looks_like_address(s) && !rn_policy_has_prefix(s, "autogroup:") &&
+	    !rn_policy_has_prefix(s, "group:") && !rn_policy_has_prefix(s, "tag:")) {
 		t->kind = RN_POLICY_TARGET_CIDR;
 		return parse_cidr(p, s, off, path, &t->prefix);
 	}
@@ -254,11 +254,11 @@ int rn_policy_parse_target(struct rn_policy_parser *p, const char *s, size_t off
 		t->kind = RN_POLICY_TARGET_ANY;
 		return 0;
 	}
-	if (has_prefix(s, "autogroup:"))
+	if (rn_policy_has_prefix(s, "autogroup:"))
 		return parse_autogroup(p, s, off, role, path, t);
-	if (has_prefix(s, "group:") || has_prefix(s, "tag:"))
+	if (rn_policy_has_prefix(s, "group:") || rn_policy_has_prefix(s, "tag:"))
 		return parse_group_or_tag(p, s, off, role, path, t);
-	if (has_prefix(s, "ipset:")) {
+	if (rn_policy_has_prefix(s, "ipset:")) {
 		if (!addr_role)
 			return rn_policy_fail(p, off, "%s in %s: %s",
 					      rn_policy_quote(s, q, sizeof(q)), path, takes[role]);
@@ -677,7 +677,8 @@ static int list_key(struct rn_policy_parser *p, enum list_kind kind, const char 
 	l->name = strdup(key);
 	if (!l->name)
 		return -ENOMEM;
-	if (prefix && (!has_prefix(key, prefix) || !rn_policy_valid_name(key + strlen(prefix))))
+	if (prefix &&
+	    (!rn_policy_has_prefix(key, prefix) || !rn_policy_valid_name(key + strlen(prefix))))
 		return rn_policy_fail(p, off, "bad name %s in %s: names there are %sNAME",
 				      rn_policy_quote(key, q, sizeof(q)), section, prefix);
 	if (kind == LIST_HOSTS && (!rn_policy_valid_name(key) || looks_like_address(key)))

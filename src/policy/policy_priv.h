@@ -24,6 +24,9 @@ int rn_policy_errorf(struct rn_policy_error *err, const char *filename, const ch
 int rn_policy_errorf_lc(struct rn_policy_error *err, const char *filename, unsigned line,
 			unsigned col, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
+/* Whether s starts with prefix. */
+bool rn_policy_has_prefix(const char *s, const char *prefix);
+
 /* Whether s may be a name: 1-255 bytes, no spaces, control bytes or any of : / , [ ] * " \. */
 bool rn_policy_valid_name(const char *s);
 
